@@ -1,0 +1,50 @@
+namespace Captum.Attr;
+
+/// <summary>The arguments of <see cref="IntegratedGradients.Attribute"/>, with Captum's defaults.</summary>
+/// <remarks>Python: the keyword arguments of <c>IntegratedGradients.attribute</c>.</remarks>
+public record IntegratedGradientsOptions
+{
+    /// <summary>
+    /// The baselines (reference inputs): none for zeros, a scalar, a tensor that broadcasts to the input,
+    /// or one of those per input. Python: <c>baselines</c>.
+    /// </summary>
+    public Baselines Baselines { get; init; }
+
+    /// <summary>Which output to explain; none when the forward function returns one value per example. Python: <c>target</c>.</summary>
+    public Target Target { get; init; }
+
+    /// <summary>
+    /// Further forward arguments after the inputs. Tensors with more than one element are repeated along
+    /// the batch for every integration step; anything else is passed unchanged. Python: <c>additional_forward_args</c>.
+    /// </summary>
+    public IReadOnlyList<object?>? AdditionalForwardArgs { get; init; }
+
+    /// <summary>The number of integration points; 50 by default. Python: <c>n_steps</c>.</summary>
+    public int Steps { get; init; } = 50;
+
+    /// <summary>The integration rule; Gauss-Legendre by default. Python: <c>method</c>.</summary>
+    public IntegrationMethod Method { get; init; } = IntegrationMethod.GaussLegendre;
+
+    /// <summary>
+    /// At most this many expanded examples (steps times batch) per forward and backward pass; null runs
+    /// every step in one pass. At least one step is always taken per pass. It does not change the result.
+    /// Python: <c>internal_batch_size</c>.
+    /// </summary>
+    public int? InternalBatchSize { get; init; }
+
+    /// <summary>Also compute the convergence delta per example. Python: <c>return_convergence_delta</c>.</summary>
+    public bool ReturnConvergenceDelta { get; init; }
+
+    /// <summary>Receives the number of steps done after every internal batch.</summary>
+    public IProgress<AttributionProgress>? Progress { get; init; }
+}
+
+/// <summary>The arguments of <see cref="LayerIntegratedGradients.Attribute"/>.</summary>
+/// <remarks>Python: the keyword arguments of <c>LayerIntegratedGradients.attribute</c>.</remarks>
+public sealed record LayerIntegratedGradientsOptions : IntegratedGradientsOptions
+{
+    /// <summary>
+    /// Attribute to the layers' inputs instead of their outputs. Python: <c>attribute_to_layer_input</c>.
+    /// </summary>
+    public bool AttributeToLayerInput { get; init; }
+}

@@ -1,0 +1,89 @@
+using static TorchSharp.torch;
+
+namespace Captum.Attr;
+
+/// <summary>
+/// Computes the gradients of the explained output at a batch of points on the straight paths from the
+/// baselines to the inputs. <paramref name="scaled"/> holds, per integrated tensor, the points of
+/// <paramref name="steps"/> consecutive steps stacked step-major ([steps * n, ...]), each requiring grad.
+/// </summary>
+internal delegate IList<Tensor> PathGradient(Tensor[] scaled, int steps);
+
+/// <summary>
+/// The path-integral engine shared by Integrated Gradients and Layer Integrated Gradients:
+/// sum over steps k of w_k * dF/dx at baseline + alpha_k * (input - baseline), in chunks of steps,
+/// freeing each chunk's intermediates before the next.
+/// </summary>
+internal static class PathIntegral
+{
+    /// <summary>The weighted gradient sums (not yet multiplied by input - baseline), one per integrated tensor.</summary>
+    public static Tensor[] Integrate(
+        IReadOnlyList<Tensor> inputs,
+        IReadOnlyList<Tensor> baselines,
+        long batchSize,
+        PathGradient gradient,
+        int steps,
+        IntegrationMethod method,
+        int? internalBatchSize,
+        IProgress<AttributionProgress>? progress,
+        CancellationToken cancellationToken)
+    {
+        var (stepSizes, alphas) = Approximation.Parameters(method, steps);
+        var stepsPerChunk = internalBatchSize is { } ibs ? (int)Math.Max(1, ibs / batchSize) : steps;
+
+        var totals = inputs.Select(t => torch.zeros_like(t, dtype: FloatType(t))).ToArray();
+        var differences = inputs.Select((t, i) => Difference(t, baselines[i])).ToArray();
+        for (var start = 0; start < steps; start += stepsPerChunk)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var count = Math.Min(stepsPerChunk, steps - start);
+            using (var chunk = torch.NewDisposeScope())
+            {
+                var scaled = new Tensor[inputs.Count];
+                for (var i = 0; i < inputs.Count; i++)
+                {
+                    var input = inputs[i];
+                    var dtype = FloatType(input);
+                    var shape = new long[input.dim() + 1];
+                    shape[0] = count;
+                    Array.Fill(shape, 1L, 1, (int)input.dim());
+                    var a = torch.tensor(alphas.AsSpan(start, count).ToArray(), dtype, input.device).reshape(shape);
+                    var b = baselines[i].to_type(dtype).unsqueeze(0);
+                    var points = b + (a * differences[i].unsqueeze(0));
+                    var flatShape = (long[])input.shape.Clone();
+                    flatShape[0] = count * input.shape[0];
+                    scaled[i] = points.reshape(flatShape).detach().requires_grad_(true);
+                }
+
+                IList<Tensor> grads;
+                using (torch.enable_grad())
+                {
+                    grads = gradient(scaled, count);
+                }
+
+                for (var i = 0; i < inputs.Count; i++)
+                {
+                    var g = grads[i];
+                    if (g is null || g.IsInvalid)
+                    {
+                        continue; // the output does not depend on this tensor: its gradient is zero
+                    }
+
+                    var w = torch.tensor(stepSizes.AsSpan(start, count).ToArray(), g.dtype, g.device).reshape(count, 1);
+                    var weighted = (g.reshape(count, -1) * w).sum(0).reshape(totals[i].shape);
+                    totals[i].add_(weighted);
+                }
+            }
+
+            progress?.Report(new AttributionProgress(start + count, steps));
+        }
+
+        return totals;
+    }
+
+    /// <summary>(input - baseline) in the floating type the integral uses.</summary>
+    public static Tensor Difference(Tensor input, Tensor baseline) =>
+        input.to_type(FloatType(input)) - baseline.to_type(FloatType(input));
+
+    private static ScalarType FloatType(Tensor t) => t.is_floating_point() ? t.dtype : ScalarType.Float32;
+}

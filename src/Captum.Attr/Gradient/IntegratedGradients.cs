@@ -1,0 +1,102 @@
+using Captum.Forward;
+using Captum.Runtime;
+using static TorchSharp.torch;
+
+namespace Captum.Attr;
+
+/// <summary>
+/// Integrated Gradients (Sundararajan et al., 2017): the integral of the gradient of the explained
+/// output along the straight path from a baseline to the input, multiplied by (input - baseline).
+/// Attributions of all features sum to F(input) - F(baseline), up to the integration error that the
+/// convergence delta reports.
+/// </summary>
+/// <remarks>
+/// Python: <c>captum.attr.IntegratedGradients(forward_func, multiply_by_inputs=True)</c>.
+/// Inputs must be floating point; for token ids use <see cref="LayerIntegratedGradients"/> on the
+/// embedding layer, or an interpretable embedding layer. Every computation runs on the inputs' device.
+/// Cost: <c>Steps</c> forward and backward passes over the batch, in chunks of <c>InternalBatchSize</c>.
+/// </remarks>
+public sealed class IntegratedGradients
+{
+    private readonly ForwardFunction forward;
+
+    /// <summary>Creates the method for <paramref name="forwardFunc"/>.</summary>
+    /// <param name="forwardFunc">The model or function to explain.</param>
+    /// <param name="multiplyByInputs">
+    /// True (default) for Captum's local attributions, multiplied by (input - baseline); false for the
+    /// global ones, the integrated gradients alone. Python: <c>multiply_by_inputs</c>.
+    /// </param>
+    public IntegratedGradients(ForwardFunction forwardFunc, bool multiplyByInputs = true)
+    {
+        ArgumentNullException.ThrowIfNull(forwardFunc);
+        TorchRuntime.EnsureAvailable();
+        forward = forwardFunc;
+        MultipliesByInputs = multiplyByInputs;
+    }
+
+    /// <summary>Whether attributions are multiplied by (input - baseline). Python: <c>multiplies_by_inputs</c>.</summary>
+    public bool MultipliesByInputs { get; }
+
+    /// <summary>
+    /// Attributes the explained output to every element of every input.
+    /// </summary>
+    /// <param name="inputs">One tensor or several, batch first, floating point. They are not modified.</param>
+    /// <param name="options">Baselines, target, steps and the rest; Captum's defaults when null.</param>
+    /// <param name="cancellationToken">Checked between internal batches.</param>
+    /// <returns>One attribution per input, of its shape (and the delta, [n], when asked); the caller disposes it.</returns>
+    /// <exception cref="ArgumentException">An argument does not fit; the message names it and what was expected.</exception>
+    public AttributionResult Attribute(Inputs inputs, IntegratedGradientsOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new IntegratedGradientsOptions();
+        var tensors = inputs.Tensors;
+        using var scope = torch.NewDisposeScope();
+        var n = ArgumentPreparation.BatchSize(tensors);
+        for (var i = 0; i < tensors.Count; i++)
+        {
+            if (!tensors[i].is_floating_point())
+            {
+                throw new ArgumentException(
+                    $"inputs[{i}] has dtype {tensors[i].dtype}; Integrated Gradients needs floating-point inputs. For token ids, use LayerIntegratedGradients on the embedding layer, or configure an interpretable embedding layer and attribute to the embeddings.",
+                    nameof(inputs));
+            }
+        }
+
+        ArgumentPreparation.Steps(options.Steps, options.InternalBatchSize);
+        options.Target.ValidateCount(n);
+        var baselines = ArgumentPreparation.Baselines(tensors, options.Baselines);
+        var additional = options.AdditionalForwardArgs ?? [];
+        var expanded = new Dictionary<int, object?[]>();
+
+        IList<Tensor> Gradient(Tensor[] scaled, int steps)
+        {
+            if (!expanded.TryGetValue(steps, out var args))
+            {
+                args = ArgumentPreparation.Expand(additional, steps);
+                expanded[steps] = args;
+            }
+
+            var output = forward.Invoke(ArgumentPreparation.Concat(scaled, args));
+            var selected = options.Target.Repeat(steps).Select(output);
+            return torch.autograd.grad([selected.sum()], scaled, allow_unused: true);
+        }
+
+        var totals = PathIntegral.Integrate(
+            tensors, baselines, n, Gradient, options.Steps, options.Method, options.InternalBatchSize, options.Progress, cancellationToken);
+        var attributions = MultipliesByInputs
+            ? totals.Select((t, i) => t * PathIntegral.Difference(tensors[i], baselines[i])).ToArray()
+            : totals;
+
+        Tensor? delta = null;
+        if (options.ReturnConvergenceDelta)
+        {
+            delta = ConvergenceDelta.Compute(forward, attributions, baselines, tensors, additional, options.Target);
+        }
+
+        foreach (var a in attributions)
+        {
+            a.MoveToOuterDisposeScope();
+        }
+
+        return new AttributionResult(attributions, delta?.MoveToOuterDisposeScope());
+    }
+}

@@ -1,0 +1,246 @@
+using Captum.Forward;
+using Captum.Layers;
+using Captum.Runtime;
+using static TorchSharp.torch;
+
+namespace Captum.Attr;
+
+/// <summary>
+/// Layer Integrated Gradients: Integrated Gradients over the outputs (or inputs) of one or several
+/// layers. The model runs on the real inputs; the chosen layers' outputs are replaced by points on the
+/// straight path from their values on the baselines to their values on the inputs, so a layer fed integer
+/// token ids (an embedding) is attributed in embedding space while the baselines stay token ids.
+/// </summary>
+/// <remarks>
+/// Python: <c>captum.attr.LayerIntegratedGradients(forward_func, layer, multiply_by_inputs=True)</c>,
+/// where <c>layer</c> may be a list (all layers are interpolated together, in one forward pass).
+/// Each layer must be called exactly once per forward pass, through <c>call</c> (TorchSharp's hooks do
+/// not fire on <c>forward</c>). Layers may be given by instance or by dotted path from the model
+/// (<c>"text.embedding"</c>, <c>"input_maps.v"</c>). The model is left exactly as it was: every hook is
+/// removed, also when an exception is thrown. Cost: <c>Steps</c> forward and backward passes plus two
+/// forward passes to read the layers on the inputs and baselines (and two more for the delta).
+/// </remarks>
+public sealed class LayerIntegratedGradients
+{
+    private readonly ForwardFunction forward;
+    private readonly LayerReference[] layerReferences;
+    private readonly bool isList;
+
+    /// <summary>Creates the method for one layer.</summary>
+    /// <param name="forwardFunc">The model or function to explain.</param>
+    /// <param name="layer">The layer (instance or dotted path).</param>
+    /// <param name="multiplyByInputs">Multiply by (layer value on input - on baseline); Python: <c>multiply_by_inputs</c>.</param>
+    public LayerIntegratedGradients(ForwardFunction forwardFunc, LayerReference layer, bool multiplyByInputs = true)
+        : this(forwardFunc, [layer], multiplyByInputs, false)
+    {
+    }
+
+    /// <summary>Creates the method for several layers attributed together.</summary>
+    /// <param name="forwardFunc">The model or function to explain.</param>
+    /// <param name="layers">The layers (instances or dotted paths), at least one, all distinct.</param>
+    /// <param name="multiplyByInputs">Multiply by (layer value on input - on baseline); Python: <c>multiply_by_inputs</c>.</param>
+    public LayerIntegratedGradients(ForwardFunction forwardFunc, IReadOnlyList<LayerReference> layers, bool multiplyByInputs = true)
+        : this(forwardFunc, layers?.ToArray() ?? throw new ArgumentNullException(nameof(layers)), multiplyByInputs, true)
+    {
+    }
+
+    private LayerIntegratedGradients(ForwardFunction forwardFunc, LayerReference[] layers, bool multiplyByInputs, bool isList)
+    {
+        ArgumentNullException.ThrowIfNull(forwardFunc);
+        TorchRuntime.EnsureAvailable();
+        if (layers.Length == 0)
+        {
+            throw new ArgumentException("layers must name at least one layer.", nameof(layers));
+        }
+
+        forward = forwardFunc;
+        layerReferences = layers;
+        this.isList = isList;
+        MultipliesByInputs = multiplyByInputs;
+        Layers = layers.Select(l => l.Resolve(forwardFunc.Module, isList ? "layers" : "layer")).ToArray();
+        if (Layers.Distinct().Count() != Layers.Count)
+        {
+            throw new ArgumentException("layers: the same layer is given more than once.", isList ? nameof(layers) : "layer");
+        }
+    }
+
+    /// <summary>The resolved layers, in the order given.</summary>
+    public IReadOnlyList<nn.Module> Layers { get; }
+
+    /// <summary>Whether attributions are multiplied by the layer difference. Python: <c>multiplies_by_inputs</c>.</summary>
+    public bool MultipliesByInputs { get; }
+
+    /// <summary>
+    /// Attributes the explained output to the layers' outputs (or inputs).
+    /// </summary>
+    /// <param name="inputs">The model's inputs, batch first; integer token ids are allowed. Not modified.</param>
+    /// <param name="options">Baselines (in input space: token ids for token inputs), target, steps and the rest.</param>
+    /// <param name="cancellationToken">Checked between internal batches.</param>
+    /// <returns>Per layer, attribution tensors of the layer value's shapes; the caller disposes it.</returns>
+    /// <exception cref="ArgumentException">An argument does not fit, or a layer is not called exactly once.</exception>
+    public LayerAttributionResult Attribute(Inputs inputs, LayerIntegratedGradientsOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new LayerIntegratedGradientsOptions();
+        var tensors = inputs.Tensors;
+        using var scope = torch.NewDisposeScope();
+        var n = ArgumentPreparation.BatchSize(tensors);
+        ArgumentPreparation.Steps(options.Steps, options.InternalBatchSize);
+        options.Target.ValidateCount(n);
+        var baselines = ArgumentPreparation.Baselines(tensors, options.Baselines);
+        var additional = options.AdditionalForwardArgs ?? [];
+        var onInput = options.AttributeToLayerInput;
+
+        var inputLayers = Capture(ArgumentPreparation.Concat(tensors, additional), onInput);
+        var baselineLayers = Capture(ArgumentPreparation.Concat(baselines, additional), onInput);
+        var counts = inputLayers.Select(l => l.Length).ToArray();
+        for (var l = 0; l < counts.Length; l++)
+        {
+            if (baselineLayers[l].Length != counts[l])
+            {
+                throw new ArgumentException($"layer {layerReferences[l]} produced {counts[l]} tensors on the inputs but {baselineLayers[l].Length} on the baselines.", "baselines");
+            }
+
+            for (var j = 0; j < counts[l]; j++)
+            {
+                if (!inputLayers[l][j].shape.SequenceEqual(baselineLayers[l][j].shape))
+                {
+                    throw new ArgumentException(
+                        $"layer {layerReferences[l]} gives shape {Shapes.Format(inputLayers[l][j].shape)} on the inputs but {Shapes.Format(baselineLayers[l][j].shape)} on the baselines.",
+                        "baselines");
+                }
+            }
+        }
+
+        var flatInputs = inputLayers.SelectMany(x => x).ToArray();
+        var flatBaselines = baselineLayers.SelectMany(x => x).ToArray();
+        var expanded = new Dictionary<int, object?[]>();
+
+        IList<Tensor> Gradient(Tensor[] scaled, int steps)
+        {
+            if (!expanded.TryGetValue(steps, out var args))
+            {
+                var repeated = tensors.Select(t => ArgumentPreparation.RepeatBatch(t, steps)).ToArray();
+                args = ArgumentPreparation.Concat(repeated, ArgumentPreparation.Expand(additional, steps));
+                expanded[steps] = args;
+            }
+
+            var offset = 0;
+            var hooks = new List<IDisposable>();
+            var calls = new int[Layers.Count];
+            Tensor output;
+            try
+            {
+                for (var l = 0; l < Layers.Count; l++)
+                {
+                    var layerIndex = l;
+                    var replacement = scaled.AsSpan(offset, counts[l]).ToArray();
+                    offset += counts[l];
+                    hooks.Add(LayerHooks.Register(Layers[l], onInput, _ =>
+                    {
+                        calls[layerIndex]++;
+                        return replacement;
+                    }));
+                }
+
+                output = forward.Invoke(args);
+            }
+            finally
+            {
+                foreach (var h in hooks)
+                {
+                    h.Dispose();
+                }
+            }
+
+            CheckCalledOnce(calls);
+            var selected = options.Target.Repeat(steps).Select(output);
+            return torch.autograd.grad([selected.sum()], scaled, allow_unused: true);
+        }
+
+        var totals = PathIntegral.Integrate(
+            flatInputs, flatBaselines, n, Gradient, options.Steps, options.Method, options.InternalBatchSize, options.Progress, cancellationToken);
+        var attributions = MultipliesByInputs
+            ? totals.Select((t, i) => t * PathIntegral.Difference(flatInputs[i], flatBaselines[i])).ToArray()
+            : totals;
+
+        Tensor? delta = null;
+        if (options.ReturnConvergenceDelta)
+        {
+            delta = ConvergenceDelta.Compute(forward, attributions, baselines, tensors, additional, options.Target).MoveToOuterDisposeScope();
+        }
+
+        var perLayer = new IReadOnlyList<Tensor>[Layers.Count];
+        var next = 0;
+        for (var l = 0; l < Layers.Count; l++)
+        {
+            perLayer[l] = attributions.Skip(next).Take(counts[l]).Select(t => t.MoveToOuterDisposeScope()).ToArray();
+            next += counts[l];
+        }
+
+        return new LayerAttributionResult(perLayer, delta);
+    }
+
+    /// <summary>Runs the model without gradients and records each layer's tensors (detached).</summary>
+    private Tensor[][] Capture(object?[] args, bool onInput)
+    {
+        var captured = new Tensor[Layers.Count][];
+        var calls = new int[Layers.Count];
+        var hooks = new List<IDisposable>();
+        try
+        {
+            for (var l = 0; l < Layers.Count; l++)
+            {
+                var layerIndex = l;
+                hooks.Add(LayerHooks.Register(Layers[l], onInput, values =>
+                {
+                    calls[layerIndex]++;
+                    captured[layerIndex] = values.Select(v => v.detach()).ToArray();
+                    return null;
+                }, isList ? "layers" : "layer"));
+            }
+
+            using var noGrad = torch.no_grad();
+            forward.Invoke(args);
+        }
+        finally
+        {
+            foreach (var h in hooks)
+            {
+                h.Dispose();
+            }
+        }
+
+        CheckCalledOnce(calls);
+        for (var l = 0; l < Layers.Count; l++)
+        {
+            if (captured[l].Length == 0)
+            {
+                throw new ArgumentException(
+                    $"layer {layerReferences[l]}: its {(onInput ? "inputs hold" : "output holds")} no tensor to attribute to.",
+                    isList ? "layers" : "layer");
+            }
+        }
+
+        return captured;
+    }
+
+    private void CheckCalledOnce(int[] calls)
+    {
+        for (var l = 0; l < calls.Length; l++)
+        {
+            if (calls[l] == 0)
+            {
+                throw new ArgumentException(
+                    $"layer {layerReferences[l]} ({Layers[l].GetType().Name}) was never called by the forward pass. It must be part of the model and invoked through call(...), not forward(...), so that its hooks fire.",
+                    isList ? "layers" : "layer");
+            }
+
+            if (calls[l] > 1)
+            {
+                throw new ArgumentException(
+                    $"layer {layerReferences[l]} ({Layers[l].GetType().Name}) was called {calls[l]} times in one forward pass; Layer Integrated Gradients needs a layer that is called exactly once.",
+                    isList ? "layers" : "layer");
+            }
+        }
+    }
+}

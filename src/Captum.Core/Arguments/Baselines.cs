@@ -1,0 +1,106 @@
+using static TorchSharp.torch;
+
+namespace Captum;
+
+/// <summary>
+/// The reference point for one input: a scalar filled to the input's shape, or a tensor that
+/// broadcasts to the input's shape (one row for the whole batch, or one per example).
+/// </summary>
+public readonly struct BaselineValue
+{
+    private BaselineValue(double? scalar, Tensor? tensor)
+    {
+        Scalar = scalar;
+        Tensor = tensor;
+    }
+
+    /// <summary>The scalar, when the baseline is one.</summary>
+    public double? Scalar { get; }
+
+    /// <summary>The tensor, when the baseline is one.</summary>
+    public Tensor? Tensor { get; }
+
+    /// <summary>A scalar baseline.</summary>
+    public static implicit operator BaselineValue(double scalar) => new(scalar, null);
+
+    /// <summary>A tensor baseline.</summary>
+    public static implicit operator BaselineValue(Tensor tensor) =>
+        new(null, tensor ?? throw new ArgumentNullException(nameof(tensor)));
+
+    /// <summary>A scalar baseline.</summary>
+    public static BaselineValue FromScalar(double scalar) => scalar;
+
+    /// <summary>A tensor baseline.</summary>
+    public static BaselineValue FromTensor(Tensor tensor) => tensor;
+
+    /// <inheritdoc />
+    public override string ToString() => Scalar is { } s ? s.ToString(System.Globalization.CultureInfo.InvariantCulture) : $"tensor{Shapes.Format(Tensor!.shape)}";
+}
+
+/// <summary>
+/// Baselines for all inputs: none (zeros, Captum's default), one value used for every input, or one
+/// value per input. Converts implicitly from a scalar, a tensor, or an array of either.
+/// </summary>
+/// <remarks>Python: <c>baselines</c>. The tensors stay the caller's.</remarks>
+public readonly struct Baselines
+{
+    private readonly BaselineValue[]? perInput;
+    private readonly BaselineValue? all;
+
+    private Baselines(BaselineValue? all, BaselineValue[]? perInput)
+    {
+        this.all = all;
+        this.perInput = perInput;
+    }
+
+    /// <summary>No baseline: zeros for every input.</summary>
+    public static Baselines None => default;
+
+    /// <summary>True when no baseline was given.</summary>
+    public bool IsNone => all is null && perInput is null;
+
+    /// <summary>The per-input values, when given per input.</summary>
+    public IReadOnlyList<BaselineValue>? PerInput => perInput;
+
+    /// <summary>Resolves the baseline of input <paramref name="index"/> of <paramref name="count"/>.</summary>
+    /// <exception cref="ArgumentException">The number of per-input baselines differs from the number of inputs.</exception>
+    public BaselineValue For(int index, int count)
+    {
+        if (perInput is not null)
+        {
+            if (perInput.Length != count)
+            {
+                throw new ArgumentException(
+                    $"baselines has {perInput.Length} entries but there are {count} inputs: give one baseline per input, or one for all.",
+                    "baselines");
+            }
+
+            return perInput[index];
+        }
+
+        return all ?? 0.0;
+    }
+
+    /// <summary>One scalar for every input.</summary>
+    public static implicit operator Baselines(double scalar) => new(scalar, null);
+
+    /// <summary>One tensor (for a single input).</summary>
+    public static implicit operator Baselines(Tensor tensor) => new(BaselineValue.FromTensor(tensor), null);
+
+    /// <summary>One baseline value per input.</summary>
+    public static implicit operator Baselines(BaselineValue[] values) => new(null, Check(values));
+
+    /// <summary>One tensor per input.</summary>
+    public static implicit operator Baselines(Tensor[] values) =>
+        new(null, Check(values?.Select(BaselineValue.FromTensor).ToArray()));
+
+    /// <summary>One scalar per input.</summary>
+    public static implicit operator Baselines(double[] values) =>
+        new(null, Check(values?.Select(BaselineValue.FromScalar).ToArray()));
+
+    /// <summary>One baseline value per input.</summary>
+    public static Baselines Of(params BaselineValue[] values) => values;
+
+    private static BaselineValue[] Check(BaselineValue[]? values) =>
+        values ?? throw new ArgumentNullException(nameof(values));
+}

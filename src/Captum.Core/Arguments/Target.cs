@@ -1,0 +1,227 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Captum;
+
+/// <summary>
+/// Which output to explain, for forward functions whose output per example is not a scalar:
+/// none (the output is one scalar per example), one index for every example, one index per example,
+/// or a tuple of indices for outputs with more than two dimensions (for all examples, or one tuple per
+/// example). Converts implicitly from <c>int</c>, <c>long</c>, <c>int[]</c>, <c>long[]</c>, an index
+/// tuple such as <c>(1, 2)</c>, or a tensor (a single integer, or one integer per example).
+/// </summary>
+/// <remarks>Python: <c>target</c> (<c>None</c>, int, tuple, list of int or tuple, or tensor).</remarks>
+public readonly struct Target
+{
+    private readonly long[]? index;        // one index (tuple) for every example
+    private readonly long[][]? perExample;  // one index (tuple) per example
+
+    private Target(long[]? index, long[][]? perExample)
+    {
+        this.index = index;
+        this.perExample = perExample;
+    }
+
+    /// <summary>No target: the forward function returns one scalar per example.</summary>
+    public static Target None => default;
+
+    /// <summary>True when no target was given.</summary>
+    public bool IsNone => index is null && perExample is null;
+
+    /// <summary>True when the target gives one index per example.</summary>
+    public bool IsPerExample => perExample is not null;
+
+    /// <summary>The number of per-example targets, or null.</summary>
+    public int? Count => perExample?.Length;
+
+    /// <summary>One output index for every example.</summary>
+    public static implicit operator Target(int index) => new([index], null);
+
+    /// <summary>One output index for every example.</summary>
+    public static implicit operator Target(long index) => new([index], null);
+
+    /// <summary>An index tuple into outputs of three dimensions, for every example.</summary>
+    public static implicit operator Target((int, int) index) => new([index.Item1, index.Item2], null);
+
+    /// <summary>An index tuple into outputs of four dimensions, for every example.</summary>
+    public static implicit operator Target((int, int, int) index) => new([index.Item1, index.Item2, index.Item3], null);
+
+    /// <summary>One output index per example.</summary>
+    public static implicit operator Target(int[] perExample) =>
+        new(null, (perExample ?? throw new ArgumentNullException(nameof(perExample))).Select(i => new long[] { i }).ToArray());
+
+    /// <summary>One output index per example.</summary>
+    public static implicit operator Target(long[] perExample) =>
+        new(null, (perExample ?? throw new ArgumentNullException(nameof(perExample))).Select(i => new[] { i }).ToArray());
+
+    /// <summary>One index tuple per example.</summary>
+    public static implicit operator Target((int, int)[] perExample) =>
+        new(null, (perExample ?? throw new ArgumentNullException(nameof(perExample))).Select(t => new long[] { t.Item1, t.Item2 }).ToArray());
+
+    /// <summary>
+    /// A tensor target: a single integer (for every example) or a 1-D tensor of one integer per example.
+    /// The tensor is read once; the caller keeps it.
+    /// </summary>
+    public static implicit operator Target(Tensor tensor)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        if (tensor.dtype is ScalarType.Float16 or ScalarType.Float32 or ScalarType.Float64 or ScalarType.BFloat16 or ScalarType.Bool)
+        {
+            throw new ArgumentException($"target tensor must hold integers, not {tensor.dtype}.", nameof(tensor));
+        }
+
+        if (tensor.numel() == 1)
+        {
+            return new Target([tensor.cpu().item<long>()], null);
+        }
+
+        if (tensor.dim() != 1)
+        {
+            throw new ArgumentException($"target tensor must be a single integer or 1-D with one index per example, not of shape {Shapes.Format(tensor.shape)}.", nameof(tensor));
+        }
+
+        using var cpu = tensor.to_type(ScalarType.Int64).cpu();
+        return new Target(null, cpu.data<long>().Select(i => new[] { i }).ToArray());
+    }
+
+    /// <summary>One index tuple per example, each of the same length.</summary>
+    public static Target PerExample(IEnumerable<long[]> indices)
+    {
+        var all = (indices ?? throw new ArgumentNullException(nameof(indices))).Select(i => i.ToArray()).ToArray();
+        return new Target(null, all);
+    }
+
+    /// <summary>One index tuple for every example.</summary>
+    public static Target Tuple(params long[] index) => new(index ?? throw new ArgumentNullException(nameof(index)), null);
+
+    /// <summary>The target repeated for a batch expanded <paramref name="repeats"/> times (step-major).</summary>
+    internal Target Repeat(int repeats)
+    {
+        if (perExample is null || repeats == 1)
+        {
+            return this;
+        }
+
+        var expanded = new long[perExample.Length * repeats][];
+        for (var r = 0; r < repeats; r++)
+        {
+            Array.Copy(perExample, 0, expanded, r * perExample.Length, perExample.Length);
+        }
+
+        return new Target(null, expanded);
+    }
+
+    /// <summary>Checks the target against the number of examples before any work is done.</summary>
+    internal void ValidateCount(long examples)
+    {
+        if (perExample is not null && perExample.Length != examples)
+        {
+            throw new ArgumentException(
+                $"target gives {perExample.Length} indices but the inputs hold {examples} examples: give one index for all, or exactly one per example.",
+                "target");
+        }
+    }
+
+    /// <summary>
+    /// Selects the explained output of every example: a tensor of shape [n] (or [n, ...] when the
+    /// target is none and the output is already one value per example).
+    /// </summary>
+    internal Tensor Select(Tensor output)
+    {
+        var n = output.shape[0];
+        if (IsNone)
+        {
+            if (output.dim() > 1 && output.numel() != n)
+            {
+                throw new ArgumentException(
+                    $"target is required: the forward function's output has shape {Shapes.Format(output.shape)}, more than one value per example, so an index is needed to choose what to explain.",
+                    "target");
+            }
+
+            return output;
+        }
+
+        if (index is not null)
+        {
+            CheckIndex(output, index, "target");
+            var indexer = new TensorIndex[index.Length + 1];
+            indexer[0] = TensorIndex.Colon;
+            for (var i = 0; i < index.Length; i++)
+            {
+                indexer[i + 1] = TensorIndex.Single(index[i]);
+            }
+
+            return output[indexer];
+        }
+
+        var targets = perExample!;
+        if (targets.Length != n)
+        {
+            throw new ArgumentException(
+                $"target gives {targets.Length} indices but the output has {n} rows: give one index for all, or exactly one per example.",
+                "target");
+        }
+
+        var width = targets[0].Length;
+        if (targets.Any(t => t.Length != width))
+        {
+            throw new ArgumentException("target: every per-example index tuple must have the same length.", "target");
+        }
+
+        foreach (var t in targets)
+        {
+            CheckIndex(output, t, "target");
+        }
+
+        if (width == 1)
+        {
+            if (output.dim() != 2)
+            {
+                throw new ArgumentException($"target: one index per example needs a 2-D output, but the output has shape {Shapes.Format(output.shape)}.", "target");
+            }
+
+            using var idx = torch.tensor(targets.Select(t => t[0]).ToArray(), ScalarType.Int64, output.device).reshape(n, 1);
+            return output.gather(1, idx).squeeze(1);
+        }
+
+        var rows = new Tensor[n];
+        for (var r = 0; r < n; r++)
+        {
+            var indexer = new TensorIndex[width + 1];
+            indexer[0] = TensorIndex.Single(r);
+            for (var i = 0; i < width; i++)
+            {
+                indexer[i + 1] = TensorIndex.Single(targets[r][i]);
+            }
+
+            rows[r] = output[indexer];
+        }
+
+        return torch.stack(rows);
+    }
+
+    private static void CheckIndex(Tensor output, long[] index, string argument)
+    {
+        if (index.Length > output.dim() - 1)
+        {
+            throw new ArgumentException(
+                $"{argument} has {index.Length} index(es) but the output of shape {Shapes.Format(output.shape)} has only {output.dim() - 1} dimension(s) after the batch.",
+                argument);
+        }
+
+        for (var i = 0; i < index.Length; i++)
+        {
+            var size = output.shape[i + 1];
+            if (index[i] < -size || index[i] >= size)
+            {
+                throw new ArgumentException(
+                    $"{argument} index {index[i]} is out of range for output dimension {i + 1} of size {size} (output shape {Shapes.Format(output.shape)}).",
+                    argument);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public override string ToString() =>
+        IsNone ? "none" : index is not null ? $"({string.Join(", ", index)})" : $"[{string.Join(", ", perExample!.Select(t => t.Length == 1 ? t[0].ToString(System.Globalization.CultureInfo.InvariantCulture) : "(" + string.Join(", ", t) + ")"))}]";
+}

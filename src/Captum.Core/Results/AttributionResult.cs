@@ -1,0 +1,95 @@
+using static TorchSharp.torch;
+
+namespace Captum;
+
+/// <summary>
+/// The attributions of one call: one tensor per input, each of its input's shape, and the convergence
+/// delta per example when it was asked for. The caller owns the result: dispose it (or let an
+/// enclosing <c>torch.NewDisposeScope()</c> do it) to free the tensors.
+/// </summary>
+public sealed class AttributionResult : IDisposable
+{
+    /// <summary>Creates a result that owns <paramref name="attributions"/> and <paramref name="delta"/>.</summary>
+    public AttributionResult(IReadOnlyList<Tensor> attributions, Tensor? delta)
+    {
+        Attributions = attributions ?? throw new ArgumentNullException(nameof(attributions));
+        Delta = delta;
+    }
+
+    /// <summary>One attribution tensor per input, in input order, each of the input's shape.</summary>
+    public IReadOnlyList<Tensor> Attributions { get; }
+
+    /// <summary>The attribution of the only input.</summary>
+    /// <exception cref="InvalidOperationException">There are several inputs; use <see cref="Attributions"/>.</exception>
+    public Tensor Attribution => Attributions.Count == 1
+        ? Attributions[0]
+        : throw new InvalidOperationException($"There are {Attributions.Count} attribution tensors (one per input); index Attributions instead.");
+
+    /// <summary>The attribution of input <paramref name="index"/>.</summary>
+    public Tensor this[int index] => Attributions[index];
+
+    /// <summary>
+    /// The convergence delta per example, shape [n], when <c>ReturnConvergenceDelta</c> was set:
+    /// the sum of the attributions minus (F(input) - F(baseline)).
+    /// </summary>
+    public Tensor? Delta { get; }
+
+    /// <summary>Frees the tensors.</summary>
+    public void Dispose()
+    {
+        foreach (var t in Attributions)
+        {
+            t.Dispose();
+        }
+
+        Delta?.Dispose();
+    }
+}
+
+/// <summary>
+/// The attributions of a layer method: for each layer, one tensor per tensor the layer produced (its
+/// output, or its inputs with <c>AttributeToLayerInput</c>), each of that tensor's shape; and the
+/// convergence delta when asked. The caller owns and disposes it.
+/// </summary>
+public sealed class LayerAttributionResult : IDisposable
+{
+    /// <summary>Creates a result that owns the tensors.</summary>
+    public LayerAttributionResult(IReadOnlyList<IReadOnlyList<Tensor>> layers, Tensor? delta)
+    {
+        Layers = layers ?? throw new ArgumentNullException(nameof(layers));
+        Delta = delta;
+    }
+
+    /// <summary>Per layer, in the order given, the attribution tensors of that layer.</summary>
+    public IReadOnlyList<IReadOnlyList<Tensor>> Layers { get; }
+
+    /// <summary>The attribution of layer <paramref name="layer"/>, when that layer produced one tensor.</summary>
+    public Tensor this[int layer] => Layers[layer].Count == 1
+        ? Layers[layer][0]
+        : throw new InvalidOperationException($"Layer {layer} produced {Layers[layer].Count} tensors; index Layers[{layer}] instead.");
+
+    /// <summary>The attribution of the only layer, when it produced one tensor.</summary>
+    public Tensor Attribution => Layers.Count == 1 ? this[0] : throw new InvalidOperationException($"There are {Layers.Count} layers; index the result.");
+
+    /// <summary>The convergence delta per example, shape [n], when it was asked for.</summary>
+    public Tensor? Delta { get; }
+
+    /// <summary>Frees the tensors.</summary>
+    public void Dispose()
+    {
+        foreach (var layer in Layers)
+        {
+            foreach (var t in layer)
+            {
+                t.Dispose();
+            }
+        }
+
+        Delta?.Dispose();
+    }
+}
+
+/// <summary>Progress of a long attribution: integration steps done out of the total.</summary>
+/// <param name="CompletedSteps">Steps (forward and backward passes over the batch) done.</param>
+/// <param name="TotalSteps">Steps in all.</param>
+public readonly record struct AttributionProgress(int CompletedSteps, int TotalSteps);
