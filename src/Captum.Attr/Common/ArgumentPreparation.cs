@@ -95,14 +95,15 @@ internal static class ArgumentPreparation
 
     /// <summary>
     /// The additional forward arguments for a batch expanded <paramref name="repeats"/> times (step-major):
-    /// tensors with more than one element are repeated along dimension 0, everything else passes unchanged.
+    /// tensors of one or more dimensions are repeated along dimension 0; 0-dimensional tensors and anything
+    /// else pass unchanged.
     /// </summary>
     public static object?[] Expand(IReadOnlyList<object?> args, int repeats)
     {
         var result = new object?[args.Count];
         for (var i = 0; i < args.Count; i++)
         {
-            result[i] = args[i] is Tensor t && t.numel() > 1 && repeats > 1 ? RepeatBatch(t, repeats) : args[i];
+            result[i] = args[i] is Tensor t && t.dim() > 0 && repeats > 1 ? RepeatBatch(t, repeats) : args[i];
         }
 
         return result;
@@ -140,7 +141,7 @@ internal static class ArgumentPreparation
     }
 
     /// <summary>Sums each row: [n, ...] to [n].</summary>
-    public static Tensor SumRows(Tensor t) => t.reshape(t.shape[0], -1).sum(1);
+    public static Tensor SumRows(Tensor t) => t.reshape(t.shape[0], -1).sum(dim: 1);
 
     private static bool Broadcasts(long[] from, long[] to)
     {

@@ -14,8 +14,8 @@ public record IntegratedGradientsOptions
     public Target Target { get; init; }
 
     /// <summary>
-    /// Further forward arguments after the inputs. Tensors with more than one element are repeated along
-    /// the batch for every integration step; anything else is passed unchanged. Python: <c>additional_forward_args</c>.
+    /// Further forward arguments after the inputs. Tensors with a batch dimension are repeated along it for
+    /// every integration step; 0-dimensional tensors and anything else are passed unchanged. Python: <c>additional_forward_args</c>.
     /// </summary>
     public IReadOnlyList<object?>? AdditionalForwardArgs { get; init; }
 

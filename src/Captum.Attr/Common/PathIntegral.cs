@@ -29,7 +29,7 @@ internal static class PathIntegral
         CancellationToken cancellationToken)
     {
         var (stepSizes, alphas) = Approximation.Parameters(method, steps);
-        var stepsPerChunk = internalBatchSize is { } ibs ? (int)Math.Max(1, ibs / batchSize) : steps;
+        var stepsPerChunk = StepsPerChunk(steps, internalBatchSize, batchSize);
 
         var totals = inputs.Select(t => torch.zeros_like(t, dtype: FloatType(t))).ToArray();
         var differences = inputs.Select((t, i) => Difference(t, baselines[i])).ToArray();
@@ -70,7 +70,7 @@ internal static class PathIntegral
                     }
 
                     var w = torch.tensor(stepSizes.AsSpan(start, count).ToArray(), g.dtype, g.device).reshape(count, 1);
-                    var weighted = (g.reshape(count, -1) * w).sum(0).reshape(totals[i].shape);
+                    var weighted = (g.reshape(count, -1) * w).sum(dim: 0).reshape(totals[i].shape);
                     totals[i].add_(weighted);
                 }
             }
@@ -79,6 +79,24 @@ internal static class PathIntegral
         }
 
         return totals;
+    }
+
+    /// <summary>
+    /// Steps per forward and backward pass: all of them without an internal batch size, else as many whole
+    /// batches as fit (at least one).
+    /// </summary>
+    public static int StepsPerChunk(int steps, int? internalBatchSize, long batchSize) =>
+        internalBatchSize is { } ibs ? (int)Math.Clamp(ibs / batchSize, 1, steps) : steps;
+
+    /// <summary>The distinct chunk sizes a call uses (the full chunk and the remainder).</summary>
+    public static IEnumerable<int> ChunkSizes(int steps, int? internalBatchSize, long batchSize)
+    {
+        var per = StepsPerChunk(steps, internalBatchSize, batchSize);
+        yield return per;
+        if (steps % per != 0)
+        {
+            yield return steps % per;
+        }
     }
 
     /// <summary>(input - baseline) in the floating type the integral uses.</summary>

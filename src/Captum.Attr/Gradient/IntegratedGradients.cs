@@ -65,16 +65,13 @@ public sealed class IntegratedGradients
         options.Target.ValidateCount(n);
         var baselines = ArgumentPreparation.Baselines(tensors, options.Baselines);
         var additional = options.AdditionalForwardArgs ?? [];
-        var expanded = new Dictionary<int, object?[]>();
+        // Expanded once per chunk size, outside the chunks' dispose scopes, and reused by every chunk.
+        var expanded = PathIntegral.ChunkSizes(options.Steps, options.InternalBatchSize, n)
+            .ToDictionary(k => k, k => ArgumentPreparation.Expand(additional, k));
 
         IList<Tensor> Gradient(Tensor[] scaled, int steps)
         {
-            if (!expanded.TryGetValue(steps, out var args))
-            {
-                args = ArgumentPreparation.Expand(additional, steps);
-                expanded[steps] = args;
-            }
-
+            var args = expanded[steps];
             var output = forward.Invoke(ArgumentPreparation.Concat(scaled, args));
             var selected = options.Target.Repeat(steps).Select(output);
             return torch.autograd.grad([selected.sum()], scaled, allow_unused: true);

@@ -113,16 +113,16 @@ public sealed class LayerIntegratedGradients
 
         var flatInputs = inputLayers.SelectMany(x => x).ToArray();
         var flatBaselines = baselineLayers.SelectMany(x => x).ToArray();
-        var expanded = new Dictionary<int, object?[]>();
+        // Expanded once per chunk size, outside the chunks' dispose scopes, and reused by every chunk.
+        var expanded = PathIntegral.ChunkSizes(options.Steps, options.InternalBatchSize, n).ToDictionary(
+            k => k,
+            k => ArgumentPreparation.Concat(
+                tensors.Select(t => ArgumentPreparation.RepeatBatch(t, k)).ToArray(),
+                ArgumentPreparation.Expand(additional, k)));
 
         IList<Tensor> Gradient(Tensor[] scaled, int steps)
         {
-            if (!expanded.TryGetValue(steps, out var args))
-            {
-                var repeated = tensors.Select(t => ArgumentPreparation.RepeatBatch(t, steps)).ToArray();
-                args = ArgumentPreparation.Concat(repeated, ArgumentPreparation.Expand(additional, steps));
-                expanded[steps] = args;
-            }
+            var args = expanded[steps];
 
             var offset = 0;
             var hooks = new List<IDisposable>();
