@@ -1,0 +1,178 @@
+using Captum.Attr;
+using Captum.Layers;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace Captum.Tests.Attr.Layer;
+
+public sealed class LayerIntegratedGradientsTests
+{
+    private static readonly long[,] Tokens = { { 3, 5, 7, 1 }, { 2, 2, 9, 11 } };
+
+    [Fact]
+    public void Attribute_EmbeddingFedTokenIds_SumsToOutputDifference()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new BagOfWords(seed: 1);
+        var tokens = torch.tensor(Tokens);
+        var reference = new TokenReferenceBase(0).GenerateReference(4).unsqueeze(0);
+
+        using var result = new LayerIntegratedGradients(model, "embedding").Attribute(tokens, new LayerIntegratedGradientsOptions
+        {
+            Baselines = reference,
+            Target = new[] { 0, 2 },
+            Steps = 40,
+            ReturnConvergenceDelta = true,
+        });
+
+        Assert.Equal(new long[] { 2, 4, 5 }, result.Attribution.shape);
+        Assert.True(result.Delta!.abs().max().item<float>() < 1e-4);
+    }
+
+    [Fact]
+    public void Attribute_LayerByInstance_EqualsLayerByPath()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new BagOfWords(seed: 2);
+        var tokens = torch.tensor(Tokens);
+        var options = new LayerIntegratedGradientsOptions { Target = 1, Steps = 12 };
+
+        using var byPath = new LayerIntegratedGradients(model, "embedding").Attribute(tokens, options);
+        using var byInstance = new LayerIntegratedGradients(model, model.EmbeddingLayer).Attribute(tokens, options);
+
+        TensorAssert.AllClose(byInstance.Attribution, byPath.Attribution, 0, 0);
+    }
+
+    [Fact]
+    public void Attribute_ToLayerInputOfFirstLayer_EqualsIntegratedGradients()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = TestModels.SmoothMlp(3);
+        var x = torch.randn(3, 4);
+        var baseline = torch.randn(1, 4);
+
+        using var layer = new LayerIntegratedGradients(model, model.Lin1).Attribute(x, new LayerIntegratedGradientsOptions
+        {
+            Baselines = baseline,
+            Target = 2,
+            AttributeToLayerInput = true,
+            ReturnConvergenceDelta = true,
+        });
+        using var plain = new IntegratedGradients(model).Attribute(x, new IntegratedGradientsOptions { Baselines = baseline, Target = 2, ReturnConvergenceDelta = true });
+
+        TensorAssert.AllClose(layer.Attribution, plain.Attribution, 1e-6, 1e-5);
+        TensorAssert.AllClose(layer.Delta!, plain.Delta!, 1e-6, 1e-5);
+    }
+
+    [Fact]
+    public void Attribute_InternalBatchSize_DoesNotChangeTheResult()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new BagOfWords(seed: 4);
+        var tokens = torch.tensor(Tokens);
+        var lig = new LayerIntegratedGradients(model, "embedding");
+
+        using var whole = lig.Attribute(tokens, new LayerIntegratedGradientsOptions { Target = 0, Steps = 11 });
+        using var chunked = lig.Attribute(tokens, new LayerIntegratedGradientsOptions { Target = 0, Steps = 11, InternalBatchSize = 5 });
+
+        TensorAssert.AllClose(chunked.Attribution, whole.Attribution, 1e-6, 1e-5);
+    }
+
+    [Fact]
+    public void Constructor_UnknownPath_ThrowsListingAvailablePaths()
+    {
+        using var scope = torch.NewDisposeScope();
+        var ex = Assert.Throws<ArgumentException>(() => new LayerIntegratedGradients(new BagOfWords(seed: 1), "text.embedding"));
+        Assert.Equal("layer", ex.ParamName);
+        Assert.Contains("'text.embedding'", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("embedding, fc", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Constructor_SameLayerTwice_ThrowsNamingLayers()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new BagOfWords(seed: 1);
+        var ex = Assert.Throws<ArgumentException>(() => new LayerIntegratedGradients(model, new LayerReference[] { "embedding", model.EmbeddingLayer }));
+        Assert.Equal("layers", ex.ParamName);
+    }
+
+    [Fact]
+    public void Attribute_LayerCalledThroughForward_ThrowsNeverCalled()
+    {
+        using var scope = torch.NewDisposeScope();
+        var lig = new LayerIntegratedGradients(new HiddenCallModel(), "lin");
+        var ex = Assert.Throws<ArgumentException>(() => lig.Attribute(torch.randn(2, 3), new LayerIntegratedGradientsOptions { Target = 0 }));
+        Assert.Equal("layer", ex.ParamName);
+        Assert.Contains("never called", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Attribute_LayerCalledTwice_Throws()
+    {
+        using var scope = torch.NewDisposeScope();
+        var lig = new LayerIntegratedGradients(new TwiceCalledModel(), "lin");
+        var ex = Assert.Throws<ArgumentException>(() => lig.Attribute(torch.randn(2, 3), new LayerIntegratedGradientsOptions { Target = 0 }));
+        Assert.Contains("called 2 times", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Attribute_ThrowsMidway_LeavesNoHooksBehind()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new BagOfWords(seed: 5);
+        var tokens = torch.tensor(Tokens);
+        Tensor before;
+        using (torch.no_grad())
+        {
+            before = model.call(tokens);
+        }
+
+        var lig = new LayerIntegratedGradients(model, "embedding");
+        Assert.Throws<ArgumentException>(() => lig.Attribute(tokens, new LayerIntegratedGradientsOptions { Target = 7 }));
+
+        var observed = 0;
+        using var probe = LayerHooks.Register(model.EmbeddingLayer, onInput: false, values =>
+        {
+            observed++;
+            return null;
+        });
+        using (torch.no_grad())
+        {
+            TensorAssert.AllClose(model.call(tokens), before, 0, 0);
+        }
+
+        Assert.Equal(1, observed);
+    }
+
+    [Fact]
+    public void Attribute_WrapperInputAndInnerLayer_ReturnsOneResultPerLayer()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new TwoInputModel(seed: 6);
+        var wrapper = new ModelInputWrapper(model);
+        var a = torch.randn(2, 2);
+        var b = torch.randn(2, 3);
+        var scale = torch.ones(2, 1);
+
+        using var result = new LayerIntegratedGradients(wrapper, new LayerReference[] { "input_maps.a", "input_maps.b" }).Attribute(
+            Inputs.Of(a, b),
+            new LayerIntegratedGradientsOptions { Target = 1, AdditionalForwardArgs = [scale], ReturnConvergenceDelta = true });
+        using var plain = new IntegratedGradients(model).Attribute(Inputs.Of(a, b), new IntegratedGradientsOptions { Target = 1, AdditionalForwardArgs = [scale] });
+
+        Assert.Equal(2, result.Layers.Count);
+        TensorAssert.AllClose(result[0], plain[0], 1e-6, 1e-5);
+        TensorAssert.AllClose(result[1], plain[1], 1e-6, 1e-5);
+        Assert.True(result.Delta!.abs().max().item<float>() < 1e-3);
+    }
+
+    [Fact]
+    public void Attribute_BaselineTokensOfOtherLength_ThrowsNamingBaselines()
+    {
+        using var scope = torch.NewDisposeScope();
+        var lig = new LayerIntegratedGradients(new BagOfWords(seed: 1), "embedding");
+        var ex = Assert.Throws<ArgumentException>(() => lig.Attribute(torch.tensor(Tokens), new LayerIntegratedGradientsOptions { Target = 0, Baselines = torch.zeros(1, 3, ScalarType.Int64) }));
+        Assert.Equal("baselines", ex.ParamName);
+    }
+}

@@ -1,0 +1,125 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Captum.Tests;
+
+/// <summary>Small models for the tests, seeded so every run builds the same weights.</summary>
+internal static class TestModels
+{
+    /// <summary>A tanh MLP (smooth, so IG's integral converges quickly), in eval mode.</summary>
+    public static Mlp SmoothMlp(int seed, int inputs = 4, int hidden = 8, int outputs = 3)
+    {
+        torch.manual_seed(seed);
+        var m = new Mlp(inputs, hidden, outputs);
+        m.eval();
+        return m;
+    }
+}
+
+/// <summary>Linear, tanh, linear: forward(x).</summary>
+internal sealed class Mlp : nn.Module<Tensor, Tensor>
+{
+    private readonly Linear lin1;
+    private readonly Linear lin2;
+
+    public Mlp(int inputs, int hidden, int outputs)
+        : base(nameof(Mlp))
+    {
+        lin1 = nn.Linear(inputs, hidden);
+        lin2 = nn.Linear(hidden, outputs);
+        RegisterComponents();
+    }
+
+    public Linear Lin1 => lin1;
+
+    public override Tensor forward(Tensor x) => lin2.call(torch.tanh(lin1.call(x)));
+}
+
+/// <summary>One linear layer: forward(x) = W x + b.</summary>
+internal sealed class LinearModel : nn.Module<Tensor, Tensor>
+{
+    private readonly Linear lin;
+
+    public LinearModel(int inputs, int outputs, int seed)
+        : base(nameof(LinearModel))
+    {
+        torch.manual_seed(seed);
+        lin = nn.Linear(inputs, outputs);
+        RegisterComponents();
+        eval();
+    }
+
+    public Linear Lin => lin;
+
+    public override Tensor forward(Tensor x) => lin.call(x);
+}
+
+/// <summary>forward(a, b, scale) = lin(cat(tanh(a), sigmoid(b))) * scale.</summary>
+internal sealed class TwoInputModel : nn.Module<Tensor, Tensor, Tensor, Tensor>
+{
+    private readonly Linear lin;
+
+    public TwoInputModel(int seed)
+        : base(nameof(TwoInputModel))
+    {
+        torch.manual_seed(seed);
+        lin = nn.Linear(5, 3);
+        RegisterComponents();
+        eval();
+    }
+
+    public override Tensor forward(Tensor a, Tensor b, Tensor scale) =>
+        lin.call(torch.cat([torch.tanh(a), torch.sigmoid(b)], 1)) * scale;
+}
+
+/// <summary>Token ids to embedding to mean over the sequence to linear: forward(tokens).</summary>
+internal sealed class BagOfWords : nn.Module<Tensor, Tensor>
+{
+    private readonly Embedding embedding;
+    private readonly Linear fc;
+
+    public BagOfWords(int seed, int vocab = 12, int dim = 5, int classes = 3)
+        : base(nameof(BagOfWords))
+    {
+        torch.manual_seed(seed);
+        embedding = nn.Embedding(vocab, dim, padding_idx: 0);
+        fc = nn.Linear(dim, classes);
+        RegisterComponents();
+        eval();
+    }
+
+    public Embedding EmbeddingLayer => embedding;
+
+    public override Tensor forward(Tensor tokens) => fc.call(torch.tanh(embedding.call(tokens)).mean([1]));
+}
+
+/// <summary>Calls its hidden layer through forward, so hooks on it never fire.</summary>
+internal sealed class HiddenCallModel : nn.Module<Tensor, Tensor>
+{
+    private readonly Linear lin;
+
+    public HiddenCallModel()
+        : base(nameof(HiddenCallModel))
+    {
+        lin = nn.Linear(3, 2);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x) => lin.forward(x);
+}
+
+/// <summary>Calls the same layer twice.</summary>
+internal sealed class TwiceCalledModel : nn.Module<Tensor, Tensor>
+{
+    private readonly Linear lin;
+
+    public TwiceCalledModel()
+        : base(nameof(TwiceCalledModel))
+    {
+        lin = nn.Linear(3, 3);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x) => lin.call(torch.tanh(lin.call(x)));
+}
