@@ -168,33 +168,10 @@ internal sealed class GoldenCase
 
     /// <summary>
     /// The folder holding the case files: <c>$CAPTUM_GOLDEN_DIR</c> when set, else
-    /// <c>&lt;repository root&gt;/../shared/golden/captum-0.8.0</c>, where the repository root is the first
-    /// directory above the test binaries that contains CaptumSharp.sln.
+    /// <c>shared/golden/captum-0.8.0</c> beside the repository (see <see cref="SharedData.Locate"/>).
     /// </summary>
     /// <exception cref="DirectoryNotFoundException">The folder (or the repository root) cannot be found.</exception>
-    public static string GoldenDirectory()
-    {
-        var configured = Environment.GetEnvironmentVariable(DirectoryVariable);
-        if (!string.IsNullOrWhiteSpace(configured))
-        {
-            var full = Path.GetFullPath(configured);
-            return Directory.Exists(full)
-                ? full
-                : throw new DirectoryNotFoundException(
-                    $"{DirectoryVariable} is set to '{configured}', but the folder {full} does not exist.");
-        }
-
-        var root = FindRepositoryRoot()
-            ?? throw new DirectoryNotFoundException(
-                $"Cannot locate the golden cases: no directory above {AppContext.BaseDirectory} contains CaptumSharp.sln. " +
-                $"Set {DirectoryVariable} to the folder holding the case files (shared/golden/captum-0.8.0).");
-        var dir = Path.GetFullPath(Path.Combine(root, "..", "shared", "golden", "captum-0.8.0"));
-        return Directory.Exists(dir)
-            ? dir
-            : throw new DirectoryNotFoundException(
-                $"The golden case folder {dir} (../shared/golden/captum-0.8.0 next to the repository root {root}) does not exist. " +
-                $"Put the cases there or set {DirectoryVariable} to their folder.");
-    }
+    public static string GoldenDirectory() => SharedData.Locate(Path.Combine("golden", "captum-0.8.0"), DirectoryVariable);
 
     /// <summary>The full paths of every *.json case in <see cref="GoldenDirectory"/>, sorted ordinally.</summary>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
@@ -204,19 +181,6 @@ internal sealed class GoldenCase
         var files = Directory.GetFiles(dir, "*.json", SearchOption.TopDirectoryOnly);
         Array.Sort(files, StringComparer.Ordinal);
         return files;
-    }
-
-    private static string? FindRepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "CaptumSharp.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        return null;
     }
 
     private static Tensor ReadTensor(JsonNode node, string what)
