@@ -4,6 +4,8 @@ using System.Text.Json.Serialization;
 using TorchSharp;
 using static TorchSharp.torch;
 
+using Captum.TestData;
+
 namespace Captum.Golden;
 
 /// <summary>

@@ -1,4 +1,4 @@
-namespace Captum.Golden;
+namespace Captum.TestData;
 
 /// <summary>
 /// Locates the project's shared, read-only test data (golden cases, PyTorch checkpoints), which lives in

@@ -1,0 +1,136 @@
+using System.Text;
+
+namespace Captum.Visualization;
+
+/// <summary>
+/// Builds one self-contained HTML document from headings, paragraphs, text visualizations
+/// (<see cref="TextVisualizer.VisualizeText"/> tables) and image figures (inline SVG with embedded PNGs): no external
+/// files, scripts or styles. The document is also well-formed XML.
+/// </summary>
+/// <example>
+/// <code>
+/// var report = new HtmlReport("VQA attributions")
+///     .AddHeading("Question")
+///     .AddText(records)
+///     .AddFigure(figure, "Image attribution");
+/// report.Save("vqa.html");
+/// </code>
+/// </example>
+public sealed class HtmlReport
+{
+    private readonly List<string> _parts = [];
+
+    /// <summary>Creates an empty report.</summary>
+    /// <param name="title">The document title (the <c>&lt;title&gt;</c> and a first <c>&lt;h1&gt;</c>).</param>
+    public HtmlReport(string title = "Captum attributions")
+    {
+        ArgumentNullException.ThrowIfNull(title);
+        Title = title;
+    }
+
+    /// <summary>The document title.</summary>
+    public string Title { get; }
+
+    /// <summary>The number of sections added so far.</summary>
+    public int Count => _parts.Count;
+
+    /// <summary>Adds a heading (escaped).</summary>
+    /// <param name="text">The heading text.</param>
+    /// <param name="level">The heading level, 1 to 6; default 2.</param>
+    /// <returns>This report.</returns>
+    public HtmlReport AddHeading(string text, int level = 2)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentOutOfRangeException.ThrowIfLessThan(level, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(level, 6);
+        _parts.Add($"<h{level}>{Markup.Escape(text)}</h{level}>");
+        return this;
+    }
+
+    /// <summary>Adds a paragraph of text (escaped).</summary>
+    /// <param name="text">The text.</param>
+    /// <returns>This report.</returns>
+    public HtmlReport AddParagraph(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        _parts.Add($"<p>{Markup.Escape(text)}</p>");
+        return this;
+    }
+
+    /// <summary>Adds Captum's text visualization of <paramref name="records"/> (<see cref="TextVisualizer.VisualizeText"/>).</summary>
+    /// <param name="records">The rows; at least one.</param>
+    /// <param name="legend">Whether to draw the legend.</param>
+    /// <returns>This report.</returns>
+    public HtmlReport AddText(IEnumerable<VisualizationDataRecord> records, bool legend = true)
+    {
+        _parts.Add("<section class=\"captum-section\">" + TextVisualizer.VisualizeText(records, legend) + "</section>");
+        return this;
+    }
+
+    /// <summary>Adds a figure as inline SVG, with an optional caption (escaped).</summary>
+    /// <param name="figure">The figure.</param>
+    /// <param name="caption">The caption, or null.</param>
+    /// <returns>This report.</returns>
+    public HtmlReport AddFigure(VisualizationFigure figure, string? caption = null)
+    {
+        ArgumentNullException.ThrowIfNull(figure);
+        var sb = new StringBuilder("<figure class=\"captum-figure\">");
+        sb.Append(figure.ToSvg());
+        if (!string.IsNullOrEmpty(caption))
+        {
+            sb.Append("<figcaption>").Append(Markup.Escape(caption)).Append("</figcaption>");
+        }
+
+        sb.Append("</figure>");
+        _parts.Add(sb.ToString());
+        return this;
+    }
+
+    /// <summary>
+    /// Adds markup as given, not escaped. Only for trusted HTML; to keep the document well-formed XML it must be
+    /// well-formed itself.
+    /// </summary>
+    /// <param name="html">The markup.</param>
+    /// <returns>This report.</returns>
+    public HtmlReport AddRawHtml(string html)
+    {
+        ArgumentNullException.ThrowIfNull(html);
+        _parts.Add(html);
+        return this;
+    }
+
+    /// <summary>The HTML5 document.</summary>
+    /// <returns>The document text.</returns>
+    public string ToHtml()
+    {
+        var sb = new StringBuilder();
+        sb.Append("<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n<meta charset=\"utf-8\" />\n<title>")
+          .Append(Markup.Escape(Title))
+          .Append("</title>\n<style>\n")
+          .Append("body { font-family: DejaVu Sans, Helvetica, Arial, sans-serif; margin: 1.5em; color: #222; }\n")
+          .Append("table { border-collapse: collapse; margin: 0.5em 0; }\n")
+          .Append("th { text-align: left; padding: 4px 8px; border-bottom: 1px solid #888; }\n")
+          .Append("td { padding: 4px 8px; vertical-align: top; }\n")
+          .Append("figure.captum-figure { margin: 1em 0; }\n")
+          .Append("figure.captum-figure svg { max-width: 100%; height: auto; }\n")
+          .Append("figcaption { font-size: 0.9em; color: #555; }\n")
+          .Append("</style>\n</head>\n<body>\n<h1>")
+          .Append(Markup.Escape(Title))
+          .Append("</h1>\n");
+        foreach (var part in _parts)
+        {
+            sb.Append(part).Append('\n');
+        }
+
+        sb.Append("</body>\n</html>\n");
+        return sb.ToString();
+    }
+
+    /// <summary>Writes <see cref="ToHtml"/> to a file (UTF-8).</summary>
+    /// <param name="path">The file path, usually ending in .html.</param>
+    public void Save(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        File.WriteAllText(path, ToHtml(), new UTF8Encoding(false));
+    }
+}
