@@ -1,0 +1,128 @@
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+using SixLabors.ImageSharp.Processing;
+
+namespace Captum.Plugins.Vqa.Tutorial;
+
+/// <summary>
+/// The tutorial's image transform: resize the shorter side to <c>imageSize / centralFraction</c>, crop the
+/// centre <c>imageSize</c> square, scale to [0, 1], and normalise with the ImageNet mean and std.
+/// </summary>
+/// <remarks>Python: the tutorial's <c>get_transform(target_size, central_fraction)</c> (Scale, CenterCrop, ToTensor, Normalize).</remarks>
+public sealed class ImageTransform
+{
+    /// <summary>ImageNet's per-channel mean, as torchvision normalises.</summary>
+    public static readonly float[] Mean = [0.485f, 0.456f, 0.406f];
+
+    /// <summary>ImageNet's per-channel standard deviation.</summary>
+    public static readonly float[] Std = [0.229f, 0.224f, 0.225f];
+
+    /// <summary>Creates the transform.</summary>
+    /// <param name="imageSize">The side of the square crop (448 in the tutorial).</param>
+    /// <param name="centralFraction">The fraction of the resized image the crop keeps (1.0 in the tutorial).</param>
+    public ImageTransform(int imageSize, double centralFraction = 1.0)
+    {
+        if (imageSize < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(imageSize), imageSize, "imageSize must be at least 1.");
+        }
+
+        if (!(centralFraction > 0 && centralFraction <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(centralFraction), centralFraction, "centralFraction must be in (0, 1].");
+        }
+
+        ImageSize = imageSize;
+        CentralFraction = centralFraction;
+    }
+
+    /// <summary>The crop side.</summary>
+    public int ImageSize { get; }
+
+    /// <summary>The kept fraction.</summary>
+    public double CentralFraction { get; }
+
+    /// <summary>
+    /// Loads an image file and returns the resized, cropped image in [0, 1], [3, ImageSize, ImageSize]
+    /// (for display), and the normalised model input, [1, 3, ImageSize, ImageSize]. The caller owns both.
+    /// </summary>
+    /// <exception cref="ArgumentException">The file does not exist or is not an image ImageSharp can read; the message names it.</exception>
+    public (Tensor Original, Tensor Normalized) Load(string path, Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (!File.Exists(path))
+        {
+            throw new ArgumentException($"image file not found: {path}", nameof(path));
+        }
+
+        Image<Rgb24> image;
+        try
+        {
+            image = Image.Load<Rgb24>(path);
+        }
+        catch (Exception ex) when (ex is UnknownImageFormatException or InvalidImageContentException or NotSupportedException or IOException)
+        {
+            throw new ArgumentException($"cannot read image {path}: {ex.Message}", nameof(path), ex);
+        }
+
+        using (image)
+        {
+            return Apply(image, device);
+        }
+    }
+
+    /// <summary>Applies the transform to an image in memory (see <see cref="Load"/>).</summary>
+    public (Tensor Original, Tensor Normalized) Apply(Image<Rgb24> image, Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        var scaled = (int)(ImageSize / CentralFraction);
+        using var working = image.Clone(ctx =>
+        {
+            // Shorter side to `scaled`, keeping the aspect ratio, as torchvision's Resize(int) does.
+            var (w, h) = (image.Width, image.Height);
+            var (nw, nh) = w <= h ? (scaled, (int)((long)scaled * h / w)) : ((int)((long)scaled * w / h), scaled);
+            if (nw != w || nh != h)
+            {
+                ctx.Resize(new ResizeOptions { Size = new SixLabors.ImageSharp.Size(nw, nh), Sampler = KnownResamplers.Triangle, Mode = ResizeMode.Stretch });
+            }
+        });
+
+        // Centre crop, rounding the offsets as torchvision does.
+        var left = (int)Math.Round((working.Width - ImageSize) / 2.0);
+        var top = (int)Math.Round((working.Height - ImageSize) / 2.0);
+        var pixels = new float[3 * ImageSize * ImageSize];
+        var plane = ImageSize * ImageSize;
+        working.ProcessPixelRows(rows =>
+        {
+            for (var y = 0; y < ImageSize; y++)
+            {
+                var sy = top + y;
+                if (sy < 0 || sy >= rows.Height)
+                {
+                    continue; // padding, as CenterCrop pads a too-small image with zeros
+                }
+
+                var row = rows.GetRowSpan(sy);
+                for (var x = 0; x < ImageSize; x++)
+                {
+                    var sx = left + x;
+                    if (sx < 0 || sx >= row.Length)
+                    {
+                        continue;
+                    }
+
+                    var p = row[sx];
+                    pixels[(y * ImageSize) + x] = p.R / 255f;
+                    pixels[plane + (y * ImageSize) + x] = p.G / 255f;
+                    pixels[(2 * plane) + (y * ImageSize) + x] = p.B / 255f;
+                }
+            }
+        });
+
+        var original = torch.tensor(pixels, [3, ImageSize, ImageSize], ScalarType.Float32, device);
+        using var mean = torch.tensor(Mean, [3, 1, 1], ScalarType.Float32, device);
+        using var std = torch.tensor(Std, [3, 1, 1], ScalarType.Float32, device);
+        var normalized = ((original - mean) / std).unsqueeze(0);
+        return (original, normalized);
+    }
+}
