@@ -1,0 +1,291 @@
+using System.Globalization;
+using Captum.Attr;
+using Captum.Checkpoints;
+using Captum.Forward;
+using Captum.Layers;
+using Captum.Plugins.Vqa.Model;
+using Captum.Plugins.Vqa.Tutorial;
+
+namespace Captum.Plugins.Vqa;
+
+/// <summary>Settings of a loaded VQA model.</summary>
+public sealed record VqaModelOptions
+{
+    /// <summary>The side of the square image the net sees (the tutorial uses 448).</summary>
+    public int ImageSize { get; init; } = 448;
+
+    /// <summary>The central fraction of the resized image kept (the tutorial uses 1.0).</summary>
+    public double CentralFraction { get; init; } = 1.0;
+
+    /// <summary>Where the ResNet puts its strides (the tutorial's features come from the Caffe variant).</summary>
+    public ResNetVariant ResNetVariant { get; init; } = ResNetVariant.Caffe;
+
+    /// <summary>The device to run on; the CPU when null.</summary>
+    public Device? Device { get; init; }
+}
+
+/// <summary>
+/// The VQA model of Captum's multimodal tutorial, loaded and ready to explain: the net with its image network,
+/// wrapped with <see cref="ModelInputWrapper"/>, its vocabulary, answers and image transform. Raw inputs are an
+/// image file ("image") and a question ("question"); attributions go to <c>input_maps.v</c> (the image) and
+/// <c>module.text.embedding</c> (the question's words), with baselines the black image and the pad tokens.
+/// </summary>
+public sealed class VqaModel : IInterpretableModel
+{
+    /// <summary>The raw input names.</summary>
+    public const string ImageInput = "image";
+
+    /// <summary>The raw input names.</summary>
+    public const string QuestionInput = "question";
+
+    private readonly ModelInputWrapper wrapper;
+    private readonly ImageTransform transform;
+    private readonly Device device;
+
+    /// <summary>Creates the model from a built net (with image network) and its vocabulary.</summary>
+    /// <param name="net">The net, with an image network.</param>
+    /// <param name="encoder">The question vocabulary.</param>
+    /// <param name="answers">The answer of every class.</param>
+    /// <param name="options">Image size, central fraction and device.</param>
+    public VqaModel(VqaNet net, QuestionEncoder encoder, IReadOnlyList<string> answers, VqaModelOptions? options = null)
+    {
+        Net = net ?? throw new ArgumentNullException(nameof(net));
+        Encoder = encoder ?? throw new ArgumentNullException(nameof(encoder));
+        Labels = answers ?? throw new ArgumentNullException(nameof(answers));
+        if (net.ImageNetwork is null)
+        {
+            throw new ArgumentException("net needs an image network: the model reads images.", nameof(net));
+        }
+
+        options ??= new VqaModelOptions();
+        device = options.Device ?? torch.CPU;
+        transform = new ImageTransform(options.ImageSize, options.CentralFraction);
+        net.eval();
+        wrapper = new ModelInputWrapper(net);
+        Forward = wrapper;
+    }
+
+    /// <summary>The net.</summary>
+    public VqaNet Net { get; }
+
+    /// <summary>The question vocabulary.</summary>
+    public QuestionEncoder Encoder { get; }
+
+    /// <inheritdoc />
+    public string Name => "vqa";
+
+    /// <inheritdoc />
+    public IReadOnlyList<RawInputSpec> RawInputs { get; } =
+    [
+        new(ImageInput, RawInputKind.ImageFile, "the image file the question is about"),
+        new(QuestionInput, RawInputKind.Text, "the question, in words of the vocabulary"),
+    ];
+
+    /// <inheritdoc />
+    public ForwardFunction Forward { get; }
+
+    /// <summary>The wrapped net (<c>input_maps.v</c>, <c>input_maps.q</c>, <c>input_maps.q_len</c>, <c>module</c>).</summary>
+    public ModelInputWrapper Wrapper => wrapper;
+
+    /// <inheritdoc />
+    public IReadOnlyList<LayerReference> AttributionLayers { get; } = ["input_maps.v", "module.text.embedding"];
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> Labels { get; }
+
+    /// <summary>
+    /// Loads the tutorial's files: a VQA checkpoint (a dict with "weights", the DataParallel state dict, and
+    /// "vocab") and a torchvision-named bottleneck ResNet state dict (depth and width read from it).
+    /// </summary>
+    /// <exception cref="ArgumentException">A file is missing, or its contents do not fit; the message names the file.</exception>
+    /// <exception cref="CheckpointFormatException">A file is not a readable PyTorch checkpoint.</exception>
+    public static VqaModel Load(string checkpointPath, string resnetPath, VqaModelOptions? options = null)
+    {
+        options ??= new VqaModelOptions();
+        RequireFile(checkpointPath, "checkpoint");
+        RequireFile(resnetPath, "resnet");
+        using var scope = torch.NewDisposeScope();
+        using var checkpoint = TorchCheckpoint.Load(checkpointPath);
+        var weights = Wrap(checkpointPath, () => TorchCheckpoint.StateDict(checkpoint, "weights").StripPrefix("module."));
+        var vocab = Wrap(checkpointPath, () => TorchCheckpoint.Vocab(checkpoint, "vocab"));
+        if (!vocab.TryGetValue("question", out var questionVocab) || !vocab.TryGetValue("answer", out var answerVocab))
+        {
+            throw new ArgumentException($"{checkpointPath}: the vocab needs 'question' and 'answer' tables, it has {string.Join(", ", vocab.Keys)}.", nameof(checkpointPath));
+        }
+
+        using var resnetFile = TorchCheckpoint.Load(resnetPath);
+        var resnetState = Wrap(resnetPath, () => TorchCheckpoint.StateDict(resnetFile).StripPrefix("module."));
+        var resnet = new ResNetLayer4(Wrap(resnetPath, () => ResNetConfig.FromStateDict(resnetState, options.ResNetVariant)));
+        var config = Wrap(checkpointPath, () => VqaConfig.FromStateDict(weights));
+        if (config.VFeatures != resnet.OutputChannels)
+        {
+            throw new ArgumentException(
+                $"{resnetPath} gives {resnet.OutputChannels} feature channels, but the VQA net in {checkpointPath} expects {config.VFeatures}.",
+                nameof(resnetPath));
+        }
+
+        var net = new VqaNet(config, resnet);
+        var merged = new Dictionary<string, Tensor>(weights, StringComparer.Ordinal);
+        foreach (var (name, tensor) in resnetState)
+        {
+            // layer4's output is all the tutorial uses; the classifier head of an ImageNet ResNet is not part of it.
+            if (!name.StartsWith("fc.", StringComparison.Ordinal))
+            {
+                merged["resnet_layer4." + name] = tensor;
+            }
+        }
+
+        Wrap(checkpointPath + " and " + resnetPath, () =>
+        {
+            TorchCheckpoint.LoadStateDict(net, merged);
+            return 0;
+        });
+        if (options.Device is { } target)
+        {
+            net.to(target);
+        }
+
+        var answers = new string[answerVocab.Count == 0 ? 0 : (int)answerVocab.Values.Max() + 1];
+        Array.Fill(answers, "unk");
+        foreach (var (answer, index) in answerVocab)
+        {
+            answers[index] = answer;
+        }
+
+        return new VqaModel(net, new QuestionEncoder(questionVocab), answers, options);
+    }
+
+    /// <summary>Loads and transforms the image file and encodes the question (see <see cref="IInterpretableModel.Prepare"/>).</summary>
+    public PreparedInput Prepare(IReadOnlyDictionary<string, string> rawInputs)
+    {
+        ArgumentNullException.ThrowIfNull(rawInputs);
+        var imagePath = rawInputs.TryGetValue(ImageInput, out var i) ? i : throw new ArgumentException($"rawInputs lacks '{ImageInput}'.", nameof(rawInputs));
+        var question = rawInputs.TryGetValue(QuestionInput, out var q) ? q : throw new ArgumentException($"rawInputs lacks '{QuestionInput}'.", nameof(rawInputs));
+        var (original, normalized) = transform.Load(imagePath, device);
+        return Prepare(original, normalized, question);
+    }
+
+    /// <summary>Prepares an already transformed image ([3, H, W] in [0, 1] and its normalised [1, 3, H, W]) and a question.</summary>
+    public PreparedInput Prepare(Tensor original, Tensor normalized, string question)
+    {
+        ArgumentNullException.ThrowIfNull(normalized);
+        var (tokens, length) = Encoder.Encode(question, device);
+        var words = QuestionEncoder.Tokenize(question);
+        var reference = new TokenReferenceBase(Encoder.PadIndex).GenerateReference(words.Count, device).unsqueeze(0);
+        return new PreparedInput(
+            [normalized, tokens.unsqueeze(0)],
+            [normalized * 0.0, reference],
+            [length.unsqueeze(0)],
+            [new ImageDisplay(ImageInput, original), new TextDisplay(QuestionInput, question, words)]);
+    }
+
+    /// <summary>Answers <paramref name="question"/> about the image file and explains the answer.</summary>
+    public Explanation Explain(string imagePath, string question, ExplanationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        using var scope = torch.NewDisposeScope();
+        var prepared = Prepare(new Dictionary<string, string> { [ImageInput] = imagePath, [QuestionInput] = question });
+        var explanation = ModelExplainer.Explain(this, prepared, options, cancellationToken);
+        foreach (var input in explanation.Inputs)
+        {
+            input.Attribution.MoveToOuterDisposeScope();
+        }
+
+        return explanation;
+    }
+
+    /// <summary>Disposes the net.</summary>
+    public void Dispose() => Net.Dispose();
+
+    private static void RequireFile(string path, string what)
+    {
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            throw new ArgumentException($"the {what} file is required.", what);
+        }
+
+        if (!File.Exists(path))
+        {
+            throw new ArgumentException($"{what} file not found: {path}", what);
+        }
+    }
+
+    private static T Wrap<T>(string file, Func<T> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (Exception ex) when (ex is KeyNotFoundException or InvalidCastException or ArgumentException && ex is not CheckpointFormatException)
+        {
+            throw new ArgumentException($"{file}: {ex.Message}", nameof(file), ex);
+        }
+    }
+
+    internal static VqaModelOptions ParseSettings(IReadOnlyDictionary<string, string> settings)
+    {
+        var options = new VqaModelOptions();
+        if (settings.TryGetValue("image-size", out var size))
+        {
+            options = options with { ImageSize = int.TryParse(size, NumberStyles.Integer, CultureInfo.InvariantCulture, out var s) && s > 0 ? s : throw new ArgumentException($"image-size must be a positive integer, not '{size}'.", nameof(settings)) };
+        }
+
+        if (settings.TryGetValue("central-fraction", out var fraction))
+        {
+            options = options with { CentralFraction = double.TryParse(fraction, NumberStyles.Float, CultureInfo.InvariantCulture, out var f) && f > 0 && f <= 1 ? f : throw new ArgumentException($"central-fraction must be in (0, 1], not '{fraction}'.", nameof(settings)) };
+        }
+
+        if (settings.TryGetValue("resnet-variant", out var variant))
+        {
+            options = options with { ResNetVariant = Enum.TryParse<ResNetVariant>(variant, ignoreCase: true, out var v) ? v : throw new ArgumentException($"resnet-variant must be caffe or torchvision, not '{variant}'.", nameof(settings)) };
+        }
+
+        if (settings.TryGetValue("device", out var deviceName))
+        {
+            options = options with { Device = torch.device(deviceName) };
+        }
+
+        return options;
+    }
+}
+
+/// <summary>Offers the VQA model to the plugin host.</summary>
+public sealed class VqaModelProvider : IInterpretableModelProvider
+{
+    /// <inheritdoc />
+    public string Name => "vqa";
+
+    /// <inheritdoc />
+    public string Description => "The VQA net of Captum's multimodal tutorial (question LSTM and attention over ResNet layer4 features).";
+
+    /// <inheritdoc />
+    public IReadOnlyList<ModelFile> Files { get; } =
+    [
+        new("checkpoint", "the VQA checkpoint (torch.save of {'weights', 'vocab', ...})", true),
+        new("resnet", "the ResNet state dict the image features come from", true),
+    ];
+
+    /// <inheritdoc />
+    public IInterpretableModel Load(IReadOnlyDictionary<string, string> files, IReadOnlyDictionary<string, string> settings)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        ArgumentNullException.ThrowIfNull(settings);
+        return VqaModel.Load(
+            files.TryGetValue("checkpoint", out var c) ? c : string.Empty,
+            files.TryGetValue("resnet", out var r) ? r : string.Empty,
+            VqaModel.ParseSettings(settings));
+    }
+}
+
+/// <summary>The VQA plugin's entry point.</summary>
+public sealed class VqaPlugin : ICaptumPlugin
+{
+    /// <inheritdoc />
+    public string Name => "vqa";
+
+    /// <inheritdoc />
+    public string Description => "Captum's multimodal VQA tutorial model.";
+
+    /// <inheritdoc />
+    public void ConfigureServices(Microsoft.Extensions.DependencyInjection.IServiceCollection services) =>
+        Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton<IInterpretableModelProvider, VqaModelProvider>(services);
+}
