@@ -62,7 +62,8 @@ public sealed class ImageTransform
         }
         catch (Exception ex) when (ex is UnknownImageFormatException or InvalidImageContentException or NotSupportedException or IOException)
         {
-            throw new ArgumentException($"cannot read image {path}: {ex.Message}", nameof(path), ex);
+            var reason = ex is UnknownImageFormatException ? "not an image in a format ImageSharp reads (PNG, JPEG, BMP, GIF, TIFF, WebP, TGA, PBM)" : ex.Message;
+            throw new ArgumentException($"cannot read image {path}: {reason}", nameof(path), ex);
         }
 
         using (image)

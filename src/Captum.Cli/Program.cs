@@ -1,0 +1,3 @@
+using Captum.Cli;
+
+return CaptumCli.Run(args, Console.Out, Console.Error);
