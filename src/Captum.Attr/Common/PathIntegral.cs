@@ -64,11 +64,6 @@ internal static class PathIntegral
                 for (var i = 0; i < inputs.Count; i++)
                 {
                     var g = grads[i];
-                    if (g is null || g.IsInvalid)
-                    {
-                        continue; // the output does not depend on this tensor: its gradient is zero
-                    }
-
                     var w = torch.tensor(stepSizes.AsSpan(start, count).ToArray(), g.dtype, g.device).reshape(count, 1);
                     var weighted = (g.reshape(count, -1) * w).sum(dim: 0).reshape(totals[i].shape);
                     totals[i].add_(weighted);

@@ -71,10 +71,7 @@ public sealed class IntegratedGradients
 
         IList<Tensor> Gradient(Tensor[] scaled, int steps)
         {
-            var args = expanded[steps];
-            var output = forward.Invoke(ArgumentPreparation.Concat(scaled, args));
-            var selected = options.Target.Repeat(steps).Select(output);
-            return torch.autograd.grad([selected.sum()], scaled, allow_unused: true);
+            return Gradients.Compute(forward, scaled, expanded[steps], options.Target.Repeat(steps));
         }
 
         var totals = PathIntegral.Integrate(

@@ -24,7 +24,7 @@ public sealed class LayerIntegratedGradients
 {
     private readonly ForwardFunction forward;
     private readonly LayerReference[] layerReferences;
-    private readonly bool isList;
+    private readonly LayerEvaluation evaluation;
 
     /// <summary>Creates the method for one layer.</summary>
     /// <param name="forwardFunc">The model or function to explain.</param>
@@ -55,17 +55,12 @@ public sealed class LayerIntegratedGradients
 
         forward = forwardFunc;
         layerReferences = layers;
-        this.isList = isList;
         MultipliesByInputs = multiplyByInputs;
-        Layers = layers.Select(l => l.Resolve(forwardFunc.Module, isList ? "layers" : "layer")).ToArray();
-        if (Layers.Distinct().Count() != Layers.Count)
-        {
-            throw new ArgumentException("layers: the same layer is given more than once.", isList ? nameof(layers) : "layer");
-        }
+        evaluation = LayerEvaluation.Create(forwardFunc, layers, isList);
     }
 
     /// <summary>The resolved layers, in the order given.</summary>
-    public IReadOnlyList<nn.Module> Layers { get; }
+    public IReadOnlyList<nn.Module> Layers => evaluation.Layers;
 
     /// <summary>Whether attributions are multiplied by the layer difference. Python: <c>multiplies_by_inputs</c>.</summary>
     public bool MultipliesByInputs { get; }
@@ -90,8 +85,8 @@ public sealed class LayerIntegratedGradients
         var additional = options.AdditionalForwardArgs ?? [];
         var onInput = options.AttributeToLayerInput;
 
-        var inputLayers = Capture(ArgumentPreparation.Concat(tensors, additional), onInput);
-        var baselineLayers = Capture(ArgumentPreparation.Concat(baselines, additional), onInput);
+        var inputLayers = evaluation.Capture(ArgumentPreparation.Concat(tensors, additional), onInput);
+        var baselineLayers = evaluation.Capture(ArgumentPreparation.Concat(baselines, additional), onInput);
         var counts = inputLayers.Select(l => l.Length).ToArray();
         for (var l = 0; l < counts.Length; l++)
         {
@@ -124,37 +119,16 @@ public sealed class LayerIntegratedGradients
         {
             var args = expanded[steps];
 
+            var replacements = new Tensor[Layers.Count][];
             var offset = 0;
-            var hooks = new List<IDisposable>();
-            var calls = new int[Layers.Count];
-            Tensor output;
-            try
+            for (var l = 0; l < Layers.Count; l++)
             {
-                for (var l = 0; l < Layers.Count; l++)
-                {
-                    var layerIndex = l;
-                    var replacement = scaled.AsSpan(offset, counts[l]).ToArray();
-                    offset += counts[l];
-                    hooks.Add(LayerHooks.Register(Layers[l], onInput, _ =>
-                    {
-                        calls[layerIndex]++;
-                        return replacement;
-                    }));
-                }
-
-                output = forward.Invoke(args);
-            }
-            finally
-            {
-                foreach (var h in hooks)
-                {
-                    h.Dispose();
-                }
+                replacements[l] = scaled.AsSpan(offset, counts[l]).ToArray();
+                offset += counts[l];
             }
 
-            CheckCalledOnce(calls);
-            var selected = options.Target.Repeat(steps).Select(output);
-            return torch.autograd.grad([selected.sum()], scaled, allow_unused: true);
+            var output = evaluation.ForwardReplacing(args, onInput, replacements);
+            return Gradients.Of(options.Target.Repeat(steps).Select(output), scaled);
         }
 
         var totals = PathIntegral.Integrate(
@@ -178,69 +152,5 @@ public sealed class LayerIntegratedGradients
         }
 
         return new LayerAttributionResult(perLayer, delta);
-    }
-
-    /// <summary>Runs the model without gradients and records each layer's tensors (detached).</summary>
-    private Tensor[][] Capture(object?[] args, bool onInput)
-    {
-        var captured = new Tensor[Layers.Count][];
-        var calls = new int[Layers.Count];
-        var hooks = new List<IDisposable>();
-        try
-        {
-            for (var l = 0; l < Layers.Count; l++)
-            {
-                var layerIndex = l;
-                hooks.Add(LayerHooks.Register(Layers[l], onInput, values =>
-                {
-                    calls[layerIndex]++;
-                    captured[layerIndex] = values.Select(v => v.detach()).ToArray();
-                    return null;
-                }, isList ? "layers" : "layer"));
-            }
-
-            using var noGrad = torch.no_grad();
-            forward.Invoke(args);
-        }
-        finally
-        {
-            foreach (var h in hooks)
-            {
-                h.Dispose();
-            }
-        }
-
-        CheckCalledOnce(calls);
-        for (var l = 0; l < Layers.Count; l++)
-        {
-            if (captured[l].Length == 0)
-            {
-                throw new ArgumentException(
-                    $"layer {layerReferences[l]}: its {(onInput ? "inputs hold" : "output holds")} no tensor to attribute to.",
-                    isList ? "layers" : "layer");
-            }
-        }
-
-        return captured;
-    }
-
-    private void CheckCalledOnce(int[] calls)
-    {
-        for (var l = 0; l < calls.Length; l++)
-        {
-            if (calls[l] == 0)
-            {
-                throw new ArgumentException(
-                    $"layer {layerReferences[l]} ({Layers[l].GetType().Name}) was never called by the forward pass. It must be part of the model and invoked through call(...), not forward(...), so that its hooks fire.",
-                    isList ? "layers" : "layer");
-            }
-
-            if (calls[l] > 1)
-            {
-                throw new ArgumentException(
-                    $"layer {layerReferences[l]} ({Layers[l].GetType().Name}) was called {calls[l]} times in one forward pass; Layer Integrated Gradients needs a layer that is called exactly once.",
-                    isList ? "layers" : "layer");
-            }
-        }
     }
 }

@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 namespace Captum.Tests.Attr;
 
 /// <summary>No native memory survives an attribute call except the result the caller owns.</summary>
-[Collection(MemoryCollection.Name)]
+[Collection(SerialCollection.Name)]
 public sealed class MemoryTests(ITestOutputHelper output)
 {
     [Fact]
@@ -60,9 +60,12 @@ public sealed class MemoryTests(ITestOutputHelper output)
     }
 }
 
-/// <summary>Memory measurements run alone, not beside other tests.</summary>
+/// <summary>
+/// Tests that need the process to themselves run in this collection, alone: memory measurements, and
+/// anything that depends on the exact sequence of TorchSharp's global random generator.
+/// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class MemoryCollection
+public sealed class SerialCollection
 {
-    public const string Name = "memory";
+    public const string Name = "serial";
 }

@@ -7,6 +7,8 @@ using static TorchSharp.torch;
 namespace Captum.Tests.Docs;
 
 /// <summary>docs/getting-started.md shows code that exists, compiles and gives Captum's published answer.</summary>
+/// <remarks>Serial: the example seeds TorchSharp's global generator, which other tests draw from.</remarks>
+[Collection(Captum.Tests.Attr.SerialCollection.Name)]
 public sealed partial class GettingStartedDocTests
 {
     [Fact]

@@ -1,0 +1,43 @@
+using Captum.Forward;
+using static TorchSharp.torch;
+
+namespace Captum.Attr;
+
+/// <summary>Forward passes and gradients of the selected outputs, shared by every gradient method.</summary>
+internal static class Gradients
+{
+    /// <summary>
+    /// Runs the forward function on <paramref name="inputs"/> followed by <paramref name="additional"/>
+    /// and selects the target outputs: [n] (or the output itself when no target is needed).
+    /// </summary>
+    public static Tensor SelectedOutput(ForwardFunction forward, IReadOnlyList<Tensor> inputs, IReadOnlyList<object?> additional, Target target) =>
+        target.Select(forward.Invoke(ArgumentPreparation.Concat(inputs, additional)));
+
+    /// <summary>
+    /// The gradients of the sum of the selected outputs with respect to each input (which must require grad):
+    /// Captum's <c>compute_gradients</c>. An input the output does not depend on gets zeros.
+    /// </summary>
+    public static Tensor[] Compute(ForwardFunction forward, IReadOnlyList<Tensor> inputs, IReadOnlyList<object?> additional, Target target)
+    {
+        using var grad = torch.enable_grad();
+        var selected = SelectedOutput(forward, inputs, additional, target);
+        return Of(selected, inputs);
+    }
+
+    /// <summary>The gradients of the sum of <paramref name="selected"/> with respect to <paramref name="inputs"/>; zeros where unused.</summary>
+    public static Tensor[] Of(Tensor selected, IReadOnlyList<Tensor> inputs)
+    {
+        var grads = torch.autograd.grad([selected.sum()], inputs.ToArray(), allow_unused: true);
+        var result = new Tensor[inputs.Count];
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            result[i] = grads[i] is { IsInvalid: false } g ? g : torch.zeros_like(inputs[i]);
+        }
+
+        return result;
+    }
+
+    /// <summary>Detached copies of the caller's tensors that require grad (the caller's own flags are never touched).</summary>
+    public static Tensor[] Leaves(IReadOnlyList<Tensor> tensors) =>
+        tensors.Select(t => t.detach().requires_grad_(true)).ToArray();
+}

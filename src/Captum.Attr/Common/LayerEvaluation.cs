@@ -1,0 +1,146 @@
+using Captum.Forward;
+using Captum.Layers;
+using static TorchSharp.torch;
+
+namespace Captum.Attr;
+
+/// <summary>
+/// Runs a model while observing or replacing the values of chosen layers (their outputs, or their inputs),
+/// shared by every layer and neuron method. Every hook is removed before returning, also on exceptions, and
+/// every layer must be called exactly once per forward pass.
+/// </summary>
+internal sealed class LayerEvaluation
+{
+    private readonly ForwardFunction forward;
+    private readonly IReadOnlyList<nn.Module> layers;
+    private readonly IReadOnlyList<string> names;
+    private readonly string argumentName;
+
+    /// <summary>Creates the evaluator.</summary>
+    /// <param name="forward">The model.</param>
+    /// <param name="layers">The resolved layers.</param>
+    /// <param name="names">How each layer is named in errors (its path or type).</param>
+    /// <param name="argumentName">The argument errors name ("layer" or "layers").</param>
+    public LayerEvaluation(ForwardFunction forward, IReadOnlyList<nn.Module> layers, IReadOnlyList<string> names, string argumentName)
+    {
+        this.forward = forward;
+        this.layers = layers;
+        this.names = names;
+        this.argumentName = argumentName;
+    }
+
+    /// <summary>Resolves layer references against the forward function's module.</summary>
+    public static LayerEvaluation Create(ForwardFunction forward, IReadOnlyList<LayerReference> references, bool isList)
+    {
+        var argument = isList ? "layers" : "layer";
+        var resolved = references.Select(r => r.Resolve(forward.Module, argument)).ToArray();
+        if (resolved.Distinct().Count() != resolved.Length)
+        {
+            throw new ArgumentException($"{argument}: the same layer is given more than once.", argument);
+        }
+
+        return new LayerEvaluation(forward, resolved, references.Select(r => r.ToString()).ToArray(), argument);
+    }
+
+    /// <summary>The resolved layers.</summary>
+    public IReadOnlyList<nn.Module> Layers => layers;
+
+    /// <summary>Runs the model without gradients and returns each layer's tensors, detached.</summary>
+    public Tensor[][] Capture(object?[] args, bool onInput)
+    {
+        using var noGrad = torch.no_grad();
+        var (_, values) = Run(args, onInput, replacements: null, keepOutput: false);
+        return values.Select(v => v.Select(t => t.detach()).ToArray()).ToArray();
+    }
+
+    /// <summary>
+    /// Runs the model with gradients enabled and returns its output and each layer's tensors as computed, still
+    /// attached to the graph, so that gradients with respect to them can be taken.
+    /// </summary>
+    public (Tensor Output, Tensor[][] Values) ForwardWithValues(object?[] args, bool onInput)
+    {
+        using var grad = torch.enable_grad();
+        var (output, values) = Run(args, onInput, replacements: null, keepOutput: true);
+        return (output!, values);
+    }
+
+    /// <summary>Runs the model with each layer's tensors replaced by <paramref name="replacements"/> (per layer).</summary>
+    public Tensor ForwardReplacing(object?[] args, bool onInput, IReadOnlyList<Tensor[]> replacements)
+    {
+        var (output, _) = Run(args, onInput, replacements, keepOutput: true);
+        return output!;
+    }
+
+    private (Tensor? Output, Tensor[][] Values) Run(object?[] args, bool onInput, IReadOnlyList<Tensor[]>? replacements, bool keepOutput)
+    {
+        var values = new Tensor[layers.Count][];
+        var calls = new int[layers.Count];
+        var hooks = new List<IDisposable>();
+        Tensor? output;
+        try
+        {
+            for (var l = 0; l < layers.Count; l++)
+            {
+                var index = l;
+                hooks.Add(LayerHooks.Register(layers[l], onInput, current =>
+                {
+                    calls[index]++;
+                    if (replacements is not null)
+                    {
+                        var replacement = replacements[index];
+                        if (replacement.Length != current.Length)
+                        {
+                            throw new ArgumentException($"layer {names[index]} produces {current.Length} tensors, but {replacement.Length} replacements were given.", argumentName);
+                        }
+
+                        values[index] = replacement;
+                        return replacement;
+                    }
+
+                    values[index] = current;
+                    return null;
+                }, argumentName));
+            }
+
+            output = forward.Invoke(args);
+        }
+        finally
+        {
+            foreach (var hook in hooks)
+            {
+                hook.Dispose();
+            }
+        }
+
+        CheckCalledOnce(calls);
+        for (var l = 0; l < layers.Count; l++)
+        {
+            if (values[l].Length == 0)
+            {
+                throw new ArgumentException($"layer {names[l]}: its {(onInput ? "inputs hold" : "output holds")} no tensor to attribute to.", argumentName);
+            }
+        }
+
+        return (keepOutput ? output : null, values);
+    }
+
+    private void CheckCalledOnce(int[] calls)
+    {
+        for (var l = 0; l < calls.Length; l++)
+        {
+            if (calls[l] == 0)
+            {
+                throw new ArgumentException(
+                    $"layer {names[l]} ({layers[l].GetType().Name}) was never called by the forward pass. It must be part of the model and invoked through call(...), not forward(...), so that its hooks fire.",
+                    argumentName);
+            }
+
+            if (calls[l] > 1)
+            {
+                throw new ArgumentException(
+                    $"layer {names[l]} ({layers[l].GetType().Name}) was called {calls[l]} times in one forward pass; this method needs a layer that is called exactly once.",
+                    argumentName);
+            }
+        }
+    }
+}
