@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Benchmarks one workload against raw TorchSharp doing the same passes:
+#   scripts/bench.sh resnet18-ig|vqa-lig|mlp-steps --threads N [--repeats R]
+# The last line reads: workload=W threads=N seconds=S raw_seconds=R ratio=S/R peak_rss_mb=M
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+dotnet build "$ROOT/bench/Captum.Bench/Captum.Bench.csproj" -c Release -nologo -v quiet >/dev/null
+exec dotnet "$ROOT/bench/Captum.Bench/bin/Release/net10.0/Captum.Bench.dll" "$@"
