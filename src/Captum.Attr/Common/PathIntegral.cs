@@ -31,8 +31,27 @@ internal static class PathIntegral
         var (stepSizes, alphas) = Approximation.Parameters(method, steps);
         var stepsPerChunk = StepsPerChunk(steps, internalBatchSize, batchSize);
 
-        var totals = inputs.Select(t => torch.zeros_like(t, dtype: FloatType(t))).ToArray();
-        var differences = inputs.Select((t, i) => Difference(t, baselines[i])).ToArray();
+        // Everything that does not change between chunks is prepared once: per-chunk work is a slice of the
+        // alphas, one multiply-add for the points, the passes, and one in-place matrix product per input.
+        var totals = new Tensor[inputs.Count];
+        var starts = new Tensor[inputs.Count];
+        var differences = new Tensor[inputs.Count];
+        var alphaColumns = new Tensor[inputs.Count];
+        var weightRows = new Tensor[inputs.Count];
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            var input = inputs[i];
+            var dtype = FloatType(input);
+            var shape = new long[input.dim() + 1];
+            Array.Fill(shape, 1L);
+            shape[0] = steps;
+            totals[i] = torch.zeros_like(input, dtype: dtype);
+            starts[i] = baselines[i].detach().to_type(dtype).unsqueeze(0);
+            differences[i] = Difference(input.detach(), baselines[i].detach()).unsqueeze(0);
+            alphaColumns[i] = torch.tensor(alphas, dtype, input.device).reshape(shape);
+            weightRows[i] = torch.tensor(stepSizes, dtype, input.device).reshape(1, steps);
+        }
+
         for (var start = 0; start < steps; start += stepsPerChunk)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -43,16 +62,10 @@ internal static class PathIntegral
                 for (var i = 0; i < inputs.Count; i++)
                 {
                     var input = inputs[i];
-                    var dtype = FloatType(input);
-                    var shape = new long[input.dim() + 1];
-                    shape[0] = count;
-                    Array.Fill(shape, 1L, 1, (int)input.dim());
-                    var a = torch.tensor(alphas.AsSpan(start, count).ToArray(), dtype, input.device).reshape(shape);
-                    var b = baselines[i].to_type(dtype).unsqueeze(0);
-                    var points = b + (a * differences[i].unsqueeze(0));
                     var flatShape = (long[])input.shape.Clone();
                     flatShape[0] = count * input.shape[0];
-                    scaled[i] = points.reshape(flatShape).detach().requires_grad_(true);
+                    var a = alphaColumns[i].narrow(0, start, count);
+                    scaled[i] = torch.addcmul(starts[i], a, differences[i], 1).reshape(flatShape).requires_grad_(true);
                 }
 
                 IList<Tensor> grads;
@@ -63,10 +76,9 @@ internal static class PathIntegral
 
                 for (var i = 0; i < inputs.Count; i++)
                 {
-                    var g = grads[i];
-                    var w = torch.tensor(stepSizes.AsSpan(start, count).ToArray(), g.dtype, g.device).reshape(count, 1);
-                    var weighted = (g.reshape(count, -1) * w).sum(dim: 0).reshape(totals[i].shape);
-                    totals[i].add_(weighted);
+                    // totals += w[start:start+count] @ grads, the step-weighted sum over this chunk's steps.
+                    var w = weightRows[i].narrow(1, start, count);
+                    totals[i].view(1, -1).addmm_(w, grads[i].reshape(count, -1).to_type(totals[i].dtype));
                 }
             }
 
