@@ -17,6 +17,11 @@ internal static class Approximation
             return (weights.Select(w => 0.5 * w).ToArray(), nodes.Select(x => 0.5 * (1 + x)).ToArray());
         }
 
+        if (method == IntegrationMethod.Romberg)
+        {
+            return Romberg(steps);
+        }
+
         if (steps < 2)
         {
             throw new ArgumentException($"Steps must be at least 2 for the Riemann methods ({method}), got {steps}.", "Steps");
@@ -45,6 +50,56 @@ internal static class Approximation
         }
 
         return (sizes, Linspace(first, last, steps));
+    }
+
+    /// <summary>The Romberg level k of a rule with 2^k + 1 points, or -1 when <paramref name="steps"/> is not of that form.</summary>
+    internal static int RombergLevel(int steps)
+    {
+        if (steps < 2 || !int.IsPow2(steps - 1))
+        {
+            return -1;
+        }
+
+        return System.Numerics.BitOperations.Log2((uint)(steps - 1));
+    }
+
+    /// <summary>
+    /// Romberg's rule on 2^k + 1 evenly spaced points: the weights of R(k, k), the trapezoid estimates T_0..T_k
+    /// (step 2^-j on the same grid) combined by Richardson extrapolation R(j, i) = R(j, i-1) + (R(j, i-1) - R(j-1, i-1)) / (4^i - 1).
+    /// </summary>
+    internal static (double[] StepSizes, double[] Alphas) Romberg(int steps)
+    {
+        var k = RombergLevel(steps);
+        if (k < 0)
+        {
+            throw new ArgumentException($"Steps must be 2^k + 1 (2, 3, 5, 9, 17, 33, 65, ...) for the Romberg rule, got {steps}.", "Steps");
+        }
+
+        var points = steps;
+        var rows = new double[k + 1][][];
+        for (var j = 0; j <= k; j++)
+        {
+            // T_j uses every 2^(k-j)-th point with spacing 2^-j, the two ends halved.
+            var t = new double[points];
+            var stride = 1 << (k - j);
+            var h = 1.0 / (1 << j);
+            for (var p = 0; p < points; p += stride)
+            {
+                t[p] = (p == 0 || p == points - 1) ? h / 2 : h;
+            }
+
+            rows[j] = new double[j + 1][];
+            rows[j][0] = t;
+            for (var i = 1; i <= j; i++)
+            {
+                var factor = Math.Pow(4, i) - 1;
+                var current = rows[j][i - 1];
+                var previous = rows[j - 1][i - 1];
+                rows[j][i] = current.Select((w, p) => w + ((w - previous[p]) / factor)).ToArray();
+            }
+        }
+
+        return (rows[k][k], Linspace(0, 1, points));
     }
 
     /// <summary>Evenly spaced points as numpy.linspace computes them (start + i * step, the last one exact).</summary>

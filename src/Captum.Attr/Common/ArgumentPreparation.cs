@@ -109,6 +109,30 @@ internal static class ArgumentPreparation
         return result;
     }
 
+    /// <summary>
+    /// The additional arguments of the examples at <paramref name="rows"/>: tensors whose first dimension is the
+    /// batch (<paramref name="batchSize"/>) are narrowed to those rows; everything else passes unchanged.
+    /// </summary>
+    public static object?[] SubsetRows(IReadOnlyList<object?> args, long[] rows, long batchSize)
+    {
+        var result = new object?[args.Count];
+        Tensor? index = null;
+        for (var i = 0; i < args.Count; i++)
+        {
+            if (args[i] is Tensor t && t.dim() > 0 && t.shape[0] == batchSize)
+            {
+                index ??= torch.tensor(rows, ScalarType.Int64, t.device);
+                result[i] = t.index_select(0, index.device == t.device ? index : index.to(t.device));
+            }
+            else
+            {
+                result[i] = args[i];
+            }
+        }
+
+        return result;
+    }
+
     /// <summary>Concatenates <paramref name="repeats"/> copies of <paramref name="t"/> along dimension 0.</summary>
     public static Tensor RepeatBatch(Tensor t, int repeats)
     {

@@ -15,11 +15,21 @@ internal static class ConvergenceDelta
         IReadOnlyList<Tensor> start,
         IReadOnlyList<Tensor> end,
         IReadOnlyList<object?> additional,
-        Target target)
+        Target target) =>
+        FromOutputDifference(attributions, OutputDifference(forward, start, end, additional, target));
+
+    /// <summary>F(end) - F(start) per example, [n], for the selected output, without gradients.</summary>
+    public static Tensor OutputDifference(ForwardFunction forward, IReadOnlyList<Tensor> start, IReadOnlyList<Tensor> end, IReadOnlyList<object?> additional, Target target)
     {
         using var noGrad = torch.no_grad();
         var startOut = ArgumentPreparation.SumRows(target.Select(forward.Invoke(ArgumentPreparation.Concat(start, additional))));
         var endOut = ArgumentPreparation.SumRows(target.Select(forward.Invoke(ArgumentPreparation.Concat(end, additional))));
+        return endOut - startOut;
+    }
+
+    /// <summary>The sum of all attributions per example minus the output difference.</summary>
+    public static Tensor FromOutputDifference(IEnumerable<Tensor> attributions, Tensor outputDifference)
+    {
         Tensor? sum = null;
         foreach (var a in attributions)
         {
@@ -27,6 +37,6 @@ internal static class ConvergenceDelta
             sum = sum is null ? rows : sum + rows;
         }
 
-        return sum! - (endOut - startOut).to_type(sum!.dtype);
+        return sum! - outputDifference.to_type(sum!.dtype);
     }
 }

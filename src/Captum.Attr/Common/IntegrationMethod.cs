@@ -21,4 +21,12 @@ public enum IntegrationMethod
     /// halved (Captum's weights sum to (n - 1) / n, and this port keeps them for parity).
     /// </summary>
     RiemannTrapezoid,
+
+    /// <summary>
+    /// Romberg's rule (beyond Captum): the trapezoid rule on 2^k + 1 evenly spaced points, including both ends,
+    /// refined by Richardson extrapolation; <c>Steps</c> must be 2, 3, 5, 9, 17, 33, ... Its points are nested, which
+    /// is what <see cref="AdaptiveIntegration"/> refines, so adaptive integration with a tolerance of 0 and a ceiling
+    /// of 2^k + 1 points gives exactly this rule.
+    /// </summary>
+    Romberg,
 }

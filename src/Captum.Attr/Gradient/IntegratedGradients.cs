@@ -65,17 +65,31 @@ public sealed class IntegratedGradients
         options.Target.ValidateCount(n);
         var baselines = ArgumentPreparation.Baselines(tensors, options.Baselines);
         var additional = options.AdditionalForwardArgs ?? [];
-        // Expanded once per chunk size, outside the chunks' dispose scopes, and reused by every chunk.
-        var expanded = PathIntegral.ChunkSizes(options.Steps, options.InternalBatchSize, n)
-            .ToDictionary(k => k, k => ArgumentPreparation.Expand(additional, k));
-
-        IList<Tensor> Gradient(Tensor[] scaled, int steps)
+        Tensor[] totals;
+        int[]? stepsUsed = null;
+        Tensor? outputDifference = null;
+        if (options.Adaptive is { } adaptive)
         {
-            return Gradients.Compute(forward, scaled, expanded[steps], options.Target.Repeat(steps));
+            outputDifference = ConvergenceDelta.OutputDifference(forward, baselines, tensors, additional, options.Target);
+            IList<Tensor> SubsetGradient(Tensor[] scaled, int steps, long[] rows) => Gradients.Compute(
+                forward,
+                scaled,
+                ArgumentPreparation.Expand(ArgumentPreparation.SubsetRows(additional, rows, n), steps),
+                options.Target.Subset(rows).Repeat(steps));
+            (totals, stepsUsed) = AdaptivePathIntegral.Integrate(
+                tensors, baselines, outputDifference, SubsetGradient, adaptive, options.InternalBatchSize, options.Progress, cancellationToken);
+        }
+        else
+        {
+            // Expanded once per chunk size, outside the chunks' dispose scopes, and reused by every chunk.
+            var expanded = PathIntegral.ChunkSizes(options.Steps, options.InternalBatchSize, n)
+                .ToDictionary(k => k, k => ArgumentPreparation.Expand(additional, k));
+            IList<Tensor> Gradient(Tensor[] scaled, int steps) =>
+                Gradients.Compute(forward, scaled, expanded[steps], options.Target.Repeat(steps));
+            totals = PathIntegral.Integrate(
+                tensors, baselines, n, Gradient, options.Steps, options.Method, options.InternalBatchSize, options.Progress, cancellationToken);
         }
 
-        var totals = PathIntegral.Integrate(
-            tensors, baselines, n, Gradient, options.Steps, options.Method, options.InternalBatchSize, options.Progress, cancellationToken);
         var attributions = MultipliesByInputs
             ? totals.Select((t, i) => t * PathIntegral.Difference(tensors[i], baselines[i])).ToArray()
             : totals;
@@ -83,7 +97,9 @@ public sealed class IntegratedGradients
         Tensor? delta = null;
         if (options.ReturnConvergenceDelta)
         {
-            delta = ConvergenceDelta.Compute(forward, attributions, baselines, tensors, additional, options.Target);
+            delta = outputDifference is null
+                ? ConvergenceDelta.Compute(forward, attributions, baselines, tensors, additional, options.Target)
+                : ConvergenceDelta.FromOutputDifference(attributions, outputDifference);
         }
 
         foreach (var a in attributions)
@@ -91,6 +107,6 @@ public sealed class IntegratedGradients
             a.MoveToOuterDisposeScope();
         }
 
-        return new AttributionResult(attributions, delta?.MoveToOuterDisposeScope());
+        return new AttributionResult(attributions, delta?.MoveToOuterDisposeScope()) { StepsPerExample = stepsUsed };
     }
 }

@@ -108,17 +108,8 @@ public sealed class LayerIntegratedGradients
 
         var flatInputs = inputLayers.SelectMany(x => x).ToArray();
         var flatBaselines = baselineLayers.SelectMany(x => x).ToArray();
-        // Expanded once per chunk size, outside the chunks' dispose scopes, and reused by every chunk.
-        var expanded = PathIntegral.ChunkSizes(options.Steps, options.InternalBatchSize, n).ToDictionary(
-            k => k,
-            k => ArgumentPreparation.Concat(
-                tensors.Select(t => ArgumentPreparation.RepeatBatch(t, k)).ToArray(),
-                ArgumentPreparation.Expand(additional, k)));
-
-        IList<Tensor> Gradient(Tensor[] scaled, int steps)
+        Tensor[][] Replacements(Tensor[] scaled)
         {
-            var args = expanded[steps];
-
             var replacements = new Tensor[Layers.Count][];
             var offset = 0;
             for (var l = 0; l < Layers.Count; l++)
@@ -127,12 +118,45 @@ public sealed class LayerIntegratedGradients
                 offset += counts[l];
             }
 
-            var output = evaluation.ForwardReplacing(args, onInput, replacements);
-            return Gradients.Of(options.Target.Repeat(steps).Select(output), scaled);
+            return replacements;
         }
 
-        var totals = PathIntegral.Integrate(
-            flatInputs, flatBaselines, n, Gradient, options.Steps, options.Method, options.InternalBatchSize, options.Progress, cancellationToken);
+        Tensor[] totals;
+        int[]? stepsUsed = null;
+        Tensor? outputDifference = null;
+        if (options.Adaptive is { } adaptive)
+        {
+            outputDifference = ConvergenceDelta.OutputDifference(forward, baselines, tensors, additional, options.Target);
+            IList<Tensor> SubsetGradient(Tensor[] scaled, int steps, long[] rows)
+            {
+                var subset = ArgumentPreparation.SubsetRows([.. tensors], rows, n).Select(t => ArgumentPreparation.RepeatBatch((Tensor)t!, steps)).ToArray();
+                var args = ArgumentPreparation.Concat(subset, ArgumentPreparation.Expand(ArgumentPreparation.SubsetRows(additional, rows, n), steps));
+                var output = evaluation.ForwardReplacing(args, onInput, Replacements(scaled));
+                return Gradients.Of(options.Target.Subset(rows).Repeat(steps).Select(output), scaled);
+            }
+
+            (totals, stepsUsed) = AdaptivePathIntegral.Integrate(
+                flatInputs, flatBaselines, outputDifference, SubsetGradient, adaptive, options.InternalBatchSize, options.Progress, cancellationToken);
+        }
+        else
+        {
+            // Expanded once per chunk size, outside the chunks' dispose scopes, and reused by every chunk.
+            var expanded = PathIntegral.ChunkSizes(options.Steps, options.InternalBatchSize, n).ToDictionary(
+                k => k,
+                k => ArgumentPreparation.Concat(
+                    tensors.Select(t => ArgumentPreparation.RepeatBatch(t, k)).ToArray(),
+                    ArgumentPreparation.Expand(additional, k)));
+
+            IList<Tensor> Gradient(Tensor[] scaled, int steps)
+            {
+                var output = evaluation.ForwardReplacing(expanded[steps], onInput, Replacements(scaled));
+                return Gradients.Of(options.Target.Repeat(steps).Select(output), scaled);
+            }
+
+            totals = PathIntegral.Integrate(
+                flatInputs, flatBaselines, n, Gradient, options.Steps, options.Method, options.InternalBatchSize, options.Progress, cancellationToken);
+        }
+
         var attributions = MultipliesByInputs
             ? totals.Select((t, i) => t * PathIntegral.Difference(flatInputs[i], flatBaselines[i])).ToArray()
             : totals;
@@ -140,7 +164,9 @@ public sealed class LayerIntegratedGradients
         Tensor? delta = null;
         if (options.ReturnConvergenceDelta)
         {
-            delta = ConvergenceDelta.Compute(forward, attributions, baselines, tensors, additional, options.Target).MoveToOuterDisposeScope();
+            delta = (outputDifference is null
+                ? ConvergenceDelta.Compute(forward, attributions, baselines, tensors, additional, options.Target)
+                : ConvergenceDelta.FromOutputDifference(attributions, outputDifference)).MoveToOuterDisposeScope();
         }
 
         var perLayer = new IReadOnlyList<Tensor>[Layers.Count];
@@ -151,6 +177,6 @@ public sealed class LayerIntegratedGradients
             next += counts[l];
         }
 
-        return new LayerAttributionResult(perLayer, delta);
+        return new LayerAttributionResult(perLayer, delta) { StepsPerExample = stepsUsed };
     }
 }

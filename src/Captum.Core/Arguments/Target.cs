@@ -111,6 +111,13 @@ public readonly struct Target
         return new Target(null, expanded);
     }
 
+    /// <summary>The target of the examples at <paramref name="rows"/> (per-example targets are picked; others stay).</summary>
+    internal Target Subset(IReadOnlyList<long> rows)
+    {
+        var all = perExample;
+        return all is null ? this : new Target(null, rows.Select(r => all[r]).ToArray());
+    }
+
     /// <summary>Checks the target against the number of examples before any work is done.</summary>
     internal void ValidateCount(long examples)
     {

@@ -34,6 +34,9 @@ public sealed class AttributionResult : IDisposable
     /// </summary>
     public Tensor? Delta { get; }
 
+    /// <summary>With adaptive integration, the integration points each example used; otherwise null.</summary>
+    public IReadOnlyList<int>? StepsPerExample { get; init; }
+
     /// <summary>Frees the tensors.</summary>
     public void Dispose()
     {
@@ -73,6 +76,9 @@ public sealed class LayerAttributionResult : IDisposable
 
     /// <summary>The convergence delta per example, shape [n], when it was asked for.</summary>
     public Tensor? Delta { get; }
+
+    /// <summary>With adaptive integration, the integration points each example used; otherwise null.</summary>
+    public IReadOnlyList<int>? StepsPerExample { get; init; }
 
     /// <summary>Frees the tensors.</summary>
     public void Dispose()

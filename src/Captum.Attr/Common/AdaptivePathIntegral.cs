@@ -1,0 +1,174 @@
+using static TorchSharp.torch;
+
+namespace Captum.Attr;
+
+/// <summary>
+/// Gradients of the explained output for the examples <paramref name="rows"/> (indices into the batch) at
+/// <paramref name="steps"/> path points each: <paramref name="scaled"/> holds, per integrated tensor, the points
+/// stacked step-major ([steps * rows, ...]), each requiring grad.
+/// </summary>
+internal delegate IList<Tensor> SubsetPathGradient(Tensor[] scaled, int steps, long[] rows);
+
+/// <summary>
+/// Adaptive path integration: nested trapezoid refinement with Romberg extrapolation, per example, until the
+/// completeness gap (the convergence delta) is within tolerance. See <see cref="AdaptiveIntegration"/>.
+/// </summary>
+internal static class AdaptivePathIntegral
+{
+    /// <summary>
+    /// The path integrals of the gradients (not multiplied by input - baseline), one per integrated tensor, and the
+    /// points each example used.
+    /// </summary>
+    /// <param name="inputs">The integrated tensors at the inputs, [n, ...] each.</param>
+    /// <param name="baselines">The same at the baselines.</param>
+    /// <param name="outputDifference">F(input) - F(baseline) per example, [n].</param>
+    /// <param name="gradient">Gradients for a subset of examples.</param>
+    /// <param name="settings">Tolerance and ceiling.</param>
+    /// <param name="internalBatchSize">At most this many expanded rows per pass.</param>
+    /// <param name="progress">Receives points done (summed over examples) out of the ceiling's total.</param>
+    /// <param name="cancellationToken">Checked between passes.</param>
+    public static (Tensor[] Integrals, int[] Steps) Integrate(
+        IReadOnlyList<Tensor> inputs,
+        IReadOnlyList<Tensor> baselines,
+        Tensor outputDifference,
+        SubsetPathGradient gradient,
+        AdaptiveIntegration settings,
+        int? internalBatchSize,
+        IProgress<AttributionProgress>? progress,
+        CancellationToken cancellationToken)
+    {
+        if (settings.MaxSteps < 2)
+        {
+            throw new ArgumentOutOfRangeException("MaxSteps", settings.MaxSteps, "Adaptive.MaxSteps must be at least 2 (the path's two ends).");
+        }
+
+        if (!(settings.Tolerance >= 0))
+        {
+            throw new ArgumentOutOfRangeException("Tolerance", settings.Tolerance, "Adaptive.Tolerance must be 0 or more.");
+        }
+
+        var n = inputs[0].shape[0];
+        var maxLevel = System.Numerics.BitOperations.Log2((uint)(settings.MaxSteps - 1));
+        var differences = inputs.Select((t, i) => PathIntegral.Difference(t.detach(), baselines[i].detach())).ToArray();
+        var starts = inputs.Select((t, i) => baselines[i].detach().to_type(differences[i].dtype)).ToArray();
+        var tolerance = settings.Relative ? outputDifference.abs() * settings.Tolerance : torch.full_like(outputDifference, settings.Tolerance);
+
+        // Per integrated tensor: the trapezoid estimate T, the previous Romberg row, and the latest estimate, [n, ...] each.
+        var trapezoid = differences.Select(d => torch.zeros_like(d)).ToArray();
+        var previousRow = Enumerable.Range(0, maxLevel + 1).Select(_ => differences.Select(d => torch.zeros_like(d)).ToArray()).ToArray();
+        var estimates = differences.Select(d => torch.zeros_like(d)).ToArray();
+        var steps = new int[n];
+        var active = Enumerable.Range(0, (int)n).Select(i => (long)i).ToArray();
+        var done = 0;
+        var total = (int)n * ((1 << maxLevel) + 1);
+
+        for (var level = 0; level <= maxLevel && active.Length > 0; level++)
+        {
+            // Everything a level creates is freed with it; the running state above is updated in place.
+            using var levelScope = torch.NewDisposeScope();
+            // Level 0 samples both ends (weight 1/2 each); level m adds the midpoints (2j - 1) / 2^m with weight 2^-m.
+            var alphas = level == 0
+                ? new[] { 0.0, 1.0 }
+                : Enumerable.Range(1, 1 << (level - 1)).Select(j => ((2.0 * j) - 1) / (1 << level)).ToArray();
+            var weight = level == 0 ? 0.5 : 1.0 / (1 << level);
+            var rows = torch.tensor(active, ScalarType.Int64, inputs[0].device);
+            var sums = Sample(differences, starts, rows, active, alphas, weight, gradient, internalBatchSize, cancellationToken);
+
+            var row = new Tensor[inputs.Count];
+            for (var i = 0; i < inputs.Count; i++)
+            {
+                var t = level == 0 ? sums[i] : (trapezoid[i].index_select(0, rows) * 0.5) + sums[i];
+                trapezoid[i].index_copy_(0, rows, t);
+
+                // Romberg: R(m, 0) = T_m; R(m, k) = R(m, k-1) + (R(m, k-1) - R(m-1, k-1)) / (4^k - 1).
+                var current = new Tensor[level + 1];
+                current[0] = t;
+                for (var k = 1; k <= level; k++)
+                {
+                    var before = previousRow[k - 1][i].index_select(0, rows);
+                    current[k] = current[k - 1] + ((current[k - 1] - before) / (Math.Pow(4, k) - 1));
+                }
+
+                estimates[i].index_copy_(0, rows, current[level]);
+                row[i] = current[level];
+                for (var k = 0; k <= level; k++)
+                {
+                    previousRow[k][i].index_copy_(0, rows, current[k]);
+                }
+            }
+
+            var points = (1 << level) + 1;
+            foreach (var r in active)
+            {
+                steps[r] = points;
+            }
+
+            done += active.Length * alphas.Length;
+            progress?.Report(new AttributionProgress(Math.Min(done, total), total));
+
+            // Completeness gap of the active examples at this level.
+            Tensor? attributed = null;
+            for (var i = 0; i < inputs.Count; i++)
+            {
+                var rowSum = ArgumentPreparation.SumRows(row[i] * differences[i].index_select(0, rows));
+                attributed = attributed is null ? rowSum : attributed + rowSum;
+            }
+
+            var gap = (attributed! - outputDifference.index_select(0, rows).to_type(attributed!.dtype)).abs();
+            var open = (gap >= tolerance.index_select(0, rows)).cpu().data<bool>().ToArray();
+            active = active.Where((_, j) => open[j]).ToArray();
+        }
+
+        return (estimates, steps);
+    }
+
+    /// <summary>The weighted sum of the gradients at <paramref name="alphas"/> for the active examples, per tensor, [rows, ...].</summary>
+    private static Tensor[] Sample(
+        Tensor[] differences,
+        Tensor[] starts,
+        Tensor rows,
+        long[] active,
+        double[] alphas,
+        double weight,
+        SubsetPathGradient gradient,
+        int? internalBatchSize,
+        CancellationToken cancellationToken)
+    {
+        var count = active.Length;
+        var perPass = PathIntegral.StepsPerChunk(alphas.Length, internalBatchSize, count);
+        var subsetStarts = starts.Select(s => s.index_select(0, rows).unsqueeze(0)).ToArray();
+        var subsetDifferences = differences.Select(d => d.index_select(0, rows).unsqueeze(0)).ToArray();
+        var sums = subsetDifferences.Select(d => torch.zeros_like(d.squeeze(0))).ToArray();
+        for (var start = 0; start < alphas.Length; start += perPass)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var k = Math.Min(perPass, alphas.Length - start);
+            using var chunk = torch.NewDisposeScope();
+            var scaled = new Tensor[differences.Length];
+            for (var i = 0; i < differences.Length; i++)
+            {
+                var shape = new long[subsetDifferences[i].dim()];
+                Array.Fill(shape, 1L);
+                shape[0] = k;
+                var a = torch.tensor(alphas.AsSpan(start, k).ToArray(), subsetDifferences[i].dtype, subsetDifferences[i].device).reshape(shape);
+                var flat = (long[])subsetDifferences[i].shape.Clone();
+                flat = [k * count, .. flat[2..]];
+                scaled[i] = torch.addcmul(subsetStarts[i], a, subsetDifferences[i], 1).reshape(flat).requires_grad_(true);
+            }
+
+            IList<Tensor> grads;
+            using (torch.enable_grad())
+            {
+                grads = gradient(scaled, k, active);
+            }
+
+            for (var i = 0; i < differences.Length; i++)
+            {
+                var g = grads[i].to_type(sums[i].dtype).reshape([k, count, .. sums[i].shape[1..]]);
+                sums[i].add_(g.sum(dim: 0) * weight);
+            }
+        }
+
+        return sums;
+    }
+}
