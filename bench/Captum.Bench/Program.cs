@@ -1,4 +1,5 @@
 using System.Diagnostics;
+
 using System.Globalization;
 using Captum;
 using Captum.Attr;
@@ -12,6 +13,12 @@ using static TorchSharp.torch;
 // Times CaptumSharp against "raw": the same forward and backward passes over the same expanded batches,
 // written directly in TorchSharp. Ends with one machine-readable line.
 var workload = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "mlp-steps";
+if (workload == "adaptive")
+{
+    torch.set_num_threads(Option("--threads", 1));
+    return AdaptiveComparison.Run();
+}
+
 var threads = Option("--threads", 1);
 var repeats = Option("--repeats", workload == "vqa-lig" ? 1 : 3);
 torch.set_num_threads(threads);
