@@ -32,6 +32,14 @@ public record IntegratedGradientsOptions
     /// </summary>
     public int? InternalBatchSize { get; init; }
 
+    /// <summary>
+    /// A memory budget in bytes for one forward and backward pass (beyond Captum). When set and
+    /// <see cref="InternalBatchSize"/> is null, one probing step measures the memory a step needs and the largest
+    /// internal batch that fits is used; the result's <c>InternalBatchSize</c> says which. On a GPU, or where the
+    /// process's memory cannot be read, it takes one step per pass.
+    /// </summary>
+    public long? MaxMemoryBytes { get; init; }
+
     /// <summary>Also compute the convergence delta per example. Python: <c>return_convergence_delta</c>.</summary>
     public bool ReturnConvergenceDelta { get; init; }
 

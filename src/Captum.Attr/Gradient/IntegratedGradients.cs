@@ -65,6 +65,16 @@ public sealed class IntegratedGradients
         options.Target.ValidateCount(n);
         var baselines = ArgumentPreparation.Baselines(tensors, options.Baselines);
         var additional = options.AdditionalForwardArgs ?? [];
+        if (options.MaxMemoryBytes is { } budget && options.InternalBatchSize is null)
+        {
+            var args1 = ArgumentPreparation.Expand(additional, 1);
+            var probeInputs = tensors.Select((t, i) => (PathIntegral.Difference(t.detach(), baselines[i].detach()) * 0.5 + baselines[i].detach()).requires_grad_(true)).ToArray();
+            options = options with
+            {
+                InternalBatchSize = MemoryProbe.InternalBatchSize(budget, n, options.Steps, tensors[0].device, () => Gradients.Compute(forward, probeInputs, args1, options.Target)),
+            };
+        }
+
         Tensor[] totals;
         int[]? stepsUsed = null;
         Tensor? outputDifference = null;
@@ -107,6 +117,6 @@ public sealed class IntegratedGradients
             a.MoveToOuterDisposeScope();
         }
 
-        return new AttributionResult(attributions, delta?.MoveToOuterDisposeScope()) { StepsPerExample = stepsUsed };
+        return new AttributionResult(attributions, delta?.MoveToOuterDisposeScope()) { StepsPerExample = stepsUsed, InternalBatchSize = options.InternalBatchSize };
     }
 }

@@ -121,6 +121,20 @@ public sealed class LayerIntegratedGradients
             return replacements;
         }
 
+        if (options.MaxMemoryBytes is { } budget && options.InternalBatchSize is null)
+        {
+            var probeArgs = ArgumentPreparation.Concat(tensors, additional);
+            var probeValues = flatInputs.Select((t, i) => (PathIntegral.Difference(t, flatBaselines[i]) * 0.5 + flatBaselines[i]).requires_grad_(true)).ToArray();
+            options = options with
+            {
+                InternalBatchSize = MemoryProbe.InternalBatchSize(budget, n, options.Steps, tensors[0].device, () =>
+                {
+                    using var grad = torch.enable_grad();
+                    Gradients.Of(options.Target.Select(evaluation.ForwardReplacing(probeArgs, onInput, Replacements(probeValues))), probeValues);
+                }),
+            };
+        }
+
         Tensor[] totals;
         int[]? stepsUsed = null;
         Tensor? outputDifference = null;
@@ -177,6 +191,6 @@ public sealed class LayerIntegratedGradients
             next += counts[l];
         }
 
-        return new LayerAttributionResult(perLayer, delta) { StepsPerExample = stepsUsed };
+        return new LayerAttributionResult(perLayer, delta) { StepsPerExample = stepsUsed, InternalBatchSize = options.InternalBatchSize };
     }
 }

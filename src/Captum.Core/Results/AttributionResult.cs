@@ -37,6 +37,9 @@ public sealed class AttributionResult : IDisposable
     /// <summary>With adaptive integration, the integration points each example used; otherwise null.</summary>
     public IReadOnlyList<int>? StepsPerExample { get; init; }
 
+    /// <summary>The internal batch size used: the one given, or the one a memory budget chose; null for one pass.</summary>
+    public int? InternalBatchSize { get; init; }
+
     /// <summary>Frees the tensors.</summary>
     public void Dispose()
     {
@@ -79,6 +82,9 @@ public sealed class LayerAttributionResult : IDisposable
 
     /// <summary>With adaptive integration, the integration points each example used; otherwise null.</summary>
     public IReadOnlyList<int>? StepsPerExample { get; init; }
+
+    /// <summary>The internal batch size used: the one given, or the one a memory budget chose; null for one pass.</summary>
+    public int? InternalBatchSize { get; init; }
 
     /// <summary>Frees the tensors.</summary>
     public void Dispose()

@@ -1,0 +1,53 @@
+using Captum.Attr;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace Captum.Tests.Attr.Common;
+
+/// <summary>A memory budget picks an internal batch size that fits, says which, and does not change the result.</summary>
+[Collection(Captum.Tests.Attr.SerialCollection.Name)]
+public sealed class MemoryBudgetTests
+{
+    [Fact]
+    public void Attribute_MemoryBudget_PicksLargerBatchesForLargerBudgetsWithTheSameResult()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = TestModels.SmoothMlp(1, inputs: 512, hidden: 1024, outputs: 4);
+        var x = torch.randn(16, 512);
+        var ig = new IntegratedGradients(model);
+        var options = new IntegratedGradientsOptions { Target = 1, Steps = 40 };
+
+        using var reference = ig.Attribute(x, options);
+        using var tiny = ig.Attribute(x, options with { MaxMemoryBytes = 1 });
+        using var huge = ig.Attribute(x, options with { MaxMemoryBytes = 64L << 30 });
+
+        Assert.Null(reference.InternalBatchSize);
+        Assert.Equal(16, tiny.InternalBatchSize);
+        Assert.Equal(40 * 16, huge.InternalBatchSize);
+        TensorAssert.AllClose(tiny.Attribution, reference.Attribution, 1e-6, 1e-5);
+        TensorAssert.AllClose(huge.Attribution, reference.Attribution, 1e-6, 1e-5);
+    }
+
+    [Fact]
+    public void Attribute_LayerMemoryBudget_ReportsTheBatchItUsed()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new BagOfWords(seed: 2);
+        var tokens = torch.randint(1, 12, [4, 8], ScalarType.Int64);
+        var lig = new LayerIntegratedGradients(model, "embedding");
+
+        using var result = lig.Attribute(tokens, new LayerIntegratedGradientsOptions { Target = 0, Steps = 10, MaxMemoryBytes = 1 });
+
+        Assert.Equal(4, result.InternalBatchSize);
+    }
+
+    [Fact]
+    public void Attribute_GivenInternalBatchSize_IsReportedAndTheBudgetIgnored()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var result = new IntegratedGradients(TestModels.SmoothMlp(3)).Attribute(torch.randn(2, 4), new IntegratedGradientsOptions { Target = 0, InternalBatchSize = 6, MaxMemoryBytes = 1 });
+
+        Assert.Equal(6, result.InternalBatchSize);
+    }
+}
