@@ -179,7 +179,11 @@ public sealed class VqaModel : IInterpretableModel
             [new ImageDisplay(ImageInput, original), new TextDisplay(QuestionInput, question, words)]);
     }
 
-    /// <summary>Answers <paramref name="question"/> about the image file and explains the answer.</summary>
+    /// <summary>
+    /// Answers <paramref name="question"/> about the image file and explains the answer. The explanation's
+    /// attributions and its image display join the caller's dispose scope; disposing the explanation frees the
+    /// attributions.
+    /// </summary>
     public Explanation Explain(string imagePath, string question, ExplanationOptions? options = null, CancellationToken cancellationToken = default)
     {
         using var scope = torch.NewDisposeScope();
@@ -188,6 +192,10 @@ public sealed class VqaModel : IInterpretableModel
         foreach (var input in explanation.Inputs)
         {
             input.Attribution.MoveToOuterDisposeScope();
+            if (input.Display is ImageDisplay image)
+            {
+                image.Image.MoveToOuterDisposeScope();
+            }
         }
 
         return explanation;

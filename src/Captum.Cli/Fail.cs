@@ -17,9 +17,15 @@ internal static class Fail
         {
             return run();
         }
-        catch (Exception ex) when (ex is UsageException or ArgumentException or IOException or CheckpointFormatException or InvalidOperationException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is UsageException or ArgumentException or IOException or CheckpointFormatException or InvalidOperationException or UnauthorizedAccessException or Captum.Runtime.TorchRuntimeUnavailableException)
         {
             error.WriteLine("captum: error: " + OneLine(ex.Message));
+            return ExitCode;
+        }
+        catch (System.Runtime.InteropServices.ExternalException ex)
+        {
+            // libtorch's own errors carry its C++ stack after the first line.
+            error.WriteLine("captum: error: libtorch: " + ex.Message.Split('\n')[0].Trim());
             return ExitCode;
         }
     }

@@ -77,6 +77,16 @@ internal static class VqaCommand
             throw new UsageException($"--steps must be at least 1, not {request.Steps}.");
         }
 
+        if (request.InternalBatchSize is < 1)
+        {
+            throw new UsageException($"--internal-batch-size must be at least 1, not {request.InternalBatchSize}.");
+        }
+
+        if (request.ImageSize < 32)
+        {
+            throw new UsageException($"--image-size must be at least 32 (the image network halves it five times), not {request.ImageSize}.");
+        }
+
         using var scope = torch.NewDisposeScope();
         using var host = CaptumCli.LoadPlugins(plugins, error);
         var provider = host.GetModelProvider("vqa");
@@ -116,6 +126,7 @@ internal static class VqaCommand
             {
                 Method = request.Method,
                 Steps = request.Steps,
+                InternalBatchSize = request.InternalBatchSize,
                 Progress = progress,
             });
             progress.Done();

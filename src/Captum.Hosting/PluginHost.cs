@@ -100,24 +100,30 @@ public sealed class PluginHost : IDisposable
                     throw new InvalidOperationException($"no public class implements {nameof(ICaptumPlugin)}");
                 }
 
+                // Everything an assembly registers is staged, and kept only if the whole assembly loads.
+                var staged = new ServiceCollection();
+                var stagedPlugins = new List<LoadedPlugin>();
+                var stagedNames = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
                 foreach (var type in entryTypes)
                 {
                     var plugin = (ICaptumPlugin)(Activator.CreateInstance(type)
                         ?? throw new InvalidOperationException($"{type.FullName} could not be created"));
-                    if (!names.Add(plugin.Name))
+                    if (names.Contains(plugin.Name) || !stagedNames.Add(plugin.Name))
                     {
                         throw new InvalidOperationException($"a plugin named '{plugin.Name}' is already loaded");
                     }
 
-                    var staged = new ServiceCollection();
                     plugin.ConfigureServices(staged);
-                    foreach (var descriptor in staged)
-                    {
-                        ((IList<ServiceDescriptor>)collection).Add(descriptor);
-                    }
-
-                    loaded.Add(new LoadedPlugin(plugin, assembly));
+                    stagedPlugins.Add(new LoadedPlugin(plugin, assembly));
                 }
+
+                foreach (var descriptor in staged)
+                {
+                    ((IList<ServiceDescriptor>)collection).Add(descriptor);
+                }
+
+                names.UnionWith(stagedNames);
+                loaded.AddRange(stagedPlugins);
             }
             catch (Exception ex)
             {

@@ -15,6 +15,9 @@ internal delegate IList<Tensor> SubsetPathGradient(Tensor[] scaled, int steps, l
 /// </summary>
 internal static class AdaptivePathIntegral
 {
+    /// <summary>No example stops before this level (2^level + 1 = 5 points): two or three points can miss a bump in the middle of the path.</summary>
+    internal const int MinimumLevel = 2;
+
     /// <summary>
     /// The path integrals of the gradients (not multiplied by input - baseline), one per integrated tensor, and the
     /// points each example used.
@@ -75,8 +78,10 @@ internal static class AdaptivePathIntegral
             var sums = Sample(differences, starts, rows, active, alphas, weight, gradient, internalBatchSize, cancellationToken);
 
             var row = new Tensor[inputs.Count];
+            var before = new Tensor[inputs.Count];
             for (var i = 0; i < inputs.Count; i++)
             {
+                before[i] = estimates[i].index_select(0, rows);
                 var t = level == 0 ? sums[i] : (trapezoid[i].index_select(0, rows) * 0.5) + sums[i];
                 trapezoid[i].index_copy_(0, rows, t);
 
@@ -85,8 +90,8 @@ internal static class AdaptivePathIntegral
                 current[0] = t;
                 for (var k = 1; k <= level; k++)
                 {
-                    var before = previousRow[k - 1][i].index_select(0, rows);
-                    current[k] = current[k - 1] + ((current[k - 1] - before) / (Math.Pow(4, k) - 1));
+                    var lower = previousRow[k - 1][i].index_select(0, rows);
+                    current[k] = current[k - 1] + ((current[k - 1] - lower) / (Math.Pow(4, k) - 1));
                 }
 
                 estimates[i].index_copy_(0, rows, current[level]);
@@ -106,16 +111,28 @@ internal static class AdaptivePathIntegral
             done += active.Length * alphas.Length;
             progress?.Report(new AttributionProgress(Math.Min(done, total), total));
 
-            // Completeness gap of the active examples at this level.
+            // Converged: the completeness gap is below tolerance AND the attributions stopped moving (the summed
+            // change of every feature's attribution since the last level is below tolerance too, so errors of
+            // opposite sign cannot hide in the sum), from MinimumLevel on.
             Tensor? attributed = null;
+            Tensor? change = null;
             for (var i = 0; i < inputs.Count; i++)
             {
-                var rowSum = ArgumentPreparation.SumRows(row[i] * differences[i].index_select(0, rows));
+                var d = differences[i].index_select(0, rows);
+                var rowSum = ArgumentPreparation.SumRows(row[i] * d);
                 attributed = attributed is null ? rowSum : attributed + rowSum;
+                if (level > 0)
+                {
+                    var moved = ArgumentPreparation.SumRows(((row[i] - before[i]) * d).abs());
+                    change = change is null ? moved : change + moved;
+                }
             }
 
+            var limit = tolerance.index_select(0, rows);
             var gap = (attributed! - outputDifference.index_select(0, rows).to_type(attributed!.dtype)).abs();
-            var open = (gap >= tolerance.index_select(0, rows)).cpu().data<bool>().ToArray();
+            var open = level < MinimumLevel
+                ? Enumerable.Repeat(true, active.Length).ToArray()
+                : (gap >= limit).logical_or(change! >= limit).cpu().data<bool>().ToArray();
             active = active.Where((_, j) => open[j]).ToArray();
         }
 

@@ -25,8 +25,17 @@ internal static class Gradients
     }
 
     /// <summary>The gradients of the sum of <paramref name="selected"/> with respect to <paramref name="inputs"/>; zeros where unused.</summary>
+    /// <exception cref="ArgumentException">The selected output does not depend on any input (it has no gradient).</exception>
     public static Tensor[] Of(Tensor selected, IReadOnlyList<Tensor> inputs)
     {
+        if (!selected.requires_grad)
+        {
+            // libtorch would abort the process here rather than raise an error TorchSharp can catch.
+            throw new ArgumentException(
+                "the selected output does not depend on the attributed inputs or layers: the forward function must compute it from them with gradients enabled (no torch.no_grad(), detach() or integer casts on the way).",
+                "inputs");
+        }
+
         var grads = torch.autograd.grad([selected.sum()], inputs.ToArray(), allow_unused: true);
         var result = new Tensor[inputs.Count];
         for (var i = 0; i < inputs.Count; i++)

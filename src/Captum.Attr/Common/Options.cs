@@ -67,8 +67,10 @@ public sealed record LayerIntegratedGradientsOptions : IntegratedGradientsOption
 /// Adaptive integration (beyond Captum): instead of a fixed number of steps, refine each example separately
 /// until its convergence delta is below the tolerance, reusing every gradient already computed. The path is
 /// sampled at 2, 3, 5, 9, 17, ... nested, evenly spaced points (each refinement adds the midpoints) and
-/// integrated with Romberg's rule (<see cref="IntegrationMethod.Romberg"/>); an example stops as soon as
-/// |delta| &lt; tolerance (so a tolerance of 0 always refines to the ceiling), or when the next refinement would pass <see cref="MaxSteps"/>.
+/// integrated with Romberg's rule (<see cref="IntegrationMethod.Romberg"/>). From 5 points on, an example stops as
+/// soon as both |delta| and the summed change of its feature attributions since the previous refinement are below
+/// the tolerance (so errors of opposite sign cannot hide in the delta; a tolerance of 0 always refines to the
+/// ceiling), or when the next refinement would pass <see cref="MaxSteps"/>.
 /// </summary>
 /// <remarks>
 /// With a tolerance of 0 and a ceiling of 2^k + 1 points, the result is exactly the fixed Romberg rule with

@@ -45,7 +45,7 @@ internal static class PathIntegral
             var shape = new long[input.dim() + 1];
             Array.Fill(shape, 1L);
             shape[0] = steps;
-            totals[i] = torch.zeros_like(input, dtype: dtype);
+            totals[i] = torch.zeros(input.shape, dtype, input.device); // contiguous, whatever the input's layout
             starts[i] = baselines[i].detach().to_type(dtype).unsqueeze(0);
             differences[i] = Difference(input.detach(), baselines[i].detach()).unsqueeze(0);
             alphaColumns[i] = torch.tensor(alphas, dtype, input.device).reshape(shape);

@@ -48,6 +48,11 @@ public sealed class IntegratedGradients
     public AttributionResult Attribute(Inputs inputs, IntegratedGradientsOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new IntegratedGradientsOptions();
+        if (options is LayerIntegratedGradientsOptions { AttributeToLayerInput: true })
+        {
+            throw new ArgumentException("AttributeToLayerInput applies to LayerIntegratedGradients only.", nameof(options));
+        }
+
         var tensors = inputs.Tensors;
         using var scope = torch.NewDisposeScope();
         var n = ArgumentPreparation.BatchSize(tensors);

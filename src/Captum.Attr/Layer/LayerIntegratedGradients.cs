@@ -90,6 +90,23 @@ public sealed class LayerIntegratedGradients
         var counts = inputLayers.Select(l => l.Length).ToArray();
         for (var l = 0; l < counts.Length; l++)
         {
+            if (inputLayers[l].FirstOrDefault(t => t.dim() == 0 || t.shape[0] != n) is { } unbatched)
+            {
+                throw new ArgumentException(
+                    $"layer {layerReferences[l]}: a tensor of its {(onInput ? "input" : "output")} has shape {Shapes.Format(unbatched.shape)}, whose first dimension is not the batch ({n}); layer methods need batch-first layer values (an LSTM's h and c are not).",
+                    nameof(options));
+            }
+
+            if (inputLayers[l].Any(t => !t.is_floating_point()))
+            {
+                throw new ArgumentException(
+                    $"layer {layerReferences[l]}: its {(onInput ? "input is" : "output is")} integer (token ids?), which cannot be interpolated; attribute to the output of the embedding that reads them instead.",
+                    nameof(options));
+            }
+        }
+
+        for (var l = 0; l < counts.Length; l++)
+        {
             if (baselineLayers[l].Length != counts[l])
             {
                 throw new ArgumentException($"layer {layerReferences[l]} produced {counts[l]} tensors on the inputs but {baselineLayers[l].Length} on the baselines.", "baselines");

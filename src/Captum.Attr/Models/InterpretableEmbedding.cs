@@ -66,6 +66,7 @@ public sealed class InterpretableEmbeddingBase : nn.Module<Tensor, Tensor>
             var x = values[0];
             if (!x.is_floating_point())
             {
+                pending = null; // a previous call that threw between the hooks must not leak into this one
                 return null;
             }
 

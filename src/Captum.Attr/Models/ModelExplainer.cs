@@ -27,6 +27,9 @@ public sealed record ExplanationOptions
     /// <summary>Integration steps (the VQA tutorial uses 30).</summary>
     public int Steps { get; init; } = 30;
 
+    /// <summary>At most this many expanded examples per forward and backward pass; all steps in one pass when null.</summary>
+    public int? InternalBatchSize { get; init; }
+
     /// <summary>The class to explain; the predicted one when null.</summary>
     public long? Target { get; init; }
 
@@ -146,6 +149,7 @@ public static class ModelExplainer
             Target = target,
             AdditionalForwardArgs = input.AdditionalForwardArgs,
             Steps = options.Steps,
+            InternalBatchSize = options.InternalBatchSize,
             ReturnConvergenceDelta = true,
             Progress = options.Progress,
         }, cancellationToken);
@@ -186,6 +190,7 @@ public static class ModelExplainer
                 Target = target,
                 AdditionalForwardArgs = input.AdditionalForwardArgs,
                 Steps = options.Steps,
+                InternalBatchSize = options.InternalBatchSize,
                 ReturnConvergenceDelta = true,
                 Progress = options.Progress,
             }, cancellationToken);

@@ -49,7 +49,15 @@ public sealed class ModelInputWrapper : nn.Module
     {
         ArgumentNullException.ThrowIfNull(moduleToWrap);
         TorchRuntime.EnsureAvailable();
-        inner = ForwardFunction.FromModule(moduleToWrap);
+        try
+        {
+            inner = ForwardFunction.FromModule(moduleToWrap);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new ArgumentException(ex.Message.Split(" (Parameter")[0], nameof(moduleToWrap), ex);
+        }
+
         WrappedModule = moduleToWrap;
         ArgumentNames = inner.ParameterNames!;
         identities = ArgumentNames.Select(name => new InputIdentity(name)).ToArray();

@@ -72,7 +72,8 @@ public readonly struct Target
 
         if (tensor.numel() == 1)
         {
-            return new Target([tensor.cpu().item<long>()], null);
+            using var scalar = tensor.to_type(ScalarType.Int64).cpu();
+            return new Target([scalar.item<long>()], null);
         }
 
         if (tensor.dim() != 1)
@@ -135,6 +136,13 @@ public readonly struct Target
     /// </summary>
     internal Tensor Select(Tensor output)
     {
+        if (output.dim() == 0)
+        {
+            throw new ArgumentException(
+                "the forward function returned a single scalar; it must return one value (or one row) per example, with the batch as the first dimension.",
+                "inputs");
+        }
+
         var n = output.shape[0];
         if (IsNone)
         {
@@ -187,7 +195,8 @@ public readonly struct Target
                 throw new ArgumentException($"target: one index per example needs a 2-D output, but the output has shape {Shapes.Format(output.shape)}.", "target");
             }
 
-            using var idx = torch.tensor(targets.Select(t => t[0]).ToArray(), ScalarType.Int64, output.device).reshape(n, 1);
+            var size = output.shape[1];
+            using var idx = torch.tensor(targets.Select(t => t[0] < 0 ? t[0] + size : t[0]).ToArray(), ScalarType.Int64, output.device).reshape(n, 1);
             return output.gather(1, idx).squeeze(1);
         }
 

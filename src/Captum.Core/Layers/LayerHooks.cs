@@ -46,7 +46,8 @@ internal static class LayerHooks
     private static TR? Out<TR>(TR value, LayerTensorHook hook)
     {
         var replaced = hook(TensorPack.Flatten(value));
-        return replaced is null ? default : (TR?)TensorPack.Rebuild(value, replaced);
+        // TorchSharp keeps the output only when a hook returns null, which a value tuple never is: return it as is.
+        return replaced is null ? value : (TR?)TensorPack.Rebuild(value, replaced);
     }
 
     private static object?[]? In(object?[] values, LayerTensorHook hook)
@@ -79,7 +80,7 @@ internal static class LayerHooks
 
     private static IDisposable Pre1<T1, TR>(nn.Module<T1, TR> layer, LayerTensorHook hook)
     {
-        var handle = layer.register_forward_pre_hook((_, x1) => In([x1], hook) is { } r ? (T1)r[0]! : default!);
+        var handle = layer.register_forward_pre_hook((_, x1) => In([x1], hook) is { } r ? (T1)r[0]! : x1);
         return new Remover(handle.remove);
     }
 

@@ -57,6 +57,10 @@ public sealed class CaptumCliTests
             Near(e, a, "imageContribution", q);
             NearAll(Numbers(e, "logits"), Numbers(a, "logits"), q + " logits");
             NearAll(Numbers(e, "tokenAttributions"), Numbers(a, "tokenAttributions"), q + " tokenAttributions");
+            // The delta is the completeness gap: text + image contributions - (F(input) - F(baseline)), so it is
+            // the total contribution minus the logit difference; with the total near the logit gap it stays small.
+            var total = a.GetProperty("textContribution").GetDouble() + a.GetProperty("imageContribution").GetDouble();
+            Assert.Equal(total, a.GetProperty("totalContribution").GetDouble(), 1e-5);
             Assert.True(Math.Abs(a.GetProperty("delta").GetDouble()) < 0.05, $"{q}: delta {a.GetProperty("delta").GetDouble()}");
             Assert.Contains($"Question: {q}", output, StringComparison.Ordinal);
         }
@@ -67,6 +71,50 @@ public sealed class CaptumCliTests
         var report = File.ReadAllText(Path.Combine(folder.Path, "report.html"));
         Assert.All(cases, c => Assert.Contains(c.GetProperty("question").GetString()!, report, StringComparison.Ordinal));
         Assert.Equal(2 * cases.Count, CountOf(report, "data:image/png;base64,") - cases.Count); // two panels and one colour bar per question
+    }
+
+    [Fact]
+    public void Vqa_InternalBatchSize_GivesTheSameNumbers()
+    {
+        using var whole = new TempFolder();
+        using var chunked = new TempFolder();
+        string[] question = ["--question", "what color is the elephant", "--steps", "12", "--json"];
+
+        var (code1, _, error1) = Run(E2eArgs(whole.Path, question));
+        var (code2, _, error2) = Run(E2eArgs(chunked.Path, [.. question, "--internal-batch-size", "5"]));
+
+        Assert.True(code1 == 0, error1);
+        Assert.True(code2 == 0, error2);
+        using var a = JsonDocument.Parse(File.ReadAllText(Path.Combine(whole.Path, "result.json")));
+        using var b = JsonDocument.Parse(File.ReadAllText(Path.Combine(chunked.Path, "result.json")));
+        var x = a.RootElement.GetProperty("results")[0];
+        var y = b.RootElement.GetProperty("results")[0];
+        NearAll(Numbers(x, "tokenAttributions"), Numbers(y, "tokenAttributions"), "tokenAttributions");
+        Near(x, y, "imageContribution", "chunked");
+    }
+
+    [Theory]
+    [InlineData("--internal-batch-size", "0")]
+    [InlineData("--steps", "0")]
+    [InlineData("--image-size", "8")]
+    public void Vqa_OutOfRangeNumber_ExitsNonZeroNamingTheOption(string option, string value)
+    {
+        using var folder = new TempFolder();
+        var args = E2eArgs(folder.Path, "--question", "what is it").ToList();
+        var at = args.IndexOf(option);
+        if (at >= 0)
+        {
+            args[at + 1] = value;
+        }
+        else
+        {
+            args.AddRange([option, value]);
+        }
+
+        var (code, _, error) = Run([.. args]);
+
+        Assert.Equal(2, code);
+        Assert.StartsWith($"captum: error: {option} must be at least", error.TrimEnd(), StringComparison.Ordinal);
     }
 
     [Fact]

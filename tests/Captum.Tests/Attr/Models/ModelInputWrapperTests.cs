@@ -40,6 +40,6 @@ public sealed class ModelInputWrapperTests
     {
         using var scope = torch.NewDisposeScope();
         var ex = Assert.Throws<ArgumentException>(() => new ModelInputWrapper(nn.LSTM(3, 4)));
-        Assert.Equal("module", ex.ParamName);
+        Assert.Equal("moduleToWrap", ex.ParamName);
     }
 }

@@ -56,6 +56,9 @@ public sealed class VqaModelEndToEndTests
             Near(result.GetProperty("textContribution").GetDouble(), text.Contribution, question + " text contribution");
             Near(result.GetProperty("imageContribution").GetDouble(), explanation.Inputs[0].Contribution, question + " image contribution");
             Assert.Equal([3L, 64, 64], explanation.Inputs[0].Attribution.shape);
+            var shown = ((Captum.Plugins.ImageDisplay)explanation.Inputs[0].Display).Image;
+            Assert.False(shown.IsInvalid);
+            Assert.Equal([3L, 64, 64], shown.shape);
         }
     }
 
