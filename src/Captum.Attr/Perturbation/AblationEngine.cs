@@ -62,7 +62,7 @@ internal static class AblationEngine
             if (perEval != 1)
             {
                 throw new ArgumentException(
-                    $"PerturbationsPerEval (perturbations_per_eval) is {perEval}, but the forward function returns {outputs} value(s) for a batch of {n} example(s), not one per example, so perturbations cannot share a forward pass: use 1.",
+                    $"PerturbationsPerEval (perturbations_per_eval) is {perEval}, but the forward function returns {outputs} value(s) for the whole batch of {n} example(s) rather than one per example, so perturbations cannot share a forward pass: use 1.",
                     "PerturbationsPerEval");
             }
 

@@ -18,9 +18,12 @@ namespace Captum.Attr;
 /// batch-wise: PerturbationsPerEval must then be 1 and every mask's first dimension 1.
 /// </para>
 /// <para>
-/// Features may span inputs: a mask id used in several inputs is ablated in all of them in one pass (Captum's
-/// cross-tensor masks). Inputs may hold integers (token ids); they are replaced by integer baselines and
-/// never converted. Cost: 1 + ceil(features / PerturbationsPerEval) forward passes, without gradients.
+/// Masks: by default (Captum 0.8.0's default) each input's mask ids are that input's own features, so the
+/// same id in two inputs names two features ablated separately. With <c>EnableCrossTensorAttribution</c>
+/// ids are global: a feature spans every input whose mask uses its id and is ablated in all of them in one
+/// pass (later Captum releases always do this). Without masks both are the same: every scalar is a feature.
+/// Inputs may hold integers (token ids); they are replaced by integer baselines and never converted.
+/// Cost: 1 + ceil(features / PerturbationsPerEval) forward passes, without gradients.
 /// </para>
 /// </remarks>
 public sealed class FeatureAblation
@@ -63,7 +66,7 @@ public sealed class FeatureAblation
             baselines,
             options.AdditionalForwardArgs ?? [],
             options.Target,
-            new MaskFeatures(mask),
+            new MaskFeatures(mask, tensors.Count, options.EnableCrossTensorAttribution),
             options.PerturbationsPerEval,
             useWeights: false,
             options.Progress,
@@ -76,15 +79,33 @@ public sealed class FeatureAblation
         return new AttributionResult(attributions, null);
     }
 
-    /// <summary>The features of a feature mask: one per distinct id, in ascending order.</summary>
-    private sealed class MaskFeatures(ResolvedFeatureMask mask) : AblationFeatures
+    /// <summary>
+    /// The features of a feature mask: across inputs, one per distinct id in ascending order; per input, input by
+    /// input, one per distinct id of that input's mask.
+    /// </summary>
+    private sealed class MaskFeatures : AblationFeatures
     {
-        public override int Count => mask.Ids.Length;
+        private readonly ResolvedFeatureMask mask;
+        private readonly (int Input, long Id)[] features;
+
+        public MaskFeatures(ResolvedFeatureMask mask, int inputs, bool crossTensor)
+        {
+            this.mask = mask;
+            features = crossTensor
+                ? mask.Ids.Select(id => (-1, id)).ToArray()
+                : Enumerable.Range(0, inputs).SelectMany(i => mask.IdsOf(i).Select(id => (i, id))).ToArray();
+        }
+
+        public override int Count => features.Length;
 
         public override bool PerExample => mask.PerExample;
 
-        public override bool Touches(int feature, int input) => mask.Contains(input, mask.Ids[feature]);
+        public override bool Touches(int feature, int input)
+        {
+            var (owner, id) = features[feature];
+            return owner < 0 ? mask.Contains(input, id) : owner == input;
+        }
 
-        public override Tensor Mask(int feature, int input) => mask.Masks[input].eq(mask.Ids[feature]);
+        public override Tensor Mask(int feature, int input) => mask.Masks[input].eq(features[feature].Id);
     }
 }

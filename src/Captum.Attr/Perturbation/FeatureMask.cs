@@ -5,14 +5,20 @@ namespace Captum.Attr;
 /// <summary>
 /// Groups input elements into features that a perturbation method perturbs together: one integer tensor per
 /// input, each of the input's shape or broadcastable to it (first dimension 1 for all examples, or one row per
-/// example). Elements with the same value form one feature, also across inputs: an id used in two inputs'
-/// masks is one feature that spans both. None (the default) makes every scalar of every input its own feature.
-/// Converts implicitly from a tensor (one input) or a tensor array (one per input).
+/// example). Elements with the same value form one feature. None (the default) makes every scalar of every
+/// input its own feature. Converts implicitly from a tensor (one input) or a tensor array (one per input).
 /// </summary>
 /// <remarks>
-/// Python: <c>feature_mask</c>. Ids need not start at 0 or be contiguous: the features are the distinct ids
-/// present (Captum numbers them 0 to max, and ids that appear nowhere perturb nothing). The tensors stay the
-/// caller's and are never modified.
+/// <para>
+/// Python: <c>feature_mask</c>. Whether an id used in two inputs' masks is one feature spanning both depends
+/// on the method, as in Captum: ShapleyValueSampling, Lime and KernelShap always group ids across inputs;
+/// FeatureAblation does so with <c>EnableCrossTensorAttribution</c> and otherwise treats each input's ids
+/// as its own features.
+/// </para>
+/// <para>
+/// Ids need not start at 0 or be contiguous: the features are the distinct ids present (Captum numbers them
+/// 0 to max, and ids that appear nowhere perturb nothing). The tensors stay the caller's and are never modified.
+/// </para>
 /// </remarks>
 public readonly struct FeatureMask
 {
@@ -62,12 +68,14 @@ public readonly struct FeatureMask
 internal sealed class ResolvedFeatureMask
 {
     private readonly HashSet<long>[] idsPerInput;
+    private readonly long[][] sortedIdsPerInput;
 
     private ResolvedFeatureMask(Tensor[] masks, long[] ids, HashSet<long>[] idsPerInput, bool perExample)
     {
         Masks = masks;
         Ids = ids;
         this.idsPerInput = idsPerInput;
+        sortedIdsPerInput = idsPerInput.Select(set => set.Order().ToArray()).ToArray();
         PerExample = perExample;
     }
 
@@ -82,6 +90,9 @@ internal sealed class ResolvedFeatureMask
 
     /// <summary>True when feature <paramref name="id"/> occurs in input <paramref name="input"/>.</summary>
     public bool Contains(int input, long id) => idsPerInput[input].Contains(id);
+
+    /// <summary>The distinct ids of input <paramref name="input"/>'s mask, ascending.</summary>
+    public long[] IdsOf(int input) => sortedIdsPerInput[input];
 
     /// <summary>
     /// Checks the caller's masks against the inputs, or builds the default mask (every scalar its own feature,
