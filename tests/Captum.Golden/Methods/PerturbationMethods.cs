@@ -10,7 +10,7 @@ internal sealed class FeatureAblationMethod : IGoldenMethod
 {
     public IReadOnlyCollection<string> Methods => ["FeatureAblation"];
 
-    public IReadOnlyCollection<string> AttributeKeys => ["feature_mask", "perturbations_per_eval"];
+    public IReadOnlyCollection<string> AttributeKeys => ["feature_mask", "perturbations_per_eval", "enable_cross_tensor_attribution"];
 
     public void Run(GoldenCase c, nn.Module model, List<string> failures)
     {
@@ -21,6 +21,7 @@ internal sealed class FeatureAblationMethod : IGoldenMethod
             AdditionalForwardArgs = c.AdditionalForwardArgs,
             FeatureMask = PerturbationArguments.FeatureMask(c),
             PerturbationsPerEval = GoldenArguments.Int(c.Attribute, "perturbations_per_eval") ?? 1,
+            EnableCrossTensorAttribution = GoldenArguments.Bool(c.Attribute, "enable_cross_tensor_attribution"),
         };
         using var result = new FeatureAblation(GoldenArguments.Forward(c, model)).Attribute(Inputs.Of(c.Inputs), options);
         GoldenArguments.Compare("attributions", result.Attributions, c.ExpectedAttributions, failures);
