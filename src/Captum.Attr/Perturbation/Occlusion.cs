@@ -37,7 +37,10 @@ public sealed class Occlusion
     /// <param name="inputs">One tensor or several, batch first; floating point or integer. They are not modified.</param>
     /// <param name="options">The window shapes (required), strides, baselines, target and the rest.</param>
     /// <param name="cancellationToken">Checked before every forward evaluation.</param>
-    /// <returns>One attribution per input, of its shape, in the output's floating type; the caller disposes it.</returns>
+    /// <returns>
+    /// One attribution per input, of its shape, in the output's floating type (Captum casts Occlusion's to
+    /// float32; the two agree for float32 models); the caller disposes it.
+    /// </returns>
     /// <exception cref="ArgumentException">An argument does not fit; the message names it and what was expected.</exception>
     public AttributionResult Attribute(Inputs inputs, OcclusionOptions options, CancellationToken cancellationToken = default)
     {

@@ -198,6 +198,59 @@ public sealed class SurrogateModelTests
         Assert.Equal(0.0, fit.Intercept, 9);
     }
 
+    [Theory]
+    [InlineData(1, 0.01)]
+    [InlineData(2, 0.05)]
+    [InlineData(3, 0.3)]
+    public void LassoSurrogate_RandomWeightedData_SatisfiesTheOptimalityConditions(int seed, double alpha)
+    {
+        // At the optimum of (1 / (2 Σw)) Σ w_i r_i² + alpha ‖β‖₁ the weighted residuals sum to 0 (free intercept)
+        // and g_j = Σ w_i x_ij r_i / Σw equals alpha sign(β_j) where β_j ≠ 0 and lies in [-alpha, alpha] where β_j = 0.
+        var random = new Random(seed);
+        const int Samples = 30, Features = 6;
+        var x = new double[Samples, Features];
+        var y = new double[Samples];
+        var w = new double[Samples];
+        for (var i = 0; i < Samples; i++)
+        {
+            for (var j = 0; j < Features; j++)
+            {
+                x[i, j] = random.Next(2);
+            }
+
+            y[i] = (2 * x[i, 0]) - x[i, 1] + (0.1 * x[i, 2]) + random.NextDouble();
+            w[i] = 0.1 + random.NextDouble();
+        }
+
+        var fit = new LassoSurrogate(alpha, maxIterations: 100000, tolerance: 1e-12).Fit(x, y, w);
+
+        var residual = new double[Samples];
+        for (var i = 0; i < Samples; i++)
+        {
+            residual[i] = y[i] - fit.Intercept;
+            for (var j = 0; j < Features; j++)
+            {
+                residual[i] -= x[i, j] * fit.Coefficients[j];
+            }
+        }
+
+        Assert.Equal(0.0, Enumerable.Range(0, Samples).Sum(i => w[i] * residual[i]), 8);
+        for (var j = 0; j < Features; j++)
+        {
+            var g = Enumerable.Range(0, Samples).Sum(i => w[i] * x[i, j] * residual[i]) / w.Sum();
+            if (fit.Coefficients[j] != 0)
+            {
+                Assert.Equal(alpha * Math.Sign(fit.Coefficients[j]), g, 6);
+            }
+            else
+            {
+                Assert.InRange(g, -alpha - 1e-9, alpha + 1e-9);
+            }
+        }
+
+        Assert.True(fit.Coefficients[0] > 0, "the strongest effect survives the penalty");
+    }
+
     [Fact]
     public void LassoSurrogate_LargeAlpha_AllCoefficientsZeroAndInterceptTheWeightedMean()
     {
