@@ -119,6 +119,10 @@ public readonly struct Target
         return all is null ? this : new Target(null, rows.Select(r => all[r]).ToArray());
     }
 
+    /// <summary>The target of examples [<paramref name="start"/>, <paramref name="start"/> + <paramref name="count"/>) of the batch (itself unless per-example).</summary>
+    internal Target Slice(int start, int count) =>
+        perExample is null ? this : new Target(null, perExample[start..(start + count)]);
+
     /// <summary>Checks the target against the number of examples before any work is done.</summary>
     internal void ValidateCount(long examples)
     {

@@ -1,0 +1,111 @@
+using Captum.Forward;
+using Captum.Runtime;
+using static TorchSharp.torch;
+
+namespace Captum.Attr;
+
+/// <summary>
+/// Feature Ablation: replaces each feature (each scalar, or each group of a feature mask) with its baseline
+/// and attributes to every element of the feature the drop of the explained output,
+/// F(input) - F(input with the feature ablated).
+/// </summary>
+/// <remarks>
+/// <para>Python: <c>captum.attr.FeatureAblation(forward_func)</c>.</para>
+/// <para>
+/// Outputs, as in Captum: when the forward function returns one value per example (after the target is
+/// applied), attributions have the inputs' shapes. When it returns a fixed number k of values for the whole
+/// batch (k differs from the batch size, e.g. a scalar loss), attributions have first dimension k and are
+/// batch-wise: PerturbationsPerEval must then be 1 and every mask's first dimension 1.
+/// </para>
+/// <para>
+/// Masks: by default (Captum 0.8.0's default) each input's mask ids are that input's own features, so the
+/// same id in two inputs names two features ablated separately. With <c>EnableCrossTensorAttribution</c>
+/// ids are global: a feature spans every input whose mask uses its id and is ablated in all of them in one
+/// pass (later Captum releases always do this). Without masks both are the same: every scalar is a feature.
+/// Inputs may hold integers (token ids); they are replaced by integer baselines and never converted.
+/// Cost: 1 + ceil(features / PerturbationsPerEval) forward passes, without gradients.
+/// </para>
+/// </remarks>
+public sealed class FeatureAblation
+{
+    private readonly ForwardFunction forward;
+
+    /// <summary>Creates the method for <paramref name="forwardFunc"/>.</summary>
+    /// <param name="forwardFunc">The model or function to explain. Python: <c>forward_func</c>.</param>
+    public FeatureAblation(ForwardFunction forwardFunc)
+    {
+        ArgumentNullException.ThrowIfNull(forwardFunc);
+        TorchRuntime.EnsureAvailable();
+        forward = forwardFunc;
+    }
+
+    /// <summary>Attributes the explained output to every element of every input by ablating features.</summary>
+    /// <param name="inputs">One tensor or several, batch first; floating point or integer. They are not modified.</param>
+    /// <param name="options">Baselines, target, feature mask and the rest; Captum's defaults when null.</param>
+    /// <param name="cancellationToken">Checked before every forward evaluation.</param>
+    /// <returns>
+    /// One attribution per input, of its shape (first dimension k when the forward function returns k values
+    /// for the whole batch), in the output's floating type; the caller disposes it.
+    /// </returns>
+    /// <exception cref="ArgumentException">An argument does not fit; the message names it and what was expected.</exception>
+    public AttributionResult Attribute(Inputs inputs, FeatureAblationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new FeatureAblationOptions();
+        var tensors = inputs.Tensors;
+        using var scope = torch.NewDisposeScope();
+        var n = ArgumentPreparation.BatchSize(tensors);
+        PerturbationEvaluation.PerturbationsPerEval(options.PerturbationsPerEval);
+        options.Target.ValidateCount(n);
+        var baselines = PerturbationEvaluation.Baselines(tensors, options.Baselines);
+        var mask = ResolvedFeatureMask.Resolve(tensors, options.FeatureMask, n);
+
+        using var noGrad = torch.no_grad();
+        var attributions = AblationEngine.Run(
+            forward,
+            tensors,
+            baselines,
+            options.AdditionalForwardArgs ?? [],
+            options.Target,
+            new MaskFeatures(mask, tensors.Count, options.EnableCrossTensorAttribution),
+            options.PerturbationsPerEval,
+            useWeights: false,
+            options.Progress,
+            cancellationToken);
+        foreach (var a in attributions)
+        {
+            a.MoveToOuterDisposeScope();
+        }
+
+        return new AttributionResult(attributions, null);
+    }
+
+    /// <summary>
+    /// The features of a feature mask: across inputs, one per distinct id in ascending order; per input, input by
+    /// input, one per distinct id of that input's mask.
+    /// </summary>
+    private sealed class MaskFeatures : AblationFeatures
+    {
+        private readonly ResolvedFeatureMask mask;
+        private readonly (int Input, long Id)[] features;
+
+        public MaskFeatures(ResolvedFeatureMask mask, int inputs, bool crossTensor)
+        {
+            this.mask = mask;
+            features = crossTensor
+                ? mask.Ids.Select(id => (-1, id)).ToArray()
+                : Enumerable.Range(0, inputs).SelectMany(i => mask.IdsOf(i).Select(id => (i, id))).ToArray();
+        }
+
+        public override int Count => features.Length;
+
+        public override bool PerExample => mask.PerExample;
+
+        public override bool Touches(int feature, int input)
+        {
+            var (owner, id) = features[feature];
+            return owner < 0 ? mask.Contains(input, id) : owner == input;
+        }
+
+        public override Tensor Mask(int feature, int input) => mask.Masks[input].eq(features[feature].Id);
+    }
+}

@@ -1,0 +1,309 @@
+using Captum.Forward;
+using static TorchSharp.torch;
+
+namespace Captum.Attr;
+
+/// <summary>
+/// The weight of one perturbed sample when the surrogate is trained, usually its similarity to the original
+/// input (LIME's similarity kernel).
+/// </summary>
+/// <param name="originalInputs">The inputs being explained (one example, or the whole batch for a forward function that returns one value per batch).</param>
+/// <param name="perturbedInputs">The same inputs with the sample's switched-off features set to their baselines.</param>
+/// <param name="interpretableSample">The sample in the interpretable space: [1, features] of 0 and 1, on the CPU.</param>
+/// <returns>The sample's weight, finite and non-negative.</returns>
+/// <remarks>Python: Lime's <c>similarity_func(original_input, perturbed_input, perturbed_interpretable_input)</c>.</remarks>
+public delegate double SimilarityFunction(IReadOnlyList<Tensor> originalInputs, IReadOnlyList<Tensor> perturbedInputs, Tensor interpretableSample);
+
+/// <summary>Draws one sample in the interpretable space: which features stay on (1) and which are set to their baselines (0).</summary>
+/// <param name="originalInputs">The inputs being explained.</param>
+/// <param name="featureCount">The number of interpretable features.</param>
+/// <param name="sampleIndex">The sample's position (0, 1, ...) among those drawn for one surrogate.</param>
+/// <param name="random">The random source to draw from, so that seeded runs repeat.</param>
+/// <returns>A tensor of <paramref name="featureCount"/> values 0 or 1 (shape [1, features] or [features]).</returns>
+/// <remarks>Python: Lime's <c>perturb_func(original_input, **kwargs)</c> (a function, or a generator: the index plays the generator's position).</remarks>
+public delegate Tensor PerturbFunction(IReadOnlyList<Tensor> originalInputs, int featureCount, int sampleIndex, Random random);
+
+/// <summary>The distance Lime's default similarity kernel applies to the flattened inputs.</summary>
+public enum LimeDistance
+{
+    /// <summary>1 - cosine similarity (Captum's default).</summary>
+    Cosine,
+
+    /// <summary>The Euclidean distance.</summary>
+    Euclidean,
+}
+
+/// <summary>
+/// The LIME framework (Captum's LimeBase restricted to Lime's binary interpretable space): draws binary samples,
+/// maps each to the inputs (features off take their baselines), weights it, evaluates the model and trains the
+/// surrogate, one surrogate per example, or one for a forward function that returns one value per batch.
+/// </summary>
+internal static class LimeBase
+{
+    /// <summary>Runs LIME; results live in the current dispose scope. Call it with gradients off.</summary>
+    public static Tensor[] Attribute(
+        ForwardFunction forward,
+        IReadOnlyList<Tensor> inputs,
+        LimeOptions options,
+        ISurrogateModel model,
+        SimilarityFunction similarity,
+        PerturbFunction perturb,
+        CancellationToken cancellationToken)
+    {
+        var n = ArgumentPreparation.BatchSize(inputs);
+        var perEval = options.PerturbationsPerEval;
+        PerturbationEvaluation.PerturbationsPerEval(perEval);
+        PerturbationEvaluation.Samples(options.Samples);
+        options.Target.ValidateCount(n);
+        var baselines = PerturbationEvaluation.Baselines(inputs, options.Baselines);
+        var mask = ResolvedFeatureMask.Resolve(inputs, options.FeatureMask, n);
+        var random = PerturbationEvaluation.RandomSource(options.Seed, options.Random);
+        var additional = options.AdditionalForwardArgs ?? [];
+        var features = mask.Ids.Length;
+
+        // Each mask element's position among the sorted feature ids: the interpretable feature it belongs to.
+        var positions = new Tensor[inputs.Count];
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            var ids = torch.tensor(mask.Ids, ScalarType.Int64, inputs[i].device);
+            positions[i] = torch.searchsorted(ids, mask.Masks[i]);
+        }
+
+        // One value per example: a surrogate per example. One value per batch: one surrogate for the batch.
+        var perExample = false;
+        var extra = 0;
+        if (n > 1)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var outputs = PerturbationEvaluation.Evaluate(forward, inputs, additional, options.Target).numel();
+            extra = 1;
+            if (outputs == n)
+            {
+                perExample = true;
+            }
+            else if (outputs != 1)
+            {
+                throw new ArgumentException(
+                    $"The forward function returns {outputs} values for a batch of {n}: Lime needs one value per example (choose one with target) or one scalar for the whole batch.",
+                    "target");
+            }
+            else if (perEval != 1)
+            {
+                throw new ArgumentException(
+                    $"PerturbationsPerEval (perturbations_per_eval) is {perEval}, but the forward function returns one scalar for the whole batch: use 1.",
+                    "PerturbationsPerEval");
+            }
+        }
+
+        var models = perExample ? (int)n : 1;
+        var perPass = Math.Min(perEval, options.Samples);
+        var progress = new Counter(options.Progress, extra + (models * ((options.Samples + perPass - 1) / perPass)));
+        if (extra > 0)
+        {
+            progress.Step();
+        }
+
+        var coefficients = new double[models][];
+        var dtype = ScalarType.Float32;
+        for (var e = 0; e < models; e++)
+        {
+            using var example = torch.NewDisposeScope();
+            var slice = TensorIndex.Slice(e, e + 1);
+            var exampleInputs = perExample ? inputs.Select(t => t[slice]).ToArray() : inputs.ToArray();
+            var exampleBaselines = perExample ? baselines.Select(t => t[slice]).ToArray() : baselines;
+            var examplePositions = perExample ? positions.Select(p => p.shape[0] == 1 ? p : p[slice]).ToArray() : positions;
+            var exampleArgs = perExample ? additional.Select(a => a is Tensor t && t.dim() > 0 && t.shape[0] == n ? t[slice] : a).ToArray() : additional;
+            var exampleTarget = perExample ? options.Target.Slice(e, 1) : options.Target;
+            (coefficients[e], var outputType) = Train(
+                forward, exampleInputs, exampleBaselines, examplePositions, exampleArgs, exampleTarget, features,
+                options.Samples, perPass, model, similarity, perturb, random, progress, cancellationToken);
+            dtype = outputType;
+        }
+
+        if (!options.ReturnInputShape)
+        {
+            var flat = coefficients.SelectMany(c => c).ToArray();
+            return [torch.tensor(flat, [models, features], ScalarType.Float64).to(dtype, inputs[0].device)];
+        }
+
+        var result = new Tensor[inputs.Count];
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            var parts = new Tensor[models];
+            for (var e = 0; e < models; e++)
+            {
+                var coefficient = torch.tensor(coefficients[e], ScalarType.Float64).to(dtype, inputs[i].device);
+                var position = perExample && positions[i].shape[0] > 1 ? positions[i][TensorIndex.Slice(e, e + 1)] : positions[i];
+                var shape = (long[])inputs[i].shape.Clone();
+                shape[0] = perExample ? 1 : n;
+                parts[e] = coefficient.index_select(0, position.reshape(-1)).reshape(position.shape).expand(shape);
+            }
+
+            result[i] = torch.cat(parts).contiguous();
+        }
+
+        return result;
+    }
+
+    /// <summary>Draws the samples for one surrogate, evaluates them and fits the surrogate.</summary>
+    private static (double[] Coefficients, ScalarType OutputType) Train(
+        ForwardFunction forward,
+        Tensor[] inputs,
+        Tensor[] baselines,
+        Tensor[] positions,
+        IReadOnlyList<object?> additional,
+        Target target,
+        int features,
+        int samples,
+        int perPass,
+        ISurrogateModel model,
+        SimilarityFunction similarity,
+        PerturbFunction perturb,
+        Random random,
+        Counter progress,
+        CancellationToken cancellationToken)
+    {
+        var x = new double[samples, features];
+        var y = new double[samples];
+        var w = new double[samples];
+        var outputType = ScalarType.Float32;
+        var expanded = PerturbationEvaluation.Expanded(additional, target, PerturbationEvaluation.ChunkSizes(samples, perPass));
+        for (var start = 0; start < samples; start += perPass)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var count = Math.Min(perPass, samples - start);
+            using (torch.NewDisposeScope())
+            {
+                var perturbed = new Tensor[inputs.Length][];
+                for (var i = 0; i < inputs.Length; i++)
+                {
+                    perturbed[i] = new Tensor[count];
+                }
+
+                for (var s = 0; s < count; s++)
+                {
+                    var index = start + s;
+                    var sample = Sample(perturb(inputs, features, index, random), features, index);
+                    var values = sample.data<long>();
+                    for (var j = 0; j < features; j++)
+                    {
+                        x[index, j] = values[j];
+                    }
+
+                    var current = new Tensor[inputs.Length];
+                    for (var i = 0; i < inputs.Length; i++)
+                    {
+                        var on = sample.to(inputs[i].device).reshape(-1).index_select(0, positions[i].reshape(-1)).reshape(positions[i].shape).ne(0);
+                        current[i] = torch.where(on, inputs[i], baselines[i]);
+                        perturbed[i][s] = current[i];
+                    }
+
+                    var weight = similarity(inputs, current, sample);
+                    if (!(weight >= 0) || double.IsInfinity(weight))
+                    {
+                        throw new InvalidOperationException($"The similarity function returned {weight} for sample {index}; weights must be finite and non-negative.");
+                    }
+
+                    w[index] = weight;
+                }
+
+                var batch = perturbed.Select(p => torch.cat(p, 0)).ToArray();
+                var (args, chunkTarget) = expanded[count];
+                var output = PerturbationEvaluation.Evaluate(forward, batch, args, chunkTarget);
+                if (output.numel() != count)
+                {
+                    throw new ArgumentException(
+                        $"The forward function returned {output.numel()} value(s) for {count} perturbed sample(s); Lime needs exactly one per sample (with PerturbationsPerEval (perturbations_per_eval) above 1, one per example).",
+                        "PerturbationsPerEval");
+                }
+
+                outputType = PerturbationEvaluation.AttributionType(output);
+                var evaluated = output.to(ScalarType.Float64, torch.CPU).data<double>().ToArray();
+                Array.Copy(evaluated, 0, y, start, count);
+            }
+
+            progress.Step();
+        }
+
+        var fitted = model.Fit(x, y, w).Coefficients;
+        if (fitted.Count != features)
+        {
+            throw new InvalidOperationException($"The interpretable model returned {fitted.Count} coefficients for {features} features.");
+        }
+
+        return ([.. fitted], outputType);
+    }
+
+    /// <summary>Checks a drawn sample and returns it as a CPU int64 tensor of [1, features].</summary>
+    private static Tensor Sample(Tensor sample, int features, int index)
+    {
+        if (sample is null || sample.IsInvalid)
+        {
+            throw new InvalidOperationException($"The perturbation function returned no tensor for sample {index}.");
+        }
+
+        if (sample.numel() != features)
+        {
+            throw new InvalidOperationException(
+                $"The perturbation function returned {sample.numel()} values for sample {index}, but there are {features} interpretable features.");
+        }
+
+        var values = sample.detach().to(ScalarType.Int64, torch.CPU).reshape(1, features);
+        if (values.lt(0).logical_or(values.gt(1)).any().item<bool>())
+        {
+            throw new InvalidOperationException($"The perturbation function returned values other than 0 and 1 for sample {index}.");
+        }
+
+        return values;
+    }
+
+    /// <summary>Lime's default similarity: exp(-d² / (2 width²)) of the distance between the flattened inputs.</summary>
+    public static SimilarityFunction ExpKernel(LimeDistance distance, double kernelWidth)
+    {
+        if (!(kernelWidth > 0) || double.IsInfinity(kernelWidth))
+        {
+            throw new ArgumentOutOfRangeException(nameof(kernelWidth), kernelWidth, "kernelWidth must be a positive finite number.");
+        }
+
+        if (!Enum.IsDefined(distance))
+        {
+            throw new ArgumentOutOfRangeException(nameof(distance), distance, "distance must be Cosine or Euclidean.");
+        }
+
+        return (original, perturbed, _) =>
+        {
+            using var scope = torch.NewDisposeScope();
+            var a = torch.cat(original.Select(t => t.detach().to_type(ScalarType.Float64).reshape(-1)).ToArray());
+            var b = torch.cat(perturbed.Select(t => t.detach().to_type(ScalarType.Float64).to(a.device).reshape(-1)).ToArray());
+            var d = distance == LimeDistance.Cosine
+                ? 1 - torch.nn.functional.cosine_similarity(a, b, dim: 0, eps: 1e-8).item<double>()
+                : (a - b).norm().item<double>();
+            return Math.Exp(-(d * d) / (2 * kernelWidth * kernelWidth));
+        };
+    }
+
+    /// <summary>Lime's default sampling: each feature on or off with probability 1/2.</summary>
+    public static Tensor Bernoulli(IReadOnlyList<Tensor> original, int featureCount, int sampleIndex, Random random)
+    {
+        ArgumentNullException.ThrowIfNull(random);
+        var values = new long[featureCount];
+        for (var j = 0; j < featureCount; j++)
+        {
+            values[j] = random.Next(2);
+        }
+
+        return torch.tensor(values, [1, featureCount], ScalarType.Int64);
+    }
+
+    /// <summary>Counts forward evaluations and reports them.</summary>
+    internal sealed class Counter(IProgress<AttributionProgress>? progress, int total)
+    {
+        private int done;
+
+        public void Step()
+        {
+            done++;
+            progress?.Report(new AttributionProgress(done, total));
+        }
+    }
+}

@@ -1,0 +1,138 @@
+namespace Captum.Attr;
+
+/// <summary>The arguments every perturbation method shares, with Captum's defaults.</summary>
+/// <remarks>Python: the common keyword arguments of the perturbation methods' <c>attribute</c>.</remarks>
+public abstract record PerturbationOptions
+{
+    /// <summary>
+    /// The values that replace perturbed features: none for zeros, a scalar, a tensor that broadcasts to the
+    /// input, or one of those per input. For integer inputs (token ids) a scalar must be a whole number.
+    /// Python: <c>baselines</c>.
+    /// </summary>
+    public Baselines Baselines { get; init; }
+
+    /// <summary>
+    /// Which output to explain; none when the forward function returns one value per example, or one value for
+    /// the whole batch. Python: <c>target</c>.
+    /// </summary>
+    public Target Target { get; init; }
+
+    /// <summary>
+    /// Further forward arguments after the inputs. Tensors with a batch dimension are repeated along it when
+    /// several perturbations share one forward pass; 0-dimensional tensors and anything else are passed
+    /// unchanged. Python: <c>additional_forward_args</c>.
+    /// </summary>
+    public IReadOnlyList<object?>? AdditionalForwardArgs { get; init; }
+
+    /// <summary>
+    /// How many perturbations go into one forward pass (each pass holds at most this many times the batch);
+    /// 1 by default. It does not change the result. Must be 1 when the forward function returns one value for
+    /// the whole batch. Python: <c>perturbations_per_eval</c>.
+    /// </summary>
+    public int PerturbationsPerEval { get; init; } = 1;
+
+    /// <summary>
+    /// Receives the number of forward evaluations done out of the total after every evaluation (a step is one
+    /// forward pass). Python: <c>show_progress</c>.
+    /// </summary>
+    public IProgress<AttributionProgress>? Progress { get; init; }
+}
+
+/// <summary>The arguments of <see cref="FeatureAblation.Attribute"/>.</summary>
+/// <remarks>Python: the keyword arguments of <c>FeatureAblation.attribute</c>.</remarks>
+public sealed record FeatureAblationOptions : PerturbationOptions
+{
+    /// <summary>
+    /// Groups elements into features ablated together; none makes every scalar a feature. With a forward
+    /// function that returns one value for the whole batch, every mask's first dimension must be 1.
+    /// Python: <c>feature_mask</c>.
+    /// </summary>
+    public FeatureMask FeatureMask { get; init; }
+
+    /// <summary>
+    /// False (default): each input's mask ids are that input's own features (the same id in two inputs names
+    /// two features). True: ids are global, so a feature spans every input whose mask uses its id and is
+    /// ablated in all of them at once. Python: <c>enable_cross_tensor_attribution</c> (Captum 0.8.0's default
+    /// is False; later releases always group across inputs).
+    /// </summary>
+    public bool EnableCrossTensorAttribution { get; init; }
+}
+
+/// <summary>The arguments of <see cref="Occlusion.Attribute"/>.</summary>
+/// <remarks>Python: the keyword arguments of <c>Occlusion.attribute</c>.</remarks>
+public sealed record OcclusionOptions : PerturbationOptions
+{
+    /// <summary>
+    /// The shape of the occluding patch for each input (one size per dimension after the batch). Required.
+    /// Python: <c>sliding_window_shapes</c>.
+    /// </summary>
+    public required WindowShapes SlidingWindowShapes { get; init; }
+
+    /// <summary>The steps by which the patch moves; 1 in every dimension by default. Python: <c>strides</c>.</summary>
+    public WindowStrides Strides { get; init; }
+}
+
+/// <summary>The arguments of <see cref="ShapleyValueSampling.Attribute"/>.</summary>
+/// <remarks>Python: the keyword arguments of <c>ShapleyValueSampling.attribute</c>.</remarks>
+public sealed record ShapleyValueSamplingOptions : PerturbationOptions
+{
+    /// <summary>
+    /// Groups elements into features added together (ids may span inputs); none makes every scalar a feature.
+    /// Python: <c>feature_mask</c>.
+    /// </summary>
+    public FeatureMask FeatureMask { get; init; }
+
+    /// <summary>The number of random feature permutations; 25 by default. Python: <c>n_samples</c>.</summary>
+    public int Samples { get; init; } = 25;
+
+    /// <summary>Seeds the permutations so that runs repeat exactly; ignored when <see cref="Random"/> is given.</summary>
+    public int? Seed { get; init; }
+
+    /// <summary>
+    /// The random source of the permutations, continued by each call; when neither this nor <see cref="Seed"/>
+    /// is given, runs differ. Python: torch's global generator.
+    /// </summary>
+    public Random? Random { get; init; }
+}
+
+/// <summary>The arguments of <see cref="Lime.Attribute"/> (and, through <see cref="KernelShapOptions"/>, of KernelShap).</summary>
+/// <remarks>Python: the keyword arguments of <c>Lime.attribute</c>.</remarks>
+public record LimeOptions : PerturbationOptions
+{
+    /// <summary>
+    /// Groups elements into interpretable features switched on and off together (ids may span inputs); none
+    /// makes every scalar a feature. Python: <c>feature_mask</c>.
+    /// </summary>
+    public FeatureMask FeatureMask { get; init; }
+
+    /// <summary>
+    /// The number of perturbed samples the surrogate is trained on; 25 by default (per example when the
+    /// forward function returns one value per example). Python: <c>n_samples</c>.
+    /// </summary>
+    /// <remarks>
+    /// Captum's <c>Lime.attribute</c> and <c>KernelShap.attribute</c> declare <c>n_samples=25</c>; their docstrings
+    /// say 50, but 25 is what runs when the argument is omitted, and what this default reproduces.
+    /// </remarks>
+    public int Samples { get; init; } = 25;
+
+    /// <summary>
+    /// True (default) to return attributions of the inputs' shapes, each element holding its feature's
+    /// coefficient; false for one tensor of shape [models, features] holding the coefficients of each trained
+    /// surrogate (one model per example, or one for a forward function that returns one value per batch),
+    /// features in ascending id order. Python: <c>return_input_shape</c>.
+    /// </summary>
+    public bool ReturnInputShape { get; init; } = true;
+
+    /// <summary>Seeds the samples so that runs repeat exactly; ignored when <see cref="Random"/> is given.</summary>
+    public int? Seed { get; init; }
+
+    /// <summary>
+    /// The random source of the samples, continued by each call; when neither this nor <see cref="Seed"/> is
+    /// given, runs differ. Python: torch's global generator.
+    /// </summary>
+    public Random? Random { get; init; }
+}
+
+/// <summary>The arguments of <see cref="KernelShap.Attribute"/>: those of Lime, with the same defaults.</summary>
+/// <remarks>Python: the keyword arguments of <c>KernelShap.attribute</c>.</remarks>
+public sealed record KernelShapOptions : LimeOptions;

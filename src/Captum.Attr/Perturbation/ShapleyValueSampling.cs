@@ -1,0 +1,220 @@
+using Captum.Forward;
+using Captum.Runtime;
+using static TorchSharp.torch;
+
+namespace Captum.Attr;
+
+/// <summary>
+/// Shapley Value Sampling (Castro et al., 2009): for each of a number of random permutations of the features,
+/// starts from the baselines and adds the features back one by one in that order, crediting each feature with
+/// the rise of the explained output when it was added; attributions are the averages over the permutations.
+/// </summary>
+/// <remarks>
+/// <para>Python: <c>captum.attr.ShapleyValueSampling(forward_func)</c>.</para>
+/// <para>
+/// For every permutation the credits of an example sum to F(input) - F(baseline) exactly; for a model that is
+/// additive over the features every permutation gives each feature its own contribution, so the result is
+/// exact for any number of samples. Features are the distinct ids of the feature mask and may span inputs
+/// (Captum groups mask ids across inputs for this method); without a mask every scalar is a feature.
+/// </para>
+/// <para>
+/// Outputs: one value per example gives attributions of the inputs' shapes; a single scalar for the whole
+/// batch gives attributions with first dimension 1 (PerturbationsPerEval must then be 1 and every mask's
+/// first dimension 1). Permutations come from <c>Random</c> or <c>Seed</c>, so seeded runs repeat exactly.
+/// Cost: 1 + Samples * ceil(features / PerturbationsPerEval) forward passes, without gradients.
+/// </para>
+/// </remarks>
+public sealed class ShapleyValueSampling
+{
+    private readonly ForwardFunction forward;
+
+    /// <summary>Creates the method for <paramref name="forwardFunc"/>.</summary>
+    /// <param name="forwardFunc">The model or function to explain. Python: <c>forward_func</c>.</param>
+    public ShapleyValueSampling(ForwardFunction forwardFunc)
+    {
+        ArgumentNullException.ThrowIfNull(forwardFunc);
+        TorchRuntime.EnsureAvailable();
+        forward = forwardFunc;
+    }
+
+    /// <summary>Estimates the Shapley value of every feature and spreads it over the feature's elements.</summary>
+    /// <param name="inputs">One tensor or several, batch first; floating point or integer. They are not modified.</param>
+    /// <param name="options">Baselines, target, feature mask, samples, seed and the rest; Captum's defaults when null.</param>
+    /// <param name="cancellationToken">Checked before every forward evaluation.</param>
+    /// <returns>
+    /// One attribution per input, of its shape (first dimension 1 for a forward function that returns one scalar
+    /// for the batch), in the output's floating type; the caller disposes it.
+    /// </returns>
+    /// <exception cref="ArgumentException">An argument does not fit; the message names it and what was expected.</exception>
+    public AttributionResult Attribute(Inputs inputs, ShapleyValueSamplingOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new ShapleyValueSamplingOptions();
+        var tensors = inputs.Tensors;
+        using var scope = torch.NewDisposeScope();
+        var n = ArgumentPreparation.BatchSize(tensors);
+        var perEval = options.PerturbationsPerEval;
+        PerturbationEvaluation.PerturbationsPerEval(perEval);
+        PerturbationEvaluation.Samples(options.Samples);
+        options.Target.ValidateCount(n);
+        var baselines = PerturbationEvaluation.Baselines(tensors, options.Baselines);
+        var mask = ResolvedFeatureMask.Resolve(tensors, options.FeatureMask, n);
+        var random = PerturbationEvaluation.RandomSource(options.Seed, options.Random);
+        var additional = options.AdditionalForwardArgs ?? [];
+        var target = options.Target;
+
+        using var noGrad = torch.no_grad();
+        cancellationToken.ThrowIfCancellationRequested();
+        var initial = PerturbationEvaluation.Evaluate(forward, baselines, additional, target);
+        var outputs = initial.numel();
+        if (outputs != n && outputs != 1)
+        {
+            throw new ArgumentException(
+                $"The forward function returns {outputs} values for a batch of {n}: ShapleyValueSampling needs one value per example (choose one with target) or one scalar for the whole batch.",
+                "target");
+        }
+
+        var aggregate = outputs != n;
+        if (aggregate && perEval != 1)
+        {
+            throw new ArgumentException(
+                $"PerturbationsPerEval (perturbations_per_eval) is {perEval}, but the forward function returns one scalar for the whole batch: use 1.",
+                "PerturbationsPerEval");
+        }
+
+        if (aggregate && mask.PerExample)
+        {
+            throw new ArgumentException(
+                "FeatureMask (feature_mask) gives one mask per example, but the forward function returns one scalar for the whole batch: every mask's first dimension must be 1.",
+                "FeatureMask");
+        }
+
+        var dtype = PerturbationEvaluation.AttributionType(initial);
+        initial = initial.to_type(dtype);
+        var totals = new Tensor[tensors.Count];
+        for (var i = 0; i < tensors.Count; i++)
+        {
+            var shape = (long[])tensors[i].shape.Clone();
+            shape[0] = outputs;
+            totals[i] = torch.zeros(shape, dtype, tensors[i].device);
+        }
+
+        var ids = mask.Ids;
+        var perPass = Math.Max(1, Math.Min(perEval, ids.Length));
+        var passes = (ids.Length + perPass - 1) / perPass;
+        var totalEvaluations = 1 + (options.Samples * passes);
+        var expanded = PerturbationEvaluation.Expanded(additional, target, PerturbationEvaluation.ChunkSizes(ids.Length, perPass));
+        var done = 1;
+        options.Progress?.Report(new AttributionProgress(done, totalEvaluations));
+        var order = (long[])ids.Clone();
+        for (var sample = 0; sample < options.Samples; sample++)
+        {
+            Shuffle(order, random);
+            using var permutationScope = torch.NewDisposeScope();
+            var previous = initial;
+            var current = baselines.ToArray();
+
+            // Whether previous / current[i] were made by this permutation (and are freed when replaced).
+            var previousOwned = false;
+            var currentOwned = new bool[tensors.Count];
+            for (var start = 0; start < order.Length; start += perPass)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var count = Math.Min(perPass, order.Length - start);
+                using (torch.NewDisposeScope())
+                {
+                    // Add the features one by one; every intermediate state is one perturbation of the batch.
+                    var before = current.ToArray();
+                    var changed = new bool[tensors.Count];
+                    var states = new Tensor[tensors.Count][];
+                    var added = new Tensor[tensors.Count][];
+                    for (var i = 0; i < tensors.Count; i++)
+                    {
+                        states[i] = new Tensor[count];
+                        added[i] = new Tensor[count];
+                    }
+
+                    for (var j = 0; j < count; j++)
+                    {
+                        var id = order[start + j];
+                        for (var i = 0; i < tensors.Count; i++)
+                        {
+                            if (mask.Contains(i, id))
+                            {
+                                var m = mask.Masks[i].eq(id);
+                                current[i] = torch.where(m, tensors[i], current[i]);
+                                added[i][j] = m;
+                                changed[i] = true;
+                            }
+                            else
+                            {
+                                added[i][j] = torch.zeros_like(mask.Masks[i], dtype: ScalarType.Bool);
+                            }
+
+                            states[i][j] = current[i];
+                        }
+                    }
+
+                    var batch = states.Select(s => torch.cat(s, 0)).ToArray();
+                    var (args, chunkTarget) = expanded[count];
+                    var modified = PerturbationEvaluation.Evaluate(forward, batch, args, chunkTarget).to_type(dtype);
+                    if (modified.numel() != count * outputs)
+                    {
+                        throw new ArgumentException(
+                            $"The forward function returned {modified.numel()} value(s) for {count} perturbation(s) of the batch of {n}, but {count * outputs} were expected: with PerturbationsPerEval (perturbations_per_eval) above 1 its output must grow with the batch (one value per example).",
+                            "PerturbationsPerEval");
+                    }
+
+                    var all = torch.cat([previous, modified]);
+                    var difference = (all[TensorIndex.Slice(outputs)] - all[TensorIndex.Slice(null, -outputs)]).reshape(count, outputs);
+                    for (var i = 0; i < tensors.Count; i++)
+                    {
+                        var weight = torch.stack(added[i]).to_type(dtype);
+                        var diff = difference.reshape(PerturbationEvaluation.RowShape(count, outputs, tensors[i].dim() - 1));
+                        totals[i].add_((diff * weight).sum(dim: 0));
+                    }
+
+                    // Keep the last state and output for the next pass of this permutation; free the ones replaced.
+                    var last = modified[TensorIndex.Slice(-outputs)].clone().MoveToOuterDisposeScope();
+                    if (previousOwned)
+                    {
+                        previous.Dispose();
+                    }
+
+                    previous = last;
+                    previousOwned = true;
+                    for (var i = 0; i < tensors.Count; i++)
+                    {
+                        if (!changed[i])
+                        {
+                            continue;
+                        }
+
+                        current[i] = current[i].MoveToOuterDisposeScope();
+                        if (currentOwned[i])
+                        {
+                            before[i].Dispose();
+                        }
+
+                        currentOwned[i] = true;
+                    }
+                }
+
+                done++;
+                options.Progress?.Report(new AttributionProgress(done, totalEvaluations));
+            }
+        }
+
+        var attributions = totals.Select(t => (t / options.Samples).MoveToOuterDisposeScope()).ToArray();
+        return new AttributionResult(attributions, null);
+    }
+
+    /// <summary>Fisher-Yates shuffle: every order equally likely.</summary>
+    private static void Shuffle(long[] values, Random random)
+    {
+        for (var i = values.Length - 1; i > 0; i--)
+        {
+            var j = random.Next(i + 1);
+            (values[i], values[j]) = (values[j], values[i]);
+        }
+    }
+}
