@@ -123,3 +123,23 @@ internal sealed class TwiceCalledModel : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x) => lin.call(torch.tanh(lin.call(x)));
 }
+
+/// <summary>
+/// net = Sequential(Linear, Tanh, Linear) inside a module: TorchSharp's Sequential disposes each child's input once
+/// the child has run, which layer methods must survive.
+/// </summary>
+internal sealed class SequentialMlp : nn.Module<Tensor, Tensor>
+{
+    private readonly Sequential net;
+
+    public SequentialMlp(int seed, int inputs = 4, int hidden = 6, int outputs = 3)
+        : base(nameof(SequentialMlp))
+    {
+        torch.manual_seed(seed);
+        net = nn.Sequential(nn.Linear(inputs, hidden), nn.Tanh(), nn.Linear(hidden, outputs));
+        RegisterComponents();
+        eval();
+    }
+
+    public override Tensor forward(Tensor x) => net.call(x);
+}

@@ -24,10 +24,13 @@ internal static class Gradients
         return Of(selected, inputs);
     }
 
-    /// <summary>The gradients of the sum of <paramref name="selected"/> with respect to <paramref name="inputs"/>; zeros where unused.</summary>
-    public static Tensor[] Of(Tensor selected, IReadOnlyList<Tensor> inputs)
+    /// <summary>
+    /// The gradients of the sum of <paramref name="selected"/> with respect to <paramref name="inputs"/>; zeros where
+    /// unused. <paramref name="retainGraph"/> keeps the graph for a second gradient of the same forward pass.
+    /// </summary>
+    public static Tensor[] Of(Tensor selected, IReadOnlyList<Tensor> inputs, bool retainGraph = false)
     {
-        var grads = torch.autograd.grad([selected.sum()], inputs.ToArray(), allow_unused: true);
+        var grads = torch.autograd.grad([selected.sum()], inputs.ToArray(), retain_graph: retainGraph, allow_unused: true);
         var result = new Tensor[inputs.Count];
         for (var i = 0; i < inputs.Count; i++)
         {

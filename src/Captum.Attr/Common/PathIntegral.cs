@@ -16,7 +16,12 @@ internal delegate IList<Tensor> PathGradient(Tensor[] scaled, int steps);
 /// </summary>
 internal static class PathIntegral
 {
-    /// <summary>The weighted gradient sums (not yet multiplied by input - baseline), one per integrated tensor.</summary>
+    /// <summary>
+    /// The weighted gradient sums (not yet multiplied by input - baseline), one per tensor the gradient
+    /// function returns: per integrated tensor for the gradient methods, or per layer tensor for methods that
+    /// take gradients with respect to a layer on the path (Internal Influence). The gradient function returns
+    /// tensors of shape [steps * n, ...] (step-major); each sum has shape [n, ...].
+    /// </summary>
     public static Tensor[] Integrate(
         IReadOnlyList<Tensor> inputs,
         IReadOnlyList<Tensor> baselines,
@@ -31,7 +36,7 @@ internal static class PathIntegral
         var (stepSizes, alphas) = Approximation.Parameters(method, steps);
         var stepsPerChunk = StepsPerChunk(steps, internalBatchSize, batchSize);
 
-        var totals = inputs.Select(t => torch.zeros_like(t, dtype: FloatType(t))).ToArray();
+        Tensor[]? totals = null;
         var differences = inputs.Select((t, i) => Difference(t, baselines[i])).ToArray();
         for (var start = 0; start < steps; start += stepsPerChunk)
         {
@@ -39,41 +44,62 @@ internal static class PathIntegral
             var count = Math.Min(stepsPerChunk, steps - start);
             using (var chunk = torch.NewDisposeScope())
             {
-                var scaled = new Tensor[inputs.Count];
-                for (var i = 0; i < inputs.Count; i++)
-                {
-                    var input = inputs[i];
-                    var dtype = FloatType(input);
-                    var shape = new long[input.dim() + 1];
-                    shape[0] = count;
-                    Array.Fill(shape, 1L, 1, (int)input.dim());
-                    var a = torch.tensor(alphas.AsSpan(start, count).ToArray(), dtype, input.device).reshape(shape);
-                    var b = baselines[i].to_type(dtype).unsqueeze(0);
-                    var points = b + (a * differences[i].unsqueeze(0));
-                    var flatShape = (long[])input.shape.Clone();
-                    flatShape[0] = count * input.shape[0];
-                    scaled[i] = points.reshape(flatShape).detach().requires_grad_(true);
-                }
-
+                var scaled = Points(baselines, differences, alphas.AsSpan(start, count));
                 IList<Tensor> grads;
                 using (torch.enable_grad())
                 {
                     grads = gradient(scaled, count);
                 }
 
-                for (var i = 0; i < inputs.Count; i++)
+                totals ??= new Tensor[grads.Count];
+                for (var i = 0; i < grads.Count; i++)
                 {
                     var g = grads[i];
                     var w = torch.tensor(stepSizes.AsSpan(start, count).ToArray(), g.dtype, g.device).reshape(count, 1);
-                    var weighted = (g.reshape(count, -1) * w).sum(dim: 0).reshape(totals[i].shape);
-                    totals[i].add_(weighted);
+                    var shape = (long[])g.shape.Clone();
+                    shape[0] = batchSize;
+                    var weighted = (g.reshape(count, -1) * w).sum(dim: 0).reshape(shape);
+                    if (totals[i] is null)
+                    {
+                        totals[i] = weighted.MoveToOuterDisposeScope();
+                    }
+                    else
+                    {
+                        totals[i].add_(weighted);
+                    }
                 }
             }
 
             progress?.Report(new AttributionProgress(start + count, steps));
         }
 
-        return totals;
+        return totals!;
+    }
+
+    /// <summary>
+    /// The points baseline + alpha * (input - baseline) for each of <paramref name="alphas"/>, stacked
+    /// step-major ([alphas * n, ...]) per integrated tensor, detached and requiring grad. The differences come
+    /// from <see cref="Difference"/>.
+    /// </summary>
+    public static Tensor[] Points(IReadOnlyList<Tensor> baselines, IReadOnlyList<Tensor> differences, ReadOnlySpan<double> alphas)
+    {
+        var count = alphas.Length;
+        var scaled = new Tensor[differences.Count];
+        for (var i = 0; i < differences.Count; i++)
+        {
+            var difference = differences[i];
+            var shape = new long[difference.dim() + 1];
+            shape[0] = count;
+            Array.Fill(shape, 1L, 1, (int)difference.dim());
+            var a = torch.tensor(alphas.ToArray(), difference.dtype, difference.device).reshape(shape);
+            var b = baselines[i].to_type(difference.dtype).unsqueeze(0);
+            var points = b + (a * difference.unsqueeze(0));
+            var flatShape = (long[])difference.shape.Clone();
+            flatShape[0] = count * difference.shape[0];
+            scaled[i] = points.reshape(flatShape).detach().requires_grad_(true);
+        }
+
+        return scaled;
     }
 
     /// <summary>
