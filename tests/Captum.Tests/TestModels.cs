@@ -143,3 +143,26 @@ internal sealed class SequentialMlp : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x) => net.call(x);
 }
+
+/// <summary>Two linear layers without an activation: forward(x) = lin2(lin1(x)).</summary>
+internal sealed class LinearStack : nn.Module<Tensor, Tensor>
+{
+    private readonly Linear lin1;
+    private readonly Linear lin2;
+
+    public LinearStack(int seed, int inputs = 4, int hidden = 5, int outputs = 3)
+        : base(nameof(LinearStack))
+    {
+        torch.manual_seed(seed);
+        lin1 = nn.Linear(inputs, hidden);
+        lin2 = nn.Linear(hidden, outputs);
+        RegisterComponents();
+        eval();
+    }
+
+    public Linear Lin1 => lin1;
+
+    public Linear Lin2 => lin2;
+
+    public override Tensor forward(Tensor x) => lin2.call(lin1.call(x));
+}
