@@ -12,7 +12,10 @@ namespace Captum.Metrics;
 /// </summary>
 /// <param name="inputs">The inputs, [n * samples, ...] each, example-major.</param>
 /// <param name="baselines">The baselines expanded like the inputs (full tensors), or null when none were given.</param>
-/// <param name="generator">The generator every random draw must use, so that a seeded run repeats exactly.</param>
+/// <param name="generator">
+/// The generator every random draw must use, so that a seeded run repeats exactly. It is a CPU generator: draw on the
+/// CPU and move the draws to the inputs' device.
+/// </param>
 /// <returns>The perturbations and the perturbed inputs, one tensor per input each, of the inputs' shapes.</returns>
 /// <remarks>Python: <c>perturb_func</c> of <c>infidelity</c>, returning <c>(perturbations, perturbed_inputs)</c>.</remarks>
 public delegate InfidelityPerturbation InfidelityPerturbFunction(IReadOnlyList<Tensor> inputs, IReadOnlyList<Tensor>? baselines, Generator generator);

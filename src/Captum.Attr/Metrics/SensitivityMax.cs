@@ -11,7 +11,10 @@ namespace Captum.Metrics;
 /// </summary>
 /// <param name="inputs">The inputs, [n * samples, ...] each, example-major.</param>
 /// <param name="perturbRadius">The radius of the neighbourhood to sample from. Python: <c>perturb_radius</c>.</param>
-/// <param name="generator">The generator every random draw must use, so that a seeded run repeats exactly.</param>
+/// <param name="generator">
+/// The generator every random draw must use, so that a seeded run repeats exactly. It is a CPU generator: draw on the
+/// CPU and move the draws to the inputs' device.
+/// </param>
 /// <returns>The perturbed inputs, one per input.</returns>
 /// <remarks>Python: <c>perturb_func</c> of <c>sensitivity_max</c>.</remarks>
 public delegate IReadOnlyList<Tensor> SensitivityPerturbFunction(IReadOnlyList<Tensor> inputs, double perturbRadius, Generator generator);
@@ -202,10 +205,11 @@ public static class SensitivityMax
     {
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(generator);
+        using var scope = torch.NewDisposeScope();
         return inputs.Select(input =>
         {
             var noise = torch.empty(input.shape, ScalarType.Float32, torch.CPU).uniform_(-perturbRadius, perturbRadius, generator);
-            return input + noise.to(input.device);
+            return (input + noise.to(input.device)).MoveToOuterDisposeScope();
         }).ToArray();
     }
 
