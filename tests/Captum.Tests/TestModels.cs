@@ -10,11 +10,28 @@ internal static class TestModels
     /// <summary>A tanh MLP (smooth, so IG's integral converges quickly), in eval mode.</summary>
     public static Mlp SmoothMlp(int seed, int inputs = 4, int hidden = 8, int outputs = 3)
     {
-        torch.manual_seed(seed);
         var m = new Mlp(inputs, hidden, outputs);
+
+        // Weights from a generator of the test's own, uniform in +-1/sqrt(fan_in) like nn.Linear's default, so
+        // tests running in parallel (which share TorchSharp's global generator) always build the same model.
+        var generator = new torch.Generator((ulong)(uint)seed);
+        using (torch.no_grad())
+        {
+            foreach (var (name, parameter) in m.named_parameters())
+            {
+                var fanIn = name.StartsWith("lin1", StringComparison.Ordinal) ? inputs : hidden;
+                var bound = 1.0 / Math.Sqrt(fanIn);
+                parameter.copy_((torch.rand(parameter.shape, generator: generator) * 2 - 1) * bound);
+            }
+        }
+
         m.eval();
         return m;
     }
+
+    /// <summary>Standard normal values from a generator of the test's own (see <see cref="SmoothMlp"/>).</summary>
+    public static Tensor Normal(int seed, params long[] shape) =>
+        torch.randn(shape, generator: new torch.Generator((ulong)(uint)seed));
 }
 
 /// <summary>Linear, tanh, linear: forward(x).</summary>
@@ -122,4 +139,47 @@ internal sealed class TwiceCalledModel : nn.Module<Tensor, Tensor>
     }
 
     public override Tensor forward(Tensor x) => lin.call(torch.tanh(lin.call(x)));
+}
+
+/// <summary>
+/// net = Sequential(Linear, Tanh, Linear) inside a module: TorchSharp's Sequential disposes each child's input once
+/// the child has run, which layer methods must survive.
+/// </summary>
+internal sealed class SequentialMlp : nn.Module<Tensor, Tensor>
+{
+    private readonly Sequential net;
+
+    public SequentialMlp(int seed, int inputs = 4, int hidden = 6, int outputs = 3)
+        : base(nameof(SequentialMlp))
+    {
+        torch.manual_seed(seed);
+        net = nn.Sequential(nn.Linear(inputs, hidden), nn.Tanh(), nn.Linear(hidden, outputs));
+        RegisterComponents();
+        eval();
+    }
+
+    public override Tensor forward(Tensor x) => net.call(x);
+}
+
+/// <summary>Two linear layers without an activation: forward(x) = lin2(lin1(x)).</summary>
+internal sealed class LinearStack : nn.Module<Tensor, Tensor>
+{
+    private readonly Linear lin1;
+    private readonly Linear lin2;
+
+    public LinearStack(int seed, int inputs = 4, int hidden = 5, int outputs = 3)
+        : base(nameof(LinearStack))
+    {
+        torch.manual_seed(seed);
+        lin1 = nn.Linear(inputs, hidden);
+        lin2 = nn.Linear(hidden, outputs);
+        RegisterComponents();
+        eval();
+    }
+
+    public Linear Lin1 => lin1;
+
+    public Linear Lin2 => lin2;
+
+    public override Tensor forward(Tensor x) => lin2.call(lin1.call(x));
 }

@@ -24,9 +24,12 @@ internal static class Gradients
         return Of(selected, inputs);
     }
 
-    /// <summary>The gradients of the sum of <paramref name="selected"/> with respect to <paramref name="inputs"/>; zeros where unused.</summary>
+    /// <summary>
+    /// The gradients of the sum of <paramref name="selected"/> with respect to <paramref name="inputs"/>; zeros where
+    /// unused. <paramref name="retainGraph"/> keeps the graph for a second gradient of the same forward pass.
+    /// </summary>
     /// <exception cref="ArgumentException">The selected output does not depend on any input (it has no gradient).</exception>
-    public static Tensor[] Of(Tensor selected, IReadOnlyList<Tensor> inputs)
+    public static Tensor[] Of(Tensor selected, IReadOnlyList<Tensor> inputs, bool retainGraph = false)
     {
         if (!selected.requires_grad)
         {
@@ -36,7 +39,7 @@ internal static class Gradients
                 "inputs");
         }
 
-        var grads = torch.autograd.grad([selected.sum()], inputs.ToArray(), allow_unused: true);
+        var grads = torch.autograd.grad([selected.sum()], inputs.ToArray(), retain_graph: retainGraph, allow_unused: true);
         var result = new Tensor[inputs.Count];
         for (var i = 0; i < inputs.Count; i++)
         {

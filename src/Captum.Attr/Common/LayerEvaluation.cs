@@ -55,12 +55,15 @@ internal sealed class LayerEvaluation
 
     /// <summary>
     /// Runs the model with gradients enabled and returns its output and each layer's tensors as computed, still
-    /// attached to the graph, so that gradients with respect to them can be taken.
+    /// attached to the graph, so that gradients with respect to them can be taken. A floating-point layer tensor
+    /// that does not require grad (the layer depends on no parameter or input that does) is replaced, for the
+    /// rest of the pass, by a detached alias that requires grad, as Captum's gradient requirements on layers do;
+    /// the caller's tensors and flags are never touched.
     /// </summary>
     public (Tensor Output, Tensor[][] Values) ForwardWithValues(object?[] args, bool onInput)
     {
         using var grad = torch.enable_grad();
-        var (output, values) = Run(args, onInput, replacements: null, keepOutput: true);
+        var (output, values) = Run(args, onInput, replacements: null, keepOutput: true, requireGrad: true);
         return (output!, values);
     }
 
@@ -71,7 +74,7 @@ internal sealed class LayerEvaluation
         return output!;
     }
 
-    private (Tensor? Output, Tensor[][] Values) Run(object?[] args, bool onInput, IReadOnlyList<Tensor[]>? replacements, bool keepOutput)
+    private (Tensor? Output, Tensor[][] Values) Run(object?[] args, bool onInput, IReadOnlyList<Tensor[]>? replacements, bool keepOutput, bool requireGrad = false)
     {
         var values = new Tensor[layers.Count][];
         var calls = new int[layers.Count];
@@ -85,20 +88,26 @@ internal sealed class LayerEvaluation
                 hooks.Add(LayerHooks.Register(layers[l], onInput, current =>
                 {
                     calls[index]++;
+                    Tensor[] kept;
                     if (replacements is not null)
                     {
-                        var replacement = replacements[index];
-                        if (replacement.Length != current.Length)
+                        kept = replacements[index];
+                        if (kept.Length != current.Length)
                         {
-                            throw new ArgumentException($"layer {names[index]} produces {current.Length} tensors, but {replacement.Length} replacements were given.", argumentName);
+                            throw new ArgumentException($"layer {names[index]} produces {current.Length} tensors, but {kept.Length} replacements were given.", argumentName);
                         }
-
-                        values[index] = replacement;
-                        return replacement;
+                    }
+                    else
+                    {
+                        // A floating-point value that does not require grad gets a detached alias that does.
+                        kept = current.Select(t => requireGrad && !t.requires_grad && t.is_floating_point() ? t.detach().requires_grad_(true) : t.alias()).ToArray();
                     }
 
-                    values[index] = current;
-                    return null;
+                    // The model continues with aliases of the kept tensors, never with the kept tensors themselves:
+                    // models may dispose their intermediate values (TorchSharp's Sequential disposes each child's
+                    // input once the child has run), which must not free what is read or differentiated here.
+                    values[index] = kept;
+                    return kept.Select(t => t.alias()).ToArray();
                 }, argumentName));
             }
 

@@ -16,7 +16,12 @@ internal delegate IList<Tensor> PathGradient(Tensor[] scaled, int steps);
 /// </summary>
 internal static class PathIntegral
 {
-    /// <summary>The weighted gradient sums (not yet multiplied by input - baseline), one per integrated tensor.</summary>
+    /// <summary>
+    /// The weighted gradient sums (not yet multiplied by input - baseline), one per tensor the gradient
+    /// function returns: per integrated tensor for the gradient methods, or per layer tensor for methods that
+    /// take gradients with respect to a layer on the path (Internal Influence). The gradient function returns
+    /// tensors of shape [steps * n, ...] (step-major); each sum has shape [n, ...].
+    /// </summary>
     public static Tensor[] Integrate(
         IReadOnlyList<Tensor> inputs,
         IReadOnlyList<Tensor> baselines,
@@ -32,12 +37,13 @@ internal static class PathIntegral
         var stepsPerChunk = StepsPerChunk(steps, internalBatchSize, batchSize);
 
         // Everything that does not change between chunks is prepared once: per-chunk work is a slice of the
-        // alphas, one multiply-add for the points, the passes, and one in-place matrix product per input.
-        var totals = new Tensor[inputs.Count];
+        // alphas, one multiply-add for the points, the passes, and one in-place matrix product per gradient.
+        // The gradients may have other shapes than the inputs (InternalInfluence integrates layer gradients).
+        Tensor[]? totals = null;
+        Tensor[]? weightRows = null;
         var starts = new Tensor[inputs.Count];
         var differences = new Tensor[inputs.Count];
         var alphaColumns = new Tensor[inputs.Count];
-        var weightRows = new Tensor[inputs.Count];
         for (var i = 0; i < inputs.Count; i++)
         {
             var input = inputs[i];
@@ -45,11 +51,9 @@ internal static class PathIntegral
             var shape = new long[input.dim() + 1];
             Array.Fill(shape, 1L);
             shape[0] = steps;
-            totals[i] = torch.zeros(input.shape, dtype, input.device); // contiguous, whatever the input's layout
             starts[i] = baselines[i].detach().to_type(dtype).unsqueeze(0);
             differences[i] = Difference(input.detach(), baselines[i].detach()).unsqueeze(0);
             alphaColumns[i] = torch.tensor(alphas, dtype, input.device).reshape(shape);
-            weightRows[i] = torch.tensor(stepSizes, dtype, input.device).reshape(1, steps);
         }
 
         for (var start = 0; start < steps; start += stepsPerChunk)
@@ -74,18 +78,54 @@ internal static class PathIntegral
                     grads = gradient(scaled, count);
                 }
 
-                for (var i = 0; i < inputs.Count; i++)
+                totals ??= new Tensor[grads.Count];
+                weightRows ??= new Tensor[grads.Count];
+                for (var i = 0; i < grads.Count; i++)
                 {
                     // totals += w[start:start+count] @ grads, the step-weighted sum over this chunk's steps.
+                    var g = grads[i];
+                    if (totals[i] is null)
+                    {
+                        var shape = (long[])g.shape.Clone();
+                        shape[0] = batchSize;
+                        totals[i] = torch.zeros(shape, g.dtype, g.device).MoveToOuterDisposeScope(); // contiguous, whatever g's layout
+                        weightRows[i] = torch.tensor(stepSizes, g.dtype, g.device).reshape(1, steps).MoveToOuterDisposeScope();
+                    }
+
                     var w = weightRows[i].narrow(1, start, count);
-                    totals[i].view(1, -1).addmm_(w, grads[i].reshape(count, -1).to_type(totals[i].dtype));
+                    totals[i].view(1, -1).addmm_(w, g.reshape(count, -1).to_type(totals[i].dtype));
                 }
             }
 
             progress?.Report(new AttributionProgress(start + count, steps));
         }
 
-        return totals;
+        return totals!;
+    }
+
+    /// <summary>
+    /// The points baseline + alpha * (input - baseline) for each of <paramref name="alphas"/>, stacked
+    /// step-major ([alphas * n, ...]) per integrated tensor, detached and requiring grad. The differences come
+    /// from <see cref="Difference"/>.
+    /// </summary>
+    public static Tensor[] Points(IReadOnlyList<Tensor> baselines, IReadOnlyList<Tensor> differences, ReadOnlySpan<double> alphas)
+    {
+        var count = alphas.Length;
+        var scaled = new Tensor[differences.Count];
+        for (var i = 0; i < differences.Count; i++)
+        {
+            var difference = differences[i];
+            var shape = new long[difference.dim() + 1];
+            shape[0] = count;
+            Array.Fill(shape, 1L, 1, (int)difference.dim());
+            var a = torch.tensor(alphas.ToArray(), difference.dtype, difference.device).reshape(shape);
+            var b = baselines[i].detach().to_type(difference.dtype).unsqueeze(0);
+            var flatShape = (long[])difference.shape.Clone();
+            flatShape[0] = count * difference.shape[0];
+            scaled[i] = torch.addcmul(b, a, difference.detach().unsqueeze(0), 1).reshape(flatShape).requires_grad_(true);
+        }
+
+        return scaled;
     }
 
     /// <summary>

@@ -123,6 +123,29 @@ public readonly struct Target
     internal Target Slice(int start, int count) =>
         perExample is null ? this : new Target(null, perExample[start..(start + count)]);
 
+    /// <summary>
+    /// The target for a batch whose every example is repeated <paramref name="repeats"/> times in a row
+    /// (example-major, as <c>repeat_interleave</c> expands the perturbed batches of Captum's metrics).
+    /// </summary>
+    internal Target RepeatInterleave(int repeats)
+    {
+        if (perExample is null || repeats == 1)
+        {
+            return this;
+        }
+
+        var expanded = new long[perExample.Length * repeats][];
+        for (var e = 0; e < perExample.Length; e++)
+        {
+            for (var r = 0; r < repeats; r++)
+            {
+                expanded[(e * repeats) + r] = perExample[e];
+            }
+        }
+
+        return new Target(null, expanded);
+    }
+
     /// <summary>Checks the target against the number of examples before any work is done.</summary>
     internal void ValidateCount(long examples)
     {

@@ -34,8 +34,8 @@ public sealed class IntegratedGradientsProperties
         var method = Methods[methodChoice % Methods.Length];
         var steps = method == IntegrationMethod.Romberg ? (1 << (1 + (stepChoice % 6))) + 1 : 2 + (stepChoice % 63);
         var model = TestModels.SmoothMlp(seed);
-        var x = torch.randn(3, 4) * 2;
-        var baseline = torch.randn(3, 4) * 2;
+        var x = TestModels.Normal(seed, 3, 4) * 2;
+        var baseline = TestModels.Normal(seed + 1, 3, 4) * 2;
         var target = Math.Abs(seed % 3);
 
         using var result = new IntegratedGradients(model).Attribute(x, new IntegratedGradientsOptions

@@ -1,0 +1,77 @@
+using Captum.Forward;
+using Captum.Layers;
+using Captum.Runtime;
+using static TorchSharp.torch;
+
+namespace Captum.Attr;
+
+/// <summary>
+/// Internal Influence (Leino et al., 2018): the gradient of the explained output with respect to each neuron of a
+/// layer, integrated along the straight path from the baseline to the input (in input space), not multiplied by
+/// anything. It equals Layer Integrated Gradients without the multiplication when the layer is linear in the inputs.
+/// </summary>
+/// <remarks>
+/// Python: <c>captum.attr.InternalInfluence(forward_func, layer)</c>. Inputs must be floating point. The layer
+/// must be called exactly once per forward pass, through <c>call</c>, and its tensors must be batch first.
+/// Cost: <c>Steps</c> forward and backward passes over the batch, in chunks of <c>InternalBatchSize</c>.
+/// </remarks>
+public sealed class InternalInfluence
+{
+    private readonly LayerEvaluation evaluation;
+
+    /// <summary>Creates the method.</summary>
+    /// <param name="forwardFunc">The model or function to explain.</param>
+    /// <param name="layer">The layer (instance or dotted path).</param>
+    public InternalInfluence(ForwardFunction forwardFunc, LayerReference layer)
+    {
+        ArgumentNullException.ThrowIfNull(forwardFunc);
+        TorchRuntime.EnsureAvailable();
+        evaluation = LayerEvaluation.Create(forwardFunc, [layer], false);
+    }
+
+    /// <summary>The resolved layer.</summary>
+    public nn.Module Layer => evaluation.Layers[0];
+
+    /// <summary>Attributes the explained output to every neuron of the layer's output (or input).</summary>
+    /// <param name="inputs">The model's inputs, batch first, floating point. Not modified.</param>
+    /// <param name="options">Baselines, target, steps and the rest; Captum's defaults when null.</param>
+    /// <param name="cancellationToken">Checked between internal batches.</param>
+    /// <returns>One tensor per layer tensor, of its shape; the caller disposes the result.</returns>
+    /// <exception cref="ArgumentException">An argument does not fit, or the layer is not called exactly once.</exception>
+    public LayerAttributionResult Attribute(Inputs inputs, InternalInfluenceOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new InternalInfluenceOptions();
+        var tensors = inputs.Tensors;
+        using var scope = torch.NewDisposeScope();
+        var n = ArgumentPreparation.BatchSize(tensors);
+        LayerConductance.RequireFloatingInputs(tensors, nameof(InternalInfluence));
+        ArgumentPreparation.Steps(options.Steps, options.InternalBatchSize);
+        options.Target.ValidateCount(n);
+        var baselines = ArgumentPreparation.Baselines(tensors, options.Baselines);
+        var additional = options.AdditionalForwardArgs ?? [];
+        // Expanded once per chunk size, outside the chunks' dispose scopes, and reused by every chunk.
+        var expanded = PathIntegral.ChunkSizes(options.Steps, options.InternalBatchSize, n)
+            .ToDictionary(k => k, k => ArgumentPreparation.Expand(additional, k));
+
+        IList<Tensor> Gradient(Tensor[] scaled, int steps)
+        {
+            var (grads, _, _) = LayerGradients.Compute(
+                evaluation, ArgumentPreparation.Concat(scaled, expanded[steps]), options.AttributeToLayerInput, options.Target.Repeat(steps));
+            foreach (var g in grads[0])
+            {
+                if (g.dim() == 0 || g.shape[0] != steps * n)
+                {
+                    throw new ArgumentException(
+                        $"layer {evaluation.Layers[0].GetType().Name} gives a tensor of shape {Shapes.Format(g.shape)}, but {steps} steps of {n} examples need it batch first with {steps * n} rows.",
+                        "layer");
+                }
+            }
+
+            return grads[0];
+        }
+
+        var totals = PathIntegral.Integrate(
+            tensors, baselines, n, Gradient, options.Steps, options.Method, options.InternalBatchSize, options.Progress, cancellationToken);
+        return new LayerAttributionResult(LayerAttribution.MoveOut([totals]), null);
+    }
+}

@@ -1,0 +1,159 @@
+using Captum.Forward;
+using Captum.Layers;
+using Captum.Runtime;
+using static TorchSharp.torch;
+
+namespace Captum.Attr;
+
+/// <summary>
+/// Layer Conductance (Dhamdhere et al., 2018): the flow of the explained output through each neuron of a layer as
+/// the input moves from the baseline to the input. Along the path the layer's change between consecutive points is
+/// weighted by the output's gradient with respect to the layer, and summed, so a neuron's conductance is its share
+/// of F(input) - F(baseline): the attributions of all neurons add up to that difference, up to the error the
+/// convergence delta reports.
+/// </summary>
+/// <remarks>
+/// Python: <c>captum.attr.LayerConductance(forward_func, layer)</c>. The path is evaluated at <c>Steps + 1</c>
+/// points placed by the integration rule (Captum's finite differences). Inputs must be floating point. The layer
+/// must be called exactly once per forward pass, through <c>call</c>, and its tensors must be batch first.
+/// Cost: <c>Steps + 1</c> forward and backward passes over the batch (plus one shared point per extra internal
+/// batch), and two forward passes for the delta.
+/// </remarks>
+public sealed class LayerConductance
+{
+    private readonly ForwardFunction forward;
+    private readonly LayerEvaluation evaluation;
+
+    /// <summary>Creates the method.</summary>
+    /// <param name="forwardFunc">The model or function to explain.</param>
+    /// <param name="layer">The layer (instance or dotted path).</param>
+    public LayerConductance(ForwardFunction forwardFunc, LayerReference layer)
+    {
+        ArgumentNullException.ThrowIfNull(forwardFunc);
+        TorchRuntime.EnsureAvailable();
+        forward = forwardFunc;
+        evaluation = LayerEvaluation.Create(forwardFunc, [layer], false);
+    }
+
+    /// <summary>The resolved layer.</summary>
+    public nn.Module Layer => evaluation.Layers[0];
+
+    /// <summary>Whether attributions account for the layer's change (always true for conductance). Python: <c>multiplies_by_inputs</c>.</summary>
+    public bool MultipliesByInputs => true;
+
+    /// <summary>Attributes the explained output to every neuron of the layer's output (or input).</summary>
+    /// <param name="inputs">The model's inputs, batch first, floating point. Not modified.</param>
+    /// <param name="options">Baselines, target, steps and the rest; Captum's defaults when null.</param>
+    /// <param name="cancellationToken">Checked between internal batches.</param>
+    /// <returns>One tensor per layer tensor, of its shape (and the delta, [n], when asked); the caller disposes it.</returns>
+    /// <exception cref="ArgumentException">An argument does not fit, or the layer is not called exactly once.</exception>
+    public LayerAttributionResult Attribute(Inputs inputs, LayerConductanceOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new LayerConductanceOptions();
+        var tensors = inputs.Tensors;
+        using var scope = torch.NewDisposeScope();
+        var n = ArgumentPreparation.BatchSize(tensors);
+        RequireFloatingInputs(tensors, nameof(LayerConductance));
+        ArgumentPreparation.Steps(options.Steps, options.InternalBatchSize);
+        options.Target.ValidateCount(n);
+        var baselines = ArgumentPreparation.Baselines(tensors, options.Baselines);
+        var additional = options.AdditionalForwardArgs ?? [];
+        var onInput = options.AttributeToLayerInput;
+
+        // Captum evaluates n_steps + 1 points; an internal batch holds at least two, and the next one starts at
+        // the last point of the previous one, so that every consecutive difference is taken exactly once.
+        var points = options.Steps + 1;
+        var (_, alphas) = Approximation.Parameters(options.Method, points);
+        var perChunk = options.InternalBatchSize is { } ibs ? (int)Math.Min(points, Math.Max(2, ibs / n)) : points;
+        var differences = tensors.Select((t, i) => PathIntegral.Difference(t, baselines[i])).ToArray();
+        var expanded = new Dictionary<int, object?[]>();
+
+        Tensor[]? totals = null;
+        for (var start = 0; ;)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var end = Math.Min(start + perChunk, points);
+            var count = end - start;
+            if (!expanded.TryGetValue(count, out var extra))
+            {
+                // Expanded once per chunk size, outside the chunks' dispose scopes, and reused by every chunk.
+                extra = ArgumentPreparation.Expand(additional, count);
+                expanded[count] = extra;
+            }
+
+            using (var chunk = torch.NewDisposeScope())
+            {
+                var scaled = PathIntegral.Points(baselines, differences, alphas.AsSpan(start, count));
+                var (grads, values, _) = LayerGradients.Compute(
+                    evaluation, ArgumentPreparation.Concat(scaled, extra), onInput, options.Target.Repeat(count));
+                totals ??= new Tensor[values[0].Length];
+                for (var j = 0; j < totals.Length; j++)
+                {
+                    var contribution = StepSum(grads[0][j], values[0][j].detach(), count, n, j);
+                    if (totals[j] is null)
+                    {
+                        totals[j] = contribution.MoveToOuterDisposeScope();
+                    }
+                    else
+                    {
+                        totals[j].add_(contribution);
+                    }
+                }
+            }
+
+            options.Progress?.Report(new AttributionProgress(end, points));
+            if (end >= points)
+            {
+                break;
+            }
+
+            start = end - 1;
+        }
+
+        Tensor? delta = null;
+        if (options.ReturnConvergenceDelta)
+        {
+            delta = ConvergenceDelta.Compute(forward, totals!, baselines, tensors, additional, options.Target).MoveToOuterDisposeScope();
+        }
+
+        return new LayerAttributionResult(LayerAttribution.MoveOut([totals!]), delta);
+    }
+
+    /// <summary>Checks the inputs are floating point: the path between baseline and input needs real values.</summary>
+    internal static void RequireFloatingInputs(IReadOnlyList<Tensor> tensors, string method)
+    {
+        for (var i = 0; i < tensors.Count; i++)
+        {
+            if (!tensors[i].is_floating_point())
+            {
+                throw new ArgumentException(
+                    $"inputs[{i}] has dtype {tensors[i].dtype}; {method} interpolates between baselines and inputs and needs floating-point inputs. For token ids, use LayerIntegratedGradients on the embedding layer, or an interpolation over embeddings.",
+                    "inputs");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Sum over k of gradient(point k) * (value(point k + 1) - value(point k)) for the <paramref name="count"/>
+    /// consecutive points of a chunk (step-major [count * n, ...]).
+    /// </summary>
+    private Tensor StepSum(Tensor gradient, Tensor value, int count, long n, int index)
+    {
+        if (value.dim() == 0 || value.shape[0] != count * n)
+        {
+            throw new ArgumentException(
+                $"layer {evaluation.Layers[0].GetType().Name}: tensor {index} has shape {Shapes.Format(value.shape)}, but {count} points of {n} examples need it batch first with {count * n} rows.",
+                "layer");
+        }
+
+        var shape = new long[value.dim() + 1];
+        shape[0] = count;
+        shape[1] = n;
+        Array.Copy(value.shape, 1, shape, 2, value.dim() - 1);
+        var v = value.reshape(shape);
+        var g = gradient.reshape(shape);
+        var head = TensorIndex.Slice(0, count - 1);
+        var change = v[TensorIndex.Slice(1, count)] - v[head];
+        return (g[head] * change).sum(dim: 0);
+    }
+}

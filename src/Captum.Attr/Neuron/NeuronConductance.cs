@@ -1,0 +1,103 @@
+using Captum.Forward;
+using Captum.Layers;
+using Captum.Runtime;
+using static TorchSharp.torch;
+
+namespace Captum.Attr;
+
+/// <summary>
+/// Neuron Conductance (Dhamdhere et al., 2018): how much of the explained output flows through one neuron of a
+/// layer from each input element. Along the path from the baseline to the input, the output's gradient with respect
+/// to the neuron times the neuron's gradient with respect to the inputs is integrated and multiplied by
+/// (input - baseline); summed over the input elements it gives the neuron's Layer Conductance.
+/// </summary>
+/// <remarks>
+/// Python: <c>captum.attr.NeuronConductance(forward_func, layer, multiply_by_inputs=True)</c>, attributed with
+/// <c>attribute(inputs, neuron_selector, ...)</c>; here the neuron selector is given to the constructor. A selector
+/// function must select, not aggregate: it is applied to the layer's gradients as well as to its values. Inputs
+/// must be floating point. The layer must be called exactly once per forward pass, through <c>call</c>.
+/// Cost: <c>Steps</c> forward passes and twice as many backward passes over the batch.
+/// </remarks>
+public sealed class NeuronConductance
+{
+    private readonly LayerEvaluation evaluation;
+    private readonly string layerName;
+
+    /// <summary>Creates the method for one neuron.</summary>
+    /// <param name="forwardFunc">The model or function to explain.</param>
+    /// <param name="layer">The layer (instance or dotted path).</param>
+    /// <param name="neuronSelector">The neuron: an index into the layer's tensor without the batch dimension, or a function. Python: <c>neuron_selector</c>.</param>
+    /// <param name="multiplyByInputs">
+    /// True (default) multiplies by (input - baseline); false returns the integrated products of gradients.
+    /// Python: <c>multiply_by_inputs</c>.
+    /// </param>
+    public NeuronConductance(ForwardFunction forwardFunc, LayerReference layer, NeuronSelector neuronSelector, bool multiplyByInputs = true)
+    {
+        ArgumentNullException.ThrowIfNull(forwardFunc);
+        TorchRuntime.EnsureAvailable();
+        if (neuronSelector.IsEmpty)
+        {
+            throw new ArgumentException("neuronSelector is empty: give a neuron index or a selector function.", nameof(neuronSelector));
+        }
+
+        evaluation = LayerEvaluation.Create(forwardFunc, [layer], false);
+        layerName = layer.ToString();
+        NeuronSelector = neuronSelector;
+        MultipliesByInputs = multiplyByInputs;
+    }
+
+    /// <summary>The resolved layer.</summary>
+    public nn.Module Layer => evaluation.Layers[0];
+
+    /// <summary>The explained neuron.</summary>
+    public NeuronSelector NeuronSelector { get; }
+
+    /// <summary>Whether attributions are multiplied by (input - baseline). Python: <c>multiplies_by_inputs</c>.</summary>
+    public bool MultipliesByInputs { get; }
+
+    /// <summary>Attributes the output's flow through the neuron to every input element.</summary>
+    /// <param name="inputs">The model's inputs, batch first, floating point. Not modified.</param>
+    /// <param name="options">Baselines, target, steps and the rest; Captum's defaults when null.</param>
+    /// <param name="cancellationToken">Checked between internal batches.</param>
+    /// <returns>One tensor per input, of its shape; the caller disposes the result.</returns>
+    /// <exception cref="ArgumentException">An argument does not fit (e.g. the neuron index is out of range for the layer).</exception>
+    public AttributionResult Attribute(Inputs inputs, NeuronConductanceOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new NeuronConductanceOptions();
+        var tensors = inputs.Tensors;
+        using var scope = torch.NewDisposeScope();
+        var n = ArgumentPreparation.BatchSize(tensors);
+        LayerConductance.RequireFloatingInputs(tensors, nameof(NeuronConductance));
+        ArgumentPreparation.Steps(options.Steps, options.InternalBatchSize);
+        options.Target.ValidateCount(n);
+        var baselines = ArgumentPreparation.Baselines(tensors, options.Baselines);
+        var additional = options.AdditionalForwardArgs ?? [];
+        // Expanded once per chunk size, outside the chunks' dispose scopes, and reused by every chunk.
+        var expanded = PathIntegral.ChunkSizes(options.Steps, options.InternalBatchSize, n)
+            .ToDictionary(k => k, k => ArgumentPreparation.Expand(additional, k));
+
+        IList<Tensor> Gradient(Tensor[] scaled, int steps)
+        {
+            var (layerGrads, values, _) = LayerGradients.Compute(
+                evaluation, ArgumentPreparation.Concat(scaled, expanded[steps]), options.AttributeToNeuronInput, options.Target.Repeat(steps), retainGraph: true);
+
+            // d output / d neuron, per point, and d neuron / d input.
+            var outputByNeuron = NeuronSelector.Select(layerGrads[0], layerName).detach();
+            var neuron = NeuronSelector.Select(values[0], layerName);
+            var neuronByInput = Gradients.Of(neuron, scaled);
+            return neuronByInput.Select(g =>
+            {
+                var shape = Enumerable.Repeat(1L, (int)g.dim()).ToArray();
+                shape[0] = g.shape[0];
+                return g * outputByNeuron.reshape(shape);
+            }).ToList();
+        }
+
+        var totals = PathIntegral.Integrate(
+            tensors, baselines, n, Gradient, options.Steps, options.Method, options.InternalBatchSize, options.Progress, cancellationToken);
+        var attributions = MultipliesByInputs
+            ? totals.Select((t, i) => t * PathIntegral.Difference(tensors[i], baselines[i])).ToArray()
+            : totals;
+        return new AttributionResult(attributions.Select(a => a.MoveToOuterDisposeScope()).ToArray(), null);
+    }
+}

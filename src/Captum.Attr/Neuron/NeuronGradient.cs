@@ -1,0 +1,78 @@
+using Captum.Forward;
+using Captum.Layers;
+using Captum.Runtime;
+using static TorchSharp.torch;
+
+namespace Captum.Attr;
+
+/// <summary>
+/// Neuron Gradient: the gradient of one neuron of a layer (its value on each example) with respect to every input
+/// element: what Saliency is for the model's output, for an inner neuron.
+/// </summary>
+/// <remarks>
+/// Python: <c>captum.attr.NeuronGradient(forward_func, layer)</c>, attributed with
+/// <c>attribute(inputs, neuron_selector, ...)</c>; here the neuron selector is given to the constructor, so one
+/// object explains one neuron. Inputs must be floating point. The layer must be called exactly once per forward pass,
+/// through <c>call</c>. Cost: one forward and one backward pass.
+/// </remarks>
+public sealed class NeuronGradient
+{
+    private readonly LayerEvaluation evaluation;
+    private readonly string layerName;
+
+    /// <summary>Creates the method for one neuron.</summary>
+    /// <param name="forwardFunc">The model or function that computes the layer.</param>
+    /// <param name="layer">The layer (instance or dotted path).</param>
+    /// <param name="neuronSelector">The neuron: an index into the layer's tensor without the batch dimension, or a function. Python: <c>neuron_selector</c>.</param>
+    public NeuronGradient(ForwardFunction forwardFunc, LayerReference layer, NeuronSelector neuronSelector)
+    {
+        ArgumentNullException.ThrowIfNull(forwardFunc);
+        TorchRuntime.EnsureAvailable();
+        if (neuronSelector.IsEmpty)
+        {
+            throw new ArgumentException("neuronSelector is empty: give a neuron index or a selector function.", nameof(neuronSelector));
+        }
+
+        evaluation = LayerEvaluation.Create(forwardFunc, [layer], false);
+        layerName = layer.ToString();
+        NeuronSelector = neuronSelector;
+    }
+
+    /// <summary>The resolved layer.</summary>
+    public nn.Module Layer => evaluation.Layers[0];
+
+    /// <summary>The explained neuron.</summary>
+    public NeuronSelector NeuronSelector { get; }
+
+    /// <summary>The gradient of the neuron with respect to every input element.</summary>
+    /// <param name="inputs">The model's inputs, batch first, floating point. Not modified.</param>
+    /// <param name="options">Additional forward arguments and whether the neuron is in the layer's input.</param>
+    /// <param name="cancellationToken">Checked before the forward pass.</param>
+    /// <returns>One tensor per input, of its shape; the caller disposes the result.</returns>
+    /// <exception cref="ArgumentException">An argument does not fit (e.g. the neuron index is out of range for the layer).</exception>
+    public AttributionResult Attribute(Inputs inputs, NeuronGradientOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new NeuronGradientOptions();
+        var tensors = inputs.Tensors;
+        using var scope = torch.NewDisposeScope();
+        ArgumentPreparation.BatchSize(tensors);
+        LayerConductance.RequireFloatingInputs(tensors, nameof(NeuronGradient));
+        cancellationToken.ThrowIfCancellationRequested();
+        var leaves = Gradients.Leaves(tensors);
+        var grads = NeuronGradients(evaluation, NeuronSelector, layerName, ArgumentPreparation.Concat(leaves, options.AdditionalForwardArgs ?? []), leaves, options.AttributeToNeuronInput);
+        return new AttributionResult(grads.Select(g => g.MoveToOuterDisposeScope()).ToArray(), null);
+    }
+
+    /// <summary>
+    /// Runs the model and returns the gradients of the sum of the selected neuron over the batch with respect to
+    /// <paramref name="inputs"/> (which are among <paramref name="args"/> and require grad): Captum's neuron gradient function.
+    /// </summary>
+    internal static Tensor[] NeuronGradients(
+        LayerEvaluation evaluation, NeuronSelector selector, string layerName, object?[] args, IReadOnlyList<Tensor> inputs, bool onInput)
+    {
+        using var grad = torch.enable_grad();
+        var (_, values) = evaluation.ForwardWithValues(args, onInput);
+        var neuron = selector.Select(values[0], layerName);
+        return Gradients.Of(neuron, inputs);
+    }
+}
