@@ -111,6 +111,29 @@ public readonly struct Target
         return new Target(null, expanded);
     }
 
+    /// <summary>
+    /// The target for a batch whose examples are each repeated <paramref name="repeats"/> times in a row
+    /// (example-major, as <c>repeat_interleave</c> lays them out).
+    /// </summary>
+    internal Target RepeatInterleave(int repeats)
+    {
+        if (perExample is null || repeats == 1)
+        {
+            return this;
+        }
+
+        var expanded = new long[perExample.Length * repeats][];
+        for (var i = 0; i < perExample.Length; i++)
+        {
+            for (var r = 0; r < repeats; r++)
+            {
+                expanded[(i * repeats) + r] = perExample[i];
+            }
+        }
+
+        return new Target(null, expanded);
+    }
+
     /// <summary>Checks the target against the number of examples before any work is done.</summary>
     internal void ValidateCount(long examples)
     {
