@@ -24,14 +24,29 @@ internal static class Gradients
         return Of(selected, inputs);
     }
 
-    /// <summary>The gradients of the sum of <paramref name="selected"/> with respect to <paramref name="inputs"/>; zeros where unused.</summary>
+    /// <summary>
+    /// The gradients of the sum of <paramref name="selected"/> with respect to <paramref name="inputs"/>; zeros where
+    /// unused, and zeros for inputs (or an output) outside the autograd graph, which libtorch would otherwise
+    /// reject with an error that terminates the process.
+    /// </summary>
     public static Tensor[] Of(Tensor selected, IReadOnlyList<Tensor> inputs)
     {
-        var grads = torch.autograd.grad([selected.sum()], inputs.ToArray(), allow_unused: true);
         var result = new Tensor[inputs.Count];
+        var tracked = Enumerable.Range(0, inputs.Count).Where(i => inputs[i].requires_grad).ToArray();
+        var grads = selected.requires_grad && tracked.Length > 0
+            ? torch.autograd.grad([selected.sum()], tracked.Select(i => inputs[i]).ToArray(), allow_unused: true)
+            : [];
+        for (var k = 0; k < grads.Count; k++)
+        {
+            if (grads[k] is { IsInvalid: false } g)
+            {
+                result[tracked[k]] = g;
+            }
+        }
+
         for (var i = 0; i < inputs.Count; i++)
         {
-            result[i] = grads[i] is { IsInvalid: false } g ? g : torch.zeros_like(inputs[i]);
+            result[i] ??= torch.zeros_like(inputs[i]);
         }
 
         return result;

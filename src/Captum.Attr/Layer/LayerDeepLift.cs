@@ -89,7 +89,12 @@ public sealed class LayerDeepLift
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        var stacked = tensors.Select((x, i) => torch.cat([x.detach(), baselines[i]])).ToArray();
+        // Floating-point inputs are tracked, so that a layer fed by them directly still has a gradient.
+        var stacked = tensors.Select((x, i) =>
+        {
+            var both = torch.cat([x.detach(), baselines[i]]);
+            return both.is_floating_point() ? both.requires_grad_(true) : both;
+        }).ToArray();
         var args = ArgumentPreparation.Concat(stacked, ArgumentPreparation.Expand(additional, 2));
         var session = new OverrideSession();
         Tensor[] values;
@@ -112,6 +117,8 @@ public sealed class LayerDeepLift
                         $"layer {Layer.GetType().Name} gives a tensor of shape {Shapes.Format(v.shape)} on the {2 * n} stacked inputs and baselines; LayerDeepLift needs the batch on its dimension 0.",
                         "layer");
                 }
+
+                LayerGradientShap.CheckDifferentiable(v, Layer, onInput);
             }
 
             gradients = Gradients.Of(options.Target.Repeat(2).Select(output), values);

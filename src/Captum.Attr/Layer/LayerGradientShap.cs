@@ -76,13 +76,19 @@ public sealed class LayerGradientShap
             var references = GradientShap.DrawReferences(noisy, distribution, options.Baselines, random);
             var expandedArgs = SampleExpansion.Interleave(additional, samples);
             var target = options.Target.RepeatInterleave(samples);
-            var points = GradientShap.ScaledPoints(noisy, references, random);
+            // Tracked, so that a layer fed by the inputs directly still has a gradient.
+            var points = GradientShap.ScaledPoints(noisy, references, random).Select(p => p.requires_grad_(true)).ToArray();
 
             // Captum's LayerInputBaselineXGradient: the gradient at the point, the layer values at both ends.
             Tensor[] gradients;
             using (torch.enable_grad())
             {
                 var (output, values) = evaluation.ForwardWithValues(ArgumentPreparation.Concat(points, expandedArgs), onInput);
+                foreach (var v in values[0])
+                {
+                    CheckDifferentiable(v, Layer, onInput);
+                }
+
                 gradients = Gradients.Of(target.Select(output), values[0]);
             }
 
@@ -105,5 +111,17 @@ public sealed class LayerGradientShap
         return new LayerAttributionResult(
             [attributions.Select(a => a.MoveToOuterDisposeScope()).ToArray()],
             delta?.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>Checks a layer tensor can carry a gradient (integer tensors, such as token ids, cannot).</summary>
+    /// <exception cref="ArgumentException">The tensor is not floating point.</exception>
+    internal static void CheckDifferentiable(Tensor value, nn.Module layer, bool onInput)
+    {
+        if (!value.is_floating_point())
+        {
+            throw new ArgumentException(
+                $"layer {layer.GetType().Name}: its {(onInput ? "input" : "output")} has dtype {value.dtype}, which has no gradient. Attribute to a floating-point layer value (for token ids, the embedding's output).",
+                "layer");
+        }
     }
 }
