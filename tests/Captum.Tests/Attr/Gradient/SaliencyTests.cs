@@ -66,6 +66,17 @@ public sealed class SaliencyTests
     }
 
     [Fact]
+    public void Attribute_OutputIndependentOfInputs_ZerosInsteadOfANativeError()
+    {
+        using var scope = torch.NewDisposeScope();
+        var forward = Captum.Forward.ForwardFunction.FromDelegate((Tensor[] a) => torch.ones(a[0].shape[0], 2));
+
+        using var result = new Saliency(forward).Attribute(torch.randn(3, 4), new SaliencyOptions { Target = 1 });
+
+        TensorAssert.AllClose(result.Attribution, torch.zeros(3, 4), 0, 0);
+    }
+
+    [Fact]
     public void Attribute_IntegerInputs_ThrowsNamingInputs()
     {
         using var scope = torch.NewDisposeScope();
