@@ -10,8 +10,8 @@ namespace Captum.Attr;
 /// </summary>
 /// <remarks>
 /// Python: <c>captum.attr.GuidedBackprop(model)</c>. Only <c>nn.ReLU</c> modules invoked through <c>call</c> are overridden
-/// (any subclass of TorchSharp's ReLU, as Captum's <c>isinstance</c> check); functional <c>torch.relu</c> calls
-/// in a model's forward back-propagate normally, as in Captum. The override is a custom autograd function
+/// (Captum's <c>isinstance(module, nn.ReLU)</c>); functional <c>torch.relu</c> calls in a model's forward, and
+/// other activations, back-propagate normally, as in Captum. The override is a custom autograd function
 /// inserted by forward hooks: the model is not edited, and every hook is removed before returning, also
 /// when an exception is thrown. One forward and one backward pass over the batch, on the inputs' device.
 /// </remarks>

@@ -63,6 +63,18 @@ public sealed class GradientOverrideTests
     }
 
     [Fact]
+    public void Register_WhileRegistered_HooksCountedThenAllRemoved()
+    {
+        var model = GradientTestModels.Mlp(94, "relu", inPlace: true);
+        var handle = ModuleGradientOverrides.Register(model, (_, m) => m is ReLU ? new DoublingRule() : null, new OverrideSession());
+
+        // Two in-place ReLUs: a pre-hook (the copy) and a post-hook (the function) each.
+        Assert.Equal(4, GradientTestModels.HookCount(model));
+        handle.Dispose();
+        Assert.Equal(0, GradientTestModels.HookCount(model));
+    }
+
+    [Fact]
     public void Register_SelectorRefuses_NothingRegistered()
     {
         var model = GradientTestModels.Mlp(93);
