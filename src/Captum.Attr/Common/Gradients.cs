@@ -25,8 +25,10 @@ internal static class Gradients
     }
 
     /// <summary>
-    /// The gradients of the sum of <paramref name="selected"/> with respect to <paramref name="inputs"/>; zeros where
-    /// unused. <paramref name="retainGraph"/> keeps the graph for a second gradient of the same forward pass.
+    /// The gradients of the sum of <paramref name="selected"/> with respect to <paramref name="inputs"/>; zeros for
+    /// inputs the output does not use and for inputs outside the autograd graph (which libtorch would otherwise
+    /// reject with an error that terminates the process). <paramref name="retainGraph"/> keeps the graph for a
+    /// second gradient of the same forward pass.
     /// </summary>
     /// <exception cref="ArgumentException">The selected output does not depend on any input (it has no gradient).</exception>
     public static Tensor[] Of(Tensor selected, IReadOnlyList<Tensor> inputs, bool retainGraph = false)
@@ -39,11 +41,22 @@ internal static class Gradients
                 "inputs");
         }
 
-        var grads = torch.autograd.grad([selected.sum()], inputs.ToArray(), retain_graph: retainGraph, allow_unused: true);
         var result = new Tensor[inputs.Count];
+        var tracked = Enumerable.Range(0, inputs.Count).Where(i => inputs[i].requires_grad).ToArray();
+        var grads = tracked.Length > 0
+            ? torch.autograd.grad([selected.sum()], tracked.Select(i => inputs[i]).ToArray(), retain_graph: retainGraph, allow_unused: true)
+            : [];
+        for (var k = 0; k < grads.Count; k++)
+        {
+            if (grads[k] is { IsInvalid: false } g)
+            {
+                result[tracked[k]] = g;
+            }
+        }
+
         for (var i = 0; i < inputs.Count; i++)
         {
-            result[i] = grads[i] is { IsInvalid: false } g ? g : torch.zeros_like(inputs[i]);
+            result[i] ??= torch.zeros_like(inputs[i]);
         }
 
         return result;

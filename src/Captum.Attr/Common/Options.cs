@@ -1,24 +1,13 @@
 namespace Captum.Attr;
 
 /// <summary>The arguments of <see cref="IntegratedGradients.Attribute"/>, with Captum's defaults.</summary>
-/// <remarks>Python: the keyword arguments of <c>IntegratedGradients.attribute</c>.</remarks>
-public record IntegratedGradientsOptions
+/// <remarks>
+/// Python: the keyword arguments of <c>IntegratedGradients.attribute</c>. <c>Baselines</c>, <c>Target</c> and
+/// <c>AdditionalForwardArgs</c> come from <see cref="BaselineAttributionOptions"/>; tensors of the additional
+/// arguments with a batch dimension are repeated along it for every integration step.
+/// </remarks>
+public record IntegratedGradientsOptions : BaselineAttributionOptions
 {
-    /// <summary>
-    /// The baselines (reference inputs): none for zeros, a scalar, a tensor that broadcasts to the input,
-    /// or one of those per input. Python: <c>baselines</c>.
-    /// </summary>
-    public Baselines Baselines { get; init; }
-
-    /// <summary>Which output to explain; none when the forward function returns one value per example. Python: <c>target</c>.</summary>
-    public Target Target { get; init; }
-
-    /// <summary>
-    /// Further forward arguments after the inputs. Tensors with a batch dimension are repeated along it for
-    /// every integration step; 0-dimensional tensors and anything else are passed unchanged. Python: <c>additional_forward_args</c>.
-    /// </summary>
-    public IReadOnlyList<object?>? AdditionalForwardArgs { get; init; }
-
     /// <summary>The number of integration points; 50 by default. Python: <c>n_steps</c>.</summary>
     public int Steps { get; init; } = 50;
 

@@ -16,7 +16,7 @@ namespace Captum.Attr;
 /// embedding layer, or an interpretable embedding layer. Every computation runs on the inputs' device.
 /// Cost: <c>Steps</c> forward and backward passes over the batch, in chunks of <c>InternalBatchSize</c>.
 /// </remarks>
-public sealed class IntegratedGradients
+public sealed class IntegratedGradients : IAttributionMethod<IntegratedGradientsOptions>
 {
     private readonly ForwardFunction forward;
 
@@ -36,6 +36,9 @@ public sealed class IntegratedGradients
 
     /// <summary>Whether attributions are multiplied by (input - baseline). Python: <c>multiplies_by_inputs</c>.</summary>
     public bool MultipliesByInputs { get; }
+
+    /// <summary>True: Integrated Gradients reports its completeness error. Python: <c>has_convergence_delta()</c>.</summary>
+    public bool HasConvergenceDelta => true;
 
     /// <summary>
     /// Attributes the explained output to every element of every input.

@@ -1,0 +1,31 @@
+namespace Captum.Attr;
+
+/// <summary>
+/// The arguments every attribution method takes: which output to explain and the forward arguments after
+/// the inputs. Each method's options record derives from this one (or from
+/// <see cref="BaselineAttributionOptions"/>), so that <see cref="NoiseTunnel{TOptions}"/> can expand them
+/// for its noisy samples whatever the method.
+/// </summary>
+public abstract record AttributionOptions
+{
+    /// <summary>Which output to explain; none when the forward function returns one value per example. Python: <c>target</c>.</summary>
+    public Target Target { get; init; }
+
+    /// <summary>
+    /// Further forward arguments after the inputs. Tensors with a batch dimension are repeated along it when a
+    /// method expands the batch (integration steps, samples, the paired reference batch); 0-dimensional tensors
+    /// and anything else are passed unchanged. Python: <c>additional_forward_args</c>.
+    /// </summary>
+    public IReadOnlyList<object?>? AdditionalForwardArgs { get; init; }
+}
+
+/// <summary>The arguments of methods that compare the inputs with reference inputs (baselines).</summary>
+public abstract record BaselineAttributionOptions : AttributionOptions
+{
+    /// <summary>
+    /// The baselines (reference inputs): none for zeros, a scalar, a tensor that broadcasts to the input,
+    /// or one of those per input. Methods that take a baseline distribution (GradientShap, DeepLiftShap)
+    /// document their own form. Python: <c>baselines</c>.
+    /// </summary>
+    public Baselines Baselines { get; init; }
+}

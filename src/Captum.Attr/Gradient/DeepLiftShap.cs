@@ -1,0 +1,90 @@
+using Captum.Forward;
+using Captum.Runtime;
+using static TorchSharp.torch;
+
+namespace Captum.Attr;
+
+/// <summary>
+/// DeepLift SHAP: DeepLift with respect to every example of a baseline distribution, averaged over the
+/// distribution; an approximation of SHAP values that assumes independent input features and a model that
+/// is linear in each explanation (Lundberg and Lee, 2017).
+/// </summary>
+/// <remarks>
+/// <para>Python: <c>captum.attr.DeepLiftShap(model, multiply_by_inputs=True)</c>.</para>
+/// <para>
+/// The baselines are per input a tensor of m &gt; 1 reference examples (the same m for every input), shaped
+/// like the input after the first dimension. Every example is paired with every reference (inputs repeated in
+/// place, references tiled, targets and additional arguments expanded like the inputs), DeepLift runs once on the
+/// n * m pairs, and the attributions are averaged over the references. The delta, when asked, is per pair:
+/// [n * m], ordered by example then reference. The same modules are supported as by <see cref="DeepLift"/>,
+/// with the same guarantees about the model. Cost: one DeepLift pass over 2 * n * m examples.
+/// </para>
+/// </remarks>
+public sealed class DeepLiftShap : IAttributionMethod<DeepLiftShapOptions>
+{
+    private readonly DeepLift deepLift;
+
+    /// <summary>Creates the method for <paramref name="model"/>.</summary>
+    /// <param name="model">The model: a forward function built from a module, whose nonlinearity modules get the rules.</param>
+    /// <param name="multiplyByInputs">
+    /// True (default) for attributions multiplied by (input - baseline) before averaging; false for the averaged
+    /// multipliers. Python: <c>multiply_by_inputs</c>.
+    /// </param>
+    /// <exception cref="ArgumentException">The forward function has no module.</exception>
+    public DeepLiftShap(ForwardFunction model, bool multiplyByInputs = true)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        TorchRuntime.EnsureAvailable();
+        deepLift = new DeepLift(model, multiplyByInputs);
+    }
+
+    /// <summary>Whether attributions are multiplied by (input - baseline). Python: <c>multiplies_by_inputs</c>.</summary>
+    public bool MultipliesByInputs => deepLift.MultipliesByInputs;
+
+    /// <summary>True: the delta is reported per pair of example and reference. Python: <c>has_convergence_delta()</c>.</summary>
+    public bool HasConvergenceDelta => true;
+
+    /// <summary>Attributes the explained output to every element of every input, averaged over the baseline distribution.</summary>
+    /// <param name="inputs">One tensor or several, batch first, floating point. They are not modified.</param>
+    /// <param name="options">The baseline distribution (required), target, additional arguments and the delta flag.</param>
+    /// <param name="cancellationToken">Checked before the pass.</param>
+    /// <returns>One attribution per input, of its shape (and the delta, [n * m], when asked); the caller disposes it.</returns>
+    /// <exception cref="ArgumentException">
+    /// An argument does not fit (no distribution, a single reference, shapes or counts that differ), or the model
+    /// holds a nonlinearity DeepLift has no rule for; the message names it.
+    /// </exception>
+    public AttributionResult Attribute(Inputs inputs, DeepLiftShapOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new DeepLiftShapOptions();
+        var tensors = inputs.Tensors;
+        using var scope = torch.NewDisposeScope();
+        var n = ArgumentPreparation.BatchSize(tensors);
+        GradientInputs.RequireFloatingPoint(tensors, nameof(DeepLiftShap));
+        options.Target.ValidateCount(n);
+        var distribution = SampleExpansion.Distribution(tensors, options.Baselines, allowScalars: false, nameof(DeepLiftShap));
+        var m = distribution[0]!.shape[0];
+        for (var i = 0; i < distribution.Length; i++)
+        {
+            if (distribution[i]!.shape[0] != m || m < 2)
+            {
+                throw new ArgumentException(
+                    m < 2
+                        ? $"baselines hold {m} reference example; DeepLiftShap needs a distribution of more than one (for a single baseline use DeepLift)."
+                        : $"baselines[{i}] holds {distribution[i]!.shape[0]} reference examples but baselines[0] holds {m}: every input needs the same number.",
+                    "baselines");
+            }
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        var repeats = (int)m;
+        var pairedInputs = tensors.Select(x => SampleExpansion.RepeatInterleave(x.detach(), repeats)).ToArray();
+        var pairedBaselines = distribution.Select(b => ArgumentPreparation.RepeatBatch(b!, (int)n)).ToArray();
+        var additional = SampleExpansion.Interleave(options.AdditionalForwardArgs ?? [], repeats);
+        var (attributions, delta) = deepLift.Compute(
+            pairedInputs, pairedBaselines, additional, options.Target.RepeatInterleave(repeats), options.ReturnConvergenceDelta, options.CustomAttributionFunc);
+
+        return new AttributionResult(
+            attributions.Select(a => SampleExpansion.MeanOfGroups(a, m).MoveToOuterDisposeScope()).ToArray(),
+            delta?.MoveToOuterDisposeScope());
+    }
+}

@@ -1,0 +1,139 @@
+using Captum.Runtime;
+using static TorchSharp.torch;
+
+namespace Captum.Attr;
+
+/// <summary>
+/// Noise Tunnel: runs an attribution method on noisy copies of every example and combines the samples'
+/// attributions as SmoothGrad (their mean, Smilkov et al., 2017), SmoothGrad squared (the mean of their squares)
+/// or VarGrad (their variance, Adebayo et al., 2018). Wraps any <see cref="IAttributionMethod{TOptions}"/>:
+/// Saliency, InputXGradient, GuidedBackprop, Deconvolution, DeepLift, DeepLiftShap, GradientShap,
+/// IntegratedGradients.
+/// </summary>
+/// <typeparam name="TOptions">The wrapped method's options.</typeparam>
+/// <remarks>
+/// <para>Python: <c>captum.attr.NoiseTunnel(attribution_method)</c>; create one with <see cref="NoiseTunnel.Create{TOptions}"/>.</para>
+/// <para>
+/// Every example is repeated <c>Samples</c> times in a row (example-major) and Gaussian noise of the input's
+/// <c>Stdevs</c> is added. The wrapped method's target and tensor additional arguments are expanded the same way;
+/// its baselines too when they have one row per example (n &gt; 1); scalars and other baselines pass unchanged; with
+/// <c>DrawBaselineFromDistribution</c>, one reference per sample is drawn at random from each input's baselines. The
+/// samples go to the wrapped method <c>SamplesBatchSize</c> at a time; the delta, when the method returns one, is
+/// gathered per example, ordered by example then sample. Draws come from <c>Seed</c> or <c>Generator</c> when given,
+/// so that runs repeat exactly.
+/// </para>
+/// </remarks>
+public sealed class NoiseTunnel<TOptions>
+    where TOptions : AttributionOptions, new()
+{
+    private readonly IAttributionMethod<TOptions> method;
+
+    /// <summary>Wraps <paramref name="attributionMethod"/>.</summary>
+    /// <param name="attributionMethod">The method run on the noisy samples. Python: <c>attribution_method</c>.</param>
+    public NoiseTunnel(IAttributionMethod<TOptions> attributionMethod)
+    {
+        ArgumentNullException.ThrowIfNull(attributionMethod);
+        TorchRuntime.EnsureAvailable();
+        method = attributionMethod;
+    }
+
+    /// <summary>The wrapped method. Python: <c>attribution_method</c>.</summary>
+    public IAttributionMethod<TOptions> AttributionMethod => method;
+
+    /// <summary>Whether the wrapped method has a convergence delta. Python: <c>has_convergence_delta()</c>.</summary>
+    public bool HasConvergenceDelta => method.HasConvergenceDelta;
+
+    /// <summary>Attributes with the wrapped method on noisy samples of every example and combines the samples.</summary>
+    /// <param name="inputs">One tensor or several, batch first, floating point. They are not modified.</param>
+    /// <param name="options">The noise tunnel's arguments and the wrapped method's; Captum's defaults when null.</param>
+    /// <param name="cancellationToken">Checked between batches of samples, and passed to the wrapped method.</param>
+    /// <returns>
+    /// One combined attribution per input, of its shape (and the wrapped method's deltas, per example then sample,
+    /// when it returned them); the caller disposes it.
+    /// </returns>
+    /// <exception cref="ArgumentException">An argument does not fit; the message names it.</exception>
+    public AttributionResult Attribute(Inputs inputs, NoiseTunnelOptions<TOptions>? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new NoiseTunnelOptions<TOptions>();
+        var methodOptions = options.MethodOptions ?? new TOptions();
+        var tensors = inputs.Tensors;
+        using var scope = torch.NewDisposeScope();
+        var n = ArgumentPreparation.BatchSize(tensors);
+        GradientInputs.RequireFloatingPoint(tensors, "NoiseTunnel");
+        methodOptions.Target.ValidateCount(n);
+        NoiseSampling.CheckSamples(options.Samples, options.SamplesBatchSize);
+        var stdevs = options.Stdevs.For(tensors.Count);
+        if (!Enum.IsDefined(options.NoiseType))
+        {
+            throw new ArgumentOutOfRangeException("NoiseType", options.NoiseType, "Unknown noise tunnel type.");
+        }
+
+        var baselineOptions = methodOptions as BaselineAttributionOptions;
+        if (options.DrawBaselineFromDistribution && (baselineOptions is null || baselineOptions.Baselines.IsNone))
+        {
+            throw new ArgumentException(
+                baselineOptions is null
+                    ? $"DrawBaselineFromDistribution is set, but {method.GetType().Name} takes no baselines."
+                    : "DrawBaselineFromDistribution is set, but MethodOptions has no baselines to draw from.",
+                "DrawBaselineFromDistribution");
+        }
+
+        var distribution = options.DrawBaselineFromDistribution
+            ? SampleExpansion.Distribution(tensors, baselineOptions!.Baselines, allowScalars: true, "NoiseTunnel (DrawBaselineFromDistribution)")
+            : null;
+        using var random = RandomDraws.Create(options.Seed, options.Generator);
+
+        (IReadOnlyList<Tensor>, Tensor?) Samples(Tensor[] noisy, int samples)
+        {
+            AttributionOptions expanded = (AttributionOptions)methodOptions with
+            {
+                Target = methodOptions.Target.RepeatInterleave(samples),
+                AdditionalForwardArgs = methodOptions.AdditionalForwardArgs is { } args ? SampleExpansion.Interleave(args, samples) : null,
+            };
+            if (baselineOptions is not null && !baselineOptions.Baselines.IsNone)
+            {
+                expanded = (BaselineAttributionOptions)expanded with
+                {
+                    Baselines = distribution is not null
+                        ? GradientShap.DrawReferences(noisy, distribution, baselineOptions.Baselines, random)
+                        : ExpandBaselines(baselineOptions.Baselines, tensors, n, samples),
+                };
+            }
+
+            // The result's tensors live in the sampling engine's batch scope, which frees them after combining.
+            var result = method.Attribute(new Inputs(noisy) { IsTuple = inputs.IsTuple }, (TOptions)expanded, cancellationToken);
+            return (result.Attributions, result.Delta);
+        }
+
+        var (attributions, delta) = NoiseSampling.Run(
+            tensors, n, options.NoiseType, options.Samples, options.SamplesBatchSize, stdevs, random, Samples, cancellationToken);
+        return new AttributionResult(attributions.Select(a => a.MoveToOuterDisposeScope()).ToArray(), delta?.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>Baselines with one row per example (n &gt; 1) repeated in place for every sample; anything else unchanged.</summary>
+    private static Baselines ExpandBaselines(Baselines baselines, IReadOnlyList<Tensor> inputs, long n, int samples)
+    {
+        var result = new BaselineValue[inputs.Count];
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            var value = baselines.For(i, inputs.Count);
+            result[i] = value.Tensor is { IsInvalid: false, } t && t.dim() > 0 && t.shape[0] == n && n > 1
+                ? SampleExpansion.RepeatInterleave(t.detach(), samples)
+                : value;
+        }
+
+        return result;
+    }
+}
+
+/// <summary>Creates noise tunnels with the wrapped method's options type inferred.</summary>
+public static class NoiseTunnel
+{
+    /// <summary>Wraps <paramref name="attributionMethod"/> in a <see cref="NoiseTunnel{TOptions}"/>.</summary>
+    /// <typeparam name="TOptions">The wrapped method's options.</typeparam>
+    /// <param name="attributionMethod">The method run on the noisy samples.</param>
+    /// <returns>The noise tunnel.</returns>
+    public static NoiseTunnel<TOptions> Create<TOptions>(IAttributionMethod<TOptions> attributionMethod)
+        where TOptions : AttributionOptions, new() =>
+        new(attributionMethod);
+}
