@@ -18,41 +18,62 @@ internal sealed class ReportBuilder(string title)
 
     private readonly HtmlReport report = new(title);
 
-    public void Add(string question, Explanation explanation)
+    /// <summary>One question: the words per method, then the image beside each method's heat map, then the contributions.</summary>
+    public void Add(string question, IReadOnlyList<(string Method, Explanation Explanation)> explanations)
     {
+        var first = explanations[0].Explanation;
         report.AddHeading(question);
-        report.AddParagraph(string.Create(CultureInfo.InvariantCulture, $"Predicted answer: {explanation.Label} (probability {explanation.Probability:0.####})"));
-        // Words first, then the image, as the tutorial shows them.
-        foreach (var input in explanation.Inputs.OrderBy(i => i.Display is TextDisplay ? 0 : 1))
+        report.AddParagraph(string.Create(CultureInfo.InvariantCulture, $"Predicted answer: {first.Label} (probability {first.Probability:0.####})"));
+
+        // Words first, then the image, as the tutorial shows them; one row (and one heat map) per method.
+        var records = new List<VisualizationDataRecord>();
+        foreach (var (method, e) in explanations)
         {
-            switch (input.Display)
+            if (e.Inputs.FirstOrDefault(i => i.Display is TextDisplay) is { TokenAttributions: { } tokens } text)
             {
-                case TextDisplay text when input.TokenAttributions is { } tokens:
-                    var norm = Math.Sqrt(tokens.Sum(t => (double)t * t));
-                    var normalized = tokens.Select(t => norm > 0 ? t / norm : 0.0).ToArray();
-                    report.AddText([new VisualizationDataRecord(normalized, explanation.Probability, explanation.Label, explanation.Label, explanation.Label, input.Contribution, text.Tokens, explanation.Delta)]);
-                    break;
-                case ImageDisplay image:
-                    var (figure, _) = ImageVisualizer.VisualizeImageAttrMultiple(
-                        input.Attribution.detach().cpu(),
-                        image.Image.detach().cpu(),
-                        TensorImageLayout.Chw,
-                        [ImageVisualizationMethod.OriginalImage, ImageVisualizationMethod.HeatMap],
-                        [VisualizationSign.All, VisualizationSign.AbsoluteValue],
-                        titles: ["Original Image", "Attribution Magnitude"],
-                        cmap: CustomBlue,
-                        showColorBar: true);
-                    report.AddFigure(figure);
-                    break;
+                var norm = Math.Sqrt(tokens.Sum(t => (double)t * t));
+                var normalized = tokens.Select(t => norm > 0 ? t / norm : 0.0).ToArray();
+                var label = explanations.Count > 1 ? $"{e.Label} ({method})" : e.Label;
+                records.Add(new VisualizationDataRecord(normalized, e.Probability, e.Label, e.Label, label, text.Contribution, ((TextDisplay)text.Display).Tokens, double.IsNaN(e.Delta) ? 0 : e.Delta));
             }
         }
 
-        var textContribution = explanation.Inputs.FirstOrDefault(i => i.Display is TextDisplay)?.Contribution ?? 0;
-        var imageContribution = explanation.Inputs.FirstOrDefault(i => i.Display is ImageDisplay)?.Contribution ?? 0;
-        report.AddParagraph(string.Create(
-            CultureInfo.InvariantCulture,
-            $"Text Contributions: {textContribution:G6} · Image Contributions: {imageContribution:G6} · Total Contribution: {explanation.TotalContribution:G6} · convergence delta {explanation.Delta:G3}"));
+        if (records.Count > 0)
+        {
+            report.AddText(records);
+        }
+
+        var imageIndex = first.Inputs.ToList().FindIndex(i => i.Display is ImageDisplay);
+        if (imageIndex >= 0)
+        {
+            // One figure: the original, then each method's attribution magnitude, side by side.
+            var original = ((ImageDisplay)first.Inputs[imageIndex].Display).Image.detach().cpu();
+            var figure = VisualizationFigure.Subplots(1 + explanations.Count, new FigureSize(4 * (1 + explanations.Count), 4));
+            ImageVisualizer.VisualizeImageAttr(
+                original, original, TensorImageLayout.Chw, ImageVisualizationMethod.OriginalImage, VisualizationSign.All, panel: figure.Panels[0], title: "Original Image");
+            for (var m = 0; m < explanations.Count; m++)
+            {
+                var title = explanations.Count > 1 ? $"Attribution Magnitude ({explanations[m].Method})" : "Attribution Magnitude";
+                ImageVisualizer.VisualizeImageAttr(
+                    explanations[m].Explanation.Inputs[imageIndex].Attribution.detach().cpu(), original, TensorImageLayout.Chw,
+                    ImageVisualizationMethod.HeatMap, VisualizationSign.AbsoluteValue, panel: figure.Panels[m + 1], cmap: CustomBlue, showColorBar: true, title: title);
+            }
+
+            report.AddFigure(figure);
+        }
+
+        foreach (var (method, e) in explanations)
+        {
+            var prefix = explanations.Count > 1 ? $"{method}: " : string.Empty;
+            var delta = double.IsNaN(e.Delta) ? string.Empty : string.Create(CultureInfo.InvariantCulture, $" · convergence delta {e.Delta:G3}");
+            report.AddParagraph(string.Create(
+                CultureInfo.InvariantCulture,
+                $"{prefix}Text Contributions: {Contribution<TextDisplay>(e):G6} · Image Contributions: {Contribution<ImageDisplay>(e):G6} · Total Contribution: {e.TotalContribution:G6}{delta}"));
+        }
     }
+
+    private static double Contribution<T>(Explanation e)
+        where T : InputDisplay => e.Inputs.FirstOrDefault(i => i.Display is T)?.Contribution ?? 0;
 
     public void Save(string path) => report.Save(path);
 }

@@ -22,8 +22,11 @@ internal static class VqaCommand
         var steps = new Option<int>("--steps") { Description = "Integration steps (n_steps).", DefaultValueFactory = _ => 30 };
         var variant = new Option<string>("--resnet-variant") { Description = "caffe (the tutorial's features) or torchvision.", DefaultValueFactory = _ => "caffe" };
         variant.AcceptOnlyFromAmong("caffe", "torchvision");
-        var method = new Option<string>("--method") { Description = "layer-ig (LayerIntegratedGradients on the wrapped model) or interpretable-embedding.", DefaultValueFactory = _ => "layer-ig" };
-        method.AcceptOnlyFromAmong("layer-ig", "interpretable-embedding");
+        var method = new Option<string[]>("--method")
+        {
+            Description = $"Attribution method(s), repeatable or comma-separated, shown side by side: {string.Join(", ", Methods.Keys)} (default layer-ig: LayerIntegratedGradients on the wrapped model, as the tutorial).",
+            DefaultValueFactory = _ => ["layer-ig"],
+        };
         var json = new Option<bool>("--json") { Description = "Also write result.json." };
         var internalBatch = new Option<int?>("--internal-batch-size") { Description = "At most this many expanded examples per pass (internal_batch_size)." };
 
@@ -43,7 +46,7 @@ internal static class VqaCommand
                 parse.GetValue(centralFraction),
                 parse.GetValue(steps),
                 parse.GetRequiredValue(variant),
-                parse.GetRequiredValue(method) == "interpretable-embedding" ? ExplanationMethod.InterpretableEmbedding : ExplanationMethod.LayerIntegratedGradients,
+                ParseMethods(parse.GetRequiredValue(method)),
                 parse.GetValue(json),
                 parse.GetValue(internalBatch));
             return Fail.Guard(error, () => Execute(request, parse.GetValue(pluginsOption), output, error));
@@ -51,8 +54,28 @@ internal static class VqaCommand
         return command;
     }
 
+    /// <summary>The methods the command offers, by command-line name.</summary>
+    internal static readonly IReadOnlyDictionary<string, ExplanationMethod> Methods = new Dictionary<string, ExplanationMethod>(StringComparer.Ordinal)
+    {
+        ["layer-ig"] = ExplanationMethod.LayerIntegratedGradients,
+        ["interpretable-embedding"] = ExplanationMethod.InterpretableEmbedding,
+        ["gradient-x-activation"] = ExplanationMethod.LayerGradientXActivation,
+        ["occlusion"] = ExplanationMethod.Occlusion,
+    };
+
+    private static string[] ParseMethods(string[] values)
+    {
+        var names = values.SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).Distinct().ToArray();
+        return names.Length == 0 ? ["layer-ig"] : names;
+    }
+
     private static int Execute(VqaRequest request, string[]? plugins, TextWriter output, TextWriter error)
     {
+        if (request.Methods.FirstOrDefault(m => !Methods.ContainsKey(m)) is { } unknown)
+        {
+            throw new UsageException($"--method: unknown method '{unknown}'; choose from {string.Join(", ", Methods.Keys)}.");
+        }
+
         foreach (var q in request.Questions)
         {
             if (string.IsNullOrWhiteSpace(q))
@@ -121,39 +144,53 @@ internal static class VqaCommand
             var question = request.Questions[i];
             using var questionScope = torch.NewDisposeScope();
             var prepared = model.Prepare(new Dictionary<string, string> { ["image"] = request.Image, ["question"] = question });
-            var progress = new StepProgress(error, $"[{i + 1}/{request.Questions.Length}] {question}");
-            using var explanation = ModelExplainer.Explain(model, prepared, new ExplanationOptions
+            var explanations = new List<(string Method, Explanation Explanation)>();
+            try
             {
-                Method = request.Method,
-                Steps = request.Steps,
-                InternalBatchSize = request.InternalBatchSize,
-                Progress = progress,
-            });
-            progress.Done();
+                foreach (var name in request.Methods)
+                {
+                    var progress = new StepProgress(error, $"[{i + 1}/{request.Questions.Length}] {name}: {question}");
+                    explanations.Add((name, ModelExplainer.Explain(model, prepared, new ExplanationOptions
+                    {
+                        Method = Methods[name],
+                        Steps = request.Steps,
+                        InternalBatchSize = request.InternalBatchSize,
+                        Progress = progress,
+                    })));
+                    progress.Done();
+                }
 
-            var text = explanation.Inputs.FirstOrDefault(e => e.Display is TextDisplay);
-            var imageInput = explanation.Inputs.FirstOrDefault(e => e.Display is ImageDisplay);
-            output.WriteLine($"Question: {question}");
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Predicted answer: {explanation.Label} (probability {explanation.Probability:0.####})"));
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Text Contributions: {text?.Contribution ?? 0:G6}"));
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Image Contributions: {imageInput?.Contribution ?? 0:G6}"));
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Total Contribution: {explanation.TotalContribution:G6}"));
-            output.WriteLine();
-            report.Add(question, explanation);
-            results.Add(new Dictionary<string, object?>
+                var (_, explanation) = explanations[0];
+                output.WriteLine($"Question: {question}");
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Predicted answer: {explanation.Label} (probability {explanation.Probability:0.####})"));
+                foreach (var (name, e) in explanations)
+                {
+                    var prefix = explanations.Count > 1 ? $"[{name}] " : string.Empty;
+                    output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{prefix}Text Contributions: {Contribution<TextDisplay>(e):G6}"));
+                    output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{prefix}Image Contributions: {Contribution<ImageDisplay>(e):G6}"));
+                    output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{prefix}Total Contribution: {e.TotalContribution:G6}"));
+                }
+
+                output.WriteLine();
+                report.Add(question, explanations);
+                var text = explanation.Inputs.FirstOrDefault(e => e.Display is TextDisplay);
+                var result = Summary(explanation);
+                result["question"] = question;
+                result["answer"] = explanation.Label;
+                result["answerIndex"] = explanation.LabelIndex;
+                result["probability"] = explanation.Probability;
+                result["logits"] = explanation.Logits;
+                result["tokens"] = (text?.Display as TextDisplay)?.Tokens;
+                result["methods"] = explanations.ToDictionary(e => e.Method, e => Summary(e.Explanation));
+                results.Add(result);
+            }
+            finally
             {
-                ["question"] = question,
-                ["answer"] = explanation.Label,
-                ["answerIndex"] = explanation.LabelIndex,
-                ["probability"] = explanation.Probability,
-                ["logits"] = explanation.Logits,
-                ["tokens"] = (text?.Display as TextDisplay)?.Tokens,
-                ["tokenAttributions"] = text?.TokenAttributions,
-                ["textContribution"] = text?.Contribution,
-                ["imageContribution"] = imageInput?.Contribution,
-                ["totalContribution"] = explanation.TotalContribution,
-                ["delta"] = explanation.Delta,
-            });
+                foreach (var (_, e) in explanations)
+                {
+                    e.Dispose();
+                }
+            }
         }
 
         Directory.CreateDirectory(request.OutDir);
@@ -167,7 +204,8 @@ internal static class VqaCommand
             {
                 ["image"] = request.Image,
                 ["steps"] = request.Steps,
-                ["method"] = request.Method == ExplanationMethod.InterpretableEmbedding ? "interpretable-embedding" : "layer-ig",
+                ["method"] = request.Methods[0],
+                ["methods"] = request.Methods,
                 ["results"] = results,
             };
             File.WriteAllText(jsonPath, JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true }));
@@ -176,6 +214,19 @@ internal static class VqaCommand
 
         return 0;
     }
+
+    private static double Contribution<T>(Explanation e)
+        where T : InputDisplay => e.Inputs.FirstOrDefault(i => i.Display is T)?.Contribution ?? 0;
+
+    /// <summary>One method's numbers: per-token attributions, text and image contributions, total and delta.</summary>
+    private static Dictionary<string, object?> Summary(Explanation e) => new()
+    {
+        ["tokenAttributions"] = e.Inputs.FirstOrDefault(i => i.Display is TextDisplay)?.TokenAttributions,
+        ["textContribution"] = Contribution<TextDisplay>(e),
+        ["imageContribution"] = Contribution<ImageDisplay>(e),
+        ["totalContribution"] = e.TotalContribution,
+        ["delta"] = double.IsNaN(e.Delta) ? null : e.Delta,
+    };
 
     private sealed record VqaRequest(
         string? Checkpoint,
@@ -187,7 +238,7 @@ internal static class VqaCommand
         double CentralFraction,
         int Steps,
         string ResNetVariant,
-        ExplanationMethod Method,
+        string[] Methods,
         bool Json,
         int? InternalBatchSize);
 }

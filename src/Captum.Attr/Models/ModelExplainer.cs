@@ -16,6 +16,18 @@ public enum ExplanationMethod
     /// an input identity (the tutorial's option (1)); gives the same numbers as option (2).
     /// </summary>
     InterpretableEmbedding,
+
+    /// <summary>
+    /// Layer gradient times activation over the attribution layers: one forward and backward pass; the
+    /// first-order (Taylor) view, without a baseline.
+    /// </summary>
+    LayerGradientXActivation,
+
+    /// <summary>
+    /// Occlusion of the raw inputs: image patches of an eighth of the side (half-overlapping) and single tokens,
+    /// replaced by the baselines; one forward pass per patch and token, no gradients.
+    /// </summary>
+    Occlusion,
 }
 
 /// <summary>Options of <see cref="ModelExplainer.Explain"/>.</summary>
@@ -51,7 +63,7 @@ public sealed record InputExplanation(InputDisplay Display, Tensor Attribution, 
 /// <param name="Probability">The softmax probability of the explained class.</param>
 /// <param name="Logits">The model's output for every class.</param>
 /// <param name="Inputs">One explanation per input.</param>
-/// <param name="Delta">The convergence delta.</param>
+/// <param name="Delta">The convergence delta of path methods; NaN for methods without one.</param>
 public sealed record Explanation(
     string Label,
     long LabelIndex,
@@ -116,17 +128,22 @@ public static class ModelExplainer
             throw new ArgumentException($"target {target} is out of range for {logits.shape[1]} classes.", nameof(options));
         }
 
-        var (attributions, delta) = options.Method == ExplanationMethod.LayerIntegratedGradients
-            ? ByLayers(model, input, target, options, cancellationToken)
-            : ByInterpretableEmbeddings(model, input, target, options, cancellationToken);
+        var (attributions, delta) = options.Method switch
+        {
+            ExplanationMethod.LayerIntegratedGradients => ByLayers(model, input, target, options, cancellationToken),
+            ExplanationMethod.InterpretableEmbedding => ByInterpretableEmbeddings(model, input, target, options, cancellationToken),
+            ExplanationMethod.LayerGradientXActivation => ByGradientXActivation(model, input, target, cancellationToken),
+            ExplanationMethod.Occlusion => ByOcclusion(model, input, target, options, cancellationToken),
+            _ => throw new ArgumentException($"unknown method {options.Method}.", nameof(options)),
+        };
 
         var inputs = new InputExplanation[attributions.Length];
         for (var i = 0; i < attributions.Length; i++)
         {
             var attribution = attributions[i].squeeze(0).detach();
-            IReadOnlyList<float>? tokens = input.Displays[i] is TextDisplay && attribution.dim() >= 2
-                ? attribution.sum(dim: -1).cpu().data<float>().ToArray()
-                : null;
+            IReadOnlyList<float>? tokens = input.Displays[i] is not TextDisplay
+                ? null
+                : (attribution.dim() >= 2 ? attribution.sum(dim: -1) : attribution).to_type(ScalarType.Float32).cpu().data<float>().ToArray();
             inputs[i] = new InputExplanation(input.Displays[i], attribution.MoveToOuterDisposeScope(), attribution.sum().item<float>(), tokens);
         }
 
@@ -154,6 +171,49 @@ public static class ModelExplainer
             Progress = options.Progress,
         }, cancellationToken);
         return (result.Layers.Select(l => l.Count == 1 ? l[0] : throw new ArgumentException("every attribution layer must produce one tensor.", nameof(model))).ToArray(), result.Delta!.item<float>());
+    }
+
+    private static (Tensor[] Attributions, double Delta) ByGradientXActivation(IInterpretableModel model, PreparedInput input, long target, CancellationToken cancellationToken)
+    {
+        var method = new LayerGradientXActivation(model.Forward, model.AttributionLayers);
+        var result = method.Attribute(Inputs.Of([.. input.Inputs]), new LayerGradientXActivationOptions
+        {
+            Target = target,
+            AdditionalForwardArgs = input.AdditionalForwardArgs,
+        }, cancellationToken);
+        return (result.Layers.Select(l => l[0]).ToArray(), double.NaN);
+    }
+
+    private static (Tensor[] Attributions, double Delta) ByOcclusion(IInterpretableModel model, PreparedInput input, long target, ExplanationOptions options, CancellationToken cancellationToken)
+    {
+        var windows = new long[input.Inputs.Count][];
+        var strides = new long[input.Inputs.Count][];
+        for (var i = 0; i < windows.Length; i++)
+        {
+            var shape = input.Inputs[i].shape[1..];
+            if (input.Displays[i] is ImageDisplay && shape.Length == 3)
+            {
+                var (h, w) = (Math.Max(1, shape[1] / 8), Math.Max(1, shape[2] / 8));
+                windows[i] = [shape[0], h, w];
+                strides[i] = [shape[0], Math.Max(1, h / 2), Math.Max(1, w / 2)];
+            }
+            else
+            {
+                windows[i] = shape.Select(_ => 1L).ToArray();
+                strides[i] = shape.Select(_ => 1L).ToArray();
+            }
+        }
+
+        var result = new Occlusion(model.Forward).Attribute(Inputs.Of([.. input.Inputs]), new OcclusionOptions
+        {
+            SlidingWindowShapes = windows,
+            Strides = strides,
+            Baselines = input.Baselines.ToArray(),
+            Target = target,
+            AdditionalForwardArgs = input.AdditionalForwardArgs,
+            PerturbationsPerEval = Math.Max(1, options.InternalBatchSize ?? 16),
+        }, cancellationToken);
+        return (result.Attributions.ToArray(), double.NaN);
     }
 
     private static (Tensor[] Attributions, double Delta) ByInterpretableEmbeddings(IInterpretableModel model, PreparedInput input, long target, ExplanationOptions options, CancellationToken cancellationToken)

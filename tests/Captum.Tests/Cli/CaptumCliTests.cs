@@ -93,6 +93,43 @@ public sealed class CaptumCliTests
         Near(x, y, "imageContribution", "chunked");
     }
 
+    [Fact]
+    public void Vqa_SeveralMethods_ReportsThemSideBySide()
+    {
+        using var folder = new TempFolder();
+        var (code, output, error) = Run(E2eArgs(folder.Path, "--question", "what color is the elephant", "--steps", "16", "--json", "--method", "layer-ig,gradient-x-activation", "--method", "occlusion", "--method", "interpretable-embedding"));
+
+        Assert.True(code == 0, error);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.Path, "result.json")));
+        var result = json.RootElement.GetProperty("results")[0];
+        var methods = result.GetProperty("methods");
+        Assert.Equal(["layer-ig", "gradient-x-activation", "occlusion", "interpretable-embedding"], methods.EnumerateObject().Select(p => p.Name));
+
+        // The tutorial's two setups agree; the first method's numbers are also the top-level ones.
+        NearAll(Numbers(methods.GetProperty("layer-ig"), "tokenAttributions"), Numbers(methods.GetProperty("interpretable-embedding"), "tokenAttributions"), "options (1) and (2)");
+        NearAll(Numbers(methods.GetProperty("layer-ig"), "tokenAttributions"), Numbers(result, "tokenAttributions"), "top level");
+        Assert.Equal(JsonValueKind.Null, methods.GetProperty("occlusion").GetProperty("delta").ValueKind);
+        Assert.Equal(5, Numbers(methods.GetProperty("occlusion"), "tokenAttributions").Length);
+        Assert.Contains("[occlusion] Image Contributions: ", output, StringComparison.Ordinal);
+
+        var report = File.ReadAllText(Path.Combine(folder.Path, "report.html"));
+        foreach (var name in new[] { "layer-ig", "gradient-x-activation", "occlusion", "interpretable-embedding" })
+        {
+            Assert.Contains($"Attribution Magnitude ({name})", report, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Vqa_UnknownMethod_ExitsNonZeroListingTheMethods()
+    {
+        using var folder = new TempFolder();
+        var (code, _, error) = Run(E2eArgs(folder.Path, "--question", "what is it", "--method", "magic"));
+
+        Assert.Equal(2, code);
+        Assert.Contains("unknown method 'magic'", error, StringComparison.Ordinal);
+        Assert.Contains("occlusion", error, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("--internal-batch-size", "0")]
     [InlineData("--steps", "0")]
