@@ -39,7 +39,10 @@ public sealed record ExplanationOptions
     /// <summary>Integration steps (the VQA tutorial uses 30).</summary>
     public int Steps { get; init; } = 30;
 
-    /// <summary>At most this many expanded examples per forward and backward pass; all steps in one pass when null.</summary>
+    /// <summary>
+    /// At most this many expanded examples per forward and backward pass (path methods; all steps in one pass when
+    /// null), or perturbed examples per forward pass for occlusion (16 when null).
+    /// </summary>
     public int? InternalBatchSize { get; init; }
 
     /// <summary>The class to explain; the predicted one when null.</summary>
@@ -181,7 +184,7 @@ public static class ModelExplainer
             Target = target,
             AdditionalForwardArgs = input.AdditionalForwardArgs,
         }, cancellationToken);
-        return (result.Layers.Select(l => l[0]).ToArray(), double.NaN);
+        return (result.Layers.Select(l => l.Count == 1 ? l[0] : throw new ArgumentException("every attribution layer must produce one tensor.", nameof(model))).ToArray(), double.NaN);
     }
 
     private static (Tensor[] Attributions, double Delta) ByOcclusion(IInterpretableModel model, PreparedInput input, long target, ExplanationOptions options, CancellationToken cancellationToken)
