@@ -116,11 +116,6 @@ public static class InterpretableEmbeddings
         ArgumentNullException.ThrowIfNull(embeddingLayerName);
         TorchRuntime.EnsureAvailable();
         var layer = LayerPath.Resolve(model, embeddingLayerName, nameof(embeddingLayerName));
-        if (layer is InterpretableEmbeddingBase)
-        {
-            throw new ArgumentException($"embeddingLayerName: '{embeddingLayerName}' is already an interpretable embedding layer.", nameof(embeddingLayerName));
-        }
-
         if (layer is not nn.Module<Tensor, Tensor> embedding)
         {
             throw new ArgumentException(

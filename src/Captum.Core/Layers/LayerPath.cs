@@ -100,11 +100,4 @@ public static class LayerPath
 
         return null;
     }
-
-    /// <summary>Splits a path into its parent path and last name.</summary>
-    internal static (string Parent, string Name) Split(string path)
-    {
-        var dot = path.LastIndexOf('.');
-        return dot < 0 ? (string.Empty, path) : (path[..dot], path[(dot + 1)..]);
-    }
 }
