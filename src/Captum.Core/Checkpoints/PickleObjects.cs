@@ -76,6 +76,21 @@ public sealed class CheckpointDict : IReadOnlyDictionary<object, object?>
     /// <returns>The description.</returns>
     public override string ToString() => $"{TypeName} ({Count} entries)";
 
+    /// <summary>
+    /// Adds an entry, to build a value for <see cref="TorchCheckpoint.Save(object?, string)"/>; with a collection
+    /// initializer: <c>new CheckpointDict("collections.OrderedDict") { { "fc.weight", weight } }</c>.
+    /// </summary>
+    /// <param name="key">The key (<c>null</c> for Python's <c>None</c>).</param>
+    /// <param name="value">The value.</param>
+    /// <exception cref="ArgumentException">The dictionary already holds <paramref name="key"/>.</exception>
+    public void Add(object? key, object? value)
+    {
+        if (!_items.TryAdd(NormalizeKey(key), value))
+        {
+            throw new ArgumentException($"The {TypeName} already has the key {Describe(key)}.", nameof(key));
+        }
+    }
+
     internal void Set(object? key, object? value) => _items[NormalizeKey(key)] = value;
 
     internal void SetAttribute(string name, object? value) => (_attributes ??= new(StringComparer.Ordinal))[name] = value;

@@ -23,7 +23,7 @@ namespace Captum.Checkpoints;
 /// for the value model.
 /// </para>
 /// </summary>
-public static class TorchCheckpoint
+public static partial class TorchCheckpoint
 {
     private const int HeaderBytes = 512;
 
