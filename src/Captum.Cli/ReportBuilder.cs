@@ -17,11 +17,25 @@ internal sealed class ReportBuilder(string title)
     private static readonly ColorMap CustomBlue = ColorMap.FromList("custom blue", [(0.0, "#ffffff"), (0.25, "#252b36"), (1.0, "#000000")]);
 
     private readonly HtmlReport report = new(title);
+    private int questionLevel = 2;
 
-    public void Add(string question, Explanation explanation)
+    /// <summary>Starts a section (e.g. one image); the questions that follow become its subsections.</summary>
+    public void AddSection(string heading)
     {
-        report.AddHeading(question);
-        report.AddParagraph(string.Create(CultureInfo.InvariantCulture, $"Predicted answer: {explanation.Label} (probability {explanation.Probability:0.####})"));
+        report.AddHeading(heading, 2);
+        questionLevel = 3;
+    }
+
+    /// <summary>Adds a question: the answer, the words coloured by importance, the image and its attribution, the contributions.</summary>
+    /// <param name="question">The question.</param>
+    /// <param name="explanation">The explained answer.</param>
+    /// <param name="expected">The expected answer, when known; shown as the target label.</param>
+    public void Add(string question, Explanation explanation, string? expected = null)
+    {
+        report.AddHeading(question, questionLevel);
+        report.AddParagraph(string.Create(
+            CultureInfo.InvariantCulture,
+            $"Predicted answer: {explanation.Label} (probability {explanation.Probability:0.####}){(expected is null ? string.Empty : $" · expected answer: {expected}")}"));
         // Words first, then the image, as the tutorial shows them.
         foreach (var input in explanation.Inputs.OrderBy(i => i.Display is TextDisplay ? 0 : 1))
         {
@@ -30,7 +44,7 @@ internal sealed class ReportBuilder(string title)
                 case TextDisplay text when input.TokenAttributions is { } tokens:
                     var norm = Math.Sqrt(tokens.Sum(t => (double)t * t));
                     var normalized = tokens.Select(t => norm > 0 ? t / norm : 0.0).ToArray();
-                    report.AddText([new VisualizationDataRecord(normalized, explanation.Probability, explanation.Label, explanation.Label, explanation.Label, input.Contribution, text.Tokens, explanation.Delta)]);
+                    report.AddText([new VisualizationDataRecord(normalized, explanation.Probability, explanation.Label, expected ?? explanation.Label, explanation.Label, input.Contribution, text.Tokens, explanation.Delta)]);
                     break;
                 case ImageDisplay image:
                     var (figure, _) = ImageVisualizer.VisualizeImageAttrMultiple(

@@ -2,22 +2,27 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Captum.Attr;
+using Captum.Hosting;
 using Captum.Plugins;
 using TorchSharp;
 
 namespace Captum.Cli;
 
-/// <summary><c>captum vqa</c>: answer questions about an image with the VQA plugin and explain every answer.</summary>
+/// <summary>
+/// <c>captum vqa</c>: answer questions about images with the VQA plugin's model (the scenes model that ships with
+/// it, or the tutorial's model from its checkpoint and ResNet files) and explain every answer.
+/// </summary>
 internal static class VqaCommand
 {
-    public static Command Create(Option<string[]> pluginsOption, TextWriter output, TextWriter error)
+    public static Command Create(PluginHost host, TextWriter output, TextWriter error)
     {
-        var checkpoint = new Option<FileInfo?>("--checkpoint") { Description = "The VQA checkpoint (torch.save of {'weights', 'vocab', ...})." };
-        var resnet = new Option<FileInfo?>("--resnet") { Description = "The ResNet state dict the image features come from." };
-        var image = new Option<FileInfo>("--image") { Description = "The image to ask about.", Required = true };
-        var questions = new Option<string[]>("--question") { Description = "A question (repeatable).", Required = true };
+        var checkpoint = new Option<FileInfo?>("--checkpoint") { Description = "A VQA checkpoint (torch.save of {'weights', 'vocab', ...}); default: the scenes model that ships with the plugin." };
+        var resnet = new Option<FileInfo?>("--resnet") { Description = "The ResNet state dict the tutorial checkpoint's image features come from." };
+        var image = new Option<FileInfo?>("--image") { Description = "The image to ask about." };
+        var questions = new Option<string[]>("--question") { Description = "A question about --image (repeatable)." };
+        var batch = new Option<FileInfo?>("--batch") { Description = "A JSON file of images and questions: {\"scenes\": [{\"image\": \"a.png\", \"questions\": [{\"question\": \"...\", \"answer\": \"expected (optional)\"}]}]}; paths relative to it." };
         var outDir = new Option<DirectoryInfo>("--out") { Description = "Folder for report.html (and result.json).", DefaultValueFactory = _ => new DirectoryInfo("out") };
-        var imageSize = new Option<int>("--image-size") { Description = "The side of the square image the net sees.", DefaultValueFactory = _ => 448 };
+        var imageSize = new Option<int?>("--image-size") { Description = "The side of the square image the net sees; default: the model's own (448 for the tutorial's, 64 for the scenes model)." };
         var centralFraction = new Option<double>("--central-fraction") { Description = "The central fraction of the resized image kept.", DefaultValueFactory = _ => 1.0 };
         var steps = new Option<int>("--steps") { Description = "Integration steps (n_steps).", DefaultValueFactory = _ => 30 };
         var variant = new Option<string>("--resnet-variant") { Description = "caffe (the tutorial's features) or torchvision.", DefaultValueFactory = _ => "caffe" };
@@ -27,17 +32,18 @@ internal static class VqaCommand
         var json = new Option<bool>("--json") { Description = "Also write result.json." };
         var internalBatch = new Option<int?>("--internal-batch-size") { Description = "At most this many expanded examples per pass (internal_batch_size)." };
 
-        var command = new Command("vqa", "Answer questions about an image and explain each answer by the image's pixels and the question's words.")
+        var command = new Command("vqa", "Answer questions about images and explain each answer by the image's pixels and the question's words.")
         {
-            checkpoint, resnet, image, questions, outDir, imageSize, centralFraction, steps, variant, method, json, internalBatch,
+            checkpoint, resnet, image, questions, batch, outDir, imageSize, centralFraction, steps, variant, method, json, internalBatch,
         };
         command.SetAction(parse =>
         {
             var request = new VqaRequest(
                 parse.GetValue(checkpoint)?.FullName,
                 parse.GetValue(resnet)?.FullName,
-                parse.GetRequiredValue(image).FullName,
-                parse.GetRequiredValue(questions),
+                parse.GetValue(image)?.FullName,
+                parse.GetValue(questions) ?? [],
+                parse.GetValue(batch)?.FullName,
                 parse.GetRequiredValue(outDir).FullName,
                 parse.GetValue(imageSize),
                 parse.GetValue(centralFraction),
@@ -46,22 +52,14 @@ internal static class VqaCommand
                 parse.GetRequiredValue(method) == "interpretable-embedding" ? ExplanationMethod.InterpretableEmbedding : ExplanationMethod.LayerIntegratedGradients,
                 parse.GetValue(json),
                 parse.GetValue(internalBatch));
-            return Fail.Guard(error, () => Execute(request, parse.GetValue(pluginsOption), output, error));
+            return Fail.Guard(error, () => Execute(request, host, output, error));
         });
         return command;
     }
 
-    private static int Execute(VqaRequest request, string[]? plugins, TextWriter output, TextWriter error)
+    private static int Execute(VqaRequest request, PluginHost host, TextWriter output, TextWriter error)
     {
-        foreach (var q in request.Questions)
-        {
-            if (string.IsNullOrWhiteSpace(q))
-            {
-                throw new UsageException("--question is empty: every question needs at least one word.");
-            }
-        }
-
-        Fail.RequireFile(request.Image, "--image");
+        var images = Images(request);
         if (request.Checkpoint is not null)
         {
             Fail.RequireFile(request.Checkpoint, "--checkpoint");
@@ -78,7 +76,7 @@ internal static class VqaCommand
         }
 
         using var scope = torch.NewDisposeScope();
-        using var host = CaptumCli.LoadPlugins(plugins, error);
+        CaptumCli.WarnAboutFailures(host, error);
         var provider = host.GetModelProvider("vqa");
         var files = new Dictionary<string, string>(StringComparer.Ordinal);
         if (request.Checkpoint is not null)
@@ -98,51 +96,74 @@ internal static class VqaCommand
 
         var settings = new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            ["image-size"] = request.ImageSize.ToString(CultureInfo.InvariantCulture),
             ["central-fraction"] = request.CentralFraction.ToString("R", CultureInfo.InvariantCulture),
             ["resnet-variant"] = request.ResNetVariant,
         };
-        using var model = provider.Load(files, settings);
-
-        var report = new ReportBuilder($"VQA: {Path.GetFileName(request.Image)}");
-        var results = new List<Dictionary<string, object?>>();
-        for (var i = 0; i < request.Questions.Length; i++)
+        if (request.ImageSize is { } size)
         {
-            var question = request.Questions[i];
-            using var questionScope = torch.NewDisposeScope();
-            var prepared = model.Prepare(new Dictionary<string, string> { ["image"] = request.Image, ["question"] = question });
-            var progress = new StepProgress(error, $"[{i + 1}/{request.Questions.Length}] {question}");
-            using var explanation = ModelExplainer.Explain(model, prepared, new ExplanationOptions
-            {
-                Method = request.Method,
-                Steps = request.Steps,
-                Progress = progress,
-            });
-            progress.Done();
+            settings["image-size"] = size.ToString(CultureInfo.InvariantCulture);
+        }
 
-            var text = explanation.Inputs.FirstOrDefault(e => e.Display is TextDisplay);
-            var imageInput = explanation.Inputs.FirstOrDefault(e => e.Display is ImageDisplay);
-            output.WriteLine($"Question: {question}");
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Predicted answer: {explanation.Label} (probability {explanation.Probability:0.####})"));
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Text Contributions: {text?.Contribution ?? 0:G6}"));
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Image Contributions: {imageInput?.Contribution ?? 0:G6}"));
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Total Contribution: {explanation.TotalContribution:G6}"));
-            output.WriteLine();
-            report.Add(question, explanation);
-            results.Add(new Dictionary<string, object?>
+        using var model = provider.Load(files, settings);
+        output.WriteLine($"Model: {model.Name}");
+        output.WriteLine();
+
+        var report = new ReportBuilder(images.Count == 1 ? $"VQA: {Path.GetFileName(images[0].Image)}" : $"VQA: {images.Count} images");
+        var results = new List<Dictionary<string, object?>>();
+        var total = images.Sum(i => i.Questions.Count);
+        var done = 0;
+        foreach (var (imagePath, imageQuestions) in images)
+        {
+            if (images.Count > 1)
             {
-                ["question"] = question,
-                ["answer"] = explanation.Label,
-                ["answerIndex"] = explanation.LabelIndex,
-                ["probability"] = explanation.Probability,
-                ["logits"] = explanation.Logits,
-                ["tokens"] = (text?.Display as TextDisplay)?.Tokens,
-                ["tokenAttributions"] = text?.TokenAttributions,
-                ["textContribution"] = text?.Contribution,
-                ["imageContribution"] = imageInput?.Contribution,
-                ["totalContribution"] = explanation.TotalContribution,
-                ["delta"] = explanation.Delta,
-            });
+                report.AddSection(Path.GetFileName(imagePath));
+                output.WriteLine($"Image: {imagePath}");
+            }
+
+            foreach (var (question, expected) in imageQuestions)
+            {
+                using var questionScope = torch.NewDisposeScope();
+                var prepared = model.Prepare(new Dictionary<string, string> { ["image"] = imagePath, ["question"] = question });
+                var progress = new StepProgress(error, $"[{++done}/{total}] {question}");
+                using var explanation = ModelExplainer.Explain(model, prepared, new ExplanationOptions
+                {
+                    Method = request.Method,
+                    Steps = request.Steps,
+                    Progress = progress,
+                });
+                progress.Done();
+
+                var text = explanation.Inputs.FirstOrDefault(e => e.Display is TextDisplay);
+                var imageInput = explanation.Inputs.FirstOrDefault(e => e.Display is ImageDisplay);
+                output.WriteLine($"Question: {question}");
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Predicted answer: {explanation.Label} (probability {explanation.Probability:0.####})"));
+                if (expected is not null)
+                {
+                    output.WriteLine($"Expected answer: {expected}");
+                }
+
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Text Contributions: {text?.Contribution ?? 0:G6}"));
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Image Contributions: {imageInput?.Contribution ?? 0:G6}"));
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Total Contribution: {explanation.TotalContribution:G6}"));
+                output.WriteLine();
+                report.Add(question, explanation, expected);
+                results.Add(new Dictionary<string, object?>
+                {
+                    ["image"] = imagePath,
+                    ["question"] = question,
+                    ["expected"] = expected,
+                    ["answer"] = explanation.Label,
+                    ["answerIndex"] = explanation.LabelIndex,
+                    ["probability"] = explanation.Probability,
+                    ["logits"] = explanation.Logits,
+                    ["tokens"] = (text?.Display as TextDisplay)?.Tokens,
+                    ["tokenAttributions"] = text?.TokenAttributions,
+                    ["textContribution"] = text?.Contribution,
+                    ["imageContribution"] = imageInput?.Contribution,
+                    ["totalContribution"] = explanation.TotalContribution,
+                    ["delta"] = explanation.Delta,
+                });
+            }
         }
 
         Directory.CreateDirectory(request.OutDir);
@@ -154,7 +175,8 @@ internal static class VqaCommand
             var jsonPath = Path.Combine(request.OutDir, "result.json");
             var document = new Dictionary<string, object?>
             {
-                ["image"] = request.Image,
+                ["model"] = model.Name,
+                ["image"] = images.Count == 1 ? images[0].Image : null,
                 ["steps"] = request.Steps,
                 ["method"] = request.Method == ExplanationMethod.InterpretableEmbedding ? "interpretable-embedding" : "layer-ig",
                 ["results"] = results,
@@ -166,17 +188,95 @@ internal static class VqaCommand
         return 0;
     }
 
+    /// <summary>The images and their questions (with the expected answers when the batch file gives them), checked.</summary>
+    private static List<(string Image, List<(string Question, string? Expected)> Questions)> Images(VqaRequest request)
+    {
+        var items = new List<(string Image, List<(string Question, string? Expected)> Questions)>();
+        if (request.Batch is not null)
+        {
+            if (request.Image is not null || request.Questions.Length > 0)
+            {
+                throw new UsageException("--batch takes the images and questions from its file: give it without --image and --question.");
+            }
+
+            Fail.RequireFile(request.Batch, "--batch");
+            items.AddRange(BatchFile.Read(request.Batch));
+        }
+        else
+        {
+            if (request.Image is null)
+            {
+                throw new UsageException("--image is required (or --batch with a file of images and questions).");
+            }
+
+            if (request.Questions.Length == 0)
+            {
+                throw new UsageException("--question is required: ask at least one question about --image.");
+            }
+
+            items.Add((request.Image, request.Questions.Select(q => (q, (string?)null)).ToList()));
+        }
+
+        foreach (var (image, questions) in items)
+        {
+            if (questions.Any(q => string.IsNullOrWhiteSpace(q.Question)))
+            {
+                throw new UsageException("--question is empty: every question needs at least one word.");
+            }
+
+            Fail.RequireFile(image, request.Batch is null ? "--image" : "--batch");
+        }
+
+        return items;
+    }
+
     private sealed record VqaRequest(
         string? Checkpoint,
         string? Resnet,
-        string Image,
+        string? Image,
         string[] Questions,
+        string? Batch,
         string OutDir,
-        int ImageSize,
+        int? ImageSize,
         double CentralFraction,
         int Steps,
         string ResNetVariant,
         ExplanationMethod Method,
         bool Json,
         int? InternalBatchSize);
+}
+
+/// <summary>Reads the <c>--batch</c> file of <c>captum vqa</c>.</summary>
+internal static class BatchFile
+{
+    public static List<(string Image, List<(string Question, string? Expected)> Questions)> Read(string path)
+    {
+        var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllText(path));
+            var items = new List<(string, List<(string, string?)>)>();
+            foreach (var scene in document.RootElement.GetProperty("scenes").EnumerateArray())
+            {
+                var image = Path.GetFullPath(Path.Combine(folder, scene.GetProperty("image").GetString() ?? throw new InvalidDataException("an image is null")));
+                var questions = scene.GetProperty("questions").EnumerateArray()
+                    .Select(q => q.ValueKind == JsonValueKind.String
+                        ? (q.GetString()!, (string?)null)
+                        : (q.GetProperty("question").GetString() ?? string.Empty, q.TryGetProperty("answer", out var a) ? a.GetString() : null))
+                    .ToList();
+                if (questions.Count == 0)
+                {
+                    throw new InvalidDataException($"{image} has no questions");
+                }
+
+                items.Add((image, questions));
+            }
+
+            return items.Count > 0 ? items : throw new InvalidDataException("it lists no scenes");
+        }
+        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or InvalidDataException)
+        {
+            throw new UsageException($"--batch: {path} is not a batch file ({ex.Message.Split('\n')[0]}); expected {{\"scenes\": [{{\"image\": \"a.png\", \"questions\": [{{\"question\": \"...\", \"answer\": \"...\"}}]}}]}}.");
+        }
+    }
 }
