@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
-# The getting-started sample: Integrated Gradients on a small model, printing the attributions and
-# the convergence delta.
+# The main job: the VQA model that ships with the plugin answers several questions about each scene in
+# samples/scenes, and Layer Integrated Gradients explains every answer by the image's pixels and the
+# question's words. Writes OUT/report.html (and OUT/result.json) and prints where it is.
+# Usage: scripts/demo.sh [OUT]   (default: out/demo in the checkout)
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-cd "$ROOT"
-dotnet build samples/GettingStarted/GettingStarted.csproj -c "$CONFIGURATION" -nologo -v quiet >/dev/null
-exec dotnet "samples/GettingStarted/bin/$CONFIGURATION/net10.0/GettingStarted.dll" "$@"
+out="${1:-$ROOT/out/demo}"
+mkdir -p "$out"
+out="$(cd "$out" && pwd)"
+dotnet build "$ROOT/src/Captum.Cli/Captum.Cli.csproj" -c "$CONFIGURATION" -nologo -v quiet >/dev/null
+dotnet "$ROOT/src/Captum.Cli/bin/$CONFIGURATION/net10.0/captum.dll" vqa --batch "$ROOT/samples/scenes/scenes.json" --out "$out" --json
+echo
+echo "demo: open $out/report.html"

@@ -4,15 +4,34 @@ using Captum.Checkpoints;
 using Captum.Forward;
 using Captum.Layers;
 using Captum.Plugins.Vqa.Model;
+using Captum.Plugins.Vqa.Scenes;
 using Captum.Plugins.Vqa.Tutorial;
 
 namespace Captum.Plugins.Vqa;
 
+/// <summary>What the image is compared with: the start of Integrated Gradients' path.</summary>
+public enum ImageBaseline
+{
+    /// <summary>
+    /// Zero in the normalised image, i.e. ImageNet's mean colour everywhere: the tutorial's <c>image * 0</c>.
+    /// </summary>
+    Zero,
+
+    /// <summary>
+    /// A blank canvas: every pixel the image's own per-channel median colour (for a scene, its background). Pixels
+    /// of the background colour then carry no attribution, only what differs from it does.
+    /// </summary>
+    MedianColor,
+}
+
 /// <summary>Settings of a loaded VQA model.</summary>
 public sealed record VqaModelOptions
 {
-    /// <summary>The side of the square image the net sees (the tutorial uses 448).</summary>
-    public int ImageSize { get; init; } = 448;
+    /// <summary>
+    /// The side of the square image the net sees; when null, the model's own: 448 for the tutorial's model (as the
+    /// tutorial), the size a scenes checkpoint was trained on (64) for a scenes model.
+    /// </summary>
+    public int? ImageSize { get; init; }
 
     /// <summary>The central fraction of the resized image kept (the tutorial uses 1.0).</summary>
     public double CentralFraction { get; init; } = 1.0;
@@ -22,13 +41,20 @@ public sealed record VqaModelOptions
 
     /// <summary>The device to run on; the CPU when null.</summary>
     public Device? Device { get; init; }
+
+    /// <summary>
+    /// The image baseline; when null, the model's own: <see cref="ImageBaseline.Zero"/> for the tutorial's model,
+    /// what a scenes checkpoint names (<see cref="ImageBaseline.MedianColor"/> for the shipped one).
+    /// </summary>
+    public ImageBaseline? ImageBaseline { get; init; }
 }
 
 /// <summary>
 /// The VQA model of Captum's multimodal tutorial, loaded and ready to explain: the net with its image network,
 /// wrapped with <see cref="ModelInputWrapper"/>, its vocabulary, answers and image transform. Raw inputs are an
 /// image file ("image") and a question ("question"); attributions go to <c>input_maps.v</c> (the image) and
-/// <c>module.text.embedding</c> (the question's words), with baselines the black image and the pad tokens.
+/// <c>module.text.embedding</c> (the question's words), with baselines the <see cref="ImageBaseline"/> (the
+/// tutorial's zero, or a blank canvas for the scenes model) and the pad tokens.
 /// </summary>
 public sealed class VqaModel : IInterpretableModel
 {
@@ -37,6 +63,9 @@ public sealed class VqaModel : IInterpretableModel
 
     /// <summary>The raw input names.</summary>
     public const string QuestionInput = "question";
+
+    /// <summary>The image size of the tutorial's model.</summary>
+    public const int TutorialImageSize = 448;
 
     private readonly ModelInputWrapper wrapper;
     private readonly ImageTransform transform;
@@ -47,8 +76,10 @@ public sealed class VqaModel : IInterpretableModel
     /// <param name="encoder">The question vocabulary.</param>
     /// <param name="answers">The answer of every class.</param>
     /// <param name="options">Image size, central fraction and device.</param>
-    public VqaModel(VqaNet net, QuestionEncoder encoder, IReadOnlyList<string> answers, VqaModelOptions? options = null)
+    /// <param name="name">The model's name: "vqa" unless given ("scenes-vqa" for the scenes model).</param>
+    public VqaModel(VqaNet net, QuestionEncoder encoder, IReadOnlyList<string> answers, VqaModelOptions? options = null, string? name = null)
     {
+        Name = name ?? "vqa";
         Net = net ?? throw new ArgumentNullException(nameof(net));
         Encoder = encoder ?? throw new ArgumentNullException(nameof(encoder));
         Labels = answers ?? throw new ArgumentNullException(nameof(answers));
@@ -58,8 +89,9 @@ public sealed class VqaModel : IInterpretableModel
         }
 
         options ??= new VqaModelOptions();
+        Options = options;
         device = options.Device ?? torch.CPU;
-        transform = new ImageTransform(options.ImageSize, options.CentralFraction);
+        transform = new ImageTransform(options.ImageSize ?? TutorialImageSize, options.CentralFraction);
         net.eval();
         wrapper = new ModelInputWrapper(net);
         Forward = wrapper;
@@ -68,11 +100,17 @@ public sealed class VqaModel : IInterpretableModel
     /// <summary>The net.</summary>
     public VqaNet Net { get; }
 
+    /// <summary>The settings the model was loaded with.</summary>
+    public VqaModelOptions Options { get; }
+
+    /// <summary>The image transform (size and central fraction).</summary>
+    public ImageTransform Transform => transform;
+
     /// <summary>The question vocabulary.</summary>
     public QuestionEncoder Encoder { get; }
 
     /// <inheritdoc />
-    public string Name => "vqa";
+    public string Name { get; }
 
     /// <inheritdoc />
     public IReadOnlyList<RawInputSpec> RawInputs { get; } =
@@ -145,6 +183,44 @@ public sealed class VqaModel : IInterpretableModel
             net.to(target);
         }
 
+        return new VqaModel(net, new QuestionEncoder(questionVocab), AnswerList(answerVocab), options with { ImageSize = options.ImageSize ?? TutorialImageSize });
+    }
+
+    /// <summary>
+    /// Loads the scenes model that ships with the plugin (see <see cref="SceneCheckpoint"/>): a VQA net on a small
+    /// convolutional backbone, trained on generated scenes, read from the plugin's embedded checkpoint.
+    /// </summary>
+    public static VqaModel LoadDefault(VqaModelOptions? options = null)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var checkpoint = SceneCheckpoint.LoadDefault();
+        return SceneCheckpoint.Build(checkpoint, options);
+    }
+
+    /// <summary>
+    /// Loads a checkpoint that holds its own image network: a scenes checkpoint (see <see cref="SceneCheckpoint"/>),
+    /// e.g. one written by <c>captum vqa-train</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The file is missing, or it is not a scenes checkpoint (the tutorial's needs its ResNet file too); the message names the file.</exception>
+    /// <exception cref="CheckpointFormatException">The file is not a readable PyTorch checkpoint.</exception>
+    public static VqaModel Load(string checkpointPath, VqaModelOptions? options = null)
+    {
+        RequireFile(checkpointPath, "checkpoint");
+        using var scope = torch.NewDisposeScope();
+        using var checkpoint = TorchCheckpoint.Load(checkpointPath);
+        if (!SceneCheckpoint.IsSceneCheckpoint(checkpoint))
+        {
+            throw new ArgumentException(
+                $"{checkpointPath} has no image network of its own (it is not a scenes checkpoint): give the ResNet state dict its features come from (resnet) too.",
+                "resnet");
+        }
+
+        return SceneCheckpoint.Build(checkpoint, options);
+    }
+
+    /// <summary>The answer of every class index of an answer vocabulary ("unk" where it has none).</summary>
+    internal static string[] AnswerList(IReadOnlyDictionary<string, long> answerVocab)
+    {
         var answers = new string[answerVocab.Count == 0 ? 0 : (int)answerVocab.Values.Max() + 1];
         Array.Fill(answers, "unk");
         foreach (var (answer, index) in answerVocab)
@@ -152,7 +228,7 @@ public sealed class VqaModel : IInterpretableModel
             answers[index] = answer;
         }
 
-        return new VqaModel(net, new QuestionEncoder(questionVocab), answers, options);
+        return answers;
     }
 
     /// <summary>Loads and transforms the image file and encodes the question (see <see cref="IInterpretableModel.Prepare"/>).</summary>
@@ -174,9 +250,26 @@ public sealed class VqaModel : IInterpretableModel
         var reference = new TokenReferenceBase(Encoder.PadIndex).GenerateReference(words.Count, device).unsqueeze(0);
         return new PreparedInput(
             [normalized, tokens.unsqueeze(0)],
-            [normalized * 0.0, reference],
+            [Baseline(normalized, Options.ImageBaseline ?? ImageBaseline.Zero), reference],
             [length.unsqueeze(0)],
             [new ImageDisplay(ImageInput, original), new TextDisplay(QuestionInput, question, words)]);
+    }
+
+    /// <summary>The baseline of normalised images [n, 3, H, W] (see <see cref="ImageBaseline"/>); the caller owns it.</summary>
+    public static Tensor Baseline(Tensor normalized, ImageBaseline kind)
+    {
+        ArgumentNullException.ThrowIfNull(normalized);
+        if (kind == ImageBaseline.Zero)
+        {
+            return normalized * 0.0;
+        }
+
+        // The median commutes with the per-channel normalisation (increasing and affine), so it can be taken here.
+        using var scope = torch.NewDisposeScope();
+        var (n, c) = (normalized.shape[0], normalized.shape[1]);
+        var pixels = normalized.reshape(n, c, -1);
+        var (median, _) = pixels.kthvalue((pixels.shape[2] + 1) / 2, dim: 2, keepdim: true); // the lower middle value, as torch.median
+        return median.unsqueeze(-1).expand_as(normalized).contiguous().MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -247,6 +340,19 @@ public sealed class VqaModel : IInterpretableModel
             options = options with { ResNetVariant = Enum.TryParse<ResNetVariant>(variant, ignoreCase: true, out var v) ? v : throw new ArgumentException($"resnet-variant must be caffe or torchvision, not '{variant}'.", nameof(settings)) };
         }
 
+        if (settings.TryGetValue("image-baseline", out var baseline))
+        {
+            options = options with
+            {
+                ImageBaseline = baseline switch
+                {
+                    "zero" => Vqa.ImageBaseline.Zero,
+                    "median-color" => Vqa.ImageBaseline.MedianColor,
+                    _ => throw new ArgumentException($"image-baseline must be zero or median-color, not '{baseline}'.", nameof(settings)),
+                },
+            };
+        }
+
         if (settings.TryGetValue("device", out var deviceName))
         {
             options = options with { Device = torch.device(deviceName) };
@@ -263,24 +369,35 @@ public sealed class VqaModelProvider : IInterpretableModelProvider
     public string Name => "vqa";
 
     /// <inheritdoc />
-    public string Description => "The VQA net of Captum's multimodal tutorial (question LSTM and attention over ResNet layer4 features).";
+    public string Description =>
+        "The VQA net of Captum's multimodal tutorial (question LSTM and attention over image features): by default the scenes model that ships with the plugin; the tutorial's with its checkpoint and ResNet files.";
 
     /// <inheritdoc />
     public IReadOnlyList<ModelFile> Files { get; } =
     [
-        new("checkpoint", "the VQA checkpoint (torch.save of {'weights', 'vocab', ...})", true),
-        new("resnet", "the ResNet state dict the image features come from", true),
+        new("checkpoint", "a VQA checkpoint: the tutorial's (torch.save of {'weights', 'vocab', ...}, with resnet) or a scenes checkpoint from captum vqa-train; default: the scenes model that ships with the plugin", false),
+        new("resnet", "the ResNet state dict the tutorial checkpoint's image features come from", false),
     ];
 
     /// <inheritdoc />
+    /// <remarks>
+    /// No files: the scenes model that ships with the plugin. A checkpoint and a ResNet: the tutorial's model. A
+    /// checkpoint alone: a checkpoint with its own image network (a scenes checkpoint).
+    /// </remarks>
     public IInterpretableModel Load(IReadOnlyDictionary<string, string> files, IReadOnlyDictionary<string, string> settings)
     {
         ArgumentNullException.ThrowIfNull(files);
         ArgumentNullException.ThrowIfNull(settings);
-        return VqaModel.Load(
-            files.TryGetValue("checkpoint", out var c) ? c : string.Empty,
-            files.TryGetValue("resnet", out var r) ? r : string.Empty,
-            VqaModel.ParseSettings(settings));
+        var options = VqaModel.ParseSettings(settings);
+        var checkpoint = files.TryGetValue("checkpoint", out var c) && !string.IsNullOrWhiteSpace(c) ? c : null;
+        var resnet = files.TryGetValue("resnet", out var r) && !string.IsNullOrWhiteSpace(r) ? r : null;
+        return (checkpoint, resnet) switch
+        {
+            (null, null) => VqaModel.LoadDefault(options),
+            (not null, not null) => VqaModel.Load(checkpoint, resnet, options),
+            (not null, null) => VqaModel.Load(checkpoint, options),
+            (null, not null) => throw new ArgumentException("resnet is given without checkpoint: the ResNet file goes with the tutorial's VQA checkpoint.", "checkpoint"),
+        };
     }
 }
 
@@ -291,9 +408,14 @@ public sealed class VqaPlugin : ICaptumPlugin
     public string Name => "vqa";
 
     /// <inheritdoc />
-    public string Description => "Captum's multimodal VQA tutorial model.";
+    public string Description => "Captum's multimodal VQA tutorial model, and a VQA model of generated scenes trained with the project.";
 
     /// <inheritdoc />
-    public void ConfigureServices(Microsoft.Extensions.DependencyInjection.IServiceCollection services) =>
+    public void ConfigureServices(Microsoft.Extensions.DependencyInjection.IServiceCollection services)
+    {
         Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton<IInterpretableModelProvider, VqaModelProvider>(services);
+        Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton<IPluginCommand, Commands.VqaTrainCommand>(services);
+        Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton<IPluginCommand, Commands.VqaEvalCommand>(services);
+        Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton<IPluginCommand, Commands.VqaScenesCommand>(services);
+    }
 }

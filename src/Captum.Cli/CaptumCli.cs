@@ -3,7 +3,7 @@ using Captum.Hosting;
 
 namespace Captum.Cli;
 
-/// <summary>The captum command line: <c>captum vqa ...</c>, <c>captum plugins</c>.</summary>
+/// <summary>The captum command line: <c>captum vqa ...</c>, <c>captum plugins</c>, and the commands plugins add (<c>captum vqa-eval ...</c>).</summary>
 public static class CaptumCli
 {
     /// <summary>The environment variable listing extra plugin folders (separated by the path separator).</summary>
@@ -13,19 +13,38 @@ public static class CaptumCli
     public static int Run(string[] args, TextWriter output, TextWriter error)
     {
         ArgumentNullException.ThrowIfNull(args);
-        var pluginsOption = new Option<string[]>("--plugins")
-        {
-            Description = $"A folder of plugins (repeatable); also ${PluginsVariable}; default: plugins/ beside the command.",
-            Recursive = true,
-        };
+
+        // The plugins are loaded before the command line is parsed, since they add commands to it.
+        using var host = PluginHost.Load(PluginRoots(PluginFolderOptions(args)));
+        var pluginsOption = PluginsOption();
         var root = new RootCommand("CaptumSharp: explain what a model's answer rests on.")
         {
-            VqaCommand.Create(pluginsOption, output, error),
-            PluginsCommand(pluginsOption, output),
+            VqaCommand.Create(host, output, error),
+            PluginsCommand(host, output),
         };
         root.Options.Add(pluginsOption);
+        foreach (var command in PluginCommands.Create(host, root, output, error))
+        {
+            root.Subcommands.Add(command);
+        }
+
         var parsed = root.Parse(args);
         return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error });
+    }
+
+    private static Option<string[]> PluginsOption() => new("--plugins")
+    {
+        Description = $"A folder of plugins (repeatable); also ${PluginsVariable}; default: plugins/ beside the command.",
+        Recursive = true,
+    };
+
+    /// <summary>The <c>--plugins</c> values, read before the plugins' commands exist (every other token is ignored here).</summary>
+    private static string[]? PluginFolderOptions(string[] args)
+    {
+        var option = PluginsOption();
+        var probe = new RootCommand { TreatUnmatchedTokensAsErrors = false };
+        probe.Options.Add(option);
+        return probe.Parse(args).GetValue(option);
     }
 
     /// <summary>The plugin folders to search: the options, then the environment variable, then plugins/ beside the command.</summary>
@@ -43,24 +62,20 @@ public static class CaptumCli
         return roots;
     }
 
-    /// <summary>Loads the plugins and reports those that failed on <paramref name="error"/>.</summary>
-    internal static PluginHost LoadPlugins(string[]? options, TextWriter error)
+    /// <summary>Reports the plugins that failed to load on <paramref name="error"/>.</summary>
+    internal static void WarnAboutFailures(PluginHost host, TextWriter error)
     {
-        var host = PluginHost.Load(PluginRoots(options));
         foreach (var failure in host.Failures)
         {
             error.WriteLine($"captum: warning: plugin {failure.Path} did not load: {failure.Reason}");
         }
-
-        return host;
     }
 
-    private static Command PluginsCommand(Option<string[]> pluginsOption, TextWriter output)
+    private static Command PluginsCommand(PluginHost host, TextWriter output)
     {
-        var command = new Command("plugins", "List the plugins found and the models they offer.");
+        var command = new Command("plugins", "List the plugins found, the models they offer and the commands they add.");
         command.SetAction(parse =>
         {
-            using var host = PluginHost.Load(PluginRoots(parse.GetValue(pluginsOption)));
             foreach (var plugin in host.Plugins)
             {
                 output.WriteLine($"{plugin.Plugin.Name}\t{plugin.Plugin.Description}\t{plugin.AssemblyPath}");
@@ -69,6 +84,11 @@ public static class CaptumCli
             foreach (var provider in host.ModelProviders)
             {
                 output.WriteLine($"  model {provider.Name}: {provider.Description} (files: {string.Join(", ", provider.Files.Select(f => f.Name + (f.Required ? "" : "?")))})");
+            }
+
+            foreach (var pluginCommand in host.Commands)
+            {
+                output.WriteLine($"  command {pluginCommand.Name}: {pluginCommand.Description}");
             }
 
             foreach (var failure in host.Failures)

@@ -17,13 +17,26 @@ internal sealed class ReportBuilder(string title)
     private static readonly ColorMap CustomBlue = ColorMap.FromList("custom blue", [(0.0, "#ffffff"), (0.25, "#252b36"), (1.0, "#000000")]);
 
     private readonly HtmlReport report = new(title);
+    private int questionLevel = 2;
+
+    /// <summary>Starts a section (e.g. one image); the questions that follow become its subsections.</summary>
+    public void AddSection(string heading)
+    {
+        report.AddHeading(heading, 2);
+        questionLevel = 3;
+    }
+
+    /// <summary>Adds a question explained by one method (see the overload for several).</summary>
+    public void Add(string question, Explanation explanation, string? expected = null) => Add(question, [("layer-ig", explanation)], expected);
 
     /// <summary>One question: the words per method, then the image beside each method's heat map, then the contributions.</summary>
-    public void Add(string question, IReadOnlyList<(string Method, Explanation Explanation)> explanations)
+    public void Add(string question, IReadOnlyList<(string Method, Explanation Explanation)> explanations, string? expected = null)
     {
         var first = explanations[0].Explanation;
-        report.AddHeading(question);
-        report.AddParagraph(string.Create(CultureInfo.InvariantCulture, $"Predicted answer: {first.Label} (probability {first.Probability:0.####})"));
+        report.AddHeading(question, questionLevel);
+        report.AddParagraph(string.Create(
+            CultureInfo.InvariantCulture,
+            $"Predicted answer: {first.Label} (probability {first.Probability:0.####}){(expected is null ? string.Empty : $" · expected answer: {expected}")}"));
 
         // Words first, then the image, as the tutorial shows them; one row (and one heat map) per method.
         var records = new List<VisualizationDataRecord>();
@@ -34,7 +47,7 @@ internal sealed class ReportBuilder(string title)
                 var norm = Math.Sqrt(tokens.Sum(t => (double)t * t));
                 var normalized = tokens.Select(t => norm > 0 ? t / norm : 0.0).ToArray();
                 var label = explanations.Count > 1 ? $"{e.Label} ({method})" : e.Label;
-                records.Add(new VisualizationDataRecord(normalized, e.Probability, e.Label, e.Label, label, text.Contribution, ((TextDisplay)text.Display).Tokens, double.IsNaN(e.Delta) ? 0 : e.Delta));
+                records.Add(new VisualizationDataRecord(normalized, e.Probability, e.Label, expected ?? e.Label, label, text.Contribution, ((TextDisplay)text.Display).Tokens, double.IsNaN(e.Delta) ? 0 : e.Delta));
             }
         }
 

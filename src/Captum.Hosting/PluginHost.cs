@@ -58,6 +58,9 @@ public sealed class PluginHost : IDisposable
     /// <summary>Every model provider the plugins registered.</summary>
     public IReadOnlyList<IInterpretableModelProvider> ModelProviders => services.GetServices<IInterpretableModelProvider>().ToList();
 
+    /// <summary>Every command the plugins registered (<see cref="IPluginCommand"/>), in registration order.</summary>
+    public IReadOnlyList<IPluginCommand> Commands => services.GetServices<IPluginCommand>().ToList();
+
     /// <summary>The model provider named <paramref name="name"/> (case-insensitive).</summary>
     /// <exception cref="ArgumentException">No plugin offers it; the message lists those that exist.</exception>
     public IInterpretableModelProvider GetModelProvider(string name)

@@ -36,6 +36,9 @@ public sealed record VqaConfig(long Tokens, long EmbeddingFeatures, long LstmFea
 
     /// <summary>The classifier's hidden size; <see cref="MidFeatures"/> unless given (1024 in the tutorial's net).</summary>
     public long? ClassifierMidFeatures { get; init; }
+
+    /// <summary>The dropout probability of every dropout layer while training (0.5 in the original); no effect in eval mode.</summary>
+    public double Dropout { get; init; } = 0.5;
 }
 
 /// <summary>
@@ -174,9 +177,9 @@ public sealed class VqaNet : nn.Module<Tensor, Tensor, Tensor, Tensor>
     {
         ArgumentNullException.ThrowIfNull(config);
         Config = config;
-        text = new TextProcessor(config.Tokens, config.EmbeddingFeatures, config.LstmFeatures);
-        attention = new Attention(config.VFeatures, config.LstmFeatures, config.MidFeatures, config.Glimpses);
-        classifier = new Classifier((config.Glimpses * config.VFeatures) + config.LstmFeatures, config.ClassifierMidFeatures ?? config.MidFeatures, config.Answers);
+        text = new TextProcessor(config.Tokens, config.EmbeddingFeatures, config.LstmFeatures, config.Dropout);
+        attention = new Attention(config.VFeatures, config.LstmFeatures, config.MidFeatures, config.Glimpses, config.Dropout);
+        classifier = new Classifier((config.Glimpses * config.VFeatures) + config.LstmFeatures, config.ClassifierMidFeatures ?? config.MidFeatures, config.Answers, config.Dropout);
         resnet_layer4 = imageNetwork;
         RegisterComponents();
     }

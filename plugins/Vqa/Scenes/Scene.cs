@@ -50,7 +50,7 @@ public enum QuestionKind
     /// <summary>"how many {shape}s are there"; answer 0 to 4.</summary>
     Count,
 
-    /// <summary>"is there a {color} {shape}", asked when exactly one object has that shape; answer yes or no.</summary>
+    /// <summary>"is there a {color} {shape}" ("an" before a vowel), asked when exactly one object has that shape; answer yes or no.</summary>
     Exists,
 
     /// <summary>
@@ -72,7 +72,7 @@ public static class SceneWords
     /// <summary>Every word a question can have, in vocabulary order (index 0 is left for padding and unknown words).</summary>
     public static IReadOnlyList<string> QuestionWords { get; } =
     [
-        "what", "color", "is", "the", "shape", "object", "how", "many", "are", "there", "a", "where",
+        "what", "color", "is", "the", "shape", "object", "how", "many", "are", "there", "a", "an", "where",
         .. Shapes.Select(Name), .. Shapes.Select(Plural), .. Colors.Select(Name),
     ];
 

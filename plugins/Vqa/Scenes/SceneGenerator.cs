@@ -199,7 +199,8 @@ public sealed class SceneGenerator
             var target = Having(o => o.Shape == shape)[0];
             var yes = random.Next(2) == 0;
             var color = yes ? objects[target].Color : random.Pick(SceneWords.Colors.Where(c => c != objects[target].Color).ToList());
-            questions.Add(new SceneQuestion($"is there a {SceneWords.Name(color)} {SceneWords.Name(shape)}", yes ? "yes" : "no", QuestionKind.Exists, [target], 3));
+            var article = "aeiou".Contains(SceneWords.Name(color)[0], StringComparison.Ordinal) ? "an" : "a";
+            questions.Add(new SceneQuestion($"is there {article} {SceneWords.Name(color)} {SceneWords.Name(shape)}", yes ? "yes" : "no", QuestionKind.Exists, [target], 3));
         }
 
         var placeable = Enumerable.Range(0, objects.Count)

@@ -121,9 +121,18 @@ public sealed class ImageTransform
         });
 
         var original = torch.tensor(pixels, [3, ImageSize, ImageSize], ScalarType.Float32, device);
-        using var mean = torch.tensor(Mean, [3, 1, 1], ScalarType.Float32, device);
-        using var std = torch.tensor(Std, [3, 1, 1], ScalarType.Float32, device);
-        var normalized = ((original - mean) / std).unsqueeze(0);
-        return (original, normalized);
+        return (original, Normalize(original).unsqueeze(0));
+    }
+
+    /// <summary>
+    /// Normalises images in [0, 1] (<c>[3, H, W]</c> or <c>[n, 3, H, W]</c>) with the ImageNet mean and std, per
+    /// channel, as the last step of <see cref="Apply"/>. The caller owns the result.
+    /// </summary>
+    public static Tensor Normalize(Tensor images)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        using var mean = torch.tensor(Mean, [3, 1, 1], ScalarType.Float32, images.device);
+        using var std = torch.tensor(Std, [3, 1, 1], ScalarType.Float32, images.device);
+        return (images - mean) / std;
     }
 }

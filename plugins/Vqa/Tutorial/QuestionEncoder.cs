@@ -56,7 +56,14 @@ public sealed class QuestionEncoder
             throw new ArgumentException("question is empty: it needs at least one word.", nameof(question));
         }
 
-        var ids = words.Select(w => tokenToIndex.TryGetValue(w, out var i) ? i : 0L).ToArray();
+        var ids = TokenIds(words);
         return (torch.tensor(ids, ScalarType.Int64, device), torch.tensor((long)ids.Length, ScalarType.Int64, device));
+    }
+
+    /// <summary>The token id of every word (0 for words outside the vocabulary).</summary>
+    public long[] TokenIds(IEnumerable<string> words)
+    {
+        ArgumentNullException.ThrowIfNull(words);
+        return words.Select(w => tokenToIndex.TryGetValue(w, out var i) ? i : 0L).ToArray();
     }
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Captum.Cli;
 using Captum.Tests.Core.Checkpoints;
+using Captum.Tests.Plugins.Vqa.Scenes;
 using Xunit;
 
 namespace Captum.Tests.Cli;
@@ -166,13 +167,114 @@ public sealed class CaptumCliTests
     }
 
     [Fact]
-    public void Vqa_MissingCheckpoint_ExitsNonZeroNamingTheOption()
+    public void Vqa_ResnetWithoutCheckpoint_ExitsNonZeroNamingTheOption()
     {
         using var folder = new TempFolder();
-        var (code, _, error) = Run("vqa", "--image", CheckpointFiles.PathOf("e2e/image.png"), "--question", "what is it", "--out", folder.Path);
+        var (code, _, error) = Run("vqa", "--resnet", CheckpointFiles.PathOf("e2e/resnet.pth"), "--image", CheckpointFiles.PathOf("e2e/image.png"), "--question", "what is it", "--out", folder.Path);
 
         Assert.NotEqual(0, code);
-        Assert.StartsWith("captum: error: --checkpoint is required", error.TrimEnd(), StringComparison.Ordinal);
+        Assert.StartsWith("captum: error: resnet is given without checkpoint", error.TrimEnd(), StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', error.TrimEnd());
+    }
+
+    [Fact]
+    public void Vqa_TutorialCheckpointWithoutResnet_ExitsNonZeroAskingForIt()
+    {
+        using var folder = new TempFolder();
+        var (code, _, error) = Run("vqa", "--checkpoint", CheckpointFiles.PathOf("e2e/vqa.pth"), "--image", CheckpointFiles.PathOf("e2e/image.png"), "--question", "what is it", "--out", folder.Path);
+
+        Assert.NotEqual(0, code);
+        Assert.Contains("give the ResNet state dict", error, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', error.TrimEnd());
+    }
+
+    [Fact]
+    public void Vqa_NoModelFiles_TheShippedModelAnswersASampleScene()
+    {
+        using var folder = new TempFolder();
+        var scene = SampleScenes.All[0];
+        var (question, expected) = scene.Questions[0];
+
+        var (code, output, error) = Run("vqa", "--image", scene.Image, "--question", question, "--out", folder.Path, "--json");
+
+        Assert.True(code == 0, error);
+        Assert.Contains("Model: scenes-vqa", output, StringComparison.Ordinal);
+        Assert.Contains($"Predicted answer: {expected} (probability ", output, StringComparison.Ordinal);
+        using var result = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.Path, "result.json")));
+        var answer = Assert.Single(result.RootElement.GetProperty("results").EnumerateArray());
+        Assert.Equal(expected, answer.GetProperty("answer").GetString());
+        var (delta, total) = (answer.GetProperty("delta").GetDouble(), answer.GetProperty("totalContribution").GetDouble());
+        Assert.True(Math.Abs(delta) < 0.05 * Math.Abs(total), $"delta {delta} against a total contribution of {total}");
+        var report = File.ReadAllText(Path.Combine(folder.Path, "report.html"));
+        Assert.Contains(question, report, StringComparison.Ordinal);
+        Assert.Equal(3, CountOf(report, "data:image/png;base64,")); // image, attribution, colour bar
+    }
+
+    [Fact]
+    public void Vqa_AnyImageAndQuestion_TheShippedModelAnswers()
+    {
+        using var folder = new TempFolder();
+        var photo = Path.Combine(folder.Path, "photo.png");
+        using (var image = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgb24>(120, 90))
+        {
+            for (var y = 0; y < image.Height; y++)
+            {
+                for (var x = 0; x < image.Width; x++)
+                {
+                    image[x, y] = new SixLabors.ImageSharp.PixelFormats.Rgb24((byte)(2 * x), (byte)(255 - (2 * y)), 90);
+                }
+            }
+
+            SixLabors.ImageSharp.ImageExtensions.SaveAsPng(image, photo);
+        }
+
+        var (code, output, error) = Run("vqa", "--image", photo, "--question", "What is the elephant doing", "--out", folder.Path);
+
+        Assert.True(code == 0, error);
+        Assert.Contains("Predicted answer: ", output, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(folder.Path, "report.html")));
+    }
+
+    [Fact]
+    public void Vqa_BatchOfTheSampleScenes_AnswersAndExplainsEveryQuestionInOneReport()
+    {
+        using var folder = new TempFolder();
+        var (code, output, error) = Run("vqa", "--batch", SampleScenes.Manifest, "--out", folder.Path, "--json", "--steps", "16");
+
+        Assert.True(code == 0, error);
+        using var result = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.Path, "result.json")));
+        var answers = result.RootElement.GetProperty("results").EnumerateArray().ToList();
+        var expected = SampleScenes.All.SelectMany(s => s.Questions.Select(q => (s.Image, q.Question, q.Answer))).ToList();
+        Assert.Equal(expected.Select(e => (e.Image, e.Question)), answers.Select(a => (a.GetProperty("image").GetString()!, a.GetProperty("question").GetString()!)));
+        var right = answers.Count(a => a.GetProperty("expected").GetString() == a.GetProperty("answer").GetString());
+        Assert.True(right >= 0.9 * answers.Count, $"{right} of {answers.Count} sample questions answered right");
+        var report = File.ReadAllText(Path.Combine(folder.Path, "report.html"));
+        Assert.All(SampleScenes.All, s => Assert.Contains(Path.GetFileName(s.Image), report, StringComparison.Ordinal));
+        Assert.Equal(3 * expected.Count, CountOf(report, "data:image/png;base64,"));
+        Assert.Contains("Expected answer: ", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Vqa_BatchWithImage_ExitsNonZeroWithOneLine()
+    {
+        using var folder = new TempFolder();
+        var (code, _, error) = Run("vqa", "--batch", SampleScenes.Manifest, "--image", SampleScenes.All[0].Image, "--out", folder.Path);
+
+        Assert.NotEqual(0, code);
+        Assert.Equal("captum: error: --batch takes the images and questions from its file: give it without --image and --question.", error.TrimEnd());
+    }
+
+    [Fact]
+    public void Vqa_BatchFileThatIsNotOne_ExitsNonZeroNamingIt()
+    {
+        using var folder = new TempFolder();
+        var bad = Path.Combine(folder.Path, "bad.json");
+        File.WriteAllText(bad, "{\"images\": []}");
+
+        var (code, _, error) = Run("vqa", "--batch", bad, "--out", folder.Path);
+
+        Assert.NotEqual(0, code);
+        Assert.StartsWith($"captum: error: --batch: {bad} is not a batch file", error.TrimEnd(), StringComparison.Ordinal);
         Assert.DoesNotContain('\n', error.TrimEnd());
     }
 

@@ -18,8 +18,43 @@ public sealed class MinimalPlugin : ICaptumPlugin
     public string Description => "A bag-of-words sentiment toy: the smallest plugin.";
 
     /// <inheritdoc />
-    public void ConfigureServices(IServiceCollection services) =>
+    public void ConfigureServices(IServiceCollection services)
+    {
         services.AddSingleton<IInterpretableModelProvider, BagOfWordsProvider>();
+        services.AddSingleton<IPluginCommand, ScoreCommand>();
+    }
+}
+
+/// <summary>A command the plugin adds: <c>captum minimal-score --text "good movie" [--repeat 2]</c>.</summary>
+public sealed class ScoreCommand : IPluginCommand
+{
+    /// <inheritdoc />
+    public string Name => "minimal-score";
+
+    /// <inheritdoc />
+    public string Description => "Print the bag-of-words model's answer for a sentence.";
+
+    /// <inheritdoc />
+    public IReadOnlyList<PluginCommandOption> Options { get; } =
+    [
+        new("text", "The sentence.", PluginOptionKind.Text, Required: true),
+        new("repeat", "How many times to print it.", PluginOptionKind.Integer, DefaultValue: "1"),
+    ];
+
+    /// <inheritdoc />
+    public int Run(PluginCommandContext context)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var model = new BagOfWordsModel();
+        var prepared = model.Prepare(new Dictionary<string, string> { ["text"] = context.GetText("text")! });
+        var answer = model.Labels[(int)model.Forward.Invoke([.. prepared.Inputs]).argmax(1).item<long>()];
+        for (var i = 0; i < context.GetInteger("repeat"); i++)
+        {
+            context.Output.WriteLine(answer);
+        }
+
+        return 0;
+    }
 }
 
 /// <summary>Offers the toy model; it needs no files.</summary>

@@ -1,0 +1,253 @@
+using Captum.Attr;
+using Captum.Plugins.Vqa.Tutorial;
+
+namespace Captum.Plugins.Vqa.Scenes;
+
+/// <summary>How <see cref="AttributionQuality"/> measures.</summary>
+public sealed record AttributionQualityOptions
+{
+    /// <summary>Scenes to generate (every question of each is asked).</summary>
+    public int Scenes { get; init; } = 500;
+
+    /// <summary>The scene stream; pick one the model was not trained on (training uses its seed and seed + 1).</summary>
+    public long Seed { get; init; } = 2025;
+
+    /// <summary>Integration steps of Layer Integrated Gradients.</summary>
+    public int Steps { get; init; } = 30;
+
+    /// <summary>
+    /// The side of the square window the attribution magnitude is averaged over before the pointing game (odd; 9, about
+    /// the smallest object's size).
+    /// </summary>
+    public int Window { get; init; } = 9;
+
+    /// <summary>The <c>torch.manual_seed</c> of the randomised model's weights.</summary>
+    public long RandomWeightsSeed { get; init; } = 7;
+}
+
+/// <summary>What one question's explanation scored.</summary>
+/// <param name="Kind">The question's kind.</param>
+/// <param name="Correct">Whether the model's answer was right.</param>
+/// <param name="HasObjects">Whether deciding objects exist (not for a count of 0).</param>
+/// <param name="Pointed">Whether the peak of the smoothed attribution magnitude lies on a deciding object.</param>
+/// <param name="Mass">The share of positive attribution on the deciding objects' pixels.</param>
+/// <param name="Area">The deciding objects' share of the image.</param>
+/// <param name="ObjectShare">The deciding objects' share of all objects' pixels.</param>
+/// <param name="WordHit">Whether the key word got the largest attribution of all words.</param>
+/// <param name="TopWord">The word that got the largest attribution.</param>
+/// <param name="WordChance">1 / the number of words.</param>
+/// <param name="Delta">The convergence delta.</param>
+public sealed record QuestionScore(QuestionKind Kind, bool Correct, bool HasObjects, bool Pointed, double Mass, double Area, double ObjectShare, bool WordHit, string TopWord, double WordChance, double Delta);
+
+/// <summary>The figures of one model over a set of questions.</summary>
+/// <param name="Questions">The questions the figures are over.</param>
+/// <param name="PointingQuestions">Of those, the questions with deciding objects (the pointing game's and the mass's).</param>
+/// <param name="PointingGame">The share of pointing questions whose attribution peak lies on a deciding object.</param>
+/// <param name="MassOnObjects">The mean share of positive attribution mass on the deciding objects.</param>
+/// <param name="AreaOfObjects">The deciding objects' mean share of the image: the pointing game's and the mass's chance level.</param>
+/// <param name="ObjectShare">
+/// The deciding objects' mean share of all objects' pixels: the chance level of an attribution that lands on some
+/// object at random, as any attribution against a blank-canvas baseline does.
+/// </param>
+/// <param name="WordTest">The share of questions whose key word got the largest attribution.</param>
+/// <param name="WordChance">The word test's chance level: the mean of 1 / words.</param>
+/// <param name="DeltaMedian">The median absolute convergence delta.</param>
+/// <param name="DeltaMean">The mean absolute convergence delta.</param>
+/// <param name="DeltaP90">The 90th percentile of the absolute convergence delta.</param>
+/// <param name="DeltaMax">The largest absolute convergence delta.</param>
+/// <param name="TopWords">How often each word got the largest attribution, as shares of the questions, commonest first.</param>
+public sealed record AttributionFigures(
+    int Questions,
+    int PointingQuestions,
+    double PointingGame,
+    double MassOnObjects,
+    double AreaOfObjects,
+    double ObjectShare,
+    double WordTest,
+    double WordChance,
+    double DeltaMedian,
+    double DeltaMean,
+    double DeltaP90,
+    double DeltaMax,
+    IReadOnlyDictionary<string, double> TopWords)
+{
+    /// <summary>The figures of a set of scores.</summary>
+    public static AttributionFigures Of(IReadOnlyCollection<QuestionScore> scores)
+    {
+        ArgumentNullException.ThrowIfNull(scores);
+        var pointing = scores.Where(s => s.HasObjects).ToList();
+        var deltas = scores.Select(s => Math.Abs(s.Delta)).Order().ToArray();
+        return new AttributionFigures(
+            scores.Count,
+            pointing.Count,
+            Share(pointing, s => s.Pointed),
+            Mean(pointing, s => s.Mass),
+            Mean(pointing, s => s.Area),
+            Mean(pointing, s => s.ObjectShare),
+            Share(scores, s => s.WordHit),
+            Mean(scores, s => s.WordChance),
+            Quantile(deltas, 0.5),
+            deltas.Length == 0 ? 0 : deltas.Average(),
+            Quantile(deltas, 0.9),
+            deltas.Length == 0 ? 0 : deltas[^1],
+            scores.GroupBy(s => s.TopWord)
+                .OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => g.Count() / (double)scores.Count, StringComparer.Ordinal));
+    }
+
+    private static double Share(IEnumerable<QuestionScore> scores, Func<QuestionScore, bool> hit) =>
+        scores.Any() ? scores.Count(hit) / (double)scores.Count() : 0;
+
+    private static double Mean(IEnumerable<QuestionScore> scores, Func<QuestionScore, double> value) =>
+        scores.Any() ? scores.Average(value) : 0;
+
+    private static double Quantile(double[] sorted, double q)
+    {
+        if (sorted.Length == 0)
+        {
+            return 0;
+        }
+
+        var position = q * (sorted.Length - 1);
+        var low = (int)Math.Floor(position);
+        var high = Math.Min(low + 1, sorted.Length - 1);
+        return sorted[low] + ((position - low) * (sorted[high] - sorted[low]));
+    }
+}
+
+/// <summary>The result of <see cref="AttributionQuality.Evaluate"/>.</summary>
+/// <param name="Options">How it was measured.</param>
+/// <param name="Accuracy">The trained model's accuracy on every question.</param>
+/// <param name="Trained">The trained model's figures, over the questions it answered correctly.</param>
+/// <param name="Random">The randomised model's figures, over every question.</param>
+/// <param name="TrainedByKind">The trained model's figures per question kind.</param>
+/// <param name="RandomByKind">The randomised model's figures per question kind.</param>
+/// <param name="AccuracyByKind">The trained model's accuracy per question kind.</param>
+public sealed record AttributionQualityReport(
+    AttributionQualityOptions Options,
+    double Accuracy,
+    AttributionFigures Trained,
+    AttributionFigures Random,
+    IReadOnlyDictionary<QuestionKind, AttributionFigures> TrainedByKind,
+    IReadOnlyDictionary<QuestionKind, AttributionFigures> RandomByKind,
+    IReadOnlyDictionary<QuestionKind, double> AccuracyByKind);
+
+/// <summary>
+/// Measures whether Layer Integrated Gradients on the image and the question's words (the attribution the
+/// <c>captum vqa</c> command shows) points at the evidence that decides a scene question, which generated scenes
+/// know: the pointing game, the positive attribution mass on the deciding objects against their area, and the word
+/// test; and the same for the model with random weights, which must fall to chance (Adebayo et al., "Sanity Checks
+/// for Saliency Maps", 2018). Both models explain the correct answer; the trained model's figures count the questions
+/// it answered correctly, the random model's every question.
+/// </summary>
+public static class AttributionQuality
+{
+    /// <summary>Evaluates <paramref name="model"/> (a scenes model) and its randomised twin.</summary>
+    /// <param name="model">The trained scenes model.</param>
+    /// <param name="options">Scenes, seed, steps, window.</param>
+    /// <param name="progress">Receives the number of scenes done.</param>
+    /// <param name="cancellationToken">Stops between questions.</param>
+    /// <exception cref="ArgumentException">An option is out of range, or the model is not a scenes model; the message names it.</exception>
+    public static AttributionQualityReport Evaluate(VqaModel model, AttributionQualityOptions? options = null, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        options ??= new AttributionQualityOptions();
+        if (options.Scenes < 1 || options.Steps < 1 || options.Window < 1 || options.Window % 2 == 0)
+        {
+            throw new ArgumentException("options: Scenes and Steps must be at least 1, Window odd and positive.", nameof(options));
+        }
+
+        using var random = SceneCheckpoint.Randomized(model, options.RandomWeightsSeed);
+        var answers = model.Labels.Select((a, i) => (a, (long)i)).ToDictionary(p => p.a, p => p.Item2, StringComparer.Ordinal);
+        var trained = new List<QuestionScore>();
+        var randomized = new List<QuestionScore>();
+        var generator = new SceneGenerator();
+        for (var index = 0; index < options.Scenes; index++)
+        {
+            var scene = generator.Generate(options.Seed, index);
+            using var scope = torch.NewDisposeScope();
+            using var image = scene.ToImage();
+            var (original, normalized) = model.Transform.Apply(image, model.Options.Device);
+            foreach (var question in scene.Questions)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                using var questionScope = torch.NewDisposeScope();
+                var target = answers.TryGetValue(question.Answer, out var t)
+                    ? t
+                    : throw new ArgumentException($"model has no answer '{question.Answer}': it is not a scenes model.", nameof(model));
+                var mask = scene.MaskOf(question.DecidingObjects);
+                var objectShare = question.DecidingObjects.Count == 0 ? 0.0
+                    : mask.Count(m => m) / (double)scene.MaskOf(Enumerable.Range(0, scene.Objects.Count)).Count(m => m);
+                var prepared = model.Prepare(original, normalized, question.Text);
+                trained.Add(Score(model, prepared, question, target, mask, objectShare, options));
+                randomized.Add(Score(random, prepared, question, target, mask, objectShare, options));
+            }
+
+            progress?.Report(index + 1);
+        }
+
+        var correct = trained.Where(s => s.Correct).ToList();
+        var kinds = Enum.GetValues<QuestionKind>().Where(k => trained.Any(s => s.Kind == k)).ToList();
+        return new AttributionQualityReport(
+            options,
+            trained.Count(s => s.Correct) / (double)trained.Count,
+            AttributionFigures.Of(correct),
+            AttributionFigures.Of(randomized),
+            kinds.ToDictionary(k => k, k => AttributionFigures.Of(correct.Where(s => s.Kind == k).ToList())),
+            kinds.ToDictionary(k => k, k => AttributionFigures.Of(randomized.Where(s => s.Kind == k).ToList())),
+            kinds.ToDictionary(k => k, k => trained.Count(s => s.Kind == k && s.Correct) / (double)trained.Count(s => s.Kind == k)));
+    }
+
+    /// <summary>Explains the correct answer with Layer Integrated Gradients and scores the explanation.</summary>
+    private static QuestionScore Score(VqaModel model, PreparedInput prepared, SceneQuestion question, long target, bool[] mask, double objectShare, AttributionQualityOptions options)
+    {
+        using var explanation = ModelExplainer.Explain(model, prepared, new ExplanationOptions { Steps = options.Steps, Target = target });
+        var image = explanation.Inputs.Single(i => i.Display is ImageDisplay).Attribution;
+        var words = explanation.Inputs.Single(i => i.Display is TextDisplay).TokenAttributions!;
+        var hasObjects = question.DecidingObjects.Count > 0;
+        var (pointed, mass, area) = hasObjects ? ImageScores(image, mask, options.Window) : (false, 0.0, 0.0);
+        var top = Enumerable.Range(0, words.Count).MaxBy(i => words[i]);
+        return new QuestionScore(
+            question.Kind,
+            explanation.PredictedIndex == target,
+            hasObjects,
+            pointed,
+            mass,
+            area,
+            objectShare,
+            top == question.KeyWordIndex,
+            question.Words[top],
+            1.0 / words.Count,
+            explanation.Delta);
+    }
+
+    /// <summary>
+    /// The pointing game (is the peak of the attribution magnitude, summed over channels and averaged over a
+    /// <paramref name="window"/>-wide square, on the mask?), the share of positive attribution (summed over channels)
+    /// on the mask, and the mask's share of the image.
+    /// </summary>
+    /// <param name="attribution">The image attribution, [3, H, W].</param>
+    /// <param name="mask">The deciding objects' pixels, H * W flags.</param>
+    /// <param name="window">The smoothing window's side (odd).</param>
+    public static (bool Pointed, double Mass, double Area) ImageScores(Tensor attribution, bool[] mask, int window)
+    {
+        ArgumentNullException.ThrowIfNull(attribution);
+        ArgumentNullException.ThrowIfNull(mask);
+        using var scope = torch.NewDisposeScope();
+        var (h, w) = (attribution.shape[1], attribution.shape[2]);
+        if (mask.Length != h * w)
+        {
+            throw new ArgumentException($"mask has {mask.Length} pixels, the attribution {h} x {w}.", nameof(mask));
+        }
+
+        var cpu = attribution.detach().cpu().to(ScalarType.Float64);
+        var magnitude = cpu.sum(dim: 0).abs().reshape(1, 1, h, w);
+        var smoothed = torch.nn.functional.avg_pool2d(magnitude, window, stride: 1, padding: window / 2, count_include_pad: false).reshape(-1);
+        var peak = smoothed.argmax().item<long>();
+        var positive = torch.nn.functional.relu(cpu.sum(dim: 0)).reshape(-1);
+        var onMask = torch.tensor(mask, device: torch.CPU).to(ScalarType.Float64);
+        var total = positive.sum().item<double>();
+        var mass = total > 0 ? (positive * onMask).sum().item<double>() / total : 0.0;
+        return (mask[peak], mass, mask.Count(m => m) / (double)mask.Length);
+    }
+}
