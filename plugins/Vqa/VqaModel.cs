@@ -68,6 +68,7 @@ public sealed class VqaModel : IInterpretableModel
     public const int TutorialImageSize = 448;
 
     private readonly ModelInputWrapper wrapper;
+    private IReadOnlyDictionary<string, long>? answerIndices;
     private readonly ImageTransform transform;
     private readonly Device device;
 
@@ -130,6 +131,9 @@ public sealed class VqaModel : IInterpretableModel
 
     /// <inheritdoc />
     public IReadOnlyList<string> Labels { get; }
+
+    /// <summary>The class of every answer (the first, should an answer appear twice).</summary>
+    public IReadOnlyDictionary<string, long> AnswerIndices => answerIndices ??= Classes(Labels);
 
     /// <summary>
     /// Loads the tutorial's files: a VQA checkpoint (a dict with "weights", the DataParallel state dict, and
@@ -216,6 +220,18 @@ public sealed class VqaModel : IInterpretableModel
         }
 
         return SceneCheckpoint.Build(checkpoint, options);
+    }
+
+    /// <summary>The class index of every answer of a list of answers (the first, should an answer appear twice).</summary>
+    internal static IReadOnlyDictionary<string, long> Classes(IReadOnlyList<string> answers)
+    {
+        var classes = new Dictionary<string, long>(StringComparer.Ordinal);
+        for (var i = 0; i < answers.Count; i++)
+        {
+            classes.TryAdd(answers[i], i);
+        }
+
+        return classes;
     }
 
     /// <summary>The answer of every class index of an answer vocabulary ("unk" where it has none).</summary>

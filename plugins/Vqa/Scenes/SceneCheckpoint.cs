@@ -54,7 +54,7 @@ public static class SceneCheckpoint
 
     /// <summary>The class index of every answer.</summary>
     public static IReadOnlyDictionary<string, long> AnswerIndices { get; } =
-        SceneWords.Answers.Select((a, i) => (a, (long)i)).ToDictionary(p => p.a, p => p.Item2, StringComparer.Ordinal);
+        VqaModel.Classes(SceneWords.Answers);
 
     /// <summary>
     /// A model of the same architecture as <paramref name="model"/> with fresh random weights (Adebayo et al.'s full
