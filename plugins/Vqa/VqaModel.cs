@@ -44,7 +44,7 @@ public sealed record VqaModelOptions
 
     /// <summary>
     /// The image baseline; when null, the model's own: <see cref="ImageBaseline.Zero"/> for the tutorial's model,
-    /// what a scenes checkpoint names (<see cref="ImageBaseline.MedianColor"/> for the shipped one).
+    /// what a scenes checkpoint's config names (<see cref="ImageBaseline.Zero"/> for the shipped one).
     /// </summary>
     public ImageBaseline? ImageBaseline { get; init; }
 }
@@ -54,7 +54,7 @@ public sealed record VqaModelOptions
 /// wrapped with <see cref="ModelInputWrapper"/>, its vocabulary, answers and image transform. Raw inputs are an
 /// image file ("image") and a question ("question"); attributions go to <c>input_maps.v</c> (the image) and
 /// <c>module.text.embedding</c> (the question's words), with baselines the <see cref="ImageBaseline"/> (the
-/// tutorial's zero, or a blank canvas for the scenes model) and the pad tokens.
+/// tutorial's zero unless set otherwise) and the pad tokens.
 /// </summary>
 public sealed class VqaModel : IInterpretableModel
 {
@@ -68,6 +68,7 @@ public sealed class VqaModel : IInterpretableModel
     public const int TutorialImageSize = 448;
 
     private readonly ModelInputWrapper wrapper;
+    private IReadOnlyDictionary<string, long>? answerIndices;
     private readonly ImageTransform transform;
     private readonly Device device;
 
@@ -75,7 +76,7 @@ public sealed class VqaModel : IInterpretableModel
     /// <param name="net">The net, with an image network.</param>
     /// <param name="encoder">The question vocabulary.</param>
     /// <param name="answers">The answer of every class.</param>
-    /// <param name="options">Image size, central fraction and device.</param>
+    /// <param name="options">Image size, central fraction, device and image baseline.</param>
     /// <param name="name">The model's name: "vqa" unless given ("scenes-vqa" for the scenes model).</param>
     public VqaModel(VqaNet net, QuestionEncoder encoder, IReadOnlyList<string> answers, VqaModelOptions? options = null, string? name = null)
     {
@@ -130,6 +131,9 @@ public sealed class VqaModel : IInterpretableModel
 
     /// <inheritdoc />
     public IReadOnlyList<string> Labels { get; }
+
+    /// <summary>The class of every answer (the first, should an answer appear twice).</summary>
+    public IReadOnlyDictionary<string, long> AnswerIndices => answerIndices ??= Classes(Labels);
 
     /// <summary>
     /// Loads the tutorial's files: a VQA checkpoint (a dict with "weights", the DataParallel state dict, and
@@ -216,6 +220,18 @@ public sealed class VqaModel : IInterpretableModel
         }
 
         return SceneCheckpoint.Build(checkpoint, options);
+    }
+
+    /// <summary>The class index of every answer of a list of answers (the first, should an answer appear twice).</summary>
+    internal static IReadOnlyDictionary<string, long> Classes(IReadOnlyList<string> answers)
+    {
+        var classes = new Dictionary<string, long>(StringComparer.Ordinal);
+        for (var i = 0; i < answers.Count; i++)
+        {
+            classes.TryAdd(answers[i], i);
+        }
+
+        return classes;
     }
 
     /// <summary>The answer of every class index of an answer vocabulary ("unk" where it has none).</summary>

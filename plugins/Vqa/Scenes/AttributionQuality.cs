@@ -158,7 +158,6 @@ public static class AttributionQuality
         }
 
         using var random = SceneCheckpoint.Randomized(model, options.RandomWeightsSeed);
-        var answers = model.Labels.Select((a, i) => (a, (long)i)).ToDictionary(p => p.a, p => p.Item2, StringComparer.Ordinal);
         var trained = new List<QuestionScore>();
         var randomized = new List<QuestionScore>();
         var generator = new SceneGenerator();
@@ -172,7 +171,7 @@ public static class AttributionQuality
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 using var questionScope = torch.NewDisposeScope();
-                var target = answers.TryGetValue(question.Answer, out var t)
+                var target = model.AnswerIndices.TryGetValue(question.Answer, out var t)
                     ? t
                     : throw new ArgumentException($"model has no answer '{question.Answer}': it is not a scenes model.", nameof(model));
                 var mask = scene.MaskOf(question.DecidingObjects);

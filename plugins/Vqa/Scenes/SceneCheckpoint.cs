@@ -1,4 +1,3 @@
-using System.Reflection;
 using Captum.Checkpoints;
 using Captum.Plugins.Vqa.Model;
 using Captum.Plugins.Vqa.Tutorial;
@@ -33,7 +32,7 @@ public sealed record SceneModelShape(long EmbeddingFeatures, long LstmFeatures, 
 
 /// <summary>
 /// The scenes model's checkpoint: a <c>torch.save</c>-compatible file holding a dict with <c>"name"</c>
-/// (<c>"scenes-vqa"</c>), <c>"config"</c> (the backbone's kind and the image size), <c>"weights"</c> (the state dict of
+/// (<c>"scenes-vqa"</c>), <c>"config"</c> (the backbone's kind, the image size and baseline), <c>"weights"</c> (the state dict of
 /// the VQA net with its backbone under <c>resnet_layer4.</c>), <c>"vocab"</c> (<c>{"question": {word: index},
 /// "answer": {answer: index}}</c>, as the tutorial's checkpoint) and <c>"training"</c> (the command, seed and
 /// held-out accuracy that made it). The plugin ships one, trained by <c>captum vqa-train</c>, as its default model.
@@ -55,7 +54,7 @@ public static class SceneCheckpoint
 
     /// <summary>The class index of every answer.</summary>
     public static IReadOnlyDictionary<string, long> AnswerIndices { get; } =
-        SceneWords.Answers.Select((a, i) => (a, (long)i)).ToDictionary(p => p.a, p => p.Item2, StringComparer.Ordinal);
+        VqaModel.Classes(SceneWords.Answers);
 
     /// <summary>
     /// A model of the same architecture as <paramref name="model"/> with fresh random weights (Adebayo et al.'s full
@@ -70,9 +69,15 @@ public static class SceneCheckpoint
             throw new ArgumentException("model is not a scenes model (its image network is not the scenes backbone).", nameof(model));
         }
 
+        options ??= model.Options;
         torch.manual_seed(seed);
         var net = new VqaNet(model.Net.Config, new SceneBackbone(backbone.Config));
-        return new VqaModel(net, model.Encoder, model.Labels, options ?? model.Options, model.Name + " (random weights)");
+        if (options.Device is { } device)
+        {
+            net.to(device);
+        }
+
+        return new VqaModel(net, model.Encoder, model.Labels, options, model.Name + " (random weights)");
     }
 
     /// <summary>Writes the checkpoint of a scenes net.</summary>

@@ -184,7 +184,6 @@ public static class SceneTrainer
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfNegative(scenes);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
-        var answers = model.Labels.Select((a, i) => (a, (long)i)).ToDictionary(p => p.a, p => p.Item2, StringComparer.Ordinal);
         var items = new SceneGenerator().GenerateMany(seed, scenes).SelectMany(s => s.Questions.Select(q => new SceneItem(s, q))).ToList();
         var right = new Dictionary<QuestionKind, (int Correct, int Total)>();
         var device = model.Options.Device ?? torch.CPU;
@@ -192,7 +191,7 @@ public static class SceneTrainer
         foreach (var chunk in items.Chunk(batchSize))
         {
             using var scope = torch.NewDisposeScope();
-            using var batch = SceneBatch.Create(chunk, model.Encoder, answers, device);
+            using var batch = SceneBatch.Create(chunk, model.Encoder, model.AnswerIndices, device);
             var predicted = batch.Logits(model.Net).argmax(1).cpu().data<long>().ToArray();
             var expected = batch.Answers.cpu().data<long>().ToArray();
             for (var i = 0; i < chunk.Length; i++)
