@@ -22,10 +22,15 @@ internal static class ConvergenceDelta
     public static Tensor OutputDifference(ForwardFunction forward, IReadOnlyList<Tensor> start, IReadOnlyList<Tensor> end, IReadOnlyList<object?> additional, Target target)
     {
         using var noGrad = torch.no_grad();
-        var startOut = ArgumentPreparation.SumRows(target.Select(forward.Invoke(ArgumentPreparation.Concat(start, additional))));
-        var endOut = ArgumentPreparation.SumRows(target.Select(forward.Invoke(ArgumentPreparation.Concat(end, additional))));
-        return endOut - startOut;
+        return OutputDifference(
+            forward.Invoke(ArgumentPreparation.Concat(start, additional)),
+            forward.Invoke(ArgumentPreparation.Concat(end, additional)),
+            target);
     }
+
+    /// <summary>F(end) - F(start) per example, [n], from the model's outputs at both ends.</summary>
+    public static Tensor OutputDifference(Tensor startOutput, Tensor endOutput, Target target) =>
+        ArgumentPreparation.SumRows(target.Select(endOutput)) - ArgumentPreparation.SumRows(target.Select(startOutput));
 
     /// <summary>The sum of all attributions per example minus the output difference.</summary>
     public static Tensor FromOutputDifference(IEnumerable<Tensor> attributions, Tensor outputDifference)

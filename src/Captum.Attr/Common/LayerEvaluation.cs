@@ -50,8 +50,30 @@ internal sealed class LayerEvaluation
     {
         using var noGrad = torch.no_grad();
         var (_, values) = Run(args, onInput, replacements: null, keepOutput: false);
-        return values.Select(v => v.Select(t => t.detach()).ToArray()).ToArray();
+        return Detached(values);
     }
+
+    /// <summary>
+    /// Like <see cref="Capture"/>, but the forward pass is abandoned as soon as every layer has produced its
+    /// tensors: the rest of the model is not run. A layer called more than once is not detected here, so a caller
+    /// must also run full passes (which check it) before it returns a result.
+    /// </summary>
+    public Tensor[][] CaptureUntilComplete(object?[] args, bool onInput)
+    {
+        using var noGrad = torch.no_grad();
+        var (_, values) = Run(args, onInput, replacements: null, keepOutput: false, stopWhenComplete: true);
+        return Detached(values);
+    }
+
+    /// <summary>Like <see cref="Capture"/>, and also returns the model's output (without gradients).</summary>
+    public (Tensor Output, Tensor[][] Values) CaptureWithOutput(object?[] args, bool onInput)
+    {
+        using var noGrad = torch.no_grad();
+        var (output, values) = Run(args, onInput, replacements: null, keepOutput: true);
+        return (output!, Detached(values));
+    }
+
+    private static Tensor[][] Detached(Tensor[][] values) => values.Select(v => v.Select(t => t.detach()).ToArray()).ToArray();
 
     /// <summary>
     /// Runs the model with gradients enabled and returns its output and each layer's tensors as computed, still
@@ -74,12 +96,14 @@ internal sealed class LayerEvaluation
         return output!;
     }
 
-    private (Tensor? Output, Tensor[][] Values) Run(object?[] args, bool onInput, IReadOnlyList<Tensor[]>? replacements, bool keepOutput, bool requireGrad = false)
+    private (Tensor? Output, Tensor[][] Values) Run(
+        object?[] args, bool onInput, IReadOnlyList<Tensor[]>? replacements, bool keepOutput, bool requireGrad = false, bool stopWhenComplete = false)
     {
         var values = new Tensor[layers.Count][];
         var calls = new int[layers.Count];
         var hooks = new List<IDisposable>();
-        Tensor? output;
+        var complete = false;
+        Tensor? output = null;
         try
         {
             for (var l = 0; l < layers.Count; l++)
@@ -107,11 +131,21 @@ internal sealed class LayerEvaluation
                     // models may dispose their intermediate values (TorchSharp's Sequential disposes each child's
                     // input once the child has run), which must not free what is read or differentiated here.
                     values[index] = kept;
+                    if (stopWhenComplete && !complete && calls.All(c => c > 0))
+                    {
+                        complete = true;
+                        throw new CaptureComplete();
+                    }
+
                     return kept.Select(t => t.alias()).ToArray();
                 }, argumentName));
             }
 
             output = forward.Invoke(args);
+        }
+        catch (CaptureComplete) when (complete)
+        {
+            // Every layer has its values; the rest of the forward pass is not needed.
         }
         finally
         {
@@ -151,5 +185,10 @@ internal sealed class LayerEvaluation
                     argumentName);
             }
         }
+    }
+
+    /// <summary>Thrown from a hook to abandon a forward pass whose remaining work is not needed.</summary>
+    private sealed class CaptureComplete : Exception
+    {
     }
 }

@@ -18,11 +18,12 @@ namespace Captum.Attr;
 /// not fire on <c>forward</c>). Layers may be given by instance or by dotted path from the model
 /// (<c>"text.embedding"</c>, <c>"input_maps.v"</c>). The model is left exactly as it was: every hook is
 /// removed, also when an exception is thrown. Cost: <c>Steps</c> forward and backward passes plus two
-/// forward passes to read the layers on the inputs and baselines (and two more for the delta).
+/// forward passes to read the layers on the inputs and baselines. Those stop as soon as every layer has
+/// produced its values (the rest of the model is skipped), unless the delta or adaptive integration needs the
+/// outputs there, which they then also give (Captum runs two more passes for the delta).
 /// </remarks>
 public sealed class LayerIntegratedGradients
 {
-    private readonly ForwardFunction forward;
     private readonly LayerReference[] layerReferences;
     private readonly LayerEvaluation evaluation;
 
@@ -53,7 +54,6 @@ public sealed class LayerIntegratedGradients
             throw new ArgumentException("layers must name at least one layer.", nameof(layers));
         }
 
-        forward = forwardFunc;
         layerReferences = layers;
         MultipliesByInputs = multiplyByInputs;
         evaluation = LayerEvaluation.Create(forwardFunc, layers, isList);
@@ -85,8 +85,22 @@ public sealed class LayerIntegratedGradients
         var additional = options.AdditionalForwardArgs ?? [];
         var onInput = options.AttributeToLayerInput;
 
-        var inputLayers = evaluation.Capture(ArgumentPreparation.Concat(tensors, additional), onInput);
-        var baselineLayers = evaluation.Capture(ArgumentPreparation.Concat(baselines, additional), onInput);
+        // The layer values at the inputs and baselines cost two forward passes. When the outputs there are needed
+        // too (for the delta), the same passes give them; otherwise each pass stops once every layer has its values.
+        Tensor[][] inputLayers, baselineLayers;
+        Tensor? outputDifference = null;
+        if (options.ReturnConvergenceDelta || options.Adaptive is not null)
+        {
+            (var inputOutput, inputLayers) = evaluation.CaptureWithOutput(ArgumentPreparation.Concat(tensors, additional), onInput);
+            (var baselineOutput, baselineLayers) = evaluation.CaptureWithOutput(ArgumentPreparation.Concat(baselines, additional), onInput);
+            outputDifference = ConvergenceDelta.OutputDifference(baselineOutput, inputOutput, options.Target);
+        }
+        else
+        {
+            inputLayers = evaluation.CaptureUntilComplete(ArgumentPreparation.Concat(tensors, additional), onInput);
+            baselineLayers = evaluation.CaptureUntilComplete(ArgumentPreparation.Concat(baselines, additional), onInput);
+        }
+
         var counts = inputLayers.Select(l => l.Length).ToArray();
         for (var l = 0; l < counts.Length; l++)
         {
@@ -154,10 +168,8 @@ public sealed class LayerIntegratedGradients
 
         Tensor[] totals;
         int[]? stepsUsed = null;
-        Tensor? outputDifference = null;
         if (options.Adaptive is { } adaptive)
         {
-            outputDifference = ConvergenceDelta.OutputDifference(forward, baselines, tensors, additional, options.Target);
             IList<Tensor> SubsetGradient(Tensor[] scaled, int steps, long[] rows)
             {
                 var subset = ArgumentPreparation.SubsetRows([.. tensors], rows, n).Select(t => ArgumentPreparation.RepeatBatch((Tensor)t!, steps)).ToArray();
@@ -167,7 +179,7 @@ public sealed class LayerIntegratedGradients
             }
 
             (totals, stepsUsed) = AdaptivePathIntegral.Integrate(
-                flatInputs, flatBaselines, outputDifference, SubsetGradient, adaptive, options.InternalBatchSize, options.Progress, cancellationToken);
+                flatInputs, flatBaselines, outputDifference!, SubsetGradient, adaptive, options.InternalBatchSize, options.Progress, cancellationToken);
         }
         else
         {
@@ -195,9 +207,7 @@ public sealed class LayerIntegratedGradients
         Tensor? delta = null;
         if (options.ReturnConvergenceDelta)
         {
-            delta = (outputDifference is null
-                ? ConvergenceDelta.Compute(forward, attributions, baselines, tensors, additional, options.Target)
-                : ConvergenceDelta.FromOutputDifference(attributions, outputDifference)).MoveToOuterDisposeScope();
+            delta = ConvergenceDelta.FromOutputDifference(attributions, outputDifference!).MoveToOuterDisposeScope();
         }
 
         var perLayer = new IReadOnlyList<Tensor>[Layers.Count];

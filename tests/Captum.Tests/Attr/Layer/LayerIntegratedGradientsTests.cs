@@ -117,6 +117,44 @@ public sealed class LayerIntegratedGradientsTests
         Assert.Contains("called 2 times", ex.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(false, 2)]
+    [InlineData(true, 4)]
+    public void Attribute_EndPointPasses_RunTheRestOfTheModelOnlyForTheDelta(bool delta, int expectedLastLayerCalls)
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new SequentialMlp(seed: 8);
+        var last = model.named_modules().Single(m => m.name == "net.2").module;
+        var calls = 0;
+        var counter = ((nn.Module<Tensor, Tensor>)last).register_forward_hook((_, _, output) =>
+        {
+            calls++;
+            return output;
+        });
+        var x = torch.randn(2, 4);
+
+        // 6 steps of 2 examples in chunks of 6 rows: 2 full passes, plus the 2 end-point passes when they must
+        // give outputs for the delta; without it they stop at the layer.
+        using var result = new LayerIntegratedGradients(model, "net.0").Attribute(x, new LayerIntegratedGradientsOptions
+        {
+            Target = 1,
+            Steps = 6,
+            InternalBatchSize = 6,
+            ReturnConvergenceDelta = delta,
+        });
+
+        counter.remove();
+        Assert.Equal(expectedLastLayerCalls, calls);
+        using var reference = new LayerIntegratedGradients(model, "net.0").Attribute(x, new LayerIntegratedGradientsOptions
+        {
+            Target = 1,
+            Steps = 6,
+            InternalBatchSize = 6,
+            ReturnConvergenceDelta = !delta,
+        });
+        TensorAssert.AllClose(result.Attribution, reference.Attribution, 0, 0);
+    }
+
     [Fact]
     public void Attribute_ThrowsMidway_LeavesNoHooksBehind()
     {
