@@ -41,22 +41,15 @@ public sealed class InternalInfluence
     public LayerAttributionResult Attribute(Inputs inputs, InternalInfluenceOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new InternalInfluenceOptions();
-        var tensors = inputs.Tensors;
         using var scope = torch.NewDisposeScope();
-        var n = ArgumentPreparation.BatchSize(tensors);
-        LayerConductance.RequireFloatingInputs(tensors, nameof(InternalInfluence));
-        ArgumentPreparation.Steps(options.Steps, options.InternalBatchSize);
-        options.Target.ValidateCount(n);
-        var baselines = ArgumentPreparation.Baselines(tensors, options.Baselines);
-        var additional = options.AdditionalForwardArgs ?? [];
-        // Expanded once per chunk size, outside the chunks' dispose scopes, and reused by every chunk.
-        var expanded = PathIntegral.ChunkSizes(options.Steps, options.InternalBatchSize, n)
-            .ToDictionary(k => k, k => ArgumentPreparation.Expand(additional, k));
+        var path = InputPath.Prepare(
+            nameof(InternalInfluence), inputs, options.Baselines, options.AdditionalForwardArgs, options.Steps, options.Method, options.InternalBatchSize, options.Target);
+        var n = path.BatchSize;
 
         IList<Tensor> Gradient(Tensor[] scaled, int steps)
         {
             var (grads, _, _) = LayerGradients.Compute(
-                evaluation, ArgumentPreparation.Concat(scaled, expanded[steps]), options.AttributeToLayerInput, options.Target.Repeat(steps));
+                evaluation, path.Args(scaled, steps), options.AttributeToLayerInput, options.Target.Repeat(steps));
             foreach (var g in grads[0])
             {
                 if (g.dim() == 0 || g.shape[0] != steps * n)
@@ -70,8 +63,7 @@ public sealed class InternalInfluence
             return grads[0];
         }
 
-        var totals = PathIntegral.Integrate(
-            tensors, baselines, n, Gradient, options.Steps, options.Method, options.InternalBatchSize, options.Progress, cancellationToken);
+        var totals = path.Integrate(Gradient, options.Progress, cancellationToken);
         return new LayerAttributionResult(LayerAttribution.MoveOut([totals]), null);
     }
 }

@@ -33,14 +33,7 @@ public sealed class NeuronConductance
     /// </param>
     public NeuronConductance(ForwardFunction forwardFunc, LayerReference layer, NeuronSelector neuronSelector, bool multiplyByInputs = true)
     {
-        ArgumentNullException.ThrowIfNull(forwardFunc);
-        TorchRuntime.EnsureAvailable();
-        if (neuronSelector.IsEmpty)
-        {
-            throw new ArgumentException("neuronSelector is empty: give a neuron index or a selector function.", nameof(neuronSelector));
-        }
-
-        evaluation = LayerEvaluation.Create(forwardFunc, [layer], false);
+        evaluation = NeuronGradient.Evaluation(forwardFunc, layer, neuronSelector);
         layerName = layer.ToString();
         NeuronSelector = neuronSelector;
         MultipliesByInputs = multiplyByInputs;
@@ -64,22 +57,14 @@ public sealed class NeuronConductance
     public AttributionResult Attribute(Inputs inputs, NeuronConductanceOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new NeuronConductanceOptions();
-        var tensors = inputs.Tensors;
         using var scope = torch.NewDisposeScope();
-        var n = ArgumentPreparation.BatchSize(tensors);
-        LayerConductance.RequireFloatingInputs(tensors, nameof(NeuronConductance));
-        ArgumentPreparation.Steps(options.Steps, options.InternalBatchSize);
-        options.Target.ValidateCount(n);
-        var baselines = ArgumentPreparation.Baselines(tensors, options.Baselines);
-        var additional = options.AdditionalForwardArgs ?? [];
-        // Expanded once per chunk size, outside the chunks' dispose scopes, and reused by every chunk.
-        var expanded = PathIntegral.ChunkSizes(options.Steps, options.InternalBatchSize, n)
-            .ToDictionary(k => k, k => ArgumentPreparation.Expand(additional, k));
+        var path = InputPath.Prepare(
+            nameof(NeuronConductance), inputs, options.Baselines, options.AdditionalForwardArgs, options.Steps, options.Method, options.InternalBatchSize, options.Target);
 
         IList<Tensor> Gradient(Tensor[] scaled, int steps)
         {
             var (layerGrads, values, _) = LayerGradients.Compute(
-                evaluation, ArgumentPreparation.Concat(scaled, expanded[steps]), options.AttributeToNeuronInput, options.Target.Repeat(steps), retainGraph: true);
+                evaluation, path.Args(scaled, steps), options.AttributeToNeuronInput, options.Target.Repeat(steps), retainGraph: true);
 
             // d output / d neuron, per point, and d neuron / d input.
             var outputByNeuron = NeuronSelector.Select(layerGrads[0], layerName).detach();
@@ -93,11 +78,8 @@ public sealed class NeuronConductance
             }).ToList();
         }
 
-        var totals = PathIntegral.Integrate(
-            tensors, baselines, n, Gradient, options.Steps, options.Method, options.InternalBatchSize, options.Progress, cancellationToken);
-        var attributions = MultipliesByInputs
-            ? totals.Select((t, i) => t * PathIntegral.Difference(tensors[i], baselines[i])).ToArray()
-            : totals;
+        var totals = path.Integrate(Gradient, options.Progress, cancellationToken);
+        var attributions = MultipliesByInputs ? path.TimesDifference(totals) : totals;
         return new AttributionResult(attributions.Select(a => a.MoveToOuterDisposeScope()).ToArray(), null);
     }
 }

@@ -26,14 +26,7 @@ public sealed class NeuronGradient
     /// <param name="neuronSelector">The neuron: an index into the layer's tensor without the batch dimension, or a function. Python: <c>neuron_selector</c>.</param>
     public NeuronGradient(ForwardFunction forwardFunc, LayerReference layer, NeuronSelector neuronSelector)
     {
-        ArgumentNullException.ThrowIfNull(forwardFunc);
-        TorchRuntime.EnsureAvailable();
-        if (neuronSelector.IsEmpty)
-        {
-            throw new ArgumentException("neuronSelector is empty: give a neuron index or a selector function.", nameof(neuronSelector));
-        }
-
-        evaluation = LayerEvaluation.Create(forwardFunc, [layer], false);
+        evaluation = NeuronGradient.Evaluation(forwardFunc, layer, neuronSelector);
         layerName = layer.ToString();
         NeuronSelector = neuronSelector;
     }
@@ -61,6 +54,19 @@ public sealed class NeuronGradient
         var leaves = Gradients.Leaves(tensors);
         var grads = NeuronGradients(evaluation, NeuronSelector, layerName, ArgumentPreparation.Concat(leaves, options.AdditionalForwardArgs ?? []), leaves, options.AttributeToNeuronInput);
         return new AttributionResult(grads.Select(g => g.MoveToOuterDisposeScope()).ToArray(), null);
+    }
+
+    /// <summary>Checks the neuron selector and resolves the layer: the construction every neuron method shares.</summary>
+    internal static LayerEvaluation Evaluation(ForwardFunction forwardFunc, LayerReference layer, NeuronSelector neuronSelector)
+    {
+        ArgumentNullException.ThrowIfNull(forwardFunc);
+        TorchRuntime.EnsureAvailable();
+        if (neuronSelector.IsEmpty)
+        {
+            throw new ArgumentException("neuronSelector is empty: give a neuron index or a selector function.", nameof(neuronSelector));
+        }
+
+        return LayerEvaluation.Create(forwardFunc, [layer], false);
     }
 
     /// <summary>

@@ -30,14 +30,7 @@ public sealed class NeuronIntegratedGradients
     /// </param>
     public NeuronIntegratedGradients(ForwardFunction forwardFunc, LayerReference layer, NeuronSelector neuronSelector, bool multiplyByInputs = true)
     {
-        ArgumentNullException.ThrowIfNull(forwardFunc);
-        TorchRuntime.EnsureAvailable();
-        if (neuronSelector.IsEmpty)
-        {
-            throw new ArgumentException("neuronSelector is empty: give a neuron index or a selector function.", nameof(neuronSelector));
-        }
-
-        evaluation = LayerEvaluation.Create(forwardFunc, [layer], false);
+        evaluation = NeuronGradient.Evaluation(forwardFunc, layer, neuronSelector);
         layerName = layer.ToString();
         NeuronSelector = neuronSelector;
         MultipliesByInputs = multiplyByInputs;
@@ -61,26 +54,15 @@ public sealed class NeuronIntegratedGradients
     public AttributionResult Attribute(Inputs inputs, NeuronIntegratedGradientsOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new NeuronIntegratedGradientsOptions();
-        var tensors = inputs.Tensors;
         using var scope = torch.NewDisposeScope();
-        var n = ArgumentPreparation.BatchSize(tensors);
-        LayerConductance.RequireFloatingInputs(tensors, nameof(NeuronIntegratedGradients));
-        ArgumentPreparation.Steps(options.Steps, options.InternalBatchSize);
-        var baselines = ArgumentPreparation.Baselines(tensors, options.Baselines);
-        var additional = options.AdditionalForwardArgs ?? [];
-        // Expanded once per chunk size, outside the chunks' dispose scopes, and reused by every chunk.
-        var expanded = PathIntegral.ChunkSizes(options.Steps, options.InternalBatchSize, n)
-            .ToDictionary(k => k, k => ArgumentPreparation.Expand(additional, k));
+        var path = InputPath.Prepare(
+            nameof(NeuronIntegratedGradients), inputs, options.Baselines, options.AdditionalForwardArgs, options.Steps, options.Method, options.InternalBatchSize);
 
         IList<Tensor> Gradient(Tensor[] scaled, int steps) =>
-            NeuronGradient.NeuronGradients(
-                evaluation, NeuronSelector, layerName, ArgumentPreparation.Concat(scaled, expanded[steps]), scaled, options.AttributeToNeuronInput);
+            NeuronGradient.NeuronGradients(evaluation, NeuronSelector, layerName, path.Args(scaled, steps), scaled, options.AttributeToNeuronInput);
 
-        var totals = PathIntegral.Integrate(
-            tensors, baselines, n, Gradient, options.Steps, options.Method, options.InternalBatchSize, options.Progress, cancellationToken);
-        var attributions = MultipliesByInputs
-            ? totals.Select((t, i) => t * PathIntegral.Difference(tensors[i], baselines[i])).ToArray()
-            : totals;
+        var totals = path.Integrate(Gradient, options.Progress, cancellationToken);
+        var attributions = MultipliesByInputs ? path.TimesDifference(totals) : totals;
         return new AttributionResult(attributions.Select(a => a.MoveToOuterDisposeScope()).ToArray(), null);
     }
 }
