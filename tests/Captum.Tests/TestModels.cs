@@ -141,6 +141,27 @@ internal sealed class TwiceCalledModel : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x) => lin.call(torch.tanh(lin.call(x)));
 }
 
+/// <summary>Calls one Tanh twice, on tensors of different shapes ([n, 3], then [n, 5]), and reads its second output.</summary>
+internal sealed class SharedActivationModel : nn.Module<Tensor, Tensor>
+{
+    private readonly Linear lin1;
+    private readonly Linear lin2;
+    private readonly Linear lin3;
+    private readonly Tanh act;
+
+    public SharedActivationModel()
+        : base(nameof(SharedActivationModel))
+    {
+        lin1 = nn.Linear(3, 3);
+        lin2 = nn.Linear(3, 5);
+        lin3 = nn.Linear(5, 2);
+        act = nn.Tanh();
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x) => lin3.call(act.call(lin2.call(act.call(lin1.call(x)))));
+}
+
 /// <summary>
 /// net = Sequential(Linear, Tanh, Linear) inside a module: TorchSharp's Sequential disposes each child's input once
 /// the child has run, which layer methods must survive.

@@ -111,7 +111,12 @@ internal sealed class LayerEvaluation
                 var index = l;
                 hooks.Add(LayerHooks.Register(layers[l], onInput, current =>
                 {
-                    calls[index]++;
+                    // Reported at once: a second call would be fed the first call's replacement, which may not fit.
+                    if (++calls[index] > 1)
+                    {
+                        throw CalledMoreThanOnce(index, calls[index]);
+                    }
+
                     Tensor[] kept;
                     if (replacements is not null)
                     {
@@ -143,9 +148,10 @@ internal sealed class LayerEvaluation
 
             output = forward.Invoke(args);
         }
-        catch (CaptureComplete) when (complete)
+        catch (Exception ex) when (complete && IsCaptureComplete(ex))
         {
-            // Every layer has its values; the rest of the forward pass is not needed.
+            // Every layer has its values; the rest of the forward pass is not needed. A forward function may have
+            // wrapped the signal (in its own exception, or an AggregateException from a task it waited on).
         }
         finally
         {
@@ -178,14 +184,19 @@ internal sealed class LayerEvaluation
                     argumentName);
             }
 
-            if (calls[l] > 1)
-            {
-                throw new ArgumentException(
-                    $"layer {names[l]} ({layers[l].GetType().Name}) was called {calls[l]} times in one forward pass; this method needs a layer that is called exactly once.",
-                    argumentName);
-            }
         }
     }
+
+    private ArgumentException CalledMoreThanOnce(int layer, int calls) =>
+        new($"layer {names[layer]} ({layers[layer].GetType().Name}) was called {calls} times in one forward pass; this method needs a layer that is called exactly once.", argumentName);
+
+    private static bool IsCaptureComplete(Exception exception) => exception switch
+    {
+        CaptureComplete => true,
+        AggregateException aggregate => aggregate.InnerExceptions.Any(IsCaptureComplete),
+        { InnerException: { } inner } => IsCaptureComplete(inner),
+        _ => false,
+    };
 
     /// <summary>Thrown from a hook to abandon a forward pass whose remaining work is not needed.</summary>
     private sealed class CaptureComplete : Exception

@@ -64,7 +64,8 @@ public sealed record LayerIntegratedGradientsOptions : IntegratedGradientsOption
 /// <remarks>
 /// With a tolerance of 0 and a ceiling of 2^k + 1 points, the result is exactly the fixed Romberg rule with
 /// 2^k + 1 steps. The points each example used are in the result's <c>StepsPerExample</c>. Cost: per example,
-/// its points' forward and backward passes, plus two forward passes for F(input) and F(baseline).
+/// its points' forward and backward passes, plus two forward passes for F(input) and F(baseline) (for Layer Integrated
+/// Gradients, the passes that read the layers there).
 /// </remarks>
 public sealed record AdaptiveIntegration
 {

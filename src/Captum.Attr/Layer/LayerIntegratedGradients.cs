@@ -20,7 +20,10 @@ namespace Captum.Attr;
 /// removed, also when an exception is thrown. Cost: <c>Steps</c> forward and backward passes plus two
 /// forward passes to read the layers on the inputs and baselines. Those stop as soon as every layer has
 /// produced its values (the rest of the model is skipped), unless the delta or adaptive integration needs the
-/// outputs there, which they then also give (Captum runs two more passes for the delta).
+/// outputs there, which they then also give (Captum runs two more passes for the delta). The rest of the model
+/// is skipped by an exception thrown from the last layer's hook and caught here, also when the forward function
+/// wraps it in its own: code of the forward function after the layers does not run in those two passes (forward
+/// hooks of enclosing modules included), so it must not rely on finishing for its state.
 /// </remarks>
 public sealed class LayerIntegratedGradients
 {

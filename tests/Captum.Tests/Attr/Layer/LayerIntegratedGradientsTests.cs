@@ -1,4 +1,5 @@
 using Captum.Attr;
+using Captum.Forward;
 using Captum.Layers;
 using TorchSharp;
 using Xunit;
@@ -153,6 +154,41 @@ public sealed class LayerIntegratedGradientsTests
             ReturnConvergenceDelta = !delta,
         });
         TensorAssert.AllClose(result.Attribution, reference.Attribution, 0, 0);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Attribute_LayerCalledTwiceOnOtherShapes_ThrowsCalledTwice(bool delta)
+    {
+        using var scope = torch.NewDisposeScope();
+        var lig = new LayerIntegratedGradients(new SharedActivationModel(), "act");
+        var ex = Assert.Throws<ArgumentException>(() => lig.Attribute(torch.randn(2, 3), new LayerIntegratedGradientsOptions { Target = 0, ReturnConvergenceDelta = delta }));
+        Assert.Contains("called 2 times", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Attribute_ForwardFunctionWrapsExceptions_StillStopsEndPointPassesEarly()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new SequentialMlp(seed: 9);
+        var forward = ForwardFunction.FromDelegate((Tensor[] args) =>
+        {
+            try
+            {
+                return model.call(args[0]);
+            }
+            catch (Exception ex)
+            {
+                throw new InvalidOperationException("the model failed", new AggregateException(ex));
+            }
+        }, model);
+        var x = torch.randn(2, 4);
+
+        using var wrapped = new LayerIntegratedGradients(forward, "net.0").Attribute(x, new LayerIntegratedGradientsOptions { Target = 1 });
+        using var direct = new LayerIntegratedGradients(model, "net.0").Attribute(x, new LayerIntegratedGradientsOptions { Target = 1 });
+
+        TensorAssert.AllClose(wrapped.Attribution, direct.Attribution, 0, 0);
     }
 
     [Fact]
