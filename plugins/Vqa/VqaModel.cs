@@ -24,6 +24,30 @@ public enum ImageBaseline
     MedianColor,
 }
 
+/// <summary>The names of <see cref="ImageBaseline"/> in options, settings and checkpoints: <c>zero</c>, <c>median-color</c>.</summary>
+public static class ImageBaselineNames
+{
+    /// <summary>The name of <see cref="ImageBaseline.Zero"/>.</summary>
+    public const string Zero = "zero";
+
+    /// <summary>The name of <see cref="ImageBaseline.MedianColor"/>.</summary>
+    public const string MedianColor = "median-color";
+
+    /// <summary>The name of <paramref name="baseline"/>.</summary>
+    public static string Name(ImageBaseline baseline) => baseline == ImageBaseline.MedianColor ? MedianColor : Zero;
+
+    /// <summary>The baseline a name means.</summary>
+    /// <param name="name">A name.</param>
+    /// <param name="argumentName">The argument an error names.</param>
+    /// <exception cref="ArgumentException">The name is neither.</exception>
+    public static ImageBaseline Parse(string name, string argumentName) => name switch
+    {
+        Zero => ImageBaseline.Zero,
+        MedianColor => ImageBaseline.MedianColor,
+        _ => throw new ArgumentException($"{argumentName} must be {Zero} or {MedianColor}, not '{name}'.", argumentName),
+    };
+}
+
 /// <summary>Settings of a loaded VQA model.</summary>
 public sealed record VqaModelOptions
 {
@@ -358,15 +382,7 @@ public sealed class VqaModel : IInterpretableModel
 
         if (settings.TryGetValue("image-baseline", out var baseline))
         {
-            options = options with
-            {
-                ImageBaseline = baseline switch
-                {
-                    "zero" => Vqa.ImageBaseline.Zero,
-                    "median-color" => Vqa.ImageBaseline.MedianColor,
-                    _ => throw new ArgumentException($"image-baseline must be zero or median-color, not '{baseline}'.", nameof(settings)),
-                },
-            };
+            options = options with { ImageBaseline = ImageBaselineNames.Parse(baseline, "image-baseline") };
         }
 
         if (settings.TryGetValue("device", out var deviceName))

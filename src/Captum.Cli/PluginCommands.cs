@@ -8,7 +8,7 @@ namespace Captum.Cli;
 /// <summary>Turns the plugins' <see cref="IPluginCommand"/>s into subcommands of the captum command line.</summary>
 internal static class PluginCommands
 {
-    /// <summary>A command for every plugin command whose name is still free (the others are skipped with a warning when run).</summary>
+    /// <summary>A command for every plugin command whose name is still free (the others are skipped, with a warning printed at every start).</summary>
     public static IEnumerable<Command> Create(PluginHost host, RootCommand root, TextWriter output, TextWriter error)
     {
         var taken = new HashSet<string>(root.Subcommands.Select(c => c.Name), StringComparer.OrdinalIgnoreCase);

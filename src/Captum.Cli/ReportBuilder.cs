@@ -26,9 +26,6 @@ internal sealed class ReportBuilder(string title)
         questionLevel = 3;
     }
 
-    /// <summary>Adds a question explained by one method (see the overload for several).</summary>
-    public void Add(string question, Explanation explanation, string? expected = null) => Add(question, [("layer-ig", explanation)], expected);
-
     /// <summary>One question: the words per method, then the image beside each method's heat map, then the contributions.</summary>
     public void Add(string question, IReadOnlyList<(string Method, Explanation Explanation)> explanations, string? expected = null)
     {

@@ -325,7 +325,7 @@ internal static class BatchFile
                 var questions = scene.GetProperty("questions").EnumerateArray()
                     .Select(q => q.ValueKind == JsonValueKind.String
                         ? (q.GetString()!, (string?)null)
-                        : (q.GetProperty("question").GetString() ?? string.Empty, q.TryGetProperty("answer", out var a) ? a.GetString() : null))
+                        : (q.GetProperty("question").GetString() ?? string.Empty, q.TryGetProperty("answer", out var a) ? AnswerText(a) : null))
                     .ToList();
                 if (questions.Count == 0)
                 {
@@ -342,4 +342,12 @@ internal static class BatchFile
             throw new UsageException($"--batch: {path} is not a batch file ({ex.Message.Split('\n')[0]}); expected {{\"scenes\": [{{\"image\": \"a.png\", \"questions\": [{{\"question\": \"...\", \"answer\": \"...\"}}]}}]}}.");
         }
     }
+    /// <summary>An expected answer: text, or a number (a count) written as one.</summary>
+    private static string? AnswerText(JsonElement answer) => answer.ValueKind switch
+    {
+        JsonValueKind.String => answer.GetString(),
+        JsonValueKind.Number => answer.GetRawText(),
+        JsonValueKind.Null => null,
+        _ => throw new InvalidDataException($"an answer must be text or a number, not {answer.ValueKind}"),
+    };
 }

@@ -50,13 +50,7 @@ public sealed class VqaEvalCommand : IPluginCommand
         }
 
         using var checkpoint = checkpointPath is null ? SceneCheckpoint.LoadDefault() : TorchCheckpoint.Load(checkpointPath);
-        var baseline = context.GetText("image-baseline") switch
-        {
-            null => (ImageBaseline?)null,
-            "zero" => ImageBaseline.Zero,
-            "median-color" => ImageBaseline.MedianColor,
-            var other => throw new ArgumentException($"--image-baseline must be zero or median-color, not '{other}'.", "image-baseline"),
-        };
+        var baseline = context.GetText("image-baseline") is { } name ? ImageBaselineNames.Parse(name, "image-baseline") : (ImageBaseline?)null;
         using var model = SceneCheckpoint.Build(checkpoint, new VqaModelOptions { ImageBaseline = baseline });
         var trainingSeed = checkpoint.TryGet("training", out var training) && training.TryGet("seed", out var seed) && seed.Kind == CheckpointValueKind.Integer
             ? seed.AsInt64()
@@ -79,7 +73,7 @@ public sealed class VqaEvalCommand : IPluginCommand
             }),
             context.CancellationToken);
 
-        var baselineName = model.Options.ImageBaseline == ImageBaseline.MedianColor ? SceneCheckpoint.MedianColorName : "zero";
+        var baselineName = ImageBaselineNames.Name(model.Options.ImageBaseline ?? ImageBaseline.Zero);
         var command = string.Create(
             CultureInfo.InvariantCulture,
             $"captum vqa-eval --scenes {options.Scenes} --seed {options.Seed} --steps {options.Steps} --window {options.Window} --random-weights-seed {options.RandomWeightsSeed} --image-baseline {baselineName}{(checkpointPath is null ? string.Empty : " --checkpoint " + checkpointPath)}");

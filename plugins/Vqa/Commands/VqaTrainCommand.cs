@@ -42,7 +42,7 @@ public sealed class VqaTrainCommand : IPluginCommand
             ScenesPerStep = CommandValues.Positive(context, "scenes-per-step"),
             LearningRate = context.GetNumber("learning-rate") is > 0 and var lr ? lr : throw new ArgumentException("--learning-rate must be positive.", "learning-rate"),
             Threads = CommandValues.Positive(context, "threads"),
-            HeldOutScenes = CommandValues.Positive(context, "held-out-scenes"),
+            HeldOutScenes = CommandValues.NonNegative(context, "held-out-scenes"),
         };
         var folder = context.GetText("out")!;
         var command = string.Create(
@@ -92,8 +92,16 @@ public sealed class VqaTrainCommand : IPluginCommand
         };
         File.WriteAllText(Path.Combine(folder, "training.json"), JsonSerializer.Serialize(record, new JsonSerializerOptions { WriteIndented = true }));
 
-        context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Held-out accuracy: {heldOut.Accuracy:0.0000} on {heldOut.Questions} questions of {options.HeldOutScenes} new scenes (seed {options.Seed + 1})"));
-        context.Output.WriteLine("  " + string.Join(", ", heldOut.ByKind.Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key.ToString().ToLowerInvariant()} {kv.Value:0.000}"))));
+        if (heldOut.Questions == 0)
+        {
+            context.Output.WriteLine("Held-out accuracy: not measured (--held-out-scenes 0)");
+        }
+        else
+        {
+            context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Held-out accuracy: {heldOut.Accuracy:0.0000} on {heldOut.Questions} questions of {options.HeldOutScenes} new scenes (seed {options.Seed + 1})"));
+            context.Output.WriteLine("  " + string.Join(", ", heldOut.ByKind.Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key.ToString().ToLowerInvariant()} {kv.Value:0.000}"))));
+        }
+
         context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Training time: {trained.Elapsed.TotalSeconds:0} s"));
         context.Output.WriteLine($"Checkpoint: {checkpoint}");
         return 0;

@@ -43,8 +43,8 @@ public sealed record SceneBackboneConfig(long[] Channels, long LastKernel = 3, l
 
 /// <summary>
 /// The small convolutional image network of the scenes model, in the place of the tutorial's ResNet layer4:
-/// a 64 x 64 image becomes an 8 x 8 grid of features. conv1, conv2 and conv3 (3 x 3, stride 2) and conv4 (3 x 3 by
-/// default), each followed by batch norm and a ReLU; conv3 and conv4 also see two coordinate channels (x and y in
+/// a 64 x 64 image becomes an 8 x 8 grid of features. conv1, conv2 and conv3 (stride 2; 3 x 3 by default, 4 x 4 in
+/// the shipped model) and conv4 (3 x 3 by default, 1 x 1 in the shipped model), each followed by batch norm and a ReLU; conv3 and conv4 also see two coordinate channels (x and y in
 /// [-1, 1], as in CoordConv), and the features end with them too, so that a position can be read off them.
 /// </summary>
 public sealed class SceneBackbone : nn.Module<Tensor, Tensor>

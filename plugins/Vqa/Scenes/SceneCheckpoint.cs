@@ -42,9 +42,6 @@ public static class SceneCheckpoint
     /// <summary>The checkpoint's <c>"name"</c>.</summary>
     public const string ModelName = "scenes-vqa";
 
-    /// <summary>The config's name of <see cref="ImageBaseline.MedianColor"/>.</summary>
-    public const string MedianColorName = "median-color";
-
     /// <summary>The resource name of the checkpoint embedded in the plugin (plugins/Vqa/Scenes/scenes-vqa.pth).</summary>
     public const string ResourceName = "scenes-vqa.pth";
 
@@ -70,8 +67,21 @@ public static class SceneCheckpoint
         }
 
         options ??= model.Options;
-        torch.manual_seed(seed);
-        var net = new VqaNet(model.Net.Config, new SceneBackbone(backbone.Config));
+        VqaNet net;
+        using (var state = torch.get_rng_state())
+        {
+            // Seeded for repeatability, without changing the caller's random stream.
+            torch.manual_seed(seed);
+            try
+            {
+                net = new VqaNet(model.Net.Config, new SceneBackbone(backbone.Config));
+            }
+            finally
+            {
+                torch.set_rng_state(state);
+            }
+        }
+
         if (options.Device is { } device)
         {
             net.to(device);
@@ -110,7 +120,7 @@ public static class SceneCheckpoint
             {
                 ["backbone"] = SceneBackboneConfig.Kind,
                 ["imageSize"] = (long)imageSize,
-                ["imageBaseline"] = baseline == ImageBaseline.MedianColor ? MedianColorName : "zero",
+                ["imageBaseline"] = ImageBaselineNames.Name(baseline),
             },
             ["weights"] = weights,
             ["vocab"] = new Dictionary<string, object?>
@@ -158,7 +168,7 @@ public static class SceneCheckpoint
             var net = new VqaNet(config, backbone);
             TorchCheckpoint.LoadStateDict(net, weights);
             var imageSize = checkpoint["config"].TryGet("imageSize", out var size) ? (int)size.AsInt64() : 64;
-            var baseline = checkpoint["config"].TryGet("imageBaseline", out var b) && b.AsString() == MedianColorName ? ImageBaseline.MedianColor : ImageBaseline.Zero;
+            var baseline = checkpoint["config"].TryGet("imageBaseline", out var b) && b.AsString() == ImageBaselineNames.MedianColor ? ImageBaseline.MedianColor : ImageBaseline.Zero;
             options ??= new VqaModelOptions();
             options = options with { ImageSize = options.ImageSize ?? imageSize, ImageBaseline = options.ImageBaseline ?? baseline };
             if (options.Device is { } device)

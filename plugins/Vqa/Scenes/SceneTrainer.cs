@@ -90,18 +90,31 @@ public static class SceneTrainer
             throw new ArgumentException("options: Steps, ScenesPerStep and Threads must be at least 1, HeldOutScenes at least 0 and LearningRate positive.", nameof(options));
         }
 
-        var device = options.Device ?? torch.CPU;
+        var threads = torch.get_num_threads();
         torch.set_num_threads(options.Threads);
+        try
+        {
+            return Run(options, progress, cancellationToken);
+        }
+        finally
+        {
+            torch.set_num_threads(threads);
+        }
+    }
+
+    private static SceneTrainingResult Run(SceneTrainingOptions options, IProgress<SceneTrainingProgress>? progress, CancellationToken cancellationToken)
+    {
+        var device = options.Device ?? torch.CPU;
         torch.manual_seed(options.Seed);
 
         // Trained apart, joined at the end: the head is the VQA net without an image network, so it takes the
         // backbone's features, computed once per scene, for every question about that scene.
         var backbone = new SceneBackbone(options.Shape.Backbone).to(device);
-        var head = new VqaNet(options.Shape.NetConfig(options.Dropout)).to(device);
+        using var head = new VqaNet(options.Shape.NetConfig(options.Dropout)).to(device);
         backbone.train();
         head.train();
         var generator = new SceneGenerator();
-        var optimizer = torch.optim.Adam(backbone.parameters().Concat(head.parameters()), options.LearningRate);
+        using var optimizer = torch.optim.Adam(backbone.parameters().Concat(head.parameters()), options.LearningRate);
         var schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, options.Steps, options.LearningRate * 0.02);
         var watch = Stopwatch.StartNew();
         var (lossSum, correct, seen) = (0.0, 0L, 0L);
@@ -150,7 +163,6 @@ public static class SceneTrainer
         }
 
         TorchCheckpoint.LoadStateDict(net, state);
-        head.Dispose();
         var model = new VqaModel(net, SceneCheckpoint.Encoder, SceneWords.Answers, new VqaModelOptions { ImageSize = generator.Options.Size, Device = options.Device, ImageBaseline = options.Baseline }, SceneCheckpoint.ModelName);
         var heldOut = Measure(model, options.Seed + 1, options.HeldOutScenes);
         return new SceneTrainingResult(model, heldOut, elapsed);

@@ -265,6 +265,20 @@ public sealed class CaptumCliTests
     }
 
     [Fact]
+    public void BatchFileRead_NumericAnswer_ReadsItAsText()
+    {
+        using var folder = new TempFolder();
+        var path = Path.Combine(folder.Path, "batch.json");
+        File.WriteAllText(path, """{"scenes": [{"image": "a.png", "questions": [{"question": "how many circles are there", "answer": 2}, "what color is the circle"]}]}""");
+
+        var items = BatchFile.Read(path);
+
+        var (image, questions) = Assert.Single(items);
+        Assert.Equal(Path.Combine(folder.Path, "a.png"), image);
+        Assert.Equal([("how many circles are there", (string?)"2"), ("what color is the circle", null)], questions);
+    }
+
+    [Fact]
     public void Vqa_BatchFileThatIsNotOne_ExitsNonZeroNamingIt()
     {
         using var folder = new TempFolder();

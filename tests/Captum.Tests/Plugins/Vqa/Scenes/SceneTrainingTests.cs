@@ -48,6 +48,46 @@ public sealed class SceneTrainingTests
     }
 
     [Fact]
+    public void Train_ThreadsOtherThanTheCallers_RestoresTheCallersThreadCount()
+    {
+        using var scope = torch.NewDisposeScope();
+        var threads = torch.get_num_threads();
+        try
+        {
+            torch.set_num_threads(3);
+            using (Train(Tiny with { Steps = 1, Threads = 1 }))
+            {
+                Assert.Equal(3, torch.get_num_threads());
+            }
+
+            Assert.Throws<OperationCanceledException>(() => SceneTrainer.Train(Tiny with { Threads = 2 }, cancellationToken: new CancellationToken(true)));
+            Assert.Equal(3, torch.get_num_threads());
+        }
+        finally
+        {
+            torch.set_num_threads(threads);
+        }
+    }
+
+    [Fact]
+    public void VqaTrain_NoHeldOutScenes_TrainsAndSaysTheCheckWasNotMade()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var folder = new TempFolder();
+        using var output = new StringWriter();
+        using var errors = new StringWriter();
+
+        var code = CaptumCli.Run(
+            ["--plugins", Path.Combine(BuildOutputs.Of(Path.Combine("src", "Captum.Cli")), "plugins"), "vqa-train", "--seed", "5", "--steps", "1", "--scenes-per-step", "2", "--held-out-scenes", "0", "--out", folder.Path],
+            output,
+            errors);
+
+        Assert.True(code == 0, errors.ToString());
+        Assert.Contains("Held-out accuracy: not measured (--held-out-scenes 0)", output.ToString(), StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(folder.Path, "scenes-vqa.pth")));
+    }
+
+    [Fact]
     public void VqaTrain_SmallRun_WritesACheckpointThatLoadsAsTheModel()
     {
         using var scope = torch.NewDisposeScope();
