@@ -1,12 +1,12 @@
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
-using SixLabors.ImageSharp.Processing;
 
 namespace Captum.Plugins.Vqa.Tutorial;
 
 /// <summary>
-/// The tutorial's image transform: resize the shorter side to <c>imageSize / centralFraction</c>, crop the
-/// centre <c>imageSize</c> square, scale to [0, 1], and normalise with the ImageNet mean and std.
+/// The tutorial's image transform: resize the shorter side to <c>imageSize / centralFraction</c> (with PIL's bilinear
+/// resampling, bit for bit, as torchvision does on a PIL image), crop the centre <c>imageSize</c> square, scale to
+/// [0, 1], and normalise with the ImageNet mean and std.
 /// </summary>
 /// <remarks>Python: the tutorial's <c>get_transform(target_size, central_fraction)</c> (Scale, CenterCrop, ToTensor, Normalize).</remarks>
 public sealed class ImageTransform
@@ -76,17 +76,7 @@ public sealed class ImageTransform
     public (Tensor Original, Tensor Normalized) Apply(Image<Rgb24> image, Device? device = null)
     {
         ArgumentNullException.ThrowIfNull(image);
-        var scaled = (int)(ImageSize / CentralFraction);
-        using var working = image.Clone(ctx =>
-        {
-            // Shorter side to `scaled`, keeping the aspect ratio, as torchvision's Resize(int) does.
-            var (w, h) = (image.Width, image.Height);
-            var (nw, nh) = w <= h ? (scaled, (int)((long)scaled * h / w)) : ((int)((long)scaled * w / h), scaled);
-            if (nw != w || nh != h)
-            {
-                ctx.Resize(new ResizeOptions { Size = new SixLabors.ImageSharp.Size(nw, nh), Sampler = KnownResamplers.Triangle, Mode = ResizeMode.Stretch });
-            }
-        });
+        using var working = Resize(image, (int)(ImageSize / CentralFraction));
 
         // Centre crop, rounding the offsets as torchvision does.
         var left = (int)Math.Round((working.Width - ImageSize) / 2.0);
@@ -122,6 +112,24 @@ public sealed class ImageTransform
 
         var original = torch.tensor(pixels, [3, ImageSize, ImageSize], ScalarType.Float32, device);
         return (original, Normalize(original).unsqueeze(0));
+    }
+
+    /// <summary>
+    /// The size torchvision's <c>Resize(size)</c> gives a <paramref name="width"/> x <paramref name="height"/> image:
+    /// the shorter side becomes <paramref name="size"/> and the longer <c>int(size * long / short)</c>.
+    /// </summary>
+    internal static (int Width, int Height) ResizedSize(int width, int height, int size) =>
+        width <= height ? (size, (int)((long)size * height / width)) : ((int)((long)size * width / height), size);
+
+    /// <summary>
+    /// Resizes <paramref name="image"/> as torchvision's <c>Resize(size)</c> does a PIL image: shorter side to
+    /// <paramref name="size"/>, aspect kept, with PIL's BILINEAR resampling (<see cref="PilResize"/>), bit for bit; an
+    /// image already at that size is copied unchanged. The caller owns the result.
+    /// </summary>
+    internal static Image<Rgb24> Resize(Image<Rgb24> image, int size)
+    {
+        var (width, height) = ResizedSize(image.Width, image.Height, size);
+        return PilResize.Bilinear(image, width, height);
     }
 
     /// <summary>
