@@ -184,6 +184,19 @@ public sealed record NoiseTunnelOptions<TOptions>
     public Generator? Generator { get; init; }
 
     /// <summary>
+    /// Receives the samples done per example, as (done, <see cref="Samples"/>), after every batch of
+    /// <see cref="SamplesBatchSize"/> samples (once, at the end, when they go in one batch). The cancellation token
+    /// is checked before every batch and passed to the wrapped method.
+    /// </summary>
+    /// <remarks>
+    /// The wrapped method's own <c>Progress</c> (in <see cref="MethodOptions"/>) is passed through, summed over the
+    /// method's calls (one per batch): the report (c, t) of call k of B (counting from 0) becomes
+    /// (s + c, s + t (B - k)), s being the totals of the calls before. So it never decreases and ends at B t, the
+    /// work of every call (for example B * Steps integration steps for IntegratedGradients). Beyond Captum.
+    /// </remarks>
+    public IProgress<AttributionProgress>? Progress { get; init; }
+
+    /// <summary>
     /// The wrapped method's own arguments (target, baselines, additional forward arguments and the rest); its
     /// defaults when null. Python: the remaining keyword arguments (<c>**kwargs</c>).
     /// </summary>
