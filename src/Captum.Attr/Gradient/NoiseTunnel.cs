@@ -20,7 +20,8 @@ namespace Captum.Attr;
 /// <c>DrawBaselineFromDistribution</c>, one reference per sample is drawn at random from each input's baselines. The
 /// samples go to the wrapped method <c>SamplesBatchSize</c> at a time; the delta, when the method returns one, is
 /// gathered per example, ordered by example then sample. Draws come from <c>Seed</c> or <c>Generator</c> when given,
-/// so that runs repeat exactly.
+/// so that runs repeat exactly. <c>Progress</c> counts the samples done per example after every batch; the wrapped
+/// method's own progress is passed through, summed over its calls.
 /// </para>
 /// </remarks>
 public sealed class NoiseTunnel<TOptions>
@@ -46,7 +47,7 @@ public sealed class NoiseTunnel<TOptions>
     /// <summary>Attributes with the wrapped method on noisy samples of every example and combines the samples.</summary>
     /// <param name="inputs">One tensor or several, batch first, floating point. They are not modified.</param>
     /// <param name="options">The noise tunnel's arguments and the wrapped method's; Captum's defaults when null.</param>
-    /// <param name="cancellationToken">Checked between batches of samples, and passed to the wrapped method.</param>
+    /// <param name="cancellationToken">Checked before every batch of samples, and passed to the wrapped method.</param>
     /// <returns>
     /// One combined attribution per input, of its shape (and the wrapped method's deltas, per example then sample,
     /// when it returned them); the caller disposes it.
@@ -83,12 +84,18 @@ public sealed class NoiseTunnel<TOptions>
             : null;
         using var random = RandomDraws.Create(options.Seed, options.Generator);
 
+        // The wrapped method runs once per batch of samples: its own progress is summed over those calls.
+        var methodProgress = methodOptions.Progress is { } p
+            ? new SummedProgress(p, NoiseSampling.Batches(options.Samples, options.SamplesBatchSize))
+            : null;
+
         (IReadOnlyList<Tensor>, Tensor?) Samples(Tensor[] noisy, int samples)
         {
             AttributionOptions expanded = (AttributionOptions)methodOptions with
             {
                 Target = methodOptions.Target.RepeatInterleave(samples),
                 AdditionalForwardArgs = methodOptions.AdditionalForwardArgs is { } args ? SampleExpansion.Interleave(args, samples) : null,
+                Progress = methodProgress,
             };
             if (baselineOptions is not null && !baselineOptions.Baselines.IsNone)
             {
@@ -102,11 +109,12 @@ public sealed class NoiseTunnel<TOptions>
 
             // The result's tensors live in the sampling engine's batch scope, which frees them after combining.
             var result = method.Attribute(new Inputs(noisy) { IsTuple = inputs.IsTuple }, (TOptions)expanded, cancellationToken);
+            methodProgress?.EndCall();
             return (result.Attributions, result.Delta);
         }
 
         var (attributions, delta) = NoiseSampling.Run(
-            tensors, n, options.NoiseType, options.Samples, options.SamplesBatchSize, stdevs, random, Samples, cancellationToken);
+            tensors, n, options.NoiseType, options.Samples, options.SamplesBatchSize, stdevs, random, Samples, options.Progress, cancellationToken);
         return new AttributionResult(attributions.Select(a => a.MoveToOuterDisposeScope()).ToArray(), delta?.MoveToOuterDisposeScope());
     }
 

@@ -137,8 +137,10 @@ public sealed class LayerDeepLift
             ? ConvergenceDelta.Compute(forward, attributions, baselines, tensors, additional, options.Target)
             : null;
 
-        return new LayerAttributionResult(
+        var result = new LayerAttributionResult(
             [attributions.Select(a => a.MoveToOuterDisposeScope()).ToArray()],
             delta?.MoveToOuterDisposeScope());
+        options.Progress?.Report(new AttributionProgress(1, 1));
+        return result;
     }
 }

@@ -72,6 +72,8 @@ public sealed class LayerGradCam
             maps[j] = options.ReluAttributions ? nn.functional.relu(map) : map;
         }
 
-        return new LayerAttributionResult(LayerAttribution.MoveOut([maps]), null);
+        var result = new LayerAttributionResult(LayerAttribution.MoveOut([maps]), null);
+        options.Progress?.Report(new AttributionProgress(1, 1));
+        return result;
     }
 }

@@ -107,7 +107,7 @@ public sealed class LayerGradientShap
         }
 
         var (attributions, delta) = NoiseSampling.Run(
-            tensors, n, NoiseTunnelType.SmoothGrad, options.Samples, null, stdevs, random, Samples, cancellationToken);
+            tensors, n, NoiseTunnelType.SmoothGrad, options.Samples, null, stdevs, random, Samples, options.Progress, cancellationToken);
         return new LayerAttributionResult(
             [attributions.Select(a => a.MoveToOuterDisposeScope()).ToArray()],
             delta?.MoveToOuterDisposeScope());

@@ -9,6 +9,12 @@ public sealed record LayerActivationOptions
 
     /// <summary>Return the layers' inputs instead of their outputs. Python: <c>attribute_to_layer_input</c>.</summary>
     public bool AttributeToLayerInput { get; init; }
+
+    /// <summary>
+    /// Receives (1, 1) once the method's single pass is done, like every other method's progress (see
+    /// <see cref="AttributionOptions.Progress"/>); the cancellation token is checked before the pass.
+    /// </summary>
+    public IProgress<AttributionProgress>? Progress { get; init; }
 }
 
 /// <summary>The arguments of <see cref="LayerGradientXActivation.Attribute"/>, with Captum's defaults.</summary>
@@ -23,6 +29,12 @@ public sealed record LayerGradientXActivationOptions
 
     /// <summary>Attribute to the layers' inputs instead of their outputs. Python: <c>attribute_to_layer_input</c>.</summary>
     public bool AttributeToLayerInput { get; init; }
+
+    /// <summary>
+    /// Receives (1, 1) once the method's single pass is done, like every other method's progress (see
+    /// <see cref="AttributionOptions.Progress"/>); the cancellation token is checked before the pass.
+    /// </summary>
+    public IProgress<AttributionProgress>? Progress { get; init; }
 }
 
 /// <summary>The arguments of <see cref="LayerGradCam.Attribute"/>, with Captum's defaults.</summary>
@@ -49,6 +61,12 @@ public sealed record LayerGradCamOptions
     /// false keeps one weighted map per channel. Python: <c>attr_dim_summation</c>.
     /// </summary>
     public bool AttrDimSummation { get; init; } = true;
+
+    /// <summary>
+    /// Receives (1, 1) once the method's single pass is done, like every other method's progress (see
+    /// <see cref="AttributionOptions.Progress"/>); the cancellation token is checked before the pass.
+    /// </summary>
+    public IProgress<AttributionProgress>? Progress { get; init; }
 }
 
 /// <summary>The arguments of <see cref="LayerConductance.Attribute"/>, with Captum's defaults.</summary>
