@@ -29,6 +29,7 @@ public sealed class ProgressTests
         ["NoiseTunnel"] = 5,                         // samples per example, 2 per batch
         ["NoiseTunnel.GuidedBackprop"] = 5,
         ["NoiseTunnel.DeepLift"] = 5,
+        ["LayerNoiseTunnel"] = 5,
         ["GradientShap"] = 3,                        // samples per example, one batch
         ["LayerGradientShap"] = 3,
         ["DeepLiftShap"] = 1,                        // one pass
@@ -56,6 +57,7 @@ public sealed class ProgressTests
     [
         "IntegratedGradients", "IntegratedGradients.Adaptive", "LayerIntegratedGradients", "LayerConductance", "InternalInfluence",
         "NeuronIntegratedGradients", "NeuronConductance", "NoiseTunnel", "NoiseTunnel.GuidedBackprop", "NoiseTunnel.DeepLift",
+        "LayerNoiseTunnel",
         "FeatureAblation", "Occlusion", "ShapleyValueSampling", "Lime", "KernelShap", "Infidelity", "SensitivityMax",
     ];
 
@@ -227,6 +229,10 @@ public sealed class ProgressTests
             "NoiseTunnel.DeepLift" => (p, ct) => NoiseTunnel.Create(new DeepLift(model)).Attribute(x, new NoiseTunnelOptions<DeepLiftOptions>
             {
                 Samples = 5, SamplesBatchSize = 2, Stdevs = 0.1, Seed = 1, Progress = p, MethodOptions = new() { Target = 0, Baselines = 0.0 },
+            }, ct).Dispose(),
+            "LayerNoiseTunnel" => (p, ct) => NoiseTunnel.Create(new LayerIntegratedGradients(model, "lin1")).Attribute(x, new NoiseTunnelOptions<LayerIntegratedGradientsOptions>
+            {
+                Samples = 5, SamplesBatchSize = 2, Stdevs = 0.1, Seed = 1, Progress = p, MethodOptions = new() { Target = 0, Steps = 4 },
             }, ct).Dispose(),
             "GradientShap" => (p, ct) => new GradientShap(model).Attribute(x, new GradientShapOptions { Baselines = references, Target = 0, Samples = 3, Seed = 1, Progress = p }, ct).Dispose(),
             "LayerGradientShap" => (p, ct) => new LayerGradientShap(model, "lin1").Attribute(x, new LayerGradientShapOptions { Baselines = references, Target = 0, Samples = 3, Seed = 1, Progress = p }, ct).Dispose(),
