@@ -233,6 +233,30 @@ public sealed partial class MethodsDocTests
         TensorAssert.AllClose(result.Attribution, model.Lin.weight![0].expand(3, 4), 1e-6, 1e-5);
     }
 
+    [Fact]
+    public void MethodsDoc_GuidedGradCam_Runs()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new TinyCnn(57);
+        var image = TestModels.Normal(58, 2, 1, 8, 8);
+
+        var guidedGradCam = new GuidedGradCam(model, "conv2");
+        using var result = guidedGradCam.Attribute(image, new GuidedGradCamOptions
+        {
+            Target = 2,
+            InterpolateMode = InterpolationMode.Bilinear,
+        });
+        Tensor attribution = result.Attribution;
+
+        // GuidedBackprop times the positive Grad-CAM map resized from conv2's 8x4 positions to the image's 8x8.
+        using var guided = new GuidedBackprop(model).Attribute(image, new GuidedBackpropOptions { Target = 2 });
+        using var cam = new LayerGradCam(model, "conv2").Attribute(image, new LayerGradCamOptions { Target = 2, ReluAttributions = true });
+        using var upsampled = LayerAttribution.Interpolate(cam.Attribution, [8, 8], InterpolationMode.Bilinear);
+        Assert.Equal(image.shape, attribution.shape);
+        TensorAssert.AllClose(attribution, guided.Attribution * upsampled, 0, 0);
+        Assert.True((attribution[.., .., .., 4..] == 0).all().item<bool>(), "the model reads only the left half");
+    }
+
     // ---------------------------------------------------------------- perturbation methods
 
     [Fact]
