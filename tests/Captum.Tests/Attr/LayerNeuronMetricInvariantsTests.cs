@@ -24,6 +24,7 @@ public sealed class LayerNeuronMetricInvariantsTests
         ["NeuronGradient"] = (m, x) => new NeuronGradient(m, "net.1", 3).Attribute(x),
         ["NeuronIntegratedGradients"] = (m, x) => new NeuronIntegratedGradients(m, "net.0", -2).Attribute(x, new NeuronIntegratedGradientsOptions { Steps = 6, InternalBatchSize = 4 }),
         ["NeuronConductance"] = (m, x) => new NeuronConductance(m, "net.1", 0).Attribute(x, new NeuronConductanceOptions { Target = 2, Steps = 6, InternalBatchSize = 4 }),
+        ["LayerDeepLiftShap"] = (m, x) => new LayerDeepLiftShap(m, "net.1").Attribute(x, new LayerDeepLiftShapOptions { Baselines = torch.zeros(3, 4), Target = 2, ReturnConvergenceDelta = true }),
         ["Infidelity"] = (m, x) => Infidelity.Compute(
             m,
             (inputs, _, g) => new InfidelityPerturbation([inputs[0] * 0.1], [inputs[0] * 0.9]),
@@ -125,6 +126,8 @@ public sealed class LayerNeuronMetricMemoryTests
         var gradCam = new LayerGradCam(model, "net.0");
         var neuron = new NeuronConductance(model, "net.1", 2);
         var neuronIg = new NeuronIntegratedGradients(model, "net.1", 2);
+        var layerDeepLiftShap = new LayerDeepLiftShap(model, "net.0");
+        var references = torch.randn(4, 4);
         var explanation = Explanations.Of(new IntegratedGradients(model), new IntegratedGradientsOptions { Steps = 4 });
         InfidelityPerturbFunction noise = (inputs, _, g) =>
         {
@@ -141,6 +144,7 @@ public sealed class LayerNeuronMetricMemoryTests
             using var e = neuronIg.Attribute(x, new NeuronIntegratedGradientsOptions { Steps = 8, InternalBatchSize = 7 });
             using var f = Infidelity.Compute(model, noise, x, ones, new InfidelityOptions { Target = 2, Seed = 1, MaxExamplesPerBatch = 6 });
             using var g = SensitivityMax.Compute(explanation, x, new SensitivityMaxOptions { Target = 2, Seed = 1, MaxExamplesPerBatch = 6 });
+            using var j = layerDeepLiftShap.Attribute(x, new LayerDeepLiftShapOptions { Baselines = references, Target = 0, ReturnConvergenceDelta = true });
         }
 
         Call();

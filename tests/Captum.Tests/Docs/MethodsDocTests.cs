@@ -534,6 +534,29 @@ public sealed partial class MethodsDocTests
     }
 
     [Fact]
+    public void MethodsDoc_LayerDeepLiftShap_Runs()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = GradientTestModels.Mlp(59, "relu");
+        var x = TestModels.Normal(60, 3, 4);
+        var references = TestModels.Normal(61, 8, 4);
+
+        using var result = new LayerDeepLiftShap(model, "lin2").Attribute(x, new LayerDeepLiftShapOptions
+        {
+            Baselines = references,
+            Target = 2,
+            ReturnConvergenceDelta = true,
+        });
+
+        // The layer attributions sum to F(x) minus the mean output over the references.
+        Assert.Equal(new long[] { 3, 6 }, result.Attribution.shape);
+        Assert.Equal(new long[] { 24 }, result.Delta!.shape);
+        Assert.True(result.Delta!.abs().max().item<float>() < 1e-5);
+        using var noGrad = torch.no_grad();
+        TensorAssert.AllClose(result.Attribution.sum(1), model.forward(x)[.., 2] - model.forward(references)[.., 2].mean(), 1e-5, 1e-4);
+    }
+
+    [Fact]
     public void MethodsDoc_LayerNoiseTunnel_Runs()
     {
         using var scope = torch.NewDisposeScope();
