@@ -24,6 +24,8 @@ public sealed class LayerNeuronMetricInvariantsTests
         ["NeuronGradient"] = (m, x) => new NeuronGradient(m, "net.1", 3).Attribute(x),
         ["NeuronIntegratedGradients"] = (m, x) => new NeuronIntegratedGradients(m, "net.0", -2).Attribute(x, new NeuronIntegratedGradientsOptions { Steps = 6, InternalBatchSize = 4 }),
         ["NeuronConductance"] = (m, x) => new NeuronConductance(m, "net.1", 0).Attribute(x, new NeuronConductanceOptions { Target = 2, Steps = 6, InternalBatchSize = 4 }),
+        ["NeuronGuidedBackprop"] = (m, x) => new NeuronGuidedBackprop(m, "net.1", 2).Attribute(x),
+        ["NeuronDeconvolution"] = (m, x) => new NeuronDeconvolution(m, "net.2", 1).Attribute(x, new NeuronDeconvolutionOptions { AttributeToNeuronInput = true }),
         ["LayerDeepLiftShap"] = (m, x) => new LayerDeepLiftShap(m, "net.1").Attribute(x, new LayerDeepLiftShapOptions { Baselines = torch.zeros(3, 4), Target = 2, ReturnConvergenceDelta = true }),
         ["Infidelity"] = (m, x) => Infidelity.Compute(
             m,

@@ -45,6 +45,8 @@ public sealed class ProgressTests
         ["NeuronGradient"] = 1,
         ["GuidedGradCam"] = 2,                       // the Grad-CAM pass, then the guided backpropagation pass
         ["LayerDeepLiftShap"] = 1,
+        ["NeuronGuidedBackprop"] = 1,
+        ["NeuronDeconvolution"] = 1,
         ["FeatureAblation"] = 1 + 4,                 // forward evaluations: the inputs, then one per feature
         ["Occlusion"] = 1 + 2,                       // the inputs, then two window positions
         ["ShapleyValueSampling"] = 1 + (2 * 4),      // the baselines, then 2 permutations of 4 features
@@ -265,6 +267,8 @@ public sealed class ProgressTests
             "NeuronGradient" => (p, ct) => new NeuronGradient(model, "lin1", 0).Attribute(x, new NeuronGradientOptions { Progress = p }, ct).Dispose(),
             "GuidedGradCam" => (p, ct) => new GuidedGradCam(f.Cnn, "conv2").Attribute(f.Image, new GuidedGradCamOptions { Target = 0, Progress = p }, ct).Dispose(),
             "LayerDeepLiftShap" => (p, ct) => new LayerDeepLiftShap(model, "lin2").Attribute(x, new LayerDeepLiftShapOptions { Baselines = references, Target = 0, Progress = p }, ct).Dispose(),
+            "NeuronGuidedBackprop" => (p, ct) => new NeuronGuidedBackprop(model, "act1", 0).Attribute(x, new NeuronGuidedBackpropOptions { Progress = p }, ct).Dispose(),
+            "NeuronDeconvolution" => (p, ct) => new NeuronDeconvolution(model, "act1", 0).Attribute(x, new NeuronDeconvolutionOptions { Progress = p }, ct).Dispose(),
             "FeatureAblation" => (p, ct) => new FeatureAblation(model).Attribute(x, new FeatureAblationOptions { Target = 0, Progress = p }, ct).Dispose(),
             "Occlusion" => (p, ct) => new Occlusion(model).Attribute(x, new OcclusionOptions
             {

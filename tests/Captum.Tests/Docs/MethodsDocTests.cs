@@ -634,6 +634,23 @@ public sealed partial class MethodsDocTests
         TensorAssert.AllClose(trapezoid.Attribution, expected * (49.0 / 50.0), 1e-6, 1e-4);
     }
 
+    [Fact]
+    public void MethodsDoc_NeuronGuidedBackpropAndDeconvolution_Run()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = GradientTestModels.Mlp(62, "relu");
+        var x = TestModels.Normal(63, 3, 4);
+
+        using var guided = new NeuronGuidedBackprop(model, "act1", neuronSelector: 2).Attribute(x);
+        using var deconvolution = new NeuronDeconvolution(model, "act1", neuronSelector: 2).Attribute(x);
+
+        // act1's neuron 2 is relu(W1[2] x + b1[2]): guided backpropagation keeps its mask, deconvolution ignores it.
+        using var noGrad = torch.no_grad();
+        var active = (model.Lin1.forward(x)[.., 2] > 0).to_type(ScalarType.Float32).unsqueeze(1);
+        TensorAssert.AllClose(guided.Attribution, active * model.Lin1.weight![2], 1e-7, 0);
+        TensorAssert.AllClose(deconvolution.Attribution, model.Lin1.weight![2].expand(3, 4), 1e-7, 0);
+    }
+
     // ---------------------------------------------------------------- metrics
 
     [Fact]
