@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Text.RegularExpressions;
 using Captum.Attr;
+using Captum.Forward;
 using Captum.Metrics;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -649,6 +650,29 @@ public sealed partial class MethodsDocTests
         var active = (model.Lin1.forward(x)[.., 2] > 0).to_type(ScalarType.Float32).unsqueeze(1);
         TensorAssert.AllClose(guided.Attribution, active * model.Lin1.weight![2], 1e-7, 0);
         TensorAssert.AllClose(deconvolution.Attribution, model.Lin1.weight![2].expand(3, 4), 1e-7, 0);
+    }
+
+    [Fact]
+    public void MethodsDoc_NeuronGradientShap_Runs()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = GradientTestModels.Mlp(64, "tanh");
+        var x = TestModels.Normal(65, 3, 4);
+        var references = TestModels.Normal(66, 10, 4);
+
+        var neuronShap = new NeuronGradientShap(model, "act1", neuronSelector: 3);
+        using var result = neuronShap.Attribute(x, new NeuronGradientShapOptions
+        {
+            Baselines = references,
+            Samples = 20,
+            Stdevs = 0.1,
+            Seed = 7,
+        });
+
+        // The same draws as GradientShap of a function returning the neuron.
+        var neuron = ForwardFunction.FromDelegate((Tensor[] a) => model.Act1.call(model.Lin1.call(a[0]))[.., 3], model);
+        using var expected = new GradientShap(neuron).Attribute(x, new GradientShapOptions { Baselines = references, Samples = 20, Stdevs = 0.1, Seed = 7 });
+        TensorAssert.AllClose(result.Attribution, expected.Attribution, 0, 0);
     }
 
     // ---------------------------------------------------------------- metrics
