@@ -47,6 +47,8 @@ public sealed class ProgressTests
         ["LayerDeepLiftShap"] = 1,
         ["NeuronGuidedBackprop"] = 1,
         ["NeuronDeconvolution"] = 1,
+        ["NeuronDeepLift"] = 1,
+        ["NeuronDeepLiftShap"] = 1,
         ["NeuronGradientShap"] = 3,                  // samples per example, one batch
         ["FeatureAblation"] = 1 + 4,                 // forward evaluations: the inputs, then one per feature
         ["Occlusion"] = 1 + 2,                       // the inputs, then two window positions
@@ -270,6 +272,8 @@ public sealed class ProgressTests
             "LayerDeepLiftShap" => (p, ct) => new LayerDeepLiftShap(model, "lin2").Attribute(x, new LayerDeepLiftShapOptions { Baselines = references, Target = 0, Progress = p }, ct).Dispose(),
             "NeuronGuidedBackprop" => (p, ct) => new NeuronGuidedBackprop(model, "act1", 0).Attribute(x, new NeuronGuidedBackpropOptions { Progress = p }, ct).Dispose(),
             "NeuronDeconvolution" => (p, ct) => new NeuronDeconvolution(model, "act1", 0).Attribute(x, new NeuronDeconvolutionOptions { Progress = p }, ct).Dispose(),
+            "NeuronDeepLift" => (p, ct) => new NeuronDeepLift(model, "lin2", 0).Attribute(x, new NeuronDeepLiftOptions { Progress = p }, ct).Dispose(),
+            "NeuronDeepLiftShap" => (p, ct) => new NeuronDeepLiftShap(model, "lin2", 0).Attribute(x, new NeuronDeepLiftShapOptions { Baselines = references, Progress = p }, ct).Dispose(),
             "NeuronGradientShap" => (p, ct) => new NeuronGradientShap(model, "lin2", 0).Attribute(x, new NeuronGradientShapOptions { Baselines = references, Samples = 3, Seed = 1, Progress = p }, ct).Dispose(),
             "FeatureAblation" => (p, ct) => new FeatureAblation(model).Attribute(x, new FeatureAblationOptions { Target = 0, Progress = p }, ct).Dispose(),
             "Occlusion" => (p, ct) => new Occlusion(model).Attribute(x, new OcclusionOptions

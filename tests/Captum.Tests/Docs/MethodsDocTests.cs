@@ -675,6 +675,31 @@ public sealed partial class MethodsDocTests
         TensorAssert.AllClose(result.Attribution, expected.Attribution, 0, 0);
     }
 
+    [Fact]
+    public void MethodsDoc_NeuronDeepLift_Runs()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = GradientTestModels.Mlp(67, "relu");
+        var x = TestModels.Normal(68, 3, 4);
+        var references = TestModels.Normal(69, 6, 4);
+
+        using var result = new NeuronDeepLift(model, "act2", neuronSelector: 1).Attribute(x, new NeuronDeepLiftOptions
+        {
+            Baselines = 0.0,
+            AttributeToNeuronInput = false,
+        });
+        using var shap = new NeuronDeepLiftShap(model, "act2", neuronSelector: 1).Attribute(x, new NeuronDeepLiftShapOptions
+        {
+            Baselines = references,
+        });
+
+        // The rescale rule telescopes up to the neuron: neuron(x) - neuron(0), and neuron(x) minus its mean over the references.
+        using var noGrad = torch.no_grad();
+        Tensor Neuron(Tensor input) => model.Act2.call(model.Lin2.call(model.Act1.call(model.Lin1.call(input))))[.., 1];
+        TensorAssert.AllClose(result.Attribution.sum(1), Neuron(x) - Neuron(torch.zeros(1, 4)), 1e-5, 1e-4);
+        TensorAssert.AllClose(shap.Attribution.sum(1), Neuron(x) - Neuron(references).mean(), 1e-5, 1e-4);
+    }
+
     // ---------------------------------------------------------------- metrics
 
     [Fact]
