@@ -214,9 +214,17 @@ internal sealed class LrpPropagation
         return output.flatten().to_type(sum!.dtype) - sum;
     }
 
-    /// <summary>The leaf modules of the model (the model itself when it has no children), each once.</summary>
+    /// <summary>
+    /// The leaf modules of the model, each once; the model itself when it has no children (Captum would find no layer
+    /// there and return gradient times output).
+    /// </summary>
     private static List<(string Path, nn.Module Module)> Leaves(nn.Module model)
     {
+        if (!model.children().Any())
+        {
+            return [(string.Empty, model)];
+        }
+
         var seen = new HashSet<nn.Module>(ReferenceEqualityComparer.Instance);
         return model.named_modules()
             .Where(m => !m.module.children().Any() && seen.Add(m.module))
@@ -348,9 +356,9 @@ internal sealed class LrpPropagation
             }
 
             Tensor[]? recorded = null;
-            if (l.Rule is not null && activations is not null && !activations.TryGetValue(l.Module, out recorded))
+            if (l.Rule is not null && activations is not null && (!activations.TryGetValue(l.Module, out recorded) || recorded.Length != tensors.Length))
             {
-                throw new ArgumentException($"model: module {l.Name} was called in the propagating pass but not in the first; LRP needs the same layers called in both.", "model");
+                throw new ArgumentException($"model: module {l.Name} was not called the same way in both forward passes; LRP needs a model that calls the same layers with the same inputs each time.", "model");
             }
 
             // The tensors the layer's backward reaches (kept for a pass-through module's bypass), and what it is fed.

@@ -231,6 +231,39 @@ public sealed class LRPTests
     }
 
     [Fact]
+    public void Attribute_BareLinearModel_IsItsOwnLayer()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = Seeded(nn.Linear(4, 3), 165);
+        var x = TestModels.Normal(166, 3, 4);
+
+        using var result = new LRP(model).Attribute(x, new LRPOptions { Target = 1, ReturnConvergenceDelta = true });
+
+        // One epsilon-rule layer: x_i * W_1i * y / (y + epsilon), and the bias is what is not conserved.
+        TensorAssert.AllClose(result.Attribution, x * model.weight![1], 1e-6, 1e-4);
+        TensorAssert.AllClose(result.Delta!, model.bias![1].expand(3), 1e-5, 1e-4);
+    }
+
+    [Fact]
+    public void NoiseTunnel_WrappingLrpWithoutNoise_EqualsLrp()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = ReluNet(167, bias: true);
+        var x = TestModels.Normal(168, 3, 4);
+        var lrp = new LRP(model, new Dictionary<LayerReference, PropagationRule> { ["lin1"] = new GammaRule() });
+
+        using var plain = lrp.Attribute(x, new LRPOptions { Target = new[] { 2, 0, 1 } });
+        using var smooth = NoiseTunnel.Create(lrp).Attribute(x, new NoiseTunnelOptions<LRPOptions>
+        {
+            Samples = 3,
+            Stdevs = 0.0,
+            MethodOptions = new LRPOptions { Target = new[] { 2, 0, 1 } },
+        });
+
+        TensorAssert.AllClose(smooth.Attribution, plain.Attribution, 1e-6, 1e-5);
+    }
+
+    [Fact]
     public void Constructor_UnsupportedModule_ThrowsNamingPathAndType()
     {
         using var scope = torch.NewDisposeScope();
