@@ -84,7 +84,7 @@ public sealed class EpsilonRule : PropagationRule
     internal override double Stabilizer => Epsilon;
 
     /// <inheritdoc />
-    public override string ToString() => $"EpsilonRule(epsilon={Epsilon})";
+    public override string ToString() => FormattableString.Invariant($"EpsilonRule(epsilon={Epsilon})");
 }
 
 /// <summary>
@@ -135,7 +135,7 @@ public sealed class GammaRule : PropagationRule
     }
 
     /// <inheritdoc />
-    public override string ToString() => $"GammaRule(gamma={Gamma}, setBiasToZero={SetBiasToZero})";
+    public override string ToString() => FormattableString.Invariant($"GammaRule(gamma={Gamma}, setBiasToZero={SetBiasToZero})");
 }
 
 /// <summary>

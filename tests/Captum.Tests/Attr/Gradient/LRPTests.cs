@@ -264,6 +264,36 @@ public sealed class LRPTests
     }
 
     [Fact]
+    public void Attribute_OneOutputForTheWholeBatch_IsBroadcastLikeCaptum()
+    {
+        using var scope = torch.NewDisposeScope();
+        var net = ReluNet(169, bias: true, inputs: 2, hidden: 2, outputs: 2, hiddenLayers: 0);
+        var forward = ForwardFunction.FromDelegate((Tensor[] args) => net.call(args[0])[0].unsqueeze(0), net);
+        var x = TestModels.Normal(170, 2, 2);
+
+        using var result = new LRP(forward).Attribute(x, new LRPOptions { Target = 0, ReturnConvergenceDelta = true });
+
+        // Only the first example reaches the output: it gets x_0i * W_0i, the second nothing.
+        Assert.Equal(x.shape, result.Attribution.shape);
+        TensorAssert.AllClose(result.Attribution[0], x[0] * net.named_parameters().First().parameter[0], 1e-6, 1e-4);
+        TensorAssert.AllClose(result.Attribution[1], torch.zeros(2), 0, 0);
+        Assert.Equal(new long[] { 2 }, result.Delta!.shape);
+    }
+
+    [Fact]
+    public void Attribute_CancelledToken_ThrowsBeforeAnyPass()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = ReluNet(171, bias: true);
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+
+        Assert.Throws<OperationCanceledException>(() => new LRP(model, new Dictionary<LayerReference, PropagationRule> { ["lin1"] = new GammaRule() })
+            .Attribute(TestModels.Normal(172, 2, 4), new LRPOptions { Target = 0 }, cancelled.Token));
+        Assert.Equal(0, GradientTestModels.HookCount(model));
+    }
+
+    [Fact]
     public void Constructor_UnsupportedModule_ThrowsNamingPathAndType()
     {
         using var scope = torch.NewDisposeScope();
@@ -535,6 +565,22 @@ public sealed class LRPTests
         var maxPool1d = nn.Sequential(("linear", poolLinear), ("maxpool", nn.MaxPool1d(2)));
         var sequence = torch.tensor(new float[] { 1, 2, 5, 6 }).reshape(1, 2, 2);
         TensorAssert.AllClose(Relevance(maxPool1d, sequence, target: 1), torch.tensor(new float[] { 0, 0, 10, 12 }).reshape(1, 2, 2), 1e-4, 0);
+
+        // BasicModel_ConvNet_One_Conv, its view(-1, 8) as a Flatten module: relevance conserved exactly.
+        var conv = nn.Conv2d(1, 2, 3);
+        var fc = nn.Linear(8, 4);
+        using (torch.no_grad())
+        {
+            conv.weight!.fill_(1f);
+            conv.bias!.copy_(torch.tensor(new float[] { -50, -75 }));
+            fc.weight!.copy_(torch.tensor(new float[] { 1, 1, 1, 1, 1, -1, -1, -1 }).expand(4, 8));
+            fc.bias!.zero_();
+        }
+
+        var convNet = nn.Sequential(("conv1", conv), ("relu1", nn.ReLU()), ("flatten", nn.Flatten()), ("fc1", fc), ("relu2", nn.ReLU()));
+        using var convResult = new LRP(convNet).Attribute(torch.arange(16f).reshape(1, 1, 4, 4), new LRPOptions { Target = 0, ReturnConvergenceDelta = true });
+        TensorAssert.AllClose(convResult.Attribution, torch.tensor(new float[] { 0, 1, 2, 3, 0, 5, 6, 7, 0, 9, 10, 11, 0, 0, 0, 0 }).reshape(1, 1, 4, 4), 1e-4, 0);
+        TensorAssert.AllClose(convResult.Delta!, torch.zeros(1), 0, 0);
     }
 
     [Fact]
