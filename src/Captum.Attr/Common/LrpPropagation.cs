@@ -10,7 +10,10 @@ namespace Captum.Attr;
 internal sealed record LrpLayer(string Path, nn.Module Module, PropagationRule? Rule)
 {
     /// <summary>How errors name the module.</summary>
-    public string Name => $"'{(Path.Length == 0 ? "(root)" : Path)}' ({Module.GetType().Name})";
+    public string Name => Describe(Path, Module);
+
+    /// <summary>How errors name a module: its path and its type.</summary>
+    public static string Describe(string path, nn.Module module) => $"'{(path.Length == 0 ? "(root)" : path)}' ({module.GetType().Name})";
 }
 
 /// <summary>The result of one propagation: the explained output per example, and the normalised relevances asked for.</summary>
@@ -124,7 +127,7 @@ internal sealed class LrpPropagation
             else
             {
                 throw new ArgumentException(
-                    $"model: module {new LrpLayer(path, module, null).Name} has no propagation rule, and LRP has no default rule for {type.Name} " +
+                    $"model: module {LrpLayer.Describe(path, module)} has no propagation rule, and LRP has no default rule for {type.Name} " +
                     "(Captum 0.8.0 gives Linear, Conv2d, MaxPool1d/2d/3d, AvgPool2d, AdaptiveAvgPool2d and BatchNorm2d the epsilon rule, and passes relevance " +
                     "through ReLU, Dropout and Tanh). Give this module a rule in the rules dictionary if one is appropriate for its type.",
                     "model");
@@ -260,31 +263,21 @@ internal sealed class LrpPropagation
     {
         using var noGrad = torch.no_grad();
         var activations = new Dictionary<nn.Module, Tensor[]>(ReferenceEqualityComparer.Instance);
-        var hooks = new List<IDisposable>();
-        try
+        using var hooks = new HookSet();
+        foreach (var l in layers.Where(l => l.Rule is not null))
         {
-            foreach (var l in layers.Where(l => l.Rule is not null))
+            hooks.Add(LayerHooks.Register(l.Module, onInput: true, tensors =>
             {
-                hooks.Add(LayerHooks.Register(l.Module, onInput: true, tensors =>
+                if (!activations.TryAdd(l.Module, tensors.Select(t => t.detach()).ToArray()))
                 {
-                    if (!activations.TryAdd(l.Module, tensors.Select(t => t.detach()).ToArray()))
-                    {
-                        throw CalledMoreThanOnce(l);
-                    }
+                    throw CalledMoreThanOnce(l);
+                }
 
-                    return null;
-                }, "model"));
-            }
+                return null;
+            }, "model"));
+        }
 
-            return (Selected(target, forward.Invoke(args), n).detach(), activations);
-        }
-        finally
-        {
-            for (var i = hooks.Count - 1; i >= 0; i--)
-            {
-                hooks[i].Dispose();
-            }
-        }
+        return (Selected(target, forward.Invoke(args), n), activations);
     }
 
     private static ArgumentException CalledMoreThanOnce(LrpLayer layer) => new(
