@@ -2,7 +2,7 @@ using Captum.Attr;
 
 namespace Captum.Cli;
 
-/// <summary>Shows integration progress on standard error: one updating line on a terminal, nothing when redirected.</summary>
+/// <summary>Shows the attribution's progress on standard error: one updating line on a terminal, nothing when redirected.</summary>
 internal sealed class StepProgress(TextWriter error, string label) : IProgress<AttributionProgress>
 {
     private readonly bool interactive = ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected;

@@ -28,7 +28,10 @@ internal static class AdaptivePathIntegral
     /// <param name="gradient">Gradients for a subset of examples.</param>
     /// <param name="settings">Tolerance and ceiling.</param>
     /// <param name="internalBatchSize">At most this many expanded rows per pass.</param>
-    /// <param name="progress">Receives points done (summed over examples) out of the ceiling's total.</param>
+    /// <param name="progress">
+    /// Receives points done (summed over examples) out of the ceiling's total after every level, and the total once
+    /// every example has converged.
+    /// </param>
     /// <param name="cancellationToken">Checked between passes.</param>
     public static (Tensor[] Integrals, int[] Steps) Integrate(
         IReadOnlyList<Tensor> inputs,
@@ -134,6 +137,12 @@ internal static class AdaptivePathIntegral
                 ? Enumerable.Repeat(true, active.Length).ToArray()
                 : (gap >= limit).logical_or(change! >= limit).cpu().data<bool>().ToArray();
             active = active.Where((_, j) => open[j]).ToArray();
+        }
+
+        // Examples that converged early never used the rest of the ceiling: the work is done.
+        if (done < total)
+        {
+            progress?.Report(new AttributionProgress(total, total));
         }
 
         return (estimates, steps);

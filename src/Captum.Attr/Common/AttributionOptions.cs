@@ -17,6 +17,19 @@ public abstract record AttributionOptions
     /// and anything else are passed unchanged. Python: <c>additional_forward_args</c>.
     /// </summary>
     public IReadOnlyList<object?>? AdditionalForwardArgs { get; init; }
+
+    /// <summary>
+    /// Receives the work done, as (completed, total), after every internal batch: integration steps for
+    /// IntegratedGradients and LayerIntegratedGradients (points summed over the examples with <c>Adaptive</c>), samples
+    /// per example for GradientShap and LayerGradientShap, and (1, 1) after the single pass of the other methods.
+    /// Reports come on the calling thread; completed never decreases and ends at the total. The cancellation token is
+    /// checked before every batch, so a token cancelled from a report stops the call before its next batch.
+    /// </summary>
+    /// <remarks>
+    /// Beyond Captum (whose perturbation methods print a bar with <c>show_progress</c>). <see cref="NoiseTunnel{TOptions}"/>
+    /// passes the wrapped method's progress through, summed over its calls (see <see cref="NoiseTunnelOptions{TOptions}.Progress"/>).
+    /// </remarks>
+    public IProgress<AttributionProgress>? Progress { get; init; }
 }
 
 /// <summary>The arguments of methods that compare the inputs with reference inputs (baselines).</summary>

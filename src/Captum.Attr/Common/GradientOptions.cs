@@ -99,13 +99,19 @@ public record GradientShapOptions : BaselineAttributionOptions
     public bool ReturnConvergenceDelta { get; init; }
 
     /// <summary>
-    /// Seeds a private generator for the noise, the baseline draws and the interpolation points, so that runs
-    /// repeat exactly; null draws from TorchSharp's global generator (as Captum draws from PyTorch's and
-    /// NumPy's). Not together with <see cref="Generator"/>.
+    /// Seeds a private CPU generator for every random draw of the call (the noise, the references and the
+    /// interpolation points): the same seed gives the same result on every call and device. With neither this nor
+    /// <see cref="Generator"/>, draws come from TorchSharp's default generator (repeatable after
+    /// <c>torch.manual_seed</c>, as Captum's are after PyTorch's and NumPy's seeds). Giving both throws an
+    /// <see cref="ArgumentException"/>.
     /// </summary>
     public long? Seed { get; init; }
 
-    /// <summary>A generator to draw from instead (it advances); not together with <see cref="Seed"/>.</summary>
+    /// <summary>
+    /// The caller's generator, to draw every random number of the call from instead; each call advances it, so
+    /// successive calls differ (a CPU generator seeded with s gives on its first call what <see cref="Seed"/> = s
+    /// gives). Not together with <see cref="Seed"/>.
+    /// </summary>
     public Generator? Generator { get; init; }
 }
 
@@ -162,13 +168,33 @@ public sealed record NoiseTunnelOptions<TOptions>
     public bool DrawBaselineFromDistribution { get; init; }
 
     /// <summary>
-    /// Seeds a private generator for the noise and baseline draws, so that runs repeat exactly; null draws from
-    /// TorchSharp's global generator. Not together with <see cref="Generator"/>.
+    /// Seeds a private CPU generator for every random draw of the noise tunnel (the noise and the baseline draws):
+    /// the same seed gives the same result on every call and device. With neither this nor <see cref="Generator"/>,
+    /// draws come from TorchSharp's default generator (repeatable after <c>torch.manual_seed</c>). Giving both
+    /// throws an <see cref="ArgumentException"/>. A random wrapped method (GradientShap) draws from its own
+    /// options' seed or generator.
     /// </summary>
     public long? Seed { get; init; }
 
-    /// <summary>A generator to draw from instead (it advances); not together with <see cref="Seed"/>.</summary>
+    /// <summary>
+    /// The caller's generator, to draw every random number of the noise tunnel from instead; each call advances it,
+    /// so successive calls differ (a CPU generator seeded with s gives on its first call what <see cref="Seed"/> = s
+    /// gives). Not together with <see cref="Seed"/>.
+    /// </summary>
     public Generator? Generator { get; init; }
+
+    /// <summary>
+    /// Receives the samples done per example, as (done, <see cref="Samples"/>), after every batch of
+    /// <see cref="SamplesBatchSize"/> samples (once, at the end, when they go in one batch). The cancellation token
+    /// is checked before every batch and passed to the wrapped method.
+    /// </summary>
+    /// <remarks>
+    /// The wrapped method's own <c>Progress</c> (in <see cref="MethodOptions"/>) is passed through, summed over the
+    /// method's calls (one per batch): the report (c, t) of call k of B (counting from 0) becomes
+    /// (s + c, s + t (B - k)), s being the totals of the calls before. So it never decreases and ends at B t, the
+    /// work of every call (for example B * Steps integration steps for IntegratedGradients). Beyond Captum.
+    /// </remarks>
+    public IProgress<AttributionProgress>? Progress { get; init; }
 
     /// <summary>
     /// The wrapped method's own arguments (target, baselines, additional forward arguments and the rest); its

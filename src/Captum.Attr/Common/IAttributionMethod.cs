@@ -20,3 +20,23 @@ public interface IAttributionMethod<TOptions>
     /// <returns>One attribution per input, of its shape (and a delta when asked); the caller disposes it.</returns>
     AttributionResult Attribute(Inputs inputs, TOptions? options = null, CancellationToken cancellationToken = default);
 }
+
+/// <summary>
+/// An attribution method over the values of one or more layers, called with its own options record: what a layer
+/// noise tunnel (<see cref="NoiseTunnel.Create{TOptions}(ILayerAttributionMethod{TOptions})"/>) can wrap.
+/// </summary>
+/// <typeparam name="TOptions">The method's options.</typeparam>
+/// <remarks>Python: <c>captum.attr.LayerAttribution</c> (the <c>attribute</c> and <c>has_convergence_delta</c> members).</remarks>
+public interface ILayerAttributionMethod<TOptions>
+    where TOptions : AttributionOptions
+{
+    /// <summary>Whether the method can return a convergence delta. Python: <c>has_convergence_delta()</c>.</summary>
+    bool HasConvergenceDelta { get; }
+
+    /// <summary>Attributes the explained output to every element of the layers' values.</summary>
+    /// <param name="inputs">The model's inputs, batch first. They are not modified.</param>
+    /// <param name="options">The method's arguments; Captum's defaults when null.</param>
+    /// <param name="cancellationToken">Checked between internal batches.</param>
+    /// <returns>Per layer, one attribution per tensor it produced (and a delta when asked); the caller disposes it.</returns>
+    LayerAttributionResult Attribute(Inputs inputs, TOptions? options = null, CancellationToken cancellationToken = default);
+}

@@ -14,7 +14,7 @@ internal delegate (IReadOnlyList<Tensor> Attributions, Tensor? Delta) SampleAttr
 /// The engine of NoiseTunnel, GradientShap and LayerGradientShap: adds Gaussian noise to every input for every
 /// sample, attributes the samples in batches, and combines them per example as the mean (SmoothGrad), the mean
 /// of squares (SmoothGrad squared) or the variance (VarGrad), freeing each batch's intermediates before the
-/// next and checking for cancellation between batches.
+/// next, checking for cancellation before every batch and reporting the samples done after every batch.
 /// </summary>
 internal static class NoiseSampling
 {
@@ -32,7 +32,20 @@ internal static class NoiseSampling
         }
     }
 
-    /// <summary>Runs the samples and combines them; the results are in the current dispose scope.</summary>
+    /// <summary>
+    /// The number of batches <paramref name="samples"/> samples take, <paramref name="samplesBatchSize"/> at a time
+    /// (all in one when null).
+    /// </summary>
+    public static int Batches(int samples, int? samplesBatchSize)
+    {
+        var perBatch = Math.Min(samples, samplesBatchSize ?? samples);
+        return (samples + perBatch - 1) / perBatch;
+    }
+
+    /// <summary>
+    /// Runs the samples and combines them; the results are in the current dispose scope. <paramref name="progress"/>
+    /// receives (samples done per example, samples) after every batch.
+    /// </summary>
     public static (Tensor[] Attributions, Tensor? Delta) Run(
         IReadOnlyList<Tensor> inputs,
         long batchSize,
@@ -42,6 +55,7 @@ internal static class NoiseSampling
         double[] stdevs,
         RandomDraws random,
         SampleAttribution attribute,
+        IProgress<AttributionProgress>? progress,
         CancellationToken cancellationToken)
     {
         CheckSamples(samples, samplesBatchSize);
@@ -89,6 +103,7 @@ internal static class NoiseSampling
             }
 
             done += count;
+            progress?.Report(new AttributionProgress(done, samples));
         }
 
         var mean = sums!.Select(s => s / samples).ToArray();

@@ -32,9 +32,6 @@ public record IntegratedGradientsOptions : BaselineAttributionOptions
     /// <summary>Also compute the convergence delta per example. Python: <c>return_convergence_delta</c>.</summary>
     public bool ReturnConvergenceDelta { get; init; }
 
-    /// <summary>Receives the number of steps done after every internal batch.</summary>
-    public IProgress<AttributionProgress>? Progress { get; init; }
-
     /// <summary>
     /// Refine each example until its convergence delta is within tolerance instead of using <see cref="Steps"/>
     /// and <see cref="Method"/> (which are then ignored); null (default) for Captum's fixed rule.

@@ -92,9 +92,11 @@ public sealed class DeepLift : IAttributionMethod<DeepLiftOptions>
         cancellationToken.ThrowIfCancellationRequested();
 
         var (attributions, delta) = Compute(tensors, baselines, options.AdditionalForwardArgs ?? [], options.Target, options.ReturnConvergenceDelta, options.CustomAttributionFunc);
-        return new AttributionResult(
+        var result = new AttributionResult(
             attributions.Select(a => a.MoveToOuterDisposeScope()).ToArray(),
             delta?.MoveToOuterDisposeScope());
+        options.Progress?.Report(new AttributionProgress(1, 1));
+        return result;
     }
 
     /// <summary>DeepLift on prepared arguments (baselines of the inputs' full shapes); results in the current dispose scope.</summary>

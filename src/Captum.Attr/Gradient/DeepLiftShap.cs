@@ -83,8 +83,10 @@ public sealed class DeepLiftShap : IAttributionMethod<DeepLiftShapOptions>
         var (attributions, delta) = deepLift.Compute(
             pairedInputs, pairedBaselines, additional, options.Target.RepeatInterleave(repeats), options.ReturnConvergenceDelta, options.CustomAttributionFunc);
 
-        return new AttributionResult(
+        var result = new AttributionResult(
             attributions.Select(a => SampleExpansion.MeanOfGroups(a, m).MoveToOuterDisposeScope()).ToArray(),
             delta?.MoveToOuterDisposeScope());
+        options.Progress?.Report(new AttributionProgress(1, 1));
+        return result;
     }
 }

@@ -75,7 +75,7 @@ public sealed class GradientShap : IAttributionMethod<GradientShapOptions>
         }
 
         var (attributions, delta) = NoiseSampling.Run(
-            tensors, n, NoiseTunnelType.SmoothGrad, options.Samples, null, stdevs, random, Samples, cancellationToken);
+            tensors, n, NoiseTunnelType.SmoothGrad, options.Samples, null, stdevs, random, Samples, options.Progress, cancellationToken);
         return new AttributionResult(attributions.Select(a => a.MoveToOuterDisposeScope()).ToArray(), delta?.MoveToOuterDisposeScope());
     }
 

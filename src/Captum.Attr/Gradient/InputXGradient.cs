@@ -48,6 +48,8 @@ public sealed class InputXGradient : IAttributionMethod<InputXGradientOptions>
         cancellationToken.ThrowIfCancellationRequested();
 
         var gradients = Gradients.Compute(forward, Gradients.Leaves(tensors), options.AdditionalForwardArgs ?? [], options.Target);
-        return new AttributionResult(gradients.Select((g, i) => (tensors[i].detach() * g).MoveToOuterDisposeScope()).ToArray(), null);
+        var result = new AttributionResult(gradients.Select((g, i) => (tensors[i].detach() * g).MoveToOuterDisposeScope()).ToArray(), null);
+        options.Progress?.Report(new AttributionProgress(1, 1));
+        return result;
     }
 }

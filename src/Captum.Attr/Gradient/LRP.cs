@@ -70,7 +70,7 @@ public sealed class LRP : IAttributionMethod<LRPOptions>
 
     /// <summary>Attributes the explained output to every element of every input by propagating its relevance.</summary>
     /// <param name="inputs">One tensor or several, batch first, floating point. They are not modified.</param>
-    /// <param name="options">Target, additional arguments and the delta flag; Captum's defaults when null.</param>
+    /// <param name="options">Target, additional arguments and the delta flag; Captum's defaults when null. Progress is reported once, (1, 1), after the propagation.</param>
     /// <param name="cancellationToken">Checked before each forward pass.</param>
     /// <returns>
     /// One relevance tensor per input, of its shape (and the delta, [n]: the explained output minus the sum of all
@@ -93,7 +93,9 @@ public sealed class LRP : IAttributionMethod<LRPOptions>
         var outcome = propagation.Run(leaves, options.AdditionalForwardArgs ?? [], options.Target, layer: null, onInput: false, cancellationToken);
         var relevances = LrpPropagation.Scale(outcome.Normalized, outcome.Output);
         var delta = options.ReturnConvergenceDelta ? LrpPropagation.Delta(relevances, outcome.Output) : null;
-        return new AttributionResult(relevances.Select(r => r.MoveToOuterDisposeScope()).ToArray(), delta?.MoveToOuterDisposeScope());
+        var result = new AttributionResult(relevances.Select(r => r.MoveToOuterDisposeScope()).ToArray(), delta?.MoveToOuterDisposeScope());
+        options.Progress?.Report(new AttributionProgress(1, 1));
+        return result;
     }
 }
 

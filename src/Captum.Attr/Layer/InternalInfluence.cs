@@ -15,7 +15,7 @@ namespace Captum.Attr;
 /// must be called exactly once per forward pass, through <c>call</c>, and its tensors must be batch first.
 /// Cost: <c>Steps</c> forward and backward passes over the batch, in chunks of <c>InternalBatchSize</c>.
 /// </remarks>
-public sealed class InternalInfluence
+public sealed class InternalInfluence : ILayerAttributionMethod<InternalInfluenceOptions>
 {
     private readonly LayerEvaluation evaluation;
 
@@ -31,6 +31,9 @@ public sealed class InternalInfluence
 
     /// <summary>The resolved layer.</summary>
     public nn.Module Layer => evaluation.Layers[0];
+
+    /// <summary>False: the method has no convergence delta. Python: <c>has_convergence_delta()</c>.</summary>
+    public bool HasConvergenceDelta => false;
 
     /// <summary>Attributes the explained output to every neuron of the layer's output (or input).</summary>
     /// <param name="inputs">The model's inputs, batch first, floating point. Not modified.</param>

@@ -19,7 +19,7 @@ namespace Captum.Attr;
 /// Cost: <c>Steps + 1</c> forward and backward passes over the batch (plus one shared point per extra internal
 /// batch), and two forward passes for the delta.
 /// </remarks>
-public sealed class LayerConductance
+public sealed class LayerConductance : ILayerAttributionMethod<LayerConductanceOptions>
 {
     private readonly ForwardFunction forward;
     private readonly LayerEvaluation evaluation;
@@ -40,6 +40,9 @@ public sealed class LayerConductance
 
     /// <summary>Whether attributions account for the layer's change (always true for conductance). Python: <c>multiplies_by_inputs</c>.</summary>
     public bool MultipliesByInputs => true;
+
+    /// <summary>Whether the method can return a convergence delta (<c>ReturnConvergenceDelta</c>). Python: <c>has_convergence_delta()</c>.</summary>
+    public bool HasConvergenceDelta => true;
 
     /// <summary>Attributes the explained output to every neuron of the layer's output (or input).</summary>
     /// <param name="inputs">The model's inputs, batch first, floating point. Not modified.</param>

@@ -23,7 +23,7 @@ namespace Captum.Attr;
 /// examples (plus two forward passes for the delta).
 /// </para>
 /// </remarks>
-public sealed class LayerDeepLift
+public sealed class LayerDeepLift : ILayerAttributionMethod<LayerDeepLiftOptions>
 {
     private readonly ForwardFunction forward;
     private readonly nn.Module model;
@@ -61,6 +61,9 @@ public sealed class LayerDeepLift
 
     /// <summary>The threshold below which nonlinearities use their own gradient. Python: <c>eps</c>.</summary>
     public double Eps { get; }
+
+    /// <summary>Whether the method can return a convergence delta (<c>ReturnConvergenceDelta</c>). Python: <c>has_convergence_delta()</c>.</summary>
+    public bool HasConvergenceDelta => true;
 
     /// <summary>Attributes F(input) - F(baseline) to the layer's output (or inputs).</summary>
     /// <param name="inputs">The model's inputs, batch first, floating point. They are not modified.</param>
@@ -137,8 +140,10 @@ public sealed class LayerDeepLift
             ? ConvergenceDelta.Compute(forward, attributions, baselines, tensors, additional, options.Target)
             : null;
 
-        return new LayerAttributionResult(
+        var result = new LayerAttributionResult(
             [attributions.Select(a => a.MoveToOuterDisposeScope()).ToArray()],
             delta?.MoveToOuterDisposeScope());
+        options.Progress?.Report(new AttributionProgress(1, 1));
+        return result;
     }
 }

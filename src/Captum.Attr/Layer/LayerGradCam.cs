@@ -16,7 +16,7 @@ namespace Captum.Attr;
 /// are weighted by their gradients as they are (there are no positions to average over). The layer must be called
 /// exactly once per forward pass, through <c>call</c>. Cost: one forward and one backward pass.
 /// </remarks>
-public sealed class LayerGradCam
+public sealed class LayerGradCam : ILayerAttributionMethod<LayerGradCamOptions>
 {
     private readonly LayerEvaluation evaluation;
 
@@ -32,6 +32,9 @@ public sealed class LayerGradCam
 
     /// <summary>The resolved layer.</summary>
     public nn.Module Layer => evaluation.Layers[0];
+
+    /// <summary>False: the method has no convergence delta. Python: <c>has_convergence_delta()</c>.</summary>
+    public bool HasConvergenceDelta => false;
 
     /// <summary>Computes the Grad-CAM map of every example.</summary>
     /// <param name="inputs">The model's inputs, batch first. Not modified.</param>
@@ -72,6 +75,8 @@ public sealed class LayerGradCam
             maps[j] = options.ReluAttributions ? nn.functional.relu(map) : map;
         }
 
-        return new LayerAttributionResult(LayerAttribution.MoveOut([maps]), null);
+        var result = new LayerAttributionResult(LayerAttribution.MoveOut([maps]), null);
+        options.Progress?.Report(new AttributionProgress(1, 1));
+        return result;
     }
 }

@@ -23,7 +23,7 @@ namespace Captum.Attr;
 /// passes over n * Samples examples (two more for the delta).
 /// </para>
 /// </remarks>
-public sealed class LayerGradientShap
+public sealed class LayerGradientShap : ILayerAttributionMethod<LayerGradientShapOptions>
 {
     private readonly ForwardFunction forward;
     private readonly LayerEvaluation evaluation;
@@ -49,6 +49,9 @@ public sealed class LayerGradientShap
 
     /// <summary>Whether attributions are multiplied by the layer difference. Python: <c>multiplies_by_inputs</c>.</summary>
     public bool MultipliesByInputs { get; }
+
+    /// <summary>Whether the method can return a convergence delta (<c>ReturnConvergenceDelta</c>). Python: <c>has_convergence_delta()</c>.</summary>
+    public bool HasConvergenceDelta => true;
 
     /// <summary>Attributes the explained output to the layer's output (or inputs).</summary>
     /// <param name="inputs">The model's inputs, batch first, floating point. They are not modified.</param>
@@ -107,7 +110,7 @@ public sealed class LayerGradientShap
         }
 
         var (attributions, delta) = NoiseSampling.Run(
-            tensors, n, NoiseTunnelType.SmoothGrad, options.Samples, null, stdevs, random, Samples, cancellationToken);
+            tensors, n, NoiseTunnelType.SmoothGrad, options.Samples, null, stdevs, random, Samples, options.Progress, cancellationToken);
         return new LayerAttributionResult(
             [attributions.Select(a => a.MoveToOuterDisposeScope()).ToArray()],
             delta?.MoveToOuterDisposeScope());

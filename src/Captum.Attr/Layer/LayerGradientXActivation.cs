@@ -15,7 +15,7 @@ namespace Captum.Attr;
 /// <c>layer</c> may be a list (gradients with respect to each layer, from one forward pass). Each layer must be
 /// called exactly once per forward pass, through <c>call</c>. Cost: one forward and one backward pass.
 /// </remarks>
-public sealed class LayerGradientXActivation
+public sealed class LayerGradientXActivation : ILayerAttributionMethod<LayerGradientXActivationOptions>
 {
     private readonly LayerEvaluation evaluation;
 
@@ -59,6 +59,9 @@ public sealed class LayerGradientXActivation
     /// <summary>Whether the gradients are multiplied by the activations. Python: <c>multiplies_by_inputs</c>.</summary>
     public bool MultipliesByInputs { get; }
 
+    /// <summary>False: the method has no convergence delta. Python: <c>has_convergence_delta()</c>.</summary>
+    public bool HasConvergenceDelta => false;
+
     /// <summary>Attributes the explained output to every neuron of the layers.</summary>
     /// <param name="inputs">The model's inputs, batch first; integer token ids are allowed. Not modified.</param>
     /// <param name="options">Target, additional forward arguments, and whether to attribute to the layers' inputs.</param>
@@ -76,6 +79,8 @@ public sealed class LayerGradientXActivation
         var args = ArgumentPreparation.Concat(tensors, options.AdditionalForwardArgs ?? []);
         var (grads, values, _) = LayerGradients.Compute(evaluation, args, options.AttributeToLayerInput, options.Target);
         var attributions = grads.Select((layer, l) => layer.Select((g, j) => MultipliesByInputs ? g * values[l][j].detach() : g));
-        return new LayerAttributionResult(LayerAttribution.MoveOut(attributions), null);
+        var result = new LayerAttributionResult(LayerAttribution.MoveOut(attributions), null);
+        options.Progress?.Report(new AttributionProgress(1, 1));
+        return result;
     }
 }

@@ -25,7 +25,7 @@ namespace Captum.Attr;
 /// wraps it in its own: code of the forward function after the layers does not run in those two passes (forward
 /// hooks of enclosing modules included), so it must not rely on finishing for its state.
 /// </remarks>
-public sealed class LayerIntegratedGradients
+public sealed class LayerIntegratedGradients : ILayerAttributionMethod<LayerIntegratedGradientsOptions>
 {
     private readonly LayerReference[] layerReferences;
     private readonly LayerEvaluation evaluation;
@@ -67,6 +67,9 @@ public sealed class LayerIntegratedGradients
 
     /// <summary>Whether attributions are multiplied by the layer difference. Python: <c>multiplies_by_inputs</c>.</summary>
     public bool MultipliesByInputs { get; }
+
+    /// <summary>Whether the method can return a convergence delta (<c>ReturnConvergenceDelta</c>). Python: <c>has_convergence_delta()</c>.</summary>
+    public bool HasConvergenceDelta => true;
 
     /// <summary>
     /// Attributes the explained output to the layers' outputs (or inputs).

@@ -22,7 +22,7 @@ namespace Captum.Attr;
 /// are equal). One layer per method; Captum's list of layers (with a list of deltas) is not offered.
 /// </para>
 /// </remarks>
-public sealed class LayerLRP
+public sealed class LayerLRP : ILayerAttributionMethod<LayerLRPOptions>
 {
     private readonly LrpPropagation propagation;
 
@@ -65,7 +65,10 @@ public sealed class LayerLRP
 
     /// <summary>Attributes the explained output to the layer's output (or inputs) by propagating its relevance.</summary>
     /// <param name="inputs">The model's inputs, batch first. They are not modified.</param>
-    /// <param name="options">Target, additional arguments, the delta flag and the layer side; Captum's defaults when null.</param>
+    /// <param name="options">
+    /// Target, additional arguments, the delta flag and the layer side; Captum's defaults when null. Progress is
+    /// reported once, (1, 1), after the propagation.
+    /// </param>
     /// <param name="cancellationToken">Checked before each forward pass.</param>
     /// <returns>
     /// The layer's relevance tensors, of the shapes of its output (or inputs), and the delta ([n]: the explained
@@ -98,7 +101,9 @@ public sealed class LayerLRP
 
         var relevances = LrpPropagation.Scale(outcome.Normalized, outcome.Output);
         var delta = options.ReturnConvergenceDelta ? LrpPropagation.Delta(relevances, outcome.Output) : null;
-        return new LayerAttributionResult([relevances.Select(r => r.MoveToOuterDisposeScope()).ToArray()], delta?.MoveToOuterDisposeScope());
+        var result = new LayerAttributionResult([relevances.Select(r => r.MoveToOuterDisposeScope()).ToArray()], delta?.MoveToOuterDisposeScope());
+        options.Progress?.Report(new AttributionProgress(1, 1));
+        return result;
     }
 }
 

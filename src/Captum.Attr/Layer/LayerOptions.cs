@@ -9,32 +9,26 @@ public sealed record LayerActivationOptions
 
     /// <summary>Return the layers' inputs instead of their outputs. Python: <c>attribute_to_layer_input</c>.</summary>
     public bool AttributeToLayerInput { get; init; }
+
+    /// <summary>
+    /// Receives (1, 1) once the method's single pass is done, like every other method's progress (see
+    /// <see cref="AttributionOptions.Progress"/>); the cancellation token is checked before the pass.
+    /// </summary>
+    public IProgress<AttributionProgress>? Progress { get; init; }
 }
 
 /// <summary>The arguments of <see cref="LayerGradientXActivation.Attribute"/>, with Captum's defaults.</summary>
 /// <remarks>Python: the keyword arguments of <c>LayerGradientXActivation.attribute</c>.</remarks>
-public sealed record LayerGradientXActivationOptions
+public sealed record LayerGradientXActivationOptions : AttributionOptions
 {
-    /// <summary>Which output to explain; none when the forward function returns one value per example. Python: <c>target</c>.</summary>
-    public Target Target { get; init; }
-
-    /// <summary>Further forward arguments after the inputs, passed unchanged. Python: <c>additional_forward_args</c>.</summary>
-    public IReadOnlyList<object?>? AdditionalForwardArgs { get; init; }
-
     /// <summary>Attribute to the layers' inputs instead of their outputs. Python: <c>attribute_to_layer_input</c>.</summary>
     public bool AttributeToLayerInput { get; init; }
 }
 
 /// <summary>The arguments of <see cref="LayerGradCam.Attribute"/>, with Captum's defaults.</summary>
 /// <remarks>Python: the keyword arguments of <c>LayerGradCam.attribute</c>.</remarks>
-public sealed record LayerGradCamOptions
+public sealed record LayerGradCamOptions : AttributionOptions
 {
-    /// <summary>Which output to explain; none when the forward function returns one value per example. Python: <c>target</c>.</summary>
-    public Target Target { get; init; }
-
-    /// <summary>Further forward arguments after the inputs, passed unchanged. Python: <c>additional_forward_args</c>.</summary>
-    public IReadOnlyList<object?>? AdditionalForwardArgs { get; init; }
-
     /// <summary>Attribute to the layer's input instead of its output. Python: <c>attribute_to_layer_input</c>.</summary>
     public bool AttributeToLayerInput { get; init; }
 
@@ -52,24 +46,9 @@ public sealed record LayerGradCamOptions
 }
 
 /// <summary>The arguments of <see cref="LayerConductance.Attribute"/>, with Captum's defaults.</summary>
-/// <remarks>Python: the keyword arguments of <c>LayerConductance.attribute</c>.</remarks>
-public sealed record LayerConductanceOptions
+/// <remarks>Python: the keyword arguments of <c>LayerConductance.attribute</c>. <c>Progress</c> counts the path points done, out of <c>Steps + 1</c>.</remarks>
+public sealed record LayerConductanceOptions : BaselineAttributionOptions
 {
-    /// <summary>
-    /// The baselines (reference inputs): none for zeros, a scalar, a tensor that broadcasts to the input, or one
-    /// of those per input. Python: <c>baselines</c>.
-    /// </summary>
-    public Baselines Baselines { get; init; }
-
-    /// <summary>Which output to explain; none when the forward function returns one value per example. Python: <c>target</c>.</summary>
-    public Target Target { get; init; }
-
-    /// <summary>
-    /// Further forward arguments after the inputs. Tensors with a batch dimension are repeated along it for every
-    /// point on the path; 0-dimensional tensors and anything else are passed unchanged. Python: <c>additional_forward_args</c>.
-    /// </summary>
-    public IReadOnlyList<object?>? AdditionalForwardArgs { get; init; }
-
     /// <summary>
     /// The number of steps; the path is evaluated at <c>Steps + 1</c> points of the rule, and the layer's change
     /// between consecutive points is weighted by the gradient at the first of them. 50 by default. Python: <c>n_steps</c>.
@@ -95,30 +74,12 @@ public sealed record LayerConductanceOptions
 
     /// <summary>Attribute to the layer's input instead of its output. Python: <c>attribute_to_layer_input</c>.</summary>
     public bool AttributeToLayerInput { get; init; }
-
-    /// <summary>Receives the number of path points done (out of <c>Steps + 1</c>) after every internal batch.</summary>
-    public IProgress<AttributionProgress>? Progress { get; init; }
 }
 
 /// <summary>The arguments of <see cref="InternalInfluence.Attribute"/>, with Captum's defaults.</summary>
-/// <remarks>Python: the keyword arguments of <c>InternalInfluence.attribute</c>.</remarks>
-public sealed record InternalInfluenceOptions
+/// <remarks>Python: the keyword arguments of <c>InternalInfluence.attribute</c>. <c>Progress</c> counts the steps done.</remarks>
+public sealed record InternalInfluenceOptions : BaselineAttributionOptions
 {
-    /// <summary>
-    /// The baselines (reference inputs): none for zeros, a scalar, a tensor that broadcasts to the input, or one
-    /// of those per input. Python: <c>baselines</c>.
-    /// </summary>
-    public Baselines Baselines { get; init; }
-
-    /// <summary>Which output to explain; none when the forward function returns one value per example. Python: <c>target</c>.</summary>
-    public Target Target { get; init; }
-
-    /// <summary>
-    /// Further forward arguments after the inputs. Tensors with a batch dimension are repeated along it for every
-    /// integration step; 0-dimensional tensors and anything else are passed unchanged. Python: <c>additional_forward_args</c>.
-    /// </summary>
-    public IReadOnlyList<object?>? AdditionalForwardArgs { get; init; }
-
     /// <summary>The number of integration points; 50 by default. Python: <c>n_steps</c>.</summary>
     public int Steps { get; init; } = 50;
 
@@ -133,7 +94,4 @@ public sealed record InternalInfluenceOptions
 
     /// <summary>Attribute to the layer's input instead of its output. Python: <c>attribute_to_layer_input</c>.</summary>
     public bool AttributeToLayerInput { get; init; }
-
-    /// <summary>Receives the number of steps done after every internal batch.</summary>
-    public IProgress<AttributionProgress>? Progress { get; init; }
 }

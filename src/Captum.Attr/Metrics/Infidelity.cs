@@ -13,8 +13,9 @@ namespace Captum.Metrics;
 /// <param name="inputs">The inputs, [n * samples, ...] each, example-major.</param>
 /// <param name="baselines">The baselines expanded like the inputs (full tensors), or null when none were given.</param>
 /// <param name="generator">
-/// The generator every random draw must use, so that a seeded run repeats exactly. It is a CPU generator: draw on the
-/// CPU and move the draws to the inputs' device.
+/// The generator every random draw must use, so that a seeded run repeats exactly: the call's private seeded one, the
+/// caller's <c>Generator</c>, or TorchSharp's default one (see the options' <c>Seed</c>). Draw on its device (the CPU
+/// unless the caller's generator lives elsewhere) and move the draws to the inputs' device.
 /// </param>
 /// <returns>The perturbations and the perturbed inputs, one tensor per input each, of the inputs' shapes.</returns>
 /// <remarks>Python: <c>perturb_func</c> of <c>infidelity</c>, returning <c>(perturbations, perturbed_inputs)</c>.</remarks>
@@ -57,10 +58,19 @@ public sealed record InfidelityOptions
     public bool Normalize { get; init; }
 
     /// <summary>
-    /// Seeds a generator for the perturbation function, so that runs repeat exactly; null uses torch's default
-    /// generator (repeatable after <c>torch.manual_seed</c>).
+    /// Seeds a private CPU generator for every random draw of the call (the perturbation function is handed it): the
+    /// same seed gives the same result on every call and device. With neither this nor <see cref="Generator"/>, draws
+    /// come from TorchSharp's default generator (repeatable after <c>torch.manual_seed</c>, as Captum's are after
+    /// PyTorch's seed). Giving both throws an <see cref="ArgumentException"/>.
     /// </summary>
     public long? Seed { get; init; }
+
+    /// <summary>
+    /// The caller's generator, handed to the perturbation function instead; each call advances it, so successive calls
+    /// differ (a CPU generator seeded with s gives on its first call what <see cref="Seed"/> = s gives). Not together
+    /// with <see cref="Seed"/>.
+    /// </summary>
+    public Generator? Generator { get; init; }
 
     /// <summary>Receives the number of samples per example done after every batch.</summary>
     public IProgress<AttributionProgress>? Progress { get; init; }
@@ -109,79 +119,70 @@ public static class Infidelity
         var baselines = options.Baselines.IsNone ? null : ArgumentPreparation.Baselines(tensors, options.Baselines);
         var additional = options.AdditionalForwardArgs ?? [];
         var attrs = attributions.Select(a => a.detach()).ToArray();
-        var (generator, owned) = MetricBatches.Generator(options.Seed);
-        try
+        using var random = RandomDraws.Create(options.Seed, options.Generator);
+        var generator = random.Generator;
+        using var noGrad = torch.no_grad();
+        var output = Selected(forwardFunc, tensors, additional, options.Target, n);
+
+        // Sums over the samples: (a - b)^2, or a^2, ab and b^2 for the normalized score.
+        var sums = new Tensor[options.Normalize ? 3 : 1];
+        var done = 0;
+        foreach (var k in MetricBatches.Sizes(n, options.PerturbSamples, options.MaxExamplesPerBatch))
         {
-            using var noGrad = torch.no_grad();
-            var output = Selected(forwardFunc, tensors, additional, options.Target, n);
-
-            // Sums over the samples: (a - b)^2, or a^2, ab and b^2 for the normalized score.
-            var sums = new Tensor[options.Normalize ? 3 : 1];
-            var done = 0;
-            foreach (var k in MetricBatches.Sizes(n, options.PerturbSamples, options.MaxExamplesPerBatch))
+            cancellationToken.ThrowIfCancellationRequested();
+            using (var batch = torch.NewDisposeScope())
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                using (var batch = torch.NewDisposeScope())
+                var expanded = MetricBatches.Interleave(tensors, k);
+                var expandedBaselines = baselines is null ? null : MetricBatches.Interleave(baselines, k);
+                var perturbation = perturbFunc(expanded, expandedBaselines, generator)
+                    ?? throw new ArgumentException("perturbFunc returned null.", nameof(perturbFunc));
+                MetricBatches.CheckPerturbed(perturbation.Perturbations, expanded, "perturbations", nameof(perturbFunc));
+                MetricBatches.CheckPerturbed(perturbation.PerturbedInputs, expanded, "perturbed inputs", nameof(perturbFunc));
+
+                var perturbedOutput = Selected(
+                    forwardFunc, perturbation.PerturbedInputs, ArgumentPreparation.ExpandInterleaved(additional, k), options.Target.RepeatInterleave(k), n * k);
+                var actual = (output.repeat_interleave(k, dim: 0) - perturbedOutput).reshape(n, k);
+                Tensor? predicted = null;
+                for (var i = 0; i < attrs.Length; i++)
                 {
-                    var expanded = MetricBatches.Interleave(tensors, k);
-                    var expandedBaselines = baselines is null ? null : MetricBatches.Interleave(baselines, k);
-                    var perturbation = perturbFunc(expanded, expandedBaselines, generator)
-                        ?? throw new ArgumentException("perturbFunc returned null.", nameof(perturbFunc));
-                    MetricBatches.CheckPerturbed(perturbation.Perturbations, expanded, "perturbations", nameof(perturbFunc));
-                    MetricBatches.CheckPerturbed(perturbation.PerturbedInputs, expanded, "perturbed inputs", nameof(perturbFunc));
-
-                    var perturbedOutput = Selected(
-                        forwardFunc, perturbation.PerturbedInputs, ArgumentPreparation.ExpandInterleaved(additional, k), options.Target.RepeatInterleave(k), n * k);
-                    var actual = (output.repeat_interleave(k, dim: 0) - perturbedOutput).reshape(n, k);
-                    Tensor? predicted = null;
-                    for (var i = 0; i < attrs.Length; i++)
-                    {
-                        var rows = (attrs[i].repeat_interleave(k, dim: 0) * perturbation.Perturbations[i]).reshape(n * k, -1).sum(1);
-                        predicted = predicted is null ? rows : predicted + rows;
-                    }
-
-                    var a = predicted!.reshape(n, k);
-                    Tensor[] terms = options.Normalize
-                        ? [a.pow(2).sum(1), (a * actual).sum(1), actual.pow(2).sum(1)]
-                        : [(a - actual).pow(2).sum(1)];
-                    for (var t = 0; t < terms.Length; t++)
-                    {
-                        if (sums[t] is null)
-                        {
-                            sums[t] = terms[t].MoveToOuterDisposeScope();
-                        }
-                        else
-                        {
-                            sums[t].add_(terms[t]);
-                        }
-                    }
+                    var rows = (attrs[i].repeat_interleave(k, dim: 0) * perturbation.Perturbations[i]).reshape(n * k, -1).sum(1);
+                    predicted = predicted is null ? rows : predicted + rows;
                 }
 
-                done += k;
-                options.Progress?.Report(new AttributionProgress(done, options.PerturbSamples));
+                var a = predicted!.reshape(n, k);
+                Tensor[] terms = options.Normalize
+                    ? [a.pow(2).sum(1), (a * actual).sum(1), actual.pow(2).sum(1)]
+                    : [(a - actual).pow(2).sum(1)];
+                for (var t = 0; t < terms.Length; t++)
+                {
+                    if (sums[t] is null)
+                    {
+                        sums[t] = terms[t].MoveToOuterDisposeScope();
+                    }
+                    else
+                    {
+                        sums[t].add_(terms[t]);
+                    }
+                }
             }
 
-            Tensor infidelity;
-            if (options.Normalize)
-            {
-                // beta minimises sum (beta a - b)^2: beta = sum ab / sum a^2 (0 / 0 read as 0 / 1).
-                var beta = SafeDivide(sums[1], sums[0]);
-                infidelity = (beta * beta * sums[0]) - (2 * beta * sums[1]) + sums[2];
-            }
-            else
-            {
-                infidelity = sums[0];
-            }
-
-            return (infidelity / options.PerturbSamples).MoveToOuterDisposeScope();
+            done += k;
+            options.Progress?.Report(new AttributionProgress(done, options.PerturbSamples));
         }
-        finally
+
+        Tensor infidelity;
+        if (options.Normalize)
         {
-            if (owned)
-            {
-                generator.Dispose();
-            }
+            // beta minimises sum (beta a - b)^2: beta = sum ab / sum a^2 (0 / 0 read as 0 / 1).
+            var beta = SafeDivide(sums[1], sums[0]);
+            infidelity = (beta * beta * sums[0]) - (2 * beta * sums[1]) + sums[2];
         }
+        else
+        {
+            infidelity = sums[0];
+        }
+
+        return (infidelity / options.PerturbSamples).MoveToOuterDisposeScope();
     }
 
     /// <summary>Computes the infidelity of the only attribution tensor of a single-input call.</summary>

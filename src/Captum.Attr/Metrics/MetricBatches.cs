@@ -2,7 +2,7 @@ using static TorchSharp.torch;
 
 namespace Captum.Metrics;
 
-/// <summary>Sample batching, argument checks and random generators shared by the metrics.</summary>
+/// <summary>Sample batching and argument checks shared by the metrics.</summary>
 internal static class MetricBatches
 {
     /// <summary>
@@ -32,13 +32,6 @@ internal static class MetricBatches
             throw new ArgumentOutOfRangeException("MaxExamplesPerBatch", maxExamplesPerBatch, "MaxExamplesPerBatch (max_examples_per_batch) must be at least 1, or null for one batch.");
         }
     }
-
-    /// <summary>
-    /// The generator random draws use: a new CPU generator seeded with <paramref name="seed"/>, or torch's default
-    /// generator (which <c>torch.manual_seed</c> controls) when there is no seed. Owned says whether to dispose it.
-    /// </summary>
-    public static (Generator Generator, bool Owned) Generator(long? seed) =>
-        seed is { } s ? (new Generator(unchecked((ulong)s), torch.CPU), true) : (torch.Generator.Default, false);
 
     /// <summary>Repeats every example <paramref name="repeats"/> times in a row (example-major).</summary>
     public static Tensor[] Interleave(IReadOnlyList<Tensor> tensors, int repeats) =>

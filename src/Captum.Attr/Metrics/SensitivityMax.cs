@@ -12,8 +12,9 @@ namespace Captum.Metrics;
 /// <param name="inputs">The inputs, [n * samples, ...] each, example-major.</param>
 /// <param name="perturbRadius">The radius of the neighbourhood to sample from. Python: <c>perturb_radius</c>.</param>
 /// <param name="generator">
-/// The generator every random draw must use, so that a seeded run repeats exactly. It is a CPU generator: draw on the
-/// CPU and move the draws to the inputs' device.
+/// The generator every random draw must use, so that a seeded run repeats exactly: the call's private seeded one, the
+/// caller's <c>Generator</c>, or TorchSharp's default one (see the options' <c>Seed</c>). Draw on its device (the CPU
+/// unless the caller's generator lives elsewhere) and move the draws to the inputs' device.
 /// </param>
 /// <returns>The perturbed inputs, one per input.</returns>
 /// <remarks>Python: <c>perturb_func</c> of <c>sensitivity_max</c>.</remarks>
@@ -89,10 +90,19 @@ public sealed record SensitivityMaxOptions
     public IReadOnlyList<object?>? AdditionalForwardArgs { get; init; }
 
     /// <summary>
-    /// Seeds a generator for the perturbation function, so that runs repeat exactly; null uses torch's default
-    /// generator (repeatable after <c>torch.manual_seed</c>).
+    /// Seeds a private CPU generator for every random draw of the call (the perturbation function is handed it): the
+    /// same seed gives the same result on every call and device. With neither this nor <see cref="Generator"/>, draws
+    /// come from TorchSharp's default generator (repeatable after <c>torch.manual_seed</c>, as Captum's are after
+    /// PyTorch's seed). Giving both throws an <see cref="ArgumentException"/>.
     /// </summary>
     public long? Seed { get; init; }
+
+    /// <summary>
+    /// The caller's generator, handed to the perturbation function instead; each call advances it, so successive calls
+    /// differ (a CPU generator seeded with s gives on its first call what <see cref="Seed"/> = s gives). Not together
+    /// with <see cref="Seed"/>.
+    /// </summary>
+    public Generator? Generator { get; init; }
 
     /// <summary>Receives the number of samples per example done after every batch.</summary>
     public IProgress<AttributionProgress>? Progress { get; init; }
@@ -130,71 +140,62 @@ public static class SensitivityMax
         options.Target.ValidateCount(n);
         var perturb = options.PerturbFunc ?? UniformNoise;
         var additional = options.AdditionalForwardArgs;
-        var (generator, owned) = MetricBatches.Generator(options.Seed);
-        try
+        using var random = RandomDraws.Create(options.Seed, options.Generator);
+        var generator = random.Generator;
+        var explanation = Explain(explanationFunc, inputs, new ExplanationArguments(options.Baselines, options.Target, additional), null, n, cancellationToken);
+        Tensor reference;
+        using (torch.no_grad())
         {
-            var explanation = Explain(explanationFunc, inputs, new ExplanationArguments(options.Baselines, options.Target, additional), null, n, cancellationToken);
-            Tensor reference;
-            using (torch.no_grad())
-            {
-                var norm = Norm(Flatten(explanation, n), options.NormOrder);
-                reference = torch.where(norm == 0, torch.ones_like(norm), norm);
-            }
+            var norm = Norm(Flatten(explanation, n), options.NormOrder);
+            reference = torch.where(norm == 0, torch.ones_like(norm), norm);
+        }
 
-            Tensor? max = null;
-            var done = 0;
-            foreach (var k in MetricBatches.Sizes(n, options.PerturbSamples, options.MaxExamplesPerBatch))
+        Tensor? max = null;
+        var done = 0;
+        foreach (var k in MetricBatches.Sizes(n, options.PerturbSamples, options.MaxExamplesPerBatch))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using (var batch = torch.NewDisposeScope())
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                using (var batch = torch.NewDisposeScope())
+                var expanded = MetricBatches.Interleave(tensors, k);
+                IReadOnlyList<Tensor> perturbed;
+                using (torch.no_grad())
                 {
-                    var expanded = MetricBatches.Interleave(tensors, k);
-                    IReadOnlyList<Tensor> perturbed;
-                    using (torch.no_grad())
-                    {
-                        perturbed = perturb(expanded, options.PerturbRadius, generator);
-                    }
-
-                    MetricBatches.CheckPerturbed(perturbed, expanded, "perturbed inputs", "PerturbFunc");
-                    var arguments = new ExplanationArguments(
-                        ExpandBaselines(options.Baselines, tensors, k),
-                        options.Target.RepeatInterleave(k),
-                        additional is null ? null : ArgumentPreparation.ExpandInterleaved(additional, k));
-                    var perturbedInputs = new Inputs([.. perturbed]) { IsTuple = inputs.IsTuple };
-                    var changed = Explain(explanationFunc, perturbedInputs, arguments, explanation, n * k, cancellationToken);
-
-                    using var noGrad = torch.no_grad();
-                    var difference = Flatten(explanation.Select(e => e.repeat_interleave(k, dim: 0)).ToArray(), n * k) - Flatten(changed, n * k);
-                    var sensitivity = (Norm(difference, options.NormOrder) / reference.repeat_interleave(k, dim: 0)).reshape(n, k).max(1).values;
-                    if (max is null)
-                    {
-                        max = sensitivity.MoveToOuterDisposeScope();
-                    }
-                    else
-                    {
-                        max.copy_(torch.maximum(max, sensitivity));
-                    }
+                    perturbed = perturb(expanded, options.PerturbRadius, generator);
                 }
 
-                done += k;
-                options.Progress?.Report(new AttributionProgress(done, options.PerturbSamples));
+                MetricBatches.CheckPerturbed(perturbed, expanded, "perturbed inputs", "PerturbFunc");
+                var arguments = new ExplanationArguments(
+                    ExpandBaselines(options.Baselines, tensors, k),
+                    options.Target.RepeatInterleave(k),
+                    additional is null ? null : ArgumentPreparation.ExpandInterleaved(additional, k));
+                var perturbedInputs = new Inputs([.. perturbed]) { IsTuple = inputs.IsTuple };
+                var changed = Explain(explanationFunc, perturbedInputs, arguments, explanation, n * k, cancellationToken);
+
+                using var noGrad = torch.no_grad();
+                var difference = Flatten(explanation.Select(e => e.repeat_interleave(k, dim: 0)).ToArray(), n * k) - Flatten(changed, n * k);
+                var sensitivity = (Norm(difference, options.NormOrder) / reference.repeat_interleave(k, dim: 0)).reshape(n, k).max(1).values;
+                if (max is null)
+                {
+                    max = sensitivity.MoveToOuterDisposeScope();
+                }
+                else
+                {
+                    max.copy_(torch.maximum(max, sensitivity));
+                }
             }
 
-            return max!.MoveToOuterDisposeScope();
+            done += k;
+            options.Progress?.Report(new AttributionProgress(done, options.PerturbSamples));
         }
-        finally
-        {
-            if (owned)
-            {
-                generator.Dispose();
-            }
-        }
+
+        return max!.MoveToOuterDisposeScope();
     }
 
     /// <summary>
     /// Captum's default perturbation: adds noise drawn uniformly from [-radius, radius] to every element (a sample of
-    /// the L-infinity ball). The noise is drawn in float32 on the CPU with <paramref name="generator"/> and moved to
-    /// each input's device, so a seed gives the same noise on every device.
+    /// the L-infinity ball). The noise is drawn in float32 with <paramref name="generator"/> on its device (the CPU for a
+    /// seed or the default generator) and moved to each input's device, so a seed gives the same noise on every device.
     /// </summary>
     /// <param name="inputs">The inputs to perturb. Not modified.</param>
     /// <param name="perturbRadius">The radius of the ball.</param>
@@ -208,7 +209,7 @@ public static class SensitivityMax
         using var scope = torch.NewDisposeScope();
         return inputs.Select(input =>
         {
-            var noise = torch.empty(input.shape, ScalarType.Float32, torch.CPU).uniform_(-perturbRadius, perturbRadius, generator);
+            var noise = torch.empty(input.shape, ScalarType.Float32, generator.device).uniform_(-perturbRadius, perturbRadius, generator);
             return (input + noise.to(input.device)).MoveToOuterDisposeScope();
         }).ToArray();
     }

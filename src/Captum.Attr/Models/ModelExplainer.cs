@@ -48,7 +48,10 @@ public sealed record ExplanationOptions
     /// <summary>The class to explain; the predicted one when null.</summary>
     public long? Target { get; init; }
 
-    /// <summary>Receives integration progress.</summary>
+    /// <summary>
+    /// Receives the method's progress: integration steps (LayerIntegratedGradients, InterpretableEmbedding), forward
+    /// evaluations (Occlusion), or (1, 1) after the single pass of LayerGradientXActivation.
+    /// </summary>
     public IProgress<AttributionProgress>? Progress { get; init; }
 }
 
@@ -135,7 +138,7 @@ public static class ModelExplainer
         {
             ExplanationMethod.LayerIntegratedGradients => ByLayers(model, input, target, options, cancellationToken),
             ExplanationMethod.InterpretableEmbedding => ByInterpretableEmbeddings(model, input, target, options, cancellationToken),
-            ExplanationMethod.LayerGradientXActivation => ByGradientXActivation(model, input, target, cancellationToken),
+            ExplanationMethod.LayerGradientXActivation => ByGradientXActivation(model, input, target, options, cancellationToken),
             ExplanationMethod.Occlusion => ByOcclusion(model, input, target, options, cancellationToken),
             _ => throw new ArgumentException($"unknown method {options.Method}.", nameof(options)),
         };
@@ -176,13 +179,14 @@ public static class ModelExplainer
         return (result.Layers.Select(l => l.Count == 1 ? l[0] : throw new ArgumentException("every attribution layer must produce one tensor.", nameof(model))).ToArray(), result.Delta!.item<float>());
     }
 
-    private static (Tensor[] Attributions, double Delta) ByGradientXActivation(IInterpretableModel model, PreparedInput input, long target, CancellationToken cancellationToken)
+    private static (Tensor[] Attributions, double Delta) ByGradientXActivation(IInterpretableModel model, PreparedInput input, long target, ExplanationOptions options, CancellationToken cancellationToken)
     {
         var method = new LayerGradientXActivation(model.Forward, model.AttributionLayers);
         var result = method.Attribute(Inputs.Of([.. input.Inputs]), new LayerGradientXActivationOptions
         {
             Target = target,
             AdditionalForwardArgs = input.AdditionalForwardArgs,
+            Progress = options.Progress,
         }, cancellationToken);
         return (result.Layers.Select(l => l.Count == 1 ? l[0] : throw new ArgumentException("every attribution layer must produce one tensor.", nameof(model))).ToArray(), double.NaN);
     }
@@ -215,6 +219,7 @@ public static class ModelExplainer
             Target = target,
             AdditionalForwardArgs = input.AdditionalForwardArgs,
             PerturbationsPerEval = Math.Max(1, options.InternalBatchSize ?? 16),
+            Progress = options.Progress,
         }, cancellationToken);
         return (result.Attributions.ToArray(), double.NaN);
     }

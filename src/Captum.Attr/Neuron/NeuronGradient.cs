@@ -53,7 +53,9 @@ public sealed class NeuronGradient
         cancellationToken.ThrowIfCancellationRequested();
         var leaves = Gradients.Leaves(tensors);
         var grads = NeuronGradients(evaluation, NeuronSelector, layerName, ArgumentPreparation.Concat(leaves, options.AdditionalForwardArgs ?? []), leaves, options.AttributeToNeuronInput);
-        return new AttributionResult(grads.Select(g => g.MoveToOuterDisposeScope()).ToArray(), null);
+        var result = new AttributionResult(grads.Select(g => g.MoveToOuterDisposeScope()).ToArray(), null);
+        options.Progress?.Report(new AttributionProgress(1, 1));
+        return result;
     }
 
     /// <summary>Checks the neuron selector and resolves the layer: the construction every neuron method shares.</summary>

@@ -9,6 +9,12 @@ public sealed record NeuronGradientOptions
 
     /// <summary>Select the neuron from the layer's input instead of its output. Python: <c>attribute_to_neuron_input</c>.</summary>
     public bool AttributeToNeuronInput { get; init; }
+
+    /// <summary>
+    /// Receives (1, 1) once the method's single pass is done, like every other method's progress (see
+    /// <see cref="AttributionOptions.Progress"/>); the cancellation token is checked before the pass.
+    /// </summary>
+    public IProgress<AttributionProgress>? Progress { get; init; }
 }
 
 /// <summary>The arguments of <see cref="NeuronIntegratedGradients.Attribute"/>, with Captum's defaults.</summary>

@@ -67,10 +67,15 @@ public sealed class KernelShap
     }
 
     /// <summary>
-    /// All on, then all off, then k drawn with p(k) ∝ (M - 1) / (k (M - k)) for 0 &lt; k &lt; M and a uniformly
-    /// random k-subset switched on.
+    /// All on, then all off, then k drawn with p(k) ∝ (M - 1) / (k (M - k)) for 0 &lt; k &lt; M (uniformly in
+    /// [0, M] when M &lt; 2) and a uniformly random k-subset switched on; both drawn from <paramref name="generator"/>.
     /// </summary>
-    private static Tensor Perturb(IReadOnlyList<Tensor> original, int featureCount, int sampleIndex, Random random)
+    /// <remarks>
+    /// Python: <c>KernelShap.kernel_shap_perturb_generator</c>, which draws k from a <c>Categorical</c> and the subset
+    /// by thresholding <c>torch.randn</c> at its k-th largest value; here the subset is the first k of a
+    /// <c>torch.randperm</c>, which is the same distribution.
+    /// </remarks>
+    private static Tensor Perturb(IReadOnlyList<Tensor> original, int featureCount, int sampleIndex, Generator generator)
     {
         var values = new long[featureCount];
         if (sampleIndex == 0)
@@ -79,38 +84,26 @@ public sealed class KernelShap
         }
         else if (sampleIndex > 1)
         {
-            var on = featureCount < 2 ? random.Next(featureCount + 1) : DrawCount(featureCount, random);
-            var order = Enumerable.Range(0, featureCount).ToArray();
+            using var scope = torch.NewDisposeScope();
+            long on;
+            if (featureCount < 2)
+            {
+                on = torch.randint(featureCount + 1, [1], ScalarType.Int64, generator.device, generator: generator).item<long>();
+            }
+            else
+            {
+                var k = torch.arange(1, featureCount, ScalarType.Float64, generator.device);
+                var weights = (featureCount - 1) / (k * (featureCount - k));
+                on = 1 + torch.multinomial(weights, 1, replacement: false, generator).item<long>();
+            }
+
+            var order = torch.randperm(featureCount, ScalarType.Int64, generator.device, generator: generator).cpu().data<long>();
             for (var j = 0; j < on; j++)
             {
-                var pick = j + random.Next(featureCount - j);
-                (order[j], order[pick]) = (order[pick], order[j]);
                 values[order[j]] = 1;
             }
         }
 
         return torch.tensor(values, [1, featureCount], ScalarType.Int64);
-    }
-
-    /// <summary>Draws k in [1, M - 1] with probability proportional to (M - 1) / (k (M - k)).</summary>
-    private static int DrawCount(int features, Random random)
-    {
-        var total = 0.0;
-        for (var k = 1; k < features; k++)
-        {
-            total += 1.0 / (k * (double)(features - k));
-        }
-
-        var u = random.NextDouble() * total;
-        for (var k = 1; k < features - 1; k++)
-        {
-            u -= 1.0 / (k * (double)(features - k));
-            if (u < 0)
-            {
-                return k;
-            }
-        }
-
-        return features - 1;
     }
 }

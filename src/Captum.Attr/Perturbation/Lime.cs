@@ -20,8 +20,9 @@ namespace Captum.Attr;
 /// <para>
 /// A batch: when the forward function returns one value per example, one surrogate is trained per example
 /// (Samples samples each); when it returns one scalar for the batch, one surrogate for the whole batch
-/// (PerturbationsPerEval must then be 1). Features may span inputs. Draws come from <c>Random</c> or
-/// <c>Seed</c>, so seeded runs repeat exactly. Cost: Samples forward evaluations per surrogate, grouped
+/// (PerturbationsPerEval must then be 1). Features may span inputs. The perturbation function draws with the
+/// generator it is handed: from <c>Seed</c> or <c>Generator</c> (TorchSharp's default generator when neither is
+/// given), so seeded runs repeat exactly. Cost: Samples forward evaluations per surrogate, grouped
 /// PerturbationsPerEval to a pass, without gradients (plus one to find the output mode for a batch).
 /// </para>
 /// </remarks>

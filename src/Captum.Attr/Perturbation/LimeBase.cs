@@ -18,10 +18,14 @@ public delegate double SimilarityFunction(IReadOnlyList<Tensor> originalInputs, 
 /// <param name="originalInputs">The inputs being explained.</param>
 /// <param name="featureCount">The number of interpretable features.</param>
 /// <param name="sampleIndex">The sample's position (0, 1, ...) among those drawn for one surrogate.</param>
-/// <param name="random">The random source to draw from, so that seeded runs repeat.</param>
-/// <returns>A tensor of <paramref name="featureCount"/> values 0 or 1 (shape [1, features] or [features]).</returns>
-/// <remarks>Python: Lime's <c>perturb_func(original_input, **kwargs)</c> (a function, or a generator: the index plays the generator's position).</remarks>
-public delegate Tensor PerturbFunction(IReadOnlyList<Tensor> originalInputs, int featureCount, int sampleIndex, Random random);
+/// <param name="generator">
+/// The generator every random draw must use, so that a seeded run repeats exactly: the call's private seeded one, the
+/// caller's <c>Generator</c>, or TorchSharp's default one (see <see cref="LimeOptions.Seed"/>). Draw on its device
+/// (the CPU unless the caller's generator lives elsewhere).
+/// </param>
+/// <returns>A tensor of <paramref name="featureCount"/> values 0 or 1 (shape [1, features] or [features]), on any device.</returns>
+/// <remarks>Python: Lime's <c>perturb_func(original_input, **kwargs)</c> (a function, or a generator: the index plays the generator's position), which draws from PyTorch's global generator.</remarks>
+public delegate Tensor PerturbFunction(IReadOnlyList<Tensor> originalInputs, int featureCount, int sampleIndex, Generator generator);
 
 /// <summary>The distance Lime's default similarity kernel applies to the flattened inputs.</summary>
 public enum LimeDistance
@@ -57,7 +61,7 @@ internal static class LimeBase
         options.Target.ValidateCount(n);
         var baselines = PerturbationEvaluation.Baselines(inputs, options.Baselines);
         var mask = ResolvedFeatureMask.Resolve(inputs, options.FeatureMask, n);
-        var random = PerturbationEvaluation.RandomSource(options.Seed, options.Random);
+        using var random = RandomDraws.Create(options.Seed, options.Generator);
         var additional = options.AdditionalForwardArgs ?? [];
         var features = mask.Ids.Length;
 
@@ -116,7 +120,7 @@ internal static class LimeBase
             var exampleTarget = perExample ? options.Target.Slice(e, 1) : options.Target;
             (coefficients[e], var outputType) = Train(
                 forward, exampleInputs, exampleBaselines, examplePositions, exampleArgs, exampleTarget, features,
-                options.Samples, perPass, model, similarity, perturb, random, progress, cancellationToken);
+                options.Samples, perPass, model, similarity, perturb, random.Generator, progress, cancellationToken);
             dtype = outputType;
         }
 
@@ -159,7 +163,7 @@ internal static class LimeBase
         ISurrogateModel model,
         SimilarityFunction similarity,
         PerturbFunction perturb,
-        Random random,
+        Generator generator,
         Counter progress,
         CancellationToken cancellationToken)
     {
@@ -183,7 +187,7 @@ internal static class LimeBase
                 for (var s = 0; s < count; s++)
                 {
                     var index = start + s;
-                    var sample = Sample(perturb(inputs, features, index, random), features, index);
+                    var sample = Sample(perturb(inputs, features, index, generator), features, index);
                     var values = sample.data<long>();
                     for (var j = 0; j < features; j++)
                     {
@@ -282,17 +286,13 @@ internal static class LimeBase
         };
     }
 
-    /// <summary>Lime's default sampling: each feature on or off with probability 1/2.</summary>
-    public static Tensor Bernoulli(IReadOnlyList<Tensor> original, int featureCount, int sampleIndex, Random random)
+    /// <summary>Lime's default sampling: each feature on or off with probability 1/2 (Python: <c>torch.bernoulli</c> of 0.5).</summary>
+    public static Tensor Bernoulli(IReadOnlyList<Tensor> original, int featureCount, int sampleIndex, Generator generator)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        var values = new long[featureCount];
-        for (var j = 0; j < featureCount; j++)
-        {
-            values[j] = random.Next(2);
-        }
-
-        return torch.tensor(values, [1, featureCount], ScalarType.Int64);
+        ArgumentNullException.ThrowIfNull(generator);
+        using var scope = torch.NewDisposeScope();
+        var probabilities = torch.full([1, featureCount], 0.5, ScalarType.Float32, generator.device);
+        return torch.bernoulli(probabilities, generator).to(ScalarType.Int64, torch.CPU).MoveToOuterDisposeScope();
     }
 
     /// <summary>Counts forward evaluations and reports them.</summary>

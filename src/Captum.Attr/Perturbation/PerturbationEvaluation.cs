@@ -78,10 +78,6 @@ internal static class PerturbationEvaluation
         return ArgumentPreparation.Baselines(inputs, baselines);
     }
 
-    /// <summary>The random source of a sampling method: the caller's, a seeded one, or an unseeded one.</summary>
-    public static Random RandomSource(int? seed, Random? random) =>
-        random ?? (seed is { } s ? new Random(s) : new Random());
-
     /// <summary>
     /// Per perturbation count, the additional arguments and target expanded for that many perturbations of the
     /// batch (created in the current dispose scope, to be reused by every evaluation).

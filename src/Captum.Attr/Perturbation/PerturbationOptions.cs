@@ -1,3 +1,5 @@
+using static TorchSharp.torch;
+
 namespace Captum.Attr;
 
 /// <summary>The arguments every perturbation method shares, with Captum's defaults.</summary>
@@ -85,14 +87,20 @@ public sealed record ShapleyValueSamplingOptions : PerturbationOptions
     /// <summary>The number of random feature permutations; 25 by default. Python: <c>n_samples</c>.</summary>
     public int Samples { get; init; } = 25;
 
-    /// <summary>Seeds the permutations so that runs repeat exactly; ignored when <see cref="Random"/> is given.</summary>
-    public int? Seed { get; init; }
+    /// <summary>
+    /// Seeds a private CPU generator for every random draw of the call (the permutations): the same seed gives the
+    /// same result on every call and device. With neither this nor <see cref="Generator"/>, draws come from
+    /// TorchSharp's default generator (repeatable after <c>torch.manual_seed</c>, as Captum's are after PyTorch's
+    /// seed). Giving both throws an <see cref="ArgumentException"/>.
+    /// </summary>
+    public long? Seed { get; init; }
 
     /// <summary>
-    /// The random source of the permutations, continued by each call; when neither this nor <see cref="Seed"/>
-    /// is given, runs differ. Python: torch's global generator.
+    /// The caller's generator, to draw every random number of the call from instead; each call advances it, so
+    /// successive calls differ (a CPU generator seeded with s gives on its first call what <see cref="Seed"/> = s
+    /// gives). Not together with <see cref="Seed"/>.
     /// </summary>
-    public Random? Random { get; init; }
+    public Generator? Generator { get; init; }
 }
 
 /// <summary>The arguments of <see cref="Lime.Attribute"/> (and, through <see cref="KernelShapOptions"/>, of KernelShap).</summary>
@@ -123,14 +131,21 @@ public record LimeOptions : PerturbationOptions
     /// </summary>
     public bool ReturnInputShape { get; init; } = true;
 
-    /// <summary>Seeds the samples so that runs repeat exactly; ignored when <see cref="Random"/> is given.</summary>
-    public int? Seed { get; init; }
+    /// <summary>
+    /// Seeds a private CPU generator for every random draw of the call (the samples, drawn by the perturbation
+    /// function with the generator it is handed): the same seed gives the same result on every call and device.
+    /// With neither this nor <see cref="Generator"/>, draws come from TorchSharp's default generator (repeatable
+    /// after <c>torch.manual_seed</c>, as Captum's are after PyTorch's seed). Giving both throws an
+    /// <see cref="ArgumentException"/>.
+    /// </summary>
+    public long? Seed { get; init; }
 
     /// <summary>
-    /// The random source of the samples, continued by each call; when neither this nor <see cref="Seed"/> is
-    /// given, runs differ. Python: torch's global generator.
+    /// The caller's generator, to draw every random number of the call from instead; each call advances it, so
+    /// successive calls differ (a CPU generator seeded with s gives on its first call what <see cref="Seed"/> = s
+    /// gives). Not together with <see cref="Seed"/>.
     /// </summary>
-    public Random? Random { get; init; }
+    public Generator? Generator { get; init; }
 }
 
 /// <summary>The arguments of <see cref="KernelShap.Attribute"/>: those of Lime, with the same defaults.</summary>

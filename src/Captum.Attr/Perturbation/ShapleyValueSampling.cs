@@ -20,7 +20,8 @@ namespace Captum.Attr;
 /// <para>
 /// Outputs: one value per example gives attributions of the inputs' shapes; a single scalar for the whole
 /// batch gives attributions with first dimension 1 (PerturbationsPerEval must then be 1 and every mask's
-/// first dimension 1). Permutations come from <c>Random</c> or <c>Seed</c>, so seeded runs repeat exactly.
+/// first dimension 1). Permutations are drawn with <c>torch.randperm</c> from <c>Seed</c> or <c>Generator</c> (TorchSharp's
+/// default generator when neither is given), so seeded runs repeat exactly.
 /// Cost: 1 + Samples * ceil(features / PerturbationsPerEval) forward passes, without gradients.
 /// </para>
 /// </remarks>
@@ -58,7 +59,7 @@ public sealed class ShapleyValueSampling
         options.Target.ValidateCount(n);
         var baselines = PerturbationEvaluation.Baselines(tensors, options.Baselines);
         var mask = ResolvedFeatureMask.Resolve(tensors, options.FeatureMask, n);
-        var random = PerturbationEvaluation.RandomSource(options.Seed, options.Random);
+        using var random = RandomDraws.Create(options.Seed, options.Generator);
         var additional = options.AdditionalForwardArgs ?? [];
         var target = options.Target;
 
@@ -105,10 +106,16 @@ public sealed class ShapleyValueSampling
         var expanded = PerturbationEvaluation.Expanded(additional, target, PerturbationEvaluation.ChunkSizes(ids.Length, perPass));
         var done = 1;
         options.Progress?.Report(new AttributionProgress(done, totalEvaluations));
-        var order = (long[])ids.Clone();
+        var order = new long[ids.Length];
         for (var sample = 0; sample < options.Samples; sample++)
         {
-            Shuffle(order, random);
+            // Python: torch.randperm(num_features) for every sample.
+            var permutation = random.Permutation(ids.Length);
+            for (var j = 0; j < order.Length; j++)
+            {
+                order[j] = ids[permutation[j]];
+            }
+
             using var permutationScope = torch.NewDisposeScope();
             var previous = initial;
             var current = baselines.ToArray();
@@ -206,15 +213,5 @@ public sealed class ShapleyValueSampling
 
         var attributions = totals.Select(t => (t / options.Samples).MoveToOuterDisposeScope()).ToArray();
         return new AttributionResult(attributions, null);
-    }
-
-    /// <summary>Fisher-Yates shuffle: every order equally likely.</summary>
-    private static void Shuffle(long[] values, Random random)
-    {
-        for (var i = values.Length - 1; i > 0; i--)
-        {
-            var j = random.Next(i + 1);
-            (values[i], values[j]) = (values[j], values[i]);
-        }
     }
 }

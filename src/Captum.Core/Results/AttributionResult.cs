@@ -101,7 +101,13 @@ public sealed class LayerAttributionResult : IDisposable
     }
 }
 
-/// <summary>Progress of a long attribution: integration steps done out of the total.</summary>
-/// <param name="CompletedSteps">Steps (forward and backward passes over the batch) done.</param>
-/// <param name="TotalSteps">Steps in all.</param>
+/// <summary>
+/// Progress of an attribution or metric: units of work done out of the total. The unit is the method's own:
+/// integration steps for the path methods, forward evaluations for the perturbation methods, samples per example for
+/// the sampling methods and the metrics, and one pass of one for methods that take a single pass (each method's
+/// <c>Progress</c> option says which). Within one call, <see cref="CompletedSteps"/> never decreases and the last
+/// report of a call that completes has <see cref="CompletedSteps"/> equal to <see cref="TotalSteps"/>.
+/// </summary>
+/// <param name="CompletedSteps">Units of work done.</param>
+/// <param name="TotalSteps">Units of work in all.</param>
 public readonly record struct AttributionProgress(int CompletedSteps, int TotalSteps);

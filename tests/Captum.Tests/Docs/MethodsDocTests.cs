@@ -561,6 +561,30 @@ public sealed partial class MethodsDocTests
         Assert.True((hidden.abs() > 0).any().item<bool>());
     }
 
+    [Fact]
+    public void MethodsDoc_LayerNoiseTunnel_Runs()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new LinearStack(52);
+        var x = TestModels.Normal(53, 3, 4);
+
+        var smoothLayerIg = NoiseTunnel.Create(new LayerIntegratedGradients(model, "lin1"));
+        using var result = smoothLayerIg.Attribute(x, new NoiseTunnelOptions<LayerIntegratedGradientsOptions>
+        {
+            Samples = 8,
+            Stdevs = 0.1,
+            Seed = 5,
+            MethodOptions = new LayerIntegratedGradientsOptions { Target = 1, Steps = 20, ReturnConvergenceDelta = true },
+        });
+        Tensor smoothed = result.Attribution;
+        Tensor delta = result.Delta!;
+
+        // lin2 reads lin1 linearly: every noisy sample's layer IG is exact, so all 3 * 8 deltas vanish.
+        Assert.Equal(new long[] { 3, 5 }, smoothed.shape);
+        Assert.Equal(new long[] { 24 }, delta.shape);
+        Assert.True(delta.abs().max().item<float>() < 1e-4, "a linear layer-to-output map integrates exactly");
+    }
+
     // ---------------------------------------------------------------- neuron methods
 
     [Fact]
@@ -659,7 +683,6 @@ public sealed partial class MethodsDocTests
         Assert.True((igSensitivity > 0).all().item<bool>());
         Assert.True((igSensitivity < 1).all().item<bool>());
     }
-
 
     // ---------------------------------------------------------------- the guide itself
 

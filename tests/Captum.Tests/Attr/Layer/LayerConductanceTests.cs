@@ -164,10 +164,4 @@ public sealed class LayerConductanceTests
             new LayerConductance(new BagOfWords(seed: 1), "embedding").Attribute(torch.tensor(new long[,] { { 1, 2 } }), new LayerConductanceOptions { Target = 0 }));
         Assert.Equal("inputs", ex.ParamName);
     }
-
-    /// <summary>Reports on the calling thread (Progress&lt;T&gt; posts to the thread pool).</summary>
-    private sealed class SynchronousProgress(Action<AttributionProgress> report) : IProgress<AttributionProgress>
-    {
-        public void Report(AttributionProgress value) => report(value);
-    }
 }

@@ -72,6 +72,22 @@ public sealed class LayerLRPTests
     }
 
     [Fact]
+    public void NoiseTunnel_WrappingLayerLrpWithoutNoise_EqualsLayerLrp()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = ReluNet(225, bias: true);
+        var x = TestModels.Normal(226, 3, 4);
+        var layerLrp = new LayerLRP(model, "relu1", new Dictionary<LayerReference, PropagationRule> { ["lin2"] = new Alpha1Beta0Rule() });
+        var options = new LayerLRPOptions { Target = 2, ReturnConvergenceDelta = true };
+
+        using var direct = layerLrp.Attribute(x, options);
+        using var smooth = NoiseTunnel.Create(layerLrp).Attribute(x, new NoiseTunnelOptions<LayerLRPOptions> { Samples = 2, Stdevs = 0.0, MethodOptions = options });
+
+        TensorAssert.AllClose(smooth.Attribution, direct.Attribution, 1e-6, 1e-5);
+        TensorAssert.AllClose(smooth.Delta!, direct.Delta!.repeat_interleave(2), 1e-5, 1e-5);
+    }
+
+    [Fact]
     public void Attribute_EmbeddingWithRuleFedTokenIds_ConservesRelevance()
     {
         using var scope = torch.NewDisposeScope();

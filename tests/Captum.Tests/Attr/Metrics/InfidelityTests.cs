@@ -184,9 +184,4 @@ public sealed class InfidelityTests
         var ex = Assert.ThrowsAny<ArgumentException>(() => Infidelity.Compute(model, GaussianNoise, torch.randn(2, 5), torch.randn(2, 5), new InfidelityOptions { Target = 0, PerturbSamples = 0 }));
         Assert.Equal("PerturbSamples", ex.ParamName);
     }
-
-    private sealed class SynchronousProgress(Action<AttributionProgress> report) : IProgress<AttributionProgress>
-    {
-        public void Report(AttributionProgress value) => report(value);
-    }
 }

@@ -234,9 +234,3 @@ public sealed class FeatureAblationTests
         Assert.Equal(live, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
     }
 }
-
-/// <summary>An IProgress that reports on the calling thread, at once (Progress&lt;T&gt; posts asynchronously).</summary>
-internal sealed class SynchronousProgress(Action<AttributionProgress> report) : IProgress<AttributionProgress>
-{
-    public void Report(AttributionProgress value) => report(value);
-}

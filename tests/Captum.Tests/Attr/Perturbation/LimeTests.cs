@@ -105,7 +105,7 @@ public sealed class LimeTests
         using var scope = torch.NewDisposeScope();
         var model = new LinearModel(3, 1, seed: 6);
         var seen = new List<int>();
-        PerturbFunction perturb = (original, features, index, random) =>
+        PerturbFunction perturb = (original, features, index, generator) =>
         {
             seen.Add(index);
             return torch.tensor(new long[] { index % 2, (index / 2) % 2, (index / 4) % 2 });

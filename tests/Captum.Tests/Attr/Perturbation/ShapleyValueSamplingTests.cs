@@ -57,20 +57,20 @@ public sealed class ShapleyValueSamplingTests
     }
 
     [Fact]
-    public void Attribute_CallersRandom_ContinuesItsStream()
+    public void Attribute_CallersGenerator_ContinuesItsStream()
     {
         using var scope = torch.NewDisposeScope();
         var model = TestModels.SmoothMlp(3, inputs: 4);
         var x = torch.randn(1, 4);
         var method = new ShapleyValueSampling(model);
-        var random = new Random(9);
+        using var generator = new Generator(9, torch.CPU);
 
-        using var first = method.Attribute(x, new ShapleyValueSamplingOptions { Target = 1, Samples = 2, Random = random });
-        using var second = method.Attribute(x, new ShapleyValueSamplingOptions { Target = 1, Samples = 2, Random = random });
+        using var first = method.Attribute(x, new ShapleyValueSamplingOptions { Target = 1, Samples = 2, Generator = generator });
+        using var second = method.Attribute(x, new ShapleyValueSamplingOptions { Target = 1, Samples = 2, Generator = generator });
         using var seeded = method.Attribute(x, new ShapleyValueSamplingOptions { Target = 1, Samples = 2, Seed = 9 });
 
         TensorAssert.AllClose(first.Attribution, seeded.Attribution, 0, 0);
-        Assert.False(second.Attribution.allclose(first.Attribution, 1e-7, 1e-7), "the second call should continue the caller's random stream");
+        Assert.False(second.Attribution.allclose(first.Attribution, 1e-7, 1e-7), "the second call should continue the caller's generator");
     }
 
     [Fact]
