@@ -29,7 +29,11 @@ namespace Captum.Attr;
 /// result is normalised by the explained output (as Captum computes it), then multiplied by that output per example.
 /// Captum inserts these steps with tensor and full backward hooks, which TorchSharp does not have; here forward hooks
 /// insert custom autograd functions that compute the same. Operations between modules (functional calls in a
-/// forward, reshapes, additions) back-propagate their plain gradient, as in Captum.
+/// forward, reshapes, additions) back-propagate their plain gradient, as in Captum. One difference follows from
+/// hooking a layer's call rather than its input tensor: where one tensor feeds a rule layer and also something
+/// without a rule (a functional operation such as the <c>+</c> of a residual <c>x + f(x)</c>, or a ReLU), Captum
+/// multiplies the sum of all their gradients by the tensor, and this port only the rule layer's share. Where every
+/// consumer of a tensor has a rule, or a tensor has one consumer, the two agree.
 /// </para>
 /// <para>
 /// <see cref="GammaRule"/> and <see cref="Alpha1Beta0Rule"/> change the weights of their modules in place while
