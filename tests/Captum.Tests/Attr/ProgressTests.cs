@@ -48,6 +48,7 @@ public sealed class ProgressTests
         ["ShapleyValueSampling"] = 1 + (2 * 4),      // the baselines, then 2 permutations of 4 features
         ["Lime"] = 1 + (2 * 4),                      // the output mode, then 4 samples for each of 2 surrogates
         ["KernelShap"] = 1 + (2 * 4),
+        ["FeaturePermutation"] = 1 + 4,              // the inputs, then one per feature
         ["Infidelity"] = 4,                          // samples per example, 2 per batch
         ["SensitivityMax"] = 4,
     };
@@ -59,6 +60,7 @@ public sealed class ProgressTests
         "NeuronIntegratedGradients", "NeuronConductance", "NoiseTunnel", "NoiseTunnel.GuidedBackprop", "NoiseTunnel.DeepLift",
         "LayerNoiseTunnel",
         "FeatureAblation", "Occlusion", "ShapleyValueSampling", "Lime", "KernelShap", "Infidelity", "SensitivityMax",
+        "FeaturePermutation",
     ];
 
     private delegate void Run(IProgress<AttributionProgress> progress, CancellationToken cancellationToken);
@@ -255,6 +257,7 @@ public sealed class ProgressTests
             "ShapleyValueSampling" => (p, ct) => new ShapleyValueSampling(model).Attribute(x, new ShapleyValueSamplingOptions { Target = 0, Samples = 2, Seed = 1, Progress = p }, ct).Dispose(),
             "Lime" => (p, ct) => new Lime(model).Attribute(x, new LimeOptions { Target = 0, Samples = 4, Seed = 1, Progress = p }, ct).Dispose(),
             "KernelShap" => (p, ct) => new KernelShap(model).Attribute(x, new KernelShapOptions { Target = 0, Samples = 4, Seed = 1, Progress = p }, ct).Dispose(),
+            "FeaturePermutation" => (p, ct) => new FeaturePermutation(model).Attribute(x, new FeaturePermutationOptions { Target = 0, Seed = 1, Progress = p }, ct).Dispose(),
             "Infidelity" => (p, ct) =>
             {
                 var noise = Infidelity.FromPerturbedInputs((inputs, _, g) => [inputs[0] - (torch.randn(inputs[0].shape, generator: g) * 0.1)]);

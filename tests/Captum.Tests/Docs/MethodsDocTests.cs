@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Text.RegularExpressions;
 using Captum.Attr;
+using Captum.Forward;
 using Captum.Metrics;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -305,6 +306,40 @@ public sealed partial class MethodsDocTests
         using var noGrad = torch.no_grad();
         var difference = model.forward(a, b, scale)[.., 0] - model.forward(torch.zeros_like(a), torch.zeros_like(b), scale)[.., 0];
         TensorAssert.AllClose(attributionA.sum(1) + attributionB.sum(1), difference, 1e-5, 1e-4);
+    }
+
+    [Fact]
+    public void MethodsDoc_FeaturePermutation_Runs()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new LinearModel(4, 3, seed: 62);
+        var x = TestModels.Normal(63, 6, 4);
+        var mask = torch.tensor(new long[,] { { 0, 0, 1, 2 } });
+        Tensor labels;
+        using (torch.no_grad())
+        {
+            labels = model.call(x);
+        }
+
+        using var result = new FeaturePermutation(model).Attribute(x, new FeaturePermutationOptions
+        {
+            Target = 0,
+            FeatureMask = mask,
+            PerturbationsPerEval = 2,
+            Seed = 4,
+        });
+
+        ForwardFunction loss = (Func<Tensor, Tensor>)(batch => torch.nn.functional.mse_loss(model.call(batch), labels));
+        using var importance = new FeaturePermutation(loss).Attribute(x, new FeaturePermutationOptions { Seed = 4 });
+        Tensor perFeature = importance.Attribution;
+
+        // A linear model is additive: shuffling a feature only moves its contributions among the examples.
+        Assert.Equal(x.shape, result.Attribution.shape);
+        TensorAssert.AllClose(result.Attribution.sum(dim: 0), torch.zeros(4), 1e-5, 0);
+
+        // The labels are the model's own outputs (loss 0): every shuffle raises the loss, so every importance is negative.
+        Assert.Equal(new long[] { 1, 4 }, perFeature.shape);
+        Assert.True((perFeature < 0).all().item<bool>(), string.Join(", ", perFeature.data<float>().ToArray()));
     }
 
     [Fact]
