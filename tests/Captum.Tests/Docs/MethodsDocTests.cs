@@ -309,6 +309,33 @@ public sealed partial class MethodsDocTests
     }
 
     [Fact]
+    public void MethodsDoc_ShapleyValues_Runs()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = TestModels.SmoothMlp(60);
+        var x = TestModels.Normal(61, 3, 4);
+
+        var groups = torch.tensor(new long[,] { { 0, 0, 1, 2 } });
+        using var result = new ShapleyValues(model).Attribute(x, new ShapleyValuesOptions
+        {
+            Baselines = 0.0,
+            Target = 1,
+            FeatureMask = groups,
+            PerturbationsPerEval = 3,
+        });
+        Tensor shapley = result.Attribution;
+
+        // The coalition formula of the three features, and efficiency: they sum to F(x) - F(0).
+        using var noGrad = torch.no_grad();
+        var zeros = torch.zeros(1, 4);
+        long[] feature = [0, 0, 1, 2];
+        var phi = Captum.Tests.Attr.Perturbation.ShapleyValuesTests.ByCoalitions(
+            3, on => model.call(Captum.Tests.Attr.Perturbation.ShapleyValuesTests.Mixed(x, zeros, feature, on))[.., 1]);
+        TensorAssert.AllClose(shapley, torch.stack([phi[0], phi[0], phi[1], phi[2]], 1), 1e-6, 1e-5);
+        TensorAssert.AllClose(phi[0] + phi[1] + phi[2], model.call(x)[.., 1] - model.call(zeros)[.., 1], 1e-6, 1e-5);
+    }
+
+    [Fact]
     public void MethodsDoc_FeaturePermutation_Runs()
     {
         using var scope = torch.NewDisposeScope();
