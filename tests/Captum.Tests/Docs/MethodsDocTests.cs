@@ -595,6 +595,32 @@ public sealed partial class MethodsDocTests
         Assert.True(delta.abs().max().item<float>() < 1e-4, "a linear layer-to-output map integrates exactly");
     }
 
+    [Fact]
+    public void MethodsDoc_LayerFeatureAblation_Runs()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = GradientTestModels.Mlp(64, "tanh", inputs: 4, hidden: 6);
+        var x = TestModels.Normal(65, 3, 4);
+
+        using var result = new LayerFeatureAblation(model, "lin1").Attribute(x, new LayerFeatureAblationOptions
+        {
+            LayerBaselines = 0.0,
+            Target = 2,
+            LayerMask = torch.tensor(new long[,] { { 0, 0, 0, 1, 1, 1 } }),
+            PerturbationsPerEval = 2,
+        });
+        Tensor perNeuron = result.Attribution;
+
+        // By hand: zero each group of lin1's output and run the rest of the model.
+        using var noGrad = torch.no_grad();
+        var hidden = model.Lin1.call(x);
+        Tensor Rest(Tensor h) => model.Lin3.call(torch.tanh(model.Lin2.call(torch.tanh(h))))[.., 2];
+        var full = Rest(hidden);
+        var first = (full - Rest(torch.cat([torch.zeros(3, 3), hidden[.., 3..]], 1))).unsqueeze(1).expand(3, 3);
+        var second = (full - Rest(torch.cat([hidden[.., ..3], torch.zeros(3, 3)], 1))).unsqueeze(1).expand(3, 3);
+        TensorAssert.AllClose(perNeuron, torch.cat([first, second], 1), 1e-6, 1e-5);
+    }
+
     // ---------------------------------------------------------------- neuron methods
 
     [Fact]
