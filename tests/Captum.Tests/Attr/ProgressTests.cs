@@ -51,6 +51,7 @@ public sealed class ProgressTests
         ["FeaturePermutation"] = 1 + 4,              // the inputs, then one per feature
         ["ShapleyValues"] = 1 + (6 * 2),             // the baselines, then 3! orders of 3 features, 2 passes each
         ["LayerFeatureAblation"] = 1 + 3,            // after the layer is read: its value, then 6 neurons, 2 per pass
+        ["NeuronFeatureAblation"] = 1 + 4,
         ["Infidelity"] = 4,                          // samples per example, 2 per batch
         ["SensitivityMax"] = 4,
     };
@@ -62,7 +63,7 @@ public sealed class ProgressTests
         "NeuronIntegratedGradients", "NeuronConductance", "NoiseTunnel", "NoiseTunnel.GuidedBackprop", "NoiseTunnel.DeepLift",
         "LayerNoiseTunnel",
         "FeatureAblation", "Occlusion", "ShapleyValueSampling", "Lime", "KernelShap", "Infidelity", "SensitivityMax",
-        "FeaturePermutation", "ShapleyValues", "LayerFeatureAblation",
+        "FeaturePermutation", "ShapleyValues", "LayerFeatureAblation", "NeuronFeatureAblation",
     ];
 
     private delegate void Run(IProgress<AttributionProgress> progress, CancellationToken cancellationToken);
@@ -265,6 +266,7 @@ public sealed class ProgressTests
                 Target = 0, FeatureMask = torch.tensor(new long[,] { { 0, 1, 2, 2 } }), PerturbationsPerEval = 2, Progress = p,
             }, ct).Dispose(),
             "LayerFeatureAblation" => (p, ct) => new LayerFeatureAblation(model, "lin1").Attribute(x, new LayerFeatureAblationOptions { Target = 0, PerturbationsPerEval = 2, Progress = p }, ct).Dispose(),
+            "NeuronFeatureAblation" => (p, ct) => new NeuronFeatureAblation(model, "lin1", 0).Attribute(x, new NeuronFeatureAblationOptions { Progress = p }, ct).Dispose(),
             "Infidelity" => (p, ct) =>
             {
                 var noise = Infidelity.FromPerturbedInputs((inputs, _, g) => [inputs[0] - (torch.randn(inputs[0].shape, generator: g) * 0.1)]);

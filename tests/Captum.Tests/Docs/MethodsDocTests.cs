@@ -675,6 +675,24 @@ public sealed partial class MethodsDocTests
         TensorAssert.AllClose(trapezoid.Attribution, expected * (49.0 / 50.0), 1e-6, 1e-4);
     }
 
+    [Fact]
+    public void MethodsDoc_NeuronFeatureAblation_Runs()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = TestModels.SmoothMlp(66);
+        var x = TestModels.Normal(67, 3, 4);
+        var mask = torch.tensor(new long[,] { { 0, 0, 1, 1 } });
+
+        var neuronAblation = new NeuronFeatureAblation(model, "lin1", neuronSelector: 3);
+        using var result = neuronAblation.Attribute(x, new NeuronFeatureAblationOptions { Baselines = 0.0, FeatureMask = mask });
+
+        // Neuron 3 of lin1 is W1[3] x + b1[3]: zeroing a group drops it by the group's share of W1[3] x.
+        var share = model.Lin1.weight![3] * x;
+        var first = share[.., ..2].sum(1, keepdim: true).expand(3, 2);
+        var second = share[.., 2..].sum(1, keepdim: true).expand(3, 2);
+        TensorAssert.AllClose(result.Attribution, torch.cat([first, second], 1), 1e-6, 1e-5);
+    }
+
     // ---------------------------------------------------------------- metrics
 
     [Fact]
