@@ -43,6 +43,8 @@ public sealed class ProgressTests
         ["LayerGradientXActivation"] = 1,
         ["LayerGradCam"] = 1,
         ["NeuronGradient"] = 1,
+        ["LRP"] = 1,
+        ["LayerLRP"] = 1,
         ["FeatureAblation"] = 1 + 4,                 // forward evaluations: the inputs, then one per feature
         ["Occlusion"] = 1 + 2,                       // the inputs, then two window positions
         ["ShapleyValueSampling"] = 1 + (2 * 4),      // the baselines, then 2 permutations of 4 features
@@ -252,6 +254,8 @@ public sealed class ProgressTests
             "LayerGradientXActivation" => (p, ct) => new LayerGradientXActivation(model, "lin1").Attribute(x, new LayerGradientXActivationOptions { Target = 0, Progress = p }, ct).Dispose(),
             "LayerGradCam" => (p, ct) => new LayerGradCam(model, "lin1").Attribute(x, new LayerGradCamOptions { Target = 0, Progress = p }, ct).Dispose(),
             "NeuronGradient" => (p, ct) => new NeuronGradient(model, "lin1", 0).Attribute(x, new NeuronGradientOptions { Progress = p }, ct).Dispose(),
+            "LRP" => (p, ct) => new LRP(model).Attribute(x, new LRPOptions { Target = 0, Progress = p }, ct).Dispose(),
+            "LayerLRP" => (p, ct) => new LayerLRP(model, "lin2").Attribute(x, new LayerLRPOptions { Target = 0, Progress = p }, ct).Dispose(),
             "FeatureAblation" => (p, ct) => new FeatureAblation(model).Attribute(x, new FeatureAblationOptions { Target = 0, Progress = p }, ct).Dispose(),
             "Occlusion" => (p, ct) => new Occlusion(model).Attribute(x, new OcclusionOptions
             {

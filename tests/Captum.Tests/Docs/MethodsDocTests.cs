@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Text.RegularExpressions;
 using Captum.Attr;
 using Captum.Forward;
+using Captum.Layers;
 using Captum.Metrics;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -182,6 +183,36 @@ public sealed partial class MethodsDocTests
         using var noGrad = torch.no_grad();
         var expected = model.forward(x)[.., 1] - model.forward(references)[.., 1].mean();
         TensorAssert.AllClose(result.Attribution.sum(1), expected, 1e-5, 1e-4);
+    }
+
+    [Fact]
+    public void MethodsDoc_Lrp_Runs()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = GradientTestModels.Mlp(47, "relu");
+        var x = TestModels.Normal(48, 3, 4);
+
+        var lrp = new LRP(model, new Dictionary<LayerReference, PropagationRule>
+        {
+            ["lin1"] = new GammaRule(),
+            ["lin3"] = new EpsilonRule(1e-6),
+        });
+        using var result = lrp.Attribute(x, new LRPOptions
+        {
+            Target = 1,
+            ReturnConvergenceDelta = true,
+        });
+        Tensor relevance = result.Attribution;
+        Tensor delta = result.Delta!;
+
+        // The delta is the output minus the relevances; with the default rules a ReLU MLP gets InputXGradient's numbers.
+        Assert.Equal(x.shape, relevance.shape);
+        using var defaults = new LRP(model).Attribute(x, new LRPOptions { Target = 1 });
+        using var inputXGradient = new InputXGradient(model).Attribute(x, new InputXGradientOptions { Target = 1 });
+        TensorAssert.AllClose(defaults.Attribution, inputXGradient.Attribution, 1e-6, 1e-4);
+        Assert.False(torch.allclose(relevance, defaults.Attribution), "the gamma rule changes the relevances");
+        using var noGrad = torch.no_grad();
+        TensorAssert.AllClose(delta, model.forward(x)[.., 1] - relevance.sum(1), 1e-5, 1e-4);
     }
 
     [Fact]
@@ -569,6 +600,27 @@ public sealed partial class MethodsDocTests
         Assert.Equal(new long[] { 3, 5 }, result.Attribution.shape);
         Assert.Equal(new long[] { 24 }, result.Delta!.shape);
         Assert.True(result.Delta!.abs().max().item<float>() < 1e-5, "a linear model's samples are exact");
+    }
+
+    [Fact]
+    public void MethodsDoc_LayerLrp_Runs()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = GradientTestModels.Mlp(49, "relu");
+        var x = TestModels.Normal(50, 3, 4);
+
+        using var result = new LayerLRP(model, "lin2").Attribute(x, new LayerLRPOptions
+        {
+            Target = 1,
+            AttributeToLayerInput = true,
+        });
+        Tensor hidden = result.Attribution;
+
+        // The same relevance read at act1's output.
+        Assert.Equal(new long[] { 3, 6 }, hidden.shape);
+        using var act1 = new LayerLRP(model, "act1").Attribute(x, new LayerLRPOptions { Target = 1 });
+        TensorAssert.AllClose(hidden, act1.Attribution, 0, 0);
+        Assert.True((hidden.abs() > 0).any().item<bool>());
     }
 
     [Fact]
