@@ -75,7 +75,7 @@ public sealed class NoiseTunnel<TOptions>
 /// Noise Tunnel over a layer method: runs it on noisy copies of every example (the noise is added to the model's
 /// inputs) and combines the samples' layer attributions as SmoothGrad, SmoothGrad squared or VarGrad. Wraps any
 /// <see cref="ILayerAttributionMethod{TOptions}"/>: LayerIntegratedGradients, LayerConductance, InternalInfluence,
-/// LayerGradientXActivation, LayerGradCam, LayerDeepLift, LayerGradientShap.
+/// LayerGradientXActivation, LayerGradCam, LayerDeepLift, LayerGradientShap, LayerLRP.
 /// </summary>
 /// <typeparam name="TOptions">The wrapped method's options.</typeparam>
 /// <remarks>

@@ -23,10 +23,25 @@ internal abstract class AblationFeatures
     /// tensor with the input's number of dimensions, first dimension 1 or n, broadcastable to the input.
     /// </summary>
     public abstract Tensor Mask(int feature, int input);
+
+    /// <summary>
+    /// True when the features build their perturbed inputs themselves (<see cref="Perturb"/>), as FeaturePermutation's
+    /// do, instead of replacing their elements with the baselines.
+    /// </summary>
+    public virtual bool PerturbsItself => false;
+
+    /// <summary>
+    /// For features that <see cref="PerturbsItself"/>: input <paramref name="input"/>'s batch <paramref name="values"/>
+    /// ([n, ...]) with feature <paramref name="feature"/> perturbed, of the same shape; <paramref name="mask"/> is
+    /// <see cref="Mask"/>'s value expanded to [1 or n, ...]. Called feature by feature in order, and for each feature
+    /// input by input.
+    /// </summary>
+    public virtual Tensor Perturb(int feature, int input, Tensor values, Tensor mask) =>
+        throw new NotSupportedException("These features are replaced with the baselines.");
 }
 
 /// <summary>
-/// Captum's ablation loop, shared by FeatureAblation and Occlusion: evaluate the inputs once, then for each
+/// Captum's ablation loop, shared by FeatureAblation, Occlusion and FeaturePermutation: evaluate the inputs once, then for each
 /// feature (several per forward pass) replace its elements with the baseline and credit the drop of the output
 /// to every element replaced. With weights (Occlusion) every element's total is divided by the number of
 /// ablations that covered it.
@@ -95,15 +110,17 @@ internal static class AblationEngine
             var count = Math.Min(perPass, featureCount - start);
             using (torch.NewDisposeScope())
             {
-                var perturbed = new Tensor[inputs.Count];
                 var masks = new Tensor?[inputs.Count];
                 for (var i = 0; i < inputs.Count; i++)
                 {
                     masks[i] = StackedMasks(features, start, count, i, inputs[i]);
-                    perturbed[i] = masks[i] is { } m
-                        ? PerturbationEvaluation.FlattenFirst(torch.where(m, baselines[i].unsqueeze(0), inputs[i].unsqueeze(0)))
-                        : ArgumentPreparation.RepeatBatch(inputs[i], count);
                 }
+
+                var perturbed = features.PerturbsItself
+                    ? SelfPerturbed(features, start, count, inputs, masks)
+                    : inputs.Select((t, i) => masks[i] is { } m
+                        ? PerturbationEvaluation.FlattenFirst(torch.where(m, baselines[i].unsqueeze(0), t.unsqueeze(0)))
+                        : ArgumentPreparation.RepeatBatch(t, count)).ToArray();
 
                 var (args, chunkTarget) = expanded[count];
                 var modified = PerturbationEvaluation.Evaluate(forward, perturbed, args, chunkTarget);
@@ -135,6 +152,27 @@ internal static class AblationEngine
         }
 
         return useWeights ? totals.Select((t, i) => t / weights[i]!).ToArray() : totals;
+    }
+
+    /// <summary>
+    /// The perturbed batches of features [start, start + count) built by the features themselves, per input
+    /// [count * n, ...]: feature by feature, each input the feature touches is perturbed and the others kept.
+    /// </summary>
+    private static Tensor[] SelfPerturbed(AblationFeatures features, int start, int count, IReadOnlyList<Tensor> inputs, Tensor?[] masks)
+    {
+        var parts = inputs.Select(_ => new Tensor[count]).ToArray();
+        for (var j = 0; j < count; j++)
+        {
+            for (var i = 0; i < inputs.Count; i++)
+            {
+                if (masks[i] is { } m)
+                {
+                    parts[i][j] = features.Touches(start + j, i) ? features.Perturb(start + j, i, inputs[i], m[j]) : inputs[i];
+                }
+            }
+        }
+
+        return inputs.Select((t, i) => masks[i] is null ? ArgumentPreparation.RepeatBatch(t, count) : torch.cat(parts[i], 0)).ToArray();
     }
 
     /// <summary>

@@ -83,7 +83,7 @@ public sealed class FeatureAblation
     /// The features of a feature mask: across inputs, one per distinct id in ascending order; per input, input by
     /// input, one per distinct id of that input's mask.
     /// </summary>
-    private sealed class MaskFeatures : AblationFeatures
+    internal sealed class MaskFeatures : AblationFeatures
     {
         private readonly ResolvedFeatureMask mask;
         private readonly (int Input, long Id)[] features;

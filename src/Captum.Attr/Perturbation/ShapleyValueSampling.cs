@@ -50,16 +50,52 @@ public sealed class ShapleyValueSampling
     public AttributionResult Attribute(Inputs inputs, ShapleyValueSamplingOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new ShapleyValueSamplingOptions();
+        using var random = RandomDraws.Create(options.Seed, options.Generator);
+        var samples = options.Samples;
+        return Run(
+            forward,
+            inputs,
+            options,
+            options.FeatureMask,
+            () => PerturbationEvaluation.Samples(samples),
+            ids => (RandomOrders(ids, samples, random), samples),
+            cancellationToken);
+    }
+
+    /// <summary>
+    /// Captum's Shapley loop, shared with ShapleyValues: for every order of the features that <paramref name="orders"/>
+    /// gives (with their count, from the sorted feature ids), adds the features one by one to the baselines and
+    /// credits each with the rise of the output; attributions are the averages over the orders.
+    /// </summary>
+    /// <param name="forward">The model.</param>
+    /// <param name="inputs">The inputs.</param>
+    /// <param name="options">The common arguments (baselines, target, additional arguments, batching, progress).</param>
+    /// <param name="featureMask">The feature mask; ids are grouped across inputs.</param>
+    /// <param name="validate">Checks of the method's own arguments, run after the batch size and PerturbationsPerEval are checked.</param>
+    /// <param name="orders">
+    /// From the sorted distinct feature ids, the orders to run (each array is read before the next is asked for, so it
+    /// may be reused) and how many there are; called before the first forward evaluation.
+    /// </param>
+    /// <param name="cancellationToken">Checked before every forward evaluation.</param>
+    internal static AttributionResult Run(
+        ForwardFunction forward,
+        Inputs inputs,
+        PerturbationOptions options,
+        FeatureMask featureMask,
+        Action validate,
+        Func<long[], (IEnumerable<long[]> Orders, long Count)> orders,
+        CancellationToken cancellationToken)
+    {
         var tensors = inputs.Tensors;
         using var scope = torch.NewDisposeScope();
         var n = ArgumentPreparation.BatchSize(tensors);
         var perEval = options.PerturbationsPerEval;
         PerturbationEvaluation.PerturbationsPerEval(perEval);
-        PerturbationEvaluation.Samples(options.Samples);
+        validate();
         options.Target.ValidateCount(n);
         var baselines = PerturbationEvaluation.Baselines(tensors, options.Baselines);
-        var mask = ResolvedFeatureMask.Resolve(tensors, options.FeatureMask, n);
-        using var random = RandomDraws.Create(options.Seed, options.Generator);
+        var mask = ResolvedFeatureMask.Resolve(tensors, featureMask, n);
+        var (permutations, orderCount) = orders(mask.Ids);
         var additional = options.AdditionalForwardArgs ?? [];
         var target = options.Target;
 
@@ -102,20 +138,12 @@ public sealed class ShapleyValueSampling
         var ids = mask.Ids;
         var perPass = Math.Max(1, Math.Min(perEval, ids.Length));
         var passes = (ids.Length + perPass - 1) / perPass;
-        var totalEvaluations = 1 + (options.Samples * passes);
+        var totalEvaluations = checked((int)(1 + (orderCount * passes)));
         var expanded = PerturbationEvaluation.Expanded(additional, target, PerturbationEvaluation.ChunkSizes(ids.Length, perPass));
         var done = 1;
         options.Progress?.Report(new AttributionProgress(done, totalEvaluations));
-        var order = new long[ids.Length];
-        for (var sample = 0; sample < options.Samples; sample++)
+        foreach (var order in permutations)
         {
-            // Python: torch.randperm(num_features) for every sample.
-            var permutation = random.Permutation(ids.Length);
-            for (var j = 0; j < order.Length; j++)
-            {
-                order[j] = ids[permutation[j]];
-            }
-
             using var permutationScope = torch.NewDisposeScope();
             var previous = initial;
             var current = baselines.ToArray();
@@ -211,7 +239,24 @@ public sealed class ShapleyValueSampling
             }
         }
 
-        var attributions = totals.Select(t => (t / options.Samples).MoveToOuterDisposeScope()).ToArray();
+        var attributions = totals.Select(t => (t / orderCount).MoveToOuterDisposeScope()).ToArray();
         return new AttributionResult(attributions, null);
+    }
+
+    /// <summary><paramref name="samples"/> random orders of <paramref name="ids"/>, rearranging one array.</summary>
+    private static IEnumerable<long[]> RandomOrders(long[] ids, int samples, RandomDraws random)
+    {
+        var order = new long[ids.Length];
+        for (var sample = 0; sample < samples; sample++)
+        {
+            // Python: torch.randperm(num_features) for every sample.
+            var permutation = random.Permutation(ids.Length);
+            for (var j = 0; j < order.Length; j++)
+            {
+                order[j] = ids[permutation[j]];
+            }
+
+            yield return order;
+        }
     }
 }

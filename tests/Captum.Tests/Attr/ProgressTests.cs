@@ -50,11 +50,17 @@ public sealed class ProgressTests
         ["NeuronDeepLift"] = 1,
         ["NeuronDeepLiftShap"] = 1,
         ["NeuronGradientShap"] = 3,                  // samples per example, one batch
+        ["LRP"] = 1,
+        ["LayerLRP"] = 1,
         ["FeatureAblation"] = 1 + 4,                 // forward evaluations: the inputs, then one per feature
         ["Occlusion"] = 1 + 2,                       // the inputs, then two window positions
         ["ShapleyValueSampling"] = 1 + (2 * 4),      // the baselines, then 2 permutations of 4 features
         ["Lime"] = 1 + (2 * 4),                      // the output mode, then 4 samples for each of 2 surrogates
         ["KernelShap"] = 1 + (2 * 4),
+        ["FeaturePermutation"] = 1 + 4,              // the inputs, then one per feature
+        ["ShapleyValues"] = 1 + (6 * 2),             // the baselines, then 3! orders of 3 features, 2 passes each
+        ["LayerFeatureAblation"] = 1 + 3,            // after the layer is read: its value, then 6 neurons, 2 per pass
+        ["NeuronFeatureAblation"] = 1 + 4,
         ["Infidelity"] = 4,                          // samples per example, 2 per batch
         ["SensitivityMax"] = 4,
     };
@@ -67,6 +73,7 @@ public sealed class ProgressTests
         "LayerNoiseTunnel",
         "FeatureAblation", "Occlusion", "ShapleyValueSampling", "Lime", "KernelShap", "Infidelity", "SensitivityMax",
         "GuidedGradCam",
+        "FeaturePermutation", "ShapleyValues", "LayerFeatureAblation", "NeuronFeatureAblation",
     ];
 
     private delegate void Run(IProgress<AttributionProgress> progress, CancellationToken cancellationToken);
@@ -275,6 +282,8 @@ public sealed class ProgressTests
             "NeuronDeepLift" => (p, ct) => new NeuronDeepLift(model, "lin2", 0).Attribute(x, new NeuronDeepLiftOptions { Progress = p }, ct).Dispose(),
             "NeuronDeepLiftShap" => (p, ct) => new NeuronDeepLiftShap(model, "lin2", 0).Attribute(x, new NeuronDeepLiftShapOptions { Baselines = references, Progress = p }, ct).Dispose(),
             "NeuronGradientShap" => (p, ct) => new NeuronGradientShap(model, "lin2", 0).Attribute(x, new NeuronGradientShapOptions { Baselines = references, Samples = 3, Seed = 1, Progress = p }, ct).Dispose(),
+            "LRP" => (p, ct) => new LRP(model).Attribute(x, new LRPOptions { Target = 0, Progress = p }, ct).Dispose(),
+            "LayerLRP" => (p, ct) => new LayerLRP(model, "lin2").Attribute(x, new LayerLRPOptions { Target = 0, Progress = p }, ct).Dispose(),
             "FeatureAblation" => (p, ct) => new FeatureAblation(model).Attribute(x, new FeatureAblationOptions { Target = 0, Progress = p }, ct).Dispose(),
             "Occlusion" => (p, ct) => new Occlusion(model).Attribute(x, new OcclusionOptions
             {
@@ -283,6 +292,13 @@ public sealed class ProgressTests
             "ShapleyValueSampling" => (p, ct) => new ShapleyValueSampling(model).Attribute(x, new ShapleyValueSamplingOptions { Target = 0, Samples = 2, Seed = 1, Progress = p }, ct).Dispose(),
             "Lime" => (p, ct) => new Lime(model).Attribute(x, new LimeOptions { Target = 0, Samples = 4, Seed = 1, Progress = p }, ct).Dispose(),
             "KernelShap" => (p, ct) => new KernelShap(model).Attribute(x, new KernelShapOptions { Target = 0, Samples = 4, Seed = 1, Progress = p }, ct).Dispose(),
+            "FeaturePermutation" => (p, ct) => new FeaturePermutation(model).Attribute(x, new FeaturePermutationOptions { Target = 0, Seed = 1, Progress = p }, ct).Dispose(),
+            "ShapleyValues" => (p, ct) => new ShapleyValues(model).Attribute(x, new ShapleyValuesOptions
+            {
+                Target = 0, FeatureMask = torch.tensor(new long[,] { { 0, 1, 2, 2 } }), PerturbationsPerEval = 2, Progress = p,
+            }, ct).Dispose(),
+            "LayerFeatureAblation" => (p, ct) => new LayerFeatureAblation(model, "lin1").Attribute(x, new LayerFeatureAblationOptions { Target = 0, PerturbationsPerEval = 2, Progress = p }, ct).Dispose(),
+            "NeuronFeatureAblation" => (p, ct) => new NeuronFeatureAblation(model, "lin1", 0).Attribute(x, new NeuronFeatureAblationOptions { Progress = p }, ct).Dispose(),
             "Infidelity" => (p, ct) =>
             {
                 var noise = Infidelity.FromPerturbedInputs((inputs, _, g) => [inputs[0] - (torch.randn(inputs[0].shape, generator: g) * 0.1)]);

@@ -17,7 +17,7 @@ public sealed class RandomMethodsTests
     public static TheoryData<string> Methods =>
     [
         nameof(GradientShap), nameof(LayerGradientShap), nameof(NoiseTunnel), nameof(ShapleyValueSampling),
-        nameof(Lime), nameof(KernelShap), nameof(Infidelity), nameof(SensitivityMax), nameof(NeuronGradientShap),
+        nameof(Lime), nameof(KernelShap), nameof(Infidelity), nameof(SensitivityMax), nameof(NeuronGradientShap), nameof(FeaturePermutation),
     ];
 
     [Theory]
@@ -151,6 +151,10 @@ public sealed class RandomMethodsTests
             nameof(KernelShap) => (seed, generator) => Copy(new KernelShap(model).Attribute(x, new KernelShapOptions
             {
                 Target = 1, Samples = 6, Seed = seed, Generator = generator,
+            })),
+            nameof(FeaturePermutation) => (seed, generator) => Copy(new FeaturePermutation(model).Attribute(TestModels.Normal(8, 6, 4), new FeaturePermutationOptions
+            {
+                Target = 1, Seed = seed, Generator = generator,
             })),
             nameof(Infidelity) => (seed, generator) =>
             {

@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Text.RegularExpressions;
 using Captum.Attr;
 using Captum.Forward;
+using Captum.Layers;
 using Captum.Metrics;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -185,6 +186,36 @@ public sealed partial class MethodsDocTests
     }
 
     [Fact]
+    public void MethodsDoc_Lrp_Runs()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = GradientTestModels.Mlp(47, "relu");
+        var x = TestModels.Normal(48, 3, 4);
+
+        var lrp = new LRP(model, new Dictionary<LayerReference, PropagationRule>
+        {
+            ["lin1"] = new GammaRule(),
+            ["lin3"] = new EpsilonRule(1e-6),
+        });
+        using var result = lrp.Attribute(x, new LRPOptions
+        {
+            Target = 1,
+            ReturnConvergenceDelta = true,
+        });
+        Tensor relevance = result.Attribution;
+        Tensor delta = result.Delta!;
+
+        // The delta is the output minus the relevances; with the default rules a ReLU MLP gets InputXGradient's numbers.
+        Assert.Equal(x.shape, relevance.shape);
+        using var defaults = new LRP(model).Attribute(x, new LRPOptions { Target = 1 });
+        using var inputXGradient = new InputXGradient(model).Attribute(x, new InputXGradientOptions { Target = 1 });
+        TensorAssert.AllClose(defaults.Attribution, inputXGradient.Attribution, 1e-6, 1e-4);
+        Assert.False(torch.allclose(relevance, defaults.Attribution), "the gamma rule changes the relevances");
+        using var noGrad = torch.no_grad();
+        TensorAssert.AllClose(delta, model.forward(x)[.., 1] - relevance.sum(1), 1e-5, 1e-4);
+    }
+
+    [Fact]
     public void MethodsDoc_GradientShap_Runs()
     {
         using var scope = torch.NewDisposeScope();
@@ -330,6 +361,67 @@ public sealed partial class MethodsDocTests
         using var noGrad = torch.no_grad();
         var difference = model.forward(a, b, scale)[.., 0] - model.forward(torch.zeros_like(a), torch.zeros_like(b), scale)[.., 0];
         TensorAssert.AllClose(attributionA.sum(1) + attributionB.sum(1), difference, 1e-5, 1e-4);
+    }
+
+    [Fact]
+    public void MethodsDoc_ShapleyValues_Runs()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = TestModels.SmoothMlp(60);
+        var x = TestModels.Normal(61, 3, 4);
+
+        var groups = torch.tensor(new long[,] { { 0, 0, 1, 2 } });
+        using var result = new ShapleyValues(model).Attribute(x, new ShapleyValuesOptions
+        {
+            Baselines = 0.0,
+            Target = 1,
+            FeatureMask = groups,
+            PerturbationsPerEval = 3,
+        });
+        Tensor shapley = result.Attribution;
+
+        // The coalition formula of the three features, and efficiency: they sum to F(x) - F(0).
+        using var noGrad = torch.no_grad();
+        var zeros = torch.zeros(1, 4);
+        long[] feature = [0, 0, 1, 2];
+        var phi = Captum.Tests.Attr.Perturbation.ShapleyValuesTests.ByCoalitions(
+            3, on => model.call(Captum.Tests.Attr.Perturbation.ShapleyValuesTests.Mixed(x, zeros, feature, on))[.., 1]);
+        TensorAssert.AllClose(shapley, torch.stack([phi[0], phi[0], phi[1], phi[2]], 1), 1e-6, 1e-5);
+        TensorAssert.AllClose(phi[0] + phi[1] + phi[2], model.call(x)[.., 1] - model.call(zeros)[.., 1], 1e-6, 1e-5);
+    }
+
+    [Fact]
+    public void MethodsDoc_FeaturePermutation_Runs()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new LinearModel(4, 3, seed: 62);
+        var x = TestModels.Normal(63, 6, 4);
+        var mask = torch.tensor(new long[,] { { 0, 0, 1, 2 } });
+        Tensor labels;
+        using (torch.no_grad())
+        {
+            labels = model.call(x);
+        }
+
+        using var result = new FeaturePermutation(model).Attribute(x, new FeaturePermutationOptions
+        {
+            Target = 0,
+            FeatureMask = mask,
+            PerturbationsPerEval = 2,
+            Seed = 4,
+        });
+
+        ForwardFunction loss = (Func<Tensor, Tensor>)(batch => torch.nn.functional.mse_loss(model.call(batch), labels));
+        using var importance = new FeaturePermutation(loss).Attribute(x, new FeaturePermutationOptions { Seed = 4 });
+        Tensor perFeature = importance.Attribution;
+
+        // A linear model is additive: shuffling a feature only moves its contributions among the examples.
+        Assert.Equal(x.shape, result.Attribution.shape);
+        TensorAssert.AllClose(result.Attribution.sum(dim: 0), torch.zeros(4), 1e-5, 0);
+
+        // The labels are the model's own outputs (loss 0): every shuffle raises the loss, so every importance is negative.
+        Assert.Equal(new long[] { 1, 4 }, perFeature.shape);
+        Assert.True((perFeature < 0).all().item<bool>(), string.Join(", ", perFeature.data<float>().ToArray()));
     }
 
     [Fact]
@@ -558,6 +650,27 @@ public sealed partial class MethodsDocTests
     }
 
     [Fact]
+    public void MethodsDoc_LayerLrp_Runs()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = GradientTestModels.Mlp(49, "relu");
+        var x = TestModels.Normal(50, 3, 4);
+
+        using var result = new LayerLRP(model, "lin2").Attribute(x, new LayerLRPOptions
+        {
+            Target = 1,
+            AttributeToLayerInput = true,
+        });
+        Tensor hidden = result.Attribution;
+
+        // The same relevance read at act1's output.
+        Assert.Equal(new long[] { 3, 6 }, hidden.shape);
+        using var act1 = new LayerLRP(model, "act1").Attribute(x, new LayerLRPOptions { Target = 1 });
+        TensorAssert.AllClose(hidden, act1.Attribution, 0, 0);
+        Assert.True((hidden.abs() > 0).any().item<bool>());
+    }
+
+    [Fact]
     public void MethodsDoc_LayerNoiseTunnel_Runs()
     {
         using var scope = torch.NewDisposeScope();
@@ -579,6 +692,32 @@ public sealed partial class MethodsDocTests
         Assert.Equal(new long[] { 3, 5 }, smoothed.shape);
         Assert.Equal(new long[] { 24 }, delta.shape);
         Assert.True(delta.abs().max().item<float>() < 1e-4, "a linear layer-to-output map integrates exactly");
+    }
+
+    [Fact]
+    public void MethodsDoc_LayerFeatureAblation_Runs()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = GradientTestModels.Mlp(64, "tanh", inputs: 4, hidden: 6);
+        var x = TestModels.Normal(65, 3, 4);
+
+        using var result = new LayerFeatureAblation(model, "lin1").Attribute(x, new LayerFeatureAblationOptions
+        {
+            LayerBaselines = 0.0,
+            Target = 2,
+            LayerMask = torch.tensor(new long[,] { { 0, 0, 0, 1, 1, 1 } }),
+            PerturbationsPerEval = 2,
+        });
+        Tensor perNeuron = result.Attribution;
+
+        // By hand: zero each group of lin1's output and run the rest of the model.
+        using var noGrad = torch.no_grad();
+        var hidden = model.Lin1.call(x);
+        Tensor Rest(Tensor h) => model.Lin3.call(torch.tanh(model.Lin2.call(torch.tanh(h))))[.., 2];
+        var full = Rest(hidden);
+        var first = (full - Rest(torch.cat([torch.zeros(3, 3), hidden[.., 3..]], 1))).unsqueeze(1).expand(3, 3);
+        var second = (full - Rest(torch.cat([hidden[.., ..3], torch.zeros(3, 3)], 1))).unsqueeze(1).expand(3, 3);
+        TensorAssert.AllClose(perNeuron, torch.cat([first, second], 1), 1e-6, 1e-5);
     }
 
     // ---------------------------------------------------------------- neuron methods
@@ -698,6 +837,24 @@ public sealed partial class MethodsDocTests
         Tensor Neuron(Tensor input) => model.Act2.call(model.Lin2.call(model.Act1.call(model.Lin1.call(input))))[.., 1];
         TensorAssert.AllClose(result.Attribution.sum(1), Neuron(x) - Neuron(torch.zeros(1, 4)), 1e-5, 1e-4);
         TensorAssert.AllClose(shap.Attribution.sum(1), Neuron(x) - Neuron(references).mean(), 1e-5, 1e-4);
+    }
+
+    [Fact]
+    public void MethodsDoc_NeuronFeatureAblation_Runs()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = TestModels.SmoothMlp(66);
+        var x = TestModels.Normal(67, 3, 4);
+        var mask = torch.tensor(new long[,] { { 0, 0, 1, 1 } });
+
+        var neuronAblation = new NeuronFeatureAblation(model, "lin1", neuronSelector: 3);
+        using var result = neuronAblation.Attribute(x, new NeuronFeatureAblationOptions { Baselines = 0.0, FeatureMask = mask });
+
+        // Neuron 3 of lin1 is W1[3] x + b1[3]: zeroing a group drops it by the group's share of W1[3] x.
+        var share = model.Lin1.weight![3] * x;
+        var first = share[.., ..2].sum(1, keepdim: true).expand(3, 2);
+        var second = share[.., 2..].sum(1, keepdim: true).expand(3, 2);
+        TensorAssert.AllClose(result.Attribution, torch.cat([first, second], 1), 1e-6, 1e-5);
     }
 
     // ---------------------------------------------------------------- metrics

@@ -20,6 +20,7 @@ public sealed class PerturbationMemoryTests
         object?[] args = [scale];
         var image = torch.randn(2, 2, 6, 6);
         var imageModel = new LinearImageModel(2, 6, 6, 4, seed: 2);
+        var groups = FeatureMask.Of(torch.tensor(new long[,] { { 0, 1 } }), torch.tensor(new long[,] { { 1, 2, 2 } }));
 
         void Call()
         {
@@ -28,6 +29,10 @@ public sealed class PerturbationMemoryTests
             using var shapley = new ShapleyValueSampling(model).Attribute(inputs, new ShapleyValueSamplingOptions { Target = 1, AdditionalForwardArgs = args, Samples = 3, Seed = 1, PerturbationsPerEval = 2 });
             using var lime = new Lime(model).Attribute(inputs, new LimeOptions { Target = new[] { 0, 1, 2 }, AdditionalForwardArgs = args, Samples = 10, Seed = 1 });
             using var kernelShap = new KernelShap(model).Attribute(inputs, new KernelShapOptions { Target = 1, AdditionalForwardArgs = args, Samples = 10, Seed = 1, PerturbationsPerEval = 4 });
+            using var permutation = new FeaturePermutation(model).Attribute(inputs, new FeaturePermutationOptions { Target = 1, AdditionalForwardArgs = args, Seed = 1, PerturbationsPerEval = 2 });
+            using var exact = new ShapleyValues(model).Attribute(inputs, new ShapleyValuesOptions { Target = 1, AdditionalForwardArgs = args, FeatureMask = groups, PerturbationsPerEval = 2 });
+            using var layer = new LayerFeatureAblation(model, "lin").Attribute(inputs, new LayerFeatureAblationOptions { Target = 1, AdditionalForwardArgs = args, PerturbationsPerEval = 2 });
+            using var neuron = new NeuronFeatureAblation(model, "lin", neuronSelector: 2).Attribute(inputs, new NeuronFeatureAblationOptions { AdditionalForwardArgs = args, PerturbationsPerEval = 3 });
         }
 
         Call();

@@ -133,6 +133,10 @@ public sealed class PerturbationProperties
         new ShapleyValueSampling(model).Attribute(inputs, new ShapleyValueSamplingOptions { Target = 0, AdditionalForwardArgs = args, Samples = 2, Seed = seed }).Dispose();
         new Lime(model).Attribute(inputs, new LimeOptions { Target = 0, AdditionalForwardArgs = args, Samples = 6, Seed = seed }).Dispose();
         new KernelShap(model).Attribute(inputs, new KernelShapOptions { Target = 0, AdditionalForwardArgs = args, Samples = 6, Seed = seed, PerturbationsPerEval = 3 }).Dispose();
+        new FeaturePermutation(model).Attribute(inputs, new FeaturePermutationOptions { Target = 0, AdditionalForwardArgs = args, Seed = seed, PerturbationsPerEval = 2 }).Dispose();
+        new ShapleyValues(model).Attribute(inputs, new ShapleyValuesOptions { Target = 0, AdditionalForwardArgs = args, PerturbationsPerEval = 5 }).Dispose();
+        new LayerFeatureAblation(model, "lin").Attribute(inputs, new LayerFeatureAblationOptions { Target = 0, AdditionalForwardArgs = args, PerturbationsPerEval = 2 }).Dispose();
+        new NeuronFeatureAblation(model, "lin", neuronSelector: 1).Attribute(inputs, new NeuronFeatureAblationOptions { AdditionalForwardArgs = args, AttributeToNeuronInput = true }).Dispose();
 
         TensorAssert.AllClose(Forward(), before, 0, 0);
         Assert.True(a.requires_grad);

@@ -1,0 +1,124 @@
+using Captum.Forward;
+using Captum.Layers;
+using static TorchSharp.torch;
+
+namespace Captum.Attr;
+
+/// <summary>
+/// Neuron Feature Ablation: Feature Ablation of one neuron of a layer instead of the model's output. Each input
+/// feature (each scalar, or each group of a feature mask) in turn is replaced by its baseline, and the drop of the
+/// neuron's value, neuron(inputs) - neuron(inputs with the feature ablated), is credited to the feature's elements.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Python: <c>captum.attr.NeuronFeatureAblation(forward_func, layer)</c>, attributed with
+/// <c>attribute(inputs, neuron_selector, ...)</c>; here the neuron selector is given to the constructor, so one object
+/// explains one neuron. There is no target: the neuron is the explained value, one per example.
+/// </para>
+/// <para>
+/// Each input's mask ids are that input's own features, as in Captum. Inputs may hold integers (token ids). The
+/// layer must be called exactly once per forward pass, through <c>call</c>; the first pass runs the whole model (and
+/// checks that), the ablation passes stop as soon as the layer has run. Every hook is removed when the call ends,
+/// also when it throws. Cost: 1 + ceil(features / PerturbationsPerEval) forward passes, without gradients.
+/// </para>
+/// </remarks>
+public sealed class NeuronFeatureAblation
+{
+    private readonly LayerEvaluation evaluation;
+    private readonly string layerName;
+
+    /// <summary>Creates the method for one neuron.</summary>
+    /// <param name="forwardFunc">The model or function that computes the layer. Python: <c>forward_func</c>.</param>
+    /// <param name="layer">The layer (instance or dotted path). Python: <c>layer</c>.</param>
+    /// <param name="neuronSelector">The neuron: an index into the layer's tensor without the batch dimension, or a function. Python: <c>neuron_selector</c>.</param>
+    public NeuronFeatureAblation(ForwardFunction forwardFunc, LayerReference layer, NeuronSelector neuronSelector)
+    {
+        evaluation = NeuronGradient.Evaluation(forwardFunc, layer, neuronSelector);
+        layerName = layer.ToString();
+        NeuronSelector = neuronSelector;
+    }
+
+    /// <summary>The resolved layer.</summary>
+    public nn.Module Layer => evaluation.Layers[0];
+
+    /// <summary>The explained neuron.</summary>
+    public NeuronSelector NeuronSelector { get; }
+
+    /// <summary>Attributes the neuron's value to every element of every input by ablating features.</summary>
+    /// <param name="inputs">The model's inputs, batch first; floating point or integer. Not modified.</param>
+    /// <param name="options">Baselines, feature mask and the rest; Captum's defaults when null.</param>
+    /// <param name="cancellationToken">Checked before every forward evaluation.</param>
+    /// <returns>One tensor per input, of its shape, in the neuron's floating type; the caller disposes the result.</returns>
+    /// <exception cref="ArgumentException">An argument does not fit (e.g. the neuron index is out of range for the layer).</exception>
+    public AttributionResult Attribute(Inputs inputs, NeuronFeatureAblationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new NeuronFeatureAblationOptions();
+        var tensors = inputs.Tensors;
+        using var scope = torch.NewDisposeScope();
+        var n = ArgumentPreparation.BatchSize(tensors);
+        PerturbationEvaluation.PerturbationsPerEval(options.PerturbationsPerEval);
+        var baselines = PerturbationEvaluation.Baselines(tensors, options.Baselines);
+        var mask = ResolvedFeatureMask.Resolve(tensors, options.FeatureMask, n);
+
+        // The neuron as a forward function: the first pass runs the whole model, which checks that the layer is
+        // called exactly once; the ablation passes stop once the layer has produced its value.
+        var onInput = options.AttributeToNeuronInput;
+        var checkedOnce = false;
+        var neuronForward = ForwardFunction.FromDelegate(args =>
+        {
+            var values = checkedOnce ? evaluation.CaptureUntilComplete(args, onInput) : evaluation.Capture(args, onInput);
+            checkedOnce = true;
+            return NeuronSelector.Select(values[0], layerName);
+        });
+
+        using var noGrad = torch.no_grad();
+        var attributions = AblationEngine.Run(
+            neuronForward,
+            tensors,
+            baselines,
+            options.AdditionalForwardArgs ?? [],
+            default,
+            new FeatureAblation.MaskFeatures(mask, tensors.Count, crossTensor: false),
+            options.PerturbationsPerEval,
+            useWeights: false,
+            options.Progress,
+            cancellationToken);
+        return new AttributionResult(attributions.Select(a => a.MoveToOuterDisposeScope()).ToArray(), null);
+    }
+}
+
+/// <summary>The arguments of <see cref="NeuronFeatureAblation.Attribute"/>, with Captum's defaults.</summary>
+/// <remarks>Python: the keyword arguments of <c>NeuronFeatureAblation.attribute</c> (the neuron selector is given to the constructor).</remarks>
+public sealed record NeuronFeatureAblationOptions
+{
+    /// <summary>
+    /// The values that replace ablated features: none for zeros, a scalar, a tensor that broadcasts to the input,
+    /// or one of those per input. For integer inputs (token ids) a scalar must be a whole number. Python: <c>baselines</c>.
+    /// </summary>
+    public Baselines Baselines { get; init; }
+
+    /// <summary>
+    /// Further forward arguments after the inputs. Tensors with a batch dimension are repeated along it when
+    /// several perturbations share one forward pass; 0-dimensional tensors and anything else are passed
+    /// unchanged. Python: <c>additional_forward_args</c>.
+    /// </summary>
+    public IReadOnlyList<object?>? AdditionalForwardArgs { get; init; }
+
+    /// <summary>
+    /// Groups elements into features ablated together (each input's ids are its own features); none makes every
+    /// scalar a feature. Python: <c>feature_mask</c>.
+    /// </summary>
+    public FeatureMask FeatureMask { get; init; }
+
+    /// <summary>Select the neuron from the layer's input instead of its output. Python: <c>attribute_to_neuron_input</c>.</summary>
+    public bool AttributeToNeuronInput { get; init; }
+
+    /// <summary>
+    /// How many ablations go into one forward pass (each pass holds at most this many times the batch); 1 by
+    /// default. It does not change the result. Python: <c>perturbations_per_eval</c>.
+    /// </summary>
+    public int PerturbationsPerEval { get; init; } = 1;
+
+    /// <summary>Receives the number of forward evaluations done out of the total after every evaluation.</summary>
+    public IProgress<AttributionProgress>? Progress { get; init; }
+}
