@@ -171,6 +171,13 @@ internal static class DeepLiftRules
 }
 
 /// <summary>
+/// What DeepLift differentiates, computed (while the rules are in place) from the forward arguments of the stacked
+/// batch (inputs, then baselines, additional arguments repeated) and the target repeated for it: the model's
+/// selected output for DeepLift, a neuron of a layer for the neuron methods. Its sum over the batch is differentiated.
+/// </summary>
+internal delegate Tensor StackedSelection(object?[] stackedArgs, Target stackedTarget);
+
+/// <summary>
 /// The forward and backward pass DeepLift, DeepLiftShap and LayerDeepLift share: the model runs once on the
 /// inputs and their baselines stacked ([inputs; baselines], additional arguments repeated, targets repeated),
 /// with the rescale rules in place of the nonlinearities' derivatives.
@@ -189,29 +196,41 @@ internal static class DeepLiftPass
     /// to the input half, with the rescale rules in place.
     /// </summary>
     public static Tensor[] InputMultipliers(
-        ForwardFunction forward,
         nn.Module model,
         IReadOnlyList<Tensor> inputs,
         IReadOnlyList<Tensor> baselines,
         IReadOnlyList<object?> additional,
         Target target,
-        double eps)
+        double eps,
+        StackedSelection select)
     {
         using var grad = torch.enable_grad();
         var leaves = Gradients.Leaves(inputs);
         var stacked = leaves.Select((x, i) => torch.cat([x, baselines[i]])).ToArray();
         var args = ArgumentPreparation.Concat(stacked, ArgumentPreparation.Expand(additional, 2));
         var session = new OverrideSession();
-        Tensor output;
+        Tensor selected;
         using (ModuleGradientOverrides.Register(model, DeepLiftRules.Selector(eps, exclude: null, "model"), session))
         {
-            output = forward.Invoke(args);
+            selected = select(args, target.Repeat(2));
         }
 
-        var gradients = Gradients.Of(target.Repeat(2).Select(output), leaves);
+        var gradients = Gradients.Of(selected, leaves);
         session.ThrowIfFailed();
         return gradients;
     }
+
+    /// <summary>
+    /// The attributions from the multipliers: the custom function's when one is given, else the multipliers times
+    /// (input - baseline) when multiplying by inputs, else the multipliers themselves.
+    /// </summary>
+    public static Tensor[] Attributions(
+        Tensor[] multipliers, IReadOnlyList<Tensor> inputs, IReadOnlyList<Tensor> baselines, bool multiplyByInputs, CustomAttributionFunc? custom) =>
+        custom is not null
+            ? Custom(custom, multipliers, inputs, baselines)
+            : multiplyByInputs
+                ? multipliers.Select((m, i) => (inputs[i].detach() - baselines[i]) * m).ToArray()
+                : multipliers;
 
     /// <summary>Applies a custom attribution function (Python: <c>custom_attribution_func</c>) and checks what it returns.</summary>
     public static Tensor[] Custom(CustomAttributionFunc custom, IReadOnlyList<Tensor> multipliers, IReadOnlyList<Tensor> inputs, IReadOnlyList<Tensor> baselines)

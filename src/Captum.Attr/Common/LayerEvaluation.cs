@@ -101,6 +101,7 @@ internal sealed class LayerEvaluation
     {
         var values = new Tensor[layers.Count][];
         var calls = new int[layers.Count];
+        var copyInputs = layers.Select(l => onInput && ModuleGradientOverrides.IsInPlace(l)).ToArray();
         var hooks = new List<IDisposable>();
         var complete = false;
         Tensor? output = null;
@@ -134,7 +135,9 @@ internal sealed class LayerEvaluation
 
                     // The model continues with aliases of the kept tensors, never with the kept tensors themselves:
                     // models may dispose their intermediate values (TorchSharp's Sequential disposes each child's
-                    // input once the child has run), which must not free what is read or differentiated here.
+                    // input once the child has run), which must not free what is read or differentiated here. An
+                    // in-place layer gets copies of its inputs instead: it would overwrite the kept inputs (and
+                    // their place in the graph) with its output.
                     values[index] = kept;
                     if (stopWhenComplete && !complete && calls.All(c => c > 0))
                     {
@@ -142,7 +145,7 @@ internal sealed class LayerEvaluation
                         throw new CaptureComplete();
                     }
 
-                    return kept.Select(t => t.alias()).ToArray();
+                    return kept.Select(t => copyInputs[index] ? t.clone() : t.alias()).ToArray();
                 }, argumentName));
             }
 

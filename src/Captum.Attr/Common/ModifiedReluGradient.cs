@@ -1,4 +1,5 @@
 using Captum.Forward;
+using Captum.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -30,19 +31,32 @@ internal static class ModifiedReluGradient
         IReadOnlyList<Tensor> inputs,
         IReadOnlyList<object?> additional,
         Target target,
-        bool useReluGradOutput)
+        bool useReluGradOutput) =>
+        Compute(model, inputs, additional, useReluGradOutput, args => target.Select(forward.Invoke(args)));
+
+    /// <summary>
+    /// The modified gradients of what <paramref name="selectedOutput"/> computes from the forward arguments (run while
+    /// the ReLU modules are overridden; its sum over the batch is differentiated), with respect to every input: the
+    /// neuron methods select a neuron of a layer there instead of the model's target output.
+    /// </summary>
+    public static Tensor[] Compute(
+        nn.Module model,
+        IReadOnlyList<Tensor> inputs,
+        IReadOnlyList<object?> additional,
+        bool useReluGradOutput,
+        Func<object?[], Tensor> selectedOutput)
     {
         using var grad = torch.enable_grad();
         var leaves = Gradients.Leaves(inputs);
         var session = new OverrideSession();
         var rule = new PositiveGradient(useReluGradOutput);
-        Tensor output;
+        Tensor selected;
         using (ModuleGradientOverrides.Register(model, (_, module) => module is ReLU ? rule : null, session))
         {
-            output = forward.Invoke(ArgumentPreparation.Concat(leaves, additional));
+            selected = selectedOutput(ArgumentPreparation.Concat(leaves, additional));
         }
 
-        var gradients = Gradients.Of(target.Select(output), leaves);
+        var gradients = Gradients.Of(selected, leaves);
         session.ThrowIfFailed();
         return gradients;
     }
@@ -55,5 +69,46 @@ internal static class ModifiedReluGradient
 
                 // Through ReLU's own backward: relu(g) * mask = relu(g * mask), the guided gradient.
                 : (null, torch.nn.functional.relu(gradOutput));
+    }
+}
+
+/// <summary>
+/// NeuronGuidedBackprop and NeuronDeconvolution (Captum's modified-ReLU attribution with the neuron's gradient
+/// function): the modified gradients of one neuron of a layer.
+/// </summary>
+internal sealed class NeuronModifiedReluGradient
+{
+    private readonly nn.Module model;
+    private readonly bool useReluGradOutput;
+    private readonly string method;
+
+    /// <summary>Creates the method; <paramref name="method"/> is the name errors give.</summary>
+    /// <exception cref="ArgumentException">The forward function has no module, the layer cannot be resolved, or the selector is empty.</exception>
+    public NeuronModifiedReluGradient(ForwardFunction model, LayerReference layer, NeuronSelector neuronSelector, bool useReluGradOutput, string method)
+    {
+        Neuron = new NeuronOutput(model, layer, neuronSelector);
+        this.model = ModifiedReluGradient.ModelOf(model, method);
+        this.useReluGradOutput = useReluGradOutput;
+        this.method = method;
+    }
+
+    /// <summary>The explained neuron.</summary>
+    public NeuronOutput Neuron { get; }
+
+    /// <summary>Checks the inputs and returns the neuron's modified gradients with respect to every input.</summary>
+    /// <exception cref="ArgumentException">An argument does not fit; the message names it.</exception>
+    public AttributionResult Attribute(
+        Inputs inputs, IReadOnlyList<object?>? additional, bool onInput, IProgress<AttributionProgress>? progress, CancellationToken cancellationToken)
+    {
+        var tensors = inputs.Tensors;
+        using var scope = torch.NewDisposeScope();
+        ArgumentPreparation.BatchSize(tensors);
+        GradientInputs.RequireFloatingPoint(tensors, method);
+        cancellationToken.ThrowIfCancellationRequested();
+
+        var gradients = ModifiedReluGradient.Compute(model, tensors, additional ?? [], useReluGradOutput, args => Neuron.Value(args, onInput));
+        var result = new AttributionResult(gradients.Select(g => g.MoveToOuterDisposeScope()).ToArray(), null);
+        progress?.Report(new AttributionProgress(1, 1));
+        return result;
     }
 }

@@ -4,13 +4,14 @@ using static TorchSharp.torch;
 namespace Captum.Attr;
 
 /// <summary>
-/// The random source of every random method (GradientShap, LayerGradientShap, NoiseTunnel, ShapleyValueSampling,
-/// Lime, KernelShap, Infidelity, SensitivityMax), resolved from the options' <c>Seed</c> and <c>Generator</c> with
-/// one meaning everywhere: a seed draws from a private CPU generator seeded with it (the same seed gives the same
-/// numbers on every call and device); a generator is the caller's and every draw advances it; neither draws from
-/// TorchSharp's default CPU generator (which <c>torch.manual_seed</c> controls, as Captum draws from PyTorch's
-/// global one); both are refused. Values are drawn on the generator's device (the CPU unless the caller's generator
-/// lives elsewhere) and then moved to the inputs' device, so a seed gives the same numbers on every device.
+/// The random source of every random method (GradientShap, LayerGradientShap, NeuronGradientShap, NoiseTunnel,
+/// ShapleyValueSampling, FeaturePermutation, Lime, KernelShap, Infidelity, SensitivityMax), resolved from the options'
+/// <c>Seed</c> and <c>Generator</c> with one meaning everywhere: a seed draws from a private CPU generator seeded with
+/// it (the same seed gives the same numbers on every call and device); a generator is the caller's and every draw
+/// advances it; neither draws from TorchSharp's default CPU generator (which <c>torch.manual_seed</c> controls, as
+/// Captum draws from PyTorch's global one); both are refused. Values are drawn on the generator's device (the CPU
+/// unless the caller's generator lives elsewhere) and then moved to the inputs' device, so a seed gives the same
+/// numbers on every device.
 /// </summary>
 internal sealed class RandomDraws : IDisposable
 {

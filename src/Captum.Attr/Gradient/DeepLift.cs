@@ -37,6 +37,7 @@ public sealed class DeepLift : IAttributionMethod<DeepLiftOptions>
 {
     private readonly ForwardFunction forward;
     private readonly nn.Module model;
+    private readonly StackedSelection select;
 
     /// <summary>Creates the method for <paramref name="model"/>.</summary>
     /// <param name="model">The model: a forward function built from a module, whose nonlinearity modules get the rules.</param>
@@ -49,6 +50,15 @@ public sealed class DeepLift : IAttributionMethod<DeepLiftOptions>
     /// </param>
     /// <exception cref="ArgumentException">The forward function has no module, or <paramref name="eps"/> is negative or not finite.</exception>
     public DeepLift(ForwardFunction model, bool multiplyByInputs = true, double eps = 1e-10)
+        : this(model, multiplyByInputs, eps, null)
+    {
+    }
+
+    /// <summary>
+    /// DeepLift of what <paramref name="select"/> computes from the stacked batch instead of the model's target output
+    /// (Captum's replaced <c>gradient_func</c>): the neuron methods select a neuron of a layer there.
+    /// </summary>
+    internal DeepLift(ForwardFunction model, bool multiplyByInputs, double eps, StackedSelection? select)
     {
         ArgumentNullException.ThrowIfNull(model);
         TorchRuntime.EnsureAvailable();
@@ -59,6 +69,7 @@ public sealed class DeepLift : IAttributionMethod<DeepLiftOptions>
 
         forward = model;
         this.model = DeepLiftPass.ModelOf(model, nameof(model));
+        this.select = select ?? ((args, target) => target.Select(forward.Invoke(args)));
         MultipliesByInputs = multiplyByInputs;
         Eps = eps;
     }
@@ -108,12 +119,8 @@ public sealed class DeepLift : IAttributionMethod<DeepLiftOptions>
         bool returnDelta,
         CustomAttributionFunc? custom)
     {
-        var multipliers = DeepLiftPass.InputMultipliers(forward, model, inputs, baselines, additional, target, Eps);
-        var attributions = custom is not null
-            ? DeepLiftPass.Custom(custom, multipliers, inputs, baselines)
-            : MultipliesByInputs
-                ? multipliers.Select((m, i) => (inputs[i].detach() - baselines[i]) * m).ToArray()
-                : multipliers;
+        var multipliers = DeepLiftPass.InputMultipliers(model, inputs, baselines, additional, target, Eps, select);
+        var attributions = DeepLiftPass.Attributions(multipliers, inputs, baselines, MultipliesByInputs, custom);
         var delta = returnDelta ? ConvergenceDelta.Compute(forward, attributions, baselines, inputs, additional, target) : null;
         return (attributions, delta);
     }

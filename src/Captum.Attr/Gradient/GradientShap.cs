@@ -26,6 +26,8 @@ namespace Captum.Attr;
 public sealed class GradientShap : IAttributionMethod<GradientShapOptions>
 {
     private readonly ForwardFunction forward;
+    private readonly PointGradient gradient;
+    private readonly string name;
 
     /// <summary>Creates the method for <paramref name="forwardFunc"/>.</summary>
     /// <param name="forwardFunc">The model or function to explain.</param>
@@ -34,11 +36,22 @@ public sealed class GradientShap : IAttributionMethod<GradientShapOptions>
     /// Python: <c>multiply_by_inputs</c>.
     /// </param>
     public GradientShap(ForwardFunction forwardFunc, bool multiplyByInputs = true)
+        : this(forwardFunc, multiplyByInputs, null, nameof(GradientShap))
+    {
+    }
+
+    /// <summary>
+    /// Gradient SHAP of what <paramref name="gradient"/> differentiates instead of the model's target output (Captum's
+    /// replaced <c>gradient_func</c>); <paramref name="name"/> is the method errors name.
+    /// </summary>
+    internal GradientShap(ForwardFunction forwardFunc, bool multiplyByInputs, PointGradient? gradient, string name)
     {
         ArgumentNullException.ThrowIfNull(forwardFunc);
         TorchRuntime.EnsureAvailable();
         forward = forwardFunc;
         MultipliesByInputs = multiplyByInputs;
+        this.gradient = gradient ?? ((points, additional, target) => Gradients.Compute(forward, Gradients.Leaves(points), additional, target));
+        this.name = name;
     }
 
     /// <summary>Whether attributions are multiplied by (input - reference). Python: <c>multiplies_by_inputs</c>.</summary>
@@ -59,10 +72,10 @@ public sealed class GradientShap : IAttributionMethod<GradientShapOptions>
         var tensors = inputs.Tensors;
         using var scope = torch.NewDisposeScope();
         var n = ArgumentPreparation.BatchSize(tensors);
-        GradientInputs.RequireFloatingPoint(tensors, nameof(GradientShap));
+        GradientInputs.RequireFloatingPoint(tensors, name);
         options.Target.ValidateCount(n);
         NoiseSampling.CheckSamples(options.Samples, null);
-        var distribution = SampleExpansion.Distribution(tensors, options.Baselines, allowScalars: true, nameof(GradientShap));
+        var distribution = SampleExpansion.Distribution(tensors, options.Baselines, allowScalars: true, name);
         var stdevs = options.Stdevs.For(tensors.Count);
         var additional = options.AdditionalForwardArgs ?? [];
         using var random = RandomDraws.Create(options.Seed, options.Generator);
@@ -71,7 +84,7 @@ public sealed class GradientShap : IAttributionMethod<GradientShapOptions>
         {
             var references = DrawReferences(noisy, distribution, options.Baselines, random);
             return InputBaselineXGradient(
-                forward, noisy, references, SampleExpansion.Interleave(additional, samples), options.Target.RepeatInterleave(samples), MultipliesByInputs, options.ReturnConvergenceDelta, random);
+                forward, gradient, noisy, references, SampleExpansion.Interleave(additional, samples), options.Target.RepeatInterleave(samples), MultipliesByInputs, options.ReturnConvergenceDelta, random);
         }
 
         var (attributions, delta) = NoiseSampling.Run(
@@ -104,6 +117,7 @@ public sealed class GradientShap : IAttributionMethod<GradientShapOptions>
     /// </summary>
     private static (IReadOnlyList<Tensor>, Tensor?) InputBaselineXGradient(
         ForwardFunction forward,
+        PointGradient gradient,
         IReadOnlyList<Tensor> inputs,
         IReadOnlyList<Tensor> references,
         IReadOnlyList<object?> additional,
@@ -113,7 +127,7 @@ public sealed class GradientShap : IAttributionMethod<GradientShapOptions>
         RandomDraws random)
     {
         var points = ScaledPoints(inputs, references, random);
-        var gradients = Gradients.Compute(forward, Gradients.Leaves(points), additional, target);
+        var gradients = gradient(points, additional, target);
         var attributions = multiplyByInputs
             ? gradients.Select((g, i) => (inputs[i] - references[i]) * g).ToArray()
             : gradients;
@@ -136,3 +150,10 @@ public sealed class GradientShap : IAttributionMethod<GradientShapOptions>
         }).ToArray();
     }
 }
+
+/// <summary>
+/// The gradients Gradient SHAP takes at its random points (batch first, the samples of every example in a row), with
+/// the additional arguments and target expanded for them: of the model's target output, or of a neuron for
+/// NeuronGradientShap. The points are the caller's to read; the function differentiates detached copies.
+/// </summary>
+internal delegate Tensor[] PointGradient(IReadOnlyList<Tensor> points, IReadOnlyList<object?> additional, Target target);

@@ -55,13 +55,7 @@ public static class LayerAttribution
             throw new ArgumentException($"interpolateDims must be positive sizes, got [{string.Join(", ", interpolateDims)}].", nameof(interpolateDims));
         }
 
-        var needed = interpolateMode switch
-        {
-            InterpolationMode.Linear => 3,
-            InterpolationMode.Bilinear or InterpolationMode.Bicubic => 4,
-            InterpolationMode.Trilinear => 5,
-            _ => rank,
-        };
+        var needed = RankFor(interpolateMode) ?? rank;
         if (needed != rank)
         {
             throw new ArgumentException(
@@ -89,6 +83,18 @@ public static class LayerAttribution
         var spatial = layerAttribution.IsInvalid ? 0 : Math.Max(0, (int)layerAttribution.dim() - 2);
         return Interpolate(layerAttribution, Enumerable.Repeat(interpolateDim, Math.Max(spatial, 1)).ToArray(), interpolateMode);
     }
+
+    /// <summary>
+    /// The rank of the tensors <paramref name="mode"/> works on (3 for linear, 4 for bilinear and bicubic, 5 for
+    /// trilinear), or null for the modes that work on any of them.
+    /// </summary>
+    internal static int? RankFor(InterpolationMode mode) => mode switch
+    {
+        InterpolationMode.Linear => 3,
+        InterpolationMode.Bilinear or InterpolationMode.Bicubic => 4,
+        InterpolationMode.Trilinear => 5,
+        _ => null,
+    };
 
     /// <summary>Moves per-layer tensors out of the current dispose scope, as a result.</summary>
     internal static IReadOnlyList<Tensor>[] MoveOut(IEnumerable<IEnumerable<Tensor>> layers) =>

@@ -82,8 +82,32 @@ public sealed class LayerDeepLift : ILayerAttributionMethod<LayerDeepLiftOptions
         var n = ArgumentPreparation.BatchSize(tensors);
         options.Target.ValidateCount(n);
         var baselines = ArgumentPreparation.Baselines(tensors, options.Baselines);
-        var additional = options.AdditionalForwardArgs ?? [];
-        var onInput = options.AttributeToLayerInput;
+        cancellationToken.ThrowIfCancellationRequested();
+        var (attributions, delta) = Compute(
+            tensors, baselines, options.AdditionalForwardArgs ?? [], options.Target, options.AttributeToLayerInput, options.ReturnConvergenceDelta, options.CustomAttributionFunc);
+
+        var result = new LayerAttributionResult(
+            [attributions.Select(a => a.MoveToOuterDisposeScope()).ToArray()],
+            delta?.MoveToOuterDisposeScope());
+        options.Progress?.Report(new AttributionProgress(1, 1));
+        return result;
+    }
+
+    /// <summary>
+    /// Layer DeepLift on prepared arguments (baselines of the inputs' full shapes): the layer's attribution tensors and
+    /// the delta per example when asked, in the current dispose scope.
+    /// </summary>
+    /// <exception cref="ArgumentException">The layer does not fit (see <see cref="Attribute"/>).</exception>
+    internal (Tensor[] Attributions, Tensor? Delta) Compute(
+        IReadOnlyList<Tensor> inputs,
+        IReadOnlyList<Tensor> baselines,
+        IReadOnlyList<object?> additional,
+        Target target,
+        bool onInput,
+        bool returnDelta,
+        CustomAttributionFunc? custom)
+    {
+        var n = inputs[0].shape[0];
         if (onInput && ModuleGradientOverrides.IsInPlace(Layer) && DeepLiftRules.Selector(Eps, null, "model")("layer", Layer) is not null)
         {
             throw new ArgumentException(
@@ -91,9 +115,8 @@ public sealed class LayerDeepLift : ILayerAttributionMethod<LayerDeepLiftOptions
                 "layer");
         }
 
-        cancellationToken.ThrowIfCancellationRequested();
         // Floating-point inputs are tracked, so that a layer fed by them directly still has a gradient.
-        var stacked = tensors.Select((x, i) =>
+        var stacked = inputs.Select((x, i) =>
         {
             var both = torch.cat([x.detach(), baselines[i]]);
             return both.is_floating_point() ? both.requires_grad_(true) : both;
@@ -124,26 +147,15 @@ public sealed class LayerDeepLift : ILayerAttributionMethod<LayerDeepLiftOptions
                 LayerGradientShap.CheckDifferentiable(v, Layer, onInput);
             }
 
-            gradients = Gradients.Of(options.Target.Repeat(2).Select(output), values);
+            gradients = Gradients.Of(target.Repeat(2).Select(output), values);
             session.ThrowIfFailed();
         }
 
         var onInputs = values.Select(v => v.detach().chunk(2)[0]).ToArray();
         var onBaselines = values.Select(v => v.detach().chunk(2)[1]).ToArray();
         var multipliers = gradients.Select(g => g.chunk(2)[0]).ToArray();
-        var attributions = options.CustomAttributionFunc is { } custom
-            ? DeepLiftPass.Custom(custom, multipliers, onInputs, onBaselines)
-            : MultipliesByInputs
-                ? multipliers.Select((m, i) => (onInputs[i] - onBaselines[i]) * m).ToArray()
-                : multipliers;
-        var delta = options.ReturnConvergenceDelta
-            ? ConvergenceDelta.Compute(forward, attributions, baselines, tensors, additional, options.Target)
-            : null;
-
-        var result = new LayerAttributionResult(
-            [attributions.Select(a => a.MoveToOuterDisposeScope()).ToArray()],
-            delta?.MoveToOuterDisposeScope());
-        options.Progress?.Report(new AttributionProgress(1, 1));
-        return result;
+        var attributions = DeepLiftPass.Attributions(multipliers, onInputs, onBaselines, MultipliesByInputs, custom);
+        var delta = returnDelta ? ConvergenceDelta.Compute(forward, attributions, baselines, inputs, additional, target) : null;
+        return (attributions, delta);
     }
 }

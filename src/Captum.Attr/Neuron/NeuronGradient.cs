@@ -79,8 +79,18 @@ public sealed class NeuronGradient
         LayerEvaluation evaluation, NeuronSelector selector, string layerName, object?[] args, IReadOnlyList<Tensor> inputs, bool onInput)
     {
         using var grad = torch.enable_grad();
-        var (_, values) = evaluation.ForwardWithValues(args, onInput);
-        var neuron = selector.Select(values[0], layerName);
+        var neuron = NeuronValue(evaluation, selector, layerName, args, onInput);
         return Gradients.Of(neuron, inputs);
+    }
+
+    /// <summary>
+    /// Runs the model with gradients enabled and returns the selected neuron of every example ([batch]), attached
+    /// to the graph: what the neuron methods differentiate in place of the model's output.
+    /// </summary>
+    internal static Tensor NeuronValue(LayerEvaluation evaluation, NeuronSelector selector, string layerName, object?[] args, bool onInput)
+    {
+        using var grad = torch.enable_grad();
+        var (_, values) = evaluation.ForwardWithValues(args, onInput);
+        return selector.Select(values[0], layerName);
     }
 }

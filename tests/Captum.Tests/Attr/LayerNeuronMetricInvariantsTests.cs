@@ -24,6 +24,12 @@ public sealed class LayerNeuronMetricInvariantsTests
         ["NeuronGradient"] = (m, x) => new NeuronGradient(m, "net.1", 3).Attribute(x),
         ["NeuronIntegratedGradients"] = (m, x) => new NeuronIntegratedGradients(m, "net.0", -2).Attribute(x, new NeuronIntegratedGradientsOptions { Steps = 6, InternalBatchSize = 4 }),
         ["NeuronConductance"] = (m, x) => new NeuronConductance(m, "net.1", 0).Attribute(x, new NeuronConductanceOptions { Target = 2, Steps = 6, InternalBatchSize = 4 }),
+        ["NeuronGuidedBackprop"] = (m, x) => new NeuronGuidedBackprop(m, "net.1", 2).Attribute(x),
+        ["NeuronDeconvolution"] = (m, x) => new NeuronDeconvolution(m, "net.2", 1).Attribute(x, new NeuronDeconvolutionOptions { AttributeToNeuronInput = true }),
+        ["NeuronGradientShap"] = (m, x) => new NeuronGradientShap(m, "net.1", 4).Attribute(x, new NeuronGradientShapOptions { Baselines = torch.zeros(3, 4), Samples = 3, Stdevs = 0.1, Seed = 1 }),
+        ["NeuronDeepLift"] = (m, x) => new NeuronDeepLift(m, "net.1", 5).Attribute(x, new NeuronDeepLiftOptions { Baselines = 0.5 }),
+        ["NeuronDeepLiftShap"] = (m, x) => new NeuronDeepLiftShap(m, "net.2", 0).Attribute(x, new NeuronDeepLiftShapOptions { Baselines = torch.ones(2, 4), AttributeToNeuronInput = true }),
+        ["LayerDeepLiftShap"] = (m, x) => new LayerDeepLiftShap(m, "net.1").Attribute(x, new LayerDeepLiftShapOptions { Baselines = torch.zeros(3, 4), Target = 2, ReturnConvergenceDelta = true }),
         ["Infidelity"] = (m, x) => Infidelity.Compute(
             m,
             (inputs, _, g) => new InfidelityPerturbation([inputs[0] * 0.1], [inputs[0] * 0.9]),
@@ -125,6 +131,10 @@ public sealed class LayerNeuronMetricMemoryTests
         var gradCam = new LayerGradCam(model, "net.0");
         var neuron = new NeuronConductance(model, "net.1", 2);
         var neuronIg = new NeuronIntegratedGradients(model, "net.1", 2);
+        var neuronDeepLiftShap = new NeuronDeepLiftShap(model, "net.1", 1);
+        var neuronGradientShap = new NeuronGradientShap(model, "net.1", 3);
+        var layerDeepLiftShap = new LayerDeepLiftShap(model, "net.0");
+        var references = torch.randn(4, 4);
         var explanation = Explanations.Of(new IntegratedGradients(model), new IntegratedGradientsOptions { Steps = 4 });
         InfidelityPerturbFunction noise = (inputs, _, g) =>
         {
@@ -141,6 +151,9 @@ public sealed class LayerNeuronMetricMemoryTests
             using var e = neuronIg.Attribute(x, new NeuronIntegratedGradientsOptions { Steps = 8, InternalBatchSize = 7 });
             using var f = Infidelity.Compute(model, noise, x, ones, new InfidelityOptions { Target = 2, Seed = 1, MaxExamplesPerBatch = 6 });
             using var g = SensitivityMax.Compute(explanation, x, new SensitivityMaxOptions { Target = 2, Seed = 1, MaxExamplesPerBatch = 6 });
+            using var h = neuronDeepLiftShap.Attribute(x, new NeuronDeepLiftShapOptions { Baselines = references });
+            using var i = neuronGradientShap.Attribute(x, new NeuronGradientShapOptions { Baselines = references, Samples = 3, Stdevs = 0.2, Seed = 2 });
+            using var j = layerDeepLiftShap.Attribute(x, new LayerDeepLiftShapOptions { Baselines = references, Target = 0, ReturnConvergenceDelta = true });
         }
 
         Call();

@@ -43,6 +43,13 @@ public sealed class ProgressTests
         ["LayerGradientXActivation"] = 1,
         ["LayerGradCam"] = 1,
         ["NeuronGradient"] = 1,
+        ["GuidedGradCam"] = 2,                       // the Grad-CAM pass, then the guided backpropagation pass
+        ["LayerDeepLiftShap"] = 1,
+        ["NeuronGuidedBackprop"] = 1,
+        ["NeuronDeconvolution"] = 1,
+        ["NeuronDeepLift"] = 1,
+        ["NeuronDeepLiftShap"] = 1,
+        ["NeuronGradientShap"] = 3,                  // samples per example, one batch
         ["LRP"] = 1,
         ["LayerLRP"] = 1,
         ["FeatureAblation"] = 1 + 4,                 // forward evaluations: the inputs, then one per feature
@@ -65,6 +72,7 @@ public sealed class ProgressTests
         "NeuronIntegratedGradients", "NeuronConductance", "NoiseTunnel", "NoiseTunnel.GuidedBackprop", "NoiseTunnel.DeepLift",
         "LayerNoiseTunnel",
         "FeatureAblation", "Occlusion", "ShapleyValueSampling", "Lime", "KernelShap", "Infidelity", "SensitivityMax",
+        "GuidedGradCam",
         "FeaturePermutation", "ShapleyValues", "LayerFeatureAblation", "NeuronFeatureAblation",
     ];
 
@@ -137,7 +145,9 @@ public sealed class ProgressTests
         using var scope = torch.NewDisposeScope();
         var fixture = new Fixture();
         fixture.X.requires_grad_(inputsRequireGrad);
+        fixture.Image.requires_grad_(inputsRequireGrad);
         var x = fixture.X.detach().clone();
+        var image = fixture.Image.detach().clone();
         var references = fixture.References.detach().clone();
         using var cancel = new CancellationTokenSource();
         var reports = 0;
@@ -151,10 +161,14 @@ public sealed class ProgressTests
 
         Assert.Equal(1, reports);
         Assert.Equal(0, GradientTestModels.HookCount(fixture.Model));
+        Assert.Equal(0, GradientTestModels.HookCount(fixture.Cnn));
         Assert.Equal(inputsRequireGrad, fixture.X.requires_grad);
+        Assert.Equal(inputsRequireGrad, fixture.Image.requires_grad);
         Assert.Null(fixture.X.grad);
+        Assert.Null(fixture.Image.grad);
         Assert.False(fixture.References.requires_grad);
         TensorAssert.AllClose(fixture.X.detach(), x, 0, 0);
+        TensorAssert.AllClose(fixture.Image.detach(), image, 0, 0);
         TensorAssert.AllClose(fixture.References, references, 0, 0);
     }
 
@@ -198,7 +212,10 @@ public sealed class ProgressTests
         Assert.Equal(new AttributionProgress[] { new(2, 8), new(4, 8), new(8, 8) }, inner);
     }
 
-    /// <summary>A ReLU MLP whose modules are called through <c>call</c>, a batch of 2 and 5 references.</summary>
+    /// <summary>
+    /// A ReLU MLP whose modules are called through <c>call</c>, a batch of 2 and 5 references; and for the methods that
+    /// need images, a ReLU CNN and a batch of 2 images.
+    /// </summary>
     private sealed class Fixture
     {
         public ModuleMlp Model { get; } = GradientTestModels.Mlp(3);
@@ -206,6 +223,10 @@ public sealed class ProgressTests
         public Tensor X { get; } = TestModels.Normal(4, 2, 4);
 
         public Tensor References { get; } = TestModels.Normal(5, 5, 4);
+
+        public ReluCnn Cnn { get; } = new(6);
+
+        public Tensor Image { get; } = TestModels.Normal(7, 2, 2, 6, 6);
     }
 
     private static Run Runner(string name, Fixture f)
@@ -254,6 +275,13 @@ public sealed class ProgressTests
             "LayerGradientXActivation" => (p, ct) => new LayerGradientXActivation(model, "lin1").Attribute(x, new LayerGradientXActivationOptions { Target = 0, Progress = p }, ct).Dispose(),
             "LayerGradCam" => (p, ct) => new LayerGradCam(model, "lin1").Attribute(x, new LayerGradCamOptions { Target = 0, Progress = p }, ct).Dispose(),
             "NeuronGradient" => (p, ct) => new NeuronGradient(model, "lin1", 0).Attribute(x, new NeuronGradientOptions { Progress = p }, ct).Dispose(),
+            "GuidedGradCam" => (p, ct) => new GuidedGradCam(f.Cnn, "conv2").Attribute(f.Image, new GuidedGradCamOptions { Target = 0, Progress = p }, ct).Dispose(),
+            "LayerDeepLiftShap" => (p, ct) => new LayerDeepLiftShap(model, "lin2").Attribute(x, new LayerDeepLiftShapOptions { Baselines = references, Target = 0, Progress = p }, ct).Dispose(),
+            "NeuronGuidedBackprop" => (p, ct) => new NeuronGuidedBackprop(model, "act1", 0).Attribute(x, new NeuronGuidedBackpropOptions { Progress = p }, ct).Dispose(),
+            "NeuronDeconvolution" => (p, ct) => new NeuronDeconvolution(model, "act1", 0).Attribute(x, new NeuronDeconvolutionOptions { Progress = p }, ct).Dispose(),
+            "NeuronDeepLift" => (p, ct) => new NeuronDeepLift(model, "lin2", 0).Attribute(x, new NeuronDeepLiftOptions { Progress = p }, ct).Dispose(),
+            "NeuronDeepLiftShap" => (p, ct) => new NeuronDeepLiftShap(model, "lin2", 0).Attribute(x, new NeuronDeepLiftShapOptions { Baselines = references, Progress = p }, ct).Dispose(),
+            "NeuronGradientShap" => (p, ct) => new NeuronGradientShap(model, "lin2", 0).Attribute(x, new NeuronGradientShapOptions { Baselines = references, Samples = 3, Seed = 1, Progress = p }, ct).Dispose(),
             "LRP" => (p, ct) => new LRP(model).Attribute(x, new LRPOptions { Target = 0, Progress = p }, ct).Dispose(),
             "LayerLRP" => (p, ct) => new LayerLRP(model, "lin2").Attribute(x, new LayerLRPOptions { Target = 0, Progress = p }, ct).Dispose(),
             "FeatureAblation" => (p, ct) => new FeatureAblation(model).Attribute(x, new FeatureAblationOptions { Target = 0, Progress = p }, ct).Dispose(),

@@ -17,7 +17,7 @@ public sealed class RandomMethodsTests
     public static TheoryData<string> Methods =>
     [
         nameof(GradientShap), nameof(LayerGradientShap), nameof(NoiseTunnel), nameof(ShapleyValueSampling),
-        nameof(Lime), nameof(KernelShap), nameof(Infidelity), nameof(SensitivityMax), nameof(FeaturePermutation),
+        nameof(Lime), nameof(KernelShap), nameof(Infidelity), nameof(SensitivityMax), nameof(NeuronGradientShap), nameof(FeaturePermutation),
     ];
 
     [Theory]
@@ -130,6 +130,10 @@ public sealed class RandomMethodsTests
             nameof(LayerGradientShap) => (seed, generator) => Copy(new LayerGradientShap(model, "lin1").Attribute(x, new LayerGradientShapOptions
             {
                 Baselines = references, Target = 1, Samples = 3, Stdevs = 0.1, Seed = seed, Generator = generator,
+            })),
+            nameof(NeuronGradientShap) => (seed, generator) => Copy(new NeuronGradientShap(model, "lin1", 2).Attribute(x, new NeuronGradientShapOptions
+            {
+                Baselines = references, Samples = 3, Stdevs = 0.1, Seed = seed, Generator = generator,
             })),
             nameof(NoiseTunnel) => (seed, generator) => Copy(NoiseTunnel.Create(new Saliency(model)).Attribute(x, new NoiseTunnelOptions<SaliencyOptions>
             {

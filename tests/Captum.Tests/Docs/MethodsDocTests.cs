@@ -265,6 +265,30 @@ public sealed partial class MethodsDocTests
         TensorAssert.AllClose(result.Attribution, model.Lin.weight![0].expand(3, 4), 1e-6, 1e-5);
     }
 
+    [Fact]
+    public void MethodsDoc_GuidedGradCam_Runs()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new TinyCnn(57);
+        var image = TestModels.Normal(58, 2, 1, 8, 8);
+
+        var guidedGradCam = new GuidedGradCam(model, "conv2");
+        using var result = guidedGradCam.Attribute(image, new GuidedGradCamOptions
+        {
+            Target = 2,
+            InterpolateMode = InterpolationMode.Bilinear,
+        });
+        Tensor attribution = result.Attribution;
+
+        // GuidedBackprop times the positive Grad-CAM map resized from conv2's 8x4 positions to the image's 8x8.
+        using var guided = new GuidedBackprop(model).Attribute(image, new GuidedBackpropOptions { Target = 2 });
+        using var cam = new LayerGradCam(model, "conv2").Attribute(image, new LayerGradCamOptions { Target = 2, ReluAttributions = true });
+        using var upsampled = LayerAttribution.Interpolate(cam.Attribution, [8, 8], InterpolationMode.Bilinear);
+        Assert.Equal(image.shape, attribution.shape);
+        TensorAssert.AllClose(attribution, guided.Attribution * upsampled, 0, 0);
+        Assert.True((attribution[.., .., .., 4..] == 0).all().item<bool>(), "the model reads only the left half");
+    }
+
     // ---------------------------------------------------------------- perturbation methods
 
     [Fact]
@@ -603,6 +627,29 @@ public sealed partial class MethodsDocTests
     }
 
     [Fact]
+    public void MethodsDoc_LayerDeepLiftShap_Runs()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = GradientTestModels.Mlp(59, "relu");
+        var x = TestModels.Normal(60, 3, 4);
+        var references = TestModels.Normal(61, 8, 4);
+
+        using var result = new LayerDeepLiftShap(model, "lin2").Attribute(x, new LayerDeepLiftShapOptions
+        {
+            Baselines = references,
+            Target = 2,
+            ReturnConvergenceDelta = true,
+        });
+
+        // The layer attributions sum to F(x) minus the mean output over the references.
+        Assert.Equal(new long[] { 3, 6 }, result.Attribution.shape);
+        Assert.Equal(new long[] { 24 }, result.Delta!.shape);
+        Assert.True(result.Delta!.abs().max().item<float>() < 1e-5);
+        using var noGrad = torch.no_grad();
+        TensorAssert.AllClose(result.Attribution.sum(1), model.forward(x)[.., 2] - model.forward(references)[.., 2].mean(), 1e-5, 1e-4);
+    }
+
+    [Fact]
     public void MethodsDoc_LayerLrp_Runs()
     {
         using var scope = torch.NewDisposeScope();
@@ -725,6 +772,71 @@ public sealed partial class MethodsDocTests
         // Captum's trapezoid weights (this method's default) sum to (Steps - 1) / Steps.
         using var trapezoid = conductance.Attribute(x, new NeuronConductanceOptions { Target = 1, Steps = 50 });
         TensorAssert.AllClose(trapezoid.Attribution, expected * (49.0 / 50.0), 1e-6, 1e-4);
+    }
+
+    [Fact]
+    public void MethodsDoc_NeuronGuidedBackpropAndDeconvolution_Run()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = GradientTestModels.Mlp(62, "relu");
+        var x = TestModels.Normal(63, 3, 4);
+
+        using var guided = new NeuronGuidedBackprop(model, "act1", neuronSelector: 2).Attribute(x);
+        using var deconvolution = new NeuronDeconvolution(model, "act1", neuronSelector: 2).Attribute(x);
+
+        // act1's neuron 2 is relu(W1[2] x + b1[2]): guided backpropagation keeps its mask, deconvolution ignores it.
+        using var noGrad = torch.no_grad();
+        var active = (model.Lin1.forward(x)[.., 2] > 0).to_type(ScalarType.Float32).unsqueeze(1);
+        TensorAssert.AllClose(guided.Attribution, active * model.Lin1.weight![2], 1e-7, 0);
+        TensorAssert.AllClose(deconvolution.Attribution, model.Lin1.weight![2].expand(3, 4), 1e-7, 0);
+    }
+
+    [Fact]
+    public void MethodsDoc_NeuronGradientShap_Runs()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = GradientTestModels.Mlp(64, "tanh");
+        var x = TestModels.Normal(65, 3, 4);
+        var references = TestModels.Normal(66, 10, 4);
+
+        var neuronShap = new NeuronGradientShap(model, "act1", neuronSelector: 3);
+        using var result = neuronShap.Attribute(x, new NeuronGradientShapOptions
+        {
+            Baselines = references,
+            Samples = 20,
+            Stdevs = 0.1,
+            Seed = 7,
+        });
+
+        // The same draws as GradientShap of a function returning the neuron.
+        var neuron = ForwardFunction.FromDelegate((Tensor[] a) => model.Act1.call(model.Lin1.call(a[0]))[.., 3], model);
+        using var expected = new GradientShap(neuron).Attribute(x, new GradientShapOptions { Baselines = references, Samples = 20, Stdevs = 0.1, Seed = 7 });
+        TensorAssert.AllClose(result.Attribution, expected.Attribution, 0, 0);
+    }
+
+    [Fact]
+    public void MethodsDoc_NeuronDeepLift_Runs()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = GradientTestModels.Mlp(67, "relu");
+        var x = TestModels.Normal(68, 3, 4);
+        var references = TestModels.Normal(69, 6, 4);
+
+        using var result = new NeuronDeepLift(model, "act2", neuronSelector: 1).Attribute(x, new NeuronDeepLiftOptions
+        {
+            Baselines = 0.0,
+            AttributeToNeuronInput = false,
+        });
+        using var shap = new NeuronDeepLiftShap(model, "act2", neuronSelector: 1).Attribute(x, new NeuronDeepLiftShapOptions
+        {
+            Baselines = references,
+        });
+
+        // The rescale rule telescopes up to the neuron: neuron(x) - neuron(0), and neuron(x) minus its mean over the references.
+        using var noGrad = torch.no_grad();
+        Tensor Neuron(Tensor input) => model.Act2.call(model.Lin2.call(model.Act1.call(model.Lin1.call(input))))[.., 1];
+        TensorAssert.AllClose(result.Attribution.sum(1), Neuron(x) - Neuron(torch.zeros(1, 4)), 1e-5, 1e-4);
+        TensorAssert.AllClose(shap.Attribution.sum(1), Neuron(x) - Neuron(references).mean(), 1e-5, 1e-4);
     }
 
     [Fact]

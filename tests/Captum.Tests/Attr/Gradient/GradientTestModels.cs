@@ -92,6 +92,8 @@ internal sealed class ModuleMlp : nn.Module<Tensor, Tensor>
 
     public nn.Module<Tensor, Tensor> Act1 => act1;
 
+    public nn.Module<Tensor, Tensor> Act2 => act2;
+
     public override Tensor forward(Tensor x) => lin3.call(act2.call(lin2.call(act1.call(lin1.call(x)))));
 }
 
@@ -209,6 +211,10 @@ internal sealed class TwoInputModuleModel : nn.Module<Tensor, Tensor, Tensor, Te
         eval();
     }
 
-    public override Tensor forward(Tensor a, Tensor b, Tensor scale) =>
-        lin.call(torch.cat([relu.call(la.call(a)), tanh.call(lb.call(b))], 1)) * scale;
+    public Linear Lin => lin;
+
+    /// <summary>lin's input: cat(relu(la(a)), tanh(lb(b))).</summary>
+    public Tensor Hidden(Tensor a, Tensor b) => torch.cat([relu.call(la.call(a)), tanh.call(lb.call(b))], 1);
+
+    public override Tensor forward(Tensor a, Tensor b, Tensor scale) => lin.call(Hidden(a, b)) * scale;
 }

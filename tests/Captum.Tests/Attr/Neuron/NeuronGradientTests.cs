@@ -54,6 +54,21 @@ public sealed class NeuronGradientTests
     }
 
     [Fact]
+    public void Attribute_NeuronInTheInputOfAnInPlaceRelu_EqualsOutOfPlace()
+    {
+        using var scope = torch.NewDisposeScope();
+        var x = TestModels.Normal(6, 3, 4);
+        var options = new NeuronGradientOptions { AttributeToNeuronInput = true };
+
+        // The in-place ReLU must not overwrite the input the neuron is read from (it used to, giving zeros).
+        using var inPlace = new NeuronGradient(GradientTestModels.Mlp(7, "relu", inPlace: true), "act2", 1).Attribute(x, options);
+        using var plain = new NeuronGradient(GradientTestModels.Mlp(7, "relu"), "act2", 1).Attribute(x, options);
+
+        TensorAssert.AllClose(inPlace.Attribution, plain.Attribution, 0, 0);
+        Assert.True((plain.Attribution != 0).all().item<bool>());
+    }
+
+    [Fact]
     public void Attribute_NegativeIndex_CountsFromTheEnd()
     {
         using var scope = torch.NewDisposeScope();
