@@ -99,7 +99,15 @@ internal static class ModuleGradientOverrides
     public static IDisposable Register(nn.Module root, Func<string, nn.Module, GradientRule?> ruleFor, OverrideSession session)
     {
         var chosen = new List<(string Path, nn.Module<Tensor, Tensor> Module, GradientRule Rule)>();
-        foreach (var (name, module) in root.named_modules())
+        // TorchSharp's named_modules() leaves out the module it is called on; a model that is a single
+        // nonlinearity must still get its rule.
+        var modules = root.named_modules().ToList();
+        if (!modules.Any(m => ReferenceEquals(m.module, root)))
+        {
+            modules.Insert(0, (string.Empty, root));
+        }
+
+        foreach (var (name, module) in modules)
         {
             if (ruleFor(name, module) is not { } rule)
             {

@@ -25,6 +25,21 @@ public sealed class DeepLiftTests
     }
 
     [Fact]
+    public void Attribute_ModelThatIsOneRelu_AppliesTheRescaleRuleToIt()
+    {
+        using var scope = torch.NewDisposeScope();
+        var x = torch.tensor(new float[,] { { 1f, 2f } });
+        var baseline = torch.tensor(new float[,] { { -1f, -3f } });
+
+        // relu(1) - relu(-1) = 1 and relu(2) - relu(-3) = 2; the plain gradient times (x - baseline) would give 2 and 5.
+        using var first = new DeepLift(nn.ReLU()).Attribute(x, new DeepLiftOptions { Baselines = baseline, Target = 0 });
+        using var second = new DeepLift(nn.ReLU()).Attribute(x, new DeepLiftOptions { Baselines = baseline, Target = 1 });
+
+        TensorAssert.AllClose(first.Attribution, torch.tensor(new float[,] { { 1f, 0f } }), 1e-6, 0);
+        TensorAssert.AllClose(second.Attribution, torch.tensor(new float[,] { { 0f, 2f } }), 1e-6, 0);
+    }
+
+    [Fact]
     public void Attribute_SingleReluUnit_EqualsRescaleRuleByHand()
     {
         using var scope = torch.NewDisposeScope();
