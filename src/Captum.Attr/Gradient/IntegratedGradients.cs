@@ -115,6 +115,7 @@ public sealed class IntegratedGradients : IAttributionMethod<IntegratedGradients
         Tensor? delta = null;
         if (options.ReturnConvergenceDelta)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             delta = outputDifference is null
                 ? ConvergenceDelta.Compute(forward, attributions, baselines, tensors, additional, options.Target)
                 : ConvergenceDelta.FromOutputDifference(attributions, outputDifference);

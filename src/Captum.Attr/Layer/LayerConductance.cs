@@ -116,6 +116,7 @@ public sealed class LayerConductance : ILayerAttributionMethod<LayerConductanceO
         Tensor? delta = null;
         if (options.ReturnConvergenceDelta)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             delta = ConvergenceDelta.Compute(forward, totals!, baselines, tensors, additional, options.Target).MoveToOuterDisposeScope();
         }
 

@@ -36,6 +36,31 @@ public sealed class IntegratedGradientsTests
     }
 
     [Fact]
+    public void Attribute_CancelledFromTheLastReport_ThrowsBeforeTheDeltaPasses()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = TestModels.SmoothMlp(12);
+        var x = torch.randn(2, 4);
+        using var cancellation = new CancellationTokenSource();
+        var options = new IntegratedGradientsOptions
+        {
+            Target = 0,
+            Steps = 4,
+            InternalBatchSize = 4,
+            ReturnConvergenceDelta = true,
+            Progress = new SynchronousProgress(p =>
+            {
+                if (p.CompletedSteps == p.TotalSteps)
+                {
+                    cancellation.Cancel();
+                }
+            }),
+        };
+
+        Assert.Throws<OperationCanceledException>(() => new IntegratedGradients(model).Attribute(x, options, cancellation.Token));
+    }
+
+    [Fact]
     public void Attribute_MultiplyByInputsFalse_ReturnsPathAveragedGradient()
     {
         using var scope = torch.NewDisposeScope();
