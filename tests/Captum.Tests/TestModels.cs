@@ -141,6 +141,28 @@ internal sealed class TwiceCalledModel : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x) => lin.call(torch.tanh(lin.call(x)));
 }
 
+/// <summary>lin1 (3 to 4), then a ReLU (by default in place, overwriting lin1's output), then lin2 (4 to 2).</summary>
+internal sealed class InPlaceAfterLayerModel : nn.Module<Tensor, Tensor>
+{
+    private readonly Linear lin1;
+    private readonly ReLU relu;
+    private readonly Linear lin2;
+
+    public InPlaceAfterLayerModel(int seed, bool inplace = true)
+        : base(nameof(InPlaceAfterLayerModel))
+    {
+        torch.manual_seed(seed);
+        lin1 = nn.Linear(3, 4);
+        relu = nn.ReLU(inplace: inplace);
+        lin2 = nn.Linear(4, 2);
+        RegisterComponents();
+    }
+
+    public Linear Lin1 => lin1;
+
+    public override Tensor forward(Tensor x) => lin2.call(relu.call(lin1.call(x)));
+}
+
 /// <summary>Calls one Tanh twice, on tensors of different shapes ([n, 3], then [n, 5]), and reads its second output.</summary>
 internal sealed class SharedActivationModel : nn.Module<Tensor, Tensor>
 {

@@ -101,7 +101,6 @@ internal sealed class LayerEvaluation
     {
         var values = new Tensor[layers.Count][];
         var calls = new int[layers.Count];
-        var copyInputs = layers.Select(l => onInput && ModuleGradientOverrides.IsInPlace(l)).ToArray();
         var hooks = new List<IDisposable>();
         var complete = false;
         Tensor? output = null;
@@ -133,11 +132,11 @@ internal sealed class LayerEvaluation
                         kept = current.Select(t => requireGrad && !t.requires_grad && t.is_floating_point() ? t.detach().requires_grad_(true) : t.alias()).ToArray();
                     }
 
-                    // The model continues with aliases of the kept tensors, never with the kept tensors themselves:
-                    // models may dispose their intermediate values (TorchSharp's Sequential disposes each child's
-                    // input once the child has run), which must not free what is read or differentiated here. An
-                    // in-place layer gets copies of its inputs instead: it would overwrite the kept inputs (and
-                    // their place in the graph) with its output.
+                    // The model continues with copies of the kept tensors, as Captum's layer evaluation does: models
+                    // may dispose their intermediate values (TorchSharp's Sequential disposes each child's input
+                    // once the child has run) or change them in place (an in-place ReLU after the layer, or an
+                    // in-place layer reading its input), and neither may touch what is read or differentiated here.
+                    // The copies are differentiable, so gradients still reach the kept tensors.
                     values[index] = kept;
                     if (stopWhenComplete && !complete && calls.All(c => c > 0))
                     {
@@ -145,7 +144,7 @@ internal sealed class LayerEvaluation
                         throw new CaptureComplete();
                     }
 
-                    return kept.Select(t => copyInputs[index] ? t.clone() : t.alias()).ToArray();
+                    return kept.Select(t => t.clone()).ToArray();
                 }, argumentName));
             }
 

@@ -49,4 +49,33 @@ public sealed class LayerEvaluationTests
         Assert.False(x.requires_grad);
         TensorAssert.AllClose(values[0][0], x, 0, 0);
     }
+
+    [Fact]
+    public void LayerMethods_InPlaceReluAfterTheLayer_SameAsWithAnOutOfPlaceRelu()
+    {
+        using var scope = torch.NewDisposeScope();
+        var inPlace = new InPlaceAfterLayerModel(seed: 11);
+        var outOfPlace = new InPlaceAfterLayerModel(seed: 11, inplace: false);
+        var x = torch.randn(5, 3);
+        Tensor expected;
+        using (torch.no_grad())
+        {
+            expected = inPlace.Lin1.forward(x);
+        }
+
+        Assert.True(expected.lt(0).any().item<bool>(), "the test needs negative values for the ReLU to overwrite");
+        using var activation = new LayerActivation(inPlace, "lin1").Attribute(x);
+        using var neuronGradient = new NeuronGradient(inPlace, "lin1", 0).Attribute(x);
+        var ligOptions = new LayerIntegratedGradientsOptions { Target = 1, ReturnConvergenceDelta = true };
+        using var lig = new LayerIntegratedGradients(inPlace, "lin1").Attribute(x, ligOptions);
+        using var ligReference = new LayerIntegratedGradients(outOfPlace, "lin1").Attribute(x, ligOptions);
+        using var ablation = new NeuronFeatureAblation(inPlace, "lin1", 0).Attribute(x);
+        using var ablationReference = new NeuronFeatureAblation(outOfPlace, "lin1", 0).Attribute(x);
+
+        TensorAssert.AllClose(activation.Attribution, expected, 0, 0);
+        TensorAssert.AllClose(neuronGradient.Attribution, inPlace.Lin1.weight![0].expand(5, 3), 1e-6, 0);
+        TensorAssert.AllClose(lig.Attribution, ligReference.Attribution, 0, 0);
+        TensorAssert.AllClose(lig.Delta!, ligReference.Delta!, 0, 0);
+        TensorAssert.AllClose(ablation.Attribution, ablationReference.Attribution, 0, 0);
+    }
 }
