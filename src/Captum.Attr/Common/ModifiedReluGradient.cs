@@ -107,8 +107,7 @@ internal sealed class NeuronModifiedReluGradient
         cancellationToken.ThrowIfCancellationRequested();
 
         var gradients = ModifiedReluGradient.Compute(model, tensors, additional ?? [], useReluGradOutput, args => Neuron.Value(args, onInput));
-        var result = new AttributionResult(gradients.Select(g => g.MoveToOuterDisposeScope()).ToArray(), null);
         progress?.Report(new AttributionProgress(1, 1));
-        return result;
+        return new AttributionResult(gradients.Select(g => g.MoveToOuterDisposeScope()).ToArray(), null);
     }
 }

@@ -51,8 +51,8 @@ public sealed class Deconvolution : IAttributionMethod<DeconvolutionOptions>
         cancellationToken.ThrowIfCancellationRequested();
 
         var gradients = ModifiedReluGradient.Compute(forward, model, tensors, options.AdditionalForwardArgs ?? [], options.Target, useReluGradOutput: true);
-        var result = new AttributionResult(gradients.Select(g => g.MoveToOuterDisposeScope()).ToArray(), null);
         options.Progress?.Report(new AttributionProgress(1, 1));
+        var result = new AttributionResult(gradients.Select(g => g.MoveToOuterDisposeScope()).ToArray(), null);
         return result;
     }
 }

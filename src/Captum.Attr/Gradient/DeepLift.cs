@@ -103,10 +103,10 @@ public sealed class DeepLift : IAttributionMethod<DeepLiftOptions>
         cancellationToken.ThrowIfCancellationRequested();
 
         var (attributions, delta) = Compute(tensors, baselines, options.AdditionalForwardArgs ?? [], options.Target, options.ReturnConvergenceDelta, options.CustomAttributionFunc);
+        options.Progress?.Report(new AttributionProgress(1, 1));
         var result = new AttributionResult(
             attributions.Select(a => a.MoveToOuterDisposeScope()).ToArray(),
             delta?.MoveToOuterDisposeScope());
-        options.Progress?.Report(new AttributionProgress(1, 1));
         return result;
     }
 

@@ -66,10 +66,10 @@ public sealed class DeepLiftShap : IAttributionMethod<DeepLiftShapOptions>
         var (attributions, delta) = deepLift.Compute(
             pairs.Inputs, pairs.Baselines, pairs.AdditionalForwardArgs, pairs.Target, options.ReturnConvergenceDelta, options.CustomAttributionFunc);
 
+        options.Progress?.Report(new AttributionProgress(1, 1));
         var result = new AttributionResult(
             attributions.Select(a => pairs.Mean(a).MoveToOuterDisposeScope()).ToArray(),
             delta?.MoveToOuterDisposeScope());
-        options.Progress?.Report(new AttributionProgress(1, 1));
         return result;
     }
 

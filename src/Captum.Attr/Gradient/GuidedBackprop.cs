@@ -51,8 +51,8 @@ public sealed class GuidedBackprop : IAttributionMethod<GuidedBackpropOptions>
         cancellationToken.ThrowIfCancellationRequested();
 
         var gradients = ModifiedReluGradient.Compute(forward, model, tensors, options.AdditionalForwardArgs ?? [], options.Target, useReluGradOutput: false);
-        var result = new AttributionResult(gradients.Select(g => g.MoveToOuterDisposeScope()).ToArray(), null);
         options.Progress?.Report(new AttributionProgress(1, 1));
+        var result = new AttributionResult(gradients.Select(g => g.MoveToOuterDisposeScope()).ToArray(), null);
         return result;
     }
 }

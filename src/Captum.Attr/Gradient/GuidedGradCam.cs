@@ -92,11 +92,10 @@ public sealed class GuidedGradCam : IAttributionMethod<GuidedGradCamOptions>
 
         var guided = ModifiedReluGradient.Compute(forward, model, tensors, additional, options.Target, useReluGradOutput: false);
         var attributions = guided
-            .Select((g, i) => (g * LayerAttribution.Interpolate(map, tensors[i].shape[2..], options.InterpolateMode)).MoveToOuterDisposeScope())
+            .Select((g, i) => g * LayerAttribution.Interpolate(map, tensors[i].shape[2..], options.InterpolateMode))
             .ToArray();
-        var result = new AttributionResult(attributions, null);
         options.Progress?.Report(new AttributionProgress(2, 2));
-        return result;
+        return new AttributionResult(attributions.Select(a => a.MoveToOuterDisposeScope()).ToArray(), null);
     }
 
     /// <summary>Checks, before any pass, that every input has spatial dimensions the mode can resize to.</summary>

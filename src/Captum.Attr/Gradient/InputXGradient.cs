@@ -48,8 +48,8 @@ public sealed class InputXGradient : IAttributionMethod<InputXGradientOptions>
         cancellationToken.ThrowIfCancellationRequested();
 
         var gradients = Gradients.Compute(forward, Gradients.Leaves(tensors), options.AdditionalForwardArgs ?? [], options.Target);
-        var result = new AttributionResult(gradients.Select((g, i) => (tensors[i].detach() * g).MoveToOuterDisposeScope()).ToArray(), null);
         options.Progress?.Report(new AttributionProgress(1, 1));
+        var result = new AttributionResult(gradients.Select((g, i) => (tensors[i].detach() * g).MoveToOuterDisposeScope()).ToArray(), null);
         return result;
     }
 }

@@ -97,8 +97,8 @@ public sealed class LRP : IAttributionMethod<LRPOptions>
         var outcome = propagation.Run(leaves, options.AdditionalForwardArgs ?? [], options.Target, layer: null, onInput: false, cancellationToken);
         var relevances = LrpPropagation.Scale(outcome.Normalized, outcome.Output);
         var delta = options.ReturnConvergenceDelta ? LrpPropagation.Delta(relevances, outcome.Output) : null;
-        var result = new AttributionResult(relevances.Select(r => r.MoveToOuterDisposeScope()).ToArray(), delta?.MoveToOuterDisposeScope());
         options.Progress?.Report(new AttributionProgress(1, 1));
+        var result = new AttributionResult(relevances.Select(r => r.MoveToOuterDisposeScope()).ToArray(), delta?.MoveToOuterDisposeScope());
         return result;
     }
 }

@@ -46,8 +46,8 @@ public sealed class Saliency : IAttributionMethod<SaliencyOptions>
 
         var gradients = Gradients.Compute(forward, Gradients.Leaves(tensors), options.AdditionalForwardArgs ?? [], options.Target);
         var attributions = options.Abs ? gradients.Select(g => g.abs()).ToArray() : gradients;
-        var result = new AttributionResult(attributions.Select(a => a.MoveToOuterDisposeScope()).ToArray(), null);
         options.Progress?.Report(new AttributionProgress(1, 1));
+        var result = new AttributionResult(attributions.Select(a => a.MoveToOuterDisposeScope()).ToArray(), null);
         return result;
     }
 }

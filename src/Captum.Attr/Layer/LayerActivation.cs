@@ -65,8 +65,8 @@ public sealed class LayerActivation
         var values = evaluation.Capture(ArgumentPreparation.Concat(tensors, options.AdditionalForwardArgs ?? []), options.AttributeToLayerInput);
 
         // Copies: a layer may hand back a tensor it was given (an input, a parameter), which stays the caller's.
-        var result = new LayerAttributionResult(LayerAttribution.MoveOut(values.Select(v => v.Select(t => t.clone()))), null);
         options.Progress?.Report(new AttributionProgress(1, 1));
+        var result = new LayerAttributionResult(LayerAttribution.MoveOut(values.Select(v => v.Select(t => t.clone()))), null);
         return result;
     }
 }

@@ -86,10 +86,10 @@ public sealed class LayerDeepLift : ILayerAttributionMethod<LayerDeepLiftOptions
         var (attributions, delta) = Compute(
             tensors, baselines, options.AdditionalForwardArgs ?? [], options.Target, options.AttributeToLayerInput, options.ReturnConvergenceDelta, options.CustomAttributionFunc);
 
+        options.Progress?.Report(new AttributionProgress(1, 1));
         var result = new LayerAttributionResult(
             [attributions.Select(a => a.MoveToOuterDisposeScope()).ToArray()],
             delta?.MoveToOuterDisposeScope());
-        options.Progress?.Report(new AttributionProgress(1, 1));
         return result;
     }
 

@@ -75,10 +75,10 @@ public sealed class LayerDeepLiftShap : ILayerAttributionMethod<LayerDeepLiftSha
 
         var (attributions, delta) = layerDeepLift.Compute(
             pairs.Inputs, pairs.Baselines, pairs.AdditionalForwardArgs, pairs.Target, options.AttributeToLayerInput, options.ReturnConvergenceDelta, options.CustomAttributionFunc);
+        options.Progress?.Report(new AttributionProgress(1, 1));
         var result = new LayerAttributionResult(
             [attributions.Select(a => pairs.Mean(a).MoveToOuterDisposeScope()).ToArray()],
             delta?.MoveToOuterDisposeScope());
-        options.Progress?.Report(new AttributionProgress(1, 1));
         return result;
     }
 }

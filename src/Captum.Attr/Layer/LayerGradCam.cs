@@ -75,8 +75,8 @@ public sealed class LayerGradCam : ILayerAttributionMethod<LayerGradCamOptions>
             maps[j] = options.ReluAttributions ? nn.functional.relu(map) : map;
         }
 
-        var result = new LayerAttributionResult(LayerAttribution.MoveOut([maps]), null);
         options.Progress?.Report(new AttributionProgress(1, 1));
+        var result = new LayerAttributionResult(LayerAttribution.MoveOut([maps]), null);
         return result;
     }
 }

@@ -79,8 +79,8 @@ public sealed class LayerGradientXActivation : ILayerAttributionMethod<LayerGrad
         var args = ArgumentPreparation.Concat(tensors, options.AdditionalForwardArgs ?? []);
         var (grads, values, _) = LayerGradients.Compute(evaluation, args, options.AttributeToLayerInput, options.Target);
         var attributions = grads.Select((layer, l) => layer.Select((g, j) => MultipliesByInputs ? g * values[l][j].detach() : g));
-        var result = new LayerAttributionResult(LayerAttribution.MoveOut(attributions), null);
         options.Progress?.Report(new AttributionProgress(1, 1));
+        var result = new LayerAttributionResult(LayerAttribution.MoveOut(attributions), null);
         return result;
     }
 }

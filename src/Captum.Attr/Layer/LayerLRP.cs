@@ -101,8 +101,8 @@ public sealed class LayerLRP : ILayerAttributionMethod<LayerLRPOptions>
 
         var relevances = LrpPropagation.Scale(outcome.Normalized, outcome.Output);
         var delta = options.ReturnConvergenceDelta ? LrpPropagation.Delta(relevances, outcome.Output) : null;
-        var result = new LayerAttributionResult([relevances.Select(r => r.MoveToOuterDisposeScope()).ToArray()], delta?.MoveToOuterDisposeScope());
         options.Progress?.Report(new AttributionProgress(1, 1));
+        var result = new LayerAttributionResult([relevances.Select(r => r.MoveToOuterDisposeScope()).ToArray()], delta?.MoveToOuterDisposeScope());
         return result;
     }
 }

@@ -77,8 +77,8 @@ public sealed class NeuronDeepLift
 
         var (attributions, _) = Pass(options.AttributeToNeuronInput).Compute(
             tensors, baselines, options.AdditionalForwardArgs ?? [], default, returnDelta: false, options.CustomAttributionFunc);
-        var result = new AttributionResult(attributions.Select(a => a.MoveToOuterDisposeScope()).ToArray(), null);
         options.Progress?.Report(new AttributionProgress(1, 1));
+        var result = new AttributionResult(attributions.Select(a => a.MoveToOuterDisposeScope()).ToArray(), null);
         return result;
     }
 

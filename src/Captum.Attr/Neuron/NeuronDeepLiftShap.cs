@@ -71,8 +71,8 @@ public sealed class NeuronDeepLiftShap
 
         var (attributions, _) = neuronDeepLift.Pass(options.AttributeToNeuronInput).Compute(
             pairs.Inputs, pairs.Baselines, pairs.AdditionalForwardArgs, pairs.Target, returnDelta: false, options.CustomAttributionFunc);
-        var result = new AttributionResult(attributions.Select(a => pairs.Mean(a).MoveToOuterDisposeScope()).ToArray(), null);
         options.Progress?.Report(new AttributionProgress(1, 1));
+        var result = new AttributionResult(attributions.Select(a => pairs.Mean(a).MoveToOuterDisposeScope()).ToArray(), null);
         return result;
     }
 }

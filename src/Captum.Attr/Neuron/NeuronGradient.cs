@@ -53,8 +53,8 @@ public sealed class NeuronGradient
         cancellationToken.ThrowIfCancellationRequested();
         var leaves = Gradients.Leaves(tensors);
         var grads = NeuronGradients(evaluation, NeuronSelector, layerName, ArgumentPreparation.Concat(leaves, options.AdditionalForwardArgs ?? []), leaves, options.AttributeToNeuronInput);
-        var result = new AttributionResult(grads.Select(g => g.MoveToOuterDisposeScope()).ToArray(), null);
         options.Progress?.Report(new AttributionProgress(1, 1));
+        var result = new AttributionResult(grads.Select(g => g.MoveToOuterDisposeScope()).ToArray(), null);
         return result;
     }
 

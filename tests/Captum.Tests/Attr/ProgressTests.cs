@@ -139,6 +139,36 @@ public sealed class ProgressTests
     }
 
     [Theory]
+    [MemberData(nameof(AllCases))]
+    public void Attribute_CallbackThrowsAtTheLastReport_LeavesNoLiveTensors(string name)
+    {
+        using var scope = torch.NewDisposeScope();
+        var fixture = new Fixture();
+        var run = Runner(name, fixture);
+        run(new SynchronousProgress<AttributionProgress>(_ => { }), CancellationToken.None);
+
+        // A normal run leaves only the tensors the case itself builds as arguments (a mask, say): its result is
+        // disposed. A run whose callback throws must leave no more than that.
+        var before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        run(new SynchronousProgress<AttributionProgress>(_ => { }), CancellationToken.None);
+        var arguments = DisposeScopeManager.Statistics.ThreadTotalLiveCount - before;
+        var live = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+
+        var ex = Assert.Throws<InvalidOperationException>(() => run(
+            new SynchronousProgress<AttributionProgress>(p =>
+            {
+                if (p.CompletedSteps == p.TotalSteps)
+                {
+                    throw new InvalidOperationException("the callback failed");
+                }
+            }),
+            CancellationToken.None));
+
+        Assert.Equal("the callback failed", ex.Message);
+        Assert.Equal(live + arguments, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+
+    [Theory]
     [MemberData(nameof(BatchedCases))]
     public void Attribute_TokenCancelledAtTheFirstReport_ThrowsWithoutHooksAndLeavesTheCallersTensors(string name, bool inputsRequireGrad)
     {
