@@ -125,6 +125,17 @@ public sealed class LayerNoiseTunnel<TOptions>
             {
                 var result = method.Attribute(noisy, expanded, cancellationToken);
                 counts ??= result.Layers.Select(l => l.Count).ToArray();
+                var rows = noisy.Tensors[0].shape[0];
+                for (var l = 0; l < result.Layers.Count; l++)
+                {
+                    if (result.Layers[l].FirstOrDefault(t => t.dim() == 0 || t.shape[0] != rows) is { } unbatched)
+                    {
+                        throw new ArgumentException(
+                            $"layer {l} of {method.GetType().Name} gives an attribution of shape {Shapes.Format(unbatched.shape)}, whose first dimension is not the batch of noisy samples ({rows}); the noise tunnel needs batch-first layer values.",
+                            nameof(AttributionMethod));
+                    }
+                }
+
                 return (result.Layers.SelectMany(l => l).ToArray(), result.Delta);
             },
             cancellationToken);

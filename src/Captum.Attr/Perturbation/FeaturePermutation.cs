@@ -34,7 +34,9 @@ public delegate Tensor PermutationFunction(Tensor inputs, Tensor featureMask, Ge
 /// <para>
 /// Masks: by default each input's mask ids are that input's own features (Captum 0.8.0); with
 /// <c>EnableCrossTensorAttribution</c> an id names one feature across the inputs, permuted in all of them with
-/// the same order of the batch. Inputs may hold integers. Cost: 1 + ceil(features / PerturbationsPerEval) forward
+/// the same order of the batch, so that an example's parts stay together. Captum's default <c>perm_func</c> is
+/// called once per input and so draws a separate order for each; this is a deliberate difference (only with
+/// <c>EnableCrossTensorAttribution</c>; a custom <c>permFunc</c> is used as given). Inputs may hold integers. Cost: 1 + ceil(features / PerturbationsPerEval) forward
 /// passes, without gradients.
 /// </para>
 /// </remarks>

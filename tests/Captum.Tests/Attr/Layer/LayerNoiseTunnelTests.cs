@@ -82,4 +82,25 @@ public sealed class LayerNoiseTunnelTests
         Assert.False(NoiseTunnel.Create(method).HasConvergenceDelta);
         Assert.True(NoiseTunnel.Create(new LayerConductance(model, "net.0")).HasConvergenceDelta);
     }
+
+    [Fact]
+    public void Attribute_LayerValuesNotBatchFirst_ThrowsNamingTheMethod()
+    {
+        using var scope = torch.NewDisposeScope();
+        var x = torch.randn(2, 4);
+
+        var ex = Assert.Throws<ArgumentException>(() => NoiseTunnel.Create(new NotBatchFirst()).Attribute(x, new NoiseTunnelOptions<LayerGradientXActivationOptions> { Samples = 3, Stdevs = 0.1, Seed = 1 }));
+
+        Assert.Equal("AttributionMethod", ex.ParamName);
+        Assert.Contains("[7]", ex.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A layer method whose layer value has no batch dimension (as an LSTM's h_n has it second).</summary>
+    private sealed class NotBatchFirst : ILayerAttributionMethod<LayerGradientXActivationOptions>
+    {
+        public bool HasConvergenceDelta => false;
+
+        public LayerAttributionResult Attribute(Inputs inputs, LayerGradientXActivationOptions? options = null, CancellationToken cancellationToken = default) =>
+            new([[torch.zeros(7)]], null);
+    }
 }
