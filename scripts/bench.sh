@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks one workload against raw TorchSharp doing the same passes:
 #   scripts/bench.sh resnet18-ig|vqa-lig|mlp-steps --threads N [--repeats R]
+#   scripts/bench.sh adaptive --threads N      (adaptive integration against 50-step Gauss-Legendre; prints a table)
 # The last line reads: workload=W threads=N seconds=S raw_seconds=R ratio=S/R peak_rss_mb=M
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 dotnet build "$ROOT/bench/Captum.Bench/Captum.Bench.csproj" -c Release -nologo -v quiet >/dev/null

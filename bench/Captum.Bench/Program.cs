@@ -29,7 +29,7 @@ Func<(Action Captum, Action Raw, int Passes, int Steps)> build = workload switch
     "resnet18-ig" => ResNet18Ig,
     "vqa-lig" => VqaLig,
     "mlp-steps" => MlpSteps,
-    _ => throw new ArgumentException($"unknown workload '{workload}': resnet18-ig, vqa-lig or mlp-steps"),
+    _ => throw new ArgumentException($"unknown workload '{workload}': resnet18-ig, vqa-lig, mlp-steps or adaptive"),
 };
 using var setup = torch.NewDisposeScope();
 var (captum, raw, passes, steps) = build();

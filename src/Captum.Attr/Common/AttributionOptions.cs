@@ -19,9 +19,10 @@ public abstract record AttributionOptions
     public IReadOnlyList<object?>? AdditionalForwardArgs { get; init; }
 
     /// <summary>
-    /// Receives the work done, as (completed, total), after every internal batch: integration steps for
-    /// IntegratedGradients and LayerIntegratedGradients (points summed over the examples with <c>Adaptive</c>), samples
-    /// per example for GradientShap and LayerGradientShap, and (1, 1) after the single pass of the other methods.
+    /// Receives the work done, as (completed, total), after every internal batch, in the method's unit: integration
+    /// steps or path points for the path methods, forward evaluations for the perturbation methods, samples per
+    /// example for the sampling methods, and (1, 1) after the single pass of the one-pass methods (docs/api.md,
+    /// "Progress and cancellation", lists every method's unit).
     /// Reports come on the calling thread; completed never decreases and ends at the total. The last report comes
     /// before the results are handed back, so a callback that throws leaves no result tensors behind. The cancellation token is
     /// checked before every batch, so a token cancelled from a report stops the call before its next batch.

@@ -7,8 +7,8 @@ namespace Captum.Attr;
 /// Noise Tunnel: runs an attribution method on noisy copies of every example and combines the samples'
 /// attributions as SmoothGrad (their mean, Smilkov et al., 2017), SmoothGrad squared (the mean of their squares)
 /// or VarGrad (their variance, Adebayo et al., 2018). Wraps any <see cref="IAttributionMethod{TOptions}"/>:
-/// Saliency, InputXGradient, GuidedBackprop, Deconvolution, DeepLift, DeepLiftShap, GradientShap,
-/// IntegratedGradients.
+/// Saliency, InputXGradient, GuidedBackprop, Deconvolution, GuidedGradCam, DeepLift, DeepLiftShap, GradientShap,
+/// IntegratedGradients, LRP, FeatureAblation, ShapleyValueSampling, ShapleyValues, Lime, KernelShap.
 /// </summary>
 /// <typeparam name="TOptions">The wrapped method's options.</typeparam>
 /// <remarks>
@@ -75,7 +75,8 @@ public sealed class NoiseTunnel<TOptions>
 /// Noise Tunnel over a layer method: runs it on noisy copies of every example (the noise is added to the model's
 /// inputs) and combines the samples' layer attributions as SmoothGrad, SmoothGrad squared or VarGrad. Wraps any
 /// <see cref="ILayerAttributionMethod{TOptions}"/>: LayerIntegratedGradients, LayerConductance, InternalInfluence,
-/// LayerGradientXActivation, LayerGradCam, LayerDeepLift, LayerGradientShap, LayerLRP.
+/// LayerGradientXActivation, LayerGradCam, LayerDeepLift, LayerDeepLiftShap, LayerGradientShap, LayerFeatureAblation,
+/// LayerLRP.
 /// </summary>
 /// <typeparam name="TOptions">The wrapped method's options.</typeparam>
 /// <remarks>

@@ -26,7 +26,7 @@ namespace Captum.Attr;
 /// Cost: 1 + ceil(features / PerturbationsPerEval) forward passes, without gradients.
 /// </para>
 /// </remarks>
-public sealed class FeatureAblation
+public sealed class FeatureAblation : IAttributionMethod<FeatureAblationOptions>
 {
     private readonly ForwardFunction forward;
 
@@ -38,6 +38,9 @@ public sealed class FeatureAblation
         TorchRuntime.EnsureAvailable();
         forward = forwardFunc;
     }
+
+    /// <summary>False: perturbation methods have no convergence delta. Python: <c>has_convergence_delta()</c>.</summary>
+    public bool HasConvergenceDelta => false;
 
     /// <summary>Attributes the explained output to every element of every input by ablating features.</summary>
     /// <param name="inputs">One tensor or several, batch first; floating point or integer. They are not modified.</param>

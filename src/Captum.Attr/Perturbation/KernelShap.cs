@@ -21,7 +21,7 @@ namespace Captum.Attr;
 /// seeding and cost are as for <see cref="Lime"/>.
 /// </para>
 /// </remarks>
-public sealed class KernelShap
+public sealed class KernelShap : IAttributionMethod<KernelShapOptions>
 {
     /// <summary>The weight of the all-on and all-off samples. Python: <c>KernelShap.inf_weight</c>.</summary>
     public const double InfiniteWeight = 1000000.0;
@@ -37,6 +37,9 @@ public sealed class KernelShap
         TorchRuntime.EnsureAvailable();
         forward = forwardFunc;
     }
+
+    /// <summary>False: perturbation methods have no convergence delta. Python: <c>has_convergence_delta()</c>.</summary>
+    public bool HasConvergenceDelta => false;
 
     /// <summary>Estimates every feature's Shapley value with a weighted linear surrogate per example.</summary>
     /// <param name="inputs">One tensor or several, batch first; floating point or integer. They are not modified.</param>

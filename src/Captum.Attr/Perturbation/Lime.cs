@@ -26,7 +26,7 @@ namespace Captum.Attr;
 /// PerturbationsPerEval to a pass, without gradients (plus one to find the output mode for a batch).
 /// </para>
 /// </remarks>
-public sealed class Lime
+public sealed class Lime : IAttributionMethod<LimeOptions>
 {
     private readonly ForwardFunction forward;
     private readonly ISurrogateModel model;
@@ -70,6 +70,9 @@ public sealed class Lime
     /// <remarks>Python: <c>captum.attr._core.lime.get_exp_kernel_similarity_function</c>.</remarks>
     public static SimilarityFunction ExpKernelSimilarity(LimeDistance distance = LimeDistance.Cosine, double kernelWidth = 1.0) =>
         LimeBase.ExpKernel(distance, kernelWidth);
+
+    /// <summary>False: perturbation methods have no convergence delta. Python: <c>has_convergence_delta()</c>.</summary>
+    public bool HasConvergenceDelta => false;
 
     /// <summary>Explains the explained output with a linear surrogate per example.</summary>
     /// <param name="inputs">One tensor or several, batch first; floating point or integer. They are not modified.</param>

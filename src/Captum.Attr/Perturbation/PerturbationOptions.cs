@@ -3,28 +3,15 @@ using static TorchSharp.torch;
 namespace Captum.Attr;
 
 /// <summary>The arguments every perturbation method shares, with Captum's defaults.</summary>
-/// <remarks>Python: the common keyword arguments of the perturbation methods' <c>attribute</c>.</remarks>
-public abstract record PerturbationOptions
+/// <remarks>
+/// Python: the common keyword arguments of the perturbation methods' <c>attribute</c>. <c>Baselines</c> are the
+/// values that replace perturbed features (for integer inputs such as token ids, a scalar must be a whole
+/// number). <c>Target</c> may be none also when the forward function returns one value for the whole batch.
+/// Tensor <c>AdditionalForwardArgs</c> with a batch dimension are repeated along it when several perturbations
+/// share one forward pass. <c>Progress</c> counts forward evaluations (Python: <c>show_progress</c>).
+/// </remarks>
+public abstract record PerturbationOptions : BaselineAttributionOptions
 {
-    /// <summary>
-    /// The values that replace perturbed features: none for zeros, a scalar, a tensor that broadcasts to the
-    /// input, or one of those per input. For integer inputs (token ids) a scalar must be a whole number.
-    /// Python: <c>baselines</c>.
-    /// </summary>
-    public Baselines Baselines { get; init; }
-
-    /// <summary>
-    /// Which output to explain; none when the forward function returns one value per example, or one value for
-    /// the whole batch. Python: <c>target</c>.
-    /// </summary>
-    public Target Target { get; init; }
-
-    /// <summary>
-    /// Further forward arguments after the inputs. Tensors with a batch dimension are repeated along it when
-    /// several perturbations share one forward pass; 0-dimensional tensors and anything else are passed
-    /// unchanged. Python: <c>additional_forward_args</c>.
-    /// </summary>
-    public IReadOnlyList<object?>? AdditionalForwardArgs { get; init; }
 
     /// <summary>
     /// How many perturbations go into one forward pass (each pass holds at most this many times the batch);
@@ -32,12 +19,6 @@ public abstract record PerturbationOptions
     /// the whole batch. Python: <c>perturbations_per_eval</c>.
     /// </summary>
     public int PerturbationsPerEval { get; init; } = 1;
-
-    /// <summary>
-    /// Receives the number of forward evaluations done out of the total after every evaluation (a step is one
-    /// forward pass). Python: <c>show_progress</c>.
-    /// </summary>
-    public IProgress<AttributionProgress>? Progress { get; init; }
 }
 
 /// <summary>The arguments of <see cref="FeatureAblation.Attribute"/>.</summary>

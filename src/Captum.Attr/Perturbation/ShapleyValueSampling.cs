@@ -25,7 +25,7 @@ namespace Captum.Attr;
 /// Cost: 1 + Samples * ceil(features / PerturbationsPerEval) forward passes, without gradients.
 /// </para>
 /// </remarks>
-public sealed class ShapleyValueSampling
+public sealed class ShapleyValueSampling : IAttributionMethod<ShapleyValueSamplingOptions>
 {
     private readonly ForwardFunction forward;
 
@@ -37,6 +37,9 @@ public sealed class ShapleyValueSampling
         TorchRuntime.EnsureAvailable();
         forward = forwardFunc;
     }
+
+    /// <summary>False: perturbation methods have no convergence delta. Python: <c>has_convergence_delta()</c>.</summary>
+    public bool HasConvergenceDelta => false;
 
     /// <summary>Estimates the Shapley value of every feature and spreads it over the feature's elements.</summary>
     /// <param name="inputs">One tensor or several, batch first; floating point or integer. They are not modified.</param>

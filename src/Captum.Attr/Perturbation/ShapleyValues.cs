@@ -25,7 +25,7 @@ namespace Captum.Attr;
 /// (PerturbationsPerEval must then be 1 and every mask's first dimension 1).
 /// </para>
 /// </remarks>
-public sealed class ShapleyValues
+public sealed class ShapleyValues : IAttributionMethod<ShapleyValuesOptions>
 {
     /// <summary>
     /// The largest number of features accepted: 9 features take 9! = 362,880 orders, each of 9 evaluations (Captum
@@ -43,6 +43,9 @@ public sealed class ShapleyValues
         TorchRuntime.EnsureAvailable();
         forward = forwardFunc;
     }
+
+    /// <summary>False: perturbation methods have no convergence delta. Python: <c>has_convergence_delta()</c>.</summary>
+    public bool HasConvergenceDelta => false;
 
     /// <summary>Computes the Shapley value of every feature and spreads it over the feature's elements.</summary>
     /// <param name="inputs">One tensor or several, batch first; floating point or integer. They are not modified.</param>

@@ -217,4 +217,28 @@ public sealed class NoiseTunnelTests
         var tunnel = NoiseTunnel.Create(new Saliency(TestModels.SmoothMlp(1)));
         Assert.Throws<OperationCanceledException>(() => tunnel.Attribute(torch.randn(2, 4), new NoiseTunnelOptions<SaliencyOptions> { MethodOptions = new() { Target = 0 } }, cancel.Token));
     }
+
+    [Theory]
+    [InlineData(NoiseTunnelType.SmoothGrad)]
+    [InlineData(NoiseTunnelType.VarGrad)]
+    public void Attribute_FeatureAblationOfLinearModel_EqualsNoiseTunnelOverInputXGradient(NoiseTunnelType type)
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new LinearModel(4, 3, seed: 31);
+        var x = torch.randn(3, 4);
+
+        // On a linear model, ablating x_j to 0 removes w_j x_j, which is also input times gradient: per noisy
+        // sample the two agree, so with the same draws their combinations do.
+        using var ablation = NoiseTunnel.Create(new FeatureAblation(model)).Attribute(x, new NoiseTunnelOptions<FeatureAblationOptions>
+        {
+            NoiseType = type, Samples = 5, SamplesBatchSize = 2, Stdevs = 0.4, Seed = 8, MethodOptions = new() { Target = 2 },
+        });
+        using var gradient = NoiseTunnel.Create(new InputXGradient(model)).Attribute(x, new NoiseTunnelOptions<InputXGradientOptions>
+        {
+            NoiseType = type, Samples = 5, SamplesBatchSize = 2, Stdevs = 0.4, Seed = 8, MethodOptions = new() { Target = 2 },
+        });
+
+        TensorAssert.AllClose(ablation.Attribution, gradient.Attribution, 1e-5, 1e-5);
+        Assert.False(NoiseTunnel.Create(new FeatureAblation(model)).HasConvergenceDelta);
+    }
 }
