@@ -45,6 +45,9 @@ internal sealed class LayerEvaluation
     /// <summary>The resolved layers.</summary>
     public IReadOnlyList<nn.Module> Layers => layers;
 
+    /// <summary>The argument errors about the layers name ("layer" or "layers").</summary>
+    public string ArgumentName => argumentName;
+
     /// <summary>Runs the model without gradients and returns each layer's tensors, detached.</summary>
     public Tensor[][] Capture(object?[] args, bool onInput)
     {

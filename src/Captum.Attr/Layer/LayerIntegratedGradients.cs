@@ -114,14 +114,14 @@ public sealed class LayerIntegratedGradients : ILayerAttributionMethod<LayerInte
             {
                 throw new ArgumentException(
                     $"layer {layerReferences[l]}: a tensor of its {(onInput ? "input" : "output")} has shape {Shapes.Format(unbatched.shape)}, whose first dimension is not the batch ({n}); layer methods need batch-first layer values (an LSTM's h and c are not).",
-                    nameof(options));
+                    evaluation.ArgumentName);
             }
 
             if (inputLayers[l].Any(t => !t.is_floating_point()))
             {
                 throw new ArgumentException(
                     $"layer {layerReferences[l]}: its {(onInput ? "input is" : "output is")} integer (token ids?), which cannot be interpolated; attribute to the output of the embedding that reads them instead.",
-                    nameof(options));
+                    evaluation.ArgumentName);
             }
         }
 

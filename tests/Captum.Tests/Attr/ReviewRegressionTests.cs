@@ -57,6 +57,7 @@ public sealed class ReviewRegressionTests
 
         var ex = Assert.Throws<ArgumentException>(() => lig.Attribute(torch.randn(2, 5, 3), new LayerIntegratedGradientsOptions { Target = 1 }));
         Assert.Contains("not the batch", ex.Message, StringComparison.Ordinal);
+        Assert.Equal("layer", ex.ParamName);
     }
 
     [Theory]
