@@ -31,7 +31,7 @@ public sealed class HtmlReport
     /// <summary>The document title.</summary>
     public string Title { get; }
 
-    /// <summary>The number of sections added so far.</summary>
+    /// <summary>The number of parts (headings, paragraphs, figures, text tables) added so far.</summary>
     public int Count => _parts.Count;
 
     /// <summary>Adds a heading (escaped).</summary>

@@ -317,14 +317,18 @@ public static class ImageVisualizer
             throw new ArgumentException($"Cannot display {method} with both positive and negative attributions, choose a different sign option.", signName);
         }
 
-        float[,] norm;
-        try
+        // The original image alone never reads the attribution (as in Captum), so it is not normalised then.
+        var norm = new float[h, w];
+        if (method != ImageVisualizationMethod.OriginalImage)
         {
-            norm = AttributionNormalization.NormalizeAttr(attr, sign, outlierPerc);
-        }
-        catch (ArgumentException ex) when (ex.ParamName == "attr")
-        {
-            throw new ArgumentException(ex.Message, attrName, ex);
+            try
+            {
+                norm = AttributionNormalization.NormalizeAttr(attr, sign, outlierPerc);
+            }
+            catch (ArgumentException ex) when (ex.ParamName == "attr")
+            {
+                throw new ArgumentException(ex.Message, attrName, ex);
+            }
         }
 
         var original = originalImage is null ? null : PrepareOriginal(originalImage, imageName);

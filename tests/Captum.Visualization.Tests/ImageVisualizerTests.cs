@@ -387,4 +387,20 @@ public class ImageVisualizerTests
 
         return grey;
     }
+
+    [Fact]
+    public void VisualizeImageAttr_NonFiniteAttributionForTheOriginalImage_DrawsTheImageAndRefusesItForAHeatMap()
+    {
+        var attr = new float[2, 2, 3];
+        attr[0, 1, 2] = float.NaN;
+        var image = new float[2, 2, 3];
+        image[1, 0, 0] = 0.5f;
+
+        var (_, panel) = ImageVisualizer.VisualizeImageAttr(attr, image, ImageVisualizationMethod.OriginalImage, VisualizationSign.All);
+        var ex = Assert.Throws<ArgumentException>(() => ImageVisualizer.VisualizeImageAttr(attr, image, ImageVisualizationMethod.HeatMap, VisualizationSign.All));
+
+        Assert.Equal(127, panel.Image![0, 1].R);
+        Assert.Equal(0, panel.Image![1, 1].R);
+        Assert.Equal("attr", ex.ParamName);
+    }
 }
