@@ -16,7 +16,8 @@ namespace Captum.Attr;
 /// <para>
 /// Every example is repeated <c>Samples</c> times in a row (example-major) and Gaussian noise of the input's
 /// <c>Stdevs</c> is added. The wrapped method's target and tensor additional arguments are expanded the same way;
-/// its baselines too when they have one row per example (n &gt; 1); scalars and other baselines pass unchanged; with
+/// its baselines too when they have one row per example (n &gt; 1), and so are a perturbation method's feature masks
+/// with one row per example; scalars and other baselines pass unchanged; with
 /// <c>DrawBaselineFromDistribution</c>, one reference per sample is drawn at random from each input's baselines. The
 /// samples go to the wrapped method <c>SamplesBatchSize</c> at a time; the delta, when the method returns one, is
 /// gathered per example, ordered by example then sample. Draws come from <c>Seed</c> or <c>Generator</c> when given,
@@ -219,6 +220,7 @@ internal static class NoiseTunnelEngine
                 };
             }
 
+            expanded = ExpandFeatureMask(expanded, samples);
             var result = attribute(new Inputs(noisy) { IsTuple = inputs.IsTuple }, (TOptions)expanded);
             methodProgress?.EndCall();
             return result;
@@ -226,6 +228,26 @@ internal static class NoiseTunnelEngine
 
         return NoiseSampling.Run(
             tensors, n, options.NoiseType, options.Samples, options.SamplesBatchSize, stdevs, random, Samples, options.Progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// A perturbation method's feature mask with one row per example (first dimension above 1) repeated in place for
+    /// every sample, as Captum's noise tunnel does; masks shared by all examples pass unchanged.
+    /// </summary>
+    private static AttributionOptions ExpandFeatureMask(AttributionOptions options, int samples)
+    {
+        FeatureMask Expand(FeatureMask mask) => mask.IsNone || mask.Masks!.All(m => m.dim() == 0 || m.shape[0] == 1)
+            ? mask
+            : mask.Masks!.Select(m => m.dim() > 0 && m.shape[0] > 1 ? SampleExpansion.RepeatInterleave(m, samples) : m).ToArray();
+
+        return options switch
+        {
+            FeatureAblationOptions o => o with { FeatureMask = Expand(o.FeatureMask) },
+            ShapleyValueSamplingOptions o => o with { FeatureMask = Expand(o.FeatureMask) },
+            ShapleyValuesOptions o => o with { FeatureMask = Expand(o.FeatureMask) },
+            LimeOptions o => o with { FeatureMask = Expand(o.FeatureMask) },
+            _ => options,
+        };
     }
 
 

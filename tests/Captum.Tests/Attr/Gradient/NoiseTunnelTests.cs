@@ -241,4 +241,24 @@ public sealed class NoiseTunnelTests
         TensorAssert.AllClose(ablation.Attribution, gradient.Attribution, 1e-5, 1e-5);
         Assert.False(NoiseTunnel.Create(new FeatureAblation(model)).HasConvergenceDelta);
     }
+
+    [Fact]
+    public void Attribute_FeatureAblationWithAMaskPerExample_EqualsTheMethodWithoutNoise()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = TestModels.SmoothMlp(33);
+        var x = torch.randn(2, 4);
+        var mask = torch.tensor(new long[,] { { 0, 0, 1, 1 }, { 0, 1, 1, 2 } });
+        var options = new FeatureAblationOptions { Target = 1, FeatureMask = mask };
+
+        // Without noise every sample is its example, so each combination is the method's own result.
+        using var tunnel = NoiseTunnel.Create(new FeatureAblation(model)).Attribute(x, new NoiseTunnelOptions<FeatureAblationOptions>
+        {
+            Samples = 3, SamplesBatchSize = 2, Stdevs = 0.0, MethodOptions = options,
+        });
+        using var direct = new FeatureAblation(model).Attribute(x, options);
+
+        TensorAssert.AllClose(tunnel.Attribution, direct.Attribution, 1e-6, 1e-7);
+        Assert.Equal(new long[] { 2, 4 }, mask.shape);
+    }
 }
