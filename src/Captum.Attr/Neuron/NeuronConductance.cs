@@ -1,6 +1,5 @@
 using Captum.Forward;
 using Captum.Layers;
-using Captum.Runtime;
 using static TorchSharp.torch;
 
 namespace Captum.Attr;
@@ -20,8 +19,7 @@ namespace Captum.Attr;
 /// </remarks>
 public sealed class NeuronConductance
 {
-    private readonly LayerEvaluation evaluation;
-    private readonly string layerName;
+    private readonly NeuronOutput neuron;
 
     /// <summary>Creates the method for one neuron.</summary>
     /// <param name="forwardFunc">The model or function to explain.</param>
@@ -33,17 +31,15 @@ public sealed class NeuronConductance
     /// </param>
     public NeuronConductance(ForwardFunction forwardFunc, LayerReference layer, NeuronSelector neuronSelector, bool multiplyByInputs = true)
     {
-        evaluation = NeuronGradient.Evaluation(forwardFunc, layer, neuronSelector);
-        layerName = layer.ToString();
-        NeuronSelector = neuronSelector;
+        neuron = new NeuronOutput(forwardFunc, layer, neuronSelector);
         MultipliesByInputs = multiplyByInputs;
     }
 
     /// <summary>The resolved layer.</summary>
-    public nn.Module Layer => evaluation.Layers[0];
+    public nn.Module Layer => neuron.Layer;
 
     /// <summary>The explained neuron.</summary>
-    public NeuronSelector NeuronSelector { get; }
+    public NeuronSelector NeuronSelector => neuron.Selector;
 
     /// <summary>Whether attributions are multiplied by (input - baseline). Python: <c>multiplies_by_inputs</c>.</summary>
     public bool MultipliesByInputs { get; }
@@ -64,12 +60,11 @@ public sealed class NeuronConductance
         IList<Tensor> Gradient(Tensor[] scaled, int steps)
         {
             var (layerGrads, values, _) = LayerGradients.Compute(
-                evaluation, path.Args(scaled, steps), options.AttributeToNeuronInput, options.Target.Repeat(steps), retainGraph: true);
+                neuron.Evaluation, path.Args(scaled, steps), options.AttributeToNeuronInput, options.Target.Repeat(steps), retainGraph: true);
 
             // d output / d neuron, per point, and d neuron / d input.
-            var outputByNeuron = NeuronSelector.Select(layerGrads[0], layerName).detach();
-            var neuron = NeuronSelector.Select(values[0], layerName);
-            var neuronByInput = Gradients.Of(neuron, scaled);
+            var outputByNeuron = neuron.Select(layerGrads[0]).detach();
+            var neuronByInput = Gradients.Of(neuron.Select(values[0]), scaled);
             return neuronByInput.Select(g =>
             {
                 var shape = Enumerable.Repeat(1L, (int)g.dim()).ToArray();

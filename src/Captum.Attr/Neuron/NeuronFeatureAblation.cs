@@ -24,8 +24,7 @@ namespace Captum.Attr;
 /// </remarks>
 public sealed class NeuronFeatureAblation
 {
-    private readonly LayerEvaluation evaluation;
-    private readonly string layerName;
+    private readonly NeuronOutput neuron;
 
     /// <summary>Creates the method for one neuron.</summary>
     /// <param name="forwardFunc">The model or function that computes the layer. Python: <c>forward_func</c>.</param>
@@ -33,16 +32,14 @@ public sealed class NeuronFeatureAblation
     /// <param name="neuronSelector">The neuron: an index into the layer's tensor without the batch dimension, or a function. Python: <c>neuron_selector</c>.</param>
     public NeuronFeatureAblation(ForwardFunction forwardFunc, LayerReference layer, NeuronSelector neuronSelector)
     {
-        evaluation = NeuronGradient.Evaluation(forwardFunc, layer, neuronSelector);
-        layerName = layer.ToString();
-        NeuronSelector = neuronSelector;
+        neuron = new NeuronOutput(forwardFunc, layer, neuronSelector);
     }
 
     /// <summary>The resolved layer.</summary>
-    public nn.Module Layer => evaluation.Layers[0];
+    public nn.Module Layer => neuron.Layer;
 
     /// <summary>The explained neuron.</summary>
-    public NeuronSelector NeuronSelector { get; }
+    public NeuronSelector NeuronSelector => neuron.Selector;
 
     /// <summary>Attributes the neuron's value to every element of every input by ablating features.</summary>
     /// <param name="inputs">The model's inputs, batch first; floating point or integer. Not modified.</param>
@@ -66,9 +63,9 @@ public sealed class NeuronFeatureAblation
         var checkedOnce = false;
         var neuronForward = ForwardFunction.FromDelegate(args =>
         {
-            var values = checkedOnce ? evaluation.CaptureUntilComplete(args, onInput) : evaluation.Capture(args, onInput);
+            var values = checkedOnce ? neuron.Evaluation.CaptureUntilComplete(args, onInput) : neuron.Evaluation.Capture(args, onInput);
             checkedOnce = true;
-            return NeuronSelector.Select(values[0], layerName);
+            return neuron.Select(values[0]);
         });
 
         using var noGrad = torch.no_grad();

@@ -1,6 +1,5 @@
 using Captum.Forward;
 using Captum.Layers;
-using Captum.Runtime;
 using static TorchSharp.torch;
 
 namespace Captum.Attr;
@@ -17,8 +16,7 @@ namespace Captum.Attr;
 /// </remarks>
 public sealed class NeuronGradient
 {
-    private readonly LayerEvaluation evaluation;
-    private readonly string layerName;
+    private readonly NeuronOutput neuron;
 
     /// <summary>Creates the method for one neuron.</summary>
     /// <param name="forwardFunc">The model or function that computes the layer.</param>
@@ -26,16 +24,14 @@ public sealed class NeuronGradient
     /// <param name="neuronSelector">The neuron: an index into the layer's tensor without the batch dimension, or a function. Python: <c>neuron_selector</c>.</param>
     public NeuronGradient(ForwardFunction forwardFunc, LayerReference layer, NeuronSelector neuronSelector)
     {
-        evaluation = NeuronGradient.Evaluation(forwardFunc, layer, neuronSelector);
-        layerName = layer.ToString();
-        NeuronSelector = neuronSelector;
+        neuron = new NeuronOutput(forwardFunc, layer, neuronSelector);
     }
 
     /// <summary>The resolved layer.</summary>
-    public nn.Module Layer => evaluation.Layers[0];
+    public nn.Module Layer => neuron.Layer;
 
     /// <summary>The explained neuron.</summary>
-    public NeuronSelector NeuronSelector { get; }
+    public NeuronSelector NeuronSelector => neuron.Selector;
 
     /// <summary>The gradient of the neuron with respect to every input element.</summary>
     /// <param name="inputs">The model's inputs, batch first, floating point. Not modified.</param>
@@ -52,45 +48,9 @@ public sealed class NeuronGradient
         LayerConductance.RequireFloatingInputs(tensors, nameof(NeuronGradient));
         cancellationToken.ThrowIfCancellationRequested();
         var leaves = Gradients.Leaves(tensors);
-        var grads = NeuronGradients(evaluation, NeuronSelector, layerName, ArgumentPreparation.Concat(leaves, options.AdditionalForwardArgs ?? []), leaves, options.AttributeToNeuronInput);
+        var grads = neuron.Gradients(ArgumentPreparation.Concat(leaves, options.AdditionalForwardArgs ?? []), leaves, options.AttributeToNeuronInput);
         options.Progress?.Report(new AttributionProgress(1, 1));
         var result = new AttributionResult(grads.Select(g => g.MoveToOuterDisposeScope()).ToArray(), null);
         return result;
-    }
-
-    /// <summary>Checks the neuron selector and resolves the layer: the construction every neuron method shares.</summary>
-    internal static LayerEvaluation Evaluation(ForwardFunction forwardFunc, LayerReference layer, NeuronSelector neuronSelector)
-    {
-        ArgumentNullException.ThrowIfNull(forwardFunc);
-        TorchRuntime.EnsureAvailable();
-        if (neuronSelector.IsEmpty)
-        {
-            throw new ArgumentException("neuronSelector is empty: give a neuron index or a selector function.", nameof(neuronSelector));
-        }
-
-        return LayerEvaluation.Create(forwardFunc, [layer], false);
-    }
-
-    /// <summary>
-    /// Runs the model and returns the gradients of the sum of the selected neuron over the batch with respect to
-    /// <paramref name="inputs"/> (which are among <paramref name="args"/> and require grad): Captum's neuron gradient function.
-    /// </summary>
-    internal static Tensor[] NeuronGradients(
-        LayerEvaluation evaluation, NeuronSelector selector, string layerName, object?[] args, IReadOnlyList<Tensor> inputs, bool onInput)
-    {
-        using var grad = torch.enable_grad();
-        var neuron = NeuronValue(evaluation, selector, layerName, args, onInput);
-        return Gradients.Of(neuron, inputs);
-    }
-
-    /// <summary>
-    /// Runs the model with gradients enabled and returns the selected neuron of every example ([batch]), attached
-    /// to the graph: what the neuron methods differentiate in place of the model's output.
-    /// </summary>
-    internal static Tensor NeuronValue(LayerEvaluation evaluation, NeuronSelector selector, string layerName, object?[] args, bool onInput)
-    {
-        using var grad = torch.enable_grad();
-        var (_, values) = evaluation.ForwardWithValues(args, onInput);
-        return selector.Select(values[0], layerName);
     }
 }

@@ -1,6 +1,5 @@
 using Captum.Forward;
 using Captum.Layers;
-using Captum.Runtime;
 using static TorchSharp.torch;
 
 namespace Captum.Attr;
@@ -17,8 +16,7 @@ namespace Captum.Attr;
 /// </remarks>
 public sealed class NeuronIntegratedGradients
 {
-    private readonly LayerEvaluation evaluation;
-    private readonly string layerName;
+    private readonly NeuronOutput neuron;
 
     /// <summary>Creates the method for one neuron.</summary>
     /// <param name="forwardFunc">The model or function that computes the layer.</param>
@@ -30,17 +28,15 @@ public sealed class NeuronIntegratedGradients
     /// </param>
     public NeuronIntegratedGradients(ForwardFunction forwardFunc, LayerReference layer, NeuronSelector neuronSelector, bool multiplyByInputs = true)
     {
-        evaluation = NeuronGradient.Evaluation(forwardFunc, layer, neuronSelector);
-        layerName = layer.ToString();
-        NeuronSelector = neuronSelector;
+        neuron = new NeuronOutput(forwardFunc, layer, neuronSelector);
         MultipliesByInputs = multiplyByInputs;
     }
 
     /// <summary>The resolved layer.</summary>
-    public nn.Module Layer => evaluation.Layers[0];
+    public nn.Module Layer => neuron.Layer;
 
     /// <summary>The explained neuron.</summary>
-    public NeuronSelector NeuronSelector { get; }
+    public NeuronSelector NeuronSelector => neuron.Selector;
 
     /// <summary>Whether attributions are multiplied by (input - baseline). Python: <c>multiplies_by_inputs</c>.</summary>
     public bool MultipliesByInputs { get; }
@@ -59,7 +55,7 @@ public sealed class NeuronIntegratedGradients
             nameof(NeuronIntegratedGradients), inputs, options.Baselines, options.AdditionalForwardArgs, options.Steps, options.Method, options.InternalBatchSize);
 
         IList<Tensor> Gradient(Tensor[] scaled, int steps) =>
-            NeuronGradient.NeuronGradients(evaluation, NeuronSelector, layerName, path.Args(scaled, steps), scaled, options.AttributeToNeuronInput);
+            neuron.Gradients(path.Args(scaled, steps), scaled, options.AttributeToNeuronInput);
 
         var totals = path.Integrate(Gradient, options.Progress, cancellationToken);
         var attributions = MultipliesByInputs ? path.TimesDifference(totals) : totals;
