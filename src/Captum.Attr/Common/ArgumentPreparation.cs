@@ -133,22 +133,6 @@ internal static class ArgumentPreparation
         return result;
     }
 
-    /// <summary>
-    /// The additional forward arguments for a batch whose every example is repeated <paramref name="repeats"/>
-    /// times in a row (example-major, <c>repeat_interleave</c>): tensors of one or more dimensions are expanded
-    /// along dimension 0; 0-dimensional tensors and anything else pass unchanged.
-    /// </summary>
-    public static object?[] ExpandInterleaved(IReadOnlyList<object?> args, int repeats)
-    {
-        var result = new object?[args.Count];
-        for (var i = 0; i < args.Count; i++)
-        {
-            result[i] = args[i] is Tensor t && t.dim() > 0 && repeats > 1 ? t.repeat_interleave(repeats, dim: 0) : args[i];
-        }
-
-        return result;
-    }
-
     /// <summary>Concatenates <paramref name="repeats"/> copies of <paramref name="t"/> along dimension 0.</summary>
     public static Tensor RepeatBatch(Tensor t, int repeats)
     {

@@ -42,7 +42,7 @@ internal sealed class InputPath
     {
         var tensors = inputs.Tensors;
         var n = ArgumentPreparation.BatchSize(tensors);
-        LayerConductance.RequireFloatingInputs(tensors, methodName);
+        InputChecks.RequireFloatingPoint(tensors, methodName, InputUse.Interpolated);
         ArgumentPreparation.Steps(steps, internalBatchSize);
         target?.ValidateCount(n);
         var prepared = ArgumentPreparation.Baselines(tensors, baselines);

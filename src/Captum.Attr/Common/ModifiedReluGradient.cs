@@ -103,7 +103,7 @@ internal sealed class NeuronModifiedReluGradient
         var tensors = inputs.Tensors;
         using var scope = torch.NewDisposeScope();
         ArgumentPreparation.BatchSize(tensors);
-        GradientInputs.RequireFloatingPoint(tensors, method);
+        InputChecks.RequireFloatingPoint(tensors, method);
         cancellationToken.ThrowIfCancellationRequested();
 
         var gradients = ModifiedReluGradient.Compute(model, tensors, additional ?? [], useReluGradOutput, args => Neuron.Value(args, onInput));

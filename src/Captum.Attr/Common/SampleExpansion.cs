@@ -38,6 +38,24 @@ internal static class SampleExpansion
     }
 
     /// <summary>
+    /// One reference per row of the expanded batch: a random example of each input's distribution (drawn
+    /// independently per input), or the scalar filled to the input's shape.
+    /// </summary>
+    public static Tensor[] DrawReferences(IReadOnlyList<Tensor> expanded, IReadOnlyList<Tensor?> distribution, Baselines baselines, RandomDraws random)
+    {
+        var references = new Tensor[expanded.Count];
+        for (var i = 0; i < expanded.Count; i++)
+        {
+            var x = expanded[i];
+            references[i] = distribution[i] is { } d
+                ? d.index_select(0, random.Indices(x.shape[0], d.shape[0], d.device))
+                : torch.full_like(x, baselines.For(i, expanded.Count).Scalar!.Value);
+        }
+
+        return references;
+    }
+
+    /// <summary>
     /// Checks a baseline distribution: per input a tensor of reference examples shaped like the input after
     /// dimension 0 (or, when <paramref name="allowScalars"/>, a scalar). Returns the tensors (null for scalars),
     /// on the input's dtype and device.

@@ -46,7 +46,7 @@ public sealed class Deconvolution : IAttributionMethod<DeconvolutionOptions>
         var tensors = inputs.Tensors;
         using var scope = torch.NewDisposeScope();
         var n = ArgumentPreparation.BatchSize(tensors);
-        GradientInputs.RequireFloatingPoint(tensors, nameof(Deconvolution));
+        InputChecks.RequireFloatingPoint(tensors, nameof(Deconvolution));
         options.Target.ValidateCount(n);
         cancellationToken.ThrowIfCancellationRequested();
 
@@ -56,3 +56,7 @@ public sealed class Deconvolution : IAttributionMethod<DeconvolutionOptions>
         return result;
     }
 }
+
+/// <summary>The arguments of <see cref="Deconvolution.Attribute"/>.</summary>
+/// <remarks>Python: the keyword arguments of <c>Deconvolution.attribute</c>.</remarks>
+public sealed record DeconvolutionOptions : TargetedAttributionOptions;

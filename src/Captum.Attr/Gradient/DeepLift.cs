@@ -97,7 +97,7 @@ public sealed class DeepLift : IAttributionMethod<DeepLiftOptions>
         var tensors = inputs.Tensors;
         using var scope = torch.NewDisposeScope();
         var n = ArgumentPreparation.BatchSize(tensors);
-        GradientInputs.RequireFloatingPoint(tensors, nameof(DeepLift));
+        InputChecks.RequireFloatingPoint(tensors, nameof(DeepLift));
         options.Target.ValidateCount(n);
         var baselines = ArgumentPreparation.Baselines(tensors, options.Baselines);
         cancellationToken.ThrowIfCancellationRequested();
@@ -125,3 +125,30 @@ public sealed class DeepLift : IAttributionMethod<DeepLiftOptions>
         return (attributions, delta);
     }
 }
+
+/// <summary>The arguments of <see cref="DeepLift.Attribute"/>, with Captum's defaults.</summary>
+/// <remarks>
+/// Python: the keyword arguments of <c>DeepLift.attribute</c>. <c>Baselines</c>: none for zeros, a scalar, a
+/// tensor of the input's shape or with one row for the whole batch, or one of those per input.
+/// </remarks>
+public sealed record DeepLiftOptions : BaselineAttributionOptions
+{
+    /// <summary>
+    /// Also compute the convergence delta per example: the sum of the attributions minus
+    /// (F(input) - F(baseline)). Python: <c>return_convergence_delta</c>.
+    /// </summary>
+    public bool ReturnConvergenceDelta { get; init; }
+
+    /// <summary>
+    /// Replaces multipliers * (input - baseline) by a function of the multipliers, inputs and baselines; the
+    /// convergence delta then holds only as far as that function preserves it. Python: <c>custom_attribution_func</c>.
+    /// </summary>
+    public CustomAttributionFunc? CustomAttributionFunc { get; init; }
+}
+
+/// <summary>
+/// Computes final attributions from DeepLift's multipliers, the inputs and the baselines (one tensor of each
+/// per input, or per layer tensor for layer methods), returning one attribution per input.
+/// </summary>
+/// <remarks>Python: <c>custom_attribution_func(multipliers, inputs, baselines)</c>.</remarks>
+public delegate IReadOnlyList<Tensor> CustomAttributionFunc(IReadOnlyList<Tensor> multipliers, IReadOnlyList<Tensor> inputs, IReadOnlyList<Tensor> baselines);

@@ -59,7 +59,7 @@ public sealed class DeepLiftShap : IAttributionMethod<DeepLiftShapOptions>
         var tensors = inputs.Tensors;
         using var scope = torch.NewDisposeScope();
         var n = ArgumentPreparation.BatchSize(tensors);
-        GradientInputs.RequireFloatingPoint(tensors, nameof(DeepLiftShap));
+        InputChecks.RequireFloatingPoint(tensors, nameof(DeepLiftShap));
         options.Target.ValidateCount(n);
         var pairs = Pair(tensors, n, options.Baselines, options.AdditionalForwardArgs, options.Target, nameof(DeepLiftShap));
         cancellationToken.ThrowIfCancellationRequested();
@@ -116,4 +116,22 @@ internal sealed record ReferencePairs(Tensor[] Inputs, Tensor[] Baselines, objec
 {
     /// <summary>The mean over each example's references: [n * m, ...] to [n, ...].</summary>
     public Tensor Mean(Tensor attribution) => SampleExpansion.MeanOfGroups(attribution, References);
+}
+
+/// <summary>The arguments of <see cref="DeepLiftShap.Attribute"/>.</summary>
+/// <remarks>
+/// Python: the keyword arguments of <c>DeepLiftShap.attribute</c>. <c>Baselines</c> is a distribution: per input
+/// a tensor of more than one reference example, shaped like the input after the first dimension, with the
+/// same number of examples for every input.
+/// </remarks>
+public sealed record DeepLiftShapOptions : BaselineAttributionOptions
+{
+    /// <summary>
+    /// Also compute the convergence delta, one per pair of example and reference (ordered by example, then
+    /// reference: [n * references]). Python: <c>return_convergence_delta</c>.
+    /// </summary>
+    public bool ReturnConvergenceDelta { get; init; }
+
+    /// <summary>As <see cref="DeepLiftOptions.CustomAttributionFunc"/>, applied per pair before averaging. Python: <c>custom_attribution_func</c>.</summary>
+    public CustomAttributionFunc? CustomAttributionFunc { get; init; }
 }

@@ -72,7 +72,7 @@ public sealed class GradientShap : IAttributionMethod<GradientShapOptions>
         var tensors = inputs.Tensors;
         using var scope = torch.NewDisposeScope();
         var n = ArgumentPreparation.BatchSize(tensors);
-        GradientInputs.RequireFloatingPoint(tensors, name);
+        InputChecks.RequireFloatingPoint(tensors, name);
         options.Target.ValidateCount(n);
         NoiseSampling.CheckSamples(options.Samples, null);
         var distribution = SampleExpansion.Distribution(tensors, options.Baselines, allowScalars: true, name);
@@ -82,7 +82,7 @@ public sealed class GradientShap : IAttributionMethod<GradientShapOptions>
 
         (IReadOnlyList<Tensor>, Tensor?) Samples(Tensor[] noisy, int samples)
         {
-            var references = DrawReferences(noisy, distribution, options.Baselines, random);
+            var references = SampleExpansion.DrawReferences(noisy, distribution, options.Baselines, random);
             return InputBaselineXGradient(
                 forward, gradient, noisy, references, SampleExpansion.Interleave(additional, samples), options.Target.RepeatInterleave(samples), MultipliesByInputs, options.ReturnConvergenceDelta, random);
         }
@@ -90,24 +90,6 @@ public sealed class GradientShap : IAttributionMethod<GradientShapOptions>
         var (attributions, delta) = NoiseSampling.Run(
             tensors, n, NoiseTunnelType.SmoothGrad, options.Samples, null, stdevs, random, Samples, options.Progress, cancellationToken);
         return new AttributionResult(attributions.Select(a => a.MoveToOuterDisposeScope()).ToArray(), delta?.MoveToOuterDisposeScope());
-    }
-
-    /// <summary>
-    /// One reference per row of the expanded batch: a random example of each input's distribution (drawn
-    /// independently per input), or the scalar filled to the input's shape.
-    /// </summary>
-    internal static Tensor[] DrawReferences(IReadOnlyList<Tensor> expanded, IReadOnlyList<Tensor?> distribution, Baselines baselines, RandomDraws random)
-    {
-        var references = new Tensor[expanded.Count];
-        for (var i = 0; i < expanded.Count; i++)
-        {
-            var x = expanded[i];
-            references[i] = distribution[i] is { } d
-                ? d.index_select(0, random.Indices(x.shape[0], d.shape[0], d.device))
-                : torch.full_like(x, baselines.For(i, expanded.Count).Scalar!.Value);
-        }
-
-        return references;
     }
 
     /// <summary>
@@ -157,3 +139,43 @@ public sealed class GradientShap : IAttributionMethod<GradientShapOptions>
 /// NeuronGradientShap. The points are the caller's to read; the function differentiates detached copies.
 /// </summary>
 internal delegate Tensor[] PointGradient(IReadOnlyList<Tensor> points, IReadOnlyList<object?> additional, Target target);
+
+/// <summary>The arguments of <see cref="GradientShap.Attribute"/>, with Captum's defaults.</summary>
+/// <remarks>
+/// Python: the keyword arguments of <c>GradientShap.attribute</c>. <c>Baselines</c> is required and is a
+/// distribution: per input a tensor of reference examples shaped like the input after the first dimension
+/// (any number of them), or a scalar.
+/// </remarks>
+public sealed record GradientShapOptions : BaselineAttributionOptions
+{
+    /// <summary>Random samples per example (5 by default). Python: <c>n_samples</c>.</summary>
+    public int Samples { get; init; } = 5;
+
+    /// <summary>
+    /// Standard deviation of the Gaussian noise added to the inputs of every sample, one for all inputs or one
+    /// per input (0 by default: no noise). Python: <c>stdevs</c>.
+    /// </summary>
+    public NoiseStdevs Stdevs { get; init; } = 0.0;
+
+    /// <summary>
+    /// Also compute the convergence delta of every sample, [n * Samples] ordered by example then sample.
+    /// Python: <c>return_convergence_delta</c>.
+    /// </summary>
+    public bool ReturnConvergenceDelta { get; init; }
+
+    /// <summary>
+    /// Seeds a private CPU generator for every random draw of the call (the noise, the references and the
+    /// interpolation points): the same seed gives the same result on every call and device. With neither this nor
+    /// <see cref="Generator"/>, draws come from TorchSharp's default generator (repeatable after
+    /// <c>torch.manual_seed</c>, as Captum's are after PyTorch's and NumPy's seeds). Giving both throws an
+    /// <see cref="ArgumentException"/>.
+    /// </summary>
+    public long? Seed { get; init; }
+
+    /// <summary>
+    /// The caller's generator, to draw every random number of the call from instead; each call advances it, so
+    /// successive calls differ (a CPU generator seeded with s gives on its first call what <see cref="Seed"/> = s
+    /// gives). Not together with <see cref="Seed"/>.
+    /// </summary>
+    public Generator? Generator { get; init; }
+}

@@ -46,7 +46,7 @@ public sealed class GuidedBackprop : IAttributionMethod<GuidedBackpropOptions>
         var tensors = inputs.Tensors;
         using var scope = torch.NewDisposeScope();
         var n = ArgumentPreparation.BatchSize(tensors);
-        GradientInputs.RequireFloatingPoint(tensors, nameof(GuidedBackprop));
+        InputChecks.RequireFloatingPoint(tensors, nameof(GuidedBackprop));
         options.Target.ValidateCount(n);
         cancellationToken.ThrowIfCancellationRequested();
 
@@ -56,3 +56,7 @@ public sealed class GuidedBackprop : IAttributionMethod<GuidedBackpropOptions>
         return result;
     }
 }
+
+/// <summary>The arguments of <see cref="GuidedBackprop.Attribute"/>.</summary>
+/// <remarks>Python: the keyword arguments of <c>GuidedBackprop.attribute</c>.</remarks>
+public sealed record GuidedBackpropOptions : TargetedAttributionOptions;

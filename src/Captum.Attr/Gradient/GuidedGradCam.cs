@@ -73,7 +73,7 @@ public sealed class GuidedGradCam : IAttributionMethod<GuidedGradCamOptions>
         var tensors = inputs.Tensors;
         using var scope = torch.NewDisposeScope();
         var n = ArgumentPreparation.BatchSize(tensors);
-        GradientInputs.RequireFloatingPoint(tensors, nameof(GuidedGradCam));
+        InputChecks.RequireFloatingPoint(tensors, nameof(GuidedGradCam));
         options.Target.ValidateCount(n);
         CheckLayout(tensors, options.InterpolateMode);
         cancellationToken.ThrowIfCancellationRequested();
@@ -149,7 +149,7 @@ public sealed class GuidedGradCam : IAttributionMethod<GuidedGradCamOptions>
 
 /// <summary>The arguments of <see cref="GuidedGradCam.Attribute"/>, with Captum's defaults.</summary>
 /// <remarks>Python: the keyword arguments of <c>GuidedGradCam.attribute</c>.</remarks>
-public sealed record GuidedGradCamOptions : AttributionOptions
+public sealed record GuidedGradCamOptions : TargetedAttributionOptions, ILayerAttributionOptions
 {
     /// <summary>
     /// How the Grad-CAM map is resized to each input: <see cref="InterpolationMode.Nearest"/> by default (the original

@@ -43,7 +43,7 @@ public sealed class InputXGradient : IAttributionMethod<InputXGradientOptions>
         var tensors = inputs.Tensors;
         using var scope = torch.NewDisposeScope();
         var n = ArgumentPreparation.BatchSize(tensors);
-        GradientInputs.RequireFloatingPoint(tensors, nameof(InputXGradient));
+        InputChecks.RequireFloatingPoint(tensors, nameof(InputXGradient));
         options.Target.ValidateCount(n);
         cancellationToken.ThrowIfCancellationRequested();
 
@@ -53,3 +53,7 @@ public sealed class InputXGradient : IAttributionMethod<InputXGradientOptions>
         return result;
     }
 }
+
+/// <summary>The arguments of <see cref="InputXGradient.Attribute"/>.</summary>
+/// <remarks>Python: the keyword arguments of <c>InputXGradient.attribute</c>.</remarks>
+public sealed record InputXGradientOptions : TargetedAttributionOptions;

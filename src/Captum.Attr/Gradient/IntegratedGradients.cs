@@ -51,23 +51,10 @@ public sealed class IntegratedGradients : IAttributionMethod<IntegratedGradients
     public AttributionResult Attribute(Inputs inputs, IntegratedGradientsOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new IntegratedGradientsOptions();
-        if (options is LayerIntegratedGradientsOptions { AttributeToLayerInput: true })
-        {
-            throw new ArgumentException("AttributeToLayerInput applies to LayerIntegratedGradients only.", nameof(options));
-        }
-
         var tensors = inputs.Tensors;
         using var scope = torch.NewDisposeScope();
         var n = ArgumentPreparation.BatchSize(tensors);
-        for (var i = 0; i < tensors.Count; i++)
-        {
-            if (!tensors[i].is_floating_point())
-            {
-                throw new ArgumentException(
-                    $"inputs[{i}] has dtype {tensors[i].dtype}; Integrated Gradients needs floating-point inputs. For token ids, use LayerIntegratedGradients on the embedding layer, or configure an interpretable embedding layer and attribute to the embeddings.",
-                    nameof(inputs));
-            }
-        }
+        InputChecks.RequireFloatingPoint(tensors, "Integrated Gradients", InputUse.Interpolated);
 
         ArgumentPreparation.Steps(options.Steps, options.InternalBatchSize);
         options.Target.ValidateCount(n);
@@ -128,4 +115,43 @@ public sealed class IntegratedGradients : IAttributionMethod<IntegratedGradients
 
         return new AttributionResult(attributions, delta?.MoveToOuterDisposeScope()) { StepsPerExample = stepsUsed, InternalBatchSize = options.InternalBatchSize };
     }
+}
+
+/// <summary>The arguments of <see cref="IntegratedGradients.Attribute"/>, with Captum's defaults.</summary>
+/// <remarks>
+/// Python: the keyword arguments of <c>IntegratedGradients.attribute</c>. <c>Baselines</c>, <c>Target</c> and
+/// <c>AdditionalForwardArgs</c> come from <see cref="BaselineAttributionOptions"/>; tensors of the additional
+/// arguments with a batch dimension are repeated along it for every integration step.
+/// </remarks>
+public sealed record IntegratedGradientsOptions : BaselineAttributionOptions
+{
+    /// <summary>The number of integration points; 50 by default. Python: <c>n_steps</c>.</summary>
+    public int Steps { get; init; } = 50;
+
+    /// <summary>The integration rule; Gauss-Legendre by default. Python: <c>method</c>.</summary>
+    public IntegrationMethod Method { get; init; } = IntegrationMethod.GaussLegendre;
+
+    /// <summary>
+    /// At most this many expanded examples (steps times batch) per forward and backward pass; null runs
+    /// every step in one pass. At least one step is always taken per pass. It does not change the result.
+    /// Python: <c>internal_batch_size</c>.
+    /// </summary>
+    public int? InternalBatchSize { get; init; }
+
+    /// <summary>
+    /// A memory budget in bytes for one forward and backward pass (beyond Captum). When set and
+    /// <see cref="InternalBatchSize"/> is null, one probing step measures the memory a step needs and the largest
+    /// internal batch that fits is used; the result's <c>InternalBatchSize</c> says which. On a GPU, or where the
+    /// process's memory cannot be read, it takes one step per pass.
+    /// </summary>
+    public long? MaxMemoryBytes { get; init; }
+
+    /// <summary>Also compute the convergence delta per example. Python: <c>return_convergence_delta</c>.</summary>
+    public bool ReturnConvergenceDelta { get; init; }
+
+    /// <summary>
+    /// Refine each example until its convergence delta is within tolerance instead of using <see cref="Steps"/>
+    /// and <see cref="Method"/> (which are then ignored); null (default) for Captum's fixed rule.
+    /// </summary>
+    public AdaptiveIntegration? Adaptive { get; init; }
 }

@@ -90,7 +90,7 @@ public sealed class LRP : IAttributionMethod<LRPOptions>
         var tensors = inputs.Tensors;
         using var scope = torch.NewDisposeScope();
         var n = ArgumentPreparation.BatchSize(tensors);
-        GradientInputs.RequireFloatingPoint(tensors, nameof(LRP));
+        InputChecks.RequireFloatingPoint(tensors, nameof(LRP));
         options.Target.ValidateCount(n);
 
         var leaves = Gradients.Leaves(tensors);
@@ -108,7 +108,7 @@ public sealed class LRP : IAttributionMethod<LRPOptions>
 /// Python: the keyword arguments of <c>LRP.attribute</c> (<c>verbose</c>, which prints the rules applied, is left
 /// out). <c>Target</c> and <c>AdditionalForwardArgs</c> come from <see cref="AttributionOptions"/>.
 /// </remarks>
-public record LRPOptions : AttributionOptions
+public sealed record LRPOptions : TargetedAttributionOptions
 {
     /// <summary>
     /// Also compute the convergence delta per example: Captum's completeness check for LRP, the explained output

@@ -25,7 +25,7 @@ namespace Captum.Attr;
 /// method's own progress is passed through, summed over its calls.
 /// </para>
 /// </remarks>
-public sealed class NoiseTunnel<TOptions>
+public sealed class NoiseTunnel<TOptions> : IAttribution
     where TOptions : AttributionOptions, new()
 {
     private readonly IAttributionMethod<TOptions> method;
@@ -72,201 +72,6 @@ public sealed class NoiseTunnel<TOptions>
     }
 }
 
-/// <summary>
-/// Noise Tunnel over a layer method: runs it on noisy copies of every example (the noise is added to the model's
-/// inputs) and combines the samples' layer attributions as SmoothGrad, SmoothGrad squared or VarGrad. Wraps any
-/// <see cref="ILayerAttributionMethod{TOptions}"/>: LayerIntegratedGradients, LayerConductance, InternalInfluence,
-/// LayerGradientXActivation, LayerGradCam, LayerDeepLift, LayerDeepLiftShap, LayerGradientShap, LayerFeatureAblation,
-/// LayerLRP.
-/// </summary>
-/// <typeparam name="TOptions">The wrapped method's options.</typeparam>
-/// <remarks>
-/// Python: <c>captum.attr.NoiseTunnel(attribution_method)</c> with a layer attribution method; create one with
-/// <see cref="NoiseTunnel.Create{TOptions}(ILayerAttributionMethod{TOptions})"/>. Everything else is as
-/// <see cref="NoiseTunnel{TOptions}"/>: the same options, the same expansion of targets, additional arguments and
-/// baselines, the same seeding, progress and deltas. The layers' values must be batch first.
-/// </remarks>
-public sealed class LayerNoiseTunnel<TOptions>
-    where TOptions : AttributionOptions, new()
-{
-    private readonly ILayerAttributionMethod<TOptions> method;
-
-    /// <summary>Wraps <paramref name="attributionMethod"/>.</summary>
-    /// <param name="attributionMethod">The layer method run on the noisy samples. Python: <c>attribution_method</c>.</param>
-    public LayerNoiseTunnel(ILayerAttributionMethod<TOptions> attributionMethod)
-    {
-        ArgumentNullException.ThrowIfNull(attributionMethod);
-        TorchRuntime.EnsureAvailable();
-        method = attributionMethod;
-    }
-
-    /// <summary>The wrapped method. Python: <c>attribution_method</c>.</summary>
-    public ILayerAttributionMethod<TOptions> AttributionMethod => method;
-
-    /// <summary>Whether the wrapped method has a convergence delta. Python: <c>has_convergence_delta()</c>.</summary>
-    public bool HasConvergenceDelta => method.HasConvergenceDelta;
-
-    /// <summary>Attributes with the wrapped layer method on noisy samples of every example and combines the samples.</summary>
-    /// <param name="inputs">The model's inputs, batch first, floating point. They are not modified.</param>
-    /// <param name="options">The noise tunnel's arguments and the wrapped method's; Captum's defaults when null.</param>
-    /// <param name="cancellationToken">Checked before every batch of samples, and passed to the wrapped method.</param>
-    /// <returns>
-    /// Per layer, one combined attribution per tensor it produced, of its shape (and the wrapped method's deltas, per
-    /// example then sample, when it returned them); the caller disposes it.
-    /// </returns>
-    /// <exception cref="ArgumentException">An argument does not fit; the message names it.</exception>
-    public LayerAttributionResult Attribute(Inputs inputs, NoiseTunnelOptions<TOptions>? options = null, CancellationToken cancellationToken = default)
-    {
-        using var scope = torch.NewDisposeScope();
-        int[]? counts = null;
-        var (attributions, delta) = NoiseTunnelEngine.Run(
-            inputs,
-            options,
-            method.GetType().Name,
-            (noisy, expanded) =>
-            {
-                var result = method.Attribute(noisy, expanded, cancellationToken);
-                counts ??= result.Layers.Select(l => l.Count).ToArray();
-                var rows = noisy.Tensors[0].shape[0];
-                for (var l = 0; l < result.Layers.Count; l++)
-                {
-                    if (result.Layers[l].FirstOrDefault(t => t.dim() == 0 || t.shape[0] != rows) is { } unbatched)
-                    {
-                        throw new ArgumentException(
-                            $"layer {l} of {method.GetType().Name} gives an attribution of shape {Shapes.Format(unbatched.shape)}, whose first dimension is not the batch of noisy samples ({rows}); the noise tunnel needs batch-first layer values.",
-                            nameof(AttributionMethod));
-                    }
-                }
-
-                return (result.Layers.SelectMany(l => l).ToArray(), result.Delta);
-            },
-            cancellationToken);
-        var layers = new IReadOnlyList<Tensor>[counts!.Length];
-        var next = 0;
-        for (var l = 0; l < layers.Length; l++)
-        {
-            layers[l] = attributions.Skip(next).Take(counts[l]).Select(a => a.MoveToOuterDisposeScope()).ToArray();
-            next += counts[l];
-        }
-
-        return new LayerAttributionResult(layers, delta?.MoveToOuterDisposeScope());
-    }
-}
-
-/// <summary>The sampling and combination both noise tunnels share.</summary>
-internal static class NoiseTunnelEngine
-{
-    /// <summary>
-    /// Checks the arguments, expands the wrapped method's options per batch of noisy samples, calls
-    /// <paramref name="attribute"/> on each and combines its flat list of attribution tensors; the results are in
-    /// the current dispose scope.
-    /// </summary>
-    public static (Tensor[] Attributions, Tensor? Delta) Run<TOptions>(
-        Inputs inputs,
-        NoiseTunnelOptions<TOptions>? options,
-        string methodName,
-        Func<Inputs, TOptions, (IReadOnlyList<Tensor> Attributions, Tensor? Delta)> attribute,
-        CancellationToken cancellationToken)
-        where TOptions : AttributionOptions, new()
-    {
-        options ??= new NoiseTunnelOptions<TOptions>();
-        var methodOptions = options.MethodOptions ?? new TOptions();
-        var tensors = inputs.Tensors;
-        var n = ArgumentPreparation.BatchSize(tensors);
-        GradientInputs.RequireFloatingPoint(tensors, "NoiseTunnel");
-        methodOptions.Target.ValidateCount(n);
-        NoiseSampling.CheckSamples(options.Samples, options.SamplesBatchSize);
-        var stdevs = options.Stdevs.For(tensors.Count);
-        if (!Enum.IsDefined(options.NoiseType))
-        {
-            throw new ArgumentOutOfRangeException("NoiseType", options.NoiseType, "Unknown noise tunnel type.");
-        }
-
-        var baselineOptions = methodOptions as BaselineAttributionOptions;
-        if (options.DrawBaselineFromDistribution && (baselineOptions is null || baselineOptions.Baselines.IsNone))
-        {
-            throw new ArgumentException(
-                baselineOptions is null
-                    ? $"DrawBaselineFromDistribution is set, but {methodName} takes no baselines."
-                    : "DrawBaselineFromDistribution is set, but MethodOptions has no baselines to draw from.",
-                "DrawBaselineFromDistribution");
-        }
-
-        var distribution = options.DrawBaselineFromDistribution
-            ? SampleExpansion.Distribution(tensors, baselineOptions!.Baselines, allowScalars: true, "NoiseTunnel (DrawBaselineFromDistribution)")
-            : null;
-        using var random = RandomDraws.Create(options.Seed, options.Generator);
-
-        // The wrapped method runs once per batch of samples: its own progress is summed over those calls.
-        var methodProgress = methodOptions.Progress is { } p
-            ? new SummedProgress(p, NoiseSampling.Batches(options.Samples, options.SamplesBatchSize))
-            : null;
-
-        (IReadOnlyList<Tensor>, Tensor?) Samples(Tensor[] noisy, int samples)
-        {
-            AttributionOptions expanded = (AttributionOptions)methodOptions with
-            {
-                Target = methodOptions.Target.RepeatInterleave(samples),
-                AdditionalForwardArgs = methodOptions.AdditionalForwardArgs is { } args ? SampleExpansion.Interleave(args, samples) : null,
-                Progress = methodProgress,
-            };
-            if (baselineOptions is not null && !baselineOptions.Baselines.IsNone)
-            {
-                expanded = (BaselineAttributionOptions)expanded with
-                {
-                    Baselines = distribution is not null
-                        ? GradientShap.DrawReferences(noisy, distribution, baselineOptions.Baselines, random)
-                        : ExpandBaselines(baselineOptions.Baselines, tensors, n, samples),
-                };
-            }
-
-            expanded = ExpandFeatureMask(expanded, samples);
-            var result = attribute(new Inputs(noisy) { IsTuple = inputs.IsTuple }, (TOptions)expanded);
-            methodProgress?.EndCall();
-            return result;
-        }
-
-        return NoiseSampling.Run(
-            tensors, n, options.NoiseType, options.Samples, options.SamplesBatchSize, stdevs, random, Samples, options.Progress, cancellationToken);
-    }
-
-    /// <summary>
-    /// A perturbation method's feature mask with one row per example (first dimension above 1) repeated in place for
-    /// every sample, as Captum's noise tunnel does; masks shared by all examples pass unchanged.
-    /// </summary>
-    private static AttributionOptions ExpandFeatureMask(AttributionOptions options, int samples)
-    {
-        FeatureMask Expand(FeatureMask mask) => mask.IsNone || mask.Masks!.All(m => m.dim() == 0 || m.shape[0] == 1)
-            ? mask
-            : mask.Masks!.Select(m => m.dim() > 0 && m.shape[0] > 1 ? SampleExpansion.RepeatInterleave(m, samples) : m).ToArray();
-
-        return options switch
-        {
-            FeatureAblationOptions o => o with { FeatureMask = Expand(o.FeatureMask) },
-            ShapleyValueSamplingOptions o => o with { FeatureMask = Expand(o.FeatureMask) },
-            ShapleyValuesOptions o => o with { FeatureMask = Expand(o.FeatureMask) },
-            LimeOptions o => o with { FeatureMask = Expand(o.FeatureMask) },
-            _ => options,
-        };
-    }
-
-
-    /// <summary>Baselines with one row per example (n &gt; 1) repeated in place for every sample; anything else unchanged.</summary>
-    private static Baselines ExpandBaselines(Baselines baselines, IReadOnlyList<Tensor> inputs, long n, int samples)
-    {
-        var result = new BaselineValue[inputs.Count];
-        for (var i = 0; i < inputs.Count; i++)
-        {
-            var value = baselines.For(i, inputs.Count);
-            result[i] = value.Tensor is { IsInvalid: false, } t && t.dim() > 0 && t.shape[0] == n && n > 1
-                ? SampleExpansion.RepeatInterleave(t.detach(), samples)
-                : value;
-        }
-
-        return result;
-    }
-}
-
 /// <summary>Creates noise tunnels with the wrapped method's options type inferred.</summary>
 public static class NoiseTunnel
 {
@@ -285,4 +90,84 @@ public static class NoiseTunnel
     public static LayerNoiseTunnel<TOptions> Create<TOptions>(ILayerAttributionMethod<TOptions> attributionMethod)
         where TOptions : AttributionOptions, new() =>
         new(attributionMethod);
+}
+
+/// <summary>How <see cref="NoiseTunnel{TOptions}"/> combines the attributions of the noisy samples.</summary>
+/// <remarks>Python: <c>nt_type</c>: "smoothgrad", "smoothgrad_sq", "vargrad".</remarks>
+public enum NoiseTunnelType
+{
+    /// <summary>The mean of the samples' attributions (Captum's default).</summary>
+    SmoothGrad,
+
+    /// <summary>The mean of the squared attributions.</summary>
+    SmoothGradSq,
+
+    /// <summary>The variance of the attributions: mean of squares minus square of the mean.</summary>
+    VarGrad,
+}
+
+/// <summary>The arguments of <see cref="NoiseTunnel{TOptions}.Attribute"/>, with Captum's defaults.</summary>
+/// <typeparam name="TOptions">The wrapped method's options.</typeparam>
+/// <remarks>Python: the keyword arguments of <c>NoiseTunnel.attribute</c>; the wrapped method's own are <see cref="MethodOptions"/>.</remarks>
+public sealed record NoiseTunnelOptions<TOptions>
+    where TOptions : AttributionOptions
+{
+    /// <summary>How the samples are combined (SmoothGrad by default). Python: <c>nt_type</c>.</summary>
+    public NoiseTunnelType NoiseType { get; init; } = NoiseTunnelType.SmoothGrad;
+
+    /// <summary>Noisy samples per example (5 by default). Python: <c>nt_samples</c>.</summary>
+    public int Samples { get; init; } = 5;
+
+    /// <summary>
+    /// At most this many samples per example go to the wrapped method in one call; null sends them all at
+    /// once. It changes only memory use and the order of the random draws. Python: <c>nt_samples_batch_size</c>.
+    /// </summary>
+    public int? SamplesBatchSize { get; init; }
+
+    /// <summary>
+    /// Standard deviation of the Gaussian noise, one for all inputs or one per input (1.0 by default).
+    /// Python: <c>stdevs</c>.
+    /// </summary>
+    public NoiseStdevs Stdevs { get; init; } = 1.0;
+
+    /// <summary>
+    /// Treat the wrapped method's baselines as a distribution and draw one reference example at random for every
+    /// sample (independently per input, as Captum does). Python: <c>draw_baseline_from_distrib</c>.
+    /// </summary>
+    public bool DrawBaselineFromDistribution { get; init; }
+
+    /// <summary>
+    /// Seeds a private CPU generator for every random draw of the noise tunnel (the noise and the baseline draws):
+    /// the same seed gives the same result on every call and device. With neither this nor <see cref="Generator"/>,
+    /// draws come from TorchSharp's default generator (repeatable after <c>torch.manual_seed</c>). Giving both
+    /// throws an <see cref="ArgumentException"/>. A random wrapped method (GradientShap) draws from its own
+    /// options' seed or generator.
+    /// </summary>
+    public long? Seed { get; init; }
+
+    /// <summary>
+    /// The caller's generator, to draw every random number of the noise tunnel from instead; each call advances it,
+    /// so successive calls differ (a CPU generator seeded with s gives on its first call what <see cref="Seed"/> = s
+    /// gives). Not together with <see cref="Seed"/>.
+    /// </summary>
+    public Generator? Generator { get; init; }
+
+    /// <summary>
+    /// Receives the samples done per example, as (done, <see cref="Samples"/>), after every batch of
+    /// <see cref="SamplesBatchSize"/> samples (once, at the end, when they go in one batch). The cancellation token
+    /// is checked before every batch and passed to the wrapped method.
+    /// </summary>
+    /// <remarks>
+    /// The wrapped method's own <c>Progress</c> (in <see cref="MethodOptions"/>) is passed through, summed over the
+    /// method's calls (one per batch): the report (c, t) of call k of B (counting from 0) becomes
+    /// (s + c, s + t (B - k)), s being the totals of the calls before. So it never decreases and ends at B t, the
+    /// work of every call (for example B * Steps integration steps for IntegratedGradients). Beyond Captum.
+    /// </remarks>
+    public IProgress<AttributionProgress>? Progress { get; init; }
+
+    /// <summary>
+    /// The wrapped method's own arguments (target, baselines, additional forward arguments and the rest); its
+    /// defaults when null. Python: the remaining keyword arguments (<c>**kwargs</c>).
+    /// </summary>
+    public TOptions? MethodOptions { get; init; }
 }

@@ -40,7 +40,7 @@ public sealed class Saliency : IAttributionMethod<SaliencyOptions>
         var tensors = inputs.Tensors;
         using var scope = torch.NewDisposeScope();
         var n = ArgumentPreparation.BatchSize(tensors);
-        GradientInputs.RequireFloatingPoint(tensors, nameof(Saliency));
+        InputChecks.RequireFloatingPoint(tensors, nameof(Saliency));
         options.Target.ValidateCount(n);
         cancellationToken.ThrowIfCancellationRequested();
 
@@ -50,4 +50,12 @@ public sealed class Saliency : IAttributionMethod<SaliencyOptions>
         var result = new AttributionResult(attributions.Select(a => a.MoveToOuterDisposeScope()).ToArray(), null);
         return result;
     }
+}
+
+/// <summary>The arguments of <see cref="Saliency.Attribute"/>, with Captum's defaults.</summary>
+/// <remarks>Python: the keyword arguments of <c>Saliency.attribute</c>.</remarks>
+public sealed record SaliencyOptions : TargetedAttributionOptions
+{
+    /// <summary>Return the absolute value of the gradients (true by default). Python: <c>abs</c>.</summary>
+    public bool Abs { get; init; } = true;
 }

@@ -32,6 +32,8 @@ public sealed class InternalInfluence : ILayerAttributionMethod<InternalInfluenc
     /// <summary>The resolved layer.</summary>
     public nn.Module Layer => evaluation.Layers[0];
 
+    IReadOnlyList<nn.Module> ILayerAttributionMethod<InternalInfluenceOptions>.Layers => [Layer];
+
     /// <summary>False: the method has no convergence delta. Python: <c>has_convergence_delta()</c>.</summary>
     public bool HasConvergenceDelta => false;
 
@@ -69,4 +71,24 @@ public sealed class InternalInfluence : ILayerAttributionMethod<InternalInfluenc
         var totals = path.Integrate(Gradient, options.Progress, cancellationToken);
         return new LayerAttributionResult(LayerAttribution.MoveOut([totals]), null);
     }
+}
+
+/// <summary>The arguments of <see cref="InternalInfluence.Attribute"/>, with Captum's defaults.</summary>
+/// <remarks>Python: the keyword arguments of <c>InternalInfluence.attribute</c>. <c>Progress</c> counts the steps done.</remarks>
+public sealed record InternalInfluenceOptions : BaselineAttributionOptions, ILayerAttributionOptions
+{
+    /// <summary>The number of integration points; 50 by default. Python: <c>n_steps</c>.</summary>
+    public int Steps { get; init; } = 50;
+
+    /// <summary>The integration rule; Gauss-Legendre by default. Python: <c>method</c>.</summary>
+    public IntegrationMethod Method { get; init; } = IntegrationMethod.GaussLegendre;
+
+    /// <summary>
+    /// At most this many expanded examples (steps times batch) per forward and backward pass; null runs every step
+    /// in one pass. At least one step is always taken per pass. It does not change the result. Python: <c>internal_batch_size</c>.
+    /// </summary>
+    public int? InternalBatchSize { get; init; }
+
+    /// <summary>Attribute to the layer's input instead of its output. Python: <c>attribute_to_layer_input</c>.</summary>
+    public bool AttributeToLayerInput { get; init; }
 }

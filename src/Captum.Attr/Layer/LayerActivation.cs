@@ -14,7 +14,7 @@ namespace Captum.Attr;
 /// must be called exactly once per forward pass, through <c>call</c>. Cost: one forward pass without gradients.
 /// The model is left as it was: every hook is removed, also when an exception is thrown.
 /// </remarks>
-public sealed class LayerActivation
+public sealed class LayerActivation : ILayerAttributionMethod<LayerActivationOptions>
 {
     private readonly LayerEvaluation evaluation;
 
@@ -49,6 +49,9 @@ public sealed class LayerActivation
     /// <summary>The resolved layers, in the order given.</summary>
     public IReadOnlyList<nn.Module> Layers => evaluation.Layers;
 
+    /// <summary>False: activations have no convergence delta. Python: <c>has_convergence_delta()</c>.</summary>
+    public bool HasConvergenceDelta => false;
+
     /// <summary>Returns the layers' outputs (or inputs) on <paramref name="inputs"/>.</summary>
     /// <param name="inputs">The model's inputs, batch first; integer token ids are allowed. Not modified.</param>
     /// <param name="options">Additional forward arguments and whether to read the layers' inputs.</param>
@@ -69,4 +72,12 @@ public sealed class LayerActivation
         var result = new LayerAttributionResult(LayerAttribution.MoveOut(values.Select(v => v.Select(t => t.clone()))), null);
         return result;
     }
+}
+
+/// <summary>The arguments of <see cref="LayerActivation.Attribute"/>, with Captum's defaults.</summary>
+/// <remarks>Python: the keyword arguments of <c>LayerActivation.attribute</c>.</remarks>
+public sealed record LayerActivationOptions : AttributionOptions, ILayerAttributionOptions
+{
+    /// <summary>Return the layers' inputs instead of their outputs. Python: <c>attribute_to_layer_input</c>.</summary>
+    public bool AttributeToLayerInput { get; init; }
 }

@@ -38,6 +38,8 @@ public sealed class LayerConductance : ILayerAttributionMethod<LayerConductanceO
     /// <summary>The resolved layer.</summary>
     public nn.Module Layer => evaluation.Layers[0];
 
+    IReadOnlyList<nn.Module> ILayerAttributionMethod<LayerConductanceOptions>.Layers => [Layer];
+
     /// <summary>Whether attributions account for the layer's change (always true for conductance). Python: <c>multiplies_by_inputs</c>.</summary>
     public bool MultipliesByInputs => true;
 
@@ -56,7 +58,7 @@ public sealed class LayerConductance : ILayerAttributionMethod<LayerConductanceO
         var tensors = inputs.Tensors;
         using var scope = torch.NewDisposeScope();
         var n = ArgumentPreparation.BatchSize(tensors);
-        RequireFloatingInputs(tensors, nameof(LayerConductance));
+        InputChecks.RequireFloatingPoint(tensors, nameof(LayerConductance), InputUse.Interpolated);
         ArgumentPreparation.Steps(options.Steps, options.InternalBatchSize);
         options.Target.ValidateCount(n);
         var baselines = ArgumentPreparation.Baselines(tensors, options.Baselines);
@@ -123,20 +125,6 @@ public sealed class LayerConductance : ILayerAttributionMethod<LayerConductanceO
         return new LayerAttributionResult(LayerAttribution.MoveOut([totals!]), delta);
     }
 
-    /// <summary>Checks the inputs are floating point: the path between baseline and input needs real values.</summary>
-    internal static void RequireFloatingInputs(IReadOnlyList<Tensor> tensors, string method)
-    {
-        for (var i = 0; i < tensors.Count; i++)
-        {
-            if (!tensors[i].is_floating_point())
-            {
-                throw new ArgumentException(
-                    $"inputs[{i}] has dtype {tensors[i].dtype}; {method} interpolates between baselines and inputs and needs floating-point inputs. For token ids, use LayerIntegratedGradients on the embedding layer, or an interpolation over embeddings.",
-                    "inputs");
-            }
-        }
-    }
-
     /// <summary>
     /// Sum over k of gradient(point k) * (value(point k + 1) - value(point k)) for the <paramref name="count"/>
     /// consecutive points of a chunk (step-major [count * n, ...]).
@@ -160,4 +148,35 @@ public sealed class LayerConductance : ILayerAttributionMethod<LayerConductanceO
         var change = v[TensorIndex.Slice(1, count)] - v[head];
         return (g[head] * change).sum(dim: 0);
     }
+}
+
+/// <summary>The arguments of <see cref="LayerConductance.Attribute"/>, with Captum's defaults.</summary>
+/// <remarks>Python: the keyword arguments of <c>LayerConductance.attribute</c>. <c>Progress</c> counts the path points done, out of <c>Steps + 1</c>.</remarks>
+public sealed record LayerConductanceOptions : BaselineAttributionOptions, ILayerAttributionOptions
+{
+    /// <summary>
+    /// The number of steps; the path is evaluated at <c>Steps + 1</c> points of the rule, and the layer's change
+    /// between consecutive points is weighted by the gradient at the first of them. 50 by default. Python: <c>n_steps</c>.
+    /// </summary>
+    public int Steps { get; init; } = 50;
+
+    /// <summary>
+    /// The rule that places the <c>Steps + 1</c> points; Gauss-Legendre by default. Only the rules whose points
+    /// include both ends (<see cref="IntegrationMethod.RiemannTrapezoid"/>) make the attributions sum exactly to
+    /// F(input) - F(baseline) as the steps grow. Python: <c>method</c>.
+    /// </summary>
+    public IntegrationMethod Method { get; init; } = IntegrationMethod.GaussLegendre;
+
+    /// <summary>
+    /// At most this many expanded examples (points times batch) per forward and backward pass; null runs every
+    /// point in one pass. Each pass takes at least two points, and consecutive passes share their boundary point,
+    /// so the result does not depend on it. Python: <c>internal_batch_size</c>.
+    /// </summary>
+    public int? InternalBatchSize { get; init; }
+
+    /// <summary>Also compute the convergence delta per example. Python: <c>return_convergence_delta</c>.</summary>
+    public bool ReturnConvergenceDelta { get; init; }
+
+    /// <summary>Attribute to the layer's input instead of its output. Python: <c>attribute_to_layer_input</c>.</summary>
+    public bool AttributeToLayerInput { get; init; }
 }

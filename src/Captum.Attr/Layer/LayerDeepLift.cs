@@ -56,6 +56,8 @@ public sealed class LayerDeepLift : ILayerAttributionMethod<LayerDeepLiftOptions
     /// <summary>The resolved layer.</summary>
     public nn.Module Layer => evaluation.Layers[0];
 
+    IReadOnlyList<nn.Module> ILayerAttributionMethod<LayerDeepLiftOptions>.Layers => [Layer];
+
     /// <summary>Whether attributions are multiplied by the layer difference. Python: <c>multiplies_by_inputs</c>.</summary>
     public bool MultipliesByInputs { get; }
 
@@ -158,4 +160,18 @@ public sealed class LayerDeepLift : ILayerAttributionMethod<LayerDeepLiftOptions
         var delta = returnDelta ? ConvergenceDelta.Compute(forward, attributions, baselines, inputs, additional, target) : null;
         return (attributions, delta);
     }
+}
+
+/// <summary>The arguments of <see cref="LayerDeepLift.Attribute"/>.</summary>
+/// <remarks>Python: the keyword arguments of <c>LayerDeepLift.attribute</c>. The baselines are in input space.</remarks>
+public sealed record LayerDeepLiftOptions : BaselineAttributionOptions, ILayerAttributionOptions
+{
+    /// <inheritdoc cref="DeepLiftOptions.ReturnConvergenceDelta"/>
+    public bool ReturnConvergenceDelta { get; init; }
+
+    /// <inheritdoc cref="DeepLiftOptions.CustomAttributionFunc"/>
+    public CustomAttributionFunc? CustomAttributionFunc { get; init; }
+
+    /// <summary>Attribute to the layer's inputs instead of its outputs. Python: <c>attribute_to_layer_input</c>.</summary>
+    public bool AttributeToLayerInput { get; init; }
 }

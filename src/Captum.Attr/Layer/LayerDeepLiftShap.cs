@@ -45,6 +45,8 @@ public sealed class LayerDeepLiftShap : ILayerAttributionMethod<LayerDeepLiftSha
     /// <summary>The resolved layer.</summary>
     public nn.Module Layer => layerDeepLift.Layer;
 
+    IReadOnlyList<nn.Module> ILayerAttributionMethod<LayerDeepLiftShapOptions>.Layers => [Layer];
+
     /// <summary>Whether attributions are multiplied by the layer difference. Python: <c>multiplies_by_inputs</c>.</summary>
     public bool MultipliesByInputs => layerDeepLift.MultipliesByInputs;
 
@@ -89,7 +91,7 @@ public sealed class LayerDeepLiftShap : ILayerAttributionMethod<LayerDeepLiftSha
 /// space: per input a tensor of more than one reference example, shaped like the input after the first dimension,
 /// with the same number of examples for every input.
 /// </remarks>
-public sealed record LayerDeepLiftShapOptions : BaselineAttributionOptions
+public sealed record LayerDeepLiftShapOptions : BaselineAttributionOptions, ILayerAttributionOptions
 {
     /// <summary>
     /// Also compute the convergence delta, one per pair of example and reference (ordered by example, then reference:

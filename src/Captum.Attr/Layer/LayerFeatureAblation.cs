@@ -41,6 +41,8 @@ public sealed class LayerFeatureAblation : ILayerAttributionMethod<LayerFeatureA
     /// <summary>The resolved layer.</summary>
     public nn.Module Layer => evaluation.Layers[0];
 
+    IReadOnlyList<nn.Module> ILayerAttributionMethod<LayerFeatureAblationOptions>.Layers => [Layer];
+
     /// <summary>False: there is no convergence delta. Python: <c>has_convergence_delta()</c>.</summary>
     public bool HasConvergenceDelta => false;
 
@@ -120,7 +122,7 @@ public sealed class LayerFeatureAblation : ILayerAttributionMethod<LayerFeatureA
 /// Python: the keyword arguments of <c>LayerFeatureAblation.attribute</c>. <c>Progress</c> counts the forward
 /// evaluations of the ablation: the unablated pass, then one per group of PerturbationsPerEval features.
 /// </remarks>
-public sealed record LayerFeatureAblationOptions : AttributionOptions
+public sealed record LayerFeatureAblationOptions : TargetedAttributionOptions, ILayerAttributionOptions
 {
     /// <summary>
     /// The values that replace ablated neurons, in the layer's space: none for zeros, a scalar, a tensor that

@@ -33,6 +33,8 @@ public sealed class LayerGradCam : ILayerAttributionMethod<LayerGradCamOptions>
     /// <summary>The resolved layer.</summary>
     public nn.Module Layer => evaluation.Layers[0];
 
+    IReadOnlyList<nn.Module> ILayerAttributionMethod<LayerGradCamOptions>.Layers => [Layer];
+
     /// <summary>False: the method has no convergence delta. Python: <c>has_convergence_delta()</c>.</summary>
     public bool HasConvergenceDelta => false;
 
@@ -79,4 +81,24 @@ public sealed class LayerGradCam : ILayerAttributionMethod<LayerGradCamOptions>
         var result = new LayerAttributionResult(LayerAttribution.MoveOut([maps]), null);
         return result;
     }
+}
+
+/// <summary>The arguments of <see cref="LayerGradCam.Attribute"/>, with Captum's defaults.</summary>
+/// <remarks>Python: the keyword arguments of <c>LayerGradCam.attribute</c>.</remarks>
+public sealed record LayerGradCamOptions : TargetedAttributionOptions, ILayerAttributionOptions
+{
+    /// <summary>Attribute to the layer's input instead of its output. Python: <c>attribute_to_layer_input</c>.</summary>
+    public bool AttributeToLayerInput { get; init; }
+
+    /// <summary>
+    /// Apply a ReLU to the result, keeping only positive evidence as the original Grad-CAM does; false (default)
+    /// returns both signs. Python: <c>relu_attributions</c>.
+    /// </summary>
+    public bool ReluAttributions { get; init; }
+
+    /// <summary>
+    /// Sum the weighted activations over dimension 1 (the channels), giving one map per example (default true);
+    /// false keeps one weighted map per channel. Python: <c>attr_dim_summation</c>.
+    /// </summary>
+    public bool AttrDimSummation { get; init; } = true;
 }

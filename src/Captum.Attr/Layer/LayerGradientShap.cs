@@ -47,6 +47,8 @@ public sealed class LayerGradientShap : ILayerAttributionMethod<LayerGradientSha
     /// <summary>The resolved layer.</summary>
     public nn.Module Layer => evaluation.Layers[0];
 
+    IReadOnlyList<nn.Module> ILayerAttributionMethod<LayerGradientShapOptions>.Layers => [Layer];
+
     /// <summary>Whether attributions are multiplied by the layer difference. Python: <c>multiplies_by_inputs</c>.</summary>
     public bool MultipliesByInputs { get; }
 
@@ -65,7 +67,7 @@ public sealed class LayerGradientShap : ILayerAttributionMethod<LayerGradientSha
         var tensors = inputs.Tensors;
         using var scope = torch.NewDisposeScope();
         var n = ArgumentPreparation.BatchSize(tensors);
-        GradientInputs.RequireFloatingPoint(tensors, nameof(LayerGradientShap));
+        InputChecks.RequireFloatingPoint(tensors, nameof(LayerGradientShap));
         options.Target.ValidateCount(n);
         NoiseSampling.CheckSamples(options.Samples, null);
         var distribution = SampleExpansion.Distribution(tensors, options.Baselines, allowScalars: true, nameof(LayerGradientShap));
@@ -76,7 +78,7 @@ public sealed class LayerGradientShap : ILayerAttributionMethod<LayerGradientSha
 
         (IReadOnlyList<Tensor>, Tensor?) Samples(Tensor[] noisy, int samples)
         {
-            var references = GradientShap.DrawReferences(noisy, distribution, options.Baselines, random);
+            var references = SampleExpansion.DrawReferences(noisy, distribution, options.Baselines, random);
             var expandedArgs = SampleExpansion.Interleave(additional, samples);
             var target = options.Target.RepeatInterleave(samples);
             // Tracked, so that a layer fed by the inputs directly still has a gradient.
@@ -127,4 +129,27 @@ public sealed class LayerGradientShap : ILayerAttributionMethod<LayerGradientSha
                 "layer");
         }
     }
+}
+
+/// <summary>The arguments of <see cref="LayerGradientShap.Attribute"/>.</summary>
+/// <remarks>Python: the keyword arguments of <c>LayerGradientShap.attribute</c>. The baselines are in input space.</remarks>
+public sealed record LayerGradientShapOptions : BaselineAttributionOptions, ILayerAttributionOptions
+{
+    /// <inheritdoc cref="GradientShapOptions.Samples"/>
+    public int Samples { get; init; } = 5;
+
+    /// <inheritdoc cref="GradientShapOptions.Stdevs"/>
+    public NoiseStdevs Stdevs { get; init; } = 0.0;
+
+    /// <inheritdoc cref="GradientShapOptions.ReturnConvergenceDelta"/>
+    public bool ReturnConvergenceDelta { get; init; }
+
+    /// <inheritdoc cref="GradientShapOptions.Seed"/>
+    public long? Seed { get; init; }
+
+    /// <inheritdoc cref="GradientShapOptions.Generator"/>
+    public Generator? Generator { get; init; }
+
+    /// <summary>Attribute to the layer's inputs instead of its outputs. Python: <c>attribute_to_layer_input</c>.</summary>
+    public bool AttributeToLayerInput { get; init; }
 }

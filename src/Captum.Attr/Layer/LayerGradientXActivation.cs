@@ -84,3 +84,11 @@ public sealed class LayerGradientXActivation : ILayerAttributionMethod<LayerGrad
         return result;
     }
 }
+
+/// <summary>The arguments of <see cref="LayerGradientXActivation.Attribute"/>, with Captum's defaults.</summary>
+/// <remarks>Python: the keyword arguments of <c>LayerGradientXActivation.attribute</c>.</remarks>
+public sealed record LayerGradientXActivationOptions : TargetedAttributionOptions, ILayerAttributionOptions
+{
+    /// <summary>Attribute to the layers' inputs instead of their outputs. Python: <c>attribute_to_layer_input</c>.</summary>
+    public bool AttributeToLayerInput { get; init; }
+}

@@ -227,3 +227,31 @@ public sealed class LayerIntegratedGradients : ILayerAttributionMethod<LayerInte
         return new LayerAttributionResult(perLayer, delta) { StepsPerExample = stepsUsed, InternalBatchSize = options.InternalBatchSize };
     }
 }
+
+/// <summary>The arguments of <see cref="LayerIntegratedGradients.Attribute"/>.</summary>
+/// <remarks>Python: the keyword arguments of <c>LayerIntegratedGradients.attribute</c>.</remarks>
+public sealed record LayerIntegratedGradientsOptions : BaselineAttributionOptions, ILayerAttributionOptions
+{
+    /// <inheritdoc cref="IntegratedGradientsOptions.Steps"/>
+    public int Steps { get; init; } = 50;
+
+    /// <inheritdoc cref="IntegratedGradientsOptions.Method"/>
+    public IntegrationMethod Method { get; init; } = IntegrationMethod.GaussLegendre;
+
+    /// <inheritdoc cref="IntegratedGradientsOptions.InternalBatchSize"/>
+    public int? InternalBatchSize { get; init; }
+
+    /// <inheritdoc cref="IntegratedGradientsOptions.MaxMemoryBytes"/>
+    public long? MaxMemoryBytes { get; init; }
+
+    /// <inheritdoc cref="IntegratedGradientsOptions.ReturnConvergenceDelta"/>
+    public bool ReturnConvergenceDelta { get; init; }
+
+    /// <inheritdoc cref="IntegratedGradientsOptions.Adaptive"/>
+    public AdaptiveIntegration? Adaptive { get; init; }
+
+    /// <summary>
+    /// Attribute to the layers' inputs instead of their outputs. Python: <c>attribute_to_layer_input</c>.
+    /// </summary>
+    public bool AttributeToLayerInput { get; init; }
+}

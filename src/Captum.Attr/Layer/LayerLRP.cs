@@ -57,6 +57,8 @@ public sealed class LayerLRP : ILayerAttributionMethod<LayerLRPOptions>
     /// <summary>The resolved layer.</summary>
     public nn.Module Layer { get; }
 
+    IReadOnlyList<nn.Module> ILayerAttributionMethod<LayerLRPOptions>.Layers => [Layer];
+
     /// <summary>True: the relevances are multiplied by the layer's values. Python: <c>multiplies_by_inputs</c>.</summary>
     public bool MultipliesByInputs => true;
 
@@ -109,8 +111,11 @@ public sealed class LayerLRP : ILayerAttributionMethod<LayerLRPOptions>
 
 /// <summary>The arguments of <see cref="LayerLRP.Attribute"/>, with Captum's defaults.</summary>
 /// <remarks>Python: the keyword arguments of <c>LayerLRP.attribute</c> (without <c>verbose</c>).</remarks>
-public sealed record LayerLRPOptions : LRPOptions
+public sealed record LayerLRPOptions : TargetedAttributionOptions, ILayerAttributionOptions
 {
+    /// <inheritdoc cref="LRPOptions.ReturnConvergenceDelta"/>
+    public bool ReturnConvergenceDelta { get; init; }
+
     /// <summary>Attribute to the layer's inputs instead of its output. Python: <c>attribute_to_layer_input</c>.</summary>
     public bool AttributeToLayerInput { get; init; }
 }

@@ -41,32 +41,62 @@ public sealed record ExplanationArguments(Baselines Baselines, Target Target, IR
 /// </remarks>
 public static class Explanations
 {
-    /// <summary>Integrated Gradients as an explanation function: its attributions, one per input.</summary>
+    /// <summary>
+    /// Any attribution method over the inputs (gradient, perturbation or neuron method) as an explanation function:
+    /// its attributions, one per input.
+    /// </summary>
+    /// <typeparam name="TOptions">The method's options.</typeparam>
     /// <param name="method">The method.</param>
     /// <param name="options">Its options; the metric's arguments replace baselines, target and additional arguments when given.</param>
-    public static ExplanationFunction Of(IntegratedGradients method, IntegratedGradientsOptions? options = null)
+    /// <exception cref="ArgumentException">
+    /// When called: the metric gives baselines or a target but the method's options take none (they would be ignored).
+    /// </exception>
+    public static ExplanationFunction Of<TOptions>(IAttributionMethod<TOptions> method, TOptions? options = null)
+        where TOptions : AttributionOptions, new()
     {
         ArgumentNullException.ThrowIfNull(method);
-        var template = options ?? new IntegratedGradientsOptions();
+        var template = options ?? new TOptions();
         return (inputs, arguments, cancellationToken) =>
-            method.Attribute(inputs, Merge(template, arguments), cancellationToken).Attributions;
+            method.Attribute(inputs, Merge(template, arguments, method), cancellationToken).Attributions;
     }
 
-    /// <summary>Layer Integrated Gradients as an explanation function: the attributions of every layer, in order.</summary>
+    /// <summary>Any layer attribution method as an explanation function: the attributions of every layer, in order.</summary>
+    /// <typeparam name="TOptions">The method's options.</typeparam>
     /// <param name="method">The method.</param>
     /// <param name="options">Its options; the metric's arguments replace baselines, target and additional arguments when given.</param>
-    public static ExplanationFunction Of(LayerIntegratedGradients method, LayerIntegratedGradientsOptions? options = null)
+    /// <exception cref="ArgumentException">
+    /// When called: the metric gives baselines or a target but the method's options take none (they would be ignored).
+    /// </exception>
+    public static ExplanationFunction Of<TOptions>(ILayerAttributionMethod<TOptions> method, TOptions? options = null)
+        where TOptions : AttributionOptions, new()
     {
         ArgumentNullException.ThrowIfNull(method);
-        var template = options ?? new LayerIntegratedGradientsOptions();
+        var template = options ?? new TOptions();
         return (inputs, arguments, cancellationToken) =>
-            method.Attribute(inputs, (LayerIntegratedGradientsOptions)Merge(template, arguments), cancellationToken).Layers.SelectMany(l => l).ToArray();
+            method.Attribute(inputs, Merge(template, arguments, method), cancellationToken).Layers.SelectMany(l => l).ToArray();
     }
 
-    private static IntegratedGradientsOptions Merge(IntegratedGradientsOptions template, ExplanationArguments arguments) => template with
+    private static TOptions Merge<TOptions>(TOptions template, ExplanationArguments arguments, IAttribution method)
+        where TOptions : AttributionOptions
     {
-        Baselines = arguments.Baselines.IsNone ? template.Baselines : arguments.Baselines,
-        Target = arguments.Target.IsNone ? template.Target : arguments.Target,
-        AdditionalForwardArgs = arguments.AdditionalForwardArgs ?? template.AdditionalForwardArgs,
-    };
+        var merged = ((AttributionOptions)template) with
+        {
+            AdditionalForwardArgs = arguments.AdditionalForwardArgs ?? template.AdditionalForwardArgs,
+        };
+        if (!arguments.Baselines.IsNone)
+        {
+            merged = merged is IBaselineOptions withBaselines
+                ? withBaselines.WithBaselines(arguments.Baselines)
+                : throw new ArgumentException($"The metric was given baselines, but {method.GetType().Name} takes none.", "baselines");
+        }
+
+        if (!arguments.Target.IsNone)
+        {
+            merged = merged is ITargetOptions targeted
+                ? targeted.WithTarget(arguments.Target)
+                : throw new ArgumentException($"The metric was given a target, but {method.GetType().Name} explains no output (it takes no target).", "target");
+        }
+
+        return (TOptions)merged;
+    }
 }

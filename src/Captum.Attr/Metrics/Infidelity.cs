@@ -140,7 +140,7 @@ public static class Infidelity
                 MetricBatches.CheckPerturbed(perturbation.PerturbedInputs, expanded, "perturbed inputs", nameof(perturbFunc));
 
                 var perturbedOutput = Selected(
-                    forwardFunc, perturbation.PerturbedInputs, ArgumentPreparation.ExpandInterleaved(additional, k), options.Target.RepeatInterleave(k), n * k);
+                    forwardFunc, perturbation.PerturbedInputs, SampleExpansion.Interleave(additional, k), options.Target.RepeatInterleave(k), n * k);
                 var actual = (output.repeat_interleave(k, dim: 0) - perturbedOutput).reshape(n, k);
                 Tensor? predicted = null;
                 for (var i = 0; i < attrs.Length; i++)

@@ -168,7 +168,7 @@ public static class SensitivityMax
                 var arguments = new ExplanationArguments(
                     ExpandBaselines(options.Baselines, tensors, k),
                     options.Target.RepeatInterleave(k),
-                    additional is null ? null : ArgumentPreparation.ExpandInterleaved(additional, k));
+                    additional is null ? null : SampleExpansion.Interleave(additional, k));
                 var perturbedInputs = new Inputs([.. perturbed]) { IsTuple = inputs.IsTuple };
                 var changed = Explain(explanationFunc, perturbedInputs, arguments, explanation, n * k, cancellationToken);
 

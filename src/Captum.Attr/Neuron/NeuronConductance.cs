@@ -17,7 +17,7 @@ namespace Captum.Attr;
 /// must be floating point. The layer must be called exactly once per forward pass, through <c>call</c>.
 /// Cost: <c>Steps</c> forward passes and twice as many backward passes over the batch.
 /// </remarks>
-public sealed class NeuronConductance
+public sealed class NeuronConductance : INeuronAttributionMethod<NeuronConductanceOptions>
 {
     private readonly NeuronOutput neuron;
 
@@ -40,6 +40,9 @@ public sealed class NeuronConductance
 
     /// <summary>The explained neuron.</summary>
     public NeuronSelector NeuronSelector => neuron.Selector;
+
+    /// <summary>False: neuron methods return no convergence delta, as in Captum. Python: <c>has_convergence_delta()</c>.</summary>
+    public bool HasConvergenceDelta => false;
 
     /// <summary>Whether attributions are multiplied by (input - baseline). Python: <c>multiplies_by_inputs</c>.</summary>
     public bool MultipliesByInputs { get; }
@@ -77,4 +80,26 @@ public sealed class NeuronConductance
         var attributions = MultipliesByInputs ? path.TimesDifference(totals) : totals;
         return new AttributionResult(attributions.Select(a => a.MoveToOuterDisposeScope()).ToArray(), null);
     }
+}
+
+/// <summary>The arguments of <see cref="NeuronConductance.Attribute"/>, with Captum's defaults.</summary>
+/// <remarks>Python: the keyword arguments of <c>NeuronConductance.attribute</c> (the neuron selector is given to the constructor).</remarks>
+public sealed record NeuronConductanceOptions : NeuronBaselineAttributionOptions, ITargetOptions
+{
+    /// <summary>Which output to explain; none when the forward function returns one value per example. Python: <c>target</c>.</summary>
+    public Target Target { get; init; }
+
+    /// <summary>The number of integration points; 50 by default. Python: <c>n_steps</c>.</summary>
+    public int Steps { get; init; } = 50;
+
+    /// <summary>The integration rule; Captum's default for this method is the trapezoid rule. Python: <c>method</c>.</summary>
+    public IntegrationMethod Method { get; init; } = IntegrationMethod.RiemannTrapezoid;
+
+    /// <summary>
+    /// At most this many expanded examples (steps times batch) per forward and backward pass; null runs every step
+    /// in one pass. At least one step is always taken per pass. It does not change the result. Python: <c>internal_batch_size</c>.
+    /// </summary>
+    public int? InternalBatchSize { get; init; }
+
+    AttributionOptions ITargetOptions.WithTarget(Target target) => this with { Target = target };
 }

@@ -26,7 +26,7 @@ namespace Captum.Attr;
 /// returning, also when an exception is thrown. Cost: one forward and one backward pass over 2n examples.
 /// </para>
 /// </remarks>
-public sealed class NeuronDeepLift
+public sealed class NeuronDeepLift : INeuronAttributionMethod<NeuronDeepLiftOptions>
 {
     private readonly ForwardFunction forward;
     private readonly NeuronOutput neuron;
@@ -53,6 +53,9 @@ public sealed class NeuronDeepLift
     /// <summary>The explained neuron.</summary>
     public NeuronSelector NeuronSelector => neuron.Selector;
 
+    /// <summary>False: neuron methods return no convergence delta, as in Captum. Python: <c>has_convergence_delta()</c>.</summary>
+    public bool HasConvergenceDelta => false;
+
     /// <summary>Whether attributions are multiplied by (input - baseline). Python: <c>multiplies_by_inputs</c>.</summary>
     public bool MultipliesByInputs { get; }
 
@@ -71,7 +74,7 @@ public sealed class NeuronDeepLift
         var tensors = inputs.Tensors;
         using var scope = torch.NewDisposeScope();
         ArgumentPreparation.BatchSize(tensors);
-        GradientInputs.RequireFloatingPoint(tensors, nameof(NeuronDeepLift));
+        InputChecks.RequireFloatingPoint(tensors, nameof(NeuronDeepLift));
         var baselines = ArgumentPreparation.Baselines(tensors, options.Baselines);
         cancellationToken.ThrowIfCancellationRequested();
 
@@ -92,33 +95,11 @@ public sealed class NeuronDeepLift
 
 /// <summary>The arguments of <see cref="NeuronDeepLift.Attribute"/>, with Captum's defaults.</summary>
 /// <remarks>Python: the keyword arguments of <c>NeuronDeepLift.attribute</c> (the neuron selector is given to the constructor).</remarks>
-public sealed record NeuronDeepLiftOptions
+public sealed record NeuronDeepLiftOptions : NeuronBaselineAttributionOptions
 {
-    /// <summary>
-    /// The baselines (reference inputs): none for zeros, a scalar, a tensor of the input's shape or with one row for the
-    /// whole batch, or one of those per input. Python: <c>baselines</c>.
-    /// </summary>
-    public Baselines Baselines { get; init; }
-
-    /// <summary>
-    /// Further forward arguments after the inputs. Tensors with a batch dimension are repeated along it for the
-    /// baselines' half of the stacked batch; 0-dimensional tensors and anything else are passed unchanged.
-    /// Python: <c>additional_forward_args</c>.
-    /// </summary>
-    public IReadOnlyList<object?>? AdditionalForwardArgs { get; init; }
-
-    /// <summary>Select the neuron from the layer's input instead of its output. Python: <c>attribute_to_neuron_input</c>.</summary>
-    public bool AttributeToNeuronInput { get; init; }
-
     /// <summary>
     /// Replaces multipliers * (input - baseline) by a function of the multipliers, inputs and baselines.
     /// Python: <c>custom_attribution_func</c>.
     /// </summary>
     public CustomAttributionFunc? CustomAttributionFunc { get; init; }
-
-    /// <summary>
-    /// Receives (1, 1) once the method's single pass is done, like every other method's progress (see
-    /// <see cref="AttributionOptions.Progress"/>); the cancellation token is checked before the pass.
-    /// </summary>
-    public IProgress<AttributionProgress>? Progress { get; init; }
 }

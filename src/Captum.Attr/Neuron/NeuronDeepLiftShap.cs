@@ -23,7 +23,7 @@ namespace Captum.Attr;
 /// as by <see cref="NeuronDeepLift"/>. Cost: one forward and one backward pass over 2 * n * m examples.
 /// </para>
 /// </remarks>
-public sealed class NeuronDeepLiftShap
+public sealed class NeuronDeepLiftShap : INeuronAttributionMethod<NeuronDeepLiftShapOptions>
 {
     private readonly NeuronDeepLift neuronDeepLift;
 
@@ -47,6 +47,9 @@ public sealed class NeuronDeepLiftShap
     /// <summary>The explained neuron.</summary>
     public NeuronSelector NeuronSelector => neuronDeepLift.NeuronSelector;
 
+    /// <summary>False: neuron methods return no convergence delta, as in Captum. Python: <c>has_convergence_delta()</c>.</summary>
+    public bool HasConvergenceDelta => false;
+
     /// <summary>Whether attributions are multiplied by (input - reference). Python: <c>multiplies_by_inputs</c>.</summary>
     public bool MultipliesByInputs => neuronDeepLift.MultipliesByInputs;
 
@@ -65,7 +68,7 @@ public sealed class NeuronDeepLiftShap
         var tensors = inputs.Tensors;
         using var scope = torch.NewDisposeScope();
         var n = ArgumentPreparation.BatchSize(tensors);
-        GradientInputs.RequireFloatingPoint(tensors, nameof(NeuronDeepLiftShap));
+        InputChecks.RequireFloatingPoint(tensors, nameof(NeuronDeepLiftShap));
         var pairs = DeepLiftShap.Pair(tensors, n, options.Baselines, options.AdditionalForwardArgs, default, nameof(NeuronDeepLiftShap));
         cancellationToken.ThrowIfCancellationRequested();
 
@@ -83,30 +86,11 @@ public sealed class NeuronDeepLiftShap
 /// constructor). <c>Baselines</c> is a distribution: per input a tensor of more than one reference example, shaped like
 /// the input after the first dimension, with the same number of examples for every input.
 /// </remarks>
-public sealed record NeuronDeepLiftShapOptions
+public sealed record NeuronDeepLiftShapOptions : NeuronBaselineAttributionOptions
 {
-    /// <summary>The baseline distribution (required). Python: <c>baselines</c>.</summary>
-    public Baselines Baselines { get; init; }
-
-    /// <summary>
-    /// Further forward arguments after the inputs. Tensors with a batch dimension are expanded like the inputs for the
-    /// pairs of examples and references; 0-dimensional tensors and anything else are passed unchanged.
-    /// Python: <c>additional_forward_args</c>.
-    /// </summary>
-    public IReadOnlyList<object?>? AdditionalForwardArgs { get; init; }
-
-    /// <summary>Select the neuron from the layer's input instead of its output. Python: <c>attribute_to_neuron_input</c>.</summary>
-    public bool AttributeToNeuronInput { get; init; }
-
     /// <summary>
     /// As <see cref="NeuronDeepLiftOptions.CustomAttributionFunc"/>, applied per pair before averaging.
     /// Python: <c>custom_attribution_func</c>.
     /// </summary>
     public CustomAttributionFunc? CustomAttributionFunc { get; init; }
-
-    /// <summary>
-    /// Receives (1, 1) once the method's single pass is done, like every other method's progress (see
-    /// <see cref="AttributionOptions.Progress"/>); the cancellation token is checked before the pass.
-    /// </summary>
-    public IProgress<AttributionProgress>? Progress { get; init; }
 }

@@ -22,7 +22,7 @@ namespace Captum.Attr;
 /// also when it throws. Cost: 1 + ceil(features / PerturbationsPerEval) forward passes, without gradients.
 /// </para>
 /// </remarks>
-public sealed class NeuronFeatureAblation
+public sealed class NeuronFeatureAblation : INeuronAttributionMethod<NeuronFeatureAblationOptions>
 {
     private readonly NeuronOutput neuron;
 
@@ -40,6 +40,9 @@ public sealed class NeuronFeatureAblation
 
     /// <summary>The explained neuron.</summary>
     public NeuronSelector NeuronSelector => neuron.Selector;
+
+    /// <summary>False: neuron methods return no convergence delta, as in Captum. Python: <c>has_convergence_delta()</c>.</summary>
+    public bool HasConvergenceDelta => false;
 
     /// <summary>Attributes the neuron's value to every element of every input by ablating features.</summary>
     /// <param name="inputs">The model's inputs, batch first; floating point or integer. Not modified.</param>
@@ -86,29 +89,13 @@ public sealed class NeuronFeatureAblation
 
 /// <summary>The arguments of <see cref="NeuronFeatureAblation.Attribute"/>, with Captum's defaults.</summary>
 /// <remarks>Python: the keyword arguments of <c>NeuronFeatureAblation.attribute</c> (the neuron selector is given to the constructor).</remarks>
-public sealed record NeuronFeatureAblationOptions
+public sealed record NeuronFeatureAblationOptions : NeuronBaselineAttributionOptions, IFeatureMaskOptions
 {
-    /// <summary>
-    /// The values that replace ablated features: none for zeros, a scalar, a tensor that broadcasts to the input,
-    /// or one of those per input. For integer inputs (token ids) a scalar must be a whole number. Python: <c>baselines</c>.
-    /// </summary>
-    public Baselines Baselines { get; init; }
-
-    /// <summary>
-    /// Further forward arguments after the inputs. Tensors with a batch dimension are repeated along it when
-    /// several perturbations share one forward pass; 0-dimensional tensors and anything else are passed
-    /// unchanged. Python: <c>additional_forward_args</c>.
-    /// </summary>
-    public IReadOnlyList<object?>? AdditionalForwardArgs { get; init; }
-
     /// <summary>
     /// Groups elements into features ablated together (each input's ids are its own features); none makes every
     /// scalar a feature. Python: <c>feature_mask</c>.
     /// </summary>
     public FeatureMask FeatureMask { get; init; }
-
-    /// <summary>Select the neuron from the layer's input instead of its output. Python: <c>attribute_to_neuron_input</c>.</summary>
-    public bool AttributeToNeuronInput { get; init; }
 
     /// <summary>
     /// How many ablations go into one forward pass (each pass holds at most this many times the batch); 1 by
@@ -116,6 +103,5 @@ public sealed record NeuronFeatureAblationOptions
     /// </summary>
     public int PerturbationsPerEval { get; init; } = 1;
 
-    /// <summary>Receives the number of forward evaluations done out of the total after every evaluation.</summary>
-    public IProgress<AttributionProgress>? Progress { get; init; }
+    AttributionOptions IFeatureMaskOptions.WithFeatureMask(FeatureMask featureMask) => this with { FeatureMask = featureMask };
 }

@@ -14,7 +14,7 @@ namespace Captum.Attr;
 /// object explains one neuron. Inputs must be floating point. The layer must be called exactly once per forward pass,
 /// through <c>call</c>. Cost: one forward and one backward pass.
 /// </remarks>
-public sealed class NeuronGradient
+public sealed class NeuronGradient : INeuronAttributionMethod<NeuronGradientOptions>
 {
     private readonly NeuronOutput neuron;
 
@@ -33,6 +33,9 @@ public sealed class NeuronGradient
     /// <summary>The explained neuron.</summary>
     public NeuronSelector NeuronSelector => neuron.Selector;
 
+    /// <summary>False: neuron methods return no convergence delta, as in Captum. Python: <c>has_convergence_delta()</c>.</summary>
+    public bool HasConvergenceDelta => false;
+
     /// <summary>The gradient of the neuron with respect to every input element.</summary>
     /// <param name="inputs">The model's inputs, batch first, floating point. Not modified.</param>
     /// <param name="options">Additional forward arguments and whether the neuron is in the layer's input.</param>
@@ -45,7 +48,7 @@ public sealed class NeuronGradient
         var tensors = inputs.Tensors;
         using var scope = torch.NewDisposeScope();
         ArgumentPreparation.BatchSize(tensors);
-        LayerConductance.RequireFloatingInputs(tensors, nameof(NeuronGradient));
+        InputChecks.RequireFloatingPoint(tensors, nameof(NeuronGradient));
         cancellationToken.ThrowIfCancellationRequested();
         var leaves = Gradients.Leaves(tensors);
         var grads = neuron.Gradients(ArgumentPreparation.Concat(leaves, options.AdditionalForwardArgs ?? []), leaves, options.AttributeToNeuronInput);
@@ -54,3 +57,7 @@ public sealed class NeuronGradient
         return result;
     }
 }
+
+/// <summary>The arguments of <see cref="NeuronGradient.Attribute"/>, with Captum's defaults.</summary>
+/// <remarks>Python: the keyword arguments of <c>NeuronGradient.attribute</c> (the neuron selector is given to the constructor).</remarks>
+public sealed record NeuronGradientOptions : NeuronAttributionOptions;

@@ -25,7 +25,7 @@ namespace Captum.Attr;
 /// forward and one backward pass over n * Samples examples.
 /// </para>
 /// </remarks>
-public sealed class NeuronGradientShap
+public sealed class NeuronGradientShap : INeuronAttributionMethod<NeuronGradientShapOptions>
 {
     private readonly ForwardFunction forward;
     private readonly NeuronOutput neuron;
@@ -51,6 +51,9 @@ public sealed class NeuronGradientShap
 
     /// <summary>The explained neuron.</summary>
     public NeuronSelector NeuronSelector => neuron.Selector;
+
+    /// <summary>False: neuron methods return no convergence delta, as in Captum. Python: <c>has_convergence_delta()</c>.</summary>
+    public bool HasConvergenceDelta => false;
 
     /// <summary>Whether attributions are multiplied by (noisy input - reference). Python: <c>multiplies_by_inputs</c>.</summary>
     public bool MultipliesByInputs { get; }
@@ -84,17 +87,8 @@ public sealed class NeuronGradientShap
 /// constructor). <c>Baselines</c> is required and is a distribution: per input a tensor of reference examples shaped
 /// like the input after the first dimension (any number of them), or a scalar.
 /// </remarks>
-public sealed record NeuronGradientShapOptions
+public sealed record NeuronGradientShapOptions : NeuronBaselineAttributionOptions
 {
-    /// <summary>The baseline distribution (required). Python: <c>baselines</c>.</summary>
-    public Baselines Baselines { get; init; }
-
-    /// <summary>
-    /// Further forward arguments after the inputs. Tensors with a batch dimension are repeated along it for every
-    /// sample; 0-dimensional tensors and anything else are passed unchanged. Python: <c>additional_forward_args</c>.
-    /// </summary>
-    public IReadOnlyList<object?>? AdditionalForwardArgs { get; init; }
-
     /// <summary>Random samples per example (5 by default). Python: <c>n_samples</c>.</summary>
     public int Samples { get; init; } = 5;
 
@@ -103,9 +97,6 @@ public sealed record NeuronGradientShapOptions
     /// (0 by default: no noise). Python: <c>stdevs</c>.
     /// </summary>
     public NoiseStdevs Stdevs { get; init; } = 0.0;
-
-    /// <summary>Select the neuron from the layer's input instead of its output. Python: <c>attribute_to_neuron_input</c>.</summary>
-    public bool AttributeToNeuronInput { get; init; }
 
     /// <summary>
     /// Seeds a private CPU generator for every random draw of the call (the noise, the references and the interpolation
@@ -120,10 +111,4 @@ public sealed record NeuronGradientShapOptions
     /// with <see cref="Seed"/>.
     /// </summary>
     public Generator? Generator { get; init; }
-
-    /// <summary>
-    /// Receives the samples done per example, as (done, <see cref="Samples"/>), once the samples' pass is done; the
-    /// cancellation token is checked before it.
-    /// </summary>
-    public IProgress<AttributionProgress>? Progress { get; init; }
 }

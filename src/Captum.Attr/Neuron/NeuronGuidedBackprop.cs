@@ -23,7 +23,7 @@ namespace Captum.Attr;
 /// is removed before returning, also when an exception is thrown. Cost: one forward and one backward pass.
 /// </para>
 /// </remarks>
-public sealed class NeuronGuidedBackprop
+public sealed class NeuronGuidedBackprop : INeuronAttributionMethod<NeuronGuidedBackpropOptions>
 {
     private readonly NeuronModifiedReluGradient method;
 
@@ -43,6 +43,9 @@ public sealed class NeuronGuidedBackprop
     /// <summary>The explained neuron.</summary>
     public NeuronSelector NeuronSelector => method.Neuron.Selector;
 
+    /// <summary>False: neuron methods return no convergence delta, as in Captum. Python: <c>has_convergence_delta()</c>.</summary>
+    public bool HasConvergenceDelta => false;
+
     /// <summary>Attributes the neuron's value to every input element.</summary>
     /// <param name="inputs">The model's inputs, batch first, floating point. Not modified.</param>
     /// <param name="options">Additional forward arguments and whether the neuron is in the layer's input.</param>
@@ -58,17 +61,4 @@ public sealed class NeuronGuidedBackprop
 
 /// <summary>The arguments of <see cref="NeuronGuidedBackprop.Attribute"/>, with Captum's defaults.</summary>
 /// <remarks>Python: the keyword arguments of <c>NeuronGuidedBackprop.attribute</c> (the neuron selector is given to the constructor).</remarks>
-public sealed record NeuronGuidedBackpropOptions
-{
-    /// <summary>Further forward arguments after the inputs, passed unchanged. Python: <c>additional_forward_args</c>.</summary>
-    public IReadOnlyList<object?>? AdditionalForwardArgs { get; init; }
-
-    /// <summary>Select the neuron from the layer's input instead of its output. Python: <c>attribute_to_neuron_input</c>.</summary>
-    public bool AttributeToNeuronInput { get; init; }
-
-    /// <summary>
-    /// Receives (1, 1) once the method's single pass is done, like every other method's progress (see
-    /// <see cref="AttributionOptions.Progress"/>); the cancellation token is checked before the pass.
-    /// </summary>
-    public IProgress<AttributionProgress>? Progress { get; init; }
-}
+public sealed record NeuronGuidedBackpropOptions : NeuronAttributionOptions;

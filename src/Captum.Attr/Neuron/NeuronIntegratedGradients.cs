@@ -14,7 +14,7 @@ namespace Captum.Attr;
 /// must be floating point. The layer must be called exactly once per forward pass, through <c>call</c>.
 /// Cost: <c>Steps</c> forward and backward passes over the batch, in chunks of <c>InternalBatchSize</c>.
 /// </remarks>
-public sealed class NeuronIntegratedGradients
+public sealed class NeuronIntegratedGradients : INeuronAttributionMethod<NeuronIntegratedGradientsOptions>
 {
     private readonly NeuronOutput neuron;
 
@@ -37,6 +37,9 @@ public sealed class NeuronIntegratedGradients
 
     /// <summary>The explained neuron.</summary>
     public NeuronSelector NeuronSelector => neuron.Selector;
+
+    /// <summary>False: neuron methods return no convergence delta, as in Captum. Python: <c>has_convergence_delta()</c>.</summary>
+    public bool HasConvergenceDelta => false;
 
     /// <summary>Whether attributions are multiplied by (input - baseline). Python: <c>multiplies_by_inputs</c>.</summary>
     public bool MultipliesByInputs { get; }
@@ -61,4 +64,21 @@ public sealed class NeuronIntegratedGradients
         var attributions = MultipliesByInputs ? path.TimesDifference(totals) : totals;
         return new AttributionResult(attributions.Select(a => a.MoveToOuterDisposeScope()).ToArray(), null);
     }
+}
+
+/// <summary>The arguments of <see cref="NeuronIntegratedGradients.Attribute"/>, with Captum's defaults.</summary>
+/// <remarks>Python: the keyword arguments of <c>NeuronIntegratedGradients.attribute</c> (the neuron selector is given to the constructor).</remarks>
+public sealed record NeuronIntegratedGradientsOptions : NeuronBaselineAttributionOptions
+{
+    /// <summary>The number of integration points; 50 by default. Python: <c>n_steps</c>.</summary>
+    public int Steps { get; init; } = 50;
+
+    /// <summary>The integration rule; Gauss-Legendre by default. Python: <c>method</c>.</summary>
+    public IntegrationMethod Method { get; init; } = IntegrationMethod.GaussLegendre;
+
+    /// <summary>
+    /// At most this many expanded examples (steps times batch) per forward and backward pass; null runs every step
+    /// in one pass. At least one step is always taken per pass. It does not change the result. Python: <c>internal_batch_size</c>.
+    /// </summary>
+    public int? InternalBatchSize { get; init; }
 }

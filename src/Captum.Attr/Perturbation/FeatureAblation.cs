@@ -112,3 +112,18 @@ public sealed class FeatureAblation : IAttributionMethod<FeatureAblationOptions>
         public override Tensor Mask(int feature, int input) => mask.Masks[input].eq(features[feature].Id);
     }
 }
+
+/// <summary>The arguments of <see cref="FeatureAblation.Attribute"/>.</summary>
+/// <remarks>
+/// Python: the keyword arguments of <c>FeatureAblation.attribute</c>. <see cref="MaskedPerturbationOptions.FeatureMask"/> here: groups elements into features ablated together; none makes every scalar a feature. With a forward function that returns one value for the whole batch, every mask's first dimension must be 1.
+/// </remarks>
+public sealed record FeatureAblationOptions : MaskedPerturbationOptions
+{
+    /// <summary>
+    /// False (default): each input's mask ids are that input's own features (the same id in two inputs names
+    /// two features). True: ids are global, so a feature spans every input whose mask uses its id and is
+    /// ablated in all of them at once. Python: <c>enable_cross_tensor_attribution</c> (Captum 0.8.0's default
+    /// is False; later releases always group across inputs).
+    /// </summary>
+    public bool EnableCrossTensorAttribution { get; init; }
+}

@@ -40,7 +40,7 @@ public delegate Tensor PermutationFunction(Tensor inputs, Tensor featureMask, Ge
 /// passes, without gradients.
 /// </para>
 /// </remarks>
-public sealed class FeaturePermutation
+public sealed class FeaturePermutation : IAttributionMethod<FeaturePermutationOptions>
 {
     private readonly ForwardFunction forward;
     private readonly PermutationFunction? permFunc;
@@ -59,6 +59,9 @@ public sealed class FeaturePermutation
         forward = forwardFunc;
         this.permFunc = permFunc;
     }
+
+    /// <summary>False: FeaturePermutation has no convergence delta. Python: <c>has_convergence_delta()</c>.</summary>
+    public bool HasConvergenceDelta => false;
 
     /// <summary>Attributes the explained output to every element of every input by permuting features across the batch.</summary>
     /// <param name="inputs">One tensor or several, batch first (more than one example for the default permutation); floating point or integer. They are not modified.</param>
@@ -188,21 +191,8 @@ public sealed class FeaturePermutation
 
 /// <summary>The arguments of <see cref="FeaturePermutation.Attribute"/>, with Captum's defaults.</summary>
 /// <remarks>Python: the keyword arguments of <c>FeaturePermutation.attribute</c> (it takes no baselines).</remarks>
-public sealed record FeaturePermutationOptions
+public sealed record FeaturePermutationOptions : TargetedAttributionOptions, IFeatureMaskOptions
 {
-    /// <summary>
-    /// Which output to explain; none when the forward function returns one value per example, or one value for
-    /// the whole batch. Python: <c>target</c>.
-    /// </summary>
-    public Target Target { get; init; }
-
-    /// <summary>
-    /// Further forward arguments after the inputs. Tensors with a batch dimension are repeated along it when
-    /// several perturbations share one forward pass; 0-dimensional tensors and anything else are passed
-    /// unchanged. Python: <c>additional_forward_args</c>.
-    /// </summary>
-    public IReadOnlyList<object?>? AdditionalForwardArgs { get; init; }
-
     /// <summary>
     /// Groups elements into features permuted together; none makes every scalar a feature. Every mask's first
     /// dimension must be 1: the same features are permuted in every example. Python: <c>feature_mask</c>.
@@ -232,9 +222,5 @@ public sealed record FeaturePermutationOptions
     /// <summary>A generator to draw the permutations from instead (it advances); not together with <see cref="Seed"/>.</summary>
     public Generator? Generator { get; init; }
 
-    /// <summary>
-    /// Receives the number of forward evaluations done out of the total after every evaluation. Python:
-    /// <c>show_progress</c>.
-    /// </summary>
-    public IProgress<AttributionProgress>? Progress { get; init; }
+    AttributionOptions IFeatureMaskOptions.WithFeatureMask(FeatureMask featureMask) => this with { FeatureMask = featureMask };
 }

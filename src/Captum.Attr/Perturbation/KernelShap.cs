@@ -110,3 +110,7 @@ public sealed class KernelShap : IAttributionMethod<KernelShapOptions>
         return torch.tensor(values, [1, featureCount], ScalarType.Int64);
     }
 }
+
+/// <summary>The arguments of <see cref="KernelShap.Attribute"/>: those of Lime, with the same defaults.</summary>
+/// <remarks>Python: the keyword arguments of <c>KernelShap.attribute</c>.</remarks>
+public sealed record KernelShapOptions : LimeOptions;

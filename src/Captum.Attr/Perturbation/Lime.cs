@@ -99,3 +99,44 @@ public sealed class Lime : IAttributionMethod<LimeOptions>
         return new AttributionResult(attributions, null);
     }
 }
+
+/// <summary>The arguments of <see cref="Lime.Attribute"/> (and, through <see cref="KernelShapOptions"/>, of KernelShap).</summary>
+/// <remarks>
+/// Python: the keyword arguments of <c>Lime.attribute</c>. <see cref="MaskedPerturbationOptions.FeatureMask"/> here: groups elements into interpretable features switched on and off together (ids may span inputs); none makes every scalar a feature.
+/// </remarks>
+public record LimeOptions : MaskedPerturbationOptions
+{
+    /// <summary>
+    /// The number of perturbed samples the surrogate is trained on; 25 by default (per example when the
+    /// forward function returns one value per example). Python: <c>n_samples</c>.
+    /// </summary>
+    /// <remarks>
+    /// Captum's <c>Lime.attribute</c> and <c>KernelShap.attribute</c> declare <c>n_samples=25</c>; their docstrings
+    /// say 50, but 25 is what runs when the argument is omitted, and what this default reproduces.
+    /// </remarks>
+    public int Samples { get; init; } = 25;
+
+    /// <summary>
+    /// True (default) to return attributions of the inputs' shapes, each element holding its feature's
+    /// coefficient; false for one tensor of shape [models, features] holding the coefficients of each trained
+    /// surrogate (one model per example, or one for a forward function that returns one value per batch),
+    /// features in ascending id order. Python: <c>return_input_shape</c>.
+    /// </summary>
+    public bool ReturnInputShape { get; init; } = true;
+
+    /// <summary>
+    /// Seeds a private CPU generator for every random draw of the call (the samples, drawn by the perturbation
+    /// function with the generator it is handed): the same seed gives the same result on every call and device.
+    /// With neither this nor <see cref="Generator"/>, draws come from TorchSharp's default generator (repeatable
+    /// after <c>torch.manual_seed</c>, as Captum's are after PyTorch's seed). Giving both throws an
+    /// <see cref="ArgumentException"/>.
+    /// </summary>
+    public long? Seed { get; init; }
+
+    /// <summary>
+    /// The caller's generator, to draw every random number of the call from instead; each call advances it, so
+    /// successive calls differ (a CPU generator seeded with s gives on its first call what <see cref="Seed"/> = s
+    /// gives). Not together with <see cref="Seed"/>.
+    /// </summary>
+    public Generator? Generator { get; init; }
+}

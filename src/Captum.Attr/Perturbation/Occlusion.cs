@@ -20,7 +20,7 @@ namespace Captum.Attr;
 /// Cost: 1 + ceil(positions / PerturbationsPerEval) forward passes, without gradients.
 /// </para>
 /// </remarks>
-public sealed class Occlusion
+public sealed class Occlusion : IAttributionMethod<OcclusionOptions>
 {
     private readonly ForwardFunction forward;
 
@@ -33,18 +33,21 @@ public sealed class Occlusion
         forward = forwardFunc;
     }
 
+    /// <summary>False: Occlusion has no convergence delta. Python: <c>has_convergence_delta()</c>.</summary>
+    public bool HasConvergenceDelta => false;
+
     /// <summary>Attributes the explained output to every element of every input by occluding patches.</summary>
     /// <param name="inputs">One tensor or several, batch first; floating point or integer. They are not modified.</param>
-    /// <param name="options">The window shapes (required), strides, baselines, target and the rest.</param>
+    /// <param name="options">The window shapes (required: without them, including when options is null, the call throws naming SlidingWindowShapes), strides, baselines, target and the rest.</param>
     /// <param name="cancellationToken">Checked before every forward evaluation.</param>
     /// <returns>
     /// One attribution per input, of its shape, in the output's floating type (Captum casts Occlusion's to
     /// float32; the two agree for float32 models); the caller disposes it.
     /// </returns>
     /// <exception cref="ArgumentException">An argument does not fit; the message names it and what was expected.</exception>
-    public AttributionResult Attribute(Inputs inputs, OcclusionOptions options, CancellationToken cancellationToken = default)
+    public AttributionResult Attribute(Inputs inputs, OcclusionOptions? options = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(options);
+        options ??= new OcclusionOptions();
         var tensors = inputs.Tensors;
         using var scope = torch.NewDisposeScope();
         var n = ArgumentPreparation.BatchSize(tensors);
@@ -137,4 +140,18 @@ public sealed class Occlusion
             return mask.expand(shape);
         }
     }
+}
+
+/// <summary>The arguments of <see cref="Occlusion.Attribute"/>.</summary>
+/// <remarks>Python: the keyword arguments of <c>Occlusion.attribute</c>.</remarks>
+public sealed record OcclusionOptions : PerturbationOptions
+{
+    /// <summary>
+    /// The shape of the occluding patch for each input (one size per dimension after the batch). Required.
+    /// Python: <c>sliding_window_shapes</c>.
+    /// </summary>
+    public WindowShapes SlidingWindowShapes { get; init; }
+
+    /// <summary>The steps by which the patch moves; 1 in every dimension by default. Python: <c>strides</c>.</summary>
+    public WindowStrides Strides { get; init; }
 }

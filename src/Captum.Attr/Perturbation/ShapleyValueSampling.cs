@@ -263,3 +263,28 @@ public sealed class ShapleyValueSampling : IAttributionMethod<ShapleyValueSampli
         }
     }
 }
+
+/// <summary>The arguments of <see cref="ShapleyValueSampling.Attribute"/>.</summary>
+/// <remarks>
+/// Python: the keyword arguments of <c>ShapleyValueSampling.attribute</c>. <see cref="MaskedPerturbationOptions.FeatureMask"/> here: groups elements into features added together (ids may span inputs); none makes every scalar a feature.
+/// </remarks>
+public sealed record ShapleyValueSamplingOptions : MaskedPerturbationOptions
+{
+    /// <summary>The number of random feature permutations; 25 by default. Python: <c>n_samples</c>.</summary>
+    public int Samples { get; init; } = 25;
+
+    /// <summary>
+    /// Seeds a private CPU generator for every random draw of the call (the permutations): the same seed gives the
+    /// same result on every call and device. With neither this nor <see cref="Generator"/>, draws come from
+    /// TorchSharp's default generator (repeatable after <c>torch.manual_seed</c>, as Captum's are after PyTorch's
+    /// seed). Giving both throws an <see cref="ArgumentException"/>.
+    /// </summary>
+    public long? Seed { get; init; }
+
+    /// <summary>
+    /// The caller's generator, to draw every random number of the call from instead; each call advances it, so
+    /// successive calls differ (a CPU generator seeded with s gives on its first call what <see cref="Seed"/> = s
+    /// gives). Not together with <see cref="Seed"/>.
+    /// </summary>
+    public Generator? Generator { get; init; }
+}

@@ -123,12 +123,9 @@ public sealed class ShapleyValues : IAttributionMethod<ShapleyValuesOptions>
 }
 
 /// <summary>The arguments of <see cref="ShapleyValues.Attribute"/>.</summary>
-/// <remarks>Python: the keyword arguments of <c>ShapleyValues.attribute</c>.</remarks>
-public sealed record ShapleyValuesOptions : PerturbationOptions
+/// <remarks>
+/// Python: the keyword arguments of <c>ShapleyValues.attribute</c>. <see cref="MaskedPerturbationOptions.FeatureMask"/> here: groups elements into features added together (ids may span inputs); none makes every scalar a feature. At most <see cref="ShapleyValues.MaxFeatures"/> distinct ids.
+/// </remarks>
+public sealed record ShapleyValuesOptions : MaskedPerturbationOptions
 {
-    /// <summary>
-    /// Groups elements into features added together (ids may span inputs); none makes every scalar a feature. At
-    /// most <see cref="ShapleyValues.MaxFeatures"/> distinct ids. Python: <c>feature_mask</c>.
-    /// </summary>
-    public FeatureMask FeatureMask { get; init; }
 }

@@ -86,8 +86,16 @@ internal sealed class LayerIntegratedGradientsMethod : IGoldenMethod
         var lig = layers.Length == 1
             ? new LayerIntegratedGradients(forward, layers[0], multiply)
             : new LayerIntegratedGradients(forward, layers.Select(l => (LayerReference)l).ToArray(), multiply);
-        using var result = lig.Attribute(Inputs.Of(c.Inputs), IntegratedGradientsMethods.Options(c) with
+        var options = IntegratedGradientsMethods.Options(c);
+        using var result = lig.Attribute(Inputs.Of(c.Inputs), new LayerIntegratedGradientsOptions
         {
+            Baselines = options.Baselines,
+            Target = options.Target,
+            AdditionalForwardArgs = options.AdditionalForwardArgs,
+            ReturnConvergenceDelta = options.ReturnConvergenceDelta,
+            InternalBatchSize = options.InternalBatchSize,
+            Steps = options.Steps,
+            Method = options.Method,
             AttributeToLayerInput = GoldenArguments.Bool(c.Attribute, "attribute_to_layer_input"),
         });
 
@@ -110,10 +118,10 @@ internal sealed class LayerIntegratedGradientsMethod : IGoldenMethod
 /// <summary>The integrated-gradients options a case records.</summary>
 internal static class IntegratedGradientsMethods
 {
-    public static LayerIntegratedGradientsOptions Options(GoldenCase c)
+    public static IntegratedGradientsOptions Options(GoldenCase c)
     {
         var a = c.Attribute;
-        var options = new LayerIntegratedGradientsOptions
+        var options = new IntegratedGradientsOptions
         {
             Baselines = GoldenArguments.Baselines(c),
             Target = GoldenArguments.Target(c),

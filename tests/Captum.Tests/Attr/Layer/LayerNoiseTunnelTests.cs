@@ -100,6 +100,8 @@ public sealed class LayerNoiseTunnelTests
     {
         public bool HasConvergenceDelta => false;
 
+        public IReadOnlyList<nn.Module> Layers => [];
+
         public LayerAttributionResult Attribute(Inputs inputs, LayerGradientXActivationOptions? options = null, CancellationToken cancellationToken = default) =>
             new([[torch.zeros(7)]], null);
     }
