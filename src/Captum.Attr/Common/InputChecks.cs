@@ -30,4 +30,19 @@ internal static class InputChecks
             }
         }
     }
+
+    /// <summary>Checks a layer value can carry a gradient (it is floating point).</summary>
+    /// <param name="value">One tensor of the layer's input or output.</param>
+    /// <param name="layer">The layer, for the message.</param>
+    /// <param name="onInput">Whether the value is the layer's input.</param>
+    /// <exception cref="ArgumentException">The value holds integers (parameter <c>layer</c>).</exception>
+    public static void RequireDifferentiable(Tensor value, nn.Module layer, bool onInput)
+    {
+        if (!value.is_floating_point())
+        {
+            throw new ArgumentException(
+                $"layer {layer.GetType().Name}: its {(onInput ? "input" : "output")} has dtype {value.dtype}, which has no gradient. Attribute to a floating-point layer value (for token ids, the embedding's output rather than its token-id input).",
+                "layer");
+        }
+    }
 }

@@ -24,13 +24,11 @@ internal static class LayerGradients
         using var grad = torch.enable_grad();
         var (output, values) = evaluation.ForwardWithValues(args, onInput);
         var flat = values.SelectMany(v => v).ToArray();
-        for (var i = 0; i < flat.Length; i++)
+        for (var l = 0; l < values.Length; l++)
         {
-            if (!flat[i].is_floating_point())
+            foreach (var value in values[l])
             {
-                throw new ArgumentException(
-                    $"the layer's {(onInput ? "input" : "output")} tensor {i} has dtype {flat[i].dtype}; gradients need floating-point layer values (attribute to a layer whose values are real, e.g. an embedding's output rather than its token-id input).",
-                    "layer");
+                InputChecks.RequireDifferentiable(value, evaluation.Layers[l], onInput);
             }
         }
 

@@ -146,7 +146,7 @@ public sealed class LayerDeepLift : ILayerAttributionMethod<LayerDeepLiftOptions
                         "layer");
                 }
 
-                LayerGradientShap.CheckDifferentiable(v, Layer, onInput);
+                InputChecks.RequireDifferentiable(v, Layer, onInput);
             }
 
             gradients = Gradients.Of(target.Repeat(2).Select(output), values);

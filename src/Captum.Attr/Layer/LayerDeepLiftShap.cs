@@ -72,7 +72,7 @@ public sealed class LayerDeepLiftShap : ILayerAttributionMethod<LayerDeepLiftSha
         using var scope = torch.NewDisposeScope();
         var n = ArgumentPreparation.BatchSize(tensors);
         options.Target.ValidateCount(n);
-        var pairs = DeepLiftShap.Pair(tensors, n, options.Baselines, options.AdditionalForwardArgs, options.Target, nameof(LayerDeepLiftShap));
+        var pairs = ReferencePairs.Of(tensors, n, options.Baselines, options.AdditionalForwardArgs, options.Target, nameof(LayerDeepLiftShap));
         cancellationToken.ThrowIfCancellationRequested();
 
         var (attributions, delta) = layerDeepLift.Compute(

@@ -93,7 +93,7 @@ public sealed class LayerFeatureAblation : ILayerAttributionMethod<LayerFeatureA
             baselines,
             original,
             options.Target,
-            new FeatureAblation.MaskFeatures(mask, count, crossTensor: false),
+            new MaskedFeatures(mask, count, crossTensor: false),
             options.PerturbationsPerEval,
             useWeights: false,
             options.Progress,

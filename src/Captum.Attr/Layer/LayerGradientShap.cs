@@ -91,7 +91,7 @@ public sealed class LayerGradientShap : ILayerAttributionMethod<LayerGradientSha
                 var (output, values) = evaluation.ForwardWithValues(ArgumentPreparation.Concat(points, expandedArgs), onInput);
                 foreach (var v in values[0])
                 {
-                    CheckDifferentiable(v, Layer, onInput);
+                    InputChecks.RequireDifferentiable(v, Layer, onInput);
                 }
 
                 gradients = Gradients.Of(target.Select(output), values[0]);
@@ -116,18 +116,6 @@ public sealed class LayerGradientShap : ILayerAttributionMethod<LayerGradientSha
         return new LayerAttributionResult(
             [attributions.Select(a => a.MoveToOuterDisposeScope()).ToArray()],
             delta?.MoveToOuterDisposeScope());
-    }
-
-    /// <summary>Checks a layer tensor can carry a gradient (integer tensors, such as token ids, cannot).</summary>
-    /// <exception cref="ArgumentException">The tensor is not floating point.</exception>
-    internal static void CheckDifferentiable(Tensor value, nn.Module layer, bool onInput)
-    {
-        if (!value.is_floating_point())
-        {
-            throw new ArgumentException(
-                $"layer {layer.GetType().Name}: its {(onInput ? "input" : "output")} has dtype {value.dtype}, which has no gradient. Attribute to a floating-point layer value (for token ids, the embedding's output).",
-                "layer");
-        }
     }
 }
 

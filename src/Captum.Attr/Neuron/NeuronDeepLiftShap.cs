@@ -69,7 +69,7 @@ public sealed class NeuronDeepLiftShap : INeuronAttributionMethod<NeuronDeepLift
         using var scope = torch.NewDisposeScope();
         var n = ArgumentPreparation.BatchSize(tensors);
         InputChecks.RequireFloatingPoint(tensors, nameof(NeuronDeepLiftShap));
-        var pairs = DeepLiftShap.Pair(tensors, n, options.Baselines, options.AdditionalForwardArgs, default, nameof(NeuronDeepLiftShap));
+        var pairs = ReferencePairs.Of(tensors, n, options.Baselines, options.AdditionalForwardArgs, default, nameof(NeuronDeepLiftShap));
         cancellationToken.ThrowIfCancellationRequested();
 
         var (attributions, _) = neuronDeepLift.Pass(options.AttributeToNeuronInput).Compute(

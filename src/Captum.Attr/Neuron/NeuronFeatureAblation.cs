@@ -78,7 +78,7 @@ public sealed class NeuronFeatureAblation : INeuronAttributionMethod<NeuronFeatu
             baselines,
             options.AdditionalForwardArgs ?? [],
             default,
-            new FeatureAblation.MaskFeatures(mask, tensors.Count, crossTensor: false),
+            new MaskedFeatures(mask, tensors.Count, crossTensor: false),
             options.PerturbationsPerEval,
             useWeights: false,
             options.Progress,

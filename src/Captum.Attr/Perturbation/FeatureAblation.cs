@@ -69,7 +69,7 @@ public sealed class FeatureAblation : IAttributionMethod<FeatureAblationOptions>
             baselines,
             options.AdditionalForwardArgs ?? [],
             options.Target,
-            new MaskFeatures(mask, tensors.Count, options.EnableCrossTensorAttribution),
+            new MaskedFeatures(mask, tensors.Count, options.EnableCrossTensorAttribution),
             options.PerturbationsPerEval,
             useWeights: false,
             options.Progress,
@@ -80,36 +80,6 @@ public sealed class FeatureAblation : IAttributionMethod<FeatureAblationOptions>
         }
 
         return new AttributionResult(attributions, null);
-    }
-
-    /// <summary>
-    /// The features of a feature mask: across inputs, one per distinct id in ascending order; per input, input by
-    /// input, one per distinct id of that input's mask.
-    /// </summary>
-    internal sealed class MaskFeatures : AblationFeatures
-    {
-        private readonly ResolvedFeatureMask mask;
-        private readonly (int Input, long Id)[] features;
-
-        public MaskFeatures(ResolvedFeatureMask mask, int inputs, bool crossTensor)
-        {
-            this.mask = mask;
-            features = crossTensor
-                ? mask.Ids.Select(id => (-1, id)).ToArray()
-                : Enumerable.Range(0, inputs).SelectMany(i => mask.IdsOf(i).Select(id => (i, id))).ToArray();
-        }
-
-        public override int Count => features.Length;
-
-        public override bool PerExample => mask.PerExample;
-
-        public override bool Touches(int feature, int input)
-        {
-            var (owner, id) = features[feature];
-            return owner < 0 ? mask.Contains(input, id) : owner == input;
-        }
-
-        public override Tensor Mask(int feature, int input) => mask.Masks[input].eq(features[feature].Id);
     }
 }
 

@@ -98,7 +98,7 @@ public sealed class FeaturePermutation : IAttributionMethod<FeaturePermutationOp
         using var draws = RandomDraws.Create(options.Seed, options.Generator);
         using var noGrad = torch.no_grad();
         var features = new PermutedFeatures(
-            new FeatureAblation.MaskFeatures(mask, tensors.Count, options.EnableCrossTensorAttribution), permFunc, draws, n);
+            new MaskedFeatures(mask, tensors.Count, options.EnableCrossTensorAttribution), permFunc, draws, n);
         var attributions = AblationEngine.Run(
             forward,
             tensors,

@@ -63,7 +63,7 @@ public sealed class ShapleyValues : IAttributionMethod<ShapleyValuesOptions>
     {
         options ??= new ShapleyValuesOptions();
         var masked = !options.FeatureMask.IsNone;
-        return ShapleyValueSampling.Run(forward, inputs, options, options.FeatureMask, () => { }, ids =>
+        return ShapleyEngine.Run(forward, inputs, options, () => { }, ids =>
         {
             if (ids.Length > MaxFeatures)
             {

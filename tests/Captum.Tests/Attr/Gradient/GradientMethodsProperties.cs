@@ -133,8 +133,11 @@ public sealed class GradientMethodsProperties
             TensorAssert.AllClose(variance.Attribution, torch.zeros_like(x), 1e-6 * scale * scale, 0);
             if (direct.Delta is { } delta)
             {
-                // A delta is a difference of sums: its rounding is relative to the summed attributions' size.
-                var sumScale = direct.Attribution.abs().sum(1).max().item<float>() + 1e-3;
+                // A delta is a difference of sums, attributions minus (F(x) - F(baseline)): its rounding is relative
+                // to the size of those terms, not to the (small) delta.
+                using var noGrad = torch.no_grad();
+                var sumScale = direct.Attribution.abs().sum(1).max().item<float>()
+                    + model.call(x).abs().max().item<float>() + model.call(baseline).abs().max().item<float>() + 1e-3;
                 TensorAssert.AllClose(smooth.Delta!, delta.repeat_interleave(samples, 0), 1e-6 * sumScale, 1e-6);
             }
         }
