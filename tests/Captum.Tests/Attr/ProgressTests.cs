@@ -100,8 +100,8 @@ public sealed class ProgressTests
     {
         var assembly = typeof(IntegratedGradients).Assembly;
         var methods = assembly.GetExportedTypes()
-            .Where(t => !t.IsInterface)
-            .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly).Where(m => m.Name == "Attribute"))
+            .Where(t => t.IsClass && typeof(IAttribution).IsAssignableFrom(t))
+            .Select(t => t.GetMethod("Attribute", BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly)!)
             .ToList();
         Assert.NotEmpty(methods);
         foreach (var method in methods)

@@ -927,9 +927,9 @@ public sealed partial class MethodsDocTests
         var doc = File.ReadAllText(Path.Combine(root, "docs", "methods.md")).ReplaceLineEndings("\n");
         var table = string.Join("\n", doc.Split('\n').Where(l => l.StartsWith('|')));
 
-        // Every public class with an Attribute method, and the metrics.
+        // Every attribution class (the contract's IAttribution), and the metrics.
         var methods = typeof(IntegratedGradients).Assembly.GetExportedTypes()
-            .Where(t => t.IsClass && !t.IsAbstract && t.GetMethod("Attribute", BindingFlags.Public | BindingFlags.Instance) is not null)
+            .Where(t => t.IsClass && !t.IsAbstract && typeof(IAttribution).IsAssignableFrom(t))
             .Select(t => t.Name.Split('`')[0])
             .Concat(["Infidelity", "SensitivityMax", "LayerAttribution"])
             .Distinct()

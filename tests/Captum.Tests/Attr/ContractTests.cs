@@ -1,0 +1,229 @@
+using System.Reflection;
+using Captum.Attr;
+using Captum.Metrics;
+using Captum.Tests.Attr.Gradient;
+using Captum.Tests.Docs;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace Captum.Tests.Attr;
+
+/// <summary>
+/// The type contract every method follows (docs/architecture.md, "Adding a method"): one of the three method
+/// interfaces, an options record beside the method on the base that says what it carries, the capability interfaces
+/// that let wrappers expand it, and engines, not public types, in Common/.
+/// </summary>
+public sealed class ContractTests
+{
+    private static readonly Assembly Attr = typeof(IntegratedGradients).Assembly;
+
+    /// <summary>Every exported attribution class: a public instance Attribute method, or one of the interfaces.</summary>
+    private static IEnumerable<Type> MethodTypes() => Attr.GetExportedTypes()
+        .Where(t => t.IsClass && !t.IsAbstract)
+        .Where(t => typeof(IAttribution).IsAssignableFrom(t)
+            || t.GetMethods(BindingFlags.Public | BindingFlags.Instance).Any(m => m.Name == "Attribute"));
+
+    private static Type? Contract(Type type, Type generic) => type.GetInterfaces()
+        .FirstOrDefault(i => i.IsGenericType && i.GetGenericTypeDefinition() == generic);
+
+    private static string Name(Type t) => t.Name.Split('`')[0];
+
+    [Fact]
+    public void EveryMethod_ImplementsTheContractOfItsKind()
+    {
+        var types = MethodTypes().ToList();
+        Assert.True(types.Count >= 39, string.Join(", ", types.Select(Name)));
+        foreach (var type in types)
+        {
+            var name = Name(type);
+            Assert.True(typeof(IAttribution).IsAssignableFrom(type), $"{name} does not implement IAttribution");
+            if (name is "NoiseTunnel" or "LayerNoiseTunnel")
+            {
+                continue;
+            }
+
+            var expected = name.StartsWith("Neuron", StringComparison.Ordinal) ? typeof(INeuronAttributionMethod<>)
+                : name.StartsWith("Layer", StringComparison.Ordinal) || name == "InternalInfluence" ? typeof(ILayerAttributionMethod<>)
+                : typeof(IAttributionMethod<>);
+            Assert.True(Contract(type, expected) is not null, $"{name} does not implement {Name(expected)}");
+        }
+    }
+
+    [Fact]
+    public void EveryMethod_HasOneSealedOptionsRecordNamedAfterItDeclaredInItsOwnFile()
+    {
+        var root = GettingStartedDocTests.RepositoryRoot();
+        var sources = Directory.GetFiles(Path.Combine(root, "src", "Captum.Attr"), "*.cs", SearchOption.AllDirectories);
+        foreach (var type in MethodTypes().Where(t => !t.IsGenericType))
+        {
+            var options = (Contract(type, typeof(IAttributionMethod<>)) ?? Contract(type, typeof(ILayerAttributionMethod<>)))!.GetGenericArguments()[0];
+            Assert.Equal(type.Name + "Options", options.Name);
+            Assert.True(options.IsSubclassOf(typeof(AttributionOptions)), options.Name);
+
+            // Sealed, so no other method's options can be passed for them (LimeOptions alone is KernelShap's base, as in Captum).
+            Assert.True(options.IsSealed || options == typeof(LimeOptions), $"{options.Name} is not sealed");
+            var file = sources.Single(f => Path.GetFileNameWithoutExtension(f) == type.Name);
+            Assert.Contains($"record {options.Name} ", File.ReadAllText(file), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void LayerAndNeuronOptions_NeverDeriveFromAnotherMethodsOptions()
+    {
+        foreach (var type in MethodTypes().Where(t => !t.IsGenericType))
+        {
+            var options = (Contract(type, typeof(IAttributionMethod<>)) ?? Contract(type, typeof(ILayerAttributionMethod<>)))!.GetGenericArguments()[0];
+            for (var b = options.BaseType; b is not null && b != typeof(object); b = b.BaseType)
+            {
+                Assert.True(b.IsAbstract || options == typeof(KernelShapOptions), $"{options.Name} derives from the concrete {b.Name}");
+            }
+
+            if (Contract(type, typeof(ILayerAttributionMethod<>)) is not null)
+            {
+                Assert.True(typeof(ILayerAttributionOptions).IsAssignableFrom(options), $"{options.Name} is not ILayerAttributionOptions");
+            }
+
+            if (Contract(type, typeof(INeuronAttributionMethod<>)) is not null)
+            {
+                Assert.True(options.IsSubclassOf(typeof(NeuronAttributionOptions)), $"{options.Name} is not a NeuronAttributionOptions");
+            }
+        }
+    }
+
+    /// <summary>A record that carries a target, baselines or a feature mask declares it, so that wrappers expand it.</summary>
+    [Fact]
+    public void OptionsCarryingPerExampleArguments_ImplementTheirCapabilityInterface()
+    {
+        var records = Attr.GetExportedTypes().Where(t => t.IsSubclassOf(typeof(AttributionOptions))).ToList();
+        Assert.True(records.Count >= 40);
+        foreach (var options in records)
+        {
+            (string Property, Type Capability)[] capabilities =
+                [("Target", typeof(ITargetOptions)), ("Baselines", typeof(IBaselineOptions)), ("FeatureMask", typeof(IFeatureMaskOptions))];
+            foreach (var (property, capability) in capabilities)
+            {
+                if (options.GetProperty(property) is not null)
+                {
+                    Assert.True(capability.IsAssignableFrom(options), $"{options.Name}.{property} without {capability.Name}");
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void Common_HoldsOnlyEngines()
+    {
+        var root = GettingStartedDocTests.RepositoryRoot();
+        foreach (var file in Directory.GetFiles(Path.Combine(root, "src", "Captum.Attr", "Common"), "*.cs"))
+        {
+            var publicTypes = File.ReadLines(file).Where(l => l.StartsWith("public ", StringComparison.Ordinal)).ToList();
+            Assert.True(publicTypes.Count == 0, $"{Path.GetFileName(file)} declares public types: {string.Join("; ", publicTypes)}");
+        }
+    }
+
+    [Fact]
+    public void NoiseTunnel_OverANeuronMethodWithoutNoise_EqualsTheMethod()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = GradientTestModels.Mlp(3);
+        var x = torch.randn(3, 4, generator: new Generator(7));
+        var baselines = torch.randn(3, 4, generator: new Generator(8));
+        var method = new NeuronIntegratedGradients(model, "lin2", 1);
+        var options = new NeuronIntegratedGradientsOptions { Baselines = baselines, Steps = 10 };
+
+        using var direct = method.Attribute(x, options);
+        using var tunnel = NoiseTunnel.Create(method).Attribute(x, new NoiseTunnelOptions<NeuronIntegratedGradientsOptions>
+        {
+            Samples = 3,
+            Stdevs = 0.0,
+            MethodOptions = options,
+        });
+
+        // Per-example baselines are repeated for every sample, as Captum's noise tunnel does.
+        TensorAssert.AllClose(tunnel.Attribution, direct.Attribution, 1e-6, 1e-5);
+    }
+
+    [Fact]
+    public void NoiseTunnel_OverOcclusionWithoutNoise_EqualsOcclusion()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = GradientTestModels.Mlp(4);
+        var x = torch.randn(2, 4, generator: new Generator(9));
+        var method = new Occlusion(model);
+        var options = new OcclusionOptions { SlidingWindowShapes = new long[] { 2 }, Target = new long[] { 0, 2 } };
+
+        using var direct = method.Attribute(x, options);
+        using var tunnel = NoiseTunnel.Create(method).Attribute(x, new NoiseTunnelOptions<OcclusionOptions>
+        {
+            Samples = 2,
+            Stdevs = 0.0,
+            MethodOptions = options,
+        });
+
+        TensorAssert.AllClose(tunnel.Attribution, direct.Attribution, 1e-6, 1e-5);
+    }
+
+    [Fact]
+    public void Occlusion_WithoutOptions_ThrowsNamingSlidingWindowShapes()
+    {
+        using var scope = torch.NewDisposeScope();
+        var ex = Assert.Throws<ArgumentException>(() => new Occlusion(GradientTestModels.Mlp(1)).Attribute(torch.randn(2, 4)));
+        Assert.Equal("SlidingWindowShapes", ex.ParamName);
+    }
+
+    /// <summary>A third party's method with its own masked options: the tunnel expands the mask without knowing the type.</summary>
+    [Fact]
+    public void NoiseTunnel_OverAThirdPartyMaskedMethod_RepeatsPerExampleMasksForEverySample()
+    {
+        using var scope = torch.NewDisposeScope();
+        var x = torch.randn(2, 3, generator: new Generator(11));
+        var mask = torch.tensor(new long[,] { { 0, 0, 1 }, { 0, 1, 1 } });
+        var method = new MaskEcho();
+
+        using var result = NoiseTunnel.Create(method).Attribute(x, new NoiseTunnelOptions<MaskEchoOptions>
+        {
+            Samples = 3,
+            Stdevs = 0.0,
+            MethodOptions = new MaskEchoOptions { FeatureMask = mask, Target = new long[] { 4, 5 } },
+        });
+
+        Assert.Equal([6L, 3L], method.SeenMaskShape!);
+        Assert.Equal(((Target)new long[] { 4, 4, 4, 5, 5, 5 }).ToString(), method.SeenTarget.ToString());
+        TensorAssert.AllClose(result.Attribution, mask.to_type(ScalarType.Float32), 0, 0);
+    }
+
+    [Fact]
+    public void ExplanationsOf_NeuronMethodGivenATargetByTheMetric_ThrowsNamingTarget()
+    {
+        using var scope = torch.NewDisposeScope();
+        var explain = Explanations.Of(new NeuronGradient(GradientTestModels.Mlp(2), "lin1", 0));
+        var ex = Assert.Throws<ArgumentException>(() => explain(torch.randn(2, 4), new ExplanationArguments(default, 1, null), CancellationToken.None));
+        Assert.Equal("target", ex.ParamName);
+    }
+
+    private sealed record MaskEchoOptions : TargetedAttributionOptions, IFeatureMaskOptions
+    {
+        public FeatureMask FeatureMask { get; init; }
+
+        AttributionOptions IFeatureMaskOptions.WithFeatureMask(FeatureMask featureMask) => this with { FeatureMask = featureMask };
+    }
+
+    /// <summary>Returns its feature mask as the attribution, and remembers what it was given.</summary>
+    private sealed class MaskEcho : IAttributionMethod<MaskEchoOptions>
+    {
+        public long[]? SeenMaskShape { get; private set; }
+
+        public Target SeenTarget { get; private set; }
+
+        public bool HasConvergenceDelta => false;
+
+        public AttributionResult Attribute(Inputs inputs, MaskEchoOptions? options = null, CancellationToken cancellationToken = default)
+        {
+            var mask = options!.FeatureMask.Masks![0];
+            SeenMaskShape = mask.shape;
+            SeenTarget = options.Target;
+            return new AttributionResult([mask.to_type(ScalarType.Float32)], null);
+        }
+    }
+}
