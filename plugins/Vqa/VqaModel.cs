@@ -1,6 +1,7 @@
 using System.Globalization;
 using Captum.Attr;
 using Captum.Checkpoints;
+using Captum.Explain;
 using Captum.Forward;
 using Captum.Layers;
 using Captum.Plugins.Vqa.Model;
@@ -313,15 +314,24 @@ public sealed class VqaModel : IInterpretableModel
     }
 
     /// <summary>
-    /// Answers <paramref name="question"/> about the image file and explains the answer. The explanation's
+    /// Answers <paramref name="question"/> about the image file and explains the answer with Layer Integrated Gradients. The explanation's
     /// attributions and its image display join the caller's dispose scope; disposing the explanation frees the
     /// attributions.
     /// </summary>
-    public Explanation Explain(string imagePath, string question, ExplanationOptions? options = null, CancellationToken cancellationToken = default)
+    public Explanation Explain(string imagePath, string question, ExplanationOptions? options = null, CancellationToken cancellationToken = default) =>
+        Explain(imagePath, question, ExplanationStrategies.LayerIntegratedGradients, options, cancellationToken);
+
+    /// <summary>
+    /// Answers <paramref name="question"/> about the image file and explains the answer with <paramref name="strategy"/>.
+    /// The explanation's attributions and its image display join the caller's dispose scope; disposing the
+    /// explanation frees the attributions.
+    /// </summary>
+    public Explanation Explain(string imagePath, string question, IExplanationStrategy strategy, ExplanationOptions? options = null, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(strategy);
         using var scope = torch.NewDisposeScope();
         var prepared = Prepare(new Dictionary<string, string> { [ImageInput] = imagePath, [QuestionInput] = question });
-        var explanation = ModelExplainer.Explain(this, prepared, options, cancellationToken);
+        var explanation = strategy.Explain(this, prepared, options ?? new ExplanationOptions(), cancellationToken);
         foreach (var input in explanation.Inputs)
         {
             input.Attribution.MoveToOuterDisposeScope();
@@ -423,6 +433,17 @@ public sealed class VqaModelProvider : IInterpretableModelProvider
         var options = VqaModel.ParseSettings(settings);
         var checkpoint = files.TryGetValue("checkpoint", out var c) && !string.IsNullOrWhiteSpace(c) ? c : null;
         var resnet = files.TryGetValue("resnet", out var r) && !string.IsNullOrWhiteSpace(r) ? r : null;
+        return LoadModel(checkpoint, resnet, options);
+    }
+
+    /// <summary>
+    /// Loads the model from its files: none, the scenes model that ships with the plugin; a checkpoint and a ResNet,
+    /// the tutorial's model; a checkpoint alone, a checkpoint with its own image network (a scenes checkpoint).
+    /// </summary>
+    /// <exception cref="ArgumentException">A ResNet without a checkpoint, a missing file, or contents that do not fit; the message names the file.</exception>
+    public static VqaModel LoadModel(string? checkpoint, string? resnet, VqaModelOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
         return (checkpoint, resnet) switch
         {
             (null, null) => VqaModel.LoadDefault(options),
@@ -446,6 +467,7 @@ public sealed class VqaPlugin : ICaptumPlugin
     public void ConfigureServices(Microsoft.Extensions.DependencyInjection.IServiceCollection services)
     {
         Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton<IInterpretableModelProvider, VqaModelProvider>(services);
+        Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton<IPluginCommand, Commands.VqaCommand>(services);
         Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton<IPluginCommand, Commands.VqaTrainCommand>(services);
         Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton<IPluginCommand, Commands.VqaEvalCommand>(services);
         Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton<IPluginCommand, Commands.VqaScenesCommand>(services);

@@ -1,4 +1,5 @@
 using Captum.Attr;
+using Captum.Explain;
 using Captum.Plugins.Vqa.Tutorial;
 
 namespace Captum.Plugins.Vqa.Scenes;

@@ -1,4 +1,4 @@
-using Captum.Attr;
+using Captum.Explain;
 using Captum.Hosting;
 using Captum.Plugins;
 using TorchSharp;

@@ -1,13 +1,14 @@
 using System.Text.Json;
 using Captum.Cli;
+using Captum.Plugins.Vqa.Commands;
 using Captum.Tests.Core.Checkpoints;
 using Captum.Tests.Plugins.Vqa.Scenes;
 using Xunit;
 
-namespace Captum.Tests.Cli;
+namespace Captum.Tests.Plugins.Vqa.Commands;
 
-/// <summary>The captum command, run in-process with the plugins bundled beside it.</summary>
-public sealed class CaptumCliTests
+/// <summary>The VQA plugin's <c>captum vqa</c>, run in-process by the captum command with the plugins bundled beside it.</summary>
+public sealed class VqaCommandTests
 {
     private static string Plugins => Path.Combine(BuildOutputs.Of(Path.Combine("src", "Captum.Cli")), "plugins");
 
