@@ -132,6 +132,66 @@ public sealed class VqaCommandTests
         Assert.Contains("occlusion", error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Vqa_PluginStrategy_IsOfferedAndRunsBesideTheBuiltInOnes()
+    {
+        using var folder = new TempFolder();
+        var minimal = Path.Combine(folder.Path, "plugins", "Captum.Plugins.Minimal");
+        BuildOutputs.Copy(BuildOutputs.Of(Path.Combine("tests", "TestPlugins", "Captum.Plugins.Minimal")), minimal);
+        var scene = SampleScenes.All[0];
+        string[] args = ["--plugins", minimal, "vqa", "--image", scene.Image, "--question", scene.Questions[0].Question, "--out", folder.Path, "--json", "--steps", "4", "--method", "layer-ig,token-drop"];
+
+        var (code, output, error) = Run(args);
+        var (_, help, _) = Run("--plugins", minimal, "vqa", "--help");
+
+        Assert.True(code == 0, error);
+        Assert.Contains("layer-ig, interpretable-embedding, gradient-x-activation, occlusion, token-drop", help, StringComparison.Ordinal);
+        Assert.Contains("[token-drop] Text Contributions: ", output, StringComparison.Ordinal);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.Path, "result.json")));
+        var result = json.RootElement.GetProperty("results")[0];
+        var drop = result.GetProperty("methods").GetProperty("token-drop");
+        Assert.Equal(Strings(result, "tokens").Length, Numbers(drop, "tokenAttributions").Length);
+        Assert.Contains(Numbers(drop, "tokenAttributions"), t => t != 0);
+        Assert.Equal(0, drop.GetProperty("imageContribution").GetDouble());
+        Assert.Equal(JsonValueKind.Null, drop.GetProperty("delta").ValueKind);
+        Assert.Contains("Attribution Magnitude (token-drop)", File.ReadAllText(Path.Combine(folder.Path, "report.html")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Vqa_UnknownMethodWithAPluginStrategy_NamesMethodAndEveryKnownName()
+    {
+        using var folder = new TempFolder();
+        var minimal = Path.Combine(folder.Path, "Captum.Plugins.Minimal");
+        BuildOutputs.Copy(BuildOutputs.Of(Path.Combine("tests", "TestPlugins", "Captum.Plugins.Minimal")), minimal);
+
+        var (code, _, error) = Run(["--plugins", minimal, .. E2eArgs(folder.Path, "--question", "what is it", "--method", "layer-ig,magic")]);
+
+        Assert.Equal(2, code);
+        Assert.Equal("captum: error: --method: unknown method 'magic'; choose from layer-ig, interpretable-embedding, gradient-x-activation, occlusion, token-drop.", error.TrimEnd());
+        Assert.False(File.Exists(Path.Combine(folder.Path, "report.html")));
+    }
+
+    [Fact]
+    public void Vqa_UnknownResnetVariant_IsRefusedWhileParsing()
+    {
+        using var folder = new TempFolder();
+        var (code, _, error) = Run(E2eArgs(folder.Path, "--question", "what is it", "--resnet-variant", "keras"));
+
+        Assert.Equal(1, code);
+        Assert.Contains("'keras' not recognized", error, StringComparison.Ordinal);
+        Assert.Contains("torchvision", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Vqa_CentralFractionOutOfRange_ExitsNonZeroNamingTheOption()
+    {
+        using var folder = new TempFolder();
+        var (code, _, error) = Run(E2eArgs(folder.Path, "--question", "what is it", "--central-fraction", "1.5"));
+
+        Assert.Equal(2, code);
+        Assert.Equal("captum: error: --central-fraction must be in (0, 1], not 1.5.", error.TrimEnd());
+    }
+
     [Theory]
     [InlineData("--internal-batch-size", "0")]
     [InlineData("--steps", "0")]

@@ -1,0 +1,66 @@
+using Captum.Cli;
+using Captum.TestData;
+using Xunit;
+
+namespace Captum.Tests.Cli;
+
+/// <summary>The captum command itself: generic over plugins, it knows none by name.</summary>
+public sealed class CaptumCliTests
+{
+    private static string MinimalOutput => BuildOutputs.Of(Path.Combine("tests", "TestPlugins", "Captum.Plugins.Minimal"));
+
+    private static (int Code, string Output, string Error) Run(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = CaptumCli.Run(args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public void CliSources_AnyFile_NamesNoPlugin()
+    {
+        var folder = Path.Combine(SharedData.RepositoryRoot(), "src", "Captum.Cli");
+        var files = Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories)
+            .Where(f => f.EndsWith(".cs", StringComparison.Ordinal) || f.EndsWith(".csproj", StringComparison.Ordinal))
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
+                && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .ToList();
+
+        Assert.NotEmpty(files);
+        foreach (var file in files)
+        {
+            var text = File.ReadAllText(file);
+            Assert.False(text.Contains("vqa", StringComparison.OrdinalIgnoreCase), $"{file} names the VQA plugin");
+            Assert.False(text.Contains("minimal", StringComparison.OrdinalIgnoreCase), $"{file} names the minimal plugin");
+        }
+    }
+
+    [Fact]
+    public void Run_OnlyTheMinimalPlugin_HasItsCommandsAndNoVqa()
+    {
+        using var root = new TempFolder();
+        BuildOutputs.Copy(MinimalOutput, Path.Combine(root.Path, "Captum.Plugins.Minimal"));
+
+        var (vqaCode, _, vqaError) = Run("--plugins", root.Path, "vqa", "--image", "a.png", "--question", "what is it");
+        var (helpCode, help, _) = Run("--plugins", root.Path, "--help");
+
+        Assert.Equal(1, vqaCode);
+        Assert.Contains("'vqa'", vqaError, StringComparison.Ordinal);
+        Assert.Equal(0, helpCode);
+        Assert.Contains("minimal-score", help, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Plugins_MinimalPlugin_ListsItsExplanationMethodButNotTheBuiltInOnes()
+    {
+        using var root = new TempFolder();
+        BuildOutputs.Copy(MinimalOutput, Path.Combine(root.Path, "Captum.Plugins.Minimal"));
+
+        var (code, output, _) = Run("--plugins", root.Path, "plugins");
+
+        Assert.Equal(0, code);
+        Assert.Contains("  method token-drop: Each token replaced by its baseline token in turn", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("method layer-ig", output, StringComparison.Ordinal);
+    }
+}
