@@ -1,0 +1,26 @@
+using System.Globalization;
+using Captum.Attr;
+using Captum.Checkpoints;
+using Captum.Explain;
+using Captum.Forward;
+using Captum.Layers;
+using Captum.Plugins.Vqa.Model;
+using Captum.Plugins.Vqa.Scenes;
+using Captum.Plugins.Vqa.Tutorial;
+
+namespace Captum.Plugins.Vqa;
+
+/// <summary>What the image is compared with: the start of Integrated Gradients' path.</summary>
+public enum ImageBaseline
+{
+    /// <summary>
+    /// Zero in the normalised image, i.e. ImageNet's mean colour everywhere: the tutorial's <c>image * 0</c>.
+    /// </summary>
+    Zero,
+
+    /// <summary>
+    /// A blank canvas: every pixel the image's own per-channel median colour (for a scene, its background). Pixels
+    /// of the background colour then carry no attribution, only what differs from it does.
+    /// </summary>
+    MedianColor,
+}
