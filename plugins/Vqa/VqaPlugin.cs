@@ -1,16 +1,9 @@
-using System.Globalization;
-using Captum.Attr;
-using Captum.Checkpoints;
-using Captum.Explain;
-using Captum.Forward;
-using Captum.Layers;
-using Captum.Plugins.Vqa.Model;
-using Captum.Plugins.Vqa.Scenes;
-using Captum.Plugins.Vqa.Tutorial;
+using Captum.Plugins.Vqa.Commands;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Captum.Plugins.Vqa;
 
-/// <summary>The VQA plugin's entry point.</summary>
+/// <summary>The VQA plugin's entry point: the VQA model, and the vqa, vqa-train, vqa-eval and vqa-scenes commands.</summary>
 public sealed class VqaPlugin : ICaptumPlugin
 {
     /// <inheritdoc />
@@ -20,12 +13,12 @@ public sealed class VqaPlugin : ICaptumPlugin
     public string Description => "Captum's multimodal VQA tutorial model, and a VQA model of generated scenes trained with the project.";
 
     /// <inheritdoc />
-    public void ConfigureServices(Microsoft.Extensions.DependencyInjection.IServiceCollection services)
+    public void ConfigureServices(IServiceCollection services)
     {
-        Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton<IInterpretableModelProvider, VqaModelProvider>(services);
-        Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton<IPluginCommand, Commands.VqaCommand>(services);
-        Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton<IPluginCommand, Commands.VqaTrainCommand>(services);
-        Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton<IPluginCommand, Commands.VqaEvalCommand>(services);
-        Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton<IPluginCommand, Commands.VqaScenesCommand>(services);
+        services.AddSingleton<IInterpretableModelProvider, VqaModelProvider>();
+        services.AddSingleton<IPluginCommand, VqaCommand>();
+        services.AddSingleton<IPluginCommand, VqaTrainCommand>();
+        services.AddSingleton<IPluginCommand, VqaEvalCommand>();
+        services.AddSingleton<IPluginCommand, VqaScenesCommand>();
     }
 }
