@@ -1,13 +1,3 @@
-using System.Globalization;
-using Captum.Attr;
-using Captum.Checkpoints;
-using Captum.Explain;
-using Captum.Forward;
-using Captum.Layers;
-using Captum.Plugins.Vqa.Model;
-using Captum.Plugins.Vqa.Scenes;
-using Captum.Plugins.Vqa.Tutorial;
-
 namespace Captum.Plugins.Vqa;
 
 /// <summary>What the image is compared with: the start of Integrated Gradients' path.</summary>

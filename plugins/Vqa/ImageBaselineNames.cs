@@ -1,13 +1,3 @@
-using System.Globalization;
-using Captum.Attr;
-using Captum.Checkpoints;
-using Captum.Explain;
-using Captum.Forward;
-using Captum.Layers;
-using Captum.Plugins.Vqa.Model;
-using Captum.Plugins.Vqa.Scenes;
-using Captum.Plugins.Vqa.Tutorial;
-
 namespace Captum.Plugins.Vqa;
 
 /// <summary>The names of <see cref="ImageBaseline"/> in options, settings and checkpoints: <c>zero</c>, <c>median-color</c>.</summary>

@@ -1,12 +1,4 @@
-using System.Globalization;
-using Captum.Attr;
-using Captum.Checkpoints;
-using Captum.Explain;
-using Captum.Forward;
-using Captum.Layers;
 using Captum.Plugins.Vqa.Model;
-using Captum.Plugins.Vqa.Scenes;
-using Captum.Plugins.Vqa.Tutorial;
 
 namespace Captum.Plugins.Vqa;
 

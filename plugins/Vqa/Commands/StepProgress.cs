@@ -1,5 +1,3 @@
-using Captum.Attr;
-
 namespace Captum.Plugins.Vqa.Commands;
 
 /// <summary>Shows the attribution's progress on standard error: one updating line on a terminal, nothing when redirected.</summary>

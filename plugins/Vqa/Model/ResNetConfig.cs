@@ -1,5 +1,3 @@
-using TorchSharp.Modules;
-
 namespace Captum.Plugins.Vqa.Model;
 
 /// <summary>The shape of a bottleneck ResNet: blocks per stage, stem width, and variant.</summary>

@@ -1,5 +1,3 @@
-using TorchSharp.Modules;
-
 namespace Captum.Plugins.Vqa.Model;
 
 /// <summary>Where a bottleneck ResNet puts its strides.</summary>

@@ -1,5 +1,3 @@
-using TorchSharp.Modules;
-
 namespace Captum.Plugins.Vqa.Model;
 
 /// <summary>The sizes of the "Show, Ask, Attend, and Answer" VQA net.</summary>

@@ -1,7 +1,3 @@
-using Captum.Attr;
-using Captum.Explain;
-using Captum.Plugins.Vqa.Tutorial;
-
 namespace Captum.Plugins.Vqa.Scenes;
 
 /// <summary>The figures of one model over a set of questions.</summary>

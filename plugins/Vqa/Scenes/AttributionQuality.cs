@@ -1,6 +1,4 @@
-using Captum.Attr;
 using Captum.Explain;
-using Captum.Plugins.Vqa.Tutorial;
 
 namespace Captum.Plugins.Vqa.Scenes;
 

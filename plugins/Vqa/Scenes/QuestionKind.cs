@@ -1,6 +1,3 @@
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
-
 namespace Captum.Plugins.Vqa.Scenes;
 
 /// <summary>The question templates.</summary>

@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using Captum.Checkpoints;
-using Captum.Plugins.Vqa.Model;
-
 namespace Captum.Plugins.Vqa.Scenes;
 
 /// <summary>Accuracy on generated scenes, overall and per question kind.</summary>

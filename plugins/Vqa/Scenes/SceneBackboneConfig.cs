@@ -1,5 +1,3 @@
-using TorchSharp.Modules;
-
 namespace Captum.Plugins.Vqa.Scenes;
 
 /// <summary>The widths of the <see cref="SceneBackbone"/>'s four convolutions and the size of the last one's kernel.</summary>

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Captum.Plugins.Vqa.Scenes;
 
 /// <summary>The layout of generated scenes.</summary>

@@ -1,6 +1,3 @@
-using Captum.Plugins.Vqa.Model;
-using Captum.Plugins.Vqa.Tutorial;
-
 namespace Captum.Plugins.Vqa.Scenes;
 
 /// <summary>A question about a scene.</summary>

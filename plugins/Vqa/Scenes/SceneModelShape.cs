@@ -1,6 +1,4 @@
-using Captum.Checkpoints;
 using Captum.Plugins.Vqa.Model;
-using Captum.Plugins.Vqa.Tutorial;
 
 namespace Captum.Plugins.Vqa.Scenes;
 

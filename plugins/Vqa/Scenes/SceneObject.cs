@@ -1,6 +1,3 @@
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
-
 namespace Captum.Plugins.Vqa.Scenes;
 
 /// <summary>An object of a scene: shape, colour, its drawn RGB value, centre and radius.</summary>

@@ -1,6 +1,3 @@
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
-
 namespace Captum.Plugins.Vqa.Scenes;
 
 /// <summary>Where an object sits: the side of the image its centre is clearly nearest to.</summary>

@@ -1,6 +1,3 @@
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
-
 namespace Captum.Plugins.Vqa.Scenes;
 
 /// <summary>A question about a scene with its answer and the evidence that decides it.</summary>

@@ -1,6 +1,3 @@
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
-
 namespace Captum.Plugins.Vqa.Scenes;
 
 /// <summary>The words of the scenes: question vocabulary, answers, names and colours.</summary>
