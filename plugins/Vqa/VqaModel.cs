@@ -1,6 +1,7 @@
 using System.Globalization;
 using Captum.Attr;
 using Captum.Checkpoints;
+using Captum.Explain;
 using Captum.Forward;
 using Captum.Layers;
 using Captum.Plugins.Vqa.Model;
@@ -8,70 +9,6 @@ using Captum.Plugins.Vqa.Scenes;
 using Captum.Plugins.Vqa.Tutorial;
 
 namespace Captum.Plugins.Vqa;
-
-/// <summary>What the image is compared with: the start of Integrated Gradients' path.</summary>
-public enum ImageBaseline
-{
-    /// <summary>
-    /// Zero in the normalised image, i.e. ImageNet's mean colour everywhere: the tutorial's <c>image * 0</c>.
-    /// </summary>
-    Zero,
-
-    /// <summary>
-    /// A blank canvas: every pixel the image's own per-channel median colour (for a scene, its background). Pixels
-    /// of the background colour then carry no attribution, only what differs from it does.
-    /// </summary>
-    MedianColor,
-}
-
-/// <summary>The names of <see cref="ImageBaseline"/> in options, settings and checkpoints: <c>zero</c>, <c>median-color</c>.</summary>
-public static class ImageBaselineNames
-{
-    /// <summary>The name of <see cref="ImageBaseline.Zero"/>.</summary>
-    public const string Zero = "zero";
-
-    /// <summary>The name of <see cref="ImageBaseline.MedianColor"/>.</summary>
-    public const string MedianColor = "median-color";
-
-    /// <summary>The name of <paramref name="baseline"/>.</summary>
-    public static string Name(ImageBaseline baseline) => baseline == ImageBaseline.MedianColor ? MedianColor : Zero;
-
-    /// <summary>The baseline a name means.</summary>
-    /// <param name="name">A name.</param>
-    /// <param name="argumentName">The argument an error names.</param>
-    /// <exception cref="ArgumentException">The name is neither.</exception>
-    public static ImageBaseline Parse(string name, string argumentName) => name switch
-    {
-        Zero => ImageBaseline.Zero,
-        MedianColor => ImageBaseline.MedianColor,
-        _ => throw new ArgumentException($"{argumentName} must be {Zero} or {MedianColor}, not '{name}'.", argumentName),
-    };
-}
-
-/// <summary>Settings of a loaded VQA model.</summary>
-public sealed record VqaModelOptions
-{
-    /// <summary>
-    /// The side of the square image the net sees; when null, the model's own: 448 for the tutorial's model (as the
-    /// tutorial), the size a scenes checkpoint was trained on (64) for a scenes model.
-    /// </summary>
-    public int? ImageSize { get; init; }
-
-    /// <summary>The central fraction of the resized image kept (the tutorial uses 1.0).</summary>
-    public double CentralFraction { get; init; } = 1.0;
-
-    /// <summary>Where the ResNet puts its strides (the tutorial's features come from the Caffe variant).</summary>
-    public ResNetVariant ResNetVariant { get; init; } = ResNetVariant.Caffe;
-
-    /// <summary>The device to run on; the CPU when null.</summary>
-    public Device? Device { get; init; }
-
-    /// <summary>
-    /// The image baseline; when null, the model's own: <see cref="ImageBaseline.Zero"/> for the tutorial's model,
-    /// what a scenes checkpoint's config names (<see cref="ImageBaseline.Zero"/> for the shipped one).
-    /// </summary>
-    public ImageBaseline? ImageBaseline { get; init; }
-}
 
 /// <summary>
 /// The VQA model of Captum's multimodal tutorial, loaded and ready to explain: the net with its image network,
@@ -313,15 +250,24 @@ public sealed class VqaModel : IInterpretableModel
     }
 
     /// <summary>
-    /// Answers <paramref name="question"/> about the image file and explains the answer. The explanation's
+    /// Answers <paramref name="question"/> about the image file and explains the answer with Layer Integrated Gradients. The explanation's
     /// attributions and its image display join the caller's dispose scope; disposing the explanation frees the
     /// attributions.
     /// </summary>
-    public Explanation Explain(string imagePath, string question, ExplanationOptions? options = null, CancellationToken cancellationToken = default)
+    public Explanation Explain(string imagePath, string question, ExplanationOptions? options = null, CancellationToken cancellationToken = default) =>
+        Explain(imagePath, question, ExplanationStrategies.LayerIntegratedGradients, options, cancellationToken);
+
+    /// <summary>
+    /// Answers <paramref name="question"/> about the image file and explains the answer with <paramref name="strategy"/>.
+    /// The explanation's attributions and its image display join the caller's dispose scope; disposing the
+    /// explanation frees the attributions.
+    /// </summary>
+    public Explanation Explain(string imagePath, string question, IExplanationStrategy strategy, ExplanationOptions? options = null, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(strategy);
         using var scope = torch.NewDisposeScope();
         var prepared = Prepare(new Dictionary<string, string> { [ImageInput] = imagePath, [QuestionInput] = question });
-        var explanation = ModelExplainer.Explain(this, prepared, options, cancellationToken);
+        var explanation = strategy.Explain(this, prepared, options ?? new ExplanationOptions(), cancellationToken);
         foreach (var input in explanation.Inputs)
         {
             input.Attribution.MoveToOuterDisposeScope();
@@ -391,63 +337,5 @@ public sealed class VqaModel : IInterpretableModel
         }
 
         return options;
-    }
-}
-
-/// <summary>Offers the VQA model to the plugin host.</summary>
-public sealed class VqaModelProvider : IInterpretableModelProvider
-{
-    /// <inheritdoc />
-    public string Name => "vqa";
-
-    /// <inheritdoc />
-    public string Description =>
-        "The VQA net of Captum's multimodal tutorial (question LSTM and attention over image features): by default the scenes model that ships with the plugin; the tutorial's with its checkpoint and ResNet files.";
-
-    /// <inheritdoc />
-    public IReadOnlyList<ModelFile> Files { get; } =
-    [
-        new("checkpoint", "a VQA checkpoint: the tutorial's (torch.save of {'weights', 'vocab', ...}, with resnet) or a scenes checkpoint from captum vqa-train; default: the scenes model that ships with the plugin", false),
-        new("resnet", "the ResNet state dict the tutorial checkpoint's image features come from", false),
-    ];
-
-    /// <inheritdoc />
-    /// <remarks>
-    /// No files: the scenes model that ships with the plugin. A checkpoint and a ResNet: the tutorial's model. A
-    /// checkpoint alone: a checkpoint with its own image network (a scenes checkpoint).
-    /// </remarks>
-    public IInterpretableModel Load(IReadOnlyDictionary<string, string> files, IReadOnlyDictionary<string, string> settings)
-    {
-        ArgumentNullException.ThrowIfNull(files);
-        ArgumentNullException.ThrowIfNull(settings);
-        var options = VqaModel.ParseSettings(settings);
-        var checkpoint = files.TryGetValue("checkpoint", out var c) && !string.IsNullOrWhiteSpace(c) ? c : null;
-        var resnet = files.TryGetValue("resnet", out var r) && !string.IsNullOrWhiteSpace(r) ? r : null;
-        return (checkpoint, resnet) switch
-        {
-            (null, null) => VqaModel.LoadDefault(options),
-            (not null, not null) => VqaModel.Load(checkpoint, resnet, options),
-            (not null, null) => VqaModel.Load(checkpoint, options),
-            (null, not null) => throw new ArgumentException("resnet is given without checkpoint: the ResNet file goes with the tutorial's VQA checkpoint.", "checkpoint"),
-        };
-    }
-}
-
-/// <summary>The VQA plugin's entry point.</summary>
-public sealed class VqaPlugin : ICaptumPlugin
-{
-    /// <inheritdoc />
-    public string Name => "vqa";
-
-    /// <inheritdoc />
-    public string Description => "Captum's multimodal VQA tutorial model, and a VQA model of generated scenes trained with the project.";
-
-    /// <inheritdoc />
-    public void ConfigureServices(Microsoft.Extensions.DependencyInjection.IServiceCollection services)
-    {
-        Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton<IInterpretableModelProvider, VqaModelProvider>(services);
-        Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton<IPluginCommand, Commands.VqaTrainCommand>(services);
-        Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton<IPluginCommand, Commands.VqaEvalCommand>(services);
-        Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton<IPluginCommand, Commands.VqaScenesCommand>(services);
     }
 }

@@ -1,9 +1,13 @@
 using System.CommandLine;
+using Captum.Explain;
 using Captum.Hosting;
 
 namespace Captum.Cli;
 
-/// <summary>The captum command line: <c>captum vqa ...</c>, <c>captum plugins</c>, and the commands plugins add (<c>captum vqa-eval ...</c>).</summary>
+/// <summary>
+/// The captum command line: <c>captum plugins</c>, and the commands the plugins add. captum knows no plugin by
+/// name: it loads those it finds and mounts their commands (<see cref="PluginCommands"/>).
+/// </summary>
 public static class CaptumCli
 {
     /// <summary>The environment variable listing extra plugin folders (separated by the path separator).</summary>
@@ -19,7 +23,6 @@ public static class CaptumCli
         var pluginsOption = PluginsOption();
         var root = new RootCommand("CaptumSharp: explain what a model's answer rests on.")
         {
-            VqaCommand.Create(host, output, error),
             PluginsCommand(host, output),
         };
         root.Options.Add(pluginsOption);
@@ -73,7 +76,7 @@ public static class CaptumCli
 
     private static Command PluginsCommand(PluginHost host, TextWriter output)
     {
-        var command = new Command("plugins", "List the plugins found, the models they offer and the commands they add.");
+        var command = new Command("plugins", "List the plugins found, the models they offer, the commands and the explanation methods they add.");
         command.SetAction(parse =>
         {
             foreach (var plugin in host.Plugins)
@@ -89,6 +92,13 @@ public static class CaptumCli
             foreach (var pluginCommand in host.Commands)
             {
                 output.WriteLine($"  command {pluginCommand.Name}: {pluginCommand.Description}");
+            }
+
+            // The built-in methods come with captum; the plugins' own are listed.
+            var builtIn = typeof(IExplanationStrategy).Assembly;
+            foreach (var strategy in host.ExplanationStrategies.Strategies.Where(s => s.GetType().Assembly != builtIn))
+            {
+                output.WriteLine($"  method {strategy.Name}: {strategy.Description}");
             }
 
             foreach (var failure in host.Failures)

@@ -1,9 +1,4 @@
-using Captum.Checkpoints;
-
 namespace Captum.Cli;
-
-/// <summary>A mistake in how the command was called; reported in one line.</summary>
-internal sealed class UsageException(string message) : Exception(message);
 
 /// <summary>Turns failures into one line on standard error and a non-zero exit code.</summary>
 internal static class Fail
@@ -17,7 +12,8 @@ internal static class Fail
         {
             return run();
         }
-        catch (Exception ex) when (ex is UsageException or ArgumentException or IOException or CheckpointFormatException or InvalidOperationException or UnauthorizedAccessException or Captum.Runtime.TorchRuntimeUnavailableException)
+        // IOException covers unreadable files, checkpoints included (their format exception is an IOException).
+        catch (Exception ex) when (ex is ArgumentException or IOException or InvalidOperationException or UnauthorizedAccessException or Captum.Runtime.TorchRuntimeUnavailableException)
         {
             error.WriteLine("captum: error: " + OneLine(ex.Message));
             return ExitCode;
@@ -27,14 +23,6 @@ internal static class Fail
             // libtorch's own errors carry its C++ stack after the first line.
             error.WriteLine("captum: error: libtorch: " + ex.Message.Split('\n')[0].Trim());
             return ExitCode;
-        }
-    }
-
-    public static void RequireFile(string path, string option)
-    {
-        if (!File.Exists(path))
-        {
-            throw new UsageException($"{option}: file not found: {path}");
         }
     }
 

@@ -27,7 +27,7 @@ internal static class PluginCommands
     private static Command Create(PluginHost host, IPluginCommand pluginCommand, TextWriter output, TextWriter error)
     {
         var command = new Command(pluginCommand.Name, pluginCommand.Description);
-        var readers = new List<(string Name, Func<ParseResult, string?> Read)>();
+        var readers = new List<(PluginCommandOption Spec, Func<ParseResult, IReadOnlyList<string>?> Read)>();
         foreach (var spec in pluginCommand.Options)
         {
             var (option, read) = spec.Kind switch
@@ -40,34 +40,58 @@ internal static class PluginCommands
                 _ => Typed(spec, s => s, v => v),
             };
             command.Options.Add(option);
-            readers.Add((spec.Name, read));
+            readers.Add((spec, read));
         }
 
         command.SetAction((parse, cancellationToken) =>
         {
             CaptumCli.WarnAboutFailures(host, error);
             var values = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var (name, read) in readers)
+            var repeated = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+            foreach (var (spec, read) in readers)
             {
-                if (read(parse) is { } value)
+                if (read(parse) is not { } given)
                 {
-                    values[name] = value;
+                    continue;
+                }
+
+                if (spec.Repeatable)
+                {
+                    repeated[spec.Name] = given;
+                }
+                else
+                {
+                    values[spec.Name] = given[0];
                 }
             }
 
-            return Task.FromResult(Fail.Guard(error, () => pluginCommand.Run(new PluginCommandContext(values, output, error, cancellationToken))));
+            return Task.FromResult(Fail.Guard(error, () => pluginCommand.Run(new PluginCommandContext(values, repeated, output, error, cancellationToken))));
         });
         return command;
     }
 
-    /// <summary>A typed option (so the parser checks values) and how to read it back as invariant text.</summary>
-    private static (Option Option, Func<ParseResult, string?> Read) Typed<T>(PluginCommandOption spec, Func<string, T> parse, Func<T, string> format)
+    /// <summary>A typed option (so the parser checks values) and how to read its values back as invariant text (null when absent).</summary>
+    private static (Option Option, Func<ParseResult, IReadOnlyList<string>?> Read) Typed<T>(PluginCommandOption spec, Func<string, T> parse, Func<T, string> format)
     {
+        if (spec.Repeatable && spec.Kind != PluginOptionKind.Flag)
+        {
+            var many = new Option<T[]>("--" + spec.Name) { Description = spec.Description, Required = spec.Required };
+            Restrict(many, spec);
+            if (spec.DefaultValue is { } defaultText)
+            {
+                var value = parse(defaultText);
+                many.DefaultValueFactory = _ => [value];
+            }
+
+            return (many, result => result.GetValue(many) is { Length: > 0 } values ? values.Select(format).ToArray() : null);
+        }
+
         var option = new Option<T>("--" + spec.Name)
         {
             Description = spec.Description,
             Required = spec.Required,
         };
+        Restrict(option, spec);
         if (spec.Kind == PluginOptionKind.Flag)
         {
             option.Arity = ArgumentArity.ZeroOrOne;
@@ -82,7 +106,15 @@ internal static class PluginCommands
         return (option, result =>
         {
             var given = result.GetResult(option) is { Implicit: false } || spec.DefaultValue is not null || spec.Kind == PluginOptionKind.Flag;
-            return given && result.GetValue(option) is { } value ? format(value) : null;
+            return given && result.GetValue(option) is { } value ? [format(value)] : null;
         });
+    }
+
+    private static void Restrict<TValue>(Option<TValue> option, PluginCommandOption spec)
+    {
+        if (spec.AllowedValues is { Count: > 0 } allowed)
+        {
+            option.AcceptOnlyFromAmong([.. allowed]);
+        }
     }
 }

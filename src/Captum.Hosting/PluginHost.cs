@@ -1,4 +1,5 @@
 using System.Reflection;
+using Captum.Explain;
 using Captum.Plugins;
 using McMaster.NETCore.Plugins;
 using Microsoft.Extensions.DependencyInjection;
@@ -17,7 +18,8 @@ public sealed record PluginLoadFailure(string Path, string Reason);
 
 /// <summary>
 /// Finds plugin folders, loads each plugin in its own load context with McMaster.NETCore.Plugins (sharing
-/// the contract, TorchSharp and the dependency injection abstractions with the host, so types match), and
+/// the contract, the explanation strategies, TorchSharp and the dependency injection abstractions with the
+/// host, so types match), and
 /// builds one service provider from every plugin's registrations. A plugin that fails to load is reported
 /// with its path and reason; the others still load.
 /// </summary>
@@ -31,6 +33,7 @@ public sealed class PluginHost : IDisposable
     private static readonly Type[] SharedTypes =
     [
         typeof(ICaptumPlugin),
+        typeof(IExplanationStrategy),
         typeof(IServiceCollection),
         typeof(TorchSharp.torch),
     ];
@@ -61,6 +64,13 @@ public sealed class PluginHost : IDisposable
     /// <summary>Every command the plugins registered (<see cref="IPluginCommand"/>), in registration order.</summary>
     public IReadOnlyList<IPluginCommand> Commands => services.GetServices<IPluginCommand>().ToList();
 
+    /// <summary>
+    /// The explanation strategies: the built-in ones (<see cref="Captum.Explain.ExplanationStrategies"/>, registered first), those
+    /// the host's own registrations add, then those of the plugins (<see cref="IExplanationStrategy"/> services). The
+    /// first strategy of a name wins.
+    /// </summary>
+    public ExplanationStrategyRegistry ExplanationStrategies => new(services.GetServices<IExplanationStrategy>());
+
     /// <summary>The model provider named <paramref name="name"/> (case-insensitive).</summary>
     /// <exception cref="ArgumentException">No plugin offers it; the message lists those that exist.</exception>
     public IInterpretableModelProvider GetModelProvider(string name)
@@ -77,11 +87,12 @@ public sealed class PluginHost : IDisposable
     /// plugin folders; a root that is itself a plugin folder is loaded directly). Missing roots are skipped.
     /// </summary>
     /// <param name="pluginRoots">Folders to search.</param>
-    /// <param name="configure">Optional host registrations, added before the plugins'.</param>
+    /// <param name="configure">Optional host registrations, added after the built-in explanation strategies and before the plugins'.</param>
     public static PluginHost Load(IEnumerable<string> pluginRoots, Action<IServiceCollection>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(pluginRoots);
         var collection = new ServiceCollection();
+        collection.AddBuiltInExplanationStrategies();
         configure?.Invoke(collection);
         var loaded = new List<LoadedPlugin>();
         var failures = new List<PluginLoadFailure>();

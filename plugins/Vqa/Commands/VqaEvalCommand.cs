@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using Captum.Checkpoints;
 using Captum.Plugins.Vqa.Scenes;
 
@@ -80,7 +79,7 @@ public sealed class VqaEvalCommand : IPluginCommand
         Print(context.Output, report, model.Name, command, baselineName);
         if (context.GetText("json") is { } jsonPath)
         {
-            File.WriteAllText(jsonPath, JsonSerializer.Serialize(Document(report, model.Name, command, trainingSeed, baselineName), new JsonSerializerOptions { WriteIndented = true }));
+            File.WriteAllText(jsonPath, Document(report, model.Name, command, trainingSeed, baselineName).ToJson());
             context.Output.WriteLine($"JSON: {jsonPath}");
         }
 
@@ -88,62 +87,58 @@ public sealed class VqaEvalCommand : IPluginCommand
     }
 
     /// <summary>The JSON document of a report: the headline figures first, then the details.</summary>
-    public static Dictionary<string, object?> Document(AttributionQualityReport report, string model, string command, long? trainingSeed, string imageBaseline)
+    internal static VqaEvalDocument Document(AttributionQualityReport report, string model, string command, long? trainingSeed, string imageBaseline)
     {
         ArgumentNullException.ThrowIfNull(report);
         var (t, r) = (report.Trained, report.Random);
-        return new Dictionary<string, object?>
-        {
-            ["accuracy"] = report.Accuracy,
-            ["pointingGame"] = t.PointingGame,
-            ["randomPointingGame"] = r.PointingGame,
-            ["massOnObjects"] = t.MassOnObjects,
-            ["randomMassOnObjects"] = r.MassOnObjects,
-            ["areaOfObjects"] = t.AreaOfObjects,
-            ["objectShare"] = t.ObjectShare,
-            ["randomObjectShare"] = r.ObjectShare,
-            ["wordTest"] = t.WordTest,
-            ["randomWordTest"] = r.WordTest,
-            ["wordChance"] = t.WordChance,
-            ["deltaMedian"] = t.DeltaMedian,
-            ["deltaMean"] = t.DeltaMean,
-            ["deltaP90"] = t.DeltaP90,
-            ["deltaMax"] = t.DeltaMax,
-            ["randomDeltaMedian"] = r.DeltaMedian,
-            ["randomDeltaMax"] = r.DeltaMax,
-            ["questions"] = r.Questions,
-            ["correctQuestions"] = t.Questions,
-            ["pointingQuestions"] = t.PointingQuestions,
-            ["randomPointingQuestions"] = r.PointingQuestions,
-            ["scenes"] = report.Options.Scenes,
-            ["seed"] = report.Options.Seed,
-            ["steps"] = report.Options.Steps,
-            ["window"] = report.Options.Window,
-            ["randomWeightsSeed"] = report.Options.RandomWeightsSeed,
-            ["imageBaseline"] = imageBaseline,
-            ["method"] = "LayerIntegratedGradients on input_maps.v (image) and module.text.embedding (words), explaining the correct answer; baselines: the image baseline and pad tokens",
-            ["model"] = model,
-            ["modelTrainingSeed"] = trainingSeed,
-            ["command"] = command,
-            ["byKind"] = report.TrainedByKind.ToDictionary(
+        return new VqaEvalDocument(
+            report.Accuracy,
+            t.PointingGame,
+            r.PointingGame,
+            t.MassOnObjects,
+            r.MassOnObjects,
+            t.AreaOfObjects,
+            t.ObjectShare,
+            r.ObjectShare,
+            t.WordTest,
+            r.WordTest,
+            t.WordChance,
+            t.DeltaMedian,
+            t.DeltaMean,
+            t.DeltaP90,
+            t.DeltaMax,
+            r.DeltaMedian,
+            r.DeltaMax,
+            r.Questions,
+            t.Questions,
+            t.PointingQuestions,
+            r.PointingQuestions,
+            report.Options.Scenes,
+            report.Options.Seed,
+            report.Options.Steps,
+            report.Options.Window,
+            report.Options.RandomWeightsSeed,
+            imageBaseline,
+            "LayerIntegratedGradients on input_maps.v (image) and module.text.embedding (words), explaining the correct answer; baselines: the image baseline and pad tokens",
+            model,
+            trainingSeed,
+            command,
+            report.TrainedByKind.ToDictionary(
                 kv => kv.Key.ToString().ToLowerInvariant(),
-                kv => new Dictionary<string, object?>
-                {
-                    ["accuracy"] = report.AccuracyByKind[kv.Key],
-                    ["pointingGame"] = kv.Value.PointingGame,
-                    ["randomPointingGame"] = report.RandomByKind[kv.Key].PointingGame,
-                    ["massOnObjects"] = kv.Value.MassOnObjects,
-                    ["randomMassOnObjects"] = report.RandomByKind[kv.Key].MassOnObjects,
-                    ["areaOfObjects"] = kv.Value.AreaOfObjects,
-                    ["objectShare"] = kv.Value.ObjectShare,
-                    ["wordTest"] = kv.Value.WordTest,
-                    ["randomWordTest"] = report.RandomByKind[kv.Key].WordTest,
-                    ["wordChance"] = kv.Value.WordChance,
-                    ["topWords"] = kv.Value.TopWords,
-                    ["randomTopWords"] = report.RandomByKind[kv.Key].TopWords,
-                    ["questions"] = report.RandomByKind[kv.Key].Questions,
-                }),
-        };
+                kv => new VqaEvalKindFigures(
+                    report.AccuracyByKind[kv.Key],
+                    kv.Value.PointingGame,
+                    report.RandomByKind[kv.Key].PointingGame,
+                    kv.Value.MassOnObjects,
+                    report.RandomByKind[kv.Key].MassOnObjects,
+                    kv.Value.AreaOfObjects,
+                    kv.Value.ObjectShare,
+                    kv.Value.WordTest,
+                    report.RandomByKind[kv.Key].WordTest,
+                    kv.Value.WordChance,
+                    kv.Value.TopWords,
+                    report.RandomByKind[kv.Key].TopWords,
+                    report.RandomByKind[kv.Key].Questions)));
     }
 
     private static void Print(TextWriter output, AttributionQualityReport report, string model, string command, string baselineName)

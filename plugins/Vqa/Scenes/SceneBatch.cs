@@ -3,11 +3,6 @@ using Captum.Plugins.Vqa.Tutorial;
 
 namespace Captum.Plugins.Vqa.Scenes;
 
-/// <summary>A question about a scene.</summary>
-/// <param name="Scene">The scene.</param>
-/// <param name="Question">One of its questions.</param>
-public sealed record SceneItem(Scene Scene, SceneQuestion Question);
-
 /// <summary>
 /// A batch of questions about scenes as the VQA net takes them: the scenes' normalised images (each scene once),
 /// which image each question is about, padded token ids, lengths and the answers' class indices. Dispose it to free

@@ -20,6 +20,9 @@ public interface ICaptumPlugin
     /// <summary>One sentence on what the plugin offers.</summary>
     string Description { get; }
 
-    /// <summary>Registers the plugin's services, e.g. <c>services.AddSingleton&lt;IInterpretableModelProvider, MyProvider&gt;()</c>.</summary>
+    /// <summary>
+    /// Registers the plugin's services, e.g. <c>services.AddSingleton&lt;IInterpretableModelProvider, MyProvider&gt;()</c>,
+    /// commands (<see cref="IPluginCommand"/>) and explanation methods (<c>Captum.Explain.IExplanationStrategy</c>).
+    /// </summary>
     void ConfigureServices(IServiceCollection services);
 }

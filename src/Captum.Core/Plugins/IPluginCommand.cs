@@ -53,12 +53,23 @@ public enum PluginOptionKind
 /// <param name="Kind">What its value is.</param>
 /// <param name="DefaultValue">The value when the option is not given (invariant culture), or null for none.</param>
 /// <param name="Required">Whether the option must be given.</param>
-public sealed record PluginCommandOption(string Name, string Description, PluginOptionKind Kind, string? DefaultValue = null, bool Required = false);
+public sealed record PluginCommandOption(string Name, string Description, PluginOptionKind Kind, string? DefaultValue = null, bool Required = false)
+{
+    /// <summary>
+    /// Whether the option may be given several times (<c>--question a --question b</c>); read its values with
+    /// <see cref="PluginCommandContext.GetTexts"/>. The default, if any, is one value. Not for flags.
+    /// </summary>
+    public bool Repeatable { get; init; }
+
+    /// <summary>The only values the option accepts (the host refuses others as it parses), or null for any.</summary>
+    public IReadOnlyList<string>? AllowedValues { get; init; }
+}
 
 /// <summary>A run of a plugin command: the option values, where to write, and the cancellation token.</summary>
 public sealed class PluginCommandContext
 {
     private readonly IReadOnlyDictionary<string, string> values;
+    private readonly IReadOnlyDictionary<string, IReadOnlyList<string>> lists;
 
     /// <summary>Creates the context.</summary>
     /// <param name="values">The value of every option that was given or has a default, by name, in invariant culture.</param>
@@ -66,15 +77,39 @@ public sealed class PluginCommandContext
     /// <param name="error">Where progress and warnings go (standard error).</param>
     /// <param name="cancellationToken">Cancelled when the user interrupts the command.</param>
     public PluginCommandContext(IReadOnlyDictionary<string, string> values, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
+        : this(values, new Dictionary<string, IReadOnlyList<string>>(), output, error, cancellationToken)
+    {
+    }
+
+    /// <summary>Creates the context of a command with <see cref="PluginCommandOption.Repeatable"/> options.</summary>
+    /// <param name="values">The value of every single-valued option that was given or has a default, by name, in invariant culture.</param>
+    /// <param name="repeatedValues">The values of every repeatable option that was given or has a default, by name, in the order given.</param>
+    /// <param name="output">Where results go (standard output).</param>
+    /// <param name="error">Where progress and warnings go (standard error).</param>
+    /// <param name="cancellationToken">Cancelled when the user interrupts the command.</param>
+    public PluginCommandContext(
+        IReadOnlyDictionary<string, string> values,
+        IReadOnlyDictionary<string, IReadOnlyList<string>> repeatedValues,
+        TextWriter output,
+        TextWriter error,
+        CancellationToken cancellationToken = default)
     {
         this.values = values ?? throw new ArgumentNullException(nameof(values));
+        lists = repeatedValues ?? throw new ArgumentNullException(nameof(repeatedValues));
         Output = output ?? throw new ArgumentNullException(nameof(output));
         Error = error ?? throw new ArgumentNullException(nameof(error));
         CancellationToken = cancellationToken;
     }
 
-    /// <summary>The option values by name (invariant culture).</summary>
+    /// <summary>The single-valued option values by name (invariant culture).</summary>
     public IReadOnlyDictionary<string, string> Values => values;
+
+    /// <summary>
+    /// The values of an option in the order given: a repeatable option's, or a single-valued option's one value;
+    /// empty when it was neither given nor has a default.
+    /// </summary>
+    public IReadOnlyList<string> GetTexts(string name) =>
+        lists.TryGetValue(name, out var list) ? list : values.TryGetValue(name, out var value) ? [value] : [];
 
     /// <summary>Where results go.</summary>
     public TextWriter Output { get; }

@@ -83,4 +83,18 @@ public sealed class PluginCommandTests
         Assert.Equal("bad", Assert.Throws<ArgumentException>(() => context.GetInteger("bad")).ParamName);
         Assert.Equal("absent", Assert.Throws<ArgumentException>(() => context.GetNumber("absent")).ParamName);
     }
+
+    [Fact]
+    public void Context_GetTexts_RepeatedValuesInOrderOrTheSingleValueOrNone()
+    {
+        var context = new PluginCommandContext(
+            new Dictionary<string, string> { ["one"] = "a" },
+            new Dictionary<string, IReadOnlyList<string>> { ["many"] = ["x", "y"] },
+            TextWriter.Null,
+            TextWriter.Null);
+
+        Assert.Equal(["x", "y"], context.GetTexts("many"));
+        Assert.Equal(["a"], context.GetTexts("one"));
+        Assert.Empty(context.GetTexts("absent"));
+    }
 }

@@ -1,4 +1,4 @@
-using Captum.Attr;
+using Captum.Explain;
 using Captum.Hosting;
 using Captum.Plugins;
 using TorchSharp;
@@ -31,6 +31,31 @@ public sealed class PluginHostTests
         Assert.Equal(3, tokens.Count);
         Assert.True(tokens[0] > tokens[1] && tokens[0] > tokens[2], $"'good' should carry the answer: {string.Join(", ", tokens)}");
         Assert.True(Math.Abs(explanation.Delta) < 1e-4);
+    }
+
+    [Fact]
+    public void ExplanationStrategies_MinimalPlugin_ItsStrategyFollowsTheBuiltInOnesAndRuns()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var root = new TempFolder();
+        BuildOutputs.Copy(MinimalOutput, Path.Combine(root.Path, "Captum.Plugins.Minimal"));
+        using var host = PluginHost.Load([root.Path]);
+        using var model = host.GetModelProvider("bag-of-words").Load(new Dictionary<string, string>(), new Dictionary<string, string>());
+        var prepared = model.Prepare(new Dictionary<string, string> { ["text"] = "good movie plot" });
+
+        var strategies = host.ExplanationStrategies;
+        using var explanation = ModelExplainer.Explain(model, prepared, strategies.Get("token-drop"));
+
+        Assert.Equal(["layer-ig", "interpretable-embedding", "gradient-x-activation", "occlusion", "token-drop"], strategies.Names);
+        Assert.Equal("positive", explanation.Label);
+        // Positive score = mean(x) - mean(y) of the embeddings: 1/3 for "good movie plot"; without "good" 0, and
+        // "movie" (0.1, 0.1) and "plot" (0, 0) change nothing.
+        var tokens = explanation.Inputs[0].TokenAttributions!;
+        Assert.Equal(3, tokens.Count);
+        Assert.Equal(1.0 / 3, tokens[0], 1e-6);
+        Assert.Equal(0.0, tokens[1], 1e-6);
+        Assert.Equal(0.0, tokens[2], 1e-6);
+        Assert.True(double.IsNaN(explanation.Delta));
     }
 
     [Fact]

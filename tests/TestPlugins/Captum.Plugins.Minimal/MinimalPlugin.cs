@@ -1,3 +1,4 @@
+using Captum.Explain;
 using Captum.Forward;
 using Captum.Layers;
 using Captum.Plugins;
@@ -8,7 +9,7 @@ using static TorchSharp.torch;
 
 namespace Captum.Plugins.Minimal;
 
-/// <summary>The plugin's entry point: names itself and registers its model provider.</summary>
+/// <summary>The plugin's entry point: names itself and registers its model provider, its command and its explanation method.</summary>
 public sealed class MinimalPlugin : ICaptumPlugin
 {
     /// <inheritdoc />
@@ -22,6 +23,52 @@ public sealed class MinimalPlugin : ICaptumPlugin
     {
         services.AddSingleton<IInterpretableModelProvider, BagOfWordsProvider>();
         services.AddSingleton<IPluginCommand, ScoreCommand>();
+        services.AddSingleton<IExplanationStrategy, TokenDropStrategy>();
+    }
+}
+
+/// <summary>
+/// An explanation method the plugin adds (<c>--method token-drop</c>): each token of a text input is replaced by its
+/// baseline token in turn, and its attribution is how much the explained class's score drops. Other inputs get none.
+/// </summary>
+public sealed class TokenDropStrategy : ExplanationStrategy
+{
+    /// <inheritdoc />
+    public override string Name => "token-drop";
+
+    /// <inheritdoc />
+    public override string Description => "Each token replaced by its baseline token in turn: how much the class's score drops.";
+
+    /// <inheritdoc />
+    protected override InputAttributions Attribute(IInterpretableModel model, PreparedInput input, long target, ExplanationOptions options, CancellationToken cancellationToken)
+    {
+        using var noGrad = torch.no_grad();
+        float Score(IReadOnlyList<Tensor> inputs) => model.Forward.Invoke([.. inputs, .. input.AdditionalForwardArgs])[0, target].item<float>();
+        var full = Score(input.Inputs);
+        var attributions = new Tensor[input.Inputs.Count];
+        for (var i = 0; i < attributions.Length; i++)
+        {
+            var tokens = input.Inputs[i];
+            if (input.Displays[i] is not TextDisplay || input.Baselines[i].Tensor is not { } pads)
+            {
+                attributions[i] = torch.zeros(tokens.shape, ScalarType.Float32);
+                continue;
+            }
+
+            var drops = new float[tokens.shape[1]];
+            for (var t = 0; t < drops.Length; t++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var inputs = input.Inputs.ToArray();
+                inputs[i] = tokens.clone();
+                inputs[i][0, t] = pads[0, t];
+                drops[t] = full - Score(inputs);
+            }
+
+            attributions[i] = torch.tensor(drops).unsqueeze(0);
+        }
+
+        return new InputAttributions(attributions, double.NaN);
     }
 }
 

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Captum.Attr;
+using Captum.Explain;
 using Captum.Plugins.Vqa;
 using Captum.Tests.Core.Checkpoints;
 using TorchSharp;
@@ -14,11 +14,11 @@ namespace Captum.Tests.Plugins.Vqa;
 /// </summary>
 public sealed class VqaModelEndToEndTests
 {
-    public static TheoryData<ExplanationMethod> Methods => [ExplanationMethod.LayerIntegratedGradients, ExplanationMethod.InterpretableEmbedding];
+    public static TheoryData<string> Methods => ["layer-ig", "interpretable-embedding"];
 
     [Theory]
     [MemberData(nameof(Methods))]
-    public void Explain_E2eCheckpoint_MatchesCaptum(ExplanationMethod method)
+    public void Explain_E2eCheckpoint_MatchesCaptum(string method)
     {
         using var scope = torch.NewDisposeScope();
         using var expected = JsonDocument.Parse(File.ReadAllText(CheckpointFiles.PathOf("e2e/expected.json")));
@@ -32,7 +32,7 @@ public sealed class VqaModelEndToEndTests
         foreach (var result in root.GetProperty("results").EnumerateArray())
         {
             var question = result.GetProperty("question").GetString()!;
-            using var explanation = model.Explain(CheckpointFiles.PathOf("e2e/image.png"), question, new ExplanationOptions { Steps = steps, Method = method });
+            using var explanation = model.Explain(CheckpointFiles.PathOf("e2e/image.png"), question, ExplanationStrategies.BuiltIn.Get(method), new ExplanationOptions { Steps = steps });
 
             Assert.Equal(result.GetProperty("answer").GetString(), explanation.Label);
             Assert.Equal(result.GetProperty("answerIndex").GetInt64(), explanation.LabelIndex);

@@ -1,6 +1,4 @@
-using Captum.Attr;
-
-namespace Captum.Cli;
+namespace Captum.Plugins.Vqa.Commands;
 
 /// <summary>Shows the attribution's progress on standard error: one updating line on a terminal, nothing when redirected.</summary>
 internal sealed class StepProgress(TextWriter error, string label) : IProgress<AttributionProgress>

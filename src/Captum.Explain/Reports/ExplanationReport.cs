@@ -1,17 +1,18 @@
 using System.Globalization;
-using Captum.Attr;
 using Captum.Plugins;
 using Captum.Visualization;
-using TorchSharp;
 
-namespace Captum.Cli;
+namespace Captum.Explain.Reports;
 
 /// <summary>
-/// The HTML report of a run, as the tutorial shows it: per question, the words coloured by importance
-/// (visualize_text), the image beside its attribution magnitude (visualize_image_attr_multiple with the
-/// tutorial's white-to-black colour map and a colour bar), and the text, image and total contributions.
+/// The HTML report of explanations, as Captum's VQA tutorial shows them: per example (a question), the words
+/// coloured by importance (visualize_text), the image beside its attribution magnitude
+/// (visualize_image_attr_multiple with the tutorial's white-to-black colour map and a colour bar), and the text,
+/// image and total contributions; several strategies' explanations of one example side by side. Any model whose
+/// inputs are shown as <see cref="TextDisplay"/> and <see cref="ImageDisplay"/> fits.
 /// </summary>
-internal sealed class ReportBuilder(string title)
+/// <param name="title">The page's title.</param>
+public sealed class ExplanationReport(string title)
 {
     /// <summary>The tutorial's "custom blue" colour map.</summary>
     private static readonly ColorMap CustomBlue = ColorMap.FromList("custom blue", [(0.0, "#ffffff"), (0.25, "#252b36"), (1.0, "#000000")]);
@@ -26,9 +27,19 @@ internal sealed class ReportBuilder(string title)
         questionLevel = 3;
     }
 
-    /// <summary>One question: the words per method, then the image beside each method's heat map, then the contributions.</summary>
+    /// <summary>One example: the words per method, then the image beside each method's heat map, then the contributions.</summary>
+    /// <param name="question">The example's heading, e.g. the question.</param>
+    /// <param name="explanations">The explanations of the example, by strategy name; at least one; the first gives the predicted answer.</param>
+    /// <param name="expected">The expected answer, when known.</param>
+    /// <exception cref="ArgumentException">No explanations are given.</exception>
     public void Add(string question, IReadOnlyList<(string Method, Explanation Explanation)> explanations, string? expected = null)
     {
+        ArgumentNullException.ThrowIfNull(explanations);
+        if (explanations.Count == 0)
+        {
+            throw new ArgumentException("at least one explanation is needed.", nameof(explanations));
+        }
+
         var first = explanations[0].Explanation;
         report.AddHeading(question, questionLevel);
         report.AddParagraph(string.Create(
@@ -78,12 +89,10 @@ internal sealed class ReportBuilder(string title)
             var delta = double.IsNaN(e.Delta) ? string.Empty : string.Create(CultureInfo.InvariantCulture, $" · convergence delta {e.Delta:G3}");
             report.AddParagraph(string.Create(
                 CultureInfo.InvariantCulture,
-                $"{prefix}Text Contributions: {Contribution<TextDisplay>(e):G6} · Image Contributions: {Contribution<ImageDisplay>(e):G6} · Total Contribution: {e.TotalContribution:G6}{delta}"));
+                $"{prefix}Text Contributions: {e.ContributionOf<TextDisplay>():G6} · Image Contributions: {e.ContributionOf<ImageDisplay>():G6} · Total Contribution: {e.TotalContribution:G6}{delta}"));
         }
     }
 
-    private static double Contribution<T>(Explanation e)
-        where T : InputDisplay => e.Inputs.FirstOrDefault(i => i.Display is T)?.Contribution ?? 0;
-
+    /// <summary>Writes the report as one self-contained HTML file.</summary>
     public void Save(string path) => report.Save(path);
 }

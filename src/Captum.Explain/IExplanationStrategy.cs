@@ -1,0 +1,27 @@
+using Captum.Plugins;
+
+namespace Captum.Explain;
+
+/// <summary>
+/// One way of explaining a plugin model's prediction, chosen by name (<c>captum vqa --method NAME</c>). The four
+/// built-in strategies are in <see cref="ExplanationStrategies"/>; a plugin adds its own by registering an
+/// <see cref="IExplanationStrategy"/> in <see cref="ICaptumPlugin.ConfigureServices"/>:
+/// <c>services.AddSingleton&lt;IExplanationStrategy, MyStrategy&gt;()</c>. Derive from
+/// <see cref="ExplanationStrategy"/> to get the prediction and the <see cref="Explanation"/> for free.
+/// </summary>
+public interface IExplanationStrategy
+{
+    /// <summary>The name users choose it by, lowercase with dashes, e.g. "layer-ig".</summary>
+    string Name { get; }
+
+    /// <summary>One sentence on what it does.</summary>
+    string Description { get; }
+
+    /// <summary>Predicts and explains one prepared example (batch of one). The caller disposes the result.</summary>
+    /// <param name="model">The model.</param>
+    /// <param name="input">The example, as the model's <see cref="IInterpretableModel.Prepare"/> made it.</param>
+    /// <param name="options">Steps, batch size, target and progress.</param>
+    /// <param name="cancellationToken">Cancels the attribution.</param>
+    /// <exception cref="ArgumentException">The input does not fit the model, or the options do not fit the strategy; the message names the argument.</exception>
+    Explanation Explain(IInterpretableModel model, PreparedInput input, ExplanationOptions options, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,6 @@
+namespace Captum.Explain;
+
+/// <summary>What an <see cref="ExplanationStrategy"/> computes: one attribution per input, and the convergence delta.</summary>
+/// <param name="Attributions">One tensor per input of the prepared example, batch of one (the batch dimension first).</param>
+/// <param name="Delta">The convergence delta of a path method; <see cref="double.NaN"/> for methods without one.</param>
+public sealed record InputAttributions(IReadOnlyList<Tensor> Attributions, double Delta);
