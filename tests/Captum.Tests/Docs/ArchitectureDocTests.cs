@@ -1,0 +1,52 @@
+using System.Text.RegularExpressions;
+using Xunit;
+
+namespace Captum.Tests.Docs;
+
+/// <summary>docs/architecture.md names the engines and tests that exist, and every engine there is.</summary>
+public sealed partial class ArchitectureDocTests
+{
+    [Fact]
+    public void ArchitectureDoc_EngineTable_NamesEveryFileOfCommonAndNothingElse()
+    {
+        var root = GettingStartedDocTests.RepositoryRoot();
+        var doc = File.ReadAllText(Path.Combine(root, "docs", "architecture.md")).ReplaceLineEndings("\n");
+        var common = Directory.GetFiles(Path.Combine(root, "src", "Captum.Attr", "Common"), "*.cs")
+            .Select(Path.GetFileNameWithoutExtension)
+            .ToHashSet(StringComparer.Ordinal);
+
+        var section = doc[doc.IndexOf("### The engines", StringComparison.Ordinal)..doc.IndexOf("## How a call flows", StringComparison.Ordinal)];
+        var named = EngineRow().Matches(section)
+            .SelectMany(m => Backticked().Matches(m.Groups["first"].Value).Select(b => b.Groups["name"].Value))
+            .ToHashSet(StringComparer.Ordinal);
+
+        Assert.Empty(common.Except(named).Order());
+        // A name in the first column that is no file of Common/ must be a type declared in one (AblationFeatures).
+        var sources = string.Join("\n", common.Select(f => File.ReadAllText(Path.Combine(root, "src", "Captum.Attr", "Common", f + ".cs"))));
+        Assert.Empty(named.Except(common).Where(n => !Regex.IsMatch(sources, $@"\b(class|record|struct|enum) {n}\b")).Order());
+    }
+
+    [Fact]
+    public void ArchitectureDoc_Checklist_NamesTestsThatExist()
+    {
+        var root = GettingStartedDocTests.RepositoryRoot();
+        var doc = File.ReadAllText(Path.Combine(root, "docs", "architecture.md"));
+        var checklist = doc[doc.IndexOf("## Adding a method", StringComparison.Ordinal)..];
+        var testNames = typeof(ArchitectureDocTests).Assembly.GetTypes()
+            .SelectMany(t => t.GetMethods().Select(m => $"{t.Name}.{m.Name}"))
+            .ToHashSet(StringComparer.Ordinal);
+
+        var cited = TestCitation().Matches(checklist).Select(m => m.Value).Distinct().ToList();
+        Assert.True(cited.Count >= 8, $"the checklist cites {cited.Count} tests");
+        Assert.All(cited, c => Assert.Contains(c, testNames));
+    }
+
+    [GeneratedRegex(@"^\| (?<first>[^|]*) \|", RegexOptions.Multiline)]
+    private static partial Regex EngineRow();
+
+    [GeneratedRegex(@"`(?<name>[A-Za-z]+)`")]
+    private static partial Regex Backticked();
+
+    [GeneratedRegex(@"\b[A-Z][A-Za-z]+Tests\.[A-Z][A-Za-z_]+")]
+    private static partial Regex TestCitation();
+}
