@@ -1,4 +1,5 @@
 using System.Runtime.ExceptionServices;
+using Captum.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -119,28 +120,28 @@ internal static class ModuleGradientOverrides
             chosen.Add((name.Length == 0 ? module.GetType().Name : name, typed, rule));
         }
 
-        var handles = new Handles();
+        var scope = new HookScope();
         try
         {
             foreach (var (path, module, rule) in chosen)
             {
-                Hook(path, module, new OverrideBinding(rule, session), handles);
+                Hook(path, module, new OverrideBinding(rule, session), scope);
             }
         }
         catch
         {
-            handles.Dispose();
+            scope.Dispose();
             throw;
         }
 
-        return handles;
+        return scope;
     }
 
     /// <summary>Whether the module computes in place (TorchSharp's activations expose an <c>inplace</c> property).</summary>
     public static bool IsInPlace(nn.Module module) =>
         module.GetType().GetProperty("inplace")?.GetValue(module) is true;
 
-    private static void Hook(string path, nn.Module<Tensor, Tensor> module, OverrideBinding binding, Handles handles)
+    private static void Hook(string path, nn.Module<Tensor, Tensor> module, OverrideBinding binding, HookScope scope)
     {
         // An in-place module overwrites its input: it gets a copy, and the rule gets the original, whose
         // graph the overriding gradient must reach.
@@ -148,37 +149,28 @@ internal static class ModuleGradientOverrides
         var originals = new Stack<Tensor>();
         if (inPlace)
         {
-            var pre = module.register_forward_pre_hook((_, x) =>
+            scope.AddPreHook(module, (_, x) =>
             {
+                if (!scope.IsActive)
+                {
+                    return x;
+                }
+
                 originals.Push(x);
                 return x.clone();
             });
-            handles.Add(pre.remove);
         }
 
-        var post = module.register_forward_hook((_, x, y) =>
+        scope.AddPostHook(module, (_, x, y) =>
         {
+            if (!scope.IsActive)
+            {
+                return y;
+            }
+
             var input = inPlace ? originals.Pop() : x;
             binding.Rule.Check(path, input, y);
             return GradientOverrideFunction.apply(input, y, binding);
         });
-        handles.Add(post.remove);
-    }
-
-    private sealed class Handles : IDisposable
-    {
-        private readonly List<Action> removers = [];
-
-        public void Add(Action remove) => removers.Add(remove);
-
-        public void Dispose()
-        {
-            for (var i = removers.Count - 1; i >= 0; i--)
-            {
-                removers[i]();
-            }
-
-            removers.Clear();
-        }
     }
 }

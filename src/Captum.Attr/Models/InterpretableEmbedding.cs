@@ -60,28 +60,29 @@ public sealed class InterpretableEmbeddingBase : nn.Module<Tensor, Tensor>
 
     internal void Attach()
     {
-        Tensor? pending = null;
-        preHook = LayerHooks.Register(Embedding, onInput: true, values =>
+        // Per execution flow: the pre-hook and post-hook of one call run in the caller's flow, and calls from other
+        // threads must not take each other's embeddings.
+        var pending = new AsyncLocal<Tensor?>();
+        preHook = LayerHooks.Register(Embedding, onInput: true, everywhere: true, hook: values =>
         {
             var x = values[0];
             if (!x.is_floating_point())
             {
-                pending = null; // a previous call that threw between the hooks must not leak into this one
+                pending.Value = null; // a previous call that threw between the hooks must not leak into this one
                 return null;
             }
 
-            pending = x;
+            pending.Value = x;
             return [torch.zeros(x.shape[..^1], ScalarType.Int64, x.device)];
         });
-        postHook = LayerHooks.Register(Embedding, onInput: false, _ =>
+        postHook = LayerHooks.Register(Embedding, onInput: false, everywhere: true, hook: _ =>
         {
-            if (pending is null)
+            if (pending.Value is not { } embeddings)
             {
                 return null;
             }
 
-            var embeddings = pending;
-            pending = null;
+            pending.Value = null;
             return [call(embeddings)];
         });
     }

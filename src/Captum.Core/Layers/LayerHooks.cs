@@ -19,8 +19,16 @@ internal delegate Tensor[]? LayerTensorHook(Tensor[] tensors);
 internal static class LayerHooks
 {
     /// <summary>Registers a hook on the layer's output (<paramref name="onInput"/> false) or inputs (true).</summary>
+    /// <param name="layer">The hooked module.</param>
+    /// <param name="onInput">Hook the inputs (a pre-hook) rather than the output.</param>
+    /// <param name="hook">Sees the call's tensors and returns replacements, or null.</param>
+    /// <param name="argumentName">How errors name <paramref name="layer"/>.</param>
+    /// <param name="everywhere">
+    /// Act for every call of the layer, from any thread; by default the hook acts only for calls made in the execution
+    /// flow that registers it (see <see cref="HookScope"/>), and lets every other call through unchanged.
+    /// </param>
     /// <returns>A handle that removes the hook when disposed.</returns>
-    public static IDisposable Register(nn.Module layer, bool onInput, LayerTensorHook hook, string argumentName = "layer")
+    public static IDisposable Register(nn.Module layer, bool onInput, LayerTensorHook hook, string argumentName = "layer", bool everywhere = false)
     {
         var typed = ModuleTypes.FindTypedBase(layer.GetType())
             ?? throw new ArgumentException(
@@ -29,18 +37,18 @@ internal static class LayerHooks
         var args = typed.GetGenericArguments();
         var name = (onInput ? "Pre" : "Post") + (args.Length - 1);
         var method = typeof(LayerHooks).GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(args);
-        return (IDisposable)method.Invoke(null, [layer, hook])!;
-    }
-
-    private sealed class Remover(Action remove) : IDisposable
-    {
-        private Action? remove = remove;
-
-        public void Dispose()
+        var scope = everywhere ? HookScope.Everywhere() : new HookScope();
+        try
         {
-            remove?.Invoke();
-            remove = null;
+            method.Invoke(null, [layer, hook, scope]);
         }
+        catch
+        {
+            scope.Dispose();
+            throw;
+        }
+
+        return scope;
     }
 
     private static TR? Out<TR>(TR value, LayerTensorHook hook)
@@ -72,75 +80,63 @@ internal static class LayerHooks
         return result;
     }
 
-    private static IDisposable Post1<T1, TR>(nn.Module<T1, TR> layer, LayerTensorHook hook)
+    private static void Post1<T1, TR>(nn.Module<T1, TR> layer, LayerTensorHook hook, HookScope scope)
     {
-        var handle = layer.register_forward_hook((_, x1, y) => Out(y, hook)!);
-        return new Remover(handle.remove);
+        scope.AddPostHook(layer, (_, x1, y) => scope.IsActive ? Out(y, hook)! : y);
     }
 
-    private static IDisposable Pre1<T1, TR>(nn.Module<T1, TR> layer, LayerTensorHook hook)
+    private static void Pre1<T1, TR>(nn.Module<T1, TR> layer, LayerTensorHook hook, HookScope scope)
     {
-        var handle = layer.register_forward_pre_hook((_, x1) => In([x1], hook) is { } r ? (T1)r[0]! : x1);
-        return new Remover(handle.remove);
+        scope.AddPreHook(layer, (_, x1) => scope.IsActive && In([x1], hook) is { } r ? (T1)r[0]! : x1);
     }
 
-    private static IDisposable Post2<T1, T2, TR>(nn.Module<T1, T2, TR> layer, LayerTensorHook hook)
+    private static void Post2<T1, T2, TR>(nn.Module<T1, T2, TR> layer, LayerTensorHook hook, HookScope scope)
     {
-        var handle = layer.register_forward_hook((_, x1, x2, y) => Out(y, hook)!);
-        return new Remover(handle.remove);
+        scope.AddPostHook(layer, (_, x1, x2, y) => scope.IsActive ? Out(y, hook)! : y);
     }
 
-    private static IDisposable Pre2<T1, T2, TR>(nn.Module<T1, T2, TR> layer, LayerTensorHook hook)
+    private static void Pre2<T1, T2, TR>(nn.Module<T1, T2, TR> layer, LayerTensorHook hook, HookScope scope)
     {
-        var handle = layer.register_forward_pre_hook((_, x1, x2) => In([x1, x2], hook) is { } r ? ((T1)r[0]!, (T2)r[1]!) : null);
-        return new Remover(handle.remove);
+        scope.AddPreHook(layer, (_, x1, x2) => !scope.IsActive ? null : In([x1, x2], hook) is { } r ? ((T1)r[0]!, (T2)r[1]!) : null);
     }
 
-    private static IDisposable Post3<T1, T2, T3, TR>(nn.Module<T1, T2, T3, TR> layer, LayerTensorHook hook)
+    private static void Post3<T1, T2, T3, TR>(nn.Module<T1, T2, T3, TR> layer, LayerTensorHook hook, HookScope scope)
     {
-        var handle = layer.register_forward_hook((_, x1, x2, x3, y) => Out(y, hook)!);
-        return new Remover(handle.remove);
+        scope.AddPostHook(layer, (_, x1, x2, x3, y) => scope.IsActive ? Out(y, hook)! : y);
     }
 
-    private static IDisposable Pre3<T1, T2, T3, TR>(nn.Module<T1, T2, T3, TR> layer, LayerTensorHook hook)
+    private static void Pre3<T1, T2, T3, TR>(nn.Module<T1, T2, T3, TR> layer, LayerTensorHook hook, HookScope scope)
     {
-        var handle = layer.register_forward_pre_hook((_, x1, x2, x3) => In([x1, x2, x3], hook) is { } r ? ((T1)r[0]!, (T2)r[1]!, (T3)r[2]!) : null);
-        return new Remover(handle.remove);
+        scope.AddPreHook(layer, (_, x1, x2, x3) => !scope.IsActive ? null : In([x1, x2, x3], hook) is { } r ? ((T1)r[0]!, (T2)r[1]!, (T3)r[2]!) : null);
     }
 
-    private static IDisposable Post4<T1, T2, T3, T4, TR>(nn.Module<T1, T2, T3, T4, TR> layer, LayerTensorHook hook)
+    private static void Post4<T1, T2, T3, T4, TR>(nn.Module<T1, T2, T3, T4, TR> layer, LayerTensorHook hook, HookScope scope)
     {
-        var handle = layer.register_forward_hook((_, x1, x2, x3, x4, y) => Out(y, hook)!);
-        return new Remover(handle.remove);
+        scope.AddPostHook(layer, (_, x1, x2, x3, x4, y) => scope.IsActive ? Out(y, hook)! : y);
     }
 
-    private static IDisposable Pre4<T1, T2, T3, T4, TR>(nn.Module<T1, T2, T3, T4, TR> layer, LayerTensorHook hook)
+    private static void Pre4<T1, T2, T3, T4, TR>(nn.Module<T1, T2, T3, T4, TR> layer, LayerTensorHook hook, HookScope scope)
     {
-        var handle = layer.register_forward_pre_hook((_, x1, x2, x3, x4) => In([x1, x2, x3, x4], hook) is { } r ? ((T1)r[0]!, (T2)r[1]!, (T3)r[2]!, (T4)r[3]!) : null);
-        return new Remover(handle.remove);
+        scope.AddPreHook(layer, (_, x1, x2, x3, x4) => !scope.IsActive ? null : In([x1, x2, x3, x4], hook) is { } r ? ((T1)r[0]!, (T2)r[1]!, (T3)r[2]!, (T4)r[3]!) : null);
     }
 
-    private static IDisposable Post5<T1, T2, T3, T4, T5, TR>(nn.Module<T1, T2, T3, T4, T5, TR> layer, LayerTensorHook hook)
+    private static void Post5<T1, T2, T3, T4, T5, TR>(nn.Module<T1, T2, T3, T4, T5, TR> layer, LayerTensorHook hook, HookScope scope)
     {
-        var handle = layer.register_forward_hook((_, x1, x2, x3, x4, x5, y) => Out(y, hook)!);
-        return new Remover(handle.remove);
+        scope.AddPostHook(layer, (_, x1, x2, x3, x4, x5, y) => scope.IsActive ? Out(y, hook)! : y);
     }
 
-    private static IDisposable Pre5<T1, T2, T3, T4, T5, TR>(nn.Module<T1, T2, T3, T4, T5, TR> layer, LayerTensorHook hook)
+    private static void Pre5<T1, T2, T3, T4, T5, TR>(nn.Module<T1, T2, T3, T4, T5, TR> layer, LayerTensorHook hook, HookScope scope)
     {
-        var handle = layer.register_forward_pre_hook((_, x1, x2, x3, x4, x5) => In([x1, x2, x3, x4, x5], hook) is { } r ? ((T1)r[0]!, (T2)r[1]!, (T3)r[2]!, (T4)r[3]!, (T5)r[4]!) : null);
-        return new Remover(handle.remove);
+        scope.AddPreHook(layer, (_, x1, x2, x3, x4, x5) => !scope.IsActive ? null : In([x1, x2, x3, x4, x5], hook) is { } r ? ((T1)r[0]!, (T2)r[1]!, (T3)r[2]!, (T4)r[3]!, (T5)r[4]!) : null);
     }
 
-    private static IDisposable Post6<T1, T2, T3, T4, T5, T6, TR>(nn.Module<T1, T2, T3, T4, T5, T6, TR> layer, LayerTensorHook hook)
+    private static void Post6<T1, T2, T3, T4, T5, T6, TR>(nn.Module<T1, T2, T3, T4, T5, T6, TR> layer, LayerTensorHook hook, HookScope scope)
     {
-        var handle = layer.register_forward_hook((_, x1, x2, x3, x4, x5, x6, y) => Out(y, hook)!);
-        return new Remover(handle.remove);
+        scope.AddPostHook(layer, (_, x1, x2, x3, x4, x5, x6, y) => scope.IsActive ? Out(y, hook)! : y);
     }
 
-    private static IDisposable Pre6<T1, T2, T3, T4, T5, T6, TR>(nn.Module<T1, T2, T3, T4, T5, T6, TR> layer, LayerTensorHook hook)
+    private static void Pre6<T1, T2, T3, T4, T5, T6, TR>(nn.Module<T1, T2, T3, T4, T5, T6, TR> layer, LayerTensorHook hook, HookScope scope)
     {
-        var handle = layer.register_forward_pre_hook((_, x1, x2, x3, x4, x5, x6) => In([x1, x2, x3, x4, x5, x6], hook) is { } r ? ((T1)r[0]!, (T2)r[1]!, (T3)r[2]!, (T4)r[3]!, (T5)r[4]!, (T6)r[5]!) : null);
-        return new Remover(handle.remove);
+        scope.AddPreHook(layer, (_, x1, x2, x3, x4, x5, x6) => !scope.IsActive ? null : In([x1, x2, x3, x4, x5, x6], hook) is { } r ? ((T1)r[0]!, (T2)r[1]!, (T3)r[2]!, (T4)r[3]!, (T5)r[4]!, (T6)r[5]!) : null);
     }
 }

@@ -1,0 +1,238 @@
+using Captum.Attr;
+using Captum.Layers;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace Captum.Tests.Attr;
+
+/// <summary>
+/// The concurrency contract (docs/api.md, "Threads"): attributions of any kind and plain predictions on one model from
+/// several threads give exactly what they give alone.
+/// </summary>
+public sealed class ConcurrencyTests
+{
+    private const int Threads = 8;
+    private const int Rounds = 4;
+
+    /// <summary>One kind of work on the shared model: returns its result's tensors (detached copies).</summary>
+    private delegate Tensor[] Work(ReluCnn model, Tensor x);
+
+    private static readonly (string Name, Work Run)[] Mixed =
+    [
+        ("prediction", (m, x) => { using var _ = torch.no_grad(); return [m.call(x)]; }),
+        ("IntegratedGradients", (m, x) => Attributions(new IntegratedGradients(m).Attribute(x, new IntegratedGradientsOptions { Target = 1, Steps = 8 }))),
+        ("LayerIntegratedGradients", (m, x) => LayerAttributions(new LayerIntegratedGradients(m, m.Conv2).Attribute(x, new LayerIntegratedGradientsOptions { Target = 2, Steps = 8 }))),
+        ("LayerConductance", (m, x) => LayerAttributions(new LayerConductance(m, m.Conv1).Attribute(x, new LayerConductanceOptions { Target = 0, Steps = 6 }))),
+        ("DeepLift", (m, x) => Attributions(new DeepLift(m).Attribute(x, new DeepLiftOptions { Target = 1 }))),
+        ("GuidedBackprop", (m, x) => Attributions(new GuidedBackprop(m).Attribute(x, new GuidedBackpropOptions { Target = 2 }))),
+        ("NeuronGradient", (m, x) => Attributions(new NeuronGradient(m, m.Conv2, neuronSelector: new long[] { 1, 1, 2 }).Attribute(x))),
+        ("LayerGradCam", (m, x) => LayerAttributions(new LayerGradCam(m, m.Conv2).Attribute(x, new LayerGradCamOptions { Target = 0 }))),
+    ];
+
+    [Fact]
+    public void MixedMethodsAndPredictions_EightThreadsOnOneModel_EqualTheSerialResults()
+    {
+        using var model = new ReluCnn(seed: 31);
+        using var x = TestModels.Normal(32, 5, 2, 6, 6);
+        var serial = Mixed.Select(w => w.Run(model, x)).ToArray();
+
+        var failures = RunConcurrently(Threads, t =>
+        {
+            var failures = new List<string>();
+            for (var round = 0; round < Rounds; round++)
+            {
+                var (name, run) = Mixed[(t + round) % Mixed.Length];
+                using var scope = torch.NewDisposeScope();
+                var expected = serial[(t + round) % Mixed.Length];
+                var actual = run(model, x);
+                if (actual.Length != expected.Length || actual.Zip(expected).Any(p => !p.First.allclose(p.Second, rtol: 0, atol: 0)))
+                {
+                    failures.Add($"thread {t} round {round}: {name} differs from its serial result");
+                }
+            }
+
+            return failures;
+        });
+
+        Assert.Empty(failures);
+        foreach (var tensors in serial)
+        {
+            foreach (var t in tensors)
+            {
+                t.Dispose();
+            }
+        }
+    }
+
+    [Fact]
+    public void Predictions_WhileLayerIntegratedGradientsRunsOnAnotherThread_AreExact()
+    {
+        // The case of the reliability review: plain predictions at another batch size while LIG's hooks are on the layer.
+        using var model = new ReluCnn(seed: 33);
+        using var x = TestModels.Normal(34, 40, 2, 6, 6);
+        using var small = TestModels.Normal(35, 4, 2, 6, 6);
+        Tensor expected;
+        using (torch.no_grad())
+        {
+            expected = model.call(x);
+        }
+
+        var stop = 0;
+        var failures = RunConcurrently(2, t =>
+        {
+            var failures = new List<string>();
+            if (t == 0)
+            {
+                for (var i = 0; i < 6; i++)
+                {
+                    using var scope = torch.NewDisposeScope();
+                    new LayerIntegratedGradients(model, model.Conv2).Attribute(small, new LayerIntegratedGradientsOptions { Target = 0, Steps = 10 }).Dispose();
+                }
+
+                Volatile.Write(ref stop, 1);
+                return failures;
+            }
+
+            var predictions = 0;
+            while (Volatile.Read(ref stop) == 0 || predictions == 0)
+            {
+                using var scope = torch.NewDisposeScope();
+                using var _ = torch.no_grad();
+                if (!model.call(x).allclose(expected, rtol: 0, atol: 0))
+                {
+                    failures.Add($"prediction {predictions} differs");
+                }
+
+                predictions++;
+            }
+
+            return failures;
+        });
+
+        expected.Dispose();
+        Assert.Empty(failures);
+    }
+
+    [Fact]
+    public void LayerHooks_RegisteredAndRemovedWhileAnotherThreadCallsTheLayer_NeverDisturbThatCall()
+    {
+        // TorchSharp enumerates a module's hook dictionary in call(); changing it in place from another thread throws
+        // "Collection was modified". Hooks are added and removed by replacing the dictionary instead.
+        using var layer = nn.Linear(3, 2);
+        using var x = torch.ones(4, 3);
+        Tensor expected;
+        using (torch.no_grad())
+        {
+            expected = layer.call(x);
+        }
+
+        var stop = 0;
+        var failures = RunConcurrently(2, t =>
+        {
+            var failures = new List<string>();
+            if (t == 0)
+            {
+                for (var i = 0; i < 2000; i++)
+                {
+                    using var hook = LayerHooks.Register(layer, onInput: false, values => [values[0] * 0]);
+                }
+
+                Volatile.Write(ref stop, 1);
+                return failures;
+            }
+
+            while (Volatile.Read(ref stop) == 0)
+            {
+                using var scope = torch.NewDisposeScope();
+                using var _ = torch.no_grad();
+                if (!layer.call(x).allclose(expected, rtol: 0, atol: 0))
+                {
+                    failures.Add("a call saw another thread's hook");
+                }
+            }
+
+            return failures;
+        });
+
+        expected.Dispose();
+        Assert.Empty(failures);
+    }
+
+    [Fact]
+    public void LayerHooks_CallInTheRegisteringFlow_SeesTheHookAndUnrelatedThreadsDoNot()
+    {
+        using var layer = nn.Linear(3, 2);
+        using var x = torch.ones(1, 3);
+        using var hook = LayerHooks.Register(layer, onInput: false, values => [values[0] * 0 + 7]);
+        using var here = layer.call(x);
+        using var startedHere = OnThread(() => layer.call(x), flowContext: true);
+        using var unrelated = OnThread(() => layer.call(x), flowContext: false);
+        using var everywhere = LayerHooks.Register(layer, onInput: false, values => [values[0] * 0 - 1], everywhere: true);
+        using var unrelatedNow = OnThread(() => layer.call(x), flowContext: false);
+
+        Assert.Equal(7f, here[0, 0].item<float>());
+        Assert.Equal(7f, startedHere[0, 0].item<float>()); // work the registering flow starts belongs to it
+        Assert.NotEqual(7f, unrelated[0, 0].item<float>());
+        Assert.Equal(-1f, unrelatedNow[0, 0].item<float>());
+    }
+
+    /// <summary>Runs <paramref name="body"/> on a new thread, which inherits the caller's execution context only if <paramref name="flowContext"/>.</summary>
+    private static T OnThread<T>(Func<T> body, bool flowContext)
+    {
+        T result = default!;
+        var thread = new Thread(() => result = body());
+        if (flowContext)
+        {
+            thread.Start();
+        }
+        else
+        {
+            using (ExecutionContext.SuppressFlow())
+            {
+                thread.Start();
+            }
+        }
+
+        thread.Join();
+        return result;
+    }
+
+    /// <summary>Runs <paramref name="count"/> threads started together and collects their failures and exceptions.</summary>
+    private static List<string> RunConcurrently(int count, Func<int, List<string>> body)
+    {
+        using var start = new Barrier(count);
+        var results = new List<string>[count];
+        var threads = Enumerable.Range(0, count).Select(t => new Thread(() =>
+        {
+            try
+            {
+                start.SignalAndWait();
+                results[t] = body(t);
+            }
+            catch (Exception ex)
+            {
+                results[t] = [$"thread {t}: {ex.GetType().Name}: {ex.Message}"];
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        return results.SelectMany(r => r).ToList();
+    }
+
+    private static Tensor[] Attributions(AttributionResult result)
+    {
+        using (result)
+        {
+            return result.Attributions.Select(a => a.detach().clone()).ToArray();
+        }
+    }
+
+    private static Tensor[] LayerAttributions(LayerAttributionResult result)
+    {
+        using (result)
+        {
+            return result.Layers.SelectMany(l => l).Select(a => a.detach().clone()).ToArray();
+        }
+    }
+}
