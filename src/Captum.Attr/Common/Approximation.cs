@@ -120,7 +120,14 @@ internal static class Approximation
     /// Gauss-Legendre nodes on [-1, 1] in ascending order and their weights, by Newton's method on the
     /// Legendre polynomial from Chebyshev starting points, to double precision.
     /// </summary>
-    internal static (double[] Nodes, double[] Weights) GaussLegendre(int n)
+    internal static (double[] Nodes, double[] Weights) GaussLegendre(int n) =>
+        n > AsymptoticAbove ? GaussLegendreAsymptotic(n) : GaussLegendreNewton(n);
+
+    /// <summary>Rules with more points than this use the interior asymptotic expansion (<see cref="GaussLegendreAsymptotic"/>).</summary>
+    internal const int AsymptoticAbove = 100;
+
+    /// <summary>Newton's method on the three-term recurrence for every node: O(n^2), the rule for up to <see cref="AsymptoticAbove"/> points.</summary>
+    internal static (double[] Nodes, double[] Weights) GaussLegendreNewton(int n)
     {
         var nodes = new double[n];
         var weights = new double[n];
@@ -153,6 +160,120 @@ internal static class Approximation
         }
 
         return (nodes, weights);
+    }
+
+    /// <summary>
+    /// Gauss-Legendre nodes and weights in O(n), as Hale and Townsend (2013) compute them: in θ (x = cos θ), Newton's
+    /// method on the Stieltjes asymptotic expansion of P_n(cos θ) for the interior nodes, where n sin θ is at least 30
+    /// and 20 terms leave an error far below double precision, and on the three-term recurrence for the few nodes
+    /// near ±1. The weights are 2 / (dP_n/dθ)^2, the interior ones rescaled so that all of them sum to 2, as numpy's
+    /// <c>leggauss</c> (Captum's rule) normalises its own. 20,000 points take milliseconds where the recurrence alone
+    /// takes seconds.
+    /// </summary>
+    internal static (double[] Nodes, double[] Weights) GaussLegendreAsymptotic(int n)
+    {
+        var nodes = new double[n];
+        var weights = new double[n];
+        // The expansion's constant C_n = sqrt(4/π) Γ(n+1) / Γ(n+3/2) = (4/π) Π_{j=1..n} j / (j + 1/2).
+        var c = 4 / Math.PI;
+        for (var j = 1; j <= n; j++)
+        {
+            c *= j / (j + 0.5);
+        }
+
+        double boundarySum = 0, interiorSum = 0;
+        var interior = new bool[(n + 1) / 2];
+        for (var i = 0; i < (n + 1) / 2; i++)
+        {
+            var theta = Math.PI * (i + 0.75) / (n + 0.5);
+            double x, w;
+            if (n * Math.Sin(theta) < 30)
+            {
+                x = Math.Cos(theta);
+                for (var iteration = 0; iteration < 100; iteration++)
+                {
+                    var (p, derivative) = Legendre(n, x);
+                    var dx = p / derivative;
+                    x -= dx;
+                    if (Math.Abs(dx) < 1e-15)
+                    {
+                        break;
+                    }
+                }
+
+                var (_, d) = Legendre(n, x);
+                w = 2.0 / ((1 - (x * x)) * d * d);
+                boundarySum += i == n - 1 - i ? w : 2 * w;
+            }
+            else
+            {
+                for (var iteration = 0; iteration < 20; iteration++)
+                {
+                    var (p, dp) = LegendreAsymptotic(n, theta, c);
+                    var step = p / dp;
+                    theta -= step;
+                    if (Math.Abs(step) < 1e-15)
+                    {
+                        break;
+                    }
+                }
+
+                var (_, dTheta) = LegendreAsymptotic(n, theta, c);
+                x = Math.Cos(theta);
+                w = 2.0 / (dTheta * dTheta);
+                interior[i] = true;
+                interiorSum += i == n - 1 - i ? w : 2 * w;
+            }
+
+            nodes[i] = -x;
+            nodes[n - 1 - i] = x;
+            weights[i] = w;
+            weights[n - 1 - i] = w;
+        }
+
+        var scale = interiorSum > 0 ? (2 - boundarySum) / interiorSum : 1;
+        for (var i = 0; i < interior.Length; i++)
+        {
+            if (interior[i])
+            {
+                weights[i] *= scale;
+                weights[n - 1 - i] = weights[i];
+            }
+        }
+
+        if (n % 2 == 1)
+        {
+            nodes[n / 2] = 0;
+        }
+
+        return (nodes, weights);
+    }
+
+    /// <summary>
+    /// P_n(cos θ) and its derivative in θ by the first 20 terms of the expansion
+    /// C_n Σ_m h_m cos α_m / (2 sin θ)^(m+1/2), α_m = (n + m + 1/2) θ - (m + 1/2) π / 2,
+    /// h_0 = 1, h_m = h_(m-1) (m - 1/2)^2 / (m (n + m + 1/2)); α_m advances by θ - π/2 from term to term.
+    /// </summary>
+    internal static (double Value, double Derivative) LegendreAsymptotic(int n, double theta, double c)
+    {
+        var sin = Math.Sin(theta);
+        var cos = Math.Cos(theta);
+        var alpha = ((n + 0.5) * theta) - (Math.PI / 4);
+        double ca = Math.Cos(alpha), sa = Math.Sin(alpha);
+        var twoSin = 2 * sin;
+        var power = 1 / Math.Sqrt(twoSin); // (2 sin θ)^-(m + 1/2)
+        double h = 1, value = 0, derivative = 0;
+        for (var m = 0; m < 20; m++)
+        {
+            value += h * ca * power;
+            derivative -= h * power * (((n + m + 0.5) * sa) + ((m + 0.5) * 2 * cos * ca / twoSin));
+            // Rotate α by θ - π/2: cos(θ - π/2) = sin θ, sin(θ - π/2) = -cos θ.
+            (ca, sa) = ((ca * sin) + (sa * cos), (sa * sin) - (ca * cos));
+            h *= (m + 0.5) * (m + 0.5) / ((m + 1) * (n + m + 1.5));
+            power /= twoSin;
+        }
+
+        return (c * value, c * derivative);
     }
 
     private static (double Value, double Derivative) Legendre(int n, double x)

@@ -15,17 +15,53 @@ namespace Captum.Attr;
 internal static class MemoryProbe
 {
     /// <summary>
+    /// How much of the default budget's room a pass is assumed to need per byte of its per-example tensors: below
+    /// <c>rows x bytes per row x</c> this, no probe runs (a model's activations and their gradients rarely exceed a
+    /// thousand times its inputs'; integer elements count as four bytes, the size of the embedding they index into
+    /// being unknown).
+    /// </summary>
+    internal const long AssumedBytesPerInputByte = 1024;
+
+    /// <summary>
+    /// The budget to probe with, or null to run every step in one pass: <paramref name="maxMemoryBytes"/> when given
+    /// (null for <see cref="MemoryBudget.Unlimited"/>); otherwise <see cref="MemoryBudget.DefaultBytes"/> when the
+    /// memory can be measured (CPU tensors, Linux) and the pass is not evidently small, judged from the per-example
+    /// tensors <paramref name="perExample"/> (the inputs, and the layer values for layer methods) of a batch of
+    /// <paramref name="batchSize"/> expanded <paramref name="steps"/> times.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxMemoryBytes"/> is not positive.</exception>
+    public static long? Budget(long? maxMemoryBytes, int steps, long batchSize, Device device, IEnumerable<Tensor> perExample)
+    {
+        if (maxMemoryBytes is { } given)
+        {
+            if (given < 1)
+            {
+                throw new ArgumentOutOfRangeException("MaxMemoryBytes", given, "MaxMemoryBytes must be positive (MemoryBudget.Unlimited for no budget).");
+            }
+
+            return given == MemoryBudget.Unlimited ? null : given;
+        }
+
+        if (steps <= 1 || !CanMeasure(device))
+        {
+            return null;
+        }
+
+        var budget = MemoryBudget.DefaultBytes;
+        var bytesPerRow = perExample.Sum(t => t.numel() * Math.Max(t.ElementSize, 4)) / Math.Max(batchSize, 1);
+        var rows = (double)steps * batchSize;
+        return rows * bytesPerRow * AssumedBytesPerInputByte <= budget ? null : budget;
+    }
+
+    private static bool CanMeasure(Device device) => device.type == DeviceType.CPU && File.Exists("/proc/self/status");
+
+    /// <summary>
     /// The internal batch size (rows per pass, a multiple of <paramref name="batchSize"/>) for
     /// <paramref name="maxMemoryBytes"/>, probing with <paramref name="probe"/>, which runs one step.
     /// </summary>
     public static int InternalBatchSize(long maxMemoryBytes, long batchSize, int steps, Device device, Action probe)
     {
-        if (maxMemoryBytes < 1)
-        {
-            throw new ArgumentOutOfRangeException("MaxMemoryBytes", maxMemoryBytes, "MaxMemoryBytes must be positive.");
-        }
-
-        if (device.type != DeviceType.CPU || !File.Exists("/proc/self/status"))
+        if (!CanMeasure(device))
         {
             probe();
             return (int)batchSize;

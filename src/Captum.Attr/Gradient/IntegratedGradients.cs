@@ -60,7 +60,7 @@ public sealed class IntegratedGradients : IAttributionMethod<IntegratedGradients
         options.Target.ValidateCount(n);
         var baselines = ArgumentPreparation.Baselines(tensors, options.Baselines);
         var additional = options.AdditionalForwardArgs ?? [];
-        if (options.MaxMemoryBytes is { } budget && options.InternalBatchSize is null)
+        if (options.InternalBatchSize is null && MemoryProbe.Budget(options.MaxMemoryBytes, options.Steps, n, tensors[0].device, tensors) is { } budget)
         {
             var args1 = ArgumentPreparation.Expand(additional, 1);
             var probeInputs = tensors.Select((t, i) => (PathIntegral.Difference(t.detach(), baselines[i].detach()) * 0.5 + baselines[i].detach()).requires_grad_(true)).ToArray();
@@ -139,11 +139,18 @@ public sealed record IntegratedGradientsOptions : BaselineAttributionOptions
     public int? InternalBatchSize { get; init; }
 
     /// <summary>
-    /// A memory budget in bytes for one forward and backward pass (beyond Captum). When set and
-    /// <see cref="InternalBatchSize"/> is null, one probing step measures the memory a step needs and the largest
+    /// A memory budget in bytes for one forward and backward pass (beyond Captum), used when
+    /// <see cref="InternalBatchSize"/> is null: one probing step measures the memory a step needs and the largest
     /// internal batch that fits is used; the result's <c>InternalBatchSize</c> says which. On a GPU, or where the
-    /// process's memory cannot be read, it takes one step per pass.
+    /// process's memory cannot be read, an explicit budget takes one step per pass.
     /// </summary>
+    /// <remarks>
+    /// Null (the default) means <see cref="MemoryBudget.DefaultBytes"/> (a quarter of the memory available to the
+    /// process) on CPU tensors where the memory can be measured, and no budget elsewhere; the probe then runs only
+    /// when the steps times the batch times the per-example input bytes, times 1024, exceed that budget, so small
+    /// calls cost nothing extra and every step still runs in one pass when it fits. <see cref="MemoryBudget.Unlimited"/>
+    /// runs every step in one pass whatever it costs, as Captum does.
+    /// </remarks>
     public long? MaxMemoryBytes { get; init; }
 
     /// <summary>Also compute the convergence delta per example. Python: <c>return_convergence_delta</c>.</summary>

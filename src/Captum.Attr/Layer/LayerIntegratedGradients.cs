@@ -158,7 +158,8 @@ public sealed class LayerIntegratedGradients : ILayerAttributionMethod<LayerInte
             return replacements;
         }
 
-        if (options.MaxMemoryBytes is { } budget && options.InternalBatchSize is null)
+        if (options.InternalBatchSize is null
+            && MemoryProbe.Budget(options.MaxMemoryBytes, options.Steps, n, tensors[0].device, [.. tensors, .. flatInputs]) is { } budget)
         {
             var probeArgs = ArgumentPreparation.Concat(tensors, additional);
             var probeValues = flatInputs.Select((t, i) => (PathIntegral.Difference(t, flatBaselines[i]) * 0.5 + flatBaselines[i]).requires_grad_(true)).ToArray();

@@ -43,6 +43,27 @@ public sealed class MemoryBudgetTests
     }
 
     [Fact]
+    public void Attribute_DefaultBudgetAndAPassThatCouldExceedIt_ProbesAndStillRunsOnePassWhenItFits()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = TestModels.SmoothMlp(4, inputs: 4096, hidden: 2, outputs: 2);
+        var x = torch.randn(1, 4096);
+        // Just enough steps for steps x 16 KB per row x 1024 to exceed the default budget, whatever this machine's memory.
+        var steps = (int)(MemoryBudget.DefaultBytes / (4096L * 4 * 1024)) + 1;
+        var ig = new IntegratedGradients(model);
+        var options = new IntegratedGradientsOptions { Target = 1, Steps = steps, Method = IntegrationMethod.RiemannTrapezoid };
+
+        using var probed = ig.Attribute(x, options);
+        using var unlimited = ig.Attribute(x, options with { MaxMemoryBytes = MemoryBudget.Unlimited });
+        using var small = ig.Attribute(x, options with { Steps = steps / 2 });
+
+        Assert.Equal(steps, probed.InternalBatchSize); // the probe ran and found every step fits in one pass
+        Assert.Null(unlimited.InternalBatchSize);
+        Assert.Null(small.InternalBatchSize); // evidently small: no probe
+        TensorAssert.AllClose(probed.Attribution, unlimited.Attribution, 0, 0);
+    }
+
+    [Fact]
     public void Attribute_GivenInternalBatchSize_IsReportedAndTheBudgetIgnored()
     {
         using var scope = torch.NewDisposeScope();
