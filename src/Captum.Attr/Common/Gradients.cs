@@ -33,6 +33,12 @@ internal static class Gradients
     /// <exception cref="ArgumentException">The selected output does not depend on any input (it has no gradient).</exception>
     public static Tensor[] Of(Tensor selected, IReadOnlyList<Tensor> inputs, bool retainGraph = false)
     {
+        if (!selected.requires_grad && torch.is_inference_mode_enabled())
+        {
+            throw new InvalidOperationException(
+                "gradients cannot be computed inside torch.inference_mode(): leave inference mode (dispose its scope) before calling a gradient method; torch.no_grad() is fine, the methods re-enable gradients themselves.");
+        }
+
         if (!selected.requires_grad)
         {
             // libtorch would abort the process here rather than raise an error TorchSharp can catch.

@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Runtime.InteropServices;
 using Captum.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -49,7 +50,32 @@ public sealed class ForwardFunction
                 nameof(args));
         }
 
-        return invoke(args);
+        try
+        {
+            return invoke(args);
+        }
+        catch (ExternalException ex) when (Module is not null && DtypeMismatch(Module, args) is { } mismatch)
+        {
+            throw new ArgumentException($"{mismatch} (libtorch: {ex.Message.Split('\n')[0].Trim()})", "inputs", ex);
+        }
+    }
+
+    /// <summary>
+    /// Why libtorch refused the call, when the floating-point tensors given differ in dtype from the module's
+    /// floating-point parameters (a float64 image for a float32 model): libtorch's own message carries its C++ stack.
+    /// </summary>
+    private static string? DtypeMismatch(nn.Module module, object?[] args)
+    {
+        var parameterTypes = module.parameters().Where(p => p.is_floating_point()).Select(p => p.dtype).Distinct().ToList();
+        if (parameterTypes.Count != 1)
+        {
+            return null;
+        }
+
+        var given = args.OfType<Tensor>().Where(t => t.is_floating_point() && t.dtype != parameterTypes[0]).Select(t => t.dtype).Distinct().ToList();
+        return given.Count == 0
+            ? null
+            : $"the inputs are {string.Join(", ", given)} but the model's parameters are {parameterTypes[0]}: convert the inputs (x.to(ScalarType.{parameterTypes[0]})) or the model (model.to(ScalarType.{given[0]}))";
     }
 
     /// <summary>Wraps a delegate that takes the positional arguments as an array.</summary>
