@@ -33,6 +33,7 @@ internal static class PathIntegral
         IProgress<AttributionProgress>? progress,
         CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         var (stepSizes, alphas) = Approximation.Parameters(method, steps);
         var stepsPerChunk = StepsPerChunk(steps, internalBatchSize, batchSize);
 

@@ -60,6 +60,7 @@ public sealed class IntegratedGradients : IAttributionMethod<IntegratedGradients
         options.Target.ValidateCount(n);
         var baselines = ArgumentPreparation.Baselines(tensors, options.Baselines);
         var additional = options.AdditionalForwardArgs ?? [];
+        cancellationToken.ThrowIfCancellationRequested();
         if (options.InternalBatchSize is null && MemoryProbe.Budget(options.MaxMemoryBytes, options.Steps, n, tensors[0].device, tensors) is { } budget)
         {
             var args1 = ArgumentPreparation.Expand(additional, 1);

@@ -90,6 +90,7 @@ public sealed class LayerIntegratedGradients : ILayerAttributionMethod<LayerInte
         var baselines = ArgumentPreparation.Baselines(tensors, options.Baselines);
         var additional = options.AdditionalForwardArgs ?? [];
         var onInput = options.AttributeToLayerInput;
+        cancellationToken.ThrowIfCancellationRequested();
 
         // The layer values at the inputs and baselines cost two forward passes. When the outputs there are needed
         // too (for the delta), the same passes give them; otherwise each pass stops once every layer has its values.

@@ -53,18 +53,45 @@ public sealed class HostileInputTests
         Assert.Equal(ScalarType.Float64, result.Attribution.dtype);
     }
 
-    private static void Run(string method, Mlp model, Tensor x)
+    [Theory]
+    [MemberData(nameof(GradientMethods))]
+    public void Attribute_TokenCancelledBeforeTwentyThousandSteps_ThrowsBeforeAnyForwardPass(string method)
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = TestModels.SmoothMlp(8);
+        var calls = 0;
+        var hook = model.register_forward_pre_hook((_, x) =>
+        {
+            calls++;
+            return x;
+        });
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+
+        try
+        {
+            Assert.ThrowsAny<OperationCanceledException>(() => Run(method, model, torch.randn(2, 4), steps: 20_000, cancelled.Token));
+        }
+        finally
+        {
+            hook.remove();
+        }
+
+        Assert.Equal(0, calls);
+    }
+
+    private static void Run(string method, Mlp model, Tensor x, int steps = 50, CancellationToken cancellationToken = default)
     {
         switch (method)
         {
             case "IntegratedGradients":
-                new IntegratedGradients(model).Attribute(x, new IntegratedGradientsOptions { Target = 0 }).Dispose();
+                new IntegratedGradients(model).Attribute(x, new IntegratedGradientsOptions { Target = 0, Steps = steps }, cancellationToken).Dispose();
                 break;
             case "Saliency":
-                new Saliency(model).Attribute(x, new SaliencyOptions { Target = 0 }).Dispose();
+                new Saliency(model).Attribute(x, new SaliencyOptions { Target = 0 }, cancellationToken).Dispose();
                 break;
             default:
-                new LayerIntegratedGradients(model, model.Lin1).Attribute(x, new LayerIntegratedGradientsOptions { Target = 0 }).Dispose();
+                new LayerIntegratedGradients(model, model.Lin1).Attribute(x, new LayerIntegratedGradientsOptions { Target = 0, Steps = steps }, cancellationToken).Dispose();
                 break;
         }
     }
