@@ -1,0 +1,50 @@
+using Captum.Forward;
+using Captum.Layers;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Captum.Influence;
+
+/// <summary>
+/// What TracInCPFast needs of a batch: per example, the gradient of its loss with respect to the model's output and
+/// the input of the final fully-connected layer (whose weight gradient is their outer product), as Captum's
+/// <c>_basic_computation_tracincp_fast</c>.
+/// </summary>
+internal static class FinalLayerGradients
+{
+    /// <summary>(output gradients [n, outputs], layer inputs [n, inputs]), detached.</summary>
+    public static (Tensor OutputGradients, Tensor LayerInputs) Compute(ForwardFunction forward, nn.Module finalLayer, InfluenceBatch batch, InfluenceLoss loss)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var grad = torch.enable_grad();
+        Tensor? layerInput = null;
+        Tensor outputs;
+        using (LayerHooks.Register(finalLayer, onInput: true, values =>
+        {
+            layerInput = values[0].detach();
+            return null;
+        }, "FinalFcLayer"))
+        {
+            outputs = forward.Invoke([.. batch.Inputs]);
+        }
+
+        if (layerInput is null)
+        {
+            throw new ArgumentException("FinalFcLayer: the forward pass never called the final layer (call it through call(), not forward()).", "FinalFcLayer");
+        }
+
+        var losses = loss(outputs, batch.Labels);
+        if (losses is null || losses.dim() != 1 || losses.shape[0] != batch.Count)
+        {
+            throw new ArgumentException($"Loss: the loss must give one value per example ([{batch.Count}]); reduce nothing (reduction none).", "Loss");
+        }
+
+        if (!outputs.requires_grad)
+        {
+            throw new ArgumentException("model: its output does not require grad; it must be computed with gradients enabled.", "model");
+        }
+
+        var outputGradients = torch.autograd.grad([losses.sum()], [outputs])[0];
+        return (outputGradients.reshape(batch.Count, -1).detach().MoveToOuterDisposeScope(), layerInput.reshape(batch.Count, -1).MoveToOuterDisposeScope());
+    }
+}

@@ -1,0 +1,58 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Captum.Influence;
+
+/// <summary>
+/// The state an influence method changes on the user's model (its weights, as checkpoints are loaded, and the
+/// <c>requires_grad</c> of the parameters it differentiates), put back when disposed: Captum leaves the last
+/// checkpoint's weights in the model; here the model is left as it was given.
+/// </summary>
+internal sealed class ModelSnapshot : IDisposable
+{
+    private readonly nn.Module model;
+    private readonly List<(string Name, Tensor Copy)> state = [];
+    private readonly List<(Parameter Parameter, bool RequiresGrad)> flags = [];
+
+    public ModelSnapshot(nn.Module model, IEnumerable<Parameter> differentiated)
+    {
+        this.model = model;
+        using (torch.no_grad())
+        {
+            foreach (var (name, tensor) in model.state_dict())
+            {
+                var copy = tensor.detach().clone();
+                copy.DetachFromDisposeScope();
+                state.Add((name, copy));
+            }
+        }
+
+        foreach (var p in differentiated)
+        {
+            flags.Add((p, p.requires_grad));
+            p.requires_grad_(true);
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var (p, requiresGrad) in flags)
+        {
+            p.requires_grad_(requiresGrad);
+        }
+
+        var current = model.state_dict();
+        using (torch.no_grad())
+        {
+            foreach (var (name, copy) in state)
+            {
+                current[name].copy_(copy);
+                copy.Dispose();
+            }
+        }
+
+        state.Clear();
+        flags.Clear();
+    }
+}
