@@ -1,0 +1,169 @@
+using Captum.Influence;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace Captum.Tests.Influence;
+
+/// <summary>TracInCP and TracInCPFast: their laws, the model left as given, progress, cancellation and bad arguments.</summary>
+public sealed class TracInCPTests
+{
+    /// <summary>Linear(5, 6), tanh, Linear(6, 3) without bias (so TracInCPFast's term is the whole last layer's).</summary>
+    private sealed class Net : nn.Module<Tensor, Tensor>
+    {
+        private readonly TorchSharp.Modules.Linear hidden;
+        private readonly TorchSharp.Modules.Linear head;
+
+        public Net(long seed)
+            : base(nameof(Net))
+        {
+            hidden = nn.Linear(5, 6);
+            head = nn.Linear(6, 3, hasBias: false);
+            RegisterComponents();
+            using var generator = new torch.Generator((ulong)seed);
+            using (torch.no_grad())
+            {
+                foreach (var (_, p) in named_parameters())
+                {
+                    p.copy_(torch.randn(p.shape, generator: generator) * 0.5);
+                }
+            }
+        }
+
+        public TorchSharp.Modules.Linear Head => head;
+
+        public override Tensor forward(Tensor x) => head.call(torch.tanh(hidden.call(x)));
+    }
+
+    private static (Net Model, IReadOnlyList<InfluenceBatch> Train, InfluenceBatch Test, List<TrainingCheckpoint> Checkpoints) Setup(int batchSize = 3)
+    {
+        var model = new Net(1);
+        var x = torch.randn(10, 5, generator: new torch.Generator(2));
+        var y = torch.tensor(new long[] { 0, 1, 2, 0, 1, 2, 0, 1, 2, 0 });
+        var test = new InfluenceBatch(torch.randn(4, 5, generator: new torch.Generator(3)), torch.tensor(new long[] { 2, 1, 0, 1 }));
+        var checkpoints = new[] { 4L, 5L }.Select((seed, i) => TrainingCheckpoint.FromStateDict(
+            new Net(seed).state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone()), learningRate: 0.1 * (i + 1))).ToList();
+        return (model, InfluenceData.Batches(x, y, batchSize), test, checkpoints);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    [InlineData(10)]
+    public void Influence_AnyTrainingBatchSize_GivesTheSameScores(int batchSize)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (model, train, test, checkpoints) = Setup(batchSize);
+        var (_, reference, _, _) = Setup(batchSize: 10);
+
+        using var scores = new TracInCP(model, train, checkpoints).Influence(test);
+        using var expected = new TracInCP(model, reference, checkpoints).Influence(test);
+
+        Assert.Equal(new long[] { 4, 10 }, scores.shape);
+        TensorAssert.AllClose(scores, expected, 1e-6, 1e-5);
+    }
+
+    [Fact]
+    public void SelfInfluence_IsTheDiagonalOfTheTrainingSetsInfluenceOnItself()
+    {
+        using var scope = torch.NewDisposeScope();
+        var (model, train, _, checkpoints) = Setup();
+        var tracin = new TracInCP(model, train, checkpoints);
+        var all = new InfluenceBatch(torch.cat(train.Select(b => b.Inputs[0]).ToArray()), torch.cat(train.Select(b => b.Labels).ToArray()));
+
+        using var self = tracin.SelfInfluence();
+        using var scores = tracin.Influence(all);
+
+        TensorAssert.AllClose(self, scores.diagonal(), 1e-6, 1e-5);
+    }
+
+    [Fact]
+    public void TracInCPFast_ModelWithoutFinalBias_EqualsTracInCPOverTheFinalLayer()
+    {
+        using var scope = torch.NewDisposeScope();
+        var (model, train, test, checkpoints) = Setup();
+
+        using var fast = new TracInCPFast(model, model.Head, train, checkpoints).Influence(test);
+        using var exact = new TracInCP(model, train, checkpoints, new TracInCPOptions { Layers = [model.Head] }).Influence(test);
+        using var fastSelf = new TracInCPFast(model, "head", train, checkpoints).SelfInfluence();
+        using var exactSelf = new TracInCP(model, train, checkpoints, new TracInCPOptions { Layers = ["head"] }).SelfInfluence();
+
+        TensorAssert.AllClose(fast, exact, 1e-6, 1e-5);
+        TensorAssert.AllClose(fastSelf, exactSelf, 1e-6, 1e-5);
+    }
+
+    [Fact]
+    public void MostInfluential_ProponentsAndOpponents_AreTheTopAndBottomOfTheScores()
+    {
+        using var scope = torch.NewDisposeScope();
+        var (model, train, test, checkpoints) = Setup();
+        var tracin = new TracInCP(model, train, checkpoints);
+
+        using var scores = tracin.Influence(test);
+        using var proponents = tracin.MostInfluential(test, 3);
+        using var opponents = tracin.MostInfluential(test, 3, proponents: false);
+
+        var sorted = scores.sort(dim: 1, descending: true);
+        TensorAssert.AllClose(proponents.Scores, sorted.Values.narrow(1, 0, 3), 0, 0);
+        TensorAssert.AllClose(scores.gather(1, proponents.Indices), proponents.Scores, 0, 0);
+        TensorAssert.AllClose(opponents.Scores, sorted.Values.flip(1).narrow(1, 0, 3), 0, 0);
+    }
+
+    [Fact]
+    public void EveryCall_LeavesTheModelsWeightsAndRequiresGradAsGiven()
+    {
+        using var scope = torch.NewDisposeScope();
+        var (model, train, test, checkpoints) = Setup();
+        model.Head.weight!.requires_grad_(false);
+        var before = model.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone());
+
+        new TracInCP(model, train, checkpoints).Influence(test).Dispose();
+        new TracInCPFast(model, model.Head, train, checkpoints).SelfInfluence().Dispose();
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        Assert.ThrowsAny<OperationCanceledException>(() => new TracInCP(model, train, checkpoints).Influence(test, cancellationToken: cancelled.Token));
+
+        Assert.False(model.Head.weight!.requires_grad);
+        foreach (var (name, value) in model.state_dict())
+        {
+            TensorAssert.AllClose(value, before[name], 0, 0, name);
+        }
+    }
+
+    [Fact]
+    public void Influence_WithProgress_ReportsEveryBatchOfEveryCheckpointInOrder()
+    {
+        using var scope = torch.NewDisposeScope();
+        var (model, train, test, checkpoints) = Setup(batchSize: 4);
+        var reports = new List<AttributionProgress>();
+
+        new TracInCP(model, train, checkpoints).Influence(test, new SynchronousProgress<AttributionProgress>(reports.Add)).Dispose();
+
+        Assert.Equal(Enumerable.Range(1, 6).Select(i => new AttributionProgress(i, 6)), reports);
+    }
+
+    [Fact]
+    public void Constructor_NoCheckpointsOrAnUnknownLayer_ThrowsNamingThem()
+    {
+        using var scope = torch.NewDisposeScope();
+        var (model, train, _, checkpoints) = Setup();
+
+        Assert.Equal("checkpoints", Assert.Throws<ArgumentException>(() => new TracInCP(model, train, [])).ParamName);
+        Assert.Contains("nope", Assert.ThrowsAny<ArgumentException>(() => new TracInCP(model, train, checkpoints, new TracInCPOptions { Layers = ["nope"] })).Message, StringComparison.Ordinal);
+        Assert.Equal("finalFcLayer", Assert.ThrowsAny<ArgumentException>(() => new TracInCPFast(model, "nope", train, checkpoints)).ParamName);
+    }
+
+    [Fact]
+    public void Calls_BadKALossOrBatch_ThrowNamingThem()
+    {
+        using var scope = torch.NewDisposeScope();
+        var (model, train, test, checkpoints) = Setup();
+        var tracin = new TracInCP(model, train, checkpoints);
+        var summed = new TracInCP(model, train, checkpoints, new TracInCPOptions { Loss = (o, y) => nn.functional.cross_entropy(o, y) });
+
+        Assert.Equal("k", Assert.Throws<ArgumentOutOfRangeException>(() => tracin.MostInfluential(test, 11)).ParamName);
+        Assert.Equal("k", Assert.Throws<ArgumentOutOfRangeException>(() => tracin.MostInfluential(test, 0)).ParamName);
+        Assert.Equal("Loss", Assert.Throws<ArgumentException>(() => summed.Influence(test)).ParamName);
+        Assert.Equal("test", Assert.Throws<ArgumentException>(() => tracin.Influence(new InfluenceBatch(torch.randn(3, 5), torch.zeros(2, ScalarType.Int64)))).ParamName);
+    }
+}
