@@ -143,6 +143,30 @@ public sealed class TracInCPTests
     }
 
     [Fact]
+    public void TrainingCheckpoint_TorchSaveFileWithItsLearningRate_GivesTheSameScoresAsTheStateDict()
+    {
+        using var scope = torch.NewDisposeScope();
+        var (model, train, test, _) = Setup();
+        var folder = Directory.CreateTempSubdirectory("captum-tracin-");
+        try
+        {
+            var weights = new Net(4).state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone());
+            var path = Path.Combine(folder.FullName, "epoch-1.pt");
+            Captum.Checkpoints.TorchCheckpoint.Save(
+                new Dictionary<string, object> { ["model_state_dict"] = weights, ["learning_rate"] = 0.25 }, path);
+
+            using var fromFile = new TracInCP(model, train, [TrainingCheckpoint.FromFile(path)]).Influence(test);
+            using var fromMemory = new TracInCP(model, train, [TrainingCheckpoint.FromStateDict(weights, 0.25)]).Influence(test);
+
+            TensorAssert.AllClose(fromFile, fromMemory, 0, 0);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public void Constructor_NoCheckpointsOrAnUnknownLayer_ThrowsNamingThem()
     {
         using var scope = torch.NewDisposeScope();

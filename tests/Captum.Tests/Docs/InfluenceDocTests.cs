@@ -1,0 +1,76 @@
+using System.Text.RegularExpressions;
+using Captum.Checkpoints;
+using Captum.Influence;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace Captum.Tests.Docs;
+
+/// <summary>docs/influence.md's example is this test's code, and it runs.</summary>
+public sealed partial class InfluenceDocTests
+{
+    private sealed class Classifier : nn.Module<Tensor, Tensor>
+    {
+        private readonly TorchSharp.Modules.Linear hidden = nn.Linear(12, 8);
+        private readonly TorchSharp.Modules.Linear fc = nn.Linear(8, 3);
+
+        public Classifier()
+            : base(nameof(Classifier)) => RegisterComponents();
+
+        public override Tensor forward(Tensor x) => fc.call(nn.functional.relu(hidden.call(x.flatten(1))));
+    }
+
+    [Fact]
+    public void InfluenceDoc_Example_RunsAndIsTheTestedCode()
+    {
+        using var scope = torch.NewDisposeScope();
+        var folder = Directory.CreateTempSubdirectory("captum-influence-doc-").FullName;
+        try
+        {
+            torch.manual_seed(11);
+            var model = new Classifier();
+            for (var epoch = 1; epoch <= 3; epoch++)
+            {
+                TorchCheckpoint.Save(new Classifier().state_dict(), Path.Combine(folder, $"epoch-{epoch}.pt"));
+            }
+
+            var trainImages = torch.randn(200, 3, 2, 2);
+            var trainLabels = torch.randint(0, 3, [200], ScalarType.Int64);
+            var testImages = torch.randn(2, 3, 2, 2);
+            var testLabels = torch.tensor(new long[] { 0, 2 });
+
+            // The training set in batches (views of the tensors, in order): training example j is the j-th example.
+            var train = InfluenceData.Batches(trainImages, trainLabels, batchSize: 64);
+
+            // The checkpoints saved while training, with the learning rate of the phase that followed each.
+            var checkpoints = Directory.GetFiles(folder, "epoch-*.pt").Order()
+                .Select(path => TrainingCheckpoint.FromFile(path, learningRate: 0.01))
+                .ToList();
+
+            var tracin = new TracInCP(model, train, checkpoints, new TracInCPOptions { Layers = ["fc"] });
+            using var top = tracin.MostInfluential(new InfluenceBatch(testImages, testLabels), k: 5);
+            // top.Indices[i, j]: the j-th most helpful training example for test example i; top.Scores[i, j]: its score.
+
+            Assert.Equal(new long[] { 2, 5 }, top.Indices.shape);
+            Assert.True(top.Scores[.., 0].ge(top.Scores[.., 4]).all().item<bool>());
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+
+        var root = GettingStartedDocTests.RepositoryRoot();
+        var doc = File.ReadAllText(Path.Combine(root, "docs", "influence.md"));
+        var source = Normalize(File.ReadAllText(Path.Combine(root, "tests", "Captum.Tests", "Docs", "InfluenceDocTests.cs")));
+        var example = CSharpBlock().Match(doc).Groups["code"].Value;
+        Assert.Contains(Normalize(example.Replace("using Captum.Influence;", string.Empty, StringComparison.Ordinal)), source, StringComparison.Ordinal);
+    }
+
+    private static string Normalize(string code) => string.Join(
+        "\n",
+        code.ReplaceLineEndings("\n").Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0));
+
+    [GeneratedRegex(@"```csharp\n(?<code>.*?)```", RegexOptions.Singleline)]
+    private static partial Regex CSharpBlock();
+}
