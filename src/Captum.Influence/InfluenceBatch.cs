@@ -48,6 +48,42 @@ public sealed record InfluenceBatch(IReadOnlyList<Tensor> Inputs, Tensor Labels)
 public static class InfluenceData
 {
     /// <summary>
+    /// The batches of a TorchSharp <c>DataLoader</c> (or any sequence of named tensors): the model's arguments under
+    /// <paramref name="inputKeys"/>, in order, and the labels under <paramref name="labelKey"/>. The loader must not
+    /// shuffle: influence methods enumerate it once per checkpoint and index training examples by their order.
+    /// </summary>
+    /// <exception cref="ArgumentException">No input key; a batch missing a key is reported, naming it, when reached.</exception>
+    public static IEnumerable<InfluenceBatch> FromNamedBatches(IEnumerable<IReadOnlyDictionary<string, Tensor>> batches, string labelKey, params string[] inputKeys)
+    {
+        ArgumentNullException.ThrowIfNull(batches);
+        ArgumentException.ThrowIfNullOrEmpty(labelKey);
+        ArgumentNullException.ThrowIfNull(inputKeys);
+        if (inputKeys.Length == 0)
+        {
+            throw new ArgumentException("inputKeys: name at least one input of the batches.", nameof(inputKeys));
+        }
+
+        return Named(batches, labelKey, inputKeys);
+    }
+
+    /// <inheritdoc cref="FromNamedBatches(IEnumerable{IReadOnlyDictionary{string, Tensor}}, string, string[])"/>
+    public static IEnumerable<InfluenceBatch> FromNamedBatches(IEnumerable<Dictionary<string, Tensor>> batches, string labelKey, params string[] inputKeys) =>
+        FromNamedBatches(batches?.Select(b => (IReadOnlyDictionary<string, Tensor>)b)!, labelKey, inputKeys);
+
+    private static IEnumerable<InfluenceBatch> Named(IEnumerable<IReadOnlyDictionary<string, Tensor>> batches, string labelKey, string[] keys)
+    {
+        var index = 0;
+        foreach (var batch in batches)
+        {
+            Tensor Get(string key) => batch.TryGetValue(key, out var t)
+                ? t
+                : throw new ArgumentException($"batches: batch {index} has no '{key}' (it has {string.Join(", ", batch.Keys)}).", nameof(batches));
+            yield return new InfluenceBatch(keys.Select(Get).ToArray(), Get(labelKey));
+            index++;
+        }
+    }
+
+    /// <summary>
     /// Splits <paramref name="inputs"/> and <paramref name="labels"/> into batches of <paramref name="batchSize"/>
     /// examples (views, no copies), in order: Captum's <c>DataLoader(dataset, batch_size)</c> without shuffling.
     /// </summary>

@@ -167,6 +167,32 @@ public sealed class TracInCPTests
     }
 
     [Fact]
+    public void Influence_TrainingDataFromATorchSharpDataLoader_EqualsTheSameTensorsInBatches()
+    {
+        using var scope = torch.NewDisposeScope();
+        var (model, train, test, checkpoints) = Setup(batchSize: 4);
+        var x = torch.cat(train.Select(b => b.Inputs[0]).ToArray());
+        var y = torch.cat(train.Select(b => b.Labels).ToArray());
+        using var dataset = new NamedTensors(x, y);
+        using var loader = new TorchSharp.Modules.DataLoader(dataset, 4, shuffle: false);
+
+        using var fromLoader = new TracInCP(model, InfluenceData.FromNamedBatches(loader, "label", "image"), checkpoints).Influence(test);
+        using var fromTensors = new TracInCP(model, train, checkpoints).Influence(test);
+
+        TensorAssert.AllClose(fromLoader, fromTensors, 1e-6, 1e-5);
+        Assert.Contains("'pixels'", Assert.Throws<ArgumentException>(() => new TracInCP(model, InfluenceData.FromNamedBatches(loader, "label", "pixels"), checkpoints).SelfInfluence()).Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A TorchSharp dataset of (image, label) pairs.</summary>
+    private sealed class NamedTensors(Tensor x, Tensor y) : torch.utils.data.Dataset
+    {
+        public override long Count => x.shape[0];
+
+        public override Dictionary<string, Tensor> GetTensor(long index) =>
+            new() { ["image"] = x[index], ["label"] = y[index] };
+    }
+
+    [Fact]
     public void Constructor_NoCheckpointsOrAnUnknownLayer_ThrowsNamingThem()
     {
         using var scope = torch.NewDisposeScope();
