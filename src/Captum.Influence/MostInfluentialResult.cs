@@ -10,7 +10,7 @@ namespace Captum.Influence;
 /// <remarks>Python: <c>KMostInfluentialResults(indices, influence_scores)</c>. The caller disposes it.</remarks>
 public sealed class MostInfluentialResult : IDisposable
 {
-    private MostInfluentialResult(Tensor indices, Tensor scores)
+    internal MostInfluentialResult(Tensor indices, Tensor scores)
     {
         Indices = indices;
         Scores = scores;
