@@ -38,10 +38,7 @@ public abstract class TracInCPBase
         ArgumentNullException.ThrowIfNull(trainingData);
         ArgumentNullException.ThrowIfNull(checkpoints);
         TorchRuntime.EnsureAvailable();
-        if (checkpoints.Count == 0 || checkpoints.Any(c => c is null))
-        {
-            throw new ArgumentException("checkpoints: give at least one checkpoint (and no null).", nameof(checkpoints));
-        }
+        TrainingCheckpoint.RequireSome(checkpoints);
 
         Model = model;
         Forward = ForwardFunction.FromModule(model);

@@ -63,6 +63,16 @@ public abstract class TrainingCheckpoint
         return new Delegated(name, load);
     }
 
+    /// <summary>Checks a method's checkpoints: at least one, none null.</summary>
+    /// <exception cref="ArgumentException">The message names checkpoints.</exception>
+    internal static void RequireSome(IReadOnlyList<TrainingCheckpoint> checkpoints)
+    {
+        if (checkpoints.Count == 0 || checkpoints.Any(c => c is null))
+        {
+            throw new ArgumentException("checkpoints: give at least one checkpoint (and no null).", nameof(checkpoints));
+        }
+    }
+
     private sealed class Delegated(string name, Func<nn.Module, double> load) : TrainingCheckpoint
     {
         public override string Name => name;
