@@ -901,6 +901,31 @@ public sealed partial class MethodsDocTests
         Assert.True((igSensitivity < 1).all().item<bool>());
     }
 
+    [Fact]
+    public void MethodsDoc_Summarizer_Runs()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new LinearModel(4, 3, seed: 57);
+        var x = TestModels.Normal(58, 6, 4);
+        var y = torch.tensor(new long[] { 0, 1, 0, 2, 1, 0 });
+        var batches = new[] { (x.narrow(0, 0, 3), y.narrow(0, 0, 3)), (x.narrow(0, 3, 3), y.narrow(0, 3, 3)) };
+
+        using var perClass = new ClassSummarizer<long>(Stat.CommonStats());
+        foreach (var (images, labels) in batches)
+        {
+            using var attributions = new Saliency(model).Attribute(images, new SaliencyOptions { Target = labels });
+            perClass.Update(attributions.Attribution, labels.data<long>().ToArray());
+        }
+
+        Tensor meanOfClass0 = perClass.ClassSummary(0)["mean"]!;           // [4]: one image's shape
+        Tensor spread = perClass.Summary()["sample_std_dev"]!;               // over every example
+
+        // A linear model's saliency is |W[target]|, the same for every example of a class.
+        using var weights = new Saliency(model).Attribute(x.narrow(0, 0, 1), new SaliencyOptions { Target = 0 });
+        TensorAssert.AllClose(meanOfClass0, weights.Attribution[0], 1e-6, 1e-6);
+        Assert.Equal(new long[] { 4 }, spread.shape);
+    }
+
     // ---------------------------------------------------------------- the guide itself
 
     [Fact]
