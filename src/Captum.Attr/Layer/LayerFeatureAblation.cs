@@ -78,8 +78,8 @@ public sealed class LayerFeatureAblation : ILayerAttributionMethod<LayerFeatureA
             }
         }
 
-        var baselines = Renamed(() => PerturbationEvaluation.Baselines(values, options.LayerBaselines), "baselines", "LayerBaselines", "layer_baselines");
-        var mask = Renamed(() => ResolvedFeatureMask.Resolve(values, options.LayerMask, n), "FeatureMask", "LayerMask", "layer_mask");
+        var baselines = LayerArguments.Renamed(() => PerturbationEvaluation.Baselines(values, options.LayerBaselines), "baselines", "LayerBaselines", "layer_baselines");
+        var mask = LayerArguments.Renamed(() => ResolvedFeatureMask.Resolve(values, options.LayerMask, n), "FeatureMask", "LayerMask", "layer_mask");
 
         // The layer's tensors are the ablated "inputs"; the model's own arguments follow them and are repeated with them.
         var count = values.Length;
@@ -99,21 +99,6 @@ public sealed class LayerFeatureAblation : ILayerAttributionMethod<LayerFeatureA
             options.Progress,
             cancellationToken);
         return new LayerAttributionResult(LayerAttribution.MoveOut([attributions]), null);
-    }
-
-    /// <summary>Runs <paramref name="check"/>, reporting its argument errors under the layer argument's name.</summary>
-    private static T Renamed<T>(Func<T> check, string from, string to, string python)
-    {
-        try
-        {
-            return check();
-        }
-        catch (ArgumentException ex) when (ex.ParamName == from)
-        {
-            var suffix = $" (Parameter '{from}')";
-            var message = ex.Message.EndsWith(suffix, StringComparison.Ordinal) ? ex.Message[..^suffix.Length] : ex.Message;
-            throw new ArgumentException($"{to} ({python}), checked against the layer's tensors: {message}", to, ex);
-        }
     }
 }
 

@@ -60,6 +60,7 @@ public sealed class ProgressTests
         ["FeaturePermutation"] = 1 + 4,              // the inputs, then one per feature
         ["ShapleyValues"] = 1 + (6 * 2),             // the baselines, then 3! orders of 3 features, 2 passes each
         ["LayerFeatureAblation"] = 1 + 3,            // after the layer is read: its value, then 6 neurons, 2 per pass
+        ["LayerFeaturePermutation"] = 1 + 3,         // likewise, each neuron permuted across the batch
         ["NeuronFeatureAblation"] = 1 + 4,
         ["Infidelity"] = 4,                          // samples per example, 2 per batch
         ["SensitivityMax"] = 4,
@@ -73,7 +74,7 @@ public sealed class ProgressTests
         "LayerNoiseTunnel",
         "FeatureAblation", "Occlusion", "ShapleyValueSampling", "Lime", "KernelShap", "Infidelity", "SensitivityMax",
         "GuidedGradCam",
-        "FeaturePermutation", "ShapleyValues", "LayerFeatureAblation", "NeuronFeatureAblation",
+        "FeaturePermutation", "ShapleyValues", "LayerFeatureAblation", "LayerFeaturePermutation", "NeuronFeatureAblation",
     ];
 
     private delegate void Run(IProgress<AttributionProgress> progress, CancellationToken cancellationToken);
@@ -328,6 +329,7 @@ public sealed class ProgressTests
                 Target = 0, FeatureMask = torch.tensor(new long[,] { { 0, 1, 2, 2 } }), PerturbationsPerEval = 2, Progress = p,
             }, ct).Dispose(),
             "LayerFeatureAblation" => (p, ct) => new LayerFeatureAblation(model, "lin1").Attribute(x, new LayerFeatureAblationOptions { Target = 0, PerturbationsPerEval = 2, Progress = p }, ct).Dispose(),
+            "LayerFeaturePermutation" => (p, ct) => new LayerFeaturePermutation(model, "lin1").Attribute(x, new LayerFeaturePermutationOptions { Target = 0, PerturbationsPerEval = 2, Seed = 1, Progress = p }, ct).Dispose(),
             "NeuronFeatureAblation" => (p, ct) => new NeuronFeatureAblation(model, "lin1", 0).Attribute(x, new NeuronFeatureAblationOptions { Progress = p }, ct).Dispose(),
             "Infidelity" => (p, ct) =>
             {

@@ -719,6 +719,38 @@ public sealed partial class MethodsDocTests
         TensorAssert.AllClose(perNeuron, torch.cat([first, second], 1), 1e-6, 1e-5);
     }
 
+    [Fact]
+    public void MethodsDoc_LayerFeaturePermutation_Runs()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = GradientTestModels.Mlp(64, "tanh", inputs: 4, hidden: 6);
+        var x = TestModels.Normal(66, 3, 4);
+
+        using var permuted = new LayerFeaturePermutation(model, "lin1").Attribute(x, new LayerFeaturePermutationOptions
+        {
+            Target = 2,
+            LayerMask = torch.tensor(new long[,] { { 0, 0, 0, 1, 1, 1 } }),
+            Seed = 7,
+        });
+        Tensor perGroup = permuted.Attribution;
+
+        // The same as Feature Permutation of the rest of the model, fed lin1's output, with the same seed.
+        Tensor Rest(Tensor h) => model.Lin3.call(torch.tanh(model.Lin2.call(torch.tanh(h))));
+        using var noGrad = torch.no_grad();
+        using var expected = new FeaturePermutation((Func<Tensor, Tensor>)Rest).Attribute(model.Lin1.call(x), new FeaturePermutationOptions
+        {
+            Target = 2,
+            FeatureMask = torch.tensor(new long[,] { { 0, 0, 0, 1, 1, 1 } }),
+            Seed = 7,
+        });
+        TensorAssert.AllClose(perGroup, expected.Attribution, 1e-6, 1e-5);
+        Assert.True(perGroup.abs().sum().item<float>() > 0);
+        Assert.Equal("LayerMask", Assert.Throws<ArgumentException>(() => new LayerFeaturePermutation(model, "lin1").Attribute(x, new LayerFeaturePermutationOptions
+        {
+            LayerMask = torch.zeros(3, 6, ScalarType.Int64),
+        })).ParamName);
+    }
+
     // ---------------------------------------------------------------- neuron methods
 
     [Fact]
