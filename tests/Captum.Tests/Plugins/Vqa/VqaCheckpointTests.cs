@@ -2,7 +2,7 @@ using System.Text.Json;
 using Captum.Checkpoints;
 using Captum.Golden;
 using Captum.Plugins.Vqa.Model;
-using Captum.Tests.Core.Checkpoints;
+using Captum.Tests.Checkpoints;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;

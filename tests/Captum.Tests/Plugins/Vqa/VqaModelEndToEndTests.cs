@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Captum.Explain;
 using Captum.Plugins.Vqa;
-using Captum.Tests.Core.Checkpoints;
+using Captum.Tests.Checkpoints;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;

@@ -90,7 +90,7 @@ public sealed class SceneModelTests
     [Fact]
     public void Load_TutorialCheckpointWithoutResnet_ThrowsArgumentExceptionNamingResnet()
     {
-        var path = Captum.Tests.Core.Checkpoints.CheckpointFiles.PathOf("e2e/vqa.pth");
+        var path = Captum.Tests.Checkpoints.CheckpointFiles.PathOf("e2e/vqa.pth");
 
         var ex = Assert.Throws<ArgumentException>(() => VqaModel.Load(path));
 
@@ -101,7 +101,7 @@ public sealed class SceneModelTests
     [Fact]
     public void Provider_ResnetWithoutCheckpoint_ThrowsArgumentExceptionNamingCheckpoint()
     {
-        var files = new Dictionary<string, string> { ["resnet"] = Captum.Tests.Core.Checkpoints.CheckpointFiles.PathOf("e2e/resnet.pth") };
+        var files = new Dictionary<string, string> { ["resnet"] = Captum.Tests.Checkpoints.CheckpointFiles.PathOf("e2e/resnet.pth") };
 
         var ex = Assert.Throws<ArgumentException>(() => new VqaModelProvider().Load(files, new Dictionary<string, string>()));
 

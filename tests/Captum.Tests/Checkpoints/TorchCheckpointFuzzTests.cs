@@ -2,7 +2,7 @@ using Captum.Checkpoints;
 using TorchSharp;
 using Xunit;
 
-namespace Captum.Tests.Core.Checkpoints;
+namespace Captum.Tests.Checkpoints;
 
 /// <summary>Randomly damaged copies of the real checkpoints: each loads or fails cleanly, never otherwise.</summary>
 public sealed class TorchCheckpointFuzzTests

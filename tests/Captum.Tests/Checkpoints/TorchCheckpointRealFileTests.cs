@@ -5,7 +5,7 @@ using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
 
-namespace Captum.Tests.Core.Checkpoints;
+namespace Captum.Tests.Checkpoints;
 
 /// <summary>The real checkpoints of shared/checkpoints, written by PyTorch 1.13.1's own torch.save.</summary>
 public sealed class TorchCheckpointRealFileTests

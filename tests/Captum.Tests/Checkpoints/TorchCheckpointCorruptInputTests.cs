@@ -3,7 +3,7 @@ using Captum.Checkpoints;
 using TorchSharp;
 using Xunit;
 
-namespace Captum.Tests.Core.Checkpoints;
+namespace Captum.Tests.Checkpoints;
 
 /// <summary>Corrupt, truncated and foreign inputs: each fails with a CheckpointFormatException naming the file.</summary>
 public sealed class TorchCheckpointCorruptInputTests

@@ -1,3 +1,15 @@
+// Why this pickle reader is our own, when Razorvine.Pickle and TorchSharp.PyBridge exist:
+// - TorchSharp.PyBridge (1.4.4) reads only the zip format of torch.save and refuses the legacy format of PyTorch 0.4
+//   to 1.5, which checkpoints still in use are written in (Captum's VQA tutorial checkpoint is one). It is also not
+//   served by the package registry this project builds from.
+// - Razorvine.Pickle's Unpickler builds objects through one class hook, Unpickler.registerConstructor, a
+//   process-wide static registry: a library that registers torch's globals there changes how every other pickle
+//   in the process is read (PyBridge registers its own), and registering while another thread unpickles is a race.
+//   Its unknown classes become dictionaries, so an allow-list (never import, never execute) cannot be enforced.
+// - A checkpoint is untrusted input: every length is checked against the bytes that remain before anything is
+//   allocated, nothing recurses, and the storages are read straight into tensor memory. Those guarantees are what
+//   this file is for; the opcode set itself is the fixed one of pickle protocols 0 to 5.
+
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Numerics;

@@ -1,4 +1,4 @@
-namespace Captum.Tests.Core.Checkpoints;
+namespace Captum.Tests.Checkpoints;
 
 /// <summary>
 /// Locates the real PyTorch checkpoints of shared/checkpoints: <c>$CAPTUM_CHECKPOINTS_DIR</c> when set, else

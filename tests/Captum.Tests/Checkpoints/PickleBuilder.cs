@@ -3,7 +3,7 @@ using System.IO.Compression;
 using System.Numerics;
 using System.Text;
 
-namespace Captum.Tests.Core.Checkpoints;
+namespace Captum.Tests.Checkpoints;
 
 /// <summary>
 /// Writes pickle opcodes by hand, to make synthetic checkpoints (the layouts, dtypes and opcodes that the real test

@@ -3,7 +3,7 @@ using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
 
-namespace Captum.Tests.Core.Checkpoints;
+namespace Captum.Tests.Checkpoints;
 
 /// <summary>TorchCheckpoint.LoadStateDict: copying by name into parameters and buffers, and strict checking.</summary>
 public sealed class LoadStateDictTests

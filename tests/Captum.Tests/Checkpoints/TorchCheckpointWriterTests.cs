@@ -7,7 +7,7 @@ using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
 
-namespace Captum.Tests.Core.Checkpoints;
+namespace Captum.Tests.Checkpoints;
 
 /// <summary>TorchCheckpoint.Save writes what TorchCheckpoint.Load reads back: values, dtypes, shapes and nesting.</summary>
 public sealed class TorchCheckpointWriterTests
