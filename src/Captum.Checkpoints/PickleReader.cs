@@ -1,7 +1,7 @@
 // Why this pickle reader is our own, when Razorvine.Pickle and TorchSharp.PyBridge exist:
-// - TorchSharp.PyBridge (1.4.4) reads only the zip format of torch.save and refuses the legacy format of PyTorch 0.4
-//   to 1.5, which checkpoints still in use are written in (Captum's VQA tutorial checkpoint is one). It is also not
-//   served by the package registry this project builds from.
+// - TorchSharp.PyBridge (1.4.4, served by the registry) reads only the zip format of torch.save: it refuses the
+//   legacy format of PyTorch 0.4 to 1.5, which checkpoints still in use are written in (Captum's VQA tutorial
+//   checkpoint is one), and it reads through Razorvine.Pickle's Unpickler, with the registry problem below.
 // - Razorvine.Pickle's Unpickler builds objects through one class hook, Unpickler.registerConstructor, a
 //   process-wide static registry: a library that registers torch's globals there changes how every other pickle
 //   in the process is read (PyBridge registers its own), and registering while another thread unpickles is a race.

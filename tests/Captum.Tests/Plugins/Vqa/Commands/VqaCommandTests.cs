@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Captum.Cli;
 using Captum.Plugins.Vqa.Commands;
-using Captum.Tests.Core.Checkpoints;
+using Captum.Tests.Checkpoints;
 using Captum.Tests.Plugins.Vqa.Scenes;
 using Xunit;
 
