@@ -109,7 +109,7 @@ internal static class ZipCheckpointReader
             }
 
             using var pickle = new MemoryStream(); // grows with the data actually read, whatever the entry claims
-            using (var source = pickleEntry.Open())
+            using (var source = new ZipRecordChecksum(pickleEntry.Open()))
             {
                 var buffer = new byte[81920];
                 int n;
@@ -122,6 +122,8 @@ internal static class ZipCheckpointReader
 
                     pickle.Write(buffer, 0, n);
                 }
+
+                source.Verify(pickleEntry, context);
             }
 
             if (pickle.Length != pickleEntry.Length)
@@ -176,9 +178,10 @@ internal static class ZipCheckpointReader
             throw context.Fail($"{entry.FullName} is {entry.Length} bytes long");
         }
 
-        using var source = entry.Open();
-        using var text = new StreamReader(source, Encoding.ASCII);
+        using var source = new ZipRecordChecksum(entry.Open());
+        using var text = new StreamReader(source, Encoding.ASCII, detectEncodingFromByteOrderMarks: false, leaveOpen: true);
         var order = text.ReadToEnd().Trim();
+        source.Verify(entry, context);
         return order switch
         {
             "little" => false,
@@ -252,13 +255,23 @@ internal static class ZipCheckpointReader
                 throw context.Fail($"truncated storage '{id.Key}' ({name}: expected {expected} bytes, got {entry.Length})");
             }
 
-            using var source = entry.Open();
+            using var source = new ZipRecordChecksum(entry.Open());
             var data = StorageIO.Read(
                 source,
                 dtype,
                 id.ElementCount,
                 bigEndian,
                 got => context.Fail($"truncated storage '{id.Key}' ({name}: expected {expected} bytes, got {got})"));
+            try
+            {
+                source.Verify(entry, context);
+            }
+            catch
+            {
+                data.Dispose();
+                throw;
+            }
+
             return new TorchStorage(id.Key, id.Type.FullName, dtype, id.ElementCount, id.Location) { Data = data };
         }
     }
