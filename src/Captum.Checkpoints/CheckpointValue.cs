@@ -20,6 +20,9 @@ public enum CheckpointFormat
 
     /// <summary>The tar serialization of PyTorch before 0.4: recognised, but not supported.</summary>
     Tar,
+
+    /// <summary>Hugging Face's safetensors: named tensors read as a state dict (see <see cref="SafeTensors"/> for the metadata).</summary>
+    SafeTensors,
 }
 
 /// <summary>What a <see cref="CheckpointValue"/> holds.</summary>

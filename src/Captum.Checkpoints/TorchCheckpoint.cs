@@ -27,8 +27,8 @@ public static partial class TorchCheckpoint
 {
     private const int HeaderBytes = 512;
 
-    /// <summary>Reads a checkpoint file.</summary>
-    /// <param name="path">The file written by <c>torch.save</c>.</param>
+    /// <summary>Reads a checkpoint file: <c>torch.save</c>'s zip or legacy format, or a safetensors file (as an ordered dict of its tensors, a state dict).</summary>
+    /// <param name="path">The file written by <c>torch.save</c> or a safetensors writer.</param>
     /// <returns>The saved object. Its tensors are CPU tensors; inside a dispose scope they belong to the scope.</returns>
     /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty.</exception>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
@@ -105,7 +105,7 @@ public static partial class TorchCheckpoint
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
         var header = new byte[HeaderBytes];
         var n = StorageIO.ReadFully(stream, header);
-        return Detect(header.AsSpan(0, n));
+        return SafeTensors.LooksLike(header.AsSpan(0, n), stream.Length) ? CheckpointFormat.SafeTensors : Detect(header.AsSpan(0, n));
     }
 
     /// <summary>
@@ -330,9 +330,17 @@ public static partial class TorchCheckpoint
         stream.Position = 0;
         var n = StorageIO.ReadFully(stream, header);
         stream.Position = 0;
-        var format = Detect(header.AsSpan(0, n));
+        var format = SafeTensors.LooksLike(header.AsSpan(0, n), length) ? CheckpointFormat.SafeTensors : Detect(header.AsSpan(0, n));
         switch (format)
         {
+            case CheckpointFormat.SafeTensors:
+                var state = new CheckpointDict("collections.OrderedDict");
+                foreach (var (name, tensor) in SafeTensors.Read(stream, context, ownedByCaller: false).Tensors)
+                {
+                    state.Add(name, tensor);
+                }
+
+                return (state, format);
             case CheckpointFormat.Zip:
                 return (ZipCheckpointReader.Read(stream, context)!, format);
             case CheckpointFormat.Legacy:
