@@ -1,3 +1,14 @@
+// Why torch.save's format is written here rather than by a library:
+// - The zip container: System.IO.Compression.ZipArchive writes valid archives but gives no control over a record's
+//   local extra field, so it cannot start each storage record at a 64-byte boundary as torch.save does (torch.load
+//   with mmap=True maps storages in place and relies on it). ZipRecordWriter below writes stored records with that
+//   padding; the CRC-32 comes from System.IO.Hashing.
+// - The pickle: Razorvine.Pickle's Pickler (served) writes tensors only through custom picklers registered in a
+//   process-wide static registry, the hazard that keeps its unpickler out of this assembly too, and does not write
+//   collections.OrderedDict or torch's rebuild calls itself; the writer below emits the fixed opcode set of protocol 2
+//   that torch.save uses, deterministically (the same value always gives the same bytes).
+// TorchSharp.PyBridge (served) saves a module's state dict, not the nested checkpoints the VQA plugin writes.
+
 using System.Buffers.Binary;
 using System.Collections;
 using System.Globalization;
@@ -437,7 +448,7 @@ internal static class ZipRecordWriter
         foreach (var (name, data) in records)
         {
             var nameBytes = Encoding.UTF8.GetBytes(name);
-            var crc = Crc32.Compute(data);
+            var crc = System.IO.Hashing.Crc32.HashToUInt32(data);
             var dataStart = offset + 30 + nameBytes.Length + 4;
             var padding = (int)((Alignment - (dataStart % Alignment)) % Alignment);
             var extra = new byte[4 + padding];
@@ -491,39 +502,5 @@ internal static class ZipRecordWriter
         BinaryPrimitives.WriteUInt32LittleEndian(end[12..], (uint)centralBytes.Length);
         BinaryPrimitives.WriteUInt32LittleEndian(end[16..], (uint)offset);
         stream.Write(end);
-    }
-
-    /// <summary>The CRC-32 of zip (IEEE 802.3, reflected polynomial 0xEDB88320).</summary>
-    private static class Crc32
-    {
-        private static readonly uint[] Table = BuildTable();
-
-        public static uint Compute(ReadOnlySpan<byte> data)
-        {
-            var crc = 0xFFFFFFFFu;
-            foreach (var b in data)
-            {
-                crc = Table[(crc ^ b) & 0xFF] ^ (crc >> 8);
-            }
-
-            return ~crc;
-        }
-
-        private static uint[] BuildTable()
-        {
-            var table = new uint[256];
-            for (var n = 0u; n < 256; n++)
-            {
-                var c = n;
-                for (var k = 0; k < 8; k++)
-                {
-                    c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-                }
-
-                table[n] = c;
-            }
-
-            return table;
-        }
     }
 }

@@ -206,10 +206,15 @@ public static partial class TorchCheckpoint
     /// When true, every name of the module must be in <paramref name="state"/> and every name of
     /// <paramref name="state"/> in the module. Shapes must match either way (as in PyTorch).
     /// </param>
+    /// <param name="allowNonFinite">
+    /// Load parameters holding NaN or infinite values (beyond PyTorch, which loads them silently); by default they are
+    /// refused, naming them, before anything is copied. Buffers are never checked.
+    /// </param>
     /// <exception cref="StateDictMismatchException">
     /// Names are missing or unexpected (when strict) or shapes differ; the message lists all of them.
     /// </exception>
-    public static void LoadStateDict(nn.Module module, IReadOnlyDictionary<string, Tensor> state, bool strict = true)
+    /// <exception cref="ArgumentException">A parameter holds NaN or infinite values; the message names it (argument <c>state</c>).</exception>
+    public static void LoadStateDict(nn.Module module, IReadOnlyDictionary<string, Tensor> state, bool strict = true, bool allowNonFinite = false)
     {
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(state);
@@ -231,6 +236,21 @@ public static partial class TorchCheckpoint
                 strict ? missing : [],
                 strict ? unexpected : [],
                 mismatches);
+        }
+
+        if (!allowNonFinite)
+        {
+            // Parameters only: buffers such as attention masks hold -inf by design.
+            var nonFinite = module.named_parameters()
+                .Where(p => state.TryGetValue(p.name, out var source) && source.is_floating_point() && !torch.isfinite(source).all().item<bool>())
+                .Select(p => p.name)
+                .ToList();
+            if (nonFinite.Count > 0)
+            {
+                throw new ArgumentException(
+                    $"state: the parameter{(nonFinite.Count > 1 ? "s" : string.Empty)} {string.Join(", ", nonFinite.Take(10))}{(nonFinite.Count > 10 ? $" and {nonFinite.Count - 10} more" : string.Empty)} hold NaN or infinite values; the checkpoint is damaged or its training diverged (pass allowNonFinite: true to load it anyway).",
+                    nameof(state));
+            }
         }
 
         using var noGrad = torch.no_grad();

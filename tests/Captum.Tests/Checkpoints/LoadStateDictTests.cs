@@ -126,4 +126,24 @@ public sealed class LoadStateDictTests
 
     private static Dictionary<string, Tensor> Clone(nn.Module module) =>
         module.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+
+    [Theory]
+    [InlineData(float.NaN)]
+    [InlineData(float.PositiveInfinity)]
+    public void LoadStateDict_NonFiniteParameter_RefusedNamingItBeforeCopyingAnything(float bad)
+    {
+        using var scope = torch.NewDisposeScope();
+        var target = nn.Linear(3, 2);
+        var before = target.weight!.detach().clone();
+        var state = nn.Linear(3, 2).state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone());
+        state["bias"][1] = bad;
+
+        var ex = Assert.Throws<ArgumentException>(() => TorchCheckpoint.LoadStateDict(target, state));
+
+        Assert.Equal("state", ex.ParamName);
+        Assert.Contains("bias", ex.Message, StringComparison.Ordinal);
+        Assert.True(target.weight!.equal(before).all().item<bool>());
+        TorchCheckpoint.LoadStateDict(target, state, allowNonFinite: true);
+        Assert.False(torch.isfinite(target.bias!).all().item<bool>());
+    }
 }
