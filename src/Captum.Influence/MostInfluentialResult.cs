@@ -29,6 +29,21 @@ public sealed class MostInfluentialResult : IDisposable
         Scores.Dispose();
     }
 
+    /// <summary>Checks k before any work: at least 1, and at most the training set's size when the training data is a collection.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The message names k.</exception>
+    internal static void RequireK(int k, IEnumerable<InfluenceBatch> trainingData)
+    {
+        if (k < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(k), k, "k must be at least 1.");
+        }
+
+        if (trainingData is IReadOnlyCollection<InfluenceBatch> known && known.All(b => b is not null) && known.Sum(b => b.Count) is var size && k > size)
+        {
+            throw new ArgumentOutOfRangeException(nameof(k), k, $"k must be at most the number of training examples ({size}).");
+        }
+    }
+
     /// <summary>The top k of every row of <paramref name="scores"/> ([test, training]).</summary>
     internal static MostInfluentialResult From(Tensor scores, int k, bool proponents)
     {

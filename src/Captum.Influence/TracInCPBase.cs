@@ -92,16 +92,7 @@ public abstract class TracInCPBase
     /// <remarks>Python: <c>influence(inputs, k, proponents)</c>.</remarks>
     public MostInfluentialResult MostInfluential(InfluenceBatch test, int k, bool proponents = true, IProgress<AttributionProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        if (k < 1)
-        {
-            throw new ArgumentOutOfRangeException(nameof(k), k, "k must be at least 1.");
-        }
-
-        if (trainingData is IReadOnlyCollection<InfluenceBatch> known && known.All(b => b is not null) && known.Sum(b => b.Count) is var size && k > size)
-        {
-            throw new ArgumentOutOfRangeException(nameof(k), k, $"k must be at most the number of training examples ({size}).");
-        }
-
+        MostInfluentialResult.RequireK(k, trainingData);
         using var scores = Influence(test, progress, cancellationToken);
         return MostInfluentialResult.From(scores, k, proponents);
     }

@@ -39,33 +39,20 @@ public sealed class TracInGoldenTests
     public void TracIn_GoldenCase_MatchesCaptum(string file)
     {
         using var scope = torch.NewDisposeScope();
-        var root = JsonNode.Parse(File.ReadAllText(Path.Combine(Folder(), file)))!.AsObject();
-        var model = root["model"]!.AsObject();
-        var config = model["config"]!.AsObject();
-        var mlp = new GoldenMlp(config["sizes"]!.AsArray().Select(s => s!.GetValue<long>()).ToArray(), config["activation"]!.GetValue<string>());
-        var rate = model["learning_rate"]?.GetValue<double>() ?? 1.0;
-        var checkpoints = model["checkpoints"]!.AsArray()
-            .Select((c, i) => TrainingCheckpoint.FromStateDict(
-                c!.AsObject().ToDictionary(p => p.Key, p => GoldenCase.ReadTensor(p.Value!)), rate, $"checkpoint {i}"))
-            .ToList();
-        var constructor = root["constructor"]!.AsObject();
-        var train = InfluenceData.Batches(Tensor(root, "train", "inputs"), Tensor(root, "train", "labels"), constructor["batch_size"]!.GetValue<int>());
-        var test = new InfluenceBatch(Tensor(root, "test", "inputs"), Tensor(root, "test", "labels"));
-        var call = root["call"]!.AsObject();
-        var expected = root["expected"]!.AsObject();
+        var golden = new InfluenceGoldenCase(Path.Combine(Folder(), file));
+        var (mlp, train, test, checkpoints, call, expected) = (golden.Model, golden.Train, golden.Test, golden.Checkpoints, golden.Call, golden.Expected);
 
         Func<InfluenceBatch, Tensor> influence;
         Func<int, bool, MostInfluentialResult> top;
         Func<Tensor> self;
-        if (root["method"]!.GetValue<string>() == "TracInCPFast")
+        if (golden.Root["method"]!.GetValue<string>() == "TracInCPFast")
         {
-            var fast = new TracInCPFast(mlp, constructor["final_fc_layer"]!.GetValue<string>(), train, checkpoints);
+            var fast = new TracInCPFast(mlp, golden.Constructor["final_fc_layer"]!.GetValue<string>(), train, checkpoints);
             (influence, top, self) = (t => fast.Influence(t), (k, p) => fast.MostInfluential(test, k, p), () => fast.SelfInfluence());
         }
         else
         {
-            var layers = constructor["layers"] is JsonArray l ? l.Select(x => (Captum.Layers.LayerReference)x!.GetValue<string>()).ToList() : null;
-            var tracin = new TracInCP(mlp, train, checkpoints, new TracInCPOptions { Layers = layers });
+            var tracin = new TracInCP(mlp, train, checkpoints, new TracInCPOptions { Layers = golden.Layers });
             (influence, top, self) = (t => tracin.Influence(t), (k, p) => tracin.MostInfluential(test, k, p), () => tracin.SelfInfluence());
         }
 
@@ -86,8 +73,6 @@ public sealed class TracInGoldenTests
     }
 
     private static string Folder() => SharedData.Locate(Path.Combine("golden", "captum-0.8.0-modules"), "CAPTUM_GOLDEN_MODULES_DIR");
-
-    private static Tensor Tensor(JsonObject root, string set, string name) => GoldenCase.ReadTensor(root[set]![name]!);
 
     /// <summary>The golden README's tolerance: |a - e| &lt;= 1e-4 + 1e-3 |e| elementwise.</summary>
     private static void AssertClose(Tensor actual, Tensor expected) =>
