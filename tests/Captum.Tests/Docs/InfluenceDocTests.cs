@@ -63,8 +63,39 @@ public sealed partial class InfluenceDocTests
         var root = GettingStartedDocTests.RepositoryRoot();
         var doc = File.ReadAllText(Path.Combine(root, "docs", "influence.md"));
         var source = Normalize(File.ReadAllText(Path.Combine(root, "tests", "Captum.Tests", "Docs", "InfluenceDocTests.cs")));
-        var example = CSharpBlock().Match(doc).Groups["code"].Value;
-        Assert.Contains(Normalize(example.Replace("using Captum.Influence;", string.Empty, StringComparison.Ordinal)), source, StringComparison.Ordinal);
+        var examples = CSharpBlock().Matches(doc).Select(m => m.Groups["code"].Value).ToList();
+        Assert.Equal(2, examples.Count);
+        foreach (var example in examples)
+        {
+            Assert.Contains(Normalize(example.Replace("using Captum.Influence;", string.Empty, StringComparison.Ordinal)), source, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void InfluenceDoc_NaiveInfluenceFunctionExample_Runs()
+    {
+        using var scope = torch.NewDisposeScope();
+        var folder = Directory.CreateTempSubdirectory("captum-influence-doc-").FullName;
+        try
+        {
+            torch.manual_seed(12);
+            var model = new Classifier();
+            TorchCheckpoint.Save(new Classifier().state_dict(), Path.Combine(folder, "final.pt"));
+            var train = InfluenceData.Batches(torch.randn(40, 3, 2, 2), torch.randint(0, 3, [40], ScalarType.Int64), batchSize: 16);
+            var testImages = torch.randn(2, 3, 2, 2);
+            var testLabels = torch.tensor(new long[] { 0, 2 });
+
+            using var influence = new NaiveInfluenceFunction(model, train, TrainingCheckpoint.FromFile(Path.Combine(folder, "final.pt")),
+                new NaiveInfluenceFunctionOptions { Layers = ["fc"], ProjectionDim = 20 });
+            using var scores = influence.Influence(new InfluenceBatch(testImages, testLabels));   // [test, training]
+
+            Assert.Equal(new long[] { 2, 40 }, scores.shape);
+            Assert.True(scores.isfinite().all().item<bool>());
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
     }
 
     private static string Normalize(string code) => string.Join(
