@@ -20,5 +20,6 @@ public sealed class VqaPlugin : ICaptumPlugin
         services.AddSingleton<IPluginCommand, VqaTrainCommand>();
         services.AddSingleton<IPluginCommand, VqaEvalCommand>();
         services.AddSingleton<IPluginCommand, VqaScenesCommand>();
+        services.AddSingleton<IPluginCommand, VqaInfluenceCommand>();
     }
 }
