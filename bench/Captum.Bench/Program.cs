@@ -13,6 +13,12 @@ using static TorchSharp.torch;
 // Times CaptumSharp against "raw": the same forward and backward passes over the same expanded batches,
 // written directly in TorchSharp. Ends with one machine-readable line.
 var workload = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "mlp-steps";
+if (workload == "influence-scale")
+{
+    torch.set_num_threads(Option("--threads", 1));
+    return InfluenceScale.Run();
+}
+
 if (workload == "adaptive")
 {
     torch.set_num_threads(Option("--threads", 1));
@@ -29,7 +35,7 @@ Func<(Action Captum, Action Raw, int Passes, int Steps)> build = workload switch
     "resnet18-ig" => ResNet18Ig,
     "vqa-lig" => VqaLig,
     "mlp-steps" => MlpSteps,
-    _ => throw new ArgumentException($"unknown workload '{workload}': resnet18-ig, vqa-lig, mlp-steps or adaptive"),
+    _ => throw new ArgumentException($"unknown workload '{workload}': resnet18-ig, vqa-lig, mlp-steps, adaptive or influence-scale"),
 };
 using var setup = torch.NewDisposeScope();
 var (captum, raw, passes, steps) = build();
@@ -72,7 +78,7 @@ static double Median(List<double> values)
 static (double Seconds, long PeakKb) Time(Action run)
 {
     GC.Collect();
-    ResetPeak();
+    ProcessMemory.ResetPeak();
     var watch = Stopwatch.StartNew();
     using (torch.NewDisposeScope())
     {
@@ -80,28 +86,7 @@ static (double Seconds, long PeakKb) Time(Action run)
     }
 
     watch.Stop();
-    return (watch.Elapsed.TotalSeconds, PeakKb());
-}
-
-// Linux: writing 5 to clear_refs resets the peak resident set size (VmHWM).
-static void ResetPeak()
-{
-    try
-    {
-        File.WriteAllText("/proc/self/clear_refs", "5");
-    }
-    catch (IOException)
-    {
-    }
-    catch (UnauthorizedAccessException)
-    {
-    }
-}
-
-static long PeakKb()
-{
-    var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-    return line is null ? 0 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+    return (watch.Elapsed.TotalSeconds, ProcessMemory.PeakKb());
 }
 
 // The raw floor of Integrated Gradients: chunks of steps, scaled inputs, forward, select, backward, weighted sum.
