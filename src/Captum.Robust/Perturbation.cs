@@ -51,6 +51,18 @@ public static class Perturbation
         return new FunctionPerturbation<TOptions>(perturb);
     }
 
+    /// <summary>
+    /// The name of <paramref name="attack"/> in Captum's results when none is given: its class's name, or
+    /// <c>function</c> for a function (Python: <c>attack.__class__.__name__</c>).
+    /// </summary>
+    internal static string DefaultName(object attack)
+    {
+        var type = attack.GetType();
+        return type.IsGenericType && type.GetGenericTypeDefinition() == typeof(FunctionPerturbation<>)
+            ? "function"
+            : type.Name.Split('`')[0];
+    }
+
     /// <summary>Runs a function as a perturbation, giving the caller tensors of its own.</summary>
     private sealed class FunctionPerturbation<TOptions>(Func<IReadOnlyList<Tensor>, TOptions, IReadOnlyList<Tensor>> perturb) : IPerturbation<TOptions>
     {
