@@ -1,7 +1,7 @@
 namespace Captum.Robust;
 
 /// <summary>
-/// How <see cref="AttackComparator{TArguments}.Evaluate"/> (and MinParamPerturbation's <c>Evaluate</c>)
+/// How <see cref="AttackComparator{TArguments}.Evaluate"/> and <see cref="MinParamPerturbation{TOptions}.Evaluate"/>
 /// run the model, with Captum's defaults.
 /// </summary>
 /// <remarks>Python: the keyword arguments <c>additional_forward_args</c> and <c>perturbations_per_eval</c> of both <c>evaluate</c> methods.</remarks>
