@@ -224,6 +224,33 @@ public sealed class AttackComparatorTests
     }
 
     [Fact]
+    public void Evaluate_ResultsDisposed_LeavesNoLiveTensorsBeyondTheRunningSummary()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = TestModels.SmoothMlp(55);
+        var x = TestModels.Normal(56, 4, 4);
+        long[] labels = [0, 1, 2, 0];
+        using var comparator = new AttackComparator<long[]>(model, (output, y) => MetricValues.Of(Confidence(output, y), output.sum()), inputs => inputs.Tensors[0] * 2);
+        comparator.AddAttack(new FGSM(model), new FGSMOptions { Epsilon = 0.1 }, withArguments: (o, y) => o with { Target = y });
+        comparator.AddAttack(Drift(), 0.1, "Drift", numAttempts: 3, applyBeforePreproc: false);
+        var options = new AttackEvaluationOptions { PerturbationsPerEval = 2 };
+        using (comparator.Evaluate(x, labels, options))
+        {
+        }
+
+        var live = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        using (comparator.Evaluate(x, labels, options))
+        {
+        }
+
+        using (comparator.Summary())
+        {
+        }
+
+        Assert.Equal(live, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+
+    [Fact]
     public void BadArguments_ThrowNamingTheArgumentBeforeAnyWork()
     {
         using var scope = torch.NewDisposeScope();

@@ -235,6 +235,29 @@ public sealed class MinParamPerturbationTests
         Assert.Equal(new AttributionProgress[] { new(1, 2), new(2, 2) }, reports);
     }
 
+    [Theory]
+    [InlineData(MinParamPerturbationMode.Linear)]
+    [InlineData(MinParamPerturbationMode.Binary)]
+    public void Evaluate_ResultDisposedOrTokenCancelled_LeavesNoLiveTensors(MinParamPerturbationMode mode)
+    {
+        using var scope = torch.NewDisposeScope();
+        var x = torch.tensor(new[] { 0f, 1f }).reshape(1, 2);
+        var options = new MinParamPerturbationOptions { ArgMin = 0, ArgMax = 2, ArgStep = 0.1, Mode = mode, Preprocessing = inputs => inputs.Tensors[0] * 2 };
+        var search = Search(Shift(), options);
+        using var cancel = new CancellationTokenSource();
+        var cancelling = new AttackEvaluationOptions { Progress = new SynchronousProgress(_ => cancel.Cancel()) };
+
+        var live = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        using (var result = search.Evaluate(x, 0.0, 1, new AttackEvaluationOptions { PerturbationsPerEval = 3 }))
+        {
+            Assert.True(result.Found);
+        }
+
+        Assert.Equal(live, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+        Assert.Throws<OperationCanceledException>(() => search.Evaluate(x, 0.0, 1, cancelling, cancel.Token));
+        Assert.Equal(live, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+
     [Fact]
     public void PythonFloorDiv_Floats_AreAsPythonDividesThem()
     {
