@@ -21,10 +21,15 @@ internal sealed class GoldenCase
     /// <summary>Environment variable naming the folder of case files; overrides the default location.</summary>
     public const string DirectoryVariable = "CAPTUM_GOLDEN_DIR";
 
+    /// <summary>Environment variable naming the folder of the other modules' cases; overrides <see cref="ModulesDirectory"/>'s default.</summary>
+    public const string ModulesDirectoryVariable = "CAPTUM_GOLDEN_MODULES_DIR";
+
     private static readonly JsonSerializerOptions NumberOptions = new()
     {
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals | JsonNumberHandling.AllowReadingFromString,
     };
+
+    private readonly Tensor? forward;
 
     private GoldenCase(string filePath, JsonObject root)
     {
@@ -54,9 +59,9 @@ internal sealed class GoldenCase
         InterpretableEmbedding = OptionalString(root, "interpretable_embedding");
 
         Inputs = ReadTensorList(root["inputs"], "inputs") ?? throw Invalid("inputs is missing");
-        Attribute = root["attribute"] as JsonObject ?? new JsonObject();
+        Attribute = root["attribute"] as JsonObject ?? root["call"] as JsonObject ?? new JsonObject();
         AdditionalForwardArgs = ReadTensorList(Attribute["additional_forward_args"], "attribute.additional_forward_args");
-        Forward = ReadTensor(root["forward"] ?? throw Invalid("forward is missing"), "forward");
+        forward = root["forward"] is { } recorded ? ReadTensor(recorded, "forward") : null;
 
         Expected = RequiredObject(root, "expected");
         ExpectedAttributions = ReadTensorList(Expected["attributions"], "expected.attributions");
@@ -112,14 +117,18 @@ internal sealed class GoldenCase
     /// <summary>The inputs tuple, in forward-argument order.</summary>
     public Tensor[] Inputs { get; }
 
-    /// <summary>The raw keyword arguments of the attribute call (baselines, target, n_steps, ...).</summary>
+    /// <summary>
+    /// The raw keyword arguments of the call: "attribute" (baselines, target, n_steps, ...), or "call" for the cases
+    /// of other modules (the robustness cases' epsilon, radius, step_size, ...).
+    /// </summary>
     public JsonObject Attribute { get; }
 
     /// <summary>attribute.additional_forward_args read as tensors; null when the case has none.</summary>
     public Tensor[]? AdditionalForwardArgs { get; }
 
     /// <summary>The model's recorded output on <see cref="Inputs"/> (with the additional forward args).</summary>
-    public Tensor Forward { get; }
+    /// <exception cref="InvalidDataException">The case recorded none (the robustness cases do not).</exception>
+    public Tensor Forward => forward ?? throw Invalid("forward is missing");
 
     /// <summary>The raw expected results.</summary>
     public JsonObject Expected { get; }
@@ -142,19 +151,7 @@ internal sealed class GoldenCase
     /// <summary>Reads one case file. A relative name is resolved against <see cref="GoldenDirectory"/>.</summary>
     public static GoldenCase Load(string pathOrFileName)
     {
-        ArgumentException.ThrowIfNullOrEmpty(pathOrFileName);
-        var path = Path.IsPathRooted(pathOrFileName) ? pathOrFileName : Path.Combine(GoldenDirectory(), pathOrFileName);
-        JsonObject root;
-        try
-        {
-            root = JsonNode.Parse(File.ReadAllText(path)) as JsonObject
-                ?? throw new InvalidDataException("the top-level JSON value is not an object");
-        }
-        catch (Exception ex) when (ex is JsonException or InvalidDataException)
-        {
-            throw new InvalidDataException($"Golden case {path} is not valid: {ex.Message}", ex);
-        }
-
+        var (path, root) = Parse(pathOrFileName);
         try
         {
             return new GoldenCase(path, root);
@@ -162,6 +159,33 @@ internal sealed class GoldenCase
         catch (Exception ex) when (ex is InvalidDataException or JsonException or InvalidOperationException or FormatException)
         {
             throw new InvalidDataException($"Golden case {path}: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>
+    /// The case's name and method, read without building anything else: enough to skip a case of a method the runner
+    /// does not replay, whatever the rest of its schema (the LLM and influence cases have schemas of their own).
+    /// </summary>
+    public static (string Name, string Method) Peek(string pathOrFileName)
+    {
+        var (path, root) = Parse(pathOrFileName);
+        var method = OptionalString(root, "method") ?? throw new InvalidDataException($"Golden case {path}: method is missing");
+        return (OptionalString(root, "name") ?? Path.GetFileNameWithoutExtension(path), method);
+    }
+
+    private static (string Path, JsonObject Root) Parse(string pathOrFileName)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(pathOrFileName);
+        var path = Path.IsPathRooted(pathOrFileName) ? pathOrFileName : Path.Combine(GoldenDirectory(), pathOrFileName);
+        try
+        {
+            var root = JsonNode.Parse(File.ReadAllText(path)) as JsonObject
+                ?? throw new InvalidDataException("the top-level JSON value is not an object");
+            return (path, root);
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidDataException)
+        {
+            throw new InvalidDataException($"Golden case {path} is not valid: {ex.Message}", ex);
         }
     }
 
@@ -175,12 +199,18 @@ internal sealed class GoldenCase
     /// <exception cref="DirectoryNotFoundException">The folder (or the repository root) cannot be found.</exception>
     public static string GoldenDirectory() => SharedData.Locate(Path.Combine("golden", "captum-0.8.0"), DirectoryVariable);
 
-    /// <summary>The full paths of every *.json case in <see cref="GoldenDirectory"/>, sorted ordinally.</summary>
+    /// <summary>
+    /// The folder of the other modules' cases (robustness, LLM attribution, influence): <c>$CAPTUM_GOLDEN_MODULES_DIR</c>
+    /// when set, else <c>shared/golden/captum-0.8.0-modules</c> beside the repository.
+    /// </summary>
+    /// <exception cref="DirectoryNotFoundException">The folder (or the repository root) cannot be found.</exception>
+    public static string ModulesDirectory() => SharedData.Locate(Path.Combine("golden", "captum-0.8.0-modules"), ModulesDirectoryVariable);
+
+    /// <summary>The full paths of every *.json case in <paramref name="directory"/> (default <see cref="GoldenDirectory"/>), sorted ordinally.</summary>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
-    public static IReadOnlyList<string> DiscoverFiles()
+    public static IReadOnlyList<string> DiscoverFiles(string? directory = null)
     {
-        var dir = GoldenDirectory();
-        var files = Directory.GetFiles(dir, "*.json", SearchOption.TopDirectoryOnly);
+        var files = Directory.GetFiles(directory ?? GoldenDirectory(), "*.json", SearchOption.TopDirectoryOnly);
         Array.Sort(files, StringComparer.Ordinal);
         return files;
     }

@@ -13,7 +13,7 @@ internal enum GoldenStatus
 }
 
 /// <summary>What happened to one case, with the reason when it did not pass.</summary>
-internal sealed record GoldenOutcome(string Name, GoldenStatus Status, string Message);
+internal sealed record GoldenOutcome(string Name, GoldenStatus Status, string Message, string? Method = null);
 
 /// <summary>
 /// Replays one Captum method's golden cases: builds the attribution object from the case, calls it, and
@@ -58,16 +58,17 @@ internal static class GoldenRunner
         using var scope = torch.NewDisposeScope();
         try
         {
-            var c = GoldenCase.Load(file);
-            if (!Registry.TryGetValue(c.Method, out var method))
+            var (caseName, methodName) = GoldenCase.Peek(file);
+            if (!Registry.TryGetValue(methodName, out var method))
             {
-                return new GoldenOutcome(c.Name, GoldenStatus.Skipped, $"method {c.Method} is not implemented yet");
+                return new GoldenOutcome(caseName, GoldenStatus.Skipped, $"method {methodName} is not replayed by this runner", methodName);
             }
 
+            var c = GoldenCase.Load(file);
             var failures = Run(c, method);
             return failures.Count == 0
-                ? new GoldenOutcome(c.Name, GoldenStatus.Passed, string.Empty)
-                : new GoldenOutcome(c.Name, GoldenStatus.Failed, string.Join("; ", failures));
+                ? new GoldenOutcome(c.Name, GoldenStatus.Passed, string.Empty, c.Method)
+                : new GoldenOutcome(c.Name, GoldenStatus.Failed, string.Join("; ", failures), c.Method);
         }
         catch (Exception ex)
         {

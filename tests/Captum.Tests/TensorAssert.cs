@@ -9,6 +9,17 @@ namespace Captum.Tests;
 internal static class TensorAssert
 {
     /// <summary>
+    /// Asserts a caller's tensor came back as it was given: the values of <paramref name="copy"/>, the same
+    /// <c>requires_grad</c>, and no gradient accumulated into it.
+    /// </summary>
+    public static void Untouched(Tensor x, Tensor copy, bool requiresGrad)
+    {
+        AllClose(x.detach(), copy, 0, 0, "the caller's tensor");
+        Assert.Equal(requiresGrad, x.requires_grad);
+        Assert.Null(x.grad);
+    }
+
+    /// <summary>
     /// Asserts equal shapes and <c>|actual - expected| &lt;= atol + rtol * |expected|</c> elementwise (NaN never
     /// matches; equal infinities do). On failure reports the shapes, the number of failing elements, the max
     /// absolute difference, and the index and values of the worst element.

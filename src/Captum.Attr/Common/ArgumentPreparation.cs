@@ -167,7 +167,8 @@ internal static class ArgumentPreparation
     /// <summary>Sums each row: [n, ...] to [n].</summary>
     public static Tensor SumRows(Tensor t) => t.reshape(t.shape[0], -1).sum(dim: 1);
 
-    private static bool Broadcasts(long[] from, long[] to)
+    /// <summary>True when a tensor of shape <paramref name="from"/> broadcasts to <paramref name="to"/> (without changing it).</summary>
+    public static bool Broadcasts(long[] from, long[] to)
     {
         if (from.Length > to.Length)
         {

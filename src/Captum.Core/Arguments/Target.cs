@@ -146,6 +146,24 @@ public readonly struct Target
         return new Target(null, expanded);
     }
 
+    /// <summary>
+    /// The class indices as a tensor, as Python's <c>torch.tensor(target)</c> makes them: a 0-dimensional int64 for one
+    /// index for every example, or one per example ([n]); indices are not wrapped (a negative one matches no class).
+    /// </summary>
+    /// <exception cref="ArgumentException">No target, or index tuples (ParamName <c>target</c>).</exception>
+    internal Tensor ClassIndices(Device? device = null)
+    {
+        var classes = index is { Length: 1 } || (perExample is { Length: > 0 } all && all.All(t => t.Length == 1));
+        if (!classes)
+        {
+            throw new ArgumentException($"target must be one class index for every example or one per example, not {this}.", "target");
+        }
+
+        return index is not null
+            ? torch.tensor(index[0], ScalarType.Int64, device)
+            : torch.tensor(perExample!.Select(t => t[0]).ToArray(), ScalarType.Int64, device);
+    }
+
     /// <summary>Checks the target against the number of examples before any work is done.</summary>
     internal void ValidateCount(long examples)
     {
