@@ -54,6 +54,7 @@ public sealed class FeatureAblation : IAttributionMethod<FeatureAblationOptions>
     public AttributionResult Attribute(Inputs inputs, FeatureAblationOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new FeatureAblationOptions();
+        options = options with { Baselines = options.Baselines.Resolve(inputs) };
         var tensors = inputs.Tensors;
         using var scope = torch.NewDisposeScope();
         var n = ArgumentPreparation.BatchSize(tensors);

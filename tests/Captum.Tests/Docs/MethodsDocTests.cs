@@ -363,6 +363,35 @@ public sealed partial class MethodsDocTests
     }
 
     [Fact]
+    public void MethodsDoc_ProductBaselines_Runs()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new TwoInputModel(25);
+        var a = TestModels.Normal(26, 3, 2);
+        var b = TestModels.Normal(27, 3, 3);
+        var scale = torch.ones(3, 1) * 2;
+        var meanA = a.mean([0], keepdim: true);
+
+        var references = new ProductBaselines([[0.0, meanA], [0.0, -1.0]], seed: 7);   // 2 x 2 = 4 combinations
+        using var drawn = new FeatureAblation(model).Attribute(Inputs.Of(a, b), new FeatureAblationOptions
+        {
+            Baselines = references,            // one combination drawn for this call
+            Target = 0,
+            AdditionalForwardArgs = [scale],
+        });
+        Baselines sample = references.Sample();   // the next combination, as per-input Baselines
+
+        // The call drew the first combination of the seeded sequence: replaying it gives the same attributions.
+        var replay = new ProductBaselines([[0.0, meanA], [0.0, -1.0]], seed: 7);
+        using var expected = new FeatureAblation(model).Attribute(Inputs.Of(a, b), new FeatureAblationOptions { Baselines = replay.Sample(), Target = 0, AdditionalForwardArgs = [scale] });
+        TensorAssert.AllClose(drawn[0], expected[0], 0, 0);
+        TensorAssert.AllClose(drawn[1], expected[1], 0, 0);
+        var next = replay.Sample();
+        Assert.Same(next.For(0, 2).Tensor, sample.For(0, 2).Tensor);
+        Assert.Equal(next.For(1, 2).Scalar, sample.For(1, 2).Scalar);
+    }
+
+    [Fact]
     public void MethodsDoc_ShapleyValues_Runs()
     {
         using var scope = torch.NewDisposeScope();
