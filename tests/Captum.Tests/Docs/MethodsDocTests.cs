@@ -4,6 +4,7 @@ using Captum.Attr;
 using Captum.Forward;
 using Captum.Layers;
 using Captum.Metrics;
+using Captum.Module;
 using TorchSharp;
 using TorchSharp.Modules;
 using Xunit;
@@ -392,6 +393,31 @@ public sealed partial class MethodsDocTests
         var drop0 = (Accuracy(x) - Accuracy(first)).item<float>();
         var drop1 = (Accuracy(x) - Accuracy(second)).item<float>();
         TensorAssert.AllClose(accuracyDrop, torch.tensor(new[,] { { drop0, drop0, drop1, drop1 } }), 1e-6, 1e-6);
+    }
+
+    [Fact]
+    public void MethodsDoc_StochasticGates_Runs()
+    {
+        using var scope = torch.NewDisposeScope();
+        var x = TestModels.Normal(33, 16, 4);
+        var y = x[.., 0] - x[.., 1];
+        using var head = nn.Linear(4, 1);
+
+        var groups = torch.tensor(new long[] { 0, 0, 1, 1 });   // two gates, each over two features
+        using var gates = new BinaryConcreteStochasticGates(2, groups, regWeight: 0.05, generator: new Generator(1));
+        var (gated, l0) = gates.forward(x);                      // gated: x's shape; l0: a scalar to add to the loss
+        var loss = torch.nn.functional.mse_loss(head.forward(gated).squeeze(1), y) + l0;
+        loss.backward();                                         // gradients reach the gates' log_alpha_param
+        gates.eval();
+        Tensor open = gates.GetGateValues();                     // [2], each in [0, 1]
+
+        Assert.Equal(x.shape, gated.shape);
+        Assert.Empty(l0.shape);
+        Assert.NotNull(gates.LogAlphaParam.grad);
+        Assert.Equal(new long[] { 2 }, open.shape);
+        Assert.True((open >= 0).all().item<bool>() && (open <= 1).all().item<bool>());
+        var (evaluated, _) = gates.forward(x);
+        TensorAssert.AllClose(evaluated, x * open.index_select(0, groups), 1e-7, 1e-6);
     }
 
     [Fact]
