@@ -56,6 +56,7 @@ public sealed class DeepLiftShap : IAttributionMethod<DeepLiftShapOptions>
     public AttributionResult Attribute(Inputs inputs, DeepLiftShapOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new DeepLiftShapOptions();
+        options = options with { Baselines = options.Baselines.Resolve(inputs) };
         var tensors = inputs.Tensors;
         using var scope = torch.NewDisposeScope();
         var n = ArgumentPreparation.BatchSize(tensors);

@@ -69,6 +69,7 @@ public sealed class GradientShap : IAttributionMethod<GradientShapOptions>
     public AttributionResult Attribute(Inputs inputs, GradientShapOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new GradientShapOptions();
+        options = options with { Baselines = options.Baselines.Resolve(inputs) };
         var tensors = inputs.Tensors;
         using var scope = torch.NewDisposeScope();
         var n = ArgumentPreparation.BatchSize(tensors);

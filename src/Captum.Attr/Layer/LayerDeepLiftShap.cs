@@ -68,6 +68,7 @@ public sealed class LayerDeepLiftShap : ILayerAttributionMethod<LayerDeepLiftSha
     public LayerAttributionResult Attribute(Inputs inputs, LayerDeepLiftShapOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new LayerDeepLiftShapOptions();
+        options = options with { Baselines = options.Baselines.Resolve(inputs) };
         var tensors = inputs.Tensors;
         using var scope = torch.NewDisposeScope();
         var n = ArgumentPreparation.BatchSize(tensors);

@@ -64,6 +64,7 @@ public sealed class LayerGradientShap : ILayerAttributionMethod<LayerGradientSha
     public LayerAttributionResult Attribute(Inputs inputs, LayerGradientShapOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new LayerGradientShapOptions();
+        options = options with { Baselines = options.Baselines.Resolve(inputs) };
         var tensors = inputs.Tensors;
         using var scope = torch.NewDisposeScope();
         var n = ArgumentPreparation.BatchSize(tensors);

@@ -65,6 +65,7 @@ public sealed class NeuronDeepLiftShap : INeuronAttributionMethod<NeuronDeepLift
     public AttributionResult Attribute(Inputs inputs, NeuronDeepLiftShapOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new NeuronDeepLiftShapOptions();
+        options = options with { Baselines = options.Baselines.Resolve(inputs) };
         var tensors = inputs.Tensors;
         using var scope = torch.NewDisposeScope();
         var n = ArgumentPreparation.BatchSize(tensors);

@@ -67,6 +67,7 @@ public sealed class NeuronGradientShap : INeuronAttributionMethod<NeuronGradient
     public AttributionResult Attribute(Inputs inputs, NeuronGradientShapOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new NeuronGradientShapOptions();
+        options = options with { Baselines = options.Baselines.Resolve(inputs) };
         var onInput = options.AttributeToNeuronInput;
         return new GradientShap(forward, MultipliesByInputs, (points, additional, _) => neuron.Gradients(points, additional, onInput), nameof(NeuronGradientShap)).Attribute(inputs, new GradientShapOptions
         {

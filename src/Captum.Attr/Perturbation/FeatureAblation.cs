@@ -42,6 +42,9 @@ public sealed class FeatureAblation : IAttributionMethod<FeatureAblationOptions>
     /// <summary>False: perturbation methods have no convergence delta. Python: <c>has_convergence_delta()</c>.</summary>
     public bool HasConvergenceDelta => false;
 
+    /// <summary>The forward function, for <see cref="DataLoaderAttribution"/>, which runs it over a data loader. Python: <c>forward_func</c>.</summary>
+    internal ForwardFunction ForwardFunc => forward;
+
     /// <summary>Attributes the explained output to every element of every input by ablating features.</summary>
     /// <param name="inputs">One tensor or several, batch first; floating point or integer. They are not modified.</param>
     /// <param name="options">Baselines, target, feature mask and the rest; Captum's defaults when null.</param>
@@ -54,6 +57,7 @@ public sealed class FeatureAblation : IAttributionMethod<FeatureAblationOptions>
     public AttributionResult Attribute(Inputs inputs, FeatureAblationOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new FeatureAblationOptions();
+        options = options with { Baselines = options.Baselines.Resolve(inputs) };
         var tensors = inputs.Tensors;
         using var scope = torch.NewDisposeScope();
         var n = ArgumentPreparation.BatchSize(tensors);

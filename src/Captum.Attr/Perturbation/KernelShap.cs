@@ -50,6 +50,7 @@ public sealed class KernelShap : IAttributionMethod<KernelShapOptions>
     public AttributionResult Attribute(Inputs inputs, KernelShapOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new KernelShapOptions();
+        options = options with { Baselines = options.Baselines.Resolve(inputs) };
         var tensors = inputs.Tensors;
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();

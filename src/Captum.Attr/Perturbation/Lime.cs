@@ -87,6 +87,7 @@ public sealed class Lime : IAttributionMethod<LimeOptions>
     public AttributionResult Attribute(Inputs inputs, LimeOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new LimeOptions();
+        options = options with { Baselines = options.Baselines.Resolve(inputs) };
         var tensors = inputs.Tensors;
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();

@@ -53,6 +53,7 @@ public sealed class ShapleyValueSampling : IAttributionMethod<ShapleyValueSampli
     public AttributionResult Attribute(Inputs inputs, ShapleyValueSamplingOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new ShapleyValueSamplingOptions();
+        options = options with { Baselines = options.Baselines.Resolve(inputs) };
         using var random = RandomDraws.Create(options.Seed, options.Generator);
         var samples = options.Samples;
         return ShapleyEngine.Run(

@@ -29,6 +29,11 @@ public sealed class ContractTests
 
     private static string Name(Type t) => t.Name.Split('`')[0];
 
+    /// <summary>The options record a method's Attribute takes: its interface's type argument, or (DataLoaderAttribution) the options parameter's type.</summary>
+    private static Type OptionsOf(Type type) =>
+        (Contract(type, typeof(IAttributionMethod<>)) ?? Contract(type, typeof(ILayerAttributionMethod<>)))?.GetGenericArguments()[0]
+        ?? type.GetMethod("Attribute", BindingFlags.Public | BindingFlags.Instance)!.GetParameters().Single(p => p.Name == "options").ParameterType;
+
     [Fact]
     public void EveryMethod_ImplementsTheContractOfItsKind()
     {
@@ -38,7 +43,8 @@ public sealed class ContractTests
         {
             var name = Name(type);
             Assert.True(typeof(IAttribution).IsAssignableFrom(type), $"{name} does not implement IAttribution");
-            if (name is "NoiseTunnel" or "LayerNoiseTunnel")
+            // DataLoaderAttribution takes a data loader, not one batch of inputs: it implements IAttribution only.
+            if (name is "NoiseTunnel" or "LayerNoiseTunnel" or "DataLoaderAttribution")
             {
                 continue;
             }
@@ -57,7 +63,7 @@ public sealed class ContractTests
         var sources = Directory.GetFiles(Path.Combine(root, "src", "Captum.Attr"), "*.cs", SearchOption.AllDirectories);
         foreach (var type in MethodTypes().Where(t => !t.IsGenericType))
         {
-            var options = (Contract(type, typeof(IAttributionMethod<>)) ?? Contract(type, typeof(ILayerAttributionMethod<>)))!.GetGenericArguments()[0];
+            var options = OptionsOf(type);
             Assert.Equal(type.Name + "Options", options.Name);
             Assert.True(options.IsSubclassOf(typeof(AttributionOptions)), options.Name);
 
@@ -73,7 +79,7 @@ public sealed class ContractTests
     {
         foreach (var type in MethodTypes().Where(t => !t.IsGenericType))
         {
-            var options = (Contract(type, typeof(IAttributionMethod<>)) ?? Contract(type, typeof(ILayerAttributionMethod<>)))!.GetGenericArguments()[0];
+            var options = OptionsOf(type);
             for (var b = options.BaseType; b is not null && b != typeof(object); b = b.BaseType)
             {
                 Assert.True(b.IsAbstract || options == typeof(KernelShapOptions), $"{options.Name} derives from the concrete {b.Name}");

@@ -62,6 +62,7 @@ public sealed class ProgressTests
         ["LayerFeatureAblation"] = 1 + 3,            // after the layer is read: its value, then 6 neurons, 2 per pass
         ["LayerFeaturePermutation"] = 1 + 3,         // likewise, each neuron permuted across the batch
         ["NeuronFeatureAblation"] = 1 + 4,
+        ["DataLoaderAttribution"] = 1 + 2,           // passes over the loader: the metric, then 4 features, 2 per pass
         ["Infidelity"] = 4,                          // samples per example, 2 per batch
         ["SensitivityMax"] = 4,
     };
@@ -75,6 +76,7 @@ public sealed class ProgressTests
         "FeatureAblation", "Occlusion", "ShapleyValueSampling", "Lime", "KernelShap", "Infidelity", "SensitivityMax",
         "GuidedGradCam",
         "FeaturePermutation", "ShapleyValues", "LayerFeatureAblation", "LayerFeaturePermutation", "NeuronFeatureAblation",
+        "DataLoaderAttribution",
     ];
 
     private delegate void Run(IProgress<AttributionProgress> progress, CancellationToken cancellationToken);
@@ -316,6 +318,10 @@ public sealed class ProgressTests
             "LRP" => (p, ct) => new LRP(model).Attribute(x, new LRPOptions { Target = 0, Progress = p }, ct).Dispose(),
             "LayerLRP" => (p, ct) => new LayerLRP(model, "lin2").Attribute(x, new LayerLRPOptions { Target = 0, Progress = p }, ct).Dispose(),
             "FeatureAblation" => (p, ct) => new FeatureAblation(model).Attribute(x, new FeatureAblationOptions { Target = 0, Progress = p }, ct).Dispose(),
+            "DataLoaderAttribution" => (p, ct) => new DataLoaderAttribution(new FeatureAblation(model)).Attribute(
+                Enumerable.Range(0, (int)x.shape[0]).Select(i => (Inputs)x.narrow(0, i, 1)),
+                new DataLoaderAttributionOptions { PerturbationsPerPass = 2, Progress = p },
+                ct).Dispose(),
             "Occlusion" => (p, ct) => new Occlusion(model).Attribute(x, new OcclusionOptions
             {
                 SlidingWindowShapes = new long[] { 2 }, Strides = new long[] { 2 }, Target = 0, Progress = p,
