@@ -57,6 +57,12 @@ public sealed class ImageTransform
     public long MaxPixels { get; }
 
     /// <summary>
+    /// The side the shorter side of every image is resized to, <c>floor(ImageSize / CentralFraction)</c>, in a double
+    /// since it can exceed any integer; the resized image has at least its square in pixels.
+    /// </summary>
+    public double ResizedSide => Math.Floor(ImageSize / CentralFraction);
+
+    /// <summary>
     /// Checks an image file can be transformed, without decoding it: the file (<see cref="ImageFiles.Inspect"/>), and the
     /// sizes of the resize and crop (<see cref="CheckSize"/>).
     /// </summary>
@@ -91,7 +97,7 @@ public sealed class ImageTransform
         }
 
         // In doubles: the target side times the longer side can overflow any integer.
-        var side = Math.Floor(ImageSize / CentralFraction);
+        var side = ResizedSide;
         var longSide = Math.Floor(side * longer / shorter);
         if (side * longSide > MaxPixels)
         {
