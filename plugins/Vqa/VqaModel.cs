@@ -53,7 +53,7 @@ public sealed class VqaModel : IInterpretableModel
         options ??= new VqaModelOptions();
         Options = options;
         device = options.Device ?? torch.CPU;
-        transform = new ImageTransform(options.ImageSize ?? TutorialImageSize, options.CentralFraction);
+        transform = new ImageTransform(options.ImageSize ?? TutorialImageSize, options.CentralFraction, options.MaxImagePixels);
         net.eval();
         wrapper = new ModelInputWrapper(net);
         Forward = wrapper;
@@ -319,6 +319,11 @@ public sealed class VqaModel : IInterpretableModel
         if (settings.TryGetValue("central-fraction", out var fraction))
         {
             options = options with { CentralFraction = double.TryParse(fraction, NumberStyles.Float, CultureInfo.InvariantCulture, out var f) && f > 0 && f <= 1 ? f : throw new ArgumentException($"central-fraction must be in (0, 1], not '{fraction}'.", nameof(settings)) };
+        }
+
+        if (settings.TryGetValue("max-image-pixels", out var pixels))
+        {
+            options = options with { MaxImagePixels = long.TryParse(pixels, NumberStyles.Integer, CultureInfo.InvariantCulture, out var p) && p is >= 1 and <= ImageFiles.HighestMaxPixels ? p : throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"max-image-pixels must be a whole number in [1, {ImageFiles.HighestMaxPixels}], not '{pixels}'."), nameof(settings)) };
         }
 
         if (settings.TryGetValue("resnet-variant", out var variant))

@@ -1,4 +1,5 @@
 using Captum.Plugins.Vqa.Model;
+using Captum.Plugins.Vqa.Tutorial;
 
 namespace Captum.Plugins.Vqa;
 
@@ -13,6 +14,13 @@ public sealed record VqaModelOptions
 
     /// <summary>The central fraction of the resized image kept (the tutorial uses 1.0).</summary>
     public double CentralFraction { get; init; } = 1.0;
+
+    /// <summary>
+    /// The most pixels an image file, and the image resized for the net, may have; larger ones are refused from the
+    /// file's header, before decoding (a guard against decompression bombs). Default: PIL's limit,
+    /// <see cref="ImageFiles.DefaultMaxPixels"/>; at most <see cref="ImageFiles.HighestMaxPixels"/>.
+    /// </summary>
+    public long MaxImagePixels { get; init; } = ImageFiles.DefaultMaxPixels;
 
     /// <summary>Where the ResNet puts its strides (the tutorial's features come from the Caffe variant).</summary>
     public ResNetVariant ResNetVariant { get; init; } = ResNetVariant.Caffe;

@@ -13,13 +13,24 @@ public static class CaptumCli
     /// <summary>The environment variable listing extra plugin folders (separated by the path separator).</summary>
     public const string PluginsVariable = "CAPTUM_PLUGINS";
 
-    /// <summary>Runs the command line and returns the exit code (0 success, 1 usage error, 2 failure).</summary>
+    /// <summary>
+    /// Runs the command line and returns the exit code: 0 success, 1 usage error, 2 failure (an argument or file
+    /// refused, one line on <paramref name="error"/>); a plugin's command may return others (see its help).
+    /// </summary>
     public static int Run(string[] args, TextWriter output, TextWriter error)
     {
         ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(error);
 
         // The plugins are loaded before the command line is parsed, since they add commands to it.
-        using var host = PluginHost.Load(PluginRoots(PluginFolderOptions(args)));
+        var folders = PluginFolderOptions(args);
+        if (MissingPluginFolder(folders) is { } problem)
+        {
+            return Fail.With(error, problem);
+        }
+
+        WarnAboutMissingVariableFolders(error);
+        using var host = PluginHost.Load(PluginRoots(folders));
         var pluginsOption = PluginsOption();
         var root = new RootCommand("CaptumSharp: explain what a model's answer rests on.")
         {
@@ -50,17 +61,42 @@ public static class CaptumCli
         return probe.Parse(args).GetValue(option);
     }
 
+    /// <summary>Why a <c>--plugins</c> value is not a folder, for the first that is not; null when all are.</summary>
+    internal static string? MissingPluginFolder(IEnumerable<string>? folders)
+    {
+        foreach (var folder in folders ?? [])
+        {
+            if (!Directory.Exists(folder))
+            {
+                return File.Exists(folder)
+                    ? $"--plugins: {folder} is a file; give the folder of plugins it is in."
+                    : $"--plugins: folder not found: {folder}";
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Warns about folders of <c>$CAPTUM_PLUGINS</c> that do not exist (a variable may outlive its folders, so this is no error).</summary>
+    private static void WarnAboutMissingVariableFolders(TextWriter error)
+    {
+        foreach (var folder in VariableFolders().Where(f => !Directory.Exists(f)))
+        {
+            error.WriteLine($"captum: warning: ${PluginsVariable} names a folder that does not exist: {folder}");
+        }
+    }
+
+    private static string[] VariableFolders() =>
+        Environment.GetEnvironmentVariable(PluginsVariable) is { } value && !string.IsNullOrWhiteSpace(value)
+            ? value.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            : [];
+
     /// <summary>The plugin folders to search: the options, then the environment variable, then plugins/ beside the command.</summary>
     internal static IReadOnlyList<string> PluginRoots(string[]? options)
     {
         var roots = new List<string>();
         roots.AddRange(options ?? []);
-        var fromEnv = Environment.GetEnvironmentVariable(PluginsVariable);
-        if (!string.IsNullOrWhiteSpace(fromEnv))
-        {
-            roots.AddRange(fromEnv.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries));
-        }
-
+        roots.AddRange(VariableFolders());
         roots.Add(Path.Combine(AppContext.BaseDirectory, "plugins"));
         return roots;
     }

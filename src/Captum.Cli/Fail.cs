@@ -15,8 +15,7 @@ internal static class Fail
         // IOException covers unreadable files, checkpoints included (their format exception is an IOException).
         catch (Exception ex) when (ex is ArgumentException or IOException or InvalidOperationException or UnauthorizedAccessException or Captum.Runtime.TorchRuntimeUnavailableException)
         {
-            error.WriteLine("captum: error: " + OneLine(ex.Message));
-            return ExitCode;
+            return With(error, ex.Message);
         }
         catch (System.Runtime.InteropServices.ExternalException ex)
         {
@@ -24,6 +23,13 @@ internal static class Fail
             error.WriteLine("captum: error: libtorch: " + ex.Message.Split('\n')[0].Trim());
             return ExitCode;
         }
+    }
+
+    /// <summary>Writes <paramref name="message"/> as one error line and returns <see cref="ExitCode"/>.</summary>
+    public static int With(TextWriter error, string message)
+    {
+        error.WriteLine("captum: error: " + OneLine(message));
+        return ExitCode;
     }
 
     private static string OneLine(string message)

@@ -1,4 +1,5 @@
 using Captum.Explain;
+using Captum.Plugins.Vqa.Tutorial;
 
 namespace Captum.Plugins.Vqa.Commands;
 
@@ -15,6 +16,12 @@ public sealed class VqaCommand : IPluginCommand
     /// <summary>The strategy used when <c>--method</c> is not given.</summary>
     public const string DefaultMethod = "layer-ig";
 
+    /// <summary>The exit code when no question could be answered (as for a refused option).</summary>
+    public const int FailedExitCode = 2;
+
+    /// <summary>The exit code when some questions were answered and written and others failed.</summary>
+    public const int PartialFailureExitCode = 3;
+
     private readonly ExplanationStrategyRegistry strategies;
 
     /// <summary>Creates the command over the strategies the host offers (the built-in ones and every plugin's).</summary>
@@ -28,10 +35,15 @@ public sealed class VqaCommand : IPluginCommand
             new(VqaOptionNames.Resnet, "The ResNet state dict the tutorial checkpoint's image features come from.", PluginOptionKind.File),
             new(VqaOptionNames.Image, "The image to ask about.", PluginOptionKind.File),
             new(VqaOptionNames.Question, "A question about --image (repeatable).", PluginOptionKind.Text) { Repeatable = true },
-            new(VqaOptionNames.Batch, "A JSON file of images and questions: {\"scenes\": [{\"image\": \"a.png\", \"questions\": [{\"question\": \"...\", \"answer\": \"expected (optional)\"}]}]}; paths relative to it.", PluginOptionKind.File),
+            new(VqaOptionNames.Batch, "A JSON file of images and questions (at most 16 MiB): {\"scenes\": [{\"image\": \"a.png\", \"questions\": [{\"question\": \"...\", \"answer\": \"expected (optional)\"}]}]}; paths relative to it.", PluginOptionKind.File),
             new(VqaOptionNames.Out, "Folder for report.html (and result.json).", PluginOptionKind.Folder, "out"),
             new(VqaOptionNames.ImageSize, "The side of the square image the net sees; default: the model's own (448 for the tutorial's, 64 for the scenes model).", PluginOptionKind.Integer),
             new(VqaOptionNames.CentralFraction, "The central fraction of the resized image kept.", PluginOptionKind.Number, "1"),
+            new(
+                VqaOptionNames.MaxImagePixels,
+                $"The most pixels an image may have (read from its header, before decoding) and its resized copy too: the guard against decompression bombs; default PIL's limit, at most {CommandValues.Invariant(ImageFiles.HighestMaxPixels)}.",
+                PluginOptionKind.Integer,
+                CommandValues.Invariant(ImageFiles.DefaultMaxPixels)),
             new(VqaOptionNames.Steps, "Integration steps (n_steps).", PluginOptionKind.Integer, "30"),
             new(VqaOptionNames.ResnetVariant, "caffe (the tutorial's features) or torchvision.", PluginOptionKind.Text, "caffe") { AllowedValues = ["caffe", "torchvision"] },
             new(
@@ -48,18 +60,24 @@ public sealed class VqaCommand : IPluginCommand
     public string Name => "vqa";
 
     /// <inheritdoc />
-    public string Description => "Answer questions about images and explain each answer by the image's pixels and the question's words.";
+    public string Description =>
+        "Answer questions about images and explain each answer by the image's pixels and the question's words. Exit codes: 0 all answered; 2 refused (a bad option, file or question; nothing computed) or no question answered; 3 some questions failed (listed on standard error and in result.json), the others written.";
 
     /// <inheritdoc />
     public IReadOnlyList<PluginCommandOption> Options { get; }
 
     /// <inheritdoc />
-    /// <exception cref="ArgumentException">An option is missing or out of range, or a file is missing; the message names the option.</exception>
+    /// <returns>
+    /// 0 when every question was answered; <see cref="FailedExitCode"/> when none was (each failure on standard
+    /// error, nothing written); <see cref="PartialFailureExitCode"/> when some were and some failed.
+    /// </returns>
+    /// <exception cref="ArgumentException">An option is missing or out of range, a file is missing or unreadable, an output cannot be written, or a question has no word the model knows; the message names the option or batch entry.</exception>
     public int Run(PluginCommandContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         var request = VqaRequest.From(context, strategies);
-        VqaRun.Execute(request, new VqaOutput(context.Output, request), context.Error, context.CancellationToken);
-        return 0;
+        var output = new VqaOutput(context.Output, context.Error, request);
+        VqaRun.Execute(request, output, context.Error, context.CancellationToken);
+        return output.FailedCount == 0 ? 0 : output.AnsweredCount == 0 ? FailedExitCode : PartialFailureExitCode;
     }
 }

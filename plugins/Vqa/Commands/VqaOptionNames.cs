@@ -11,6 +11,7 @@ internal static class VqaOptionNames
     public const string Out = "out";
     public const string ImageSize = "image-size";
     public const string CentralFraction = "central-fraction";
+    public const string MaxImagePixels = "max-image-pixels";
     public const string Steps = "steps";
     public const string ResnetVariant = "resnet-variant";
     public const string Method = "method";

@@ -6,23 +6,33 @@ namespace Captum.Plugins.Vqa.Commands;
 
 /// <summary>
 /// What <c>captum vqa</c> shows: the answers and the tutorial's contribution lines on standard output as they come,
-/// the HTML report (<see cref="ExplanationReport"/>) and, with <c>--json</c>, result.json
-/// (<see cref="VqaResultDocument"/>), both written at the end.
+/// every failed question on standard error as it fails, and at the end the HTML report
+/// (<see cref="ExplanationReport"/>) and, with <c>--json</c>, result.json (<see cref="VqaResultDocument"/>, which
+/// lists the failed questions too), written when at least one question was answered.
 /// </summary>
 internal sealed class VqaOutput
 {
     private readonly TextWriter output;
+    private readonly TextWriter error;
     private readonly VqaRequest request;
     private readonly ExplanationReport report;
     private readonly List<VqaQuestionResult> results = [];
+    private readonly List<VqaFailure> failures = [];
 
-    public VqaOutput(TextWriter output, VqaRequest request)
+    public VqaOutput(TextWriter output, TextWriter error, VqaRequest request)
     {
         this.output = output;
+        this.error = error;
         this.request = request;
         var images = request.Images;
-        report = new ExplanationReport(images.Count == 1 ? $"VQA: {Path.GetFileName(images[0].Image)}" : $"VQA: {images.Count} images");
+        report = new ExplanationReport(images.Count == 1 ? $"VQA: {Path.GetFileName(images[0].Path)}" : $"VQA: {images.Count} images");
     }
+
+    /// <summary>The number of questions answered and explained.</summary>
+    public int AnsweredCount => results.Count;
+
+    /// <summary>The number of questions that failed.</summary>
+    public int FailedCount => failures.Count;
 
     /// <summary>The model is loaded.</summary>
     public void ModelLoaded(string name)
@@ -32,24 +42,24 @@ internal sealed class VqaOutput
     }
 
     /// <summary>The questions of another image follow (shown only when there are several images).</summary>
-    public void ImageStarted(string image)
+    public void ImageStarted(VqaImage image)
     {
         if (request.Images.Count > 1)
         {
-            report.AddSection(Path.GetFileName(image));
-            output.WriteLine($"Image: {image}");
+            report.AddSection(Path.GetFileName(image.Path));
+            output.WriteLine($"Image: {image.Path}");
         }
     }
 
     /// <summary>A question is explained by every method; the explanations are the caller's, used only during the call.</summary>
-    public void Explained(string image, string question, string? expected, IReadOnlyList<(string Method, Explanation Explanation)> explanations)
+    public void Explained(VqaImage image, VqaQuestion question, IReadOnlyList<(string Method, Explanation Explanation)> explanations)
     {
         var (_, explanation) = explanations[0];
-        output.WriteLine($"Question: {question}");
+        output.WriteLine($"Question: {question.Text}");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Predicted answer: {explanation.Label} (probability {explanation.Probability:0.####})"));
-        if (expected is not null)
+        if (question.Expected is not null)
         {
-            output.WriteLine($"Expected answer: {expected}");
+            output.WriteLine($"Expected answer: {question.Expected}");
         }
 
         foreach (var (name, e) in explanations)
@@ -61,13 +71,28 @@ internal sealed class VqaOutput
         }
 
         output.WriteLine();
-        report.Add(question, explanations, expected);
-        results.Add(VqaQuestionResult.Of(image, question, expected, explanations));
+        report.Add(question.Text, explanations, question.Expected);
+        results.Add(VqaQuestionResult.Of(image.Path, question.Text, question.Expected, explanations));
     }
 
-    /// <summary>Writes report.html and, when asked, result.json into the output folder, and says where they are.</summary>
+    /// <summary>A question failed; it is reported now on standard error and kept for result.json.</summary>
+    public void Failed(VqaImage image, VqaQuestion question, string reason)
+    {
+        error.WriteLine($"captum: error: {question.Named}: {reason}");
+        failures.Add(new VqaFailure(image.Path, question.Text, question.Label, reason));
+    }
+
+    /// <summary>
+    /// When a question was answered, writes report.html and, when asked, result.json into the output folder, says
+    /// where they are and, when some questions failed, how many; writes nothing when none was answered.
+    /// </summary>
     public void Finish(string modelName)
     {
+        if (results.Count == 0)
+        {
+            return;
+        }
+
         Directory.CreateDirectory(request.OutDir);
         var reportPath = Path.Combine(request.OutDir, "report.html");
         report.Save(reportPath);
@@ -76,9 +101,14 @@ internal sealed class VqaOutput
         {
             var jsonPath = Path.Combine(request.OutDir, "result.json");
             var methods = request.Methods.Select(m => m.Name).ToList();
-            var document = new VqaResultDocument(modelName, request.Images.Count == 1 ? request.Images[0].Image : null, request.Steps, methods[0], methods, results);
+            var document = new VqaResultDocument(modelName, request.Images.Count == 1 ? request.Images[0].Path : null, request.Steps, methods[0], methods, results, failures);
             File.WriteAllText(jsonPath, document.ToJson());
             output.WriteLine($"JSON: {jsonPath}");
+        }
+
+        if (failures.Count > 0)
+        {
+            error.WriteLine($"captum: {failures.Count} of {failures.Count + results.Count} questions failed (listed above{(request.Json ? " and in result.json" : string.Empty)}); the {results.Count} answered are in {request.OutDir}.");
         }
     }
 }

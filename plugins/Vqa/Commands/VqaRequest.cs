@@ -1,5 +1,7 @@
+using System.Globalization;
 using Captum.Explain;
 using Captum.Plugins.Vqa.Model;
+using Captum.Plugins.Vqa.Tutorial;
 
 namespace Captum.Plugins.Vqa.Commands;
 
@@ -11,7 +13,7 @@ namespace Captum.Plugins.Vqa.Commands;
 /// <param name="Resnet">The tutorial checkpoint's ResNet state dict, or null.</param>
 /// <param name="Images">The images and their questions (with the expected answers when a batch file gives them).</param>
 /// <param name="OutDir">The folder of report.html and result.json.</param>
-/// <param name="ModelOptions">Image size, central fraction and ResNet variant.</param>
+/// <param name="ModelOptions">Image size, central fraction, pixel limit and ResNet variant.</param>
 /// <param name="Steps">Integration steps.</param>
 /// <param name="Methods">The strategies, in the order given, each once; the first gives the top-level numbers.</param>
 /// <param name="Json">Whether result.json is written.</param>
@@ -19,7 +21,7 @@ namespace Captum.Plugins.Vqa.Commands;
 internal sealed record VqaRequest(
     string? Checkpoint,
     string? Resnet,
-    IReadOnlyList<(string Image, List<(string Question, string? Expected)> Questions)> Images,
+    IReadOnlyList<VqaImage> Images,
     string OutDir,
     VqaModelOptions ModelOptions,
     int Steps,
@@ -30,8 +32,11 @@ internal sealed record VqaRequest(
     /// <summary>The smallest image side: the image network halves it five times.</summary>
     public const int MinImageSize = 32;
 
-    /// <summary>Reads and checks the options.</summary>
-    /// <exception cref="ArgumentException">An option is missing, out of range or names a missing file; the message names the option.</exception>
+    /// <summary>The files written into <see cref="OutDir"/>.</summary>
+    public IEnumerable<string> OutputFiles => Json ? ["report.html", "result.json"] : ["report.html"];
+
+    /// <summary>Reads and checks the options, the images' headers and the output folder.</summary>
+    /// <exception cref="ArgumentException">An option is missing or out of range, names a missing or unreadable file, or an output cannot be written; the message names the option or batch entry.</exception>
     public static VqaRequest From(PluginCommandContext context, ExplanationStrategyRegistry strategies)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -41,39 +46,53 @@ internal sealed record VqaRequest(
         var checkpoint = context.GetText(VqaOptionNames.Checkpoint);
         if (checkpoint is not null)
         {
-            RequireFile(checkpoint, VqaOptionNames.Checkpoint);
+            InputFile.RequireRegular(checkpoint, "--" + VqaOptionNames.Checkpoint);
         }
 
         var resnet = context.GetText(VqaOptionNames.Resnet);
         if (resnet is not null)
         {
-            RequireFile(resnet, VqaOptionNames.Resnet);
+            InputFile.RequireRegular(resnet, "--" + VqaOptionNames.Resnet);
         }
 
         var steps = AtLeast(context.GetInteger(VqaOptionNames.Steps), 1, VqaOptionNames.Steps);
         var internalBatch = context.GetText(VqaOptionNames.InternalBatchSize) is null ? (int?)null : AtLeast(context.GetInteger(VqaOptionNames.InternalBatchSize), 1, VqaOptionNames.InternalBatchSize);
         var imageSize = context.GetText(VqaOptionNames.ImageSize) is null
             ? (int?)null
-            : AtLeast(context.GetInteger(VqaOptionNames.ImageSize), MinImageSize, VqaOptionNames.ImageSize, " (the image network halves it five times)");
+            : AtMost(AtLeast(context.GetInteger(VqaOptionNames.ImageSize), MinImageSize, VqaOptionNames.ImageSize, " (the image network halves it five times)"), ImageTransform.MaxImageSize, VqaOptionNames.ImageSize, " (an attribution holds many copies of the image at once)");
         var centralFraction = context.GetNumber(VqaOptionNames.CentralFraction);
         if (!(centralFraction > 0 && centralFraction <= 1))
         {
-            throw new ArgumentException(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"--{VqaOptionNames.CentralFraction} must be in (0, 1], not {centralFraction}."), VqaOptionNames.CentralFraction);
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--{VqaOptionNames.CentralFraction} must be in (0, 1], not {centralFraction}."), VqaOptionNames.CentralFraction);
+        }
+
+        var maxPixels = context.GetInteger(VqaOptionNames.MaxImagePixels);
+        if (maxPixels is < 1 or > ImageFiles.HighestMaxPixels)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--{VqaOptionNames.MaxImagePixels} must be in [1, {ImageFiles.HighestMaxPixels}], not {maxPixels}."), VqaOptionNames.MaxImagePixels);
         }
 
         var variant = context.GetText(VqaOptionNames.ResnetVariant) is { } name && Enum.TryParse<ResNetVariant>(name, ignoreCase: true, out var v)
             ? v
             : throw new ArgumentException($"--{VqaOptionNames.ResnetVariant} must be caffe or torchvision.", VqaOptionNames.ResnetVariant);
-        return new VqaRequest(
+
+        // The tutorial's model sees 448; a scenes checkpoint's size is known only once it is loaded (VqaRun checks again then).
+        var knownSize = imageSize ?? (checkpoint is not null && resnet is not null ? VqaModel.TutorialImageSize : null);
+        CheckImages(images, knownSize, centralFraction, maxPixels);
+        var json = context.GetFlag(VqaOptionNames.Json);
+        var outDir = context.GetText(VqaOptionNames.Out) ?? throw new ArgumentException($"--{VqaOptionNames.Out} is required.", VqaOptionNames.Out);
+        var request = new VqaRequest(
             checkpoint,
             resnet,
             images,
-            context.GetText(VqaOptionNames.Out) ?? throw new ArgumentException($"--{VqaOptionNames.Out} is required.", VqaOptionNames.Out),
-            new VqaModelOptions { ImageSize = imageSize, CentralFraction = centralFraction, ResNetVariant = variant },
+            outDir,
+            new VqaModelOptions { ImageSize = imageSize, CentralFraction = centralFraction, MaxImagePixels = maxPixels, ResNetVariant = variant },
             steps,
             methods,
-            context.GetFlag(VqaOptionNames.Json),
+            json,
             internalBatch);
+        request.CheckOut();
+        return request;
     }
 
     /// <summary>The method names, from repeated and comma-separated values, each once, in order; the default when none.</summary>
@@ -83,10 +102,10 @@ internal sealed record VqaRequest(
         return names.Length == 0 ? [VqaCommand.DefaultMethod] : names;
     }
 
-    /// <summary>The images and their questions (with the expected answers when the batch file gives them), checked.</summary>
-    private static List<(string Image, List<(string Question, string? Expected)> Questions)> ReadImages(PluginCommandContext context)
+    /// <summary>The images and their questions (with the expected answers when the batch file gives them): regular files, questions of at least one word.</summary>
+    private static List<VqaImage> ReadImages(PluginCommandContext context)
     {
-        var items = new List<(string Image, List<(string Question, string? Expected)> Questions)>();
+        var items = new List<VqaImage>();
         var batch = context.GetText(VqaOptionNames.Batch);
         var image = context.GetText(VqaOptionNames.Image);
         var questions = context.GetTexts(VqaOptionNames.Question);
@@ -97,7 +116,6 @@ internal sealed record VqaRequest(
                 throw new ArgumentException("--batch takes the images and questions from its file: give it without --image and --question.", VqaOptionNames.Batch);
             }
 
-            RequireFile(batch, VqaOptionNames.Batch);
             items.AddRange(BatchFile.Read(batch));
         }
         else
@@ -112,27 +130,128 @@ internal sealed record VqaRequest(
                 throw new ArgumentException("--question is required: ask at least one question about --image.", VqaOptionNames.Question);
             }
 
-            items.Add((image, questions.Select(q => (q, (string?)null)).ToList()));
+            items.Add(new VqaImage(image, "--" + VqaOptionNames.Image, questions.Select(q => new VqaQuestion(q, null, "--" + VqaOptionNames.Question)).ToList()));
         }
 
-        foreach (var (path, asked) in items)
+        foreach (var item in items)
         {
-            if (asked.Any(q => string.IsNullOrWhiteSpace(q.Question)))
+            if (item.Questions.FirstOrDefault(q => string.IsNullOrWhiteSpace(q.Text)) is { } empty)
             {
-                throw new ArgumentException("--question is empty: every question needs at least one word.", VqaOptionNames.Question);
+                throw new ArgumentException($"{empty.Label} is empty: every question needs at least one word.", VqaOptionNames.Question);
             }
 
-            RequireFile(path, batch is null ? VqaOptionNames.Image : VqaOptionNames.Batch);
+            InputFile.RequireRegular(item.Path, item.Label);
         }
 
         return items;
     }
 
-    private static void RequireFile(string path, string option)
+    /// <summary>
+    /// Checks the resize cannot blow up, whatever the images (at least <c>floor(size / fraction)</c> pixels a side),
+    /// then reads every image's header (format, pixel limit, a JPEG whole) and, when the net's image size is known
+    /// here, checks its resize.
+    /// </summary>
+    private static void CheckImages(IReadOnlyList<VqaImage> images, int? knownSize, double centralFraction, long maxPixels)
     {
-        if (!File.Exists(path))
+        var size = knownSize ?? MinImageSize;
+        var transform = new ImageTransform(size, centralFraction, maxPixels);
+        var side = transform.ResizedSide;
+        if (side * side > maxPixels)
         {
-            throw new ArgumentException($"--{option}: file not found: {path}", option);
+            var sizeText = knownSize is null ? $"an image size of at least {MinImageSize}" : $"image size {size}";
+            var largest = Math.Floor(Math.Sqrt(maxPixels));
+            throw size > largest
+                ? new ArgumentException(
+                    string.Create(CultureInfo.InvariantCulture, $"--{VqaOptionNames.MaxImagePixels} {maxPixels} is less than the {(long)size * size} pixels of the {size} x {size} image the net sees; raise it to at least that."),
+                    VqaOptionNames.MaxImagePixels)
+                : new ArgumentException(
+                    string.Create(CultureInfo.InvariantCulture, $"--{VqaOptionNames.CentralFraction} {centralFraction:R} with {sizeText} resizes every image to at least {side:F0} x {side:F0} pixels, more than --{VqaOptionNames.MaxImagePixels} ({maxPixels:N0}); raise --{VqaOptionNames.CentralFraction} to at least {Math.Ceiling(1e4 * size / largest) / 1e4:0.####}."),
+                    VqaOptionNames.CentralFraction);
+        }
+
+        foreach (var image in images)
+        {
+            var info = Labelled(image.Label, () => ImageFiles.Inspect(image.Path, maxPixels));
+            if (knownSize is not null)
+            {
+                Labelled(image.Label, () => transform.CheckSize(info.Width, info.Height, image.Path));
+            }
+        }
+    }
+
+    /// <summary>Runs a check of an input, starting its message with the input's label.</summary>
+    internal static void Labelled(string label, Action check) => Labelled(label, () =>
+    {
+        check();
+        return 0;
+    });
+
+    /// <summary>Runs a check of an input, starting its message with the input's label.</summary>
+    internal static T Labelled<T>(string label, Func<T> check)
+    {
+        try
+        {
+            return check();
+        }
+        catch (ArgumentException ex)
+        {
+            throw new ArgumentException($"{label}: {Failure.Reason(ex)}", ex);
+        }
+    }
+
+    /// <summary>
+    /// Checks the outputs can be written before anything is computed: <see cref="OutDir"/> is a folder or can be made
+    /// as one, report.html (and result.json) are not folders nor unwritable files, and a file can be made in the
+    /// folder (a temporary one, created and deleted). Nothing that exists is changed.
+    /// </summary>
+    private void CheckOut()
+    {
+        var label = "--" + VqaOptionNames.Out;
+        var outDir = Path.GetFullPath(OutDir);
+        if (File.Exists(outDir))
+        {
+            throw new ArgumentException($"{label}: {OutDir} is a file, not a folder.", VqaOptionNames.Out);
+        }
+
+        var folder = outDir;
+        while (!Directory.Exists(folder))
+        {
+            if (File.Exists(folder))
+            {
+                throw new ArgumentException($"{label}: {folder} is a file, so the folder {OutDir} cannot be made.", VqaOptionNames.Out);
+            }
+
+            folder = Path.GetDirectoryName(folder) ?? throw new ArgumentException($"{label}: {OutDir} has no folder to be made in.", VqaOptionNames.Out);
+        }
+
+        foreach (var name in OutputFiles)
+        {
+            var path = Path.Combine(outDir, name);
+            if (Directory.Exists(path))
+            {
+                throw new ArgumentException($"{label}: {path} is a folder, so {name} cannot be written.", VqaOptionNames.Out);
+            }
+
+            if (File.Exists(path))
+            {
+                // Opened for writing without truncating: the file is left as it is.
+                Writable(path, () => new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite).Dispose());
+            }
+        }
+
+        var probe = Path.Combine(folder, $".captum-vqa-{Guid.NewGuid():N}.tmp");
+        Writable(folder, () => new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose).Dispose());
+    }
+
+    private static void Writable(string path, Action open)
+    {
+        try
+        {
+            open();
+        }
+        catch (Exception ex) when (ex is UnauthorizedAccessException or IOException)
+        {
+            throw new ArgumentException($"--{VqaOptionNames.Out}: cannot write in {path} ({Failure.Reason(ex)}).", VqaOptionNames.Out, ex);
         }
     }
 
@@ -145,4 +264,7 @@ internal sealed record VqaRequest(
 
         return value <= int.MaxValue ? (int)value : throw new ArgumentException($"--{option} must be at most {int.MaxValue}, not {value}.", option);
     }
+
+    private static int AtMost(int value, int maximum, string option, string why) =>
+        value <= maximum ? value : throw new ArgumentException($"--{option} must be at most {maximum}{why}, not {value}.", option);
 }

@@ -9,14 +9,22 @@ namespace Captum.Plugins.Vqa.Commands;
 /// <param name="Steps">Integration steps.</param>
 /// <param name="Method">The first method: the one whose numbers are at the top level of each result.</param>
 /// <param name="Methods">Every method, in order.</param>
-/// <param name="Results">One result per question, in order.</param>
-internal sealed record VqaResultDocument(string Model, string? Image, int Steps, string Method, IReadOnlyList<string> Methods, IReadOnlyList<VqaQuestionResult> Results)
+/// <param name="Results">One result per question answered, in order.</param>
+/// <param name="Failures">The questions that failed, in order, with why.</param>
+internal sealed record VqaResultDocument(string Model, string? Image, int Steps, string Method, IReadOnlyList<string> Methods, IReadOnlyList<VqaQuestionResult> Results, IReadOnlyList<VqaFailure> Failures)
 {
     private static readonly JsonSerializerOptions Options = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
     /// <summary>The document as indented JSON, with camelCase names.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, Options);
 }
+
+/// <summary>A question that failed.</summary>
+/// <param name="Image">Its image.</param>
+/// <param name="Question">The question.</param>
+/// <param name="Entry">What gave it: <c>--question</c>, or its place in the batch file (<c>--batch FILE: scenes[1].questions[0]</c>).</param>
+/// <param name="Reason">Why it failed.</param>
+internal sealed record VqaFailure(string Image, string Question, string Entry, string Reason);
 
 /// <summary>One question's answer and the first method's numbers, then every method's.</summary>
 internal sealed record VqaQuestionResult(

@@ -1,42 +1,60 @@
+using System.Runtime.InteropServices;
 using Captum.Explain;
+using Captum.Plugins.Vqa.Tutorial;
 
 namespace Captum.Plugins.Vqa.Commands;
 
-/// <summary>The work of <c>captum vqa</c>: loads the model, then prepares and explains every question with every method.</summary>
+/// <summary>
+/// The work of <c>captum vqa</c>: loads the model, checks what needed it (the images' resize, the questions' words),
+/// then prepares and explains every question with every method. A question that fails (an image that does not
+/// decode, an output that is not finite) is recorded and the others go on.
+/// </summary>
 internal static class VqaRun
 {
-    /// <summary>Runs a checked request, handing every answer to <paramref name="output"/> as it comes.</summary>
+    /// <summary>Runs a checked request, handing every answer and every failure to <paramref name="output"/> as it comes.</summary>
     /// <param name="request">The request.</param>
     /// <param name="output">Where the answers go.</param>
-    /// <param name="error">Where progress goes.</param>
+    /// <param name="error">Where progress and warnings go.</param>
     /// <param name="cancellationToken">Cancels the attributions.</param>
+    /// <exception cref="ArgumentException">An image cannot be resized for the model, or a question has no word the model knows; the message names it.</exception>
     public static void Execute(VqaRequest request, VqaOutput output, TextWriter error, CancellationToken cancellationToken)
     {
         using var scope = torch.NewDisposeScope();
         using var model = VqaModelProvider.LoadModel(request.Checkpoint, request.Resnet, request.ModelOptions);
+        foreach (var image in request.Images)
+        {
+            VqaRequest.Labelled(image.Label, () => model.Transform.Check(image.Path));
+        }
+
+        CheckWords(model.Encoder, request.Images.SelectMany(i => i.Questions), error);
         output.ModelLoaded(model.Name);
         var total = request.Images.Sum(i => i.Questions.Count);
         var done = 0;
-        foreach (var (imagePath, questions) in request.Images)
+        foreach (var image in request.Images)
         {
-            output.ImageStarted(imagePath);
-            foreach (var (question, expected) in questions)
+            output.ImageStarted(image);
+            foreach (var question in image.Questions)
             {
                 using var questionScope = torch.NewDisposeScope();
-                var prepared = model.Prepare(new Dictionary<string, string> { [VqaModel.ImageInput] = imagePath, [VqaModel.QuestionInput] = question });
                 var index = ++done;
                 var explanations = new List<(string Method, Explanation Explanation)>();
                 try
                 {
+                    var prepared = model.Prepare(new Dictionary<string, string> { [VqaModel.ImageInput] = image.Path, [VqaModel.QuestionInput] = question.Text });
                     foreach (var strategy in request.Methods)
                     {
-                        var progress = new StepProgress(error, $"[{index}/{total}] {strategy.Name}: {question}");
+                        var progress = new StepProgress(error, $"[{index}/{total}] {strategy.Name}: {question.Text}");
                         var options = new ExplanationOptions { Steps = request.Steps, InternalBatchSize = request.InternalBatchSize, Progress = progress };
                         explanations.Add((strategy.Name, strategy.Explain(model, prepared, options, cancellationToken)));
                         progress.Done();
+                        RequireFinite(explanations[^1]);
                     }
 
-                    output.Explained(imagePath, question, expected, explanations);
+                    output.Explained(image, question, explanations);
+                }
+                catch (Exception ex) when (ex is ArgumentException or IOException or InvalidOperationException or ExternalException)
+                {
+                    output.Failed(image, question, Failure.Reason(ex));
                 }
                 finally
                 {
@@ -49,5 +67,48 @@ internal static class VqaRun
         }
 
         output.Finish(model.Name);
+    }
+
+    /// <summary>
+    /// Refuses a question none of whose words the model knows: the encoder reads unknown words as padding, the text
+    /// baseline, so its attributions would all be zero and the answer would rest on the image alone. Warns about the
+    /// unknown words of the others.
+    /// </summary>
+    /// <exception cref="ArgumentException">A question has no known word; the message names it.</exception>
+    internal static void CheckWords(QuestionEncoder encoder, IEnumerable<VqaQuestion> questions, TextWriter error)
+    {
+        foreach (var question in questions)
+        {
+            var words = QuestionEncoder.Tokenize(question.Text);
+            var unknown = words.Where(w => !encoder.Knows(w)).Distinct().ToList();
+            if (unknown.Count == words.Count)
+            {
+                throw new ArgumentException($"{question.Named}: no word of it is in the model's vocabulary of {encoder.TokenCount - 1} words, so the model cannot read it (unknown words count as padding).", nameof(questions));
+            }
+
+            if (unknown.Count > 0)
+            {
+                error.WriteLine($"captum: warning: {question.Named}: the model does not know {string.Join(", ", unknown.Select(w => $"'{w}'"))}; read as padding.");
+            }
+        }
+    }
+
+    /// <summary>Refuses an explanation whose prediction or attributions are NaN or infinite (result.json cannot hold them, and they answer nothing).</summary>
+    /// <exception cref="InvalidOperationException">They are; the message says which.</exception>
+    private static void RequireFinite((string Method, Explanation Explanation) explained)
+    {
+        var (method, e) = explained;
+        if (!double.IsFinite(e.Probability) || e.Logits.Any(l => !float.IsFinite(l)))
+        {
+            var bad = e.Logits.Count(l => !float.IsFinite(l));
+            throw new InvalidOperationException($"the model's output is not finite ({bad} of {e.Logits.Count} logits NaN or infinite, probability {e.Probability}): a weight or an input is NaN, infinite or too large for float32.");
+        }
+
+        var finite = e.Inputs.All(i => double.IsFinite(i.Contribution) && (i.TokenAttributions?.All(float.IsFinite) ?? true))
+            && (double.IsNaN(e.Delta) || double.IsFinite(e.Delta));
+        if (!finite)
+        {
+            throw new InvalidOperationException($"the {method} attributions are not finite (NaN or infinite), though the prediction is: the gradients overflow float32.");
+        }
     }
 }

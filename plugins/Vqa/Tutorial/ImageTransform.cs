@@ -1,3 +1,4 @@
+using System.Globalization;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
@@ -17,14 +18,22 @@ public sealed class ImageTransform
     /// <summary>ImageNet's per-channel standard deviation.</summary>
     public static readonly float[] Std = [0.229f, 0.224f, 0.225f];
 
+    /// <summary>
+    /// The largest image side: 4096. The net's input is then 3 x 4096 x 4096 float32, 192 MiB, and an attribution holds
+    /// many such copies at once (Integrated Gradients one per step, 30 by default: 5.6 GiB) besides the network's
+    /// activations; a larger side cannot be explained in the memory of a workstation.
+    /// </summary>
+    public const int MaxImageSize = 4096;
+
     /// <summary>Creates the transform.</summary>
-    /// <param name="imageSize">The side of the square crop (448 in the tutorial).</param>
+    /// <param name="imageSize">The side of the square crop (448 in the tutorial), at most <see cref="MaxImageSize"/>.</param>
     /// <param name="centralFraction">The fraction of the resized image the crop keeps (1.0 in the tutorial).</param>
-    public ImageTransform(int imageSize, double centralFraction = 1.0)
+    /// <param name="maxPixels">The most pixels an image file, and the resized image, may have (<see cref="ImageFiles.DefaultMaxPixels"/>, PIL's).</param>
+    public ImageTransform(int imageSize, double centralFraction = 1.0, long maxPixels = ImageFiles.DefaultMaxPixels)
     {
-        if (imageSize < 1)
+        if (imageSize is < 1 or > MaxImageSize)
         {
-            throw new ArgumentOutOfRangeException(nameof(imageSize), imageSize, "imageSize must be at least 1.");
+            throw new ArgumentOutOfRangeException(nameof(imageSize), imageSize, $"imageSize must be in [1, {MaxImageSize}].");
         }
 
         if (!(centralFraction > 0 && centralFraction <= 1))
@@ -32,8 +41,10 @@ public sealed class ImageTransform
             throw new ArgumentOutOfRangeException(nameof(centralFraction), centralFraction, "centralFraction must be in (0, 1].");
         }
 
+        ImageFiles.RequireMaxPixels(maxPixels);
         ImageSize = imageSize;
         CentralFraction = centralFraction;
+        MaxPixels = maxPixels;
     }
 
     /// <summary>The crop side.</summary>
@@ -42,40 +53,82 @@ public sealed class ImageTransform
     /// <summary>The kept fraction.</summary>
     public double CentralFraction { get; }
 
+    /// <summary>The most pixels an image file, and the resized image, may have.</summary>
+    public long MaxPixels { get; }
+
     /// <summary>
-    /// Loads an image file and returns the resized, cropped image in [0, 1], [3, ImageSize, ImageSize]
-    /// (for display), and the normalised model input, [1, 3, ImageSize, ImageSize]. The caller owns both.
+    /// The side the shorter side of every image is resized to, <c>floor(ImageSize / CentralFraction)</c>, in a double
+    /// since it can exceed any integer; the resized image has at least its square in pixels.
     /// </summary>
-    /// <exception cref="ArgumentException">The file does not exist or is not an image ImageSharp can read; the message names it.</exception>
-    public (Tensor Original, Tensor Normalized) Load(string path, Device? device = null)
+    public double ResizedSide => Math.Floor(ImageSize / CentralFraction);
+
+    /// <summary>
+    /// Checks an image file can be transformed, without decoding it: the file (<see cref="ImageFiles.Inspect"/>), and the
+    /// sizes of the resize and crop (<see cref="CheckSize"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">It cannot; the message names the file and says why.</exception>
+    public ImageFileInfo Check(string path)
     {
-        ArgumentNullException.ThrowIfNull(path);
-        if (!File.Exists(path))
+        var file = ImageFiles.Inspect(path, MaxPixels);
+        CheckSize(file.Width, file.Height, path);
+        return file;
+    }
+
+    /// <summary>
+    /// Checks a <paramref name="width"/> x <paramref name="height"/> image can be transformed: the crop keeps at
+    /// least one of its pixels across, and the resized image has at most <see cref="MaxPixels"/> pixels (a thin image
+    /// or a small central fraction can ask for billions).
+    /// </summary>
+    /// <param name="width">The image's width.</param>
+    /// <param name="height">The image's height.</param>
+    /// <param name="name">The image's name for the message (its file).</param>
+    /// <exception cref="ArgumentException">It cannot; the message names the image and says why.</exception>
+    public void CheckSize(int width, int height, string name)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
+        var (shorter, longer) = (Math.Min(width, height), Math.Max(width, height));
+        var kept = shorter * CentralFraction;
+        if (kept < 1)
         {
-            throw new ArgumentException($"image file not found: {path}", nameof(path));
+            throw new ArgumentException(string.Create(
+                CultureInfo.InvariantCulture,
+                $"cannot transform image {name} ({width} x {height}): central-fraction {CentralFraction:R} keeps {kept:G3} of its {shorter} pixels across, less than one; central-fraction must be at least {1.0 / shorter:G6} for it."), nameof(name));
         }
 
-        Image<Rgb24> image;
-        try
+        // In doubles: the target side times the longer side can overflow any integer.
+        var side = ResizedSide;
+        var longSide = Math.Floor(side * longer / shorter);
+        if (side * longSide > MaxPixels)
         {
-            image = Image.Load<Rgb24>(path);
-        }
-        catch (Exception ex) when (ex is UnknownImageFormatException or InvalidImageContentException or NotSupportedException or IOException)
-        {
-            var reason = ex is UnknownImageFormatException ? "not an image in a format ImageSharp reads (PNG, JPEG, BMP, GIF, TIFF, WebP, TGA, PBM)" : ex.Message;
-            throw new ArgumentException($"cannot read image {path}: {reason}", nameof(path), ex);
-        }
-
-        using (image)
-        {
-            return Apply(image, device);
+            var (w, h) = width <= height ? (side, longSide) : (longSide, side);
+            throw new ArgumentException(string.Create(
+                CultureInfo.InvariantCulture,
+                $"cannot transform image {name} ({width} x {height}): resized to {w:F0} x {h:F0} for image-size {ImageSize} and central-fraction {CentralFraction:R}, it would have {side * longSide:N0} pixels, more than max-image-pixels ({MaxPixels:N0})."), nameof(name));
         }
     }
 
+    /// <summary>
+    /// Loads an image file and returns the resized, cropped image in [0, 1], [3, ImageSize, ImageSize]
+    /// (for display), and the normalised model input, [1, 3, ImageSize, ImageSize]. The caller owns both.
+    /// The file is checked first (<see cref="Check"/>), so a refused one is never decoded.
+    /// </summary>
+    /// <exception cref="ArgumentException">The file does not exist, is not an image ImageSharp can read, is truncated or too large, or cannot be resized and cropped; the message names it.</exception>
+    public (Tensor Original, Tensor Normalized) Load(string path, Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        using var image = ImageFiles.Load(path, MaxPixels);
+        return Transform(image, device, path);
+    }
+
     /// <summary>Applies the transform to an image in memory (see <see cref="Load"/>).</summary>
-    public (Tensor Original, Tensor Normalized) Apply(Image<Rgb24> image, Device? device = null)
+    /// <exception cref="ArgumentException">The image cannot be resized and cropped (<see cref="CheckSize"/>).</exception>
+    public (Tensor Original, Tensor Normalized) Apply(Image<Rgb24> image, Device? device = null) => Transform(image, device, "in memory");
+
+    private (Tensor Original, Tensor Normalized) Transform(Image<Rgb24> image, Device? device, string name)
     {
         ArgumentNullException.ThrowIfNull(image);
+        CheckSize(image.Width, image.Height, name);
         using var working = Resize(image, (int)(ImageSize / CentralFraction));
 
         // Centre crop, rounding the offsets as torchvision does.

@@ -60,6 +60,9 @@ public sealed class QuestionEncoder
         return (torch.tensor(ids, ScalarType.Int64, device), torch.tensor((long)ids.Length, ScalarType.Int64, device));
     }
 
+    /// <summary>Whether <paramref name="word"/> (lowercase, as <see cref="Tokenize"/> gives it) is in the vocabulary; other words are read as padding, index 0.</summary>
+    public bool Knows(string word) => tokenToIndex.TryGetValue(word, out var index) && index != 0;
+
     /// <summary>The token id of every word (0 for words outside the vocabulary).</summary>
     public long[] TokenIds(IEnumerable<string> words)
     {

@@ -63,4 +63,30 @@ public sealed class CaptumCliTests
         Assert.Contains("  method token-drop: Each token replaced by its baseline token in turn", output, StringComparison.Ordinal);
         Assert.DoesNotContain("method layer-ig", output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Run_PluginsFolderThatDoesNotExist_ExitsTwoNamingPlugins()
+    {
+        using var root = new TempFolder();
+        var missing = Path.Combine(root.Path, "no-such-plugins");
+
+        var (code, output, error) = Run("--plugins", missing, "plugins");
+
+        Assert.Equal(2, code);
+        Assert.Equal($"captum: error: --plugins: folder not found: {missing}", error.TrimEnd());
+        Assert.Empty(output);
+    }
+
+    [Fact]
+    public void Run_PluginsGivenAFile_ExitsTwoAskingForItsFolder()
+    {
+        using var root = new TempFolder();
+        var file = Path.Combine(root.Path, "Captum.Plugins.Minimal.dll");
+        File.WriteAllText(file, "not a folder");
+
+        var (code, _, error) = Run("--plugins", file, "plugins");
+
+        Assert.Equal(2, code);
+        Assert.Equal($"captum: error: --plugins: {file} is a file; give the folder of plugins it is in.", error.TrimEnd());
+    }
 }

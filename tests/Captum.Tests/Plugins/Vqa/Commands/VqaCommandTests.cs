@@ -12,7 +12,7 @@ public sealed class VqaCommandTests
 {
     private static string Plugins => Path.Combine(BuildOutputs.Of(Path.Combine("src", "Captum.Cli")), "plugins");
 
-    private static (int Code, string Output, string Error) Run(params string[] args)
+    internal static (int Code, string Output, string Error) Run(params string[] args)
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
@@ -20,7 +20,7 @@ public sealed class VqaCommandTests
         return (code, output.ToString(), error.ToString());
     }
 
-    private static string[] E2eArgs(string outDir, params string[] more) =>
+    internal static string[] E2eArgs(string outDir, params string[] more) =>
     [
         "vqa",
         "--checkpoint", CheckpointFiles.PathOf("e2e/vqa.pth"),
@@ -334,9 +334,12 @@ public sealed class VqaCommandTests
 
         var items = BatchFile.Read(path);
 
-        var (image, questions) = Assert.Single(items);
-        Assert.Equal(Path.Combine(folder.Path, "a.png"), image);
-        Assert.Equal([("how many circles are there", (string?)"2"), ("what color is the circle", null)], questions);
+        var image = Assert.Single(items);
+        Assert.Equal(Path.Combine(folder.Path, "a.png"), image.Path);
+        Assert.Equal($"--batch {path}: scenes[0].image", image.Label);
+        Assert.Equal(
+            [new VqaQuestion("how many circles are there", "2", $"--batch {path}: scenes[0].questions[0]"), new VqaQuestion("what color is the circle", null, $"--batch {path}: scenes[0].questions[1]")],
+            image.Questions);
     }
 
     [Fact]
@@ -361,7 +364,7 @@ public sealed class VqaCommandTests
         var (code, _, error) = Run(E2eArgs(folder.Path, "--question", "what is it").Select(a => a == CheckpointFiles.PathOf("e2e/image.png") ? notAnImage : a).ToArray());
 
         Assert.NotEqual(0, code);
-        Assert.StartsWith($"captum: error: cannot read image {notAnImage}", error.TrimEnd(), StringComparison.Ordinal);
+        Assert.StartsWith($"captum: error: --image: cannot read image {notAnImage}", error.TrimEnd(), StringComparison.Ordinal);
         Assert.DoesNotContain('\n', error.TrimEnd());
     }
 

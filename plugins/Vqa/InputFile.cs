@@ -1,0 +1,103 @@
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace Captum.Plugins.Vqa;
+
+/// <summary>Checks on the files the plugin is given, made before it reads them.</summary>
+internal static class InputFile
+{
+    /// <summary>
+    /// Checks that <paramref name="path"/> names a regular file (links followed): not missing, not a folder, and not a
+    /// device, pipe or socket, which can block a reader or never end (<c>/dev/zero</c>).
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <param name="label">What gave it, to start the message: <c>--image</c>, <c>--batch FILE: scenes[1].image</c>.</param>
+    /// <exception cref="ArgumentException">It is not a regular file; the message starts with <paramref name="label"/> and names the file.</exception>
+    public static void RequireRegular(string path, string label)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (Directory.Exists(path))
+        {
+            throw new ArgumentException($"{label}: {path} is a folder, not a file.", nameof(path));
+        }
+
+        if (!File.Exists(path))
+        {
+            throw new ArgumentException($"{label}: file not found: {path}", nameof(path));
+        }
+
+        if (SpecialKind(path) is { } kind)
+        {
+            throw new ArgumentException($"{label}: {path} is a {kind}, not a regular file.", nameof(path));
+        }
+    }
+
+    /// <summary>Reads a regular text file of at most <paramref name="maxBytes"/> bytes (UTF-8 unless a byte order mark says otherwise).</summary>
+    /// <exception cref="ArgumentException">It is not a regular file, or it is larger; the message starts with <paramref name="label"/> and names the file.</exception>
+    public static string ReadText(string path, long maxBytes, string label)
+    {
+        RequireRegular(path, label);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        using var copy = new MemoryStream();
+
+        // Bounded by what is read, not by Length: a file can grow meanwhile, and /proc's files say they are empty.
+        var buffer = new byte[81920];
+        int read;
+        while ((read = stream.Read(buffer, 0, (int)Math.Min(buffer.Length, maxBytes + 1 - copy.Length))) > 0)
+        {
+            copy.Write(buffer, 0, read);
+            if (copy.Length > maxBytes)
+            {
+                throw new ArgumentException($"{label}: {path} is larger than {Bytes(maxBytes)}, the most it may be.", nameof(path));
+            }
+        }
+
+        copy.Position = 0;
+        using var reader = new StreamReader(copy, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        return reader.ReadToEnd();
+    }
+
+    /// <summary>A size in bytes as people write it: 16 MiB.</summary>
+    internal static string Bytes(long bytes) => bytes switch
+    {
+        >= 1 << 30 when bytes % (1 << 30) == 0 => $"{bytes >> 30} GiB",
+        >= 1 << 20 when bytes % (1 << 20) == 0 => $"{bytes >> 20} MiB",
+        >= 1 << 10 when bytes % (1 << 10) == 0 => $"{bytes >> 10} KiB",
+        _ => $"{bytes} bytes",
+    };
+
+    /// <summary>What the file is when it exists but is not regular ("character device", "pipe", ...); null for a regular file or where this cannot be told.</summary>
+    private static string? SpecialKind(string path)
+    {
+        // .NET reports devices and pipes as normal files; statx's layout is the same on every Linux architecture.
+        if (!OperatingSystem.IsLinux())
+        {
+            return null;
+        }
+
+        var status = new byte[256];
+        if (Statx(AtCurrentDirectory, path, 0, StatxType, status) != 0)
+        {
+            return null;
+        }
+
+        return (BitConverter.ToUInt16(status, StatxModeOffset) & FileTypeMask) switch
+        {
+            RegularFile => null,
+            0x1000 => "pipe",
+            0x2000 => "character device",
+            0x6000 => "block device",
+            0xC000 => "socket",
+            _ => "special file",
+        };
+    }
+
+    private const int AtCurrentDirectory = -100;
+    private const uint StatxType = 0x1;
+    private const int StatxModeOffset = 28;
+    private const int FileTypeMask = 0xF000;
+    private const int RegularFile = 0x8000;
+
+    [DllImport("libc", EntryPoint = "statx", CharSet = CharSet.Ansi, BestFitMapping = false, ThrowOnUnmappableChar = true)]
+    private static extern int Statx(int directory, string path, int flags, uint mask, [Out] byte[] status);
+}

@@ -1,0 +1,71 @@
+using System.Buffers.Binary;
+using System.Text;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+
+namespace Captum.Tests.Plugins.Vqa.Tutorial;
+
+/// <summary>Small image files made for a test: whole and truncated JPEGs, and PNGs that are only a header.</summary>
+internal static class TestImages
+{
+    /// <summary>Writes a noisy <paramref name="side"/> x <paramref name="side"/> JPEG (noise, so its scan data is long) and returns its bytes.</summary>
+    public static byte[] Jpeg(string path, int side = 96)
+    {
+        using var image = new Image<Rgb24>(side, side);
+        var random = new Random(7);
+        for (var y = 0; y < side; y++)
+        {
+            for (var x = 0; x < side; x++)
+            {
+                image[x, y] = new Rgb24((byte)random.Next(256), (byte)(2 * y), (byte)(2 * x));
+            }
+        }
+
+        image.SaveAsJpeg(path);
+        return File.ReadAllBytes(path);
+    }
+
+    /// <summary>
+    /// Writes a PNG of <paramref name="width"/> x <paramref name="height"/> that has a header and nothing else (no
+    /// pixel data): a few dozen bytes that say the image is as large as one likes.
+    /// </summary>
+    public static void PngHeader(string path, int width, int height)
+    {
+        var header = new byte[13];
+        BinaryPrimitives.WriteInt32BigEndian(header, width);
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), height);
+        header[8] = 8; // bit depth
+        header[9] = 2; // RGB
+        using var file = File.Create(path);
+        file.Write([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]);
+        WriteChunk(file, "IHDR", header);
+        WriteChunk(file, "IEND", []);
+    }
+
+    private static void WriteChunk(Stream file, string type, byte[] data)
+    {
+        var typed = Encoding.ASCII.GetBytes(type).Concat(data).ToArray();
+        Span<byte> number = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32BigEndian(number, data.Length);
+        file.Write(number);
+        file.Write(typed);
+        BinaryPrimitives.WriteUInt32BigEndian(number, Crc32(typed));
+        file.Write(number);
+    }
+
+    /// <summary>The CRC-32 PNG chunks carry (zlib's polynomial, bit by bit: the chunks here are tiny).</summary>
+    private static uint Crc32(byte[] bytes)
+    {
+        var crc = 0xFFFFFFFFu;
+        foreach (var b in bytes)
+        {
+            crc ^= b;
+            for (var k = 0; k < 8; k++)
+            {
+                crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB88320u : crc >> 1;
+            }
+        }
+
+        return ~crc;
+    }
+}
