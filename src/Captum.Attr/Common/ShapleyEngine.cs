@@ -49,25 +49,21 @@ internal static class ShapleyEngine
         cancellationToken.ThrowIfCancellationRequested();
         var initial = PerturbationEvaluation.Evaluate(forward, baselines, additional, target);
         var outputs = initial.numel();
-        if (outputs != n && outputs != 1)
-        {
-            throw new ArgumentException(
-                $"The forward function returns {outputs} values for a batch of {n}: ShapleyValueSampling needs one value per example (choose one with target) or one scalar for the whole batch.",
-                "target");
-        }
 
+        // One output per example, or a fixed number for the whole batch (Captum's aggregate mode; k values for one
+        // example, as an LLM's answer and its tokens, are attributed each: the attributions' first dimension is k).
         var aggregate = outputs != n;
         if (aggregate && perEval != 1)
         {
             throw new ArgumentException(
-                $"PerturbationsPerEval (perturbations_per_eval) is {perEval}, but the forward function returns one scalar for the whole batch: use 1.",
+                $"PerturbationsPerEval (perturbations_per_eval) is {perEval}, but the forward function returns {outputs} value(s) for the whole batch of {n} rather than one per example: use 1.",
                 "PerturbationsPerEval");
         }
 
         if (aggregate && mask.PerExample)
         {
             throw new ArgumentException(
-                "FeatureMask (feature_mask) gives one mask per example, but the forward function returns one scalar for the whole batch: every mask's first dimension must be 1.",
+                $"FeatureMask (feature_mask) gives one mask per example, but the forward function returns {outputs} value(s) for the whole batch of {n}: every mask's first dimension must be 1.",
                 "FeatureMask");
         }
 

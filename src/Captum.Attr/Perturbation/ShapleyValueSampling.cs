@@ -18,9 +18,9 @@ namespace Captum.Attr;
 /// (Captum groups mask ids across inputs for this method); without a mask every scalar is a feature.
 /// </para>
 /// <para>
-/// Outputs: one value per example gives attributions of the inputs' shapes; a single scalar for the whole
-/// batch gives attributions with first dimension 1 (PerturbationsPerEval must then be 1 and every mask's
-/// first dimension 1). Permutations are drawn with <c>torch.randperm</c> from <c>Seed</c> or <c>Generator</c> (TorchSharp's
+/// Outputs: one value per example gives attributions of the inputs' shapes; k values for the whole batch (a
+/// scalar, or an LLM's answer and its tokens) give attributions with first dimension k (PerturbationsPerEval must
+/// then be 1 and every mask's first dimension 1). Permutations are drawn with <c>torch.randperm</c> from <c>Seed</c> or <c>Generator</c> (TorchSharp's
 /// default generator when neither is given), so seeded runs repeat exactly.
 /// Cost: 1 + Samples * ceil(features / PerturbationsPerEval) forward passes, without gradients.
 /// </para>
@@ -46,8 +46,8 @@ public sealed class ShapleyValueSampling : IAttributionMethod<ShapleyValueSampli
     /// <param name="options">Baselines, target, feature mask, samples, seed and the rest; Captum's defaults when null.</param>
     /// <param name="cancellationToken">Checked before every forward evaluation.</param>
     /// <returns>
-    /// One attribution per input, of its shape (first dimension 1 for a forward function that returns one scalar
-    /// for the batch), in the output's floating type; the caller disposes it.
+    /// One attribution per input, of its shape (first dimension k for a forward function that returns k values
+    /// for the whole batch), in the output's floating type; the caller disposes it.
     /// </returns>
     /// <exception cref="ArgumentException">An argument does not fit; the message names it and what was expected.</exception>
     public AttributionResult Attribute(Inputs inputs, ShapleyValueSamplingOptions? options = null, CancellationToken cancellationToken = default)

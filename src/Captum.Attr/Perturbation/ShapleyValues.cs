@@ -21,7 +21,7 @@ namespace Captum.Attr;
 /// from 10 features on; here more than <see cref="MaxFeatures"/> features are refused (group them with a feature
 /// mask, or use <see cref="ShapleyValueSampling"/>). Mask ids need not be contiguous: an id that appears nowhere
 /// is no feature here, while Captum also permutes it (which changes nothing but the cost). Outputs: one value per
-/// example gives attributions of the inputs' shapes; one scalar for the whole batch gives first dimension 1
+/// example gives attributions of the inputs' shapes; k values for the whole batch give first dimension k
 /// (PerturbationsPerEval must then be 1 and every mask's first dimension 1).
 /// </para>
 /// </remarks>

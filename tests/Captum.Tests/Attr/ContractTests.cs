@@ -43,8 +43,10 @@ public sealed class ContractTests
         {
             var name = Name(type);
             Assert.True(typeof(IAttribution).IsAssignableFrom(type), $"{name} does not implement IAttribution");
-            // DataLoaderAttribution takes a data loader, not one batch of inputs: it implements IAttribution only.
-            if (name is "NoiseTunnel" or "LayerNoiseTunnel" or "DataLoaderAttribution")
+            // Wrappers: the noise tunnels take the wrapped method's options; DataLoaderAttribution takes a data loader,
+            // not one batch of inputs; the LLM classes take prompts and answers (IInterpretableInput) and give an
+            // LLMAttributionResult, as Captum's do. They implement IAttribution only.
+            if (name is "NoiseTunnel" or "LayerNoiseTunnel" or "DataLoaderAttribution" or "LLMAttribution" or "LLMGradientAttribution")
             {
                 continue;
             }
@@ -115,6 +117,23 @@ public sealed class ContractTests
                 }
             }
         }
+    }
+
+    [Fact]
+    public void Sources_NeverCallSumWithTheLiteralZero()
+    {
+        // C# converts the constant 0 to any enum, so TorchSharp's tensor.sum(0) binds to sum(ScalarType type) and sums
+        // everything as bytes: sum(dim: 0) is meant. Two silent wrong answers came from it.
+        var root = GettingStartedDocTests.RepositoryRoot();
+        var offenders = new[] { "src", "plugins", "bench" }
+            .SelectMany(folder => Directory.GetFiles(Path.Combine(root, folder), "*.cs", SearchOption.AllDirectories))
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .SelectMany(f => File.ReadLines(f).Select((line, i) => (f, i, line)))
+            .Where(x => x.line.Contains(".sum(0)", StringComparison.Ordinal))
+            .Select(x => $"{Path.GetRelativePath(root, x.f)}:{x.i + 1}")
+            .ToList();
+
+        Assert.True(offenders.Count == 0, "sum(0) sums as bytes; write sum(dim: 0): " + string.Join(", ", offenders));
     }
 
     [Fact]

@@ -1,0 +1,224 @@
+using Captum.Attr;
+using TorchSharp.Modules;
+
+namespace Captum.Plugins.TextGeneration.Model;
+
+/// <summary>
+/// GPT-2 with its language-model head, as Hugging Face's <c>GPT2LMHeadModel</c> computes it and with its state-dict
+/// names: learned positions, pre-LayerNorm blocks of causal self-attention and an MLP with GELU (tanh approximation),
+/// Conv1D weights stored (in, out), the head tied to the token embedding.
+/// </summary>
+/// <remarks>
+/// Modules: <c>transformer.wte</c> (token embedding, the layer LLM gradient attribution uses), <c>transformer.wpe</c>,
+/// <c>transformer.h.N.{ln_1, attn.c_attn, attn.c_proj, ln_2, mlp.c_fc, mlp.c_proj}</c>, <c>transformer.ln_f</c>. The
+/// head has no weight of its own (<c>lm_head.weight</c> is <c>transformer.wte.weight</c>). No dropout: the model is for
+/// inference and attribution.
+/// </remarks>
+public sealed class Gpt2LMHeadModel : nn.Module<Tensor, Tensor>, ICausalLanguageModel
+{
+    private readonly Gpt2Transformer transformer;
+
+    /// <summary>Creates the model with freshly initialised weights (load real ones with a state dict).</summary>
+    /// <exception cref="ArgumentException">The config is invalid; the message says why.</exception>
+    public Gpt2LMHeadModel(Gpt2Config config)
+        : base(nameof(Gpt2LMHeadModel))
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        Config = config;
+        transformer = new Gpt2Transformer(config);
+        RegisterComponents();
+    }
+
+    /// <summary>The model's shape.</summary>
+    public Gpt2Config Config { get; }
+
+    /// <inheritdoc />
+    nn.Module ICausalLanguageModel.Module => this;
+
+    /// <inheritdoc />
+    public int MaxPositions => (int)Config.Positions;
+
+    /// <summary>The token embedding, whose weight is also the head's.</summary>
+    public Embedding TokenEmbedding => transformer.Wte;
+
+    /// <summary>The logits, [batch, tokens, vocabulary], of token ids [batch, tokens].</summary>
+    /// <exception cref="ArgumentException">The ids are not [batch, tokens] integers, or more tokens than positions; the message names them.</exception>
+    public override Tensor forward(Tensor inputIds)
+    {
+        ArgumentNullException.ThrowIfNull(inputIds);
+        if (inputIds.dim() != 2 || inputIds.is_floating_point())
+        {
+            throw new ArgumentException($"inputIds must be [batch, tokens] integer ids, not {inputIds.dtype} [{string.Join(", ", inputIds.shape)}].", nameof(inputIds));
+        }
+
+        if (inputIds.shape[1] > Config.Positions)
+        {
+            throw new ArgumentException($"inputIds has {inputIds.shape[1]} tokens, more than the model's {Config.Positions} positions.", nameof(inputIds));
+        }
+
+        // No dispose scope of its own: hooks (layer attribution) keep intermediate values past the call; they belong to the caller's scope.
+        var hidden = transformer.call(inputIds);
+        return nn.functional.linear(hidden, transformer.Wte.weight!);
+    }
+
+    /// <inheritdoc />
+    public Tensor Logits(Tensor inputIds) => call(inputIds);
+
+    /// <summary>
+    /// Hugging Face's state-dict names for this model's own: <c>lm_head.weight</c> (the tied head) and the
+    /// <c>attn.bias</c> / <c>attn.masked_bias</c> buffers older checkpoints carry are dropped; a checkpoint of the bare
+    /// <c>GPT2Model</c> (names without <c>transformer.</c>) gets the prefix.
+    /// </summary>
+    public static Dictionary<string, Tensor> FromHuggingFaceNames(IReadOnlyDictionary<string, Tensor> state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var bare = !state.Keys.Any(k => k.StartsWith("transformer.", StringComparison.Ordinal));
+        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (name, tensor) in state)
+        {
+            if (name == "lm_head.weight" || name.EndsWith(".attn.bias", StringComparison.Ordinal) || name.EndsWith(".attn.masked_bias", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            result[bare ? "transformer." + name : name] = tensor;
+        }
+
+        return result;
+    }
+
+    private sealed class Gpt2Transformer : nn.Module<Tensor, Tensor>
+    {
+        private readonly Embedding wte;
+        private readonly Embedding wpe;
+        private readonly ModuleList<Gpt2Block> h;
+        private readonly LayerNorm ln_f;
+
+        public Gpt2Transformer(Gpt2Config config)
+            : base("transformer")
+        {
+            wte = nn.Embedding(config.VocabSize, config.Width);
+            wpe = nn.Embedding(config.Positions, config.Width);
+            h = nn.ModuleList(Enumerable.Range(0, (int)config.Layers).Select(_ => new Gpt2Block(config)).ToArray());
+            ln_f = nn.LayerNorm(config.Width, config.LayerNormEpsilon);
+            RegisterComponents();
+        }
+
+        public Embedding Wte => wte;
+
+        public override Tensor forward(Tensor ids)
+        {
+            var positions = torch.arange(ids.shape[1], ScalarType.Int64, ids.device).unsqueeze(0);
+            var x = wte.call(ids) + wpe.call(positions);
+            foreach (var block in h)
+            {
+                x = block.call(x);
+            }
+
+            return ln_f.call(x);
+        }
+    }
+
+    private sealed class Gpt2Block : nn.Module<Tensor, Tensor>
+    {
+        private readonly LayerNorm ln_1;
+        private readonly Gpt2Attention attn;
+        private readonly LayerNorm ln_2;
+        private readonly Gpt2Mlp mlp;
+
+        public Gpt2Block(Gpt2Config config)
+            : base("block")
+        {
+            ln_1 = nn.LayerNorm(config.Width, config.LayerNormEpsilon);
+            attn = new Gpt2Attention(config);
+            ln_2 = nn.LayerNorm(config.Width, config.LayerNormEpsilon);
+            mlp = new Gpt2Mlp(config);
+            RegisterComponents();
+        }
+
+        public override Tensor forward(Tensor x)
+        {
+            var attended = x + attn.call(ln_1.call(x));
+            return attended + mlp.call(ln_2.call(attended));
+        }
+    }
+
+    private sealed class Gpt2Attention : nn.Module<Tensor, Tensor>
+    {
+        private readonly Conv1D c_attn;
+        private readonly Conv1D c_proj;
+        private readonly long heads;
+
+        public Gpt2Attention(Gpt2Config config)
+            : base("attn")
+        {
+            c_attn = new Conv1D(config.Width, 3 * config.Width);
+            c_proj = new Conv1D(config.Width, config.Width);
+            heads = config.Heads;
+            RegisterComponents();
+        }
+
+        public override Tensor forward(Tensor x)
+        {
+            var (batch, length, width) = (x.shape[0], x.shape[1], x.shape[2]);
+            var headWidth = width / heads;
+            var qkv = c_attn.call(x).split(width, 2);
+            Tensor Heads(Tensor t) => t.reshape(batch, length, heads, headWidth).transpose(1, 2);
+            var (q, k, v) = (Heads(qkv[0]), Heads(qkv[1]), Heads(qkv[2]));
+            var scores = torch.matmul(q, k.transpose(-1, -2)) / Math.Sqrt(headWidth);
+
+            // As Hugging Face's eager attention: masked scores become the dtype's lowest value before the softmax.
+            var causal = torch.ones(length, length, ScalarType.Bool, x.device).tril();
+            scores = torch.where(causal, scores, torch.tensor(LowestOf(scores.dtype), scores.dtype, x.device));
+            var mixed = torch.matmul(nn.functional.softmax(scores, -1), v);
+            return c_proj.call(mixed.transpose(1, 2).reshape(batch, length, width));
+        }
+
+        private static double LowestOf(ScalarType type) => type switch
+        {
+            ScalarType.Float64 => double.MinValue,
+            ScalarType.Float16 => -65504.0,
+            ScalarType.BFloat16 => -3.3895313892515355e38,
+            _ => float.MinValue,
+        };
+    }
+
+    private sealed class Gpt2Mlp : nn.Module<Tensor, Tensor>
+    {
+        private readonly Conv1D c_fc;
+        private readonly Conv1D c_proj;
+
+        public Gpt2Mlp(Gpt2Config config)
+            : base("mlp")
+        {
+            var inner = config.InnerWidth ?? (4 * config.Width);
+            c_fc = new Conv1D(config.Width, inner);
+            c_proj = new Conv1D(inner, config.Width);
+            RegisterComponents();
+        }
+
+        public override Tensor forward(Tensor x) => c_proj.call(GeluTanh(c_fc.call(x)));
+
+        /// <summary>GELU with the tanh approximation (Hugging Face's <c>gelu_new</c>).</summary>
+        private static Tensor GeluTanh(Tensor x) =>
+            0.5 * x * (1.0 + torch.tanh(Math.Sqrt(2.0 / Math.PI) * (x + (0.044715 * torch.pow(x, 3.0)))));
+    }
+
+    /// <summary>Hugging Face's Conv1D: a linear layer whose weight is stored (in, out), y = x W + b.</summary>
+    private sealed class Conv1D : nn.Module<Tensor, Tensor>
+    {
+        private readonly Parameter weight;
+        private readonly Parameter bias;
+
+        public Conv1D(long inFeatures, long outFeatures)
+            : base(nameof(Conv1D))
+        {
+            weight = nn.Parameter(torch.randn(inFeatures, outFeatures) * 0.02);
+            bias = nn.Parameter(torch.zeros(outFeatures));
+            RegisterComponents();
+        }
+
+        public override Tensor forward(Tensor x) => torch.matmul(x, weight) + bias;
+    }
+}

@@ -1,0 +1,22 @@
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Captum.Plugins.TextGeneration;
+
+/// <summary>
+/// The text-generation plugin's entry point. It holds the GPT-2 model family the LLM attribution runs on
+/// (<see cref="Model.Gpt2LMHeadModel"/>); its commands are not written yet, so it registers no service.
+/// </summary>
+public sealed class TextGenerationPlugin : ICaptumPlugin
+{
+    /// <inheritdoc />
+    public string Name => "text-generation";
+
+    /// <inheritdoc />
+    public string Description => "GPT-2 language models (Hugging Face's names and weights layout) for LLM attribution.";
+
+    /// <inheritdoc />
+    public void ConfigureServices(IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+    }
+}

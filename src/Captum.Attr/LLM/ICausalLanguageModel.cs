@@ -1,0 +1,24 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Captum.Attr;
+
+/// <summary>
+/// A causal language model as the LLM attribution classes call it: token ids in, next-token logits out at every
+/// position.
+/// </summary>
+/// <remarks>
+/// Python: the Hugging Face <c>PreTrainedModel</c> Captum's LLM classes take (<c>model(input_ids).logits</c>,
+/// <c>model.generate</c>). Generation here is greedy, by <see cref="LLMGeneration"/>, over <see cref="Logits"/>.
+/// </remarks>
+public interface ICausalLanguageModel
+{
+    /// <summary>The module, for layer lookups (the token embedding of <see cref="LLMGradientAttribution{TOptions}"/>) and its device.</summary>
+    nn.Module Module { get; }
+
+    /// <summary>The logits of every position: [batch, tokens] ids to [batch, tokens, vocabulary].</summary>
+    Tensor Logits(Tensor inputIds);
+
+    /// <summary>The most tokens the model can read at once (its positions).</summary>
+    int MaxPositions { get; }
+}

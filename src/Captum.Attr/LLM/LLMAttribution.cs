@@ -1,0 +1,198 @@
+using Captum.Forward;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Captum.Attr;
+
+/// <summary>
+/// Attributes a language model's answer to the interpretable features of its prompt (tokens of a
+/// <see cref="TextTokenInput"/>, values of a <see cref="TextTemplateInput"/>) with a perturbation method: how much the
+/// answer's log probability (or probability) falls when a feature is removed, for the whole answer and, with
+/// FeatureAblation and the Shapley methods, for each of its tokens.
+/// </summary>
+/// <typeparam name="TOptions">The wrapped method's options.</typeparam>
+/// <remarks>
+/// <para>Python: <c>captum.attr.LLMAttribution(attr_method, tokenizer, attr_target="log_prob")</c> over
+/// FeatureAblation, ShapleyValueSampling, ShapleyValues, Lime or KernelShap. Build one with
+/// <see cref="LLMAttribution.FeatureAblation"/> and its siblings, or give the method's constructor.</para>
+/// <para>Each evaluation is one forward pass over the perturbed prompt followed by the answer (teacher forcing: the
+/// model is causal, so every answer token's probability comes from the same pass), where Captum runs one pass per
+/// answer token, with or without its key-value cache. Instances hold no per-call state: calls may overlap when the
+/// model's forward pass allows it.</para>
+/// </remarks>
+public sealed class LLMAttribution<TOptions> : IAttribution
+    where TOptions : AttributionOptions
+{
+    private readonly ICausalLanguageModel model;
+    private readonly ITextTokenizer tokenizer;
+    private readonly Func<ForwardFunction, IAttributionMethod<TOptions>> method;
+
+    /// <summary>Wraps a perturbation method around the model.</summary>
+    /// <param name="model">The language model.</param>
+    /// <param name="tokenizer">Its tokenizer.</param>
+    /// <param name="method">Builds the method from the forward function it perturbs, e.g. <c>f =&gt; new FeatureAblation(f)</c>.</param>
+    /// <param name="target">What is attributed: the answer's log probability (Captum's default) or its probability. Python: <c>attr_target</c>.</param>
+    /// <exception cref="ArgumentException">The method is not one Captum's LLMAttribution supports; the message names it.</exception>
+    public LLMAttribution(ICausalLanguageModel model, ITextTokenizer tokenizer, Func<ForwardFunction, IAttributionMethod<TOptions>> method, LLMAttributionTarget target = LLMAttributionTarget.LogProbability)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(method);
+        if (!Enum.IsDefined(target))
+        {
+            throw new ArgumentOutOfRangeException(nameof(target), target, "target must be LogProbability or Probability.");
+        }
+
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.method = method;
+        AttributionTarget = target;
+        var probe = method(ForwardFunction.FromDelegate((Tensor[] _) => throw new InvalidOperationException("probe"), model.Module));
+        PerTokenAttribution = probe switch
+        {
+            FeatureAblation or ShapleyValueSampling or ShapleyValues => true,
+            Lime or KernelShap => false,
+            _ => throw new ArgumentException(
+                $"method: LLMAttribution wraps FeatureAblation, ShapleyValueSampling, ShapleyValues, Lime or KernelShap, not {probe.GetType().Name}.",
+                nameof(method)),
+        };
+    }
+
+    /// <summary>Whether the result has an attribution per answer token (FeatureAblation and the Shapley methods) besides the whole answer's.</summary>
+    public bool PerTokenAttribution { get; }
+
+    /// <summary>What is attributed. Python: <c>attr_target</c>.</summary>
+    public LLMAttributionTarget AttributionTarget { get; }
+
+    /// <inheritdoc />
+    /// <remarks>False: the LLM classes return no convergence delta, as Captum's.</remarks>
+    public bool HasConvergenceDelta => false;
+
+    /// <summary>Attributes the answer to the input's features.</summary>
+    /// <param name="input">The prompt as interpretable features.</param>
+    /// <param name="target">The answer, as text or ids; generated greedily when null.</param>
+    /// <param name="options">Skipped tokens, trials, generation length and the method's own options.</param>
+    /// <param name="cancellationToken">Checked between generated tokens and between the method's evaluations.</param>
+    /// <returns>The attributions and the tokens; the caller disposes it.</returns>
+    /// <exception cref="ArgumentException">The answer has no token, the prompt and answer exceed the model's positions, or an option does not fit; the message names it.</exception>
+    /// <remarks>Python: <c>attribute(inp, target, skip_tokens, num_trials, gen_args, use_cached_outputs, **kwargs)</c>.</remarks>
+    public LLMAttributionResult Attribute(IInterpretableInput input, LLMTarget? target = null, LLMAttributionOptions<TOptions>? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        options ??= new LLMAttributionOptions<TOptions>();
+        options.Validate();
+        LLMAttributionCall.RequireNoTargetOrArguments(options.Method);
+        using var scope = torch.NewDisposeScope();
+        var answer = LLMAttributionCall.Answer(model, tokenizer, input, target, options.SkipTokens, options.MaxNewTokens, options.EndOfSequence, cancellationToken);
+        using (var prompt = input.ToModelInput(null, tokenizer))
+        {
+            LLMGeneration.RequireFits(model, prompt.shape[1], answer.Length);
+        }
+
+        var forward = ForwardFunction.FromDelegate((object?[] args) => Evaluate((Tensor)args[0]!, input, answer), model.Module);
+        var attributor = method(forward);
+        var rows = PerTokenAttribution ? 1 + answer.Length : 1;
+        var total = torch.zeros(rows, input.FeatureCount, ScalarType.Float32);
+        for (var trial = 0; trial < options.NumTrials; trial++)
+        {
+            using var trialScope = torch.NewDisposeScope();
+            using var features = input.ToTensor();
+            using var result = attributor.Attribute(features, options.Method, cancellationToken);
+            total.add_(result.Attribution.reshape(rows, input.FeatureCount).to_type(ScalarType.Float32).cpu());
+        }
+
+        var attribution = input.FormatAttribution(total / options.NumTrials);
+        return new LLMAttributionResult(
+            attribution[0].MoveToOuterDisposeScope(),
+            PerTokenAttribution ? attribution.narrow(0, 1, answer.Length).MoveToOuterDisposeScope() : null,
+            input.Values,
+            ReadableTokens.Of(answer, tokenizer),
+            answer);
+    }
+
+    /// <summary>The attributed quantity of every row of <paramref name="perturbed"/>, flattened: per row the whole answer's, then each token's when per-token.</summary>
+    private Tensor Evaluate(Tensor perturbed, IInterpretableInput input, long[] answer)
+    {
+        using var scope = torch.NewDisposeScope();
+        var device = LLMAttributionCall.DeviceOf(model);
+        var rows = new List<Tensor>();
+        for (var r = 0; r < perturbed.shape[0]; r++)
+        {
+            var ids = input.ToModelInput(perturbed.narrow(0, r, 1), tokenizer).to(device);
+            var perToken = LLMGeneration.AnswerLogProbabilities(model, ids, answer)[0].cpu();
+            rows.Add(torch.cat([perToken.sum().unsqueeze(0), perToken]));
+        }
+
+        var logProbabilities = torch.stack(rows);
+        var values = PerTokenAttribution ? logProbabilities : logProbabilities[TensorIndex.Colon, 0];
+        var result = AttributionTarget == LLMAttributionTarget.Probability ? values.exp() : values;
+        // Flat: one value per row for the whole answer, or 1 + answer tokens values for the whole (one-row) batch,
+        // which the perturbation methods attribute each (their aggregate mode).
+        return result.reshape(-1).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>What <see cref="LLMAttribution{TOptions}"/> attributes. Python: <c>attr_target</c>.</summary>
+public enum LLMAttributionTarget
+{
+    /// <summary>The answer's log probability (the sum of its tokens'). Python: <c>"log_prob"</c>.</summary>
+    LogProbability,
+
+    /// <summary>The answer's probability (the product of its tokens'). Python: <c>"prob"</c>.</summary>
+    Probability,
+}
+
+/// <summary>The LLM attribution classes built from the methods Captum's support.</summary>
+public static class LLMAttribution
+{
+    /// <summary>LLMAttribution over <see cref="Attr.FeatureAblation"/>: each feature removed in turn.</summary>
+    public static LLMAttribution<FeatureAblationOptions> FeatureAblation(ICausalLanguageModel model, ITextTokenizer tokenizer, LLMAttributionTarget target = LLMAttributionTarget.LogProbability) =>
+        new(model, tokenizer, f => new FeatureAblation(f), target);
+
+    /// <summary>LLMAttribution over <see cref="Attr.ShapleyValueSampling"/>.</summary>
+    public static LLMAttribution<ShapleyValueSamplingOptions> ShapleyValueSampling(ICausalLanguageModel model, ITextTokenizer tokenizer, LLMAttributionTarget target = LLMAttributionTarget.LogProbability) =>
+        new(model, tokenizer, f => new ShapleyValueSampling(f), target);
+
+    /// <summary>LLMAttribution over exact <see cref="Attr.ShapleyValues"/> (every feature order; for a few features).</summary>
+    public static LLMAttribution<ShapleyValuesOptions> ShapleyValues(ICausalLanguageModel model, ITextTokenizer tokenizer, LLMAttributionTarget target = LLMAttributionTarget.LogProbability) =>
+        new(model, tokenizer, f => new ShapleyValues(f), target);
+
+    /// <summary>LLMAttribution over <see cref="Attr.KernelShap"/> (whole answer only).</summary>
+    public static LLMAttribution<KernelShapOptions> KernelShap(ICausalLanguageModel model, ITextTokenizer tokenizer, LLMAttributionTarget target = LLMAttributionTarget.LogProbability) =>
+        new(model, tokenizer, f => new KernelShap(f), target);
+}
+
+/// <summary>The arguments of <see cref="LLMAttribution{TOptions}.Attribute"/>, with Captum's defaults.</summary>
+/// <typeparam name="TOptions">The wrapped method's options.</typeparam>
+/// <remarks>Python: the keyword arguments of <c>LLMAttribution.attribute</c>.</remarks>
+public sealed record LLMAttributionOptions<TOptions>
+    where TOptions : AttributionOptions
+{
+    /// <summary>Tokens left out of a target given as text (BOS, which the tokenizer adds). Python: <c>skip_tokens</c>.</summary>
+    public IReadOnlyList<TokenReference>? SkipTokens { get; init; }
+
+    /// <summary>How many times the method runs, its attributions averaged (for the sampling methods), at least 1. Python: <c>num_trials</c>.</summary>
+    public int NumTrials { get; init; } = 1;
+
+    /// <summary>How many tokens are generated when no target is given, at least 1; 25 as Captum's default generation arguments.</summary>
+    public int MaxNewTokens { get; init; } = 25;
+
+    /// <summary>The token that ends generation (kept in the answer); none by default.</summary>
+    public long? EndOfSequence { get; init; }
+
+    /// <summary>The wrapped method's options (perturbations per evaluation, samples, ...); its target and additional forward arguments must be left empty. Python: <c>**kwargs</c>.</summary>
+    public TOptions? Method { get; init; }
+
+    internal void Validate()
+    {
+        if (NumTrials < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(NumTrials), NumTrials, "NumTrials (num_trials) must be at least 1.");
+        }
+
+        if (MaxNewTokens < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxNewTokens), MaxNewTokens, "MaxNewTokens (max_new_tokens) must be at least 1.");
+        }
+    }
+}

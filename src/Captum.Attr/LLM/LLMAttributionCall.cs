@@ -1,0 +1,37 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Captum.Attr;
+
+/// <summary>What the two LLM attribution classes share around a call: the answer's tokens and the argument checks.</summary>
+internal static class LLMAttributionCall
+{
+    /// <summary>The answer's ids: the target's, without the skipped tokens, or generated greedily from the unperturbed prompt.</summary>
+    public static long[] Answer(ICausalLanguageModel model, ITextTokenizer tokenizer, IInterpretableInput input, LLMTarget? target, IReadOnlyList<TokenReference>? skipTokens, int maxNewTokens, long? endOfSequence, CancellationToken cancellationToken)
+    {
+        if (target is { } given)
+        {
+            return given.Resolve(tokenizer, TokenReference.ResolveAll(skipTokens, tokenizer));
+        }
+
+        using var prompt = input.ToModelInput(null, tokenizer).to(DeviceOf(model));
+        return LLMGeneration.Greedy(model, prompt, maxNewTokens, endOfSequence, cancellationToken);
+    }
+
+    /// <summary>The model's device: that of its first parameter, the CPU when it has none.</summary>
+    public static Device DeviceOf(ICausalLanguageModel model) => model.Module.parameters().FirstOrDefault()?.device ?? torch.CPU;
+
+    /// <summary>Refuses method options that set what the LLM classes set themselves.</summary>
+    public static void RequireNoTargetOrArguments(AttributionOptions? options)
+    {
+        if (options?.AdditionalForwardArgs is { Count: > 0 })
+        {
+            throw new ArgumentException("Method.AdditionalForwardArgs must be empty: the LLM attribution passes the prompt and the answer itself.", "Method");
+        }
+
+        if (options is ITargetOptions { Target.IsNone: false })
+        {
+            throw new ArgumentException("Method.Target must be empty: the answer is the target (give it to Attribute).", "Method");
+        }
+    }
+}

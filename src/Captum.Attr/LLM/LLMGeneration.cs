@@ -1,0 +1,76 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Captum.Attr;
+
+/// <summary>Greedy generation and the teacher-forced log probabilities of a known answer, over <see cref="ICausalLanguageModel.Logits"/>.</summary>
+public static class LLMGeneration
+{
+    /// <summary>
+    /// Appends the most probable token to <paramref name="prompt"/> ([1, tokens]) up to <paramref name="maxNewTokens"/>
+    /// times, stopping early at <paramref name="endOfSequence"/> (which is kept, as Hugging Face's generate does) or at
+    /// the model's last position. Python: <c>model.generate(input_ids, max_new_tokens=..., do_sample=False)</c>.
+    /// </summary>
+    /// <returns>The new tokens' ids only.</returns>
+    public static long[] Greedy(ICausalLanguageModel model, Tensor prompt, int maxNewTokens, long? endOfSequence = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(prompt);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxNewTokens, 1);
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var current = prompt;
+        var generated = new List<long>();
+        while (generated.Count < maxNewTokens && current.shape[1] < model.MaxPositions)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using var step = torch.NewDisposeScope();
+            var next = model.Logits(current)[0, -1].argmax().item<long>();
+            generated.Add(next);
+            current = torch.cat([current, torch.tensor(new[] { next }, ScalarType.Int64, current.device).unsqueeze(0)], 1).MoveToOuterDisposeScope();
+            if (next == endOfSequence)
+            {
+                break;
+            }
+        }
+
+        return [.. generated];
+    }
+
+    /// <summary>
+    /// The log probability of each of <paramref name="answer"/>'s tokens after <paramref name="prompt"/> and the answer's
+    /// earlier tokens, [rows, answer tokens]: one forward pass over the prompt and the answer (the model is causal, so
+    /// position t sees only what precedes it; the same numbers as feeding the answer token by token, at the cost of one pass).
+    /// </summary>
+    /// <param name="model">The model.</param>
+    /// <param name="prompt">[rows, tokens] ids.</param>
+    /// <param name="answer">The answer's ids.</param>
+    public static Tensor AnswerLogProbabilities(ICausalLanguageModel model, Tensor prompt, IReadOnlyList<long> answer)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(prompt);
+        ArgumentNullException.ThrowIfNull(answer);
+        var rows = prompt.shape[0];
+        var length = prompt.shape[1];
+        RequireFits(model, length, answer.Count);
+        using var scope = torch.NewDisposeScope();
+        var ids = torch.tensor(answer.ToArray(), ScalarType.Int64, prompt.device);
+        var teacher = ids.narrow(0, 0, answer.Count - 1).unsqueeze(0).expand(rows, -1);
+        var logits = model.Logits(torch.cat([prompt, teacher], 1));
+        var predicting = logits.narrow(1, length - 1, answer.Count);
+        var logProbabilities = torch.nn.functional.log_softmax(predicting, 2);
+        return logProbabilities.gather(2, ids.reshape(1, -1, 1).expand(rows, -1, 1)).squeeze(2).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Checks that a prompt of <paramref name="promptTokens"/> and an answer of <paramref name="answerTokens"/> fit the model's positions.</summary>
+    /// <exception cref="ArgumentException">They do not; the message names the prompt.</exception>
+    internal static void RequireFits(ICausalLanguageModel model, long promptTokens, int answerTokens)
+    {
+        if (promptTokens + answerTokens - 1 > model.MaxPositions)
+        {
+            throw new ArgumentException(
+                $"input: the prompt ({promptTokens} tokens) and the answer ({answerTokens}) need {promptTokens + answerTokens - 1} positions, more than the model's {model.MaxPositions}.",
+                "input");
+        }
+    }
+}

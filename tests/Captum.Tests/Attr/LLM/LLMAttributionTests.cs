@@ -1,0 +1,180 @@
+using Captum.Attr;
+using Captum.Plugins.TextGeneration.Model;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace Captum.Tests.Attr.LLM;
+
+/// <summary>The LLM attribution classes' laws and argument checks, on a small GPT-2 with seeded weights.</summary>
+public sealed class LLMAttributionTests
+{
+    private static readonly string[] Vocab = ["<unk>", "<s>", "<pad>", "john", "mary", "went", "to", "the", "kitchen", "garden", ".", "where", "is", "?"];
+
+    private static (Gpt2LMHeadModel Model, WordTokenizer Tokenizer) Setup(long positions = 32)
+    {
+        torch.manual_seed(3);
+        var model = new Gpt2LMHeadModel(new Gpt2Config(Vocab.Length, positions, 8, 2, 2));
+        model.eval();
+        return (model, new WordTokenizer(Vocab));
+    }
+
+    [Fact]
+    public void AnswerLogProbabilities_OnePass_EqualsFeedingTheAnswerTokenByToken()
+    {
+        using var scope = torch.NewDisposeScope();
+        var (model, tokenizer) = Setup();
+        var prompt = torch.tensor(tokenizer.Encode("john went to the kitchen . where is john ?").ToArray()).unsqueeze(0);
+        long[] answer = [8, 10, 3];
+
+        using var noGrad = torch.no_grad();
+        var onePass = LLMGeneration.AnswerLogProbabilities(model, prompt, answer);
+
+        var current = prompt;
+        for (var t = 0; t < answer.Length; t++)
+        {
+            var stepwise = nn.functional.log_softmax(model.Logits(current)[0, -1], 0)[answer[t]];
+            Assert.Equal(stepwise.item<float>(), onePass[0, t].item<float>(), 5);
+            current = torch.cat([current, torch.tensor(new[] { answer[t] }).unsqueeze(0)], 1);
+        }
+    }
+
+    [Fact]
+    public void Attribute_FeatureAblation_EqualsTheDropOfTheAnswersLogProbabilityWhenEachTokenIsReplaced()
+    {
+        using var scope = torch.NewDisposeScope();
+        var (model, tokenizer) = Setup();
+        var input = new TextTokenInput("mary went to the garden . where is mary ?", tokenizer, baselines: "<pad>", skipTokens: ["<s>"]);
+
+        using var result = LLMAttribution.FeatureAblation(model, tokenizer).Attribute(input, "garden", new LLMAttributionOptions<FeatureAblationOptions> { SkipTokens = ["<s>"] });
+
+        using var noGrad = torch.no_grad();
+        var ids = input.Ids.ToArray();
+        double LogProbability(long[] prompt) => LLMGeneration.AnswerLogProbabilities(model, torch.tensor(prompt).unsqueeze(0), [9])[0, 0].item<float>();
+        var full = LogProbability(ids);
+        var attribution = result.SequenceAttribution.data<float>().ToArray();
+        for (var i = 1; i < ids.Length; i++)
+        {
+            var ablated = (long[])ids.Clone();
+            ablated[i] = 2;
+            Assert.Equal(full - LogProbability(ablated), attribution[i - 1], 4);
+        }
+
+        Assert.Equal(["garden"], result.OutputTokens);
+        Assert.Equal(input.Values, result.InputTokens);
+        TensorAssert.AllClose(result.TokenAttribution!.sum(dim: 0), result.SequenceAttribution, 1e-5, 1e-4);
+    }
+
+    [Fact]
+    public void Attribute_KernelShap_GivesNoTokenAttribution()
+    {
+        using var scope = torch.NewDisposeScope();
+        var (model, tokenizer) = Setup();
+        var input = new TextTemplateInput("{} went to the {} . where is {} ?", ["mary", "garden", "mary"]);
+
+        using var result = LLMAttribution.KernelShap(model, tokenizer)
+            .Attribute(input, "garden", new LLMAttributionOptions<KernelShapOptions> { SkipTokens = [1], Method = new KernelShapOptions { Samples = 20, Seed = 1 } });
+
+        Assert.Null(result.TokenAttribution);
+        Assert.Equal([3L], result.SequenceAttribution.shape);
+    }
+
+    [Fact]
+    public void Attribute_NoTarget_ExplainsTheGreedyAnswer()
+    {
+        using var scope = torch.NewDisposeScope();
+        var (model, tokenizer) = Setup();
+        var input = new TextTokenInput("john went to the kitchen .", tokenizer, skipTokens: [1]);
+
+        using var result = LLMAttribution.FeatureAblation(model, tokenizer).Attribute(input, options: new LLMAttributionOptions<FeatureAblationOptions> { MaxNewTokens = 2 });
+
+        using var prompt = torch.tensor(input.Ids.ToArray()).unsqueeze(0);
+        Assert.Equal(LLMGeneration.Greedy(model, prompt, 2), result.OutputTokenIds);
+        Assert.Equal([2L, 6L], result.TokenAttribution!.shape);
+    }
+
+    [Fact]
+    public void Constructor_UnsupportedMethod_NamesMethod()
+    {
+        var (model, tokenizer) = Setup();
+
+        var error = Assert.Throws<ArgumentException>(() => new LLMAttribution<SaliencyOptions>(model, tokenizer, f => new Saliency(f)));
+
+        Assert.Equal("method", error.ParamName);
+        Assert.Contains("FeatureAblation", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Attribute_PromptAndAnswerBeyondThePositions_NamesInputBeforeAnyWork()
+    {
+        using var scope = torch.NewDisposeScope();
+        var (model, tokenizer) = Setup(positions: 8);
+        var input = new TextTokenInput("john went to the kitchen . where is john ?", tokenizer, skipTokens: [1]);
+
+        var error = Assert.Throws<ArgumentException>(() => LLMAttribution.FeatureAblation(model, tokenizer).Attribute(input, "kitchen"));
+
+        Assert.Equal("input", error.ParamName);
+    }
+
+    [Fact]
+    public void Attribute_TargetOfOnlySkippedTokens_NamesTarget()
+    {
+        using var scope = torch.NewDisposeScope();
+        var (model, tokenizer) = Setup();
+        var input = new TextTokenInput("john went to the kitchen .", tokenizer, skipTokens: [1]);
+
+        var error = Assert.Throws<ArgumentException>(() => LLMAttribution.FeatureAblation(model, tokenizer).Attribute(input, "", new LLMAttributionOptions<FeatureAblationOptions> { SkipTokens = [1] }));
+
+        Assert.Equal("target", error.ParamName);
+    }
+
+    [Fact]
+    public void TextTokenInput_Perturbed_ReplacesTheRemovedTokensByTheBaselineAndKeepsSkippedOnes()
+    {
+        using var scope = torch.NewDisposeScope();
+        var (_, tokenizer) = Setup();
+        var input = new TextTokenInput("john went to", tokenizer, baselines: 2, skipTokens: ["<s>"]);
+
+        using var ids = input.ToModelInput(torch.tensor(new long[,] { { 1, 0, 1 }, { 0, 0, 0 } }), tokenizer);
+
+        Assert.Equal(new long[] { 1, 3, 2, 6, 1, 2, 2, 2 }, ids.data<long>().ToArray());
+    }
+
+    [Theory]
+    [InlineData("{} went to the {}", 3, "values")]
+    [InlineData("{} went to {0}", 2, "template")]
+    [InlineData("{:>5} went", 1, "template")]
+    [InlineData("{} went }", 1, "template")]
+    public void TextTemplateInput_SlotsThatDoNotFitTheValues_NameTheArgument(string template, int values, string argument)
+    {
+        var error = Assert.Throws<ArgumentException>(() => new TextTemplateInput(template, Enumerable.Repeat("john", values).ToList()));
+
+        Assert.Equal(argument, error.ParamName);
+    }
+
+    [Fact]
+    public void TextTemplateInput_NamedValuesAndBraces_FillAsPythonsFormat()
+    {
+        var input = new TextTemplateInput(
+            "{{{name}}} went to the {place}",
+            new Dictionary<string, string> { ["name"] = "john", ["place"] = "garden" },
+            new TextTemplateOptions { NamedBaselines = new Dictionary<string, string> { ["name"] = "sam", ["place"] = "office" } });
+
+        using var removed = torch.tensor(new float[,] { { 1, 0 } });
+
+        Assert.Equal("{john} went to the garden", input.Prompt);
+        Assert.Equal("{john} went to the office", input.ToText(removed));
+    }
+
+    [Fact]
+    public void TextTemplateInput_Mask_ScattersGroupAttributionsBackToTheValues()
+    {
+        var input = new TextTemplateInput("{} {} {}", ["a", "b", "c"], new TextTemplateOptions { Mask = [5, 2, 5] });
+        using var attribution = torch.tensor(new float[,] { { 10, 20 } });
+
+        using var values = input.FormatAttribution(attribution);
+
+        Assert.Equal(2, input.FeatureCount);
+        Assert.Equal(new float[] { 20, 10, 20 }, values.data<float>().ToArray());
+    }
+}
