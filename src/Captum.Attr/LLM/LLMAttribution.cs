@@ -99,6 +99,7 @@ public sealed class LLMAttribution<TOptions> : IAttribution
             using var features = input.ToTensor();
             using var result = attributor.Attribute(features, options.Method, cancellationToken);
             total.add_(result.Attribution.reshape(rows, input.FeatureCount).to_type(ScalarType.Float32).cpu());
+            options.Progress?.Report(new AttributionProgress(trial + 1, options.NumTrials));
         }
 
         var attribution = input.FormatAttribution(total / options.NumTrials);
@@ -179,6 +180,13 @@ public sealed record LLMAttributionOptions<TOptions>
 
     /// <summary>The token that ends generation (kept in the answer); none by default.</summary>
     public long? EndOfSequence { get; init; }
+
+    /// <summary>
+    /// Reports trials done (<see cref="LLMAttribution{TOptions}"/>) or answer tokens done
+    /// (<see cref="LLMGradientAttribution{TOptions}"/>); the wrapped method's own evaluations are reported through
+    /// its options' <c>Progress</c>.
+    /// </summary>
+    public IProgress<AttributionProgress>? Progress { get; init; }
 
     /// <summary>The wrapped method's options (perturbations per evaluation, samples, ...); its target and additional forward arguments must be left empty. Python: <c>**kwargs</c>.</summary>
     public TOptions? Method { get; init; }

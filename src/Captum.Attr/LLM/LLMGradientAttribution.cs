@@ -85,6 +85,7 @@ public sealed class LLMGradientAttribution<TOptions> : IAttribution
             // [1, prompt + t, width]: the answer's earlier tokens are inputs too, but only the prompt's are attributed.
             var perPosition = embedding.narrow(1, 0, input.Ids.Count).sum(-1).cpu().to_type(ScalarType.Float32);
             rows.Add(perPosition.index_select(1, positions).MoveToOuterDisposeScope());
+            options.Progress?.Report(new AttributionProgress(t + 1, answer.Length));
         }
 
         var tokens = torch.cat(rows, 0);

@@ -2,6 +2,7 @@ using System.Reflection;
 using Captum.Attr;
 using Captum.Metrics;
 using Captum.Tests.Attr.Gradient;
+using Captum.Tests.Attr.LLM;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -62,6 +63,8 @@ public sealed class ProgressTests
         ["LayerFeatureAblation"] = 1 + 3,            // after the layer is read: its value, then 6 neurons, 2 per pass
         ["LayerFeaturePermutation"] = 1 + 3,         // likewise, each neuron permuted across the batch
         ["NeuronFeatureAblation"] = 1 + 4,
+        ["LLMAttribution"] = 2,                       // trials
+        ["LLMGradientAttribution"] = 2,               // answer tokens
         ["DataLoaderAttribution"] = 1 + 2,           // passes over the loader: the metric, then 4 features, 2 per pass
         ["Infidelity"] = 4,                          // samples per example, 2 per batch
         ["SensitivityMax"] = 4,
@@ -260,6 +263,18 @@ public sealed class ProgressTests
         public ReluCnn Cnn { get; } = new(6);
 
         public Tensor Image { get; } = TestModels.Normal(7, 2, 2, 6, 6);
+
+        public WordTokenizer Words { get; } = new(["<unk>", "<s>", "john", "went", "to", "the", "kitchen"]);
+
+        public Captum.Plugins.TextGeneration.Model.Gpt2LMHeadModel Language { get; } = SmallGpt2();
+
+        private static Captum.Plugins.TextGeneration.Model.Gpt2LMHeadModel SmallGpt2()
+        {
+            torch.manual_seed(8);
+            var model = new Captum.Plugins.TextGeneration.Model.Gpt2LMHeadModel(new(7, 16, 8, 2, 1));
+            model.eval();
+            return model;
+        }
     }
 
     private static Run Runner(string name, Fixture f)
@@ -318,6 +333,10 @@ public sealed class ProgressTests
             "LRP" => (p, ct) => new LRP(model).Attribute(x, new LRPOptions { Target = 0, Progress = p }, ct).Dispose(),
             "LayerLRP" => (p, ct) => new LayerLRP(model, "lin2").Attribute(x, new LayerLRPOptions { Target = 0, Progress = p }, ct).Dispose(),
             "FeatureAblation" => (p, ct) => new FeatureAblation(model).Attribute(x, new FeatureAblationOptions { Target = 0, Progress = p }, ct).Dispose(),
+            "LLMAttribution" => (p, ct) => LLMAttribution.FeatureAblation(f.Language, f.Words).Attribute(
+                new TextTokenInput("john went to", f.Words, skipTokens: [1]), "the kitchen", new LLMAttributionOptions<FeatureAblationOptions> { SkipTokens = [1], NumTrials = 2, Progress = p }, ct).Dispose(),
+            "LLMGradientAttribution" => (p, ct) => LLMGradientAttribution.LayerIntegratedGradients(f.Language, f.Words, "transformer.wte").Attribute(
+                new TextTokenInput("john went to", f.Words, skipTokens: [1]), "the kitchen", new LLMAttributionOptions<LayerIntegratedGradientsOptions> { SkipTokens = [1], Method = new() { Steps = 4 }, Progress = p }, ct).Dispose(),
             "DataLoaderAttribution" => (p, ct) => new DataLoaderAttribution(new FeatureAblation(model)).Attribute(
                 Enumerable.Range(0, (int)x.shape[0]).Select(i => (Inputs)x.narrow(0, i, 1)),
                 new DataLoaderAttributionOptions { PerturbationsPerPass = 2, Progress = p },

@@ -396,6 +396,24 @@ public sealed partial class MethodsDocTests
     }
 
     [Fact]
+    public void MethodsDoc_LanguageModels_Runs()
+    {
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(5);
+        var model = new Captum.Plugins.TextGeneration.Model.Gpt2LMHeadModel(new(11, 32, 8, 2, 1));
+        model.eval();
+        var tokenizer = new Captum.Tests.Attr.LLM.WordTokenizer(["<unk>", "<s>", "mary", "went", "to", "the", "garden", ".", "where", "is", "?"]);
+
+        var llm = LLMAttribution.FeatureAblation(model, tokenizer);
+        var input = new TextTemplateInput("{} went to the {} . where is {} ?", ["mary", "garden", "mary"]);
+        using var result = llm.Attribute(input, "garden", new LLMAttributionOptions<FeatureAblationOptions> { SkipTokens = ["<s>"] });
+        // result.SequenceAttribution[i]: how much removing value i lowers log p("garden"); result.TokenAttribution: per answer token
+
+        Assert.Equal([3L], result.SequenceAttribution.shape);
+        Assert.Equal(["garden"], result.OutputTokens);
+    }
+
+    [Fact]
     public void MethodsDoc_StochasticGates_Runs()
     {
         using var scope = torch.NewDisposeScope();
