@@ -67,8 +67,14 @@ public sealed class TracInCPFastRandProj : IDisposable
         finalLayer = finalFcLayer.Resolve(model, nameof(finalFcLayer));
         this.checkpoints = checkpoints;
         testLoss = options.TestLoss ?? options.Loss ?? InfluenceLosses.CrossEntropy;
-        var first = trainingData.FirstOrDefault() ?? throw new ArgumentException("trainingData: no batch.", nameof(trainingData));
-        projections = Projections(first, options);
+        // The first batch is used while the enumeration is at it: a streaming source may free a batch once it moves on.
+        using (var batches = trainingData.GetEnumerator())
+        {
+            projections = batches.MoveNext() && batches.Current is { } first
+                ? Projections(first, options)
+                : throw new ArgumentException("trainingData: no batch.", nameof(trainingData));
+        }
+
         trainingVectors = Vectors(trainingData, progress, cancellationToken);
         trainingVectors.DetachFromDisposeScope();
     }
