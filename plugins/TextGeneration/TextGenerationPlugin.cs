@@ -4,7 +4,8 @@ namespace Captum.Plugins.TextGeneration;
 
 /// <summary>
 /// The text-generation plugin's entry point. It holds the GPT-2 model family the LLM attribution runs on
-/// (<see cref="Model.Gpt2LMHeadModel"/>); its commands are not written yet, so it registers no service.
+/// (<see cref="Model.Gpt2LMHeadModel"/>, Hugging Face folders by <see cref="Model.Gpt2Checkpoint"/>, GPT-2's BPE by
+/// <see cref="Gpt2Tokenizer"/>); its commands are not written yet, so it registers no service.
 /// </summary>
 public sealed class TextGenerationPlugin : ICaptumPlugin
 {

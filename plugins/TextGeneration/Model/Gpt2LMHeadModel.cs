@@ -216,6 +216,11 @@ public sealed class Gpt2LMHeadModel : nn.Module<Tensor, Tensor>, ICausalLanguage
         {
             weight = nn.Parameter(torch.randn(inFeatures, outFeatures) * 0.02);
             bias = nn.Parameter(torch.zeros(outFeatures));
+
+            // A parameter made inside a caller's dispose scope would be freed with it (TorchSharp's own layers keep
+            // theirs out of scopes; a module of ours must do the same).
+            weight.DetachFromDisposeScope();
+            bias.DetachFromDisposeScope();
             RegisterComponents();
         }
 

@@ -94,6 +94,20 @@ public sealed class LLMAttributionTests
     }
 
     [Fact]
+    public void Gpt2LMHeadModel_MadeInsideADisposeScope_KeepsEveryParameterAfterIt()
+    {
+        Gpt2LMHeadModel model;
+        using (torch.NewDisposeScope())
+        {
+            model = new Gpt2LMHeadModel(new Gpt2Config(Vocab.Length, 8, 8, 2, 1));
+        }
+
+        using var scope = torch.NewDisposeScope();
+        Assert.All(model.named_parameters(), p => Assert.False(p.parameter.IsInvalid, p.name));
+        Assert.Equal(Vocab.Length, model.Logits(torch.tensor(new long[,] { { 1, 3 } })).shape[2]);
+    }
+
+    [Fact]
     public void Constructor_UnsupportedMethod_NamesMethod()
     {
         var (model, tokenizer) = Setup();

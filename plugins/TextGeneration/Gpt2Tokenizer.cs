@@ -1,0 +1,59 @@
+using Captum.Attr;
+using Microsoft.ML.Tokenizers;
+
+namespace Captum.Plugins.TextGeneration;
+
+/// <summary>
+/// GPT-2's byte-level BPE as <see cref="ITextTokenizer"/>: Microsoft.ML.Tokenizers' GPT-2 tokenizer with its GPT-2 data
+/// package (no vocabulary or merges written here). Like Hugging Face's GPT-2 tokenizer it adds no BOS.
+/// </summary>
+/// <remarks>
+/// Token strings (<see cref="ConvertIdsToTokens"/>) follow Hugging Face's byte-level spelling for the common cases:
+/// a leading space shows as Ġ and a newline as Ċ; a token that is part of a multi-byte character decodes to U+FFFD.
+/// Instances are safe to share across threads.
+/// </remarks>
+public sealed class Gpt2Tokenizer : ITextTokenizer
+{
+    private static readonly Lazy<Tokenizer> Shared = new(() => TiktokenTokenizer.CreateForModel("gpt2"));
+
+    /// <summary>The end-of-text token, GPT-2's BOS and EOS: 50256.</summary>
+    public const long EndOfText = 50256;
+
+    /// <inheritdoc />
+    public IReadOnlyList<long> Encode(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return Shared.Value.EncodeToIds(text).Select(i => (long)i).ToList();
+    }
+
+    /// <inheritdoc />
+    public string Decode(IReadOnlyList<long> ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        return Shared.Value.Decode(ids.Where(i => i != EndOfText).Select(id => checked((int)id))) ?? string.Empty;
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> ConvertIdsToTokens(IReadOnlyList<long> ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        return ids.Select(id => id == EndOfText ? "<|endoftext|>" : (Shared.Value.Decode([checked((int)id)]) ?? string.Empty).Replace(' ', 'Ġ').Replace('\n', 'Ċ')).ToList();
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentException">A token string is not one GPT-2 token; the message names it.</exception>
+    public IReadOnlyList<long> ConvertTokensToIds(IReadOnlyList<string> tokens)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        return tokens.Select(token =>
+        {
+            if (token == "<|endoftext|>")
+            {
+                return EndOfText;
+            }
+
+            var ids = Encode(token.Replace('Ġ', ' ').Replace('Ċ', '\n'));
+            return ids.Count == 1 ? ids[0] : throw new ArgumentException($"tokens: \"{token}\" is {ids.Count} GPT-2 tokens, not one.", nameof(tokens));
+        }).ToList();
+    }
+}

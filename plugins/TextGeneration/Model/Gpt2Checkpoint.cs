@@ -1,0 +1,93 @@
+using System.Text.Json;
+using Captum.Checkpoints;
+
+namespace Captum.Plugins.TextGeneration.Model;
+
+/// <summary>Loads a Hugging Face GPT-2 folder without Python: <c>config.json</c> with <c>model.safetensors</c> or <c>pytorch_model.bin</c>.</summary>
+public static class Gpt2Checkpoint
+{
+    /// <summary>
+    /// Builds the model a folder holds: its shape from <c>config.json</c>, its weights from <c>model.safetensors</c>
+    /// (preferred) or <c>pytorch_model.bin</c>, with or without the <c>transformer.</c> prefix, the attention-mask
+    /// buffers old checkpoints carry ignored. The model is in evaluation mode.
+    /// </summary>
+    /// <param name="folder">The folder.</param>
+    /// <exception cref="ArgumentException">The folder, its config or its weights do not make a GPT-2: a missing file, another architecture, a missing, unexpected or misshaped key; the message names it.</exception>
+    public static Gpt2LMHeadModel Load(string folder)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        if (!Directory.Exists(folder))
+        {
+            throw new ArgumentException($"checkpoint: folder not found: {folder}", "checkpoint");
+        }
+
+        var config = ReadConfig(Path.Combine(folder, "config.json"));
+        var safetensors = Path.Combine(folder, "model.safetensors");
+        var bin = Path.Combine(folder, "pytorch_model.bin");
+        using var scope = torch.NewDisposeScope();
+        IReadOnlyDictionary<string, Tensor> state;
+        if (File.Exists(safetensors))
+        {
+            state = SafeTensors.Load(safetensors).Tensors;
+        }
+        else if (File.Exists(bin))
+        {
+            state = TorchCheckpoint.StateDict(TorchCheckpoint.Load(bin));
+        }
+        else
+        {
+            throw new ArgumentException($"checkpoint: {folder} has neither model.safetensors nor pytorch_model.bin.", "checkpoint");
+        }
+
+        var model = new Gpt2LMHeadModel(config);
+        try
+        {
+            TorchCheckpoint.LoadStateDict(model, Gpt2LMHeadModel.FromHuggingFaceNames(state));
+        }
+        catch (StateDictMismatchException ex)
+        {
+            model.Dispose();
+            throw new ArgumentException($"checkpoint: {folder}'s weights do not fit its config: {ex.Message}", "checkpoint", ex);
+        }
+
+        model.eval();
+        return model;
+    }
+
+    /// <summary>Reads a Hugging Face GPT-2 <c>config.json</c>.</summary>
+    /// <exception cref="ArgumentException">It is missing, not JSON, or not a GPT-2's; the message names it.</exception>
+    public static Gpt2Config ReadConfig(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new ArgumentException($"checkpoint: {path} not found; a Hugging Face model folder has a config.json.", "checkpoint");
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllText(path));
+            var root = document.RootElement;
+            var type = root.TryGetProperty("model_type", out var t) ? t.GetString() : null;
+            if (type != "gpt2")
+            {
+                throw new ArgumentException($"checkpoint: {path} describes a {type ?? "model without model_type"}, not a GPT-2.", "checkpoint");
+            }
+
+            if (root.TryGetProperty("activation_function", out var activation) && activation.GetString() is not ("gelu_new" or null))
+            {
+                throw new ArgumentException($"checkpoint: {path} uses the activation {activation.GetString()}; only gelu_new (GPT-2's) is supported.", "checkpoint");
+            }
+
+            long Size(string name) => root.GetProperty(name).GetInt64();
+            var inner = root.TryGetProperty("n_inner", out var n) && n.ValueKind == JsonValueKind.Number ? n.GetInt64() : (long?)null;
+            var epsilon = root.TryGetProperty("layer_norm_epsilon", out var e) ? e.GetDouble() : 1e-5;
+            var config = new Gpt2Config(Size("vocab_size"), Size("n_positions"), Size("n_embd"), Size("n_head"), Size("n_layer"), epsilon, inner);
+            config.Validate();
+            return config;
+        }
+        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            throw new ArgumentException($"checkpoint: {path} is not a GPT-2 config ({ex.Message})", "checkpoint", ex);
+        }
+    }
+}

@@ -1,0 +1,114 @@
+using System.Text.Json;
+using Captum.Attr;
+using Captum.Plugins.TextGeneration;
+using Captum.Plugins.TextGeneration.Model;
+using Captum.TestData;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace Captum.Tests.Plugins.TextGeneration;
+
+/// <summary>
+/// A real Hugging Face GPT-2 folder (../shared/checkpoints/gpt2-tiny: GPT-2's vocabulary, tiny width) in both layouts,
+/// against PyTorch's logits and greedy tokens and Captum 0.8.0's attributions in its expected.json, with prompts
+/// tokenized by Microsoft.ML.Tokenizers' GPT-2 tokenizer.
+/// </summary>
+public sealed class Gpt2CheckpointTests
+{
+    private static string Folder() => SharedData.Locate(Path.Combine("checkpoints", "gpt2-tiny"), "CAPTUM_GPT2_TINY_DIR");
+
+    private static JsonElement Expected() => JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder(), "expected.json"))).RootElement;
+
+    private static long[] Longs(JsonElement e) => e.EnumerateArray().Select(x => x.GetInt64()).ToArray();
+
+    private static float[] Floats(JsonElement e) => e.EnumerateArray().Select(x => x.GetSingle()).ToArray();
+
+    private static string CopyWithOnly(string file)
+    {
+        var copy = Directory.CreateTempSubdirectory("gpt2-tiny-").FullName;
+        File.Copy(Path.Combine(Folder(), "config.json"), Path.Combine(copy, "config.json"));
+        File.Copy(Path.Combine(Folder(), file), Path.Combine(copy, file));
+        return copy;
+    }
+
+    [Fact]
+    public void Gpt2Tokenizer_Prompt_GivesTheIdsPyTorchWasGiven()
+    {
+        var expected = Expected();
+        var tokenizer = new Gpt2Tokenizer();
+
+        Assert.Equal(Longs(expected.GetProperty("promptIds")), tokenizer.Encode(expected.GetProperty("prompt").GetString()!));
+        Assert.Equal(Longs(expected.GetProperty("targetIds")), tokenizer.Encode(expected.GetProperty("target").GetString()!));
+    }
+
+    [Theory]
+    [InlineData("model.safetensors")]
+    [InlineData("pytorch_model.bin")]
+    public void Load_EitherLayout_GivesPyTorchsLogitsAndGreedyTokens(string weights)
+    {
+        using var scope = torch.NewDisposeScope();
+        var expected = Expected();
+        var folder = CopyWithOnly(weights);
+        try
+        {
+            using var model = Gpt2Checkpoint.Load(folder);
+            using var noGrad = torch.no_grad();
+            var prompt = torch.tensor(Longs(expected.GetProperty("promptIds"))).unsqueeze(0);
+            var last = model.Logits(prompt)[0, -1];
+
+            TensorAssert.AllClose(last.narrow(0, 0, 32), torch.tensor(Floats(expected.GetProperty("lastLogitsFirst32"))), 1e-4, 1e-4);
+            Assert.Equal(expected.GetProperty("lastLogSumExp").GetDouble(), last.logsumexp(0).item<float>(), 3);
+            Assert.Equal(Longs(expected.GetProperty("lastLogitsTop5")), last.topk(5).indexes.data<long>().ToArray());
+            Assert.Equal(Longs(expected.GetProperty("greedy4")), LLMGeneration.Greedy(model, prompt, 4));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void LLMAttribution_RealCheckpoint_MatchesCaptumsFeatureAblationAndLayerIntegratedGradients()
+    {
+        using var scope = torch.NewDisposeScope();
+        var expected = Expected();
+        using var model = Gpt2Checkpoint.Load(Folder());
+        var tokenizer = new Gpt2Tokenizer();
+        var input = new TextTokenInput(expected.GetProperty("prompt").GetString()!, tokenizer, baselines: 0);
+        LLMTarget target = Longs(expected.GetProperty("targetIds"));
+
+        using var ablation = LLMAttribution.FeatureAblation(model, tokenizer).Attribute(input, target);
+        using var lig = LLMGradientAttribution.LayerIntegratedGradients(model, tokenizer, "transformer.wte")
+            .Attribute(input, target, new LLMAttributionOptions<LayerIntegratedGradientsOptions> { Method = new() { Steps = 20 } });
+
+        foreach (var (result, name) in new[] { (ablation, "featureAblation"), (lig, "layerIntegratedGradients") })
+        {
+            var e = expected.GetProperty(name);
+            TensorAssert.AllClose(result.SequenceAttribution, torch.tensor(Floats(e.GetProperty("seqAttr"))), 1e-4, 1e-3);
+            var rows = e.GetProperty("tokenAttr").EnumerateArray().Select(Floats).ToArray();
+            TensorAssert.AllClose(result.TokenAttribution!, torch.tensor(rows.SelectMany(r => r).ToArray()).reshape(rows.Length, -1), 1e-4, 1e-3);
+            Assert.Equal(e.GetProperty("inputTokens").EnumerateArray().Select(t => t.GetString()!), input.Tokens);
+            Assert.Equal(e.GetProperty("outputTokens").EnumerateArray().Select(t => t.GetString()!.Trim()), result.OutputTokens);
+        }
+    }
+
+    [Fact]
+    public void Load_ConfigOfAnotherArchitecture_NamesCheckpoint()
+    {
+        var folder = Directory.CreateTempSubdirectory("gpt2-other-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(folder, "config.json"), "{\"model_type\": \"llama\", \"vocab_size\": 10}");
+
+            var error = Assert.Throws<ArgumentException>(() => Gpt2Checkpoint.Load(folder));
+
+            Assert.Equal("checkpoint", error.ParamName);
+            Assert.Contains("llama", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+}
