@@ -219,6 +219,14 @@ public static partial class TorchCheckpoint
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(state);
         var target = module.state_dict();
+
+        // The module owns these tensors: for TorchSharp's native layers (Embedding, LSTM, ...) state_dict() makes the
+        // wrappers the module then keeps, and a caller's dispose scope must not free them.
+        foreach (var tensor in target.Values)
+        {
+            tensor.DetachFromDisposeScope();
+        }
+
         var missing = target.Keys.Where(k => !state.ContainsKey(k)).ToList();
         var unexpected = state.Keys.Where(k => !target.ContainsKey(k)).ToList();
         var mismatches = new List<StateDictShapeMismatch>();
@@ -241,7 +249,9 @@ public static partial class TorchCheckpoint
         if (!allowNonFinite)
         {
             // Parameters only: buffers such as attention masks hold -inf by design.
-            var nonFinite = module.named_parameters()
+            var nonFinite = target
+                .Where(p => p.Value is TorchSharp.Modules.Parameter)
+                .Select(p => (name: p.Key, parameter: p.Value))
                 .Where(p => state.TryGetValue(p.name, out var source) && source.is_floating_point() && !torch.isfinite(source).all().item<bool>())
                 .Select(p => p.name)
                 .ToList();

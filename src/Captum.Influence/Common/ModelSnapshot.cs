@@ -22,6 +22,8 @@ internal sealed class ModelSnapshot : IDisposable
         {
             foreach (var (name, tensor) in model.state_dict())
             {
+                // Owned by the model (native layers make the wrappers they then keep): not the caller's scope's to free.
+                tensor.DetachFromDisposeScope();
                 var copy = tensor.detach().clone();
                 copy.DetachFromDisposeScope();
                 state.Add((name, copy));
@@ -43,6 +45,11 @@ internal sealed class ModelSnapshot : IDisposable
         }
 
         var current = model.state_dict();
+        foreach (var tensor in current.Values)
+        {
+            tensor.DetachFromDisposeScope();
+        }
+
         using (torch.no_grad())
         {
             foreach (var (name, copy) in state)

@@ -146,4 +146,27 @@ public sealed class LoadStateDictTests
         TorchCheckpoint.LoadStateDict(target, state, allowNonFinite: true);
         Assert.False(torch.isfinite(target.bias!).all().item<bool>());
     }
+
+    [Fact]
+    public void LoadStateDict_InsideADisposeScope_LeavesNativeLayersTheirParameters()
+    {
+        var embedding = nn.Embedding(4, 3);
+        using (torch.NewDisposeScope())
+        {
+            TorchCheckpoint.LoadStateDict(embedding, new Dictionary<string, Tensor> { ["weight"] = torch.ones(4, 3) });
+        }
+
+        var parameter = Assert.Single(embedding.named_parameters());
+        Assert.False(parameter.parameter.IsInvalid);
+        Assert.Equal(12f, parameter.parameter.sum().item<float>());
+    }
+
+    [Fact]
+    public void VqaModelLoadDefault_StateDict_HoldsTheTextEncodersParameters()
+    {
+        using var model = Captum.Plugins.Vqa.VqaModel.LoadDefault(new Captum.Plugins.Vqa.VqaModelOptions());
+
+        Assert.Contains("text.embedding.weight", model.Net.state_dict().Keys);
+        Assert.Contains("text.lstm.weight_ih_l0", model.Net.state_dict().Keys);
+    }
 }
