@@ -47,7 +47,7 @@ public sealed class LLMAttribution<TOptions> : IAttribution
         this.tokenizer = tokenizer;
         this.method = method;
         AttributionTarget = target;
-        var probe = method(ForwardFunction.FromDelegate((Tensor[] _) => throw new InvalidOperationException("probe"), model.Module));
+        var probe = LLMAttributionCall.Probe(model, method);
         PerTokenAttribution = probe switch
         {
             FeatureAblation or ShapleyValueSampling or ShapleyValues => true,

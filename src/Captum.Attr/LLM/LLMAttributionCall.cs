@@ -1,3 +1,4 @@
+using Captum.Forward;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -17,6 +18,13 @@ internal static class LLMAttributionCall
         using var prompt = input.ToModelInput(null, tokenizer).to(DeviceOf(model));
         return LLMGeneration.Greedy(model, prompt, maxNewTokens, endOfSequence, cancellationToken);
     }
+
+    /// <summary>
+    /// The method a factory builds, over a forward function that must never run: the LLM classes build their method
+    /// per call around that call's prompt and answer, and look at this one only to check which method it is.
+    /// </summary>
+    public static T Probe<T>(ICausalLanguageModel model, Func<ForwardFunction, T> method) =>
+        method(ForwardFunction.FromDelegate((Tensor[] _) => throw new InvalidOperationException("The probe's forward function is never called."), model.Module));
 
     /// <summary>The model's device: that of its first parameter, the CPU when it has none.</summary>
     public static Device DeviceOf(ICausalLanguageModel model) => model.Module.parameters().FirstOrDefault()?.device ?? torch.CPU;

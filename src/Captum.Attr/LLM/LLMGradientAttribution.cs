@@ -37,7 +37,7 @@ public sealed class LLMGradientAttribution<TOptions> : IAttribution
         this.model = model;
         this.tokenizer = tokenizer;
         this.method = method;
-        var probe = method(ForwardFunction.FromDelegate((Tensor[] _) => throw new InvalidOperationException("probe"), model.Module));
+        var probe = LLMAttributionCall.Probe(model, method);
         if (probe is not (LayerIntegratedGradients or LayerGradientXActivation or LayerGradientShap))
         {
             throw new ArgumentException(
