@@ -19,6 +19,37 @@ internal static class LLMAttributionCall
         return LLMGeneration.Greedy(model, prompt, maxNewTokens, endOfSequence, cancellationToken);
     }
 
+    /// <summary>The foil's ids, without the skipped tokens, or null without a foil.</summary>
+    /// <exception cref="ArgumentException">No token is left; the message names Foil.</exception>
+    public static long[]? Foil(ITextTokenizer tokenizer, LLMTarget? foil, IReadOnlyList<TokenReference>? skipTokens)
+    {
+        if (foil is not { } given)
+        {
+            return null;
+        }
+
+        try
+        {
+            return given.Resolve(tokenizer, TokenReference.ResolveAll(skipTokens, tokenizer));
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException("Foil: " + e.Message, "Foil", e);
+        }
+    }
+
+    /// <summary>Checks that the prompt and the foil fit the model's positions.</summary>
+    /// <exception cref="ArgumentException">They do not; the message names Foil.</exception>
+    public static void RequireFoilFits(ICausalLanguageModel model, long promptTokens, int foilTokens)
+    {
+        if (promptTokens + foilTokens - 1 > model.MaxPositions)
+        {
+            throw new ArgumentException(
+                $"Foil: the prompt ({promptTokens} tokens) and the foil ({foilTokens}) need {promptTokens + foilTokens - 1} positions, more than the model's {model.MaxPositions}.",
+                "Foil");
+        }
+    }
+
     /// <summary>
     /// The method a factory builds, over a forward function that must never run: the LLM classes build their method
     /// per call around that call's prompt and answer, and look at this one only to check which method it is.

@@ -50,6 +50,40 @@ public static class LLMGeneration
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(prompt);
         ArgumentNullException.ThrowIfNull(answer);
+        using var scope = torch.NewDisposeScope();
+        var logProbabilities = AnswerDistributions(model, prompt, answer);
+        var ids = torch.tensor(answer.ToArray(), ScalarType.Int64, prompt.device);
+        return logProbabilities.gather(2, ids.reshape(1, -1, 1).expand(prompt.shape[0], -1, 1)).squeeze(2).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Each answer step's probability and the entropy of the next-token distribution at that step, after
+    /// <paramref name="prompt"/> ([1, tokens]) and the answer's earlier tokens, from one forward pass without gradients.
+    /// </summary>
+    /// <param name="model">The model.</param>
+    /// <param name="prompt">[1, tokens] ids.</param>
+    /// <param name="answer">The answer's ids.</param>
+    /// <returns>One score per answer token.</returns>
+    /// <remarks>Beyond Captum: Inseq's <c>probability</c> and <c>entropy</c> step scores. The entropy is in nats.</remarks>
+    public static IReadOnlyList<LLMStepScore> StepScores(ICausalLanguageModel model, Tensor prompt, IReadOnlyList<long> answer)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(prompt);
+        ArgumentNullException.ThrowIfNull(answer);
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var logProbabilities = AnswerDistributions(model, prompt.narrow(0, 0, 1), answer)[0].to_type(ScalarType.Float64);
+        var entropy = -(logProbabilities.exp() * logProbabilities).nan_to_num(0.0).sum(dim: 1);
+        var ids = torch.tensor(answer.ToArray(), ScalarType.Int64, prompt.device);
+        var chosen = logProbabilities.gather(1, ids.unsqueeze(1)).squeeze(1).exp();
+        var p = chosen.cpu().data<double>().ToArray();
+        var h = entropy.cpu().data<double>().ToArray();
+        return p.Select((v, i) => new LLMStepScore(v, h[i])).ToList();
+    }
+
+    /// <summary>The next-token log-probability distribution at each answer step, [rows, answer tokens, vocabulary], from one teacher-forced pass.</summary>
+    internal static Tensor AnswerDistributions(ICausalLanguageModel model, Tensor prompt, IReadOnlyList<long> answer)
+    {
         var rows = prompt.shape[0];
         var length = prompt.shape[1];
         RequireFits(model, length, answer.Count);
@@ -58,8 +92,7 @@ public static class LLMGeneration
         var teacher = ids.narrow(0, 0, answer.Count - 1).unsqueeze(0).expand(rows, -1);
         var logits = model.Logits(torch.cat([prompt, teacher], 1));
         var predicting = logits.narrow(1, length - 1, answer.Count);
-        var logProbabilities = torch.nn.functional.log_softmax(predicting, 2);
-        return logProbabilities.gather(2, ids.reshape(1, -1, 1).expand(rows, -1, 1)).squeeze(2).MoveToOuterDisposeScope();
+        return torch.nn.functional.log_softmax(predicting, 2).MoveToOuterDisposeScope();
     }
 
     /// <summary>Checks that a prompt of <paramref name="promptTokens"/> and an answer of <paramref name="answerTokens"/> fit the model's positions.</summary>
