@@ -84,8 +84,9 @@ public sealed class LLMAttribution<TOptions> : IAttribution
         LLMAttributionCall.RequireNoTargetOrArguments(options.Method);
         using var scope = torch.NewDisposeScope();
         var foil = LLMAttributionCall.Foil(tokenizer, options.Foil, options.SkipTokens);
-        var answer = LLMAttributionCall.Answer(model, tokenizer, input, target, options.SkipTokens, options.MaxNewTokens, options.EndOfSequence, cancellationToken);
+        var answer = LLMAttributionCall.Answer(model, tokenizer, input, target, options, cancellationToken);
         IReadOnlyList<LLMStepScore> steps;
+        PromptPrefixCache? prefixes;
         using (var prompt = input.ToModelInput(null, tokenizer))
         {
             LLMGeneration.RequireFits(model, prompt.shape[1], answer.Length);
@@ -96,11 +97,12 @@ public sealed class LLMAttribution<TOptions> : IAttribution
 
             using var onDevice = prompt.to(LLMAttributionCall.DeviceOf(model));
             steps = LLMGeneration.StepScores(model, onDevice, answer);
+            prefixes = PromptPrefixCache.Create(model, onDevice, options.UseCachedOutputs);
         }
 
         // A foil of another length has no token-by-token contrast: only the whole answer's is attributed.
         var perToken = PerTokenAttribution && (foil is null || foil.Length == answer.Length);
-        var forward = ForwardFunction.FromDelegate((object?[] args) => Evaluate((Tensor)args[0]!, input, answer, foil, perToken), model.Module);
+        var forward = ForwardFunction.FromDelegate((object?[] args) => Evaluate((Tensor)args[0]!, input, answer, foil, perToken, prefixes), model.Module);
         var attributor = method(forward);
         var rows = perToken ? 1 + answer.Length : 1;
         var total = torch.zeros(rows, input.FeatureCount, ScalarType.Float32);
@@ -129,7 +131,7 @@ public sealed class LLMAttribution<TOptions> : IAttribution
     /// The attributed quantity of every row of <paramref name="perturbed"/>, flattened: per row the whole answer's,
     /// then each token's when per-token; with a foil, the answer's minus the foil's.
     /// </summary>
-    private Tensor Evaluate(Tensor perturbed, IInterpretableInput input, long[] answer, long[]? foil, bool perToken)
+    private Tensor Evaluate(Tensor perturbed, IInterpretableInput input, long[] answer, long[]? foil, bool perToken, PromptPrefixCache? prefixes)
     {
         using var scope = torch.NewDisposeScope();
         var device = LLMAttributionCall.DeviceOf(model);
@@ -137,8 +139,9 @@ public sealed class LLMAttribution<TOptions> : IAttribution
         for (var r = 0; r < perturbed.shape[0]; r++)
         {
             var ids = input.ToModelInput(perturbed.narrow(0, r, 1), tokenizer).to(device);
-            var row = Quantity(ids, answer, perToken);
-            rows.Add(foil is null ? row : row - Quantity(ids, foil, perToken));
+            var prefix = prefixes?.For(ids);
+            var row = Quantity(ids, answer, perToken, prefix);
+            rows.Add(foil is null ? row : row - Quantity(ids, foil, perToken, prefix));
         }
 
         // Flat: one value per row for the whole answer, or 1 + answer tokens values for the whole (one-row) batch,
@@ -147,9 +150,11 @@ public sealed class LLMAttribution<TOptions> : IAttribution
     }
 
     /// <summary>The sequence's log probability (or probability), then, when per-token, each of its tokens'.</summary>
-    private Tensor Quantity(Tensor ids, long[] sequence, bool perToken)
+    private Tensor Quantity(Tensor ids, long[] sequence, bool perToken, KeyValueCache? prefix)
     {
-        var tokens = LLMGeneration.AnswerLogProbabilities(model, ids, sequence)[0].cpu();
+        var distributions = LLMGeneration.AnswerDistributions(model, ids, sequence, prefix)[0];
+        var chosen = torch.tensor(sequence, ScalarType.Int64, ids.device).unsqueeze(1);
+        var tokens = distributions.gather(1, chosen).squeeze(1).cpu();
         var values = perToken ? torch.cat([tokens.sum().unsqueeze(0), tokens]) : tokens.sum().unsqueeze(0);
         return AttributionTarget == LLMAttributionTarget.Probability ? values.exp() : values;
     }
@@ -202,6 +207,16 @@ public sealed record LLMAttributionOptions<TOptions>
 
     /// <summary>The token that ends generation (kept in the answer); none by default.</summary>
     public long? EndOfSequence { get; init; }
+
+    /// <summary>
+    /// Whether a model that keeps a key-value cache (<see cref="ICachingCausalLanguageModel"/>) reuses it: greedy
+    /// generation reads each token once, and <see cref="LLMAttribution{TOptions}"/> reads the unperturbed prompt once
+    /// and each perturbed prompt only from its first changed token. True by default, as Captum's
+    /// <c>use_cached_outputs</c>; the attributions are the same (to float rounding) either way. Ignored for other models.
+    /// </summary>
+    /// <remarks>Python: <c>use_cached_outputs</c> (Captum caches token by token within each perturbed prompt; here the answer
+    /// is read in one teacher-forced pass, and the cache saves the prompts' unchanged beginnings).</remarks>
+    public bool UseCachedOutputs { get; init; } = true;
 
     /// <summary>
     /// Reports trials done (<see cref="LLMAttribution{TOptions}"/>) or answer tokens done

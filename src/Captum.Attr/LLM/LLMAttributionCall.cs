@@ -8,15 +8,16 @@ namespace Captum.Attr;
 internal static class LLMAttributionCall
 {
     /// <summary>The answer's ids: the target's, without the skipped tokens, or generated greedily from the unperturbed prompt.</summary>
-    public static long[] Answer(ICausalLanguageModel model, ITextTokenizer tokenizer, IInterpretableInput input, LLMTarget? target, IReadOnlyList<TokenReference>? skipTokens, int maxNewTokens, long? endOfSequence, CancellationToken cancellationToken)
+    public static long[] Answer<TOptions>(ICausalLanguageModel model, ITextTokenizer tokenizer, IInterpretableInput input, LLMTarget? target, LLMAttributionOptions<TOptions> options, CancellationToken cancellationToken)
+        where TOptions : AttributionOptions
     {
         if (target is { } given)
         {
-            return given.Resolve(tokenizer, TokenReference.ResolveAll(skipTokens, tokenizer));
+            return given.Resolve(tokenizer, TokenReference.ResolveAll(options.SkipTokens, tokenizer));
         }
 
         using var prompt = input.ToModelInput(null, tokenizer).to(DeviceOf(model));
-        return LLMGeneration.Greedy(model, prompt, maxNewTokens, endOfSequence, cancellationToken);
+        return LLMGeneration.Greedy(model, prompt, options.MaxNewTokens, options.EndOfSequence, cancellationToken, options.UseCachedOutputs);
     }
 
     /// <summary>The foil's ids, without the skipped tokens, or null without a foil.</summary>

@@ -71,7 +71,7 @@ public sealed class LLMGradientAttribution<TOptions> : IAttribution
             LLMAttributionCall.RequireFoilFits(model, input.Ids.Count, foil.Length);
         }
 
-        var answer = LLMAttributionCall.Answer(model, tokenizer, input, target, options.SkipTokens, options.MaxNewTokens, options.EndOfSequence, cancellationToken);
+        var answer = LLMAttributionCall.Answer(model, tokenizer, input, target, options, cancellationToken);
         LLMGeneration.RequireFits(model, input.Ids.Count, answer.Length);
         var device = LLMAttributionCall.DeviceOf(model);
         IReadOnlyList<LLMStepScore> steps;
