@@ -51,7 +51,7 @@ public sealed class Gpt2Tokenizer : ITextTokenizer
             using var mergesStream = File.OpenRead(merges);
             return new Gpt2Tokenizer(CodeGenTokenizer.Create(vocabStream, mergesStream, addPrefixSpace: false, addBeginOfSentence: false, addEndOfSentence: false));
         }
-        catch (Exception e) when (e is not ArgumentException and not IOException)
+        catch (Exception e) when (e is not IOException)
         {
             throw new ArgumentException($"checkpoint: {vocab} and {merges} are not a byte-level BPE vocabulary and merges: {e.Message}", "checkpoint", e);
         }

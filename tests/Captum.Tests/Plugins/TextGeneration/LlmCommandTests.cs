@@ -83,3 +83,42 @@ public sealed class LlmCommandTests
         Assert.Contains("--prompt", error, StringComparison.Ordinal);
     }
 }
+
+/// <summary><see cref="Captum.Plugins.TextGeneration.Gpt2Tokenizer.FromFolder"/>: a folder's own vocab.json and merges.txt, else GPT-2's BPE.</summary>
+public sealed class Gpt2TokenizerFolderTests
+{
+    [Fact]
+    public void FromFolder_VocabAndMerges_EncodesWithTheFoldersMerges()
+    {
+        using var folder = new TempFolder();
+        File.WriteAllText(Path.Combine(folder.Path, "vocab.json"), "{\"h\": 0, \"i\": 1, \"Ġ\": 2, \"hi\": 3, \"Ġhi\": 4, \"!\": 5, \"<|endoftext|>\": 6}");
+        File.WriteAllText(Path.Combine(folder.Path, "merges.txt"), "#version: 0.2\nh i\nĠ hi\n");
+
+        var tokenizer = Captum.Plugins.TextGeneration.Gpt2Tokenizer.FromFolder(folder.Path);
+
+        Assert.Equal([3L, 4L, 5L], tokenizer.Encode("hi hi!"));
+        Assert.Equal("hi hi!", tokenizer.Decode([3, 4, 5]));
+    }
+
+    [Fact]
+    public void FromFolder_VocabWithoutEndOfText_NamesCheckpoint()
+    {
+        using var folder = new TempFolder();
+        File.WriteAllText(Path.Combine(folder.Path, "vocab.json"), "{\"h\": 0}");
+        File.WriteAllText(Path.Combine(folder.Path, "merges.txt"), "#version: 0.2\n");
+
+        var error = Assert.Throws<ArgumentException>(() => Captum.Plugins.TextGeneration.Gpt2Tokenizer.FromFolder(folder.Path));
+
+        Assert.Equal("checkpoint", error.ParamName);
+    }
+
+    [Fact]
+    public void FromFolder_NoTokenizerFiles_IsGpt2sBpe()
+    {
+        using var folder = new TempFolder();
+
+        var tokenizer = Captum.Plugins.TextGeneration.Gpt2Tokenizer.FromFolder(folder.Path);
+
+        Assert.Equal(new Captum.Plugins.TextGeneration.Gpt2Tokenizer().Encode("Where is the dog?"), tokenizer.Encode("Where is the dog?"));
+    }
+}
