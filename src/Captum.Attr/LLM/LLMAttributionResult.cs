@@ -29,19 +29,19 @@ public sealed class LLMAttributionResult : IDisposable
         IReadOnlyList<string>? foilTokens = null,
         IReadOnlyList<long>? foilTokenIds = null)
     {
-        if (stepScores is not null && stepScores.Count != outputTokenIds.Count)
-        {
-            throw new ArgumentException($"stepScores has {stepScores.Count} entries for {outputTokenIds.Count} answer tokens.", nameof(stepScores));
-        }
-
-        StepScores = stepScores;
-        FoilTokens = foilTokens;
-        FoilTokenIds = foilTokenIds;
         SequenceAttribution = sequenceAttribution ?? throw new ArgumentNullException(nameof(sequenceAttribution));
         TokenAttribution = tokenAttribution;
         InputTokens = inputTokens ?? throw new ArgumentNullException(nameof(inputTokens));
         OutputTokens = outputTokens ?? throw new ArgumentNullException(nameof(outputTokens));
         OutputTokenIds = outputTokenIds ?? throw new ArgumentNullException(nameof(outputTokenIds));
+        if (stepScores is not null && stepScores.Count != OutputTokenIds.Count)
+        {
+            throw new ArgumentException($"stepScores has {stepScores.Count} entries for {OutputTokenIds.Count} answer tokens.", nameof(stepScores));
+        }
+
+        StepScores = stepScores;
+        FoilTokens = foilTokens;
+        FoilTokenIds = foilTokenIds;
     }
 
     /// <summary>Each input feature's attribution towards the whole answer, [input features]. Python: <c>seq_attr</c>.</summary>
