@@ -9,7 +9,7 @@ using Captum.Plugins.Vqa.Model;
 using TorchSharp;
 using static TorchSharp.torch;
 
-// scripts/bench.sh WORKLOAD --threads N [--repeats R]
+// scripts/bench.sh WORKLOAD --threads N [--repeats R]   (gpt2_llm_fa also takes --no-cache, and --smoke for a tiny run that only checks it works)
 // Times CaptumSharp against "raw": the same forward and backward passes over the same expanded batches,
 // written directly in TorchSharp. Ends with one machine-readable line.
 var workload = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "mlp-steps";
@@ -26,7 +26,7 @@ if (workload == "adaptive")
 }
 
 var threads = Option("--threads", 1);
-var repeats = Option("--repeats", workload == "vqa-lig" ? 1 : 3);
+var repeats = Option("--repeats", workload == "vqa-lig" || args.Contains("--smoke") ? 1 : 3);
 torch.set_num_threads(threads);
 torch.manual_seed(0);
 
@@ -35,7 +35,8 @@ Func<(Action Captum, Action Raw, int Passes, int Steps)> build = workload switch
     "resnet18-ig" => ResNet18Ig,
     "vqa-lig" => VqaLig,
     "mlp-steps" => MlpSteps,
-    _ => throw new ArgumentException($"unknown workload '{workload}': resnet18-ig, vqa-lig, mlp-steps, adaptive or influence-scale"),
+    "gpt2_llm_fa" => () => Gpt2LlmFa.Build(args.Contains("--no-cache"), args.Contains("--smoke")),
+    _ => throw new ArgumentException($"unknown workload '{workload}': resnet18-ig, vqa-lig, mlp-steps, gpt2_llm_fa [--no-cache], adaptive or influence-scale"),
 };
 using var setup = torch.NewDisposeScope();
 var (captum, raw, passes, steps) = build();

@@ -14,10 +14,48 @@ namespace Captum.Plugins.TextGeneration;
 /// </remarks>
 public sealed class Gpt2Tokenizer : ITextTokenizer
 {
-    private static readonly Lazy<Tokenizer> Shared = new(() => TiktokenTokenizer.CreateForModel("gpt2"));
+    private static readonly Lazy<Tokenizer> Gpt2 = new(() => TiktokenTokenizer.CreateForModel("gpt2"));
+    private readonly Lazy<Tokenizer> shared;
+
+    /// <summary>GPT-2's own BPE (Microsoft.ML.Tokenizers' GPT-2 data).</summary>
+    public Gpt2Tokenizer() => shared = Gpt2;
+
+    private Gpt2Tokenizer(Tokenizer tokenizer) => shared = new(tokenizer);
 
     /// <summary>The end-of-text token, GPT-2's BOS and EOS: 50256.</summary>
     public const long EndOfText = 50256;
+
+    private Lazy<Tokenizer> Shared => shared;
+
+    /// <summary>
+    /// The tokenizer of a Hugging Face GPT-2 folder: its <c>vocab.json</c> and <c>merges.txt</c> when both are there (read
+    /// by Microsoft.ML.Tokenizers' byte-level BPE, <c>CodeGenTokenizer</c>, without a prefix space or added BOS/EOS,
+    /// as GPT-2's), else GPT-2's own BPE.
+    /// </summary>
+    /// <param name="folder">The checkpoint folder.</param>
+    /// <returns>The tokenizer.</returns>
+    /// <exception cref="ArgumentException">The files are there but cannot be read as a BPE vocabulary and merges; the message names checkpoint.</exception>
+    public static Gpt2Tokenizer FromFolder(string folder)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        var vocab = Path.Combine(folder, "vocab.json");
+        var merges = Path.Combine(folder, "merges.txt");
+        if (!File.Exists(vocab) || !File.Exists(merges))
+        {
+            return new Gpt2Tokenizer();
+        }
+
+        try
+        {
+            using var vocabStream = File.OpenRead(vocab);
+            using var mergesStream = File.OpenRead(merges);
+            return new Gpt2Tokenizer(CodeGenTokenizer.Create(vocabStream, mergesStream, addPrefixSpace: false, addBeginOfSentence: false, addEndOfSentence: false));
+        }
+        catch (Exception e) when (e is not IOException)
+        {
+            throw new ArgumentException($"checkpoint: {vocab} and {merges} are not a byte-level BPE vocabulary and merges: {e.Message}", "checkpoint", e);
+        }
+    }
 
     /// <inheritdoc />
     public IReadOnlyList<long> Encode(string text)

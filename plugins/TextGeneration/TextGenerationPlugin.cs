@@ -5,7 +5,7 @@ namespace Captum.Plugins.TextGeneration;
 /// <summary>
 /// The text-generation plugin's entry point. It holds the GPT-2 model family the LLM attribution runs on
 /// (<see cref="Model.Gpt2LMHeadModel"/>, Hugging Face folders by <see cref="Model.Gpt2Checkpoint"/>, GPT-2's BPE by
-/// <see cref="Gpt2Tokenizer"/>); its commands are not written yet, so it registers no service.
+/// <see cref="Gpt2Tokenizer"/>) and its <c>llm</c> command.
 /// </summary>
 public sealed class TextGenerationPlugin : ICaptumPlugin
 {
@@ -19,5 +19,6 @@ public sealed class TextGenerationPlugin : ICaptumPlugin
     public void ConfigureServices(IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
+        services.AddSingleton<IPluginCommand, Commands.LlmCommand>();
     }
 }

@@ -84,7 +84,7 @@ public sealed class FigurePanel
 /// <c>class="captum-panel-image"</c>, colour bar gradients <c>class="captum-colorbar"</c>, titles
 /// <c>class="captum-title"</c>.
 /// </remarks>
-public sealed class VisualizationFigure
+public sealed class VisualizationFigure : ISvgFigure
 {
     private const double TitleFontSize = 14;
     private const double TickFontSize = 10;

@@ -68,10 +68,10 @@ public sealed class HtmlReport
     }
 
     /// <summary>Adds a figure as inline SVG, with an optional caption (escaped).</summary>
-    /// <param name="figure">The figure.</param>
+    /// <param name="figure">The figure: a <see cref="VisualizationFigure"/>, an <see cref="SvgChart"/> of <see cref="TokenAttributionPlots"/>, or any <see cref="ISvgFigure"/>.</param>
     /// <param name="caption">The caption, or null.</param>
     /// <returns>This report.</returns>
-    public HtmlReport AddFigure(VisualizationFigure figure, string? caption = null)
+    public HtmlReport AddFigure(ISvgFigure figure, string? caption = null)
     {
         ArgumentNullException.ThrowIfNull(figure);
         var sb = new StringBuilder("<figure class=\"captum-figure\">");

@@ -12,9 +12,10 @@ namespace Captum.Plugins.TextGeneration.Model;
 /// Modules: <c>transformer.wte</c> (token embedding, the layer LLM gradient attribution uses), <c>transformer.wpe</c>,
 /// <c>transformer.h.N.{ln_1, attn.c_attn, attn.c_proj, ln_2, mlp.c_fc, mlp.c_proj}</c>, <c>transformer.ln_f</c>. The
 /// head has no weight of its own (<c>lm_head.weight</c> is <c>transformer.wte.weight</c>). No dropout: the model is for
-/// inference and attribution.
+/// inference and attribution. The key-value cache (<see cref="Logits(Tensor, KeyValueCache?, out KeyValueCache)"/>) is
+/// Hugging Face's <c>past_key_values</c>: per layer, keys and values [batch, heads, tokens, head width].
 /// </remarks>
-public sealed class Gpt2LMHeadModel : nn.Module<Tensor, Tensor>, ICausalLanguageModel
+public sealed class Gpt2LMHeadModel : nn.Module<Tensor, Tensor>, ICachingCausalLanguageModel
 {
     private readonly Gpt2Transformer transformer;
 
@@ -46,16 +47,7 @@ public sealed class Gpt2LMHeadModel : nn.Module<Tensor, Tensor>, ICausalLanguage
     /// <exception cref="ArgumentException">The ids are not [batch, tokens] integers, or more tokens than positions; the message names them.</exception>
     public override Tensor forward(Tensor inputIds)
     {
-        ArgumentNullException.ThrowIfNull(inputIds);
-        if (inputIds.dim() != 2 || inputIds.is_floating_point())
-        {
-            throw new ArgumentException($"inputIds must be [batch, tokens] integer ids, not {inputIds.dtype} [{string.Join(", ", inputIds.shape)}].", nameof(inputIds));
-        }
-
-        if (inputIds.shape[1] > Config.Positions)
-        {
-            throw new ArgumentException($"inputIds has {inputIds.shape[1]} tokens, more than the model's {Config.Positions} positions.", nameof(inputIds));
-        }
+        RequireIds(inputIds, 0);
 
         // No dispose scope of its own: hooks (layer attribution) keep intermediate values past the call; they belong to the caller's scope.
         var hidden = transformer.call(inputIds);
@@ -64,6 +56,48 @@ public sealed class Gpt2LMHeadModel : nn.Module<Tensor, Tensor>, ICausalLanguage
 
     /// <inheritdoc />
     public Tensor Logits(Tensor inputIds) => call(inputIds);
+
+    /// <inheritdoc />
+    /// <remarks>Python: <c>GPT2LMHeadModel(input_ids, past_key_values=past, use_cache=True)</c>, its <c>logits</c> and
+    /// <c>past_key_values</c>. The embeddings and layer norms are called as modules (their hooks fire); the blocks are
+    /// not, since a module's call takes one argument.</remarks>
+    public Tensor Logits(Tensor inputIds, KeyValueCache? past, out KeyValueCache present)
+    {
+        RequireIds(inputIds, past?.Length ?? 0);
+        if (past is not null)
+        {
+            if (past.Layers.Count != Config.Layers)
+            {
+                throw new ArgumentException($"past holds {past.Layers.Count} layers; the model has {Config.Layers}.", nameof(past));
+            }
+
+            if (past.BatchSize != 1 && past.BatchSize != inputIds.shape[0])
+            {
+                throw new ArgumentException($"past holds {past.BatchSize} sequences for {inputIds.shape[0]} rows of inputIds; give 1 or as many.", nameof(past));
+            }
+        }
+
+        var presents = new List<(Tensor Key, Tensor Value)>();
+        var hidden = transformer.Forward(inputIds, past, presents);
+        present = new KeyValueCache(presents);
+        return nn.functional.linear(hidden, transformer.Wte.weight!);
+    }
+
+    private void RequireIds(Tensor inputIds, long cached)
+    {
+        ArgumentNullException.ThrowIfNull(inputIds);
+        if (inputIds.dim() != 2 || inputIds.is_floating_point())
+        {
+            throw new ArgumentException($"inputIds must be [batch, tokens] integer ids, not {inputIds.dtype} [{string.Join(", ", inputIds.shape)}].", nameof(inputIds));
+        }
+
+        if (cached + inputIds.shape[1] > Config.Positions)
+        {
+            throw new ArgumentException(
+                $"inputIds has {inputIds.shape[1]} tokens{(cached > 0 ? $" after {cached} cached ones" : string.Empty)}, more than the model's {Config.Positions} positions.",
+                nameof(inputIds));
+        }
+    }
 
     /// <summary>
     /// Hugging Face's state-dict names for this model's own: <c>lm_head.weight</c> (the tied head) and the
@@ -107,13 +141,17 @@ public sealed class Gpt2LMHeadModel : nn.Module<Tensor, Tensor>, ICausalLanguage
 
         public Embedding Wte => wte;
 
-        public override Tensor forward(Tensor ids)
+        public override Tensor forward(Tensor ids) => Forward(ids, null, null);
+
+        /// <summary>The hidden states; with <paramref name="presents"/>, the blocks run with the cache (positions after <paramref name="past"/>'s), each adding its keys and values.</summary>
+        public Tensor Forward(Tensor ids, KeyValueCache? past, List<(Tensor Key, Tensor Value)>? presents)
         {
-            var positions = torch.arange(ids.shape[1], ScalarType.Int64, ids.device).unsqueeze(0);
+            var offset = past?.Length ?? 0;
+            var positions = torch.arange(offset, offset + ids.shape[1], ScalarType.Int64, ids.device).unsqueeze(0);
             var x = wte.call(ids) + wpe.call(positions);
-            foreach (var block in h)
+            for (var i = 0; i < h.Count; i++)
             {
-                x = block.call(x);
+                x = presents is null ? h[i].call(x) : h[i].Forward(x, past?.Layers[i], presents);
             }
 
             return ln_f.call(x);
@@ -142,6 +180,12 @@ public sealed class Gpt2LMHeadModel : nn.Module<Tensor, Tensor>, ICausalLanguage
             var attended = x + attn.call(ln_1.call(x));
             return attended + mlp.call(ln_2.call(attended));
         }
+
+        public Tensor Forward(Tensor x, (Tensor Key, Tensor Value)? past, List<(Tensor Key, Tensor Value)> presents)
+        {
+            var attended = x + attn.Attend(ln_1.call(x), past, presents);
+            return attended + mlp.call(ln_2.call(attended));
+        }
     }
 
     private sealed class Gpt2Attention : nn.Module<Tensor, Tensor>
@@ -159,17 +203,29 @@ public sealed class Gpt2LMHeadModel : nn.Module<Tensor, Tensor>, ICausalLanguage
             RegisterComponents();
         }
 
-        public override Tensor forward(Tensor x)
+        public override Tensor forward(Tensor x) => Attend(x, null, null);
+
+        /// <summary>Causal self-attention of <paramref name="x"/> after <paramref name="past"/>'s tokens; adds this layer's keys and values (past and new) to <paramref name="presents"/>.</summary>
+        public Tensor Attend(Tensor x, (Tensor Key, Tensor Value)? past, List<(Tensor Key, Tensor Value)>? presents)
         {
             var (batch, length, width) = (x.shape[0], x.shape[1], x.shape[2]);
             var headWidth = width / heads;
             var qkv = c_attn.call(x).split(width, 2);
             Tensor Heads(Tensor t) => t.reshape(batch, length, heads, headWidth).transpose(1, 2);
             var (q, k, v) = (Heads(qkv[0]), Heads(qkv[1]), Heads(qkv[2]));
+            if (past is { } cached)
+            {
+                k = torch.cat([cached.Key.expand(batch, -1, -1, -1), k], 2);
+                v = torch.cat([cached.Value.expand(batch, -1, -1, -1), v], 2);
+            }
+
+            presents?.Add((k, v));
+            var total = k.shape[2];
             var scores = torch.matmul(q, k.transpose(-1, -2)) / Math.Sqrt(headWidth);
 
             // As Hugging Face's eager attention: masked scores become the dtype's lowest value before the softmax.
-            var causal = torch.ones(length, length, ScalarType.Bool, x.device).tril();
+            // Query i sits at position (total - length) + i and sees every key up to it.
+            var causal = torch.ones(length, total, ScalarType.Bool, x.device).tril(total - length);
             scores = torch.where(causal, scores, torch.tensor(LowestOf(scores.dtype), scores.dtype, x.device));
             var mixed = torch.matmul(nn.functional.softmax(scores, -1), v);
             return c_proj.call(mixed.transpose(1, 2).reshape(batch, length, width));

@@ -83,15 +83,28 @@ public sealed class LLMAttribution<TOptions> : IAttribution
         options.Validate();
         LLMAttributionCall.RequireNoTargetOrArguments(options.Method);
         using var scope = torch.NewDisposeScope();
-        var answer = LLMAttributionCall.Answer(model, tokenizer, input, target, options.SkipTokens, options.MaxNewTokens, options.EndOfSequence, cancellationToken);
+        var foil = LLMAttributionCall.Foil(tokenizer, options.Foil, options.SkipTokens);
+        var answer = LLMAttributionCall.Answer(model, tokenizer, input, target, options, cancellationToken);
+        IReadOnlyList<LLMStepScore> steps;
+        PromptPrefixCache? prefixes;
         using (var prompt = input.ToModelInput(null, tokenizer))
         {
             LLMGeneration.RequireFits(model, prompt.shape[1], answer.Length);
+            if (foil is not null)
+            {
+                LLMAttributionCall.RequireFoilFits(model, prompt.shape[1], foil.Length);
+            }
+
+            using var onDevice = prompt.to(LLMAttributionCall.DeviceOf(model));
+            steps = LLMGeneration.StepScores(model, onDevice, answer);
+            prefixes = PromptPrefixCache.Create(model, onDevice, options.UseCachedOutputs);
         }
 
-        var forward = ForwardFunction.FromDelegate((object?[] args) => Evaluate((Tensor)args[0]!, input, answer), model.Module);
+        // A foil of another length has no token-by-token contrast: only the whole answer's is attributed.
+        var perToken = PerTokenAttribution && (foil is null || foil.Length == answer.Length);
+        var forward = ForwardFunction.FromDelegate((object?[] args) => Evaluate((Tensor)args[0]!, input, answer, foil, perToken, prefixes), model.Module);
         var attributor = method(forward);
-        var rows = PerTokenAttribution ? 1 + answer.Length : 1;
+        var rows = perToken ? 1 + answer.Length : 1;
         var total = torch.zeros(rows, input.FeatureCount, ScalarType.Float32);
         for (var trial = 0; trial < options.NumTrials; trial++)
         {
@@ -105,14 +118,20 @@ public sealed class LLMAttribution<TOptions> : IAttribution
         var attribution = input.FormatAttribution(total / options.NumTrials);
         return new LLMAttributionResult(
             attribution[0].MoveToOuterDisposeScope(),
-            PerTokenAttribution ? attribution.narrow(0, 1, answer.Length).MoveToOuterDisposeScope() : null,
+            perToken ? attribution.narrow(0, 1, answer.Length).MoveToOuterDisposeScope() : null,
             input.Values,
             ReadableTokens.Of(answer, tokenizer),
-            answer);
+            answer,
+            steps,
+            foil is null ? null : ReadableTokens.Of(foil, tokenizer),
+            foil);
     }
 
-    /// <summary>The attributed quantity of every row of <paramref name="perturbed"/>, flattened: per row the whole answer's, then each token's when per-token.</summary>
-    private Tensor Evaluate(Tensor perturbed, IInterpretableInput input, long[] answer)
+    /// <summary>
+    /// The attributed quantity of every row of <paramref name="perturbed"/>, flattened: per row the whole answer's,
+    /// then each token's when per-token; with a foil, the answer's minus the foil's.
+    /// </summary>
+    private Tensor Evaluate(Tensor perturbed, IInterpretableInput input, long[] answer, long[]? foil, bool perToken, PromptPrefixCache? prefixes)
     {
         using var scope = torch.NewDisposeScope();
         var device = LLMAttributionCall.DeviceOf(model);
@@ -120,16 +139,24 @@ public sealed class LLMAttribution<TOptions> : IAttribution
         for (var r = 0; r < perturbed.shape[0]; r++)
         {
             var ids = input.ToModelInput(perturbed.narrow(0, r, 1), tokenizer).to(device);
-            var perToken = LLMGeneration.AnswerLogProbabilities(model, ids, answer)[0].cpu();
-            rows.Add(torch.cat([perToken.sum().unsqueeze(0), perToken]));
+            var prefix = prefixes?.For(ids);
+            var row = Quantity(ids, answer, perToken, prefix);
+            rows.Add(foil is null ? row : row - Quantity(ids, foil, perToken, prefix));
         }
 
-        var logProbabilities = torch.stack(rows);
-        var values = PerTokenAttribution ? logProbabilities : logProbabilities[TensorIndex.Colon, 0];
-        var result = AttributionTarget == LLMAttributionTarget.Probability ? values.exp() : values;
         // Flat: one value per row for the whole answer, or 1 + answer tokens values for the whole (one-row) batch,
         // which the perturbation methods attribute each (their aggregate mode).
-        return result.reshape(-1).MoveToOuterDisposeScope();
+        return torch.stack(rows).reshape(-1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The sequence's log probability (or probability), then, when per-token, each of its tokens'.</summary>
+    private Tensor Quantity(Tensor ids, long[] sequence, bool perToken, KeyValueCache? prefix)
+    {
+        var distributions = LLMGeneration.AnswerDistributions(model, ids, sequence, prefix)[0];
+        var chosen = torch.tensor(sequence, ScalarType.Int64, ids.device).unsqueeze(1);
+        var tokens = distributions.gather(1, chosen).squeeze(1).cpu();
+        var values = perToken ? torch.cat([tokens.sum().unsqueeze(0), tokens]) : tokens.sum().unsqueeze(0);
+        return AttributionTarget == LLMAttributionTarget.Probability ? values.exp() : values;
     }
 }
 
@@ -182,11 +209,39 @@ public sealed record LLMAttributionOptions<TOptions>
     public long? EndOfSequence { get; init; }
 
     /// <summary>
+    /// Whether a model that keeps a key-value cache (<see cref="ICachingCausalLanguageModel"/>) reuses it: greedy
+    /// generation reads each token once, and <see cref="LLMAttribution{TOptions}"/> reads the unperturbed prompt once
+    /// and each perturbed prompt only from its first changed token. True by default, as Captum's
+    /// <c>use_cached_outputs</c>; the attributions are the same (to float rounding) either way. Ignored for other models.
+    /// </summary>
+    /// <remarks>Python: <c>use_cached_outputs</c> (Captum caches token by token within each perturbed prompt; here the answer
+    /// is read in one teacher-forced pass, and the cache saves the prompts' unchanged beginnings).</remarks>
+    public bool UseCachedOutputs { get; init; } = true;
+
+    /// <summary>
     /// Reports trials done (<see cref="LLMAttribution{TOptions}"/>) or answer tokens done
     /// (<see cref="LLMGradientAttribution{TOptions}"/>); the wrapped method's own evaluations are reported through
     /// its options' <c>Progress</c>.
     /// </summary>
     public IProgress<AttributionProgress>? Progress { get; init; }
+
+    /// <summary>
+    /// A contrastive foil, as text (encoded, skipped tokens left out) or ids: the attributed quantity becomes the
+    /// answer's minus the foil's (why "garden" rather than "kitchen"); null (the default) attributes the answer alone.
+    /// Beyond Captum (Inseq's contrastive attribution).
+    /// </summary>
+    /// <remarks>
+    /// <para>The answer and the foil are each scored after the prompt with their own earlier tokens (teacher forcing).
+    /// The whole-answer quantity is log p(answer) − log p(foil) (or p(answer) − p(foil) towards the probability), the
+    /// sums of their tokens' log probabilities, whatever their lengths. Per token (FeatureAblation, the Shapley
+    /// methods, the gradient methods), row t is log p(answer_t | prompt, answer_&lt;t) − log p(foil_t | prompt, foil_&lt;t),
+    /// defined only when the foil has as many tokens as the answer; otherwise the result's token attribution is null
+    /// and only the whole-answer contrast is attributed.</para>
+    /// <para><see cref="LLMGradientAttribution{TOptions}"/> attributes each answer token and each foil token and
+    /// subtracts (the gradient methods are linear in the explained output); LayerGradientShap's random baselines are
+    /// drawn again for the foil, so set its Seed for an exact difference.</para>
+    /// </remarks>
+    public LLMTarget? Foil { get; init; }
 
     /// <summary>The wrapped method's options (perturbations per evaluation, samples, ...); its target and additional forward arguments must be left empty. Python: <c>**kwargs</c>.</summary>
     public TOptions? Method { get; init; }

@@ -8,15 +8,47 @@ namespace Captum.Attr;
 internal static class LLMAttributionCall
 {
     /// <summary>The answer's ids: the target's, without the skipped tokens, or generated greedily from the unperturbed prompt.</summary>
-    public static long[] Answer(ICausalLanguageModel model, ITextTokenizer tokenizer, IInterpretableInput input, LLMTarget? target, IReadOnlyList<TokenReference>? skipTokens, int maxNewTokens, long? endOfSequence, CancellationToken cancellationToken)
+    public static long[] Answer<TOptions>(ICausalLanguageModel model, ITextTokenizer tokenizer, IInterpretableInput input, LLMTarget? target, LLMAttributionOptions<TOptions> options, CancellationToken cancellationToken)
+        where TOptions : AttributionOptions
     {
         if (target is { } given)
         {
-            return given.Resolve(tokenizer, TokenReference.ResolveAll(skipTokens, tokenizer));
+            return given.Resolve(tokenizer, TokenReference.ResolveAll(options.SkipTokens, tokenizer));
         }
 
         using var prompt = input.ToModelInput(null, tokenizer).to(DeviceOf(model));
-        return LLMGeneration.Greedy(model, prompt, maxNewTokens, endOfSequence, cancellationToken);
+        return LLMGeneration.Greedy(model, prompt, options.MaxNewTokens, options.EndOfSequence, cancellationToken, options.UseCachedOutputs);
+    }
+
+    /// <summary>The foil's ids, without the skipped tokens, or null without a foil.</summary>
+    /// <exception cref="ArgumentException">No token is left; the message names Foil.</exception>
+    public static long[]? Foil(ITextTokenizer tokenizer, LLMTarget? foil, IReadOnlyList<TokenReference>? skipTokens)
+    {
+        if (foil is not { } given)
+        {
+            return null;
+        }
+
+        try
+        {
+            return given.Resolve(tokenizer, TokenReference.ResolveAll(skipTokens, tokenizer));
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException("Foil: " + e.Message, "Foil", e);
+        }
+    }
+
+    /// <summary>Checks that the prompt and the foil fit the model's positions.</summary>
+    /// <exception cref="ArgumentException">They do not; the message names Foil.</exception>
+    public static void RequireFoilFits(ICausalLanguageModel model, long promptTokens, int foilTokens)
+    {
+        if (promptTokens + foilTokens - 1 > model.MaxPositions)
+        {
+            throw new ArgumentException(
+                $"Foil: the prompt ({promptTokens} tokens) and the foil ({foilTokens}) need {promptTokens + foilTokens - 1} positions, more than the model's {model.MaxPositions}.",
+                "Foil");
+        }
     }
 
     /// <summary>

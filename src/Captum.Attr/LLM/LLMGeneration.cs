@@ -11,23 +11,46 @@ public static class LLMGeneration
     /// times, stopping early at <paramref name="endOfSequence"/> (which is kept, as Hugging Face's generate does) or at
     /// the model's last position. Python: <c>model.generate(input_ids, max_new_tokens=..., do_sample=False)</c>.
     /// </summary>
+    /// <param name="model">The model; an <see cref="ICachingCausalLanguageModel"/> reads each token once when <paramref name="useCache"/>.</param>
+    /// <param name="prompt">[1, tokens] ids.</param>
+    /// <param name="maxNewTokens">At least 1.</param>
+    /// <param name="endOfSequence">The token that ends generation, or null.</param>
+    /// <param name="cancellationToken">Checked before each token.</param>
+    /// <param name="useCache">Whether a caching model reuses its keys and values (Hugging Face's <c>use_cache</c>, on by default); the tokens are the same either way.</param>
     /// <returns>The new tokens' ids only.</returns>
-    public static long[] Greedy(ICausalLanguageModel model, Tensor prompt, int maxNewTokens, long? endOfSequence = null, CancellationToken cancellationToken = default)
+    public static long[] Greedy(ICausalLanguageModel model, Tensor prompt, int maxNewTokens, long? endOfSequence = null, CancellationToken cancellationToken = default, bool useCache = true)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(prompt);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxNewTokens, 1);
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
+        var caching = useCache ? model as ICachingCausalLanguageModel : null;
         var current = prompt;
+        var input = prompt;
+        KeyValueCache? cache = null;
+        var length = prompt.shape[1];
         var generated = new List<long>();
-        while (generated.Count < maxNewTokens && current.shape[1] < model.MaxPositions)
+        while (generated.Count < maxNewTokens && length < model.MaxPositions)
         {
             cancellationToken.ThrowIfCancellationRequested();
             using var step = torch.NewDisposeScope();
-            var next = model.Logits(current)[0, -1].argmax().item<long>();
+            long next;
+            if (caching is not null)
+            {
+                next = caching.Logits(input, cache, out var present)[0, -1].argmax().item<long>();
+                cache?.Dispose();
+                cache = present.MoveToOuterDisposeScope();
+                input = torch.tensor(new[] { next }, ScalarType.Int64, prompt.device).unsqueeze(0).MoveToOuterDisposeScope();
+            }
+            else
+            {
+                next = model.Logits(current)[0, -1].argmax().item<long>();
+                current = torch.cat([current, torch.tensor(new[] { next }, ScalarType.Int64, current.device).unsqueeze(0)], 1).MoveToOuterDisposeScope();
+            }
+
             generated.Add(next);
-            current = torch.cat([current, torch.tensor(new[] { next }, ScalarType.Int64, current.device).unsqueeze(0)], 1).MoveToOuterDisposeScope();
+            length++;
             if (next == endOfSequence)
             {
                 break;
@@ -50,16 +73,55 @@ public static class LLMGeneration
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(prompt);
         ArgumentNullException.ThrowIfNull(answer);
+        using var scope = torch.NewDisposeScope();
+        var logProbabilities = AnswerDistributions(model, prompt, answer);
+        var ids = torch.tensor(answer.ToArray(), ScalarType.Int64, prompt.device);
+        return logProbabilities.gather(2, ids.reshape(1, -1, 1).expand(prompt.shape[0], -1, 1)).squeeze(2).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Each answer step's probability and the entropy of the next-token distribution at that step, after
+    /// <paramref name="prompt"/> ([1, tokens]) and the answer's earlier tokens, from one forward pass without gradients.
+    /// </summary>
+    /// <param name="model">The model.</param>
+    /// <param name="prompt">[1, tokens] ids.</param>
+    /// <param name="answer">The answer's ids.</param>
+    /// <returns>One score per answer token.</returns>
+    /// <remarks>Beyond Captum: Inseq's <c>probability</c> and <c>entropy</c> step scores. The entropy is in nats.</remarks>
+    public static IReadOnlyList<LLMStepScore> StepScores(ICausalLanguageModel model, Tensor prompt, IReadOnlyList<long> answer)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(prompt);
+        ArgumentNullException.ThrowIfNull(answer);
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var logProbabilities = AnswerDistributions(model, prompt.narrow(0, 0, 1), answer)[0].to_type(ScalarType.Float64);
+        var entropy = -(logProbabilities.exp() * logProbabilities).nan_to_num(0.0).sum(dim: 1);
+        var ids = torch.tensor(answer.ToArray(), ScalarType.Int64, prompt.device);
+        var chosen = logProbabilities.gather(1, ids.unsqueeze(1)).squeeze(1).exp();
+        var p = chosen.cpu().data<double>().ToArray();
+        var h = entropy.cpu().data<double>().ToArray();
+        return p.Select((v, i) => new LLMStepScore(v, h[i])).ToList();
+    }
+
+    /// <summary>
+    /// The next-token log-probability distribution at each answer step, [rows, answer tokens, vocabulary], from one
+    /// teacher-forced pass; with <paramref name="prefix"/> (the keys and values of the prompt's first tokens, of an
+    /// <see cref="ICachingCausalLanguageModel"/>), the pass reads only the prompt's later tokens and the answer.
+    /// </summary>
+    internal static Tensor AnswerDistributions(ICausalLanguageModel model, Tensor prompt, IReadOnlyList<long> answer, KeyValueCache? prefix = null)
+    {
         var rows = prompt.shape[0];
         var length = prompt.shape[1];
         RequireFits(model, length, answer.Count);
         using var scope = torch.NewDisposeScope();
         var ids = torch.tensor(answer.ToArray(), ScalarType.Int64, prompt.device);
         var teacher = ids.narrow(0, 0, answer.Count - 1).unsqueeze(0).expand(rows, -1);
-        var logits = model.Logits(torch.cat([prompt, teacher], 1));
-        var predicting = logits.narrow(1, length - 1, answer.Count);
-        var logProbabilities = torch.nn.functional.log_softmax(predicting, 2);
-        return logProbabilities.gather(2, ids.reshape(1, -1, 1).expand(rows, -1, 1)).squeeze(2).MoveToOuterDisposeScope();
+        var read = prefix?.Length ?? 0;
+        var sequence = torch.cat([prompt.narrow(1, read, length - read), teacher], 1);
+        var logits = prefix is null ? model.Logits(sequence) : ((ICachingCausalLanguageModel)model).Logits(sequence, prefix, out _);
+        var predicting = logits.narrow(1, length - read - 1, answer.Count);
+        return torch.nn.functional.log_softmax(predicting, 2).MoveToOuterDisposeScope();
     }
 
     /// <summary>Checks that a prompt of <paramref name="promptTokens"/> and an answer of <paramref name="answerTokens"/> fit the model's positions.</summary>

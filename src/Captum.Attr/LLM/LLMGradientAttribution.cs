@@ -55,7 +55,7 @@ public sealed class LLMGradientAttribution<TOptions> : IAttribution
     /// <param name="target">The answer, as text or ids; generated greedily when null.</param>
     /// <param name="options">Skipped tokens, generation length and the method's own options (NumTrials must stay 1).</param>
     /// <param name="cancellationToken">Checked between answer tokens and inside the method.</param>
-    /// <returns>Per answer token and in sum, the attributions; the caller disposes it.</returns>
+    /// <returns>Per answer token and in sum, the attributions, and the step scores; the caller disposes it.</returns>
     /// <exception cref="ArgumentException">The answer has no token or does not fit the model's positions, or an option does not fit; the message names it.</exception>
     /// <remarks>Python: <c>attribute(inp, target, skip_tokens, gen_args, **kwargs)</c>.</remarks>
     public LLMAttributionResult Attribute(TextTokenInput input, LLMTarget? target = null, LLMAttributionOptions<TOptions>? options = null, CancellationToken cancellationToken = default)
@@ -65,49 +65,83 @@ public sealed class LLMGradientAttribution<TOptions> : IAttribution
         options.Validate();
         LLMAttributionCall.RequireNoTargetOrArguments(options.Method);
         using var scope = torch.NewDisposeScope();
-        var answer = LLMAttributionCall.Answer(model, tokenizer, input, target, options.SkipTokens, options.MaxNewTokens, options.EndOfSequence, cancellationToken);
-        LLMGeneration.RequireFits(model, input.Ids.Count, answer.Length);
-        var device = LLMAttributionCall.DeviceOf(model);
-        var positions = torch.tensor(input.InterpretableMask.Select((b, i) => (b, i)).Where(p => p.b).Select(p => (long)p.i).ToArray(), ScalarType.Int64);
-        var rows = new List<Tensor>();
-        for (var t = 0; t < answer.Length; t++)
+        var foil = LLMAttributionCall.Foil(tokenizer, options.Foil, options.SkipTokens);
+        if (foil is not null)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            using var tokenScope = torch.NewDisposeScope();
-            var index = t;
-            var forward = ForwardFunction.FromDelegate((object?[] args) => TokenLogProbability((Tensor)args[0]!, input, answer, index, device), model.Module);
-            using var features = input.ToTensor().to(device);
-            using var result = method(forward).Attribute(features, options.Method, cancellationToken);
-            var embedding = result.Layers.Count == 1 && result.Layers[0].Count == 1
-                ? result.Layers[0][0]
-                : throw new InvalidOperationException("The method must attribute to one layer with one output (the token embedding).");
-
-            // [1, prompt + t, width]: the answer's earlier tokens are inputs too, but only the prompt's are attributed.
-            var perPosition = embedding.narrow(1, 0, input.Ids.Count).sum(-1).cpu().to_type(ScalarType.Float32);
-            rows.Add(perPosition.index_select(1, positions).MoveToOuterDisposeScope());
-            options.Progress?.Report(new AttributionProgress(t + 1, answer.Length));
+            LLMAttributionCall.RequireFoilFits(model, input.Ids.Count, foil.Length);
         }
 
-        var tokens = torch.cat(rows, 0);
+        var answer = LLMAttributionCall.Answer(model, tokenizer, input, target, options, cancellationToken);
+        LLMGeneration.RequireFits(model, input.Ids.Count, answer.Length);
+        var device = LLMAttributionCall.DeviceOf(model);
+        IReadOnlyList<LLMStepScore> steps;
+        using (var prompt = input.ToModelInput(null, tokenizer).to(device))
+        {
+            steps = LLMGeneration.StepScores(model, prompt, answer);
+        }
+
+        var positions = torch.tensor(input.InterpretableMask.Select((b, i) => (b, i)).Where(p => p.b).Select(p => (long)p.i).ToArray(), ScalarType.Int64);
+        var total = answer.Length + (foil?.Length ?? 0);
+        var done = 0;
+
+        // [sequence tokens, interpretable tokens]: each token's attribution, given the prompt and the sequence's earlier tokens.
+        Tensor TokenRows(long[] sequence)
+        {
+            var rows = new List<Tensor>();
+            for (var t = 0; t < sequence.Length; t++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                using var tokenScope = torch.NewDisposeScope();
+                var index = t;
+                var forward = ForwardFunction.FromDelegate((object?[] args) => TokenLogProbability((Tensor)args[0]!, input, sequence, index, device), model.Module);
+                using var features = input.ToTensor().to(device);
+                using var result = method(forward).Attribute(features, options.Method, cancellationToken);
+                var embedding = result.Layers.Count == 1 && result.Layers[0].Count == 1
+                    ? result.Layers[0][0]
+                    : throw new InvalidOperationException("The method must attribute to one layer with one output (the token embedding).");
+
+                // [1, prompt + t, width]: the sequence's earlier tokens are inputs too, but only the prompt's are attributed.
+                var perPosition = embedding.narrow(1, 0, input.Ids.Count).sum(-1).cpu().to_type(ScalarType.Float32);
+                rows.Add(perPosition.index_select(1, positions).MoveToOuterDisposeScope());
+                options.Progress?.Report(new AttributionProgress(++done, total));
+            }
+
+            return torch.cat(rows, 0);
+        }
+
+        var tokens = TokenRows(answer);
+        Tensor? perToken = tokens;
+        var sequenceAttribution = tokens.sum(dim: 0);
+        if (foil is not null)
+        {
+            // The methods are linear in the explained output: the contrast's attribution is the difference.
+            var foilTokens = TokenRows(foil);
+            sequenceAttribution = sequenceAttribution - foilTokens.sum(dim: 0);
+            perToken = foil.Length == answer.Length ? tokens - foilTokens : null;
+        }
+
         return new LLMAttributionResult(
-            tokens.sum(dim: 0).MoveToOuterDisposeScope(),
-            tokens.MoveToOuterDisposeScope(),
+            sequenceAttribution.MoveToOuterDisposeScope(),
+            perToken?.MoveToOuterDisposeScope(),
             input.Values,
             ReadableTokens.Of(answer, tokenizer),
-            answer);
+            answer,
+            steps,
+            foil is null ? null : ReadableTokens.Of(foil, tokenizer),
+            foil);
     }
 
-    private Tensor TokenLogProbability(Tensor perturbed, TextTokenInput input, long[] answer, int index, Device device)
+    private Tensor TokenLogProbability(Tensor perturbed, TextTokenInput input, long[] sequence, int index, Device device)
     {
         var ids = input.ToModelInput(perturbed, tokenizer).to(device);
         if (index > 0)
         {
-            var earlier = torch.tensor(answer[..index], ScalarType.Int64, device).unsqueeze(0).expand(ids.shape[0], -1);
+            var earlier = torch.tensor(sequence[..index], ScalarType.Int64, device).unsqueeze(0).expand(ids.shape[0], -1);
             ids = torch.cat([ids, earlier], 1);
         }
 
         var logits = model.Logits(ids)[TensorIndex.Colon, -1];
-        return torch.nn.functional.log_softmax(logits, 1)[TensorIndex.Colon, answer[index]];
+        return torch.nn.functional.log_softmax(logits, 1)[TensorIndex.Colon, sequence[index]];
     }
 }
 

@@ -283,6 +283,38 @@ public sealed partial class VisualizationDocTests
         }
     }
 
+    [Fact]
+    public void VisualizationDoc_TokenAttributionPlots_HeatMapWithScoresAndBarsInOneReport()
+    {
+        var outDir = Directory.CreateTempSubdirectory("captum-vizdoc-").FullName;
+        try
+        {
+            float[,] tokenAttr = { { 0.8f, -0.1f, 0.05f }, { 0.3f, 0.2f, -0.6f } };
+            var heat = TokenAttributionPlots.TokenHeatMap(
+                ["mary", "went", "garden"],
+                ["gar", "den"],
+                tokenAttr,
+                [new ScoreColumn("p", [0.42, 0.97], Max: 1.0), new ScoreColumn("H", [2.1, 0.2])]);
+            var bars = TokenAttributionPlots.SequenceBarChart(["mary", "went", "garden"], [1.1f, 0.1f, -0.55f]);
+            new HtmlReport("Why garden?").AddFigure(heat, "Token attribution").AddFigure(bars, "Sequence attribution").Save(Path.Combine(outDir, "llm.html"));
+
+            var doc = TestImages.ParseXml(File.ReadAllText(Path.Combine(outDir, "llm.html")));
+            var classes = doc.Descendants().Select(e => (string?)e.Attribute("class") ?? string.Empty).ToList();
+            Assert.Equal(6, classes.Count(c => c == "captum-cell"));
+            Assert.Equal(4, classes.Count(c => c == "captum-score-cell"));
+            Assert.Equal(2, classes.Count(c => c == "captum-bar captum-bar-positive"));
+            Assert.Equal(1, classes.Count(c => c == "captum-bar captum-bar-negative"));
+
+            // The largest magnitude (0.8) saturates in Captum's darkest blue.
+            var strongest = doc.Descendants().First(e => (string?)e.Attribute("class") == "captum-cell");
+            Assert.Equal("#00429d", (string)strongest.Attribute("fill")!);
+        }
+        finally
+        {
+            Directory.Delete(outDir, recursive: true);
+        }
+    }
+
     // ---------------------------------------------------------------- the guide itself
 
     [Fact]

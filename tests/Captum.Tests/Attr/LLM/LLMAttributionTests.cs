@@ -9,7 +9,7 @@ namespace Captum.Tests.Attr.LLM;
 /// <summary>The LLM attribution classes' laws and argument checks, on a small GPT-2 with seeded weights.</summary>
 public sealed class LLMAttributionTests
 {
-    private static readonly string[] Vocab = ["<unk>", "<s>", "<pad>", "john", "mary", "went", "to", "the", "kitchen", "garden", ".", "where", "is", "?"];
+    internal static readonly string[] Vocab = ["<unk>", "<s>", "<pad>", "john", "mary", "went", "to", "the", "kitchen", "garden", ".", "where", "is", "?"];
 
     private static (Gpt2LMHeadModel Model, WordTokenizer Tokenizer) Setup(long positions = 32)
     {

@@ -1,0 +1,183 @@
+using System.Globalization;
+using System.Text.Json;
+using Captum.Attr;
+using Captum.Explain.Reports;
+using Captum.Plugins.TextGeneration.Model;
+using Captum.Visualization;
+
+namespace Captum.Plugins.TextGeneration.Commands;
+
+/// <summary>
+/// <c>captum llm</c>: which prompt tokens (or template values) a GPT-2 answer rests on, by LLMAttribution (or
+/// LLMGradientAttribution for layer-ig), printed, drawn in report.html (Captum's token heat map with the step scores,
+/// and the sequence bar chart) and, with --json, written to result.json.
+/// </summary>
+/// <remarks>
+/// Defaults as Captum's: feature ablation towards the answer's log probability, baseline token id 0, no skipped
+/// tokens, 25 greedy tokens when no target is given. The model comes from --checkpoint (a Hugging Face GPT-2
+/// folder); the story model the plugin is to ship is not wired in yet.
+/// </remarks>
+public sealed class LlmCommand : IPluginCommand
+{
+    private static readonly string[] Methods = ["feature-ablation", "shapley-value-sampling", "shapley-values", "lime", "kernel-shap", "layer-ig"];
+
+    /// <inheritdoc />
+    public string Name => "llm";
+
+    /// <inheritdoc />
+    public string Description => "Which words of a prompt a GPT-2 answer rests on (LLMAttribution), with a heat map report.";
+
+    /// <inheritdoc />
+    public IReadOnlyList<PluginCommandOption> Options { get; } =
+    [
+        new("prompt", "The prompt (its tokens are the features); or give --template and --value.", PluginOptionKind.Text),
+        new("template", "A prompt template with {} slots, filled by the --value options (the values are the features).", PluginOptionKind.Text),
+        new("value", "A template value, in slot order.", PluginOptionKind.Text) { Repeatable = true },
+        new("target", "The answer to explain; default: the model's greedy answer.", PluginOptionKind.Text),
+        new("foil", "A contrasting answer: attribute log p(target) - log p(foil) (why the target rather than the foil).", PluginOptionKind.Text),
+        new("method", "The attribution method.", PluginOptionKind.Text, "feature-ablation") { AllowedValues = Methods },
+        new("checkpoint", "A Hugging Face GPT-2 folder (config.json with model.safetensors or pytorch_model.bin; vocab.json and merges.txt when present, else GPT-2's BPE).", PluginOptionKind.Folder),
+        new("baseline-token", "The token id a removed prompt token becomes (--prompt only).", PluginOptionKind.Integer, "0"),
+        new("max-new-tokens", "How many tokens to generate when no --target is given.", PluginOptionKind.Integer, "25"),
+        new("steps", "Integration steps of layer-ig.", PluginOptionKind.Integer, "50"),
+        new("top", "How many top attributed features to print.", PluginOptionKind.Integer, "5"),
+        new("out", "The folder of report.html (and result.json).", PluginOptionKind.Folder, Path.Combine("out", "llm")),
+        new("json", "Also write result.json.", PluginOptionKind.Flag),
+    ];
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentException">An option does not fit (no prompt or both prompt and template, no checkpoint, a bad number); the message names it.</exception>
+    public int Run(PluginCommandContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var prompt = context.GetText("prompt");
+        var template = context.GetText("template");
+        var values = context.GetTexts("value");
+        if ((prompt is null) == (template is null))
+        {
+            throw new ArgumentException("--prompt: give either --prompt or --template (with --value), not both or neither.", "prompt");
+        }
+
+        if (prompt is { Length: 0 } || (prompt is null && values.Count == 0))
+        {
+            throw new ArgumentException(prompt is null ? "--value: a template needs its values." : "--prompt must not be empty.", prompt is null ? "value" : "prompt");
+        }
+
+        var method = context.GetText("method")!;
+        if (method == "layer-ig" && template is not null)
+        {
+            throw new ArgumentException("--method: layer-ig attributes tokens; use --prompt, not --template.", "method");
+        }
+
+        var checkpoint = context.GetText("checkpoint")
+            ?? throw new ArgumentException("--checkpoint: give a Hugging Face GPT-2 folder; the plugin's own story model is not available yet.", "checkpoint");
+        var baseline = context.GetInteger("baseline-token");
+        var maxNew = Positive(context, "max-new-tokens");
+        var steps = Positive(context, "steps");
+        var top = Positive(context, "top");
+        var folder = context.GetText("out")!;
+        var target = context.GetText("target");
+        var foil = context.GetText("foil");
+
+        using var scope = torch.NewDisposeScope();
+        using var model = Gpt2Checkpoint.Load(checkpoint);
+        if (baseline < 0 || baseline >= model.Config.VocabSize)
+        {
+            throw new ArgumentException($"--baseline-token must be a token id from 0 to {model.Config.VocabSize - 1}, not {baseline}.", "baseline-token");
+        }
+
+        var tokenizer = Gpt2Tokenizer.FromFolder(checkpoint);
+        IInterpretableInput input = prompt is not null
+            ? new TextTokenInput(prompt, tokenizer, baselines: baseline)
+            : new TextTemplateInput(template!, values);
+        LLMTarget? answer = target is null ? null : (LLMTarget?)target;
+        LLMTarget? contrast = foil is null ? null : (LLMTarget?)foil;
+        using var result = Attribute(method, model, tokenizer, input, answer, contrast, maxNew, steps, context.CancellationToken);
+
+        var answerText = tokenizer.Decode(result.OutputTokenIds);
+        var seqAttr = Floats(result.SequenceAttribution);
+        context.Output.WriteLine($"Answer: {answerText}");
+        context.Output.WriteLine($"Top attributed {(template is null ? "tokens" : "values")} ({method}{(foil is null ? string.Empty : $", against \"{foil}\"")}):");
+        foreach (var i in Enumerable.Range(0, seqAttr.Length).OrderByDescending(i => seqAttr[i]).Take(top))
+        {
+            context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {result.InputTokens[i],-20} {seqAttr[i],10:F4}"));
+        }
+
+        Directory.CreateDirectory(folder);
+        var report = new HtmlReport($"LLM attribution: {answerText}")
+            .AddParagraph($"Prompt: {prompt ?? template}")
+            .AddParagraph($"Answer: {answerText}{(foil is null ? string.Empty : $" (rather than \"{foil}\")")}")
+            .AddParagraph($"Method: {method}, towards the answer's log probability; model: {checkpoint}");
+        if (result.TokenAttribution is not null)
+        {
+            report.AddFigure(result.PlotTokenAttribution(), "Token attribution (rows: answer tokens; p: probability, H: entropy of the next token)");
+        }
+
+        report.AddFigure(result.PlotSequenceAttribution(), "Sequence attribution");
+        var reportPath = Path.Combine(folder, "report.html");
+        report.Save(reportPath);
+        context.Output.WriteLine($"Report: {reportPath}");
+
+        if (context.GetFlag("json"))
+        {
+            var json = new LlmResultJson(
+                prompt ?? template!,
+                method,
+                answerText,
+                foil,
+                result.InputTokens,
+                result.OutputTokens,
+                result.OutputTokenIds,
+                seqAttr,
+                result.TokenAttribution is { } t ? Floats(t).Chunk(seqAttr.Length).ToArray() : null,
+                result.StepScores?.Select(s => new LlmStepJson(s.Probability, s.Entropy)).ToList());
+            var jsonPath = Path.Combine(folder, "result.json");
+            File.WriteAllText(jsonPath, JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
+            context.Output.WriteLine($"JSON: {jsonPath}");
+        }
+
+        return 0;
+    }
+
+    private static LLMAttributionResult Attribute(string method, Gpt2LMHeadModel model, ITextTokenizer tokenizer, IInterpretableInput input, LLMTarget? target, LLMTarget? foil, int maxNew, int steps, CancellationToken cancellationToken)
+    {
+        LLMAttributionOptions<T> Options<T>(T? methodOptions = null)
+            where T : AttributionOptions => new() { MaxNewTokens = maxNew, Foil = foil, Method = methodOptions };
+
+        return method switch
+        {
+            "feature-ablation" => LLMAttribution.FeatureAblation(model, tokenizer).Attribute(input, target, Options<FeatureAblationOptions>(), cancellationToken),
+            "shapley-value-sampling" => LLMAttribution.ShapleyValueSampling(model, tokenizer).Attribute(input, target, Options<ShapleyValueSamplingOptions>(), cancellationToken),
+            "shapley-values" => LLMAttribution.ShapleyValues(model, tokenizer).Attribute(input, target, Options<ShapleyValuesOptions>(), cancellationToken),
+            "lime" => new LLMAttribution<LimeOptions>(model, tokenizer, f => new Lime(f)).Attribute(input, target, Options<LimeOptions>(), cancellationToken),
+            "kernel-shap" => LLMAttribution.KernelShap(model, tokenizer).Attribute(input, target, Options<KernelShapOptions>(), cancellationToken),
+            "layer-ig" => LLMGradientAttribution.LayerIntegratedGradients(model, tokenizer, "transformer.wte")
+                .Attribute((TextTokenInput)input, target, Options(new LayerIntegratedGradientsOptions { Steps = steps }), cancellationToken),
+            _ => throw new ArgumentException($"--method: unknown method '{method}'; choose from {string.Join(", ", Methods)}.", "method"),
+        };
+    }
+
+    private static int Positive(PluginCommandContext context, string name)
+    {
+        var value = context.GetInteger(name);
+        return value is >= 1 and <= int.MaxValue ? (int)value : throw new ArgumentException($"--{name} must be a positive whole number, not {value}.", name);
+    }
+
+    private static float[] Floats(Tensor t) => t.detach().cpu().to_type(ScalarType.Float32).data<float>().ToArray();
+}
+
+/// <summary>result.json of <c>captum llm</c>.</summary>
+internal sealed record LlmResultJson(
+    string Prompt,
+    string Method,
+    string Answer,
+    string? Foil,
+    IReadOnlyList<string> InputTokens,
+    IReadOnlyList<string> OutputTokens,
+    IReadOnlyList<long> OutputTokenIds,
+    float[] SeqAttr,
+    float[][]? TokenAttr,
+    IReadOnlyList<LlmStepJson>? StepScores);
+
+/// <summary>One answer step's probability and next-token entropy.</summary>
+internal sealed record LlmStepJson(double Probability, double Entropy);

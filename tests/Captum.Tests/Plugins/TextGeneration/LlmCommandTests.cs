@@ -1,0 +1,124 @@
+using System.Text.Json;
+using System.Xml.Linq;
+using Captum.TestData;
+using Captum.Tests.Plugins.Vqa.Commands;
+using Xunit;
+
+namespace Captum.Tests.Plugins.TextGeneration;
+
+/// <summary><c>captum llm</c>, run in-process by the captum command with the plugins bundled beside it, on ../shared/checkpoints/gpt2-tiny.</summary>
+public sealed class LlmCommandTests
+{
+    private static string Folder() => SharedData.Locate(Path.Combine("checkpoints", "gpt2-tiny"), "CAPTUM_GPT2_TINY_DIR");
+
+    private static JsonElement Expected() => JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder(), "expected.json"))).RootElement;
+
+    private static float[] Floats(JsonElement e) => e.EnumerateArray().Select(x => x.GetSingle()).ToArray();
+
+    private static void AssertClose(float[] expected, float[] actual, double tolerance)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (var i = 0; i < expected.Length; i++)
+        {
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= tolerance * (1 + Math.Abs(expected[i])), $"[{i}]: expected {expected[i]}, got {actual[i]}");
+        }
+    }
+
+    [Theory]
+    [InlineData("feature-ablation", "featureAblation")]
+    [InlineData("layer-ig", "layerIntegratedGradients")]
+    public void Llm_Gpt2TinyCheckpoint_ReproducesCaptumsAttributionsInResultJsonAndDrawsTheReport(string method, string reference)
+    {
+        using var folder = new TempFolder();
+        var expected = Expected();
+
+        var (code, output, error) = BundledCli.Run(
+            "llm", "--checkpoint", Folder(), "--prompt", expected.GetProperty("prompt").GetString()!, "--target", expected.GetProperty("target").GetString()!,
+            "--method", method, "--steps", "20", "--out", folder.Path, "--json");
+
+        Assert.True(code == 0, error);
+        Assert.Contains("Answer:", output, StringComparison.Ordinal);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.Path, "result.json")));
+        var root = json.RootElement;
+        var e = expected.GetProperty(reference);
+        AssertClose(Floats(e.GetProperty("seqAttr")), Floats(root.GetProperty("seqAttr")), 1e-3);
+        var rows = root.GetProperty("tokenAttr").EnumerateArray().Select(Floats).ToArray();
+        var expectedRows = e.GetProperty("tokenAttr").EnumerateArray().Select(Floats).ToArray();
+        Assert.Equal(expectedRows.Length, rows.Length);
+        for (var r = 0; r < rows.Length; r++)
+        {
+            AssertClose(expectedRows[r], rows[r], 1e-3);
+        }
+
+        Assert.Equal(e.GetProperty("outputTokens").EnumerateArray().Select(t => t.GetString()!.Trim()), root.GetProperty("outputTokens").EnumerateArray().Select(t => t.GetString()!));
+        Assert.Equal(19, root.GetProperty("inputTokens").GetArrayLength());
+        Assert.Equal(" The garden.", root.GetProperty("answer").GetString());
+
+        var report = XDocument.Parse(File.ReadAllText(Path.Combine(folder.Path, "report.html")));
+        var classes = report.Descendants().Select(x => (string?)x.Attribute("class") ?? string.Empty).ToList();
+        Assert.Equal(3 * 19, classes.Count(c => c.StartsWith("captum-cell", StringComparison.Ordinal) && c != "captum-cell-value"));
+        Assert.Equal(19, classes.Count(c => c.StartsWith("captum-bar captum-bar-", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void Llm_NoCheckpoint_ExitsTwoNamingCheckpointAndWritesNothing()
+    {
+        using var folder = new TempFolder();
+
+        var (code, _, error) = BundledCli.Run("llm", "--prompt", "where is mary ?", "--out", folder.Path);
+
+        Assert.Equal(2, code);
+        Assert.Contains("--checkpoint", error, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(folder.Path, "report.html")));
+    }
+
+    [Fact]
+    public void Llm_PromptAndTemplate_ExitsTwoNamingPrompt()
+    {
+        using var folder = new TempFolder();
+
+        var (code, _, error) = BundledCli.Run("llm", "--checkpoint", Folder(), "--prompt", "a", "--template", "{} b", "--value", "a", "--out", folder.Path);
+
+        Assert.Equal(2, code);
+        Assert.Contains("--prompt", error, StringComparison.Ordinal);
+    }
+}
+
+/// <summary><see cref="Captum.Plugins.TextGeneration.Gpt2Tokenizer.FromFolder"/>: a folder's own vocab.json and merges.txt, else GPT-2's BPE.</summary>
+public sealed class Gpt2TokenizerFolderTests
+{
+    [Fact]
+    public void FromFolder_VocabAndMerges_EncodesWithTheFoldersMerges()
+    {
+        using var folder = new TempFolder();
+        File.WriteAllText(Path.Combine(folder.Path, "vocab.json"), "{\"h\": 0, \"i\": 1, \"Ġ\": 2, \"hi\": 3, \"Ġhi\": 4, \"!\": 5, \"<|endoftext|>\": 6}");
+        File.WriteAllText(Path.Combine(folder.Path, "merges.txt"), "#version: 0.2\nh i\nĠ hi\n");
+
+        var tokenizer = Captum.Plugins.TextGeneration.Gpt2Tokenizer.FromFolder(folder.Path);
+
+        Assert.Equal([3L, 4L, 5L], tokenizer.Encode("hi hi!"));
+        Assert.Equal("hi hi!", tokenizer.Decode([3, 4, 5]));
+    }
+
+    [Fact]
+    public void FromFolder_VocabWithoutEndOfText_NamesCheckpoint()
+    {
+        using var folder = new TempFolder();
+        File.WriteAllText(Path.Combine(folder.Path, "vocab.json"), "{\"h\": 0}");
+        File.WriteAllText(Path.Combine(folder.Path, "merges.txt"), "#version: 0.2\n");
+
+        var error = Assert.Throws<ArgumentException>(() => Captum.Plugins.TextGeneration.Gpt2Tokenizer.FromFolder(folder.Path));
+
+        Assert.Equal("checkpoint", error.ParamName);
+    }
+
+    [Fact]
+    public void FromFolder_NoTokenizerFiles_IsGpt2sBpe()
+    {
+        using var folder = new TempFolder();
+
+        var tokenizer = Captum.Plugins.TextGeneration.Gpt2Tokenizer.FromFolder(folder.Path);
+
+        Assert.Equal(new Captum.Plugins.TextGeneration.Gpt2Tokenizer().Encode("Where is the dog?"), tokenizer.Encode("Where is the dog?"));
+    }
+}
