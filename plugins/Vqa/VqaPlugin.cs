@@ -3,7 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Captum.Plugins.Vqa;
 
-/// <summary>The VQA plugin's entry point: the VQA model, and the vqa, vqa-train, vqa-eval and vqa-scenes commands.</summary>
+/// <summary>The VQA plugin's entry point: the VQA model, and the vqa, vqa-train, vqa-eval, vqa-scenes, vqa-influence and vqa-tcav commands.</summary>
 public sealed class VqaPlugin : ICaptumPlugin
 {
     /// <inheritdoc />
@@ -21,5 +21,6 @@ public sealed class VqaPlugin : ICaptumPlugin
         services.AddSingleton<IPluginCommand, VqaEvalCommand>();
         services.AddSingleton<IPluginCommand, VqaScenesCommand>();
         services.AddSingleton<IPluginCommand, VqaInfluenceCommand>();
+        services.AddSingleton<IPluginCommand, VqaTcavCommand>();
     }
 }

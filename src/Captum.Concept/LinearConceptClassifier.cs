@@ -124,8 +124,14 @@ public sealed class LinearConceptClassifier : IConceptClassifier
         var bestB = b.clone();
         var bestObjective = torch.full(problems, double.PositiveInfinity, ScalarType.Float64, x.device);
 
-        // scikit-learn's "optimal" schedule: η_t = 1 / (α (t0 + t)), t0 from its typical-weight heuristic.
-        var eta0 = Math.Pow(Alpha, -0.25);
+        // scikit-learn's "optimal" schedule: η_t = 1 / (α (t0 + t)), t0 from its typical-weight heuristic, but with a
+        // first step no larger than 1 / max |x|²: full-batch steps on large activations (thousands of features) would
+        // otherwise overshoot so far that no iterate beats w = 0.
+        // The intercept keeps scikit-learn's steps (its scale is the decision's, not the activations').
+        var largest = x.square().sum(dim: 1).max().item<double>();
+        var sklearnEta0 = Math.Pow(Alpha, -0.25);
+        var eta0 = Math.Min(sklearnEta0, largest > 0 ? 1 / largest : double.PositiveInfinity);
+        var interceptScale = sklearnEta0 / eta0;
         var t0 = 1.0 / (Alpha * eta0);
         var best = double.PositiveInfinity;
         var sinceImprovement = 0;
@@ -154,7 +160,7 @@ public sealed class LinearConceptClassifier : IConceptClassifier
             var pull = (margins < 1).to(ScalarType.Float64) * y;
             var eta = 1.0 / (Alpha * (t0 + t));
             w.sub_(eta * ((Alpha * w) - (pull.t().matmul(x) / m)));
-            b.add_(eta * pull.mean([0]));
+            b.add_(eta * interceptScale * pull.mean([0]));
         }
 
         return (bestW, bestB);

@@ -111,6 +111,25 @@ public sealed class CAVAndClassifierTests
     }
 
     [Fact]
+    public void TrainAndEvaluate_LargeHighDimensionalActivations_LearnsASeparatingVector()
+    {
+        using var scope = torch.NewDisposeScope();
+
+        // Activations like a convolutional layer's: thousands of features of large values, few examples. Unscaled
+        // full-batch steps overshoot so far there that no iterate beats w = 0 (a zero CAV scores 0 for everything),
+        // and an intercept stepped at the weights' scale never reaches the threshold between the concepts.
+        var generator = new torch.Generator(9);
+        var x = 20 * torch.randn(60, 2000, generator: generator);
+        x[..30] += 10;
+        var y = torch.cat([torch.zeros(30, ScalarType.Int64), torch.ones(30, ScalarType.Int64)]);
+
+        using var result = new LinearConceptClassifier().TrainAndEvaluate(x, y);
+
+        Assert.True(result.Weights.norm().item<float>() > 0);
+        Assert.True(result.Accuracy >= 0.9, $"accuracy {result.Accuracy}");
+    }
+
+    [Fact]
     public void TrainAndEvaluate_BadArguments_NameThem()
     {
         using var scope = torch.NewDisposeScope();

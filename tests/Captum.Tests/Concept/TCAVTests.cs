@@ -243,7 +243,8 @@ public sealed class TCAVTests
         var options = new TCAVOptions { Target = 0 };
         var random = model.Concept(1000, "random", 0, 1, batches: 2);
 
-        using var tcav = new TCAV(model, "hidden", keepActivationsInMemory: false);
+        var quick = new LinearConceptClassifier { MaxIterations = 20 };   // the CAVs' quality does not matter here
+        using var tcav = new TCAV(model, "hidden", quick, keepActivationsInMemory: false);
         tcav.Interpret(inputs, [[model.Concept(0, "warm-up", 1, 1, batches: 2), random]], options);
         tcav.ClearCache();
         var live = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
@@ -260,7 +261,7 @@ public sealed class TCAVTests
         Assert.Equal(live, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
 
         // Kept activations are one tensor per (concept, layer), freed by ClearCache.
-        using var keeping = new TCAV(model, "hidden");
+        using var keeping = new TCAV(model, "hidden", quick);
         for (var i = 1; i <= 10; i++)
         {
             keeping.Interpret(inputs, [[model.Concept(i, $"c{i}", 1, 1, batches: 2), random]], options);
