@@ -38,13 +38,13 @@ public sealed class LinearConceptClassifier : IConceptClassifier
 
     /// <summary>
     /// Training stops when the summed objective's best value has not improved by more than this over
-    /// <see cref="NoChangeIterations"/> steps. Default 1e-6 (smaller than scikit-learn's 1e-3, since one full-batch
-    /// step here does what an epoch of single-example steps does there). Python: SGDClassifier's <c>tol</c>.
+    /// <see cref="NoChangeIterations"/> steps. Default 1e-4 (smaller than scikit-learn's 1e-3, since one full-batch
+    /// step here is smaller than an epoch of single-example steps there). Python: SGDClassifier's <c>tol</c>.
     /// </summary>
-    public double Tolerance { get; init; } = 1e-6;
+    public double Tolerance { get; init; } = 1e-4;
 
-    /// <summary>Steps without improvement before stopping. Default 20. Python: SGDClassifier's <c>n_iter_no_change</c> (5).</summary>
-    public int NoChangeIterations { get; init; } = 20;
+    /// <summary>Steps without improvement before stopping. Default 10. Python: SGDClassifier's <c>n_iter_no_change</c> (5).</summary>
+    public int NoChangeIterations { get; init; } = 10;
 
     /// <summary>The share of examples held out to measure the accuracy. Default 0.33. Python: <c>test_split_ratio</c>.</summary>
     public double TestSplitRatio { get; init; } = 0.33;

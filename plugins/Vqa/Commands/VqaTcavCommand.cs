@@ -40,6 +40,7 @@ public sealed class VqaTcavCommand : IPluginCommand
         new("examples", "Scenes per concept.", PluginOptionKind.Integer, "40"),
         new("inputs", "How many \"what color\" questions answered red are explained.", PluginOptionKind.Integer, "30"),
         new("alpha", "The significance level.", PluginOptionKind.Number, "0.05"),
+        new("classifier-iterations", "The most full-batch steps of the linear classifier that trains each CAV.", PluginOptionKind.Integer, "1000"),
         new("out", "The folder of report.html.", PluginOptionKind.Folder, Path.Combine("out", "vqa-tcav")),
         new("json", "Also write the results to this JSON file.", PluginOptionKind.File),
     ];
@@ -64,6 +65,7 @@ public sealed class VqaTcavCommand : IPluginCommand
             throw new ArgumentException($"--alpha must be in (0, 1), not {alpha}.", "alpha");
         }
 
+        var iterations = CommandValues.Positive(context, "classifier-iterations");
         var folder = context.GetText("out")!;
         var jsonPath = context.GetText("json");
 
@@ -117,7 +119,7 @@ public sealed class VqaTcavCommand : IPluginCommand
             return (new Concept(id, name, Batches()), scene);
         }
 
-        using var tcav = new TCAV(net, Layers.Select(l => (Captum.Layers.LayerReference)l).ToList());
+        using var tcav = new TCAV(net, Layers.Select(l => (Captum.Layers.LayerReference)l).ToList(), new LinearConceptClassifier { MaxIterations = iterations });
         var options = new TCAVOptions { Target = red, Progress = new TcavProgress(context.Error) };
         var results = new List<ConceptSignificance>();
         foreach (var (concept, _) in sources)

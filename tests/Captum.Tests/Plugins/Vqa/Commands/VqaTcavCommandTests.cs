@@ -14,7 +14,7 @@ public sealed class VqaTcavCommandTests
         using var folder = new TempFolder();
         var jsonPath = Path.Combine(folder.Path, "tcav.json");
 
-        var (code, output, error) = BundledCli.Run("vqa-tcav", "--random-concepts", "2", "--examples", "6", "--inputs", "3", "--out", folder.Path, "--json", jsonPath);
+        var (code, output, error) = BundledCli.Run("vqa-tcav", "--random-concepts", "2", "--examples", "6", "--inputs", "3", "--classifier-iterations", "30", "--out", folder.Path, "--json", jsonPath);
 
         Assert.True(code == 0, error);
         Assert.Contains("Report:", output, StringComparison.Ordinal);
