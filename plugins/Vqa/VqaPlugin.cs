@@ -3,7 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Captum.Plugins.Vqa;
 
-/// <summary>The VQA plugin's entry point: the VQA model, and the vqa, vqa-train, vqa-eval, vqa-scenes, vqa-influence and vqa-robust commands.</summary>
+/// <summary>The VQA plugin's entry point: the VQA model, and the vqa, vqa-train, vqa-eval, vqa-scenes, vqa-influence, vqa-robust and vqa-tcav commands.</summary>
 public sealed class VqaPlugin : ICaptumPlugin
 {
     /// <inheritdoc />
@@ -22,5 +22,6 @@ public sealed class VqaPlugin : ICaptumPlugin
         services.AddSingleton<IPluginCommand, VqaScenesCommand>();
         services.AddSingleton<IPluginCommand, VqaInfluenceCommand>();
         services.AddSingleton<IPluginCommand, VqaRobustCommand>();
+        services.AddSingleton<IPluginCommand, VqaTcavCommand>();
     }
 }

@@ -6,7 +6,6 @@ using Captum.Checkpoints;
 using Captum.Influence;
 using Captum.Plugins.Vqa.Scenes;
 using Captum.Visualization;
-using SixLabors.ImageSharp;
 
 namespace Captum.Plugins.Vqa.Commands;
 
@@ -211,7 +210,7 @@ public sealed class VqaInfluenceCommand : IPluginCommand
         {
             report.AddHeading($"Scene {r.Item.Scene.Index}: \"{r.Item.Question.Text}\"");
             report.AddParagraph(string.Create(CultureInfo.InvariantCulture, $"Expected {r.Item.Question.Answer}; the model answered {r.Predicted} with probability {r.Probability:0.###}."));
-            report.AddRawHtml(Thumbnail(r.Item.Scene, 128, "the test scene"));
+            report.AddRawHtml(SceneThumbnail.Html(r.Item.Scene, 128, "the test scene"));
             report.AddHeading("Proponents", 3);
             report.AddRawHtml(Table(r.Proponents, r.ProponentScores, training));
             report.AddHeading("Opponents", 3);
@@ -228,16 +227,8 @@ public sealed class VqaInfluenceCommand : IPluginCommand
             var item = training[(int)index];
             return string.Create(
                 CultureInfo.InvariantCulture,
-                $"<tr><td>{Thumbnail(item.Scene, 64, $"training scene {item.Scene.Index}")}</td><td>{WebUtility.HtmlEncode(item.Question.Text)}</td><td>{WebUtility.HtmlEncode(item.Question.Answer)}</td><td>{scores[i]:G4}</td><td>{item.Scene.Index}</td></tr>");
+                $"<tr><td>{SceneThumbnail.Html(item.Scene, 64, $"training scene {item.Scene.Index}")}</td><td>{WebUtility.HtmlEncode(item.Question.Text)}</td><td>{WebUtility.HtmlEncode(item.Question.Answer)}</td><td>{scores[i]:G4}</td><td>{item.Scene.Index}</td></tr>");
         });
         return "<table><tr><th>scene</th><th>question</th><th>answer</th><th>score</th><th>index</th></tr>" + string.Concat(rows) + "</table>";
-    }
-
-    private static string Thumbnail(Scene scene, int size, string alt)
-    {
-        using var image = scene.ToImage();
-        using var png = new MemoryStream();
-        image.SaveAsPng(png);
-        return $"<img src=\"data:image/png;base64,{Convert.ToBase64String(png.ToArray())}\" width=\"{size}\" height=\"{size}\" alt=\"{WebUtility.HtmlEncode(alt)}\" style=\"image-rendering: pixelated\" />";
     }
 }

@@ -121,7 +121,7 @@ public sealed class SceneGenerator
     }
 
     /// <summary>Paints every pixel whose centre lies inside the object and returns those pixels.</summary>
-    private static bool[] Draw(SceneObject item, byte[] pixels, int size)
+    internal static bool[] Draw(SceneObject item, byte[] pixels, int size)
     {
         var mask = new bool[size * size];
         for (var y = Math.Max(0, item.CenterY - item.Radius); y < Math.Min(size, item.CenterY + item.Radius + 1); y++)

@@ -1,0 +1,90 @@
+using MathNet.Numerics.Distributions;
+
+namespace Captum.Concept;
+
+/// <summary>
+/// The verdict of <see cref="TCAV.TestSignificance"/> in one layer: the concept's scores against each random concept,
+/// the random concepts' scores against each other, and a two-sided Welch t-test of their means.
+/// </summary>
+/// <param name="Concept">The concept tested.</param>
+/// <param name="Layer">The layer's name.</param>
+/// <param name="ScoreKind">Which score was compared.</param>
+/// <param name="Scores">The concept's score in each set [concept, random_i].</param>
+/// <param name="RandomScores">Both concepts' scores in each set [random_i, random_j], i &lt; j.</param>
+/// <param name="TStatistic">Welch's t of mean(Scores) - mean(RandomScores); ±infinity when both spreads are 0 and the means differ.</param>
+/// <param name="DegreesOfFreedom">Welch-Satterthwaite's degrees of freedom.</param>
+/// <param name="PValue">The two-sided p-value.</param>
+/// <param name="Alpha">The significance level.</param>
+public sealed record ConceptSignificance(
+    Concept Concept,
+    string Layer,
+    TCAVScoreKind ScoreKind,
+    IReadOnlyList<double> Scores,
+    IReadOnlyList<double> RandomScores,
+    double TStatistic,
+    double DegreesOfFreedom,
+    double PValue,
+    double Alpha)
+{
+    /// <summary>The mean of <see cref="Scores"/>: the concept's TCAV score.</summary>
+    public double Mean => Scores.Average();
+
+    /// <summary>The sample standard deviation of <see cref="Scores"/>.</summary>
+    public double StandardDeviation => Math.Sqrt(Welch.Variance(Scores));
+
+    /// <summary>The mean of <see cref="RandomScores"/>.</summary>
+    public double RandomMean => RandomScores.Average();
+
+    /// <summary>The sample standard deviation of <see cref="RandomScores"/>.</summary>
+    public double RandomStandardDeviation => Math.Sqrt(Welch.Variance(RandomScores));
+
+    /// <summary>Whether <see cref="PValue"/> is below <see cref="Alpha"/>.</summary>
+    public bool IsSignificant => PValue < Alpha;
+
+    internal static ConceptSignificance Test(Concept concept, string layer, TCAVScoreKind kind, double[] scores, double[] randomScores, double alpha)
+    {
+        var (t, df, p) = Welch.Test(scores, randomScores);
+        return new ConceptSignificance(concept, layer, kind, scores, randomScores, t, df, p, alpha);
+    }
+}
+
+/// <summary>The two-sided Welch t-test (unequal variances), Student's t from MathNet.Numerics.</summary>
+internal static class Welch
+{
+    /// <summary>(t, degrees of freedom, two-sided p) for the difference of the means of <paramref name="a"/> and <paramref name="b"/>, each of at least two values.</summary>
+    public static (double T, double DegreesOfFreedom, double PValue) Test(IReadOnlyList<double> a, IReadOnlyList<double> b)
+    {
+        if (a.Count < 2 || b.Count < 2)
+        {
+            throw new ArgumentException($"Welch's t-test needs at least two values per group; got {a.Count} and {b.Count}.");
+        }
+
+        var (ma, mb) = (a.Average(), b.Average());
+        var (sa, sb) = (Variance(a) / a.Count, Variance(b) / b.Count);
+        var se2 = sa + sb;
+        if (se2 == 0)
+        {
+            // Both groups constant: the means either coincide (no evidence of a difference) or differ with certainty.
+            return ma == mb ? (0, a.Count + b.Count - 2, 1) : (ma > mb ? double.PositiveInfinity : double.NegativeInfinity, a.Count + b.Count - 2, 0);
+        }
+
+        var t = (ma - mb) / Math.Sqrt(se2);
+        var df = se2 * se2 / ((sa * sa / (a.Count - 1)) + (sb * sb / (b.Count - 1)));
+
+        // 2 P(T <= -|t|) keeps its precision for tiny p-values, where 2 (1 - P(T <= |t|)) would round to 0.
+        var p = Math.Min(1, 2 * StudentT.CDF(0, 1, df, -Math.Abs(t)));
+        return (t, df, p);
+    }
+
+    /// <summary>The sample variance (n - 1 in the denominator).</summary>
+    public static double Variance(IReadOnlyList<double> values)
+    {
+        if (values.Count < 2)
+        {
+            return 0;
+        }
+
+        var mean = values.Average();
+        return values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1);
+    }
+}
