@@ -2,8 +2,9 @@ namespace Captum.Plugins.TextGeneration.Stories;
 
 /// <summary>
 /// Generates short stories with a question in the style of bAbI's first task (single supporting fact): 2 to 4
-/// sentences in which people move to places, then "where is X ?". Some stories move X twice (to two different places),
-/// so only the latest move counts; the other sentences move other people. Story <c>i</c> of seed <c>s</c> is always the
+/// sentences in which people move to places, then "where is X ?". The supporting fact (X's latest move) is equally
+/// likely in every position; some stories move X once before (to another place), so only the latest move counts; the
+/// other sentences move other people. Story <c>i</c> of seed <c>s</c> is always the
 /// same story, whatever else is generated.
 /// </summary>
 public static class StoryGenerator
@@ -14,7 +15,7 @@ public static class StoryGenerator
     /// <summary>The most sentences in a story.</summary>
     public const int MaxSentences = 4;
 
-    /// <summary>How often the person asked about moves twice.</summary>
+    /// <summary>How often the person asked about moves twice, when the supporting fact is not the first sentence.</summary>
     public const double MovesTwiceShare = 0.35;
 
     /// <summary>Stories <paramref name="start"/> to <paramref name="start"/> + <paramref name="count"/> - 1 of the stream <paramref name="seed"/>.</summary>
@@ -34,16 +35,14 @@ public static class StoryGenerator
         var random = new Bits(seed, index);
         var count = MinSentences + random.Next(MaxSentences - MinSentences + 1);
         var person = random.Next(StoryWords.People.Count);
-        var moves = random.Next(1000) < MovesTwiceShare * 1000 ? 2 : 1;
 
-        // Which sentences move the person asked about: `moves` distinct slots.
-        var slots = Enumerable.Range(0, count).ToList();
-        var mine = new List<int>();
-        for (var m = 0; m < moves; m++)
+        // The supporting fact is anywhere, uniformly: "the last sentence" is no better a guess than any other. Before it,
+        // the person may have moved once already (the earlier move is a distractor); after it, only others move.
+        var supporting = random.Next(count);
+        var mine = new List<int> { supporting };
+        if (supporting > 0 && random.Next(1000) < MovesTwiceShare * 1000)
         {
-            var pick = random.Next(slots.Count);
-            mine.Add(slots[pick]);
-            slots.RemoveAt(pick);
+            mine.Add(random.Next(supporting));
         }
 
         mine.Sort();

@@ -26,7 +26,7 @@ public sealed record StoryTrainingOptions
     /// <summary>Attention heads per block (<c>n_head</c>).</summary>
     public int Heads { get; init; } = 4;
 
-    /// <summary>Positions (<c>n_positions</c>): a 4-sentence story and its question take 28, and greedy generation may go on past the answer.</summary>
+    /// <summary>Positions (<c>n_positions</c>): a 4-sentence story and its question take 28 tokens, a training sequence, which asks about every person in the story, up to 47.</summary>
     public int Positions { get; init; } = 64;
 
     /// <summary>libtorch threads during training (fixed, so that runs repeat bit for bit on the same machine kind).</summary>
@@ -72,7 +72,7 @@ public sealed record StoryTrainingOptions
 
         if (Positions < StoryTrainer.LongestSequence)
         {
-            throw new ArgumentException($"Positions must be at least {StoryTrainer.LongestSequence} (the longest story, question and answer), not {Positions}.", nameof(Positions));
+            throw new ArgumentException($"Positions must be at least {StoryTrainer.LongestSequence} (the longest training sequence), not {Positions}.", nameof(Positions));
         }
 
         Config(StoryWords.Vocabulary.Count).Validate();
@@ -82,7 +82,7 @@ public sealed record StoryTrainingOptions
 /// <summary>Training progress: the loss and the answer accuracy averaged over the steps since the last report.</summary>
 /// <param name="Step">Steps done.</param>
 /// <param name="Steps">Steps in all.</param>
-/// <param name="Loss">The mean loss (cross-entropy of the answer plus that of <c>[eos]</c> after it).</param>
+/// <param name="Loss">The mean loss (cross-entropy of the answers and of the <c>[eos]</c> after each).</param>
 /// <param name="Accuracy">The share of training answers the model got right before each step's update.</param>
 /// <param name="Elapsed">Time since training started.</param>
 public sealed record StoryTrainingProgress(int Step, int Steps, double Loss, double Accuracy, TimeSpan Elapsed);
