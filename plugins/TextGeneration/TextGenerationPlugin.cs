@@ -1,3 +1,4 @@
+using Captum.Plugins.TextGeneration.Commands;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Captum.Plugins.TextGeneration;
@@ -5,7 +6,7 @@ namespace Captum.Plugins.TextGeneration;
 /// <summary>
 /// The text-generation plugin's entry point. It holds the GPT-2 model family the LLM attribution runs on
 /// (<see cref="Model.Gpt2LMHeadModel"/>, Hugging Face folders by <see cref="Model.Gpt2Checkpoint"/>, GPT-2's BPE by
-/// <see cref="Gpt2Tokenizer"/>) and its <c>llm</c> command.
+/// <see cref="Gpt2Tokenizer"/>), the story model it ships (<see cref="Stories.StoryModel"/>, once trained) and its llm, llm-train and llm-eval commands.
 /// </summary>
 public sealed class TextGenerationPlugin : ICaptumPlugin
 {
@@ -20,5 +21,7 @@ public sealed class TextGenerationPlugin : ICaptumPlugin
     {
         ArgumentNullException.ThrowIfNull(services);
         services.AddSingleton<IPluginCommand, Commands.LlmCommand>();
+        services.AddSingleton<IPluginCommand, LlmTrainCommand>();
+        services.AddSingleton<IPluginCommand, LlmEvalCommand>();
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Captum.Checkpoints;
 
 namespace Captum.Plugins.TextGeneration.Model;
@@ -89,5 +90,47 @@ public static class Gpt2Checkpoint
         {
             throw new ArgumentException($"checkpoint: {path} is not a GPT-2 config ({ex.Message})", "checkpoint", ex);
         }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="model"/> as a Hugging Face GPT-2 folder that <see cref="Load"/> (and Hugging Face's
+    /// <c>GPT2LMHeadModel.from_pretrained</c>) reads: <c>config.json</c> and <c>model.safetensors</c> (the model's own
+    /// names, <c>transformer.*</c>; the tied head is not stored twice). Other files in the folder are left alone.
+    /// </summary>
+    /// <param name="model">The model.</param>
+    /// <param name="folder">The folder, created when missing.</param>
+    /// <param name="tokenIds">Special token ids written into the config (e.g. <c>eos_token_id</c>), or null.</param>
+    /// <param name="metadata">Text metadata stored in the safetensors header besides <c>format</c> = <c>pt</c> (which Hugging Face requires), or null.</param>
+    public static void Save(Gpt2LMHeadModel model, string folder, IReadOnlyDictionary<string, long>? tokenIds = null, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        Directory.CreateDirectory(folder);
+        var c = model.Config;
+        var config = new JsonObject
+        {
+            ["architectures"] = new JsonArray("GPT2LMHeadModel"),
+            ["model_type"] = "gpt2",
+            ["activation_function"] = "gelu_new",
+            ["vocab_size"] = c.VocabSize,
+            ["n_positions"] = c.Positions,
+            ["n_ctx"] = c.Positions,
+            ["n_embd"] = c.Width,
+            ["n_head"] = c.Heads,
+            ["n_layer"] = c.Layers,
+            ["n_inner"] = c.InnerWidth,
+            ["layer_norm_epsilon"] = c.LayerNormEpsilon,
+            ["tie_word_embeddings"] = true,
+        };
+        foreach (var (name, id) in tokenIds ?? new Dictionary<string, long>())
+        {
+            config[name] = id;
+        }
+
+        File.WriteAllText(Path.Combine(folder, "config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        using var scope = torch.NewDisposeScope();
+        var state = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach(), StringComparer.Ordinal);
+        var header = new Dictionary<string, string>(metadata ?? new Dictionary<string, string>(), StringComparer.Ordinal) { ["format"] = "pt" };
+        SafeTensors.Save(state, Path.Combine(folder, "model.safetensors"), header);
     }
 }

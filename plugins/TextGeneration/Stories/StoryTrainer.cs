@@ -1,0 +1,174 @@
+using System.Diagnostics;
+using Captum.Plugins.TextGeneration.Model;
+
+namespace Captum.Plugins.TextGeneration.Stories;
+
+/// <summary>
+/// Trains a story model from scratch: a small <see cref="Gpt2LMHeadModel"/> on new generated stories every step, with
+/// Adam and a cosine learning-rate decay, to say the answer after the question and <c>[eos]</c> after the answer (the
+/// loss is the cross-entropy of those tokens, for the story's question and the same question about every other person
+/// in it, see <see cref="Sequence"/>; the story's own words are not predicted, they are random). Seeded,
+/// on one device and a fixed number of threads: the same options give the same weights on the same machine kind.
+/// </summary>
+public static class StoryTrainer
+{
+    /// <summary>The most tokens a training sequence has: 4 sentences of 6 tokens and 4 questions with their answers and <c>[eos]</c>, the last <c>[eos]</c> left out.</summary>
+    public const int LongestSequence = (StoryGenerator.MaxSentences * 6) + (StoryGenerator.MaxSentences * 6) - 1;
+
+    /// <summary>Trains a model.</summary>
+    /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled (checked before every step).</exception>
+    public static StoryTrainingResult Train(StoryTrainingOptions? options = null, IProgress<StoryTrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new StoryTrainingOptions();
+        options.Validate();
+        var threads = torch.get_num_threads();
+        torch.set_num_threads(options.Threads);
+        try
+        {
+            return Run(options, progress, cancellationToken);
+        }
+        finally
+        {
+            torch.set_num_threads(threads);
+        }
+    }
+
+    private static StoryTrainingResult Run(StoryTrainingOptions options, IProgress<StoryTrainingProgress>? progress, CancellationToken cancellationToken)
+    {
+        var tokenizer = new StoryTokenizer();
+        torch.manual_seed(options.Seed);
+        var network = Initialized(options.Config(tokenizer.Vocabulary.Count));
+        var model = new StoryModel(network, tokenizer);
+        try
+        {
+            network.train();
+            using var optimizer = torch.optim.Adam(network.parameters(), options.LearningRate);
+            var schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, options.Steps, options.LearningRate * 0.02);
+            var watch = Stopwatch.StartNew();
+            var (lossSum, correct, seen, steps) = (0.0, 0L, 0L, 0);
+            for (var step = 1; step <= options.Steps; step++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                using var scope = torch.NewDisposeScope();
+                var stories = StoryGenerator.GenerateMany(options.Seed, options.BatchSize, (long)(step - 1) * options.BatchSize);
+                var (loss, right) = Loss(network, tokenizer, stories);
+                optimizer.zero_grad();
+                loss.backward();
+                optimizer.step();
+                schedule.step();
+
+                lossSum += loss.item<float>();
+                correct += right;
+                seen += stories.Count;
+                steps++;
+                if (step % options.ReportEvery == 0 || step == options.Steps)
+                {
+                    progress?.Report(new StoryTrainingProgress(step, options.Steps, lossSum / steps, (double)correct / seen, watch.Elapsed));
+                    (lossSum, correct, seen, steps) = (0.0, 0L, 0L, 0);
+                }
+            }
+
+            var elapsed = watch.Elapsed;
+            network.eval();
+            var accuracy = model.Accuracy(StoryGenerator.GenerateMany(options.Seed + 1, options.HeldOutStories));
+            return new StoryTrainingResult(model, options.HeldOutStories, accuracy, elapsed);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A network with GPT-2's initialisation (Hugging Face's <c>_init_weights</c>): embeddings and linear weights drawn
+    /// from N(0, 0.02²), the residual projections (<c>c_proj</c>) from N(0, (0.02 / √(2 · layers))²), biases 0, layer
+    /// norms 1 and 0. TorchSharp's own embedding initialisation, N(0, 1), makes the tied head's first logits so large
+    /// that training stalls.
+    /// </summary>
+    internal static Gpt2LMHeadModel Initialized(Gpt2Config config)
+    {
+        var network = new Gpt2LMHeadModel(config);
+        using var noGrad = torch.no_grad();
+        foreach (var (name, parameter) in network.named_parameters())
+        {
+            if (name.Contains(".ln_", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            if (name.EndsWith(".bias", StringComparison.Ordinal))
+            {
+                parameter.zero_();
+            }
+            else
+            {
+                var std = name.EndsWith("c_proj.weight", StringComparison.Ordinal) ? 0.02 / Math.Sqrt(2.0 * config.Layers) : 0.02;
+                parameter.normal_(0, std);
+            }
+        }
+
+        return network;
+    }
+
+    /// <summary>
+    /// The training sequence of a story, as bAbI asks several questions of one story: the prompt, the answer and
+    /// <c>[eos]</c>, then the same question and answer about each other person in the story (in order of appearance),
+    /// each answer followed by <c>[eos]</c>. The first question is exactly what the model is asked later, and greedy
+    /// generation stops at the first <c>[eos]</c>; the others ask the same network to tell the people apart in the
+    /// same story, which teaches it to read the name in the question many times faster than one question does.
+    /// </summary>
+    /// <returns>The token ids, and the positions whose next token is trained (every answer and every <c>[eos]</c>).</returns>
+    internal static (List<long> Ids, List<int> Trained) Sequence(Story story, StoryTokenizer tokenizer)
+    {
+        var moves = story.Sentences.Select(sentence => sentence.Split(' ')).Select(w => (Person: w[0], Place: w[4])).ToList();
+        var others = moves.Select(m => m.Person).Distinct().Where(p => p != story.Person);
+        var ids = new List<long>(tokenizer.Encode(string.Join(" ", story.Sentences)));
+        var trained = new List<int>();
+        foreach (var person in others.Prepend(story.Person))
+        {
+            ids.AddRange(tokenizer.Encode($"where is {person} ?"));
+            trained.Add(ids.Count - 1);
+            ids.Add(tokenizer.Encode(moves.Last(m => m.Person == person).Place).Single());
+            trained.Add(ids.Count - 1);
+            ids.Add(tokenizer.EndId);
+        }
+
+        // The last [eos] is a target, not an input.
+        ids.RemoveAt(ids.Count - 1);
+        return (ids, trained);
+    }
+
+    /// <summary>
+    /// The training loss of <paramref name="stories"/>: the mean cross-entropy of every answer and every <c>[eos]</c>
+    /// of their <see cref="Sequence"/>s, and how many of the stories' own questions the model already answers right.
+    /// </summary>
+    internal static (Tensor Loss, long Correct) Loss(Gpt2LMHeadModel network, StoryTokenizer tokenizer, IReadOnlyList<Story> stories)
+    {
+        var sequences = stories.Select(s => Sequence(s, tokenizer)).ToList();
+        using var batch = StoryBatch.Create(sequences.Select(s => (IReadOnlyList<long>)s.Ids).ToList(), tokenizer.PadId, network.Config.Positions);
+        var length = batch.Ids.shape[1];
+        var targets = new long[stories.Count * length];
+        Array.Fill(targets, -100L);
+        var first = new long[stories.Count];
+        for (var r = 0; r < stories.Count; r++)
+        {
+            var (ids, trained) = sequences[r];
+            foreach (var position in trained)
+            {
+                targets[(r * length) + position] = position + 1 < ids.Count ? ids[position + 1] : tokenizer.EndId;
+            }
+
+            first[r] = (r * length) + trained[0];
+        }
+
+        var vocabulary = network.Config.VocabSize;
+        var logits = network.call(batch.Ids).reshape(-1, vocabulary);
+        var target = torch.tensor(targets);
+        var loss = nn.functional.cross_entropy(logits, target, ignore_index: -100);
+        var index = torch.tensor(first);
+        var correct = logits.index_select(0, index).argmax(1).eq(target.index_select(0, index)).sum().item<long>();
+        return (loss, correct);
+    }
+}

@@ -1,0 +1,95 @@
+using Captum.Plugins.TextGeneration.Model;
+
+namespace Captum.Plugins.TextGeneration.Stories;
+
+/// <summary>How <see cref="StoryTrainer"/> trains a story model; the defaults made the shipped one (docs/llm.md).</summary>
+public sealed record StoryTrainingOptions
+{
+    /// <summary>The seed of the weights and of the training stories (stream <c>Seed</c>); the held-out stories are stream <c>Seed + 1</c>.</summary>
+    public long Seed { get; init; } = 1;
+
+    /// <summary>Optimisation steps, each on new stories.</summary>
+    public int Steps { get; init; } = 3000;
+
+    /// <summary>Stories per step.</summary>
+    public int BatchSize { get; init; } = 64;
+
+    /// <summary>Adam's peak learning rate, decayed along a cosine to 2% of it.</summary>
+    public double LearningRate { get; init; } = 2e-3;
+
+    /// <summary>Transformer blocks (<c>n_layer</c>).</summary>
+    public int Layers { get; init; } = 2;
+
+    /// <summary>Embedding width (<c>n_embd</c>).</summary>
+    public int Width { get; init; } = 64;
+
+    /// <summary>Attention heads per block (<c>n_head</c>).</summary>
+    public int Heads { get; init; } = 4;
+
+    /// <summary>Positions (<c>n_positions</c>): a 4-sentence story and its question take 28 tokens, a training sequence, which asks about every person in the story, up to 47.</summary>
+    public int Positions { get; init; } = 64;
+
+    /// <summary>libtorch threads during training (fixed, so that runs repeat bit for bit on the same machine kind).</summary>
+    public int Threads { get; init; } = 2;
+
+    /// <summary>Stories of stream <c>Seed + 1</c> the trained model answers after training; 0 skips the check.</summary>
+    public int HeldOutStories { get; init; } = 2000;
+
+    /// <summary>Every how many steps progress is reported (the loss and accuracy averaged over those steps).</summary>
+    public int ReportEvery { get; init; } = 100;
+
+    /// <summary>The network's shape for the story vocabulary.</summary>
+    public Gpt2Config Config(int vocabularySize) => new(vocabularySize, Positions, Width, Heads, Layers);
+
+    /// <summary>Checks the options.</summary>
+    /// <exception cref="ArgumentException">One is out of range; the message names it.</exception>
+    public void Validate()
+    {
+        void Positive(int value, string name)
+        {
+            if (value < 1)
+            {
+                throw new ArgumentException($"{name} must be at least 1, not {value}.", name);
+            }
+        }
+
+        Positive(Steps, nameof(Steps));
+        Positive(BatchSize, nameof(BatchSize));
+        Positive(Layers, nameof(Layers));
+        Positive(Width, nameof(Width));
+        Positive(Heads, nameof(Heads));
+        Positive(Threads, nameof(Threads));
+        Positive(ReportEvery, nameof(ReportEvery));
+        if (!(LearningRate > 0) || double.IsInfinity(LearningRate))
+        {
+            throw new ArgumentException($"LearningRate must be positive and finite, not {LearningRate}.", nameof(LearningRate));
+        }
+
+        if (HeldOutStories < 0)
+        {
+            throw new ArgumentException($"HeldOutStories must be 0 or more, not {HeldOutStories}.", nameof(HeldOutStories));
+        }
+
+        if (Positions < StoryTrainer.LongestSequence)
+        {
+            throw new ArgumentException($"Positions must be at least {StoryTrainer.LongestSequence} (the longest training sequence), not {Positions}.", nameof(Positions));
+        }
+
+        Config(StoryWords.Vocabulary.Count).Validate();
+    }
+}
+
+/// <summary>Training progress: the loss and the answer accuracy averaged over the steps since the last report.</summary>
+/// <param name="Step">Steps done.</param>
+/// <param name="Steps">Steps in all.</param>
+/// <param name="Loss">The mean loss (cross-entropy of the answers and of the <c>[eos]</c> after each).</param>
+/// <param name="Accuracy">The share of training answers the model got right before each step's update.</param>
+/// <param name="Elapsed">Time since training started.</param>
+public sealed record StoryTrainingProgress(int Step, int Steps, double Loss, double Accuracy, TimeSpan Elapsed);
+
+/// <summary>A trained story model and how it did.</summary>
+/// <param name="Model">The model; the caller disposes it.</param>
+/// <param name="HeldOutStories">Held-out stories answered after training (stream <c>Seed + 1</c>).</param>
+/// <param name="HeldOutAccuracy">The share of them answered right (0 when none were asked).</param>
+/// <param name="Elapsed">Training time (without the held-out check).</param>
+public sealed record StoryTrainingResult(StoryModel Model, int HeldOutStories, double HeldOutAccuracy, TimeSpan Elapsed);

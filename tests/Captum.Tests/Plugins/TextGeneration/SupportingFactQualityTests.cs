@@ -1,0 +1,102 @@
+using System.Text.Json;
+using Captum.Cli;
+using Captum.Plugins.TextGeneration.Stories;
+using Xunit;
+
+namespace Captum.Tests.Plugins.TextGeneration;
+
+/// <summary>The supporting-fact measure's arithmetic and arguments.</summary>
+[Collection(Captum.Tests.Attr.SerialCollection.Name)]
+public sealed class SupportingFactQualityTests
+{
+    [Theory]
+    [InlineData(new[] { 0.1, 2.0, 0.3 }, 1, 1.0)]
+    [InlineData(new[] { 0.1, 2.0, 0.3 }, 0, 0.0)]
+    [InlineData(new[] { 2.0, 2.0, 0.3 }, 1, 0.5)]
+    [InlineData(new[] { 0.0, 0.0, 0.0, 0.0 }, 3, 0.25)]
+    public void TopCredit_Scores_OneForTheTopSentenceSharedOnTies(double[] scores, int supportingFact, double expected)
+    {
+        Assert.Equal(expected, SupportingFactQuality.TopCredit(scores, supportingFact), 12);
+    }
+
+    [Fact]
+    public void Validate_UnknownOrRepeatedMethod_NamesMethods()
+    {
+        Assert.Equal("Methods", Assert.Throws<ArgumentException>(() => new SupportingFactOptions { Methods = ["occlusion"] }.Validate()).ParamName);
+        Assert.Equal("Methods", Assert.Throws<ArgumentException>(() => new SupportingFactOptions { Methods = ["lime", "lime"] }.Validate()).ParamName);
+        Assert.Equal("Stories", Assert.Throws<ArgumentException>(() => new SupportingFactOptions { Stories = 0 }.Validate()).ParamName);
+    }
+
+    [Fact]
+    public void SentenceAttribution_LayerIg_SumsEachSentencesTokens()
+    {
+        using var model = StoryModelTests.Fresh(5);
+        var story = StoryGenerator.Generate(777, 5);
+        var options = new SupportingFactOptions { Steps = 8 };
+
+        var sentences = SupportingFactQuality.SentenceAttribution(model, story, "layer-ig", options);
+
+        using var tokens = Captum.Attr.LLMGradientAttribution.LayerIntegratedGradients(model.Network, model.Tokenizer, "transformer.wte")
+            .Attribute(new Captum.Attr.TextTokenInput(story.Prompt, model.Tokenizer, baselines: model.Tokenizer.PadId), story.Answer, new() { Method = new() { Steps = 8 } });
+        var values = tokens.SequenceAttribution.data<float>().ToArray();
+        Assert.Equal(story.Sentences.Count, sentences.Length);
+        for (var s = 0; s < sentences.Length; s++)
+        {
+            Assert.Equal(values.Skip(6 * s).Take(6).Sum(), sentences[s], 4);
+        }
+    }
+}
+
+/// <summary>llm-eval on a few stories: the trained model's attributions find the supporting fact, random weights' do not.</summary>
+/// <remarks>Serial: the randomised model is seeded through TorchSharp's global generator.</remarks>
+[Collection(Captum.Tests.Attr.SerialCollection.Name)]
+public sealed class LlmEvalCommandTests
+{
+    [Fact(Skip = StoryModelTests.NoShippedModel)]
+    public void LlmEval_TwelveStories_WritesEveryMethodsFiguresAndFeatureAblationFindsTheSupportingFact()
+    {
+        using var folder = new TempFolder();
+        var json = Path.Combine(folder.Path, "quality.json");
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        var code = CaptumCli.Run(
+            ["--plugins", Path.Combine(BuildOutputs.Of(Path.Combine("src", "Captum.Cli")), "plugins"), "llm-eval", "--stories", "12", "--seed", "4242", "--steps", "8", "--json", json],
+            output,
+            error);
+
+        Assert.True(code == 0, error.ToString());
+        Assert.Contains("llm-eval: 12/12 stories", error.ToString(), StringComparison.Ordinal);
+        using var document = JsonDocument.Parse(File.ReadAllText(json));
+        var root = document.RootElement;
+        Assert.Equal(SupportingFactQuality.Methods, root.GetProperty("byMethod").EnumerateObject().Select(p => p.Name));
+        foreach (var figures in root.GetProperty("byMethod").EnumerateObject().Select(p => p.Value).Append(root))
+        {
+            foreach (var key in new[] { "supportingFact", "randomSupportingFact", "chance" })
+            {
+                Assert.InRange(figures.GetProperty(key).GetDouble(), 0.0, 1.0);
+            }
+        }
+
+        var headline = root.GetProperty("byMethod").GetProperty("feature-ablation");
+        Assert.Equal(headline.GetProperty("supportingFact").GetDouble(), root.GetProperty("supportingFact").GetDouble());
+        Assert.True(root.GetProperty("accuracy").GetDouble() >= 0.9, $"accuracy {root.GetProperty("accuracy").GetDouble()}");
+        Assert.True(root.GetProperty("supportingFact").GetDouble() > root.GetProperty("chance").GetDouble() + 0.3, root.ToString());
+        Assert.Contains("feature-ablation", output.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void LlmEval_UnknownMethod_ExitsNonZeroNamingIt()
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        var code = CaptumCli.Run(
+            ["--plugins", Path.Combine(BuildOutputs.Of(Path.Combine("src", "Captum.Cli")), "plugins"), "llm-eval", "--stories", "2", "--method", "occlusion"],
+            output,
+            error);
+
+        Assert.NotEqual(0, code);
+        Assert.Contains("occlusion", error.ToString(), StringComparison.Ordinal);
+    }
+}
