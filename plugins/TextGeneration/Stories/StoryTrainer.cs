@@ -22,16 +22,7 @@ public static class StoryTrainer
     {
         options ??= new StoryTrainingOptions();
         options.Validate();
-        var threads = torch.get_num_threads();
-        torch.set_num_threads(options.Threads);
-        try
-        {
-            return Run(options, progress, cancellationToken);
-        }
-        finally
-        {
-            torch.set_num_threads(threads);
-        }
+        return Captum.Runtime.TorchRuntime.WithThreads(options.Threads, () => Run(options, progress, cancellationToken));
     }
 
     private static StoryTrainingResult Run(StoryTrainingOptions options, IProgress<StoryTrainingProgress>? progress, CancellationToken cancellationToken)

@@ -26,16 +26,7 @@ public static class SceneTrainer
             throw new ArgumentException("options: Steps, ScenesPerStep and Threads must be at least 1, HeldOutScenes at least 0 and LearningRate positive.", nameof(options));
         }
 
-        var threads = torch.get_num_threads();
-        torch.set_num_threads(options.Threads);
-        try
-        {
-            return Run(options, progress, cancellationToken);
-        }
-        finally
-        {
-            torch.set_num_threads(threads);
-        }
+        return Captum.Runtime.TorchRuntime.WithThreads(options.Threads, () => Run(options, progress, cancellationToken));
     }
 
     private static SceneTrainingResult Run(SceneTrainingOptions options, IProgress<SceneTrainingProgress>? progress, CancellationToken cancellationToken)

@@ -23,6 +23,28 @@ public static class TorchRuntime
         }
     }
 
+    /// <summary>
+    /// Runs <paramref name="work"/> with libtorch's intra-op thread count (<c>torch.set_num_threads</c>) set to
+    /// <paramref name="threads"/>, and restores the previous count afterwards, also when it throws. The count is
+    /// process-wide: use it for work that owns the process, such as training a model from a command.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="threads"/> is below 1.</exception>
+    public static T WithThreads<T>(int threads, Func<T> work)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        ArgumentNullException.ThrowIfNull(work);
+        var previous = torch.get_num_threads();
+        torch.set_num_threads(threads);
+        try
+        {
+            return work();
+        }
+        finally
+        {
+            torch.set_num_threads(previous);
+        }
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static Exception? Probe()
     {

@@ -1,4 +1,5 @@
 using Captum.Runtime;
+using TorchSharp;
 using Xunit;
 
 namespace Captum.Tests.Core;
@@ -30,4 +31,25 @@ public sealed class TorchRuntimeTests
 
     [Fact]
     public void EnsureAvailable_OnThisMachine_DoesNotThrow() => TorchRuntime.EnsureAvailable();
+
+    [Fact]
+    public void WithThreads_WorkThrows_RunsWithTheCountAndRestoresThePreviousOne()
+    {
+        var previous = torch.get_num_threads();
+        var requested = previous == 1 ? 2 : 1;
+        var seen = 0;
+
+        Assert.Throws<InvalidOperationException>(() => TorchRuntime.WithThreads<int>(requested, () =>
+        {
+            seen = torch.get_num_threads();
+            throw new InvalidOperationException("work failed");
+        }));
+
+        Assert.Equal(requested, seen);
+        Assert.Equal(previous, torch.get_num_threads());
+    }
+
+    [Fact]
+    public void WithThreads_ZeroThreads_ThrowsNamingThreads() =>
+        Assert.Equal("threads", Assert.Throws<ArgumentOutOfRangeException>(() => TorchRuntime.WithThreads(0, () => 1)).ParamName);
 }
