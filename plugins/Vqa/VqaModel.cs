@@ -208,7 +208,7 @@ public sealed class VqaModel : IInterpretableModel
         return answers;
     }
 
-    /// <summary>Loads and transforms the image file and encodes the question (see <see cref="IInterpretableModel.Prepare"/>).</summary>
+    /// <summary>Loads and transforms the image file and encodes the question (see <see cref="IInterpretableModel.Prepare(IReadOnlyDictionary{string, string})"/>).</summary>
     public PreparedInput Prepare(IReadOnlyDictionary<string, string> rawInputs)
     {
         ArgumentNullException.ThrowIfNull(rawInputs);
@@ -216,6 +216,24 @@ public sealed class VqaModel : IInterpretableModel
         var question = rawInputs.TryGetValue(QuestionInput, out var q) ? q : throw new ArgumentException($"rawInputs lacks '{QuestionInput}'.", nameof(rawInputs));
         var (original, normalized) = transform.Load(imagePath, device);
         return Prepare(original, normalized, question);
+    }
+
+    /// <summary>
+    /// Loads and transforms the image, from a file path or from a file's contents in memory (an upload, a generated
+    /// scene), and encodes the question (see <see cref="IInterpretableModel.Prepare(IReadOnlyDictionary{string, RawInputValue})"/>).
+    /// </summary>
+    public PreparedInput Prepare(IReadOnlyDictionary<string, RawInputValue> rawInputs)
+    {
+        ArgumentNullException.ThrowIfNull(rawInputs);
+        var image = rawInputs.TryGetValue(ImageInput, out var i) && i is not null ? i : throw new ArgumentException($"rawInputs lacks '{ImageInput}'.", nameof(rawInputs));
+        var question = rawInputs.TryGetValue(QuestionInput, out var q) && q is not null ? q : throw new ArgumentException($"rawInputs lacks '{QuestionInput}'.", nameof(rawInputs));
+        if (question.Text is not { } text)
+        {
+            throw new ArgumentException($"'{QuestionInput}' must be text, not {question}.", nameof(rawInputs));
+        }
+
+        var (original, normalized) = image.Text is { } path ? transform.Load(path, device) : transform.Load(image.Content, image.ContentName!, device);
+        return Prepare(original, normalized, text);
     }
 
     /// <summary>Prepares an already transformed image ([3, H, W] in [0, 1] and its normalised [1, 3, H, W]) and a question.</summary>

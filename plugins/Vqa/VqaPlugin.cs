@@ -3,7 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Captum.Plugins.Vqa;
 
-/// <summary>The VQA plugin's entry point: the VQA model, and the vqa, vqa-train, vqa-eval, vqa-scenes, vqa-influence, vqa-robust and vqa-tcav commands.</summary>
+/// <summary>The VQA plugin's entry point: the VQA model, the scenes dataset, and the vqa, vqa-train, vqa-eval, vqa-scenes, vqa-influence, vqa-robust and vqa-tcav commands.</summary>
 public sealed class VqaPlugin : ICaptumPlugin
 {
     /// <inheritdoc />
@@ -16,6 +16,7 @@ public sealed class VqaPlugin : ICaptumPlugin
     public void ConfigureServices(IServiceCollection services)
     {
         services.AddSingleton<IInterpretableModelProvider, VqaModelProvider>();
+        services.AddSingleton<IExampleDatasetProvider, Scenes.SceneDataset>();
         services.AddSingleton<IPluginCommand, VqaCommand>();
         services.AddSingleton<IPluginCommand, VqaTrainCommand>();
         services.AddSingleton<IPluginCommand, VqaEvalCommand>();

@@ -19,7 +19,7 @@ public interface IExplanationStrategy
 
     /// <summary>Predicts and explains one prepared example (batch of one). The caller disposes the result.</summary>
     /// <param name="model">The model.</param>
-    /// <param name="input">The example, as the model's <see cref="IInterpretableModel.Prepare"/> made it.</param>
+    /// <param name="input">The example, as the model's <see cref="IInterpretableModel.Prepare(IReadOnlyDictionary{string, string})"/> made it.</param>
     /// <param name="options">Steps, batch size, target and progress.</param>
     /// <param name="cancellationToken">Cancels the attribution.</param>
     /// <exception cref="ArgumentException">The input does not fit the model, or the options do not fit the strategy; the message names the argument.</exception>

@@ -42,54 +42,91 @@ public static class ImageFiles
         ArgumentNullException.ThrowIfNull(path);
         RequireMaxPixels(maxPixels);
         InputFile.RequireRegular(path, "image");
+        return Inspect(path, () => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16), maxPixels);
+    }
+
+    /// <summary>Checks an image file's contents held in memory, as <see cref="Inspect(string, long)"/> checks a file.</summary>
+    /// <param name="content">The file's bytes.</param>
+    /// <param name="name">What to call it in messages (an upload's file name).</param>
+    /// <param name="maxPixels">The most pixels the image may have.</param>
+    /// <exception cref="ArgumentException">The contents are not such an image; the message names <paramref name="name"/> and says why.</exception>
+    public static ImageFileInfo Inspect(ReadOnlyMemory<byte> content, string name, long maxPixels = DefaultMaxPixels)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        RequireMaxPixels(maxPixels);
+        return Inspect(name, () => Open(content), maxPixels);
+    }
+
+    /// <summary>Decodes an image file checked by <see cref="Inspect(string, long)"/>, as 8-bit RGB. The caller owns the image.</summary>
+    /// <exception cref="ArgumentException">The file is missing or is not such an image; the message names it and says why.</exception>
+    public static Image<Rgb24> Load(string path, long maxPixels = DefaultMaxPixels)
+    {
+        Inspect(path, maxPixels);
+        return Decode(path, () => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16));
+    }
+
+    /// <summary>Decodes an image file's contents held in memory, checked as <see cref="Inspect(ReadOnlyMemory{byte}, string, long)"/> checks them. The caller owns the image.</summary>
+    /// <exception cref="ArgumentException">The contents are not such an image; the message names <paramref name="name"/> and says why.</exception>
+    public static Image<Rgb24> Load(ReadOnlyMemory<byte> content, string name, long maxPixels = DefaultMaxPixels)
+    {
+        Inspect(content, name, maxPixels);
+        return Decode(name, () => Open(content));
+    }
+
+    private static Stream Open(ReadOnlyMemory<byte> content) =>
+        System.Runtime.InteropServices.MemoryMarshal.TryGetArray(content, out var segment) && segment.Array is not null
+            ? new MemoryStream(segment.Array, segment.Offset, segment.Count, writable: false)
+            : new MemoryStream(content.ToArray(), writable: false);
+
+    private static ImageFileInfo Inspect(string name, Func<Stream> open, long maxPixels)
+    {
         IImageInfo? info;
         IImageFormat? format;
         try
         {
-            info = Image.Identify(path, out format);
+            using var stream = open();
+            info = Image.Identify(stream, out format);
         }
         catch (Exception ex) when (ex is InvalidImageContentException or NotSupportedException or IOException)
         {
-            throw Unreadable(path, ex.Message, ex);
+            throw Unreadable(name, ex.Message, ex);
         }
 
         if (info is null || format is null)
         {
-            throw Unreadable(path, "not an image in a format ImageSharp reads (PNG, JPEG, BMP, GIF, TIFF, WebP, TGA, PBM)");
+            throw Unreadable(name, "not an image in a format ImageSharp reads (PNG, JPEG, BMP, GIF, TIFF, WebP, TGA, PBM)");
         }
 
-        var file = new ImageFileInfo(path, format.Name, info.Width, info.Height);
+        var file = new ImageFileInfo(name, format.Name, info.Width, info.Height);
         if (file.Pixels > maxPixels)
         {
-            throw Unreadable(path, string.Create(
+            throw Unreadable(name, string.Create(
                 CultureInfo.InvariantCulture,
                 $"{file.Width} x {file.Height} is {file.Pixels:N0} pixels, more than max-image-pixels ({maxPixels:N0}), the guard against decompression bombs"));
         }
 
         if (format is JpegFormat)
         {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+            using var stream = open();
             if (!JpegStructure.IsComplete(stream))
             {
-                throw Unreadable(path, "the JPEG file is truncated (its data ends before the end-of-image marker)");
+                throw Unreadable(name, "the JPEG file is truncated (its data ends before the end-of-image marker)");
             }
         }
 
         return file;
     }
 
-    /// <summary>Decodes an image file checked by <see cref="Inspect"/>, as 8-bit RGB. The caller owns the image.</summary>
-    /// <exception cref="ArgumentException">The file is missing or is not such an image; the message names it and says why.</exception>
-    public static Image<Rgb24> Load(string path, long maxPixels = DefaultMaxPixels)
+    private static Image<Rgb24> Decode(string name, Func<Stream> open)
     {
-        Inspect(path, maxPixels);
         try
         {
-            return Image.Load<Rgb24>(path);
+            using var stream = open();
+            return Image.Load<Rgb24>(stream);
         }
         catch (Exception ex) when (ex is UnknownImageFormatException or InvalidImageContentException or NotSupportedException or IOException)
         {
-            throw Unreadable(path, ex.Message, ex);
+            throw Unreadable(name, ex.Message, ex);
         }
     }
 

@@ -63,7 +63,7 @@ public sealed class ImageTransform
     public double ResizedSide => Math.Floor(ImageSize / CentralFraction);
 
     /// <summary>
-    /// Checks an image file can be transformed, without decoding it: the file (<see cref="ImageFiles.Inspect"/>), and the
+    /// Checks an image file can be transformed, without decoding it: the file (<see cref="ImageFiles.Inspect(string, long)"/>), and the
     /// sizes of the resize and crop (<see cref="CheckSize"/>).
     /// </summary>
     /// <exception cref="ArgumentException">It cannot; the message names the file and says why.</exception>
@@ -121,7 +121,24 @@ public sealed class ImageTransform
         return Transform(image, device, path);
     }
 
-    /// <summary>Applies the transform to an image in memory (see <see cref="Load"/>).</summary>
+    /// <summary>
+    /// Loads an image file's contents held in memory (an upload, a generated image), as <see cref="Load(string, Device?)"/>
+    /// loads a file: checked first (size before decoding), then resized and cropped. The caller owns both tensors.
+    /// </summary>
+    /// <param name="content">The file's bytes.</param>
+    /// <param name="name">What to call it in messages.</param>
+    /// <param name="device">Where the tensors go; null for the CPU.</param>
+    /// <exception cref="ArgumentException">The contents are not an image ImageSharp can read, are truncated or too large, or cannot be resized and cropped; the message names <paramref name="name"/>.</exception>
+    public (Tensor Original, Tensor Normalized) Load(ReadOnlyMemory<byte> content, string name, Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var file = ImageFiles.Inspect(content, name, MaxPixels);
+        CheckSize(file.Width, file.Height, name);
+        using var image = ImageFiles.Load(content, name, MaxPixels);
+        return Transform(image, device, name);
+    }
+
+    /// <summary>Applies the transform to an image in memory (see <see cref="Load(string, Device?)"/>).</summary>
     /// <exception cref="ArgumentException">The image cannot be resized and cropped (<see cref="CheckSize"/>).</exception>
     public (Tensor Original, Tensor Normalized) Apply(Image<Rgb24> image, Device? device = null) => Transform(image, device, "in memory");
 

@@ -13,7 +13,7 @@ public interface IInterpretableModel : IDisposable
     /// <summary>The model's name.</summary>
     string Name { get; }
 
-    /// <summary>The raw inputs <see cref="Prepare"/> takes.</summary>
+    /// <summary>The raw inputs <see cref="Prepare(IReadOnlyDictionary{string, string})"/> takes.</summary>
     IReadOnlyList<RawInputSpec> RawInputs { get; }
 
     /// <summary>
@@ -37,6 +37,26 @@ public interface IInterpretableModel : IDisposable
     /// </summary>
     /// <exception cref="ArgumentException">A raw input is missing or invalid; the message names it.</exception>
     PreparedInput Prepare(IReadOnlyDictionary<string, string> rawInputs);
+
+    /// <summary>
+    /// Turns raw inputs given as text or as file contents in memory (an uploaded image, a generated dataset's
+    /// image) into tensors, as <see cref="Prepare(IReadOnlyDictionary{string, string})"/> does. The default takes
+    /// text values only and passes them on; a model whose file inputs can come from memory overrides it.
+    /// </summary>
+    /// <exception cref="ArgumentException">A raw input is missing or invalid; the message names it.</exception>
+    /// <exception cref="NotSupportedException">A value is file contents and the model reads its files from paths only.</exception>
+    PreparedInput Prepare(IReadOnlyDictionary<string, RawInputValue> rawInputs)
+    {
+        ArgumentNullException.ThrowIfNull(rawInputs);
+        var texts = new Dictionary<string, string>(rawInputs.Count, StringComparer.Ordinal);
+        foreach (var (name, value) in rawInputs)
+        {
+            ArgumentNullException.ThrowIfNull(value, nameof(rawInputs));
+            texts[name] = value.Text ?? throw new NotSupportedException($"{Name} reads '{name}' from a file path only; it was given {value}.");
+        }
+
+        return Prepare(texts);
+    }
 }
 
 /// <summary>Tensors for one example, ready for an attribution call, and what is needed to display them.</summary>

@@ -1,0 +1,89 @@
+using System.Globalization;
+using SixLabors.ImageSharp;
+
+namespace Captum.Plugins.Vqa.Scenes;
+
+/// <summary>
+/// The <c>scenes</c> dataset of the <c>vqa</c> model: generated scenes (<see cref="SceneGenerator"/>) with one
+/// question each, the same for the same seed on every machine. Example <c>k</c> is scene <c>k</c> of the seed's
+/// stream with its question <c>k mod q</c> (q the scene's number of questions), so every question template
+/// appears and any example is produced without the ones before it.
+/// </summary>
+public sealed class SceneDataset : IExampleDatasetProvider
+{
+    /// <inheritdoc />
+    public string Name => "scenes";
+
+    /// <inheritdoc />
+    public string Description => "Generated scenes of coloured shapes with a question each (colour, shape, count, place, presence) and its true answer; the image is a PNG in memory.";
+
+    /// <inheritdoc />
+    public string ModelName => "vqa";
+
+    /// <inheritdoc />
+    public int DefaultCount => 100;
+
+    /// <inheritdoc />
+    /// <remarks>No settings are taken; a setting is refused, naming it.</remarks>
+    public IExampleDataset Open(ExampleDatasetOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var count = options.Count ?? DefaultCount;
+        if (count < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), count, "Count must be at least 1.");
+        }
+
+        if (options.Settings.Keys.FirstOrDefault() is { } setting)
+        {
+            throw new ArgumentException($"The scenes dataset takes no settings; '{setting}' is not one.", nameof(options));
+        }
+
+        return new Opened(new SceneGenerator(), options.Seed, count);
+    }
+
+    /// <summary>Scene <paramref name="index"/> of <paramref name="seed"/> and the question example <paramref name="index"/> asks about it.</summary>
+    public static SceneItem Item(SceneGenerator generator, long seed, int index)
+    {
+        ArgumentNullException.ThrowIfNull(generator);
+        var scene = generator.Generate(seed, index);
+        return new SceneItem(scene, scene.Questions[index % scene.Questions.Count]);
+    }
+
+    private sealed class Opened(SceneGenerator generator, long seed, int count) : IExampleDataset
+    {
+        public int Count => count;
+
+        public DatasetExample Get(int index)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(index);
+            ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, count);
+            var (scene, question) = Item(generator, seed, index);
+            using var png = new MemoryStream();
+            using (var image = scene.ToImage())
+            {
+                image.SaveAsPng(png);
+            }
+
+            var id = string.Create(CultureInfo.InvariantCulture, $"scene-{seed}-{index}");
+            return new DatasetExample(
+                id,
+                new Dictionary<string, RawInputValue>
+                {
+                    [VqaModel.ImageInput] = RawInputValue.FromContent(png.ToArray(), id + ".png"),
+                    [VqaModel.QuestionInput] = question.Text,
+                },
+                question.Answer,
+                new Dictionary<string, string>
+                {
+                    ["kind"] = question.Kind.ToString().ToLowerInvariant(),
+                    ["keyword"] = question.KeyWord,
+                    ["objects"] = scene.Objects.Count.ToString(CultureInfo.InvariantCulture),
+                });
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+}
