@@ -12,6 +12,12 @@ using static TorchSharp.torch;
 // scripts/bench.sh WORKLOAD --threads N [--repeats R]   (gpt2_llm_fa also takes --no-cache, and --smoke for a tiny run that only checks it works)
 // Times CaptumSharp against "raw": the same forward and backward passes over the same expanded batches,
 // written directly in TorchSharp. Ends with one machine-readable line.
+// As the captum command does (docs/performance.md, Memory); --glibc-default-allocator measures without it.
+if (!args.Contains("--glibc-default-allocator"))
+{
+    Captum.Runtime.NativeAllocator.ReturnLargeBlocks();
+}
+
 var workload = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "mlp-steps";
 if (workload == "influence-scale")
 {
@@ -23,6 +29,19 @@ if (workload == "adaptive")
 {
     torch.set_num_threads(Option("--threads", 1));
     return AdaptiveComparison.Run();
+}
+
+if (SideBySide.IsWorkload(workload))
+{
+    var n = Option("--threads", 1);
+    torch.set_num_threads(n);
+    torch.manual_seed(0);
+    return SideBySide.Run(workload, n, workload switch
+    {
+        "resnet18_ig" => () => ResNet18Ig().Item1,
+        "vqa_lig" => () => VqaLig().Item1,
+        _ => null,
+    });
 }
 
 var threads = Option("--threads", 1);
