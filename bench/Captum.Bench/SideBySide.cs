@@ -16,7 +16,7 @@ internal static class SideBySide
     private static readonly string[] Workloads =
     [
         "resnet18_ig", "vqa_lig", "resnet18_conductance", "resnet18_occlusion", "resnet18_occlusion_ppe32",
-        "gpt2_llm_fa", "gpt2_llm_fa_nocache", "resnet18_floor",
+        "gpt2_llm_fa", "gpt2_llm_fa_nocache", "resnet18_floor", "resnet18_floor32",
     ];
 
     public static bool IsWorkload(string name) => Workloads.Contains(name);
@@ -31,7 +31,8 @@ internal static class SideBySide
             "resnet18_occlusion" => Occlusion(1),
             "resnet18_occlusion_ppe32" => Occlusion(32),
             "gpt2_llm_fa" => Gpt2LlmFa.Build(noCache: false, smoke: false).Captum,
-            "resnet18_floor" => Floor(),
+            "resnet18_floor" => Floor(1),
+            "resnet18_floor32" => Floor(32),
             "gpt2_llm_fa_nocache" => Gpt2LlmFa.Build(noCache: true, smoke: false).Captum,
             _ => throw new ArgumentException($"unknown side-by-side workload '{name}': {string.Join(", ", Workloads)}"),
         };
@@ -66,11 +67,14 @@ internal static class SideBySide
         return model;
     }
 
-    /// <summary>The floor under every ResNet-18 workload: the runtime, libtorch, the model and one forward pass without gradients.</summary>
-    private static Action Floor()
+    /// <summary>
+    /// The floor under the ResNet-18 workloads: the runtime, libtorch, the model and one forward pass without gradients
+    /// of <paramref name="batch"/> images (32: the live set of one pass of resnet18_occlusion_ppe32).
+    /// </summary>
+    private static Action Floor(int batch)
     {
         var model = Model();
-        var x = torch.rand(1, 3, 224, 224);
+        var x = torch.rand(batch, 3, 224, 224);
         return () =>
         {
             using var noGrad = torch.no_grad();

@@ -252,16 +252,27 @@ public sealed class VisualizationFigure : ISvgFigure
                 }
 
                 var ticks = Enumerable.Range(0, n).Select(i => (first + i) * step).Select(v => (v, FormatTick(v, decimals))).ToList();
-                var widest = ticks.Max(t => t.Item2.Length) * TickFontSize * 0.62;
-                if (n <= 2 || barWidth / (n - 1) >= widest + 12)
+                var widest = ticks.Max(t => LabelWidth(t.Item2));
+                if (n == 1 || barWidth / (n - 1) >= widest + 12)
                 {
                     return ticks;
                 }
             }
         }
 
-        return [(vmin, FormatTick(vmin, 2)), (vmax, FormatTick(vmax, 2))];
+        // Too narrow for nice steps: the two ends if their labels fit inside the bar, else one label, so labels never
+        // run into each other or into the next panel's.
+        var ends = new List<(double Value, string Label)> { (vmin, FormatTick(vmin, 2)), (vmax, FormatTick(vmax, 2)) };
+        if (LabelWidth(ends[0].Label) + LabelWidth(ends[1].Label) + 6 <= barWidth)
+        {
+            return ends;
+        }
+
+        return vmin < 0 && vmax > 0 ? [(0.0, FormatTick(0, 0))] : [ends[1]];
     }
+
+    /// <summary>The width a tick label takes, estimated from its length (the SVG is not measured).</summary>
+    private static double LabelWidth(string label) => label.Length * TickFontSize * 0.62;
 
     private static string FormatTick(double value, int decimals)
     {
@@ -298,10 +309,14 @@ public sealed class VisualizationFigure : ISvgFigure
         foreach (var (value, label) in Ticks(bar.VMin, bar.VMax, width))
         {
             var tx = bar.VMax > bar.VMin ? x + (width * (value - bar.VMin) / (bar.VMax - bar.VMin)) : x;
+
+            // A label is kept over its bar (an end label centred on the end would reach into the next panel's).
+            var half = LabelWidth(label) / 2;
+            var labelX = width >= 2 * half ? Math.Clamp(tx, x + half, x + width - half) : x + (width / 2);
             sb.Append("<line x1=\"").Append(Markup.Num(tx)).Append("\" y1=\"").Append(Markup.Num(y + height))
               .Append("\" x2=\"").Append(Markup.Num(tx)).Append("\" y2=\"").Append(Markup.Num(y + height + 3.5))
               .Append("\" stroke=\"black\" stroke-width=\"0.8\"/>");
-            sb.Append("<text class=\"captum-colorbar-tick\" x=\"").Append(Markup.Num(tx)).Append("\" y=\"")
+            sb.Append("<text class=\"captum-colorbar-tick\" x=\"").Append(Markup.Num(labelX)).Append("\" y=\"")
               .Append(Markup.Num(y + height + 4 + TickFontSize)).Append("\" text-anchor=\"middle\" font-family=\"")
               .Append(FontFamily).Append("\" font-size=\"").Append(Markup.Num(TickFontSize)).Append("\">")
               .Append(Markup.Escape(label)).Append("</text>");

@@ -81,6 +81,37 @@ public class ImageVisualizerTests
         Assert.Equal(expected, VisualizationFigure.Ticks(vmin, vmax, width).Select(t => t.Label).ToArray());
     }
 
+    [Theory]
+    [InlineData(8.0)]
+    [InlineData(6.0)]
+    [InlineData(3.0)]
+    public void VisualizeImageAttrMultiple_ColourBarsSideBySide_TickLabelsStayOverTheirBarWithoutOverlapping(double inches)
+    {
+        ImageVisualizationMethod[] methods = [ImageVisualizationMethod.HeatMap, ImageVisualizationMethod.HeatMap, ImageVisualizationMethod.BlendedHeatMap, ImageVisualizationMethod.HeatMap, ImageVisualizationMethod.HeatMap];
+        VisualizationSign[] signs = [VisualizationSign.All, VisualizationSign.All, VisualizationSign.All, VisualizationSign.Positive, VisualizationSign.All];
+
+        var (figure, _) = ImageVisualizer.VisualizeImageAttrMultiple(Attr(), Image01(), methods, signs, figSize: new FigureSize(inches, inches * 0.4), showColorBar: true);
+        var doc = TestImages.ParseXml(figure.ToSvg());
+
+        foreach (var panel in doc.Descendants(TestImages.Svg + "g").Where(g => (string?)g.Attribute("class") == "captum-panel"))
+        {
+            var bar = panel.Elements(TestImages.Svg + "image").Single(e => (string?)e.Attribute("class") == "captum-colorbar");
+            var left = Number(bar, "x");
+            var right = left + Number(bar, "width");
+            var labels = panel.Elements(TestImages.Svg + "text")
+                .Where(e => (string?)e.Attribute("class") == "captum-colorbar-tick")
+                .Select(e => (Center: Number(e, "x"), Half: e.Value.Length * Number(e, "font-size") * 0.62 / 2))
+                .OrderBy(l => l.Center)
+                .ToList();
+
+            Assert.NotEmpty(labels);
+            Assert.All(labels, l => Assert.InRange(l.Center - l.Half, left - 0.01, right + 0.01));
+            Assert.All(labels.Zip(labels.Skip(1)), p => Assert.True(p.First.Center + p.First.Half < p.Second.Center - p.Second.Half, $"tick labels overlap at {inches} in"));
+        }
+
+        static double Number(System.Xml.Linq.XElement e, string name) => double.Parse((string)e.Attribute(name)!, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     [Fact]
     public void VisualizeImageAttr_Defaults_OneSixBySixPanelHeatMapOfAbsoluteValuesInBlues()
     {

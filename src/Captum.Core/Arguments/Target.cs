@@ -194,7 +194,7 @@ public readonly struct Target
             if (output.dim() > 1 && output.numel() != n)
             {
                 throw new ArgumentException(
-                    $"target is required: the forward function's output has shape {Shapes.Format(output.shape)}, more than one value per example, so an index is needed to choose what to explain.",
+                    $"target is required: the forward function's output has shape {PerExample(output)} per example, more than one value, so an index is needed to choose what to explain.",
                     "target");
             }
 
@@ -237,7 +237,7 @@ public readonly struct Target
         {
             if (output.dim() != 2)
             {
-                throw new ArgumentException($"target: one index per example needs a 2-D output, but the output has shape {Shapes.Format(output.shape)}.", "target");
+                throw new ArgumentException($"target: one index per example needs an output of one dimension per example, but each example's output has shape {PerExample(output)}.", "target");
             }
 
             var size = output.shape[1];
@@ -261,12 +261,18 @@ public readonly struct Target
         return torch.stack(rows);
     }
 
+    /// <summary>
+    /// The shape of one example's output: what the user knows, where the whole output's batch is often the methods'
+    /// expansion (steps x examples, samples x examples), not theirs.
+    /// </summary>
+    private static string PerExample(Tensor output) => Shapes.Format(output.shape[1..]);
+
     private static void CheckIndex(Tensor output, long[] index, string argument)
     {
         if (index.Length > output.dim() - 1)
         {
             throw new ArgumentException(
-                $"{argument} has {index.Length} index(es) but the output of shape {Shapes.Format(output.shape)} has only {output.dim() - 1} dimension(s) after the batch.",
+                $"{argument} has {index.Length} index(es) but each example's output, of shape {PerExample(output)}, has only {output.dim() - 1} dimension(s).",
                 argument);
         }
 
@@ -276,7 +282,7 @@ public readonly struct Target
             if (index[i] < -size || index[i] >= size)
             {
                 throw new ArgumentException(
-                    $"{argument} index {index[i]} is out of range for output dimension {i + 1} of size {size} (output shape {Shapes.Format(output.shape)}).",
+                    $"{argument} index {index[i]} is out of range for dimension {i} of size {size} of each example's output (shape {PerExample(output)}).",
                     argument);
             }
         }

@@ -16,8 +16,11 @@ namespace Captum.Runtime;
 /// </remarks>
 public static class NativeAllocator
 {
-    /// <summary>The threshold <see cref="ReturnLargeBlocks"/> sets by default: 1 MiB.</summary>
-    public const long DefaultMmapThreshold = 1 << 20;
+    /// <summary>
+    /// The threshold <see cref="ReturnLargeBlocks"/> sets by default: 128 KiB, glibc's own starting value, kept from
+    /// rising (on ResNet-18, 1 MiB kept about as much memory resident and 4 MiB most of it; docs/performance.md).
+    /// </summary>
+    public const long DefaultMmapThreshold = 128 << 10;
 
     private const int MmapThresholdParameter = -3;
 

@@ -25,6 +25,22 @@ public sealed class HostileInputTests
         Assert.DoesNotContain('\n', ex.Message);
     }
 
+    [Fact]
+    public void Attribute_TargetOutOfRange_NamesEachExamplesOutputShapeNotTheStepsBatch()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = TestModels.SmoothMlp(7);
+        var x = torch.randn(2, 4);
+
+        var ex = Assert.Throws<ArgumentException>(() =>
+            new IntegratedGradients(model).Attribute(x, new IntegratedGradientsOptions { Target = 5, Steps = 50 }).Dispose());
+
+        Assert.Equal("target", ex.ParamName);
+        Assert.Contains("index 5 is out of range", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("(shape [3])", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("100", ex.Message, StringComparison.Ordinal); // the 50 steps x 2 examples of the expansion
+    }
+
     [Theory]
     [MemberData(nameof(GradientMethods))]
     public void Attribute_Float64InputsToAFloat32Model_ThrowsNamingInputsAndBothDtypes(string method)
