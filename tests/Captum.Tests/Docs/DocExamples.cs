@@ -10,15 +10,26 @@ namespace Captum.Tests.Docs;
 internal static partial class DocExamples
 {
     /// <summary>Asserts <paramref name="doc"/> (under docs/) has <paramref name="count"/> C# blocks and each is code of <paramref name="test"/> (under tests/Captum.Tests/).</summary>
+    /// <remarks>
+    /// A block's <c>using</c> lines must all be the test file's too, so the code compiles as the reader copies it (with
+    /// an ambiguous name such as TensorStringStyle under both <c>using TorchSharp</c> and <c>using static
+    /// TorchSharp.torch</c>, the test would not build). <paramref name="doc"/> may start with "../" for README.md.
+    /// </remarks>
     public static void AreTestedCode(string doc, string test, int count)
     {
         var root = GettingStartedDocTests.RepositoryRoot();
-        var text = File.ReadAllText(Path.Combine(root, "docs", doc));
-        var source = Normalize(File.ReadAllText(Path.Combine(root, "tests", "Captum.Tests", test)));
+        var text = File.ReadAllText(Path.GetFullPath(Path.Combine(root, "docs", doc)));
+        var testSource = File.ReadAllText(Path.Combine(root, "tests", "Captum.Tests", test));
+        var source = Normalize(testSource);
+        var testUsings = Usings(testSource);
         var blocks = CSharpBlock().Matches(text).Select(m => m.Groups["code"].Value).ToList();
         Assert.Equal(count, blocks.Count);
         Assert.All(blocks, block => Assert.Contains(Normalize(UsingLine().Replace(block, string.Empty)), source, StringComparison.Ordinal));
+        Assert.All(blocks, block => Assert.Empty(Usings(block).Except(testUsings)));
     }
+
+    private static string[] Usings(string code) =>
+        UsingLine().Matches(code).Select(m => m.Value.Trim()).Where(u => u != "using Xunit;").Distinct().Order(StringComparer.Ordinal).ToArray();
 
     private static string Normalize(string code) => string.Join(
         "\n",
@@ -27,6 +38,6 @@ internal static partial class DocExamples
     [GeneratedRegex(@"```csharp\n(?<code>.*?)```", RegexOptions.Singleline)]
     private static partial Regex CSharpBlock();
 
-    [GeneratedRegex(@"^\s*using [A-Za-z.]+;\s*$", RegexOptions.Multiline)]
+    [GeneratedRegex(@"^\s*using (static )?[A-Za-z.]+;\s*$", RegexOptions.Multiline)]
     private static partial Regex UsingLine();
 }
