@@ -1,12 +1,13 @@
 using Captum.Explain;
 using Captum.Forward;
+using Captum.Layers;
 using Captum.Plugins;
 using Microsoft.Extensions.DependencyInjection;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace CaptumPlugin;
+namespace CaptumPluginTemplate;
 
 /// <summary>The plugin's entry point: the captum host creates it and asks it to register its services.</summary>
 public sealed class Plugin : ICaptumPlugin
@@ -135,14 +136,14 @@ public sealed class ExplainCommand(WordsModel model) : IPluginCommand
     public int Run(PluginCommandContext context)
     {
         var steps = context.GetInteger("steps");
-        if (steps < 1)
+        if (steps is < 1 or > 10_000)
         {
-            throw new ArgumentException($"--steps must be at least 1, not {steps}.");
+            throw new ArgumentException($"--steps must be between 1 and 10000, not {steps}.");
         }
 
         using var scope = torch.NewDisposeScope();
         var prepared = model.Prepare(new Dictionary<string, string> { ["text"] = context.GetText("text")! });
-        using var explanation = ModelExplainer.Explain(model, prepared, new ExplanationOptions { Steps = steps }, context.CancellationToken);
+        using var explanation = ModelExplainer.Explain(model, prepared, new ExplanationOptions { Steps = (int)steps }, context.CancellationToken);
         context.Output.WriteLine($"{explanation.Label} ({explanation.Probability:0.000})");
         var text = explanation.Inputs[0];
         var tokens = ((TextDisplay)text.Display).Tokens;
