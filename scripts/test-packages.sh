@@ -86,19 +86,25 @@ check tool-size tool_size
 # 4. The template.
 template() {
   dotnet new install "$feed/CaptumSharp.Templates.$version.nupkg" --debug:custom-hive "$work/hive" &&
-  dotnet new captum-plugin -n Acme.Words -o "$work/template/Acme.Words" --debug:custom-hive "$work/hive" &&
+  dotnet new captum-plugin -n Acme.Words --pluginName acme -o "$work/template/Acme.Words" --debug:custom-hive "$work/hive" &&
   dotnet build "$work/template/Acme.Words" -c Release -nologo -o "$work/plugins/Acme.Words" &&
   local answer
-  answer="$(captum my-plugin-explain --text "great movie")"
+  answer="$(captum acme-explain --text "great movie")"
   echo "$answer"
   grep -q '^positive' <<<"$answer"
 }
 check template-plugin-runs template
 
-# 5. The package readme's code in a console app.
-app() {
-  mkdir -p "$work/app"
-  cat > "$work/app/App.csproj" <<XML
+# 5. The package readme's code in a console app, with TorchSharp-cpu (every platform's libtorch) and with TorchSharp and
+#    Linux's libtorch alone.
+app() { # app NAME BACKEND_PACKAGE...
+  local name="$1" references="" package
+  shift
+  for package in "$@"; do
+    references="$references    <PackageReference Include=\"${package%@*}\" Version=\"${package#*@}\" />"$'\n'
+  done
+  mkdir -p "$work/$name"
+  cat > "$work/$name/$name.csproj" <<XML
 <Project Sdk="Microsoft.NET.Sdk">
   <PropertyGroup>
     <OutputType>Exe</OutputType>
@@ -108,18 +114,18 @@ app() {
   </PropertyGroup>
   <ItemGroup>
     <PackageReference Include="CaptumSharp.Attr" Version="$version" />
-    <PackageReference Include="TorchSharp-cpu" Version="0.107.0" />
-  </ItemGroup>
+$references  </ItemGroup>
 </Project>
 XML
-  python3 - "$ROOT/src/package-readme.md" "$work/app/Program.cs" <<'PY'
+  python3 - "$ROOT/src/package-readme.md" "$work/$name/Program.cs" <<'PY'
 import re, sys
 m = re.search(r"```csharp\n(.*?)```", open(sys.argv[1], encoding="utf-8").read(), re.S)
 open(sys.argv[2], "w", encoding="utf-8").write(m.group(1))
 PY
-  dotnet run --project "$work/app" -c Release
+  dotnet run --project "$work/$name" -c Release && du -sh "$work/$name/bin/Release/net10.0"
 }
-check readme-app-runs app
+check readme-app-runs app app TorchSharp-cpu@0.107.0
+check readme-app-linux-only-runs app app-linux TorchSharp@0.107.0 libtorch-cpu-linux-x64@2.10.0
 
 echo "packages: $passed passed, $failed failed"
 if [ "$failed" -eq 0 ] && [ $# -eq 0 ]; then
