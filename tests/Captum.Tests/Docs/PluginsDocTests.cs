@@ -3,7 +3,7 @@ using Xunit;
 
 namespace Captum.Tests.Docs;
 
-/// <summary>docs/plugins.md shows the code of the minimal plugin that the host tests build and load.</summary>
+/// <summary>docs/plugins.md shows the code and the project file of the minimal plugin (samples/MinimalPlugin) that the host tests build and load.</summary>
 public sealed partial class PluginsDocTests
 {
     [Fact]
@@ -11,7 +11,7 @@ public sealed partial class PluginsDocTests
     {
         var root = GettingStartedDocTests.RepositoryRoot();
         var doc = File.ReadAllText(Path.Combine(root, "docs", "plugins.md"));
-        var source = Normalize(File.ReadAllText(Path.Combine(root, "tests", "TestPlugins", "Captum.Plugins.Minimal", "MinimalPlugin.cs")));
+        var source = Normalize(File.ReadAllText(Path.Combine(root, "samples", "MinimalPlugin", "MinimalPlugin.cs")));
 
         var snippets = CSharpBlock().Matches(doc).Select(m => m.Groups["code"].Value).ToList();
         Assert.NotEmpty(snippets);
@@ -19,6 +19,27 @@ public sealed partial class PluginsDocTests
         {
             Assert.Contains(Normalize(snippet), source, StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public void PluginsDoc_ProjectFile_IsTheMinimalPluginsProjectFile()
+    {
+        // scripts/test-packages.sh builds this block, copied as is outside the repository, against the packages.
+        var root = GettingStartedDocTests.RepositoryRoot();
+        var doc = File.ReadAllText(Path.Combine(root, "docs", "plugins.md")).ReplaceLineEndings("\n");
+        var match = ProjectBlock().Match(doc);
+        Assert.True(match.Success, "docs/plugins.md lost its marked project file");
+
+        var project = File.ReadAllText(Path.Combine(root, "samples", "MinimalPlugin", "Captum.Plugins.Minimal.csproj")).ReplaceLineEndings("\n");
+        Assert.Equal(project, Unindent(match.Groups["code"].Value));
+    }
+
+    /// <summary>A fenced block of a list item, without the item's indentation.</summary>
+    private static string Unindent(string block)
+    {
+        var lines = block.Split('\n');
+        var indent = lines.Where(l => l.Trim().Length > 0).Min(l => l.Length - l.TrimStart().Length);
+        return string.Join("\n", lines.Select(l => l.Length >= indent ? l[indent..] : l.TrimStart()));
     }
 
     /// <summary>Code without comments and indentation, one line per statement line.</summary>
@@ -30,4 +51,7 @@ public sealed partial class PluginsDocTests
 
     [GeneratedRegex(@"```csharp\n(?<code>.*?)```", RegexOptions.Singleline)]
     private static partial Regex CSharpBlock();
+
+    [GeneratedRegex(@"<!-- begin: samples/MinimalPlugin/Captum\.Plugins\.Minimal\.csproj -->\s*```xml\n(?<code>.*?\n)[ ]*```\s*<!-- end", RegexOptions.Singleline)]
+    private static partial Regex ProjectBlock();
 }

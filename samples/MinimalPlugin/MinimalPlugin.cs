@@ -22,6 +22,7 @@ public sealed class MinimalPlugin : ICaptumPlugin
     public void ConfigureServices(IServiceCollection services)
     {
         services.AddSingleton<IInterpretableModelProvider, BagOfWordsProvider>();
+        services.AddSingleton<BagOfWordsModel>(); // a loaded model as a service: ScoreCommand gets it injected
         services.AddSingleton<IPluginCommand, ScoreCommand>();
         services.AddSingleton<IExplanationStrategy, TokenDropStrategy>();
     }
@@ -73,7 +74,8 @@ public sealed class TokenDropStrategy : ExplanationStrategy
 }
 
 /// <summary>A command the plugin adds: <c>captum minimal-score --text "good movie" [--repeat 2]</c>.</summary>
-public sealed class ScoreCommand : IPluginCommand
+/// <param name="model">The model, registered as a service by <see cref="MinimalPlugin"/> and injected by the host, which disposes it.</param>
+public sealed class ScoreCommand(BagOfWordsModel model) : IPluginCommand
 {
     /// <inheritdoc />
     public string Name => "minimal-score";
@@ -92,7 +94,6 @@ public sealed class ScoreCommand : IPluginCommand
     public int Run(PluginCommandContext context)
     {
         using var scope = torch.NewDisposeScope();
-        using var model = new BagOfWordsModel();
         var prepared = model.Prepare(new Dictionary<string, string> { ["text"] = context.GetText("text")! });
         var answer = model.Labels[(int)model.Forward.Invoke([.. prepared.Inputs]).argmax(1).item<long>()];
         for (var i = 0; i < context.GetInteger("repeat"); i++)

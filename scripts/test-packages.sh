@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# The packages as a user outside the repository gets them (opt-in: minutes, so not part of scripts/test.sh):
+#   1. scripts/pack.sh into a temporary local feed (the tool for linux-x64 only);
+#   2. docs/plugins.md's project file, copied as is into a folder outside the repository with the minimal plugin's
+#      source, builds against that feed plus the usual registry into a plugin of a few MB at most;
+#   3. the captum tool, installed from the feed, lists and runs that plugin (--plugins DIR);
+#   4. a plugin made by `dotnet new captum-plugin` (CaptumSharp.Templates) builds the same way and runs;
+#   5. a console app made of the package readme's code (CaptumSharp.Attr + TorchSharp-cpu) runs.
+# Prints one line per check and `packages: N passed, N failed`; exits non-zero when a check fails.
+# Usage: scripts/test-packages.sh [WORK_DIR]   (default: a new folder under /tmp, deleted unless a check failed)
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+work="${1:-$(mktemp -d /tmp/captum-packages.XXXXXX)}"
+mkdir -p "$work"
+work="$(cd "$work" && pwd)"
+case "$work" in "$ROOT"|"$ROOT"/*) echo "test-packages: WORK_DIR must be outside the repository" >&2; exit 2;; esac
+feed="$work/feed"
+passed=0
+failed=0
+check() { # check NAME COMMAND...: runs the command, its output in $work/NAME.log
+  local name="$1"
+  shift
+  if "$@" >"$work/$name.log" 2>&1; then
+    passed=$((passed + 1))
+    echo "ok   $name"
+  else
+    failed=$((failed + 1))
+    echo "FAIL $name (see $work/$name.log)"
+    tail -n 20 "$work/$name.log" | sed 's/^/     /'
+  fi
+}
+
+# 1. The packages.
+CAPTUM_TOOL_RIDS=linux-x64 bash "$ROOT/scripts/pack.sh" "$feed" >"$work/pack.log" 2>&1 || { cat "$work/pack.log"; exit 1; }
+version=$(ls "$feed" | sed -n 's/^CaptumSharp\.Core\.\(.*\)\.nupkg$/\1/p')
+echo "test-packages: version $version in $feed"
+# A version packed before from other sources (same commit height) must not be taken from the package cache.
+rm -rf "${NUGET_PACKAGES:-$HOME/.nuget/packages}"/captumsharp.*/"$version"
+
+# The local feed beside the usual registry, as docs/packaging.md shows.
+cat > "$work/nuget.config" <<XML
+<?xml version="1.0" encoding="utf-8"?>
+<configuration>
+  <packageSources>
+    <add key="captumsharp-local" value="$feed" />
+  </packageSources>
+</configuration>
+XML
+
+# 2. The doc's plugin, outside the repository.
+mkdir -p "$work/plugin" "$work/plugins"
+python3 - "$ROOT/docs/plugins.md" "$work/plugin/Captum.Plugins.Minimal.csproj" <<'PY'
+import re, sys
+doc = open(sys.argv[1], encoding="utf-8").read()
+m = re.search(r"<!-- begin: samples/MinimalPlugin/Captum\.Plugins\.Minimal\.csproj -->\s*```xml\n(.*?\n)```", doc, re.S)
+if not m:
+    sys.exit("docs/plugins.md lost its marked project file")
+open(sys.argv[2], "w", encoding="utf-8").write(m.group(1))
+PY
+cp "$ROOT/samples/MinimalPlugin/MinimalPlugin.cs" "$work/plugin/"
+check plugin-builds dotnet build "$work/plugin" -c Release -nologo -o "$work/plugins/Captum.Plugins.Minimal"
+plugin_size() {
+  local bytes
+  bytes=$(du -sb "$work/plugins/Captum.Plugins.Minimal" | cut -f1)
+  echo "plugin folder: $bytes bytes"; ls -la "$work/plugins/Captum.Plugins.Minimal"
+  [ "$bytes" -lt $((5 * 1024 * 1024)) ] || { echo "over 5 MB"; return 1; }
+  # Nothing the host shares: no TorchSharp, no libtorch, no CaptumSharp assembly but the plugin's own.
+  ! ls "$work/plugins/Captum.Plugins.Minimal" | grep -E '^(TorchSharp|libtorch|libLibTorchSharp|Captum\.(Core|Attr|Visualization|Explain))'
+}
+check plugin-is-small plugin_size
+
+# 3. The tool from the feed loads it.
+check tool-installs dotnet tool install CaptumSharp.Cli --version "$version" --tool-path "$work/tool" --configfile "$work/nuget.config"
+captum() { "$work/tool/captum" --plugins "$work/plugins" "$@"; }
+tool_lists_plugin() {
+  local listing
+  listing="$(captum plugins)"
+  echo "$listing"
+  grep -q "command minimal-score" <<<"$listing" && grep -q "model bag-of-words" <<<"$listing"
+}
+check tool-lists-plugin tool_lists_plugin
+tool_runs_plugin() { [ "$(captum minimal-score --text "good movie" | tr -d '\r')" = positive ]; }
+check tool-runs-plugin tool_runs_plugin
+tool_size() { du -sh "$work/tool/.store"; }
+check tool-size tool_size
+
+# 4. The template.
+template() {
+  dotnet new install "$feed/CaptumSharp.Templates.$version.nupkg" --debug:custom-hive "$work/hive" &&
+  dotnet new captum-plugin -n Acme.Words --pluginName acme -o "$work/template/Acme.Words" --debug:custom-hive "$work/hive" &&
+  dotnet build "$work/template/Acme.Words" -c Release -nologo -o "$work/plugins/Acme.Words" &&
+  local answer
+  answer="$(captum acme-explain --text "great movie")"
+  echo "$answer"
+  grep -q '^positive' <<<"$answer"
+}
+check template-plugin-runs template
+
+# 5. The package readme's code in a console app, with TorchSharp-cpu (every platform's libtorch) and with TorchSharp and
+#    Linux's libtorch alone.
+app() { # app NAME BACKEND_PACKAGE...
+  local name="$1" references="" package
+  shift
+  for package in "$@"; do
+    references="$references    <PackageReference Include=\"${package%@*}\" Version=\"${package#*@}\" />"$'\n'
+  done
+  mkdir -p "$work/$name"
+  cat > "$work/$name/$name.csproj" <<XML
+<Project Sdk="Microsoft.NET.Sdk">
+  <PropertyGroup>
+    <OutputType>Exe</OutputType>
+    <TargetFramework>net10.0</TargetFramework>
+    <ImplicitUsings>enable</ImplicitUsings>
+    <Nullable>enable</Nullable>
+  </PropertyGroup>
+  <ItemGroup>
+    <PackageReference Include="CaptumSharp.Attr" Version="$version" />
+$references  </ItemGroup>
+</Project>
+XML
+  python3 - "$ROOT/src/package-readme.md" "$work/$name/Program.cs" <<'PY'
+import re, sys
+m = re.search(r"```csharp\n(.*?)```", open(sys.argv[1], encoding="utf-8").read(), re.S)
+open(sys.argv[2], "w", encoding="utf-8").write(m.group(1))
+PY
+  dotnet run --project "$work/$name" -c Release && du -sh "$work/$name/bin/Release/net10.0"
+}
+check readme-app-runs app app TorchSharp-cpu@0.107.0
+check readme-app-linux-only-runs app app-linux TorchSharp@0.107.0 libtorch-cpu-linux-x64@2.10.0
+
+echo "packages: $passed passed, $failed failed"
+if [ "$failed" -eq 0 ] && [ $# -eq 0 ]; then
+  rm -rf "$work"
+fi
+[ "$failed" -eq 0 ]
