@@ -115,26 +115,35 @@ public static class CaptumCli
         var command = new Command("plugins", "List the plugins found, the models they offer, the commands and the explanation methods they add.");
         command.SetAction(parse =>
         {
+            // Each plugin with what it registered beneath it (what a plugin registers lives in its own assembly); the
+            // methods that come with captum are not listed.
+            var models = host.ModelProviders;
+            var datasets = host.ExampleDatasets;
+            var commands = host.Commands;
+            var strategies = host.ExplanationStrategies.Strategies;
             foreach (var plugin in host.Plugins)
             {
+                var owner = plugin.Plugin.GetType().Assembly;
                 output.WriteLine($"{plugin.Plugin.Name}\t{plugin.Plugin.Description}\t{plugin.AssemblyPath}");
-            }
+                foreach (var provider in models.Where(m => m.GetType().Assembly == owner))
+                {
+                    output.WriteLine($"  model {provider.Name}: {provider.Description} (files: {string.Join(", ", provider.Files.Select(f => f.Name + (f.Required ? "" : "?")))})");
+                }
 
-            foreach (var provider in host.ModelProviders)
-            {
-                output.WriteLine($"  model {provider.Name}: {provider.Description} (files: {string.Join(", ", provider.Files.Select(f => f.Name + (f.Required ? "" : "?")))})");
-            }
+                foreach (var dataset in datasets.Where(d => d.GetType().Assembly == owner))
+                {
+                    output.WriteLine($"  dataset {dataset.Name} (model {dataset.ModelName}, {dataset.DefaultCount} examples by default): {dataset.Description}");
+                }
 
-            foreach (var pluginCommand in host.Commands)
-            {
-                output.WriteLine($"  command {pluginCommand.Name}: {pluginCommand.Description}");
-            }
+                foreach (var pluginCommand in commands.Where(c => c.GetType().Assembly == owner))
+                {
+                    output.WriteLine($"  command {pluginCommand.Name}: {pluginCommand.Description}");
+                }
 
-            // The built-in methods come with captum; the plugins' own are listed.
-            var builtIn = typeof(IExplanationStrategy).Assembly;
-            foreach (var strategy in host.ExplanationStrategies.Strategies.Where(s => s.GetType().Assembly != builtIn))
-            {
-                output.WriteLine($"  method {strategy.Name}: {strategy.Description}");
+                foreach (var strategy in strategies.Where(s => s.GetType().Assembly == owner))
+                {
+                    output.WriteLine($"  method {strategy.Name}: {strategy.Description}");
+                }
             }
 
             foreach (var failure in host.Failures)

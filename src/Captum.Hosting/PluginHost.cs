@@ -61,6 +61,9 @@ public sealed class PluginHost : IDisposable
     /// <summary>Every model provider the plugins registered.</summary>
     public IReadOnlyList<IInterpretableModelProvider> ModelProviders => services.GetServices<IInterpretableModelProvider>().ToList();
 
+    /// <summary>Every dataset the plugins registered (<see cref="IExampleDatasetProvider"/>), in registration order.</summary>
+    public IReadOnlyList<IExampleDatasetProvider> ExampleDatasets => services.GetServices<IExampleDatasetProvider>().ToList();
+
     /// <summary>Every command the plugins registered (<see cref="IPluginCommand"/>), in registration order.</summary>
     public IReadOnlyList<IPluginCommand> Commands => services.GetServices<IPluginCommand>().ToList();
 

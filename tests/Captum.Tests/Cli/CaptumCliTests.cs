@@ -65,6 +65,28 @@ public sealed class CaptumCliTests
     }
 
     [Fact]
+    public void Plugins_TwoPlugins_EachListsItsOwnModelsCommandsAndMethodsUnderIt()
+    {
+        using var root = new TempFolder();
+        BuildOutputs.Copy(MinimalOutput, Path.Combine(root.Path, "Captum.Plugins.Minimal"));
+        BuildOutputs.Copy(BuildOutputs.Of(Path.Combine("tests", "TestPlugins", "Captum.Plugins.Template")), Path.Combine(root.Path, "Captum.Plugins.Template"));
+
+        var (code, output, _) = Run("--plugins", root.Path, "plugins");
+
+        Assert.Equal(0, code);
+        var lines = output.ReplaceLineEndings("\n").Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var headers = lines.Select((l, i) => (l, i)).Where(x => !x.l.StartsWith(' ')).Select(x => x.i).ToList();
+        Assert.Equal(2, headers.Count);
+        var sections = headers.Select((h, k) => lines[h..(k + 1 < headers.Count ? headers[k + 1] : lines.Length)]).ToList();
+        var minimal = Assert.Single(sections, s => s.Any(l => l.Contains("command minimal-score", StringComparison.Ordinal)));
+        Assert.Contains(minimal, l => l.StartsWith("  method token-drop", StringComparison.Ordinal));
+        Assert.Contains(minimal, l => l.StartsWith("  model ", StringComparison.Ordinal));
+        var template = Assert.Single(sections, s => s != minimal);
+        Assert.DoesNotContain(template, l => l.Contains("minimal-score", StringComparison.Ordinal) || l.Contains("token-drop", StringComparison.Ordinal));
+        Assert.Contains(template, l => l.StartsWith("  command ", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Run_PluginsFolderThatDoesNotExist_ExitsTwoNamingPlugins()
     {
         using var root = new TempFolder();
