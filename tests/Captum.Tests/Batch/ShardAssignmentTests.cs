@@ -72,6 +72,17 @@ public sealed class ShardAssignmentTests
         Assert.Contains("JOB_COMPLETION_INDEX", ex.Message);
     }
 
+    [Fact]
+    public void DatasetProgress_HalfwayAfterTenSeconds_RatesOnlyComputedExamplesAndEstimatesTheRest()
+    {
+        var progress = new DatasetProgress(new ShardAssignment(1, 4), Done: 30, Total: 50, Resumed: 10, Elapsed: TimeSpan.FromSeconds(10));
+
+        Assert.Equal(2.0, progress.Rate);
+        Assert.Equal(TimeSpan.FromSeconds(10), progress.Remaining);
+        Assert.Equal("shard 1 of 4: 30/50 examples (10 resumed), 2.00 examples/s, 10s left", progress.ToString());
+        Assert.Null((progress with { Done = 10 }).Remaining);
+    }
+
     private static Func<string, string?> Env(params (string Name, string Value)[] variables) =>
         name => variables.FirstOrDefault(v => v.Name == name).Value;
 }

@@ -85,6 +85,45 @@ public sealed class BatchCommandTests
     }
 
     [Fact]
+    public void AttributeDataset_TargetExpected_ExplainsEachLabelAndGivesARowWithoutOneAnError()
+    {
+        var (temp, plugins, manifest) = Setup();
+        using var _ = temp;
+        var outFolder = Path.Combine(temp.Path, "out");
+        var json = Path.Combine(temp.Path, "m.json");
+
+        var run = Run(plugins, "attribute-dataset", "--dataset", manifest, "--method", "token-drop", "--target", "expected", "--out", outFolder);
+        var merge = Run(plugins, "merge-results", outFolder, "--out", Path.Combine(temp.Path, "m.parquet"), "--json", json);
+        using var document = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
+        var rows = document.RootElement.GetProperty("rows").EnumerateArray().ToList();
+
+        Assert.True(run.Code == 0, run.Error);
+        Assert.Contains("1 with errors", run.Output);
+        Assert.Equal(0, merge.Code);
+        Assert.Equal(["positive", "negative", null, "negative", "negative"], rows.Select(r => r.GetProperty("target").GetString()));
+        Assert.Contains("no expected label", rows[2].GetProperty("error").GetString());
+    }
+
+    [Fact]
+    public void AttributeDataset_MoreShardsThanExamples_EmptyShardCompletesAndTheMergeHasEveryRow()
+    {
+        var (temp, plugins, manifest) = Setup();
+        using var _ = temp;
+        var outFolder = Path.Combine(temp.Path, "out");
+        string[] common = ["attribute-dataset", "--dataset", manifest, "--method", "token-drop", "--count", "1", "--out", outFolder, "--shard-count", "2"];
+
+        var empty = Run(plugins, [.. common, "--shard-index", "0"]);
+        var full = Run(plugins, [.. common, "--shard-index", "1"]);
+        var (code, output, _) = Run(plugins, "merge-results", outFolder, "--out", Path.Combine(temp.Path, "m.parquet"));
+
+        Assert.True(empty.Code == 0, empty.Error);
+        Assert.Contains("(0 resumed, 0 computed, 0 with errors)", empty.Output);
+        Assert.True(full.Code == 0, full.Error);
+        Assert.Equal(0, code);
+        Assert.Equal("rows=1 shards=2 missing=0", output.TrimEnd().Split('\n')[^1]);
+    }
+
+    [Fact]
     public void AttributeDataset_UnknownDataset_Exits2ListingTheDatasets()
     {
         var (temp, plugins, _) = Setup();
