@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Captum.Batch;
 using Captum.Hosting;
 using Captum.Plugins;
@@ -40,9 +41,19 @@ internal static class BatchCommands
         {
             dataset, count, seed, model, modelFile, modelSetting, method, steps, internalBatchSize, target, grid, outFolder, shardIndex, shardCount, rowGroup, threads,
         };
-        command.SetAction(async (parse, cancellationToken) =>
+        command.SetAction(async (parse, interrupted) =>
         {
             CaptumCli.WarnAboutFailures(host, error);
+
+            // SIGTERM (Kubernetes evicting a pod, Slurm preempting a task) stops the worker as Ctrl+C does: the
+            // examples done are written before it exits, instead of the runtime ending the process at once.
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(interrupted);
+            using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal =>
+            {
+                signal.Cancel = true;
+                stop.Cancel();
+            });
+            var cancellationToken = stop.Token;
             try
             {
                 var request = new AttributeDatasetRequest

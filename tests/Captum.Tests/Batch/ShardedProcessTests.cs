@@ -9,7 +9,7 @@ namespace Captum.Tests.Batch;
 /// <summary>
 /// A Kubernetes Indexed Job simulated with real processes of the built captum command, one per completion index,
 /// one of them killed (SIGKILL) in the middle of its shard and started again, then merged and compared row by
-/// row with a single-process run.
+/// row with a single-process run; and a worker stopped by SIGTERM, as Kubernetes and Slurm stop one.
 /// </summary>
 public sealed class ShardedProcessTests(ScenesModelFixture scenes) : IClassFixture<ScenesModelFixture>
 {
@@ -51,7 +51,35 @@ public sealed class ShardedProcessTests(ScenesModelFixture scenes) : IClassFixtu
         Assert.Equal(await MergedRows(single, Path.Combine(temp.Path, "single.parquet")), (await DatasetAttribution.ReadPartAsync(Path.Combine(temp.Path, "job.parquet"))).Select(Canonical));
     }
 
-    private static Process Worker(string output, int index)
+    [Fact]
+    public async Task Worker_Terminated_WritesTheExamplesDoneAndExits130()
+    {
+        using var temp = new TempFolder();
+        var firstExample = new TaskCompletionSource();
+        using var worker = Worker(temp.Path, 0, count: 200, stderr: line =>
+        {
+            if (line.Contains("examples", StringComparison.Ordinal))
+            {
+                firstExample.TrySetResult();
+            }
+        });
+
+        await firstExample.Task.WaitAsync(TimeSpan.FromMinutes(3));
+        using (var kill = Process.Start("kill", ["-TERM", $"{worker.Id}"]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        await worker.WaitForExitAsync();
+        var manifest = ShardManifest.Read(Path.Combine(temp.Path, "shard-00000"))!;
+
+        Assert.Equal(130, worker.ExitCode);
+        Assert.False(manifest.Complete);
+        Assert.True(manifest.Rows >= 1, "the example done before the signal was not written");
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(temp.Path, "shard-00000"), "*.tmp"));
+    }
+
+    private static Process Worker(string output, int index, int count = Count, Action<string>? stderr = null)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -61,7 +89,7 @@ public sealed class ShardedProcessTests(ScenesModelFixture scenes) : IClassFixtu
         };
         foreach (var argument in (string[])[
             Path.Combine(BuildOutputs.Of(Path.Combine("src", "Captum.Cli")), "captum.dll"),
-            "attribute-dataset", "--dataset", "scenes", "--count", $"{Count}", "--steps", $"{Steps}", "--out", output, "--row-group-size", "1"])
+            "attribute-dataset", "--dataset", "scenes", "--count", $"{count}", "--steps", $"{Steps}", "--out", output, "--row-group-size", "1"])
         {
             start.ArgumentList.Add(argument);
         }
@@ -69,7 +97,13 @@ public sealed class ShardedProcessTests(ScenesModelFixture scenes) : IClassFixtu
         start.Environment[ShardAssignment.KubernetesIndexVariable] = $"{index}";
         start.Environment[ShardAssignment.ShardCountVariable] = "2";
         var process = Process.Start(start)!;
-        process.ErrorDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line)
+            {
+                stderr?.Invoke(line);
+            }
+        };
         process.BeginErrorReadLine();
         return process;
     }
