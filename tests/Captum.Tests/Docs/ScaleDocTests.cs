@@ -97,10 +97,10 @@ public sealed partial class ScaleDocTests
         }
     }
 
-    /// <summary>Splits a shell line on spaces, keeping double-quoted words whole; a variable stands for a small number.</summary>
+    /// <summary>Splits a shell line on spaces, keeping double-quoted words whole; a variable stands for a small number, a trailing & (run in the background) is the shell's.</summary>
     private static string[] Split(string line) =>
-        [.. ShellWord().Matches(line).Select(m => m.Groups["quoted"].Success ? m.Groups["quoted"].Value : m.Value)
-            .Select(w => w.StartsWith('$') ? "4" : w)];
+        [.. ShellWord().Matches(line.TrimEnd().TrimEnd('&')).Select(m => m.Groups["quoted"].Success ? m.Groups["quoted"].Value : m.Value)
+            .Select(w => w.StartsWith('$') ? "1" : w)];
 
     private static string Value(string[] args, string option) => args[Array.IndexOf(args, option) + 1];
 
