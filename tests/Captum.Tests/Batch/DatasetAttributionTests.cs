@@ -229,6 +229,71 @@ public sealed class DatasetAttributionTests(ScenesModelFixture scenes) : IClassF
         Assert.Contains("'picture'", ex.Message);
     }
 
+    [Fact]
+    public void Attribute_ModelWithItsOwnSummarizer_StoresItsSummaryInsteadOfTheDefault()
+    {
+        using var dataset = Scenes(1);
+        using var own = new SummarizedModel(model);
+
+        var row = DatasetAttribution.Attribute(0, dataset, own, ExplanationStrategies.LayerIntegratedGradients, Spec(1) with { Grid = 3 });
+
+        var summary = Assert.Single(row.Inputs);
+        Assert.Equal(("answer", "own", 3), (summary.Input, summary.Kind, summary.Rows));
+        Assert.Equal([(float)row.Probability!.Value], summary.Scores);
+    }
+
+    [Fact]
+    public void ManifestDataset_JsonArray_ResolvesFileInputsAgainstItsFolderAndNumbersIdsByPosition()
+    {
+        using var temp = new TempFolder();
+        var path = Path.Combine(temp.Path, "set.json");
+        File.WriteAllText(path, """[{"inputs": {"image": "a.png", "question": "what shape?"}, "annotations": {"n": 2}}, {"id": "b", "inputs": {"image": "/x/b.png", "question": "how many?"}, "label": "3"}]""");
+
+        using var dataset = ManifestDataset.Open(path, model.RawInputs);
+
+        Assert.Equal(2, dataset.Count);
+        Assert.Equal(("line-1", Path.Combine(temp.Path, "a.png"), "2"), (dataset.Get(0).Id, dataset.Get(0).Inputs["image"].Text, dataset.Get(0).Annotations["n"]));
+        Assert.Equal(("b", "/x/b.png", "3"), (dataset.Get(1).Id, dataset.Get(1).Inputs["image"].Text, dataset.Get(1).ExpectedLabel));
+        Assert.Equal(64, dataset.Digest.Length);
+    }
+
+    [Fact]
+    public void ManifestDataset_IdUsedTwice_IsRefusedNamingTheLine()
+    {
+        using var temp = new TempFolder();
+        var path = Path.Combine(temp.Path, "twice.jsonl");
+        File.WriteAllLines(path, ["""{"id": "a", "inputs": {"question": "what?"}}""", "", """{"id": "a", "inputs": {"question": "why?"}}"""]);
+
+        var ex = Assert.Throws<ArgumentException>(() => ManifestDataset.Open(path, model.RawInputs));
+
+        Assert.Contains("twice.jsonl:3: the id 'a' is used twice", ex.Message);
+    }
+
+    /// <summary>The scenes model with a summary of its own: the probability of the answer, on a grid-sized row.</summary>
+    private sealed class SummarizedModel(VqaModel inner) : IInterpretableModel, IExplanationSummarizer
+    {
+        public string Name => inner.Name;
+
+        public IReadOnlyList<RawInputSpec> RawInputs => inner.RawInputs;
+
+        public Captum.Forward.ForwardFunction Forward => inner.Forward;
+
+        public IReadOnlyList<Captum.Layers.LayerReference> AttributionLayers => inner.AttributionLayers;
+
+        public IReadOnlyList<string> Labels => inner.Labels;
+
+        public PreparedInput Prepare(IReadOnlyDictionary<string, string> rawInputs) => inner.Prepare(rawInputs);
+
+        public PreparedInput Prepare(IReadOnlyDictionary<string, RawInputValue> rawInputs) => inner.Prepare(rawInputs);
+
+        public IReadOnlyList<InputSummary> Summarize(Explanation explanation, int grid) =>
+            [new InputSummary("answer", "own", [explanation.Label], [(float)explanation.Probability], grid, 1, explanation.TotalContribution)];
+
+        public void Dispose()
+        {
+        }
+    }
+
     /// <summary>A file that takes <c>failAfter</c> bytes and then fails as a full disk does.</summary>
     private sealed class FullDiskStream(string path, int failAfter) : FileStream(path, FileMode.CreateNew, FileAccess.Write)
     {
