@@ -121,8 +121,7 @@ public sealed record AttributionRunSpec
         var path = Path.Combine(folder, FileName);
         if (!File.Exists(path))
         {
-            var temp = AtomicFile.TempName(path);
-            File.WriteAllText(temp, JsonSerializer.Serialize(this, Json));
+            var temp = AtomicFile.WriteTemp(path, JsonSerializer.Serialize(this, Json));
             try
             {
                 File.Move(temp, path, overwrite: false);
