@@ -31,19 +31,26 @@ public static class CaptumCli
 
         WarnAboutMissingVariableFolders(error);
         using var host = PluginHost.Load(PluginRoots(folders));
-        var pluginsOption = PluginsOption();
+        var parsed = Root(host, output, error).Parse(args);
+        return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error });
+    }
+
+    /// <summary>The command line: the built-in commands, then every plugin's.</summary>
+    internal static RootCommand Root(PluginHost host, TextWriter output, TextWriter error)
+    {
         var root = new RootCommand("CaptumSharp: explain what a model's answer rests on.")
         {
             PluginsCommand(host, output),
+            BatchCommands.AttributeDataset(host, output, error),
+            BatchCommands.MergeResults(output, error),
         };
-        root.Options.Add(pluginsOption);
+        root.Options.Add(PluginsOption());
         foreach (var command in PluginCommands.Create(host, root, output, error))
         {
             root.Subcommands.Add(command);
         }
 
-        var parsed = root.Parse(args);
-        return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error });
+        return root;
     }
 
     private static Option<string[]> PluginsOption() => new("--plugins")

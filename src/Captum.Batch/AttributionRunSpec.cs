@@ -1,0 +1,177 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Captum.Batch;
+
+/// <summary>
+/// What an attribution run computes, as <c>run.json</c> of its output folder records it: every worker writing to
+/// the folder must compute the same thing, or its rows could not be merged. Settings that do not change a row
+/// (row group size, threads) are not part of it.
+/// </summary>
+public sealed record AttributionRunSpec
+{
+    /// <summary>The file format's version.</summary>
+    public int Format { get; init; } = 1;
+
+    /// <summary>The dataset: a plugin dataset's name, or a manifest file's name.</summary>
+    public required string Dataset { get; init; }
+
+    /// <summary>A manifest file's SHA-256 (hex); null for a plugin dataset.</summary>
+    public string? DatasetDigest { get; init; }
+
+    /// <summary>The number of examples attributed (the dataset's, or <c>--count</c>).</summary>
+    public required int Count { get; init; }
+
+    /// <summary>The seed the dataset was opened with.</summary>
+    public long Seed { get; init; }
+
+    /// <summary>The model provider's name.</summary>
+    public required string Model { get; init; }
+
+    /// <summary>The model's files (name to file name) and settings, as given.</summary>
+    public SortedDictionary<string, string> ModelFiles { get; init; } = new(StringComparer.Ordinal);
+
+    /// <inheritdoc cref="ModelFiles"/>
+    public SortedDictionary<string, string> ModelSettings { get; init; } = new(StringComparer.Ordinal);
+
+    /// <summary>The explanation method's name (<c>--method</c>).</summary>
+    public required string Method { get; init; }
+
+    /// <summary>Integration steps of path methods.</summary>
+    public int Steps { get; init; } = 30;
+
+    /// <summary>The method's internal batch size; null for its default.</summary>
+    public int? InternalBatchSize { get; init; }
+
+    /// <summary>Which class is explained: the predicted one (<see cref="TargetChoice.Predicted"/>) or the expected label.</summary>
+    [JsonConverter(typeof(JsonStringEnumConverter<TargetChoice>))]
+    public TargetChoice Target { get; init; } = TargetChoice.Predicted;
+
+    /// <summary>The heat map side of image summaries.</summary>
+    public int Grid { get; init; } = Captum.Explain.ExplanationSummaries.DefaultGrid;
+
+    /// <summary>The number of shards the examples are split into.</summary>
+    public int ShardCount { get; init; } = 1;
+
+    internal static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    };
+
+    /// <summary>The file name of a run's spec in its output folder.</summary>
+    public const string FileName = "run.json";
+
+    /// <summary>
+    /// What differs between this spec and <paramref name="other"/> (the folder's), one phrase per field, e.g.
+    /// "method: the folder has 'occlusion', this run 'layer-ig'"; empty when they are the same run.
+    /// </summary>
+    public IReadOnlyList<string> Differences(AttributionRunSpec other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        var differences = new List<string>();
+        void Compare(string name, object? folder, object? mine)
+        {
+            var (a, b) = (Text(folder), Text(mine));
+            if (!string.Equals(a, b, StringComparison.Ordinal))
+            {
+                differences.Add($"{name}: the folder has {a}, this run {b}");
+            }
+        }
+
+        Compare("format", other.Format, Format);
+        Compare("dataset", other.Dataset, Dataset);
+        Compare("dataset digest", other.DatasetDigest, DatasetDigest);
+        Compare("count", other.Count, Count);
+        Compare("seed", other.Seed, Seed);
+        Compare("model", other.Model, Model);
+        Compare("model files", other.ModelFiles, ModelFiles);
+        Compare("model settings", other.ModelSettings, ModelSettings);
+        Compare("method", other.Method, Method);
+        Compare("steps", other.Steps, Steps);
+        Compare("internal batch size", other.InternalBatchSize, InternalBatchSize);
+        Compare("target", other.Target, Target);
+        Compare("grid", other.Grid, Grid);
+        Compare("shard count", other.ShardCount, ShardCount);
+        return differences;
+    }
+
+    private static string Text(object? value) => value switch
+    {
+        null => "none",
+        string s => $"'{s}'",
+        IDictionary<string, string> map => map.Count == 0 ? "none" : string.Join(", ", map.Select(kv => $"{kv.Key}={kv.Value}")),
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? "none",
+    };
+
+    /// <summary>
+    /// Records this spec in <paramref name="folder"/>'s <c>run.json</c>, or, when the folder already has one, checks
+    /// it is the same run. Safe when several workers start at once: the file is written under a temporary name
+    /// and linked into place only if none exists.
+    /// </summary>
+    /// <exception cref="ArgumentException">The folder holds a different run; the message names every difference.</exception>
+    /// <exception cref="InvalidDataException">The folder's run.json is not readable.</exception>
+    public void RecordOrCheck(string folder)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        Directory.CreateDirectory(folder);
+        var path = Path.Combine(folder, FileName);
+        if (!File.Exists(path))
+        {
+            var temp = AtomicFile.WriteTemp(path, JsonSerializer.Serialize(this, Json));
+            try
+            {
+                File.Move(temp, path, overwrite: false);
+                return;
+            }
+            catch (IOException) when (File.Exists(path))
+            {
+                File.Delete(temp);
+            }
+        }
+
+        var existing = Read(folder);
+        var differences = Differences(existing);
+        if (differences.Count > 0)
+        {
+            throw new ArgumentException(
+                $"--out {folder} holds another run ({string.Join("; ", differences)}): give another --out folder, or the same options.",
+                "out");
+        }
+    }
+
+    /// <summary>Reads <paramref name="folder"/>'s <c>run.json</c>.</summary>
+    /// <exception cref="ArgumentException">The folder has none (it is not an attribute-dataset output folder).</exception>
+    /// <exception cref="InvalidDataException">It is not readable.</exception>
+    public static AttributionRunSpec Read(string folder)
+    {
+        var path = Path.Combine(folder, FileName);
+        if (!File.Exists(path))
+        {
+            throw new ArgumentException($"{folder} has no {FileName}: it is not an output folder of captum attribute-dataset.", nameof(folder));
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize<AttributionRunSpec>(File.ReadAllText(path), Json)
+                ?? throw new InvalidDataException($"{path} is empty.");
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"{path} is not a readable run spec: {ex.Message}", ex);
+        }
+    }
+}
+
+/// <summary>Which class an attribution run explains.</summary>
+public enum TargetChoice
+{
+    /// <summary>The class the model predicts.</summary>
+    Predicted,
+
+    /// <summary>The example's expected label (a row without one, or with one the model does not know, gets an error).</summary>
+    Expected,
+}

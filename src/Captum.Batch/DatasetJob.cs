@@ -1,0 +1,154 @@
+using Captum.Explain;
+using Captum.Plugins;
+
+namespace Captum.Batch;
+
+/// <summary>What <c>captum attribute-dataset</c> was asked to do (its options, before they are checked).</summary>
+public sealed record AttributeDatasetRequest
+{
+    /// <summary>A plugin dataset's name (<see cref="IExampleDatasetProvider.Name"/>), or the path of a manifest file (<see cref="ManifestDataset"/>).</summary>
+    public required string Dataset { get; init; }
+
+    /// <summary>The number of examples; the dataset's default (a manifest: all its examples) when null.</summary>
+    public int? Count { get; init; }
+
+    /// <summary>The seed of a generated dataset.</summary>
+    public long Seed { get; init; }
+
+    /// <summary>The model provider; the plugin dataset's own model, or the only model, when null.</summary>
+    public string? Model { get; init; }
+
+    /// <summary>The model's files (name to path) and settings, as <see cref="IInterpretableModelProvider.Load"/> takes them.</summary>
+    public IReadOnlyDictionary<string, string> ModelFiles { get; init; } = new Dictionary<string, string>();
+
+    /// <inheritdoc cref="ModelFiles"/>
+    public IReadOnlyDictionary<string, string> ModelSettings { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The explanation method's name.</summary>
+    public string Method { get; init; } = "layer-ig";
+
+    /// <summary>Integration steps of path methods.</summary>
+    public int Steps { get; init; } = 30;
+
+    /// <summary>The method's internal batch size; its default when null.</summary>
+    public int? InternalBatchSize { get; init; }
+
+    /// <summary>Which class is explained.</summary>
+    public TargetChoice Target { get; init; } = TargetChoice.Predicted;
+
+    /// <summary>The heat map side of image summaries.</summary>
+    public int Grid { get; init; } = ExplanationSummaries.DefaultGrid;
+
+    /// <summary>The output folder.</summary>
+    public required string Out { get; init; }
+
+    /// <summary>The <c>--shard-index</c> and <c>--shard-count</c> options; see <see cref="ShardAssignment.Resolve"/> for the environment's part.</summary>
+    public int? ShardIndex { get; init; }
+
+    /// <inheritdoc cref="ShardIndex"/>
+    public int? ShardCount { get; init; }
+
+    /// <inheritdoc cref="DatasetAttributionOptions.RowGroupSize"/>
+    public int RowGroupSize { get; init; } = 16;
+}
+
+/// <summary>
+/// Runs an <see cref="AttributeDatasetRequest"/> against the datasets, models and methods a host offers: checks
+/// every option first (shard, method, dataset, model), then loads the model, opens the dataset and runs this
+/// worker's shard (<see cref="DatasetAttribution.RunShardAsync"/>).
+/// </summary>
+public static class DatasetJob
+{
+    /// <summary>Runs the request; see <see cref="DatasetAttribution.RunShardAsync"/> for what is written and thrown.</summary>
+    /// <param name="request">The options.</param>
+    /// <param name="datasets">The datasets the plugins offer.</param>
+    /// <param name="models">The models the plugins offer.</param>
+    /// <param name="strategies">The explanation methods.</param>
+    /// <param name="environment">Reads an environment variable (the shard's defaults); the process's when null.</param>
+    /// <param name="progress">Receives progress after every example.</param>
+    /// <param name="cancellationToken">Stops after writing the examples done.</param>
+    /// <exception cref="ArgumentException">An option is invalid; the message names it.</exception>
+    public static async Task<ShardResult> RunAsync(
+        AttributeDatasetRequest request,
+        IReadOnlyList<IExampleDatasetProvider> datasets,
+        IReadOnlyList<IInterpretableModelProvider> models,
+        ExplanationStrategyRegistry strategies,
+        Func<string, string?>? environment = null,
+        IProgress<DatasetProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(datasets);
+        ArgumentNullException.ThrowIfNull(models);
+        ArgumentNullException.ThrowIfNull(strategies);
+        var shard = ShardAssignment.Resolve(request.ShardIndex, request.ShardCount, environment);
+        var strategy = strategies.Get(request.Method, "method");
+        Positive(request.Steps, "steps");
+        Positive(request.Grid, "grid");
+        Positive(request.RowGroupSize, "row-group-size");
+        if (request.InternalBatchSize is { } b)
+        {
+            Positive(b, "internal-batch-size");
+        }
+
+        if (request.Count is { } c)
+        {
+            Positive(c, "count");
+        }
+
+        var datasetProvider = datasets.FirstOrDefault(d => string.Equals(d.Name, request.Dataset, StringComparison.OrdinalIgnoreCase));
+        if (datasetProvider is null && !File.Exists(request.Dataset))
+        {
+            throw new ArgumentException(
+                $"--dataset: no plugin offers a dataset named '{request.Dataset}' and no manifest file has that path; datasets: {(datasets.Count == 0 ? "none" : string.Join(", ", datasets.Select(d => d.Name)))}.",
+                "dataset");
+        }
+
+        var modelName = request.Model ?? datasetProvider?.ModelName ?? (models.Count == 1 ? models[0].Name
+            : throw new ArgumentException($"--model: a manifest dataset needs the model it is for; models: {string.Join(", ", models.Select(m => m.Name))}.", "model"));
+        if (datasetProvider is not null && !string.Equals(modelName, datasetProvider.ModelName, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ArgumentException($"--model: the dataset '{datasetProvider.Name}' holds inputs of the model '{datasetProvider.ModelName}', not '{modelName}'.", "model");
+        }
+
+        var modelProvider = models.FirstOrDefault(m => string.Equals(m.Name, modelName, StringComparison.OrdinalIgnoreCase))
+            ?? throw new ArgumentException($"--model: no plugin offers a model named '{modelName}'; models: {string.Join(", ", models.Select(m => m.Name))}.", "model");
+        using var model = modelProvider.Load(request.ModelFiles, request.ModelSettings);
+        using var dataset = datasetProvider is not null
+            ? datasetProvider.Open(new ExampleDatasetOptions { Count = request.Count, Seed = request.Seed })
+            : ManifestDataset.Open(request.Dataset, model.RawInputs, request.Count);
+        var spec = new AttributionRunSpec
+        {
+            Dataset = datasetProvider?.Name ?? Path.GetFileName(request.Dataset),
+            DatasetDigest = (dataset as ManifestDataset)?.Digest,
+            Count = dataset.Count,
+            Seed = datasetProvider is null ? 0 : request.Seed,
+            Model = modelProvider.Name,
+            ModelFiles = new(request.ModelFiles.ToDictionary(), StringComparer.Ordinal),
+            ModelSettings = new(request.ModelSettings.ToDictionary(), StringComparer.Ordinal),
+            Method = strategy.Name,
+            Steps = request.Steps,
+            InternalBatchSize = request.InternalBatchSize,
+            Target = request.Target,
+            Grid = request.Grid,
+            ShardCount = shard.Count,
+        };
+        return await DatasetAttribution.RunShardAsync(
+            request.Out,
+            spec,
+            shard,
+            dataset,
+            model,
+            strategy,
+            new DatasetAttributionOptions { RowGroupSize = request.RowGroupSize, Progress = progress },
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    private static void Positive(int value, string name)
+    {
+        if (value < 1)
+        {
+            throw new ArgumentException($"--{name} must be at least 1, not {value}.", name);
+        }
+    }
+}

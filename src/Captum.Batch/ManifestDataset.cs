@@ -1,0 +1,170 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Captum.Plugins;
+
+namespace Captum.Batch;
+
+/// <summary>
+/// A dataset read from a manifest file, for any model: JSON Lines, one example per line,
+/// <c>{"id": "cat-1", "inputs": {"image": "images/cat.png", "question": "what is on the mat?"}, "label": "cat", "annotations": {"split": "val"}}</c>
+/// (or one JSON array of such objects). <c>inputs</c> holds the model's raw inputs by name; the value of a file
+/// input (<see cref="RawInputKind.ImageFile"/>) is a path, relative to the manifest's folder unless absolute.
+/// <c>id</c> defaults to <c>line-N</c> (1-based); <c>label</c> and <c>annotations</c> are optional. A file that
+/// is missing is not checked here: its example's row gets an error, and the others go on.
+/// </summary>
+public sealed class ManifestDataset : IExampleDataset
+{
+    private readonly List<DatasetExample> examples;
+
+    private ManifestDataset(List<DatasetExample> examples, string digest)
+    {
+        this.examples = examples;
+        Digest = digest;
+    }
+
+    /// <summary>The SHA-256 of the manifest file (hex, lowercase): a run records it, so a changed manifest is a different dataset.</summary>
+    public string Digest { get; }
+
+    /// <inheritdoc />
+    public int Count => examples.Count;
+
+    /// <inheritdoc />
+    public DatasetExample Get(int index)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, examples.Count);
+        return examples[index];
+    }
+
+    /// <summary>Reads a manifest file.</summary>
+    /// <param name="path">The manifest.</param>
+    /// <param name="rawInputs">The model's raw inputs: their names are the only ones accepted, and the paths of file inputs are resolved.</param>
+    /// <param name="count">Only the first <paramref name="count"/> examples; all when null.</param>
+    /// <exception cref="ArgumentException">The file is missing, a line is not an example object, an input name is unknown, or two examples share an id; the message names the line.</exception>
+    public static ManifestDataset Open(string path, IReadOnlyList<RawInputSpec> rawInputs, int? count = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        ArgumentNullException.ThrowIfNull(rawInputs);
+        if (!File.Exists(path))
+        {
+            throw new ArgumentException($"dataset manifest not found: {path}", "dataset");
+        }
+
+        if (count is < 1)
+        {
+            throw new ArgumentException($"count must be at least 1, not {count}.", nameof(count));
+        }
+
+        var bytes = File.ReadAllBytes(path);
+        var digest = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        var kinds = rawInputs.ToDictionary(r => r.Name, r => r.Kind, StringComparer.Ordinal);
+        var examples = new List<DatasetExample>();
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (line, element) in Elements(path, bytes))
+        {
+            if (count is { } n && examples.Count == n)
+            {
+                break;
+            }
+
+            var example = Parse(path, line, element, folder, kinds);
+            if (!ids.Add(example.Id))
+            {
+                throw new ArgumentException($"{path}:{line}: the id '{example.Id}' is used twice.", "dataset");
+            }
+
+            examples.Add(example);
+        }
+
+        if (examples.Count == 0)
+        {
+            throw new ArgumentException($"{path} holds no examples.", "dataset");
+        }
+
+        return new ManifestDataset(examples, digest);
+    }
+
+    private static IEnumerable<(int Line, JsonElement Element)> Elements(string path, byte[] bytes)
+    {
+        var text = System.Text.Encoding.UTF8.GetString(bytes).TrimStart('\uFEFF');
+        if (text.TrimStart().StartsWith('['))
+        {
+            var array = ParseJson(path, 1, text);
+            var i = 0;
+            foreach (var element in array.EnumerateArray())
+            {
+                yield return (++i, element);
+            }
+
+            yield break;
+        }
+
+        var lines = text.Split('\n');
+        for (var i = 0; i < lines.Length; i++)
+        {
+            if (!string.IsNullOrWhiteSpace(lines[i]))
+            {
+                yield return (i + 1, ParseJson(path, i + 1, lines[i]));
+            }
+        }
+    }
+
+    private static JsonElement ParseJson(string path, int line, string text)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(text);
+            return document.RootElement.Clone();
+        }
+        catch (JsonException ex)
+        {
+            throw new ArgumentException($"{path}:{line}: not JSON: {ex.Message}", "dataset", ex);
+        }
+    }
+
+    private static DatasetExample Parse(string path, int line, JsonElement element, string folder, Dictionary<string, RawInputKind> kinds)
+    {
+        string Where() => string.Create(CultureInfo.InvariantCulture, $"{path}:{line}");
+        if (element.ValueKind != JsonValueKind.Object || !element.TryGetProperty("inputs", out var inputs) || inputs.ValueKind != JsonValueKind.Object)
+        {
+            throw new ArgumentException($"{Where()}: an example is an object with \"inputs\": {{name: value}}.", "dataset");
+        }
+
+        var values = new Dictionary<string, RawInputValue>(StringComparer.Ordinal);
+        foreach (var input in inputs.EnumerateObject())
+        {
+            if (!kinds.TryGetValue(input.Name, out var kind))
+            {
+                throw new ArgumentException($"{Where()}: the model has no raw input '{input.Name}'; it takes {string.Join(", ", kinds.Keys)}.", "dataset");
+            }
+
+            if (input.Value.ValueKind != JsonValueKind.String)
+            {
+                throw new ArgumentException($"{Where()}: the value of '{input.Name}' must be a string.", "dataset");
+            }
+
+            var value = input.Value.GetString()!;
+            values[input.Name] = kind == RawInputKind.ImageFile && !Path.IsPathRooted(value) ? Path.Combine(folder, value) : value;
+        }
+
+        var id = element.TryGetProperty("id", out var i) && i.ValueKind == JsonValueKind.String ? i.GetString()! : string.Create(CultureInfo.InvariantCulture, $"line-{line}");
+        var label = element.TryGetProperty("label", out var l) && l.ValueKind == JsonValueKind.String ? l.GetString() : null;
+        var annotations = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (element.TryGetProperty("annotations", out var a) && a.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var annotation in a.EnumerateObject())
+            {
+                annotations[annotation.Name] = annotation.Value.ValueKind == JsonValueKind.String ? annotation.Value.GetString()! : annotation.Value.GetRawText();
+            }
+        }
+
+        return new DatasetExample(id, values, label, annotations);
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+    }
+}

@@ -1,0 +1,220 @@
+using System.Globalization;
+using System.Text.Json;
+using Parquet;
+using Parquet.Serialization;
+
+namespace Captum.Batch;
+
+/// <summary>What <see cref="ResultMerger.MergeAsync"/> found and did.</summary>
+/// <param name="Rows">Rows present (all of them when nothing is missing).</param>
+/// <param name="Shards">The run's shard count.</param>
+/// <param name="Missing">Examples no complete part holds.</param>
+/// <param name="Problems">One line per incomplete shard, naming the missing examples (index ranges).</param>
+/// <param name="Errors">Rows with an error (examples the model could not take; they count as present).</param>
+public sealed record MergeReport(int Rows, int Shards, int Missing, IReadOnlyList<string> Problems, int Errors)
+{
+    /// <summary>Whether every example of every shard is present (and the merged file was written).</summary>
+    public bool Complete => Missing == 0;
+
+    /// <summary>The closing line: <c>rows=N shards=K missing=M</c>.</summary>
+    public string Summary => string.Create(CultureInfo.InvariantCulture, $"rows={Rows} shards={Shards} missing={Missing}");
+}
+
+/// <summary>
+/// Joins the shards of an attribute-dataset output folder into one Parquet file (rows in example order), after
+/// checking that every shard is complete, and optionally writes the rows as JSON for tools without Parquet.
+/// </summary>
+public static class ResultMerger
+{
+    /// <summary>Rows per row group of the merged file.</summary>
+    public const int MergedRowGroupSize = 8192;
+
+    /// <summary>
+    /// Checks every shard of <paramref name="folder"/> and, when none misses an example, writes the merged Parquet
+    /// file (and the JSON file), each through a temporary name and a rename. When examples are missing nothing
+    /// is written and the report lists them.
+    /// </summary>
+    /// <param name="folder">The output folder of <c>captum attribute-dataset</c>.</param>
+    /// <param name="outFile">The merged Parquet file.</param>
+    /// <param name="jsonFile">Also the rows as JSON, <c>{"rows": [{"exampleId", "index", "prediction", "probability", "target", "delta", "error"}]}</c>; null for none.</param>
+    /// <param name="cancellationToken">Cancels the merge (nothing is written then).</param>
+    /// <exception cref="ArgumentException">The folder is not an output folder of attribute-dataset.</exception>
+    /// <exception cref="InvalidDataException">A part file is unreadable or does not hold the examples its manifest says.</exception>
+    public static async Task<MergeReport> MergeAsync(string folder, string outFile, string? jsonFile = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(folder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(outFile);
+        if (!Directory.Exists(folder))
+        {
+            throw new ArgumentException($"folder not found: {folder}", nameof(folder));
+        }
+
+        var spec = AttributionRunSpec.Read(folder);
+        var problems = new List<string>();
+        var parts = new List<(string Path, ShardPart Part)>();
+        var (missing, present) = (0, 0);
+        for (var i = 0; i < spec.ShardCount; i++)
+        {
+            var shard = new ShardAssignment(i, spec.ShardCount);
+            var (first, end) = (shard.First(spec.Count), shard.End(spec.Count));
+            var shardFolder = Path.Combine(folder, shard.FolderName);
+            var manifest = Directory.Exists(shardFolder) ? ShardManifest.Read(shardFolder) : null;
+            if (manifest is null)
+            {
+                if (end > first)
+                {
+                    problems.Add(string.Create(CultureInfo.InvariantCulture, $"shard {i}: not started, examples {Ranges([(first, end)])} missing"));
+                    missing += end - first;
+                }
+
+                continue;
+            }
+
+            var existing = manifest with { Parts = [.. manifest.Parts.Where(p => File.Exists(Path.Combine(shardFolder, p.File)))] };
+            var gaps = existing.Missing();
+            if (gaps.Count > 0)
+            {
+                var count = gaps.Sum(g => g.End - g.First);
+                problems.Add(string.Create(CultureInfo.InvariantCulture, $"shard {i}: incomplete, {count} examples missing: {Ranges(gaps)}"));
+                missing += count;
+            }
+
+            present += existing.Rows;
+            parts.AddRange(existing.Parts.OrderBy(p => p.First).Select(p => (Path.Combine(shardFolder, p.File), p)));
+        }
+
+        if (missing > 0)
+        {
+            return new MergeReport(present, spec.ShardCount, missing, problems, parts.Sum(p => p.Part.Errors));
+        }
+
+        var errors = await WriteAsync(parts, spec.Count, outFile, jsonFile, cancellationToken).ConfigureAwait(false);
+        return new MergeReport(spec.Count, spec.ShardCount, 0, problems, errors);
+    }
+
+    private static async Task<int> WriteAsync(List<(string Path, ShardPart Part)> parts, int count, string outFile, string? jsonFile, CancellationToken cancellationToken)
+    {
+        var parquetTemp = AtomicFile.TempName(outFile);
+        var jsonTemp = jsonFile is null ? null : AtomicFile.TempName(jsonFile);
+        var errors = 0;
+        try
+        {
+            var parquet = new FileStream(parquetTemp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16);
+            await using (parquet.ConfigureAwait(false))
+            {
+                using var json = jsonTemp is null ? null : new FileStream(jsonTemp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+                using var writer = json is null ? null : new Utf8JsonWriter(json, new JsonWriterOptions { Indented = false });
+                writer?.WriteStartObject();
+                writer?.WriteStartArray("rows");
+                var buffer = new List<AttributionRow>(MergedRowGroupSize);
+                var (next, groups) = (0, 0);
+                async Task FlushAsync()
+                {
+                    if (buffer.Count > 0 || groups == 0)
+                    {
+                        await ParquetSerializer.SerializeAsync(buffer, parquet, new ParquetOptions { Append = groups > 0, RowGroupSize = Math.Max(1, buffer.Count) }, cancellationToken: cancellationToken).ConfigureAwait(false);
+                        groups++;
+                        buffer.Clear();
+                    }
+                }
+
+                foreach (var (path, part) in parts)
+                {
+                    var rows = await DatasetAttribution.ReadPartAsync(path, cancellationToken).ConfigureAwait(false);
+                    if (rows.Count != part.Rows || part.First != next || rows.Select((r, i) => r.Index == part.First + i).Any(ok => !ok))
+                    {
+                        throw new InvalidDataException(string.Create(
+                            CultureInfo.InvariantCulture,
+                            $"{path} does not hold examples {part.First}-{part.First + part.Rows - 1} as its manifest says (or overlaps the part before it, which ended at {next - 1})."));
+                    }
+
+                    next += rows.Count;
+                    foreach (var row in rows)
+                    {
+                        errors += row.Error is null ? 0 : 1;
+                        if (writer is not null)
+                        {
+                            WriteJson(writer, row);
+                        }
+
+                        buffer.Add(row);
+                        if (buffer.Count == MergedRowGroupSize)
+                        {
+                            await FlushAsync().ConfigureAwait(false);
+                        }
+                    }
+                }
+
+                if (next != count)
+                {
+                    throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"the parts hold {next} examples, the run has {count}."));
+                }
+
+                await FlushAsync().ConfigureAwait(false);
+                parquet.Flush(flushToDisk: true);
+                writer?.WriteEndArray();
+                writer?.WriteEndObject();
+                writer?.Flush();
+                json?.Flush(flushToDisk: true);
+            }
+
+            File.Move(parquetTemp, outFile, overwrite: true);
+            if (jsonTemp is not null)
+            {
+                File.Move(jsonTemp, jsonFile!, overwrite: true);
+            }
+        }
+        finally
+        {
+            File.Delete(parquetTemp);
+            if (jsonTemp is not null)
+            {
+                File.Delete(jsonTemp);
+            }
+        }
+
+        return errors;
+    }
+
+    private static void WriteJson(Utf8JsonWriter writer, AttributionRow row)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("exampleId", row.ExampleId);
+        writer.WriteNumber("index", row.Index);
+        Nullable(writer, "prediction", row.Prediction);
+        Nullable(writer, "probability", row.Probability);
+        Nullable(writer, "target", row.Target);
+        Nullable(writer, "delta", row.Delta);
+        Nullable(writer, "error", row.Error);
+        writer.WriteEndObject();
+    }
+
+    private static void Nullable(Utf8JsonWriter writer, string name, string? value)
+    {
+        if (value is null)
+        {
+            writer.WriteNull(name);
+        }
+        else
+        {
+            writer.WriteString(name, value);
+        }
+    }
+
+    private static void Nullable(Utf8JsonWriter writer, string name, double? value)
+    {
+        if (value is { } v && double.IsFinite(v))
+        {
+            writer.WriteNumber(name, v);
+        }
+        else
+        {
+            writer.WriteNull(name);
+        }
+    }
+
+    private static string Ranges(IEnumerable<(int First, int End)> ranges) =>
+        string.Join(", ", ranges.Select(r => r.End - r.First == 1
+            ? r.First.ToString(CultureInfo.InvariantCulture)
+            : string.Create(CultureInfo.InvariantCulture, $"{r.First}-{r.End - 1}")));
+}

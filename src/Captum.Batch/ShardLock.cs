@@ -1,0 +1,43 @@
+using System.Globalization;
+
+namespace Captum.Batch;
+
+/// <summary>
+/// The claim of one worker on a shard: an exclusive lock on the shard's <c>worker.lock</c> held while the worker
+/// runs. On Linux and macOS .NET takes it with <c>flock</c>, which the kernel releases when the process dies (also
+/// by kill -9), so a restarted worker gets the shard back and a second live worker is refused.
+/// </summary>
+internal sealed class ShardLock : IDisposable
+{
+    public const string FileName = "worker.lock";
+    public const string HolderFileName = "worker.json";
+
+    private readonly FileStream stream;
+
+    private ShardLock(FileStream stream) => this.stream = stream;
+
+    /// <summary>Claims <paramref name="shardFolder"/> for this process.</summary>
+    /// <exception cref="InvalidOperationException">Another worker holds it; the message says which, as far as it is known.</exception>
+    public static ShardLock Acquire(string shardFolder, ShardAssignment shard)
+    {
+        var path = Path.Combine(shardFolder, FileName);
+        FileStream stream;
+        try
+        {
+            stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException ex) when (File.Exists(path))
+        {
+            var holder = File.Exists(Path.Combine(shardFolder, HolderFileName)) ? File.ReadAllText(Path.Combine(shardFolder, HolderFileName)).Trim() : "unknown";
+            throw new InvalidOperationException(
+                $"{shard} is already being worked on by another worker ({holder}; lock {path}): two workers must not claim the same shard.", ex);
+        }
+
+        AtomicFile.WriteAllText(
+            Path.Combine(shardFolder, HolderFileName),
+            string.Create(CultureInfo.InvariantCulture, $"{{\"host\": \"{Environment.MachineName}\", \"pid\": {Environment.ProcessId}, \"since\": \"{DateTime.UtcNow:O}\"}}"));
+        return new ShardLock(stream);
+    }
+
+    public void Dispose() => stream.Dispose();
+}

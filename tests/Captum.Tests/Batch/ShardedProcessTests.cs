@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using Captum.Batch;
+using Captum.Tests.Plugins.Vqa.Commands;
+using Xunit;
+using static Captum.Tests.Batch.BatchTestSupport;
+
+namespace Captum.Tests.Batch;
+
+/// <summary>
+/// A Kubernetes Indexed Job simulated with real processes of the built captum command, one per completion index,
+/// one of them killed (SIGKILL) in the middle of its shard and started again, then merged and compared row by
+/// row with a single-process run; and a worker stopped by SIGTERM, as Kubernetes and Slurm stop one.
+/// </summary>
+public sealed class ShardedProcessTests(ScenesModelFixture scenes) : IClassFixture<ScenesModelFixture>
+{
+    private const int Count = 8;
+
+    [Fact]
+    public async Task IndexedJob_WorkerKilledMidShardAndRestarted_MergesToTheSingleProcessRun()
+    {
+        using var temp = new TempFolder();
+        var job = Path.Combine(temp.Path, "job");
+        using var first = Worker(job, 0);
+        using var victim = Worker(job, 1);
+        var victimShard = Path.Combine(job, "shard-00001");
+
+        var watch = Stopwatch.StartNew();
+        while (!(ShardManifest.Read(victimShard) is { Parts.Count: > 0 } || victim.HasExited))
+        {
+            Assert.True(watch.Elapsed < TimeSpan.FromMinutes(3), "the worker of shard 1 wrote no part in 3 minutes");
+            await Task.Delay(10);
+        }
+
+        victim.Kill();
+        await victim.WaitForExitAsync();
+        var atKill = ShardManifest.Read(victimShard)!;
+        using var restarted = Worker(job, 1);
+        await Task.WhenAll(first.WaitForExitAsync(), restarted.WaitForExitAsync());
+        var restartedOutput = await restarted.StandardOutput.ReadToEndAsync();
+
+        Assert.False(atKill.Complete, "the worker finished its shard before it could be killed");
+        Assert.Equal(0, first.ExitCode);
+        Assert.Equal(0, restarted.ExitCode);
+        Assert.Contains($"({atKill.Rows} resumed, {Count / 2 - atKill.Rows} computed, 0 with errors)", restartedOutput);
+        var (code, output, error) = BundledCli.Run("merge-results", job, "--out", Path.Combine(temp.Path, "job.parquet"));
+        Assert.True(code == 0, output + error);
+        Assert.Equal($"rows={Count} shards=2 missing=0", output.TrimEnd().Split('\n')[^1]);
+
+        var single = Path.Combine(temp.Path, "single");
+        await Run(single, Spec(Count), ShardAssignment.Single, scenes.Model, new() { RowGroupSize = 3 });
+        Assert.Equal(await MergedRows(single, Path.Combine(temp.Path, "single.parquet")), (await DatasetAttribution.ReadPartAsync(Path.Combine(temp.Path, "job.parquet"))).Select(Canonical));
+    }
+
+    [Fact]
+    public async Task Worker_Terminated_WritesTheExamplesDoneAndExits130()
+    {
+        using var temp = new TempFolder();
+        var firstExample = new TaskCompletionSource();
+        using var worker = Worker(temp.Path, 0, count: 200, stderr: line =>
+        {
+            if (line.Contains("examples", StringComparison.Ordinal))
+            {
+                firstExample.TrySetResult();
+            }
+        });
+
+        await firstExample.Task.WaitAsync(TimeSpan.FromMinutes(3));
+        using (var kill = Process.Start("kill", ["-TERM", $"{worker.Id}"]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        await worker.WaitForExitAsync();
+        var manifest = ShardManifest.Read(Path.Combine(temp.Path, "shard-00000"))!;
+
+        Assert.Equal(130, worker.ExitCode);
+        Assert.False(manifest.Complete);
+        Assert.True(manifest.Rows >= 1, "the example done before the signal was not written");
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(temp.Path, "shard-00000"), "*.tmp"));
+    }
+
+    private static Process Worker(string output, int index, int count = Count, Action<string>? stderr = null)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in (string[])[
+            Path.Combine(BuildOutputs.Of(Path.Combine("src", "Captum.Cli")), "captum.dll"),
+            "attribute-dataset", "--dataset", "scenes", "--count", $"{count}", "--steps", $"{Steps}", "--out", output, "--row-group-size", "1"])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment[ShardAssignment.KubernetesIndexVariable] = $"{index}";
+        start.Environment[ShardAssignment.ShardCountVariable] = "2";
+        var process = Process.Start(start)!;
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line)
+            {
+                stderr?.Invoke(line);
+            }
+        };
+        process.BeginErrorReadLine();
+        return process;
+    }
+}

@@ -1,0 +1,137 @@
+using Captum.Cli;
+using Xunit;
+
+namespace Captum.Tests.Cli;
+
+/// <summary>captum attribute-dataset and merge-results through the command line, on the minimal plugin's fast toy model and a manifest.</summary>
+public sealed class BatchCommandTests
+{
+    private static string MinimalOutput => BuildOutputs.Of(Path.Combine("tests", "TestPlugins", "Captum.Plugins.Minimal"));
+
+    private static (int Code, string Output, string Error) Run(string plugins, params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = CaptumCli.Run(["--plugins", plugins, .. args], output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    private static (TempFolder Temp, string Plugins, string Manifest) Setup()
+    {
+        var temp = new TempFolder();
+        var plugins = Path.Combine(temp.Path, "plugins");
+        BuildOutputs.Copy(MinimalOutput, Path.Combine(plugins, "Captum.Plugins.Minimal"));
+        var manifest = Path.Combine(temp.Path, "reviews.jsonl");
+        File.WriteAllLines(manifest, [
+            """{"id": "r1", "inputs": {"text": "good movie"}, "label": "positive"}""",
+            """{"id": "r2", "inputs": {"text": "bad plot"}, "label": "negative"}""",
+            """{"id": "r3", "inputs": {"text": "good plot bad movie"}}""",
+            """{"id": "r4", "inputs": {"text": "movie"}, "label": "negative"}""",
+            """{"id": "r5", "inputs": {"text": "bad bad movie"}, "label": "negative"}""",
+        ]);
+        return (temp, plugins, manifest);
+    }
+
+    [Fact]
+    public void AttributeDataset_TwoShardsThenMerge_ExitsZeroEndingWithTheRowCount()
+    {
+        var (temp, plugins, manifest) = Setup();
+        using var _ = temp;
+        var outFolder = Path.Combine(temp.Path, "out");
+        string[] common = ["attribute-dataset", "--dataset", manifest, "--method", "token-drop", "--out", outFolder, "--shard-count", "2"];
+
+        var first = Run(plugins, [.. common, "--shard-index", "1"]);
+        var (missingCode, missingOutput, _) = Run(plugins, "merge-results", outFolder, "--out", Path.Combine(temp.Path, "m.parquet"));
+        var second = Run(plugins, [.. common, "--shard-index", "0"]);
+        var (code, output, error) = Run(plugins, "merge-results", outFolder, "--out", Path.Combine(temp.Path, "m.parquet"), "--json", Path.Combine(temp.Path, "m.json"));
+
+        Assert.True(first.Code == 0, first.Error);
+        Assert.Contains("shard 1 of 2: examples 2-4 complete (0 resumed, 3 computed, 0 with errors)", first.Output);
+        Assert.Equal(2, missingCode);
+        Assert.Contains("shard 0: not started, examples 0-1 missing", missingOutput);
+        Assert.Equal("rows=3 shards=2 missing=2", missingOutput.TrimEnd().Split('\n')[^1]);
+        Assert.True(second.Code == 0, second.Error);
+        Assert.True(code == 0, error);
+        Assert.Equal("rows=5 shards=2 missing=0", output.TrimEnd().Split('\n')[^1]);
+        Assert.Contains("\"exampleId\":\"r5\"", File.ReadAllText(Path.Combine(temp.Path, "m.json")));
+    }
+
+    [Fact]
+    public void AttributeDataset_ShardIndexFromJobCompletionIndexOutOfRange_Exits2NamingIt()
+    {
+        var (temp, plugins, manifest) = Setup();
+        using var _ = temp;
+
+        var (code, _, error) = Run(plugins, "attribute-dataset", "--dataset", manifest, "--out", Path.Combine(temp.Path, "out"), "--shard-index", "2", "--shard-count", "2");
+
+        Assert.Equal(2, code);
+        Assert.Contains("--shard-index", error);
+        Assert.Contains("[0, 1]", error);
+        Assert.False(Directory.Exists(Path.Combine(temp.Path, "out")));
+    }
+
+    [Fact]
+    public void AttributeDataset_FolderOfAnotherMethod_Exits2NamingTheDifference()
+    {
+        var (temp, plugins, manifest) = Setup();
+        using var _ = temp;
+        var outFolder = Path.Combine(temp.Path, "out");
+        Assert.Equal(0, Run(plugins, "attribute-dataset", "--dataset", manifest, "--method", "token-drop", "--out", outFolder, "--count", "1").Code);
+
+        var (code, _, error) = Run(plugins, "attribute-dataset", "--dataset", manifest, "--method", "layer-ig", "--out", outFolder, "--count", "1");
+
+        Assert.Equal(2, code);
+        Assert.Contains("method: the folder has 'token-drop', this run 'layer-ig'", error);
+    }
+
+    [Fact]
+    public void AttributeDataset_TargetExpected_ExplainsEachLabelAndGivesARowWithoutOneAnError()
+    {
+        var (temp, plugins, manifest) = Setup();
+        using var _ = temp;
+        var outFolder = Path.Combine(temp.Path, "out");
+        var json = Path.Combine(temp.Path, "m.json");
+
+        var run = Run(plugins, "attribute-dataset", "--dataset", manifest, "--method", "token-drop", "--target", "expected", "--out", outFolder);
+        var merge = Run(plugins, "merge-results", outFolder, "--out", Path.Combine(temp.Path, "m.parquet"), "--json", json);
+        using var document = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
+        var rows = document.RootElement.GetProperty("rows").EnumerateArray().ToList();
+
+        Assert.True(run.Code == 0, run.Error);
+        Assert.Contains("1 with errors", run.Output);
+        Assert.Equal(0, merge.Code);
+        Assert.Equal(["positive", "negative", null, "negative", "negative"], rows.Select(r => r.GetProperty("target").GetString()));
+        Assert.Contains("no expected label", rows[2].GetProperty("error").GetString());
+    }
+
+    [Fact]
+    public void AttributeDataset_MoreShardsThanExamples_EmptyShardCompletesAndTheMergeHasEveryRow()
+    {
+        var (temp, plugins, manifest) = Setup();
+        using var _ = temp;
+        var outFolder = Path.Combine(temp.Path, "out");
+        string[] common = ["attribute-dataset", "--dataset", manifest, "--method", "token-drop", "--count", "1", "--out", outFolder, "--shard-count", "2"];
+
+        var empty = Run(plugins, [.. common, "--shard-index", "0"]);
+        var full = Run(plugins, [.. common, "--shard-index", "1"]);
+        var (code, output, _) = Run(plugins, "merge-results", outFolder, "--out", Path.Combine(temp.Path, "m.parquet"));
+
+        Assert.True(empty.Code == 0, empty.Error);
+        Assert.Contains("(0 resumed, 0 computed, 0 with errors)", empty.Output);
+        Assert.True(full.Code == 0, full.Error);
+        Assert.Equal(0, code);
+        Assert.Equal("rows=1 shards=2 missing=0", output.TrimEnd().Split('\n')[^1]);
+    }
+
+    [Fact]
+    public void AttributeDataset_UnknownDataset_Exits2ListingTheDatasets()
+    {
+        var (temp, plugins, _) = Setup();
+        using var __ = temp;
+
+        var (code, _, error) = Run(plugins, "attribute-dataset", "--dataset", "nothing-here", "--out", Path.Combine(temp.Path, "out"));
+
+        Assert.Equal(2, code);
+        Assert.Contains("no plugin offers a dataset named 'nothing-here'", error);
+    }
+}

@@ -1,0 +1,127 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Captum.Batch;
+using Captum.Cli;
+using Captum.Hosting;
+using Captum.Plugins;
+using Captum.Tests.Plugins.Vqa.Commands;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit;
+
+namespace Captum.Tests.Docs;
+
+/// <summary>docs/scale.md: its command lines parse with the real command line, and its Job and array give the shards they claim.</summary>
+public sealed partial class ScaleDocTests
+{
+    private static string Doc => File.ReadAllText(Path.Combine(GettingStartedDocTests.RepositoryRoot(), "docs", "scale.md")).ReplaceLineEndings("\n");
+
+    [Fact]
+    public void ScaleDoc_EveryCaptumCommandLine_ParsesAndNamesADatasetAndMethodThatExist()
+    {
+        using var host = PluginHost.Load([BundledCli.Plugins]);
+        var root = CaptumCli.Root(host, TextWriter.Null, TextWriter.Null);
+        var commands = CommandLines(Doc).ToList();
+
+        Assert.True(commands.Count >= 6, $"found {commands.Count} command lines");
+        Assert.Contains(commands, c => c[0] == "merge-results");
+        foreach (var args in commands)
+        {
+            var parsed = root.Parse(args);
+            Assert.True(parsed.Errors.Count == 0, $"{string.Join(' ', args)}: {string.Join("; ", parsed.Errors.Select(e => e.Message))}");
+            if (args[0] == "attribute-dataset")
+            {
+                Assert.Contains(Value(args, "--dataset"), host.Services.GetServices<IExampleDatasetProvider>().Select(d => d.Name));
+                Assert.NotNull(host.ExplanationStrategies.Find(args.Contains("--method") ? Value(args, "--method") : "layer-ig"));
+            }
+        }
+    }
+
+    [Fact]
+    public void ScaleDoc_KubernetesJob_GivesEachCompletionIndexItsShardOfCompletions()
+    {
+        var yaml = Block(Doc, "yaml");
+        var completions = int.Parse(CompletionsLine().Match(yaml).Groups[1].Value);
+        var count = ShardCountValue().Match(yaml).Groups[1].Value;
+
+        Assert.Equal($"{completions}", count);
+        for (var k = 0; k < completions; k++)
+        {
+            var env = new Dictionary<string, string> { ["JOB_COMPLETION_INDEX"] = $"{k}", ["CAPTUM_SHARD_COUNT"] = count };
+            Assert.Equal(new ShardAssignment(k, completions), ShardAssignment.Resolve(null, null, env.GetValueOrDefault));
+        }
+    }
+
+    [Fact]
+    public void ScaleDoc_SlurmArray_GivesEachTaskItsShardOfTheArray()
+    {
+        var script = Block(Doc, "bash");
+        var range = ArrayLine().Match(script);
+        var (min, max) = (int.Parse(range.Groups[1].Value), int.Parse(range.Groups[2].Value));
+
+        for (var id = min; id <= max; id++)
+        {
+            var env = new Dictionary<string, string>
+            {
+                ["SLURM_ARRAY_TASK_ID"] = $"{id}",
+                ["SLURM_ARRAY_TASK_MIN"] = $"{min}",
+                ["SLURM_ARRAY_TASK_COUNT"] = $"{max - min + 1}",
+            };
+            Assert.Equal(new ShardAssignment(id - min, max - min + 1), ShardAssignment.Resolve(null, null, env.GetValueOrDefault));
+        }
+    }
+
+    /// <summary>The arguments after "captum" of every command line: in code blocks (continuations joined), in the Job's command array, and in inline code.</summary>
+    private static IEnumerable<string[]> CommandLines(string doc)
+    {
+        foreach (Match block in CodeBlock().Matches(doc))
+        {
+            var body = block.Groups["body"].Value.Replace("\\\n", " ", StringComparison.Ordinal);
+            foreach (var line in body.Split('\n').Select(l => l.Trim()))
+            {
+                if (line.StartsWith("command: [", StringComparison.Ordinal))
+                {
+                    var array = JsonSerializer.Deserialize<string[]>(line["command: ".Length..])!;
+                    Assert.Equal("captum", array[0]);
+                    yield return array[1..];
+                }
+                else if (line.StartsWith("captum ", StringComparison.Ordinal) || line.StartsWith("scripts/captum.sh ", StringComparison.Ordinal))
+                {
+                    yield return Split(line)[1..];
+                }
+            }
+        }
+
+        foreach (Match inline in InlineCommand().Matches(doc))
+        {
+            yield return Split(inline.Groups["line"].Value)[1..];
+        }
+    }
+
+    /// <summary>Splits a shell line on spaces, keeping double-quoted words whole; a variable stands for a small number, a trailing & (run in the background) is the shell's.</summary>
+    private static string[] Split(string line) =>
+        [.. ShellWord().Matches(line.TrimEnd().TrimEnd('&')).Select(m => m.Groups["quoted"].Success ? m.Groups["quoted"].Value : m.Value)
+            .Select(w => w.StartsWith('$') ? "1" : w)];
+
+    private static string Value(string[] args, string option) => args[Array.IndexOf(args, option) + 1];
+
+    private static string Block(string doc, string language) =>
+        CodeBlock().Matches(doc).Single(m => m.Groups["language"].Value == language).Groups["body"].Value;
+
+    [GeneratedRegex(@"```(?<language>\w*)\n(?<body>.*?)```", RegexOptions.Singleline)]
+    private static partial Regex CodeBlock();
+
+    [GeneratedRegex(@"(?:`|--wrap "")(?<line>captum (?:attribute-dataset|merge-results) [^`""]+)")]
+    private static partial Regex InlineCommand();
+
+    [GeneratedRegex(@"""(?<quoted>[^""]*)""|\S+")]
+    private static partial Regex ShellWord();
+
+    [GeneratedRegex(@"^\s*completions: (\d+)", RegexOptions.Multiline)]
+    private static partial Regex CompletionsLine();
+
+    [GeneratedRegex(@"name: CAPTUM_SHARD_COUNT\s+value: ""(\d+)""")]
+    private static partial Regex ShardCountValue();
+
+    [GeneratedRegex(@"#SBATCH --array=(\d+)-(\d+)")]
+    private static partial Regex ArrayLine();
+}
