@@ -15,6 +15,7 @@ namespace Captum.Insights;
 /// <param name="Methods">The methods, in order, at least one, no repeats.</param>
 /// <param name="Steps">Integration steps.</param>
 /// <param name="Target">The class to explain; null for the predicted one.</param>
+/// <param name="InternalBatchSize">Steps (or perturbed examples) per pass.</param>
 internal sealed record ExplainRequest(
     InsightsModel Model,
     IReadOnlyDictionary<string, RawInputValue> Inputs,
@@ -22,7 +23,8 @@ internal sealed record ExplainRequest(
     string? Expected,
     IReadOnlyList<IExplanationStrategy> Methods,
     int Steps,
-    long? Target);
+    long? Target,
+    int InternalBatchSize);
 
 /// <summary>Progress of an explain run: the method running (index in the request) and its steps.</summary>
 /// <param name="Method">The method's name.</param>
@@ -75,6 +77,7 @@ internal static class ExplainRun
                 {
                     Steps = request.Steps,
                     Target = request.Target,
+                    InternalBatchSize = request.InternalBatchSize,
                     Progress = progress is null ? null : new CallbackProgress(p => progress(new RunProgress(strategy.Name, index, request.Methods.Count, p.CompletedSteps, p.TotalSteps))),
                 };
                 explanations.Add((strategy.Name, strategy.Explain(model, prepared, options, cancellationToken)));

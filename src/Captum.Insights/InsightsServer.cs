@@ -171,6 +171,12 @@ public sealed class InsightsServer : IAsyncDisposable
             headers.ContentSecurityPolicy = "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'";
             try
             {
+                if (context.GetEndpoint() is null)
+                {
+                    await Error(context, StatusCodes.Status404NotFound, $"no such page or API: {context.Request.Method} {Clip(context.Request.Path.ToString(), 120)}").ConfigureAwait(false);
+                    return;
+                }
+
                 await next(context).ConfigureAwait(false);
             }
             catch (BadHttpRequestException ex) when (!context.Response.HasStarted)
@@ -209,7 +215,6 @@ public sealed class InsightsServer : IAsyncDisposable
         web.MapGet("/api/runs/{id}/report.html", RunReport);
         web.MapGet("/api/runs/{id}/images/{input}", RunImage);
         web.MapGet("/api/runs/{id}/features/{input}", RunFeatures);
-        web.MapFallback(context => Error(context, StatusCodes.Status404NotFound, $"no such page or API: {context.Request.Method} {context.Request.Path}"));
     }
 
     private static Task Asset(HttpContext context, string name)
@@ -480,7 +485,7 @@ public sealed class InsightsServer : IAsyncDisposable
                 return Fail($"example must be an example's index in [0, {served.ExampleCount}), not '{Clip(exampleText)}'.");
             }
 
-            return (new ExplainRequest(model, example.Inputs, example.Id, example.ExpectedLabel, methods, steps, target), null);
+            return (new ExplainRequest(model, example.Inputs, example.Id, example.ExpectedLabel, methods, steps, target, options.InternalBatchSize), null);
         }
 
         if (!model.AcceptsUploads)
@@ -550,7 +555,7 @@ public sealed class InsightsServer : IAsyncDisposable
             }
         }
 
-        return (new ExplainRequest(model, inputs, source ?? "upload", null, methods, steps, target), null);
+        return (new ExplainRequest(model, inputs, source ?? "upload", null, methods, steps, target, options.InternalBatchSize), null);
     }
 
     private Task RunResult(HttpContext context, string id)

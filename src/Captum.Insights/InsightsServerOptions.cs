@@ -23,6 +23,12 @@ public sealed record InsightsServerOptions
     /// <summary>The most integration steps a request may ask for. Default 300.</summary>
     public int MaxSteps { get; init; } = 300;
 
+    /// <summary>
+    /// Integration steps per forward and backward pass of path methods (and perturbed examples per pass of occlusion):
+    /// progress is reported, and cancellation honoured, after each pass. Default 16.
+    /// </summary>
+    public int InternalBatchSize { get; init; } = 16;
+
     /// <summary>The finished runs kept for their heat maps and downloads (oldest dropped first). Default 32.</summary>
     public int RunsKept { get; init; } = 32;
 
@@ -39,6 +45,7 @@ public sealed record InsightsServerOptions
         Require(MaxUploadBytes >= 1024, nameof(MaxUploadBytes), $"must be at least 1024, not {MaxUploadBytes}");
         Require(MaxTextLength >= 1, nameof(MaxTextLength), $"must be at least 1, not {MaxTextLength}");
         Require(MaxSteps >= 1, nameof(MaxSteps), $"must be at least 1, not {MaxSteps}");
+        Require(InternalBatchSize >= 1, nameof(InternalBatchSize), $"must be at least 1, not {InternalBatchSize}");
         Require(RunsKept >= 1, nameof(RunsKept), $"must be at least 1, not {RunsKept}");
         Require(MaxExamples >= 1, nameof(MaxExamples), $"must be at least 1, not {MaxExamples}");
     }
