@@ -35,6 +35,7 @@ public static class CaptumCli
         var root = new RootCommand("CaptumSharp: explain what a model's answer rests on.")
         {
             PluginsCommand(host, output),
+            InsightsCommand.Create(host, output, error),
         };
         root.Options.Add(pluginsOption);
         foreach (var command in PluginCommands.Create(host, root, output, error))
