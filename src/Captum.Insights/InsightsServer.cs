@@ -30,7 +30,7 @@ namespace Captum.Insights;
 /// or <c>example</c> = an example's index; one or more <c>method</c>; <c>steps</c>; <c>target</c> = <c>predicted</c> or a
 /// label) answering the fields of <c>captum vqa --json</c>'s result.json (<see cref="ExplanationResultDocument"/>), the
 /// run's address in <c>Location</c>; with <c>Accept: application/x-ndjson</c> it streams progress lines first;
-/// <c>GET /api/runs/{id}/result.json</c>, <c>/report.html</c>, <c>/images/{input}?method=&amp;view=&amp;sign=</c> (PNG),
+/// <c>GET /api/runs/{id}</c> (its methods, image and general inputs), <c>/api/runs/{id}/result.json</c>, <c>/report.html</c>, <c>/images/{input}?method=&amp;view=&amp;sign=</c> (PNG),
 /// <c>/features/{input}?method=</c>. Errors are <c>{"error": "..."}</c> with a 4xx status. See docs/insights.md.
 /// Dispose the server to stop it; it disposes the models it was given when <c>ownsModels</c> is true.
 /// </remarks>
@@ -211,6 +211,7 @@ public sealed class InsightsServer : IAsyncDisposable
         web.MapGet("/api/models/{model}/examples", ListExamples);
         web.MapGet("/api/models/{model}/examples/{index}/inputs/{name}", ExampleInput);
         web.MapPost("/api/explain", Explain);
+        web.MapGet("/api/runs/{id}", RunInfo);
         web.MapGet("/api/runs/{id}/result.json", RunResult);
         web.MapGet("/api/runs/{id}/report.html", RunReport);
         web.MapGet("/api/runs/{id}/images/{input}", RunImage);
@@ -557,6 +558,19 @@ public sealed class InsightsServer : IAsyncDisposable
 
         return (new ExplainRequest(model, inputs, source ?? "upload", null, methods, steps, target, options.InternalBatchSize), null);
     }
+
+    private Task RunInfo(HttpContext context, string id) => runs.Find(id) is not { } run
+        ? UnknownRun(context, id)
+        : WriteJson(
+            context,
+            new
+            {
+                id = run.Id,
+                methods = run.Document.Methods,
+                images = run.Images.Keys,
+                features = run.Features.Keys.Select(k => k.Input).Distinct(),
+            },
+            Json);
 
     private Task RunResult(HttpContext context, string id)
     {

@@ -32,7 +32,7 @@ public class InsightsFixture : IAsyncLifetime
 
     protected virtual int QueueCapacity => 16;
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         var model = VqaModelProvider.LoadModel(null, null, new VqaModelOptions { MaxImagePixels = MaxPixels });
         Dataset = new SceneDataset().Open(new ExampleDatasetOptions { Count = ExampleCount, Seed = 3 });
@@ -42,7 +42,7 @@ public class InsightsFixture : IAsyncLifetime
         Client = new HttpClient { BaseAddress = Server.Url, Timeout = TimeSpan.FromSeconds(60) };
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         Client.Dispose();
         await Server.DisposeAsync();
