@@ -4,7 +4,7 @@ namespace Captum.Insights;
 
 /// <summary>
 /// A model Captum Insights serves: an <see cref="IInterpretableModel"/> (a plugin's, or one
-/// AttributionVisualizer builds), the examples it browses (an <see cref="IExampleDataset"/>), and
+/// <see cref="AttributionVisualizer"/> builds), the examples it browses (an <see cref="IExampleDataset"/>), and
 /// whether users may upload their own inputs.
 /// </summary>
 /// <remarks>
