@@ -12,6 +12,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Captum.Insights;
@@ -107,6 +108,10 @@ public sealed class InsightsServer : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.Sources.Clear();
         builder.Logging.ClearProviders();
+
+        // The caller owns Ctrl+C and SIGTERM (the captum command stops the server on them); the host's console
+        // lifetime would take the signals for itself.
+        builder.Services.AddSingleton<IHostLifetime, CallerOwnedLifetime>();
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Listen(options.Address, options.Port);
@@ -143,8 +148,10 @@ public sealed class InsightsServer : IAsyncDisposable
         return server;
     }
 
-    /// <summary>Waits until <paramref name="cancellationToken"/> fires (e.g. Ctrl+C).</summary>
-    public Task WaitAsync(CancellationToken cancellationToken) => Task.Delay(Timeout.Infinite, cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+    /// <summary>Waits until <paramref name="cancellationToken"/> fires (e.g. Ctrl+C) or the server stops.</summary>
+    public Task WaitAsync(CancellationToken cancellationToken) =>
+        Task.Delay(Timeout.Infinite, CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, app.Lifetime.ApplicationStopping).Token)
+            .ContinueWith(_ => { }, TaskScheduler.Default);
 
     /// <summary>Stops the server, waits for the running attributions to end, and disposes the models when owned.</summary>
     public async ValueTask DisposeAsync()
@@ -753,4 +760,12 @@ public sealed class InsightsServer : IAsyncDisposable
         >= 1 << 10 when bytes % (1 << 10) == 0 => $"{bytes >> 10} KiB",
         _ => $"{bytes} bytes",
     };
+
+    /// <summary>A host lifetime that leaves the process's signals to the caller.</summary>
+    private sealed class CallerOwnedLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
 }

@@ -13,6 +13,7 @@ internal sealed class ModelWorker : IDisposable
 {
     private readonly BlockingCollection<IWorkItem> queue;
     private readonly Thread thread;
+    private readonly CancellationTokenSource shutdown = new();
     private long completed;
     private long cancelled;
     private long failed;
@@ -41,15 +42,18 @@ internal sealed class ModelWorker : IDisposable
     /// <summary>Queues <paramref name="work"/>; null when the queue is full. The task ends as the work does (cancelled when the token fires first).</summary>
     public Task<T>? TryRun<T>(Func<CancellationToken, T> work, CancellationToken cancellationToken)
     {
-        var item = new WorkItem<T>(work, cancellationToken);
+        var item = new WorkItem<T>(work, CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, shutdown.Token));
         return queue.TryAdd(item) ? item.Task : null;
     }
 
+    /// <summary>Cancels the running and waiting work and waits for the thread to end, so the model can be disposed after.</summary>
     public void Dispose()
     {
         queue.CompleteAdding();
-        thread.Join(TimeSpan.FromSeconds(30));
+        shutdown.Cancel();
+        thread.Join();
         queue.Dispose();
+        shutdown.Dispose();
     }
 
     private void Loop()
@@ -99,15 +103,20 @@ internal sealed class ModelWorker : IDisposable
         WorkOutcome Run();
     }
 
-    private sealed class WorkItem<T>(Func<CancellationToken, T> work, CancellationToken cancellationToken) : IWorkItem
+    private sealed class WorkItem<T>(Func<CancellationToken, T> work, CancellationTokenSource cancellation) : IWorkItem
     {
         private readonly TaskCompletionSource<T> completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly CancellationToken cancellationToken = cancellation.Token;
 
         public Task<T> Task => completion.Task;
 
         public bool IsCancelled => cancellationToken.IsCancellationRequested;
 
-        public void Cancel() => completion.TrySetCanceled(cancellationToken);
+        public void Cancel()
+        {
+            completion.TrySetCanceled(cancellationToken);
+            cancellation.Dispose();
+        }
 
         public WorkOutcome Run()
         {
@@ -125,6 +134,10 @@ internal sealed class ModelWorker : IDisposable
             {
                 completion.TrySetException(ex);
                 return WorkOutcome.Failed;
+            }
+            finally
+            {
+                cancellation.Dispose();
             }
         }
     }

@@ -34,6 +34,31 @@ public sealed partial class InsightsCommandTests
     }
 
     [Fact]
+    public async Task Insights_Terminated_StopsServing()
+    {
+        using var process = Start("insights", "--port", "0", "--examples", "2");
+        var url = UrlPattern().Match(await ReadLineWithin(process, TimeSpan.FromSeconds(60)) ?? string.Empty);
+        Assert.True(url.Success);
+        using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+        }
+
+        using var client = new HttpClient();
+        await Assert.ThrowsAsync<HttpRequestException>(() => client.GetStringAsync(url.Value + "healthz"));
+    }
+
+    [Fact]
     public async Task Insights_Help_OffersThePluginsModelFilesAsOptions()
     {
         using var process = Start("insights", "--help");
