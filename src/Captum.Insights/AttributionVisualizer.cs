@@ -151,12 +151,18 @@ public sealed class AttributionVisualizer
             this.owner = owner;
             this.examples = examples;
             Forward = wrapper.AsForwardFunction();
+
+            // What the page shows of an example; nothing is uploaded (the model explains its examples only).
+            RawInputs = owner.Features
+                .Where(f => f is ImageFeature or TextFeature)
+                .Select(f => new RawInputSpec(f.Name, f is ImageFeature ? RawInputKind.ImageFile : RawInputKind.Text, f.Name))
+                .ToList();
             AttributionLayers = owner.Features.Select((_, i) => (LayerReference)$"input_maps.{wrapper.ArgumentNames[i]}").ToList();
         }
 
         public string Name { get; }
 
-        public IReadOnlyList<RawInputSpec> RawInputs { get; } = [];
+        public IReadOnlyList<RawInputSpec> RawInputs { get; }
 
         public ForwardFunction Forward { get; }
 

@@ -44,13 +44,14 @@ internal sealed class ServedModel(InsightsModel model, int queueCapacity, int ma
     {
         var list = new List<ExampleSummary>(ExampleCount);
         var labels = Model.Model.Labels;
+        var shown = Model.Model.RawInputs.Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
         for (var i = 0; i < ExampleCount; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var example = Model.Examples!.Get(i);
             var predicted = ExplainRun.Predict(Model.Model, example.Inputs);
             var label = predicted >= 0 && predicted < labels.Count ? labels[(int)predicted] : $"#{predicted}";
-            var texts = example.Inputs.Where(p => !p.Value.IsContent).ToDictionary(p => p.Key, p => p.Value.Text!, StringComparer.Ordinal);
+            var texts = example.Inputs.Where(p => !p.Value.IsContent && shown.Contains(p.Key)).ToDictionary(p => p.Key, p => p.Value.Text!, StringComparer.Ordinal);
             var files = example.Inputs.Where(p => p.Value.IsContent).Select(p => p.Key).ToList();
             list.Add(new ExampleSummary(i, example.Id, texts, files, example.ExpectedLabel, label, example.ExpectedLabel is null ? null : example.ExpectedLabel == label, example.Annotations));
         }
@@ -62,7 +63,7 @@ internal sealed class ServedModel(InsightsModel model, int queueCapacity, int ma
 /// <summary>An example as the examples list shows it.</summary>
 /// <param name="Index">Its index in the dataset (what <c>POST /api/explain</c>'s <c>example</c> takes).</param>
 /// <param name="Id">Its id.</param>
-/// <param name="Texts">Its text inputs, by name.</param>
+/// <param name="Texts">Its text inputs that are the model's raw inputs, by name.</param>
 /// <param name="Files">The names of its file inputs (images), served at <c>/api/models/{model}/examples/{index}/inputs/{name}</c>.</param>
 /// <param name="Expected">The true label, when known.</param>
 /// <param name="Predicted">The model's predicted label.</param>

@@ -75,8 +75,67 @@ public sealed class AttributionVisualizerTests
         Assert.Contains("batch 0 has 1 inputs for 2 features", ex.Message);
     }
 
+    [Fact]
+    public async Task Visualizer_TextFeature_ShowsItsWordsWithOneAttributionEach()
+    {
+        torch.manual_seed(2);
+        using var model = new BagOfVectors();
+        string[] vocabulary = ["the", "cat", "sat", "on", "a", "mat"];
+        var embedding = torch.randn(vocabulary.Length, 5);
+        var ids = torch.tensor(new long[,] { { 0, 1, 2 }, { 3, 4, 5 } });
+        var visualizer = new AttributionVisualizer(
+            [model],
+            ["no", "yes"],
+            [new TextFeature("sentence", x => Enumerable.Range(0, (int)x.shape[0]).Select(i => vocabulary[(int)torch.cdist(x[i].unsqueeze(0), embedding).argmin().item<long>()]).ToList())],
+            [new Batch([embedding[ids]], torch.tensor(new long[] { 1, 0 }))]);
+        await using var server = await visualizer.ServeAsync();
+        using var client = new HttpClient { BaseAddress = server.Url };
+        var examples = JsonDocument.Parse(await client.GetStringAsync("api/models/model/examples")).RootElement.GetProperty("examples");
+        Assert.Equal("on a mat", examples[1].GetProperty("texts").GetProperty("sentence").GetString());
+
+        using var form = InsightsFixture.Form([("example", "0"), ("steps", "50")]);
+        var response = await client.PostAsync("api/explain", form);
+        var result = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("results")[0];
+        Assert.Equal(["the", "cat", "sat"], result.GetProperty("tokens").EnumerateArray().Select(t => t.GetString()));
+        var tokens = result.GetProperty("tokenAttributions").EnumerateArray().Select(t => t.GetDouble()).ToArray();
+        Assert.Equal(3, tokens.Length);
+
+        // The words' attributions make the text contribution, and they add up to F(input) - F(zero baseline): a small delta.
+        Assert.Equal(tokens.Sum(), result.GetProperty("textContribution").GetDouble(), 4);
+        Assert.True(Math.Abs(result.GetProperty("delta").GetDouble()) < 0.05);
+    }
+
+    /// <summary>A classifier of a sentence's vectors: a non-linear score of their sum.</summary>
+    private sealed class BagOfVectors : nn.Module<Tensor, Tensor>
+    {
+        public BagOfVectors()
+            : base(nameof(BagOfVectors))
+        {
+            Hidden = nn.Linear(5, 8);
+            Output = nn.Linear(8, 2);
+            RegisterComponents();
+        }
+
+        public nn.Module<Tensor, Tensor> Hidden { get; }
+
+        public nn.Module<Tensor, Tensor> Output { get; }
+
+        public override Tensor forward(Tensor vectors) => Output.call(torch.tanh(Hidden.call(vectors.sum(dim: 1))));
+    }
+
+    /// <summary>The two-feature model's visualizer over six random examples.</summary>
+    internal static AttributionVisualizer TwoFeatureVisualizer(nn.Module model)
+    {
+        torch.manual_seed(1);
+        return new AttributionVisualizer(
+            [model],
+            ["cat", "dog", "bird"],
+            [new ImageFeature("photo") { InputTransforms = [x => (x - 0.5) / 0.25] }, new GeneralFeature("measurements", ["height", "weight", "age", "speed"])],
+            [new Batch([torch.rand(6, 3, 8, 8), torch.randn(6, 4)], torch.tensor(new long[] { 0, 1, 2, 0, 1, 2 }))]);
+    }
+
     /// <summary>A classifier of a small photo and four measurements: two linear maps, added.</summary>
-    private sealed class PhotoAndMeasurements : nn.Module<Tensor, Tensor, Tensor>
+    internal sealed class PhotoAndMeasurements : nn.Module<Tensor, Tensor, Tensor>
     {
         public PhotoAndMeasurements()
             : base(nameof(PhotoAndMeasurements))

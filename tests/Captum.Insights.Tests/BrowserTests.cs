@@ -123,6 +123,26 @@ public sealed class BrowserTests(BrowserFixture fixture) : IClassFixture<Browser
         await page.CloseAsync();
     }
 
+    [Fact]
+    public async Task Page_OwnModelWithAGeneralFeature_ShowsItsBarsAndNoUpload()
+    {
+        using var model = new AttributionVisualizerTests.PhotoAndMeasurements();
+        await using var server = await AttributionVisualizerTests.TwoFeatureVisualizer(model).ServeAsync();
+        var page = await fixture.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1200, Height = 820 } });
+        page.SetDefaultTimeout(30_000);
+        await page.GotoAsync(server.Url.ToString());
+        await page.Locator("[data-testid=example]").Nth(1).ClickAsync();
+        Assert.False(await page.Locator("#upload-panel").IsVisibleAsync());
+        await page.Locator("[data-testid=run]").ClickAsync();
+        var bars = page.Locator("[data-testid='method-result-layer-ig'] [data-testid=features] .bar");
+        await bars.Nth(3).WaitForAsync();
+        Assert.Equal(4, await bars.CountAsync());
+        Assert.Equal("height", await bars.First.Locator("span").First.TextContentAsync());
+        await page.WaitForFunctionAsync("() => [...document.querySelectorAll('img[data-testid=heatmap]')].every(i => i.complete && i.naturalWidth > 0)");
+        await Screenshot(page, "own-model.png");
+        await page.CloseAsync();
+    }
+
     /// <summary>The page shows <paramref name="expected"/> to six significant digits.</summary>
     private static void AssertShown(double expected, string? shown)
     {
