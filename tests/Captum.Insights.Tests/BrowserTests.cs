@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Playwright;
+using TorchSharp;
 using Xunit;
 
 namespace Captum.Insights.Tests;
@@ -140,6 +141,43 @@ public sealed class BrowserTests(BrowserFixture fixture) : IClassFixture<Browser
         Assert.Equal("height", await bars.First.Locator("span").First.TextContentAsync());
         await page.WaitForFunctionAsync("() => [...document.querySelectorAll('img[data-testid=heatmap]')].every(i => i.complete && i.naturalWidth > 0)");
         await Screenshot(page, "own-model.png");
+        await page.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Page_TwoModelsSideBySide_ShowsARowPerModelWithItsOwnAnswer()
+    {
+        using var first = new AttributionVisualizerTests.PhotoAndMeasurements();
+        using var second = new AttributionVisualizerTests.PhotoAndMeasurements();
+        torch.manual_seed(5);
+        var visualizer = new AttributionVisualizer(
+            [first, second],
+            ["cat", "dog", "bird"],
+            [new ImageFeature("photo"), new GeneralFeature("measurements", ["height", "weight", "age", "speed"])],
+            [new Batch([torch.rand(4, 3, 8, 8), torch.randn(4, 4)], torch.tensor(new long[] { 0, 1, 2, 0 }))]);
+        await using var server = await visualizer.ServeAsync();
+        var page = await fixture.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1200, Height = 1100 } });
+        page.SetDefaultTimeout(30_000);
+        await page.GotoAsync(server.Url.ToString());
+        await page.Locator("[data-testid='compare-model-2']").CheckAsync();
+        await page.Locator("[data-testid=example]").Nth(2).ClickAsync();
+        await page.Locator("[data-testid='method-occlusion']").CheckAsync();
+        await page.Locator("[data-testid=run]").ClickAsync();
+        await page.Locator("[data-testid='model-row-model-2'] [data-testid=heatmap]").Nth(1).WaitForAsync();
+        Assert.Equal(2, await page.Locator("[data-testid='model-row-model-1'] [data-testid=heatmap]").CountAsync());
+
+        using var client = new HttpClient { BaseAddress = server.Url };
+        foreach (var model in new[] { "model-1", "model-2" })
+        {
+            using var form = InsightsFixture.Form([("model", model), ("example", "2"), ("method", "layer-ig"), ("method", "occlusion")]);
+            var api = JsonDocument.Parse(await (await client.PostAsync("api/explain", form)).Content.ReadAsStringAsync()).RootElement.GetProperty("results")[0];
+            var row = page.Locator($"[data-testid='model-row-{model}']");
+            Assert.Equal(api.GetProperty("answer").GetString(), await row.Locator("[data-testid=answer-label]").TextContentAsync());
+            AssertShown(api.GetProperty("probability").GetDouble(), await row.Locator("[data-testid=probability]").TextContentAsync());
+            AssertShown(api.GetProperty("methods").GetProperty("occlusion").GetProperty("totalContribution").GetDouble(), await row.Locator("[data-testid='method-result-occlusion'] [data-testid=number-total]").TextContentAsync());
+        }
+
+        await Screenshot(page, "side-by-side.png");
         await page.CloseAsync();
     }
 

@@ -2,7 +2,7 @@
 'use strict';
 
 const $ = id => document.getElementById(id);
-const state = { info: null, model: null, examples: [], source: null, controller: null, run: null, result: null };
+const state = { info: null, model: null, examples: [], source: null, controller: null, runs: [] };
 
 function element(tag, props = {}, children = []) {
   const el = document.createElement(tag);
@@ -76,6 +76,12 @@ async function selectModel(name) {
   $('upload-inputs').replaceChildren(...uploads);
   $('upload-panel').hidden = !state.model.acceptsUploads;
   $('examples-panel').hidden = state.model.examples === 0;
+  // Other models with the same inputs and examples can explain the same source side by side.
+  const others = state.info.models.filter(m => m.name !== name && JSON.stringify(m.inputs) === JSON.stringify(state.model.inputs) && m.examples === state.model.examples);
+  $('compare-models').replaceChildren(...others.map(m => element('label', {}, [
+    element('input', { type: 'checkbox', value: m.name, dataset: { testid: `compare-${m.name}` } }), ' ' + m.name + ' ',
+  ])));
+  $('compare').hidden = others.length === 0;
   setSource(null);
   if (state.model.examples > 0) await loadExamples();
 }
@@ -137,9 +143,9 @@ function setSource(source) {
   $('run').disabled = !source;
 }
 
-function requestForm() {
+function requestForm(model) {
   const form = new FormData();
-  form.append('model', state.model.name);
+  form.append('model', model);
   for (const box of $('methods').querySelectorAll('input:checked')) form.append('method', box.value);
   form.append('steps', $('steps').value);
   form.append('target', $('target').value);
@@ -164,27 +170,16 @@ async function explain() {
   $('progress').hidden = false;
   $('progress').value = 0;
   $('status').textContent = 'Queued…';
+  const models = [state.model.name, ...[...$('compare-models').querySelectorAll('input:checked')].map(b => b.value)];
+  const runs = [];
   try {
-    const response = await fetch('api/explain', { method: 'POST', body: requestForm(), headers: { Accept: 'application/x-ndjson' }, signal: controller.signal });
-    if (!response.ok) {
-      const body = await response.json().catch(() => ({}));
-      const wait = response.headers.get('Retry-After');
-      throw new Error((body.error || `${response.status} ${response.statusText}`) + (wait ? ` (retry after ${wait} s)` : ''));
+    for (const model of models) {
+      const finished = await explainWith(model, controller);
+      if (!finished) return;
+      runs.push(finished);
     }
-    const reader = response.body.getReader();
-    const decoder = new TextDecoder();
-    let buffer = '';
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffer += decoder.decode(value, { stream: true });
-      let newline;
-      while ((newline = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 1);
-        if (line.trim()) handleLine(JSON.parse(line));
-      }
-    }
+    $('status').textContent = 'Done.';
+    await render(runs);
   } catch (e) {
     if (e.name === 'AbortError') {
       $('status').textContent = 'Cancelled.';
@@ -200,41 +195,73 @@ async function explain() {
   }
 }
 
-function handleLine(message) {
-  if (message.type === 'progress') {
-    $('progress').value = (message.methodIndex + message.completed / Math.max(1, message.total)) / message.methodCount;
-    $('status').textContent = `${message.method}: ${message.completed}/${message.total}`;
-  } else if (message.type === 'result') {
-    $('status').textContent = 'Done.';
-    render(message.run, message.result);
-  } else if (message.type === 'error') {
-    showError(message.error);
+// One model's run, streamed: its progress shown as it comes; the finished run, or null after an error line.
+async function explainWith(model, controller) {
+  let finished = null;
+  const response = await fetch('api/explain', { method: 'POST', body: requestForm(model), headers: { Accept: 'application/x-ndjson' }, signal: controller.signal });
+  if (!response.ok) {
+    const body = await response.json().catch(() => ({}));
+    const wait = response.headers.get('Retry-After');
+    throw new Error((body.error || `${response.status} ${response.statusText}`) + (wait ? ` (retry after ${wait} s)` : ''));
   }
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    let newline;
+    while ((newline = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, newline);
+      buffer = buffer.slice(newline + 1);
+      if (!line.trim()) continue;
+      const message = JSON.parse(line);
+      if (message.type === 'progress') {
+        $('progress').value = (message.methodIndex + message.completed / Math.max(1, message.total)) / message.methodCount;
+        $('status').textContent = `${model} · ${message.method}: ${message.completed}/${message.total}`;
+      } else if (message.type === 'result') {
+        finished = { model, id: message.run, document: message.result };
+      } else if (message.type === 'error') {
+        showError(`${model}: ${message.error}`);
+        $('status').textContent = '';
+      }
+    }
+  }
+  return finished;
 }
 
-async function render(run, document) {
-  state.run = await getJson(`api/runs/${run}`);
-  state.result = document;
-  const result = document.results[0];
-  $('summary').replaceChildren(
-    element('div', {}, [element('strong', { text: result.question || result.image })]),
-    element('div', { dataset: { testid: 'answer' } }, [
-      'Answer: ', element('strong', { text: result.answer, dataset: { testid: 'answer-label' } }),
-      ` (probability `, element('span', { text: format(result.probability), dataset: { testid: 'probability' } }), ')',
-      result.expected ? ` · expected ${result.expected}` : '',
-    ]),
-  );
-  $('download-json').href = `api/runs/${run}/result.json`;
-  $('download-report').href = `api/runs/${run}/report.html`;
-  const columns = [];
-  for (const input of state.run.images) {
-    columns.push(element('div', { className: 'column original' }, [
-      element('h3', { text: `${input} (original)` }),
-      element('img', { src: imageUrl(run, input, null), alt: `${input}`, dataset: { testid: 'original' } }),
-    ]));
-  }
-  for (const method of document.methods) columns.push(methodColumn(run, method, result));
-  $('columns').replaceChildren(...columns);
+// One row per model (the first is the page's model), each the image, then one column per method.
+async function render(runs) {
+  state.runs = [];
+  for (const run of runs) state.runs.push({ ...run, info: await getJson(`api/runs/${run.id}`) });
+  const first = state.runs[0];
+  const result = first.document.results[0];
+  $('summary').replaceChildren(element('div', {}, [element('strong', { text: result.question || result.image })]));
+  $('download-json').href = `api/runs/${first.id}/result.json`;
+  $('download-report').href = `api/runs/${first.id}/report.html`;
+  const rows = state.runs.map(run => {
+    const r = run.document.results[0];
+    const columns = [];
+    for (const input of run.info.images) {
+      columns.push(element('div', { className: 'column original' }, [
+        element('h3', { text: `${input} (original)` }),
+        element('img', { src: imageUrl(run.id, input, null), alt: `${input}`, dataset: { testid: 'original' } }),
+      ]));
+    }
+    for (const method of run.document.methods) columns.push(methodColumn(run, method, r));
+    return element('div', { className: 'model-row', dataset: { model: run.model, testid: `model-row-${run.model}` } }, [
+      element('div', { dataset: { testid: 'answer' } }, [
+        state.runs.length > 1 ? element('strong', { text: `${run.model}: ` }) : '',
+        'Answer: ', element('strong', { text: r.answer, dataset: { testid: 'answer-label' } }),
+        ' (probability ', element('span', { text: format(r.probability), dataset: { testid: 'probability' } }), ')',
+        r.expected ? ` · expected ${r.expected}` : '',
+        state.runs.length > 1 ? element('a', { href: `api/runs/${run.id}/result.json`, download: 'result.json', text: ' JSON' }) : '',
+      ]),
+      element('div', { className: 'columns' }, columns),
+    ]);
+  });
+  $('columns').replaceChildren(...rows);
   $('results').hidden = false;
 }
 
@@ -246,15 +273,15 @@ function imageUrl(run, input, method) {
 }
 
 function refreshImages() {
-  if (!state.run) return;
-  for (const img of document.querySelectorAll('img.heatmap')) img.src = imageUrl(state.run.id, img.dataset.input, img.dataset.method);
+  for (const img of document.querySelectorAll('img.heatmap')) img.src = imageUrl(img.dataset.run, img.dataset.input, img.dataset.method);
 }
 
-function methodColumn(run, method, result) {
+function methodColumn(runState, method, result) {
+  const run = runState.id;
   const numbers = result.methods[method];
   const column = element('div', { className: 'column', dataset: { method, testid: `method-result-${method}` } }, [element('h3', { text: method })]);
-  for (const input of state.run.images) {
-    const img = element('img', { className: 'heatmap', alt: `${method} attribution of ${input}`, dataset: { input, method, testid: 'heatmap' } });
+  for (const input of runState.info.images) {
+    const img = element('img', { className: 'heatmap', alt: `${method} attribution of ${input}`, dataset: { input, method, run, testid: 'heatmap' } });
     img.src = imageUrl(run, input, method);
     img.addEventListener('error', () => showError(`The ${method} heat map cannot be drawn as ${$('view').value} with sign ${$('sign').value}: pick another sign.`));
     column.append(img);
@@ -269,7 +296,7 @@ function methodColumn(run, method, result) {
       dataset: { value: String(numbers.tokenAttributions[i]), testid: 'word' },
     }))));
   }
-  for (const input of state.run.features) column.append(featureBars(run, input, method));
+  for (const input of runState.info.features) column.append(featureBars(run, input, method));
   const rows = [['Text contribution', numbers.textContribution, 'text'], ['Image contribution', numbers.imageContribution, 'image'], ['Total contribution', numbers.totalContribution, 'total'], ['Convergence delta', numbers.delta, 'delta']];
   column.append(element('table', { className: 'numbers' }, rows.map(([name, value, key]) => element('tr', {}, [
     element('th', { text: name }),
