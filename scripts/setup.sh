@@ -7,7 +7,8 @@
 # Debian 12 ships 3.4.30; on Debian 12 this script adds Debian 13 (trixie) as a low-priority
 # apt suite (pin 100, so nothing else is upgraded from it implicitly) and installs libstdc++6 from it.
 #
-# tests/Captum.Visualization.Tests renders an HtmlReport in headless Chromium. On Debian the script installs
+# tests/Captum.Visualization.Tests renders an HtmlReport in headless Chromium, and tests/Captum.Insights.Tests drives
+# Captum Insights' page in it through Playwright (ExecutablePath /usr/bin/chromium). On Debian the script installs
 # Debian's chromium package from the machine's default suite (never from trixie); elsewhere it says what is missing.
 set -euo pipefail
 
@@ -139,7 +140,7 @@ ensure_chromium() {
   fi
 
   if [ "$os_id" != "debian" ]; then
-    log "Chromium is missing: tests/Captum.Visualization.Tests renders the HTML report in headless Chromium."
+    log "Chromium is missing: tests/Captum.Visualization.Tests renders the HTML report in headless Chromium and tests/Captum.Insights.Tests drives the Insights page in it."
     log "This is ${PRETTY_NAME:-an unknown system}; install Chromium so that 'chromium' or 'chromium-browser' is on PATH (or /usr/bin/chromium exists) and run again."
     return 1
   fi

@@ -43,6 +43,7 @@ public static class CaptumCli
             PluginsCommand(host, output),
             BatchCommands.AttributeDataset(host, output, error),
             BatchCommands.MergeResults(output, error),
+            InsightsCommand.Create(host, output, error),
         };
         root.Options.Add(PluginsOption());
         foreach (var command in PluginCommands.Create(host, root, output, error))

@@ -1,13 +1,14 @@
 using System.Globalization;
 using Captum.Explain;
 using Captum.Explain.Reports;
+using Captum.Explain.Results;
 
 namespace Captum.Plugins.Vqa.Commands;
 
 /// <summary>
 /// What <c>captum vqa</c> shows: the answers and the tutorial's contribution lines on standard output as they come,
 /// every failed question on standard error as it fails, and at the end the HTML report
-/// (<see cref="ExplanationReport"/>) and, with <c>--json</c>, result.json (<see cref="VqaResultDocument"/>, which
+/// (<see cref="ExplanationReport"/>) and, with <c>--json</c>, result.json (<see cref="ExplanationResultDocument"/>, which
 /// lists the failed questions too), written when at least one question was answered.
 /// </summary>
 internal sealed class VqaOutput
@@ -16,8 +17,8 @@ internal sealed class VqaOutput
     private readonly TextWriter error;
     private readonly VqaRequest request;
     private readonly ExplanationReport report;
-    private readonly List<VqaQuestionResult> results = [];
-    private readonly List<VqaFailure> failures = [];
+    private readonly List<ExplanationQuestionResult> results = [];
+    private readonly List<ExplanationFailure> failures = [];
 
     public VqaOutput(TextWriter output, TextWriter error, VqaRequest request)
     {
@@ -72,14 +73,14 @@ internal sealed class VqaOutput
 
         output.WriteLine();
         report.Add(question.Text, explanations, question.Expected);
-        results.Add(VqaQuestionResult.Of(image.Path, question.Text, question.Expected, explanations));
+        results.Add(ExplanationQuestionResult.Of(image.Path, question.Text, question.Expected, explanations));
     }
 
     /// <summary>A question failed; it is reported now on standard error and kept for result.json.</summary>
     public void Failed(VqaImage image, VqaQuestion question, string reason)
     {
         error.WriteLine($"captum: error: {question.Named}: {reason}");
-        failures.Add(new VqaFailure(image.Path, question.Text, question.Label, reason));
+        failures.Add(new ExplanationFailure(image.Path, question.Text, question.Label, reason));
     }
 
     /// <summary>
@@ -101,7 +102,7 @@ internal sealed class VqaOutput
         {
             var jsonPath = Path.Combine(request.OutDir, "result.json");
             var methods = request.Methods.Select(m => m.Name).ToList();
-            var document = new VqaResultDocument(modelName, request.Images.Count == 1 ? request.Images[0].Path : null, request.Steps, methods[0], methods, results, failures);
+            var document = new ExplanationResultDocument(modelName, request.Images.Count == 1 ? request.Images[0].Path : null, request.Steps, methods[0], methods, results, failures);
             File.WriteAllText(jsonPath, document.ToJson());
             output.WriteLine($"JSON: {jsonPath}");
         }

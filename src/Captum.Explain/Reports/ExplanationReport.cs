@@ -95,4 +95,7 @@ public sealed class ExplanationReport(string title)
 
     /// <summary>Writes the report as one self-contained HTML file.</summary>
     public void Save(string path) => report.Save(path);
+
+    /// <summary>The report as one self-contained HTML page (what <see cref="Save"/> writes).</summary>
+    public string ToHtml() => report.ToHtml();
 }

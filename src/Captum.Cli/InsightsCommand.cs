@@ -1,0 +1,152 @@
+using System.CommandLine;
+using System.Net;
+using Captum.Hosting;
+using Captum.Insights;
+using Captum.Plugins;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Captum.Cli;
+
+/// <summary>
+/// <c>captum insights</c>: serves the models the loaded plugins offer, with their example datasets, in Captum
+/// Insights (<see cref="InsightsServer"/>) on 127.0.0.1 until stopped; prints the address and opens nothing. Every
+/// model file a provider reads is an option (<c>--checkpoint</c>, <c>--resnet</c>, ...), so the command names no plugin.
+/// </summary>
+internal static class InsightsCommand
+{
+    private static readonly string[] OwnOptions = ["port", "address", "model", "examples", "seed", "queue", "plugins", "help"];
+
+    public static Command Create(PluginHost host, TextWriter output, TextWriter error)
+    {
+        var port = new Option<int>("--port") { Description = "The port to listen on; 0 picks a free one.", DefaultValueFactory = _ => 0 };
+        var address = new Option<string>("--address") { Description = "The address to listen on; give 0.0.0.0 only to serve other machines on purpose.", DefaultValueFactory = _ => "127.0.0.1" };
+        var model = new Option<string[]>("--model") { Description = "A model to serve, by its provider's name (repeatable); default every model that loads without files, and those whose files are given." };
+        var examples = new Option<int?>("--examples") { Description = "The number of dataset examples to list; default each dataset's own." };
+        var seed = new Option<long>("--seed") { Description = "The seed of generated datasets.", DefaultValueFactory = _ => 0 };
+        var queue = new Option<int>("--queue") { Description = "Requests that may wait per model; more are answered 503 with Retry-After.", DefaultValueFactory = _ => new InsightsServerOptions().QueueCapacity };
+        var command = new Command("insights", "Serve the plugins' models in Captum Insights, a web page to browse their examples and explore attributions (127.0.0.1 only unless --address says otherwise).")
+        {
+            port, address, model, examples, seed, queue,
+        };
+
+        var fileOptions = new List<(string Name, Option<FileInfo> Option)>();
+        foreach (var file in host.ModelProviders.SelectMany(p => p.Files).DistinctBy(f => f.Name, StringComparer.OrdinalIgnoreCase))
+        {
+            if (OwnOptions.Contains(file.Name, StringComparer.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            var option = new Option<FileInfo>("--" + file.Name) { Description = $"{file.Description} (for the models that read a '{file.Name}' file)." };
+            command.Options.Add(option);
+            fileOptions.Add((file.Name, option));
+        }
+
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            CaptumCli.WarnAboutFailures(host, error);
+            InsightsServer? server = null;
+            IPAddress? listen = null;
+            var code = Fail.Guard(error, () =>
+            {
+                var files = fileOptions
+                    .Select(f => (f.Name, File: parse.GetValue(f.Option)))
+                    .Where(f => f.File is not null)
+                    .ToDictionary(f => f.Name, f => f.File!.FullName, StringComparer.OrdinalIgnoreCase);
+                listen = IPAddress.TryParse(parse.GetValue(address), out var ip) ? ip : throw new ArgumentException($"--address must be an IP address, not '{parse.GetValue(address)}'.");
+                var served = LoadModels(host, parse.GetValue(model) ?? [], files, parse.GetValue(examples), parse.GetValue(seed), error);
+                var options = new InsightsServerOptions { Address = listen, Port = parse.GetValue(port), QueueCapacity = parse.GetValue(queue) };
+                try
+                {
+                    server = InsightsServer.StartAsync(served, host.ExplanationStrategies, options, cancellationToken: cancellationToken).GetAwaiter().GetResult();
+                }
+                catch
+                {
+                    foreach (var m in served)
+                    {
+                        m.Dispose();
+                    }
+
+                    throw;
+                }
+
+                return 0;
+            });
+            if (server is null)
+            {
+                return code;
+            }
+
+            await using (server)
+            {
+                if (!IPAddress.IsLoopback(listen!))
+                {
+                    error.WriteLine($"captum: warning: serving on {listen}, reachable from other machines, as asked.");
+                }
+
+                output.WriteLine($"Captum Insights: {server.Url} (models: {string.Join(", ", server.Models.Select(m => m.Name))})");
+                output.WriteLine("Press Ctrl+C to stop.");
+                output.Flush();
+                await server.WaitAsync(cancellationToken);
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>
+    /// Loads the chosen models (default: every provider that needs no file, and every provider some of whose files
+    /// are given), each with the first example dataset registered for it.
+    /// </summary>
+    /// <exception cref="ArgumentException">An unknown model, a model whose required file is missing, or no model at all.</exception>
+    private static List<InsightsModel> LoadModels(PluginHost host, IReadOnlyList<string> names, IReadOnlyDictionary<string, string> files, int? examples, long seed, TextWriter error)
+    {
+        var providers = names.Count > 0
+            ? names.Select(host.GetModelProvider).ToList()
+            : host.ModelProviders.Where(p => p.Files.All(f => !f.Required || files.ContainsKey(f.Name))).ToList();
+        if (providers.Count == 0)
+        {
+            throw new ArgumentException("no plugin offers a model that loads without files; give --model and its files (captum plugins lists them).");
+        }
+
+        var datasets = host.Services.GetServices<IExampleDatasetProvider>().ToList();
+        var loaded = new List<InsightsModel>();
+        try
+        {
+            foreach (var provider in providers)
+            {
+                var given = provider.Files.Where(f => files.ContainsKey(f.Name)).ToDictionary(f => f.Name, f => files[f.Name], StringComparer.Ordinal);
+                if (provider.Files.FirstOrDefault(f => f.Required && !given.ContainsKey(f.Name)) is { } missing)
+                {
+                    throw new ArgumentException($"--{missing.Name} is required by the {provider.Name} model: {missing.Description}.");
+                }
+
+                var interpretable = provider.Load(given, new Dictionary<string, string>());
+                IExampleDataset? opened = null;
+                var dataset = datasets.FirstOrDefault(d => string.Equals(d.ModelName, provider.Name, StringComparison.OrdinalIgnoreCase));
+                if (dataset is not null)
+                {
+                    opened = dataset.Open(new ExampleDatasetOptions { Count = examples, Seed = seed });
+                }
+                else
+                {
+                    error.WriteLine($"captum: note: no plugin offers a dataset for the {provider.Name} model; the page explains uploads only.");
+                }
+
+                loaded.Add(new InsightsModel(interpretable, opened, provider.Description));
+            }
+        }
+        catch
+        {
+            foreach (var m in loaded)
+            {
+                m.Dispose();
+            }
+
+            throw;
+        }
+
+        return loaded;
+    }
+}

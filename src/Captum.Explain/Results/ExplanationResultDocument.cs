@@ -1,0 +1,120 @@
+using System.Text.Json;
+using Captum.Plugins;
+
+namespace Captum.Explain.Results;
+
+/// <summary>
+/// The result document of explained questions: result.json of <c>captum vqa --json</c>, and the answer of Captum
+/// Insights' <c>POST /api/explain</c>. Serialized with camelCase names (<see cref="ToJson"/>); the field names are
+/// stable, for scripts.
+/// </summary>
+/// <param name="Model">The model's name.</param>
+/// <param name="Image">The image, when there is one (null for a batch of several): its path, an upload's file name, or a dataset example's id.</param>
+/// <param name="Steps">Integration steps.</param>
+/// <param name="Method">The first method: the one whose numbers are at the top level of each result.</param>
+/// <param name="Methods">Every method, in order.</param>
+/// <param name="Results">One result per question answered, in order.</param>
+/// <param name="Failures">The questions that failed, in order, with why.</param>
+public sealed record ExplanationResultDocument(string Model, string? Image, int Steps, string Method, IReadOnlyList<string> Methods, IReadOnlyList<ExplanationQuestionResult> Results, IReadOnlyList<ExplanationFailure> Failures)
+{
+    /// <summary>The serializer options of the document: camelCase names, indented.</summary>
+    public static JsonSerializerOptions JsonOptions { get; } = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+
+    /// <summary>The document as indented JSON, with camelCase names.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+}
+
+/// <summary>A question that failed.</summary>
+/// <param name="Image">Its image.</param>
+/// <param name="Question">The question.</param>
+/// <param name="Entry">What gave it: <c>--question</c>, or its place in the batch file (<c>--batch FILE: scenes[1].questions[0]</c>).</param>
+/// <param name="Reason">Why it failed.</param>
+public sealed record ExplanationFailure(string Image, string Question, string Entry, string Reason);
+
+/// <summary>One question's answer and the first method's numbers, then every method's.</summary>
+/// <param name="TokenAttributions">The first method's per-token attributions of the text input, or null.</param>
+/// <param name="TextContribution">The first method's sum over the text input.</param>
+/// <param name="ImageContribution">The first method's sum over the image input.</param>
+/// <param name="TotalContribution">The first method's sum over every input.</param>
+/// <param name="Delta">The first method's convergence delta; null for methods without one.</param>
+/// <param name="Image">The image (path, file name or example id).</param>
+/// <param name="Question">The question.</param>
+/// <param name="Expected">The expected answer, when known.</param>
+/// <param name="Answer">The explained answer's label.</param>
+/// <param name="AnswerIndex">The explained answer's class.</param>
+/// <param name="Probability">The explained answer's softmax probability.</param>
+/// <param name="Logits">The model's output for every class.</param>
+/// <param name="Tokens">The question's tokens, one per token attribution.</param>
+/// <param name="Methods">Every method's numbers, by method name, in order.</param>
+public sealed record ExplanationQuestionResult(
+    IReadOnlyList<float>? TokenAttributions,
+    double TextContribution,
+    double ImageContribution,
+    double TotalContribution,
+    double? Delta,
+    string Image,
+    string Question,
+    string? Expected,
+    string Answer,
+    long AnswerIndex,
+    double Probability,
+    IReadOnlyList<float> Logits,
+    IReadOnlyList<string>? Tokens,
+    IReadOnlyDictionary<string, ExplanationMethodResult> Methods)
+{
+    /// <summary>The result of a question from its explanations by method (the first gives the top-level numbers).</summary>
+    /// <exception cref="ArgumentException">No explanations are given.</exception>
+    public static ExplanationQuestionResult Of(string image, string question, string? expected, IReadOnlyList<(string Method, Explanation Explanation)> explanations)
+    {
+        ArgumentNullException.ThrowIfNull(explanations);
+        if (explanations.Count == 0)
+        {
+            throw new ArgumentException("at least one explanation is needed.", nameof(explanations));
+        }
+
+        var first = explanations[0].Explanation;
+        var summary = ExplanationMethodResult.Of(first);
+        var methods = new Dictionary<string, ExplanationMethodResult>(StringComparer.Ordinal);
+        foreach (var (method, explanation) in explanations)
+        {
+            methods.Add(method, ExplanationMethodResult.Of(explanation));
+        }
+
+        return new ExplanationQuestionResult(
+            summary.TokenAttributions,
+            summary.TextContribution,
+            summary.ImageContribution,
+            summary.TotalContribution,
+            summary.Delta,
+            image,
+            question,
+            expected,
+            first.Label,
+            first.LabelIndex,
+            first.Probability,
+            first.Logits,
+            (first.Inputs.FirstOrDefault(i => i.Display is TextDisplay)?.Display as TextDisplay)?.Tokens,
+            methods);
+    }
+}
+
+/// <summary>One method's numbers: per-token attributions, text and image contributions, total and delta (null for methods without one).</summary>
+/// <param name="TokenAttributions">Per-token attributions of the text input, or null.</param>
+/// <param name="TextContribution">The sum over the text input.</param>
+/// <param name="ImageContribution">The sum over the image input.</param>
+/// <param name="TotalContribution">The sum over every input.</param>
+/// <param name="Delta">The convergence delta; null for methods without one.</param>
+public sealed record ExplanationMethodResult(IReadOnlyList<float>? TokenAttributions, double TextContribution, double ImageContribution, double TotalContribution, double? Delta)
+{
+    /// <summary>The numbers of an explanation.</summary>
+    public static ExplanationMethodResult Of(Explanation e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        return new(
+            e.Inputs.FirstOrDefault(i => i.Display is TextDisplay)?.TokenAttributions,
+            e.ContributionOf<TextDisplay>(),
+            e.ContributionOf<ImageDisplay>(),
+            e.TotalContribution,
+            double.IsNaN(e.Delta) ? null : e.Delta);
+    }
+}

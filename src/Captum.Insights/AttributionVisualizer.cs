@@ -1,0 +1,252 @@
+using System.Globalization;
+using Captum.Attr;
+using Captum.Explain;
+using Captum.Forward;
+using Captum.Layers;
+using Captum.Plugins;
+using Captum.Visualization;
+
+namespace Captum.Insights;
+
+/// <summary>
+/// Serves your own models in Captum Insights: the models, their classes, their input features and a dataset of
+/// batches, as Captum's <c>AttributionVisualizer</c> takes them. Every feature is attributed through an identity
+/// layer in front of the model (<see cref="ModelInputWrapper"/>), so every explanation method the server offers
+/// works on it. Captum: <c>captum.insights.AttributionVisualizer(models, classes, features, dataset, score_func)</c>.
+/// </summary>
+/// <remarks>
+/// The examples are read from the dataset once, when <see cref="ServeAsync"/> or <see cref="ToInsightsModels"/> is
+/// called, at most <see cref="MaxExamples"/> of them, and kept as copies (the batches stay the caller's). The page
+/// shows softmax probabilities of the model's outputs (logits): Captum's <c>score_func</c> has no counterpart here.
+/// The models stay the caller's; they are not disposed.
+/// </remarks>
+public sealed class AttributionVisualizer
+{
+    private readonly IReadOnlyList<nn.Module> models;
+    private readonly IReadOnlyList<string> names;
+
+    /// <summary>Creates the visualizer.</summary>
+    /// <param name="models">The models (Captum's <c>models</c>), each taking one tensor per feature (then the batches' additional arguments) and returning [batch, classes] logits.</param>
+    /// <param name="classes">The class names, indexed by class (Captum's <c>classes</c>).</param>
+    /// <param name="features">The features, in the order of the models' forward arguments (Captum's <c>features</c>).</param>
+    /// <param name="dataset">The batches of examples (Captum's <c>dataset</c>).</param>
+    /// <param name="modelNames">The models' names on the page; default "model", or "model-1", "model-2", ... for several.</param>
+    /// <exception cref="ArgumentException">No model, class or feature; names that repeat; a model with fewer forward arguments than features.</exception>
+    public AttributionVisualizer(IReadOnlyList<nn.Module> models, IReadOnlyList<string> classes, IReadOnlyList<Feature> features, IEnumerable<Batch> dataset, IReadOnlyList<string>? modelNames = null)
+    {
+        ArgumentNullException.ThrowIfNull(models);
+        ArgumentNullException.ThrowIfNull(classes);
+        ArgumentNullException.ThrowIfNull(features);
+        ArgumentNullException.ThrowIfNull(dataset);
+        Require(models.Count > 0, nameof(models), "at least one model is needed.");
+        Require(classes.Count > 0, nameof(classes), "at least one class is needed.");
+        Require(features.Count > 0, nameof(features), "at least one feature is needed.");
+        Require(features.Select(f => f.Name).Distinct(StringComparer.Ordinal).Count() == features.Count, nameof(features), "two features have one name.");
+        names = modelNames ?? (models.Count == 1 ? ["model"] : models.Select((_, i) => $"model-{i + 1}").ToList());
+        Require(names.Count == models.Count, nameof(modelNames), $"{names.Count} names for {models.Count} models.");
+        Require(names.Distinct(StringComparer.Ordinal).Count() == names.Count, nameof(modelNames), "two models have one name.");
+        this.models = models;
+        Classes = classes;
+        Features = features;
+        Dataset = dataset;
+    }
+
+    /// <summary>The class names.</summary>
+    public IReadOnlyList<string> Classes { get; }
+
+    /// <summary>The features.</summary>
+    public IReadOnlyList<Feature> Features { get; }
+
+    /// <summary>The dataset of batches.</summary>
+    public IEnumerable<Batch> Dataset { get; }
+
+    /// <summary>The most examples read from the dataset. Default 500.</summary>
+    public int MaxExamples { get; init; } = 500;
+
+    /// <summary>
+    /// Starts Captum Insights on the models (on 127.0.0.1 and a free port unless <paramref name="options"/> say
+    /// otherwise; see <see cref="InsightsServer.Url"/>). Dispose the server to stop it. Captum: <c>serve()</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">A batch does not fit the features or the classes; the message names it.</exception>
+    public async Task<InsightsServer> ServeAsync(InsightsServerOptions? options = null, ExplanationStrategyRegistry? strategies = null, CancellationToken cancellationToken = default)
+    {
+        var served = ToInsightsModels();
+        try
+        {
+            return await InsightsServer.StartAsync(served, strategies, options, ownsModels: true, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            foreach (var m in served)
+            {
+                m.Dispose();
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>The models as <see cref="InsightsModel"/>s sharing the dataset's examples (to serve with other models). The caller disposes them.</summary>
+    /// <exception cref="ArgumentException">A batch does not fit the features or the classes; the message names it.</exception>
+    public IReadOnlyList<InsightsModel> ToInsightsModels()
+    {
+        var examples = ReadExamples();
+        return models.Select((m, i) => new InsightsModel(new VisualizerModel(names[i], m, this, examples), new VisualizerExamples(this, examples), names[i], acceptsUploads: false)).ToList();
+    }
+
+    private List<StoredExample> ReadExamples()
+    {
+        var examples = new List<StoredExample>();
+        var batchIndex = 0;
+        foreach (var batch in Dataset)
+        {
+            ArgumentNullException.ThrowIfNull(batch, nameof(Dataset));
+            var where = $"batch {batchIndex}";
+            Require(batch.Inputs.Count == Features.Count, nameof(Dataset), $"{where} has {batch.Inputs.Count} inputs for {Features.Count} features.");
+            var size = batch.Labels.shape.Length == 1 ? batch.Labels.shape[0] : throw new ArgumentException($"{where}: labels must be [batch], not [{string.Join(", ", batch.Labels.shape)}].", nameof(Dataset));
+            Require(batch.Inputs.All(t => t.dim() >= 1 && t.shape[0] == size), nameof(Dataset), $"{where}: every input must have {size} examples, as the labels.");
+            var labels = batch.Labels.to_type(ScalarType.Int64).cpu().data<long>().ToArray();
+            for (var i = 0; i < size && examples.Count < MaxExamples; i++)
+            {
+                Require(labels[i] >= 0 && labels[i] < Classes.Count, nameof(Dataset), $"{where}: label {labels[i]} of example {i} is not a class (there are {Classes.Count}).");
+                var inputs = batch.Inputs.Select(t => t[i].unsqueeze(0).detach().clone().DetachFromDisposeScope()).ToArray();
+                var additional = (batch.AdditionalArgs ?? []).Select(a => a is Tensor t && t.dim() >= 1 && t.shape[0] == size ? t[i].unsqueeze(0).detach().clone().DetachFromDisposeScope() : a).ToArray();
+                examples.Add(new StoredExample(inputs, additional, Classes[(int)labels[i]]));
+            }
+
+            batchIndex++;
+            if (examples.Count >= MaxExamples)
+            {
+                break;
+            }
+        }
+
+        return examples;
+    }
+
+    private static void Require(bool ok, string name, string message)
+    {
+        if (!ok)
+        {
+            throw new ArgumentException(message, name);
+        }
+    }
+
+    internal const string ExampleInput = "example";
+
+    internal sealed record StoredExample(Tensor[] Inputs, object?[] AdditionalArgs, string Label);
+
+    /// <summary>The served model: the user's model behind identity layers, its examples prepared from the kept tensors.</summary>
+    private sealed class VisualizerModel : IInterpretableModel
+    {
+        private readonly ModelInputWrapper wrapper;
+        private readonly AttributionVisualizer owner;
+        private readonly IReadOnlyList<StoredExample> examples;
+
+        public VisualizerModel(string name, nn.Module model, AttributionVisualizer owner, IReadOnlyList<StoredExample> examples)
+        {
+            wrapper = new ModelInputWrapper(model);
+            Require(wrapper.ArgumentNames.Count >= owner.Features.Count, nameof(models), $"{name} takes {wrapper.ArgumentNames.Count} arguments, fewer than the {owner.Features.Count} features.");
+            Name = name;
+            this.owner = owner;
+            this.examples = examples;
+            Forward = wrapper.AsForwardFunction();
+
+            // What the page shows of an example; nothing is uploaded (the model explains its examples only).
+            RawInputs = owner.Features
+                .Where(f => f is ImageFeature or TextFeature)
+                .Select(f => new RawInputSpec(f.Name, f is ImageFeature ? RawInputKind.ImageFile : RawInputKind.Text, f.Name))
+                .ToList();
+            AttributionLayers = owner.Features.Select((_, i) => (LayerReference)$"input_maps.{wrapper.ArgumentNames[i]}").ToList();
+        }
+
+        public string Name { get; }
+
+        public IReadOnlyList<RawInputSpec> RawInputs { get; }
+
+        public ForwardFunction Forward { get; }
+
+        public IReadOnlyList<LayerReference> AttributionLayers { get; }
+
+        public IReadOnlyList<string> Labels => owner.Classes;
+
+        // Only the example's index is read; the other inputs of an example are there for the page to show.
+        public PreparedInput Prepare(IReadOnlyDictionary<string, RawInputValue> rawInputs)
+        {
+            ArgumentNullException.ThrowIfNull(rawInputs);
+            return rawInputs.TryGetValue(ExampleInput, out var value) && value?.Text is { } text
+                ? Prepare(new Dictionary<string, string> { [ExampleInput] = text })
+                : throw new ArgumentException($"rawInputs lacks '{ExampleInput}': {Name} explains its examples only.", nameof(rawInputs));
+        }
+
+        public PreparedInput Prepare(IReadOnlyDictionary<string, string> rawInputs)
+        {
+            ArgumentNullException.ThrowIfNull(rawInputs);
+            var text = rawInputs.TryGetValue(ExampleInput, out var t) ? t : throw new ArgumentException($"rawInputs lacks '{ExampleInput}': {Name} explains its examples only.", nameof(rawInputs));
+            var index = int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var i) && i < examples.Count ? i : throw new ArgumentException($"'{ExampleInput}' must be an example's index in [0, {examples.Count}), not '{text}'.", nameof(rawInputs));
+            var example = examples[index];
+            var inputs = new List<Tensor>();
+            var baselines = new List<BaselineValue>();
+            var displays = new List<InputDisplay>();
+            for (var f = 0; f < owner.Features.Count; f++)
+            {
+                var feature = owner.Features[f];
+                var input = feature.InputTransforms.Aggregate(example.Inputs[f].alias(), (x, transform) => transform(x));
+                inputs.Add(input);
+                baselines.Add(feature.BaselineTransforms.Count > 0 ? feature.BaselineTransforms[0](input) : torch.zeros_like(input));
+                displays.Add(feature switch
+                {
+                    ImageFeature image => new ImageDisplay(feature.Name, (image.VisualizationTransform?.Invoke(example.Inputs[f].squeeze(0)) ?? example.Inputs[f].squeeze(0)).clamp(0, 1)),
+                    TextFeature textFeature => Words(textFeature, example.Inputs[f]),
+                    GeneralFeature general => new GeneralFeatureDisplay(feature.Name, general.Categories),
+                    _ => throw new ArgumentException($"{feature.GetType().Name} is not a feature kind Insights shows.", nameof(rawInputs)),
+                });
+            }
+
+            return new PreparedInput(inputs, baselines, example.AdditionalArgs, displays);
+        }
+
+        public void Dispose() => wrapper.Dispose();
+
+        private static TextDisplay Words(TextFeature feature, Tensor input)
+        {
+            var tokens = feature.VisualizationTransform(input.squeeze(0));
+            return new TextDisplay(feature.Name, string.Join(' ', tokens), tokens);
+        }
+    }
+
+    /// <summary>The examples as a dataset: each example's text features as words, its image features as PNGs, its index.</summary>
+    private sealed class VisualizerExamples(AttributionVisualizer owner, IReadOnlyList<StoredExample> examples) : IExampleDataset
+    {
+        public int Count => examples.Count;
+
+        public DatasetExample Get(int index)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(index);
+            ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, examples.Count);
+            var example = examples[index];
+            var inputs = new Dictionary<string, RawInputValue>(StringComparer.Ordinal) { [ExampleInput] = index.ToString(CultureInfo.InvariantCulture) };
+            for (var f = 0; f < owner.Features.Count; f++)
+            {
+                using var scope = torch.NewDisposeScope();
+                switch (owner.Features[f])
+                {
+                    case ImageFeature image:
+                        var shown = (image.VisualizationTransform?.Invoke(example.Inputs[f].squeeze(0)) ?? example.Inputs[f].squeeze(0)).clamp(0, 1);
+                        var pixels = TensorImages.ToHwcArray(shown.detach().cpu(), TensorImageLayout.Chw);
+                        inputs[image.Name] = RawInputValue.FromContent(ImageVisualizer.RenderImageAttr(pixels, pixels, ImageVisualizationMethod.OriginalImage).ToPng(), $"{image.Name} {index}");
+                        break;
+                    case TextFeature text:
+                        inputs[text.Name] = string.Join(' ', text.VisualizationTransform(example.Inputs[f].squeeze(0)));
+                        break;
+                }
+            }
+
+            return new DatasetExample($"example-{index}", inputs, example.Label, new Dictionary<string, string>());
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+}

@@ -1,0 +1,159 @@
+using Captum.Attr;
+using Captum.Explain;
+using Captum.Explain.Reports;
+using Captum.Explain.Results;
+using Captum.Plugins;
+using Captum.Visualization;
+
+namespace Captum.Insights;
+
+/// <summary>What an explain request asks, checked: the raw inputs, the methods and their arguments.</summary>
+/// <param name="Model">The served model.</param>
+/// <param name="Inputs">The raw inputs, named as the model's raw inputs.</param>
+/// <param name="Source">What gave the inputs, for the document's <c>image</c> field: an upload's file name or an example's id.</param>
+/// <param name="Expected">The expected label (a dataset example's), or null.</param>
+/// <param name="Methods">The methods, in order, at least one, no repeats.</param>
+/// <param name="Steps">Integration steps.</param>
+/// <param name="Target">The class to explain; null for the predicted one.</param>
+/// <param name="InternalBatchSize">Steps (or perturbed examples) per pass.</param>
+internal sealed record ExplainRequest(
+    InsightsModel Model,
+    IReadOnlyDictionary<string, RawInputValue> Inputs,
+    string Source,
+    string? Expected,
+    IReadOnlyList<IExplanationStrategy> Methods,
+    int Steps,
+    long? Target,
+    int InternalBatchSize);
+
+/// <summary>Progress of an explain run: the method running (index in the request) and its steps.</summary>
+/// <param name="Method">The method's name.</param>
+/// <param name="MethodIndex">Its place in the request, from 0.</param>
+/// <param name="MethodCount">The number of methods.</param>
+/// <param name="Completed">Steps done.</param>
+/// <param name="Total">Steps in all.</param>
+internal readonly record struct RunProgress(string Method, int MethodIndex, int MethodCount, int Completed, int Total);
+
+/// <summary>A finished run, kept for its heat maps and downloads: only managed copies, no tensors.</summary>
+/// <param name="Id">The run's id (random, unguessable).</param>
+/// <param name="Document">The result document (<c>captum vqa --json</c>'s fields).</param>
+/// <param name="ReportHtml">The static HTML report of the run.</param>
+/// <param name="Images">Each image input's displayable image, H x W x C in [0, 1], by input name.</param>
+/// <param name="ImageAttributions">Each image input's attribution per method, H x W x C, by (input, method).</param>
+/// <param name="Features">Each general input's per-feature attributions per method, by (input, method), with the features' names.</param>
+internal sealed record InsightsRun(
+    string Id,
+    ExplanationResultDocument Document,
+    string ReportHtml,
+    IReadOnlyDictionary<string, float[,,]> Images,
+    IReadOnlyDictionary<(string Input, string Method), float[,,]> ImageAttributions,
+    IReadOnlyDictionary<(string Input, string Method), FeatureValues> Features);
+
+/// <summary>The attributions of a general (tabular) input, one per named feature.</summary>
+/// <param name="Names">The features' names.</param>
+/// <param name="Values">Their attributions.</param>
+internal sealed record FeatureValues(IReadOnlyList<string> Names, IReadOnlyList<float> Values);
+
+/// <summary>The work of one explain request, run on the model's worker thread.</summary>
+internal static class ExplainRun
+{
+    /// <summary>Prepares the inputs, explains them with every method, and keeps managed copies of what the page shows.</summary>
+    /// <exception cref="ArgumentException">An input does not fit the model; the message names it.</exception>
+    /// <exception cref="InvalidOperationException">The model's output or attributions are not finite.</exception>
+    public static InsightsRun Execute(ExplainRequest request, string id, Action<RunProgress>? progress, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        using var scope = torch.NewDisposeScope();
+        var model = request.Model.Model;
+        var prepared = model.Prepare(request.Inputs);
+        var explanations = new List<(string Method, Explanation Explanation)>();
+        try
+        {
+            for (var m = 0; m < request.Methods.Count; m++)
+            {
+                var strategy = request.Methods[m];
+                var index = m;
+                var options = new ExplanationOptions
+                {
+                    Steps = request.Steps,
+                    Target = request.Target,
+                    InternalBatchSize = request.InternalBatchSize,
+                    Progress = progress is null ? null : new CallbackProgress(p => progress(new RunProgress(strategy.Name, index, request.Methods.Count, p.CompletedSteps, p.TotalSteps))),
+                };
+                explanations.Add((strategy.Name, strategy.Explain(model, prepared, options, cancellationToken)));
+                RequireFinite(explanations[^1]);
+            }
+
+            var text = prepared.Displays.OfType<TextDisplay>().FirstOrDefault()?.Text ?? string.Empty;
+            var result = ExplanationQuestionResult.Of(request.Source, text, request.Expected, explanations);
+            var names = request.Methods.Select(s => s.Name).ToList();
+            var document = new ExplanationResultDocument(model.Name, request.Source, request.Steps, names[0], names, [result], []);
+            var report = new ExplanationReport($"Captum Insights: {model.Name}");
+            report.Add(text.Length > 0 ? text : request.Source, explanations, request.Expected);
+
+            var images = new Dictionary<string, float[,,]>(StringComparer.Ordinal);
+            var imageAttributions = new Dictionary<(string, string), float[,,]>();
+            var features = new Dictionary<(string, string), FeatureValues>();
+            for (var i = 0; i < prepared.Displays.Count; i++)
+            {
+                switch (prepared.Displays[i])
+                {
+                    case ImageDisplay image:
+                        images[image.Name] = TensorImages.ToHwcArray(image.Image.detach().cpu(), TensorImageLayout.Chw);
+                        foreach (var (method, e) in explanations)
+                        {
+                            imageAttributions[(image.Name, method)] = TensorImages.ToHwcArray(e.Inputs[i].Attribution.detach().cpu().to_type(ScalarType.Float32), TensorImageLayout.Chw);
+                        }
+
+                        break;
+                    case GeneralFeatureDisplay general:
+                        foreach (var (method, e) in explanations)
+                        {
+                            var values = e.Inputs[i].Attribution.detach().cpu().to_type(ScalarType.Float32).flatten().data<float>().ToArray();
+                            features[(general.Name, method)] = new FeatureValues(general.FeatureNames, values);
+                        }
+
+                        break;
+                }
+            }
+
+            return new InsightsRun(id, document, report.ToHtml(), images, imageAttributions, features);
+        }
+        finally
+        {
+            foreach (var (_, e) in explanations)
+            {
+                e.Dispose();
+            }
+        }
+    }
+
+    /// <summary>The predicted label of a prepared example (one forward pass, no gradients).</summary>
+    public static long Predict(IInterpretableModel model, IReadOnlyDictionary<string, RawInputValue> inputs)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var prepared = model.Prepare(inputs);
+        var logits = model.Forward.Invoke([.. prepared.Inputs, .. prepared.AdditionalForwardArgs]);
+        return logits.reshape(-1).argmax().item<long>();
+    }
+
+    private static void RequireFinite((string Method, Explanation Explanation) explained)
+    {
+        var (method, e) = explained;
+        if (!double.IsFinite(e.Probability) || e.Logits.Any(l => !float.IsFinite(l)))
+        {
+            throw new InvalidOperationException("the model's output is not finite (NaN or infinite): an input or a weight is out of float32's range.");
+        }
+
+        if (!e.Inputs.All(i => double.IsFinite(i.Contribution)) || !(double.IsNaN(e.Delta) || double.IsFinite(e.Delta)))
+        {
+            throw new InvalidOperationException($"the {method} attributions are not finite (NaN or infinite), though the prediction is.");
+        }
+    }
+
+    private sealed class CallbackProgress(Action<AttributionProgress> report) : IProgress<AttributionProgress>
+    {
+        public void Report(AttributionProgress value) => report(value);
+    }
+}

@@ -1,0 +1,79 @@
+using Captum.Plugins;
+
+namespace Captum.Insights;
+
+/// <summary>
+/// A model Captum Insights serves: an <see cref="IInterpretableModel"/> (a plugin's, or one
+/// <see cref="AttributionVisualizer"/> builds), the examples it browses (an <see cref="IExampleDataset"/>), and
+/// whether users may upload their own inputs.
+/// </summary>
+/// <remarks>
+/// The server runs at most one attribution on <see cref="Model"/> at a time (a queue per model), so neither the
+/// model nor the dataset needs to be thread-safe for it. Disposing the <see cref="InsightsModel"/> disposes the model
+/// and the dataset when it owns them.
+/// </remarks>
+public sealed class InsightsModel : IDisposable
+{
+    private readonly bool ownsModel;
+
+    /// <summary>Creates a served model.</summary>
+    /// <param name="model">The model.</param>
+    /// <param name="examples">The examples to browse, or null for none (then only uploads are explained).</param>
+    /// <param name="description">One sentence on the model, shown on the page; default the model's name.</param>
+    /// <param name="acceptsUploads">
+    /// Whether <c>POST /api/explain</c> takes uploaded raw inputs (<see cref="IInterpretableModel.RawInputs"/>: image
+    /// files and texts); default true when the model has raw inputs.
+    /// </param>
+    /// <param name="ownsModel">Whether disposing this disposes <paramref name="model"/> and <paramref name="examples"/>; default true.</param>
+    /// <exception cref="ArgumentException">The model has no labels or no attribution layers; or uploads are asked for a model without raw inputs.</exception>
+    public InsightsModel(IInterpretableModel model, IExampleDataset? examples = null, string? description = null, bool? acceptsUploads = null, bool ownsModel = true)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (model.Labels.Count == 0)
+        {
+            throw new ArgumentException($"{model.Name} has no labels.", nameof(model));
+        }
+
+        if (model.AttributionLayers.Count == 0)
+        {
+            throw new ArgumentException($"{model.Name} has no attribution layers.", nameof(model));
+        }
+
+        var canUpload = model.RawInputs.Count > 0;
+        if (acceptsUploads == true && !canUpload)
+        {
+            throw new ArgumentException($"{model.Name} takes no raw inputs, so it cannot accept uploads.", nameof(acceptsUploads));
+        }
+
+        Model = model;
+        Examples = examples;
+        Description = string.IsNullOrWhiteSpace(description) ? model.Name : description;
+        AcceptsUploads = acceptsUploads ?? canUpload;
+        this.ownsModel = ownsModel;
+    }
+
+    /// <summary>The model's name (<see cref="IInterpretableModel.Name"/>): how the API names it.</summary>
+    public string Name => Model.Name;
+
+    /// <summary>One sentence on the model.</summary>
+    public string Description { get; }
+
+    /// <summary>The model.</summary>
+    public IInterpretableModel Model { get; }
+
+    /// <summary>The examples to browse, or null.</summary>
+    public IExampleDataset? Examples { get; }
+
+    /// <summary>Whether uploaded raw inputs are explained.</summary>
+    public bool AcceptsUploads { get; }
+
+    /// <summary>Disposes the model and the examples, when owned.</summary>
+    public void Dispose()
+    {
+        if (ownsModel)
+        {
+            Examples?.Dispose();
+            Model.Dispose();
+        }
+    }
+}

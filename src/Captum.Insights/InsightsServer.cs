@@ -1,0 +1,771 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Threading.Channels;
+using Captum.Explain;
+using Captum.Explain.Results;
+using Captum.Plugins;
+using Captum.Visualization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Captum.Insights;
+
+/// <summary>
+/// The Captum Insights web server: the page (HTML, CSS and JavaScript embedded in this assembly) and its JSON API,
+/// over one or more <see cref="InsightsModel"/>s, on the loopback address unless told otherwise. Attributions on one
+/// model run one at a time, in a bounded queue (a full queue answers 503 with Retry-After); a client that
+/// disconnects cancels its run. The server reads no file and serves nothing but its own page, its models' examples
+/// and its runs' results.
+/// </summary>
+/// <remarks>
+/// The API (stable, for scripts): <c>GET /healthz</c>; <c>GET /api/models</c>; <c>GET /api/models/{model}/examples</c>
+/// (<c>?filter=all|correct|incorrect&amp;answer=LABEL</c>); <c>GET /api/models/{model}/examples/{index}/inputs/{name}</c>;
+/// <c>POST /api/explain</c> (multipart form: <c>model</c>, an uploaded file per image input and a field per text input,
+/// or <c>example</c> = an example's index; one or more <c>method</c>; <c>steps</c>; <c>target</c> = <c>predicted</c> or a
+/// label) answering the fields of <c>captum vqa --json</c>'s result.json (<see cref="ExplanationResultDocument"/>), the
+/// run's address in <c>Location</c>; with <c>Accept: application/x-ndjson</c> it streams progress lines first;
+/// <c>GET /api/runs/{id}</c> (its methods, image and general inputs), <c>/api/runs/{id}/result.json</c>, <c>/report.html</c>, <c>/images/{input}?method=&amp;view=&amp;sign=</c> (PNG),
+/// <c>/features/{input}?method=</c>. Errors are <c>{"error": "..."}</c> with a 4xx status. See docs/insights.md.
+/// Dispose the server to stop it; it disposes the models it was given when <c>ownsModels</c> is true.
+/// </remarks>
+public sealed class InsightsServer : IAsyncDisposable
+{
+    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+    private static readonly string[] Views = ["heat_map", "blended_heat_map", "original_image", "masked_image", "alpha_scaling"];
+    private static readonly string[] Signs = ["absolute_value", "all", "positive", "negative"];
+    private static readonly string[] FixedFields = ["model", "example", "method", "steps", "target"];
+
+    private readonly WebApplication app;
+    private readonly IReadOnlyList<ServedModel> models;
+    private readonly ExplanationStrategyRegistry strategies;
+    private readonly InsightsServerOptions options;
+    private readonly RunStore runs;
+    private readonly bool ownsModels;
+
+    private InsightsServer(WebApplication app, IReadOnlyList<ServedModel> models, ExplanationStrategyRegistry strategies, InsightsServerOptions options, bool ownsModels)
+    {
+        this.app = app;
+        this.models = models;
+        this.strategies = strategies;
+        this.options = options;
+        this.ownsModels = ownsModels;
+        runs = new RunStore(options.RunsKept);
+    }
+
+    /// <summary>The address the server listens on, e.g. <c>http://127.0.0.1:5123/</c>.</summary>
+    public Uri Url { get; private set; } = null!;
+
+    /// <summary>The served models.</summary>
+    public IReadOnlyList<InsightsModel> Models => models.Select(m => m.Model).ToList();
+
+    /// <summary>
+    /// Starts serving <paramref name="models"/> with the explanation methods of <paramref name="strategies"/>
+    /// (default the built-in ones, <see cref="ExplanationStrategies.BuiltIn"/>).
+    /// </summary>
+    /// <param name="models">The models, at least one, with distinct names.</param>
+    /// <param name="strategies">The methods offered; null for the built-in four.</param>
+    /// <param name="options">Address, port and limits; null for the defaults (127.0.0.1, a free port).</param>
+    /// <param name="ownsModels">Whether disposing the server disposes the models; default true.</param>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    /// <returns>The running server; dispose it to stop.</returns>
+    /// <exception cref="ArgumentException">No models, two with one name, or an option out of range; the message names it.</exception>
+    /// <exception cref="IOException">The port is taken.</exception>
+    public static async Task<InsightsServer> StartAsync(
+        IReadOnlyList<InsightsModel> models,
+        ExplanationStrategyRegistry? strategies = null,
+        InsightsServerOptions? options = null,
+        bool ownsModels = true,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(models);
+        options ??= new InsightsServerOptions();
+        options.Validate();
+        strategies ??= ExplanationStrategies.BuiltIn;
+        if (models.Count == 0)
+        {
+            throw new ArgumentException("at least one model is needed.", nameof(models));
+        }
+
+        if (models.GroupBy(m => m.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
+        {
+            throw new ArgumentException($"two models are named '{twice.Key}'.", nameof(models));
+        }
+
+        if (!strategies.Strategies.Any())
+        {
+            throw new ArgumentException("at least one explanation method is needed.", nameof(strategies));
+        }
+
+        // No configuration file or variable is read (the content root is the assembly's folder and its sources are
+        // cleared): the address is the options' only, and nothing is logged to the console.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.Sources.Clear();
+        builder.Logging.ClearProviders();
+
+        // The caller owns Ctrl+C and SIGTERM (the captum command stops the server on them); the host's console
+        // lifetime would take the signals for itself.
+        builder.Services.AddSingleton<IHostLifetime, CallerOwnedLifetime>();
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(options.Address, options.Port);
+            k.Limits.MaxRequestBodySize = options.MaxUploadBytes;
+            k.AddServerHeader = false;
+        });
+        builder.Services.Configure<FormOptions>(f =>
+        {
+            f.MultipartBodyLengthLimit = options.MaxUploadBytes;
+            f.ValueCountLimit = 64;
+            f.ValueLengthLimit = Math.Max(options.MaxTextLength * 4, 1024);
+        });
+        var app = builder.Build();
+        var served = models.Select(m => new ServedModel(m, options.QueueCapacity, options.MaxExamples)).ToList();
+        var server = new InsightsServer(app, served, strategies, options, ownsModels);
+        server.Map(app);
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            foreach (var m in served)
+            {
+                m.Dispose();
+            }
+
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        server.Url = new Uri(address.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).TrimEnd('/') + "/");
+        return server;
+    }
+
+    /// <summary>Waits until <paramref name="cancellationToken"/> fires (e.g. Ctrl+C) or the server stops.</summary>
+    public Task WaitAsync(CancellationToken cancellationToken) =>
+        Task.Delay(Timeout.Infinite, CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, app.Lifetime.ApplicationStopping).Token)
+            .ContinueWith(_ => { }, TaskScheduler.Default);
+
+    /// <summary>Stops the server, waits for the running attributions to end, and disposes the models when owned.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await app.StopAsync().ConfigureAwait(false);
+        await app.DisposeAsync().ConfigureAwait(false);
+        foreach (var m in models)
+        {
+            m.Dispose();
+            if (ownsModels)
+            {
+                m.Model.Dispose();
+            }
+        }
+    }
+
+    private void Map(WebApplication web)
+    {
+        web.Use(async (context, next) =>
+        {
+            var headers = context.Response.Headers;
+            headers.XContentTypeOptions = "nosniff";
+            headers["Referrer-Policy"] = "no-referrer";
+            headers.ContentSecurityPolicy = "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'";
+            try
+            {
+                if (context.GetEndpoint() is null)
+                {
+                    await Error(context, StatusCodes.Status404NotFound, $"no such page or API: {context.Request.Method} {Clip(context.Request.Path.ToString(), 120)}").ConfigureAwait(false);
+                    return;
+                }
+
+                await next(context).ConfigureAwait(false);
+            }
+            catch (BadHttpRequestException ex) when (!context.Response.HasStarted)
+            {
+                await Error(context, ex.StatusCode, ex.StatusCode == StatusCodes.Status413PayloadTooLarge
+                    ? $"the request is larger than {Bytes(options.MaxUploadBytes)}, the most an upload may be."
+                    : $"bad request: {ex.Message}").ConfigureAwait(false);
+            }
+            catch (InvalidDataException ex) when (!context.Response.HasStarted)
+            {
+                // The form reader's limits (too many fields, a field too long, a multipart body over the limit).
+                var tooLarge = ex.Message.Contains("length limit", StringComparison.OrdinalIgnoreCase) && ex.Message.Contains("Multipart body", StringComparison.OrdinalIgnoreCase);
+                await Error(context, tooLarge ? StatusCodes.Status413PayloadTooLarge : StatusCodes.Status400BadRequest, tooLarge
+                    ? $"the request is larger than {Bytes(options.MaxUploadBytes)}, the most an upload may be."
+                    : $"the form is refused: {ex.Message}").ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+            {
+                // The client went away; nobody reads an answer.
+            }
+            catch (Exception ex) when (!context.Response.HasStarted)
+            {
+                await Error(context, StatusCodes.Status500InternalServerError, $"internal error: {ex.GetType().Name}: {Message(ex)}").ConfigureAwait(false);
+            }
+        });
+
+        web.MapGet("/", context => Asset(context, "index.html"));
+        web.MapGet("/app.js", context => Asset(context, "app.js"));
+        web.MapGet("/app.css", context => Asset(context, "app.css"));
+        web.MapGet("/healthz", Health);
+        web.MapGet("/api/models", ListModels);
+        web.MapGet("/api/models/{model}/examples", ListExamples);
+        web.MapGet("/api/models/{model}/examples/{index}/inputs/{name}", ExampleInput);
+        web.MapPost("/api/explain", Explain);
+        web.MapGet("/api/runs/{id}", RunInfo);
+        web.MapGet("/api/runs/{id}/result.json", RunResult);
+        web.MapGet("/api/runs/{id}/report.html", RunReport);
+        web.MapGet("/api/runs/{id}/images/{input}", RunImage);
+        web.MapGet("/api/runs/{id}/features/{input}", RunFeatures);
+    }
+
+    private static Task Asset(HttpContext context, string name)
+    {
+        if (!StaticAssets.TryGet(name, out var content, out var type))
+        {
+            return Error(context, StatusCodes.Status404NotFound, $"no such page: {name}");
+        }
+
+        context.Response.ContentType = type;
+        context.Response.Headers.CacheControl = "no-cache";
+        return context.Response.Body.WriteAsync(content).AsTask();
+    }
+
+    private Task Health(HttpContext context) => WriteJson(context, new
+        {
+            status = "ok",
+            models = models.Select(m => new
+            {
+                name = m.Model.Name,
+                queued = m.Worker.Queued,
+                busy = m.Worker.Busy,
+                completed = m.Worker.Counts.Completed,
+                cancelled = m.Worker.Counts.Cancelled,
+                failed = m.Worker.Counts.Failed,
+            }),
+        }, Json);
+
+    private Task ListModels(HttpContext context) => WriteJson(context, new
+        {
+            models = models.Select(m => new
+            {
+                name = m.Model.Name,
+                description = m.Model.Description,
+                labels = m.Model.Model.Labels,
+                acceptsUploads = m.Model.AcceptsUploads,
+                inputs = m.Model.Model.RawInputs.Select(r => new { name = r.Name, kind = r.Kind == RawInputKind.ImageFile ? "image" : "text", description = r.Description }),
+                examples = m.ExampleCount,
+                methods = strategies.Strategies.Select(s => new { name = s.Name, description = s.Description }),
+            }),
+            views = Views,
+            signs = Signs,
+            limits = new { maxSteps = options.MaxSteps, maxTextLength = options.MaxTextLength, maxUploadBytes = options.MaxUploadBytes, defaultSteps = new ExplanationOptions().Steps },
+        }, Json);
+
+    private async Task ListExamples(HttpContext context, string model)
+    {
+        if (FindModel(model) is not { } served)
+        {
+            await UnknownModel(context, model).ConfigureAwait(false);
+            return;
+        }
+
+        var filter = context.Request.Query["filter"].ToString();
+        if (filter.Length > 0 && filter is not ("all" or "correct" or "incorrect"))
+        {
+            await Error(context, 400, $"filter must be all, correct or incorrect, not '{Clip(filter)}'.").ConfigureAwait(false);
+            return;
+        }
+
+        var answer = context.Request.Query["answer"].ToString();
+        if (answer.Length > 0 && !served.Model.Model.Labels.Contains(answer))
+        {
+            await Error(context, 400, $"answer '{Clip(answer)}' is not one of {served.Model.Name}'s labels.").ConfigureAwait(false);
+            return;
+        }
+
+        if (served.Examples(context.RequestAborted) is not { } task)
+        {
+            await Busy(context, served).ConfigureAwait(false);
+            return;
+        }
+
+        var all = await task.WaitAsync(context.RequestAborted).ConfigureAwait(false);
+        var shown = all.Where(e => filter switch
+        {
+            "correct" => e.Correct == true,
+            "incorrect" => e.Correct == false,
+            _ => true,
+        }).Where(e => answer.Length == 0 || e.Expected == answer).ToList();
+        await WriteJson(context, new { model = served.Model.Name, total = all.Count, examples = shown }, Json).ConfigureAwait(false);
+    }
+
+    private Task ExampleInput(HttpContext context, string model, string index, string name)
+    {
+        if (FindModel(model) is not { } served)
+        {
+            return UnknownModel(context, model);
+        }
+
+        if (!int.TryParse(index, NumberStyles.None, CultureInfo.InvariantCulture, out var i) || served.Example(i) is not { } example)
+        {
+            return Error(context, 404, $"{served.Model.Name} has no example '{Clip(index)}' (there are {served.ExampleCount}).");
+        }
+
+        if (!example.Inputs.TryGetValue(name, out var value) || !value.IsContent)
+        {
+            return Error(context, 404, $"example {i} has no file input '{Clip(name)}'.");
+        }
+
+        context.Response.ContentType = Sniff(value.Content.Span);
+        context.Response.Headers.CacheControl = "max-age=3600";
+        return context.Response.Body.WriteAsync(value.Content).AsTask();
+    }
+
+    private async Task Explain(HttpContext context)
+    {
+        var aborted = context.RequestAborted;
+        if (context.Request.ContentLength > options.MaxUploadBytes)
+        {
+            await Error(context, 413, $"the request is {Bytes(context.Request.ContentLength.Value)}, more than {Bytes(options.MaxUploadBytes)}, the most an upload may be.").ConfigureAwait(false);
+            return;
+        }
+
+        if (!context.Request.HasFormContentType)
+        {
+            await Error(context, 415, "send the request as multipart/form-data (fields: model, image, question, method, steps, target, or example).").ConfigureAwait(false);
+            return;
+        }
+
+        var form = await context.Request.ReadFormAsync(aborted).ConfigureAwait(false);
+        var (request, problem) = await ReadRequest(form, aborted).ConfigureAwait(false);
+        if (request is null)
+        {
+            await Error(context, problem!.Value.Status, problem.Value.Message).ConfigureAwait(false);
+            return;
+        }
+
+        var served = models.First(m => ReferenceEquals(m.Model, request.Model));
+        var streaming = context.Request.Headers.Accept.ToString().Contains("application/x-ndjson", StringComparison.OrdinalIgnoreCase);
+        var progress = Channel.CreateBounded<RunProgress>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropOldest });
+        var id = RunStore.NewId();
+        var task = served.Worker.TryRun(
+            token => ExplainRun.Execute(request, id, streaming ? p => progress.Writer.TryWrite(p) : null, token),
+            aborted);
+        if (task is null)
+        {
+            await Busy(context, served).ConfigureAwait(false);
+            return;
+        }
+
+        var location = $"/api/runs/{id}/result.json";
+        if (!streaming)
+        {
+            InsightsRun run;
+            try
+            {
+                run = await task.ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or NotSupportedException)
+            {
+                await Error(context, StatusOf(ex), Message(ex)).ConfigureAwait(false);
+                return;
+            }
+
+            runs.Add(run);
+            context.Response.Headers.Location = location;
+            context.Response.Headers["X-Insights-Run"] = id;
+            await WriteJson(context, run.Document, ExplanationResultDocument.JsonOptions).ConfigureAwait(false);
+            return;
+        }
+
+        context.Response.ContentType = "application/x-ndjson; charset=utf-8";
+        context.Response.Headers.Location = location;
+        context.Response.Headers["X-Insights-Run"] = id;
+        await WriteLine(context, new { type = "queued", run = id, position = served.Worker.Queued }).ConfigureAwait(false);
+        _ = task.ContinueWith(_ => progress.Writer.TryComplete(), TaskScheduler.Default);
+        await foreach (var p in progress.Reader.ReadAllAsync(aborted).ConfigureAwait(false))
+        {
+            await WriteLine(context, new { type = "progress", method = p.Method, methodIndex = p.MethodIndex, methodCount = p.MethodCount, completed = p.Completed, total = p.Total }).ConfigureAwait(false);
+        }
+
+        try
+        {
+            var run = await task.ConfigureAwait(false);
+            runs.Add(run);
+            await WriteLine(context, new { type = "result", run = id, result = run.Document }).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or NotSupportedException)
+        {
+            await WriteLine(context, new { type = "error", status = StatusOf(ex), error = Message(ex) }).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<(ExplainRequest? Request, (int Status, string Message)? Problem)> ReadRequest(IFormCollection form, CancellationToken cancellationToken)
+    {
+        static (ExplainRequest?, (int, string)?) Fail(string message, int status = 400) => (null, (status, message));
+
+        var modelName = form["model"].ToString();
+        var served = modelName.Length == 0 ? models[0] : FindModel(modelName);
+        if (served is null)
+        {
+            return Fail($"model: unknown model '{Clip(modelName)}'; choose from {string.Join(", ", models.Select(m => m.Model.Name))}.");
+        }
+
+        var model = served.Model;
+        var rawSpecs = model.Model.RawInputs;
+        var known = FixedFields.Concat(rawSpecs.Select(r => r.Name)).ToHashSet(StringComparer.Ordinal);
+        if (form.Keys.Concat(form.Files.Select(f => f.Name)).FirstOrDefault(k => !known.Contains(k)) is { } unknownField)
+        {
+            return Fail($"unknown field '{Clip(unknownField)}'; the fields are {string.Join(", ", known)}.");
+        }
+
+        foreach (var single in FixedFields.Where(f => f != "method"))
+        {
+            if (form[single].Count > 1)
+            {
+                return Fail($"{single} is given {form[single].Count} times; give it once.");
+            }
+        }
+
+        // Methods.
+        var methodNames = form["method"].Select(m => m ?? string.Empty).ToList();
+        if (methodNames.Count == 0)
+        {
+            methodNames.Add(strategies.Strategies[0].Name);
+        }
+
+        var methods = new List<IExplanationStrategy>();
+        foreach (var name in methodNames)
+        {
+            if (strategies.Find(name) is not { } strategy)
+            {
+                return Fail($"method: unknown method '{Clip(name)}'; choose from {string.Join(", ", strategies.Names)}.");
+            }
+
+            if (methods.Contains(strategy))
+            {
+                return Fail($"method: '{name}' is given twice.");
+            }
+
+            methods.Add(strategy);
+        }
+
+        // Steps.
+        var steps = new ExplanationOptions().Steps;
+        if (form["steps"].ToString() is { Length: > 0 } stepsText
+            && (!int.TryParse(stepsText, NumberStyles.None, CultureInfo.InvariantCulture, out steps) || steps < 1 || steps > options.MaxSteps))
+        {
+            return Fail($"steps must be a whole number in [1, {options.MaxSteps}], not '{Clip(stepsText)}'.");
+        }
+
+        // Target.
+        long? target = null;
+        var targetText = form["target"].ToString();
+        if (targetText.Length > 0 && targetText != "predicted")
+        {
+            var index = IndexOf(model.Model.Labels, targetText);
+            if (index < 0)
+            {
+                return Fail($"target must be 'predicted' or one of {model.Name}'s labels, not '{Clip(targetText)}'.");
+            }
+
+            target = index;
+        }
+
+        // Inputs: a dataset example, or uploads.
+        var exampleText = form["example"].ToString();
+        if (exampleText.Length > 0)
+        {
+            if (rawSpecs.Any(r => form.ContainsKey(r.Name) || form.Files.GetFile(r.Name) is not null))
+            {
+                return Fail("give either example or uploaded inputs, not both.");
+            }
+
+            if (!int.TryParse(exampleText, NumberStyles.None, CultureInfo.InvariantCulture, out var index) || served.Example(index) is not { } example)
+            {
+                return Fail($"example must be an example's index in [0, {served.ExampleCount}), not '{Clip(exampleText)}'.");
+            }
+
+            return (new ExplainRequest(model, example.Inputs, example.Id, example.ExpectedLabel, methods, steps, target, options.InternalBatchSize), null);
+        }
+
+        if (!model.AcceptsUploads)
+        {
+            return Fail($"{model.Name} explains its examples only: give example, an index in [0, {served.ExampleCount}).");
+        }
+
+        var inputs = new Dictionary<string, RawInputValue>(StringComparer.Ordinal);
+        string? source = null;
+        foreach (var spec in rawSpecs)
+        {
+            if (spec.Kind == RawInputKind.ImageFile)
+            {
+                if (form.ContainsKey(spec.Name))
+                {
+                    return Fail($"{spec.Name} must be an uploaded file; a text value (such as a path) is never read.");
+                }
+
+                var files = form.Files.GetFiles(spec.Name);
+                if (files.Count != 1)
+                {
+                    return Fail(files.Count == 0 ? $"{spec.Name}: upload an image file ({spec.Description})." : $"{spec.Name} is uploaded {files.Count} times; upload one file.");
+                }
+
+                var file = files[0];
+                if (file.Length == 0)
+                {
+                    return Fail($"{spec.Name}: the uploaded file is empty.");
+                }
+
+                var bytes = new byte[file.Length];
+                await using (var stream = file.OpenReadStream())
+                {
+                    await stream.ReadExactlyAsync(bytes, cancellationToken).ConfigureAwait(false);
+                }
+
+                // Only the file name's last part is kept, for messages and the result's image field.
+                var shown = Path.GetFileName(file.FileName.Replace('\\', '/'));
+                shown = string.IsNullOrWhiteSpace(shown) ? "upload" : Clip(shown, 100);
+                inputs[spec.Name] = RawInputValue.FromContent(bytes, shown);
+                source ??= shown;
+            }
+            else
+            {
+                if (form.Files.GetFile(spec.Name) is not null)
+                {
+                    return Fail($"{spec.Name} must be text, not a file.");
+                }
+
+                var text = form[spec.Name].ToString();
+                if (string.IsNullOrWhiteSpace(text))
+                {
+                    return Fail($"{spec.Name} is empty: type {spec.Description}.");
+                }
+
+                if (text.Length > options.MaxTextLength)
+                {
+                    return Fail($"{spec.Name} is {text.Length} characters long; at most {options.MaxTextLength} are taken.");
+                }
+
+                if (text.Any(c => char.IsControl(c) && c is not ('\t' or '\n' or '\r')))
+                {
+                    return Fail($"{spec.Name} contains control characters.");
+                }
+
+                inputs[spec.Name] = text;
+            }
+        }
+
+        return (new ExplainRequest(model, inputs, source ?? "upload", null, methods, steps, target, options.InternalBatchSize), null);
+    }
+
+    private Task RunInfo(HttpContext context, string id) => runs.Find(id) is not { } run
+        ? UnknownRun(context, id)
+        : WriteJson(
+            context,
+            new
+            {
+                id = run.Id,
+                methods = run.Document.Methods,
+                images = run.Images.Keys,
+                features = run.Features.Keys.Select(k => k.Input).Distinct(),
+            },
+            Json);
+
+    private Task RunResult(HttpContext context, string id)
+    {
+        if (runs.Find(id) is not { } run)
+        {
+            return UnknownRun(context, id);
+        }
+
+        context.Response.Headers.ContentDisposition = "attachment; filename=result.json";
+        return WriteJson(context, run.Document, ExplanationResultDocument.JsonOptions);
+    }
+
+    private Task RunReport(HttpContext context, string id)
+    {
+        if (runs.Find(id) is not { } run)
+        {
+            return UnknownRun(context, id);
+        }
+
+        // A download: the report is a page of its own, not part of the app.
+        context.Response.Headers.ContentDisposition = "attachment; filename=report.html";
+        context.Response.ContentType = "text/html; charset=utf-8";
+        return context.Response.WriteAsync(run.ReportHtml);
+    }
+
+    private Task RunImage(HttpContext context, string id, string input)
+    {
+        if (runs.Find(id) is not { } run)
+        {
+            return UnknownRun(context, id);
+        }
+
+        if (!run.Images.TryGetValue(input, out var original))
+        {
+            return Error(context, 404, $"the run has no image input '{Clip(input)}'.");
+        }
+
+        var query = context.Request.Query;
+        var view = query["view"].ToString() is { Length: > 0 } v ? v : "heat_map";
+        var sign = query["sign"].ToString() is { Length: > 0 } s ? s : "absolute_value";
+        if (Array.IndexOf(Views, view) < 0)
+        {
+            return Error(context, 400, $"view must be one of {string.Join(", ", Views)}, not '{Clip(view)}'.");
+        }
+
+        if (Array.IndexOf(Signs, sign) < 0)
+        {
+            return Error(context, 400, $"sign must be one of {string.Join(", ", Signs)}, not '{Clip(sign)}'.");
+        }
+
+        RgbaImage image;
+        if (view == "original_image")
+        {
+            image = ImageVisualizer.RenderImageAttr(original, original, ImageVisualizationMethod.OriginalImage);
+        }
+        else
+        {
+            var method = query["method"].ToString();
+            if (!run.ImageAttributions.TryGetValue((input, method), out var attribution))
+            {
+                return Error(context, 400, $"method must be one of the run's methods ({string.Join(", ", run.Document.Methods)}), not '{Clip(method)}'.");
+            }
+
+            try
+            {
+                image = ImageVisualizer.RenderImageAttr(attribution, original, ParseView(view), ParseSign(sign));
+            }
+            catch (ArgumentException ex)
+            {
+                // Captum refuses some views for some signs (a masked image of positive and negative attributions).
+                return Error(context, 400, Message(ex));
+            }
+        }
+
+        context.Response.ContentType = "image/png";
+        context.Response.Headers.CacheControl = "max-age=3600";
+        return context.Response.Body.WriteAsync(image.ToPng()).AsTask();
+    }
+
+    private Task RunFeatures(HttpContext context, string id, string input)
+    {
+        if (runs.Find(id) is not { } run)
+        {
+            return UnknownRun(context, id);
+        }
+
+        var method = context.Request.Query["method"].ToString();
+        return run.Features.TryGetValue((input, method), out var values)
+            ? WriteJson(context, new { input, method, names = values.Names, values = values.Values }, Json)
+            : Error(context, 404, $"the run has no general input '{Clip(input)}' explained by '{Clip(method)}'.");
+    }
+
+    private ServedModel? FindModel(string name) => models.FirstOrDefault(m => string.Equals(m.Model.Name, name, StringComparison.Ordinal));
+
+    private Task UnknownModel(HttpContext context, string name) =>
+        Error(context, 404, $"unknown model '{Clip(name)}'; the models are {string.Join(", ", models.Select(m => m.Model.Name))}.");
+
+    private static Task UnknownRun(HttpContext context, string id) =>
+        Error(context, 404, $"no run '{Clip(id)}': runs are kept for a while only; explain again.");
+
+    private static Task Busy(HttpContext context, ServedModel served)
+    {
+        context.Response.Headers.RetryAfter = served.Worker.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+        return Error(context, 503, $"{served.Model.Name} is busy: its queue is full. Try again in {served.Worker.RetryAfterSeconds} s.");
+    }
+
+    private static Task Error(HttpContext context, int status, string message)
+    {
+        context.Response.StatusCode = status;
+        return WriteJson(context, new { error = message }, Json);
+    }
+
+    private static Task WriteJson(HttpContext context, object value, JsonSerializerOptions serializer) =>
+        context.Response.WriteAsJsonAsync(value, value.GetType(), serializer, context.RequestAborted);
+
+    private static async Task WriteLine(HttpContext context, object value)
+    {
+        await context.Response.WriteAsync(JsonSerializer.Serialize(value, Json) + "\n", context.RequestAborted).ConfigureAwait(false);
+        await context.Response.Body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static int IndexOf(IReadOnlyList<string> labels, string label)
+    {
+        for (var i = 0; i < labels.Count; i++)
+        {
+            if (labels[i] == label)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private static ImageVisualizationMethod ParseView(string view) => view switch
+    {
+        "blended_heat_map" => ImageVisualizationMethod.BlendedHeatMap,
+        "masked_image" => ImageVisualizationMethod.MaskedImage,
+        "alpha_scaling" => ImageVisualizationMethod.AlphaScaling,
+        "original_image" => ImageVisualizationMethod.OriginalImage,
+        _ => ImageVisualizationMethod.HeatMap,
+    };
+
+    private static VisualizationSign ParseSign(string sign) => sign switch
+    {
+        "all" => VisualizationSign.All,
+        "positive" => VisualizationSign.Positive,
+        "negative" => VisualizationSign.Negative,
+        _ => VisualizationSign.AbsoluteValue,
+    };
+
+    /// <summary>The content type of a file input by its first bytes (PNG, JPEG, GIF, BMP, WebP), or a generic one.</summary>
+    private static string Sniff(ReadOnlySpan<byte> bytes) => bytes switch
+    {
+        [0x89, (byte)'P', (byte)'N', (byte)'G', ..] => "image/png",
+        [0xFF, 0xD8, ..] => "image/jpeg",
+        [(byte)'G', (byte)'I', (byte)'F', ..] => "image/gif",
+        [(byte)'B', (byte)'M', ..] => "image/bmp",
+        [(byte)'R', (byte)'I', (byte)'F', (byte)'F', _, _, _, _, (byte)'W', (byte)'E', (byte)'B', (byte)'P', ..] => "image/webp",
+        _ => "application/octet-stream",
+    };
+
+    /// <summary>The status of a run's failure: 400 for input the model refuses (an image that does not decode), 422 for a result that cannot be given.</summary>
+    private static int StatusOf(Exception ex) => ex is ArgumentException or NotSupportedException ? 400 : 422;
+
+    /// <summary>An exception's message in one line, without .NET's "(Parameter 'x')" suffix.</summary>
+    private static string Message(Exception ex)
+    {
+        var line = ex.Message.ReplaceLineEndings(" ").Trim();
+        var suffix = line.IndexOf(" (Parameter '", StringComparison.Ordinal);
+        return suffix > 0 ? line[..suffix] : line;
+    }
+
+    /// <summary>A user's value shortened for a message.</summary>
+    private static string Clip(string value, int length = 60) => value.Length <= length ? value : value[..length] + "…";
+
+    private static string Bytes(long bytes) => bytes switch
+    {
+        >= 1 << 20 when bytes % (1 << 20) == 0 => $"{bytes >> 20} MiB",
+        >= 1 << 10 when bytes % (1 << 10) == 0 => $"{bytes >> 10} KiB",
+        _ => $"{bytes} bytes",
+    };
+
+    /// <summary>A host lifetime that leaves the process's signals to the caller.</summary>
+    private sealed class CallerOwnedLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

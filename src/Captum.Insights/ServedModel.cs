@@ -1,0 +1,80 @@
+using Captum.Plugins;
+
+namespace Captum.Insights;
+
+/// <summary>A model as the server holds it: the model, its worker queue, and its examples with their predictions.</summary>
+internal sealed class ServedModel(InsightsModel model, int queueCapacity, int maxExamples) : IDisposable
+{
+    private readonly Lock gate = new();
+    private Task<IReadOnlyList<ExampleSummary>>? examples;
+
+    public InsightsModel Model { get; } = model;
+
+    public ModelWorker Worker { get; } = new(model.Name, queueCapacity);
+
+    /// <summary>The number of examples listed (the dataset's, at most the server's limit).</summary>
+    public int ExampleCount => Math.Min(Model.Examples?.Count ?? 0, maxExamples);
+
+    /// <summary>
+    /// Every example with the model's prediction, computed once on the worker (one forward pass each) and kept;
+    /// null when the queue is full. A failed or cancelled computation is forgotten, so the next call tries again.
+    /// </summary>
+    public Task<IReadOnlyList<ExampleSummary>>? Examples(CancellationToken cancellationToken)
+    {
+        lock (gate)
+        {
+            if (examples is { IsFaulted: false, IsCanceled: false })
+            {
+                return examples;
+            }
+
+            // The computation is shared by every caller, so no one caller's disconnect cancels it.
+            examples = Worker.TryRun(Summaries, CancellationToken.None);
+            return examples;
+        }
+    }
+
+    /// <summary>Example <paramref name="index"/>, or null when there is none.</summary>
+    public DatasetExample? Example(int index) =>
+        Model.Examples is { } dataset && index >= 0 && index < ExampleCount ? dataset.Get(index) : null;
+
+    public void Dispose() => Worker.Dispose();
+
+    private IReadOnlyList<ExampleSummary> Summaries(CancellationToken cancellationToken)
+    {
+        var list = new List<ExampleSummary>(ExampleCount);
+        var labels = Model.Model.Labels;
+        var shown = Model.Model.RawInputs.Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
+        for (var i = 0; i < ExampleCount; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var example = Model.Examples!.Get(i);
+            var predicted = ExplainRun.Predict(Model.Model, example.Inputs);
+            var label = predicted >= 0 && predicted < labels.Count ? labels[(int)predicted] : $"#{predicted}";
+            var texts = example.Inputs.Where(p => !p.Value.IsContent && shown.Contains(p.Key)).ToDictionary(p => p.Key, p => p.Value.Text!, StringComparer.Ordinal);
+            var files = example.Inputs.Where(p => p.Value.IsContent).Select(p => p.Key).ToList();
+            list.Add(new ExampleSummary(i, example.Id, texts, files, example.ExpectedLabel, label, example.ExpectedLabel is null ? null : example.ExpectedLabel == label, example.Annotations));
+        }
+
+        return list;
+    }
+}
+
+/// <summary>An example as the examples list shows it.</summary>
+/// <param name="Index">Its index in the dataset (what <c>POST /api/explain</c>'s <c>example</c> takes).</param>
+/// <param name="Id">Its id.</param>
+/// <param name="Texts">Its text inputs that are the model's raw inputs, by name.</param>
+/// <param name="Files">The names of its file inputs (images), served at <c>/api/models/{model}/examples/{index}/inputs/{name}</c>.</param>
+/// <param name="Expected">The true label, when known.</param>
+/// <param name="Predicted">The model's predicted label.</param>
+/// <param name="Correct">Whether the prediction is the true label; null when it is unknown.</param>
+/// <param name="Annotations">Further facts from the dataset.</param>
+internal sealed record ExampleSummary(
+    int Index,
+    string Id,
+    IReadOnlyDictionary<string, string> Texts,
+    IReadOnlyList<string> Files,
+    string? Expected,
+    string Predicted,
+    bool? Correct,
+    IReadOnlyDictionary<string, string> Annotations);

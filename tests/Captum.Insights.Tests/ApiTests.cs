@@ -1,0 +1,167 @@
+using System.Net;
+using System.Text.Json;
+using Captum.Explain.Results;
+using Xunit;
+
+namespace Captum.Insights.Tests;
+
+/// <summary>The JSON API over the scenes VQA model: what it lists, what it answers, and that it equals the command's result.json.</summary>
+public sealed class ApiTests(InsightsFixture fixture) : IClassFixture<InsightsFixture>
+{
+    [Fact]
+    public async Task Healthz_Running_SaysOkAndNamesTheModel()
+    {
+        var (status, json) = await fixture.Get("healthz");
+        Assert.Equal(200, status);
+        Assert.Equal("ok", json.GetProperty("status").GetString());
+        Assert.Equal(await ModelName(), json.GetProperty("models")[0].GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public async Task Models_Listed_HaveLabelsInputsExamplesAndEveryBuiltInMethod()
+    {
+        var (status, json) = await fixture.Get("api/models");
+        Assert.Equal(200, status);
+        var model = json.GetProperty("models")[0];
+        Assert.True(model.GetProperty("labels").GetArrayLength() > 2);
+        Assert.Equal(["image", "question"], model.GetProperty("inputs").EnumerateArray().Select(i => i.GetProperty("name").GetString()));
+        Assert.Equal(["image", "text"], model.GetProperty("inputs").EnumerateArray().Select(i => i.GetProperty("kind").GetString()));
+        Assert.Equal(InsightsFixture.ExampleCount, model.GetProperty("examples").GetInt32());
+        Assert.Equal(["layer-ig", "interpretable-embedding", "gradient-x-activation", "occlusion"], model.GetProperty("methods").EnumerateArray().Select(m => m.GetProperty("name").GetString()));
+        Assert.Contains("blended_heat_map", json.GetProperty("views").EnumerateArray().Select(v => v.GetString()));
+    }
+
+    [Fact]
+    public async Task Examples_CorrectAndIncorrect_PartitionAllAndAgreeWithTheDataset()
+    {
+        var name = await ModelName();
+        var (_, all) = await fixture.Get($"api/models/{name}/examples");
+        var (_, correct) = await fixture.Get($"api/models/{name}/examples?filter=correct");
+        var (_, incorrect) = await fixture.Get($"api/models/{name}/examples?filter=incorrect");
+        var examples = all.GetProperty("examples").EnumerateArray().ToList();
+        Assert.Equal(InsightsFixture.ExampleCount, examples.Count);
+        Assert.Equal(examples.Count, correct.GetProperty("examples").GetArrayLength() + incorrect.GetProperty("examples").GetArrayLength());
+        Assert.All(correct.GetProperty("examples").EnumerateArray(), e => Assert.Equal(e.GetProperty("expected").GetString(), e.GetProperty("predicted").GetString()));
+        Assert.All(incorrect.GetProperty("examples").EnumerateArray(), e => Assert.NotEqual(e.GetProperty("expected").GetString(), e.GetProperty("predicted").GetString()));
+        for (var i = 0; i < examples.Count; i++)
+        {
+            var expected = fixture.Dataset.Get(i);
+            Assert.Equal(expected.Id, examples[i].GetProperty("id").GetString());
+            Assert.Equal(expected.ExpectedLabel, examples[i].GetProperty("expected").GetString());
+            Assert.Equal(expected.Inputs["question"].Text, examples[i].GetProperty("texts").GetProperty("question").GetString());
+        }
+
+        var answer = examples[0].GetProperty("expected").GetString()!;
+        var (_, byAnswer) = await fixture.Get($"api/models/{name}/examples?answer={Uri.EscapeDataString(answer)}");
+        Assert.Equal(examples.Count(e => e.GetProperty("expected").GetString() == answer), byAnswer.GetProperty("examples").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task ExampleInput_Image_IsTheDatasetsPng()
+    {
+        var name = await ModelName();
+        var bytes = await fixture.Client.GetByteArrayAsync($"api/models/{name}/examples/2/inputs/image");
+        Assert.Equal(fixture.Dataset.Get(2).Inputs["image"].Content.ToArray(), bytes);
+    }
+
+    [Fact]
+    public async Task Explain_Example_AnswersTheFieldsOfResultJson()
+    {
+        var (status, json, response) = await fixture.Explain(InsightsFixture.Form([("example", "1"), ("method", "layer-ig"), ("method", "occlusion"), ("steps", "8")]));
+        Assert.Equal(200, status);
+        // Every field result.json has, and no other: the document deserializes and serializes back to the same JSON.
+        var document = JsonSerializer.Deserialize<ExplanationResultDocument>(json.GetRawText(), ExplanationResultDocument.JsonOptions)!;
+        Assert.Equal(JsonSerializer.Serialize(json), JsonSerializer.Serialize(JsonDocument.Parse(document.ToJson()).RootElement));
+        Assert.Equal(["layer-ig", "occlusion"], document.Methods);
+        Assert.Equal(8, document.Steps);
+        var result = Assert.Single(document.Results);
+        Assert.Equal(fixture.Dataset.Get(1).ExpectedLabel, result.Expected);
+        Assert.Equal(fixture.Dataset.Get(1).Id, result.Image);
+        Assert.Equal(result.Tokens!.Count, result.TokenAttributions!.Count);
+        Assert.NotNull(result.Methods["layer-ig"].Delta);
+        Assert.Null(result.Methods["occlusion"].Delta);
+        Assert.Equal(result.TextContribution + result.ImageContribution, result.TotalContribution, 5);
+        Assert.EndsWith("/result.json", response.Headers.Location!.ToString());
+
+        var (again, stored) = await fixture.Get(response.Headers.Location!.ToString().TrimStart('/'));
+        Assert.Equal(200, again);
+        Assert.Equal(json.GetRawText(), stored.GetRawText());
+    }
+
+    [Fact]
+    public async Task Explain_UploadedImageAndQuestion_EqualTheExamplesExplanation()
+    {
+        var example = fixture.Dataset.Get(4);
+        var (_, byExample, _) = await fixture.Explain(InsightsFixture.Form([("example", "4"), ("steps", "6")]));
+        var (status, byUpload, _) = await fixture.Explain(InsightsFixture.Form(
+            [("question", example.Inputs["question"].Text!), ("steps", "6")],
+            ("image", example.Inputs["image"].Content.ToArray(), "scene.png")));
+        Assert.Equal(200, status);
+        var a = byExample.GetProperty("results")[0];
+        var b = byUpload.GetProperty("results")[0];
+        Assert.Equal("scene.png", b.GetProperty("image").GetString());
+        Assert.Equal(a.GetProperty("answer").GetString(), b.GetProperty("answer").GetString());
+        Assert.Equal(a.GetProperty("tokenAttributions").GetRawText(), b.GetProperty("tokenAttributions").GetRawText());
+        Assert.Equal(a.GetProperty("imageContribution").GetDouble(), b.GetProperty("imageContribution").GetDouble());
+    }
+
+    [Fact]
+    public async Task Explain_ChosenTarget_ExplainsThatLabel()
+    {
+        var (_, models) = await fixture.Get("api/models");
+        var labels = models.GetProperty("models")[0].GetProperty("labels").EnumerateArray().Select(l => l.GetString()!).ToList();
+        var (status, json, _) = await fixture.Explain(InsightsFixture.Form([("example", "0"), ("steps", "4"), ("target", labels[3])]));
+        Assert.Equal(200, status);
+        Assert.Equal(labels[3], json.GetProperty("results")[0].GetProperty("answer").GetString());
+        Assert.Equal(3, json.GetProperty("results")[0].GetProperty("answerIndex").GetInt64());
+    }
+
+    [Fact]
+    public async Task RunImages_EveryViewAndSign_ArePngsOfTheImagesSize()
+    {
+        var (_, _, response) = await fixture.Explain(InsightsFixture.Form([("example", "0"), ("steps", "4")]));
+        var run = response.Headers.GetValues("X-Insights-Run").Single();
+        foreach (var view in new[] { "heat_map", "blended_heat_map", "original_image", "masked_image", "alpha_scaling" })
+        {
+            foreach (var sign in new[] { "absolute_value", "all" })
+            {
+                var png = await fixture.Client.GetAsync($"api/runs/{run}/images/image?method=layer-ig&view={view}&sign={sign}");
+                if (sign == "all" && view is "masked_image" or "alpha_scaling")
+                {
+                    // Captum refuses these: a mask cannot be negative.
+                    Assert.Equal(HttpStatusCode.BadRequest, png.StatusCode);
+                    Assert.Contains("choose a different sign", await png.Content.ReadAsStringAsync());
+                    continue;
+                }
+
+                Assert.True(png.StatusCode == HttpStatusCode.OK, $"{view} {sign}: {(int)png.StatusCode} {await png.Content.ReadAsStringAsync()}");
+                Assert.Equal("image/png", png.Content.Headers.ContentType!.MediaType);
+                var bytes = await png.Content.ReadAsByteArrayAsync();
+                Assert.Equal(0x89, bytes[0]);
+            }
+        }
+
+        var report = await fixture.Client.GetAsync($"api/runs/{run}/report.html");
+        Assert.Equal(HttpStatusCode.OK, report.StatusCode);
+        Assert.Contains("<html", await report.Content.ReadAsStringAsync(), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task Explain_Streaming_SendsProgressThenTheResult()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "api/explain") { Content = InsightsFixture.Form([("example", "0"), ("steps", "20")]) };
+        request.Headers.Accept.ParseAdd("application/x-ndjson");
+        using var response = await fixture.Client.SendAsync(request);
+        var lines = (await response.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal("queued", lines[0].GetProperty("type").GetString());
+        Assert.Contains(lines, l => l.GetProperty("type").GetString() == "progress");
+        Assert.Equal("result", lines[^1].GetProperty("type").GetString());
+        Assert.Equal("layer-ig", lines[^1].GetProperty("result").GetProperty("method").GetString());
+    }
+
+    private async Task<string> ModelName()
+    {
+        var (_, json) = await fixture.Get("api/models");
+        return json.GetProperty("models")[0].GetProperty("name").GetString()!;
+    }
+}

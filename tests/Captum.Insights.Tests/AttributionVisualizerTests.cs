@@ -1,0 +1,154 @@
+using System.Net;
+using System.Text.Json;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace Captum.Insights.Tests;
+
+/// <summary>
+/// Your own model in Captum Insights through <see cref="AttributionVisualizer"/> (Captum's concepts): the example of
+/// docs/insights.md, run, then its examples listed and explained through the API.
+/// </summary>
+public sealed class AttributionVisualizerTests
+{
+    [Fact]
+    public async Task Visualizer_TwoFeatureModel_ServesItsExamplesAndExplainsThem()
+    {
+        torch.manual_seed(1);
+        using var model = new PhotoAndMeasurements();
+        var images = torch.rand(6, 3, 8, 8);
+        var measurements = torch.randn(6, 4);
+        var labels = torch.tensor(new long[] { 0, 1, 2, 0, 1, 2 });
+
+        // Your model, its classes, its features and a dataset of batches, as Captum's AttributionVisualizer takes them.
+        var visualizer = new AttributionVisualizer(
+            models: [model],
+            classes: ["cat", "dog", "bird"],
+            features:
+            [
+                new ImageFeature("photo") { InputTransforms = [x => (x - 0.5) / 0.25] },
+                new GeneralFeature("measurements", ["height", "weight", "age", "speed"]),
+            ],
+            dataset: [new Batch([images, measurements], labels)]);
+        await using var server = await visualizer.ServeAsync();
+        Console.WriteLine($"Captum Insights: {server.Url}");
+
+        using var client = new HttpClient { BaseAddress = server.Url };
+        var examples = JsonDocument.Parse(await client.GetStringAsync("api/models/model/examples")).RootElement.GetProperty("examples");
+        Assert.Equal(6, examples.GetArrayLength());
+        Assert.Equal(["cat", "dog", "bird", "cat", "dog", "bird"], examples.EnumerateArray().Select(e => e.GetProperty("expected").GetString()));
+        var predicted = model.call(((images[3..4] - 0.5) / 0.25), measurements[3..4]).argmax(1).item<long>();
+        Assert.Equal(new[] { "cat", "dog", "bird" }[predicted], examples[3].GetProperty("predicted").GetString());
+
+        using var form = InsightsFixture.Form([("example", "3"), ("method", "layer-ig"), ("method", "occlusion"), ("steps", "20")]);
+        var response = await client.PostAsync("api/explain", form);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var run = response.Headers.GetValues("X-Insights-Run").Single();
+        var features = JsonDocument.Parse(await client.GetStringAsync($"api/runs/{run}/features/measurements?method=layer-ig")).RootElement;
+        Assert.Equal(["height", "weight", "age", "speed"], features.GetProperty("names").EnumerateArray().Select(n => n.GetString()));
+
+        // The model is linear in the measurements: Integrated Gradients gives weight x (input - 0) exactly.
+        var weights = model.Measurements.weight[predicted];
+        var expected = (weights * measurements[3]).data<float>().ToArray();
+        var values = features.GetProperty("values").EnumerateArray().Select(v => v.GetSingle()).ToArray();
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.Equal(expected[i], values[i], 4);
+        }
+
+        var heatMap = await client.GetAsync($"api/runs/{run}/images/photo?method=occlusion&view=blended_heat_map&sign=absolute_value");
+        Assert.Equal(HttpStatusCode.OK, heatMap.StatusCode);
+        Assert.Equal("image/png", heatMap.Content.Headers.ContentType!.MediaType);
+    }
+
+    [Fact]
+    public void Visualizer_BatchWithoutAnInputPerFeature_IsRefusedNamingIt()
+    {
+        using var model = new PhotoAndMeasurements();
+        var visualizer = new AttributionVisualizer(
+            [model],
+            ["cat", "dog", "bird"],
+            [new ImageFeature("photo"), new GeneralFeature("measurements", ["a", "b", "c", "d"])],
+            [new Batch([torch.rand(2, 3, 8, 8)], torch.tensor(new long[] { 0, 1 }))]);
+        var ex = Assert.Throws<ArgumentException>(() => visualizer.ToInsightsModels());
+        Assert.Contains("batch 0 has 1 inputs for 2 features", ex.Message);
+    }
+
+    [Fact]
+    public async Task Visualizer_TextFeature_ShowsItsWordsWithOneAttributionEach()
+    {
+        torch.manual_seed(2);
+        using var model = new BagOfVectors();
+        string[] vocabulary = ["the", "cat", "sat", "on", "a", "mat"];
+        var embedding = torch.randn(vocabulary.Length, 5);
+        var ids = torch.tensor(new long[,] { { 0, 1, 2 }, { 3, 4, 5 } });
+        var visualizer = new AttributionVisualizer(
+            [model],
+            ["no", "yes"],
+            [new TextFeature("sentence", x => Enumerable.Range(0, (int)x.shape[0]).Select(i => vocabulary[(int)torch.cdist(x[i].unsqueeze(0), embedding).argmin().item<long>()]).ToList())],
+            [new Batch([embedding[ids]], torch.tensor(new long[] { 1, 0 }))]);
+        await using var server = await visualizer.ServeAsync();
+        using var client = new HttpClient { BaseAddress = server.Url };
+        var examples = JsonDocument.Parse(await client.GetStringAsync("api/models/model/examples")).RootElement.GetProperty("examples");
+        Assert.Equal("on a mat", examples[1].GetProperty("texts").GetProperty("sentence").GetString());
+
+        using var form = InsightsFixture.Form([("example", "0"), ("steps", "50")]);
+        var response = await client.PostAsync("api/explain", form);
+        var result = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("results")[0];
+        Assert.Equal(["the", "cat", "sat"], result.GetProperty("tokens").EnumerateArray().Select(t => t.GetString()));
+        var tokens = result.GetProperty("tokenAttributions").EnumerateArray().Select(t => t.GetDouble()).ToArray();
+        Assert.Equal(3, tokens.Length);
+
+        // The words' attributions make the text contribution, and they add up to F(input) - F(zero baseline): a small delta.
+        Assert.Equal(tokens.Sum(), result.GetProperty("textContribution").GetDouble(), 4);
+        Assert.True(Math.Abs(result.GetProperty("delta").GetDouble()) < 0.05);
+    }
+
+    /// <summary>A classifier of a sentence's vectors: a non-linear score of their sum.</summary>
+    private sealed class BagOfVectors : nn.Module<Tensor, Tensor>
+    {
+        public BagOfVectors()
+            : base(nameof(BagOfVectors))
+        {
+            Hidden = nn.Linear(5, 8);
+            Output = nn.Linear(8, 2);
+            RegisterComponents();
+        }
+
+        public nn.Module<Tensor, Tensor> Hidden { get; }
+
+        public nn.Module<Tensor, Tensor> Output { get; }
+
+        public override Tensor forward(Tensor vectors) => Output.call(torch.tanh(Hidden.call(vectors.sum(dim: 1))));
+    }
+
+    /// <summary>The two-feature model's visualizer over six random examples.</summary>
+    internal static AttributionVisualizer TwoFeatureVisualizer(nn.Module model)
+    {
+        torch.manual_seed(1);
+        return new AttributionVisualizer(
+            [model],
+            ["cat", "dog", "bird"],
+            [new ImageFeature("photo") { InputTransforms = [x => (x - 0.5) / 0.25] }, new GeneralFeature("measurements", ["height", "weight", "age", "speed"])],
+            [new Batch([torch.rand(6, 3, 8, 8), torch.randn(6, 4)], torch.tensor(new long[] { 0, 1, 2, 0, 1, 2 }))]);
+    }
+
+    /// <summary>A classifier of a small photo and four measurements: two linear maps, added.</summary>
+    internal sealed class PhotoAndMeasurements : nn.Module<Tensor, Tensor, Tensor>
+    {
+        public PhotoAndMeasurements()
+            : base(nameof(PhotoAndMeasurements))
+        {
+            Photo = nn.Linear(3 * 8 * 8, 3);
+            Measurements = nn.Linear(4, 3, hasBias: false);
+            RegisterComponents();
+        }
+
+        public nn.Module<Tensor, Tensor> Photo { get; }
+
+        public TorchSharp.Modules.Linear Measurements { get; }
+
+        public override Tensor forward(Tensor photo, Tensor measurements) => Photo.call(photo.flatten(1)) + Measurements.call(measurements);
+    }
+}

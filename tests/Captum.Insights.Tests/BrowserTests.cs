@@ -1,0 +1,200 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Playwright;
+using TorchSharp;
+using Xunit;
+
+namespace Captum.Insights.Tests;
+
+/// <summary>
+/// The page in a real browser (Debian's chromium through Playwright): a scene explained by two methods shows heat maps,
+/// coloured words and the JSON API's numbers; a bad upload shows the server's message; a long run is cancelled from the
+/// page. Set CAPTUM_INSIGHTS_SCREENSHOTS to a folder to save the main views there (docs/insights/ holds those of the docs).
+/// </summary>
+public sealed class BrowserTests(BrowserFixture fixture) : IClassFixture<BrowserFixture>
+{
+    [Fact]
+    public async Task Page_SceneExplainedByTwoMethods_ShowsHeatMapsColouredWordsAndTheApisNumbers()
+    {
+        var page = await fixture.OpenAsync();
+        await Screenshot(page, "examples.png");
+        await page.Locator("[data-testid=example]").Nth(2).ClickAsync();
+        await page.Locator("[data-testid='method-gradient-x-activation']").CheckAsync();
+        await page.Locator("[data-testid=steps]").FillAsync("10");
+        await page.Locator("[data-testid=run]").ClickAsync();
+        var second = page.Locator("[data-testid='method-result-gradient-x-activation']");
+        await second.WaitForAsync();
+
+        // Two heat maps, drawn (decoded with a size), and one coloured word per token in each method's column.
+        var heatmaps = page.Locator("[data-testid=heatmap]");
+        Assert.Equal(2, await heatmaps.CountAsync());
+        await page.WaitForFunctionAsync("() => [...document.querySelectorAll('img[data-testid=heatmap], img[data-testid=original]')].every(i => i.complete && i.naturalWidth > 0)");
+        var words = page.Locator("[data-testid='method-result-layer-ig'] [data-testid=word]");
+        var colours = await words.EvaluateAllAsync<string[]>("ws => ws.map(w => getComputedStyle(w).backgroundColor)");
+        Assert.NotEmpty(colours);
+        Assert.Contains(colours, c => c != "rgb(255, 255, 255)" && c != "rgba(0, 0, 0, 0)");
+        await Screenshot(page, "explanation.png");
+
+        // The same request through the API: the page shows its numbers.
+        var (status, api, _) = await fixture.Explain(InsightsFixture.Form([("example", "2"), ("method", "layer-ig"), ("method", "gradient-x-activation"), ("steps", "10"), ("target", "predicted")]));
+        Assert.Equal(200, status);
+        var result = api.GetProperty("results")[0];
+        Assert.Equal(result.GetProperty("answer").GetString(), await page.Locator("[data-testid=answer-label]").TextContentAsync());
+        AssertShown(result.GetProperty("probability").GetDouble(), await page.Locator("[data-testid=probability]").TextContentAsync());
+        foreach (var method in new[] { "layer-ig", "gradient-x-activation" })
+        {
+            var numbers = result.GetProperty("methods").GetProperty(method);
+            var column = page.Locator($"[data-testid='method-result-{method}']");
+            AssertShown(numbers.GetProperty("textContribution").GetDouble(), await column.Locator("[data-testid=number-text]").TextContentAsync());
+            AssertShown(numbers.GetProperty("imageContribution").GetDouble(), await column.Locator("[data-testid=number-image]").TextContentAsync());
+            AssertShown(numbers.GetProperty("totalContribution").GetDouble(), await column.Locator("[data-testid=number-total]").TextContentAsync());
+            var delta = numbers.GetProperty("delta");
+            var shownDelta = await column.Locator("[data-testid=number-delta]").TextContentAsync();
+            if (delta.ValueKind == JsonValueKind.Null)
+            {
+                Assert.Equal("–", shownDelta);
+            }
+            else
+            {
+                AssertShown(delta.GetDouble(), shownDelta);
+            }
+
+            var tokens = numbers.GetProperty("tokenAttributions").EnumerateArray().Select(t => t.GetDouble()).ToList();
+            var shownTokens = await column.Locator("[data-testid=word]").EvaluateAllAsync<string[]>("ws => ws.map(w => w.dataset.value)");
+            Assert.Equal(tokens.Count, shownTokens.Length);
+            for (var i = 0; i < tokens.Count; i++)
+            {
+                Assert.Equal(tokens[i], double.Parse(shownTokens[i], CultureInfo.InvariantCulture), 6);
+            }
+        }
+
+        // The downloads are the run's JSON and report.
+        var json = await page.Locator("[data-testid=download-json]").GetAttributeAsync("href");
+        var (jsonStatus, downloaded) = await fixture.Get(json!);
+        Assert.Equal(200, jsonStatus);
+        Assert.Equal(result.GetProperty("tokenAttributions").GetRawText(), downloaded.GetProperty("results")[0].GetProperty("tokenAttributions").GetRawText());
+        await page.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Page_UploadOfANonImage_ShowsTheServersMessage()
+    {
+        var page = await fixture.OpenAsync();
+        await page.Locator("[data-testid=upload-image]").SetInputFilesAsync(new FilePayload { Name = "notes.txt", MimeType = "text/plain", Buffer = Encoding.UTF8.GetBytes("not an image at all") });
+        await page.Locator("[data-testid=upload-question]").FillAsync("what color is the circle?");
+        await page.Locator("[data-testid=use-upload]").ClickAsync();
+        await page.Locator("[data-testid=run]").ClickAsync();
+        var error = page.Locator("[data-testid=error]");
+        await error.Locator("text=notes.txt").WaitForAsync();
+        Assert.Contains("not an image", await error.TextContentAsync());
+        await Screenshot(page, "error.png");
+        await page.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Page_LongRunCancelled_SaysCancelledAndTheServerStopsIt()
+    {
+        var (_, before) = await fixture.Get("healthz");
+        var cancelledBefore = before.GetProperty("models")[0].GetProperty("cancelled").GetInt64();
+        var page = await fixture.OpenAsync();
+        await page.Locator("[data-testid=example]").First.ClickAsync();
+        foreach (var method in new[] { "interpretable-embedding", "occlusion" })
+        {
+            await page.Locator($"[data-testid='method-{method}']").CheckAsync();
+        }
+
+        await page.Locator("[data-testid=steps]").FillAsync("300");
+        await page.Locator("[data-testid=run]").ClickAsync();
+        await page.WaitForFunctionAsync("() => document.querySelector('[data-testid=progress]').value > 0");
+        await Screenshot(page, "progress.png");
+        await page.Locator("[data-testid=cancel]").ClickAsync();
+        await page.Locator("[data-testid=status]:has-text('Cancelled.')").WaitForAsync();
+        Assert.True(await page.Locator("[data-testid=run]").IsEnabledAsync());
+
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        long cancelled;
+        do
+        {
+            await Task.Delay(50);
+            cancelled = (await fixture.Get("healthz")).Json.GetProperty("models")[0].GetProperty("cancelled").GetInt64();
+        }
+        while (cancelled == cancelledBefore && DateTime.UtcNow < deadline);
+        Assert.Equal(cancelledBefore + 1, cancelled);
+        await page.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Page_OwnModelWithAGeneralFeature_ShowsItsBarsAndNoUpload()
+    {
+        using var model = new AttributionVisualizerTests.PhotoAndMeasurements();
+        await using var server = await AttributionVisualizerTests.TwoFeatureVisualizer(model).ServeAsync();
+        var page = await fixture.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1200, Height = 820 } });
+        page.SetDefaultTimeout(30_000);
+        await page.GotoAsync(server.Url.ToString());
+        await page.Locator("[data-testid=example]").Nth(1).ClickAsync();
+        Assert.False(await page.Locator("#upload-panel").IsVisibleAsync());
+        await page.Locator("[data-testid=run]").ClickAsync();
+        var bars = page.Locator("[data-testid='method-result-layer-ig'] [data-testid=features] .bar");
+        await bars.Nth(3).WaitForAsync();
+        Assert.Equal(4, await bars.CountAsync());
+        Assert.Equal("height", await bars.First.Locator("span").First.TextContentAsync());
+        await page.WaitForFunctionAsync("() => [...document.querySelectorAll('img[data-testid=heatmap]')].every(i => i.complete && i.naturalWidth > 0)");
+        await Screenshot(page, "own-model.png");
+        await page.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Page_TwoModelsSideBySide_ShowsARowPerModelWithItsOwnAnswer()
+    {
+        using var first = new AttributionVisualizerTests.PhotoAndMeasurements();
+        using var second = new AttributionVisualizerTests.PhotoAndMeasurements();
+        torch.manual_seed(5);
+        var visualizer = new AttributionVisualizer(
+            [first, second],
+            ["cat", "dog", "bird"],
+            [new ImageFeature("photo"), new GeneralFeature("measurements", ["height", "weight", "age", "speed"])],
+            [new Batch([torch.rand(4, 3, 8, 8), torch.randn(4, 4)], torch.tensor(new long[] { 0, 1, 2, 0 }))]);
+        await using var server = await visualizer.ServeAsync();
+        var page = await fixture.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1200, Height = 1100 } });
+        page.SetDefaultTimeout(30_000);
+        await page.GotoAsync(server.Url.ToString());
+        await page.Locator("[data-testid='compare-model-2']").CheckAsync();
+        await page.Locator("[data-testid=example]").Nth(2).ClickAsync();
+        await page.Locator("[data-testid='method-occlusion']").CheckAsync();
+        await page.Locator("[data-testid=run]").ClickAsync();
+        await page.Locator("[data-testid='model-row-model-2'] [data-testid=heatmap]").Nth(1).WaitForAsync();
+        Assert.Equal(2, await page.Locator("[data-testid='model-row-model-1'] [data-testid=heatmap]").CountAsync());
+
+        using var client = new HttpClient { BaseAddress = server.Url };
+        foreach (var model in new[] { "model-1", "model-2" })
+        {
+            using var form = InsightsFixture.Form([("model", model), ("example", "2"), ("method", "layer-ig"), ("method", "occlusion")]);
+            var api = JsonDocument.Parse(await (await client.PostAsync("api/explain", form)).Content.ReadAsStringAsync()).RootElement.GetProperty("results")[0];
+            var row = page.Locator($"[data-testid='model-row-{model}']");
+            Assert.Equal(api.GetProperty("answer").GetString(), await row.Locator("[data-testid=answer-label]").TextContentAsync());
+            AssertShown(api.GetProperty("probability").GetDouble(), await row.Locator("[data-testid=probability]").TextContentAsync());
+            AssertShown(api.GetProperty("methods").GetProperty("occlusion").GetProperty("totalContribution").GetDouble(), await row.Locator("[data-testid='method-result-occlusion'] [data-testid=number-total]").TextContentAsync());
+        }
+
+        await Screenshot(page, "side-by-side.png");
+        await page.CloseAsync();
+    }
+
+    /// <summary>The page shows <paramref name="expected"/> to six significant digits.</summary>
+    private static void AssertShown(double expected, string? shown)
+    {
+        Assert.NotNull(shown);
+        var value = double.Parse(shown, CultureInfo.InvariantCulture);
+        Assert.True(Math.Abs(value - expected) <= 5e-6 * Math.Max(Math.Abs(expected), 1e-30) + 1e-300, $"shown {shown}, the API says {expected}");
+    }
+
+    private static async Task Screenshot(IPage page, string name)
+    {
+        if (Environment.GetEnvironmentVariable("CAPTUM_INSIGHTS_SCREENSHOTS") is { Length: > 0 } folder)
+        {
+            Directory.CreateDirectory(folder);
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(folder, name), FullPage = false });
+        }
+    }
+}

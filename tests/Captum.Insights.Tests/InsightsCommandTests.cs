@@ -1,0 +1,104 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Xunit;
+
+namespace Captum.Insights.Tests;
+
+/// <summary><c>captum insights</c> run as a user runs it: a process of the built command with its bundled plugins.</summary>
+public sealed partial class InsightsCommandTests
+{
+    private static string Captum => Path.Combine(
+        AppContext.BaseDirectory.Split($"{Path.DirectorySeparatorChar}tests{Path.DirectorySeparatorChar}")[0],
+        "src", "Captum.Cli", "bin", new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name, "net10.0", "captum.dll");
+
+    [Fact]
+    public async Task Insights_Started_PrintsALoopbackUrlAndServesTheBundledModelWithItsDataset()
+    {
+        using var process = Start("insights", "--port", "0", "--examples", "5");
+        try
+        {
+            var line = await ReadLineWithin(process, TimeSpan.FromSeconds(60));
+            var url = UrlPattern().Match(line ?? string.Empty);
+            Assert.True(url.Success, $"no loopback URL in '{line}'");
+            using var client = new HttpClient { BaseAddress = new Uri(url.Value) };
+            var models = JsonDocument.Parse(await client.GetStringAsync("api/models")).RootElement.GetProperty("models");
+            Assert.Equal(5, models[0].GetProperty("examples").GetInt32());
+            Assert.Equal("ok", JsonDocument.Parse(await client.GetStringAsync("healthz")).RootElement.GetProperty("status").GetString());
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Insights_Terminated_StopsServing()
+    {
+        using var process = Start("insights", "--port", "0", "--examples", "2");
+        var url = UrlPattern().Match(await ReadLineWithin(process, TimeSpan.FromSeconds(60)) ?? string.Empty);
+        Assert.True(url.Success);
+        using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+        }
+
+        using var client = new HttpClient();
+        await Assert.ThrowsAsync<HttpRequestException>(() => client.GetStringAsync(url.Value + "healthz"));
+    }
+
+    [Fact]
+    public async Task Insights_Help_OffersThePluginsModelFilesAsOptions()
+    {
+        using var process = Start("insights", "--help");
+        var output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.Contains("--checkpoint", output);
+        Assert.Contains("--resnet", output);
+        Assert.Contains("--port", output);
+        Assert.Contains("127.0.0.1", output);
+    }
+
+    [Fact]
+    public async Task Insights_AddressNotAnIp_FailsInOneLine()
+    {
+        using var process = Start("insights", "--address", "../../etc");
+        var error = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.Equal(2, process.ExitCode);
+        Assert.Contains("--address must be an IP address", error);
+    }
+
+    private static Process Start(params string[] args)
+    {
+        Assert.True(File.Exists(Captum), $"{Captum} is not built");
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(Captum);
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        return Process.Start(info)!;
+    }
+
+    private static async Task<string?> ReadLineWithin(Process process, TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        return await process.StandardOutput.ReadLineAsync(cancel.Token);
+    }
+
+    [GeneratedRegex(@"http://127\.0\.0\.1:\d+/")]
+    private static partial Regex UrlPattern();
+}

@@ -1,0 +1,222 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+using Xunit;
+
+namespace Captum.Insights.Tests;
+
+/// <summary>Bad input gets a 4xx with a readable message; concurrent requests equal sequential ones; a client that leaves cancels its run.</summary>
+public sealed class ReliabilityTests(InsightsFixture fixture) : IClassFixture<InsightsFixture>
+{
+    private byte[] ScenePng => fixture.Dataset.Get(0).Inputs["image"].Content.ToArray();
+
+    [Fact]
+    public async Task Upload_OverTheSizeLimit_Is413()
+    {
+        // Expect: 100-continue lets the server refuse before the body is sent, as a script's client should.
+        var big = new byte[InsightsFixture.MaxUploadBytes + 4096];
+        using var request = new HttpRequestMessage(HttpMethod.Post, "api/explain") { Content = InsightsFixture.Form([("question", "what color is the circle?")], ("image", big, "big.png")) };
+        request.Headers.ExpectContinue = true;
+        using var response = await fixture.Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Contains("256 KiB", Error(JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement));
+    }
+
+    [Fact]
+    public async Task Upload_NotAnImage_Is400NamingTheUpload()
+    {
+        var (status, json, _) = await fixture.Explain(InsightsFixture.Form([("question", "what color is the circle?")], ("image", Encoding.UTF8.GetBytes("hello, I am text"), "notes.txt")));
+        Assert.Equal(400, status);
+        Assert.Contains("notes.txt", Error(json));
+    }
+
+    [Fact]
+    public async Task Upload_TruncatedPng_Is400()
+    {
+        var cut = ScenePng[..(ScenePng.Length / 2)];
+        var (status, json, _) = await fixture.Explain(InsightsFixture.Form([("question", "what color is the circle?")], ("image", cut, "cut.png")));
+        Assert.Equal(400, status);
+        Assert.Contains("cut.png", Error(json));
+    }
+
+    [Fact]
+    public async Task Upload_ImageOverThePixelLimit_Is400()
+    {
+        using var image = new Image<Rgb24>(600, 600);
+        using var png = new MemoryStream();
+        image.SaveAsPng(png);
+        var (status, json, _) = await fixture.Explain(InsightsFixture.Form([("question", "what color is the circle?")], ("image", png.ToArray(), "huge.png")));
+        Assert.Equal(400, status);
+        Assert.Contains("pixels", Error(json));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("   ")]
+    public async Task Question_Empty_Is400(string question)
+    {
+        var (status, json, _) = await fixture.Explain(InsightsFixture.Form([("question", question)], ("image", ScenePng, "scene.png")));
+        Assert.Equal(400, status);
+        Assert.Contains("question is empty", Error(json));
+    }
+
+    [Fact]
+    public async Task Question_TenThousandCharacters_Is400()
+    {
+        var (status, json, _) = await fixture.Explain(InsightsFixture.Form([("question", new string('a', 10_000))], ("image", ScenePng, "scene.png")));
+        Assert.Equal(400, status);
+        Assert.False(string.IsNullOrWhiteSpace(Error(json)));
+    }
+
+    [Theory]
+    [InlineData("method", "saliency-magic", "unknown method 'saliency-magic'")]
+    [InlineData("steps", "abc", "steps must be a whole number")]
+    [InlineData("steps", "0", "steps must be a whole number")]
+    [InlineData("steps", "100000", "steps must be a whole number")]
+    [InlineData("target", "banana", "target must be 'predicted'")]
+    [InlineData("model", "gpt-7", "unknown model 'gpt-7'")]
+    [InlineData("example", "-1", "example must be")]
+    [InlineData("example", "99", "example must be")]
+    [InlineData("example", "../1", "example must be")]
+    [InlineData("colour", "red", "unknown field 'colour'")]
+    [InlineData("image", "/etc/passwd", "never read")]
+    public async Task Field_UnknownOrOutOfRange_Is400WithAMessage(string field, string value, string message)
+    {
+        var fields = new List<(string, string)> { (field, value) };
+        if (field is not ("example" or "image"))
+        {
+            fields.Add(("example", "0"));
+        }
+
+        var (status, json, _) = await fixture.Explain(InsightsFixture.Form(fields));
+        Assert.Equal(400, status);
+        Assert.Contains(message, Error(json));
+    }
+
+    [Fact]
+    public async Task Explain_NotAForm_Is415()
+    {
+        var response = await fixture.Client.PostAsync("api/explain", new StringContent("{\"example\": 0}", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("../../../../etc/passwd")]
+    [InlineData("%2e%2e/%2e%2e/%2e%2e/etc/passwd")]
+    [InlineData("api/runs/..%2F..%2F..%2Fetc%2Fpasswd/result.json")]
+    [InlineData("api/runs/0123456789abcdef0123456789abcdef/report.html")]
+    [InlineData("api/models/vqa/examples/0/inputs/..%2F..%2Fetc%2Fpasswd")]
+    [InlineData("api/models/..%2Fetc/examples")]
+    [InlineData("wwwroot/index.html")]
+    [InlineData("Captum.Insights.dll")]
+    public async Task Path_OutsideTheApp_Is404AndServesNothingElse(string path)
+    {
+        var response = await fixture.Client.GetAsync(path);
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.DoesNotContain("root:", text);
+        Assert.False(string.IsNullOrWhiteSpace(Error(JsonDocument.Parse(text).RootElement)));
+    }
+
+    [Fact]
+    public async Task Concurrent_Requests_EqualTheSequentialResults()
+    {
+        var requests = Enumerable.Range(0, 6).Select(i => (Example: i % 4, Method: i % 2 == 0 ? "layer-ig" : "gradient-x-activation")).ToList();
+        var sequential = new List<string>();
+        foreach (var (example, method) in requests)
+        {
+            sequential.Add(Numbers(await fixture.Explain(Form(example, method))));
+        }
+
+        var concurrent = await Task.WhenAll(requests.Select(async r => Numbers(await fixture.Explain(Form(r.Example, r.Method)))));
+        Assert.Equal(sequential, concurrent);
+
+        static MultipartFormDataContent Form(int example, string method) =>
+            InsightsFixture.Form([("example", example.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("method", method), ("steps", "10")]);
+
+        static string Numbers((int Status, JsonElement Json, HttpResponseMessage _) answer)
+        {
+            Assert.Equal(200, answer.Status);
+            return answer.Json.GetProperty("results").GetRawText();
+        }
+    }
+
+    [Fact]
+    public async Task Client_DisconnectingMidRun_CancelsTheRunAndTheQueueMovesOn()
+    {
+        var before = await Counts();
+        using var cancel = new CancellationTokenSource();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "api/explain")
+        {
+            Content = InsightsFixture.Form([("example", "0"), ("steps", "300"), ("method", "layer-ig"), ("method", "interpretable-embedding"), ("method", "occlusion")]),
+        };
+        request.Headers.Accept.ParseAdd("application/x-ndjson");
+        using (var response = await fixture.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancel.Token))
+        {
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancel.Token));
+            string? line;
+            while ((line = await reader.ReadLineAsync(cancel.Token)) is not null && !line.Contains("\"progress\"", StringComparison.Ordinal))
+            {
+            }
+
+            Assert.NotNull(line);
+            cancel.Cancel();
+        }
+
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        var after = await Counts();
+        while (after.Cancelled == before.Cancelled && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+            after = await Counts();
+        }
+
+        Assert.True(before.Cancelled + 1 == after.Cancelled, (await fixture.Get("healthz")).Json.GetRawText());
+        var (status, _, _) = await fixture.Explain(InsightsFixture.Form([("example", "1"), ("steps", "4")]));
+        Assert.Equal(200, status);
+    }
+
+    private async Task<(long Completed, long Cancelled)> Counts()
+    {
+        var (_, health) = await fixture.Get("healthz");
+        var model = health.GetProperty("models")[0];
+        return (model.GetProperty("completed").GetInt64(), model.GetProperty("cancelled").GetInt64());
+    }
+
+    private static string Error(JsonElement json) => json.GetProperty("error").GetString()!;
+}
+
+/// <summary>A full queue answers 503 with Retry-After at once, and the waiting requests still complete.</summary>
+public sealed class QueueTests(SmallQueueFixture fixture) : IClassFixture<SmallQueueFixture>
+{
+    [Fact]
+    public async Task Queue_Full_Answers503WithRetryAfter()
+    {
+        using var cancel = new CancellationTokenSource();
+        using var running = new HttpRequestMessage(HttpMethod.Post, "api/explain") { Content = InsightsFixture.Form([("example", "0"), ("steps", "300"), ("method", "layer-ig"), ("method", "interpretable-embedding")]) };
+        running.Headers.Accept.ParseAdd("application/x-ndjson");
+        using var response = await fixture.Client.SendAsync(running, HttpCompletionOption.ResponseHeadersRead, cancel.Token);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancel.Token));
+        while ((await reader.ReadLineAsync(cancel.Token))?.Contains("\"progress\"", StringComparison.Ordinal) == false)
+        {
+        }
+
+        // The one running, one waiting (the capacity), and the next is refused.
+        var waiting = fixture.Explain(InsightsFixture.Form([("example", "1"), ("steps", "2")]));
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while ((await fixture.Get("healthz")).Json.GetProperty("models")[0].GetProperty("queued").GetInt32() < 1 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        var (status, json, refused) = await fixture.Explain(InsightsFixture.Form([("example", "2"), ("steps", "2")]));
+        Assert.Equal(503, status);
+        Assert.True(refused.Headers.RetryAfter?.Delta?.TotalSeconds >= 1);
+        Assert.Contains("busy", json.GetProperty("error").GetString());
+
+        cancel.Cancel();
+        Assert.Equal(200, (await waiting).Status);
+    }
+}
