@@ -62,8 +62,8 @@ internal static class BatchCommands
                     Count = parse.GetValue(count),
                     Seed = parse.GetValue(seed),
                     Model = parse.GetValue(model),
-                    ModelFiles = Pairs(parse.GetValue(modelFile), "model-file"),
-                    ModelSettings = Pairs(parse.GetValue(modelSetting), "model-setting"),
+                    ModelFiles = NameValuePairs.Parse(parse.GetValue(modelFile), "model-file"),
+                    ModelSettings = NameValuePairs.Parse(parse.GetValue(modelSetting), "model-setting"),
                     Method = parse.GetValue(method)!,
                     Steps = parse.GetValue(steps),
                     InternalBatchSize = parse.GetValue(internalBatchSize),
@@ -146,23 +146,6 @@ internal static class BatchCommands
             }
         });
         return command;
-    }
-
-    private static Dictionary<string, string> Pairs(string[]? values, string option)
-    {
-        var pairs = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var value in values ?? [])
-        {
-            var equals = value.IndexOf('=', StringComparison.Ordinal);
-            if (equals <= 0)
-            {
-                throw new ArgumentException($"--{option} takes NAME=VALUE, not '{value}'.", option);
-            }
-
-            pairs[value[..equals]] = value[(equals + 1)..];
-        }
-
-        return pairs;
     }
 
     /// <summary>Prints progress on standard error at most every few seconds, and at the end of the shard.</summary>

@@ -44,6 +44,7 @@ public static class CaptumCli
             BatchCommands.AttributeDataset(host, output, error),
             BatchCommands.MergeResults(output, error),
             InsightsCommand.Create(host, output, error),
+            ExplainCommand.Create(host, output, error),
         };
         root.Options.Add(PluginsOption());
         foreach (var command in PluginCommands.Create(host, root, output, error))
