@@ -10,9 +10,9 @@ namespace Captum.Cli;
 
 /// <summary>
 /// <c>captum explain</c>: explains one example of any loaded model by its provider's name, with one or several
-/// methods, and writes the same report.html and result.json as <c>captum vqa</c>. The model's files are options named
-/// as its provider names them (<c>--checkpoint</c>, <c>--resnet</c>, ...), its raw inputs <c>--input NAME=VALUE</c>,
-/// so the command names no plugin.
+/// methods, and writes report.html (<see cref="ExplanationReport"/>) and result.json (<see cref="ExplanationResultDocument"/>),
+/// as every explaining command does. The model's files are options named as its provider names them, its raw inputs
+/// <c>--input NAME=VALUE</c>, so the command names no plugin.
 /// </summary>
 internal static class ExplainCommand
 {
@@ -28,7 +28,7 @@ internal static class ExplainCommand
         var internalBatchSize = new Option<int?>("--internal-batch-size") { Description = "At most this many expanded examples per pass; default: the method's." };
         var target = new Option<string?>("--target") { Description = "The class to explain, by label or index; default: the predicted one." };
         var outFolder = new Option<string>("--out") { Description = "The output folder: report.html, and result.json with --json.", Required = true };
-        var json = new Option<bool>("--json") { Description = "Also write result.json (the fields of captum vqa --json)." };
+        var json = new Option<bool>("--json") { Description = "Also write result.json (ExplanationResultDocument: the answer, the contributions, the delta, per method)." };
         var command = new Command("explain", "Explain one example of any loaded model with one or several methods: the answer, each input's contribution, report.html and, with --json, result.json.")
         {
             model, input, setting, method, steps, internalBatchSize, target, outFolder, json,

@@ -27,7 +27,8 @@ public static class NativeAllocator
     /// <summary>
     /// Fixes glibc's mmap threshold at <paramref name="thresholdBytes"/> for the whole process, so that freed tensors
     /// of at least that size are returned to the system. Applications call it once at start (the <c>captum</c>
-    /// command, Insights and the benchmark do); a library never does it for its caller. Does nothing and returns
+    /// command, Insights and the benchmark do): blocks already freed into the heap before the call stay there and are
+    /// reused whatever the threshold. A library never does it for its caller. Does nothing and returns
     /// false when the process does not run on glibc, or when <c>MALLOC_MMAP_THRESHOLD_</c> is set (the user's own
     /// choice wins).
     /// </summary>
