@@ -13,17 +13,52 @@ internal static class AtomicFile
         string.Create(CultureInfo.InvariantCulture, $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}{TempSuffix}");
 
     /// <summary>Writes <paramref name="text"/> to <paramref name="path"/> through a temporary file and a rename.</summary>
-    public static void WriteAllText(string path, string text) => File.Move(WriteTemp(path, text), path, overwrite: true);
+    public static void WriteAllText(string path, string text)
+    {
+        var temp = WriteTemp(path, text);
+        try
+        {
+            File.Move(temp, path, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+    }
 
     /// <summary>Writes <paramref name="text"/> to a new temporary file beside <paramref name="path"/>, flushed to disk, and returns its name.</summary>
     public static string WriteTemp(string path, string text)
     {
         var temp = TempName(path);
-        using var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None);
-        using var writer = new StreamWriter(stream);
-        writer.Write(text);
-        writer.Flush();
-        stream.Flush(flushToDisk: true);
-        return temp;
+        try
+        {
+            using var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+            using var writer = new StreamWriter(stream);
+            writer.Write(text);
+            writer.Flush();
+            stream.Flush(flushToDisk: true);
+            return temp;
+        }
+        catch
+        {
+            // A full disk or a failed flush: no half-written temporary file stays behind.
+            TryDelete(temp);
+            throw;
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
     }
 }

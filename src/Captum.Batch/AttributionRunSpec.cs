@@ -102,7 +102,8 @@ public sealed record AttributionRunSpec
     {
         null => "none",
         string s => $"'{s}'",
-        IDictionary<string, string> map => map.Count == 0 ? "none" : string.Join(", ", map.Select(kv => $"{kv.Key}={kv.Value}")),
+        // Ordinal order whatever the dictionary's comparer: one read back from run.json sorts with the culture's.
+        IDictionary<string, string> map => map.Count == 0 ? "none" : string.Join(", ", map.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}")),
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         _ => value.ToString() ?? "none",
     };

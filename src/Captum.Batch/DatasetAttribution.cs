@@ -344,7 +344,7 @@ public static class DatasetAttribution
 
         var recovered = manifest with { Parts = [.. parts.OrderBy(p => p.First)] };
         recovered = recovered with { Complete = recovered.Missing().Count == 0 };
-        if (recovered != manifest || !File.Exists(Path.Combine(folder, ShardManifest.FileName)))
+        if (recovered.Complete != manifest.Complete || !recovered.Parts.SequenceEqual(manifest.Parts) || !File.Exists(Path.Combine(folder, ShardManifest.FileName)))
         {
             recovered.Write(folder);
         }

@@ -86,7 +86,7 @@ internal static class BatchCommands
 
                 var result = await DatasetJob.RunAsync(
                     request,
-                    host.Services.GetServices<IExampleDatasetProvider>().ToList(),
+                    host.ExampleDatasets,
                     host.ModelProviders,
                     host.ExplanationStrategies,
                     progress: new ThrottledProgress(error),
@@ -101,9 +101,9 @@ internal static class BatchCommands
                 error.WriteLine("captum: cancelled; the examples done are written: run the same command again to continue.");
                 return CancelledExitCode;
             }
-            catch (Exception ex) when (ex is ArgumentException or IOException or InvalidOperationException or UnauthorizedAccessException)
+            catch (Exception ex) when (Fail.IsExpected(ex))
             {
-                return Fail.With(error, ex.Message);
+                return Fail.Report(error, ex);
             }
         });
         return command;
@@ -140,9 +140,9 @@ internal static class BatchCommands
                 output.WriteLine(report.Summary);
                 return report.Complete ? 0 : Fail.ExitCode;
             }
-            catch (Exception ex) when (ex is ArgumentException or IOException or InvalidOperationException or UnauthorizedAccessException)
+            catch (Exception ex) when (Fail.IsExpected(ex))
             {
-                return Fail.With(error, ex.Message);
+                return Fail.Report(error, ex);
             }
         });
         return command;

@@ -6,23 +6,40 @@ internal static class Fail
     /// <summary>Exit code of a failed run.</summary>
     public const int ExitCode = 2;
 
+    /// <summary>Runs <paramref name="run"/>; an expected failure (<see cref="IsExpected"/>) becomes one error line and <see cref="ExitCode"/>.</summary>
     public static int Guard(TextWriter error, Func<int> run)
     {
         try
         {
             return run();
         }
-        // IOException covers unreadable files, checkpoints included (their format exception is an IOException).
-        catch (Exception ex) when (ex is ArgumentException or IOException or InvalidOperationException or UnauthorizedAccessException or Captum.Runtime.TorchRuntimeUnavailableException)
+        catch (Exception ex) when (IsExpected(ex))
         {
-            return With(error, ex.Message);
+            return Report(error, ex);
         }
-        catch (System.Runtime.InteropServices.ExternalException ex)
+    }
+
+    /// <summary>
+    /// Whether <paramref name="ex"/> is a failure the user can act on (bad arguments or files, an unreadable or
+    /// inconsistent file, libtorch refusing the work), reported in one line rather than as a stack trace.
+    /// </summary>
+    // IOException covers unreadable files, checkpoints included (their format exception is an IOException);
+    // InvalidDataException (not an IOException) is what the readers of our own JSON files throw.
+    public static bool IsExpected(Exception ex) =>
+        ex is ArgumentException or IOException or InvalidDataException or InvalidOperationException or UnauthorizedAccessException
+            or Captum.Runtime.TorchRuntimeUnavailableException or System.Runtime.InteropServices.ExternalException;
+
+    /// <summary>Writes an expected failure as one error line and returns <see cref="ExitCode"/>.</summary>
+    public static int Report(TextWriter error, Exception ex)
+    {
+        if (ex is System.Runtime.InteropServices.ExternalException)
         {
             // libtorch's own errors carry its C++ stack after the first line.
             error.WriteLine("captum: error: libtorch: " + ex.Message.Split('\n')[0].Trim());
             return ExitCode;
         }
+
+        return With(error, ex.Message);
     }
 
     /// <summary>Writes <paramref name="message"/> as one error line and returns <see cref="ExitCode"/>.</summary>

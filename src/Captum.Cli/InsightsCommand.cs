@@ -110,7 +110,7 @@ internal static class InsightsCommand
             throw new ArgumentException("no plugin offers a model that loads without files; give --model and its files (captum plugins lists them).");
         }
 
-        var datasets = host.Services.GetServices<IExampleDatasetProvider>().ToList();
+        var datasets = host.ExampleDatasets;
         var loaded = new List<InsightsModel>();
         try
         {
