@@ -19,7 +19,14 @@ failed=0
 check() { # check NAME COMMAND...: runs the command, its output in $work/NAME.log
   local name="$1"
   shift
-  if "$@" >"$work/$name.log" 2>&1; then
+  # In a subshell with errexit, so a failing step inside a check function fails the check. Not inside an `if` or
+  # `||`: there bash ignores errexit even where a subshell sets it.
+  local status
+  set +e
+  (set -e; "$@") >"$work/$name.log" 2>&1
+  status=$?
+  set -e
+  if [ "$status" -eq 0 ]; then
     passed=$((passed + 1))
     echo "ok   $name"
   else
@@ -30,8 +37,13 @@ check() { # check NAME COMMAND...: runs the command, its output in $work/NAME.lo
 }
 
 # 1. The packages.
+rm -rf "$feed"
 CAPTUM_TOOL_RIDS=linux-x64 bash "$ROOT/scripts/pack.sh" "$feed" >"$work/pack.log" 2>&1 || { cat "$work/pack.log"; exit 1; }
 version=$(ls "$feed" | sed -n 's/^CaptumSharp\.Core\.\(.*\)\.nupkg$/\1/p')
+if [ -z "$version" ] || [ "$(wc -l <<<"$version")" -ne 1 ]; then
+  echo "test-packages: expected one CaptumSharp.Core package in $feed, found: ${version:-none}" >&2
+  exit 1
+fi
 echo "test-packages: version $version in $feed"
 # A version packed before from other sources (same commit height) must not be taken from the package cache.
 rm -rf "${NUGET_PACKAGES:-$HOME/.nuget/packages}"/captumsharp.*/"$version"
@@ -47,6 +59,8 @@ cat > "$work/nuget.config" <<XML
 XML
 
 # 2. The doc's plugin, outside the repository.
+# A reused WORK_DIR starts clean: nothing left from an earlier run may make a check pass.
+rm -rf "$work/plugin" "$work/plugins" "$work/tool" "$work/hive" "$work/template" "$work/app" "$work/app-linux"
 mkdir -p "$work/plugin" "$work/plugins"
 python3 - "$ROOT/docs/plugins.md" "$work/plugin/Captum.Plugins.Minimal.csproj" <<'PY'
 import re, sys
@@ -87,7 +101,7 @@ check tool-size tool_size
 template() {
   dotnet new install "$feed/CaptumSharp.Templates.$version.nupkg" --debug:custom-hive "$work/hive" &&
   dotnet new captum-plugin -n Acme.Words --pluginName acme -o "$work/template/Acme.Words" --debug:custom-hive "$work/hive" &&
-  dotnet build "$work/template/Acme.Words" -c Release -nologo -o "$work/plugins/Acme.Words" &&
+  dotnet build "$work/template/Acme.Words" -c Release -nologo -o "$work/plugins/Acme.Words"
   local answer
   answer="$(captum acme-explain --text "great movie")"
   echo "$answer"
