@@ -32,7 +32,9 @@ public static class CaptumCli
         WarnAboutMissingVariableFolders(error);
         using var host = PluginHost.Load(PluginRoots(folders));
         var parsed = Root(host, output, error).Parse(args);
-        return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error });
+        // Ctrl+C and SIGTERM cancel the command, which stops at the end of its current pass and writes what it has
+        // done (attribute-dataset's rows, Insights' shutdown); System.CommandLine's default gives it 2 seconds.
+        return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = TimeSpan.FromMinutes(5) });
     }
 
     /// <summary>The command line: the built-in commands, then every plugin's.</summary>
