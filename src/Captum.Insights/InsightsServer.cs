@@ -251,11 +251,12 @@ public sealed class InsightsServer : IAsyncDisposable
     /// </summary>
     private string? RefusedHost(HttpRequest request)
     {
+        // The connection's port, not Url's: a request may arrive between the start and Url being set.
         var host = request.Host;
-        var port = Url.Port;
+        var port = request.HttpContext.Connection.LocalPort;
         if (!host.HasValue || (host.Port ?? 80) != port || !AllowedHostName(host.Host))
         {
-            return $"the Host '{Clip(host.Value ?? string.Empty)}' is not this server's address ({Url.Authority}); open {Url} instead.";
+            return $"the Host '{Clip(host.Value ?? string.Empty)}' is not this server's address ({options.Address}:{port}); open http://127.0.0.1:{port}/ or http://localhost:{port}/ instead.";
         }
 
         if (HttpMethods.IsPost(request.Method) && request.Headers.Origin.Count > 0)
@@ -263,7 +264,7 @@ public sealed class InsightsServer : IAsyncDisposable
             var origin = request.Headers.Origin.ToString();
             if (!string.Equals(origin, $"http://{host.Value}", StringComparison.OrdinalIgnoreCase))
             {
-                return $"a POST from the page at '{Clip(origin)}' is refused: only this server's own page ({Url.GetLeftPart(UriPartial.Authority)}) may send one.";
+                return $"a POST from the page at '{Clip(origin)}' is refused: only this server's own page (http://{host.Value}) may send one.";
             }
         }
 
