@@ -124,17 +124,27 @@ internal static class InsightsCommand
 
                 var interpretable = provider.Load(given, new Dictionary<string, string>());
                 IExampleDataset? opened = null;
-                var dataset = datasets.FirstOrDefault(d => string.Equals(d.ModelName, provider.Name, StringComparison.OrdinalIgnoreCase));
-                if (dataset is not null)
+                try
                 {
-                    opened = dataset.Open(new ExampleDatasetOptions { Count = examples, Seed = seed });
-                }
-                else
-                {
-                    error.WriteLine($"captum: note: no plugin offers a dataset for the {provider.Name} model; the page explains uploads only.");
-                }
+                    var dataset = datasets.FirstOrDefault(d => string.Equals(d.ModelName, provider.Name, StringComparison.OrdinalIgnoreCase));
+                    if (dataset is not null)
+                    {
+                        opened = dataset.Open(new ExampleDatasetOptions { Count = examples, Seed = seed });
+                    }
+                    else
+                    {
+                        error.WriteLine($"captum: note: no plugin offers a dataset for the {provider.Name} model; the page explains uploads only.");
+                    }
 
-                loaded.Add(new InsightsModel(interpretable, opened, provider.Description));
+                    loaded.Add(new InsightsModel(interpretable, opened, provider.Description));
+                }
+                catch
+                {
+                    // Not yet in an InsightsModel, so nothing else disposes them.
+                    opened?.Dispose();
+                    interpretable.Dispose();
+                    throw;
+                }
             }
         }
         catch

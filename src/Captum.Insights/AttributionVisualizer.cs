@@ -16,7 +16,8 @@ namespace Captum.Insights;
 /// </summary>
 /// <remarks>
 /// The examples are read from the dataset once, when <see cref="ServeAsync"/> or <see cref="ToInsightsModels"/> is
-/// called, at most <see cref="MaxExamples"/> of them, and kept as copies (the batches stay the caller's). The page
+/// called, at most <see cref="MaxExamples"/> of them, and kept as copies (the batches stay the caller's); the copies
+/// are freed when the last of the models made from them is disposed (when the server stops). The page
 /// shows softmax probabilities of the model's outputs (logits): Captum's <c>score_func</c> has no counterpart here.
 /// The models stay the caller's; they are not disposed.
 /// </remarks>
@@ -86,20 +87,75 @@ public sealed class AttributionVisualizer
         }
     }
 
-    /// <summary>The models as <see cref="InsightsModel"/>s sharing the dataset's examples (to serve with other models). The caller disposes them.</summary>
+    /// <summary>
+    /// The models as <see cref="InsightsModel"/>s sharing the dataset's examples (to serve with other models). The caller
+    /// disposes them (a server given them with <c>ownsModels</c> does); disposing one leaves the user's model alive, and
+    /// the examples' copies are freed with the last of them.
+    /// </summary>
     /// <exception cref="ArgumentException">A batch does not fit the features or the classes; the message names it.</exception>
     public IReadOnlyList<InsightsModel> ToInsightsModels()
     {
-        var examples = ReadExamples();
-        return models.Select((m, i) => new InsightsModel(new VisualizerModel(names[i], m, this, examples), new VisualizerExamples(this, examples), names[i], acceptsUploads: false)).ToList();
+        var examples = new StoredExamples(ReadExamples());
+        var built = new List<InsightsModel>();
+        try
+        {
+            for (var i = 0; i < models.Count; i++)
+            {
+                var modelShare = examples.Share();
+                var datasetShare = examples.Share();
+                try
+                {
+                    built.Add(new InsightsModel(new VisualizerModel(names[i], models[i], this, modelShare), new VisualizerExamples(this, datasetShare), names[i], acceptsUploads: false));
+                }
+                catch
+                {
+                    modelShare.Release();
+                    datasetShare.Release();
+                    throw;
+                }
+            }
+        }
+        catch
+        {
+            foreach (var model in built)
+            {
+                model.Dispose();
+            }
+
+            throw;
+        }
+        finally
+        {
+            // The models hold the examples now; they are freed when the last one is disposed.
+            examples.Release();
+        }
+
+        return built;
     }
 
     private List<StoredExample> ReadExamples()
     {
         var examples = new List<StoredExample>();
+        try
+        {
+            ReadExamples(examples);
+        }
+        catch
+        {
+            StoredExamples.Free(examples);
+            throw;
+        }
+
+        return examples;
+    }
+
+    private void ReadExamples(List<StoredExample> examples)
+    {
         var batchIndex = 0;
         foreach (var batch in Dataset)
         {
+            // The batch's temporaries (labels, slices) are freed here; the kept copies leave the scope.
+            using var scope = torch.NewDisposeScope();
             ArgumentNullException.ThrowIfNull(batch, nameof(Dataset));
             var where = $"batch {batchIndex}";
             Require(batch.Inputs.Count == Features.Count, nameof(Dataset), $"{where} has {batch.Inputs.Count} inputs for {Features.Count} features.");
@@ -120,8 +176,6 @@ public sealed class AttributionVisualizer
                 break;
             }
         }
-
-        return examples;
     }
 
     private static void Require(bool ok, string name, string message)
@@ -136,20 +190,81 @@ public sealed class AttributionVisualizer
 
     internal sealed record StoredExample(Tensor[] Inputs, object?[] AdditionalArgs, string Label);
 
+    /// <summary>
+    /// The kept copies of the examples, shared by the models made from them: each holder takes a share and releases
+    /// it once; the tensors are freed when the last share is released.
+    /// </summary>
+    private sealed class StoredExamples(List<StoredExample> examples)
+    {
+        private int holders = 1;
+
+        public IReadOnlyList<StoredExample> Items => examples;
+
+        public Holder Share()
+        {
+            Interlocked.Increment(ref holders);
+            return new Holder(this);
+        }
+
+        public void Release()
+        {
+            if (Interlocked.Decrement(ref holders) == 0)
+            {
+                Free(examples);
+            }
+        }
+
+        public static void Free(List<StoredExample> list)
+        {
+            foreach (var example in list)
+            {
+                foreach (var t in example.Inputs)
+                {
+                    t.Dispose();
+                }
+
+                foreach (var a in example.AdditionalArgs)
+                {
+                    (a as Tensor)?.Dispose();
+                }
+            }
+
+            list.Clear();
+        }
+
+        /// <summary>One share of the examples; releasing it twice releases it once.</summary>
+        public sealed class Holder(StoredExamples owner)
+        {
+            private int released;
+
+            public IReadOnlyList<StoredExample> Items => owner.Items;
+
+            public void Release()
+            {
+                if (Interlocked.Exchange(ref released, 1) == 0)
+                {
+                    owner.Release();
+                }
+            }
+        }
+    }
+
     /// <summary>The served model: the user's model behind identity layers, its examples prepared from the kept tensors.</summary>
     private sealed class VisualizerModel : IInterpretableModel
     {
         private readonly ModelInputWrapper wrapper;
         private readonly AttributionVisualizer owner;
         private readonly IReadOnlyList<StoredExample> examples;
+        private readonly StoredExamples.Holder share;
 
-        public VisualizerModel(string name, nn.Module model, AttributionVisualizer owner, IReadOnlyList<StoredExample> examples)
+        public VisualizerModel(string name, nn.Module model, AttributionVisualizer owner, StoredExamples.Holder share)
         {
             wrapper = new ModelInputWrapper(model);
             Require(wrapper.ArgumentNames.Count >= owner.Features.Count, nameof(models), $"{name} takes {wrapper.ArgumentNames.Count} arguments, fewer than the {owner.Features.Count} features.");
             Name = name;
             this.owner = owner;
-            this.examples = examples;
+            this.share = share;
+            examples = share.Items;
             Forward = wrapper.AsForwardFunction();
 
             // What the page shows of an example; nothing is uploaded (the model explains its examples only).
@@ -206,7 +321,12 @@ public sealed class AttributionVisualizer
             return new PreparedInput(inputs, baselines, example.AdditionalArgs, displays);
         }
 
-        public void Dispose() => wrapper.Dispose();
+        // The wrapper disposes its identity layers only; the user's model stays the caller's.
+        public void Dispose()
+        {
+            wrapper.Dispose();
+            share.Release();
+        }
 
         private static TextDisplay Words(TextFeature feature, Tensor input)
         {
@@ -216,8 +336,10 @@ public sealed class AttributionVisualizer
     }
 
     /// <summary>The examples as a dataset: each example's text features as words, its image features as PNGs, its index.</summary>
-    private sealed class VisualizerExamples(AttributionVisualizer owner, IReadOnlyList<StoredExample> examples) : IExampleDataset
+    private sealed class VisualizerExamples(AttributionVisualizer owner, StoredExamples.Holder share) : IExampleDataset
     {
+        private readonly IReadOnlyList<StoredExample> examples = share.Items;
+
         public int Count => examples.Count;
 
         public DatasetExample Get(int index)
@@ -245,8 +367,6 @@ public sealed class AttributionVisualizer
             return new DatasetExample($"example-{index}", inputs, example.Label, new Dictionary<string, string>());
         }
 
-        public void Dispose()
-        {
-        }
+        public void Dispose() => share.Release();
     }
 }

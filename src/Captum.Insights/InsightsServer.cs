@@ -121,6 +121,9 @@ public sealed class InsightsServer : IAsyncDisposable
         builder.Services.Configure<FormOptions>(f =>
         {
             f.MultipartBodyLengthLimit = options.MaxUploadBytes;
+
+            // Uploads stay in memory: a section over the threshold (default 64 KiB) would be buffered to a temporary file.
+            f.MemoryBufferThreshold = (int)Math.Min(options.MaxUploadBytes, int.MaxValue);
             f.ValueCountLimit = 64;
             f.ValueLengthLimit = Math.Max(options.MaxTextLength * 4, 1024);
         });
@@ -149,19 +152,29 @@ public sealed class InsightsServer : IAsyncDisposable
     }
 
     /// <summary>Waits until <paramref name="cancellationToken"/> fires (e.g. Ctrl+C) or the server stops.</summary>
-    public Task WaitAsync(CancellationToken cancellationToken) =>
-        Task.Delay(Timeout.Infinite, CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, app.Lifetime.ApplicationStopping).Token)
-            .ContinueWith(_ => { }, TaskScheduler.Default);
+    public async Task WaitAsync(CancellationToken cancellationToken)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, app.Lifetime.ApplicationStopping);
+        await Task.Delay(Timeout.Infinite, linked.Token).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+    }
 
-    /// <summary>Stops the server, waits for the running attributions to end, and disposes the models when owned.</summary>
+    /// <summary>
+    /// Cancels the running and waiting attributions (their requests answer 503), stops the server, waits for the
+    /// workers to end (at most a few seconds each), and disposes the models when owned. A model whose worker did not
+    /// end in time (a method that ignores cancellation) is not disposed, as it is still in use.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
+        foreach (var m in models)
+        {
+            m.Worker.Cancel();
+        }
+
         await app.StopAsync().ConfigureAwait(false);
         await app.DisposeAsync().ConfigureAwait(false);
         foreach (var m in models)
         {
-            m.Dispose();
-            if (ownsModels)
+            if (m.Worker.Stop() && ownsModels)
             {
                 m.Model.Dispose();
             }
@@ -176,6 +189,12 @@ public sealed class InsightsServer : IAsyncDisposable
             headers.XContentTypeOptions = "nosniff";
             headers["Referrer-Policy"] = "no-referrer";
             headers.ContentSecurityPolicy = "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'";
+            if (RefusedHost(context.Request) is { } refusal)
+            {
+                await Error(context, StatusCodes.Status403Forbidden, refusal).ConfigureAwait(false);
+                return;
+            }
+
             try
             {
                 if (context.GetEndpoint() is null)
@@ -223,6 +242,50 @@ public sealed class InsightsServer : IAsyncDisposable
         web.MapGet("/api/runs/{id}/report.html", RunReport);
         web.MapGet("/api/runs/{id}/images/{input}", RunImage);
         web.MapGet("/api/runs/{id}/features/{input}", RunFeatures);
+    }
+
+    /// <summary>
+    /// Why a request is refused, or null: its Host must name this server (the listen address, localhost or 127.0.0.1,
+    /// with the port; any IP address when listening on all addresses), which defeats DNS rebinding; a POST's Origin,
+    /// when sent, must be the page's own origin, which defeats cross-site form posts.
+    /// </summary>
+    private string? RefusedHost(HttpRequest request)
+    {
+        // The connection's port, not Url's: a request may arrive between the start and Url being set.
+        var host = request.Host;
+        var port = request.HttpContext.Connection.LocalPort;
+        if (!host.HasValue || (host.Port ?? 80) != port || !AllowedHostName(host.Host))
+        {
+            return $"the Host '{Clip(host.Value ?? string.Empty)}' is not this server's address ({options.Address}:{port}); open http://127.0.0.1:{port}/ or http://localhost:{port}/ instead.";
+        }
+
+        if (HttpMethods.IsPost(request.Method) && request.Headers.Origin.Count > 0)
+        {
+            var origin = request.Headers.Origin.ToString();
+            if (!string.Equals(origin, $"http://{host.Value}", StringComparison.OrdinalIgnoreCase))
+            {
+                return $"a POST from the page at '{Clip(origin)}' is refused: only this server's own page (http://{host.Value}) may send one.";
+            }
+        }
+
+        return null;
+    }
+
+    private bool AllowedHostName(string name)
+    {
+        if (string.Equals(name, "localhost", StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+
+        if (!System.Net.IPAddress.TryParse(name.Trim('[', ']'), out var ip))
+        {
+            return false;
+        }
+
+        // An address literal cannot be rebound by DNS, so listening on all addresses accepts any.
+        return ip.Equals(System.Net.IPAddress.Loopback) || ip.Equals(options.Address)
+            || options.Address.Equals(System.Net.IPAddress.Any) || options.Address.Equals(System.Net.IPAddress.IPv6Any);
     }
 
     private static Task Asset(HttpContext context, string name)
@@ -377,6 +440,11 @@ public sealed class InsightsServer : IAsyncDisposable
                 await Error(context, StatusOf(ex), Message(ex)).ConfigureAwait(false);
                 return;
             }
+            catch (OperationCanceledException) when (!aborted.IsCancellationRequested && served.Worker.Stopping)
+            {
+                await Error(context, 503, Stopped).ConfigureAwait(false);
+                return;
+            }
 
             runs.Add(run);
             context.Response.Headers.Location = location;
@@ -404,6 +472,19 @@ public sealed class InsightsServer : IAsyncDisposable
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or NotSupportedException)
         {
             await WriteLine(context, new { type = "error", status = StatusOf(ex), error = Message(ex) }).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            // The client went away; nobody reads an answer.
+        }
+        catch (OperationCanceledException)
+        {
+            await WriteLine(context, new { type = "error", status = 503, error = Stopped }).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // The answer has started (status 200), so the failure is told as the stream's last line.
+            await WriteLine(context, new { type = "error", status = 500, error = $"internal error: {ex.GetType().Name}: {Message(ex)}" }).ConfigureAwait(false);
         }
     }
 
@@ -678,8 +759,15 @@ public sealed class InsightsServer : IAsyncDisposable
     private static Task UnknownRun(HttpContext context, string id) =>
         Error(context, 404, $"no run '{Clip(id)}': runs are kept for a while only; explain again.");
 
+    private const string Stopped = "the server is stopping; the run was cancelled.";
+
     private static Task Busy(HttpContext context, ServedModel served)
     {
+        if (served.Worker.Stopping)
+        {
+            return Error(context, 503, Stopped);
+        }
+
         context.Response.Headers.RetryAfter = served.Worker.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
         return Error(context, 503, $"{served.Model.Name} is busy: its queue is full. Try again in {served.Worker.RetryAfterSeconds} s.");
     }
@@ -744,7 +832,7 @@ public sealed class InsightsServer : IAsyncDisposable
     private static int StatusOf(Exception ex) => ex is ArgumentException or NotSupportedException ? 400 : 422;
 
     /// <summary>An exception's message in one line, without .NET's "(Parameter 'x')" suffix.</summary>
-    private static string Message(Exception ex)
+    internal static string Message(Exception ex)
     {
         var line = ex.Message.ReplaceLineEndings(" ").Trim();
         var suffix = line.IndexOf(" (Parameter '", StringComparison.Ordinal);

@@ -14,6 +14,9 @@ internal sealed class ModelWorker : IDisposable
     private readonly BlockingCollection<IWorkItem> queue;
     private readonly Thread thread;
     private readonly CancellationTokenSource shutdown = new();
+    private readonly Lock gate = new();
+    private bool stopping;
+    private bool disposed;
     private long completed;
     private long cancelled;
     private long failed;
@@ -27,8 +30,23 @@ internal sealed class ModelWorker : IDisposable
         thread.Start();
     }
 
-    /// <summary>Requests waiting (not counting the running one).</summary>
-    public int Queued => queue.Count;
+    /// <summary>How long <see cref="Stop"/> waits for the running item to notice its cancellation.</summary>
+    public static TimeSpan JoinTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Requests waiting (not counting the running one); 0 once stopped.</summary>
+    public int Queued
+    {
+        get
+        {
+            lock (gate)
+            {
+                return disposed ? 0 : queue.Count;
+            }
+        }
+    }
+
+    /// <summary>Whether the worker has been told to stop (it takes no more work).</summary>
+    public bool Stopping => Volatile.Read(ref stopping);
 
     /// <summary>Whether an item is running.</summary>
     public bool Busy => Volatile.Read(ref running) == 1;
@@ -37,24 +55,77 @@ internal sealed class ModelWorker : IDisposable
     public (long Completed, long Cancelled, long Failed) Counts => (Interlocked.Read(ref completed), Interlocked.Read(ref cancelled), Interlocked.Read(ref failed));
 
     /// <summary>A guess of the seconds until the queue has room again: the average run time times the queue's length, at least 1.</summary>
-    public int RetryAfterSeconds => (int)Math.Clamp(Math.Ceiling(Volatile.Read(ref averageSeconds) * (queue.Count + 1)), 1, 600);
+    public int RetryAfterSeconds => (int)Math.Clamp(Math.Ceiling(Volatile.Read(ref averageSeconds) * (Queued + 1)), 1, 600);
 
-    /// <summary>Queues <paramref name="work"/>; null when the queue is full. The task ends as the work does (cancelled when the token fires first).</summary>
+    /// <summary>
+    /// Queues <paramref name="work"/>; null when the queue is full or the worker is stopping. The task ends as the
+    /// work does (cancelled when the token fires first).
+    /// </summary>
     public Task<T>? TryRun<T>(Func<CancellationToken, T> work, CancellationToken cancellationToken)
     {
-        var item = new WorkItem<T>(work, CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, shutdown.Token));
-        return queue.TryAdd(item) ? item.Task : null;
+        lock (gate)
+        {
+            if (stopping)
+            {
+                return null;
+            }
+
+            var cancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, shutdown.Token);
+            var item = new WorkItem<T>(work, cancellation);
+            if (queue.TryAdd(item))
+            {
+                return item.Task;
+            }
+
+            cancellation.Dispose();
+            return null;
+        }
     }
 
-    /// <summary>Cancels the running and waiting work and waits for the thread to end, so the model can be disposed after.</summary>
-    public void Dispose()
+    /// <summary>Cancels the running and waiting work and refuses new work; the thread ends soon after. Safe to call more than once.</summary>
+    public void Cancel()
     {
-        queue.CompleteAdding();
-        shutdown.Cancel();
-        thread.Join();
-        queue.Dispose();
-        shutdown.Dispose();
+        lock (gate)
+        {
+            if (stopping)
+            {
+                return;
+            }
+
+            stopping = true;
+            queue.CompleteAdding();
+            shutdown.Cancel();
+        }
     }
+
+    /// <summary>
+    /// Cancels the running and waiting work and waits (at most <see cref="JoinTimeout"/>) for the thread to end, so
+    /// the model can be disposed after. Returns whether the thread ended; when it did not (a method that does not
+    /// check its token), the queue and the model must be left alone.
+    /// </summary>
+    public bool Stop()
+    {
+        Cancel();
+        if (!thread.Join(JoinTimeout))
+        {
+            return false;
+        }
+
+        lock (gate)
+        {
+            if (!disposed)
+            {
+                disposed = true;
+                queue.Dispose();
+                shutdown.Dispose();
+            }
+        }
+
+        return true;
+    }
+
+    /// <inheritdoc cref="Stop"/>
+    public void Dispose() => Stop();
 
     private void Loop()
     {

@@ -17,13 +17,15 @@ internal sealed class ServedModel(InsightsModel model, int queueCapacity, int ma
 
     /// <summary>
     /// Every example with the model's prediction, computed once on the worker (one forward pass each) and kept;
-    /// null when the queue is full. A failed or cancelled computation is forgotten, so the next call tries again.
+    /// null when the queue is full. An example that cannot be read or predicted is listed with its error, not its
+    /// prediction. A cancelled computation (the server stopping) is forgotten; a failed one is kept, so a broken
+    /// dataset is not read again on every call.
     /// </summary>
     public Task<IReadOnlyList<ExampleSummary>>? Examples(CancellationToken cancellationToken)
     {
         lock (gate)
         {
-            if (examples is { IsFaulted: false, IsCanceled: false })
+            if (examples is { IsCanceled: false })
             {
                 return examples;
             }
@@ -48,12 +50,33 @@ internal sealed class ServedModel(InsightsModel model, int queueCapacity, int ma
         for (var i = 0; i < ExampleCount; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var example = Model.Examples!.Get(i);
-            var predicted = ExplainRun.Predict(Model.Model, example.Inputs);
-            var label = predicted >= 0 && predicted < labels.Count ? labels[(int)predicted] : $"#{predicted}";
+            DatasetExample example;
+            try
+            {
+                example = Model.Examples!.Get(i);
+            }
+            catch (Exception ex) when (ex is ArgumentException or NotSupportedException or IOException or InvalidOperationException)
+            {
+                list.Add(new ExampleSummary(i, $"example-{i}", new Dictionary<string, string>(), [], null, null, null, new Dictionary<string, string>(), $"it cannot be read: {InsightsServer.Message(ex)}"));
+                continue;
+            }
+
             var texts = example.Inputs.Where(p => !p.Value.IsContent && shown.Contains(p.Key)).ToDictionary(p => p.Key, p => p.Value.Text!, StringComparer.Ordinal);
             var files = example.Inputs.Where(p => p.Value.IsContent).Select(p => p.Key).ToList();
-            list.Add(new ExampleSummary(i, example.Id, texts, files, example.ExpectedLabel, label, example.ExpectedLabel is null ? null : example.ExpectedLabel == label, example.Annotations));
+            string? label = null;
+            string? error = null;
+            try
+            {
+                var predicted = ExplainRun.Predict(Model.Model, example.Inputs);
+                label = predicted >= 0 && predicted < labels.Count ? labels[(int)predicted] : $"#{predicted}";
+            }
+            catch (Exception ex) when (ex is ArgumentException or NotSupportedException or IOException or InvalidOperationException)
+            {
+                error = $"the model cannot predict it: {InsightsServer.Message(ex)}";
+            }
+
+            var correct = example.ExpectedLabel is null || label is null ? (bool?)null : example.ExpectedLabel == label;
+            list.Add(new ExampleSummary(i, example.Id, texts, files, example.ExpectedLabel, label, correct, example.Annotations, error));
         }
 
         return list;
@@ -66,15 +89,17 @@ internal sealed class ServedModel(InsightsModel model, int queueCapacity, int ma
 /// <param name="Texts">Its text inputs that are the model's raw inputs, by name.</param>
 /// <param name="Files">The names of its file inputs (images), served at <c>/api/models/{model}/examples/{index}/inputs/{name}</c>.</param>
 /// <param name="Expected">The true label, when known.</param>
-/// <param name="Predicted">The model's predicted label.</param>
-/// <param name="Correct">Whether the prediction is the true label; null when it is unknown.</param>
+/// <param name="Predicted">The model's predicted label; null when the example could not be read or predicted.</param>
+/// <param name="Correct">Whether the prediction is the true label; null when either is unknown.</param>
 /// <param name="Annotations">Further facts from the dataset.</param>
+/// <param name="Error">Why the example has no prediction; null when it has one.</param>
 internal sealed record ExampleSummary(
     int Index,
     string Id,
     IReadOnlyDictionary<string, string> Texts,
     IReadOnlyList<string> Files,
     string? Expected,
-    string Predicted,
+    string? Predicted,
     bool? Correct,
-    IReadOnlyDictionary<string, string> Annotations);
+    IReadOnlyDictionary<string, string> Annotations,
+    string? Error = null);

@@ -105,6 +105,19 @@ public sealed class AttributionVisualizerTests
         Assert.True(Math.Abs(result.GetProperty("delta").GetDouble()) < 0.05);
     }
 
+    [Fact]
+    public async Task Visualizer_ServerDisposed_CallersModelStillWorks()
+    {
+        using var model = new PhotoAndMeasurements();
+        var server = await TwoFeatureVisualizer(model).ServeAsync();
+        await server.DisposeAsync();
+
+        // The model stays the caller's: its parameters are alive and it still computes.
+        using var output = model.call(torch.rand(1, 3, 8, 8), torch.randn(1, 4));
+        Assert.Equal(new long[] { 1, 3 }, output.shape);
+        Assert.False(model.Measurements.weight.IsInvalid);
+    }
+
     /// <summary>A classifier of a sentence's vectors: a non-linear score of their sum.</summary>
     private sealed class BagOfVectors : nn.Module<Tensor, Tensor>
     {

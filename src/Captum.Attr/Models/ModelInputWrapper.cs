@@ -35,7 +35,8 @@ public sealed class InputIdentity : nn.Module<Tensor, Tensor>
 /// <remarks>
 /// Python: <c>captum.attr.ModelInputWrapper(module_to_wrap)</c>. The model is registered as the
 /// submodule <c>module</c>, so its layers are reached as <c>"module.text.embedding"</c>. Non-tensor
-/// arguments pass through unchanged. The wrapped model is not modified and stays owned by the caller.
+/// arguments pass through unchanged. The wrapped model is not modified and stays owned by the caller: disposing the
+/// wrapper disposes its identity layers only, never the wrapped model.
 /// </remarks>
 public sealed class ModelInputWrapper : nn.Module
 {
@@ -98,6 +99,15 @@ public sealed class ModelInputWrapper : nn.Module
 
     /// <summary>The wrapper as a forward function whose module is the wrapper (so paths start at the wrapper).</summary>
     public ForwardFunction AsForwardFunction() => ForwardFunction.FromDelegate(Invoke, this);
+
+    /// <summary>Disposes the identity layers only: the wrapped model is the caller's (TorchSharp's Module.Dispose would dispose every submodule).</summary>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            InputMaps.Dispose();
+        }
+    }
 
     /// <summary>The wrapper as a forward function.</summary>
     public static implicit operator ForwardFunction(ModelInputWrapper wrapper) =>

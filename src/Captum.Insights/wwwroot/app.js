@@ -109,7 +109,7 @@ function exampleItem(example) {
       element('div', { className: 'question', text: texts || example.id }),
       element('div', {}, [
         element('span', { className: `badge ${example.correct === false ? 'incorrect' : 'correct'}`, text: example.correct === false ? 'incorrect' : example.correct ? 'correct' : 'unlabelled' }),
-        element('span', { className: 'muted', text: `expected ${example.expected ?? '–'} · predicted ${example.predicted}` }),
+        element('span', { className: 'muted', text: example.error ? `expected ${example.expected ?? '–'} · no prediction: ${example.error}` : `expected ${example.expected ?? '–'} · predicted ${example.predicted}` }),
       ]),
     ]),
   ]);

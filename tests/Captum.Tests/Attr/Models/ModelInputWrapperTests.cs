@@ -36,6 +36,23 @@ public sealed class ModelInputWrapperTests
     }
 
     [Fact]
+    public void Dispose_Wrapper_LeavesTheWrappedModelTheCallers()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var model = new TwoInputModel(seed: 3);
+        var wrapper = new ModelInputWrapper(model);
+        var a = torch.randn(2, 2);
+        var b = torch.randn(2, 3);
+        var scale = torch.rand(2, 1);
+        var expected = wrapper.Invoke(a, b, scale);
+
+        wrapper.Dispose();
+
+        Assert.All(model.parameters(), p => Assert.False(p.IsInvalid));
+        TensorAssert.AllClose(model.call(a, b, scale), expected, 0, 0);
+    }
+
+    [Fact]
     public void Constructor_ModuleReturningTuple_ThrowsNamingModule()
     {
         using var scope = torch.NewDisposeScope();
