@@ -14,7 +14,6 @@ namespace Captum.Tests.Docs;
 /// cannot rot. Jupyter itself is not run: the kernel's <c>display</c> is stood in for by this class's.
 /// </summary>
 /// <remarks>Serial: the notebook seeds TorchSharp's global generator, and registers formatters (process-wide).</remarks>
-[Collection(Captum.Tests.Attr.SerialCollection.Name)]
 public sealed class GettingStartedNotebookTests
 {
     private const string NotebookPath = "samples/notebooks/getting-started.ipynb";
@@ -134,6 +133,7 @@ public sealed class GettingStartedNotebookTests
             TensorAssert.AllClose(result.Attribution, captum, 1e-4, 0);
             TensorAssert.AllClose(result.Attribution.sum(dim: 1), gain, 1e-5, 0);
             result.Dispose();
+            model.Dispose();
 
             Assert.Equal(2, displayed.Count);
             Assert.StartsWith("<svg", displayed[0], StringComparison.Ordinal);

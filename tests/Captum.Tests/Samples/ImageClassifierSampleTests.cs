@@ -10,6 +10,7 @@ namespace Captum.Tests.Samples;
 [Collection(Captum.Tests.Attr.SerialCollection.Name)]
 public sealed class ImageClassifierSampleTests : IClassFixture<ImageClassifierSampleTests.Trained>
 {
+    private const int Explained = 4;
     private readonly Trained trained;
 
     public ImageClassifierSampleTests(Trained trained) => this.trained = trained;
@@ -24,7 +25,7 @@ public sealed class ImageClassifierSampleTests : IClassFixture<ImageClassifierSa
     public void Explain_EveryMethod_PeaksInsideTheDecidingSquare()
     {
         using var scope = torch.NewDisposeScope();
-        var (images, labels) = (trained.TestImages.narrow(0, 0, 8), trained.TestLabels.narrow(0, 0, 8));
+        var (images, labels) = (trained.TestImages.narrow(0, 0, Explained), trained.TestLabels.narrow(0, 0, Explained));
         using var explanations = ImageExplanations.Explain(trained.Model, images, labels);
         var methods = new (string Name, Tensor Map)[]
         {
@@ -32,7 +33,7 @@ public sealed class ImageClassifierSampleTests : IClassFixture<ImageClassifierSa
             ("Occlusion", explanations.Occlusion.sum(dim: 1)),
             ("SmoothGrad", explanations.SmoothGrad.abs().sum(dim: 1)),
         };
-        for (var i = 0; i < 8; i++)
+        for (var i = 0; i < Explained; i++)
         {
             var (row, column) = trained.Squares[i];
             foreach (var (name, map) in methods)
@@ -58,7 +59,7 @@ public sealed class ImageClassifierSampleTests : IClassFixture<ImageClassifierSa
     public void Explain_IntegratedGradients_SumsToTheLogitGainOverTheGreyImage()
     {
         using var scope = torch.NewDisposeScope();
-        var (images, labels) = (trained.TestImages.narrow(0, 0, 8), trained.TestLabels.narrow(0, 0, 8));
+        var (images, labels) = (trained.TestImages.narrow(0, 0, Explained), trained.TestLabels.narrow(0, 0, Explained));
         using var explanations = ImageExplanations.Explain(trained.Model, images, labels);
         Tensor gain;
         using (torch.no_grad())
@@ -68,7 +69,7 @@ public sealed class ImageClassifierSampleTests : IClassFixture<ImageClassifierSa
         }
 
         var sums = explanations.IntegratedGradients.sum(dim: [1, 2, 3]);
-        for (var i = 0; i < 8; i++)
+        for (var i = 0; i < Explained; i++)
         {
             var (sum, expected) = (sums[i].item<float>(), gain[i].item<float>());
             Assert.True(expected > 1, $"image {i}: the target logit gains only {expected}");
