@@ -5,7 +5,9 @@
 #      source, builds against that feed plus the usual registry into a plugin of a few MB at most;
 #   3. the captum tool, installed from the feed, lists and runs that plugin (--plugins DIR);
 #   4. a plugin made by `dotnet new captum-plugin` (CaptumSharp.Templates) builds the same way and runs;
-#   5. a console app made of the package readme's code (CaptumSharp.Attr + TorchSharp-cpu) runs.
+#   5. a console app made of the package readme's code (CaptumSharp.Attr + TorchSharp-cpu) runs;
+#   6. the standalone samples (samples/ImageClassifier, samples/TextClassifier), copied outside the repository, run
+#      against the feed and write their reports.
 # Prints one line per check and `packages: N passed, N failed`; exits non-zero when a check fails.
 # Usage: scripts/test-packages.sh [WORK_DIR]   (default: a new folder under /tmp, deleted unless a check failed)
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -140,6 +142,15 @@ PY
 }
 check readme-app-runs app app TorchSharp-cpu@0.107.0
 check readme-app-linux-only-runs app app-linux TorchSharp@0.107.0 libtorch-cpu-linux-x64@2.10.0
+
+# 6. The standalone samples, as a user copies them: their own project files, the feed through $work/nuget.config.
+sample() { # sample NAME: runs samples/NAME outside the repository; its report must have been written
+  mkdir -p "$work/$1"
+  git -C "$ROOT" ls-files "samples/$1" | while read -r file; do cp "$ROOT/$file" "$work/$1/"; done
+  dotnet run --project "$work/$1" -c Release -- "$work/$1.html" && grep -q "</html>" "$work/$1.html"
+}
+check image-classifier-sample-runs sample ImageClassifier
+check text-classifier-sample-runs sample TextClassifier
 
 echo "packages: $passed passed, $failed failed"
 if [ "$failed" -eq 0 ] && [ $# -eq 0 ]; then

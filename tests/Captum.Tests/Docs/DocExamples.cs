@@ -19,13 +19,20 @@ internal static partial class DocExamples
     {
         var root = GettingStartedDocTests.RepositoryRoot();
         var text = File.ReadAllText(Path.GetFullPath(Path.Combine(root, "docs", doc)));
-        var testSource = File.ReadAllText(Path.Combine(root, "tests", "Captum.Tests", test));
-        var source = Normalize(testSource);
-        var testUsings = Usings(testSource);
         var blocks = CSharpBlock().Matches(text).Select(m => m.Groups["code"].Value).ToList();
         Assert.Equal(count, blocks.Count);
-        Assert.All(blocks, block => Assert.Contains(Normalize(UsingLine().Replace(block, string.Empty)), source, StringComparison.Ordinal));
-        Assert.All(blocks, block => Assert.Empty(Usings(block).Except(testUsings)));
+        Assert.All(blocks, block => IsCodeOf(block, test));
+    }
+
+    /// <summary>
+    /// Asserts <paramref name="code"/>, its <c>using</c> lines aside, stands in <paramref name="test"/> (under
+    /// tests/Captum.Tests/), lines compared trimmed and blank lines ignored, and its <c>using</c> lines are the test's too.
+    /// </summary>
+    public static void IsCodeOf(string code, string test)
+    {
+        var testSource = File.ReadAllText(Path.Combine(GettingStartedDocTests.RepositoryRoot(), "tests", "Captum.Tests", test));
+        Assert.Contains(Normalize(UsingLine().Replace(code, string.Empty)), Normalize(testSource), StringComparison.Ordinal);
+        Assert.Empty(Usings(code).Except(Usings(testSource)));
     }
 
     private static string[] Usings(string code) =>
