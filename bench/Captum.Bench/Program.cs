@@ -12,8 +12,8 @@ using static TorchSharp.torch;
 // scripts/bench.sh WORKLOAD --threads N [--repeats R]   (gpt2_llm_fa also takes --no-cache, and --smoke for a tiny run that only checks it works)
 // Times CaptumSharp against "raw": the same forward and backward passes over the same expanded batches,
 // written directly in TorchSharp. Ends with one machine-readable line.
-// As the captum command does (docs/performance.md, Memory); --glibc-default-allocator measures without it.
-if (!args.Contains("--glibc-default-allocator"))
+// --return-large-blocks: as the captum command does with CAPTUM_RETURN_LARGE_BLOCKS=1 (docs/performance.md, Memory).
+if (args.Contains("--return-large-blocks"))
 {
     Captum.Runtime.NativeAllocator.ReturnLargeBlocks();
 }
