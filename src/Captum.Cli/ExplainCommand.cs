@@ -34,16 +34,7 @@ internal static class ExplainCommand
             model, input, setting, method, steps, internalBatchSize, target, outFolder, json,
         };
 
-        var fileOptions = new List<(string Name, Option<FileInfo> Option)>();
-        foreach (var file in host.ModelProviders.SelectMany(p => p.Files).DistinctBy(f => f.Name, StringComparer.OrdinalIgnoreCase))
-        {
-            if (!OwnOptions.Contains(file.Name, StringComparer.OrdinalIgnoreCase))
-            {
-                var option = new Option<FileInfo>("--" + file.Name) { Description = $"{file.Description} (for the models that read a '{file.Name}' file)." };
-                command.Options.Add(option);
-                fileOptions.Add((file.Name, option));
-            }
-        }
+        var fileOptions = new ModelFileOptions(host, command, OwnOptions);
 
         command.SetAction((parse, cancellationToken) => Task.FromResult(Fail.Guard(error, () =>
         {
@@ -63,10 +54,8 @@ internal static class ExplainCommand
                 throw new ArgumentException($"--internal-batch-size must be at least 1, not {parse.GetValue(internalBatchSize)}.");
             }
 
-            var files = fileOptions
-                .Select(f => (f.Name, File: parse.GetValue(f.Option)))
-                .Where(f => f.File is not null && provider.Files.Any(p => string.Equals(p.Name, f.Name, StringComparison.OrdinalIgnoreCase)))
-                .ToDictionary(f => f.Name, f => f.File!.FullName, StringComparer.Ordinal);
+            var given = fileOptions.Given(parse);
+            var files = provider.Files.Where(f => given.ContainsKey(f.Name)).ToDictionary(f => f.Name, f => given[f.Name], StringComparer.Ordinal);
             if (provider.Files.FirstOrDefault(f => f.Required && !files.ContainsKey(f.Name)) is { } missing)
             {
                 throw new ArgumentException($"--{missing.Name} is required by the {provider.Name} model: {missing.Description}.");

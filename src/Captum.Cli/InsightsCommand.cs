@@ -29,18 +29,7 @@ internal static class InsightsCommand
             port, address, model, examples, seed, queue,
         };
 
-        var fileOptions = new List<(string Name, Option<FileInfo> Option)>();
-        foreach (var file in host.ModelProviders.SelectMany(p => p.Files).DistinctBy(f => f.Name, StringComparer.OrdinalIgnoreCase))
-        {
-            if (OwnOptions.Contains(file.Name, StringComparer.OrdinalIgnoreCase))
-            {
-                continue;
-            }
-
-            var option = new Option<FileInfo>("--" + file.Name) { Description = $"{file.Description} (for the models that read a '{file.Name}' file)." };
-            command.Options.Add(option);
-            fileOptions.Add((file.Name, option));
-        }
+        var fileOptions = new ModelFileOptions(host, command, OwnOptions);
 
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -49,10 +38,7 @@ internal static class InsightsCommand
             IPAddress? listen = null;
             var code = Fail.Guard(error, () =>
             {
-                var files = fileOptions
-                    .Select(f => (f.Name, File: parse.GetValue(f.Option)))
-                    .Where(f => f.File is not null)
-                    .ToDictionary(f => f.Name, f => f.File!.FullName, StringComparer.OrdinalIgnoreCase);
+                var files = fileOptions.Given(parse);
                 listen = IPAddress.TryParse(parse.GetValue(address), out var ip) ? ip : throw new ArgumentException($"--address must be an IP address, not '{parse.GetValue(address)}'.");
                 var served = LoadModels(host, parse.GetValue(model) ?? [], files, parse.GetValue(examples), parse.GetValue(seed), error);
                 var options = new InsightsServerOptions { Address = listen, Port = parse.GetValue(port), QueueCapacity = parse.GetValue(queue) };
