@@ -72,7 +72,12 @@ def explain(example, model):
         status = -1
     return status, time.monotonic() - start
 
-model = get("api/models")["models"][0]["name"]
+first = get("api/models")["models"][0]
+model = first["name"]
+offered = [m["name"] for m in first.get("methods", [])]
+if offered and method not in offered:
+    print(f"insights-load: --method {method} is not offered; the server offers {', '.join(offered)}", file=sys.stderr)
+    sys.exit(2)
 count = get(f"api/models/{model}/examples")["total"]
 for i in range(concurrency):
     explain(i % count, model)
