@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Runtime.InteropServices;
+using Captum.Layers;
 using Captum.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -52,7 +53,7 @@ public sealed class ForwardFunction
 
         try
         {
-            return invoke(args);
+            return Module is { } module ? IntermediateRelease.Run(module, () => invoke(args)) : invoke(args);
         }
         catch (ExternalException ex) when (Module is not null && DtypeMismatch(Module, args) is { } mismatch)
         {

@@ -29,8 +29,10 @@ internal sealed class HookScope : IDisposable
 {
     private static readonly AsyncLocal<ImmutableHashSet<HookScope>?> Active = new();
     private static readonly Lock TableLock = new();
+    private const string KeyPrefix = "captum:";
 
     private readonly Stack<Action> removers = new();
+    private readonly List<nn.Module> hooked = [];
     private readonly bool everywhere;
     private bool disposed;
 
@@ -54,6 +56,67 @@ internal sealed class HookScope : IDisposable
     /// the interpretable embedding layer (they still get the copy-on-write replacement of the hook dictionaries).
     /// </summary>
     public static HookScope Everywhere() => new(everywhere: true);
+
+    /// <summary>
+    /// True for the scopes of <see cref="IntermediateRelease"/>, whose hooks observe no tensor a caller keeps: they do
+    /// not count in <see cref="ModulesHookedInThisFlow"/>.
+    /// </summary>
+    public bool ReleasesIntermediates { get; init; }
+
+    /// <summary>
+    /// The modules that hooks of scopes active in the current execution flow are on (those of
+    /// <see cref="ReleasesIntermediates"/> scopes excepted): the layers an attribution running here observes or replaces.
+    /// </summary>
+    public static IEnumerable<nn.Module> ModulesHookedInThisFlow()
+    {
+        if (Active.Value is not { } set)
+        {
+            yield break;
+        }
+
+        foreach (var scope in set)
+        {
+            if (scope.ReleasesIntermediates)
+            {
+                continue;
+            }
+
+            List<nn.Module> modules;
+            lock (scope.hooked)
+            {
+                modules = [.. scope.hooked];
+            }
+
+            foreach (var module in modules)
+            {
+                yield return module;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="module"/> carries forward hooks that no <see cref="HookScope"/> put there (registered
+    /// directly with TorchSharp's <c>register_forward_hook</c> or <c>register_forward_pre_hook</c>).
+    /// </summary>
+    public static bool HasForeignHooks(nn.Module module)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        foreach (var field in ForeignHookFields.For(module.GetType()))
+        {
+            if (field.GetValue(module) is System.Collections.IDictionary table)
+            {
+                foreach (var key in table.Keys)
+                {
+                    if (key is not string name || !name.StartsWith(KeyPrefix, StringComparison.Ordinal))
+                    {
+                        return true;
+                    }
+                }
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>True in the execution flow that created the scope (in every flow for <see cref="Everywhere"/>), until it is disposed.</summary>
     public bool IsActive => !Volatile.Read(ref disposed) && (everywhere || Active.Value?.Contains(this) == true);
@@ -99,7 +162,12 @@ internal sealed class HookScope : IDisposable
         ArgumentNullException.ThrowIfNull(module);
         ObjectDisposedException.ThrowIf(disposed, this);
         var table = HookTable<TPre, TPost>.Field(tableName);
-        var key = "captum:" + Guid.NewGuid().ToString("N");
+        var key = KeyPrefix + Guid.NewGuid().ToString("N");
+        lock (hooked)
+        {
+            hooked.Add(module);
+        }
+
         lock (TableLock)
         {
             var current = (Dictionary<string, THook>)table.GetValue(module)!;
@@ -119,6 +187,28 @@ internal sealed class HookScope : IDisposable
                     table.SetValue(module, copy);
                 }
             }
+        });
+    }
+
+    /// <summary>The <c>pre_hooks</c> and <c>post_hooks</c> dictionaries of a module type, found once per type.</summary>
+    private static class ForeignHookFields
+    {
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, FieldInfo[]> Fields = new();
+
+        public static FieldInfo[] For(Type type) => Fields.GetOrAdd(type, static t =>
+        {
+            var found = new List<FieldInfo>();
+            for (var current = t; current is not null && current != typeof(object); current = current.BaseType)
+            {
+                if (current.IsGenericType && current.GetGenericTypeDefinition() == typeof(nn.HookableModule<,>))
+                {
+                    found.AddRange(new[] { "pre_hooks", "post_hooks" }
+                        .Select(name => current.GetField(name, BindingFlags.NonPublic | BindingFlags.Instance))
+                        .OfType<FieldInfo>());
+                }
+            }
+
+            return [.. found];
         });
     }
 

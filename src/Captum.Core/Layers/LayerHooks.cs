@@ -30,17 +30,11 @@ internal static class LayerHooks
     /// <returns>A handle that removes the hook when disposed.</returns>
     public static IDisposable Register(nn.Module layer, bool onInput, LayerTensorHook hook, string argumentName = "layer", bool everywhere = false)
     {
-        var typed = ModuleTypes.FindTypedBase(layer.GetType())
-            ?? throw new ArgumentException(
-                $"{argumentName}: {layer.GetType().Name} does not derive from TorchSharp's Module<T1, ..., TResult>, so it cannot be hooked.",
-                argumentName);
-        var args = typed.GetGenericArguments();
-        var name = (onInput ? "Pre" : "Post") + (args.Length - 1);
-        var method = typeof(LayerHooks).GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(args);
+        var typed = TypedBase(layer, argumentName);
         var scope = everywhere ? HookScope.Everywhere() : new HookScope();
         try
         {
-            method.Invoke(null, [layer, hook, scope]);
+            Add(scope, layer, typed, onInput, hook);
         }
         catch
         {
@@ -49,6 +43,36 @@ internal static class LayerHooks
         }
 
         return scope;
+    }
+
+    /// <summary>Adds a hook to <paramref name="scope"/>, which removes it when disposed.</summary>
+    /// <param name="scope">The scope that owns the hook.</param>
+    /// <param name="layer">The hooked module; it must derive from <c>Module&lt;T1, ..., TResult&gt;</c>.</param>
+    /// <param name="onInput">Hook the inputs (a pre-hook) rather than the output.</param>
+    /// <param name="hook">Sees the call's tensors and returns replacements, or null.</param>
+    public static void Register(HookScope scope, nn.Module layer, bool onInput, LayerTensorHook hook) =>
+        Add(scope, layer, TypedBase(layer, nameof(layer)), onInput, hook);
+
+    private static Type TypedBase(nn.Module layer, string argumentName) =>
+        ModuleTypes.FindTypedBase(layer.GetType())
+            ?? throw new ArgumentException(
+                $"{argumentName}: {layer.GetType().Name} does not derive from TorchSharp's Module<T1, ..., TResult>, so it cannot be hooked.",
+                argumentName);
+
+    private static void Add(HookScope scope, nn.Module layer, Type typed, bool onInput, LayerTensorHook hook)
+    {
+        var args = typed.GetGenericArguments();
+        var name = (onInput ? "Pre" : "Post") + (args.Length - 1);
+        var method = typeof(LayerHooks).GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(args);
+        try
+        {
+            method.Invoke(null, [layer, hook, scope]);
+        }
+        catch (TargetInvocationException ex) when (ex.InnerException is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex.InnerException).Throw();
+            throw;
+        }
     }
 
     private static TR? Out<TR>(TR value, LayerTensorHook hook)
