@@ -18,6 +18,8 @@ internal delegate Tensor[]? LayerTensorHook(Tensor[] tensors);
 /// </summary>
 internal static class LayerHooks
 {
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(Type Typed, bool OnInput), MethodInfo> Adders = new();
+
     /// <summary>Registers a hook on the layer's output (<paramref name="onInput"/> false) or inputs (true).</summary>
     /// <param name="layer">The hooked module.</param>
     /// <param name="onInput">Hook the inputs (a pre-hook) rather than the output.</param>
@@ -61,9 +63,12 @@ internal static class LayerHooks
 
     private static void Add(HookScope scope, nn.Module layer, Type typed, bool onInput, LayerTensorHook hook)
     {
-        var args = typed.GetGenericArguments();
-        var name = (onInput ? "Pre" : "Post") + (args.Length - 1);
-        var method = typeof(LayerHooks).GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(args);
+        var method = Adders.GetOrAdd((typed, onInput), static key =>
+        {
+            var args = key.Typed.GetGenericArguments();
+            var name = (key.OnInput ? "Pre" : "Post") + (args.Length - 1);
+            return typeof(LayerHooks).GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(args);
+        });
         try
         {
             method.Invoke(null, [layer, hook, scope]);
