@@ -176,6 +176,31 @@ public sealed class ShardedDataLoaderAttributionTests
     }
 
     [Fact]
+    public async Task RunShard_AfterACrashBetweenRenameAndManifest_AdoptsThePassAndDeletesTemporaryFiles()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var temp = new TempFolder();
+        var model = new CountingModel(11);
+        var loader = Loader(11);
+        var options = Options(features: 3, perPass: 1);
+        await Run(temp.Path, ShardAssignment.Single, model, loader, options);
+        var shardFolder = Path.Combine(temp.Path, "shard-00000");
+        var manifest = DataLoaderShardManifest.Read(shardFolder)!;
+        (manifest with { Complete = false, Passes = [0] }).Write(shardFolder);
+        var stray = Path.Combine(shardFolder, DataLoaderShardManifest.PartName(2) + ".123.abc.tmp");
+        File.WriteAllText(stray, "half a pass");
+        File.WriteAllText(Path.Combine(shardFolder, DataLoaderShardManifest.PartName(2)), "not a safetensors file");
+        model.Calls = 0;
+
+        var again = await Run(temp.Path, ShardAssignment.Single, model, loader, options);
+
+        Assert.Equal((3, 1), (again.Resumed, again.Computed));   // pass 1 adopted, the broken pass 2 recomputed
+        Assert.Equal(Batches, model.Calls);
+        Assert.False(File.Exists(stray));
+        Assert.Equal([0, 1, 2], DataLoaderShardManifest.Read(shardFolder)!.Passes);
+    }
+
+    [Fact]
     public async Task Merge_ShardNotRun_ReportsItsMissingPassesAndRefuses()
     {
         using var scope = torch.NewDisposeScope();
