@@ -201,6 +201,25 @@ public sealed class ShardedDataLoaderAttributionTests
     }
 
     [Fact]
+    public async Task Inspect_ShardsWithDifferentUnperturbedMetrics_WarnsNamingTheShard()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var temp = new TempFolder();
+        var model = new CountingModel(12);
+        var loader = Loader(12);
+        var options = Options(features: 2, perPass: 1, scalar: true);
+        await Run(temp.Path, new ShardAssignment(0, 2), model, loader, options);
+        await Run(temp.Path, new ShardAssignment(1, 2), model, loader, options);
+        var metric = Path.Combine(temp.Path, "shard-00001", DataLoaderShardManifest.UnperturbedFileName);
+        Captum.Checkpoints.SafeTensors.Save(new Dictionary<string, Tensor> { ["metric"] = torch.tensor(1.5f) }, metric);
+
+        var report = ShardedDataLoaderAttribution.Inspect(temp.Path);
+
+        Assert.True(report.Complete);
+        Assert.StartsWith("shard 1's unperturbed metric differs from shard 0's", Assert.Single(report.Warnings));
+    }
+
+    [Fact]
     public async Task Merge_ShardNotRun_ReportsItsMissingPassesAndRefuses()
     {
         using var scope = torch.NewDisposeScope();
