@@ -66,51 +66,23 @@ public sealed class DataLoaderAttribution : IAttribution
     {
         ArgumentNullException.ThrowIfNull(dataLoader);
         options ??= new DataLoaderAttributionOptions();
-        if (options.PerturbationsPerPass < 1)
-        {
-            throw new ArgumentOutOfRangeException("PerturbationsPerPass", options.PerturbationsPerPass, "PerturbationsPerPass (perturbations_per_pass) must be at least 1.");
-        }
-
         using var scope = torch.NewDisposeScope();
-        using var noGrad = torch.no_grad();
-        var plan = Plan.Prepare(dataLoader, options);
-        var features = plan.FeatureCount;
-        var perPass = Math.Min(options.PerturbationsPerPass, Math.Max(features, 1));
-        var passes = 1 + ((features + perPass - 1) / perPass);
-
-        var initial = Traverse(dataLoader, plan, [null], options, cancellationToken);
-        var outputs = initial.numel();
-        var initialRow = initial.reshape(1, outputs);
+        using var passes = Passes(dataLoader, options);
+        var total = 1 + passes.Count;
+        var initial = passes.Unperturbed(cancellationToken);
         var done = 1;
-        options.Progress?.Report(new AttributionProgress(done, passes));
+        options.Progress?.Report(new AttributionProgress(done, total));
 
-        var columns = new Tensor[features];
-        for (var start = 0; start < features; start += perPass)
+        var slices = new Tensor[passes.Count];
+        for (var pass = 0; pass < passes.Count; pass++)
         {
-            var count = Math.Min(perPass, features - start);
-            var ablated = Enumerable.Range(start, count).Select(f => (long?)f).ToArray();
-            var modified = Traverse(dataLoader, plan, ablated, options, cancellationToken);
-            if (modified.numel() != count * outputs)
-            {
-                throw new ArgumentException(
-                    $"The metric has {modified.numel() / count} element(s) with a feature ablated but {outputs} without: Reduce and ToMetric must give a metric of the same shape on every pass.",
-                    "ToMetric");
-            }
-
-            var difference = initialRow - modified.reshape(count, outputs);
-            for (var j = 0; j < count; j++)
-            {
-                columns[start + j] = difference[j];
-            }
-
+            slices[pass] = passes.AttributePass(pass, initial, cancellationToken);
             done++;
-            options.Progress?.Report(new AttributionProgress(done, passes));
+            options.Progress?.Report(new AttributionProgress(done, total));
         }
 
-        var unique = features == 0 ? torch.zeros([outputs, 0], initial.dtype, initial.device) : torch.stack(columns, 1);
-        var attributions = options.ReturnInputShape
-            ? plan.AttributedInputs.Select((input, i) => Spread(unique, plan.Masks[i], input)).ToArray()
-            : [unique];
+        var unique = DataLoaderAttributionPasses.Join(initial, slices);
+        var attributions = options.ReturnInputShape ? DataLoaderAttributionPasses.ToInputShape(unique, passes.FeatureIds) : [unique];
         foreach (var a in attributions)
         {
             a.MoveToOuterDisposeScope();
@@ -120,10 +92,41 @@ public sealed class DataLoaderAttribution : IAttribution
     }
 
     /// <summary>
+    /// The passes of <see cref="Attribute"/> one at a time, for running them in separate calls or processes (each
+    /// pass is independent given the unperturbed metric): the loader's first batch is read now, as
+    /// <see cref="Attribute"/> reads it, and fixes the features and how they are grouped into passes.
+    /// </summary>
+    /// <remarks>
+    /// Beyond Captum (Python has no counterpart). <see cref="DataLoaderAttributionPasses.Unperturbed"/>, then
+    /// <see cref="DataLoaderAttributionPasses.AttributePass"/> for every pass, joined by
+    /// <see cref="DataLoaderAttributionPasses.Join"/> (and spread by <see cref="DataLoaderAttributionPasses.ToInputShape"/>),
+    /// is what <see cref="Attribute"/> does, bit for bit.
+    /// </remarks>
+    /// <param name="dataLoader">As <see cref="Attribute"/>'s; enumerated once now and once per pass run.</param>
+    /// <param name="options">As <see cref="Attribute"/>'s (<c>Progress</c> and <c>ReturnInputShape</c> are not used); Captum's defaults when null.</param>
+    /// <returns>The passes; the caller disposes them (they hold the masks and baselines).</returns>
+    /// <exception cref="ArgumentException">An argument does not fit (checked on the first batch before any forward call); the message names it.</exception>
+    public DataLoaderAttributionPasses Passes(IEnumerable<Inputs> dataLoader, DataLoaderAttributionOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(dataLoader);
+        options ??= new DataLoaderAttributionOptions();
+        if (options.PerturbationsPerPass < 1)
+        {
+            throw new ArgumentOutOfRangeException("PerturbationsPerPass", options.PerturbationsPerPass, "PerturbationsPerPass (perturbations_per_pass) must be at least 1.");
+        }
+
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var plan = Plan.Prepare(dataLoader, options);
+        plan.DetachFromDisposeScope();
+        return new DataLoaderAttributionPasses(this, dataLoader, plan, options);
+    }
+
+    /// <summary>
     /// One pass over the loader for the given perturbations (a feature id to ablate, or null for none): per
     /// perturbation, the metric; stacked to [perturbations, ...metric shape], living in the caller's scope.
     /// </summary>
-    private Tensor Traverse(IEnumerable<Inputs> dataLoader, Plan plan, long?[] perturbations, DataLoaderAttributionOptions options, CancellationToken cancellationToken)
+    internal Tensor Traverse(IEnumerable<Inputs> dataLoader, Plan plan, long?[] perturbations, DataLoaderAttributionOptions options, CancellationToken cancellationToken)
     {
         using var passScope = torch.NewDisposeScope();
         var reduce = options.Reduce;
@@ -225,26 +228,15 @@ public sealed class DataLoaderAttribution : IAttribution
         }
     }
 
-    /// <summary>[m, features] spread over one input's elements by its mask: [m, ...the input's shape without the batch].</summary>
-    private static Tensor Spread(Tensor unique, Tensor mask, Tensor input)
-    {
-        var shape = (long[])input.shape.Clone();
-        shape[0] = 1;
-        var ids = mask.expand(shape).reshape(-1);
-        var result = unique.index_select(1, ids.to(unique.device));
-        shape[0] = unique.shape[0];
-        return result.reshape(shape);
-    }
-
     /// <summary>What the first batch fixes: the roles, the attributed elements, their masks and baselines.</summary>
-    private sealed class Plan
+    internal sealed class Plan : IDisposable
     {
         private readonly ResolvedFeatureMask mask;
 
-        private Plan(InputRole[] roles, Tensor[] attributedInputs, ResolvedFeatureMask mask, Tensor[] baselines, int featureCount)
+        private Plan(InputRole[] roles, Tensor[] featureIds, ResolvedFeatureMask mask, Tensor[] baselines, int featureCount)
         {
             Roles = roles;
-            AttributedInputs = attributedInputs;
+            FeatureIds = featureIds;
             this.mask = mask;
             Masks = mask.Masks;
             Baselines = baselines;
@@ -253,8 +245,8 @@ public sealed class DataLoaderAttribution : IAttribution
 
         public InputRole[] Roles { get; }
 
-        /// <summary>The first batch's elements that need attribution.</summary>
-        public Tensor[] AttributedInputs { get; }
+        /// <summary>Per attributed element, the feature id of each of its elements: long, [1, ...the element's shape without the batch].</summary>
+        public Tensor[] FeatureIds { get; }
 
         /// <summary>Per attributed element, its mask: long, the element's number of dimensions, first dimension 1.</summary>
         public Tensor[] Masks { get; }
@@ -327,7 +319,31 @@ public sealed class DataLoaderAttribution : IAttribution
             }
 
             var featureCount = mask.Ids.Length == 0 ? 0 : checked((int)(mask.Ids[^1] + 1));
-            return new Plan(roles, attributed, mask, baselines, featureCount);
+            var featureIds = attributed.Select((input, i) =>
+            {
+                var shape = (long[])input.shape.Clone();
+                shape[0] = 1;
+                return mask.Masks[i].expand(shape);
+            }).ToArray();
+            return new Plan(roles, featureIds, mask, baselines, featureCount);
+        }
+
+        /// <summary>Takes the plan's tensors out of the current dispose scope: they live until <see cref="Dispose"/>.</summary>
+        public void DetachFromDisposeScope()
+        {
+            foreach (var t in Masks.Concat(Baselines).Concat(FeatureIds))
+            {
+                t.DetachFromDisposeScope();
+            }
+        }
+
+        /// <summary>Frees the plan's tensors (once detached from their scope).</summary>
+        public void Dispose()
+        {
+            foreach (var t in Masks.Concat(Baselines).Concat(FeatureIds))
+            {
+                t.Dispose();
+            }
         }
 
         /// <summary>Checks a batch has the first batch's layout; returns its elements.</summary>
@@ -423,6 +439,198 @@ public sealed class DataLoaderAttribution : IAttribution
             }
 
             return tensor.detach().to(input.dtype, input.device);
+        }
+    }
+}
+
+/// <summary>
+/// The passes over a data loader of one <see cref="DataLoaderAttribution"/> call, run one at a time: the unperturbed
+/// pass, then <see cref="Count"/> passes each ablating up to <see cref="PerturbationsPerPass"/> consecutive features.
+/// Made by <see cref="DataLoaderAttribution.Passes"/>; the caller disposes it.
+/// </summary>
+/// <remarks>
+/// Beyond Captum (Python has no counterpart): it lets the passes of one attribution run in separate calls,
+/// processes or machines (Captum.Batch's ShardedDataLoaderAttribution), since a pass depends on nothing but the loader,
+/// the model and the unperturbed metric. Each run pass enumerates the loader once, with <see cref="DataLoaderAttribution.Attribute"/>'s
+/// memory behaviour. Not thread-safe.
+/// </remarks>
+public sealed class DataLoaderAttributionPasses : IDisposable
+{
+    private readonly DataLoaderAttribution owner;
+    private readonly IEnumerable<Inputs> dataLoader;
+    private readonly DataLoaderAttribution.Plan plan;
+    private readonly DataLoaderAttributionOptions options;
+    private bool disposed;
+
+    internal DataLoaderAttributionPasses(DataLoaderAttribution owner, IEnumerable<Inputs> dataLoader, DataLoaderAttribution.Plan plan, DataLoaderAttributionOptions options)
+    {
+        this.owner = owner;
+        this.dataLoader = dataLoader;
+        this.plan = plan;
+        this.options = options;
+        FeatureCount = plan.FeatureCount;
+        PerturbationsPerPass = Math.Min(options.PerturbationsPerPass, Math.Max(FeatureCount, 1));
+        Count = (FeatureCount + PerturbationsPerPass - 1) / PerturbationsPerPass;
+    }
+
+    /// <summary>The number of features: the largest feature id + 1.</summary>
+    public int FeatureCount { get; }
+
+    /// <summary>Features ablated per pass: the options' <c>PerturbationsPerPass</c>, at most <see cref="FeatureCount"/> (and at least 1).</summary>
+    public int PerturbationsPerPass { get; }
+
+    /// <summary>The number of passes that ablate features, ceil(<see cref="FeatureCount"/> / <see cref="PerturbationsPerPass"/>); the unperturbed pass is not counted.</summary>
+    public int Count { get; }
+
+    /// <summary>
+    /// Per element that needs attribution, the feature id of each of its elements: long, [1, ...the element's shape
+    /// without the batch]. Owned by this object (freed with it); what <see cref="ToInputShape"/> spreads by.
+    /// </summary>
+    public IReadOnlyList<Tensor> FeatureIds
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            return plan.FeatureIds;
+        }
+    }
+
+    /// <summary>The features pass <paramref name="pass"/> ablates: ids [First, First + Count).</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="pass"/> is not in [0, <see cref="Count"/>).</exception>
+    public (int First, int Count) Features(int pass)
+    {
+        if (pass < 0 || pass >= Count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(pass), pass, $"pass must be in [0, {Count}): there are {Count} passes that ablate features.");
+        }
+
+        var first = pass * PerturbationsPerPass;
+        return (first, Math.Min(PerturbationsPerPass, FeatureCount - first));
+    }
+
+    /// <summary>The unperturbed pass: the metric on the loader as it is.</summary>
+    /// <param name="cancellationToken">Checked before every batch.</param>
+    /// <returns>The metric, in the shape and dtype ToMetric gives it; the caller disposes it.</returns>
+    /// <exception cref="ArgumentException">The loader gave no batch, or the metric is not a tensor; the message names the argument.</exception>
+    public Tensor Unperturbed(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var initial = owner.Traverse(dataLoader, plan, [null], options, cancellationToken);
+        return initial[0].MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Pass <paramref name="pass"/>: the metric with each of its features ablated, subtracted from <paramref name="unperturbed"/>.
+    /// </summary>
+    /// <param name="pass">The pass, in [0, <see cref="Count"/>).</param>
+    /// <param name="unperturbed">The metric of <see cref="Unperturbed"/> (from this process or another, on any device; not modified).</param>
+    /// <param name="cancellationToken">Checked before every batch.</param>
+    /// <returns>[m, features of the pass] (m the metric's number of elements): the attribution of features <see cref="Features"/>(pass); the caller disposes it.</returns>
+    /// <exception cref="ArgumentException">The metric's shape differs from <paramref name="unperturbed"/>'s (parameter ToMetric).</exception>
+    public Tensor AttributePass(int pass, Tensor unperturbed, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        ArgumentNullException.ThrowIfNull(unperturbed);
+        var (first, count) = Features(pass);
+        if (unperturbed.IsInvalid)
+        {
+            throw new ArgumentException("unperturbed has been disposed.", nameof(unperturbed));
+        }
+
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var ablated = Enumerable.Range(first, count).Select(f => (long?)f).ToArray();
+        var modified = owner.Traverse(dataLoader, plan, ablated, options, cancellationToken);
+        var outputs = unperturbed.numel();
+        if (modified.numel() != count * outputs)
+        {
+            throw new ArgumentException(
+                $"The metric has {modified.numel() / count} element(s) with a feature ablated but {outputs} without: Reduce and ToMetric must give a metric of the same shape on every pass.",
+                "ToMetric");
+        }
+
+        // An unperturbed metric read back from a file is on the CPU; the copy to the metric's device is exact.
+        var initial = unperturbed.device_type == modified.device_type && unperturbed.device_index == modified.device_index ? unperturbed : unperturbed.to(modified.device);
+        var difference = initial.reshape(1, outputs) - modified.reshape(count, outputs);
+        return difference.t().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The attributions of every feature, [m, features], from the unperturbed metric and every pass's
+    /// <see cref="AttributePass"/> in pass order (the result <see cref="DataLoaderAttribution.Attribute"/> gives with <c>ReturnInputShape = false</c>).
+    /// </summary>
+    /// <param name="unperturbed">The unperturbed metric (fixes m, dtype and device when there is no feature).</param>
+    /// <param name="slices">Each pass's [m, features of the pass], in pass order.</param>
+    /// <returns>A new tensor; the caller disposes it.</returns>
+    /// <exception cref="ArgumentException">A slice is not [m, k].</exception>
+    public static Tensor Join(Tensor unperturbed, IReadOnlyList<Tensor> slices)
+    {
+        ArgumentNullException.ThrowIfNull(unperturbed);
+        ArgumentNullException.ThrowIfNull(slices);
+        var outputs = unperturbed.numel();
+        if (slices.Count == 0)
+        {
+            return torch.zeros([outputs, 0], unperturbed.dtype, unperturbed.device);
+        }
+
+        for (var i = 0; i < slices.Count; i++)
+        {
+            if (slices[i] is null || slices[i].dim() != 2 || slices[i].shape[0] != outputs)
+            {
+                throw new ArgumentException($"slices[{i}] has shape {(slices[i] is null ? "null" : Shapes.Format(slices[i].shape))}; every slice must be [{outputs}, k], the metric's elements by the pass's features.", nameof(slices));
+            }
+        }
+
+        return torch.cat(slices.ToArray(), 1);
+    }
+
+    /// <summary>
+    /// Spreads [m, features] attributions over each attributed element's shape (the result
+    /// <see cref="DataLoaderAttribution.Attribute"/> gives with <c>ReturnInputShape = true</c>): every element
+    /// holds its feature's attribution.
+    /// </summary>
+    /// <param name="attributions">[m, features].</param>
+    /// <param name="featureIds">Per attributed element, <see cref="FeatureIds"/>'s tensor (or a copy of it).</param>
+    /// <returns>Per element, [m, ...its shape without the batch]; new tensors the caller disposes.</returns>
+    /// <exception cref="ArgumentException">The attributions are not 2-dimensional, or an id has no column.</exception>
+    public static Tensor[] ToInputShape(Tensor attributions, IReadOnlyList<Tensor> featureIds)
+    {
+        ArgumentNullException.ThrowIfNull(attributions);
+        ArgumentNullException.ThrowIfNull(featureIds);
+        if (attributions.dim() != 2)
+        {
+            throw new ArgumentException($"attributions has shape {Shapes.Format(attributions.shape)}; it must be [m, features].", nameof(attributions));
+        }
+
+        var result = new Tensor[featureIds.Count];
+        for (var i = 0; i < featureIds.Count; i++)
+        {
+            using var scope = torch.NewDisposeScope();
+            var ids = featureIds[i].reshape(-1);
+            if (ids.numel() > 0 && ids.max().item<long>() >= attributions.shape[1])
+            {
+                throw new ArgumentException(
+                    $"featureIds[{i}] holds the feature id {ids.max().item<long>()}, but attributions has {attributions.shape[1]} feature column(s).",
+                    nameof(featureIds));
+            }
+
+            var shape = (long[])featureIds[i].shape.Clone();
+            shape[0] = attributions.shape[0];
+            result[i] = attributions.index_select(1, ids.to(attributions.device)).reshape(shape).MoveToOuterDisposeScope();
+        }
+
+        return result;
+    }
+
+    /// <summary>Frees the masks, baselines and feature ids this object holds.</summary>
+    public void Dispose()
+    {
+        if (!disposed)
+        {
+            disposed = true;
+            plan.Dispose();
         }
     }
 }

@@ -1,0 +1,385 @@
+using Captum.Attr;
+using Captum.Batch;
+using FsCheck.Xunit;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace Captum.Tests.Batch;
+
+/// <summary>DataLoaderAttribution sharded by passes: the merge is the single call bit for bit, resume, refusals, a failing disk.</summary>
+public sealed class ShardedDataLoaderAttributionTests
+{
+    private const int Examples = 12;
+    private const int BatchSize = 3;
+    private const int Batches = Examples / BatchSize;
+
+    /// <summary>y = tanh(x W), [n, 3], counting its calls; <see cref="OnCall"/> sees each call's number (to cancel or fail mid-pass).</summary>
+    private sealed class CountingModel(int seed)
+    {
+        private readonly Tensor w = torch.randn([8, 3], generator: new Generator((ulong)seed));
+
+        public int Calls { get; set; }
+
+        public Action<int>? OnCall { get; set; }
+
+        public DataLoaderAttribution Method() => new(new FeatureAblation((Func<Tensor, Tensor>)Forward));
+
+        private Tensor Forward(Tensor x)
+        {
+            Calls++;
+            OnCall?.Invoke(Calls);
+            return torch.tanh(x.matmul(w));
+        }
+    }
+
+    private static Inputs[] Loader(int seed)
+    {
+        var x = torch.randn([Examples, 8], generator: new Generator((ulong)seed + 100));
+        var labels = torch.randint(0, 3, [Examples], generator: new Generator((ulong)seed + 200));
+        return [.. Enumerable.Range(0, Batches).Select(b => Inputs.Of(x.narrow(0, b * BatchSize, BatchSize), labels.narrow(0, b * BatchSize, BatchSize)))];
+    }
+
+    /// <summary>
+    /// Features: column c of x is feature c % features. Metric: every output of the data set concatenated
+    /// ([12, 3], m = 36), or (scalar) the summed output at each example's label, a 0-dimensional tensor.
+    /// </summary>
+    private static DataLoaderAttributionOptions Options(int features, int perPass, bool scalar = false) => new()
+    {
+        InputRoles = [InputRole.NeedAttribution, InputRole.NoForward],
+        FeatureMask = torch.arange(8).remainder(features).reshape(1, 8),
+        Reduce = scalar
+            ? (acc, output, batch) => (acc as Tensor ?? torch.zeros([])) + output.gather(1, batch[1].unsqueeze(1)).sum()
+            : (acc, output, _) => acc is Tensor previous ? torch.cat([previous, output]) : output,
+        PerturbationsPerPass = perPass,
+    };
+
+    private static DataLoaderRunSpec Spec(string model = "tanh-linear seed 1") => new() { Loader = "12 examples, batches of 3", Model = model, Metric = "outputs" };
+
+    private static Task<DataLoaderShardResult> Run(string folder, ShardAssignment shard, CountingModel model, Inputs[] loader, DataLoaderAttributionOptions options, ShardedDataLoaderOptions? sharding = null, DataLoaderRunSpec? spec = null, CancellationToken cancellationToken = default) =>
+        ShardedDataLoaderAttribution.RunShardAsync(folder, spec ?? Spec(), shard, model.Method(), loader, options, sharding, cancellationToken);
+
+    private static void AssertBitwiseEqual(AttributionResult expected, AttributionResult actual)
+    {
+        Assert.Equal(expected.Attributions.Count, actual.Attributions.Count);
+        for (var i = 0; i < expected.Attributions.Count; i++)
+        {
+            var (e, a) = (expected.Attributions[i], actual.Attributions[i]);
+            Assert.Equal(e.dtype, a.dtype);
+            Assert.Equal(e.shape, a.shape);
+            Assert.True(e.contiguous().bytes.SequenceEqual(a.contiguous().bytes), $"attribution {i} differs");
+        }
+    }
+
+    [Fact]
+    public async Task Merge_ThreeShards_EqualsTheSingleCallBitForBitInBothShapes()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var temp = new TempFolder();
+        var model = new CountingModel(1);
+        var loader = Loader(1);
+        var options = Options(features: 7, perPass: 2);
+        using var single = model.Method().Attribute(loader, options);
+        using var singleFlat = model.Method().Attribute(loader, options with { ReturnInputShape = false });
+
+        foreach (var i in new[] { 2, 0, 1 })
+        {
+            await Run(temp.Path, new ShardAssignment(i, 3), model, loader, options);
+        }
+
+        using var merged = ShardedDataLoaderAttribution.Merge(temp.Path);
+        using var mergedFlat = ShardedDataLoaderAttribution.Merge(temp.Path, returnInputShape: false);
+        var report = ShardedDataLoaderAttribution.Inspect(temp.Path);
+
+        Assert.Equal([36L, 8L], merged.Attribution.shape);
+        Assert.Equal([36L, 7L], mergedFlat.Attribution.shape);
+        AssertBitwiseEqual(single, merged);
+        AssertBitwiseEqual(singleFlat, mergedFlat);
+        Assert.Equal("passes=4 shards=3 missing=0", report.Summary);
+        Assert.Empty(report.Warnings);
+    }
+
+    [Property(MaxTest = 12)]
+    public void Merge_AnyFeaturesPerturbationsPerPassAndShards_EqualsTheSingleCallBitForBit(byte featureSeed, byte perPassSeed, byte shardSeed, bool scalar)
+    {
+        var (features, perPass, shards) = (1 + (featureSeed % 8), 1 + (perPassSeed % 4), 1 + (shardSeed % 5));
+        using var scope = torch.NewDisposeScope();
+        using var temp = new TempFolder();
+        var model = new CountingModel(featureSeed);
+        var loader = Loader(shardSeed);
+        var options = Options(features, perPass, scalar) with { ReturnInputShape = false };
+        using var single = model.Method().Attribute(loader, options);
+
+        for (var i = 0; i < shards; i++)
+        {
+            Run(temp.Path, new ShardAssignment(i, shards), model, loader, options).GetAwaiter().GetResult();
+        }
+
+        using var merged = ShardedDataLoaderAttribution.Merge(temp.Path, returnInputShape: false);
+        AssertBitwiseEqual(single, merged);
+    }
+
+    [Fact]
+    public async Task RunShard_CancelledMidPass_RestartRunsOnlyThePassesNotWritten()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var temp = new TempFolder();
+        var model = new CountingModel(2);
+        var loader = Loader(2);
+        var options = Options(features: 6, perPass: 1);
+        using var single = model.Method().Attribute(loader, options);
+        using var cancel = new CancellationTokenSource();
+        model.Calls = 0;
+        // The unperturbed pass and passes 0 and 1 complete, then pass 2 is cancelled after two of its four batches.
+        model.OnCall = call =>
+        {
+            if (call == (3 * Batches) + 2)
+            {
+                cancel.Cancel();
+            }
+        };
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Run(temp.Path, ShardAssignment.Single, model, loader, options, cancellationToken: cancel.Token));
+        var stopped = DataLoaderShardManifest.Read(Path.Combine(temp.Path, "shard-00000"))!;
+        (model.Calls, model.OnCall) = (0, null);
+        var resumed = await Run(temp.Path, ShardAssignment.Single, model, loader, options);
+        using var merged = ShardedDataLoaderAttribution.Merge(temp.Path);
+
+        Assert.Equal([0, 1], stopped.Passes);
+        Assert.Equal((true, false), (stopped.HasUnperturbed, stopped.Complete));
+        Assert.Equal((3, 4), (resumed.Resumed, resumed.Computed));
+        Assert.Equal(4 * Batches, model.Calls);   // passes 2 to 5 only: neither the unperturbed pass nor passes 0 and 1 again
+        AssertBitwiseEqual(single, merged);
+    }
+
+    [Fact]
+    public async Task RunShard_ModelFailsMidPass_KeepsTheFinishedPassesAndTheRestartCompletesThem()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var temp = new TempFolder();
+        var model = new CountingModel(3);
+        var loader = Loader(3);
+        var options = Options(features: 4, perPass: 1, scalar: true);
+        using var single = model.Method().Attribute(loader, options);
+        model.Calls = 0;
+        model.OnCall = call => _ = call == (3 * Batches) + 1 ? throw new InvalidOperationException("the model failed") : 0;
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => Run(temp.Path, ShardAssignment.Single, model, loader, options));
+        var report = ShardedDataLoaderAttribution.Inspect(temp.Path);
+        (model.Calls, model.OnCall) = (0, null);
+        await Run(temp.Path, ShardAssignment.Single, model, loader, options);
+        using var merged = ShardedDataLoaderAttribution.Merge(temp.Path);
+
+        Assert.Equal("shard 0: incomplete, 2 of its passes missing: 2-3", Assert.Single(report.Problems));
+        Assert.Equal(2 * Batches, model.Calls);
+        AssertBitwiseEqual(single, merged);
+    }
+
+    [Fact]
+    public async Task RunShard_AfterACrashBetweenRenameAndManifest_AdoptsThePassAndDeletesTemporaryFiles()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var temp = new TempFolder();
+        var model = new CountingModel(11);
+        var loader = Loader(11);
+        var options = Options(features: 3, perPass: 1);
+        await Run(temp.Path, ShardAssignment.Single, model, loader, options);
+        var shardFolder = Path.Combine(temp.Path, "shard-00000");
+        var manifest = DataLoaderShardManifest.Read(shardFolder)!;
+        (manifest with { Complete = false, Passes = [0] }).Write(shardFolder);
+        var stray = Path.Combine(shardFolder, DataLoaderShardManifest.PartName(2) + ".123.abc.tmp");
+        File.WriteAllText(stray, "half a pass");
+        File.WriteAllText(Path.Combine(shardFolder, DataLoaderShardManifest.PartName(2)), "not a safetensors file");
+        model.Calls = 0;
+
+        var again = await Run(temp.Path, ShardAssignment.Single, model, loader, options);
+
+        Assert.Equal((3, 1), (again.Resumed, again.Computed));   // pass 1 adopted, the broken pass 2 recomputed
+        Assert.Equal(Batches, model.Calls);
+        Assert.False(File.Exists(stray));
+        Assert.Equal([0, 1, 2], DataLoaderShardManifest.Read(shardFolder)!.Passes);
+    }
+
+    [Fact]
+    public async Task Inspect_ShardsWithDifferentUnperturbedMetrics_WarnsNamingTheShard()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var temp = new TempFolder();
+        var model = new CountingModel(12);
+        var loader = Loader(12);
+        var options = Options(features: 2, perPass: 1, scalar: true);
+        await Run(temp.Path, new ShardAssignment(0, 2), model, loader, options);
+        await Run(temp.Path, new ShardAssignment(1, 2), model, loader, options);
+        var metric = Path.Combine(temp.Path, "shard-00001", DataLoaderShardManifest.UnperturbedFileName);
+        Captum.Checkpoints.SafeTensors.Save(new Dictionary<string, Tensor> { ["metric"] = torch.tensor(1.5f) }, metric);
+
+        var report = ShardedDataLoaderAttribution.Inspect(temp.Path);
+
+        Assert.True(report.Complete);
+        Assert.StartsWith("shard 1's unperturbed metric differs from shard 0's", Assert.Single(report.Warnings));
+    }
+
+    [Fact]
+    public async Task Merge_ShardNotRun_ReportsItsMissingPassesAndRefuses()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var temp = new TempFolder();
+        var model = new CountingModel(4);
+        var loader = Loader(4);
+        var options = Options(features: 6, perPass: 1);
+        await Run(temp.Path, new ShardAssignment(0, 3), model, loader, options);
+        await Run(temp.Path, new ShardAssignment(2, 3), model, loader, options);
+
+        var report = ShardedDataLoaderAttribution.Inspect(temp.Path);
+        var ex = Assert.Throws<InvalidOperationException>(() => ShardedDataLoaderAttribution.Merge(temp.Path));
+
+        Assert.False(report.Complete);
+        Assert.Equal("shard 1: not started, 2 of its passes missing: 2-3, its unperturbed metric missing", Assert.Single(report.Problems));
+        Assert.Equal("passes=4 shards=3 missing=3", report.Summary);
+        Assert.Contains("shard 1: not started", ex.Message);
+        Assert.EndsWith("passes=4 shards=3 missing=3", ex.Message);
+    }
+
+    [Fact]
+    public async Task RunShard_FolderOfAnotherRun_IsRefusedNamingEveryDifference()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var temp = new TempFolder();
+        var model = new CountingModel(5);
+        var loader = Loader(5);
+        await Run(temp.Path, new ShardAssignment(0, 2), model, loader, Options(features: 4, perPass: 1));
+        model.Calls = 0;
+
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() =>
+            Run(temp.Path, new ShardAssignment(1, 3), model, loader, Options(features: 5, perPass: 2), spec: Spec("tanh-linear seed 2")));
+
+        Assert.Equal("outFolder", ex.ParamName);
+        Assert.Contains("model: the folder has 'tanh-linear seed 1', this run 'tanh-linear seed 2'", ex.Message);
+        Assert.Contains("feature count: the folder has 4, this run 5", ex.Message);
+        Assert.Contains("perturbations per pass: the folder has 1, this run 2", ex.Message);
+        Assert.Contains("shard count: the folder has 2, this run 3", ex.Message);
+        Assert.Equal(0, model.Calls);
+        Assert.False(Directory.Exists(Path.Combine(temp.Path, "shard-00001")));
+    }
+
+    [Fact]
+    public async Task RunShard_FolderOfAttributeDataset_IsRefusedNamingTheKind()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var temp = new TempFolder();
+        new AttributionRunSpec { Dataset = "scenes", Count = 4, Model = "vqa", Method = "layer-ig" }.RecordOrCheck(temp.Path);
+
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() => Run(temp.Path, ShardAssignment.Single, new CountingModel(6), Loader(6), Options(4, 1)));
+
+        Assert.Contains("kind: the folder has 'attribute-dataset', this run 'data-loader-attribution'", ex.Message);
+    }
+
+    [Theory]
+    [InlineData(3, 3)]
+    [InlineData(-1, 2)]
+    public async Task RunShard_ShardIndexOutOfRange_IsRefusedBeforeAnyWork(int index, int count)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var temp = new TempFolder();
+        var model = new CountingModel(7);
+        var folder = Path.Combine(temp.Path, "out");
+
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() => Run(folder, new ShardAssignment(index, count), model, Loader(7), Options(4, 1)));
+
+        Assert.Equal("shard", ex.ParamName);
+        Assert.Contains($"the shard index {index} is out of range for {count} shards", ex.Message);
+        Assert.Equal(0, model.Calls);
+        Assert.False(Directory.Exists(folder));
+    }
+
+    [Fact]
+    public async Task RunShard_ShardClaimedByAnotherWorker_IsRefused()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var temp = new TempFolder();
+        var shard = new ShardAssignment(1, 2);
+        var folder = Directory.CreateDirectory(Path.Combine(temp.Path, shard.FolderName)).FullName;
+        using var first = ShardLock.Acquire(folder, shard);
+
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => Run(temp.Path, shard, new CountingModel(8), Loader(8), Options(4, 1)));
+
+        Assert.Contains("shard 1 of 2 is already being worked on", ex.Message);
+    }
+
+    [Fact]
+    public async Task RunShard_DiskFullOnTheSecondPass_LeavesTheFirstReadableAndTheRestartCompletes()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var temp = new TempFolder();
+        var model = new CountingModel(9);
+        var loader = Loader(9);
+        var options = Options(features: 3, perPass: 1);
+        using var single = model.Method().Attribute(loader, options);
+        var files = 0;
+        // Files in order: the feature ids, the unperturbed metric, pass 0, pass 1 (the disk fills there).
+        Stream Create(string path) => ++files == 4 ? new FullDiskStream(path) : File.Create(path);
+
+        await Assert.ThrowsAsync<IOException>(() => Run(temp.Path, ShardAssignment.Single, model, loader, options, new() { CreateFile = Create }));
+        var shardFolder = Path.Combine(temp.Path, "shard-00000");
+        var manifest = DataLoaderShardManifest.Read(shardFolder)!;
+        using var part = Captum.Checkpoints.SafeTensors.Load(Path.Combine(shardFolder, DataLoaderShardManifest.PartName(0)));
+        var report = ShardedDataLoaderAttribution.Inspect(temp.Path);
+
+        Assert.Equal([0], manifest.Passes);
+        Assert.Equal([36L, 1L], part.Tensors["attributions"].shape);
+        Assert.Empty(Directory.EnumerateFiles(shardFolder, "*.tmp"));
+        Assert.Equal("shard 0: incomplete, 2 of its passes missing: 1-2", Assert.Single(report.Problems));
+
+        model.Calls = 0;
+        var resumed = await Run(temp.Path, ShardAssignment.Single, model, loader, options);
+        using var merged = ShardedDataLoaderAttribution.Merge(temp.Path);
+        Assert.Equal((2, 2), (resumed.Resumed, resumed.Computed));
+        AssertBitwiseEqual(single, merged);
+    }
+
+    [Fact]
+    public async Task RunShard_Progress_CountsEveryPassOverTheLoaderIncludingTheUnperturbedOne()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var temp = new TempFolder();
+        var reports = new List<DataLoaderShardProgress>();
+        var progress = new SynchronousProgress<DataLoaderShardProgress>(reports.Add);
+
+        // 5 features, 2 per pass: passes 0-2; shard 1 of 2 holds pass 1 and 2.
+        await Run(temp.Path, new ShardAssignment(1, 2), new CountingModel(10), Loader(10), Options(5, 2), new() { Progress = progress });
+
+        Assert.Equal([0, 1, 2, 3], reports.Select(r => r.Done));
+        Assert.All(reports, r => Assert.Equal(3, r.Total));
+        Assert.Equal(TimeSpan.Zero, reports[^1].Remaining);
+        Assert.StartsWith("shard 1 of 2: 3/3 passes (0 resumed)", reports[^1].ToString());
+    }
+
+    /// <summary>A file that takes half of the first write and then fails as a full disk does.</summary>
+    private sealed class FullDiskStream(string path) : FileStream(path, FileMode.CreateNew, FileAccess.Write)
+    {
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            base.Write(buffer[..(buffer.Length / 2)]);
+            throw new IOException("No space left on device");
+        }
+
+        // Not through Write(ReadOnlySpan): FileStream's span overload calls this one in a derived class.
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            base.Write(buffer, offset, count / 2);
+            throw new IOException("No space left on device");
+        }
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            Write(buffer.Span);
+            return ValueTask.CompletedTask;
+        }
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        {
+            Write(buffer, offset, count);
+            return Task.CompletedTask;
+        }
+    }
+}
