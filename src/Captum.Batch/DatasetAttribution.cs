@@ -36,9 +36,39 @@ public sealed record DatasetProgress(ShardAssignment Shard, int Done, int Total,
     public TimeSpan? Remaining => Rate > 0 ? TimeSpan.FromSeconds((Total - Done) / Rate) : null;
 
     /// <inheritdoc />
-    public override string ToString() => string.Create(
+    public override string ToString() => ToString("examples");
+
+    /// <summary>The progress line with the units named <paramref name="units"/> (plural), e.g. "shard 0 of 2: 3/10 scenes (1 resumed), 0.50 scenes/s, 14s left".</summary>
+    public string ToString(string units) => string.Create(
         CultureInfo.InvariantCulture,
-        $"{Shard}: {Done}/{Total} examples ({Resumed} resumed), {Rate:0.00} examples/s, {(Remaining is { } r ? $"{r.TotalSeconds:0}s left" : "time left unknown")}");
+        $"{Shard}: {Done}/{Total} {units} ({Resumed} resumed), {Rate:0.00} {units}/s, {(Remaining is { } r ? $"{r.TotalSeconds:0}s left" : "time left unknown")}");
+}
+
+/// <summary>
+/// Writes a shard's progress as lines (<see cref="DatasetProgress.ToString(string)"/> after a prefix) at most every
+/// few seconds, and at the end of the shard: what a worker's log should show.
+/// </summary>
+/// <param name="writer">Where the lines go (a command's standard error).</param>
+/// <param name="prefix">Before each line, e.g. "attribute-dataset: ".</param>
+/// <param name="units">The units' name, plural.</param>
+public sealed class ProgressLines(TextWriter writer, string prefix, string units = "examples") : IProgress<DatasetProgress>
+{
+    private DateTime last = DateTime.MinValue;
+
+    /// <summary>The least time between two lines before the shard's end. Default 5 seconds.</summary>
+    public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <inheritdoc />
+    public void Report(DatasetProgress value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        var now = DateTime.UtcNow;
+        if (value.Done == value.Total || now - last >= Interval)
+        {
+            last = now;
+            writer.WriteLine(prefix + value.ToString(units));
+        }
+    }
 }
 
 /// <summary>What a worker did with its shard.</summary>

@@ -189,9 +189,17 @@ public static class ShardedRun
         return new ShardResult(shard, first, end, resumed, computed, errors);
     }
 
-    /// <summary>Refuses a shard index out of range, a negative count, a row group size below 1.</summary>
-    internal static void CheckArguments(ShardAssignment shard, int count, int rowGroupSize)
+    /// <summary>
+    /// Refuses what <see cref="RunShardAsync"/> refuses, for a caller that checks before recording its run.json: a
+    /// shard index out of range, a negative count, a row group size below 1.
+    /// </summary>
+    /// <param name="shard">The worker's shard.</param>
+    /// <param name="count">The run's number of units.</param>
+    /// <param name="rowGroupSize">Units per part file.</param>
+    /// <exception cref="ArgumentException">One of them is out of range; the message says which.</exception>
+    public static void CheckArguments(ShardAssignment shard, int count, int rowGroupSize)
     {
+        ArgumentNullException.ThrowIfNull(shard);
         if (shard.Index < 0 || shard.Index >= shard.Count)
         {
             throw new ArgumentException($"the shard index {shard.Index} is out of range for {shard.Count} shards: it must be in [0, {shard.Count - 1}].", nameof(shard));
