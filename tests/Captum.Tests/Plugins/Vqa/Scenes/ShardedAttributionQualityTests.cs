@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Captum.Batch;
+using Captum.Tests.Batch;
 using Captum.Plugins.Vqa;
 using Captum.Plugins.Vqa.Scenes;
 using Captum.Tests.Plugins.Vqa.Commands;
@@ -180,4 +181,36 @@ public sealed class ShardedAttributionQualityTests(SingleProcessQualityFixture s
         Assert.Equal(expected with { TopWords = none }, actual with { TopWords = none });
         Assert.Equal(expected.TopWords.ToList(), actual.TopWords.ToList());
     }
+}
+
+/// <summary>
+/// vqa-eval as a Kubernetes Indexed Job of real captum processes given JOB_COMPLETION_INDEX and CAPTUM_SHARD_COUNT,
+/// one killed (SIGKILL) after its first scene and started again; the folder's report is the single-process one.
+/// </summary>
+[Collection(Captum.Tests.Attr.SerialCollection.Name)]
+public sealed class ShardedAttributionQualityProcessTests(SingleProcessQualityFixture single) : IClassFixture<SingleProcessQualityFixture>
+{
+    private const int Scenes = 6;
+
+    [Fact]
+    public async Task IndexedJob_WorkerKilledMidShardAndRestarted_ReportsWhatEvaluateGives()
+    {
+        using var temp = new TempFolder();
+        var job = Path.Combine(temp.Path, "job");
+        string[] worker = ["vqa-eval", "--scenes", $"{Scenes}", "--steps", $"{SingleProcessQualityFixture.Options.Steps}", "--out", job, "--row-group-size", "1"];
+
+        var (atKill, firstExit, restartedExit, restartedOutput) = await IndexedJobWorker.RunWithShardOneKilledAsync(worker, job);
+        var expected = AttributionQuality.Evaluate(single.Model, SingleProcessQualityFixture.Options with { Scenes = Scenes });
+        var found = await AttributionQualityShards.ReportAsync(job);
+
+        Assert.False(atKill.Complete, "the worker finished its shard before it could be killed");
+        Assert.Equal((0, 0), (firstExit, restartedExit));
+        Assert.Contains($"({atKill.Rows} resumed, {(Scenes / 2) - atKill.Rows} computed)", restartedOutput, StringComparison.Ordinal);
+        Assert.True(found.Status.Complete, string.Join("; ", found.Status.Problems));
+        Assert.Equal(VqaEvalDocument(expected), VqaEvalDocument(found.Report!));
+    }
+
+    /// <summary>The report as vqa-eval's JSON document (doubles written to round-trip), so equal text is equal figures.</summary>
+    private static string VqaEvalDocument(AttributionQualityReport report) =>
+        Captum.Plugins.Vqa.Commands.VqaEvalCommand.Document(report, "m", "c", null, "zero").ToJson();
 }
