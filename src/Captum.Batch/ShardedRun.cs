@@ -42,10 +42,13 @@ public sealed record ShardedRunOptions
 /// </summary>
 public sealed class ShardedRunStatus
 {
-    internal ShardedRunStatus(int count, int shardCount, int present, int missing, IReadOnlyList<string> problems, IReadOnlyList<(string Path, ShardPart Part)> parts)
+    internal ShardedRunStatus(int count, int shardCount, string units, int present, int missing, IReadOnlyList<string> problems, IReadOnlyList<(string Path, ShardPart Part)> parts)
     {
-        (Count, ShardCount, Present, Missing, Problems, Parts) = (count, shardCount, present, missing, problems, parts);
+        (Count, ShardCount, Units, Present, Missing, Problems, Parts) = (count, shardCount, units, present, missing, problems, parts);
     }
+
+    /// <summary>The units' name in messages, plural ("examples", "scenes").</summary>
+    public string Units { get; }
 
     /// <summary>The run's number of units.</summary>
     public int Count { get; }
@@ -335,9 +338,9 @@ public static class ShardedRun
     /// <param name="folder">The run's output folder.</param>
     /// <param name="count">The run's number of units (from its run.json).</param>
     /// <param name="shardCount">The run's number of shards (from its run.json).</param>
-    /// <param name="unit">The units' name in <see cref="ShardedRunStatus.Problems"/>, plural ("examples", "scenes").</param>
+    /// <param name="units">The units' name in <see cref="ShardedRunStatus.Problems"/>, plural ("examples", "scenes").</param>
     /// <exception cref="InvalidDataException">A manifest is not readable.</exception>
-    public static ShardedRunStatus Check(string folder, int count, int shardCount, string unit = "examples")
+    public static ShardedRunStatus Check(string folder, int count, int shardCount, string units = "examples")
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(folder);
         ArgumentOutOfRangeException.ThrowIfLessThan(shardCount, 1);
@@ -355,7 +358,7 @@ public static class ShardedRun
             {
                 if (end > first)
                 {
-                    problems.Add(string.Create(CultureInfo.InvariantCulture, $"shard {i}: not started, {unit} {Ranges([(first, end)])} missing"));
+                    problems.Add(string.Create(CultureInfo.InvariantCulture, $"shard {i}: not started, {units} {Ranges([(first, end)])} missing"));
                     missing += end - first;
                 }
 
@@ -367,7 +370,7 @@ public static class ShardedRun
             if (gaps.Count > 0)
             {
                 var gap = gaps.Sum(g => g.End - g.First);
-                problems.Add(string.Create(CultureInfo.InvariantCulture, $"shard {i}: incomplete, {gap} {unit} missing: {Ranges(gaps)}"));
+                problems.Add(string.Create(CultureInfo.InvariantCulture, $"shard {i}: incomplete, {gap} {units} missing: {Ranges(gaps)}"));
                 missing += gap;
             }
 
@@ -375,7 +378,7 @@ public static class ShardedRun
             parts.AddRange(existing.Parts.OrderBy(p => p.First).Select(p => (Path.Combine(shardFolder, p.File), p)));
         }
 
-        return new ShardedRunStatus(count, shardCount, present, missing, problems, parts);
+        return new ShardedRunStatus(count, shardCount, units, present, missing, problems, parts);
     }
 
     /// <summary>
@@ -393,7 +396,7 @@ public static class ShardedRun
         ArgumentNullException.ThrowIfNull(status);
         if (!status.Complete)
         {
-            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"the run is incomplete: {status.Missing} units missing ({string.Join("; ", status.Problems)})."), nameof(status));
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"the run is incomplete: {status.Missing} {status.Units} missing ({string.Join("; ", status.Problems)})."), nameof(status));
         }
 
         var next = 0;
@@ -404,7 +407,7 @@ public static class ShardedRun
             {
                 throw new InvalidDataException(string.Create(
                     CultureInfo.InvariantCulture,
-                    $"{path} does not hold examples {part.First}-{part.First + part.Rows - 1} as its manifest says (or overlaps the part before it, which ended at {next - 1})."));
+                    $"{path} does not hold {status.Units} {part.First}-{part.First + part.Rows - 1} as its manifest says (or overlaps the part before it, which ended at {next - 1})."));
             }
 
             next += rows.Count;
@@ -416,7 +419,7 @@ public static class ShardedRun
 
         if (next != status.Count)
         {
-            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"the parts hold {next} examples, the run has {status.Count}."));
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"the parts hold {next} {status.Units}, the run has {status.Count}."));
         }
     }
 
