@@ -7,8 +7,11 @@ namespace Captum.Batch;
 /// A row whose example could not be attributed (a missing image, an unknown word) has <see cref="Error"/> set and
 /// no prediction.
 /// </summary>
-public sealed class AttributionRow
+public sealed class AttributionRow : IShardRow
 {
+    /// <summary>Whether <see cref="Error"/> is set (no column: an explicit implementation).</summary>
+    bool IShardRow.HasError => Error is not null;
+
     /// <summary>The example's index in the dataset.</summary>
     [JsonPropertyName("index")]
     public int Index { get; set; }

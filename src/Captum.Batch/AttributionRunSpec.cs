@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -9,7 +8,7 @@ namespace Captum.Batch;
 /// the folder must compute the same thing, or its rows could not be merged. Settings that do not change a row
 /// (row group size, threads) are not part of it.
 /// </summary>
-public sealed record AttributionRunSpec
+public sealed record AttributionRunSpec : IShardedRunSpec<AttributionRunSpec>
 {
     /// <summary>The file format's version.</summary>
     public int Format { get; init; } = 1;
@@ -54,15 +53,10 @@ public sealed record AttributionRunSpec
     /// <summary>The number of shards the examples are split into.</summary>
     public int ShardCount { get; init; } = 1;
 
-    internal static readonly JsonSerializerOptions Json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        WriteIndented = true,
-        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-    };
+    internal static JsonSerializerOptions Json => RunSpecFile.Json;
 
     /// <summary>The file name of a run's spec in its output folder.</summary>
-    public const string FileName = "run.json";
+    public const string FileName = RunSpecFile.FileName;
 
     /// <summary>
     /// What differs between this spec and <paramref name="other"/> (the folder's), one phrase per field, e.g.
@@ -71,100 +65,38 @@ public sealed record AttributionRunSpec
     public IReadOnlyList<string> Differences(AttributionRunSpec other)
     {
         ArgumentNullException.ThrowIfNull(other);
-        var differences = new List<string>();
-        void Compare(string name, object? folder, object? mine)
-        {
-            var (a, b) = (Text(folder), Text(mine));
-            if (!string.Equals(a, b, StringComparison.Ordinal))
-            {
-                differences.Add($"{name}: the folder has {a}, this run {b}");
-            }
-        }
-
-        Compare("format", other.Format, Format);
-        Compare("dataset", other.Dataset, Dataset);
-        Compare("dataset digest", other.DatasetDigest, DatasetDigest);
-        Compare("count", other.Count, Count);
-        Compare("seed", other.Seed, Seed);
-        Compare("model", other.Model, Model);
-        Compare("model files", other.ModelFiles, ModelFiles);
-        Compare("model settings", other.ModelSettings, ModelSettings);
-        Compare("method", other.Method, Method);
-        Compare("steps", other.Steps, Steps);
-        Compare("internal batch size", other.InternalBatchSize, InternalBatchSize);
-        Compare("target", other.Target, Target);
-        Compare("grid", other.Grid, Grid);
-        Compare("shard count", other.ShardCount, ShardCount);
-        return differences;
+        return new SpecDifferences()
+            .Compare("format", other.Format, Format)
+            .Compare("dataset", other.Dataset, Dataset)
+            .Compare("dataset digest", other.DatasetDigest, DatasetDigest)
+            .Compare("count", other.Count, Count)
+            .Compare("seed", other.Seed, Seed)
+            .Compare("model", other.Model, Model)
+            .Compare("model files", other.ModelFiles, ModelFiles)
+            .Compare("model settings", other.ModelSettings, ModelSettings)
+            .Compare("method", other.Method, Method)
+            .Compare("steps", other.Steps, Steps)
+            .Compare("internal batch size", other.InternalBatchSize, InternalBatchSize)
+            .Compare("target", other.Target, Target)
+            .Compare("grid", other.Grid, Grid)
+            .Compare("shard count", other.ShardCount, ShardCount)
+            .ToList();
     }
-
-    private static string Text(object? value) => value switch
-    {
-        null => "none",
-        string s => $"'{s}'",
-        // Ordinal order whatever the dictionary's comparer: one read back from run.json sorts with the culture's.
-        IDictionary<string, string> map => map.Count == 0 ? "none" : string.Join(", ", map.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}")),
-        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
-        _ => value.ToString() ?? "none",
-    };
 
     /// <summary>
     /// Records this spec in <paramref name="folder"/>'s <c>run.json</c>, or, when the folder already has one, checks
-    /// it is the same run. Safe when several workers start at once: the file is written under a temporary name
-    /// and linked into place only if none exists.
+    /// it is the same run (<see cref="RunSpecFile.RecordOrCheck"/>).
     /// </summary>
     /// <exception cref="ArgumentException">The folder holds a different run; the message names every difference.</exception>
     /// <exception cref="InvalidDataException">The folder's run.json is not readable.</exception>
-    public void RecordOrCheck(string folder)
-    {
-        ArgumentNullException.ThrowIfNull(folder);
-        Directory.CreateDirectory(folder);
-        var path = Path.Combine(folder, FileName);
-        if (!File.Exists(path))
-        {
-            var temp = AtomicFile.WriteTemp(path, JsonSerializer.Serialize(this, Json));
-            try
-            {
-                File.Move(temp, path, overwrite: false);
-                return;
-            }
-            catch (IOException) when (File.Exists(path))
-            {
-                File.Delete(temp);
-            }
-        }
-
-        var existing = Read(folder);
-        var differences = Differences(existing);
-        if (differences.Count > 0)
-        {
-            throw new ArgumentException(
-                $"--out {folder} holds another run ({string.Join("; ", differences)}): give another --out folder, or the same options.",
-                "out");
-        }
-    }
+    public void RecordOrCheck(string folder) => RunSpecFile.RecordOrCheck(this, folder, Producer);
 
     /// <summary>Reads <paramref name="folder"/>'s <c>run.json</c>.</summary>
     /// <exception cref="ArgumentException">The folder has none (it is not an attribute-dataset output folder).</exception>
     /// <exception cref="InvalidDataException">It is not readable.</exception>
-    public static AttributionRunSpec Read(string folder)
-    {
-        var path = Path.Combine(folder, FileName);
-        if (!File.Exists(path))
-        {
-            throw new ArgumentException($"{folder} has no {FileName}: it is not an output folder of captum attribute-dataset.", nameof(folder));
-        }
+    public static AttributionRunSpec Read(string folder) => RunSpecFile.Read<AttributionRunSpec>(folder, Producer);
 
-        try
-        {
-            return JsonSerializer.Deserialize<AttributionRunSpec>(File.ReadAllText(path), Json)
-                ?? throw new InvalidDataException($"{path} is empty.");
-        }
-        catch (JsonException ex)
-        {
-            throw new InvalidDataException($"{path} is not a readable run spec: {ex.Message}", ex);
-        }
-    }
+    private const string Producer = "captum attribute-dataset";
 }
 
 /// <summary>Which class an attribution run explains.</summary>

@@ -2,8 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using Captum.Explain;
 using Captum.Plugins;
-using Parquet;
-using Parquet.Serialization;
 
 namespace Captum.Batch;
 
@@ -38,9 +36,39 @@ public sealed record DatasetProgress(ShardAssignment Shard, int Done, int Total,
     public TimeSpan? Remaining => Rate > 0 ? TimeSpan.FromSeconds((Total - Done) / Rate) : null;
 
     /// <inheritdoc />
-    public override string ToString() => string.Create(
+    public override string ToString() => ToString("examples");
+
+    /// <summary>The progress line with the units named <paramref name="units"/> (plural), e.g. "shard 0 of 2: 3/10 scenes (1 resumed), 0.50 scenes/s, 14s left".</summary>
+    public string ToString(string units) => string.Create(
         CultureInfo.InvariantCulture,
-        $"{Shard}: {Done}/{Total} examples ({Resumed} resumed), {Rate:0.00} examples/s, {(Remaining is { } r ? $"{r.TotalSeconds:0}s left" : "time left unknown")}");
+        $"{Shard}: {Done}/{Total} {units} ({Resumed} resumed), {Rate:0.00} {units}/s, {(Remaining is { } r ? $"{r.TotalSeconds:0}s left" : "time left unknown")}");
+}
+
+/// <summary>
+/// Writes a shard's progress as lines (<see cref="DatasetProgress.ToString(string)"/> after a prefix) at most every
+/// few seconds, and at the end of the shard: what a worker's log should show.
+/// </summary>
+/// <param name="writer">Where the lines go (a command's standard error).</param>
+/// <param name="prefix">Before each line, e.g. "attribute-dataset: ".</param>
+/// <param name="units">The units' name, plural.</param>
+public sealed class ProgressLines(TextWriter writer, string prefix, string units = "examples") : IProgress<DatasetProgress>
+{
+    private DateTime last = DateTime.MinValue;
+
+    /// <summary>The least time between two lines before the shard's end. Default 5 seconds.</summary>
+    public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <inheritdoc />
+    public void Report(DatasetProgress value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        var now = DateTime.UtcNow;
+        if (value.Done == value.Total || now - last >= Interval)
+        {
+            last = now;
+            writer.WriteLine(prefix + value.ToString(units));
+        }
+    }
 }
 
 /// <summary>What a worker did with its shard.</summary>
@@ -62,6 +90,7 @@ public sealed record ShardResult(ShardAssignment Shard, int First, int End, int 
 /// each, written to a temporary name, flushed to disk and renamed), <c>manifest.json</c> (the complete parts,
 /// replaced atomically after each), and <c>worker.lock</c> (the running worker's claim). A restarted worker keeps
 /// every listed part, adopts a renamed part the manifest missed, deletes temporary files, and computes the rest.
+/// The shard machinery is <see cref="ShardedRun"/>'s, with <see cref="AttributionRow"/>s as rows.
 /// </remarks>
 public static class DatasetAttribution
 {
@@ -99,70 +128,13 @@ public static class DatasetAttribution
         options ??= new DatasetAttributionOptions();
         Check(spec, shard, dataset, strategy, options);
         spec.RecordOrCheck(outFolder);
-        var folder = Path.Combine(outFolder, shard.FolderName);
-        Directory.CreateDirectory(folder);
-        using var claim = ShardLock.Acquire(folder, shard);
-        var (first, end) = (shard.First(spec.Count), shard.End(spec.Count));
-        var manifest = await RecoverAsync(folder, shard, first, end).ConfigureAwait(false);
-        var done = new bool[end - first];
-        foreach (var part in manifest.Parts)
-        {
-            Array.Fill(done, true, part.First - first, part.Rows);
-        }
-
-        var resumed = manifest.Rows;
-        var (computed, errors) = (0, 0);
-        var watch = Stopwatch.StartNew();
-        var buffer = new List<AttributionRow>(options.RowGroupSize);
-        var create = options.CreateFile ?? (path => new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16));
-
-        async Task Flush()
-        {
-            if (buffer.Count == 0)
-            {
-                return;
-            }
-
-            var part = await WritePartAsync(folder, buffer, create).ConfigureAwait(false);
-            manifest = manifest with { Parts = [.. manifest.Parts, part] };
-            manifest.Write(folder);
-            buffer.Clear();
-        }
-
-        try
-        {
-            for (var index = first; index < end; index++)
-            {
-                if (done[index - first])
-                {
-                    await Flush().ConfigureAwait(false);
-                    continue;
-                }
-
-                cancellationToken.ThrowIfCancellationRequested();
-                var row = Attribute(index, dataset, model, strategy, spec, cancellationToken);
-                buffer.Add(row);
-                computed++;
-                errors += row.Error is null ? 0 : 1;
-                if (buffer.Count == options.RowGroupSize)
-                {
-                    await Flush().ConfigureAwait(false);
-                }
-
-                options.Progress?.Report(new DatasetProgress(shard, resumed + computed, end - first, resumed, watch.Elapsed));
-            }
-
-            await Flush().ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            await Flush().ConfigureAwait(false);
-            throw;
-        }
-
-        manifest = manifest with { Complete = true };
-        manifest.Write(folder);
-        return new ShardResult(shard, first, end, resumed, computed, errors);
+        return await ShardedRun.RunShardAsync(
+            outFolder,
+            shard,
+            spec.Count,
+            (index, token) => Attribute(index, dataset, model, strategy, spec, token),
+            new ShardedRunOptions { RowGroupSize = options.RowGroupSize, Progress = options.Progress, CreateFile = options.CreateFile },
+            cancellationToken).ConfigureAwait(false);
     }
 
     private static void Check(AttributionRunSpec spec, ShardAssignment shard, IExampleDataset dataset, IExplanationStrategy strategy, DatasetAttributionOptions options)
@@ -170,11 +142,6 @@ public static class DatasetAttribution
         if (shard.Count != spec.ShardCount)
         {
             throw new ArgumentException($"the shard count is {shard.Count}, but the run is split into {spec.ShardCount}.", nameof(shard));
-        }
-
-        if (shard.Index < 0 || shard.Index >= shard.Count)
-        {
-            throw new ArgumentException($"the shard index {shard.Index} is out of range for {shard.Count} shards: it must be in [0, {shard.Count - 1}].", nameof(shard));
         }
 
         if (spec.Count < 0 || spec.Count > dataset.Count)
@@ -187,10 +154,7 @@ public static class DatasetAttribution
             throw new ArgumentException($"the method is '{strategy.Name}', the run's '{spec.Method}'.", nameof(strategy));
         }
 
-        if (options.RowGroupSize < 1)
-        {
-            throw new ArgumentException($"the row group size must be at least 1, not {options.RowGroupSize}.", nameof(options));
-        }
+        ShardedRun.CheckArguments(shard, spec.Count, options.RowGroupSize);
 
         if (spec.Steps < 1 || spec.Grid < 1 || spec.InternalBatchSize is < 1)
         {
@@ -270,121 +234,7 @@ public static class DatasetAttribution
         return -1;
     }
 
-    private static async Task<ShardPart> WritePartAsync(string folder, List<AttributionRow> rows, Func<string, Stream> create)
-    {
-        var name = ShardPart.NameFor(rows[0].Index);
-        var final = Path.Combine(folder, name);
-        var temp = AtomicFile.TempName(final);
-        try
-        {
-            var stream = create(temp);
-            await using (stream.ConfigureAwait(false))
-            {
-                await ParquetSerializer.SerializeAsync(rows, stream, new ParquetOptions { RowGroupSize = rows.Count }).ConfigureAwait(false);
-                await stream.FlushAsync().ConfigureAwait(false);
-                if (stream is FileStream file)
-                {
-                    file.Flush(flushToDisk: true);
-                }
-            }
-
-            File.Move(temp, final, overwrite: true);
-        }
-        catch
-        {
-            TryDelete(temp);
-            throw;
-        }
-
-        return new ShardPart(name, rows[0].Index, rows.Count, rows.Count(r => r.Error is not null));
-    }
-
-    /// <summary>
-    /// The shard folder's manifest after a possible crash: temporary files deleted, listed parts checked to exist,
-    /// a part renamed into place but not yet listed adopted when it reads back whole and fits, otherwise deleted.
-    /// </summary>
-    private static async Task<ShardManifest> RecoverAsync(string folder, ShardAssignment shard, int first, int end)
-    {
-        foreach (var temp in Directory.EnumerateFiles(folder, "*" + AtomicFile.TempSuffix))
-        {
-            TryDelete(temp);
-        }
-
-        var manifest = ShardManifest.Read(folder) ?? new ShardManifest { ShardIndex = shard.Index, ShardCount = shard.Count, First = first, End = end };
-        if (manifest.ShardIndex != shard.Index || manifest.First != first || manifest.End != end)
-        {
-            throw new InvalidDataException($"{Path.Combine(folder, ShardManifest.FileName)} is of shard {manifest.ShardIndex} [{manifest.First}, {manifest.End}), not of {shard} [{first}, {end}).");
-        }
-
-        var parts = manifest.Parts.Where(p => File.Exists(Path.Combine(folder, p.File))).ToList();
-        var listed = parts.Select(p => p.File).ToHashSet(StringComparer.Ordinal);
-        foreach (var path in Directory.EnumerateFiles(folder, "part-*.parquet").Order(StringComparer.Ordinal))
-        {
-            var name = Path.GetFileName(path);
-            if (listed.Contains(name))
-            {
-                continue;
-            }
-
-            var rows = await TryReadAsync(path).ConfigureAwait(false);
-            var fits = rows is { Count: > 0 }
-                && ShardPart.NameFor(rows[0].Index) == name
-                && rows.Select((r, i) => r.Index == rows[0].Index + i).All(x => x)
-                && rows[0].Index >= first && rows[^1].Index < end
-                && !parts.Any(p => p.First <= rows[^1].Index && rows[0].Index < p.First + p.Rows);
-            if (fits)
-            {
-                parts.Add(new ShardPart(name, rows![0].Index, rows.Count, rows.Count(r => r.Error is not null)));
-            }
-            else
-            {
-                TryDelete(path);
-            }
-        }
-
-        var recovered = manifest with { Parts = [.. parts.OrderBy(p => p.First)] };
-        recovered = recovered with { Complete = recovered.Missing().Count == 0 };
-        if (recovered.Complete != manifest.Complete || !recovered.Parts.SequenceEqual(manifest.Parts) || !File.Exists(Path.Combine(folder, ShardManifest.FileName)))
-        {
-            recovered.Write(folder);
-        }
-
-        return recovered;
-    }
-
-    internal static async Task<IList<AttributionRow>?> TryReadAsync(string path)
-    {
-        try
-        {
-            return await ReadPartAsync(path).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is IOException or InvalidDataException or NotSupportedException or ArgumentException or InvalidOperationException)
-        {
-            return null;
-        }
-    }
-
     /// <summary>Reads the rows of a part file (or any file of <see cref="AttributionRow"/>s).</summary>
-    public static async Task<IList<AttributionRow>> ReadPartAsync(string path, CancellationToken cancellationToken = default)
-    {
-        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-        await using (stream.ConfigureAwait(false))
-        {
-            return (await ParquetSerializer.DeserializeAsync<AttributionRow>(stream, cancellationToken: cancellationToken).ConfigureAwait(false)).Data;
-        }
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
+    public static Task<IList<AttributionRow>> ReadPartAsync(string path, CancellationToken cancellationToken = default) =>
+        ShardedRun.ReadPartAsync<AttributionRow>(path, cancellationToken);
 }

@@ -50,49 +50,17 @@ public static class ResultMerger
         }
 
         var spec = AttributionRunSpec.Read(folder);
-        var problems = new List<string>();
-        var parts = new List<(string Path, ShardPart Part)>();
-        var (missing, present) = (0, 0);
-        for (var i = 0; i < spec.ShardCount; i++)
+        var status = ShardedRun.Check(folder, spec.Count, spec.ShardCount);
+        if (!status.Complete)
         {
-            var shard = new ShardAssignment(i, spec.ShardCount);
-            var (first, end) = (shard.First(spec.Count), shard.End(spec.Count));
-            var shardFolder = Path.Combine(folder, shard.FolderName);
-            var manifest = Directory.Exists(shardFolder) ? ShardManifest.Read(shardFolder) : null;
-            if (manifest is null)
-            {
-                if (end > first)
-                {
-                    problems.Add(string.Create(CultureInfo.InvariantCulture, $"shard {i}: not started, examples {Ranges([(first, end)])} missing"));
-                    missing += end - first;
-                }
-
-                continue;
-            }
-
-            var existing = manifest with { Parts = [.. manifest.Parts.Where(p => File.Exists(Path.Combine(shardFolder, p.File)))] };
-            var gaps = existing.Missing();
-            if (gaps.Count > 0)
-            {
-                var count = gaps.Sum(g => g.End - g.First);
-                problems.Add(string.Create(CultureInfo.InvariantCulture, $"shard {i}: incomplete, {count} examples missing: {Ranges(gaps)}"));
-                missing += count;
-            }
-
-            present += existing.Rows;
-            parts.AddRange(existing.Parts.OrderBy(p => p.First).Select(p => (Path.Combine(shardFolder, p.File), p)));
+            return new MergeReport(status.Present, spec.ShardCount, status.Missing, status.Problems, status.Errors);
         }
 
-        if (missing > 0)
-        {
-            return new MergeReport(present, spec.ShardCount, missing, problems, parts.Sum(p => p.Part.Errors));
-        }
-
-        var errors = await WriteAsync(parts, spec.Count, outFile, jsonFile, cancellationToken).ConfigureAwait(false);
-        return new MergeReport(spec.Count, spec.ShardCount, 0, problems, errors);
+        var errors = await WriteAsync(status, outFile, jsonFile, cancellationToken).ConfigureAwait(false);
+        return new MergeReport(spec.Count, spec.ShardCount, 0, status.Problems, errors);
     }
 
-    private static async Task<int> WriteAsync(List<(string Path, ShardPart Part)> parts, int count, string outFile, string? jsonFile, CancellationToken cancellationToken)
+    private static async Task<int> WriteAsync(ShardedRunStatus status, string outFile, string? jsonFile, CancellationToken cancellationToken)
     {
         var parquetTemp = AtomicFile.TempName(outFile);
         var jsonTemp = jsonFile is null ? null : AtomicFile.TempName(jsonFile);
@@ -107,7 +75,7 @@ public static class ResultMerger
                 writer?.WriteStartObject();
                 writer?.WriteStartArray("rows");
                 var buffer = new List<AttributionRow>(MergedRowGroupSize);
-                var (next, groups) = (0, 0);
+                var groups = 0;
                 async Task FlushAsync()
                 {
                     if (buffer.Count > 0 || groups == 0)
@@ -118,36 +86,19 @@ public static class ResultMerger
                     }
                 }
 
-                foreach (var (path, part) in parts)
+                await foreach (var row in ShardedRun.ReadRowsAsync<AttributionRow>(status, cancellationToken).ConfigureAwait(false))
                 {
-                    var rows = await DatasetAttribution.ReadPartAsync(path, cancellationToken).ConfigureAwait(false);
-                    if (rows.Count != part.Rows || part.First != next || rows.Select((r, i) => r.Index == part.First + i).Any(ok => !ok))
+                    errors += row.Error is null ? 0 : 1;
+                    if (writer is not null)
                     {
-                        throw new InvalidDataException(string.Create(
-                            CultureInfo.InvariantCulture,
-                            $"{path} does not hold examples {part.First}-{part.First + part.Rows - 1} as its manifest says (or overlaps the part before it, which ended at {next - 1})."));
+                        WriteJson(writer, row);
                     }
 
-                    next += rows.Count;
-                    foreach (var row in rows)
+                    buffer.Add(row);
+                    if (buffer.Count == MergedRowGroupSize)
                     {
-                        errors += row.Error is null ? 0 : 1;
-                        if (writer is not null)
-                        {
-                            WriteJson(writer, row);
-                        }
-
-                        buffer.Add(row);
-                        if (buffer.Count == MergedRowGroupSize)
-                        {
-                            await FlushAsync().ConfigureAwait(false);
-                        }
+                        await FlushAsync().ConfigureAwait(false);
                     }
-                }
-
-                if (next != count)
-                {
-                    throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"the parts hold {next} examples, the run has {count}."));
                 }
 
                 await FlushAsync().ConfigureAwait(false);
@@ -212,9 +163,4 @@ public static class ResultMerger
             writer.WriteNull(name);
         }
     }
-
-    private static string Ranges(IEnumerable<(int First, int End)> ranges) =>
-        string.Join(", ", ranges.Select(r => r.End - r.First == 1
-            ? r.First.ToString(CultureInfo.InvariantCulture)
-            : string.Create(CultureInfo.InvariantCulture, $"{r.First}-{r.End - 1}")));
 }

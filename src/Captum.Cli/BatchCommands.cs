@@ -89,7 +89,7 @@ internal static class BatchCommands
                     host.ExampleDatasets,
                     host.ModelProviders,
                     host.ExplanationStrategies,
-                    progress: new ThrottledProgress(error),
+                    progress: new ProgressLines(error, "attribute-dataset: "),
                     cancellationToken: cancellationToken);
                 output.WriteLine(string.Create(
                     CultureInfo.InvariantCulture,
@@ -146,21 +146,5 @@ internal static class BatchCommands
             }
         });
         return command;
-    }
-
-    /// <summary>Prints progress on standard error at most every few seconds, and at the end of the shard.</summary>
-    private sealed class ThrottledProgress(TextWriter error) : IProgress<DatasetProgress>
-    {
-        private DateTime last = DateTime.MinValue;
-
-        public void Report(DatasetProgress value)
-        {
-            var now = DateTime.UtcNow;
-            if (value.Done == value.Total || now - last >= TimeSpan.FromSeconds(5))
-            {
-                last = now;
-                error.WriteLine("attribute-dataset: " + value);
-            }
-        }
     }
 }

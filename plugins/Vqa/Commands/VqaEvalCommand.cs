@@ -1,5 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using Captum.Batch;
 using Captum.Checkpoints;
 using Captum.Plugins.Vqa.Scenes;
 
@@ -7,7 +10,9 @@ namespace Captum.Plugins.Vqa.Commands;
 
 /// <summary>
 /// <c>captum vqa-eval</c>: measures how well Layer Integrated Gradients explains the scenes model on freshly
-/// generated scenes (<see cref="AttributionQuality"/>) and prints the figures, optionally as JSON too.
+/// generated scenes (<see cref="AttributionQuality"/>) and prints the figures, optionally as JSON too. With
+/// <c>--out</c> a worker scores its shard of the scenes into a resumable output folder
+/// (<see cref="AttributionQualityShards"/>); <c>--from</c> prints the report of a complete folder.
 /// </summary>
 public sealed class VqaEvalCommand : IPluginCommand
 {
@@ -27,13 +32,46 @@ public sealed class VqaEvalCommand : IPluginCommand
         new("random-weights-seed", "The torch.manual_seed of the randomised model.", PluginOptionKind.Integer, CommandValues.Invariant(new AttributionQualityOptions().RandomWeightsSeed)),
         new("checkpoint", "A scenes checkpoint (from vqa-train); default: the model that ships with the plugin.", PluginOptionKind.File),
         new("image-baseline", "zero (the tutorial's: ImageNet's mean colour) or median-color (a blank canvas of the image's median colour); default: the model's own.", PluginOptionKind.Text),
-        new("json", "Also write the figures to this JSON file.", PluginOptionKind.File),
+        new("json", "Also write the figures to this JSON file (not with --out).", PluginOptionKind.File),
+        new("out", "Score this worker's shard of the scenes into this folder (run.json, shard-NNNNN/ of Parquet parts), resumable; then --from.", PluginOptionKind.Folder),
+        new("shard-index", $"With --out: this worker's shard; default: ${ShardAssignment.KubernetesIndexVariable}, else ${ShardAssignment.SlurmIndexVariable} - ${ShardAssignment.SlurmMinVariable}, else 0.", PluginOptionKind.Integer),
+        new("shard-count", $"With --out: the number of shards; default: ${ShardAssignment.ShardCountVariable}, else ${ShardAssignment.SlurmCountVariable} in a Slurm array, else 1.", PluginOptionKind.Integer),
+        new("row-group-size", "With --out: scenes per Parquet part (a worker killed recomputes at most this many).", PluginOptionKind.Integer, CommandValues.Invariant(DefaultRowGroupSize)),
+        new("threads", "libtorch's thread count for this process; default: libtorch's.", PluginOptionKind.Integer),
+        new("from", "Print (and with --json write) the report of a complete --out folder, from all its shards; exit 2 naming the missing scenes when one is incomplete. The run's options come from the folder.", PluginOptionKind.Folder),
     ];
+
+    /// <summary>The default scenes per part file of <c>--out</c>.</summary>
+    public const int DefaultRowGroupSize = 4;
+
+    /// <summary>Exit code of a cancelled <c>--out</c> worker (the scenes done are written; running again continues).</summary>
+    public const int CancelledExitCode = 130;
 
     /// <inheritdoc />
     public int Run(PluginCommandContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
+        var (outFolder, fromFolder) = (context.GetText("out"), context.GetText("from"));
+        if (outFolder is not null && fromFolder is not null)
+        {
+            throw new ArgumentException("--out and --from do not go together: --out computes a shard, --from reports a complete folder.", "from");
+        }
+
+        if (outFolder is null && (context.GetText("shard-index") is not null || context.GetText("shard-count") is not null))
+        {
+            throw new ArgumentException("--shard-index and --shard-count go with --out.", context.GetText("shard-index") is null ? "shard-count" : "shard-index");
+        }
+
+        if (fromFolder is not null)
+        {
+            return ReportFolder(context, fromFolder);
+        }
+
+        if (outFolder is not null && context.GetText("json") is not null)
+        {
+            throw new ArgumentException("--json goes with --from (the report of the whole run) or a run without --out.", "json");
+        }
+
         var options = new AttributionQualityOptions
         {
             Scenes = CommandValues.Positive(context, "scenes"),
@@ -42,6 +80,13 @@ public sealed class VqaEvalCommand : IPluginCommand
             Window = CommandValues.Positive(context, "window") is var w && w % 2 == 1 ? w : throw new ArgumentException($"--window must be odd, not {w}.", "window"),
             RandomWeightsSeed = context.GetInteger("random-weights-seed"),
         };
+        var shard = outFolder is null ? null : ShardAssignment.Resolve(Whole(context, "shard-index"), Whole(context, "shard-count"));
+        var rowGroupSize = CommandValues.Positive(context, "row-group-size");
+        if (context.GetText("threads") is not null)
+        {
+            torch.set_num_threads(CommandValues.Positive(context, "threads"));
+        }
+
         var checkpointPath = context.GetText("checkpoint");
         if (checkpointPath is not null && !File.Exists(checkpointPath))
         {
@@ -59,6 +104,12 @@ public sealed class VqaEvalCommand : IPluginCommand
             context.Error.WriteLine($"vqa-eval: warning: the model was trained on scene stream {s} and checked on {s + 1}; seed {options.Seed} is not fresh.");
         }
 
+        if (shard is not null)
+        {
+            var spec = AttributionQualityRunSpec.For(options, model, Digest(checkpointPath), checkpointPath, trainingSeed, shard.Count);
+            return RunShard(context, outFolder!, spec, shard, model, rowGroupSize);
+        }
+
         var watch = Stopwatch.StartNew();
         var report = AttributionQuality.Evaluate(
             model,
@@ -73,18 +124,88 @@ public sealed class VqaEvalCommand : IPluginCommand
             context.CancellationToken);
 
         var baselineName = ImageBaselineNames.Name(model.Options.ImageBaseline ?? ImageBaseline.Zero);
+        Write(context, report, model.Name, checkpointPath, trainingSeed, baselineName);
+        return 0;
+    }
+
+    /// <summary>Prints the report (and writes the JSON file when asked): the same for one process and for a merged folder.</summary>
+    private static void Write(PluginCommandContext context, AttributionQualityReport report, string modelName, string? checkpointPath, long? trainingSeed, string baselineName)
+    {
+        var options = report.Options;
         var command = string.Create(
             CultureInfo.InvariantCulture,
             $"captum vqa-eval --scenes {options.Scenes} --seed {options.Seed} --steps {options.Steps} --window {options.Window} --random-weights-seed {options.RandomWeightsSeed} --image-baseline {baselineName}{(checkpointPath is null ? string.Empty : " --checkpoint " + checkpointPath)}");
-        Print(context.Output, report, model.Name, command, baselineName);
+        Print(context.Output, report, modelName, command, baselineName);
         if (context.GetText("json") is { } jsonPath)
         {
-            File.WriteAllText(jsonPath, Document(report, model.Name, command, trainingSeed, baselineName).ToJson());
+            File.WriteAllText(jsonPath, Document(report, modelName, command, trainingSeed, baselineName).ToJson());
             context.Output.WriteLine($"JSON: {jsonPath}");
         }
+    }
 
+    private static int RunShard(PluginCommandContext context, string outFolder, AttributionQualityRunSpec spec, ShardAssignment shard, VqaModel model, int rowGroupSize)
+    {
+        // SIGTERM (Kubernetes evicting a pod, Slurm preempting a task) stops the worker as Ctrl+C does: the scenes
+        // done are written before it exits, instead of the runtime ending the process at once.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal =>
+        {
+            signal.Cancel = true;
+            stop.Cancel();
+        });
+        try
+        {
+            var result = AttributionQualityShards.RunShardAsync(
+                outFolder,
+                spec,
+                shard,
+                model,
+                new ShardedRunOptions { RowGroupSize = rowGroupSize, Progress = new ProgressLines(context.Error, "vqa-eval: ", "scenes") },
+                stop.Token).GetAwaiter().GetResult();
+            context.Output.WriteLine(string.Create(
+                CultureInfo.InvariantCulture,
+                $"{result.Shard}: scenes {result.First}-{result.End - 1} complete ({result.Resumed} resumed, {result.Computed} computed) in {outFolder}"));
+            context.Output.WriteLine($"when every shard is complete: captum vqa-eval --from {outFolder}");
+            return 0;
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            context.Error.WriteLine("vqa-eval: cancelled; the scenes done are written: run the same command again to continue.");
+            return CancelledExitCode;
+        }
+    }
+
+    private static int ReportFolder(PluginCommandContext context, string folder)
+    {
+        var found = AttributionQualityShards.ReportAsync(folder, context.CancellationToken).GetAwaiter().GetResult();
+        if (found.Report is not { } report)
+        {
+            foreach (var problem in found.Status.Problems)
+            {
+                context.Output.WriteLine(problem);
+            }
+
+            context.Error.WriteLine(string.Create(
+                CultureInfo.InvariantCulture,
+                $"vqa-eval: {folder} is incomplete: {found.Status.Missing} of {found.Spec.Scenes} scenes missing; run the missing shards with the same options and --out, then --from again."));
+            return 2;
+        }
+
+        Write(context, report, found.Spec.Model, found.Spec.Checkpoint, found.Spec.TrainingSeed, found.Spec.ImageBaseline);
         return 0;
     }
+
+    /// <summary>The SHA-256 (hex) of the checkpoint file, or of the checkpoint that ships with the plugin.</summary>
+    private static string Digest(string? checkpointPath)
+    {
+        using var stream = checkpointPath is null ? SceneCheckpoint.OpenDefault() : File.OpenRead(checkpointPath);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+
+    private static int? Whole(PluginCommandContext context, string name) =>
+        context.GetText(name) is null ? null
+            : context.GetInteger(name) is var value && value is >= int.MinValue and <= int.MaxValue ? (int)value
+            : throw new ArgumentException($"--{name} is out of range: {value}.", name);
 
     /// <summary>The JSON document of a report: the headline figures first, then the details.</summary>
     internal static VqaEvalDocument Document(AttributionQualityReport report, string model, string command, long? trainingSeed, string imageBaseline)
@@ -162,5 +283,4 @@ public sealed class VqaEvalCommand : IPluginCommand
             output.WriteLine($"{kind.ToString().ToLowerInvariant(),-24}{F(report.AccuracyByKind[kind])}     {F(figures.PointingGame)} ({F(random.PointingGame)})      {F(figures.MassOnObjects)} ({F(figures.AreaOfObjects)})    {F(figures.WordTest)} ({F(random.WordTest)})");
         }
     }
-
 }

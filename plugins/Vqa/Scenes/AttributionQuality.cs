@@ -12,7 +12,10 @@ namespace Captum.Plugins.Vqa.Scenes;
 /// </summary>
 public static class AttributionQuality
 {
-    /// <summary>Evaluates <paramref name="model"/> (a scenes model) and its randomised twin.</summary>
+    /// <summary>
+    /// Evaluates <paramref name="model"/> (a scenes model) and its randomised twin: <see cref="ScoreScene"/> for
+    /// every scene, then <see cref="Aggregate"/>.
+    /// </summary>
     /// <param name="model">The trained scenes model.</param>
     /// <param name="options">Scenes, seed, steps, window.</param>
     /// <param name="progress">Receives the number of scenes done.</param>
@@ -22,37 +25,83 @@ public static class AttributionQuality
     {
         ArgumentNullException.ThrowIfNull(model);
         options ??= new AttributionQualityOptions();
-        if (options.Scenes < 1 || options.Steps < 1 || options.Window < 1 || options.Window % 2 == 0)
-        {
-            throw new ArgumentException("options: Scenes and Steps must be at least 1, Window odd and positive.", nameof(options));
-        }
-
+        Check(options);
         using var random = SceneCheckpoint.Randomized(model, options.RandomWeightsSeed);
-        var trained = new List<QuestionScore>();
-        var randomized = new List<QuestionScore>();
-        var generator = new SceneGenerator();
+        var scenes = new List<SceneScores>(options.Scenes);
         for (var index = 0; index < options.Scenes; index++)
         {
-            var scene = generator.Generate(options.Seed, index);
-            using var scope = torch.NewDisposeScope();
-            using var image = scene.ToImage();
-            var (original, normalized) = model.Transform.Apply(image, model.Options.Device);
-            foreach (var question in scene.Questions)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                using var questionScope = torch.NewDisposeScope();
-                var target = model.AnswerIndices.TryGetValue(question.Answer, out var t)
-                    ? t
-                    : throw new ArgumentException($"model has no answer '{question.Answer}': it is not a scenes model.", nameof(model));
-                var mask = scene.MaskOf(question.DecidingObjects);
-                var objectShare = question.DecidingObjects.Count == 0 ? 0.0
-                    : mask.Count(m => m) / (double)scene.MaskOf(Enumerable.Range(0, scene.Objects.Count)).Count(m => m);
-                var prepared = model.Prepare(original, normalized, question.Text);
-                trained.Add(Score(model, prepared, question, target, mask, objectShare, options));
-                randomized.Add(Score(random, prepared, question, target, mask, objectShare, options));
-            }
-
+            scenes.Add(ScoreScene(model, random, index, options, cancellationToken));
             progress?.Report(index + 1);
+        }
+
+        return Aggregate(options, scenes);
+    }
+
+    /// <summary>
+    /// Scores every question of scene <paramref name="index"/> of <paramref name="options"/>' scene stream with the
+    /// trained model and with its randomised twin: the per-scene step of <see cref="Evaluate"/>, which a sharded
+    /// run computes scene by scene on several workers.
+    /// </summary>
+    /// <param name="model">The trained scenes model.</param>
+    /// <param name="randomized">Its randomised twin, <see cref="SceneCheckpoint.Randomized"/> with <see cref="AttributionQualityOptions.RandomWeightsSeed"/>.</param>
+    /// <param name="index">The scene, in [0, <see cref="AttributionQualityOptions.Scenes"/>).</param>
+    /// <param name="options">Seed, steps, window (and scenes, for the range of <paramref name="index"/>).</param>
+    /// <param name="cancellationToken">Stops between questions.</param>
+    /// <exception cref="ArgumentException">An option or the index is out of range, or the model is not a scenes model; the message names it.</exception>
+    public static SceneScores ScoreScene(VqaModel model, VqaModel randomized, int index, AttributionQualityOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(randomized);
+        ArgumentNullException.ThrowIfNull(options);
+        Check(options);
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, options.Scenes);
+        var trained = new List<QuestionScore>();
+        var random = new List<QuestionScore>();
+        var scene = new SceneGenerator().Generate(options.Seed, index);
+        using var scope = torch.NewDisposeScope();
+        using var image = scene.ToImage();
+        var (original, normalized) = model.Transform.Apply(image, model.Options.Device);
+        foreach (var question in scene.Questions)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using var questionScope = torch.NewDisposeScope();
+            var target = model.AnswerIndices.TryGetValue(question.Answer, out var t)
+                ? t
+                : throw new ArgumentException($"model has no answer '{question.Answer}': it is not a scenes model.", nameof(model));
+            var mask = scene.MaskOf(question.DecidingObjects);
+            var objectShare = question.DecidingObjects.Count == 0 ? 0.0
+                : mask.Count(m => m) / (double)scene.MaskOf(Enumerable.Range(0, scene.Objects.Count)).Count(m => m);
+            var prepared = model.Prepare(original, normalized, question.Text);
+            trained.Add(Score(model, prepared, question, target, mask, objectShare, options));
+            random.Add(Score(randomized, prepared, question, target, mask, objectShare, options));
+        }
+
+        return new SceneScores(index, trained, random);
+    }
+
+    /// <summary>
+    /// The report of the scores of every scene, in scene order (the aggregation step of <see cref="Evaluate"/>): the
+    /// same scores in the same order give the same figures to the last bit.
+    /// </summary>
+    /// <param name="options">How the scores were measured (recorded in the report).</param>
+    /// <param name="scenes">Every scene's scores, in scene order.</param>
+    /// <exception cref="ArgumentException">There are no questions.</exception>
+    public static AttributionQualityReport Aggregate(AttributionQualityOptions options, IEnumerable<SceneScores> scenes)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(scenes);
+        var trained = new List<QuestionScore>();
+        var randomized = new List<QuestionScore>();
+        foreach (var scene in scenes)
+        {
+            trained.AddRange(scene.Trained);
+            randomized.AddRange(scene.Random);
+        }
+
+        if (trained.Count == 0)
+        {
+            throw new ArgumentException("scenes: there are no questions to aggregate.", nameof(scenes));
         }
 
         var correct = trained.Where(s => s.Correct).ToList();
@@ -65,6 +114,14 @@ public static class AttributionQuality
             kinds.ToDictionary(k => k, k => AttributionFigures.Of(correct.Where(s => s.Kind == k).ToList())),
             kinds.ToDictionary(k => k, k => AttributionFigures.Of(randomized.Where(s => s.Kind == k).ToList())),
             kinds.ToDictionary(k => k, k => trained.Count(s => s.Kind == k && s.Correct) / (double)trained.Count(s => s.Kind == k)));
+    }
+
+    private static void Check(AttributionQualityOptions options)
+    {
+        if (options.Scenes < 1 || options.Steps < 1 || options.Window < 1 || options.Window % 2 == 0)
+        {
+            throw new ArgumentException("options: Scenes and Steps must be at least 1, Window odd and positive.", nameof(options));
+        }
     }
 
     /// <summary>Explains the correct answer with Layer Integrated Gradients and scores the explanation.</summary>

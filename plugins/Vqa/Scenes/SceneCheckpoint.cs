@@ -118,10 +118,17 @@ public static class SceneCheckpoint
     /// <exception cref="InvalidOperationException">The plugin was built without it.</exception>
     public static CheckpointValue LoadDefault()
     {
+        using var stream = OpenDefault();
+        return TorchCheckpoint.Load(stream, $"{typeof(SceneCheckpoint).Assembly.GetName().Name}:{ResourceName}");
+    }
+
+    /// <summary>The bytes of the checkpoint that ships with the plugin; the caller disposes the stream.</summary>
+    /// <exception cref="InvalidOperationException">The plugin was built without it.</exception>
+    internal static Stream OpenDefault()
+    {
         var assembly = typeof(SceneCheckpoint).Assembly;
-        using var stream = assembly.GetManifestResourceStream(ResourceName)
+        return assembly.GetManifestResourceStream(ResourceName)
             ?? throw new InvalidOperationException($"{assembly.GetName().Name} was built without its default model ({ResourceName}).");
-        return TorchCheckpoint.Load(stream, $"{assembly.GetName().Name}:{ResourceName}");
     }
 
     /// <summary>Builds the model a scenes checkpoint holds.</summary>

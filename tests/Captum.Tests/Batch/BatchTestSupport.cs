@@ -61,3 +61,66 @@ internal static class BatchTestSupport
         return [.. (await DatasetAttribution.ReadPartAsync(file)).Select(Canonical)];
     }
 }
+
+/// <summary>A worker of a simulated Kubernetes Indexed Job: the built captum command in a process of its own.</summary>
+internal static class IndexedJobWorker
+{
+    /// <summary>Starts captum with <paramref name="args"/>, as completion <paramref name="index"/> of <paramref name="shards"/>.</summary>
+    public static System.Diagnostics.Process Start(IEnumerable<string> args, int index, int shards, Action<string>? stderr = null)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(BuildOutputs.Of(Path.Combine("src", "Captum.Cli")), "captum.dll"));
+        foreach (var argument in args)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment[ShardAssignment.KubernetesIndexVariable] = $"{index}";
+        start.Environment[ShardAssignment.ShardCountVariable] = $"{shards}";
+        var process = System.Diagnostics.Process.Start(start)!;
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line)
+            {
+                stderr?.Invoke(line);
+            }
+        };
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    /// <summary>Kills (SIGKILL) <paramref name="worker"/> once its shard folder lists a complete part; returns the manifest it left.</summary>
+    public static async Task<ShardManifest> KillAfterFirstPartAsync(System.Diagnostics.Process worker, string shardFolder)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (!(ShardManifest.Read(shardFolder) is { Parts.Count: > 0 } || worker.HasExited))
+        {
+            Xunit.Assert.True(watch.Elapsed < TimeSpan.FromMinutes(3), $"the worker of {shardFolder} wrote no part in 3 minutes");
+            await Task.Delay(10);
+        }
+
+        worker.Kill();
+        await worker.WaitForExitAsync();
+        return ShardManifest.Read(shardFolder)!;
+    }
+
+    /// <summary>
+    /// Two workers of <paramref name="args"/> (which name the folder <paramref name="job"/>): shard 1's killed after its
+    /// first part and started again; waits for both to end.
+    /// </summary>
+    /// <returns>Shard 1's manifest when it was killed, the exit codes of shard 0's worker and of the restarted one, and the restarted one's output.</returns>
+    public static async Task<(ShardManifest AtKill, int FirstExit, int RestartedExit, string RestartedOutput)> RunWithShardOneKilledAsync(string[] args, string job)
+    {
+        using var first = Start(args, 0, 2);
+        using var victim = Start(args, 1, 2);
+        var atKill = await KillAfterFirstPartAsync(victim, Path.Combine(job, "shard-00001"));
+        using var restarted = Start(args, 1, 2);
+        await Task.WhenAll(first.WaitForExitAsync(), restarted.WaitForExitAsync());
+        return (atKill, first.ExitCode, restarted.ExitCode, await restarted.StandardOutput.ReadToEndAsync());
+    }
+}

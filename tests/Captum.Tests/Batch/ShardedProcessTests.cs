@@ -20,27 +20,11 @@ public sealed class ShardedProcessTests(ScenesModelFixture scenes) : IClassFixtu
     {
         using var temp = new TempFolder();
         var job = Path.Combine(temp.Path, "job");
-        using var first = Worker(job, 0);
-        using var victim = Worker(job, 1);
-        var victimShard = Path.Combine(job, "shard-00001");
-
-        var watch = Stopwatch.StartNew();
-        while (!(ShardManifest.Read(victimShard) is { Parts.Count: > 0 } || victim.HasExited))
-        {
-            Assert.True(watch.Elapsed < TimeSpan.FromMinutes(3), "the worker of shard 1 wrote no part in 3 minutes");
-            await Task.Delay(10);
-        }
-
-        victim.Kill();
-        await victim.WaitForExitAsync();
-        var atKill = ShardManifest.Read(victimShard)!;
-        using var restarted = Worker(job, 1);
-        await Task.WhenAll(first.WaitForExitAsync(), restarted.WaitForExitAsync());
-        var restartedOutput = await restarted.StandardOutput.ReadToEndAsync();
+        var (atKill, firstExit, restartedExit, restartedOutput) = await IndexedJobWorker.RunWithShardOneKilledAsync(Arguments(job, Count), job);
 
         Assert.False(atKill.Complete, "the worker finished its shard before it could be killed");
-        Assert.Equal(0, first.ExitCode);
-        Assert.Equal(0, restarted.ExitCode);
+        Assert.Equal(0, firstExit);
+        Assert.Equal(0, restartedExit);
         Assert.Contains($"({atKill.Rows} resumed, {Count / 2 - atKill.Rows} computed, 0 with errors)", restartedOutput);
         var (code, output, error) = BundledCli.Run("merge-results", job, "--out", Path.Combine(temp.Path, "job.parquet"));
         Assert.True(code == 0, output + error);
@@ -79,32 +63,9 @@ public sealed class ShardedProcessTests(ScenesModelFixture scenes) : IClassFixtu
         Assert.Empty(Directory.EnumerateFiles(Path.Combine(temp.Path, "shard-00000"), "*.tmp"));
     }
 
-    private static Process Worker(string output, int index, int count = Count, Action<string>? stderr = null)
-    {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in (string[])[
-            Path.Combine(BuildOutputs.Of(Path.Combine("src", "Captum.Cli")), "captum.dll"),
-            "attribute-dataset", "--dataset", "scenes", "--count", $"{count}", "--steps", $"{Steps}", "--out", output, "--row-group-size", "1"])
-        {
-            start.ArgumentList.Add(argument);
-        }
+    private static Process Worker(string output, int index, int count = Count, Action<string>? stderr = null) =>
+        IndexedJobWorker.Start(Arguments(output, count), index, 2, stderr);
 
-        start.Environment[ShardAssignment.KubernetesIndexVariable] = $"{index}";
-        start.Environment[ShardAssignment.ShardCountVariable] = "2";
-        var process = Process.Start(start)!;
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is { } line)
-            {
-                stderr?.Invoke(line);
-            }
-        };
-        process.BeginErrorReadLine();
-        return process;
-    }
+    private static string[] Arguments(string output, int count) =>
+        ["attribute-dataset", "--dataset", "scenes", "--count", $"{count}", "--steps", $"{Steps}", "--out", output, "--row-group-size", "1"];
 }

@@ -1,0 +1,107 @@
+using System.Text.Json.Serialization;
+using Captum.Batch;
+using Xunit;
+
+namespace Captum.Tests.Batch;
+
+/// <summary>The shard engine with a row type of its own (no model): shards, resume, completeness, order, refusals.</summary>
+public sealed class ShardedRunTests
+{
+    [Fact]
+    public async Task RunShardAsync_OwnRowTypeInThreeShards_ReadsBackEveryUnitOnceInOrder()
+    {
+        using var temp = new TempFolder();
+        var computed = new List<int>();
+
+        for (var i = 0; i < 3; i++)
+        {
+            await ShardedRun.RunShardAsync(temp.Path, new ShardAssignment(i, 3), 7, (index, _) =>
+            {
+                computed.Add(index);
+                return Square(index);
+            }, new() { RowGroupSize = 2 });
+        }
+
+        var status = ShardedRun.Check(temp.Path, 7, 3, "numbers");
+        var rows = new List<SquareRow>();
+        await foreach (var row in ShardedRun.ReadRowsAsync<SquareRow>(status))
+        {
+            rows.Add(row);
+        }
+
+        Assert.True(status.Complete);
+        Assert.Equal(1, status.Errors);
+        Assert.Equal(Enumerable.Range(0, 7), computed);
+        Assert.Equal(Enumerable.Range(0, 7).Select(i => (i, (long)i * i)), rows.Select(r => (r.Index, r.Square)));
+        Assert.Equal(["three is unlucky"], rows.Where(r => r.Error is not null).Select(r => r.Error));
+    }
+
+    [Fact]
+    public async Task RunShardAsync_RunAgainAfterCompletion_ComputesNothing()
+    {
+        using var temp = new TempFolder();
+        await ShardedRun.RunShardAsync(temp.Path, ShardAssignment.Single, 3, (index, _) => Square(index));
+
+        var again = await ShardedRun.RunShardAsync<SquareRow>(temp.Path, ShardAssignment.Single, 3, (_, _) => throw new InvalidOperationException("recomputed"));
+
+        Assert.Equal((3, 0), (again.Resumed, again.Computed));
+    }
+
+    [Fact]
+    public async Task Check_OneShardOfTwoMissing_NamesItsUnitsAndReadRowsRefuses()
+    {
+        using var temp = new TempFolder();
+        await ShardedRun.RunShardAsync(temp.Path, new ShardAssignment(0, 2), 4, (index, _) => Square(index));
+
+        var status = ShardedRun.Check(temp.Path, 4, 2, "numbers");
+
+        Assert.False(status.Complete);
+        Assert.Equal((2, 2), (status.Present, status.Missing));
+        Assert.Equal("shard 1: not started, numbers 2-3 missing", Assert.Single(status.Problems));
+        await Assert.ThrowsAsync<ArgumentException>(async () =>
+        {
+            await foreach (var _ in ShardedRun.ReadRowsAsync<SquareRow>(status))
+            {
+            }
+        });
+    }
+
+    [Fact]
+    public async Task RunShardAsync_RowOfAnotherIndex_ThrowsAndKeepsTheRowsBefore()
+    {
+        using var temp = new TempFolder();
+
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            ShardedRun.RunShardAsync(temp.Path, ShardAssignment.Single, 3, (index, _) => Square(index == 1 ? 2 : index), new() { RowGroupSize = 1 }));
+
+        Assert.Contains("unit 1 has index 2", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(1, ShardManifest.Read(Path.Combine(temp.Path, "shard-00000"))!.Rows);
+    }
+
+    [Fact]
+    public async Task RunShardAsync_ShardIndexOutOfRange_ThrowsBeforeWriting()
+    {
+        using var temp = new TempFolder();
+
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() => ShardedRun.RunShardAsync(temp.Path, new ShardAssignment(2, 2), 3, (index, _) => Square(index)));
+
+        Assert.Equal("shard", ex.ParamName);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(temp.Path));
+    }
+
+    private static SquareRow Square(int index) => new() { Index = index, Square = (long)index * index, Error = index == 3 ? "three is unlucky" : null };
+
+    public sealed class SquareRow : IShardRow
+    {
+        [JsonPropertyName("index")]
+        public int Index { get; set; }
+
+        [JsonPropertyName("square")]
+        public long Square { get; set; }
+
+        [JsonPropertyName("error")]
+        public string? Error { get; set; }
+
+        bool IShardRow.HasError => Error is not null;
+    }
+}
