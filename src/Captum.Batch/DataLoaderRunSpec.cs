@@ -71,38 +71,20 @@ public sealed record DataLoaderRunSpec
     public IReadOnlyList<string> Differences(DataLoaderRunSpec other)
     {
         ArgumentNullException.ThrowIfNull(other);
-        var differences = new List<string>();
-        void Compare(string name, object? folder, object? mine)
-        {
-            var (a, b) = (Text(folder), Text(mine));
-            if (!string.Equals(a, b, StringComparison.Ordinal))
-            {
-                differences.Add($"{name}: the folder has {a}, this run {b}");
-            }
-        }
-
-        Compare("kind", other.Kind, Kind);
-        Compare("format", other.Format, Format);
-        Compare("loader", other.Loader, Loader);
-        Compare("loader digest", other.LoaderDigest, LoaderDigest);
-        Compare("model", other.Model, Model);
-        Compare("model digest", other.ModelDigest, ModelDigest);
-        Compare("metric", other.Metric, Metric);
-        Compare("settings", other.Settings, Settings);
-        Compare("feature count", other.FeatureCount, FeatureCount);
-        Compare("perturbations per pass", other.PerturbationsPerPass, PerturbationsPerPass);
-        Compare("shard count", other.ShardCount, ShardCount);
-        return differences;
+        return new SpecDifferences()
+            .Compare("kind", other.Kind, Kind)
+            .Compare("format", other.Format, Format)
+            .Compare("loader", other.Loader, Loader)
+            .Compare("loader digest", other.LoaderDigest, LoaderDigest)
+            .Compare("model", other.Model, Model)
+            .Compare("model digest", other.ModelDigest, ModelDigest)
+            .Compare("metric", other.Metric, Metric)
+            .Compare("settings", other.Settings, Settings)
+            .Compare("feature count", other.FeatureCount, FeatureCount)
+            .Compare("perturbations per pass", other.PerturbationsPerPass, PerturbationsPerPass)
+            .Compare("shard count", other.ShardCount, ShardCount)
+            .ToList();
     }
-
-    private static string Text(object? value) => value switch
-    {
-        null => "none",
-        string s => $"'{s}'",
-        IDictionary<string, string> map => map.Count == 0 ? "none" : string.Join(", ", map.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}")),
-        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
-        _ => value.ToString() ?? "none",
-    };
 
     /// <summary>
     /// Records this spec in <paramref name="folder"/>'s <c>run.json</c>, or, when the folder already has one, checks
@@ -167,7 +149,7 @@ public sealed record DataLoaderRunSpec
                     var other = new DataLoaderRunSpec { Kind = kind ?? "attribute-dataset", Loader = string.Empty, Model = string.Empty };
                     return anyKind
                         ? other
-                        : throw new ArgumentException($"{folder} holds a run of kind {Text(other.Kind)}, not a sharded DataLoaderAttribution.", nameof(folder));
+                        : throw new ArgumentException($"{folder} holds a run of kind {(other.Kind is null ? "none" : $"'{other.Kind}'")}, not a sharded DataLoaderAttribution.", nameof(folder));
                 }
             }
 
