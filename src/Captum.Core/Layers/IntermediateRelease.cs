@@ -34,8 +34,12 @@ internal static class IntermediateRelease
     private static readonly ConditionalWeakTable<nn.Module, Plan> Plans = new();
     private static readonly ConditionalWeakTable<nn.Module, object> Refused = new();
 
-    /// <summary>Whether forward calls release intermediates; tests and the benchmark switch it off to compare.</summary>
-    internal static bool Enabled { get; set; } = true;
+    /// <summary>
+    /// Whether forward calls release intermediates: yes unless the environment variable
+    /// <c>CAPTUM_KEEP_INTERMEDIATES</c> is <c>1</c> when the process starts (the benchmark compares both that way);
+    /// tests switch it directly.
+    /// </summary>
+    internal static bool Enabled { get; set; } = Environment.GetEnvironmentVariable("CAPTUM_KEEP_INTERMEDIATES") != "1";
 
     /// <summary>Calls <paramref name="forward"/>, which runs <paramref name="root"/>, freeing each eligible submodule's intermediates when it returns.</summary>
     /// <param name="root">The model the forward function runs.</param>
