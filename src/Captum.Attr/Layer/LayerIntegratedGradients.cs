@@ -191,17 +191,52 @@ public sealed class LayerIntegratedGradients : ILayerAttributionMethod<LayerInte
         }
         else
         {
-            // Expanded once per chunk size, outside the chunks' dispose scopes, and reused by every chunk.
-            var expanded = PathIntegral.ChunkSizes(options.Steps, options.InternalBatchSize, n).ToDictionary(
-                k => k,
-                k => ArgumentPreparation.Concat(
-                    tensors.Select(t => ArgumentPreparation.RepeatBatch(t, k)).ToArray(),
-                    ArgumentPreparation.Expand(additional, k)));
+            // The part of the model before the layer depends on the inputs only, not on the step: when the model lets a
+            // chunk's layer values (steps x n rows) replace the layer's output of a pass on the n inputs, that part runs
+            // once per chunk on n rows instead of steps x n (docs/performance.md, "LayerIntegratedGradients: the prefix
+            // once per input"). Tried on the first chunk of several steps; a chunk the model refuses falls back to the
+            // pass on expanded inputs, and so does every later one.
+            var reusePrefix = options.ReuseLayerPrefix && !onInput && Layers.Count == 1;
+            var unexpanded = ArgumentPreparation.Concat(tensors, additional);
+            var expanded = new Dictionary<int, object?[]>();
 
             IList<Tensor> Gradient(Tensor[] scaled, int steps)
             {
-                var output = evaluation.ForwardReplacing(expanded[steps], onInput, Replacements(scaled));
+                if (reusePrefix && steps > 1)
+                {
+                    if (evaluation.TryForwardReplacingOnce(unexpanded, Replacements(scaled), steps * n) is { } once)
+                    {
+                        return Gradients.Of(options.Target.Repeat(steps).Select(once), scaled);
+                    }
+
+                    reusePrefix = false;
+                }
+
+                var output = evaluation.ForwardReplacing(Expanded(steps), onInput, Replacements(scaled));
                 return Gradients.Of(options.Target.Repeat(steps).Select(output), scaled);
+            }
+
+            // The inputs repeated once per step, built once per chunk size when first needed and kept (out of the
+            // chunk's dispose scope) for the later chunks of that size.
+            object?[] Expanded(int steps)
+            {
+                if (!expanded.TryGetValue(steps, out var args))
+                {
+                    args = ArgumentPreparation.Concat(
+                        tensors.Select(t => ArgumentPreparation.RepeatBatch(t, steps)).ToArray(),
+                        ArgumentPreparation.Expand(additional, steps));
+                    foreach (var arg in args)
+                    {
+                        if (arg is Tensor t && !unexpanded.Any(u => ReferenceEquals(u, t)))
+                        {
+                            t.MoveToOuterDisposeScope();
+                        }
+                    }
+
+                    expanded[steps] = args;
+                }
+
+                return args;
             }
 
             totals = PathIntegral.Integrate(
@@ -256,4 +291,11 @@ public sealed record LayerIntegratedGradientsOptions : BaselineAttributionOption
     /// Attribute to the layers' inputs instead of their outputs. Python: <c>attribute_to_layer_input</c>.
     /// </summary>
     public bool AttributeToLayerInput { get; init; }
+
+    /// <summary>
+    /// Whether a single layer's output may be integrated with the part of the model before it run once per chunk of
+    /// steps on the inputs (true, the default) rather than on every step's copy of them. Internal: tests and the bench
+    /// compare both paths; the method decides by itself when the model allows it.
+    /// </summary>
+    internal bool ReuseLayerPrefix { get; init; } = true;
 }

@@ -1,0 +1,215 @@
+using Captum.Attr;
+using Captum.Plugins.Vqa.Model;
+using FsCheck.Xunit;
+using TorchSharp;
+using TorchSharp.Modules;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace Captum.Tests.Attr.Layer;
+
+/// <summary>
+/// LayerIntegratedGradients runs the part of the model before a single layer once per chunk of steps on the n inputs
+/// (not on steps x n copies of them) when the model allows it, and falls back to the expanded pass otherwise; either
+/// way the attributions are those of the expanded pass (forced here through the internal ReuseLayerPrefix switch).
+/// The path taken is read from the rows an early module sees: 2n for the two end-point passes, then n per chunk on the
+/// prefix path, against steps x n on the expanded one.
+/// </summary>
+public sealed class LayerIntegratedGradientsPrefixTests
+{
+    [Theory]
+    [InlineData("layer3", 1)]
+    [InlineData("layer3", 2)]
+    [InlineData("layer4", 1)]
+    [InlineData("layer4", 3)]
+    public void Attribute_ResNetStageOutput_PrefixOncePerChunkAndEqualsExpandedPath(string layer, int n)
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new TinyResNet(seed: 11);
+        var x = TestModels.Normal(n, n, 3, 16, 16);
+        var options = new LayerIntegratedGradientsOptions { Target = 2, Steps = 7, InternalBatchSize = 3 * n, ReturnConvergenceDelta = true };
+
+        var (reused, reusedRows) = Run(model, model.Conv1, layer, x, options);
+        var (expanded, expandedRows) = Run(model, model.Conv1, layer, x, options with { ReuseLayerPrefix = false });
+
+        // Chunks of 3, 3 and 1 steps.
+        Assert.Equal((2 * n) + (3 * n), reusedRows);
+        Assert.Equal((2 * n) + (7 * n), expandedRows);
+        TensorAssert.AllClose(reused.Attribution, expanded.Attribution, 1e-6, 1e-5);
+        TensorAssert.AllClose(reused.Delta!, expanded.Delta!, 1e-6, 1e-5);
+    }
+
+    [Fact]
+    public void Attribute_LayerInsideResidualBlockBatchOfTwo_FallsBackAndEqualsExpandedPath()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new TinyResNet(seed: 12);
+        var x = TestModels.Normal(3, 2, 3, 16, 16);
+        var options = new LayerIntegratedGradientsOptions { Target = 1, Steps = 6, InternalBatchSize = 6 };
+
+        // The block adds its input (batch 2, from before the layer) to the layer's rows (3 steps x 2): the shapes do
+        // not fit, the first chunk's attempt stops there (2 rows) and every chunk runs expanded.
+        var (reused, reusedRows) = Run(model, model.Conv1, "layer3.0.conv2", x, options);
+        var (expanded, expandedRows) = Run(model, model.Conv1, "layer3.0.conv2", x, options with { ReuseLayerPrefix = false });
+
+        Assert.Equal(4 + 12, expandedRows);
+        Assert.Equal(4 + 2 + 12, reusedRows);
+        TensorAssert.AllClose(reused.Attribution, expanded.Attribution, 1e-6, 1e-5);
+        Assert.True(torch.is_grad_enabled());
+    }
+
+    [Fact]
+    public void Attribute_LayerInsideResidualBlockOneExample_BroadcastsTheBlockInputAndEqualsExpandedPath()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new TinyResNet(seed: 13);
+        var x = TestModels.Normal(4, 1, 3, 16, 16);
+        var options = new LayerIntegratedGradientsOptions { Target = 4, Steps = 8, InternalBatchSize = 4, ReturnConvergenceDelta = true };
+
+        // One example: the block input [1, ...] broadcasts over the steps' rows exactly as its copies would.
+        var (reused, reusedRows) = Run(model, model.Conv1, "layer3.1.conv2", x, options);
+        var (expanded, _) = Run(model, model.Conv1, "layer3.1.conv2", x, options with { ReuseLayerPrefix = false });
+
+        Assert.Equal(2 + 2, reusedRows);
+        TensorAssert.AllClose(reused.Attribution, expanded.Attribution, 1e-6, 1e-5);
+        TensorAssert.AllClose(reused.Delta!, expanded.Delta!, 1e-6, 1e-5);
+    }
+
+    [Fact]
+    public void Attribute_OutputReshapedByInputBatch_DetectsWrongRowCountAndFallsBack()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new InputBatchReshapeModel();
+        var x = TestModels.Normal(5, 2, 4);
+        var options = new LayerIntegratedGradientsOptions { Steps = 5, InternalBatchSize = 10 };
+
+        // On the prefix path the reshape by the inputs' batch folds the steps into the features and the output comes
+        // back with 2 rows instead of 10: detected, and the chunk runs expanded.
+        var (reused, reusedRows) = Run(model, model.Lin1, "lin2", x, options);
+        var (expanded, expandedRows) = Run(model, model.Lin1, "lin2", x, options with { ReuseLayerPrefix = false });
+
+        Assert.Equal(4 + 10, expandedRows);
+        Assert.Equal(4 + 2 + 10, reusedRows);
+        TensorAssert.AllClose(reused.Attribution, expanded.Attribution, 1e-6, 1e-5);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Attribute_VqaQuestionEmbedding_FallsBackAndEqualsExpandedPath(int n)
+    {
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(21);
+        var net = new VqaNet(new VqaConfig(Tokens: 20, EmbeddingFeatures: 6, LstmFeatures: 8, VFeatures: 5, MidFeatures: 4, Glimpses: 2, Answers: 7));
+        net.eval();
+        var v = TestModels.Normal(n, n, 5, 3, 3);
+        var q = torch.tensor(new long[] { 3, 7, 2, 0, 5, 1, 9, 4 }).narrow(0, 0, 4 * n).reshape(n, 4);
+        var qLen = torch.tensor(new long[] { 3, 4 }).narrow(0, 0, n);
+        var options = new LayerIntegratedGradientsOptions
+        {
+            Baselines = new BaselineValue[] { 0.0, torch.zeros(1, 4, ScalarType.Int64) },
+            Target = 6,
+            AdditionalForwardArgs = [qLen],
+            Steps = 6,
+            InternalBatchSize = 3 * n,
+        };
+        var lig = new LayerIntegratedGradients(net, "text.embedding");
+
+        // The questions' lengths (batch n, from before the layer) do not fit the steps' rows of embeddings.
+        using var reused = lig.Attribute(Inputs.Of(v, q), options);
+        using var expanded = lig.Attribute(Inputs.Of(v, q), options with { ReuseLayerPrefix = false });
+
+        TensorAssert.AllClose(reused.Attribution, expanded.Attribution, 1e-6, 1e-5);
+    }
+
+    [Fact]
+    public void Attribute_CalledUnderNoGrad_UsesThePrefixPathAndLeavesGradModeOff()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new ReluCnn(seed: 5);
+        var x = TestModels.Normal(6, 2, 2, 6, 6);
+        var options = new LayerIntegratedGradientsOptions { Target = 0, Steps = 4 };
+        var (expanded, _) = Run(model, model.Conv1, "relu1", x, options with { ReuseLayerPrefix = false });
+
+        LayerAttributionResult reused;
+        long rows;
+        using (torch.no_grad())
+        {
+            (reused, rows) = Run(model, model.Conv1, "relu1", x, options);
+            Assert.False(torch.is_grad_enabled());
+        }
+
+        Assert.Equal(4 + 2, rows);
+        TensorAssert.AllClose(reused.Attribution, expanded.Attribution, 1e-6, 1e-5);
+    }
+
+    [Property(MaxTest = 30)]
+    public void Attribute_SmallConvNet_PrefixPathEqualsExpandedPathForAnyBatchStepsAndInternalBatch(
+        int seed, byte batchChoice, byte stepChoice, byte internalBatchChoice, bool onConv2)
+    {
+        using var scope = torch.NewDisposeScope();
+        var n = 1 + (batchChoice % 3);
+        var steps = 1 + (stepChoice % 9);
+        int? internalBatchSize = internalBatchChoice % 13 == 0 ? null : internalBatchChoice % 13;
+        var model = new ReluCnn(seed);
+        var x = TestModels.Normal(seed, n, 2, 6, 6);
+        var layer = onConv2 ? "conv2" : "relu1";
+        var options = new LayerIntegratedGradientsOptions
+        {
+            Baselines = TestModels.Normal(seed + 1, 1, 2, 6, 6),
+            Target = Math.Abs(seed % 3),
+            Steps = steps,
+            InternalBatchSize = internalBatchSize,
+        };
+
+        var (reused, reusedRows) = Run(model, model.Conv1, layer, x, options);
+        var (expanded, expandedRows) = Run(model, model.Conv1, layer, x, options with { ReuseLayerPrefix = false });
+
+        var chunks = (steps + PathIntegral.StepsPerChunk(steps, internalBatchSize, n) - 1) / PathIntegral.StepsPerChunk(steps, internalBatchSize, n);
+        Assert.Equal((2 * n) + (chunks * n), reusedRows);
+        Assert.Equal((2 * n) + (steps * n), expandedRows);
+        TensorAssert.AllClose(reused.Attribution, expanded.Attribution, 1e-6, 1e-5);
+    }
+
+    /// <summary>Attributes with a forward hook on <paramref name="early"/> counting the rows it sees; the hook is removed.</summary>
+    private static (LayerAttributionResult Result, long Rows) Run(
+        nn.Module<Tensor, Tensor> model, nn.Module<Tensor, Tensor> early, string layer, Tensor x, LayerIntegratedGradientsOptions options)
+    {
+        long rows = 0;
+        var counter = early.register_forward_hook((_, input, output) =>
+        {
+            rows += input.shape[0];
+            return output;
+        });
+        try
+        {
+            var result = new LayerIntegratedGradients(model, layer).Attribute(x, options);
+            return (result, rows);
+        }
+        finally
+        {
+            counter.remove();
+        }
+    }
+
+    /// <summary>lin1, tanh, lin2, then the output folded to the inputs' batch size and summed: [n].</summary>
+    private sealed class InputBatchReshapeModel : nn.Module<Tensor, Tensor>
+    {
+        private readonly Linear lin1;
+        private readonly Linear lin2;
+
+        public InputBatchReshapeModel()
+            : base(nameof(InputBatchReshapeModel))
+        {
+            torch.manual_seed(31);
+            lin1 = nn.Linear(4, 3);
+            lin2 = nn.Linear(3, 2);
+            RegisterComponents();
+            eval();
+        }
+
+        public Linear Lin1 => lin1;
+
+        public override Tensor forward(Tensor x) => lin2.call(torch.tanh(lin1.call(x))).reshape(x.shape[0], -1).sum(dim: 1);
+    }
+}
