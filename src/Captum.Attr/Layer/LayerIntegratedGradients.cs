@@ -24,6 +24,13 @@ namespace Captum.Attr;
 /// is skipped by an exception thrown from the last layer's hook and caught here, also when the forward function
 /// wraps it in its own: code of the forward function after the layers does not run in those two passes (forward
 /// hooks of enclosing modules included), so it must not rely on finishing for its state.
+/// Beyond Captum, for one layer's output: each internal batch of k steps first tries a pass on the n inputs as given
+/// (not k copies of them), the part of the model before the layer without gradients, with the layer's output replaced
+/// by the k x n points, so only the rest of the model runs on the steps. It applies when the rest of the model reads
+/// nothing of batch n from before the layer (or n is 1, where broadcasting equals copying), and is detected per call:
+/// when the model throws on that pass or its output does not have k x n rows, that batch and the later ones run on
+/// expanded inputs as in Captum, with the same result. The forward function may therefore be called with inputs of n
+/// rows while the layer produces k x n. See docs/performance.md.
 /// </remarks>
 public sealed class LayerIntegratedGradients : ILayerAttributionMethod<LayerIntegratedGradientsOptions>
 {

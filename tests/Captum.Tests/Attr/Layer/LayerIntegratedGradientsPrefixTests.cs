@@ -83,8 +83,8 @@ public sealed class LayerIntegratedGradientsPrefixTests
         var x = TestModels.Normal(5, 2, 4);
         var options = new LayerIntegratedGradientsOptions { Steps = 5, InternalBatchSize = 10 };
 
-        // On the prefix path the reshape by the inputs' batch folds the steps into the features and the output comes
-        // back with 2 rows instead of 10: detected, and the chunk runs expanded.
+        // On the prefix path the reshape by the inputs' batch folds the steps into the features (the softmax would mix
+        // them) and the output comes back with 2 rows instead of 10: detected, and the chunk runs expanded.
         var (reused, reusedRows) = Run(model, model.Lin1, "lin2", x, options);
         var (expanded, expandedRows) = Run(model, model.Lin1, "lin2", x, options with { ReuseLayerPrefix = false });
 
@@ -192,7 +192,7 @@ public sealed class LayerIntegratedGradientsPrefixTests
         }
     }
 
-    /// <summary>lin1, tanh, lin2, then the output folded to the inputs' batch size and summed: [n].</summary>
+    /// <summary>lin1, tanh, lin2, then the output folded to the inputs' batch size and the softmax's first column: [n].</summary>
     private sealed class InputBatchReshapeModel : nn.Module<Tensor, Tensor>
     {
         private readonly Linear lin1;
@@ -210,6 +210,6 @@ public sealed class LayerIntegratedGradientsPrefixTests
 
         public Linear Lin1 => lin1;
 
-        public override Tensor forward(Tensor x) => lin2.call(torch.tanh(lin1.call(x))).reshape(x.shape[0], -1).sum(dim: 1);
+        public override Tensor forward(Tensor x) => torch.softmax(lin2.call(torch.tanh(lin1.call(x))).reshape(x.shape[0], -1), 1)[TensorIndex.Colon, 0];
     }
 }
