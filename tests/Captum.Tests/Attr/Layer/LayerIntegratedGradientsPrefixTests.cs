@@ -49,6 +49,7 @@ public sealed class LayerIntegratedGradientsPrefixTests
 
         // The block adds its input (batch 2, from before the layer) to the layer's rows (3 steps x 2): the shapes do
         // not fit, the first chunk's attempt stops there (2 rows) and every chunk runs expanded.
+        var live = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
         var (reused, reusedRows) = Run(model, model.Conv1, "layer3.0.conv2", x, options);
         var (expanded, expandedRows) = Run(model, model.Conv1, "layer3.0.conv2", x, options with { ReuseLayerPrefix = false });
 
@@ -56,6 +57,40 @@ public sealed class LayerIntegratedGradientsPrefixTests
         Assert.Equal(4 + 2 + 12, reusedRows);
         TensorAssert.AllClose(reused.Attribution, expanded.Attribution, 1e-6, 1e-5);
         Assert.True(torch.is_grad_enabled());
+
+        // The failed attempt and the expanded inputs kept across chunks are all freed with the call.
+        reused.Dispose();
+        expanded.Dispose();
+        Assert.Equal(live, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Attribute_AdditionalArgumentUsedBeforeTheLayer_PassedUnexpandedAndEqualsExpandedPath(int n)
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new ScaledInputModel();
+        var x = TestModels.Normal(7, n, 4);
+        var scale = TestModels.Normal(8, n, 4);
+        var options = new LayerIntegratedGradientsOptions { Target = 1, Steps = 6, AdditionalForwardArgs = [scale], ReturnConvergenceDelta = true };
+        var lig = new LayerIntegratedGradients(model, "lin1");
+
+        long rows = 0;
+        var counter = model.Lin1.register_forward_hook((_, input, output) =>
+        {
+            rows += input.shape[0];
+            return output;
+        });
+        using var reused = lig.Attribute(x, options);
+        var reusedRows = rows;
+        using var expanded = lig.Attribute(x, options with { ReuseLayerPrefix = false });
+        counter.remove();
+
+        Assert.Equal((2 * n) + n, reusedRows);
+        Assert.Equal(reusedRows + (2 * n) + (6 * n), rows);
+        TensorAssert.AllClose(reused.Attribution, expanded.Attribution, 1e-6, 1e-5);
+        TensorAssert.AllClose(reused.Delta!, expanded.Delta!, 1e-6, 1e-5);
     }
 
     [Fact]
@@ -190,6 +225,27 @@ public sealed class LayerIntegratedGradientsPrefixTests
         {
             counter.remove();
         }
+    }
+
+    /// <summary>forward(x, scale) = lin2(tanh(lin1(x * scale))): the additional argument is read before lin1.</summary>
+    private sealed class ScaledInputModel : nn.Module<Tensor, Tensor, Tensor>
+    {
+        private readonly Linear lin1;
+        private readonly Linear lin2;
+
+        public ScaledInputModel()
+            : base(nameof(ScaledInputModel))
+        {
+            torch.manual_seed(32);
+            lin1 = nn.Linear(4, 5);
+            lin2 = nn.Linear(5, 3);
+            RegisterComponents();
+            eval();
+        }
+
+        public Linear Lin1 => lin1;
+
+        public override Tensor forward(Tensor x, Tensor scale) => lin2.call(torch.tanh(lin1.call(x * scale)));
     }
 
     /// <summary>lin1, tanh, lin2, then the output folded to the inputs' batch size and the softmax's first column: [n].</summary>
