@@ -1,4 +1,5 @@
 using Captum.Attr;
+using Captum.Forward;
 using Captum.Plugins.Vqa.Model;
 using FsCheck.Xunit;
 using TorchSharp;
@@ -70,25 +71,17 @@ public sealed class LayerIntegratedGradientsPrefixTests
     public void Attribute_AdditionalArgumentUsedBeforeTheLayer_PassedUnexpandedAndEqualsExpandedPath(int n)
     {
         using var scope = torch.NewDisposeScope();
-        var model = new ScaledInputModel();
+        var model = new LinearPairModel(foldToInputBatch: false);
         var x = TestModels.Normal(7, n, 4);
         var scale = TestModels.Normal(8, n, 4);
         var options = new LayerIntegratedGradientsOptions { Target = 1, Steps = 6, AdditionalForwardArgs = [scale], ReturnConvergenceDelta = true };
-        var lig = new LayerIntegratedGradients(model, "lin1");
 
-        long rows = 0;
-        var counter = model.Lin1.register_forward_hook((_, input, output) =>
-        {
-            rows += input.shape[0];
-            return output;
-        });
-        using var reused = lig.Attribute(x, options);
-        var reusedRows = rows;
-        using var expanded = lig.Attribute(x, options with { ReuseLayerPrefix = false });
-        counter.remove();
+        // The scale meets the inputs before the layer: on the prefix path both keep their n rows (one pass of 6 steps).
+        var (reused, reusedRows) = Run(model, model.Lin1, "lin1", x, options);
+        var (expanded, expandedRows) = Run(model, model.Lin1, "lin1", x, options with { ReuseLayerPrefix = false });
 
         Assert.Equal((2 * n) + n, reusedRows);
-        Assert.Equal(reusedRows + (2 * n) + (6 * n), rows);
+        Assert.Equal((2 * n) + (6 * n), expandedRows);
         TensorAssert.AllClose(reused.Attribution, expanded.Attribution, 1e-6, 1e-5);
         TensorAssert.AllClose(reused.Delta!, expanded.Delta!, 1e-6, 1e-5);
     }
@@ -114,9 +107,9 @@ public sealed class LayerIntegratedGradientsPrefixTests
     public void Attribute_OutputReshapedByInputBatch_DetectsWrongRowCountAndFallsBack()
     {
         using var scope = torch.NewDisposeScope();
-        var model = new InputBatchReshapeModel();
+        var model = new LinearPairModel(foldToInputBatch: true);
         var x = TestModels.Normal(5, 2, 4);
-        var options = new LayerIntegratedGradientsOptions { Steps = 5, InternalBatchSize = 10 };
+        var options = new LayerIntegratedGradientsOptions { Steps = 5, InternalBatchSize = 10, AdditionalForwardArgs = [torch.ones(2, 4)] };
 
         // On the prefix path the reshape by the inputs' batch folds the steps into the features (the softmax would mix
         // them) and the output comes back with 2 rows instead of 10: detected, and the chunk runs expanded.
@@ -208,7 +201,7 @@ public sealed class LayerIntegratedGradientsPrefixTests
 
     /// <summary>Attributes with a forward hook on <paramref name="early"/> counting the rows it sees; the hook is removed.</summary>
     private static (LayerAttributionResult Result, long Rows) Run(
-        nn.Module<Tensor, Tensor> model, nn.Module<Tensor, Tensor> early, string layer, Tensor x, LayerIntegratedGradientsOptions options)
+        ForwardFunction model, nn.Module<Tensor, Tensor> early, string layer, Tensor x, LayerIntegratedGradientsOptions options)
     {
         long rows = 0;
         var counter = early.register_forward_hook((_, input, output) =>
@@ -227,45 +220,34 @@ public sealed class LayerIntegratedGradientsPrefixTests
         }
     }
 
-    /// <summary>forward(x, scale) = lin2(tanh(lin1(x * scale))): the additional argument is read before lin1.</summary>
-    private sealed class ScaledInputModel : nn.Module<Tensor, Tensor, Tensor>
+    /// <summary>
+    /// forward(x, scale) = lin2(tanh(lin1(x * scale))), [n, 3] (the additional argument is read before lin1); with
+    /// <paramref name="foldToInputBatch"/>, that output folded to the inputs' batch size and the softmax's first
+    /// column, [n].
+    /// </summary>
+    private sealed class LinearPairModel : nn.Module<Tensor, Tensor, Tensor>
     {
         private readonly Linear lin1;
         private readonly Linear lin2;
+        private readonly bool foldToInputBatch;
 
-        public ScaledInputModel()
-            : base(nameof(ScaledInputModel))
+        public LinearPairModel(bool foldToInputBatch)
+            : base(nameof(LinearPairModel))
         {
             torch.manual_seed(32);
             lin1 = nn.Linear(4, 5);
             lin2 = nn.Linear(5, 3);
+            this.foldToInputBatch = foldToInputBatch;
             RegisterComponents();
             eval();
         }
 
         public Linear Lin1 => lin1;
 
-        public override Tensor forward(Tensor x, Tensor scale) => lin2.call(torch.tanh(lin1.call(x * scale)));
-    }
-
-    /// <summary>lin1, tanh, lin2, then the output folded to the inputs' batch size and the softmax's first column: [n].</summary>
-    private sealed class InputBatchReshapeModel : nn.Module<Tensor, Tensor>
-    {
-        private readonly Linear lin1;
-        private readonly Linear lin2;
-
-        public InputBatchReshapeModel()
-            : base(nameof(InputBatchReshapeModel))
+        public override Tensor forward(Tensor x, Tensor scale)
         {
-            torch.manual_seed(31);
-            lin1 = nn.Linear(4, 3);
-            lin2 = nn.Linear(3, 2);
-            RegisterComponents();
-            eval();
+            var y = lin2.call(torch.tanh(lin1.call(x * scale)));
+            return foldToInputBatch ? torch.softmax(y.reshape(x.shape[0], -1), 1)[TensorIndex.Colon, 0] : y;
         }
-
-        public Linear Lin1 => lin1;
-
-        public override Tensor forward(Tensor x) => torch.softmax(lin2.call(torch.tanh(lin1.call(x))).reshape(x.shape[0], -1), 1)[TensorIndex.Colon, 0];
     }
 }
