@@ -110,6 +110,9 @@ internal sealed class LayerEvaluation
     /// </summary>
     public Tensor? TryForwardReplacingOnce(object?[] args, IReadOnlyList<Tensor[]> replacements, long expectedRows)
     {
+        // The attempt's own tensors (the layer's discarded value, the part before it) are freed when it ends: at once
+        // when it fails, before the expanded pass; the autograd graph keeps what the gradient needs.
+        using var attempt = torch.NewDisposeScope();
         Tensor? output;
         try
         {
@@ -121,7 +124,7 @@ internal sealed class LayerEvaluation
             return null;
         }
 
-        return output is { } o && o.dim() > 0 && o.shape[0] == expectedRows && o.requires_grad ? o : null;
+        return output is { } o && o.dim() > 0 && o.shape[0] == expectedRows && o.requires_grad ? o.MoveToOuterDisposeScope() : null;
     }
 
     private (Tensor? Output, Tensor[][] Values) Run(

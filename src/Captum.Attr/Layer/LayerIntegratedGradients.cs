@@ -200,8 +200,8 @@ public sealed class LayerIntegratedGradients : ILayerAttributionMethod<LayerInte
         {
             // The part of the model before the layer depends on the inputs only, not on the step: when the model lets a
             // chunk's layer values (steps x n rows) replace the layer's output of a pass on the n inputs, that part runs
-            // once per chunk on n rows instead of steps x n (docs/performance.md, "LayerIntegratedGradients: the prefix
-            // once per input"). Tried on the first chunk of several steps; a chunk the model refuses falls back to the
+            // once per chunk on n rows instead of steps x n (docs/performance.md, "Beyond Captum: LayerIntegratedGradients
+            // runs the model's prefix once per input"). Tried on the first chunk of several steps; a chunk the model refuses falls back to the
             // pass on expanded inputs, and so does every later one.
             var reusePrefix = options.ReuseLayerPrefix && !onInput && Layers.Count == 1;
             var unexpanded = ArgumentPreparation.Concat(tensors, additional);
