@@ -171,6 +171,38 @@ public sealed class LayerIntegratedGradientsPrefixTests
         TensorAssert.AllClose(reused.Attribution, expanded.Attribution, 1e-6, 1e-5);
     }
 
+    [Fact]
+    public void Attribute_ForwardRunsTheModelOnAnotherThread_EqualsExpandedPath()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new ReluCnn(seed: 9);
+        var x = TestModels.Normal(10, 2, 2, 6, 6);
+        ForwardFunction elsewhere = (Func<Tensor, Tensor>)(batch => Task.Run(() => model.call(batch)).GetAwaiter().GetResult());
+        var options = new LayerIntegratedGradientsOptions { Target = 2, Steps = 5, InternalBatchSize = 6 };
+
+        // Grad mode is per thread: the layer's hook fires on the worker, which keeps its own mode throughout.
+        using var reused = new LayerIntegratedGradients(elsewhere, model.Conv2).Attribute(x, options);
+        using var expanded = new LayerIntegratedGradients(model, model.Conv2).Attribute(x, options with { ReuseLayerPrefix = false });
+
+        TensorAssert.AllClose(reused.Attribution, expanded.Attribution, 1e-6, 1e-5);
+        Assert.True(torch.is_grad_enabled());
+    }
+
+    [Fact]
+    public void Attribute_ForwardCancelsDuringThePrefixAttempt_PropagatesTheCancellation()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new ReluCnn(seed: 10);
+        var calls = 0;
+
+        // Calls 1 and 2 read the layer on the inputs and baselines; call 3 is the first chunk's prefix attempt.
+        ForwardFunction forward = (Func<Tensor, Tensor>)(batch => ++calls == 3 ? throw new OperationCanceledException() : model.call(batch));
+        var lig = new LayerIntegratedGradients(forward, model.Conv2);
+
+        Assert.Throws<OperationCanceledException>(() => lig.Attribute(TestModels.Normal(11, 2, 2, 6, 6), new LayerIntegratedGradientsOptions { Target = 0, Steps = 4 }));
+        Assert.Equal(3, calls);
+    }
+
     [Property(MaxTest = 30)]
     public void Attribute_SmallConvNet_PrefixPathEqualsExpandedPathForAnyBatchStepsAndInternalBatch(
         int seed, byte batchChoice, byte stepChoice, byte internalBatchChoice, bool onConv2)
