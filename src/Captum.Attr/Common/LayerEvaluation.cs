@@ -100,15 +100,16 @@ internal sealed class LayerEvaluation
     }
 
     /// <summary>
-    /// Runs the model on <paramref name="args"/> (batch n, not expanded to the steps) with the layers' outputs replaced
-    /// by <paramref name="replacements"/>, whose rows are those of several steps (<paramref name="expectedRows"/> = steps
-    /// x n): the part of the model before the layers runs once, without gradients, and only the rest runs on the steps.
+    /// Runs the model on <paramref name="args"/> (batch n, not expanded to the steps) with the layers' outputs (or
+    /// inputs) replaced by <paramref name="replacements"/>, whose rows are those of several steps
+    /// (<paramref name="expectedRows"/> = steps x n): the part of the model before the layers runs once, without
+    /// gradients, and only the rest runs on the steps.
     /// Returns null, having changed nothing, when the model does not allow it: the forward pass throws (a tensor of
     /// batch n from before the layers meets the steps' rows after them, so the shapes do not fit), or its output does
     /// not have <paramref name="expectedRows"/> rows or does not depend on the replacements. The caller then runs the
     /// usual pass on expanded inputs. Cancellation still propagates.
     /// </summary>
-    public Tensor? TryForwardReplacingOnce(object?[] args, IReadOnlyList<Tensor[]> replacements, long expectedRows)
+    public Tensor? TryForwardReplacingOnce(object?[] args, bool onInput, IReadOnlyList<Tensor[]> replacements, long expectedRows)
     {
         // The attempt's own tensors (the layer's discarded value, the part before it) are freed when it ends: at once
         // when it fails, before the expanded pass; the autograd graph keeps what the gradient needs.
@@ -117,7 +118,7 @@ internal sealed class LayerEvaluation
         try
         {
             using var noGrad = torch.no_grad();
-            (output, _) = Run(args, onInput: false, replacements, keepOutput: true, gradAfterLayers: true);
+            (output, _) = Run(args, onInput, replacements, keepOutput: true, gradAfterLayers: true);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

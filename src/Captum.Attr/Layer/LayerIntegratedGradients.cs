@@ -24,13 +24,13 @@ namespace Captum.Attr;
 /// is skipped by an exception thrown from the last layer's hook and caught here, also when the forward function
 /// wraps it in its own: code of the forward function after the layers does not run in those two passes (forward
 /// hooks of enclosing modules included), so it must not rely on finishing for its state.
-/// Beyond Captum, for one layer's output: each internal batch of k steps first tries a pass on the n inputs as given
-/// (not k copies of them), the part of the model before the layer without gradients, with the layer's output replaced
-/// by the k x n points, so only the rest of the model runs on the steps. It applies when the rest of the model reads
-/// nothing of batch n from before the layer (or n is 1, where broadcasting equals copying), and is detected per call:
-/// when the model throws on that pass or its output does not have k x n rows, that batch and the later ones run on
-/// expanded inputs as in Captum, with the same result. The forward function may therefore be called with inputs of n
-/// rows while the layer produces k x n. See docs/performance.md.
+/// Beyond Captum: each internal batch of k steps first tries a pass on the n inputs as given (not k copies of them),
+/// the part of the model before the layers without gradients, with the layers' values replaced by the k x n points, so
+/// only the rest of the model runs on the steps. It applies when the rest of the model reads nothing of batch n from
+/// before the layers (or n is 1, where broadcasting equals copying), and is detected per call: when the model throws
+/// on that pass or its output does not have k x n rows, that batch and the later ones run on expanded inputs as in
+/// Captum, with the same result. The forward function may therefore be called with inputs of n rows while the layers
+/// produce k x n. See docs/performance.md.
 /// </remarks>
 public sealed class LayerIntegratedGradients : ILayerAttributionMethod<LayerIntegratedGradientsOptions>
 {
@@ -198,12 +198,12 @@ public sealed class LayerIntegratedGradients : ILayerAttributionMethod<LayerInte
         }
         else
         {
-            // The part of the model before the layer depends on the inputs only, not on the step: when the model lets a
-            // chunk's layer values (steps x n rows) replace the layer's output of a pass on the n inputs, that part runs
+            // The part of the model before the layers depends on the inputs only, not on the step: when the model lets a
+            // chunk's layer values (steps x n rows) replace the layers' values of a pass on the n inputs, that part runs
             // once per chunk on n rows instead of steps x n (docs/performance.md, "Beyond Captum: LayerIntegratedGradients
             // runs the model's prefix once per input"). Tried on the first chunk of several steps; a chunk the model refuses falls back to the
             // pass on expanded inputs, and so does every later one.
-            var reusePrefix = options.ReuseLayerPrefix && !onInput && Layers.Count == 1;
+            var reusePrefix = options.ReuseLayerPrefix;
             var unexpanded = ArgumentPreparation.Concat(tensors, additional);
             var expanded = new Dictionary<int, object?[]>();
 
@@ -211,7 +211,7 @@ public sealed class LayerIntegratedGradients : ILayerAttributionMethod<LayerInte
             {
                 if (reusePrefix && steps > 1)
                 {
-                    if (evaluation.TryForwardReplacingOnce(unexpanded, Replacements(scaled), steps * n) is { } once)
+                    if (evaluation.TryForwardReplacingOnce(unexpanded, onInput, Replacements(scaled), steps * n) is { } once)
                     {
                         return Gradients.Of(options.Target.Repeat(steps).Select(once), scaled);
                     }
@@ -300,8 +300,8 @@ public sealed record LayerIntegratedGradientsOptions : BaselineAttributionOption
     public bool AttributeToLayerInput { get; init; }
 
     /// <summary>
-    /// Whether a single layer's output may be integrated with the part of the model before it run once per chunk of
-    /// steps on the inputs (true, the default) rather than on every step's copy of them. Internal: tests and the bench
+    /// Whether the layers may be integrated with the part of the model before them run once per chunk of steps on the
+    /// inputs (true, the default) rather than on every step's copy of them. Internal: tests and the bench
     /// compare both paths; the method decides by itself when the model allows it.
     /// </summary>
     internal bool ReuseLayerPrefix { get; init; } = true;

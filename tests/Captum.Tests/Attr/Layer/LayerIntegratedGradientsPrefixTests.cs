@@ -1,5 +1,6 @@
 using Captum.Attr;
 using Captum.Forward;
+using Captum.Layers;
 using Captum.Plugins.Vqa.Model;
 using FsCheck.Xunit;
 using TorchSharp;
@@ -37,6 +38,61 @@ public sealed class LayerIntegratedGradientsPrefixTests
         Assert.Equal((2 * n) + (3 * n), reusedRows);
         Assert.Equal((2 * n) + (7 * n), expandedRows);
         TensorAssert.AllClose(reused.Attribution, expanded.Attribution, 1e-6, 1e-5);
+        TensorAssert.AllClose(reused.Delta!, expanded.Delta!, 1e-6, 1e-5);
+    }
+
+    [Theory]
+    [InlineData("fc", 1)]
+    [InlineData("fc", 2)]
+    [InlineData("layer4", 2)]
+    public void Attribute_ResNetLayerInput_PrefixOncePerChunkAndEqualsExpandedPath(string layer, int n)
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new TinyResNet(seed: 14);
+        var x = TestModels.Normal(20 + n, n, 3, 16, 16);
+        var options = new LayerIntegratedGradientsOptions
+        {
+            Target = 3,
+            Steps = 7,
+            InternalBatchSize = 3 * n,
+            AttributeToLayerInput = true,
+            ReturnConvergenceDelta = true,
+        };
+
+        var (reused, reusedRows) = Run(model, model.Conv1, layer, x, options);
+        var (expanded, expandedRows) = Run(model, model.Conv1, layer, x, options with { ReuseLayerPrefix = false });
+
+        Assert.Equal((2 * n) + (3 * n), reusedRows);
+        Assert.Equal((2 * n) + (7 * n), expandedRows);
+        TensorAssert.AllClose(reused.Attribution, expanded.Attribution, 1e-6, 1e-5);
+        TensorAssert.AllClose(reused.Delta!, expanded.Delta!, 1e-6, 1e-5);
+    }
+
+    [Fact]
+    public void Attribute_TwoResNetStages_PrefixOncePerChunkAndEqualsExpandedPath()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new TinyResNet(seed: 15);
+        var x = TestModels.Normal(30, 2, 3, 16, 16);
+        var options = new LayerIntegratedGradientsOptions { Target = 0, Steps = 6, InternalBatchSize = 6, ReturnConvergenceDelta = true };
+        var layers = new LayerReference[] { "layer2", "layer4" };
+
+        long rows = 0;
+        var counter = model.Conv1.register_forward_hook((_, input, output) =>
+        {
+            rows += input.shape[0];
+            return output;
+        });
+        using var reused = new LayerIntegratedGradients(model, layers).Attribute(x, options);
+        var reusedRows = rows;
+        using var expanded = new LayerIntegratedGradients(model, layers).Attribute(x, options with { ReuseLayerPrefix = false });
+        counter.remove();
+
+        // Chunks of 3 steps of 2 examples; layer4 reads layer2's replaced rows through layer3.
+        Assert.Equal(4 + 4, reusedRows);
+        Assert.Equal(4 + 12, rows - reusedRows);
+        TensorAssert.AllClose(reused[0], expanded[0], 1e-6, 1e-5);
+        TensorAssert.AllClose(reused[1], expanded[1], 1e-6, 1e-5);
         TensorAssert.AllClose(reused.Delta!, expanded.Delta!, 1e-6, 1e-5);
     }
 
@@ -142,12 +198,18 @@ public sealed class LayerIntegratedGradientsPrefixTests
             InternalBatchSize = 3 * n,
         };
         var lig = new LayerIntegratedGradients(net, "text.embedding");
+        var wrapped = new ModelInputWrapper(net);
+        var tutorial = new LayerIntegratedGradients(wrapped, new LayerReference[] { "input_maps.v", "module.text.embedding" });
 
         // The questions' lengths (batch n, from before the layer) do not fit the steps' rows of embeddings.
         using var reused = lig.Attribute(Inputs.Of(v, q), options);
         using var expanded = lig.Attribute(Inputs.Of(v, q), options with { ReuseLayerPrefix = false });
+        using var tutorialReused = tutorial.Attribute(Inputs.Of(v, q), options);
+        using var tutorialExpanded = tutorial.Attribute(Inputs.Of(v, q), options with { ReuseLayerPrefix = false });
 
         TensorAssert.AllClose(reused.Attribution, expanded.Attribution, 1e-6, 1e-5);
+        TensorAssert.AllClose(tutorialReused[0], tutorialExpanded[0], 1e-6, 1e-5);
+        TensorAssert.AllClose(tutorialReused[1], tutorialExpanded[1], 1e-6, 1e-5);
     }
 
     [Fact]
