@@ -11,7 +11,7 @@ using static TorchSharp.torch;
 namespace Captum.Tests.Attr.Layer;
 
 /// <summary>
-/// LayerIntegratedGradients runs the part of the model before a single layer once per chunk of steps on the n inputs
+/// LayerIntegratedGradients runs the part of the model before the layers once per chunk of steps on the n inputs
 /// (not on steps x n copies of them) when the model allows it, and falls back to the expanded pass otherwise; either
 /// way the attributions are those of the expanded pass (forced here through the internal ReuseLayerPrefix switch).
 /// The path taken is read from the rows an early module sees: 2n for the two end-point passes, then n per chunk on the
@@ -28,17 +28,12 @@ public sealed class LayerIntegratedGradientsPrefixTests
     {
         using var scope = torch.NewDisposeScope();
         var model = new TinyResNet(seed: 11);
-        var x = TestModels.Normal(n, n, 3, 16, 16);
         var options = new LayerIntegratedGradientsOptions { Target = 2, Steps = 7, InternalBatchSize = 3 * n, ReturnConvergenceDelta = true };
 
-        var (reused, reusedRows) = Run(model, model.Conv1, layer, x, options);
-        var (expanded, expandedRows) = Run(model, model.Conv1, layer, x, options with { ReuseLayerPrefix = false });
+        var rows = CompareWithExpanded(new LayerIntegratedGradients(model, layer), model.Conv1, TestModels.Normal(n, n, 3, 16, 16), options);
 
         // Chunks of 3, 3 and 1 steps.
-        Assert.Equal((2 * n) + (3 * n), reusedRows);
-        Assert.Equal((2 * n) + (7 * n), expandedRows);
-        TensorAssert.AllClose(reused.Attribution, expanded.Attribution, 1e-6, 1e-5);
-        TensorAssert.AllClose(reused.Delta!, expanded.Delta!, 1e-6, 1e-5);
+        Assert.Equal(((2 * n) + (3 * n), (2 * n) + (7 * n)), rows);
     }
 
     [Theory]
@@ -49,23 +44,11 @@ public sealed class LayerIntegratedGradientsPrefixTests
     {
         using var scope = torch.NewDisposeScope();
         var model = new TinyResNet(seed: 14);
-        var x = TestModels.Normal(20 + n, n, 3, 16, 16);
-        var options = new LayerIntegratedGradientsOptions
-        {
-            Target = 3,
-            Steps = 7,
-            InternalBatchSize = 3 * n,
-            AttributeToLayerInput = true,
-            ReturnConvergenceDelta = true,
-        };
+        var options = new LayerIntegratedGradientsOptions { Target = 3, Steps = 7, InternalBatchSize = 3 * n, AttributeToLayerInput = true };
 
-        var (reused, reusedRows) = Run(model, model.Conv1, layer, x, options);
-        var (expanded, expandedRows) = Run(model, model.Conv1, layer, x, options with { ReuseLayerPrefix = false });
+        var rows = CompareWithExpanded(new LayerIntegratedGradients(model, layer), model.Conv1, TestModels.Normal(20 + n, n, 3, 16, 16), options);
 
-        Assert.Equal((2 * n) + (3 * n), reusedRows);
-        Assert.Equal((2 * n) + (7 * n), expandedRows);
-        TensorAssert.AllClose(reused.Attribution, expanded.Attribution, 1e-6, 1e-5);
-        TensorAssert.AllClose(reused.Delta!, expanded.Delta!, 1e-6, 1e-5);
+        Assert.Equal(((2 * n) + (3 * n), (2 * n) + (7 * n)), rows);
     }
 
     [Fact]
@@ -73,27 +56,13 @@ public sealed class LayerIntegratedGradientsPrefixTests
     {
         using var scope = torch.NewDisposeScope();
         var model = new TinyResNet(seed: 15);
-        var x = TestModels.Normal(30, 2, 3, 16, 16);
+        var lig = new LayerIntegratedGradients(model, new LayerReference[] { "layer2", "layer4" });
         var options = new LayerIntegratedGradientsOptions { Target = 0, Steps = 6, InternalBatchSize = 6, ReturnConvergenceDelta = true };
-        var layers = new LayerReference[] { "layer2", "layer4" };
-
-        long rows = 0;
-        var counter = model.Conv1.register_forward_hook((_, input, output) =>
-        {
-            rows += input.shape[0];
-            return output;
-        });
-        using var reused = new LayerIntegratedGradients(model, layers).Attribute(x, options);
-        var reusedRows = rows;
-        using var expanded = new LayerIntegratedGradients(model, layers).Attribute(x, options with { ReuseLayerPrefix = false });
-        counter.remove();
 
         // Chunks of 3 steps of 2 examples; layer4 reads layer2's replaced rows through layer3.
-        Assert.Equal(4 + 4, reusedRows);
-        Assert.Equal(4 + 12, rows - reusedRows);
-        TensorAssert.AllClose(reused[0], expanded[0], 1e-6, 1e-5);
-        TensorAssert.AllClose(reused[1], expanded[1], 1e-6, 1e-5);
-        TensorAssert.AllClose(reused.Delta!, expanded.Delta!, 1e-6, 1e-5);
+        var rows = CompareWithExpanded(lig, model.Conv1, TestModels.Normal(30, 2, 3, 16, 16), options);
+
+        Assert.Equal((4 + 4, 4 + 12), rows);
     }
 
     [Fact]
@@ -103,22 +72,30 @@ public sealed class LayerIntegratedGradientsPrefixTests
         var model = new TinyResNet(seed: 12);
         var x = TestModels.Normal(3, 2, 3, 16, 16);
         var options = new LayerIntegratedGradientsOptions { Target = 1, Steps = 6, InternalBatchSize = 6 };
+        var live = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
 
         // The block adds its input (batch 2, from before the layer) to the layer's rows (3 steps x 2): the shapes do
         // not fit, the first chunk's attempt stops there (2 rows) and every chunk runs expanded.
-        var live = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
-        var (reused, reusedRows) = Run(model, model.Conv1, "layer3.0.conv2", x, options);
-        var (expanded, expandedRows) = Run(model, model.Conv1, "layer3.0.conv2", x, options with { ReuseLayerPrefix = false });
+        var rows = CompareWithExpanded(new LayerIntegratedGradients(model, "layer3.0.conv2"), model.Conv1, x, options);
 
-        Assert.Equal(4 + 12, expandedRows);
-        Assert.Equal(4 + 2 + 12, reusedRows);
-        TensorAssert.AllClose(reused.Attribution, expanded.Attribution, 1e-6, 1e-5);
+        Assert.Equal((4 + 2 + 12, 4 + 12), rows);
         Assert.True(torch.is_grad_enabled());
 
         // The failed attempt and the expanded inputs kept across chunks are all freed with the call.
-        reused.Dispose();
-        expanded.Dispose();
         Assert.Equal(live, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+
+    [Fact]
+    public void Attribute_LayerInsideResidualBlockOneExample_BroadcastsTheBlockInputAndEqualsExpandedPath()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new TinyResNet(seed: 13);
+        var options = new LayerIntegratedGradientsOptions { Target = 4, Steps = 8, InternalBatchSize = 4, ReturnConvergenceDelta = true };
+
+        // One example: the block input [1, ...] broadcasts over the steps' rows exactly as its copies would.
+        var rows = CompareWithExpanded(new LayerIntegratedGradients(model, "layer3.1.conv2"), model.Conv1, TestModels.Normal(4, 1, 3, 16, 16), options);
+
+        Assert.Equal((2 + 2, 2 + 8), rows);
     }
 
     [Theory]
@@ -128,35 +105,13 @@ public sealed class LayerIntegratedGradientsPrefixTests
     {
         using var scope = torch.NewDisposeScope();
         var model = new LinearPairModel(foldToInputBatch: false);
-        var x = TestModels.Normal(7, n, 4);
         var scale = TestModels.Normal(8, n, 4);
         var options = new LayerIntegratedGradientsOptions { Target = 1, Steps = 6, AdditionalForwardArgs = [scale], ReturnConvergenceDelta = true };
 
         // The scale meets the inputs before the layer: on the prefix path both keep their n rows (one pass of 6 steps).
-        var (reused, reusedRows) = Run(model, model.Lin1, "lin1", x, options);
-        var (expanded, expandedRows) = Run(model, model.Lin1, "lin1", x, options with { ReuseLayerPrefix = false });
+        var rows = CompareWithExpanded(new LayerIntegratedGradients(model, "lin1"), model.Lin1, TestModels.Normal(7, n, 4), options);
 
-        Assert.Equal((2 * n) + n, reusedRows);
-        Assert.Equal((2 * n) + (6 * n), expandedRows);
-        TensorAssert.AllClose(reused.Attribution, expanded.Attribution, 1e-6, 1e-5);
-        TensorAssert.AllClose(reused.Delta!, expanded.Delta!, 1e-6, 1e-5);
-    }
-
-    [Fact]
-    public void Attribute_LayerInsideResidualBlockOneExample_BroadcastsTheBlockInputAndEqualsExpandedPath()
-    {
-        using var scope = torch.NewDisposeScope();
-        var model = new TinyResNet(seed: 13);
-        var x = TestModels.Normal(4, 1, 3, 16, 16);
-        var options = new LayerIntegratedGradientsOptions { Target = 4, Steps = 8, InternalBatchSize = 4, ReturnConvergenceDelta = true };
-
-        // One example: the block input [1, ...] broadcasts over the steps' rows exactly as its copies would.
-        var (reused, reusedRows) = Run(model, model.Conv1, "layer3.1.conv2", x, options);
-        var (expanded, _) = Run(model, model.Conv1, "layer3.1.conv2", x, options with { ReuseLayerPrefix = false });
-
-        Assert.Equal(2 + 2, reusedRows);
-        TensorAssert.AllClose(reused.Attribution, expanded.Attribution, 1e-6, 1e-5);
-        TensorAssert.AllClose(reused.Delta!, expanded.Delta!, 1e-6, 1e-5);
+        Assert.Equal(((2 * n) + n, (2 * n) + (6 * n)), rows);
     }
 
     [Fact]
@@ -164,17 +119,13 @@ public sealed class LayerIntegratedGradientsPrefixTests
     {
         using var scope = torch.NewDisposeScope();
         var model = new LinearPairModel(foldToInputBatch: true);
-        var x = TestModels.Normal(5, 2, 4);
         var options = new LayerIntegratedGradientsOptions { Steps = 5, InternalBatchSize = 10, AdditionalForwardArgs = [torch.ones(2, 4)] };
 
         // On the prefix path the reshape by the inputs' batch folds the steps into the features (the softmax would mix
         // them) and the output comes back with 2 rows instead of 10: detected, and the chunk runs expanded.
-        var (reused, reusedRows) = Run(model, model.Lin1, "lin2", x, options);
-        var (expanded, expandedRows) = Run(model, model.Lin1, "lin2", x, options with { ReuseLayerPrefix = false });
+        var rows = CompareWithExpanded(new LayerIntegratedGradients(model, "lin2"), model.Lin1, TestModels.Normal(5, 2, 4), options);
 
-        Assert.Equal(4 + 10, expandedRows);
-        Assert.Equal(4 + 2 + 10, reusedRows);
-        TensorAssert.AllClose(reused.Attribution, expanded.Attribution, 1e-6, 1e-5);
+        Assert.Equal((4 + 2 + 10, 4 + 10), rows);
     }
 
     [Theory]
@@ -197,19 +148,11 @@ public sealed class LayerIntegratedGradientsPrefixTests
             Steps = 6,
             InternalBatchSize = 3 * n,
         };
-        var lig = new LayerIntegratedGradients(net, "text.embedding");
-        var wrapped = new ModelInputWrapper(net);
-        var tutorial = new LayerIntegratedGradients(wrapped, new LayerReference[] { "input_maps.v", "module.text.embedding" });
+        var tutorial = new LayerIntegratedGradients(new ModelInputWrapper(net), new LayerReference[] { "input_maps.v", "module.text.embedding" });
 
         // The questions' lengths (batch n, from before the layer) do not fit the steps' rows of embeddings.
-        using var reused = lig.Attribute(Inputs.Of(v, q), options);
-        using var expanded = lig.Attribute(Inputs.Of(v, q), options with { ReuseLayerPrefix = false });
-        using var tutorialReused = tutorial.Attribute(Inputs.Of(v, q), options);
-        using var tutorialExpanded = tutorial.Attribute(Inputs.Of(v, q), options with { ReuseLayerPrefix = false });
-
-        TensorAssert.AllClose(reused.Attribution, expanded.Attribution, 1e-6, 1e-5);
-        TensorAssert.AllClose(tutorialReused[0], tutorialExpanded[0], 1e-6, 1e-5);
-        TensorAssert.AllClose(tutorialReused[1], tutorialExpanded[1], 1e-6, 1e-5);
+        CompareWithExpanded(new LayerIntegratedGradients(net, "text.embedding"), null, Inputs.Of(v, q), options);
+        CompareWithExpanded(tutorial, null, Inputs.Of(v, q), options);
     }
 
     [Fact]
@@ -217,36 +160,29 @@ public sealed class LayerIntegratedGradientsPrefixTests
     {
         using var scope = torch.NewDisposeScope();
         var model = new ReluCnn(seed: 5);
-        var x = TestModels.Normal(6, 2, 2, 6, 6);
         var options = new LayerIntegratedGradientsOptions { Target = 0, Steps = 4 };
-        var (expanded, _) = Run(model, model.Conv1, "relu1", x, options with { ReuseLayerPrefix = false });
 
-        LayerAttributionResult reused;
-        long rows;
         using (torch.no_grad())
         {
-            (reused, rows) = Run(model, model.Conv1, "relu1", x, options);
+            var rows = CompareWithExpanded(new LayerIntegratedGradients(model, "relu1"), model.Conv1, TestModels.Normal(6, 2, 2, 6, 6), options);
+
+            Assert.Equal((4 + 2, 4 + 8), rows);
             Assert.False(torch.is_grad_enabled());
         }
-
-        Assert.Equal(4 + 2, rows);
-        TensorAssert.AllClose(reused.Attribution, expanded.Attribution, 1e-6, 1e-5);
     }
 
     [Fact]
-    public void Attribute_ForwardRunsTheModelOnAnotherThread_EqualsExpandedPath()
+    public void Attribute_ForwardRunsTheModelOnAnotherThread_PrefixOncePerChunkAndEqualsExpandedPath()
     {
         using var scope = torch.NewDisposeScope();
         var model = new ReluCnn(seed: 9);
-        var x = TestModels.Normal(10, 2, 2, 6, 6);
         ForwardFunction elsewhere = (Func<Tensor, Tensor>)(batch => Task.Run(() => model.call(batch)).GetAwaiter().GetResult());
         var options = new LayerIntegratedGradientsOptions { Target = 2, Steps = 5, InternalBatchSize = 6 };
 
         // Grad mode is per thread: the layer's hook fires on the worker, which keeps its own mode throughout.
-        using var reused = new LayerIntegratedGradients(elsewhere, model.Conv2).Attribute(x, options);
-        using var expanded = new LayerIntegratedGradients(model, model.Conv2).Attribute(x, options with { ReuseLayerPrefix = false });
+        var rows = CompareWithExpanded(new LayerIntegratedGradients(elsewhere, model.Conv2), model.Conv1, TestModels.Normal(10, 2, 2, 6, 6), options);
 
-        TensorAssert.AllClose(reused.Attribution, expanded.Attribution, 1e-6, 1e-5);
+        Assert.Equal((4 + 4, 4 + 10), rows);
         Assert.True(torch.is_grad_enabled());
     }
 
@@ -274,8 +210,6 @@ public sealed class LayerIntegratedGradientsPrefixTests
         var steps = 1 + (stepChoice % 9);
         int? internalBatchSize = internalBatchChoice % 13 == 0 ? null : internalBatchChoice % 13;
         var model = new ReluCnn(seed);
-        var x = TestModels.Normal(seed, n, 2, 6, 6);
-        var layer = onConv2 ? "conv2" : "relu1";
         var options = new LayerIntegratedGradientsOptions
         {
             Baselines = TestModels.Normal(seed + 1, 1, 2, 6, 6),
@@ -284,33 +218,51 @@ public sealed class LayerIntegratedGradientsPrefixTests
             InternalBatchSize = internalBatchSize,
         };
 
-        var (reused, reusedRows) = Run(model, model.Conv1, layer, x, options);
-        var (expanded, expandedRows) = Run(model, model.Conv1, layer, x, options with { ReuseLayerPrefix = false });
+        var lig = new LayerIntegratedGradients(model, onConv2 ? "conv2" : "relu1");
+        var rows = CompareWithExpanded(lig, model.Conv1, TestModels.Normal(seed, n, 2, 6, 6), options);
 
-        var chunks = (steps + PathIntegral.StepsPerChunk(steps, internalBatchSize, n) - 1) / PathIntegral.StepsPerChunk(steps, internalBatchSize, n);
-        Assert.Equal((2 * n) + (chunks * n), reusedRows);
-        Assert.Equal((2 * n) + (steps * n), expandedRows);
-        TensorAssert.AllClose(reused.Attribution, expanded.Attribution, 1e-6, 1e-5);
+        var perChunk = PathIntegral.StepsPerChunk(steps, internalBatchSize, n);
+        var chunks = (steps + perChunk - 1) / perChunk;
+        Assert.Equal(((2 * n) + (chunks * n), (2 * n) + (steps * n)), rows);
     }
 
-    /// <summary>Attributes with a forward hook on <paramref name="early"/> counting the rows it sees; the hook is removed.</summary>
-    private static (LayerAttributionResult Result, long Rows) Run(
-        ForwardFunction model, nn.Module<Tensor, Tensor> early, string layer, Tensor x, LayerIntegratedGradientsOptions options)
+    /// <summary>
+    /// Attributes twice, on the prefix path where the model allows it and forced onto the expanded pass, asserts that
+    /// both give the same attributions (every layer) and deltas, and returns the rows <paramref name="early"/> saw in
+    /// each call (0 without it; its counting hook is removed).
+    /// </summary>
+    private static (long Reused, long Expanded) CompareWithExpanded(
+        LayerIntegratedGradients lig, nn.Module<Tensor, Tensor>? early, Inputs inputs, LayerIntegratedGradientsOptions options)
     {
         long rows = 0;
-        var counter = early.register_forward_hook((_, input, output) =>
+        var counter = early?.register_forward_hook((_, input, output) =>
         {
             rows += input.shape[0];
             return output;
         });
         try
         {
-            var result = new LayerIntegratedGradients(model, layer).Attribute(x, options);
-            return (result, rows);
+            using var reused = lig.Attribute(inputs, options);
+            var reusedRows = rows;
+            using var expanded = lig.Attribute(inputs, options with { ReuseLayerPrefix = false });
+            for (var l = 0; l < reused.Layers.Count; l++)
+            {
+                for (var j = 0; j < reused.Layers[l].Count; j++)
+                {
+                    TensorAssert.AllClose(reused.Layers[l][j], expanded.Layers[l][j], 1e-6, 1e-5, $"layer {l}, tensor {j}");
+                }
+            }
+
+            if (options.ReturnConvergenceDelta)
+            {
+                TensorAssert.AllClose(reused.Delta!, expanded.Delta!, 1e-6, 1e-5, "delta");
+            }
+
+            return (reusedRows, rows - reusedRows);
         }
         finally
         {
-            counter.remove();
+            counter?.remove();
         }
     }
 
