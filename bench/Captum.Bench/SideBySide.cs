@@ -17,6 +17,7 @@ internal static class SideBySide
     [
         "resnet18_ig", "vqa_lig", "resnet18_conductance", "resnet18_occlusion", "resnet18_occlusion_ppe32",
         "gpt2_llm_fa", "gpt2_llm_fa_nocache", "resnet18_floor", "resnet18_floor32",
+        "resnet18_lig_layer3", "resnet18_lig_layer4", "resnet18_lig_layer3_noprefix", "resnet18_lig_layer4_noprefix",
     ];
 
     public static bool IsWorkload(string name) => Workloads.Contains(name);
@@ -34,6 +35,10 @@ internal static class SideBySide
             "resnet18_floor" => Floor(1),
             "resnet18_floor32" => Floor(32),
             "gpt2_llm_fa_nocache" => Gpt2LlmFa.Build(noCache: true, smoke: false).Captum,
+            "resnet18_lig_layer3" => LayerIg("layer3", reusePrefix: true),
+            "resnet18_lig_layer4" => LayerIg("layer4", reusePrefix: true),
+            "resnet18_lig_layer3_noprefix" => LayerIg("layer3", reusePrefix: false),
+            "resnet18_lig_layer4_noprefix" => LayerIg("layer4", reusePrefix: false),
             _ => throw new ArgumentException($"unknown side-by-side workload '{name}': {string.Join(", ", Workloads)}"),
         };
 
@@ -89,6 +94,27 @@ internal static class SideBySide
         var conductance = new LayerConductance(model, "layer4");
         var options = new LayerConductanceOptions { Target = 3, Steps = 50, InternalBatchSize = 10 };
         return () => conductance.Attribute(x, options).Dispose();
+    }
+
+    /// <summary>
+    /// LayerIntegratedGradients on a stage output of ResNet-18 with resnet18_ig's image, baseline, target and settings
+    /// (50 steps, internal batch 10). <paramref name="reusePrefix"/> false forces today's pass on expanded inputs, so
+    /// the "_noprefix" workloads give the figure to compare with (Captum's side has no such workload).
+    /// </summary>
+    private static Action LayerIg(string layer, bool reusePrefix)
+    {
+        var model = Model();
+        var x = torch.randn(1, 3, 224, 224);
+        var lig = new LayerIntegratedGradients(model, layer);
+        var options = new LayerIntegratedGradientsOptions
+        {
+            Baselines = torch.zeros_like(x),
+            Target = 3,
+            Steps = 50,
+            InternalBatchSize = 10,
+            ReuseLayerPrefix = reusePrefix,
+        };
+        return () => lig.Attribute(x, options).Dispose();
     }
 
     private static Action Occlusion(int perturbationsPerEval)

@@ -99,14 +99,55 @@ internal sealed class LayerEvaluation
         return output!;
     }
 
+    /// <summary>
+    /// Runs the model on <paramref name="args"/> (batch n, not expanded to the steps) with the layers' outputs (or
+    /// inputs) replaced by <paramref name="replacements"/>, whose rows are those of several steps
+    /// (<paramref name="expectedRows"/> = steps x n): the part of the model before the layers runs once, without
+    /// gradients, and only the rest runs on the steps.
+    /// Returns null, having changed nothing, when the model does not allow it: the forward pass throws (a tensor of
+    /// batch n from before the layers meets the steps' rows after them, so the shapes do not fit), or its output does
+    /// not have <paramref name="expectedRows"/> rows or does not depend on the replacements. The caller then runs the
+    /// usual pass on expanded inputs. Cancellation still propagates.
+    /// </summary>
+    public Tensor? TryForwardReplacingOnce(object?[] args, bool onInput, IReadOnlyList<Tensor[]> replacements, long expectedRows)
+    {
+        // The attempt's own tensors (the layer's discarded value, the part before it) are freed when it ends: at once
+        // when it fails, before the expanded pass; the autograd graph keeps what the gradient needs.
+        using var attempt = torch.NewDisposeScope();
+        Tensor? output;
+        try
+        {
+            using var noGrad = torch.no_grad();
+            (output, _) = Run(args, onInput, replacements, keepOutput: true, gradAfterLayers: true);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return null;
+        }
+
+        return output is { } o && o.dim() > 0 && o.shape[0] == expectedRows && o.requires_grad ? o.MoveToOuterDisposeScope() : null;
+    }
+
     private (Tensor? Output, Tensor[][] Values) Run(
-        object?[] args, bool onInput, IReadOnlyList<Tensor[]>? replacements, bool keepOutput, bool requireGrad = false, bool stopWhenComplete = false)
+        object?[] args,
+        bool onInput,
+        IReadOnlyList<Tensor[]>? replacements,
+        bool keepOutput,
+        bool requireGrad = false,
+        bool stopWhenComplete = false,
+        bool gradAfterLayers = false)
     {
         var values = new Tensor[layers.Count][];
         var calls = new int[layers.Count];
         var hooks = new List<IDisposable>();
         var complete = false;
         Tensor? output = null;
+
+        // With gradAfterLayers the pass starts without gradients and they are switched on at the first replaced layer,
+        // before its replacement is copied into the model, for the rest of the pass, on the calling thread only (grad
+        // mode is per thread); restored below.
+        IDisposable? gradMode = null;
+        var callingThread = Environment.CurrentManagedThreadId;
         try
         {
             for (var l = 0; l < layers.Count; l++)
@@ -141,6 +182,11 @@ internal sealed class LayerEvaluation
                     // in-place layer reading its input), and neither may touch what is read or differentiated here.
                     // The copies are differentiable, so gradients still reach the kept tensors.
                     values[index] = kept;
+                    if (gradAfterLayers && gradMode is null && Environment.CurrentManagedThreadId == callingThread)
+                    {
+                        gradMode = torch.enable_grad();
+                    }
+
                     if (stopWhenComplete && !complete && calls.All(c => c > 0))
                     {
                         complete = true;
@@ -160,6 +206,7 @@ internal sealed class LayerEvaluation
         }
         finally
         {
+            gradMode?.Dispose();
             foreach (var hook in hooks)
             {
                 hook.Dispose();

@@ -24,6 +24,13 @@ namespace Captum.Attr;
 /// is skipped by an exception thrown from the last layer's hook and caught here, also when the forward function
 /// wraps it in its own: code of the forward function after the layers does not run in those two passes (forward
 /// hooks of enclosing modules included), so it must not rely on finishing for its state.
+/// Beyond Captum: each internal batch of k steps first tries a pass on the n inputs as given (not k copies of them),
+/// the part of the model before the layers without gradients, with the layers' values replaced by the k x n points, so
+/// only the rest of the model runs on the steps. It applies when the rest of the model reads nothing of batch n from
+/// before the layers (or n is 1, where broadcasting equals copying), and is detected per call: when the model throws
+/// on that pass or its output does not have k x n rows, that batch and the later ones run on expanded inputs as in
+/// Captum, with the same result. The forward function may therefore be called with inputs of n rows while the layers
+/// produce k x n. See docs/performance.md.
 /// </remarks>
 public sealed class LayerIntegratedGradients : ILayerAttributionMethod<LayerIntegratedGradientsOptions>
 {
@@ -191,17 +198,52 @@ public sealed class LayerIntegratedGradients : ILayerAttributionMethod<LayerInte
         }
         else
         {
-            // Expanded once per chunk size, outside the chunks' dispose scopes, and reused by every chunk.
-            var expanded = PathIntegral.ChunkSizes(options.Steps, options.InternalBatchSize, n).ToDictionary(
-                k => k,
-                k => ArgumentPreparation.Concat(
-                    tensors.Select(t => ArgumentPreparation.RepeatBatch(t, k)).ToArray(),
-                    ArgumentPreparation.Expand(additional, k)));
+            // The part of the model before the layers depends on the inputs only, not on the step: when the model lets a
+            // chunk's layer values (steps x n rows) replace the layers' values of a pass on the n inputs, that part runs
+            // once per chunk on n rows instead of steps x n (docs/performance.md, "Beyond Captum: LayerIntegratedGradients
+            // runs the model's prefix once per input"). Tried on the first chunk of several steps; a chunk the model refuses falls back to the
+            // pass on expanded inputs, and so does every later one.
+            var reusePrefix = options.ReuseLayerPrefix;
+            var unexpanded = ArgumentPreparation.Concat(tensors, additional);
+            var expanded = new Dictionary<int, object?[]>();
 
             IList<Tensor> Gradient(Tensor[] scaled, int steps)
             {
-                var output = evaluation.ForwardReplacing(expanded[steps], onInput, Replacements(scaled));
+                if (reusePrefix && steps > 1)
+                {
+                    if (evaluation.TryForwardReplacingOnce(unexpanded, onInput, Replacements(scaled), steps * n) is { } once)
+                    {
+                        return Gradients.Of(options.Target.Repeat(steps).Select(once), scaled);
+                    }
+
+                    reusePrefix = false;
+                }
+
+                var output = evaluation.ForwardReplacing(Expanded(steps), onInput, Replacements(scaled));
                 return Gradients.Of(options.Target.Repeat(steps).Select(output), scaled);
+            }
+
+            // The inputs repeated once per step, built once per chunk size when first needed and kept (out of the
+            // chunk's dispose scope) for the later chunks of that size.
+            object?[] Expanded(int steps)
+            {
+                if (!expanded.TryGetValue(steps, out var args))
+                {
+                    args = ArgumentPreparation.Concat(
+                        tensors.Select(t => ArgumentPreparation.RepeatBatch(t, steps)).ToArray(),
+                        ArgumentPreparation.Expand(additional, steps));
+                    foreach (var arg in args)
+                    {
+                        if (arg is Tensor t && !unexpanded.Any(u => ReferenceEquals(u, t)))
+                        {
+                            t.MoveToOuterDisposeScope();
+                        }
+                    }
+
+                    expanded[steps] = args;
+                }
+
+                return args;
             }
 
             totals = PathIntegral.Integrate(
@@ -256,4 +298,11 @@ public sealed record LayerIntegratedGradientsOptions : BaselineAttributionOption
     /// Attribute to the layers' inputs instead of their outputs. Python: <c>attribute_to_layer_input</c>.
     /// </summary>
     public bool AttributeToLayerInput { get; init; }
+
+    /// <summary>
+    /// Whether the layers may be integrated with the part of the model before them run once per chunk of steps on the
+    /// inputs (true, the default) rather than on every step's copy of them. Internal: tests and the bench
+    /// compare both paths; the method decides by itself when the model allows it.
+    /// </summary>
+    internal bool ReuseLayerPrefix { get; init; } = true;
 }
