@@ -3,6 +3,7 @@
 // the tests check both give the same values.
 using Captum.Attr;
 using Captum.Explain;
+using MathNet.Numerics.Statistics;
 
 namespace Captum.Plugins.Vqa.Scenes;
 
@@ -218,25 +219,7 @@ public static class WordRanking
     public static double[] AverageRanks(IReadOnlyList<double> values)
     {
         ArgumentNullException.ThrowIfNull(values);
-        var order = Enumerable.Range(0, values.Count).OrderBy(i => values[i]).ToArray();
-        var ranks = new double[values.Count];
-        for (var start = 0; start < order.Length;)
-        {
-            var end = start;
-            while (end + 1 < order.Length && values[order[end + 1]] == values[order[start]])
-            {
-                end++;
-            }
-
-            for (var k = start; k <= end; k++)
-            {
-                ranks[order[k]] = ((start + end) / 2.0) + 1;
-            }
-
-            start = end + 1;
-        }
-
-        return ranks;
+        return Statistics.Ranks(values, RankDefinition.Average);
     }
 
     /// <summary>
@@ -253,17 +236,9 @@ public static class WordRanking
             throw new ArgumentException($"second has {second.Count} values, first {first.Count}.", nameof(second));
         }
 
-        var (a, b) = (AverageRanks(first), AverageRanks(second));
-        var (meanA, meanB) = (a.DefaultIfEmpty().Average(), b.DefaultIfEmpty().Average());
-        double covariance = 0, varianceA = 0, varianceB = 0;
-        for (var i = 0; i < a.Length; i++)
-        {
-            covariance += (a[i] - meanA) * (b[i] - meanB);
-            varianceA += (a[i] - meanA) * (a[i] - meanA);
-            varianceB += (b[i] - meanB) * (b[i] - meanB);
-        }
-
-        return varianceA == 0 || varianceB == 0 ? double.NaN : covariance / Math.Sqrt(varianceA * varianceB);
+        return first.Count < 2 || first.Distinct().Count() == 1 || second.Distinct().Count() == 1
+            ? double.NaN
+            : Correlation.Spearman(first, second);
     }
 
     private static int Players(IReadOnlyList<double> values)
