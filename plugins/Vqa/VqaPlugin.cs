@@ -3,7 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Captum.Plugins.Vqa;
 
-/// <summary>The VQA plugin's entry point: the VQA model, the scenes dataset, and the vqa, vqa-train, vqa-eval, vqa-scenes, vqa-influence, vqa-robust and vqa-tcav commands.</summary>
+/// <summary>The VQA plugin's entry point: the VQA model, the scenes dataset, and the vqa, vqa-train, vqa-eval, vqa-scenes, vqa-influence, vqa-robust, vqa-tcav and vqa-words commands.</summary>
 public sealed class VqaPlugin : ICaptumPlugin
 {
     /// <inheritdoc />
@@ -24,5 +24,6 @@ public sealed class VqaPlugin : ICaptumPlugin
         services.AddSingleton<IPluginCommand, VqaInfluenceCommand>();
         services.AddSingleton<IPluginCommand, VqaRobustCommand>();
         services.AddSingleton<IPluginCommand, VqaTcavCommand>();
+        services.AddSingleton<IPluginCommand, VqaWordsCommand>();
     }
 }
