@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using Captum.Batch;
 using Captum.Hosting;
 using Captum.Plugins;
+using Captum.Runtime;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Captum.Cli;
@@ -47,12 +47,7 @@ internal static class BatchCommands
 
             // SIGTERM (Kubernetes evicting a pod, Slurm preempting a task) stops the worker as Ctrl+C does: the
             // examples done are written before it exits, instead of the runtime ending the process at once.
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(interrupted);
-            using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal =>
-            {
-                signal.Cancel = true;
-                stop.Cancel();
-            });
+            using var stop = new TerminationSignal(interrupted);
             var cancellationToken = stop.Token;
             try
             {

@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Captum.Batch;
 using Captum.Checkpoints;
 using Captum.Plugins.Vqa.Scenes;
+using Captum.Runtime;
 
 namespace Captum.Plugins.Vqa.Commands;
 
@@ -147,12 +147,7 @@ public sealed class VqaEvalCommand : IPluginCommand
     {
         // SIGTERM (Kubernetes evicting a pod, Slurm preempting a task) stops the worker as Ctrl+C does: the scenes
         // done are written before it exits, instead of the runtime ending the process at once.
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
-        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal =>
-        {
-            signal.Cancel = true;
-            stop.Cancel();
-        });
+        using var stop = new TerminationSignal(context.CancellationToken);
         try
         {
             var result = AttributionQualityShards.RunShardAsync(
@@ -168,7 +163,7 @@ public sealed class VqaEvalCommand : IPluginCommand
             context.Output.WriteLine($"when every shard is complete: captum vqa-eval --from {outFolder}");
             return 0;
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        catch (OperationCanceledException) when (stop.Token.IsCancellationRequested)
         {
             context.Error.WriteLine("vqa-eval: cancelled; the scenes done are written: run the same command again to continue.");
             return CancelledExitCode;
