@@ -59,23 +59,18 @@ public static class AttributionQuality
         var trained = new List<QuestionScore>();
         var random = new List<QuestionScore>();
         var scene = new SceneGenerator().Generate(options.Seed, index);
-        using var scope = torch.NewDisposeScope();
-        using var image = scene.ToImage();
-        var (original, normalized) = model.Transform.Apply(image, model.Options.Device);
-        foreach (var question in scene.Questions)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            using var questionScope = torch.NewDisposeScope();
-            var target = model.AnswerIndices.TryGetValue(question.Answer, out var t)
-                ? t
-                : throw new ArgumentException($"model has no answer '{question.Answer}': it is not a scenes model.", nameof(model));
-            var mask = scene.MaskOf(question.DecidingObjects);
-            var objectShare = question.DecidingObjects.Count == 0 ? 0.0
-                : mask.Count(m => m) / (double)scene.MaskOf(Enumerable.Range(0, scene.Objects.Count)).Count(m => m);
-            var prepared = model.Prepare(original, normalized, question.Text);
-            trained.Add(Score(model, prepared, question, target, mask, objectShare, options));
-            random.Add(Score(randomized, prepared, question, target, mask, objectShare, options));
-        }
+        SceneQuestions.ForScene(
+            model,
+            scene,
+            (question, prepared, target) =>
+            {
+                var mask = scene.MaskOf(question.DecidingObjects);
+                var objectShare = question.DecidingObjects.Count == 0 ? 0.0
+                    : mask.Count(m => m) / (double)scene.MaskOf(Enumerable.Range(0, scene.Objects.Count)).Count(m => m);
+                trained.Add(Score(model, prepared, question, target, mask, objectShare, options));
+                random.Add(Score(randomized, prepared, question, target, mask, objectShare, options));
+            },
+            cancellationToken);
 
         return new SceneScores(index, trained, random);
     }
