@@ -23,28 +23,44 @@ namespace Captum.Layers;
 /// intermediates in .NET code; TorchSharp's leaf modules make only their output), whose output is a tensor or a tuple
 /// of tensors, and which are neither hooked by an attribution running in this execution flow, nor hooked by the user
 /// directly, nor an ancestor of such a module: a hooked layer's captured values must outlive the enclosing module's call.
-/// A model that keeps a tensor of one submodule's call in a field and reads it after the call fails under release
-/// (TorchSharp's "Tensor invalid -- empty handle."); the call is then repeated without release, and when that succeeds the model is not released
-/// again (when it fails too, the error is the call's own and is thrown as without release). Hooks act
-/// only for the calling thread's flow (<see cref="HookScope"/>), so other threads' calls of the model are untouched.
+/// Hooks act only for the calling thread's flow (<see cref="HookScope"/>), so other threads' calls of the model are
+/// untouched.
+/// </para>
+/// <para>
+/// Opt-in (<c>CAPTUM_RELEASE_INTERMEDIATES=1</c>) because it cannot see every model's needs: a model that keeps a
+/// tensor made in its forward pass in a field (a lazily built mask or cache, attention weights for the caller to read
+/// afterwards) and reads it after the submodule that made it returned finds it freed. That call fails with an
+/// <see cref="InvalidOperationException"/> saying so, and the model is not released again in the process; the call is
+/// not repeated, since the failed one may already have changed state. Also not handled: a tensor so cached across
+/// calls stays freed (the model keeps failing until the process restarts without the setting), and the module plan is
+/// found once per model (children added later are not seen). A review of 2026-12-07 lists these; making release safe
+/// by default needs the module's own tensor fields moved out of the scope before it is disposed.
 /// </para>
 /// </remarks>
 internal static class IntermediateRelease
 {
     private static readonly ConditionalWeakTable<nn.Module, Plan> Plans = new();
     private static readonly ConditionalWeakTable<nn.Module, object> Refused = new();
+    private static readonly bool ProcessDefault = Environment.GetEnvironmentVariable("CAPTUM_RELEASE_INTERMEDIATES") == "1";
+    private static readonly AsyncLocal<bool?> Override = new();
 
     /// <summary>
-    /// Whether forward calls release intermediates: yes unless the environment variable
-    /// <c>CAPTUM_KEEP_INTERMEDIATES</c> is <c>1</c> when the process starts (the benchmark compares both that way);
-    /// tests switch it directly.
+    /// Whether forward calls release intermediates: only when the environment variable
+    /// <c>CAPTUM_RELEASE_INTERMEDIATES</c> is <c>1</c> when the process starts (opt-in, see the remarks); tests
+    /// switch it for their own execution flow.
     /// </summary>
-    internal static bool Enabled { get; set; } = Environment.GetEnvironmentVariable("CAPTUM_KEEP_INTERMEDIATES") != "1";
+    internal static bool Enabled
+    {
+        get => Override.Value ?? ProcessDefault;
+        set => Override.Value = value;
+    }
+
 
     /// <summary>Calls <paramref name="forward"/>, which runs <paramref name="root"/>, freeing each eligible submodule's intermediates when it returns.</summary>
     /// <param name="root">The model the forward function runs.</param>
     /// <param name="forward">The call.</param>
     /// <returns>The forward function's result, in the caller's dispose scope as without release.</returns>
+    /// <exception cref="InvalidOperationException">The model read a tensor release had freed; it is not released again in this process.</exception>
     public static Tensor Run(nn.Module root, Func<Tensor> forward)
     {
         if (!Enabled || Refused.TryGetValue(root, out _))
@@ -60,66 +76,71 @@ internal static class IntermediateRelease
             return forward();
         }
 
-        var open = new Stack<DisposeScope>();
+        var open = new Stack<(nn.Module Module, DisposeScope Scope)>();
         var thread = Environment.CurrentManagedThreadId;
-        using (var hooks = new HookScope { ReleasesIntermediates = true })
+        using var hooks = new HookScope { ReleasesIntermediates = true };
+        foreach (var module in modules)
         {
-            foreach (var module in modules)
+            LayerHooks.Register(hooks, module, onInput: true, _ =>
             {
-                LayerHooks.Register(hooks, module, onInput: true, _ =>
+                if (Environment.CurrentManagedThreadId == thread)
                 {
-                    if (Environment.CurrentManagedThreadId == thread)
-                    {
-                        open.Push(torch.NewDisposeScope());
-                    }
+                    open.Push((module, torch.NewDisposeScope()));
+                }
 
-                    return null;
-                });
-                LayerHooks.Register(hooks, module, onInput: false, outputs =>
+                return null;
+            });
+            LayerHooks.Register(hooks, module, onInput: false, outputs =>
+            {
+                if (Environment.CurrentManagedThreadId == thread && open.Any(entry => ReferenceEquals(entry.Module, module)))
                 {
-                    if (Environment.CurrentManagedThreadId == thread && open.TryPop(out var scope))
+                    // Scopes above this module's own were left open by children that threw and were caught: whatever
+                    // the module made after that went into them, so its outputs move down through each.
+                    (nn.Module Module, DisposeScope Scope) entry;
+                    do
                     {
+                        entry = open.Pop();
                         foreach (var output in outputs)
                         {
-                            if (scope.Contains(output))
+                            if (entry.Scope.Contains(output))
                             {
-                                scope.MoveToOuter(output);
+                                entry.Scope.MoveToOuter(output);
                             }
                         }
 
-                        scope.Dispose();
+                        entry.Scope.Dispose();
                     }
+                    while (!ReferenceEquals(entry.Module, module));
+                }
 
-                    return null;
-                });
-            }
-
-            try
-            {
-                return forward();
-            }
-            catch (Exception ex) when (CloseAll(open) && UsedAReleasedTensor(ex))
-            {
-            }
+                return null;
+            });
         }
 
-        // The model read a tensor that release had freed. Failing again is the call's own error, which the caller
-        // sees as without release; succeeding means the model needs its intermediates after its submodules return,
-        // so it is not released again.
-        var result = forward();
-        Refused.AddOrUpdate(root, Refused);
-        return result;
-    }
-
-    /// <summary>Disposes the scopes a call that threw left open (they would capture every tensor made after it); true.</summary>
-    private static bool CloseAll(Stack<DisposeScope> open)
-    {
-        while (open.TryPop(out var scope))
+        try
         {
-            scope.Dispose();
+            return forward();
         }
+        catch (Exception ex)
+        {
+            // Scopes a call that threw left open would capture every tensor made after it.
+            while (open.TryPop(out var entry))
+            {
+                entry.Scope.Dispose();
+            }
 
-        return true;
+            if (UsedAReleasedTensor(ex))
+            {
+                // Not called again: the failed call may already have changed the model's or its inputs' state.
+                Refused.AddOrUpdate(root, Refused);
+                throw new InvalidOperationException(
+                    $"{root.GetType().Name} read a tensor after the submodule that made it had returned (kept in a field), which CAPTUM_RELEASE_INTERMEDIATES=1 frees: "
+                    + "this model is no longer released in this process; call again, or run without CAPTUM_RELEASE_INTERMEDIATES.",
+                    ex);
+            }
+
+            throw;
+        }
     }
 
     /// <summary>TorchSharp's error for a disposed tensor, anywhere in the exception's chain.</summary>
@@ -135,10 +156,16 @@ internal static class IntermediateRelease
     private static HashSet<nn.Module> Excluded(Plan plan)
     {
         var excluded = new HashSet<nn.Module>(ReferenceEqualityComparer.Instance);
-        foreach (var module in HookScope.ModulesHookedInThisFlow().Concat(plan.All.Where(HookScope.HasForeignHooks)))
+        var pending = new Stack<nn.Module>(HookScope.ModulesHookedInThisFlow().Concat(plan.All.Where(HookScope.HasForeignHooks)));
+        while (pending.TryPop(out var module))
         {
-            for (var m = module; m is not null && excluded.Add(m); m = plan.Parents.GetValueOrDefault(m))
+            // A module registered under several parents is reached through each: every one of them is excluded.
+            if (excluded.Add(module) && plan.Parents.TryGetValue(module, out var parents))
             {
+                foreach (var parent in parents)
+                {
+                    pending.Push(parent);
+                }
             }
         }
 
@@ -148,7 +175,7 @@ internal static class IntermediateRelease
     /// <summary>A model's modules, their parents and the eligible ones, found once per model.</summary>
     private sealed class Plan
     {
-        private Plan(IReadOnlyList<nn.Module> all, Dictionary<nn.Module, nn.Module> parents, IReadOnlyList<nn.Module> eligible)
+        private Plan(IReadOnlyList<nn.Module> all, Dictionary<nn.Module, List<nn.Module>> parents, IReadOnlyList<nn.Module> eligible)
         {
             All = all;
             Parents = parents;
@@ -157,14 +184,14 @@ internal static class IntermediateRelease
 
         public IReadOnlyList<nn.Module> All { get; }
 
-        public Dictionary<nn.Module, nn.Module> Parents { get; }
+        public Dictionary<nn.Module, List<nn.Module>> Parents { get; }
 
         public IReadOnlyList<nn.Module> Eligible { get; }
 
         public static Plan Of(nn.Module root)
         {
             var all = new List<nn.Module>();
-            var parents = new Dictionary<nn.Module, nn.Module>(ReferenceEqualityComparer.Instance);
+            var parents = new Dictionary<nn.Module, List<nn.Module>>(ReferenceEqualityComparer.Instance);
             var eligible = new List<nn.Module>();
             var pending = new Stack<nn.Module>();
             pending.Push(root);
@@ -173,10 +200,18 @@ internal static class IntermediateRelease
             {
                 all.Add(module);
                 var children = module.children().ToList();
-                foreach (var child in children.Where(seen.Add))
+                foreach (var child in children)
                 {
-                    parents[child] = module;
-                    pending.Push(child);
+                    if (!parents.TryGetValue(child, out var list))
+                    {
+                        parents[child] = list = [];
+                    }
+
+                    list.Add(module);
+                    if (seen.Add(child))
+                    {
+                        pending.Push(child);
+                    }
                 }
 
                 var ownCode = children.Count > 0 || module.GetType().Assembly != typeof(nn.Module).Assembly;

@@ -21,7 +21,7 @@ public sealed class IntermediateReleaseTests
         using var x = torch.randn(4, 3, 8, 8, generator: new Generator(2));
         var forward = (ForwardFunction)model;
 
-        var released = LiveAtProbe(model, () => forward.Invoke(x));
+        var released = WithRelease(true, () => LiveAtProbe(model, () => forward.Invoke(x)));
         var kept = WithRelease(false, () => LiveAtProbe(model, () => forward.Invoke(x)));
 
         // Each of the three blocks makes 5 intermediates besides its output; released, only the outputs remain.
@@ -36,7 +36,7 @@ public sealed class IntermediateReleaseTests
         var ig = new IntegratedGradients(model);
         var options = new IntegratedGradientsOptions { Steps = 16, Target = 1 };
 
-        using var released = ig.Attribute(x, options);
+        using var released = WithRelease(true, () => ig.Attribute(x, options));
         using var kept = WithRelease(false, () => ig.Attribute(x, options));
 
         Assert.True(Same(released.Attributions[0], kept.Attributions[0]));
@@ -51,7 +51,7 @@ public sealed class IntermediateReleaseTests
         var lig = new LayerIntegratedGradients(model, layer);
         var options = new LayerIntegratedGradientsOptions { Steps = 8, Target = 0 };
 
-        using var released = lig.Attribute(x, options);
+        using var released = WithRelease(true, () => lig.Attribute(x, options));
         using var kept = WithRelease(false, () => lig.Attribute(x, options));
 
         Assert.True(Same(released.Attribution, kept.Attribution));
@@ -59,7 +59,7 @@ public sealed class IntermediateReleaseTests
     }
 
     [Fact]
-    public void Invoke_ModelReadsAChildsStashedTensor_AnswersAsWithoutReleaseAndIsNotReleasedAgain()
+    public void Invoke_ModelReadsAChildsStashedTensor_ThrowsSayingSoOnceThenRunsUnreleased()
     {
         using var model = new StashingModel();
         using var x = torch.randn(3, 4, generator: new Generator(7));
@@ -67,15 +67,48 @@ public sealed class IntermediateReleaseTests
         using var expected = WithRelease(false, () => forward.Invoke(x).detach());
         var callsBefore = model.Child.Calls;
 
-        using var first = forward.Invoke(x);
-        var callsOfFirst = model.Child.Calls - callsBefore;
-        using var second = forward.Invoke(x);
-        var callsOfSecond = model.Child.Calls - callsBefore - callsOfFirst;
+        var error = WithRelease(true, () => Record.Exception(() => forward.Invoke(x)));
+        var callsOfFailed = model.Child.Calls - callsBefore;
+        using var second = WithRelease(true, () => forward.Invoke(x));
 
-        Assert.True(Same(first, expected));
+        Assert.IsType<InvalidOperationException>(error);
+        Assert.Contains("CAPTUM_RELEASE_INTERMEDIATES", error!.Message, StringComparison.Ordinal);
+        Assert.Equal(1, callsOfFailed);
         Assert.True(Same(second, expected));
-        Assert.Equal(2, callsOfFirst);
-        Assert.Equal(1, callsOfSecond);
+    }
+
+    [Fact]
+    public void Invoke_ChildThrowsAndParentCatches_ResultStillFreedWithTheCallersScope()
+    {
+        using var model = new CatchingParent();
+        using var x = torch.ones(2, 3);
+        var forward = (ForwardFunction)model;
+        var liveBefore = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+
+        WithRelease(true, () =>
+        {
+            using (torch.NewDisposeScope())
+            {
+                Assert.Equal(2.0f * 6, forward.Invoke(x).sum().item<float>());
+            }
+
+            return 0;
+        });
+
+        Assert.Equal(liveBefore, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+
+    [Fact]
+    public void Attribute_LayerSharedByTwoParents_CapturedValuesSurviveEither()
+    {
+        using var model = new SharedLayerModel();
+        using var x = torch.randn(2, 4, generator: new Generator(12));
+        var activation = new LayerActivation(model, model.Shared);
+
+        using var released = WithRelease(true, () => activation.Attribute(x));
+        using var kept = WithRelease(false, () => activation.Attribute(x));
+
+        Assert.True(Same(released.Attribution, kept.Attribution));
     }
 
     [Fact]
@@ -86,12 +119,12 @@ public sealed class IntermediateReleaseTests
         using var right = torch.randn(2, 3, 8, 8, generator: new Generator(9));
         var forward = (ForwardFunction)model;
 
-        var error = Record.Exception(() => forward.Invoke(wrong));
+        var error = WithRelease(true, () => Record.Exception(() => forward.Invoke(wrong)));
         var keptError = WithRelease(false, () => Record.Exception(() => forward.Invoke(wrong)));
 
         Assert.NotNull(error);
         Assert.Equal(keptError!.GetType(), error!.GetType());
-        var released = LiveAtProbe(model, () => forward.Invoke(right));
+        var released = WithRelease(true, () => LiveAtProbe(model, () => forward.Invoke(right)));
         var kept = WithRelease(false, () => LiveAtProbe(model, () => forward.Invoke(right)));
         Assert.True(released < kept, "the model is still released after a call of its own failed");
     }
@@ -103,10 +136,15 @@ public sealed class IntermediateReleaseTests
         using var x = torch.ones(2, 3);
         var forward = (ForwardFunction)model;
 
-        using (torch.NewDisposeScope())
+        WithRelease(true, () =>
         {
-            _ = forward.Invoke(x);
-        }
+            using (torch.NewDisposeScope())
+            {
+                _ = forward.Invoke(x);
+            }
+
+            return 0;
+        });
 
         Assert.False(x.IsInvalid);
         Assert.Equal(6.0f, x.sum().item<float>());
@@ -127,13 +165,18 @@ public sealed class IntermediateReleaseTests
 
         try
         {
-            using (torch.NewDisposeScope())
+            WithRelease(true, () =>
             {
-                _ = forward.Invoke(x);
-                Assert.NotNull(seen);
-                Assert.False(seen!.IsInvalid);
-                Assert.Equal(4, seen.shape[1]);
-            }
+                using (torch.NewDisposeScope())
+                {
+                    _ = forward.Invoke(x);
+                    Assert.NotNull(seen);
+                    Assert.False(seen!.IsInvalid);
+                    Assert.Equal(4, seen.shape[1]);
+                }
+
+                return 0;
+            });
         }
         finally
         {
@@ -278,6 +321,75 @@ public sealed class IntermediateReleaseTests
     private sealed class PassThrough(string name) : nn.Module<Tensor, Tensor>(name)
     {
         public override Tensor forward(Tensor x) => x;
+    }
+
+    /// <summary>A parent whose child throws; the parent catches it and goes on.</summary>
+    private sealed class CatchingParent : nn.Module<Tensor, Tensor>
+    {
+        private readonly Thrower thrower = new();
+
+        public CatchingParent()
+            : base(nameof(CatchingParent)) => RegisterComponents();
+
+        public override Tensor forward(Tensor x)
+        {
+            var doubled = x * 2;
+            try
+            {
+                _ = thrower.call(doubled);
+            }
+            catch (InvalidOperationException)
+            {
+            }
+
+            return doubled + 0;
+        }
+    }
+
+    private sealed class Thrower() : nn.Module<Tensor, Tensor>(nameof(Thrower))
+    {
+        public override Tensor forward(Tensor x)
+        {
+            _ = x * 3;
+            throw new InvalidOperationException("thrown on purpose");
+        }
+    }
+
+    /// <summary>One linear layer registered under two holders; the model calls it through the second.</summary>
+    private sealed class SharedLayerModel : nn.Module<Tensor, Tensor>
+    {
+        private readonly Holder first;
+        private readonly Holder second;
+
+        public SharedLayerModel()
+            : base(nameof(SharedLayerModel))
+        {
+            torch.manual_seed(13);
+            Shared = nn.Linear(4, 4);
+            first = new Holder(Shared);
+            second = new Holder(Shared);
+            RegisterComponents();
+        }
+
+        public nn.Module<Tensor, Tensor> Shared { get; }
+
+        public override Tensor forward(Tensor x) => second.call(first.Touch(x)).sum(1, keepdim: true);
+    }
+
+    private sealed class Holder : nn.Module<Tensor, Tensor>
+    {
+        private readonly nn.Module<Tensor, Tensor> layer;
+
+        public Holder(nn.Module<Tensor, Tensor> layer)
+            : base(nameof(Holder))
+        {
+            this.layer = layer;
+            RegisterComponents();
+        }
+
+        public Tensor Touch(Tensor x) => x * 1;
+
+        public override Tensor forward(Tensor x) => torch.nn.functional.relu(layer.call(x) + 1) * 2;
     }
 
     /// <summary>Two pass-through modules in a row (TorchSharp's Sequential disposes what its first child returns, so it cannot hold them).</summary>
