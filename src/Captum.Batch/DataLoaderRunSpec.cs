@@ -96,20 +96,9 @@ public sealed record DataLoaderRunSpec
     public void RecordOrCheck(string folder)
     {
         ArgumentNullException.ThrowIfNull(folder);
-        Directory.CreateDirectory(folder);
-        var path = Path.Combine(folder, AttributionRunSpec.FileName);
-        if (!File.Exists(path))
+        if (RunSpecFile.TryCreate(this, folder))
         {
-            var temp = AtomicFile.WriteTemp(path, JsonSerializer.Serialize(this, AttributionRunSpec.Json));
-            try
-            {
-                File.Move(temp, path, overwrite: false);
-                return;
-            }
-            catch (IOException) when (File.Exists(path))
-            {
-                File.Delete(temp);
-            }
+            return;
         }
 
         var differences = Differences(Read(folder, anyKind: true));

@@ -52,20 +52,9 @@ public static class RunSpecFile
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(folder);
-        Directory.CreateDirectory(folder);
-        var path = Path.Combine(folder, FileName);
-        if (!File.Exists(path))
+        if (TryCreate(spec, folder))
         {
-            var temp = AtomicFile.WriteTemp(path, JsonSerializer.Serialize(spec, Json));
-            try
-            {
-                File.Move(temp, path, overwrite: false);
-                return;
-            }
-            catch (IOException) when (File.Exists(path))
-            {
-                File.Delete(temp);
-            }
+            return;
         }
 
         var differences = spec.Differences(Read<TSpec>(folder, producer));
@@ -74,6 +63,34 @@ public static class RunSpecFile
             throw new ArgumentException(
                 $"--out {folder} holds another run ({string.Join("; ", differences)}): give another --out folder, or the same options.",
                 "out");
+        }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="spec"/> as <paramref name="folder"/>'s <c>run.json</c> (camelCase JSON) unless the
+    /// folder has one: under a temporary name, then linked into place only if none exists, so that of several workers
+    /// starting at once exactly one records it.
+    /// </summary>
+    /// <returns>True when this call recorded it; false when the folder already had a run.json to check against.</returns>
+    internal static bool TryCreate<TSpec>(TSpec spec, string folder)
+    {
+        Directory.CreateDirectory(folder);
+        var path = Path.Combine(folder, FileName);
+        if (File.Exists(path))
+        {
+            return false;
+        }
+
+        var temp = AtomicFile.WriteTemp(path, JsonSerializer.Serialize(spec, Json));
+        try
+        {
+            File.Move(temp, path, overwrite: false);
+            return true;
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            File.Delete(temp);
+            return false;
         }
     }
 
