@@ -96,12 +96,10 @@ public sealed class VqaEvalCommand : IPluginCommand
         using var checkpoint = checkpointPath is null ? SceneCheckpoint.LoadDefault() : TorchCheckpoint.Load(checkpointPath);
         var baseline = context.GetText("image-baseline") is { } name ? ImageBaselineNames.Parse(name, "image-baseline") : (ImageBaseline?)null;
         using var model = SceneCheckpoint.Build(checkpoint, new VqaModelOptions { ImageBaseline = baseline });
-        var trainingSeed = checkpoint.TryGet("training", out var training) && training.TryGet("seed", out var seed) && seed.Kind == CheckpointValueKind.Integer
-            ? seed.AsInt64()
-            : (long?)null;
-        if (trainingSeed is { } s && (options.Seed == s || options.Seed == s + 1))
+        var (trainingSeed, warning) = SceneCheckpoint.TrainingSeed(checkpoint, options.Seed, "vqa-eval");
+        if (warning is not null)
         {
-            context.Error.WriteLine($"vqa-eval: warning: the model was trained on scene stream {s} and checked on {s + 1}; seed {options.Seed} is not fresh.");
+            context.Error.WriteLine(warning);
         }
 
         if (shard is not null)

@@ -69,10 +69,10 @@ public sealed class VqaWordsCommand : IPluginCommand
         }
 
         using var model = SceneCheckpoint.Build(checkpoint, new VqaModelOptions());
-        long? trainingSeed = checkpoint.TryGet("training", out var training) && training.TryGet("seed", out var seed) && seed.Kind == CheckpointValueKind.Integer ? seed.AsInt64() : null;
-        if (trainingSeed is { } trained && options.Seed - trained is 0 or 1)
+        var (trainingSeed, warning) = SceneCheckpoint.TrainingSeed(checkpoint, options.Seed, "vqa-words");
+        if (warning is not null)
         {
-            context.Error.WriteLine($"vqa-words: warning: the model was trained on scene stream {trained} and checked on {trained + 1}; seed {options.Seed} is not fresh.");
+            context.Error.WriteLine(warning);
         }
 
         var watch = Stopwatch.StartNew();

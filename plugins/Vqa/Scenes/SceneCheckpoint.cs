@@ -114,6 +114,22 @@ public static class SceneCheckpoint
         && config.TryGet("backbone", out var backbone)
         && backbone.Raw is SceneBackboneConfig.Kind;
 
+    /// <summary>
+    /// The scene stream a checkpoint was trained on (its <c>training.seed</c>; stream seed + 1 checked it), null when
+    /// it does not record one; and, when <paramref name="seed"/> is one of those two streams, a warning for
+    /// <paramref name="command"/> that figures on it are not fresh.
+    /// </summary>
+    internal static (long? TrainingSeed, string? Warning) TrainingSeed(CheckpointValue checkpoint, long seed, string command)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        long? trained = checkpoint.TryGet("training", out var training) && training.TryGet("seed", out var value) && value.Kind == CheckpointValueKind.Integer
+            ? value.AsInt64()
+            : null;
+        return trained is { } s && (seed == s || seed == s + 1)
+            ? (trained, $"{command}: warning: the model was trained on scene stream {s} and checked on {s + 1}; seed {seed} is not fresh.")
+            : (trained, null);
+    }
+
     /// <summary>The checkpoint that ships with the plugin, read from its embedded resource through <see cref="TorchCheckpoint"/>.</summary>
     /// <exception cref="InvalidOperationException">The plugin was built without it.</exception>
     public static CheckpointValue LoadDefault()
