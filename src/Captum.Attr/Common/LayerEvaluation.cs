@@ -107,25 +107,74 @@ internal sealed class LayerEvaluation
     /// Returns null, having changed nothing, when the model does not allow it: the forward pass throws (a tensor of
     /// batch n from before the layers meets the steps' rows after them, so the shapes do not fit), or its output does
     /// not have <paramref name="expectedRows"/> rows or does not depend on the replacements. The caller then runs the
-    /// usual pass on expanded inputs. Cancellation still propagates.
+    /// usual pass on expanded inputs. Cancellation still propagates. A model whose rows read other rows of a tensor
+    /// from before the layers passes these checks with a different answer: <see cref="ReplacingOnceMatchesExpanded"/>
+    /// is what detects it.
     /// </summary>
     public Tensor? TryForwardReplacingOnce(object?[] args, bool onInput, IReadOnlyList<Tensor[]> replacements, long expectedRows)
     {
         // The attempt's own tensors (the layer's discarded value, the part before it) are freed when it ends: at once
         // when it fails, before the expanded pass; the autograd graph keeps what the gradient needs.
         using var attempt = torch.NewDisposeScope();
+        var output = TryRunOnce(args, onInput, replacements, expectedRows, differentiable: true);
+        return output is { requires_grad: true } ? output.MoveToOuterDisposeScope() : null;
+    }
+
+    /// <summary>
+    /// Whether the pass of <see cref="TryForwardReplacingOnce"/> on <paramref name="args"/> gives, without gradients,
+    /// the output of the usual pass on <paramref name="expandedArgs"/> (the same inputs repeated once per step of
+    /// <paramref name="replacements"/>) with the same replacements. Shapes alone do not show every difference: a
+    /// tensor from before the layers that the rest of the model reduces or scores over the batch (a sum over rows,
+    /// a softmax over the batch's keys) has n rows on one pass and steps x n on the other, and a batch-1 tensor
+    /// broadcast over the steps is its copies only for operations that treat rows separately. A model whose outputs
+    /// differ between two passes (dropout in training mode) fails the check too. Cancellation propagates; any other
+    /// exception gives false, and the usual pass then reports it.
+    /// </summary>
+    public bool ReplacingOnceMatchesExpanded(object?[] args, object?[] expandedArgs, bool onInput, IReadOnlyList<Tensor[]> replacements, long expectedRows)
+    {
+        using var probe = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        if (TryRunOnce(args, onInput, replacements, expectedRows, differentiable: false) is not { } once)
+        {
+            return false;
+        }
+
+        Tensor expanded;
+        try
+        {
+            expanded = ForwardReplacing(expandedArgs, onInput, replacements);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return false;
+        }
+
+        if (!once.shape.SequenceEqual(expanded.shape) || once.dtype != expanded.dtype || !once.is_floating_point())
+        {
+            return false;
+        }
+
+        // Both passes run the rest of the model on the same rows; where the model allows the shortcut they differ by
+        // rounding at most (a reduction over copies rather than one row), far below any dependence on the batch.
+        var scale = expanded.numel() == 0 ? 0.0 : expanded.abs().max().ToDouble();
+        var atol = double.IsFinite(scale) ? 1e-6 * scale : 0.0;
+        return once.allclose(expanded, rtol: 1e-5, atol: atol, equal_nan: true);
+    }
+
+    private Tensor? TryRunOnce(object?[] args, bool onInput, IReadOnlyList<Tensor[]> replacements, long expectedRows, bool differentiable)
+    {
         Tensor? output;
         try
         {
             using var noGrad = torch.no_grad();
-            (output, _) = Run(args, onInput, replacements, keepOutput: true, gradAfterLayers: true);
+            (output, _) = Run(args, onInput, replacements, keepOutput: true, gradAfterLayers: differentiable);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             return null;
         }
 
-        return output is { } o && o.dim() > 0 && o.shape[0] == expectedRows && o.requires_grad ? o.MoveToOuterDisposeScope() : null;
+        return output is { } o && o.dim() > 0 && o.shape[0] == expectedRows ? o : null;
     }
 
     private (Tensor? Output, Tensor[][] Values) Run(

@@ -27,9 +27,11 @@ namespace Captum.Attr;
 /// Beyond Captum: each internal batch of k steps first tries a pass on the n inputs as given (not k copies of them),
 /// the part of the model before the layers without gradients, with the layers' values replaced by the k x n points, so
 /// only the rest of the model runs on the steps. It applies when the rest of the model reads nothing of batch n from
-/// before the layers (or n is 1, where broadcasting equals copying), and is detected per call: when the model throws
-/// on that pass or its output does not have k x n rows, that batch and the later ones run on expanded inputs as in
-/// Captum, with the same result. The forward function may therefore be called with inputs of n rows while the layers
+/// before the layers (or n is 1 and it reads it row by row, where broadcasting equals copying), and is detected per
+/// call: once, the pass on the n inputs and the expanded pass on two steps run without gradients and must give the same
+/// output (a sum or softmax over the batch of a tensor from before the layers breaks no shape but changes it); when
+/// they differ, or the model throws on that pass or its output does not have k x n rows, that batch and the later ones
+/// run on expanded inputs as in Captum, with the same result. The forward function may therefore be called with inputs of n rows while the layers
 /// produce k x n. See docs/performance.md.
 /// </remarks>
 public sealed class LayerIntegratedGradients : ILayerAttributionMethod<LayerIntegratedGradientsOptions>
@@ -207,11 +209,18 @@ public sealed class LayerIntegratedGradients : ILayerAttributionMethod<LayerInte
             var unexpanded = ArgumentPreparation.Concat(tensors, additional);
             var expanded = new Dictionary<int, object?[]>();
 
+            bool? prefixAgrees = null;
+
             IList<Tensor> Gradient(Tensor[] scaled, int steps)
             {
                 if (reusePrefix && steps > 1)
                 {
-                    if (evaluation.TryForwardReplacingOnce(unexpanded, onInput, Replacements(scaled), steps * n) is { } once)
+                    // Once per call, before the first chunk relies on it: the shortcut on the chunk's first two steps must
+                    // give the expanded pass's output (a batch dependence through a tensor from before the layers does
+                    // not always break a shape).
+                    prefixAgrees ??= evaluation.ReplacingOnceMatchesExpanded(
+                        unexpanded, Expanded(2), onInput, Replacements(scaled.Select(t => t.narrow(0, 0, 2 * n)).ToArray()), 2 * n);
+                    if (prefixAgrees.Value && evaluation.TryForwardReplacingOnce(unexpanded, onInput, Replacements(scaled), steps * n) is { } once)
                     {
                         return Gradients.Of(options.Target.Repeat(steps).Select(once), scaled);
                     }

@@ -14,8 +14,9 @@ namespace Captum.Tests.Attr.Layer;
 /// LayerIntegratedGradients runs the part of the model before the layers once per chunk of steps on the n inputs
 /// (not on steps x n copies of them) when the model allows it, and falls back to the expanded pass otherwise; either
 /// way the attributions are those of the expanded pass (forced here through the internal ReuseLayerPrefix switch).
-/// The path taken is read from the rows an early module sees: 2n for the two end-point passes, then n per chunk on the
-/// prefix path, against steps x n on the expanded one.
+/// The path taken is read from the rows an early module sees: 2n for the two end-point passes, 3n for the check on two
+/// steps (n on the prefix path, 2n on the expanded one; n when the prefix attempt fails), then n per chunk on the prefix
+/// path, against steps x n on the expanded one.
 /// </summary>
 public sealed class LayerIntegratedGradientsPrefixTests
 {
@@ -33,7 +34,7 @@ public sealed class LayerIntegratedGradientsPrefixTests
         var rows = CompareWithExpanded(new LayerIntegratedGradients(model, layer), model.Conv1, TestModels.Normal(n, n, 3, 16, 16), options);
 
         // Chunks of 3, 3 and 1 steps.
-        Assert.Equal(((2 * n) + (3 * n), (2 * n) + (7 * n)), rows);
+        Assert.Equal(((2 * n) + (3 * n) + (3 * n), (2 * n) + (7 * n)), rows);
     }
 
     [Theory]
@@ -48,7 +49,7 @@ public sealed class LayerIntegratedGradientsPrefixTests
 
         var rows = CompareWithExpanded(new LayerIntegratedGradients(model, layer), model.Conv1, TestModels.Normal(20 + n, n, 3, 16, 16), options);
 
-        Assert.Equal(((2 * n) + (3 * n), (2 * n) + (7 * n)), rows);
+        Assert.Equal(((2 * n) + (3 * n) + (3 * n), (2 * n) + (7 * n)), rows);
     }
 
     [Fact]
@@ -62,7 +63,7 @@ public sealed class LayerIntegratedGradientsPrefixTests
         // Chunks of 3 steps of 2 examples; layer4 reads layer2's replaced rows through layer3.
         var rows = CompareWithExpanded(lig, model.Conv1, TestModels.Normal(30, 2, 3, 16, 16), options);
 
-        Assert.Equal((4 + 4, 4 + 12), rows);
+        Assert.Equal((4 + 6 + 4, 4 + 12), rows);
     }
 
     [Fact]
@@ -95,7 +96,7 @@ public sealed class LayerIntegratedGradientsPrefixTests
         // One example: the block input [1, ...] broadcasts over the steps' rows exactly as its copies would.
         var rows = CompareWithExpanded(new LayerIntegratedGradients(model, "layer3.1.conv2"), model.Conv1, TestModels.Normal(4, 1, 3, 16, 16), options);
 
-        Assert.Equal((2 + 2, 2 + 8), rows);
+        Assert.Equal((2 + 3 + 2, 2 + 8), rows);
     }
 
     [Theory]
@@ -111,7 +112,7 @@ public sealed class LayerIntegratedGradientsPrefixTests
         // The scale meets the inputs before the layer: on the prefix path both keep their n rows (one pass of 6 steps).
         var rows = CompareWithExpanded(new LayerIntegratedGradients(model, "lin1"), model.Lin1, TestModels.Normal(7, n, 4), options);
 
-        Assert.Equal(((2 * n) + n, (2 * n) + (6 * n)), rows);
+        Assert.Equal(((2 * n) + (3 * n) + n, (2 * n) + (6 * n)), rows);
     }
 
     [Fact]
@@ -155,6 +156,26 @@ public sealed class LayerIntegratedGradientsPrefixTests
         CompareWithExpanded(tutorial, null, Inputs.Of(v, q), options);
     }
 
+    [Theory]
+    [InlineData(BatchContext.SoftmaxOverBatchKeys, 2)]
+    [InlineData(BatchContext.SoftmaxOverBatchKeys, 3)]
+    [InlineData(BatchContext.ScaledByBatchSum, 1)]
+    [InlineData(BatchContext.ScaledByBatchSum, 2)]
+    public void Attribute_SuffixReadsOtherRowsOfATensorFromBeforeTheLayer_DetectsTheBatchDependenceAndEqualsExpandedPath(BatchContext context, int n)
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new BatchContextModel(context);
+        var options = new LayerIntegratedGradientsOptions { Target = n - 1, Steps = 6, InternalBatchSize = 3 * n };
+
+        // The keys (from before the layer) have n rows on the prefix path and k x n on the expanded one: the softmax
+        // over them has n columns instead of k x n, and their sum over the batch is k times smaller, also for one
+        // example (a broadcast batch-1 tensor is its copies only for operations that treat rows separately). The
+        // output keeps its k x n rows; no shape error shows it. Two steps of the path are compared, then all run expanded.
+        var rows = CompareWithExpanded(new LayerIntegratedGradients(model, "lin1"), model.Lin1, TestModels.Normal(40 + n, n, 4), options);
+
+        Assert.Equal(((2 * n) + (3 * n) + (6 * n), (2 * n) + (6 * n)), rows);
+    }
+
     [Fact]
     public void Attribute_CalledUnderNoGrad_UsesThePrefixPathAndLeavesGradModeOff()
     {
@@ -166,7 +187,7 @@ public sealed class LayerIntegratedGradientsPrefixTests
         {
             var rows = CompareWithExpanded(new LayerIntegratedGradients(model, "relu1"), model.Conv1, TestModels.Normal(6, 2, 2, 6, 6), options);
 
-            Assert.Equal((4 + 2, 4 + 8), rows);
+            Assert.Equal((4 + 6 + 2, 4 + 8), rows);
             Assert.False(torch.is_grad_enabled());
         }
     }
@@ -182,23 +203,27 @@ public sealed class LayerIntegratedGradientsPrefixTests
         // Grad mode is per thread: the layer's hook fires on the worker, which keeps its own mode throughout.
         var rows = CompareWithExpanded(new LayerIntegratedGradients(elsewhere, model.Conv2), model.Conv1, TestModels.Normal(10, 2, 2, 6, 6), options);
 
-        Assert.Equal((4 + 4, 4 + 10), rows);
+        Assert.Equal((4 + 6 + 4, 4 + 10), rows);
         Assert.True(torch.is_grad_enabled());
     }
 
-    [Fact]
-    public void Attribute_ForwardCancelsDuringThePrefixAttempt_PropagatesTheCancellation()
+    [Theory]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    public void Attribute_ForwardCancelsDuringThePrefixAttempt_PropagatesTheCancellation(int cancelledCall)
     {
         using var scope = torch.NewDisposeScope();
         var model = new ReluCnn(seed: 10);
         var calls = 0;
 
-        // Calls 1 and 2 read the layer on the inputs and baselines; call 3 is the first chunk's prefix attempt.
-        ForwardFunction forward = (Func<Tensor, Tensor>)(batch => ++calls == 3 ? throw new OperationCanceledException() : model.call(batch));
+        // Calls 1 and 2 read the layer on the inputs and baselines; calls 3 and 4 check the prefix path on two steps
+        // (prefix attempt, expanded pass); call 5 is the first chunk's prefix attempt.
+        ForwardFunction forward = (Func<Tensor, Tensor>)(batch => ++calls == cancelledCall ? throw new OperationCanceledException() : model.call(batch));
         var lig = new LayerIntegratedGradients(forward, model.Conv2);
 
         Assert.Throws<OperationCanceledException>(() => lig.Attribute(TestModels.Normal(11, 2, 2, 6, 6), new LayerIntegratedGradientsOptions { Target = 0, Steps = 4 }));
-        Assert.Equal(3, calls);
+        Assert.Equal(cancelledCall, calls);
     }
 
     [Property(MaxTest = 30)]
@@ -223,7 +248,8 @@ public sealed class LayerIntegratedGradientsPrefixTests
 
         var perChunk = PathIntegral.StepsPerChunk(steps, internalBatchSize, n);
         var chunks = (steps + perChunk - 1) / perChunk;
-        Assert.Equal(((2 * n) + (chunks * n), (2 * n) + (steps * n)), rows);
+        var check = Math.Min(perChunk, steps) > 1 ? 3 * n : 0;
+        Assert.Equal(((2 * n) + check + (chunks * n), (2 * n) + (steps * n)), rows);
     }
 
     /// <summary>
@@ -263,6 +289,48 @@ public sealed class LayerIntegratedGradientsPrefixTests
         finally
         {
             counter?.remove();
+        }
+    }
+
+    public enum BatchContext
+    {
+        SoftmaxOverBatchKeys,
+        ScaledByBatchSum,
+    }
+
+    /// <summary>
+    /// A model whose rows depend on the other rows of its batch through a tensor computed from the inputs before the
+    /// layers (lin3(x), [batch, 5]), with h = lin2(tanh(lin1(x))): softmax(h keys^T) over the batch's keys (an in-batch
+    /// retrieval score, [batch, batch]) or h scaled by the keys' sum over the batch ([batch, 5]).
+    /// </summary>
+    private sealed class BatchContextModel : nn.Module<Tensor, Tensor>
+    {
+        private readonly Linear lin1;
+        private readonly Linear lin2;
+        private readonly Linear lin3;
+        private readonly BatchContext context;
+
+        public BatchContextModel(BatchContext context)
+            : base(nameof(BatchContextModel))
+        {
+            torch.manual_seed(33);
+            lin1 = nn.Linear(4, 6);
+            lin2 = nn.Linear(6, 5);
+            lin3 = nn.Linear(4, 5);
+            this.context = context;
+            RegisterComponents();
+            eval();
+        }
+
+        public Linear Lin1 => lin1;
+
+        public override Tensor forward(Tensor x)
+        {
+            var keys = torch.tanh(lin3.call(x));
+            var h = lin2.call(torch.tanh(lin1.call(x)));
+            return context == BatchContext.SoftmaxOverBatchKeys
+                ? torch.softmax(h.matmul(keys.t()), 1)
+                : h * keys.sum(dim: 0);
         }
     }
 

@@ -119,8 +119,8 @@ public sealed class LayerIntegratedGradientsTests
     }
 
     [Theory]
-    [InlineData(false, 2)]
-    [InlineData(true, 4)]
+    [InlineData(false, 4)]
+    [InlineData(true, 6)]
     public void Attribute_EndPointPasses_RunTheRestOfTheModelOnlyForTheDelta(bool delta, int expectedLastLayerCalls)
     {
         using var scope = torch.NewDisposeScope();
@@ -134,8 +134,8 @@ public sealed class LayerIntegratedGradientsTests
         });
         var x = torch.randn(2, 4);
 
-        // 6 steps of 2 examples in chunks of 6 rows: 2 full passes, plus the 2 end-point passes when they must
-        // give outputs for the delta; without it they stop at the layer.
+        // 6 steps of 2 examples in chunks of 6 rows: 2 full passes, 2 for the prefix path's check on two steps, plus
+        // the 2 end-point passes when they must give outputs for the delta; without it they stop at the layer.
         using var result = new LayerIntegratedGradients(model, "net.0").Attribute(x, new LayerIntegratedGradientsOptions
         {
             Target = 1,
