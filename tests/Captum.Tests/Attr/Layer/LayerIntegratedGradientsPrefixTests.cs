@@ -166,14 +166,20 @@ public sealed class LayerIntegratedGradientsPrefixTests
         using var scope = torch.NewDisposeScope();
         var model = new BatchContextModel(context);
         var options = new LayerIntegratedGradientsOptions { Target = n - 1, Steps = 6, InternalBatchSize = 3 * n };
+        var x = TestModels.Normal(40 + n, n, 4);
+        var live = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
 
         // The keys (from before the layer) have n rows on the prefix path and k x n on the expanded one: the softmax
         // over them has n columns instead of k x n, and their sum over the batch is k times smaller, also for one
         // example (a broadcast batch-1 tensor is its copies only for operations that treat rows separately). The
         // output keeps its k x n rows; no shape error shows it. Two steps of the path are compared, then all run expanded.
-        var rows = CompareWithExpanded(new LayerIntegratedGradients(model, "lin1"), model.Lin1, TestModels.Normal(40 + n, n, 4), options);
+        var rows = CompareWithExpanded(new LayerIntegratedGradients(model, "lin1"), model.Lin1, x, options);
 
         Assert.Equal(((2 * n) + (3 * n) + (6 * n), (2 * n) + (6 * n)), rows);
+        Assert.True(torch.is_grad_enabled());
+
+        // The check's passes and the expanded inputs built for it are freed with the call.
+        Assert.Equal(live, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
     }
 
     [Fact]
