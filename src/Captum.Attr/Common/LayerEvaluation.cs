@@ -107,9 +107,9 @@ internal sealed class LayerEvaluation
     /// Returns null, having changed nothing, when the model does not allow it: the forward pass throws (a tensor of
     /// batch n from before the layers meets the steps' rows after them, so the shapes do not fit), or its output does
     /// not have <paramref name="expectedRows"/> rows or does not depend on the replacements. The caller then runs the
-    /// usual pass on expanded inputs. Cancellation still propagates. A model whose rows read other rows of a tensor
-    /// from before the layers passes these checks with a different answer: <see cref="ReplacingOnceMatchesExpanded"/>
-    /// is what detects it.
+    /// usual pass on expanded inputs. Cancellation and a failure of intermediate release still propagate. A model
+    /// whose rows read other rows of a tensor from before the layers passes these checks with a different answer:
+    /// <see cref="ReplacingOnceMatchesExpanded"/> is what detects it.
     /// </summary>
     public Tensor? TryForwardReplacingOnce(object?[] args, bool onInput, IReadOnlyList<Tensor[]> replacements, long expectedRows)
     {
@@ -127,8 +127,8 @@ internal sealed class LayerEvaluation
     /// tensor from before the layers that the rest of the model reduces or scores over the batch (a sum over rows,
     /// a softmax over the batch's keys) has n rows on one pass and steps x n on the other, and a batch-1 tensor
     /// broadcast over the steps is its copies only for operations that treat rows separately. A model whose outputs
-    /// differ between two passes (dropout in training mode) fails the check too. Cancellation propagates; any other
-    /// exception gives false, and the usual pass then reports it.
+    /// differ between two passes (dropout in training mode) fails the check too. Cancellation and a failure of
+    /// intermediate release propagate; any other exception gives false, and the usual pass then reports it.
     /// </summary>
     public bool ReplacingOnceMatchesExpanded(object?[] args, object?[] expandedArgs, bool onInput, IReadOnlyList<Tensor[]> replacements, long expectedRows)
     {
@@ -144,7 +144,7 @@ internal sealed class LayerEvaluation
         {
             expanded = ForwardReplacing(expandedArgs, onInput, replacements);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (IsRefusal(ex))
         {
             return false;
         }
@@ -169,13 +169,19 @@ internal sealed class LayerEvaluation
             using var noGrad = torch.no_grad();
             (output, _) = Run(args, onInput, replacements, keepOutput: true, gradAfterLayers: differentiable);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (IsRefusal(ex))
         {
             return null;
         }
 
         return output is { } o && o.dim() > 0 && o.shape[0] == expectedRows ? o : null;
     }
+
+    /// <summary>
+    /// Whether a failed attempt may be answered by the usual pass: not for cancellation, nor for a call that freed
+    /// intermediates the model kept (that error must reach the caller, not be followed by a silent second call).
+    /// </summary>
+    private static bool IsRefusal(Exception exception) => exception is not (OperationCanceledException or IntermediateReleaseException);
 
     private (Tensor? Output, Tensor[][] Values) Run(
         object?[] args,

@@ -133,7 +133,7 @@ internal static class IntermediateRelease
             {
                 // Not called again: the failed call may already have changed the model's or its inputs' state.
                 Refused.AddOrUpdate(root, Refused);
-                throw new InvalidOperationException(
+                throw new IntermediateReleaseException(
                     $"{root.GetType().Name} read a tensor after the submodule that made it had returned (kept in a field), which CAPTUM_RELEASE_INTERMEDIATES=1 frees: "
                     + "this model is no longer released in this process; call again, or run without CAPTUM_RELEASE_INTERMEDIATES.",
                     ex);
@@ -229,4 +229,12 @@ internal static class IntermediateRelease
             type == typeof(Tensor)
             || (type.IsGenericType && typeof(ITuple).IsAssignableFrom(type) && type.GetGenericArguments().All(IsTensorStructure));
     }
+}
+
+/// <summary>
+/// A forward call that failed because <see cref="IntermediateRelease"/> freed a tensor the model kept: never to be
+/// taken for the model refusing a shape and silently run again (the failed call may have changed state).
+/// </summary>
+internal sealed class IntermediateReleaseException(string message, Exception innerException) : InvalidOperationException(message, innerException)
+{
 }

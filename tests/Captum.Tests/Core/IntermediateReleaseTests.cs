@@ -71,10 +71,30 @@ public sealed class IntermediateReleaseTests
         var callsOfFailed = model.Child.Calls - callsBefore;
         using var second = WithRelease(true, () => forward.Invoke(x));
 
-        Assert.IsType<InvalidOperationException>(error);
+        Assert.IsAssignableFrom<InvalidOperationException>(error);
         Assert.Contains("CAPTUM_RELEASE_INTERMEDIATES", error!.Message, StringComparison.Ordinal);
         Assert.Equal(1, callsOfFailed);
         Assert.True(Same(second, expected));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Attribute_LayerIntegratedGradientsModelReadsAStashedTensorAfterTheLayer_ThrowsSayingSoOnEitherPath(bool reusePrefix)
+    {
+        using var model = new StashAfterLayerModel();
+        using var x = torch.randn(2, 4, generator: new Generator(13));
+        var lig = new LayerIntegratedGradients(model, "lin");
+        var callsBefore = model.Child.Calls;
+
+        // The end-point passes stop at the layer; the first pass that runs the rest of the model fails. On the prefix
+        // path that is its check's attempt, whose failure must not become a silent re-run on the expanded pass.
+        var error = WithRelease(true, () => Record.Exception(() =>
+            lig.Attribute(x, new LayerIntegratedGradientsOptions { Target = 0, Steps = 4, ReuseLayerPrefix = reusePrefix }).Dispose()));
+
+        Assert.IsAssignableFrom<InvalidOperationException>(error);
+        Assert.Contains("CAPTUM_RELEASE_INTERMEDIATES", error!.Message, StringComparison.Ordinal);
+        Assert.Equal(1, model.Child.Calls - callsBefore);
     }
 
     [Fact]
@@ -295,6 +315,28 @@ public sealed class IntermediateReleaseTests
         public override Tensor forward(Tensor x)
         {
             var y = Child.call(x);
+            return y + Child.Stash!;
+        }
+    }
+
+    /// <summary>forward(x) = child(lin(x)) + the child's stash (2 lin(x)), [batch, 4].</summary>
+    private sealed class StashAfterLayerModel : nn.Module<Tensor, Tensor>
+    {
+        private readonly TorchSharp.Modules.Linear lin;
+
+        public StashAfterLayerModel()
+            : base(nameof(StashAfterLayerModel))
+        {
+            lin = nn.Linear(4, 4);
+            Child = new StashingChild();
+            RegisterComponents();
+        }
+
+        public StashingChild Child { get; }
+
+        public override Tensor forward(Tensor x)
+        {
+            var y = Child.call(lin.call(x));
             return y + Child.Stash!;
         }
     }
