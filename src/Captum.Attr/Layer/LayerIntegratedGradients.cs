@@ -28,11 +28,12 @@ namespace Captum.Attr;
 /// the part of the model before the layers without gradients, with the layers' values replaced by the k x n points, so
 /// only the rest of the model runs on the steps. It applies when the rest of the model reads nothing of batch n from
 /// before the layers (or n is 1 and it reads it row by row, where broadcasting equals copying), and is detected per
-/// call: once, the pass on the n inputs and the expanded pass on two steps run without gradients and must give the same
-/// output (a sum or softmax over the batch of a tensor from before the layers breaks no shape but changes it); when
-/// they differ, or the model throws on that pass or its output does not have k x n rows, that batch and the later ones
-/// run on expanded inputs as in Captum, with the same result. The forward function may therefore be called with inputs of n rows while the layers
-/// produce k x n. See docs/performance.md.
+/// call: once, the pass on the n inputs and the expanded pass on two points of the path (halfway, and the inputs) run
+/// without gradients and must give the same output (a sum or softmax over the batch of a tensor from before the
+/// layers breaks no shape but changes it); when they differ, or the model throws on that pass or its output does not
+/// have k x n rows, that batch and the later ones run on expanded inputs as in Captum, with the same result. The
+/// forward function may therefore be called with inputs of n rows while the layers produce k x n, and is called twice
+/// more per call (the check). See docs/performance.md.
 /// </remarks>
 public sealed class LayerIntegratedGradients : ILayerAttributionMethod<LayerIntegratedGradientsOptions>
 {
@@ -215,11 +216,12 @@ public sealed class LayerIntegratedGradients : ILayerAttributionMethod<LayerInte
             {
                 if (reusePrefix && steps > 1)
                 {
-                    // Once per call, before the first chunk relies on it: the shortcut on the chunk's first two steps must
-                    // give the expanded pass's output (a batch dependence through a tensor from before the layers does
-                    // not always break a shape).
+                    // Once per call, before the first chunk relies on it: the shortcut must give the expanded pass's
+                    // output (a batch dependence through a tensor from before the layers does not always break a shape),
+                    // checked on two points of the path, halfway and at the inputs: the steps next to the baseline may
+                    // not show it (a gate shut there, a product with a zero layer value).
                     prefixAgrees ??= evaluation.ReplacingOnceMatchesExpanded(
-                        unexpanded, Expanded(2), onInput, Replacements(scaled.Select(t => t.narrow(0, 0, 2 * n)).ToArray()), 2 * n);
+                        unexpanded, Expanded(2), onInput, Replacements(CheckPoints()), 2 * n);
                     if (prefixAgrees.Value && evaluation.TryForwardReplacingOnce(unexpanded, onInput, Replacements(scaled), steps * n) is { } once)
                     {
                         return Gradients.Of(options.Target.Repeat(steps).Select(once), scaled);
@@ -231,6 +233,13 @@ public sealed class LayerIntegratedGradients : ILayerAttributionMethod<LayerInte
                 var output = evaluation.ForwardReplacing(Expanded(steps), onInput, Replacements(scaled));
                 return Gradients.Of(options.Target.Repeat(steps).Select(output), scaled);
             }
+
+            // The layer values halfway along the path and at the inputs, as the rows of two steps.
+            Tensor[] CheckPoints() => flatInputs.Select((t, i) =>
+            {
+                var difference = PathIntegral.Difference(t, flatBaselines[i]);
+                return torch.cat([(difference * 0.5) + flatBaselines[i], difference + flatBaselines[i]], 0);
+            }).ToArray();
 
             // The inputs repeated once per step, built once per chunk size when first needed and kept (out of the
             // chunk's dispose scope) for the later chunks of that size.

@@ -15,7 +15,7 @@ namespace Captum.Tests.Attr.Layer;
 /// (not on steps x n copies of them) when the model allows it, and falls back to the expanded pass otherwise; either
 /// way the attributions are those of the expanded pass (forced here through the internal ReuseLayerPrefix switch).
 /// The path taken is read from the rows an early module sees: 2n for the two end-point passes, 3n for the check on two
-/// steps (n on the prefix path, 2n on the expanded one; n when the prefix attempt fails), then n per chunk on the prefix
+/// points of the path (n on the prefix path, 2n on the expanded one; n when the prefix attempt fails), then n per chunk on the prefix
 /// path, against steps x n on the expanded one.
 /// </summary>
 public sealed class LayerIntegratedGradientsPrefixTests
@@ -183,6 +183,28 @@ public sealed class LayerIntegratedGradientsPrefixTests
     }
 
     [Fact]
+    public void Attribute_BatchDependenceGatedOffNearTheBaseline_DetectedAndEqualsExpandedPath()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new BatchContextModel(BatchContext.GatedBatchSum);
+        var x = TestModels.Normal(60, 2, 4) * 3;
+        var options = new LayerIntegratedGradientsOptions { Target = 2, Steps = 6, InternalBatchSize = 6 };
+
+        // The sum over the batch counts only once a row's layer value is far enough from the baseline's: the gate is
+        // shut for the first two steps (alpha 0.03 and 0.17, squared 0.001 and 0.03) and open from the third (0.38);
+        // a check on the steps next to the baseline would not see the dependence.
+        using (torch.no_grad())
+        {
+            var offsets = model.Lin1.call(x) - model.Lin1.bias!;
+            model.Threshold = 0.05 * offsets.square().sum(dim: 1).min().ToDouble();
+        }
+
+        var rows = CompareWithExpanded(new LayerIntegratedGradients(model, "lin1"), model.Lin1, x, options);
+
+        Assert.Equal((4 + 6 + 12, 4 + 12), rows);
+    }
+
+    [Fact]
     public void Attribute_CalledUnderNoGrad_UsesThePrefixPathAndLeavesGradModeOff()
     {
         using var scope = torch.NewDisposeScope();
@@ -302,12 +324,14 @@ public sealed class LayerIntegratedGradientsPrefixTests
     {
         SoftmaxOverBatchKeys,
         ScaledByBatchSum,
+        GatedBatchSum,
     }
 
     /// <summary>
     /// A model whose rows depend on the other rows of its batch through a tensor computed from the inputs before the
     /// layers (lin3(x), [batch, 5]), with h = lin2(tanh(lin1(x))): softmax(h keys^T) over the batch's keys (an in-batch
-    /// retrieval score, [batch, batch]) or h scaled by the keys' sum over the batch ([batch, 5]).
+    /// retrieval score, [batch, batch]), h scaled by the keys' sum over the batch ([batch, 5]), or h plus that sum
+    /// gated by how far lin1's output is from its value on zeros (relu(|lin1(x) - bias|^2 - Threshold), [batch, 5]).
     /// </summary>
     private sealed class BatchContextModel : nn.Module<Tensor, Tensor>
     {
@@ -330,13 +354,19 @@ public sealed class LayerIntegratedGradientsPrefixTests
 
         public Linear Lin1 => lin1;
 
+        public double Threshold { get; set; }
+
         public override Tensor forward(Tensor x)
         {
             var keys = torch.tanh(lin3.call(x));
-            var h = lin2.call(torch.tanh(lin1.call(x)));
-            return context == BatchContext.SoftmaxOverBatchKeys
-                ? torch.softmax(h.matmul(keys.t()), 1)
-                : h * keys.sum(dim: 0);
+            var first = lin1.call(x);
+            var h = lin2.call(torch.tanh(first));
+            return context switch
+            {
+                BatchContext.SoftmaxOverBatchKeys => torch.softmax(h.matmul(keys.t()), 1),
+                BatchContext.ScaledByBatchSum => h * keys.sum(dim: 0),
+                _ => h + (((first - lin1.bias!).square().sum(dim: 1, keepdim: true) - Threshold).relu() * keys.sum(dim: 0)),
+            };
         }
     }
 
