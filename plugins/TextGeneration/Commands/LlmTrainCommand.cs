@@ -28,6 +28,10 @@ public sealed class LlmTrainCommand : IPluginCommand
         new("steps", "Optimisation steps.", PluginOptionKind.Integer, Invariant(Defaults.Steps)),
         new("batch-size", "Stories per step.", PluginOptionKind.Integer, Invariant(Defaults.BatchSize)),
         new("learning-rate", "Adam's peak learning rate.", PluginOptionKind.Number, Invariant(Defaults.LearningRate)),
+        new("weight-decay", "AdamW's weight decay of the matrices and embeddings (0: plain Adam).", PluginOptionKind.Number, Invariant(Defaults.WeightDecay)),
+        new("warmup-steps", "Steps of linear learning-rate warm-up before the cosine decay.", PluginOptionKind.Integer, Invariant(Defaults.WarmupSteps)),
+        new("curriculum-steps", "Steps of the curriculum: stories of 2 sentences in the first half, 2 or 3 in the second, then 2 to 4 (0: none).", PluginOptionKind.Integer, Invariant(Defaults.CurriculumSteps)),
+        new("sinusoidal-positions", "Start the position embeddings from sinusoids (scaled to GPT-2's initial size) instead of GPT-2's random ones.", PluginOptionKind.Flag),
         new("layers", "Transformer blocks.", PluginOptionKind.Integer, Invariant(Defaults.Layers)),
         new("width", "Embedding width.", PluginOptionKind.Integer, Invariant(Defaults.Width)),
         new("heads", "Attention heads.", PluginOptionKind.Integer, Invariant(Defaults.Heads)),
@@ -46,6 +50,10 @@ public sealed class LlmTrainCommand : IPluginCommand
             Steps = Int(context, "steps"),
             BatchSize = Int(context, "batch-size"),
             LearningRate = context.GetNumber("learning-rate"),
+            WeightDecay = context.GetNumber("weight-decay"),
+            WarmupSteps = Int(context, "warmup-steps"),
+            CurriculumSteps = Int(context, "curriculum-steps"),
+            SinusoidalPositions = context.GetFlag("sinusoidal-positions"),
             Layers = Int(context, "layers"),
             Width = Int(context, "width"),
             Heads = Int(context, "heads"),
@@ -64,7 +72,7 @@ public sealed class LlmTrainCommand : IPluginCommand
         var folder = context.GetText("out")!;
         var command = string.Create(
             CultureInfo.InvariantCulture,
-            $"captum llm-train --seed {options.Seed} --steps {options.Steps} --batch-size {options.BatchSize} --learning-rate {options.LearningRate:R} --layers {options.Layers} --width {options.Width} --heads {options.Heads} --threads {options.Threads} --held-out-stories {options.HeldOutStories}");
+            $"captum llm-train --seed {options.Seed} --steps {options.Steps} --batch-size {options.BatchSize} --learning-rate {options.LearningRate:R} --weight-decay {options.WeightDecay:R} --warmup-steps {options.WarmupSteps} --curriculum-steps {options.CurriculumSteps}{(options.SinusoidalPositions ? " --sinusoidal-positions" : string.Empty)} --layers {options.Layers} --width {options.Width} --heads {options.Heads} --threads {options.Threads} --held-out-stories {options.HeldOutStories}");
         context.Error.WriteLine($"llm-train: {command}");
         var log = new List<Dictionary<string, object>>();
         var result = StoryTrainer.Train(

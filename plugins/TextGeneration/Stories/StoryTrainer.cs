@@ -29,20 +29,20 @@ public static class StoryTrainer
     {
         var tokenizer = new StoryTokenizer();
         torch.manual_seed(options.Seed);
-        var network = Initialized(options.Config(tokenizer.Vocabulary.Count));
+        var network = Initialized(options.Config(tokenizer.Vocabulary.Count), options.SinusoidalPositions);
         var model = new StoryModel(network, tokenizer);
         try
         {
             network.train();
-            using var optimizer = torch.optim.Adam(network.parameters(), options.LearningRate);
-            var schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, options.Steps, options.LearningRate * 0.02);
+            using var optimizer = Optimizer(network, options);
+            var schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, step => LearningRateFactor(options, step));
             var watch = Stopwatch.StartNew();
             var (lossSum, correct, seen, steps) = (0.0, 0L, 0L, 0);
             for (var step = 1; step <= options.Steps; step++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 using var scope = torch.NewDisposeScope();
-                var stories = StoryGenerator.GenerateMany(options.Seed, options.BatchSize, (long)(step - 1) * options.BatchSize);
+                var stories = StoryGenerator.GenerateMany(options.Seed, options.BatchSize, (long)(step - 1) * options.BatchSize, options.MaxSentencesAt(step));
                 var (loss, right) = Loss(network, tokenizer, stories);
                 optimizer.zero_grad();
                 loss.backward();
@@ -72,13 +72,39 @@ public static class StoryTrainer
         }
     }
 
+    /// <summary>AdamW with <see cref="StoryTrainingOptions.WeightDecay"/> on the matrices and embeddings, none on biases and layer norms (as GPT-2 is trained).</summary>
+    private static torch.optim.Optimizer Optimizer(Gpt2LMHeadModel network, StoryTrainingOptions options)
+    {
+        var parameters = network.named_parameters().ToList();
+        var decayed = parameters.Where(p => p.parameter.dim() >= 2).Select(p => p.parameter).ToList();
+        var kept = parameters.Where(p => p.parameter.dim() < 2).Select(p => p.parameter).ToList();
+        return torch.optim.AdamW(
+            [
+                new TorchSharp.Modules.AdamW.ParamGroup(decayed, options.LearningRate, weight_decay: options.WeightDecay),
+                new TorchSharp.Modules.AdamW.ParamGroup(kept, options.LearningRate, weight_decay: 0),
+            ],
+            options.LearningRate);
+    }
+
+    /// <summary>The learning rate at <paramref name="step"/> as a share of the peak: a linear warm-up, then a cosine decay to 2%.</summary>
+    internal static double LearningRateFactor(StoryTrainingOptions options, int step)
+    {
+        if (step < options.WarmupSteps)
+        {
+            return (step + 1.0) / options.WarmupSteps;
+        }
+
+        var progress = Math.Min(1.0, (step - options.WarmupSteps) / (double)(options.Steps - options.WarmupSteps));
+        return 0.02 + (0.98 * 0.5 * (1 + Math.Cos(Math.PI * progress)));
+    }
+
     /// <summary>
     /// A network with GPT-2's initialisation (Hugging Face's <c>_init_weights</c>): embeddings and linear weights drawn
     /// from N(0, 0.02²), the residual projections (<c>c_proj</c>) from N(0, (0.02 / √(2 · layers))²), biases 0, layer
     /// norms 1 and 0. TorchSharp's own embedding initialisation, N(0, 1), makes the tied head's first logits so large
     /// that training stalls.
     /// </summary>
-    internal static Gpt2LMHeadModel Initialized(Gpt2Config config)
+    internal static Gpt2LMHeadModel Initialized(Gpt2Config config, bool sinusoidalPositions = false)
     {
         var network = new Gpt2LMHeadModel(config);
         using var noGrad = torch.no_grad();
@@ -98,9 +124,23 @@ public static class StoryTrainer
                 var std = name.EndsWith("c_proj.weight", StringComparison.Ordinal) ? 0.02 / Math.Sqrt(2.0 * config.Layers) : 0.02;
                 parameter.normal_(0, std);
             }
+
+            if (sinusoidalPositions && name.EndsWith("wpe.weight", StringComparison.Ordinal))
+            {
+                parameter.copy_(SinusoidalTable(config.Positions, config.Width) * (0.02 * Math.Sqrt(2)));
+            }
         }
 
         return network;
+    }
+
+    /// <summary>The [positions, width] table of sinusoids: sin(p / 10000^(2i/width)) in even columns, the cosine in odd ones.</summary>
+    internal static Tensor SinusoidalTable(long positions, long width)
+    {
+        var position = torch.arange(positions, dtype: ScalarType.Float32).unsqueeze(1);
+        var frequency = torch.exp(torch.arange(0, width, 2, dtype: ScalarType.Float32) * (-Math.Log(10000.0) / width));
+        var angle = position * frequency;
+        return torch.stack([angle.sin(), angle.cos()], dim: 2).reshape(positions, width);
     }
 
     /// <summary>

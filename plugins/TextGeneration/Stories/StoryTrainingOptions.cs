@@ -17,6 +17,26 @@ public sealed record StoryTrainingOptions
     /// <summary>Adam's peak learning rate, decayed along a cosine to 2% of it.</summary>
     public double LearningRate { get; init; } = 2e-3;
 
+    /// <summary>AdamW's decoupled weight decay of the matrices and embeddings (biases and layer norms are not decayed); 0 is plain Adam.</summary>
+    public double WeightDecay { get; init; }
+
+    /// <summary>Steps over which the learning rate rises linearly from 0 to <see cref="LearningRate"/> before the cosine decay starts.</summary>
+    public int WarmupSteps { get; init; }
+
+    /// <summary>
+    /// Steps of the curriculum: the first half of them trains on stories of 2 sentences, the second half on 2 or 3,
+    /// the rest on 2 to 4 (<see cref="StoryGenerator.MaxSentences"/>); 0 trains on full-length stories throughout.
+    /// </summary>
+    public int CurriculumSteps { get; init; }
+
+    /// <summary>
+    /// Whether the position embeddings start from the sinusoidal table of "Attention is all you need" (scaled to
+    /// GPT-2's 0.02 standard deviation) instead of GPT-2's N(0, 0.02²): attention by relative offset (a place reading
+    /// its sentence's person four tokens back) is then one linear map for every position, where random positions must
+    /// each learn it alone. Only the starting point changes; the model is still a GPT-2 and every weight is trained.
+    /// </summary>
+    public bool SinusoidalPositions { get; init; }
+
     /// <summary>Transformer blocks (<c>n_layer</c>).</summary>
     public int Layers { get; init; } = 2;
 
@@ -37,6 +57,10 @@ public sealed record StoryTrainingOptions
 
     /// <summary>Every how many steps progress is reported (the loss and accuracy averaged over those steps).</summary>
     public int ReportEvery { get; init; } = 100;
+
+    /// <summary>The most sentences of the stories trained at step <paramref name="step"/> (from 1) under the curriculum.</summary>
+    public int MaxSentencesAt(int step) =>
+        step > CurriculumSteps ? StoryGenerator.MaxSentences : Math.Min(StoryGenerator.MaxSentences, StoryGenerator.MinSentences + ((step - 1) * 2 / CurriculumSteps));
 
     /// <summary>The network's shape for the story vocabulary.</summary>
     public Gpt2Config Config(int vocabularySize) => new(vocabularySize, Positions, Width, Heads, Layers);
@@ -63,6 +87,21 @@ public sealed record StoryTrainingOptions
         if (!(LearningRate > 0) || double.IsInfinity(LearningRate))
         {
             throw new ArgumentException($"LearningRate must be positive and finite, not {LearningRate}.", nameof(LearningRate));
+        }
+
+        if (!(WeightDecay >= 0) || double.IsInfinity(WeightDecay))
+        {
+            throw new ArgumentException($"WeightDecay must be 0 or more and finite, not {WeightDecay}.", nameof(WeightDecay));
+        }
+
+        if (WarmupSteps < 0 || WarmupSteps >= Steps)
+        {
+            throw new ArgumentException($"WarmupSteps must be 0 or more and fewer than Steps ({Steps}), not {WarmupSteps}.", nameof(WarmupSteps));
+        }
+
+        if (CurriculumSteps < 0 || CurriculumSteps > Steps)
+        {
+            throw new ArgumentException($"CurriculumSteps must be 0 to Steps ({Steps}), not {CurriculumSteps}.", nameof(CurriculumSteps));
         }
 
         if (HeldOutStories < 0)
