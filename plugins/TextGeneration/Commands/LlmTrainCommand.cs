@@ -32,6 +32,8 @@ public sealed class LlmTrainCommand : IPluginCommand
         new("warmup-steps", "Steps of linear learning-rate warm-up before the cosine decay.", PluginOptionKind.Integer, Invariant(Defaults.WarmupSteps)),
         new("curriculum-steps", "Steps of the curriculum: stories of 2 sentences in the first half, 2 or 3 in the second, then 2 to 4 (0: none).", PluginOptionKind.Integer, Invariant(Defaults.CurriculumSteps)),
         new("sinusoidal-positions", "Start the position embeddings from sinusoids (scaled to GPT-2's initial size) instead of GPT-2's random ones.", PluginOptionKind.Flag),
+        new("early-answers", "Also train the question's key word (the person, the place) to predict the answer.", PluginOptionKind.Flag),
+        new("who-questions", "Also ask \"who went to the PLACE ?\" in each training sequence.", PluginOptionKind.Flag),
         new("layers", "Transformer blocks.", PluginOptionKind.Integer, Invariant(Defaults.Layers)),
         new("width", "Embedding width.", PluginOptionKind.Integer, Invariant(Defaults.Width)),
         new("heads", "Attention heads.", PluginOptionKind.Integer, Invariant(Defaults.Heads)),
@@ -54,6 +56,8 @@ public sealed class LlmTrainCommand : IPluginCommand
             WarmupSteps = Int(context, "warmup-steps"),
             CurriculumSteps = Int(context, "curriculum-steps"),
             SinusoidalPositions = context.GetFlag("sinusoidal-positions"),
+            EarlyAnswers = context.GetFlag("early-answers"),
+            WhoQuestions = context.GetFlag("who-questions"),
             Layers = Int(context, "layers"),
             Width = Int(context, "width"),
             Heads = Int(context, "heads"),
@@ -72,7 +76,7 @@ public sealed class LlmTrainCommand : IPluginCommand
         var folder = context.GetText("out")!;
         var command = string.Create(
             CultureInfo.InvariantCulture,
-            $"captum llm-train --seed {options.Seed} --steps {options.Steps} --batch-size {options.BatchSize} --learning-rate {options.LearningRate:R} --weight-decay {options.WeightDecay:R} --warmup-steps {options.WarmupSteps} --curriculum-steps {options.CurriculumSteps}{(options.SinusoidalPositions ? " --sinusoidal-positions" : string.Empty)} --layers {options.Layers} --width {options.Width} --heads {options.Heads} --threads {options.Threads} --held-out-stories {options.HeldOutStories}");
+            $"captum llm-train --seed {options.Seed} --steps {options.Steps} --batch-size {options.BatchSize} --learning-rate {options.LearningRate:R} --weight-decay {options.WeightDecay:R} --warmup-steps {options.WarmupSteps} --curriculum-steps {options.CurriculumSteps}{(options.SinusoidalPositions ? " --sinusoidal-positions" : string.Empty)}{(options.EarlyAnswers ? " --early-answers" : string.Empty)}{(options.WhoQuestions ? " --who-questions" : string.Empty)} --layers {options.Layers} --width {options.Width} --heads {options.Heads} --threads {options.Threads} --held-out-stories {options.HeldOutStories}");
         context.Error.WriteLine($"llm-train: {command}");
         var log = new List<Dictionary<string, object>>();
         var result = StoryTrainer.Train(

@@ -12,8 +12,8 @@ namespace Captum.Plugins.TextGeneration.Stories;
 /// </summary>
 public static class StoryTrainer
 {
-    /// <summary>The most tokens a training sequence has: 4 sentences of 6 tokens and 4 questions with their answers and <c>[eos]</c>, the last <c>[eos]</c> left out.</summary>
-    public const int LongestSequence = (StoryGenerator.MaxSentences * 6) + (StoryGenerator.MaxSentences * 6) - 1;
+    /// <summary>The most tokens a training sequence has: 4 sentences of 6 tokens, 4 "where" questions with their answers and <c>[eos]</c> (6 tokens each) and 2 "who" questions (8 each), the last <c>[eos]</c> left out.</summary>
+    public const int LongestSequence = (StoryGenerator.MaxSentences * 6) + (StoryGenerator.MaxSentences * 6) + (2 * 8) - 1;
 
     /// <summary>Trains a model.</summary>
     /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
@@ -43,7 +43,7 @@ public static class StoryTrainer
                 cancellationToken.ThrowIfCancellationRequested();
                 using var scope = torch.NewDisposeScope();
                 var stories = StoryGenerator.GenerateMany(options.Seed, options.BatchSize, (long)(step - 1) * options.BatchSize, options.MaxSentencesAt(step));
-                var (loss, right) = Loss(network, tokenizer, stories);
+                var (loss, right) = Loss(network, tokenizer, stories, options);
                 optimizer.zero_grad();
                 loss.backward();
                 optimizer.step();
@@ -146,24 +146,49 @@ public static class StoryTrainer
     /// <summary>
     /// The training sequence of a story, as bAbI asks several questions of one story: the prompt, the answer and
     /// <c>[eos]</c>, then the same question and answer about each other person in the story (in order of appearance),
-    /// each answer followed by <c>[eos]</c>. The first question is exactly what the model is asked later, and greedy
-    /// generation stops at the first <c>[eos]</c>; the others ask the same network to tell the people apart in the
-    /// same story, which teaches it to read the name in the question many times faster than one question does.
+    /// each answer followed by <c>[eos]</c>; with <see cref="StoryTrainingOptions.WhoQuestions"/>, then "who went to
+    /// the PLACE ?" and its person for up to two places only one sentence goes to. The first question is exactly what
+    /// the model is asked later, and greedy generation stops at the first <c>[eos]</c>; the others ask the same network
+    /// to tell the people apart in the same story, which teaches it to read the name in the question many times faster
+    /// than one question does.
     /// </summary>
-    /// <returns>The token ids, and the positions whose next token is trained (every answer and every <c>[eos]</c>).</returns>
-    internal static (List<long> Ids, List<int> Trained) Sequence(Story story, StoryTokenizer tokenizer)
+    /// <returns>The token ids, and the trained positions with the token each is trained to predict: the question's
+    /// last token predicts the answer, the answer predicts <c>[eos]</c>; with
+    /// <see cref="StoryTrainingOptions.EarlyAnswers"/> the question's key word (the person, the place) predicts the
+    /// answer too.</returns>
+    internal static (List<long> Ids, List<(int Position, long Target)> Trained) Sequence(Story story, StoryTokenizer tokenizer, StoryTrainingOptions? options = null)
     {
+        options ??= new StoryTrainingOptions();
         var moves = story.Sentences.Select(sentence => sentence.Split(' ')).Select(w => (Person: w[0], Place: w[4])).ToList();
         var others = moves.Select(m => m.Person).Distinct().Where(p => p != story.Person);
         var ids = new List<long>(tokenizer.Encode(string.Join(" ", story.Sentences)));
-        var trained = new List<int>();
+        var trained = new List<(int, long)>();
+        void Ask(string question, string answer)
+        {
+            ids.AddRange(tokenizer.Encode(question));
+            var answerId = tokenizer.Encode(answer).Single();
+            if (options.EarlyAnswers)
+            {
+                trained.Add((ids.Count - 2, answerId));
+            }
+
+            trained.Add((ids.Count - 1, answerId));
+            ids.Add(answerId);
+            trained.Add((ids.Count - 1, tokenizer.EndId));
+            ids.Add(tokenizer.EndId);
+        }
+
         foreach (var person in others.Prepend(story.Person))
         {
-            ids.AddRange(tokenizer.Encode($"where is {person} ?"));
-            trained.Add(ids.Count - 1);
-            ids.Add(tokenizer.Encode(moves.Last(m => m.Person == person).Place).Single());
-            trained.Add(ids.Count - 1);
-            ids.Add(tokenizer.EndId);
+            Ask($"where is {person} ?", moves.Last(m => m.Person == person).Place);
+        }
+
+        if (options.WhoQuestions)
+        {
+            foreach (var move in moves.Where(m => moves.Count(n => n.Place == m.Place) == 1).Take(2))
+            {
+                Ask($"who went to the {move.Place} ?", move.Person);
+            }
         }
 
         // The last [eos] is a target, not an input.
@@ -175,9 +200,9 @@ public static class StoryTrainer
     /// The training loss of <paramref name="stories"/>: the mean cross-entropy of every answer and every <c>[eos]</c>
     /// of their <see cref="Sequence"/>s, and how many of the stories' own questions the model already answers right.
     /// </summary>
-    internal static (Tensor Loss, long Correct) Loss(Gpt2LMHeadModel network, StoryTokenizer tokenizer, IReadOnlyList<Story> stories)
+    internal static (Tensor Loss, long Correct) Loss(Gpt2LMHeadModel network, StoryTokenizer tokenizer, IReadOnlyList<Story> stories, StoryTrainingOptions? options = null)
     {
-        var sequences = stories.Select(s => Sequence(s, tokenizer)).ToList();
+        var sequences = stories.Select(s => Sequence(s, tokenizer, options)).ToList();
         using var batch = StoryBatch.Create(sequences.Select(s => (IReadOnlyList<long>)s.Ids).ToList(), tokenizer.PadId, network.Config.Positions);
         var length = batch.Ids.shape[1];
         var targets = new long[stories.Count * length];
@@ -185,13 +210,14 @@ public static class StoryTrainer
         var first = new long[stories.Count];
         for (var r = 0; r < stories.Count; r++)
         {
-            var (ids, trained) = sequences[r];
-            foreach (var position in trained)
+            var (_, trained) = sequences[r];
+            foreach (var (position, next) in trained)
             {
-                targets[(r * length) + position] = position + 1 < ids.Count ? ids[position + 1] : tokenizer.EndId;
+                targets[(r * length) + position] = next;
             }
 
-            first[r] = (r * length) + trained[0];
+            // The story's own question: its last token's prediction is the model's answer.
+            first[r] = (r * length) + trained[options?.EarlyAnswers == true ? 1 : 0].Position;
         }
 
         var vocabulary = network.Config.VocabSize;

@@ -37,6 +37,19 @@ public sealed record StoryTrainingOptions
     /// </summary>
     public bool SinusoidalPositions { get; init; }
 
+    /// <summary>
+    /// Whether the question's key word (the person of "where is X ?") is trained to predict the answer as well as the
+    /// question's last token: the answer is then read from the word itself, one attention step fewer, before the
+    /// network learns to carry the word to the "?" (deep supervision; the input sequence is unchanged).
+    /// </summary>
+    public bool EarlyAnswers { get; init; }
+
+    /// <summary>
+    /// Whether each training sequence also asks "who went to the PLACE ?" for up to two places one sentence goes to:
+    /// to answer, a place must carry the person of its sentence, the binding "where is X ?" needs.
+    /// </summary>
+    public bool WhoQuestions { get; init; }
+
     /// <summary>Transformer blocks (<c>n_layer</c>).</summary>
     public int Layers { get; init; } = 2;
 
