@@ -19,30 +19,21 @@ public static class StoryGenerator
     public const double MovesTwiceShare = 0.35;
 
     /// <summary>Stories <paramref name="start"/> to <paramref name="start"/> + <paramref name="count"/> - 1 of the stream <paramref name="seed"/>.</summary>
-    /// <param name="seed">The stream.</param>
-    /// <param name="count">How many stories.</param>
-    /// <param name="start">The first story's index.</param>
-    /// <param name="maxSentences">The most sentences a story has (<see cref="MinSentences"/> to <see cref="MaxSentences"/>; the default keeps the stream's stories).</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> or <paramref name="start"/> is negative, or <paramref name="maxSentences"/> is out of range.</exception>
-    public static IReadOnlyList<Story> GenerateMany(long seed, int count, long start = 0, int maxSentences = MaxSentences)
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> or <paramref name="start"/> is negative.</exception>
+    public static IReadOnlyList<Story> GenerateMany(long seed, int count, long start = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         ArgumentOutOfRangeException.ThrowIfNegative(start);
-        CheckMaxSentences(maxSentences);
-        return Enumerable.Range(0, count).Select(i => Generate(seed, start + i, maxSentences)).ToList();
+        return Enumerable.Range(0, count).Select(i => Generate(seed, start + i)).ToList();
     }
 
     /// <summary>Story <paramref name="index"/> of the stream <paramref name="seed"/>.</summary>
-    /// <param name="seed">The stream.</param>
-    /// <param name="index">The story's index in the stream.</param>
-    /// <param name="maxSentences">The most sentences the story has (<see cref="MinSentences"/> to <see cref="MaxSentences"/>); training starts with short stories (<see cref="StoryTrainingOptions.CurriculumSteps"/>).</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> is negative or <paramref name="maxSentences"/> is out of range.</exception>
-    public static Story Generate(long seed, long index, int maxSentences = MaxSentences)
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> is negative.</exception>
+    public static Story Generate(long seed, long index)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(index);
-        CheckMaxSentences(maxSentences);
         var random = new Bits(seed, index);
-        var count = MinSentences + random.Next(maxSentences - MinSentences + 1);
+        var count = MinSentences + random.Next(MaxSentences - MinSentences + 1);
         var person = random.Next(StoryWords.People.Count);
 
         // The supporting fact is anywhere, uniformly: "the last sentence" is no better a guess than any other. Before it,
@@ -79,12 +70,6 @@ public static class StoryGenerator
         }
 
         return new Story(seed, index, sentences, StoryWords.People[person], StoryWords.Places[lastPlace], mine[^1]);
-    }
-
-    private static void CheckMaxSentences(int maxSentences)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxSentences, MinSentences);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxSentences, MaxSentences);
     }
 
     /// <summary>

@@ -42,7 +42,7 @@ public static class StoryTrainer
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 using var scope = torch.NewDisposeScope();
-                var stories = StoryGenerator.GenerateMany(options.Seed, options.BatchSize, (long)(step - 1) * options.BatchSize, options.MaxSentencesAt(step));
+                var stories = StoryGenerator.GenerateMany(options.Seed, options.BatchSize, (long)(step - 1) * options.BatchSize);
                 var (loss, right) = Loss(network, tokenizer, stories, options);
                 optimizer.zero_grad();
                 loss.backward();
@@ -94,7 +94,7 @@ public static class StoryTrainer
             return (step + 1.0) / options.WarmupSteps;
         }
 
-        var progress = Math.Min(1.0, (step - options.WarmupSteps) / (double)(options.Steps - options.WarmupSteps));
+        var progress = Math.Min(1.0, (step - options.WarmupSteps) / (double)Math.Max(1, options.Steps - options.WarmupSteps));
         return 0.02 + (0.98 * 0.5 * (1 + Math.Cos(Math.PI * progress)));
     }
 

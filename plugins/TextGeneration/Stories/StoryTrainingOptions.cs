@@ -9,25 +9,19 @@ public sealed record StoryTrainingOptions
     public long Seed { get; init; } = 1;
 
     /// <summary>Optimisation steps, each on new stories.</summary>
-    public int Steps { get; init; } = 3000;
+    public int Steps { get; init; } = 10000;
 
     /// <summary>Stories per step.</summary>
     public int BatchSize { get; init; } = 64;
 
     /// <summary>Adam's peak learning rate, decayed along a cosine to 2% of it.</summary>
-    public double LearningRate { get; init; } = 2e-3;
+    public double LearningRate { get; init; } = 1e-3;
 
     /// <summary>AdamW's decoupled weight decay of the matrices and embeddings (biases and layer norms are not decayed); 0 is plain Adam.</summary>
-    public double WeightDecay { get; init; }
+    public double WeightDecay { get; init; } = 0.1;
 
     /// <summary>Steps over which the learning rate rises linearly from 0 to <see cref="LearningRate"/> before the cosine decay starts.</summary>
-    public int WarmupSteps { get; init; }
-
-    /// <summary>
-    /// Steps of the curriculum: the first half of them trains on stories of 2 sentences, the second half on 2 or 3,
-    /// the rest on 2 to 4 (<see cref="StoryGenerator.MaxSentences"/>); 0 trains on full-length stories throughout.
-    /// </summary>
-    public int CurriculumSteps { get; init; }
+    public int WarmupSteps { get; init; } = 300;
 
     /// <summary>
     /// Whether the position embeddings start from the sinusoidal table of "Attention is all you need" (scaled to
@@ -35,20 +29,20 @@ public sealed record StoryTrainingOptions
     /// its sentence's person four tokens back) is then one linear map for every position, where random positions must
     /// each learn it alone. Only the starting point changes; the model is still a GPT-2 and every weight is trained.
     /// </summary>
-    public bool SinusoidalPositions { get; init; }
+    public bool SinusoidalPositions { get; init; } = true;
 
     /// <summary>
     /// Whether the question's key word (the person of "where is X ?") is trained to predict the answer as well as the
     /// question's last token: the answer is then read from the word itself, one attention step fewer, before the
     /// network learns to carry the word to the "?" (deep supervision; the input sequence is unchanged).
     /// </summary>
-    public bool EarlyAnswers { get; init; }
+    public bool EarlyAnswers { get; init; } = true;
 
     /// <summary>
     /// Whether each training sequence also asks "who went to the PLACE ?" for up to two places one sentence goes to:
     /// to answer, a place must carry the person of its sentence, the binding "where is X ?" needs.
     /// </summary>
-    public bool WhoQuestions { get; init; }
+    public bool WhoQuestions { get; init; } = true;
 
     /// <summary>Transformer blocks (<c>n_layer</c>).</summary>
     public int Layers { get; init; } = 2;
@@ -63,17 +57,13 @@ public sealed record StoryTrainingOptions
     public int Positions { get; init; } = 64;
 
     /// <summary>libtorch threads during training (fixed, so that runs repeat bit for bit on the same machine kind).</summary>
-    public int Threads { get; init; } = 2;
+    public int Threads { get; init; } = 1;
 
     /// <summary>Stories of stream <c>Seed + 1</c> the trained model answers after training; 0 skips the check.</summary>
     public int HeldOutStories { get; init; } = 2000;
 
     /// <summary>Every how many steps progress is reported (the loss and accuracy averaged over those steps).</summary>
     public int ReportEvery { get; init; } = 100;
-
-    /// <summary>The most sentences of the stories trained at step <paramref name="step"/> (from 1) under the curriculum.</summary>
-    public int MaxSentencesAt(int step) =>
-        step > CurriculumSteps ? StoryGenerator.MaxSentences : Math.Min(StoryGenerator.MaxSentences, StoryGenerator.MinSentences + ((step - 1) * 2 / CurriculumSteps));
 
     /// <summary>The network's shape for the story vocabulary.</summary>
     public Gpt2Config Config(int vocabularySize) => new(vocabularySize, Positions, Width, Heads, Layers);
@@ -107,14 +97,9 @@ public sealed record StoryTrainingOptions
             throw new ArgumentException($"WeightDecay must be 0 or more and finite, not {WeightDecay}.", nameof(WeightDecay));
         }
 
-        if (WarmupSteps < 0 || WarmupSteps >= Steps)
+        if (WarmupSteps < 0)
         {
-            throw new ArgumentException($"WarmupSteps must be 0 or more and fewer than Steps ({Steps}), not {WarmupSteps}.", nameof(WarmupSteps));
-        }
-
-        if (CurriculumSteps < 0 || CurriculumSteps > Steps)
-        {
-            throw new ArgumentException($"CurriculumSteps must be 0 to Steps ({Steps}), not {CurriculumSteps}.", nameof(CurriculumSteps));
+            throw new ArgumentException($"WarmupSteps must be 0 or more, not {WarmupSteps}.", nameof(WarmupSteps));
         }
 
         if (HeldOutStories < 0)
