@@ -11,9 +11,6 @@ namespace Captum.Tests.Plugins.TextGeneration;
 [Collection(Captum.Tests.Attr.SerialCollection.Name)]
 public sealed class StoryModelTests
 {
-    /// <summary>Why the shipped-model tests are skipped: no run of llm-train has reached 95% yet, so no model ships (docs/llm.md).</summary>
-    internal const string NoShippedModel = "No story model ships yet: llm-train has not reached the required 95% held-out accuracy (docs/llm.md); remove the skip when Stories/story-model is committed.";
-
     /// <summary>A story model with fresh weights, as training starts.</summary>
     internal static StoryModel Fresh(long seed)
     {
@@ -23,7 +20,7 @@ public sealed class StoryModelTests
         return new StoryModel(network, new StoryTokenizer());
     }
 
-    [Fact(Skip = NoShippedModel)]
+    [Fact]
     public void Load_ShippedModel_AnswersHeldOutStoriesAtLeast95PercentRight()
     {
         using var model = StoryModel.Load();
@@ -36,7 +33,7 @@ public sealed class StoryModelTests
         }
     }
 
-    [Fact(Skip = NoShippedModel)]
+    [Fact]
     public void Load_ShippedModel_GeneratesTheAnswerThenTheEndToken()
     {
         using var model = StoryModel.Load();
