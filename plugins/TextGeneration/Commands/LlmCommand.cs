@@ -3,6 +3,7 @@ using System.Text.Json;
 using Captum.Attr;
 using Captum.Explain.Reports;
 using Captum.Plugins.TextGeneration.Model;
+using Captum.Plugins.TextGeneration.Stories;
 using Captum.Visualization;
 
 namespace Captum.Plugins.TextGeneration.Commands;
@@ -14,8 +15,9 @@ namespace Captum.Plugins.TextGeneration.Commands;
 /// </summary>
 /// <remarks>
 /// Defaults as Captum's: feature ablation towards the answer's log probability, baseline token id 0, no skipped
-/// tokens, 25 greedy tokens when no target is given. The model comes from --checkpoint (a Hugging Face GPT-2
-/// folder); the story model the plugin is to ship is not wired in yet.
+/// tokens, 25 greedy tokens when no target is given. The model is the story model the plugin ships
+/// (<see cref="StoryModel"/>, docs/llm.md) or --checkpoint (a Hugging Face GPT-2 folder). A story model folder's
+/// answer is explained without its <c>[eos]</c>: generation stops there and the word before it is the answer.
 /// </remarks>
 public sealed class LlmCommand : IPluginCommand
 {
@@ -36,7 +38,7 @@ public sealed class LlmCommand : IPluginCommand
         new("target", "The answer to explain; default: the model's greedy answer.", PluginOptionKind.Text),
         new("foil", "A contrasting answer: attribute log p(target) - log p(foil) (why the target rather than the foil).", PluginOptionKind.Text),
         new("method", "The attribution method.", PluginOptionKind.Text, "feature-ablation") { AllowedValues = Methods },
-        new("checkpoint", "A Hugging Face GPT-2 folder (config.json with model.safetensors or pytorch_model.bin; vocab.json and merges.txt when present, else GPT-2's BPE).", PluginOptionKind.Folder),
+        new("checkpoint", "A Hugging Face GPT-2 folder (config.json with model.safetensors or pytorch_model.bin; its tokenizer: vocab.json and merges.txt, or a story model's vocab.txt, else GPT-2's BPE); default: the story model the plugin ships.", PluginOptionKind.Folder),
         new("baseline-token", "The token id a removed prompt token becomes (--prompt only).", PluginOptionKind.Integer, "0"),
         new("max-new-tokens", "How many tokens to generate when no --target is given.", PluginOptionKind.Integer, "25"),
         new("steps", "Integration steps of layer-ig.", PluginOptionKind.Integer, "50"),
@@ -69,8 +71,12 @@ public sealed class LlmCommand : IPluginCommand
             throw new ArgumentException("--method: layer-ig attributes tokens; use --prompt, not --template.", "method");
         }
 
-        var checkpoint = context.GetText("checkpoint")
-            ?? throw new ArgumentException("--checkpoint: give a Hugging Face GPT-2 folder; the plugin's own story model is not available yet.", "checkpoint");
+        var checkpoint = context.GetText("checkpoint") ?? StoryModel.DefaultFolder;
+        if (!Directory.Exists(checkpoint))
+        {
+            throw new ArgumentException($"--checkpoint: folder not found: {checkpoint}", "checkpoint");
+        }
+
         var baseline = context.GetInteger("baseline-token");
         var maxNew = Positive(context, "max-new-tokens");
         var steps = Positive(context, "steps");
@@ -86,11 +92,21 @@ public sealed class LlmCommand : IPluginCommand
             throw new ArgumentException($"--baseline-token must be a token id from 0 to {model.Config.VocabSize - 1}, not {baseline}.", "baseline-token");
         }
 
-        var tokenizer = Gpt2Tokenizer.FromFolder(checkpoint);
+        var (tokenizer, endOfSequence) = TokenizerOf(checkpoint);
+        foreach (var (text, option) in new[] { (prompt ?? string.Join(" ", values), prompt is null ? "value" : "prompt"), (target, "target"), (foil, "foil") })
+        {
+            if (text is not null && tokenizer.Encode(text).FirstOrDefault(id => id >= model.Config.VocabSize, -1) is var id and >= 0)
+            {
+                throw new ArgumentException($"--{option}: its token id {id} is outside the model's {model.Config.VocabSize} tokens; the folder's tokenizer does not fit its model (a folder without vocab.json and merges.txt or vocab.txt is read with GPT-2's BPE).", "checkpoint");
+            }
+        }
+
         IInterpretableInput input = prompt is not null
             ? new TextTokenInput(prompt, tokenizer, baselines: baseline)
             : new TextTemplateInput(template!, values);
-        LLMTarget? answer = target is null ? null : (LLMTarget?)target;
+        LLMTarget? answer = target is not null ? (LLMTarget?)target
+            : endOfSequence is { } end ? StoryAnswer(model, tokenizer, input, end, maxNew, context.CancellationToken)
+            : (LLMTarget?)null;
         LLMTarget? contrast = foil is null ? null : (LLMTarget?)foil;
         using var result = Attribute(method, model, tokenizer, input, answer, contrast, maxNew, steps, context.CancellationToken);
 
@@ -155,6 +171,29 @@ public sealed class LlmCommand : IPluginCommand
                 .Attribute((TextTokenInput)input, target, Options(new LayerIntegratedGradientsOptions { Steps = steps }), cancellationToken),
             _ => throw new ArgumentException($"--method: unknown method '{method}'; choose from {string.Join(", ", Methods)}.", "method"),
         };
+    }
+
+    /// <summary>The folder's tokenizer: GPT-2's byte-level BPE from vocab.json and merges.txt, or a story model's vocab.txt (whose <c>[eos]</c> ends answers), else GPT-2's own BPE.</summary>
+    private static (ITextTokenizer Tokenizer, long? EndOfSequence) TokenizerOf(string folder)
+    {
+        if (!File.Exists(Path.Combine(folder, "vocab.json")) && File.Exists(Path.Combine(folder, StoryTokenizer.VocabularyFile)))
+        {
+            var story = StoryTokenizer.Load(folder);
+            return (story, story.EndId);
+        }
+
+        return (Gpt2Tokenizer.FromFolder(folder), null);
+    }
+
+    /// <summary>The greedy answer of a model that ends answers with <paramref name="end"/>, without it.</summary>
+    private static LLMTarget StoryAnswer(Gpt2LMHeadModel model, ITextTokenizer tokenizer, IInterpretableInput input, long end, int maxNew, CancellationToken cancellationToken)
+    {
+        using var prompt = input.ToModelInput(null, tokenizer);
+        var generated = LLMGeneration.Greedy(model, prompt, maxNew, end, cancellationToken);
+        var answer = generated.TakeWhile(id => id != end).ToArray();
+        return answer.Length > 0
+            ? answer
+            : throw new ArgumentException("--prompt: the story model answered with [eos] alone; give the answer to explain with --target.", "prompt");
     }
 
     private static int Positive(PluginCommandContext context, string name)

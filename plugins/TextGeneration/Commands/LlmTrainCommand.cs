@@ -28,6 +28,11 @@ public sealed class LlmTrainCommand : IPluginCommand
         new("steps", "Optimisation steps.", PluginOptionKind.Integer, Invariant(Defaults.Steps)),
         new("batch-size", "Stories per step.", PluginOptionKind.Integer, Invariant(Defaults.BatchSize)),
         new("learning-rate", "Adam's peak learning rate.", PluginOptionKind.Number, Invariant(Defaults.LearningRate)),
+        new("weight-decay", "AdamW's weight decay of the matrices and embeddings (0: plain Adam).", PluginOptionKind.Number, Invariant(Defaults.WeightDecay)),
+        new("warmup-steps", "Steps of linear learning-rate warm-up before the cosine decay.", PluginOptionKind.Integer, Invariant(Defaults.WarmupSteps)),
+        new("plain-positions", "Start the position embeddings from GPT-2's random N(0, 0.02²) instead of sinusoids.", PluginOptionKind.Flag),
+        new("no-early-answers", "Train only the question's last token to predict the answer, not also its key word (the person, the place).", PluginOptionKind.Flag),
+        new("no-who-questions", "Do not also ask \"who went to the PLACE ?\" in the training sequences.", PluginOptionKind.Flag),
         new("layers", "Transformer blocks.", PluginOptionKind.Integer, Invariant(Defaults.Layers)),
         new("width", "Embedding width.", PluginOptionKind.Integer, Invariant(Defaults.Width)),
         new("heads", "Attention heads.", PluginOptionKind.Integer, Invariant(Defaults.Heads)),
@@ -46,6 +51,11 @@ public sealed class LlmTrainCommand : IPluginCommand
             Steps = Int(context, "steps"),
             BatchSize = Int(context, "batch-size"),
             LearningRate = context.GetNumber("learning-rate"),
+            WeightDecay = context.GetNumber("weight-decay"),
+            WarmupSteps = Int(context, "warmup-steps"),
+            SinusoidalPositions = !context.GetFlag("plain-positions"),
+            EarlyAnswers = !context.GetFlag("no-early-answers"),
+            WhoQuestions = !context.GetFlag("no-who-questions"),
             Layers = Int(context, "layers"),
             Width = Int(context, "width"),
             Heads = Int(context, "heads"),
@@ -64,7 +74,7 @@ public sealed class LlmTrainCommand : IPluginCommand
         var folder = context.GetText("out")!;
         var command = string.Create(
             CultureInfo.InvariantCulture,
-            $"captum llm-train --seed {options.Seed} --steps {options.Steps} --batch-size {options.BatchSize} --learning-rate {options.LearningRate:R} --layers {options.Layers} --width {options.Width} --heads {options.Heads} --threads {options.Threads} --held-out-stories {options.HeldOutStories}");
+            $"captum llm-train --seed {options.Seed} --steps {options.Steps} --batch-size {options.BatchSize} --learning-rate {options.LearningRate:R} --weight-decay {options.WeightDecay:R} --warmup-steps {options.WarmupSteps}{(options.SinusoidalPositions ? string.Empty : " --plain-positions")}{(options.EarlyAnswers ? string.Empty : " --no-early-answers")}{(options.WhoQuestions ? string.Empty : " --no-who-questions")} --layers {options.Layers} --width {options.Width} --heads {options.Heads} --threads {options.Threads} --held-out-stories {options.HeldOutStories}");
         context.Error.WriteLine($"llm-train: {command}");
         var log = new List<Dictionary<string, object>>();
         var result = StoryTrainer.Train(

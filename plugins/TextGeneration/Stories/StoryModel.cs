@@ -82,7 +82,7 @@ public sealed class StoryModel : IDisposable
             torch.manual_seed(seed);
             try
             {
-                network = StoryTrainer.Initialized(Network.Config);
+                network = StoryTrainer.Initialized(Network.Config, new StoryTrainingOptions().SinusoidalPositions);
             }
             finally
             {

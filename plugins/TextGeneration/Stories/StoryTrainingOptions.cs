@@ -9,13 +9,40 @@ public sealed record StoryTrainingOptions
     public long Seed { get; init; } = 1;
 
     /// <summary>Optimisation steps, each on new stories.</summary>
-    public int Steps { get; init; } = 3000;
+    public int Steps { get; init; } = 10000;
 
     /// <summary>Stories per step.</summary>
     public int BatchSize { get; init; } = 64;
 
     /// <summary>Adam's peak learning rate, decayed along a cosine to 2% of it.</summary>
-    public double LearningRate { get; init; } = 2e-3;
+    public double LearningRate { get; init; } = 1e-3;
+
+    /// <summary>AdamW's decoupled weight decay of the matrices and embeddings (biases and layer norms are not decayed); 0 is plain Adam.</summary>
+    public double WeightDecay { get; init; } = 0.1;
+
+    /// <summary>Steps over which the learning rate rises linearly from 0 to <see cref="LearningRate"/> before the cosine decay starts.</summary>
+    public int WarmupSteps { get; init; } = 300;
+
+    /// <summary>
+    /// Whether the position embeddings start from the sinusoidal table of "Attention is all you need" (scaled to
+    /// GPT-2's 0.02 standard deviation) instead of GPT-2's N(0, 0.02²): attention by relative offset (a place reading
+    /// its sentence's person four tokens back) is then one linear map for every position, where random positions must
+    /// each learn it alone. Only the starting point changes; the model is still a GPT-2 and every weight is trained.
+    /// </summary>
+    public bool SinusoidalPositions { get; init; } = true;
+
+    /// <summary>
+    /// Whether the question's key word (the person of "where is X ?") is trained to predict the answer as well as the
+    /// question's last token: the answer is then read from the word itself, one attention step fewer, before the
+    /// network learns to carry the word to the "?" (deep supervision; the input sequence is unchanged).
+    /// </summary>
+    public bool EarlyAnswers { get; init; } = true;
+
+    /// <summary>
+    /// Whether each training sequence also asks "who went to the PLACE ?" for up to two places one sentence goes to:
+    /// to answer, a place must carry the person of its sentence, the binding "where is X ?" needs.
+    /// </summary>
+    public bool WhoQuestions { get; init; } = true;
 
     /// <summary>Transformer blocks (<c>n_layer</c>).</summary>
     public int Layers { get; init; } = 2;
@@ -30,7 +57,7 @@ public sealed record StoryTrainingOptions
     public int Positions { get; init; } = 64;
 
     /// <summary>libtorch threads during training (fixed, so that runs repeat bit for bit on the same machine kind).</summary>
-    public int Threads { get; init; } = 2;
+    public int Threads { get; init; } = 1;
 
     /// <summary>Stories of stream <c>Seed + 1</c> the trained model answers after training; 0 skips the check.</summary>
     public int HeldOutStories { get; init; } = 2000;
@@ -63,6 +90,16 @@ public sealed record StoryTrainingOptions
         if (!(LearningRate > 0) || double.IsInfinity(LearningRate))
         {
             throw new ArgumentException($"LearningRate must be positive and finite, not {LearningRate}.", nameof(LearningRate));
+        }
+
+        if (!(WeightDecay >= 0) || double.IsInfinity(WeightDecay))
+        {
+            throw new ArgumentException($"WeightDecay must be 0 or more and finite, not {WeightDecay}.", nameof(WeightDecay));
+        }
+
+        if (WarmupSteps < 0)
+        {
+            throw new ArgumentException($"WarmupSteps must be 0 or more, not {WarmupSteps}.", nameof(WarmupSteps));
         }
 
         if (HeldOutStories < 0)

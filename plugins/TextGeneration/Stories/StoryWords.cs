@@ -26,5 +26,5 @@ public static class StoryWords
     /// word a story or question can hold.
     /// </summary>
     public static IReadOnlyList<string> Vocabulary { get; } =
-        [Pad, Unknown, End, .. People, .. Verbs, "to", "the", .. Places, ".", "where", "is", "?"];
+        [Pad, Unknown, End, .. People, .. Verbs, "to", "the", .. Places, ".", "where", "is", "?", "who"];
 }

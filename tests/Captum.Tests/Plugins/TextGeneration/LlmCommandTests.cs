@@ -61,15 +61,56 @@ public sealed class LlmCommandTests
     }
 
     [Fact]
-    public void Llm_NoCheckpoint_ExitsTwoNamingCheckpointAndWritesNothing()
+    public void Llm_NoCheckpoint_ExplainsTheShippedStoryModelsAnswerByItsSupportingSentencesPersonAndPlace()
+    {
+        using var folder = new TempFolder();
+        var prompt = "john went to the kitchen . mary went to the garden . sandra went to the office . where is mary ?";
+
+        var (code, output, error) = BundledCli.Run("llm", "--prompt", prompt, "--out", folder.Path, "--json");
+
+        Assert.True(code == 0, error);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.Path, "result.json")));
+        var root = json.RootElement;
+        Assert.Equal("garden", root.GetProperty("answer").GetString());
+        Assert.Equal(["garden"], root.GetProperty("outputTokens").EnumerateArray().Select(t => t.GetString()!));
+        var tokens = root.GetProperty("inputTokens").EnumerateArray().Select(t => t.GetString()!).ToArray();
+        var seqAttr = Floats(root.GetProperty("seqAttr"));
+        Assert.Equal(prompt.Split(' '), tokens);
+
+        // The supporting sentence's person and place (tokens 6 and 10) matter most: without either the answer is gone.
+        Assert.Equal([6, 10], Enumerable.Range(0, tokens.Length).OrderByDescending(i => seqAttr[i]).Take(2).Order());
+        Assert.Contains("Answer: garden", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Llm_CheckpointFolderMissing_ExitsTwoNamingCheckpointAndWritesNothing()
     {
         using var folder = new TempFolder();
 
-        var (code, _, error) = BundledCli.Run("llm", "--prompt", "where is mary ?", "--out", folder.Path);
+        var (code, _, error) = BundledCli.Run("llm", "--checkpoint", Path.Combine(folder.Path, "missing"), "--prompt", "where is mary ?", "--out", folder.Path);
 
         Assert.Equal(2, code);
         Assert.Contains("--checkpoint", error, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(folder.Path, "report.html")));
+    }
+
+    [Fact]
+    public void Llm_StoryModelFolderWithoutItsVocabulary_ExitsTwoNamingCheckpointNotANativeError()
+    {
+        using var folder = new TempFolder();
+        var model = Path.Combine(folder.Path, "model");
+        using (var story = Captum.Plugins.TextGeneration.Stories.StoryModel.Load())
+        {
+            story.Save(model);
+        }
+
+        File.Delete(Path.Combine(model, "vocab.txt"));
+
+        var (code, _, error) = BundledCli.Run("llm", "--checkpoint", model, "--prompt", "mary went to the garden . where is mary ?", "--out", folder.Path);
+
+        Assert.Equal(2, code);
+        Assert.Contains("--checkpoint", error, StringComparison.Ordinal);
+        Assert.Contains("outside the model's", error, StringComparison.Ordinal);
     }
 
     [Fact]

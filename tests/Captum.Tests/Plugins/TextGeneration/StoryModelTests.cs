@@ -11,9 +11,6 @@ namespace Captum.Tests.Plugins.TextGeneration;
 [Collection(Captum.Tests.Attr.SerialCollection.Name)]
 public sealed class StoryModelTests
 {
-    /// <summary>Why the shipped-model tests are skipped: no run of llm-train has reached 95% yet, so no model ships (docs/llm.md).</summary>
-    internal const string NoShippedModel = "No story model ships yet: llm-train has not reached the required 95% held-out accuracy (docs/llm.md); remove the skip when Stories/story-model is committed.";
-
     /// <summary>A story model with fresh weights, as training starts.</summary>
     internal static StoryModel Fresh(long seed)
     {
@@ -23,7 +20,7 @@ public sealed class StoryModelTests
         return new StoryModel(network, new StoryTokenizer());
     }
 
-    [Fact(Skip = NoShippedModel)]
+    [Fact]
     public void Load_ShippedModel_AnswersHeldOutStoriesAtLeast95PercentRight()
     {
         using var model = StoryModel.Load();
@@ -36,7 +33,7 @@ public sealed class StoryModelTests
         }
     }
 
-    [Fact(Skip = NoShippedModel)]
+    [Fact]
     public void Load_ShippedModel_GeneratesTheAnswerThenTheEndToken()
     {
         using var model = StoryModel.Load();
@@ -53,7 +50,7 @@ public sealed class StoryModelTests
     public void Train_FewSteps_ReducesTheLoss()
     {
         var reports = new List<StoryTrainingProgress>();
-        var options = new StoryTrainingOptions { Steps = 60, BatchSize = 16, Width = 32, Heads = 2, Layers = 1, LearningRate = 3e-3, HeldOutStories = 0, ReportEvery = 10, Threads = 1 };
+        var options = new StoryTrainingOptions { Steps = 60, BatchSize = 16, Width = 32, Heads = 2, Layers = 1, LearningRate = 3e-3, WarmupSteps = 0, HeldOutStories = 0, ReportEvery = 10, Threads = 1 };
 
         using var model = StoryTrainer.Train(options, new SynchronousProgress<StoryTrainingProgress>(reports.Add)).Model;
 
@@ -62,10 +59,79 @@ public sealed class StoryModelTests
     }
 
     [Fact]
+    public void Sequence_StoryWithTwoPeople_AsksWhereOfEachThenWhoOfEachPlaceOneSentenceGoesTo()
+    {
+        var tokenizer = new StoryTokenizer();
+        var story = new Story(0, 0, ["mary went to the garden .", "john moved to the office .", "mary went to the kitchen ."], "john", "office", 1);
+
+        var (ids, trained) = StoryTrainer.Sequence(story, tokenizer);
+
+        var expected = "mary went to the garden . john moved to the office . mary went to the kitchen . "
+            + "where is john ? office [eos] where is mary ? kitchen [eos] who went to the garden ? mary [eos] who went to the office ? john";
+        Assert.Equal(expected, string.Join(" ", tokenizer.ConvertIdsToTokens(ids)));
+
+        // Each question's key word and last token are trained on the answer, each answer on [eos] (the last one beyond the input).
+        var words = expected.Split(' ');
+        var wanted = new List<(int, string)>();
+        for (var i = 0; i < words.Length; i++)
+        {
+            if (words[i] == "?")
+            {
+                wanted.Add((i - 1, words[i + 1]));
+                wanted.Add((i, words[i + 1]));
+                wanted.Add((i + 1, "[eos]"));
+            }
+        }
+
+        Assert.Equal(wanted, trained.Select(t => (t.Position, tokenizer.ConvertIdsToTokens([t.Target])[0])));
+    }
+
+    [Fact]
+    public void Sequence_WithoutEarlyAnswersAndWhoQuestions_TrainsOnlyTheWhereQuestionsLastTokens()
+    {
+        var tokenizer = new StoryTokenizer();
+        var story = new Story(0, 0, ["mary went to the garden .", "john moved to the office ."], "mary", "garden", 0);
+
+        var (ids, trained) = StoryTrainer.Sequence(story, tokenizer, new StoryTrainingOptions { EarlyAnswers = false, WhoQuestions = false });
+
+        Assert.Equal("mary went to the garden . john moved to the office . where is mary ? garden [eos] where is john ? office", string.Join(" ", tokenizer.ConvertIdsToTokens(ids)));
+        Assert.Equal([(15, "garden"), (16, "[eos]"), (21, "office"), (22, "[eos]")], trained.Select(t => (t.Position, tokenizer.ConvertIdsToTokens([t.Target])[0])));
+    }
+
+    [Fact]
+    public void LearningRateFactor_WarmupThenCosine_RisesLinearlyPeaksAndEndsAtTwoPercent()
+    {
+        var options = new StoryTrainingOptions { Steps = 1000, WarmupSteps = 100 };
+
+        Assert.Equal(0.01, StoryTrainer.LearningRateFactor(options, 0), 12);
+        Assert.Equal(0.5, StoryTrainer.LearningRateFactor(options, 49), 12);
+        Assert.Equal(1.0, StoryTrainer.LearningRateFactor(options, 100), 12);
+        Assert.Equal(0.02 + (0.98 * 0.5), StoryTrainer.LearningRateFactor(options, 550), 12);
+        Assert.Equal(0.02, StoryTrainer.LearningRateFactor(options, 1000), 12);
+    }
+
+    [Fact]
+    public void Initialized_SinusoidalPositions_StartsThePositionEmbeddingsFromScaledSinusoids()
+    {
+        var config = new StoryTrainingOptions().Config(StoryWords.Vocabulary.Count);
+        using var network = StoryTrainer.Initialized(config, sinusoidalPositions: true);
+        var wpe = network.named_parameters().Single(p => p.name.EndsWith("wpe.weight", StringComparison.Ordinal)).parameter;
+
+        foreach (var (position, column) in new[] { (0, 0), (0, 1), (5, 0), (5, 1), (17, 10), (17, 11), (40, 62), (40, 63) })
+        {
+            var angle = position / Math.Pow(10000, (column - (column % 2)) / (double)config.Width);
+            var expected = 0.02 * Math.Sqrt(2) * (column % 2 == 0 ? Math.Sin(angle) : Math.Cos(angle));
+            Assert.Equal(expected, wpe[position, column].item<float>(), 6);
+        }
+    }
+
+    [Fact]
     public void Train_OptionOutOfRange_NamesIt()
     {
         Assert.Equal("Steps", Assert.Throws<ArgumentException>(() => StoryTrainer.Train(new StoryTrainingOptions { Steps = 0 })).ParamName);
         Assert.Equal("Positions", Assert.Throws<ArgumentException>(() => StoryTrainer.Train(new StoryTrainingOptions { Positions = 16 })).ParamName);
+        Assert.Equal("WeightDecay", Assert.Throws<ArgumentException>(() => StoryTrainer.Train(new StoryTrainingOptions { WeightDecay = -0.1 })).ParamName);
+        Assert.Equal("WarmupSteps", Assert.Throws<ArgumentException>(() => StoryTrainer.Train(new StoryTrainingOptions { WarmupSteps = -1 })).ParamName);
     }
 
     [Fact]

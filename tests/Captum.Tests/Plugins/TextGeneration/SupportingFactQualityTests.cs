@@ -52,7 +52,7 @@ public sealed class SupportingFactQualityTests
 [Collection(Captum.Tests.Attr.SerialCollection.Name)]
 public sealed class LlmEvalCommandTests
 {
-    [Fact(Skip = StoryModelTests.NoShippedModel)]
+    [Fact]
     public void LlmEval_TwelveStories_WritesEveryMethodsFiguresAndFeatureAblationFindsTheSupportingFact()
     {
         using var folder = new TempFolder();
