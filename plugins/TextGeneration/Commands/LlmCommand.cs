@@ -97,7 +97,7 @@ public sealed class LlmCommand : IPluginCommand
         {
             if (text is not null && tokenizer.Encode(text).FirstOrDefault(id => id >= model.Config.VocabSize, -1) is var id and >= 0)
             {
-                throw new ArgumentException($"--{option}: its token id {id} is outside the model's {model.Config.VocabSize} tokens; the folder's tokenizer does not fit its model (a folder without vocab.json and merges.txt or vocab.txt is read with GPT-2's BPE).", "checkpoint");
+                throw new ArgumentException($"--checkpoint: its tokenizer gives --{option} the token id {id}, outside the model's {model.Config.VocabSize} tokens; the folder's tokenizer does not fit its model (a folder without vocab.json and merges.txt or vocab.txt is read with GPT-2's BPE).", "checkpoint");
             }
         }
 

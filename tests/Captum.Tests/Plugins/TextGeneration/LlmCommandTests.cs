@@ -61,7 +61,7 @@ public sealed class LlmCommandTests
     }
 
     [Fact]
-    public void Llm_NoCheckpoint_ExplainsTheShippedStoryModelsAnswerByItsSupportingSentencesPersonAndPlace()
+    public void Llm_NoCheckpoint_ExplainsTheShippedStoryModelsAnswerByTheAskedPersonAndTheSupportingSentence()
     {
         using var folder = new TempFolder();
         var prompt = "john went to the kitchen . mary went to the garden . sandra went to the office . where is mary ?";
@@ -77,8 +77,11 @@ public sealed class LlmCommandTests
         var seqAttr = Floats(root.GetProperty("seqAttr"));
         Assert.Equal(prompt.Split(' '), tokens);
 
-        // The supporting sentence's person and place (tokens 6 and 10) matter most: without either the answer is gone.
-        Assert.Equal([6, 10], Enumerable.Range(0, tokens.Length).OrderByDescending(i => seqAttr[i]).Take(2).Order());
+        // The question's person (token 20) and the supporting sentence's place (token 10) matter most, and every token of
+        // the other two sentences less than any token of the supporting sentence's person and place or the question's.
+        Assert.Equal([10, 20], Enumerable.Range(0, tokens.Length).OrderByDescending(i => seqAttr[i]).Take(2).Order());
+        var others = Enumerable.Range(0, 6).Concat(Enumerable.Range(12, 6)).Max(i => seqAttr[i]);
+        Assert.True(others < new[] { 6, 10, 20 }.Min(i => seqAttr[i]), $"another sentence's token at {others}");
         Assert.Contains("Answer: garden", output, StringComparison.Ordinal);
     }
 
