@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Captum.Hosting;
 using Captum.Plugins;
+using Captum.Runtime;
 
 namespace Captum.Cli;
 
@@ -65,7 +66,19 @@ internal static class PluginCommands
                 }
             }
 
-            return Task.FromResult(Fail.Guard(error, () => pluginCommand.Run(new PluginCommandContext(values, repeated, output, error, cancellationToken))));
+            // SIGTERM (kill, Kubernetes evicting a pod, Slurm preempting a task) cancels a plugin command as Ctrl+C does,
+            // so that it stops at its next cancellation check and writes what it must, instead of the runtime ending the
+            // process at once (exit 143) in the middle of a write.
+            using var stop = new TerminationSignal(cancellationToken);
+            try
+            {
+                return Task.FromResult(Fail.Guard(error, () => pluginCommand.Run(new PluginCommandContext(values, repeated, output, error, stop.Token))));
+            }
+            catch (OperationCanceledException) when (stop.Token.IsCancellationRequested)
+            {
+                error.WriteLine($"{pluginCommand.Name}: cancelled.");
+                return Task.FromResult(BatchCommands.CancelledExitCode);
+            }
         });
         return command;
     }

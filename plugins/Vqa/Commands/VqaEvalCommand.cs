@@ -143,9 +143,9 @@ public sealed class VqaEvalCommand : IPluginCommand
 
     private static int RunShard(PluginCommandContext context, string outFolder, AttributionQualityRunSpec spec, ShardAssignment shard, VqaModel model, int rowGroupSize)
     {
-        // SIGTERM (Kubernetes evicting a pod, Slurm preempting a task) stops the worker as Ctrl+C does: the scenes
-        // done are written before it exits, instead of the runtime ending the process at once.
-        using var stop = new TerminationSignal(context.CancellationToken);
+        // The CLI cancels the context's token on SIGTERM as on Ctrl+C (Kubernetes evicting a pod, Slurm preempting a
+        // task): the scenes done are written before the worker exits.
+        var cancellationToken = context.CancellationToken;
         try
         {
             var result = AttributionQualityShards.RunShardAsync(
@@ -154,14 +154,14 @@ public sealed class VqaEvalCommand : IPluginCommand
                 shard,
                 model,
                 new ShardedRunOptions { RowGroupSize = rowGroupSize, Progress = new ProgressLines(context.Error, "vqa-eval: ", "scenes") },
-                stop.Token).GetAwaiter().GetResult();
+                cancellationToken).GetAwaiter().GetResult();
             context.Output.WriteLine(string.Create(
                 CultureInfo.InvariantCulture,
                 $"{result.Shard}: scenes {result.First}-{result.End - 1} complete ({result.Resumed} resumed, {result.Computed} computed) in {outFolder}"));
             context.Output.WriteLine($"when every shard is complete: captum vqa-eval --from {outFolder}");
             return 0;
         }
-        catch (OperationCanceledException) when (stop.Token.IsCancellationRequested)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             context.Error.WriteLine("vqa-eval: cancelled; the scenes done are written: run the same command again to continue.");
             return CancelledExitCode;

@@ -117,7 +117,11 @@ public sealed class PluginCommandContext
     /// <summary>Where progress and warnings go.</summary>
     public TextWriter Error { get; }
 
-    /// <summary>Cancelled when the user interrupts the command.</summary>
+    /// <summary>
+    /// Cancelled when the user interrupts the command: in the <c>captum</c> command, Ctrl+C (SIGINT) or SIGTERM (kill,
+    /// Kubernetes, Slurm), after which the process exits when <see cref="IPluginCommand.Run"/> returns or throws
+    /// <see cref="OperationCanceledException"/> (exit code 130). Check it in long work and write nothing half-done.
+    /// </summary>
     public CancellationToken CancellationToken { get; }
 
     /// <summary>The option's text, or null when it was neither given nor has a default.</summary>

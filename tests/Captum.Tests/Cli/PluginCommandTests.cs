@@ -98,3 +98,43 @@ public sealed class PluginCommandTests
         Assert.Empty(context.GetTexts("absent"));
     }
 }
+
+/// <summary>A plugin command in a real captum process stopped by SIGTERM, as kill, Kubernetes and Slurm stop one.</summary>
+public sealed class PluginCommandSignalTests
+{
+    [Fact]
+    public async Task Run_PluginCommandTerminated_CancelledAsByCtrlCExits130AndWritesNothingHalfDone()
+    {
+        using var temp = new TempFolder();
+        var folder = Path.Combine(temp.Path, "model");
+        var started = new TaskCompletionSource();
+        var errors = new System.Collections.Concurrent.ConcurrentQueue<string>();
+
+        // llm-train checks its token before every step and writes the model folder only when training ends.
+        using var process = Captum.Tests.Batch.IndexedJobWorker.Start(
+            ["llm-train", "--steps", "1000000", "--batch-size", "4", "--width", "16", "--heads", "1", "--layers", "1", "--held-out-stories", "0", "--out", folder],
+            0,
+            1,
+            line =>
+            {
+                errors.Enqueue(line);
+                if (line.StartsWith("llm-train:", StringComparison.Ordinal))
+                {
+                    started.TrySetResult();
+                }
+            });
+        await started.Task.WaitAsync(TimeSpan.FromMinutes(2));
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", $"{process.Id}"]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+
+        // Without the CLI's SIGTERM handling the runtime ends the process at once: exit 143.
+        Assert.Equal(130, process.ExitCode);
+        Assert.Contains("llm-train: cancelled.", errors);
+        Assert.DoesNotContain(errors, line => line.Contains("Unhandled exception", StringComparison.Ordinal));
+        Assert.False(Directory.Exists(folder), "a cancelled training wrote a model folder");
+    }
+}
