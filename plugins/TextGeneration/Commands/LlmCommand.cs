@@ -93,7 +93,7 @@ public sealed class LlmCommand : IPluginCommand
         }
 
         var (tokenizer, endOfSequence) = TokenizerOf(checkpoint);
-        foreach (var (text, option) in new[] { (prompt ?? string.Join(" ", values), prompt is null ? "value" : "prompt"), (target, "target"), (foil, "foil") })
+        foreach (var (text, option) in new[] { (prompt, "prompt"), (template, "template"), (values.Count == 0 ? null : string.Join(" ", values), "value"), (target, "target"), (foil, "foil") })
         {
             if (text is not null && tokenizer.Encode(text).FirstOrDefault(id => id >= model.Config.VocabSize, -1) is var id and >= 0)
             {
@@ -193,7 +193,7 @@ public sealed class LlmCommand : IPluginCommand
         var answer = generated.TakeWhile(id => id != end).ToArray();
         return answer.Length > 0
             ? answer
-            : throw new ArgumentException("--prompt: the story model answered with [eos] alone; give the answer to explain with --target.", "prompt");
+            : throw new ArgumentException("--target: the model answered with [eos] alone; give the answer to explain with --target.", "target");
     }
 
     private static int Positive(PluginCommandContext context, string name)

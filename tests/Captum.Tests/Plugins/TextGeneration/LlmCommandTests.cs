@@ -97,8 +97,10 @@ public sealed class LlmCommandTests
         Assert.False(File.Exists(Path.Combine(folder.Path, "report.html")));
     }
 
-    [Fact]
-    public void Llm_StoryModelFolderWithoutItsVocabulary_ExitsTwoNamingCheckpointNotANativeError()
+    [Theory]
+    [InlineData("--prompt", "mary went to the garden . where is mary ?")]
+    [InlineData("--template", "{} where is mary ?")]
+    public void Llm_StoryModelFolderWithoutItsVocabulary_ExitsTwoNamingCheckpointNotANativeError(string option, string text)
     {
         using var folder = new TempFolder();
         var model = Path.Combine(folder.Path, "model");
@@ -109,7 +111,8 @@ public sealed class LlmCommandTests
 
         File.Delete(Path.Combine(model, "vocab.txt"));
 
-        var (code, _, error) = BundledCli.Run("llm", "--checkpoint", model, "--prompt", "mary went to the garden . where is mary ?", "--out", folder.Path);
+        string[] rest = option == "--template" ? ["--value", "mary went to the garden ."] : [];
+        var (code, _, error) = BundledCli.Run(["llm", "--checkpoint", model, option, text, .. rest, "--out", folder.Path]);
 
         Assert.Equal(2, code);
         Assert.Contains("--checkpoint", error, StringComparison.Ordinal);
