@@ -202,6 +202,7 @@ public static class StoryTrainer
     /// </summary>
     internal static (Tensor Loss, long Correct) Loss(Gpt2LMHeadModel network, StoryTokenizer tokenizer, IReadOnlyList<Story> stories, StoryTrainingOptions? options = null)
     {
+        options ??= new StoryTrainingOptions();
         var sequences = stories.Select(s => Sequence(s, tokenizer, options)).ToList();
         using var batch = StoryBatch.Create(sequences.Select(s => (IReadOnlyList<long>)s.Ids).ToList(), tokenizer.PadId, network.Config.Positions);
         var length = batch.Ids.shape[1];
@@ -217,7 +218,7 @@ public static class StoryTrainer
             }
 
             // The story's own question: its last token's prediction is the model's answer.
-            first[r] = (r * length) + trained[options?.EarlyAnswers == true ? 1 : 0].Position;
+            first[r] = (r * length) + trained[options.EarlyAnswers ? 1 : 0].Position;
         }
 
         var vocabulary = network.Config.VocabSize;
