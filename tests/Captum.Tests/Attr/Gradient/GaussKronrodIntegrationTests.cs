@@ -85,6 +85,37 @@ public sealed class GaussKronrodIntegrationTests
         Assert.All(result.StepsPerExample!, s => Assert.True(s <= ceiling / 4, $"{s} points"));
     }
 
+    [Property(MaxTest = 20)]
+    public void Attribute_GaussKronrodRelativeOrAbsolute_MeetsToleranceUnlessAtTheCeiling(int seed, bool relative)
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = TestModels.SmoothMlp(seed);
+        var x = TestModels.Normal(seed, 4, 4) * 2;
+        var baseline = TestModels.Normal(seed + 1, 4, 4) * 2;
+        const double tolerance = 1e-3;
+        const int ceiling = 140;
+
+        using var result = new IntegratedGradients(model).Attribute(x, new IntegratedGradientsOptions
+        {
+            Baselines = baseline,
+            Target = new[] { 0, 1, 2, 0 },
+            Adaptive = new AdaptiveIntegration { Tolerance = tolerance, Relative = relative, MaxSteps = ceiling, Rule = AdaptiveRule.GaussKronrod },
+            ReturnConvergenceDelta = true,
+        });
+
+        using var noGrad = torch.no_grad();
+        var selected = torch.tensor(new long[] { 0, 1, 2, 0 }).unsqueeze(1);
+        var difference = (model.call(x).gather(1, selected) - model.call(baseline).gather(1, selected)).squeeze(1);
+        var limits = (relative ? difference.abs() * tolerance : torch.full_like(difference, tolerance)).data<float>().ToArray();
+        var deltas = result.Delta!.abs().data<float>().ToArray();
+        var steps = result.StepsPerExample!;
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.True((steps[i] - 16) % 31 == 0 && steps[i] <= ceiling, $"example {i}: {steps[i]} points");
+            Assert.True(deltas[i] < limits[i] || steps[i] + 31 > ceiling, $"example {i}: |delta| {deltas[i]} > {limits[i]} after {steps[i]} points");
+        }
+    }
+
     [Property(MaxTest = 10)]
     public void Attribute_GaussKronrodExampleAloneOrInABatch_SameResult(int seed)
     {
