@@ -2,8 +2,8 @@ namespace Captum.Attr;
 
 /// <summary>
 /// Adaptive integration (beyond Captum): instead of a fixed number of steps, refine each example separately
-/// until its convergence delta is below the tolerance, reusing every gradient already computed. The path is
-/// sampled at 2, 3, 5, 9, 17, ... nested, evenly spaced points (each refinement adds the midpoints) and
+/// until its convergence delta is below the tolerance, reusing every gradient already computed. With the default
+/// <see cref="Rule"/> (<see cref="AdaptiveRule.Romberg"/>) the path is sampled at 2, 3, 5, 9, 17, ... nested, evenly spaced points (each refinement adds the midpoints) and
 /// integrated with Romberg's rule (<see cref="IntegrationMethod.Romberg"/>). From 5 points on, an example stops as
 /// soon as both |delta| and the summed change of its feature attributions since the previous refinement are below
 /// the tolerance (so errors of opposite sign cannot hide in the delta; a tolerance of 0 always refines to the
@@ -16,14 +16,21 @@ namespace Captum.Attr;
 /// Gradients, the passes that read the layers there).
 /// <para>
 /// With <see cref="Rule"/> = <see cref="AdaptiveRule.GaussKronrod"/> the path interval [0, 1] of each example is
-/// instead subdivided adaptively (see <see cref="AdaptiveRule.GaussKronrod"/>), which certifies convergence on
-/// piecewise-linear (ReLU) models where Romberg's extrapolation gains nothing. Captum has no adaptive option:
-/// in Python the number of steps is always fixed (<c>n_steps</c>).
+/// instead subdivided adaptively (see <see cref="AdaptiveRule.GaussKronrod"/>): it isolates the kinks of a
+/// piecewise-linear (ReLU) integrand in small intervals instead of assuming smoothness as Romberg's extrapolation
+/// does (docs/performance.md has the measurements).
+/// </para>
+/// <para>
+/// Python: Captum has no such option; <c>IntegratedGradients.attribute</c> always uses a fixed <c>n_steps</c>.
 /// </para>
 /// </remarks>
 public sealed record AdaptiveIntegration
 {
-    /// <summary>Refinement stops once |delta| is below this (absolute), or below this fraction of |F(input) - F(baseline)| when <see cref="Relative"/>; default 1e-4.</summary>
+    /// <summary>
+    /// Refinement stops once the error measure of <see cref="Rule"/> (for both rules |delta| and an L1 measure of the
+    /// feature attributions' error) is below this (absolute), or below this fraction of |F(input) - F(baseline)| when
+    /// <see cref="Relative"/>; default 1e-4.
+    /// </summary>
     public double Tolerance { get; init; } = 1e-4;
 
     /// <summary>Whether <see cref="Tolerance"/> is relative to |F(input) - F(baseline)| per example.</summary>
