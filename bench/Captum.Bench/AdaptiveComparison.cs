@@ -12,21 +12,29 @@ using static TorchSharp.torch;
 namespace Captum.Bench;
 
 /// <summary>
-/// How many integration points adaptive integration needs to reach the convergence delta that Captum's default,
-/// fixed 50-step Gauss-Legendre, reaches on the same examples.
+/// How many integration points adaptive integration (Romberg and Gauss-Kronrod rules) needs to reach the convergence
+/// delta that Captum's default, fixed 50-step Gauss-Legendre, reaches on the same examples, and how far each method's
+/// attributions are from a high-accuracy reference (many-point Gauss-Legendre), feature by feature: the delta alone
+/// can cancel.
 /// </summary>
 internal static class AdaptiveComparison
 {
+    /// <summary>One attribution run: its attributions (per integrated tensor, [n, ...]), |delta| per example, and the points each example used (null: fixed).</summary>
+    private sealed record Outcome(Tensor[] Attributions, float[] Deltas, IReadOnlyList<int>? Steps);
+
+    /// <summary>Runs the method with fixed steps and rule, or adaptively when <paramref name="adaptive"/> is set.</summary>
+    private delegate Outcome Method(int steps, AdaptiveIntegration? adaptive);
+
     public static int Run()
     {
-        Console.WriteLine("| model | examples | GL-50 max abs delta | tolerance | adaptive points per example | mean | fixed points |");
-        Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- |");
+        Console.WriteLine("| model | examples | tolerance | reference (GL points), max L1 of its attributions | GL-50: points, max abs delta, max L1 error | Romberg: points per example (mean), max abs delta, max L1 error | Gauss-Kronrod: points per example (mean), max abs delta, max L1 error | tolerance = GL-50's max L1 error, ceiling 1025: Romberg | the same: Gauss-Kronrod |");
+        Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         using (torch.NewDisposeScope())
         {
             torch.manual_seed(1);
             var mlp = nn.Sequential(("0", nn.Linear(64, 128)), ("1", nn.Tanh()), ("2", nn.Linear(128, 128)), ("3", nn.Tanh()), ("4", nn.Linear(128, 10)));
             mlp.eval();
-            Compare("3-layer tanh MLP", new IntegratedGradients(mlp), torch.randn(8, 64), 3);
+            Compare("3-layer tanh MLP", 8, IntegratedGradientsMethod(new IntegratedGradients(mlp), torch.randn(8, 64), 3, 400), 1, 4096);
         }
 
         using (torch.NewDisposeScope())
@@ -34,7 +42,7 @@ internal static class AdaptiveComparison
             torch.manual_seed(2);
             var resnet = new ResNet18();
             resnet.eval();
-            Compare("ResNet-18 (random weights)", new IntegratedGradients(resnet), torch.randn(2, 3, 224, 224), 3);
+            Compare("ResNet-18 (random weights)", 2, IntegratedGradientsMethod(new IntegratedGradients(resnet), torch.randn(2, 3, 224, 224), 3, 32), 1, ReferenceSteps("ResNet", 1024));
         }
 
         using (torch.NewDisposeScope())
@@ -48,18 +56,8 @@ internal static class AdaptiveComparison
             var questions = torch.randint(1, 40, [4, 6], ScalarType.Int64);
             var lengths = torch.full(4, 6L, ScalarType.Int64);
             var baseline = new BaselineValue[] { 0.0, torch.zeros(1, 6, ScalarType.Int64) };
-            using var fixedRule = lig.Attribute(Inputs.Of(images, questions), new LayerIntegratedGradientsOptions
-            {
-                Baselines = baseline, Target = 5, AdditionalForwardArgs = [lengths], Steps = 50, ReturnConvergenceDelta = true,
-            });
-            var reached = fixedRule.Delta!.abs().max().item<float>();
-            var tolerance = Math.Max(reached, Floor(fixedRule.Layers.Select(l => l[0]).ToArray(), 2));
-            using var adaptive = lig.Attribute(Inputs.Of(images, questions), new LayerIntegratedGradientsOptions
-            {
-                Baselines = baseline, Target = 5, AdditionalForwardArgs = [lengths], ReturnConvergenceDelta = true,
-                Adaptive = new AdaptiveIntegration { Tolerance = tolerance, MaxSteps = 257 },
-            });
-            Report("VQA net, small caffe ResNet (random weights), LayerIG on image and embedding", 4, reached, tolerance, adaptive.StepsPerExample!);
+            var method = LayerMethod(lig, Inputs.Of(images, questions), new LayerIntegratedGradientsOptions { Baselines = baseline, Target = 5, AdditionalForwardArgs = [lengths] });
+            Compare("VQA net, small caffe ResNet (random weights), LayerIG on image and embedding", 4, method, 2, ReferenceSteps("VQA", 2048));
         }
 
         using (torch.NewDisposeScope())
@@ -72,37 +70,59 @@ internal static class AdaptiveComparison
             var images = batch.Images.index_select(0, batch.ImageIndex);
             var lig = new LayerIntegratedGradients(model.Wrapper, model.AttributionLayers);
             var baseline = new BaselineValue[] { VqaModel.Baseline(images, ImageBaseline.Zero), torch.zeros_like(batch.Questions) };
-            using var fixedRule = lig.Attribute(Inputs.Of(images, batch.Questions), new LayerIntegratedGradientsOptions
-            {
-                Baselines = baseline, Target = batch.Answers, AdditionalForwardArgs = [batch.Lengths], Steps = 50, ReturnConvergenceDelta = true,
-            });
-            var reached = fixedRule.Delta!.abs().max().item<float>();
-            var tolerance = Math.Max(reached, Floor(fixedRule.Layers.Select(l => l[0]).ToArray(), 2));
-            using var adaptive = lig.Attribute(Inputs.Of(images, batch.Questions), new LayerIntegratedGradientsOptions
-            {
-                Baselines = baseline, Target = batch.Answers, AdditionalForwardArgs = [batch.Lengths], ReturnConvergenceDelta = true,
-                Adaptive = new AdaptiveIntegration { Tolerance = tolerance, MaxSteps = 257 },
-            });
-            Report("trained scenes VQA model (shipped), LayerIG on image and embedding", items.Count, reached, tolerance, adaptive.StepsPerExample!);
+            var method = LayerMethod(lig, Inputs.Of(images, batch.Questions), new LayerIntegratedGradientsOptions { Baselines = baseline, Target = batch.Answers, AdditionalForwardArgs = [batch.Lengths] });
+            Compare("trained scenes VQA model (shipped), LayerIG on image and embedding", items.Count, method, 2, ReferenceSteps("Scenes", 2048));
         }
 
         return 0;
     }
 
-    private static void Compare(string name, IntegratedGradients ig, Tensor x, int target)
+    /// <summary>The reference's points; CAPTUM_BENCH_REFERENCE_{name} overrides them (a large model's reference is the costly part).</summary>
+    private static int ReferenceSteps(string name, int steps) =>
+        int.TryParse(Environment.GetEnvironmentVariable("CAPTUM_BENCH_REFERENCE_" + name.ToUpperInvariant()), CultureInfo.InvariantCulture, out var s) ? s : steps;
+
+    private static Method IntegratedGradientsMethod(IntegratedGradients ig, Tensor x, int target, int internalBatchSize) => (steps, adaptive) =>
     {
-        using var fixedRule = ig.Attribute(x, new IntegratedGradientsOptions { Target = target, Steps = 50, ReturnConvergenceDelta = true });
-        var reached = fixedRule.Delta!.abs().max().item<float>();
-        var tolerance = Math.Max(reached, Floor(fixedRule.Attributions, 1));
-        using var adaptive = ig.Attribute(x, new IntegratedGradientsOptions
+        var result = ig.Attribute(x, new IntegratedGradientsOptions
         {
-            Target = target,
-            Adaptive = new AdaptiveIntegration { Tolerance = tolerance, MaxSteps = 257 },
-            ReturnConvergenceDelta = true,
-            InternalBatchSize = 40,
+            Target = target, Steps = steps, Adaptive = adaptive, ReturnConvergenceDelta = true, InternalBatchSize = internalBatchSize,
         });
-        Report(name, (int)x.shape[0], reached, tolerance, adaptive.StepsPerExample!);
+        return new Outcome([result.Attribution], result.Delta!.abs().to_type(ScalarType.Float32).data<float>().ToArray(), result.StepsPerExample);
+    };
+
+    private static Method LayerMethod(LayerIntegratedGradients lig, Inputs inputs, LayerIntegratedGradientsOptions options) => (steps, adaptive) =>
+    {
+        var result = lig.Attribute(inputs, options with { Steps = steps, Adaptive = adaptive, ReturnConvergenceDelta = true, InternalBatchSize = 64 });
+        return new Outcome(result.Layers.Select(l => l[0]).ToArray(), result.Delta!.abs().to_type(ScalarType.Float32).data<float>().ToArray(), result.StepsPerExample);
+    };
+
+    private static void Compare(string name, int examples, Method method, int floorTensors, int referenceSteps)
+    {
+        var reference = method(referenceSteps, null);
+        var fixedRule = method(50, null);
+        var reached = (double)fixedRule.Deltas.Max();
+        var tolerance = Math.Max(reached, Floor(fixedRule.Attributions, floorTensors));
+        var romberg = method(50, new AdaptiveIntegration { Tolerance = tolerance, MaxSteps = 257 });
+        var kronrod = method(50, new AdaptiveIntegration { Tolerance = tolerance, MaxSteps = 257, Rule = AdaptiveRule.GaussKronrod });
+        // The same per-feature accuracy as GL-50: the tolerance is GL-50's measured L1 error against the reference.
+        var perFeature = Error(fixedRule, reference);
+        var rombergPerFeature = method(50, new AdaptiveIntegration { Tolerance = perFeature, MaxSteps = 1025 });
+        var kronrodPerFeature = method(50, new AdaptiveIntegration { Tolerance = perFeature, MaxSteps = 1025, Rule = AdaptiveRule.GaussKronrod });
+        var scale = L1(reference.Attributions, reference.Attributions.Select(t => torch.zeros_like(t)).ToArray()).Max();
+        Console.WriteLine(string.Create(
+            CultureInfo.InvariantCulture,
+            $"| {name} | {examples} | {tolerance:G3} | {referenceSteps}, {scale:G3} | 50, {reached:G3}, {Error(fixedRule, reference):G3} | {Describe(romberg, reference)} | {Describe(kronrod, reference)} | {Describe(rombergPerFeature, reference)} | {Describe(kronrodPerFeature, reference)} |"));
     }
+
+    private static string Describe(Outcome run, Outcome reference) =>
+        string.Create(CultureInfo.InvariantCulture, $"{string.Join(", ", run.Steps!)} ({run.Steps!.Average():F1}), {run.Deltas.Max():G3}, {Error(run, reference):G3}");
+
+    /// <summary>The largest per-example L1 distance (summed over features and integrated tensors) to the reference.</summary>
+    private static double Error(Outcome run, Outcome reference) => L1(run.Attributions, reference.Attributions).Max();
+
+    private static double[] L1(Tensor[] a, Tensor[] b) =>
+        a.Select((t, i) => (t.to_type(ScalarType.Float64) - b[i].to_type(ScalarType.Float64)).abs().reshape(t.shape[0], -1).sum(dim: 1))
+            .Aggregate((x, y) => x + y).data<double>().ToArray();
 
     /// <summary>
     /// A delta below float32 rounding of the attribution sum cannot be asked for: the floor is 1e-5 of the largest
@@ -113,9 +133,4 @@ internal static class AdaptiveComparison
         var total = attributions.Take(count).Select(a => a.reshape(a.shape[0], -1).sum(dim: 1)).Aggregate((x, y) => x + y);
         return 1e-5 * total.abs().max().item<float>();
     }
-
-    private static void Report(string name, int examples, double reached, double tolerance, IReadOnlyList<int> steps) =>
-        Console.WriteLine(string.Create(
-            CultureInfo.InvariantCulture,
-            $"| {name} | {examples} | {reached:G3} | {tolerance:G3} | {string.Join(", ", steps)} | {steps.Average():F1} | 50 |"));
 }

@@ -5,9 +5,10 @@ namespace Captum.Attr;
 /// <summary>
 /// Gradients of the explained output for the examples <paramref name="rows"/> (indices into the batch) at
 /// <paramref name="steps"/> path points each: <paramref name="scaled"/> holds, per integrated tensor, the points
-/// stacked step-major ([steps * rows, ...]), each requiring grad.
+/// stacked step-major ([steps * rows, ...]), each requiring grad. Returns the gradients (shaped as
+/// <paramref name="scaled"/>) and the explained output at each point, summed per row, [steps * rows] (detached).
 /// </summary>
-internal delegate IList<Tensor> SubsetPathGradient(Tensor[] scaled, int steps, long[] rows);
+internal delegate (IList<Tensor> Gradients, Tensor Outputs) SubsetPathGradient(Tensor[] scaled, int steps, long[] rows);
 
 /// <summary>
 /// Adaptive path integration: nested trapezoid refinement with Romberg extrapolation, per example, until the
@@ -43,6 +44,16 @@ internal static class AdaptivePathIntegral
         IProgress<AttributionProgress>? progress,
         CancellationToken cancellationToken)
     {
+        if (!Enum.IsDefined(settings.Rule))
+        {
+            throw new ArgumentOutOfRangeException("Rule", settings.Rule, "Adaptive.Rule must be Romberg or GaussKronrod.");
+        }
+
+        if (settings.Rule == AdaptiveRule.GaussKronrod && settings.MaxSteps < GaussKronrodPathIntegral.FirstPoints)
+        {
+            throw new ArgumentOutOfRangeException("MaxSteps", settings.MaxSteps, $"Adaptive.MaxSteps must be at least {GaussKronrodPathIntegral.FirstPoints} (one Kronrod rule and the path's start) with Rule = GaussKronrod.");
+        }
+
         if (settings.MaxSteps < 2)
         {
             throw new ArgumentOutOfRangeException("MaxSteps", settings.MaxSteps, "Adaptive.MaxSteps must be at least 2 (the path's two ends).");
@@ -51,6 +62,11 @@ internal static class AdaptivePathIntegral
         if (!(settings.Tolerance >= 0))
         {
             throw new ArgumentOutOfRangeException("Tolerance", settings.Tolerance, "Adaptive.Tolerance must be 0 or more.");
+        }
+
+        if (settings.Rule == AdaptiveRule.GaussKronrod)
+        {
+            return GaussKronrodPathIntegral.Integrate(inputs, baselines, outputDifference, gradient, settings, internalBatchSize, progress, cancellationToken);
         }
 
         var n = inputs[0].shape[0];
@@ -78,7 +94,16 @@ internal static class AdaptivePathIntegral
                 : Enumerable.Range(1, 1 << (level - 1)).Select(j => ((2.0 * j) - 1) / (1 << level)).ToArray();
             var weight = level == 0 ? 0.5 : 1.0 / (1 << level);
             var rows = torch.tensor(active, ScalarType.Int64, inputs[0].device);
-            var sums = Sample(differences, starts, rows, active, alphas, weight, gradient, internalBatchSize, cancellationToken);
+            var sums = Sample(
+                differences,
+                starts,
+                rows,
+                active,
+                Columns(alphas, active.Length),
+                [Columns(alphas.Select(_ => weight).ToArray(), active.Length)],
+                gradient,
+                internalBatchSize,
+                cancellationToken).Sums[0];
 
             var row = new Tensor[inputs.Count];
             var before = new Tensor[inputs.Count];
@@ -148,53 +173,88 @@ internal static class AdaptivePathIntegral
         return (estimates, steps);
     }
 
-    /// <summary>The weighted sum of the gradients at <paramref name="alphas"/> for the active examples, per tensor, [rows, ...].</summary>
-    private static Tensor[] Sample(
+    /// <summary>
+    /// Weighted sums of the gradients at per-example path points, for the active examples: <paramref name="alphas"/>
+    /// is [points, examples] (column j holds example <c>active[j]</c>'s points), and each entry of
+    /// <paramref name="weights"/> is a [points, examples] weight matrix giving one sum. Returns, per weight set and
+    /// per tensor, [examples, ...], and the explained output at every point, [points, examples].
+    /// </summary>
+    internal static (Tensor[][] Sums, Tensor Outputs) Sample(
         Tensor[] differences,
         Tensor[] starts,
         Tensor rows,
         long[] active,
-        double[] alphas,
-        double weight,
+        double[,] alphas,
+        double[][,] weights,
         SubsetPathGradient gradient,
         int? internalBatchSize,
         CancellationToken cancellationToken)
     {
         var count = active.Length;
-        var perPass = PathIntegral.StepsPerChunk(alphas.Length, internalBatchSize, count);
+        var points = alphas.GetLength(0);
+        var perPass = PathIntegral.StepsPerChunk(points, internalBatchSize, count);
         var subsetStarts = starts.Select(s => s.index_select(0, rows).unsqueeze(0)).ToArray();
         var subsetDifferences = differences.Select(d => d.index_select(0, rows).unsqueeze(0)).ToArray();
-        var sums = subsetDifferences.Select(d => torch.zeros_like(d.squeeze(0))).ToArray();
-        for (var start = 0; start < alphas.Length; start += perPass)
+        var sums = weights.Select(_ => subsetDifferences.Select(d => torch.zeros_like(d.squeeze(0))).ToArray()).ToArray();
+        var outputs = new List<Tensor>();
+        for (var start = 0; start < points; start += perPass)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var k = Math.Min(perPass, alphas.Length - start);
+            var k = Math.Min(perPass, points - start);
             using var chunk = torch.NewDisposeScope();
             var scaled = new Tensor[differences.Length];
             for (var i = 0; i < differences.Length; i++)
             {
-                var shape = new long[subsetDifferences[i].dim()];
-                Array.Fill(shape, 1L);
-                shape[0] = k;
-                var a = torch.tensor(alphas.AsSpan(start, k).ToArray(), subsetDifferences[i].dtype, subsetDifferences[i].device).reshape(shape);
-                var flat = (long[])subsetDifferences[i].shape.Clone();
-                flat = [k * count, .. flat[2..]];
+                var a = Column(alphas, start, k, subsetDifferences[i]);
+                long[] flat = [k * count, .. subsetDifferences[i].shape[2..]];
                 scaled[i] = torch.addcmul(subsetStarts[i], a, subsetDifferences[i], 1).reshape(flat).requires_grad_(true);
             }
 
             IList<Tensor> grads;
             using (torch.enable_grad())
             {
-                grads = gradient(scaled, k, active);
+                (grads, var output) = gradient(scaled, k, active);
+                outputs.Add(output.reshape(k, count).MoveToOuterDisposeScope());
             }
 
             for (var i = 0; i < differences.Length; i++)
             {
-                var g = grads[i].to_type(sums[i].dtype).reshape([k, count, .. sums[i].shape[1..]]);
-                sums[i].add_(g.sum(dim: 0) * weight);
+                var g = grads[i].to_type(sums[0][i].dtype).reshape([k, count, .. sums[0][i].shape[1..]]);
+                for (var w = 0; w < weights.Length; w++)
+                {
+                    sums[w][i].add_((g * Column(weights[w], start, k, g)).sum(dim: 0));
+                }
             }
         }
 
-        return sums;
+        return (sums, torch.cat(outputs, 0));
+    }
+
+    /// <summary>Rows [start, start + k) of a [points, examples] matrix as a tensor [k, examples, 1, ...] that broadcasts against <paramref name="like"/> [k or 1, examples, ...].</summary>
+    private static Tensor Column(double[,] matrix, int start, int k, Tensor like)
+    {
+        var count = matrix.GetLength(1);
+        var values = new double[k * count];
+        Buffer.BlockCopy(matrix, start * count * sizeof(double), values, 0, values.Length * sizeof(double));
+        var shape = new long[like.dim()];
+        Array.Fill(shape, 1L);
+        shape[0] = k;
+        shape[1] = count;
+        return torch.tensor(values, like.dtype, like.device).reshape(shape);
+    }
+
+    /// <summary>A [points, examples] matrix whose every column is <paramref name="values"/>.</summary>
+    internal static double[,] Columns(IReadOnlyList<double> values, int examples)
+    {
+        var matrix = new double[values.Count, examples];
+        for (var p = 0; p < values.Count; p++)
+        {
+            for (var j = 0; j < examples; j++)
+            {
+                matrix[p, j] = values[p];
+            }
+        }
+
+        return matrix;
     }
 }

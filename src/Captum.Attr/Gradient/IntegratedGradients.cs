@@ -77,11 +77,16 @@ public sealed class IntegratedGradients : IAttributionMethod<IntegratedGradients
         if (options.Adaptive is { } adaptive)
         {
             outputDifference = ConvergenceDelta.OutputDifference(forward, baselines, tensors, additional, options.Target);
-            IList<Tensor> SubsetGradient(Tensor[] scaled, int steps, long[] rows) => Gradients.Compute(
-                forward,
-                scaled,
-                ArgumentPreparation.Expand(ArgumentPreparation.SubsetRows(additional, rows, n), steps),
-                options.Target.Subset(rows).Repeat(steps));
+            (IList<Tensor>, Tensor) SubsetGradient(Tensor[] scaled, int steps, long[] rows)
+            {
+                var selected = Gradients.SelectedOutput(
+                    forward,
+                    scaled,
+                    ArgumentPreparation.Expand(ArgumentPreparation.SubsetRows(additional, rows, n), steps),
+                    options.Target.Subset(rows).Repeat(steps));
+                return (Gradients.Of(selected, scaled), ArgumentPreparation.SumRows(selected.detach()));
+            }
+
             (totals, stepsUsed) = AdaptivePathIntegral.Integrate(
                 tensors, baselines, outputDifference, SubsetGradient, adaptive, options.InternalBatchSize, options.Progress, cancellationToken);
         }

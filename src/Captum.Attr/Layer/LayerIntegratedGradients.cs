@@ -188,12 +188,12 @@ public sealed class LayerIntegratedGradients : ILayerAttributionMethod<LayerInte
         int[]? stepsUsed = null;
         if (options.Adaptive is { } adaptive)
         {
-            IList<Tensor> SubsetGradient(Tensor[] scaled, int steps, long[] rows)
+            (IList<Tensor>, Tensor) SubsetGradient(Tensor[] scaled, int steps, long[] rows)
             {
                 var subset = ArgumentPreparation.SubsetRows([.. tensors], rows, n).Select(t => ArgumentPreparation.RepeatBatch((Tensor)t!, steps)).ToArray();
                 var args = ArgumentPreparation.Concat(subset, ArgumentPreparation.Expand(ArgumentPreparation.SubsetRows(additional, rows, n), steps));
-                var output = evaluation.ForwardReplacing(args, onInput, Replacements(scaled));
-                return Gradients.Of(options.Target.Subset(rows).Repeat(steps).Select(output), scaled);
+                var selected = options.Target.Subset(rows).Repeat(steps).Select(evaluation.ForwardReplacing(args, onInput, Replacements(scaled)));
+                return (Gradients.Of(selected, scaled), ArgumentPreparation.SumRows(selected.detach()));
             }
 
             (totals, stepsUsed) = AdaptivePathIntegral.Integrate(

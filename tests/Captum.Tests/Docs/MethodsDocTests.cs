@@ -57,6 +57,14 @@ public sealed partial class MethodsDocTests
         });
         IReadOnlyList<int> points = adaptive.StepsPerExample!;
 
+        using var kronrod = ig.Attribute(x, new IntegratedGradientsOptions
+        {
+            Target = 1,
+            Adaptive = new AdaptiveIntegration { Tolerance = 1e-5, MaxSteps = 257, Rule = AdaptiveRule.GaussKronrod },
+            ReturnConvergenceDelta = true,
+        });
+        IReadOnlyList<int> used = kronrod.StepsPerExample!;
+
         using var budgeted = ig.Attribute(x, new IntegratedGradientsOptions
         {
             Target = 1,
@@ -68,6 +76,9 @@ public sealed partial class MethodsDocTests
         Assert.Equal(3, points.Count);
         Assert.All(points, p => Assert.Contains(p, new[] { 5, 9, 17, 33, 65, 129 }));
         Assert.True(adaptive.Delta!.abs().max().item<float>() < 1e-4);
+        Assert.All(used, p => Assert.True(p < 257 && (p - 16) % 31 == 0, $"{p} points"));
+        Assert.True(kronrod.Delta!.abs().max().item<float>() < 1e-5);
+        TensorAssert.AllClose(kronrod.Attribution, attribution, 1e-4, 1e-3);
         TensorAssert.AllClose(adaptive.Attribution, attribution, 1e-4, 1e-3);
         Assert.NotNull(chosen);
         Assert.Equal(0, chosen!.Value % 3);
