@@ -4,7 +4,11 @@ using static TorchSharp.torch;
 
 namespace Captum.Bench;
 
-/// <summary>torchvision's ResNet-18 (basic blocks [2, 2, 2, 2]) with seeded random weights, for benchmarks.</summary>
+/// <summary>
+/// torchvision's ResNet-18 (basic blocks [2, 2, 2, 2]) with seeded random weights, for benchmarks. Like torchvision's
+/// (and TorchSharp's TorchVision) it applies ReLU and the residual sum in place: the Python twin in
+/// ../shared/bench/captum holds one tensor fewer per normalisation, and so must this one for the two to compare.
+/// </summary>
 internal sealed class ResNet18 : nn.Module<Tensor, Tensor>
 {
     private readonly Conv2d conv1;
@@ -32,7 +36,7 @@ internal sealed class ResNet18 : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        var y = maxpool.call(torch.nn.functional.relu(bn1.call(conv1.call(x))));
+        var y = maxpool.call(bn1.call(conv1.call(x)).relu_());
         y = layer4.call(layer3.call(layer2.call(layer1.call(y))));
         return fc.call(torch.nn.functional.adaptive_avg_pool2d(y, 1).flatten(1));
     }
@@ -65,9 +69,9 @@ internal sealed class ResNet18 : nn.Module<Tensor, Tensor>
 
         public override Tensor forward(Tensor x)
         {
-            var y = torch.nn.functional.relu(bn1.call(conv1.call(x)));
+            var y = bn1.call(conv1.call(x)).relu_();
             y = bn2.call(conv2.call(y));
-            return torch.nn.functional.relu(y + (downsample is null ? x : downsample.call(x)));
+            return y.add_(downsample is null ? x : downsample.call(x)).relu_();
         }
     }
 }
