@@ -53,7 +53,7 @@ public sealed class ForwardFunction
 
         try
         {
-            return Module is { } module ? IntermediateRelease.Run(module, () => invoke(args)) : invoke(args);
+            return Module is { } module ? IntermediateRelease.Run(module, () => invoke(ChannelsLastLayout.Arrange(module, args, invoke))) : invoke(args);
         }
         catch (ExternalException ex) when (Module is not null && DtypeMismatch(Module, args) is { } mismatch)
         {

@@ -118,6 +118,31 @@ internal sealed class HookScope : IDisposable
         return false;
     }
 
+    /// <summary>
+    /// Deactivates every scope of the current execution flow until the result is disposed, so that a call made in
+    /// between (a probe of the model) runs as another thread's would: no attribution's hooks act on it.
+    /// </summary>
+    public static IDisposable SuspendInThisFlow()
+    {
+        var saved = Active.Value;
+        Active.Value = null;
+        return new Suspension(saved);
+    }
+
+    private sealed class Suspension(ImmutableHashSet<HookScope>? saved) : IDisposable
+    {
+        private bool restored;
+
+        public void Dispose()
+        {
+            if (!restored)
+            {
+                restored = true;
+                Active.Value = saved;
+            }
+        }
+    }
+
     /// <summary>True in the execution flow that created the scope (in every flow for <see cref="Everywhere"/>), until it is disposed.</summary>
     public bool IsActive => !Volatile.Read(ref disposed) && (everywhere || Active.Value?.Contains(this) == true);
 

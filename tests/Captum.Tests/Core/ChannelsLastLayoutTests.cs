@@ -1,0 +1,182 @@
+using Captum.Attr;
+using Captum.Forward;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace Captum.Tests.Core;
+
+/// <summary>
+/// Image batches handed to a model in channels-last order (<see cref="ChannelsLastLayout"/>): only after a probe shows
+/// the model computes the same from either order, never for a model that depends on the order, never touching the
+/// caller's tensors, and with the same attributions as in contiguous order.
+/// </summary>
+public sealed class ChannelsLastLayoutTests
+{
+    [Fact]
+    public void Attribute_ConvNetAtBatch8_ModelGetsChannelsLastAndSameAttributions()
+    {
+        using var model = new Recorder(new TinyResNet(seed: 11));
+        using var x = torch.randn(8, 3, 16, 16, generator: new Generator(12));
+        var ig = new IntegratedGradients(model);
+        var options = new IntegratedGradientsOptions { Steps = 8, Target = 2, ReturnConvergenceDelta = true };
+
+        using var contiguous = WithLayout(false, () => ig.Attribute(x, options));
+        Assert.False(model.SawChannelsLast);
+        using var rearranged = WithLayout(true, () => ig.Attribute(x, options));
+
+        Assert.True(ChannelsLastLayout.AcceptedBy(model));
+        Assert.True(model.SawChannelsLast);
+        TensorAssert.AllClose(rearranged.Attributions[0], contiguous.Attributions[0], atol: 1e-5, rtol: 1e-4);
+        TensorAssert.AllClose(rearranged.Delta!, contiguous.Delta!, atol: 1e-4, rtol: 1e-3);
+        Assert.True(x.is_contiguous());
+        Assert.False(x.requires_grad);
+    }
+
+    [Fact]
+    public void Invoke_BatchOfTwo_NotRearrangedNorProbed()
+    {
+        using var model = new Recorder(new TinyResNet(seed: 13));
+        using var x = torch.randn(2, 3, 16, 16, generator: new Generator(14));
+
+        WithLayout(true, () => ((ForwardFunction)model).Invoke(x)).Dispose();
+
+        Assert.False(model.SawChannelsLast);
+        Assert.Null(ChannelsLastLayout.AcceptedBy(model));
+    }
+
+    [Fact]
+    public void Invoke_ModelThatViewsItsInput_RefusedAndAnswerUnchanged()
+    {
+        using var model = new Recorder(new ViewingNet());
+        using var x = torch.randn(6, 3, 4, 4, generator: new Generator(15));
+        using var expected = model.call(x).detach();
+
+        using var got = WithLayout(true, () => ((ForwardFunction)model).Invoke(x));
+
+        Assert.False(ChannelsLastLayout.AcceptedBy(model));
+        Assert.False(model.SawChannelsLast);
+        TensorAssert.AllClose(got, expected, atol: 0, rtol: 0);
+    }
+
+    [Fact]
+    public void Invoke_BatchNormInTrainingMode_NotProbedAndStatisticsUpdatedOnce()
+    {
+        using var model = new Recorder(new TinyResNet(seed: 16));
+        model.train();
+        using var x = torch.randn(4, 3, 16, 16, generator: new Generator(17));
+        using var twin = new Recorder(new TinyResNet(seed: 16));
+        twin.train();
+        using (torch.no_grad())
+        {
+            twin.call(x).Dispose();
+        }
+
+        using (torch.no_grad())
+        {
+            WithLayout(true, () => ((ForwardFunction)model).Invoke(x)).Dispose();
+        }
+
+        Assert.Null(ChannelsLastLayout.AcceptedBy(model));
+        Assert.False(model.SawChannelsLast);
+        var statistics = model.state_dict();
+        foreach (var (name, value) in twin.state_dict())
+        {
+            TensorAssert.AllClose(statistics[name], value, atol: 0, rtol: 0);
+        }
+    }
+
+    [Fact]
+    public void Invoke_ModelWithTheUsersOwnHook_NotProbed()
+    {
+        using var model = new Recorder(new TinyResNet(seed: 18));
+        var calls = 0;
+        var handle = model.register_forward_hook((_, _, output) =>
+        {
+            calls++;
+            return output;
+        });
+        using var x = torch.randn(4, 3, 16, 16, generator: new Generator(19));
+
+        WithLayout(true, () => ((ForwardFunction)model).Invoke(x)).Dispose();
+
+        handle.remove();
+        Assert.Equal(1, calls);
+        Assert.Null(ChannelsLastLayout.AcceptedBy(model));
+        Assert.False(model.SawChannelsLast);
+    }
+
+    [Fact]
+    public void Attribute_LayerIntegratedGradientsFirstCall_ProbeRunsWithoutTheLayersHooks()
+    {
+        // The layer's hooks replace its output by 8 x steps rows; run inside them, the probe's one-row pass would fail
+        // and refuse a model that accepts channels-last.
+        using var model = new Recorder(new TinyResNet(seed: 20));
+        using var x = torch.randn(8, 3, 16, 16, generator: new Generator(21));
+        var lig = new LayerIntegratedGradients(model, "inner.layer3");
+        var options = new LayerIntegratedGradientsOptions { Steps = 4, Target = 0, ReuseLayerPrefix = false };
+
+        using var rearranged = WithLayout(true, () => lig.Attribute(x, options));
+        using var contiguous = WithLayout(false, () => lig.Attribute(x, options));
+
+        Assert.True(ChannelsLastLayout.AcceptedBy(model));
+        TensorAssert.AllClose(rearranged.Attribution, contiguous.Attribution, atol: 1e-5, rtol: 1e-4);
+    }
+
+    private static T WithLayout<T>(bool enabled, Func<T> action)
+    {
+        var before = ChannelsLastLayout.Enabled;
+        ChannelsLastLayout.Enabled = enabled;
+        try
+        {
+            return action();
+        }
+        finally
+        {
+            ChannelsLastLayout.Enabled = before;
+        }
+    }
+
+    /// <summary>Wraps a model and records whether a batch of several images ever reached it in channels-last order.</summary>
+    private sealed class Recorder : nn.Module<Tensor, Tensor>
+    {
+        private readonly nn.Module<Tensor, Tensor> inner;
+
+        public Recorder(nn.Module<Tensor, Tensor> inner)
+            : base(nameof(Recorder))
+        {
+            this.inner = inner;
+            RegisterComponents();
+        }
+
+        public bool SawChannelsLast { get; private set; }
+
+        public override Tensor forward(Tensor x)
+        {
+            var stride = x.stride();
+            if (x.shape[0] > 1 && stride[1] == 1 && stride[3] == x.shape[1])
+            {
+                SawChannelsLast = true;
+            }
+
+            return inner.call(x);
+        }
+    }
+
+    /// <summary>A linear model over the flattened image that flattens with <c>view</c>, which channels-last strides refuse.</summary>
+    private sealed class ViewingNet : nn.Module<Tensor, Tensor>
+    {
+        private readonly TorchSharp.Modules.Linear linear;
+
+        public ViewingNet()
+            : base(nameof(ViewingNet))
+        {
+            torch.manual_seed(3);
+            linear = nn.Linear(48, 2);
+            RegisterComponents();
+            eval();
+        }
+
+        public override Tensor forward(Tensor x) => linear.call(x.view(x.shape[0], -1));
+    }
+}
