@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Side by side with Captum 0.8.0 on this machine, one workload, one after the other:
-#   scripts/bench-vs-captum.sh WORKLOAD [--threads N] [--no-cache]
+#   scripts/bench-vs-captum.sh WORKLOAD [--threads N] [--no-cache | --ours-default]
 # WORKLOAD as in ../shared/bench/captum/captum_bench.py: resnet18_ig, vqa_lig, resnet18_conductance,
 # resnet18_occlusion, resnet18_occlusion_ppe32, gpt2_llm_fa (ours with its key-value cache; --no-cache for ours
-# without it, like for like with Captum's use_cached_outputs=False).
+# without it, like for like with Captum's use_cached_outputs=False). --ours-default (resnet18_occlusion only) runs ours
+# with PerturbationsPerEval not given (chosen from the memory budget) against Captum's default of 1.
 # Prints Captum's line, ours, and last: workload=W threads=N time_ratio=T memory_ratio=M (CaptumSharp / Captum).
 # Needs Debian's python3-torch and python3-torchvision (not installed by setup.sh: benchmarks only):
 #   apt-get install -y python3-torch python3-torchvision
@@ -17,12 +18,14 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --threads) threads="${2:?--threads needs a number}"; shift 2 ;;
     --no-cache) ours_suffix="_nocache"; shift ;;
+    --ours-default) ours_suffix="_auto"; shift ;;
     *) echo "bench-vs-captum: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
 case "$workload" in
-  resnet18_ig|vqa_lig|resnet18_conductance|resnet18_occlusion|resnet18_occlusion_ppe32) [ -z "$ours_suffix" ] || { echo "bench-vs-captum: --no-cache is for gpt2_llm_fa only" >&2; exit 2; } ;;
-  gpt2_llm_fa) ;;
+  resnet18_ig|vqa_lig|resnet18_conductance|resnet18_occlusion_ppe32) [ -z "$ours_suffix" ] || { echo "bench-vs-captum: --no-cache is for gpt2_llm_fa only, --ours-default for resnet18_occlusion only" >&2; exit 2; } ;;
+  resnet18_occlusion) [ "$ours_suffix" != "_nocache" ] || { echo "bench-vs-captum: --no-cache is for gpt2_llm_fa only" >&2; exit 2; } ;;
+  gpt2_llm_fa) [ "$ours_suffix" != "_auto" ] || { echo "bench-vs-captum: --ours-default is for resnet18_occlusion only" >&2; exit 2; } ;;
   *) echo "bench-vs-captum: WORKLOAD must be one of resnet18_ig, vqa_lig, resnet18_conductance, resnet18_occlusion, resnet18_occlusion_ppe32, gpt2_llm_fa; not '$workload'" >&2; exit 2 ;;
 esac
 case "$threads" in ''|*[!0-9]*|0) echo "bench-vs-captum: --threads must be a positive whole number, not '$threads'" >&2; exit 2 ;; esac

@@ -15,7 +15,7 @@ internal static class SideBySide
 {
     private static readonly string[] Workloads =
     [
-        "resnet18_ig", "vqa_lig", "resnet18_conductance", "resnet18_occlusion", "resnet18_occlusion_ppe32",
+        "resnet18_ig", "vqa_lig", "resnet18_conductance", "resnet18_occlusion", "resnet18_occlusion_ppe32", "resnet18_occlusion_auto",
         "gpt2_llm_fa", "gpt2_llm_fa_nocache", "resnet18_floor", "resnet18_floor32",
         "resnet18_lig_layer3", "resnet18_lig_layer4", "resnet18_lig_layer3_noprefix", "resnet18_lig_layer4_noprefix",
     ];
@@ -31,6 +31,7 @@ internal static class SideBySide
             "resnet18_conductance" => Conductance(),
             "resnet18_occlusion" => Occlusion(1),
             "resnet18_occlusion_ppe32" => Occlusion(32),
+            "resnet18_occlusion_auto" => Occlusion(null),
             "gpt2_llm_fa" => Gpt2LlmFa.Build(noCache: false, smoke: false).Captum,
             "resnet18_floor" => Floor(1),
             "resnet18_floor32" => Floor(32),
@@ -117,7 +118,11 @@ internal static class SideBySide
         return () => lig.Attribute(x, options).Dispose();
     }
 
-    private static Action Occlusion(int perturbationsPerEval)
+    /// <summary>
+    /// Occlusion of resnet18_ig's image size; <paramref name="perturbationsPerEval"/> null leaves the choice to
+    /// CaptumSharp (from the memory budget), the "_auto" workload, which Captum's side runs at its default of 1.
+    /// </summary>
+    private static Action Occlusion(int? perturbationsPerEval)
     {
         var model = Model();
         var x = torch.rand(1, 3, 224, 224);

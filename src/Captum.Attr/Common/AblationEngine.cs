@@ -56,25 +56,37 @@ internal static class AblationEngine
         IReadOnlyList<object?> additional,
         Target target,
         AblationFeatures features,
-        int perEval,
+        int? perEval,
+        long? maxMemoryBytes,
         bool useWeights,
         IProgress<AttributionProgress>? progress,
         CancellationToken cancellationToken)
     {
         var n = inputs[0].shape[0];
         var featureCount = features.Count;
-        var perPass = Math.Max(1, Math.Min(perEval, featureCount));
-        var totalEvaluations = 1 + ((featureCount + perPass - 1) / perPass);
 
         cancellationToken.ThrowIfCancellationRequested();
-        var initial = PerturbationEvaluation.Evaluate(forward, inputs, additional, target);
+        Tensor initial = null!;
+        long? growth = null;
+        if (perEval is null)
+        {
+            growth = MemoryProbe.PeakGrowth(inputs[0].device, () => initial = PerturbationEvaluation.Evaluate(forward, inputs, additional, target));
+        }
+        else
+        {
+            initial = PerturbationEvaluation.Evaluate(forward, inputs, additional, target);
+        }
+
         var outputs = initial.numel();
 
         // One output per example, or a fixed number for the whole batch (Captum's aggregate mode).
         var aggregate = outputs != n;
+        var perPass = Math.Max(1, Math.Min(perEval ?? (aggregate ? 1 : AutomaticPerPass(inputs, n, growth, maxMemoryBytes)), featureCount));
+        var checkRows = perEval is null && perPass > 1;
+        var totalEvaluations = 1 + ((featureCount + perPass - 1) / perPass);
         if (aggregate)
         {
-            if (perEval != 1)
+            if (perEval is { } given && given != 1)
             {
                 throw new ArgumentException(
                     $"PerturbationsPerEval (perturbations_per_eval) is {perEval}, but the forward function returns {outputs} value(s) for the whole batch of {n} example(s) rather than one per example, so perturbations cannot share a forward pass: use 1.",
@@ -101,13 +113,20 @@ internal static class AblationEngine
             weights[i] = useWeights ? torch.zeros(shape, dtype, inputs[i].device) : null;
         }
 
-        var expanded = PerturbationEvaluation.Expanded(additional, target, PerturbationEvaluation.ChunkSizes(featureCount, perPass));
+        var sizes = PerturbationEvaluation.ChunkSizes(featureCount, perPass).ToList();
+        if (checkRows)
+        {
+            sizes.Add(Math.Min(perPass, featureCount) + 1);
+        }
+
+        var expanded = PerturbationEvaluation.Expanded(additional, target, sizes);
         var done = 1;
         progress?.Report(new AttributionProgress(done, totalEvaluations));
         for (var start = 0; start < featureCount; start += perPass)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var count = Math.Min(perPass, featureCount - start);
+            var rowsIndependent = true;
             using (torch.NewDisposeScope())
             {
                 var masks = new Tensor?[inputs.Count];
@@ -122,9 +141,18 @@ internal static class AblationEngine
                         ? PerturbationEvaluation.FlattenFirst(torch.where(m, baselines[i].unsqueeze(0), t.unsqueeze(0)))
                         : ArgumentPreparation.RepeatBatch(t, count)).ToArray();
 
-                var (args, chunkTarget) = expanded[count];
+                var evaluated = count;
+                if (checkRows)
+                {
+                    // The unperturbed inputs ride along in the first shared pass, to see whether the model computes
+                    // each row on its own.
+                    perturbed = perturbed.Select((t, i) => torch.cat([t, inputs[i]], 0)).ToArray();
+                    evaluated = count + 1;
+                }
+
+                var (args, chunkTarget) = expanded[evaluated];
                 var modified = PerturbationEvaluation.Evaluate(forward, perturbed, args, chunkTarget);
-                var expected = aggregate ? outputs : count * outputs;
+                var expected = aggregate ? outputs : evaluated * outputs;
                 if (modified.numel() != expected)
                 {
                     throw new ArgumentException(
@@ -132,19 +160,31 @@ internal static class AblationEngine
                         "PerturbationsPerEval");
                 }
 
-                var difference = initialRow - modified.to_type(dtype).reshape(count, outputs);
-                for (var i = 0; i < inputs.Count; i++)
+                if (checkRows)
                 {
-                    if (masks[i] is not { } m)
-                    {
-                        continue;
-                    }
-
-                    var weight = m.to_type(dtype);
-                    var diff = difference.reshape(PerturbationEvaluation.RowShape(count, outputs, inputs[i].dim() - 1));
-                    totals[i].add_((diff * weight).sum(dim: 0));
-                    weights[i]?.add_(weight.sum(dim: 0));
+                    checkRows = false;
+                    var alone = initial.to_type(dtype).reshape(-1);
+                    var shared = modified.to_type(dtype).reshape(-1).narrow(0, count * outputs, outputs);
+                    modified = modified.reshape(-1).narrow(0, 0, count * outputs);
+                    var scale = alone.abs().max().to_type(ScalarType.Float64).item<double>();
+                    rowsIndependent = torch.allclose(shared, alone, rtol: 1e-4, atol: 1e-5 * Math.Max(scale, 1e-3));
                 }
+
+                if (rowsIndependent)
+                {
+                    Accumulate(initialRow - modified.to_type(dtype).reshape(count, outputs), masks, totals, weights, count, outputs, dtype);
+                }
+            }
+
+            if (!rowsIndependent)
+            {
+                // The model's output for a row depends on the rest of its batch: one perturbation per pass from here
+                // on, as Captum's default, with this chunk evaluated again.
+                perPass = 1;
+                totalEvaluations = done + featureCount - start;
+                expanded[1] = PerturbationEvaluation.Expanded(additional, target, [1])[1];
+                start -= perPass;
+                continue;
             }
 
             done++;
@@ -152,6 +192,47 @@ internal static class AblationEngine
         }
 
         return useWeights ? totals.Select((t, i) => t / weights[i]!).ToArray() : totals;
+    }
+
+    /// <summary>Credits each perturbation's drop of the output to the elements its masks replaced.</summary>
+    private static void Accumulate(Tensor difference, Tensor?[] masks, Tensor[] totals, Tensor?[] weights, int count, long outputs, ScalarType dtype)
+    {
+        for (var i = 0; i < totals.Length; i++)
+        {
+            if (masks[i] is not { } m)
+            {
+                continue;
+            }
+
+            var weight = m.to_type(dtype);
+            var diff = difference.reshape(PerturbationEvaluation.RowShape(count, outputs, totals[i].dim() - 1));
+            totals[i].add_((diff * weight).sum(dim: 0));
+            weights[i]?.add_(weight.sum(dim: 0));
+        }
+    }
+
+    /// <summary>
+    /// Perturbations per pass when the caller gave none: as many as <paramref name="maxMemoryBytes"/> allows at the
+    /// memory the unperturbed pass of <paramref name="n"/> rows took (<paramref name="growth"/>; at least the inputs'
+    /// own bytes per row), up to <see cref="PerturbationOptions.AutomaticPerturbationRows"/> rows.
+    /// </summary>
+    private static int AutomaticPerPass(IReadOnlyList<Tensor> inputs, long n, long? growth, long? maxMemoryBytes)
+    {
+        var byRows = (int)Math.Max(1, PerturbationOptions.AutomaticPerturbationRows / Math.Max(n, 1));
+        if (maxMemoryBytes is < 1)
+        {
+            throw new ArgumentOutOfRangeException("MaxMemoryBytes", maxMemoryBytes, "MaxMemoryBytes must be positive (MemoryBudget.Unlimited for no budget).");
+        }
+
+        var budget = maxMemoryBytes ?? MemoryBudget.DefaultBytes;
+        if (budget == MemoryBudget.Unlimited)
+        {
+            return byRows;
+        }
+
+        var inputBytes = inputs.Sum(t => t.numel() * t.ElementSize);
+        var perPerturbation = Math.Max(growth ?? inputBytes, inputBytes) + inputBytes;
+        return (int)Math.Clamp(budget / Math.Max(perPerturbation, 1), 1, byRows);
     }
 
     /// <summary>

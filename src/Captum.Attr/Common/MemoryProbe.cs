@@ -67,17 +67,39 @@ internal static class MemoryProbe
             return (int)batchSize;
         }
 
+        var perStep = PeakGrowth(() =>
+        {
+            using (torch.NewDisposeScope())
+            {
+                probe();
+            }
+        });
+        var stepsPerPass = (int)Math.Clamp(maxMemoryBytes / perStep, 1, steps);
+        return (int)Math.Min(int.MaxValue, stepsPerPass * batchSize);
+    }
+
+    /// <summary>
+    /// How much the process's peak resident memory rose above its resident memory while <paramref name="action"/>
+    /// ran, at least 1 byte; null where it cannot be measured (not Linux, or tensors on a GPU).
+    /// </summary>
+    public static long? PeakGrowth(Device device, Action action)
+    {
+        if (!CanMeasure(device))
+        {
+            action();
+            return null;
+        }
+
+        return PeakGrowth(action);
+    }
+
+    private static long PeakGrowth(Action action)
+    {
         GC.Collect();
         var before = Read("VmRSS:");
         Reset();
-        using (torch.NewDisposeScope())
-        {
-            probe();
-        }
-
-        var perStep = Math.Max(Read("VmHWM:") - before, 1L);
-        var stepsPerPass = (int)Math.Clamp(maxMemoryBytes / perStep, 1, steps);
-        return (int)Math.Min(int.MaxValue, stepsPerPass * batchSize);
+        action();
+        return Math.Max(Read("VmHWM:") - before, 1L);
     }
 
     private static void Reset()
@@ -97,6 +119,6 @@ internal static class MemoryProbe
     private static long Read(string field)
     {
         var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith(field, StringComparison.Ordinal));
-        return line is null ? 0 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+        return line is null ? 0 : long.Parse(line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
     }
 }

@@ -33,7 +33,7 @@ internal static class PerturbationEvaluation
     public static ScalarType AttributionType(Tensor output) => output.is_floating_point() ? output.dtype : ScalarType.Float32;
 
     /// <summary>Checks <c>PerturbationsPerEval</c>.</summary>
-    public static void PerturbationsPerEval(int perEval)
+    public static void PerturbationsPerEval(int? perEval)
     {
         if (perEval < 1)
         {

@@ -35,7 +35,7 @@ internal static class ShapleyEngine
         var tensors = inputs.Tensors;
         using var scope = torch.NewDisposeScope();
         var n = ArgumentPreparation.BatchSize(tensors);
-        var perEval = options.PerturbationsPerEval;
+        var perEval = options.PerturbationsPerEval ?? 1;
         PerturbationEvaluation.PerturbationsPerEval(perEval);
         validate();
         options.Target.ValidateCount(n);

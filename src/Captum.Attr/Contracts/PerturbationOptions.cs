@@ -14,11 +14,35 @@ public abstract record PerturbationOptions : BaselineAttributionOptions
 {
 
     /// <summary>
-    /// How many perturbations go into one forward pass (each pass holds at most this many times the batch);
-    /// 1 by default. It does not change the result. Must be 1 when the forward function returns one value for
-    /// the whole batch. Python: <c>perturbations_per_eval</c>.
+    /// How many perturbations go into one forward pass (each pass holds at most this many times the batch). It does
+    /// not change the result for a model whose output for an example does not depend on the other rows of its batch.
+    /// Must be 1 when the forward function returns one value for the whole batch. Python: <c>perturbations_per_eval</c>
+    /// (default 1 there).
     /// </summary>
-    public int PerturbationsPerEval { get; init; } = 1;
+    /// <remarks>
+    /// When not given (null, the default), FeatureAblation and Occlusion choose it, beyond Captum: as many
+    /// perturbations as fit <see cref="MaxMemoryBytes"/> (judged from the memory the unperturbed pass took), up to
+    /// <see cref="AutomaticPerturbationRows"/> rows per pass, and only for a model found to compute each row on its
+    /// own: the first shared pass also evaluates the unperturbed inputs, and if their outputs differ from the
+    /// unperturbed pass's, the call continues with one perturbation per pass. With one value for the whole batch
+    /// they use 1. The sampling methods (ShapleyValueSampling, ShapleyValues, Lime, KernelShap) use 1 when it is not
+    /// given, as Captum does.
+    /// </remarks>
+    public int? PerturbationsPerEval { get; init; }
+
+    /// <summary>
+    /// The memory budget FeatureAblation and Occlusion size their passes by when <see cref="PerturbationsPerEval"/>
+    /// is not given: null for <see cref="MemoryBudget.DefaultBytes"/>, <see cref="MemoryBudget.Unlimited"/> for no
+    /// budget (the row cap still applies). Ignored when PerturbationsPerEval is given.
+    /// </summary>
+    public long? MaxMemoryBytes { get; init; }
+
+    /// <summary>
+    /// The most rows (perturbations times examples) one pass holds when FeatureAblation or Occlusion choose
+    /// PerturbationsPerEval: ResNet-18's time per image stops falling at about this batch on the CPU
+    /// (docs/performance.md).
+    /// </summary>
+    public const int AutomaticPerturbationRows = 32;
 }
 
 /// <summary>

@@ -95,6 +95,7 @@ public sealed class LayerFeatureAblation : ILayerAttributionMethod<LayerFeatureA
             options.Target,
             new MaskedFeatures(mask, count, crossTensor: false),
             options.PerturbationsPerEval,
+            null,
             useWeights: false,
             options.Progress,
             cancellationToken);

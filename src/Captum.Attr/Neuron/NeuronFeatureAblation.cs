@@ -80,6 +80,7 @@ public sealed class NeuronFeatureAblation : INeuronAttributionMethod<NeuronFeatu
             default,
             new MaskedFeatures(mask, tensors.Count, crossTensor: false),
             options.PerturbationsPerEval,
+            null,
             useWeights: false,
             options.Progress,
             cancellationToken);

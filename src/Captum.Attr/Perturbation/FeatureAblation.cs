@@ -75,6 +75,7 @@ public sealed class FeatureAblation : IAttributionMethod<FeatureAblationOptions>
             options.Target,
             new MaskedFeatures(mask, tensors.Count, options.EnableCrossTensorAttribution),
             options.PerturbationsPerEval,
+            options.MaxMemoryBytes,
             useWeights: false,
             options.Progress,
             cancellationToken);

@@ -107,6 +107,7 @@ public sealed class FeaturePermutation : IAttributionMethod<FeaturePermutationOp
             options.Target,
             features,
             options.PerturbationsPerEval,
+            null,
             useWeights: false,
             options.Progress,
             cancellationToken);

@@ -55,7 +55,7 @@ internal static class LimeBase
         CancellationToken cancellationToken)
     {
         var n = ArgumentPreparation.BatchSize(inputs);
-        var perEval = options.PerturbationsPerEval;
+        var perEval = options.PerturbationsPerEval ?? 1;
         PerturbationEvaluation.PerturbationsPerEval(perEval);
         PerturbationEvaluation.Samples(options.Samples);
         options.Target.ValidateCount(n);

@@ -66,6 +66,7 @@ public sealed class Occlusion : IAttributionMethod<OcclusionOptions>
             options.Target,
             new WindowFeatures(tensors, windows, strides),
             options.PerturbationsPerEval,
+            options.MaxMemoryBytes,
             useWeights: true,
             options.Progress,
             cancellationToken);

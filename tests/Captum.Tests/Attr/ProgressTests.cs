@@ -332,7 +332,7 @@ public sealed class ProgressTests
             "NeuronGradientShap" => (p, ct) => new NeuronGradientShap(model, "lin2", 0).Attribute(x, new NeuronGradientShapOptions { Baselines = references, Samples = 3, Seed = 1, Progress = p }, ct).Dispose(),
             "LRP" => (p, ct) => new LRP(model).Attribute(x, new LRPOptions { Target = 0, Progress = p }, ct).Dispose(),
             "LayerLRP" => (p, ct) => new LayerLRP(model, "lin2").Attribute(x, new LayerLRPOptions { Target = 0, Progress = p }, ct).Dispose(),
-            "FeatureAblation" => (p, ct) => new FeatureAblation(model).Attribute(x, new FeatureAblationOptions { Target = 0, Progress = p }, ct).Dispose(),
+            "FeatureAblation" => (p, ct) => new FeatureAblation(model).Attribute(x, new FeatureAblationOptions { Target = 0, PerturbationsPerEval = 1, Progress = p }, ct).Dispose(),
             "LLMAttribution" => (p, ct) => LLMAttribution.FeatureAblation(f.Language, f.Words).Attribute(
                 new TextTokenInput("john went to", f.Words, skipTokens: [1]), "the kitchen", new LLMAttributionOptions<FeatureAblationOptions> { SkipTokens = [1], NumTrials = 2, Progress = p }, ct).Dispose(),
             "LLMGradientAttribution" => (p, ct) => LLMGradientAttribution.LayerIntegratedGradients(f.Language, f.Words, "transformer.wte").Attribute(
@@ -343,7 +343,7 @@ public sealed class ProgressTests
                 ct).Dispose(),
             "Occlusion" => (p, ct) => new Occlusion(model).Attribute(x, new OcclusionOptions
             {
-                SlidingWindowShapes = new long[] { 2 }, Strides = new long[] { 2 }, Target = 0, Progress = p,
+                SlidingWindowShapes = new long[] { 2 }, Strides = new long[] { 2 }, Target = 0, PerturbationsPerEval = 1, Progress = p,
             }, ct).Dispose(),
             "ShapleyValueSampling" => (p, ct) => new ShapleyValueSampling(model).Attribute(x, new ShapleyValueSamplingOptions { Target = 0, Samples = 2, Seed = 1, Progress = p }, ct).Dispose(),
             "Lime" => (p, ct) => new Lime(model).Attribute(x, new LimeOptions { Target = 0, Samples = 4, Seed = 1, Progress = p }, ct).Dispose(),

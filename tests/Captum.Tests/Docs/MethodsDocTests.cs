@@ -339,6 +339,7 @@ public sealed partial class MethodsDocTests
             Strides = new long[] { 1, 2, 2 },
             Baselines = 0.0,
             Target = 1,
+            PerturbationsPerEval = 1,
         });
 
         // The model reads only columns 0-3: occluding the others changes nothing.

@@ -122,7 +122,7 @@ public sealed class FeatureAblationTests
         var model = TestModels.SmoothMlp(5, inputs: 7);
         var x = torch.randn(3, 7);
         var counting = new CountingForward(model.call);
-        var options = new FeatureAblationOptions { Target = 1, Baselines = 0.5 };
+        var options = new FeatureAblationOptions { Target = 1, Baselines = 0.5, PerturbationsPerEval = 1 };
 
         using var one = new FeatureAblation(model).Attribute(x, options);
         using var many = new FeatureAblation((Func<Tensor, Tensor>)counting.Invoke).Attribute(x, options with { PerturbationsPerEval = perEval });
@@ -130,6 +130,69 @@ public sealed class FeatureAblationTests
         TensorAssert.AllClose(many.Attribution, one.Attribution, 1e-6, 1e-5);
         Assert.Equal(1 + ((7 + Math.Min(perEval, 7) - 1) / Math.Min(perEval, 7)), counting.BatchSizes.Count);
         Assert.Equal(3L * Math.Min(perEval, 7), counting.BatchSizes.Skip(1).Max());
+    }
+
+    [Fact]
+    public void Attribute_PerturbationsPerEvalNotGiven_UnperturbedRowsRideAlongThenEveryFeatureInOnePass()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = TestModels.SmoothMlp(5, inputs: 7);
+        var x = torch.randn(3, 7);
+        var counting = new CountingForward(model.call);
+        var options = new FeatureAblationOptions { Target = 1, Baselines = 0.5 };
+
+        using var one = new FeatureAblation(model).Attribute(x, options with { PerturbationsPerEval = 1 });
+        using var chosen = new FeatureAblation((Func<Tensor, Tensor>)counting.Invoke).Attribute(x, options);
+
+        TensorAssert.AllClose(chosen.Attribution, one.Attribution, 1e-6, 1e-5);
+        // 32 rows per pass fit 10 perturbations of 3 examples: all 7 features, and the 3 unperturbed rows checked.
+        Assert.Equal(new long[] { 3, 3 * 8 }, counting.BatchSizes);
+    }
+
+    [Fact]
+    public void Attribute_RowsDependOnTheBatchAndPerturbationsPerEvalNotGiven_GoesOnOnePerPassWithTheSameResult()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = TestModels.SmoothMlp(5, inputs: 7);
+        var x = torch.randn(3, 7);
+        Tensor Centred(Tensor t)
+        {
+            var y = model.call(t);
+            return y - y.mean([0], keepdim: true);
+        }
+
+        var counting = new CountingForward(Centred);
+        var options = new FeatureAblationOptions { Target = 1, Baselines = 0.5 };
+
+        using var one = new FeatureAblation((Func<Tensor, Tensor>)Centred).Attribute(x, options with { PerturbationsPerEval = 1 });
+        using var chosen = new FeatureAblation((Func<Tensor, Tensor>)counting.Invoke).Attribute(x, options);
+
+        TensorAssert.AllClose(chosen.Attribution, one.Attribution, 0, 0);
+        Assert.Equal(new long[] { 3, 3 * 8, 3, 3, 3, 3, 3, 3, 3 }, counting.BatchSizes);
+    }
+
+    [Fact]
+    public void Attribute_MemoryBudgetOfOneByte_OnePerturbationPerPass()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = TestModels.SmoothMlp(5, inputs: 7);
+        var x = torch.randn(3, 7);
+        var counting = new CountingForward(model.call);
+
+        using var result = new FeatureAblation((Func<Tensor, Tensor>)counting.Invoke).Attribute(x, new FeatureAblationOptions { Target = 1, MaxMemoryBytes = 1 });
+
+        Assert.Equal(Enumerable.Repeat(3L, 8), counting.BatchSizes);
+    }
+
+    [Fact]
+    public void Attribute_MemoryBudgetNotPositive_ThrowsNamingMaxMemoryBytes()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = TestModels.SmoothMlp(5, inputs: 7);
+
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => new FeatureAblation(model).Attribute(torch.randn(3, 7), new FeatureAblationOptions { Target = 1, MaxMemoryBytes = 0 }));
+
+        Assert.Equal("MaxMemoryBytes", error.ParamName);
     }
 
     [Fact]
