@@ -123,6 +123,27 @@ public sealed class ChannelsLastLayoutTests
         TensorAssert.AllClose(rearranged.Attribution, contiguous.Attribution, atol: 1e-5, rtol: 1e-4);
     }
 
+    [Fact]
+    public void Attribute_LayerIntegratedGradientsOnAConvolution_PathPointsStayChannelsLastForTheRest()
+    {
+        using var model = new TwoStage();
+        using var x = torch.randn(8, 3, 6, 6, generator: new Generator(22));
+        var lig = new LayerIntegratedGradients(model, "first");
+        var options = new LayerIntegratedGradientsOptions { Steps = 4, Target = 1, ReuseLayerPrefix = false };
+
+        using var contiguous = WithLayout(false, () => lig.Attribute(x, options));
+        Assert.False(model.Second.SawChannelsLast);
+        model.Second.Calls.Clear();
+        using var rearranged = WithLayout(true, () => lig.Attribute(x, options));
+
+        // The pass on the path points (8 examples x 4 steps) runs the layer's replacement through the rest: points made
+        // from the layer's channels-last values are channels-last too.
+        var stepPasses = model.Second.Calls.Where(c => c.Rows == 8 * 4).ToList();
+        Assert.NotEmpty(stepPasses);
+        Assert.All(stepPasses, c => Assert.True(c.ChannelsLast));
+        TensorAssert.AllClose(rearranged.Attribution, contiguous.Attribution, atol: 1e-5, rtol: 1e-4);
+    }
+
     private static T WithLayout<T>(bool enabled, Func<T> action)
     {
         var before = ChannelsLastLayout.Enabled;
@@ -149,18 +170,37 @@ public sealed class ChannelsLastLayoutTests
             RegisterComponents();
         }
 
-        public bool SawChannelsLast { get; private set; }
+        public bool SawChannelsLast => Calls.Any(c => c.ChannelsLast);
+
+        /// <summary>Every call's batch size and whether its batch came in channels-last order.</summary>
+        public List<(long Rows, bool ChannelsLast)> Calls { get; } = [];
 
         public override Tensor forward(Tensor x)
         {
             var stride = x.stride();
-            if (x.shape[0] > 1 && stride[1] == 1 && stride[3] == x.shape[1])
-            {
-                SawChannelsLast = true;
-            }
-
+            Calls.Add((x.shape[0], x.shape[0] > 1 && stride[1] == 1 && stride[3] == x.shape[1]));
             return inner.call(x);
         }
+    }
+
+    /// <summary>A convolution, then a recorded convolution and a spatial mean: 2 outputs.</summary>
+    private sealed class TwoStage : nn.Module<Tensor, Tensor>
+    {
+        private readonly TorchSharp.Modules.Conv2d first;
+
+        public TwoStage()
+            : base(nameof(TwoStage))
+        {
+            torch.manual_seed(4);
+            first = nn.Conv2d(3, 4, 3, padding: 1);
+            Second = new Recorder(nn.Conv2d(4, 2, 3, padding: 1));
+            RegisterComponents();
+            eval();
+        }
+
+        public Recorder Second { get; }
+
+        public override Tensor forward(Tensor x) => Second.call(first.call(x)).mean([2, 3]);
     }
 
     /// <summary>A linear model over the flattened image that flattens with <c>view</c>, which channels-last strides refuse.</summary>
