@@ -82,6 +82,32 @@ public sealed class IntermediateReleaseTests
     }
 
     [Fact]
+    public void TensorFields_TorchSharpModulesAndAUsersModule_OnlyTheUsersTensorHoldingFields()
+    {
+        Assert.Empty(TensorFields.Of(typeof(TorchSharp.Modules.Linear)));
+        Assert.Empty(TensorFields.Of(typeof(TorchSharp.Modules.Conv2d)));
+        Assert.Empty(TensorFields.Of(typeof(TorchSharp.Modules.BatchNorm2d)));
+        Assert.Empty(TensorFields.Of(typeof(BlockNet)));
+
+        var names = TensorFields.Of(typeof(FieldKeeper)).Select(f => f.Name).Order().ToArray();
+
+        Assert.Equal(new[] { "array", "dictionary", "list", "plain", "tuple" }, names);
+    }
+
+    [Fact]
+    public void Invoke_ModuleKeepsALazySequence_SequenceNeverEnumeratedByRelease()
+    {
+        using var model = new LazySequenceModel();
+        using var x = torch.randn(2, 4, generator: new Generator(20));
+        var forward = (ForwardFunction)model;
+
+        using var got = WithRelease(true, () => forward.Invoke(x).detach());
+
+        Assert.Equal(0, model.Inner.Enumerations);
+        Assert.Equal(new long[] { 2, 4 }, got.shape);
+    }
+
+    [Fact]
     public void Invoke_ModuleBuildsACacheOnItsFirstCall_CacheStillValidOnTheNextCall()
     {
         using var model = new LazyCacheModel();
@@ -496,6 +522,38 @@ public sealed class IntermediateReleaseTests
             }
 
             return (x + 1) * 1;
+        }
+    }
+
+    private sealed class LazySequenceModel : nn.Module<Tensor, Tensor>
+    {
+        public LazySequenceModel()
+            : base(nameof(LazySequenceModel))
+        {
+            Inner = new LazySequenceKeeper();
+            RegisterComponents();
+        }
+
+        public LazySequenceKeeper Inner { get; }
+
+        public override Tensor forward(Tensor x) => Inner.call(x) * 2;
+    }
+
+    /// <summary>Keeps a lazy sequence of tensors that counts its enumerations: release must not run it.</summary>
+    private sealed class LazySequenceKeeper() : nn.Module<Tensor, Tensor>(nameof(LazySequenceKeeper))
+    {
+        private IEnumerable<Tensor> lazy = [];
+
+        public int Enumerations { get; private set; }
+
+        public override Tensor forward(Tensor x)
+        {
+            lazy = new List<int> { 0, 1 }.Select(i =>
+            {
+                Enumerations++;
+                return x * i;
+            });
+            return x + 1;
         }
     }
 
