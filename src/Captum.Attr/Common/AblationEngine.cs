@@ -68,7 +68,7 @@ internal static class AblationEngine
         cancellationToken.ThrowIfCancellationRequested();
         Tensor initial = null!;
         long? growth = null;
-        if (perEval is null)
+        if (perEval is null && NeedsMeasuring(inputs, n, maxMemoryBytes))
         {
             growth = MemoryProbe.PeakGrowth(inputs[0].device, () => initial = PerturbationEvaluation.Evaluate(forward, inputs, additional, target));
         }
@@ -83,7 +83,7 @@ internal static class AblationEngine
         var aggregate = outputs != n;
         var perPass = Math.Max(1, Math.Min(perEval ?? (aggregate ? 1 : AutomaticPerPass(inputs, n, growth, maxMemoryBytes)), featureCount));
         var checkRows = perEval is null && perPass > 1;
-        var totalEvaluations = 1 + ((featureCount + perPass - 1) / perPass);
+        var totalEvaluations = 1 + ((featureCount + perPass - 1) / perPass) + (checkRows ? 1 : 0);
         if (aggregate)
         {
             if (perEval is { } given && given != 1)
@@ -117,6 +117,7 @@ internal static class AblationEngine
         if (checkRows)
         {
             sizes.Add(Math.Min(perPass, featureCount) + 1);
+            sizes.Add(1);
         }
 
         var expanded = PerturbationEvaluation.Expanded(additional, target, sizes);
@@ -127,6 +128,7 @@ internal static class AblationEngine
             cancellationToken.ThrowIfCancellationRequested();
             var count = Math.Min(perPass, featureCount - start);
             var rowsIndependent = true;
+            var checking = checkRows;
             using (torch.NewDisposeScope())
             {
                 var masks = new Tensor?[inputs.Count];
@@ -142,7 +144,7 @@ internal static class AblationEngine
                         : ArgumentPreparation.RepeatBatch(t, count)).ToArray();
 
                 var evaluated = count;
-                if (checkRows)
+                if (checking)
                 {
                     // The unperturbed inputs ride along in the first shared pass, to see whether the model computes
                     // each row on its own.
@@ -153,21 +155,28 @@ internal static class AblationEngine
                 var (args, chunkTarget) = expanded[evaluated];
                 var modified = PerturbationEvaluation.Evaluate(forward, perturbed, args, chunkTarget);
                 var expected = aggregate ? outputs : evaluated * outputs;
-                if (modified.numel() != expected)
+                if (checking)
+                {
+                    checkRows = false;
+                    rowsIndependent = modified.numel() == expected;
+                    if (rowsIndependent)
+                    {
+                        // Two rows are compared with their values in passes of their own: the unperturbed inputs (with
+                        // the pass that came first) and the first perturbation (evaluated alone here).
+                        var flat = modified.to_type(dtype).reshape(-1);
+                        var (aloneArgs, aloneTarget) = expanded[1];
+                        var firstAlone = PerturbationEvaluation.Evaluate(forward, perturbed.Select(t => t.narrow(0, 0, n)).ToArray(), aloneArgs, aloneTarget);
+                        rowsIndependent = firstAlone.numel() == outputs
+                            && Close(flat.narrow(0, count * outputs, outputs), initial.to_type(dtype).reshape(-1))
+                            && Close(flat.narrow(0, 0, outputs), firstAlone.to_type(dtype).reshape(-1));
+                        modified = modified.reshape(-1).narrow(0, 0, count * outputs);
+                    }
+                }
+                else if (modified.numel() != expected)
                 {
                     throw new ArgumentException(
                         $"The forward function returned {modified.numel()} value(s) for {count} perturbation(s) of the batch of {n}, but {expected} were expected: with PerturbationsPerEval (perturbations_per_eval) above 1 its output must grow with the batch (one value per example).",
                         "PerturbationsPerEval");
-                }
-
-                if (checkRows)
-                {
-                    checkRows = false;
-                    var alone = initial.to_type(dtype).reshape(-1);
-                    var shared = modified.to_type(dtype).reshape(-1).narrow(0, count * outputs, outputs);
-                    modified = modified.reshape(-1).narrow(0, 0, count * outputs);
-                    var scale = alone.abs().max().to_type(ScalarType.Float64).item<double>();
-                    rowsIndependent = torch.allclose(shared, alone, rtol: 1e-4, atol: 1e-5 * Math.Max(scale, 1e-3));
                 }
 
                 if (rowsIndependent)
@@ -178,20 +187,39 @@ internal static class AblationEngine
 
             if (!rowsIndependent)
             {
-                // The model's output for a row depends on the rest of its batch: one perturbation per pass from here
-                // on, as Captum's default, with this chunk evaluated again.
+                // The model's output for a row depends on the rest of its batch (or the batch does not give one value
+                // per row): one perturbation per pass from here on, as Captum's default, with this chunk evaluated again.
                 perPass = 1;
+                done += 2;
                 totalEvaluations = done + featureCount - start;
-                expanded[1] = PerturbationEvaluation.Expanded(additional, target, [1])[1];
+                progress?.Report(new AttributionProgress(done, totalEvaluations));
                 start -= perPass;
                 continue;
             }
 
-            done++;
+            done += checking ? 2 : 1;
             progress?.Report(new AttributionProgress(done, totalEvaluations));
         }
 
         return useWeights ? totals.Select((t, i) => t / weights[i]!).ToArray() : totals;
+    }
+
+    private static bool Close(Tensor got, Tensor expected)
+    {
+        var scale = expected.abs().max().to_type(ScalarType.Float64).item<double>();
+        return torch.allclose(got, expected, rtol: 1e-4, atol: 1e-5 * Math.Max(scale, 1e-3));
+    }
+
+    /// <summary>
+    /// Whether choosing perturbations per pass needs the unperturbed pass measured: not without a budget, nor when
+    /// even <see cref="PerturbationOptions.AutomaticPerturbationRows"/> rows at a thousand times the inputs' bytes fit it.
+    /// </summary>
+    private static bool NeedsMeasuring(IReadOnlyList<Tensor> inputs, long n, long? maxMemoryBytes)
+    {
+        var budget = maxMemoryBytes ?? MemoryBudget.DefaultBytes;
+        var bytesPerRow = inputs.Sum(t => t.numel() * Math.Max(t.ElementSize, 4)) / (double)Math.Max(n, 1);
+        return budget != MemoryBudget.Unlimited
+            && PerturbationOptions.AutomaticPerturbationRows * bytesPerRow * MemoryProbe.AssumedBytesPerInputByte > budget;
     }
 
     /// <summary>Credits each perturbation's drop of the output to the elements its masks replaced.</summary>
@@ -219,11 +247,6 @@ internal static class AblationEngine
     private static int AutomaticPerPass(IReadOnlyList<Tensor> inputs, long n, long? growth, long? maxMemoryBytes)
     {
         var byRows = (int)Math.Max(1, PerturbationOptions.AutomaticPerturbationRows / Math.Max(n, 1));
-        if (maxMemoryBytes is < 1)
-        {
-            throw new ArgumentOutOfRangeException("MaxMemoryBytes", maxMemoryBytes, "MaxMemoryBytes must be positive (MemoryBudget.Unlimited for no budget).");
-        }
-
         var budget = maxMemoryBytes ?? MemoryBudget.DefaultBytes;
         if (budget == MemoryBudget.Unlimited)
         {

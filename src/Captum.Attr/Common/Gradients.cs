@@ -56,7 +56,8 @@ internal static class Gradients
         {
             if (grads[k] is { IsInvalid: false } g)
             {
-                result[tracked[k]] = g;
+                // A model given channels-last batches (ChannelsLastLayout) gives gradients in that order.
+                result[tracked[k]] = g.is_contiguous() ? g : g.contiguous();
             }
         }
 

@@ -228,7 +228,11 @@ internal sealed class LayerEvaluation
                     else
                     {
                         // A floating-point value that does not require grad gets a detached alias that does.
-                        kept = current.Select(t => requireGrad && !t.requires_grad && t.is_floating_point() ? t.detach().requires_grad_(true) : t.alias()).ToArray();
+                        // Contiguous, as the caller reads them (a model given channels-last batches makes its
+                        // convolutions' values in that order).
+                        kept = current.Select(t => requireGrad && !t.requires_grad && t.is_floating_point()
+                            ? t.detach().contiguous().requires_grad_(true)
+                            : t.is_contiguous() ? t.alias() : t.contiguous()).ToArray();
                     }
 
                     // The model continues with copies of the kept tensors, as Captum's layer evaluation does: models
@@ -248,7 +252,7 @@ internal sealed class LayerEvaluation
                         throw new CaptureComplete();
                     }
 
-                    return kept.Select(t => t.clone()).ToArray();
+                    return kept.Select((t, i) => ChannelsLastLayout.CloneLike(t, current[i])).ToArray();
                 }, argumentName));
             }
 

@@ -21,21 +21,15 @@ public abstract record PerturbationOptions : BaselineAttributionOptions
     /// </summary>
     /// <remarks>
     /// When not given (null, the default), FeatureAblation and Occlusion choose it, beyond Captum: as many
-    /// perturbations as fit <see cref="MaxMemoryBytes"/> (judged from the memory the unperturbed pass took), up to
-    /// <see cref="AutomaticPerturbationRows"/> rows per pass, and only for a model found to compute each row on its
-    /// own: the first shared pass also evaluates the unperturbed inputs, and if their outputs differ from the
-    /// unperturbed pass's, the call continues with one perturbation per pass. With one value for the whole batch
+    /// perturbations as fit their options' <c>MaxMemoryBytes</c> (judged from the memory the unperturbed pass
+    /// took), up to <see cref="AutomaticPerturbationRows"/> rows per pass, and only for a model found to compute each
+    /// row on its own: the first shared pass also carries the unperturbed inputs, and its first perturbation is
+    /// evaluated alone too; if either differs from its value in a pass of its own, the call continues with one
+    /// perturbation per pass (that check looks at two rows: give 1 for a model known to mix rows). With one value for the whole batch
     /// they use 1. The sampling methods (ShapleyValueSampling, ShapleyValues, Lime, KernelShap) use 1 when it is not
     /// given, as Captum does.
     /// </remarks>
     public int? PerturbationsPerEval { get; init; }
-
-    /// <summary>
-    /// The memory budget FeatureAblation and Occlusion size their passes by when <see cref="PerturbationsPerEval"/>
-    /// is not given: null for <see cref="MemoryBudget.DefaultBytes"/>, <see cref="MemoryBudget.Unlimited"/> for no
-    /// budget (the row cap still applies). Ignored when PerturbationsPerEval is given.
-    /// </summary>
-    public long? MaxMemoryBytes { get; init; }
 
     /// <summary>
     /// The most rows (perturbations times examples) one pass holds when FeatureAblation or Occlusion choose

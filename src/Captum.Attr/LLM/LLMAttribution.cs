@@ -106,11 +106,17 @@ public sealed class LLMAttribution<TOptions> : IAttribution
         var attributor = method(forward);
         var rows = perToken ? 1 + answer.Length : 1;
         var total = torch.zeros(rows, input.FeatureCount, ScalarType.Float32);
+
+        // The forward function evaluates its rows one by one, so passes shared by several perturbations gain nothing:
+        // one per pass unless the caller chose otherwise.
+        var methodOptions = options.Method is PerturbationOptions { PerturbationsPerEval: null } perturbation
+            ? (TOptions)(object)(perturbation with { PerturbationsPerEval = 1 })
+            : options.Method;
         for (var trial = 0; trial < options.NumTrials; trial++)
         {
             using var trialScope = torch.NewDisposeScope();
             using var features = input.ToTensor();
-            using var result = attributor.Attribute(features, options.Method, cancellationToken);
+            using var result = attributor.Attribute(features, methodOptions, cancellationToken);
             total.add_(result.Attribution.reshape(rows, input.FeatureCount).to_type(ScalarType.Float32).cpu());
             options.Progress?.Report(new AttributionProgress(trial + 1, options.NumTrials));
         }

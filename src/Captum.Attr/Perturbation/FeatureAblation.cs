@@ -23,7 +23,9 @@ namespace Captum.Attr;
 /// ids are global: a feature spans every input whose mask uses its id and is ablated in all of them in one
 /// pass (later Captum releases always do this). Without masks both are the same: every scalar is a feature.
 /// Inputs may hold integers (token ids); they are replaced by integer baselines and never converted.
-/// Cost: 1 + ceil(features / PerturbationsPerEval) forward passes, without gradients.
+/// Cost: 1 + ceil(features / PerturbationsPerEval) forward passes, without gradients. When PerturbationsPerEval is not
+/// given it is chosen from <c>MaxMemoryBytes</c> (up to 32 rows per pass), with one more pass that checks the
+/// model computes each row on its own (see <see cref="PerturbationOptions.PerturbationsPerEval"/>).
 /// </para>
 /// </remarks>
 public sealed class FeatureAblation : IAttributionMethod<FeatureAblationOptions>
@@ -62,6 +64,7 @@ public sealed class FeatureAblation : IAttributionMethod<FeatureAblationOptions>
         using var scope = torch.NewDisposeScope();
         var n = ArgumentPreparation.BatchSize(tensors);
         PerturbationEvaluation.PerturbationsPerEval(options.PerturbationsPerEval);
+        PerturbationEvaluation.MaxMemoryBytes(options.MaxMemoryBytes);
         options.Target.ValidateCount(n);
         var baselines = PerturbationEvaluation.Baselines(tensors, options.Baselines);
         var mask = ResolvedFeatureMask.Resolve(tensors, options.FeatureMask, n);
@@ -94,6 +97,14 @@ public sealed class FeatureAblation : IAttributionMethod<FeatureAblationOptions>
 /// </remarks>
 public sealed record FeatureAblationOptions : MaskedPerturbationOptions
 {
+    /// <summary>
+    /// The memory budget that sizes the passes when <see cref="PerturbationOptions.PerturbationsPerEval"/> is not
+    /// given: null for <see cref="MemoryBudget.DefaultBytes"/> (a quarter of the memory available), or
+    /// <see cref="MemoryBudget.Unlimited"/> for none (the cap of <see cref="PerturbationOptions.AutomaticPerturbationRows"/>
+    /// rows still applies). Ignored when PerturbationsPerEval is given. Beyond Captum.
+    /// </summary>
+    public long? MaxMemoryBytes { get; init; }
+
     /// <summary>
     /// False (default): each input's mask ids are that input's own features (the same id in two inputs names
     /// two features). True: ids are global, so a feature spans every input whose mask uses its id and is

@@ -17,7 +17,9 @@ namespace Captum.Attr;
 /// dimension: ceil((size - window) / stride) + 1. Each input is occluded separately (no patch spans inputs).
 /// Inputs may hold integers (token ids), replaced by integer baselines. The forward function must return one
 /// value per example, or (with PerturbationsPerEval 1) a fixed number of values for the whole batch.
-/// Cost: 1 + ceil(positions / PerturbationsPerEval) forward passes, without gradients.
+/// Cost: 1 + ceil(positions / PerturbationsPerEval) forward passes, without gradients. When PerturbationsPerEval is not
+/// given it is chosen from <c>MaxMemoryBytes</c> (up to 32 rows per pass), with one more pass that checks the
+/// model computes each row on its own (see <see cref="PerturbationOptions.PerturbationsPerEval"/>).
 /// </para>
 /// </remarks>
 public sealed class Occlusion : IAttributionMethod<OcclusionOptions>
@@ -54,6 +56,7 @@ public sealed class Occlusion : IAttributionMethod<OcclusionOptions>
         var windows = options.SlidingWindowShapes.Resolve(tensors);
         var strides = options.Strides.Resolve(tensors, windows);
         PerturbationEvaluation.PerturbationsPerEval(options.PerturbationsPerEval);
+        PerturbationEvaluation.MaxMemoryBytes(options.MaxMemoryBytes);
         options.Target.ValidateCount(n);
         var baselines = PerturbationEvaluation.Baselines(tensors, options.Baselines);
 
@@ -147,6 +150,14 @@ public sealed class Occlusion : IAttributionMethod<OcclusionOptions>
 /// <remarks>Python: the keyword arguments of <c>Occlusion.attribute</c>.</remarks>
 public sealed record OcclusionOptions : PerturbationOptions
 {
+    /// <summary>
+    /// The memory budget that sizes the passes when <see cref="PerturbationOptions.PerturbationsPerEval"/> is not
+    /// given: null for <see cref="MemoryBudget.DefaultBytes"/> (a quarter of the memory available), or
+    /// <see cref="MemoryBudget.Unlimited"/> for none (the cap of <see cref="PerturbationOptions.AutomaticPerturbationRows"/>
+    /// rows still applies). Ignored when PerturbationsPerEval is given. Beyond Captum.
+    /// </summary>
+    public long? MaxMemoryBytes { get; init; }
+
     /// <summary>
     /// The shape of the occluding patch for each input (one size per dimension after the batch). Required.
     /// Python: <c>sliding_window_shapes</c>.

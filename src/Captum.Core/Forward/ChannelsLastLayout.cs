@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using Captum.Layers;
 using TorchSharp;
@@ -37,7 +38,8 @@ internal static class ChannelsLastLayout
     /// <summary>The smallest batch rearranged: below it channels-last was measured slower.</summary>
     public const long MinimumBatch = 4;
 
-    private static readonly ConditionalWeakTable<nn.Module, Verdict> Verdicts = new();
+    private static readonly ConditionalWeakTable<ForwardFunction, ConcurrentDictionary<long, Verdict>> Verdicts = new();
+    private static readonly ConditionalWeakTable<nn.Module, Verdict> LastVerdicts = new();
     private static readonly bool ProcessDefault = Environment.GetEnvironmentVariable("CAPTUM_CHANNELS_LAST") != "0";
     private static readonly AsyncLocal<bool?> Override = new();
 
@@ -49,15 +51,38 @@ internal static class ChannelsLastLayout
     }
 
     /// <summary>
-    /// The arguments to call <paramref name="module"/> with: <paramref name="args"/> itself, or a copy whose image
-    /// batches are in channels-last order when the model has been found to accept that.
+    /// The arguments to call the model with: <paramref name="args"/> itself, or a copy whose image batches are in
+    /// channels-last order when <paramref name="function"/> has been found to accept that for these argument positions.
     /// </summary>
+    /// <param name="function">The forward function called; verdicts are kept per function, since two functions over one model may treat its input differently.</param>
     /// <param name="module">The model <paramref name="invoke"/> runs.</param>
     /// <param name="args">The positional arguments of the call.</param>
     /// <param name="invoke">The call itself, used by the probe.</param>
-    public static object?[] Arrange(nn.Module module, object?[] args, Func<object?[], Tensor> invoke)
+    public static object?[] Arrange(ForwardFunction function, nn.Module module, object?[] args, Func<object?[], Tensor> invoke)
     {
-        if (!Enabled || !args.Any(a => a is Tensor t && Qualifies(t)))
+        if (!Enabled)
+        {
+            return args;
+        }
+
+        // Which positions would be rearranged: a verdict holds for that set only (an optional 4-D argument the probe
+        // never saw gets a probe of its own).
+        long positions = 0;
+        for (var i = 0; i < args.Length && i < 63; i++)
+        {
+            if (args[i] is Tensor t && Qualifies(t))
+            {
+                positions |= 1L << i;
+            }
+        }
+
+        if (positions == 0)
+        {
+            return args;
+        }
+
+        var verdicts = Verdicts.GetValue(function, static _ => new ConcurrentDictionary<long, Verdict>());
+        if (verdicts.TryGetValue(positions, out var known) && !known.Accepts)
         {
             return args;
         }
@@ -69,13 +94,14 @@ internal static class ChannelsLastLayout
             return args;
         }
 
-        if (!Verdicts.TryGetValue(module, out var verdict))
+        if (known is null)
         {
-            verdict = Probe(args, invoke);
-            Verdicts.AddOrUpdate(module, verdict);
+            known = Probe(args, positions, invoke);
+            verdicts[positions] = known;
+            LastVerdicts.AddOrUpdate(module, known);
         }
 
-        if (!verdict.Accepts)
+        if (!known.Accepts)
         {
             return args;
         }
@@ -83,17 +109,27 @@ internal static class ChannelsLastLayout
         var arranged = (object?[])args.Clone();
         for (var i = 0; i < arranged.Length; i++)
         {
-            if (arranged[i] is Tensor t && Qualifies(t))
+            if ((positions & (1L << i)) != 0)
             {
-                arranged[i] = ToChannelsLast(t);
+                arranged[i] = ToChannelsLast((Tensor)arranged[i]!);
             }
         }
 
         return arranged;
     }
 
-    /// <summary>Whether the model was probed and found to accept channels-last batches (tests).</summary>
-    internal static bool? AcceptedBy(nn.Module module) => Verdicts.TryGetValue(module, out var v) ? v.Accepts : null;
+    /// <summary>
+    /// A copy of <paramref name="t"/> in the memory order of <paramref name="like"/>: channels-last when
+    /// <paramref name="like"/> is a 4-dimensional channels-last tensor of the same shape (a layer value that replaces
+    /// one the model computed from a rearranged batch keeps its speed), otherwise a plain clone. Differentiable.
+    /// </summary>
+    public static Tensor CloneLike(Tensor t, Tensor like) =>
+        t.Dimensions == 4 && like.Dimensions == 4 && t.shape.SequenceEqual(like.shape) && like.shape[1] > 1 && IsChannelsLast(like) && !IsChannelsLast(t)
+            ? ToChannelsLast(t)
+            : t.clone();
+
+    /// <summary>Whether the last probe of a function over <paramref name="module"/> found channels-last batches accepted; null before any (tests).</summary>
+    internal static bool? AcceptedBy(nn.Module module) => LastVerdicts.TryGetValue(module, out var v) ? v.Accepts : null;
 
     /// <summary>
     /// A TorchSharp module whose call in training mode changes state or draws random numbers (batch-norm statistics,
@@ -104,7 +140,7 @@ internal static class ChannelsLastLayout
         && module.GetType().Assembly == typeof(nn.Module).Assembly
         && StatefulInTraining.Any(module.GetType().Name.Contains);
 
-    private static readonly string[] StatefulInTraining = ["BatchNorm", "InstanceNorm", "Dropout", "LSTM", "GRU", "RNN"];
+    private static readonly string[] StatefulInTraining = ["BatchNorm", "InstanceNorm", "Dropout", "RReLU", "LSTM", "GRU", "RNN"];
 
     private static bool Qualifies(Tensor t) =>
         t.Dimensions == 4
@@ -123,7 +159,7 @@ internal static class ChannelsLastLayout
 
     private static Tensor ToChannelsLast(Tensor t) => t.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
 
-    private static Verdict Probe(object?[] args, Func<object?[], Tensor> invoke)
+    private static Verdict Probe(object?[] args, long positions, Func<object?[], Tensor> invoke)
     {
         var batch = args.OfType<Tensor>().First(Qualifies).shape[0];
         using var scope = torch.NewDisposeScope();
@@ -131,8 +167,9 @@ internal static class ChannelsLastLayout
         using var suspended = HookScope.SuspendInThisFlow();
         try
         {
-            var first = args.Select(a => a is Tensor t && t.Dimensions > 0 && t.shape[0] == batch ? t.narrow(0, 0, 1) : a).ToArray();
-            var rearranged = first.Select(a => a is Tensor t && t.Dimensions == 4 && t.is_floating_point() ? ToChannelsLast(t) : a).ToArray();
+            // Copies, never views: a model that changes its input in place must not reach the caller's tensors.
+            var first = args.Select(a => a is Tensor t ? (t.Dimensions > 0 && t.shape[0] == batch ? t.narrow(0, 0, 1) : t).clone() : a).ToArray();
+            var rearranged = first.Select((a, i) => (positions & (1L << i)) != 0 ? ToChannelsLast((Tensor)a!) : a is Tensor t ? t.clone() : a).ToArray();
             var expected = invoke(first);
             var got = invoke(rearranged);
             if (!expected.shape.SequenceEqual(got.shape) || expected.dtype != got.dtype)
@@ -145,8 +182,8 @@ internal static class ChannelsLastLayout
                 return expected.equal(got).item<bool>() ? Verdict.Accepted : Verdict.Refuses;
             }
 
-            var scale = expected.abs().max().item<float>();
-            return torch.allclose(got, expected, rtol: 1e-4, atol: 1e-5 * Math.Max(scale, 1e-3f)) ? Verdict.Accepted : Verdict.Refuses;
+            var scale = expected.abs().max().to_type(ScalarType.Float64).item<double>();
+            return torch.allclose(got, expected, rtol: 1e-4, atol: 1e-5 * Math.Max(scale, 1e-3)) ? Verdict.Accepted : Verdict.Refuses;
         }
         catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
         {

@@ -53,12 +53,24 @@ public sealed class ForwardFunction
 
         try
         {
-            return Module is { } module ? IntermediateRelease.Run(module, () => invoke(ChannelsLastLayout.Arrange(module, args, invoke))) : invoke(args);
+            return Module is { } module ? IntermediateRelease.Run(module, () => InvokeArranged(module, args)) : invoke(args);
         }
         catch (ExternalException ex) when (Module is not null && DtypeMismatch(Module, args) is { } mismatch)
         {
             throw new ArgumentException($"{mismatch} (libtorch: {ex.Message.Split('\n')[0].Trim()})", "inputs", ex);
         }
+    }
+
+    /// <summary>
+    /// Calls the function with its image batches in channels-last order where that was found to give the same answer
+    /// (<see cref="ChannelsLastLayout"/>); an output that comes back in that order is made contiguous, as it would have
+    /// been.
+    /// </summary>
+    private Tensor InvokeArranged(nn.Module module, object?[] args)
+    {
+        var arranged = ChannelsLastLayout.Arrange(this, module, args, invoke);
+        var output = invoke(arranged);
+        return ReferenceEquals(arranged, args) || output.is_contiguous() ? output : output.contiguous();
     }
 
     /// <summary>

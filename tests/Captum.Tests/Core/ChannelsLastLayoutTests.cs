@@ -144,6 +144,60 @@ public sealed class ChannelsLastLayoutTests
         TensorAssert.AllClose(rearranged.Attribution, contiguous.Attribution, atol: 1e-5, rtol: 1e-4);
     }
 
+    [Fact]
+    public void Attribute_SaliencyAndLayerActivationOnABatchOfEight_ResultsContiguous()
+    {
+        using var model = new TinyResNet(seed: 31);
+        using var x = torch.randn(8, 3, 16, 16, generator: new Generator(32));
+
+        using var saliency = WithLayout(true, () => new Saliency(model).Attribute(x, new SaliencyOptions { Target = 1 }));
+        using var activation = WithLayout(true, () => new LayerActivation(model, "layer1").Attribute(x));
+        using var conv = nn.Conv2d(3, 4, 3);
+        using var output = WithLayout(true, () => ((ForwardFunction)conv).Invoke(x));
+
+        Assert.True(saliency.Attributions[0].is_contiguous());
+        Assert.True(activation.Attribution.is_contiguous());
+        Assert.True(ChannelsLastLayout.AcceptedBy(conv));
+        Assert.True(output.is_contiguous());
+        Assert.Equal(activation.Attribution.numel() * 4, activation.Attribution.bytes.Length);
+    }
+
+    [Fact]
+    public void Invoke_SecondDelegateOverAProbedModuleThatViewsItsInput_ProbedOnItsOwnAndAnswerUnchanged()
+    {
+        using var model = new TinyResNet(seed: 33);
+        using var x = torch.randn(8, 3, 16, 16, generator: new Generator(34));
+        var plain = ForwardFunction.FromDelegate((object?[] a) => model.call((Tensor)a[0]!), model);
+        WithLayout(true, () => plain.Invoke(x)).Dispose();
+        Assert.True(ChannelsLastLayout.AcceptedBy(model));
+        var viewing = ForwardFunction.FromDelegate(
+            (object?[] a) =>
+            {
+                var t = (Tensor)a[0]!;
+                return model.call(t.view(t.shape[0], 3 * 16, 16).view(t.shape[0], 3, 16, 16));
+            },
+            model);
+        using var expected = model.call(x);
+
+        using var got = WithLayout(true, () => viewing.Invoke(x));
+
+        Assert.False(ChannelsLastLayout.AcceptedBy(model));
+        TensorAssert.AllClose(got, expected, atol: 1e-5, rtol: 1e-4);
+    }
+
+    [Fact]
+    public void Invoke_ModelScalingItsInputInPlace_ProbeLeavesTheCallersRowsAlone()
+    {
+        using var model = new InPlaceScale();
+        using var x = torch.ones(4, 3, 5, 5);
+        using var expected = model.call(torch.ones(4, 3, 5, 5)).detach();
+
+        using var got = WithLayout(true, () => ((ForwardFunction)model).Invoke(x));
+
+        TensorAssert.AllClose(got, expected, atol: 1e-6, rtol: 1e-5);
+        Assert.True(x.eq(1).all().item<bool>());
+    }
+
     private static T WithLayout<T>(bool enabled, Func<T> action)
     {
         var before = ChannelsLastLayout.Enabled;
@@ -201,6 +255,27 @@ public sealed class ChannelsLastLayoutTests
         public Recorder Second { get; }
 
         public override Tensor forward(Tensor x) => Second.call(first.call(x)).mean([2, 3]);
+    }
+
+    /// <summary>Doubles its input in place, then a convolution and a mean per example.</summary>
+    private sealed class InPlaceScale : nn.Module<Tensor, Tensor>
+    {
+        private readonly TorchSharp.Modules.Conv2d conv;
+
+        public InPlaceScale()
+            : base(nameof(InPlaceScale))
+        {
+            torch.manual_seed(6);
+            conv = nn.Conv2d(3, 2, 3, padding: 1);
+            RegisterComponents();
+            eval();
+        }
+
+        public override Tensor forward(Tensor x)
+        {
+            x.mul_(2);
+            return conv.call(x).mean([1, 2, 3]);
+        }
     }
 
     /// <summary>A linear model over the flattened image that flattens with <c>view</c>, which channels-last strides refuse.</summary>

@@ -145,8 +145,9 @@ public sealed class FeatureAblationTests
         using var chosen = new FeatureAblation((Func<Tensor, Tensor>)counting.Invoke).Attribute(x, options);
 
         TensorAssert.AllClose(chosen.Attribution, one.Attribution, 1e-6, 1e-5);
-        // 32 rows per pass fit 10 perturbations of 3 examples: all 7 features, and the 3 unperturbed rows checked.
-        Assert.Equal(new long[] { 3, 3 * 8 }, counting.BatchSizes);
+        // 32 rows per pass fit 10 perturbations of 3 examples: all 7 features and the 3 unperturbed rows in one pass,
+        // then the first perturbation alone, to check that rows do not depend on each other.
+        Assert.Equal(new long[] { 3, 3 * 8, 3 }, counting.BatchSizes);
     }
 
     [Fact]
@@ -168,7 +169,70 @@ public sealed class FeatureAblationTests
         using var chosen = new FeatureAblation((Func<Tensor, Tensor>)counting.Invoke).Attribute(x, options);
 
         TensorAssert.AllClose(chosen.Attribution, one.Attribution, 0, 0);
-        Assert.Equal(new long[] { 3, 3 * 8, 3, 3, 3, 3, 3, 3, 3 }, counting.BatchSizes);
+        Assert.Equal(new long[] { 3, 3 * 8, 3, 3, 3, 3, 3, 3, 3, 3 }, counting.BatchSizes);
+    }
+
+    [Fact]
+    public void Attribute_OutputScaledByTheBatchMaximumAndPerturbationsPerEvalNotGiven_SameAsOnePerPass()
+    {
+        // The perturbations lower the output, so the unperturbed rows stay the batch's maximum and alone cannot show
+        // that the rows depend on each other; the first perturbation evaluated alone does.
+        using var scope = torch.NewDisposeScope();
+        var x = torch.rand(1, 5, generator: new Generator(2)) + 1;
+        Func<Tensor, Tensor> relative = t =>
+        {
+            var y = t.sum(dim: 1);
+            return y / y.max();
+        };
+
+        using var one = new FeatureAblation(relative).Attribute(x, new FeatureAblationOptions { PerturbationsPerEval = 1 });
+        using var chosen = new FeatureAblation(relative).Attribute(x, new FeatureAblationOptions());
+
+        TensorAssert.AllClose(chosen.Attribution, one.Attribution, 1e-6, 1e-5);
+    }
+
+    [Fact]
+    public void Attribute_ScalarForOneExampleAndPerturbationsPerEvalNotGiven_SameAsOnePerPass()
+    {
+        // One value for a batch of one looks like one value per example until a shared pass returns one value for
+        // all its rows: the call goes on one perturbation per pass instead of failing.
+        using var scope = torch.NewDisposeScope();
+        var model = TestModels.SmoothMlp(5, inputs: 7);
+        var x = torch.randn(1, 7, generator: new Generator(1));
+        Func<Tensor, Tensor> scalar = t => model.call(t).sum();
+
+        using var one = new FeatureAblation(scalar).Attribute(x, new FeatureAblationOptions { PerturbationsPerEval = 1 });
+        using var chosen = new FeatureAblation(scalar).Attribute(x, new FeatureAblationOptions());
+        var windows = new OcclusionOptions { SlidingWindowShapes = new long[] { 2 } };
+        using var occludedOne = new Occlusion(scalar).Attribute(x, windows with { PerturbationsPerEval = 1 });
+        using var occludedChosen = new Occlusion(scalar).Attribute(x, windows);
+
+        TensorAssert.AllClose(chosen.Attribution, one.Attribution, 1e-6, 1e-5);
+        TensorAssert.AllClose(occludedChosen.Attribution, occludedOne.Attribution, 1e-6, 1e-5);
+    }
+
+    [Fact]
+    public void Attribute_ChosenPerturbationsPerEvalFallingBack_ProgressNeverDecreasesAndEndsAtItsTotal()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = TestModels.SmoothMlp(5, inputs: 7);
+        var x = torch.randn(3, 7);
+        var reports = new List<AttributionProgress>();
+        Func<Tensor, Tensor> centred = t =>
+        {
+            var y = model.call(t);
+            return y - y.mean([0], keepdim: true);
+        };
+
+        using var result = new FeatureAblation(centred).Attribute(x, new FeatureAblationOptions { Target = 1, Progress = new SynchronousProgress<AttributionProgress>(reports.Add) });
+
+        for (var i = 1; i < reports.Count; i++)
+        {
+            Assert.True(reports[i].CompletedSteps >= reports[i - 1].CompletedSteps);
+        }
+
+        // The unperturbed pass, the shared pass and its check, then the 7 features one by one.
+        Assert.Equal(new AttributionProgress(10, 10), reports[^1]);
     }
 
     [Fact]
