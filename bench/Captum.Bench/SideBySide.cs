@@ -16,7 +16,7 @@ internal static class SideBySide
     private static readonly string[] Workloads =
     [
         "resnet18_ig", "vqa_lig", "resnet18_conductance", "resnet18_occlusion", "resnet18_occlusion_ppe32", "resnet18_occlusion_auto",
-        "gpt2_llm_fa", "gpt2_llm_fa_nocache", "resnet18_floor", "resnet18_floor32",
+        "gpt2_llm_fa", "gpt2_llm_fa_nocache", "resnet18_floor", "resnet18_floor32", "resnet18_forward50",
         "resnet18_lig_layer3", "resnet18_lig_layer4", "resnet18_lig_layer3_noprefix", "resnet18_lig_layer4_noprefix",
     ];
 
@@ -35,6 +35,7 @@ internal static class SideBySide
             "gpt2_llm_fa" => Gpt2LlmFa.Build(noCache: false, smoke: false).Captum,
             "resnet18_floor" => Floor(1),
             "resnet18_floor32" => Floor(32),
+            "resnet18_forward50" => Forward50(),
             "gpt2_llm_fa_nocache" => Gpt2LlmFa.Build(noCache: true, smoke: false).Captum,
             "resnet18_lig_layer3" => LayerIg("layer3", reusePrefix: true),
             "resnet18_lig_layer4" => LayerIg("layer4", reusePrefix: true),
@@ -85,6 +86,25 @@ internal static class SideBySide
         {
             using var noGrad = torch.no_grad();
             model.call(x).Dispose();
+        };
+    }
+
+    /// <summary>
+    /// 50 forward passes of ResNet-18 at batch 1 without gradients, each in its own dispose scope: the per-pass cost
+    /// under resnet18_occlusion, to set beside PyTorch's own plain passes (docs/performance.md).
+    /// </summary>
+    private static Action Forward50()
+    {
+        var model = Model();
+        var x = torch.rand(1, 3, 224, 224);
+        return () =>
+        {
+            using var noGrad = torch.no_grad();
+            for (var i = 0; i < 50; i++)
+            {
+                using var pass = torch.NewDisposeScope();
+                model.call(x);
+            }
         };
     }
 
