@@ -121,6 +121,18 @@ internal sealed class LayerEvaluation
     }
 
     /// <summary>
+    /// <see cref="TryForwardReplacingOnce"/> without gradients, for the perturbation methods: the part of the model
+    /// before the layers runs once on <paramref name="args"/> (n rows), the rest on the replacements'
+    /// <paramref name="expectedRows"/> rows. Null, having changed nothing, when the model does not allow it. Whether
+    /// the answer is the usual pass's is for <see cref="ReplacingOnceMatchesExpanded"/> to say, once.
+    /// </summary>
+    public Tensor? TryForwardReplacingOnceWithoutGradients(object?[] args, bool onInput, IReadOnlyList<Tensor[]> replacements, long expectedRows)
+    {
+        using var attempt = torch.NewDisposeScope();
+        return TryRunOnce(args, onInput, replacements, expectedRows, differentiable: false)?.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
     /// Whether the pass of <see cref="TryForwardReplacingOnce"/> on <paramref name="args"/> gives, without gradients,
     /// the output of the usual pass on <paramref name="expandedArgs"/> (the same inputs repeated once per step of
     /// <paramref name="replacements"/>) with the same replacements. Shapes alone do not show every difference: a

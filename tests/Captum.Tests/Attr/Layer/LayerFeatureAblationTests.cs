@@ -10,6 +10,68 @@ namespace Captum.Tests.Attr.Layer;
 public sealed class LayerFeatureAblationTests
 {
     [Fact]
+    public void Attribute_SeveralPerturbationsPerPass_ModelBeforeTheLayerRunsOnTheUnperturbedRowsOnly()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var model = new RowCountingMlp(skipSumsTheBatch: false);
+        var x = torch.randn(3, 4, generator: new Generator(7));
+        var options = new LayerFeatureAblationOptions { Target = 1, PerturbationsPerEval = 3 };
+
+        using var one = new LayerFeatureAblation(model, "lin1").Attribute(x, options with { PerturbationsPerEval = 1 });
+        model.Rows.Clear();
+        using var shared = new LayerFeatureAblation(model, "lin1").Attribute(x, options);
+
+        TensorAssert.AllClose(shared.Attribution, one.Attribution, atol: 1e-6, rtol: 1e-5);
+        // Capture and unperturbed pass (3 rows each), the check (once on 3 rows, the usual pass on 9), then every pass
+        // of 3 perturbations runs the model's start on the 3 unperturbed rows.
+        Assert.Equal(new long[] { 3, 3, 3, 9, 3, 3 }, model.Rows);
+    }
+
+    [Fact]
+    public void Attribute_SeveralPerturbationsPerPassAndASkipSummingTheBatch_EveryPassRunsOnThePerturbedRows()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var model = new RowCountingMlp(skipSumsTheBatch: true);
+        var x = torch.randn(3, 4, generator: new Generator(8));
+        var options = new LayerFeatureAblationOptions { Target = 1, PerturbationsPerEval = 3 };
+
+        using var shared = new LayerFeatureAblation(model, "lin1").Attribute(x, options);
+
+        // The skip adds the sum of the batch's inputs, which the shortcut would take over 3 rows instead of 9: the
+        // check finds the difference and every pass runs on the perturbed rows (3 perturbations, then the last 2).
+        Assert.Equal(new long[] { 3, 3, 3, 9, 9, 6 }, model.Rows);
+        Assert.Equal(new long[] { 3, 5 }, shared.Attribution.shape);
+    }
+
+    /// <summary>Two linear layers ("lin1", "lin2") that record the rows of every call; optionally a skip adding the batch's input sum.</summary>
+    private sealed class RowCountingMlp : nn.Module<Tensor, Tensor>
+    {
+        private readonly Linear lin1;
+        private readonly Linear lin2;
+        private readonly bool skipSumsTheBatch;
+
+        public RowCountingMlp(bool skipSumsTheBatch)
+            : base(nameof(RowCountingMlp))
+        {
+            torch.manual_seed(5);
+            lin1 = nn.Linear(4, 5);
+            lin2 = nn.Linear(5, 2);
+            this.skipSumsTheBatch = skipSumsTheBatch;
+            RegisterComponents();
+            eval();
+        }
+
+        public List<long> Rows { get; } = [];
+
+        public override Tensor forward(Tensor x)
+        {
+            Rows.Add(x.shape[0]);
+            var y = lin2.call(torch.tanh(lin1.call(x)));
+            return skipSumsTheBatch ? y + x.sum() : y;
+        }
+    }
+
+    [Fact]
     public void Attribute_InputIdentityLayerOfModelInputWrapper_EqualsFeatureAblationOfTheInputs()
     {
         using var scope = torch.NewDisposeScope();
