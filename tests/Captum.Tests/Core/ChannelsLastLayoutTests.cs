@@ -1,5 +1,6 @@
 using Captum.Attr;
 using Captum.Forward;
+using FsCheck.Xunit;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -31,6 +32,30 @@ public sealed class ChannelsLastLayoutTests
         TensorAssert.AllClose(rearranged.Delta!, contiguous.Delta!, atol: 1e-4, rtol: 1e-3);
         Assert.True(x.is_contiguous());
         Assert.False(x.requires_grad);
+    }
+
+    [Property(MaxTest = 12)]
+    public void Attribute_AnyConvNetBatchAndSize_SameGradientsInEitherOrder(int seed, byte batchChoice, byte sizeChoice, bool pooled)
+    {
+        using var scope = torch.NewDisposeScope();
+        var batch = 4 + (batchChoice % 5);
+        var size = 3 + (sizeChoice % 6);
+        var generator = new Generator((ulong)(uint)seed);
+        torch.manual_seed(seed);
+        var conv = nn.Sequential(nn.Conv2d(3, 4, 3, padding: 1), nn.ReLU(), nn.Conv2d(4, 2, 3, padding: 1));
+        conv.eval();
+        var model = ForwardFunction.FromDelegate(
+            (Tensor[] t) => pooled ? conv.call(t[0]).amax([2, 3]) : conv.call(t[0]).mean([2, 3]),
+            conv);
+        var x = torch.randn([batch, 3, size, size], generator: generator);
+        var options = new IntegratedGradientsOptions { Steps = 4, Target = 1 };
+
+        using var rearranged = WithLayout(true, () => new IntegratedGradients(model).Attribute(x, options));
+        using var contiguous = WithLayout(false, () => new IntegratedGradients(model).Attribute(x, options));
+
+        Assert.True(ChannelsLastLayout.AcceptedBy(conv));
+        Assert.True(rearranged.Attribution.is_contiguous());
+        TensorAssert.AllClose(rearranged.Attribution, contiguous.Attribution, atol: 1e-5, rtol: 1e-4);
     }
 
     [Fact]
