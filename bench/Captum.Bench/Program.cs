@@ -40,6 +40,8 @@ if (SideBySide.IsWorkload(workload))
     {
         "resnet18_ig" => () => ResNet18Ig().Item1,
         "vqa_lig" => () => VqaLig().Item1,
+        "resnet18_ig_raw" => () => ResNet18Ig().Item2,
+        "vqa_lig_raw" => () => VqaLig().Item2,
         _ => null,
     });
 }

@@ -16,7 +16,7 @@ internal static class SideBySide
     private static readonly string[] Workloads =
     [
         "resnet18_ig", "vqa_lig", "resnet18_conductance", "resnet18_occlusion", "resnet18_occlusion_ppe32", "resnet18_occlusion_auto",
-        "gpt2_llm_fa", "gpt2_llm_fa_nocache", "resnet18_floor", "resnet18_floor32", "resnet18_forward50",
+        "gpt2_llm_fa", "gpt2_llm_fa_nocache", "resnet18_floor", "resnet18_floor32", "resnet18_forward50", "resnet18_ig_raw", "vqa_lig_raw",
         "resnet18_lig_layer3", "resnet18_lig_layer4", "resnet18_lig_layer3_noprefix", "resnet18_lig_layer4_noprefix",
     ];
 
