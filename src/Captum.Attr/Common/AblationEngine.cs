@@ -1,4 +1,5 @@
 using Captum.Forward;
+using Captum.Runtime;
 using static TorchSharp.torch;
 
 namespace Captum.Attr;
@@ -167,8 +168,8 @@ internal static class AblationEngine
                         var (aloneArgs, aloneTarget) = expanded[1];
                         var firstAlone = PerturbationEvaluation.Evaluate(forward, perturbed.Select(t => t.narrow(0, 0, n)).ToArray(), aloneArgs, aloneTarget);
                         rowsIndependent = firstAlone.numel() == outputs
-                            && Close(flat.narrow(0, count * outputs, outputs), initial.to_type(dtype).reshape(-1))
-                            && Close(flat.narrow(0, 0, outputs), firstAlone.to_type(dtype).reshape(-1));
+                            && Rounding.Close(flat.narrow(0, count * outputs, outputs), initial.to_type(dtype).reshape(-1))
+                            && Rounding.Close(flat.narrow(0, 0, outputs), firstAlone.to_type(dtype).reshape(-1));
                         modified = modified.reshape(-1).narrow(0, 0, count * outputs);
                     }
                 }
@@ -202,12 +203,6 @@ internal static class AblationEngine
         }
 
         return useWeights ? totals.Select((t, i) => t / weights[i]!).ToArray() : totals;
-    }
-
-    private static bool Close(Tensor got, Tensor expected)
-    {
-        var scale = expected.abs().max().to_type(ScalarType.Float64).item<double>();
-        return torch.allclose(got, expected, rtol: 1e-4, atol: 1e-5 * Math.Max(scale, 1e-3));
     }
 
     /// <summary>

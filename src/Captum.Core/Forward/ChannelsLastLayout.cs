@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using Captum.Layers;
+using Captum.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -182,8 +183,7 @@ internal static class ChannelsLastLayout
                 return expected.equal(got).item<bool>() ? Verdict.Accepted : Verdict.Refuses;
             }
 
-            var scale = expected.abs().max().to_type(ScalarType.Float64).item<double>();
-            return torch.allclose(got, expected, rtol: 1e-4, atol: 1e-5 * Math.Max(scale, 1e-3)) ? Verdict.Accepted : Verdict.Refuses;
+            return Rounding.Close(got, expected) ? Verdict.Accepted : Verdict.Refuses;
         }
         catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
         {
