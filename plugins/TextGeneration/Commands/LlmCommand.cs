@@ -116,7 +116,8 @@ public sealed class LlmCommand : IPluginCommand
         context.Output.WriteLine($"Top attributed {(template is null ? "tokens" : "values")} ({method}{(foil is null ? string.Empty : $", against \"{foil}\"")}):");
         foreach (var i in Enumerable.Range(0, seqAttr.Length).OrderByDescending(i => seqAttr[i]).Take(top))
         {
-            context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {result.InputTokens[i],-20} {seqAttr[i],10:F4}"));
+            // The position tells repeated words apart (the question's "mary" from the story's).
+            context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  #{i,-3} {result.InputTokens[i],-20} {seqAttr[i],10:F4}"));
         }
 
         Directory.CreateDirectory(folder);

@@ -83,6 +83,10 @@ public sealed class LlmCommandTests
         var others = Enumerable.Range(0, 6).Concat(Enumerable.Range(12, 6)).Max(i => seqAttr[i]);
         Assert.True(others < new[] { 6, 10, 20 }.Min(i => seqAttr[i]), $"another sentence's token at {others}");
         Assert.Contains("Answer: garden", output, StringComparison.Ordinal);
+
+        // The printed top list names each token with its position, so the two "mary"s are told apart.
+        Assert.Matches(@"\n  #20  +mary +\d", output);
+        Assert.Matches(@"\n  #10  +garden +\d", output);
     }
 
     [Fact]
