@@ -212,9 +212,7 @@ internal static class AblationEngine
     private static bool NeedsMeasuring(IReadOnlyList<Tensor> inputs, long n, long? maxMemoryBytes)
     {
         var budget = maxMemoryBytes ?? MemoryBudget.DefaultBytes;
-        var bytesPerRow = inputs.Sum(t => t.numel() * Math.Max(t.ElementSize, 4)) / (double)Math.Max(n, 1);
-        return budget != MemoryBudget.Unlimited
-            && PerturbationOptions.AutomaticPerturbationRows * bytesPerRow * MemoryProbe.AssumedBytesPerInputByte > budget;
+        return budget != MemoryBudget.Unlimited && !MemoryProbe.EvidentlyFits(PerturbationOptions.AutomaticPerturbationRows, inputs, n, budget);
     }
 
     /// <summary>Credits each perturbation's drop of the output to the elements its masks replaced.</summary>

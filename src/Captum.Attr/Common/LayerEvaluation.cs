@@ -144,11 +144,22 @@ internal sealed class LayerEvaluation
     /// </summary>
     public bool ReplacingOnceMatchesExpanded(object?[] args, object?[] expandedArgs, bool onInput, IReadOnlyList<Tensor[]> replacements, long expectedRows)
     {
+        var (matches, expanded) = CompareReplacingOnce(args, expandedArgs, onInput, replacements, expectedRows);
+        expanded?.Dispose();
+        return matches;
+    }
+
+    /// <summary>
+    /// <see cref="ReplacingOnceMatchesExpanded"/>, also giving the usual pass's output (without gradients, in the
+    /// caller's dispose scope) when it ran, so that a perturbation method need not run that pass again.
+    /// </summary>
+    public (bool Matches, Tensor? Expanded) CompareReplacingOnce(object?[] args, object?[] expandedArgs, bool onInput, IReadOnlyList<Tensor[]> replacements, long expectedRows)
+    {
         using var probe = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         if (TryRunOnce(args, onInput, replacements, expectedRows, differentiable: false) is not { } once)
         {
-            return false;
+            return (false, null);
         }
 
         Tensor expanded;
@@ -158,19 +169,20 @@ internal sealed class LayerEvaluation
         }
         catch (Exception ex) when (IsRefusal(ex))
         {
-            return false;
+            return (false, null);
         }
 
+        expanded.MoveToOuterDisposeScope();
         if (!once.shape.SequenceEqual(expanded.shape) || once.dtype != expanded.dtype || !once.is_floating_point())
         {
-            return false;
+            return (false, expanded);
         }
 
         // Both passes run the rest of the model on the same rows; where the model allows the shortcut they differ by
         // rounding at most (a reduction over copies rather than one row), far below any dependence on the batch.
         var scale = expanded.numel() == 0 ? 0.0 : expanded.abs().max().ToDouble();
         var atol = double.IsFinite(scale) ? 1e-6 * scale : 0.0;
-        return once.allclose(expanded, rtol: 1e-5, atol: atol, equal_nan: true);
+        return (once.allclose(expanded, rtol: 1e-5, atol: atol, equal_nan: true), expanded);
     }
 
     private Tensor? TryRunOnce(object?[] args, bool onInput, IReadOnlyList<Tensor[]> replacements, long expectedRows, bool differentiable)

@@ -32,13 +32,9 @@ internal static class MemoryProbe
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxMemoryBytes"/> is not positive.</exception>
     public static long? Budget(long? maxMemoryBytes, int steps, long batchSize, Device device, IEnumerable<Tensor> perExample)
     {
+        CheckBudget(maxMemoryBytes);
         if (maxMemoryBytes is { } given)
         {
-            if (given < 1)
-            {
-                throw new ArgumentOutOfRangeException("MaxMemoryBytes", given, "MaxMemoryBytes must be positive (MemoryBudget.Unlimited for no budget).");
-            }
-
             return given == MemoryBudget.Unlimited ? null : given;
         }
 
@@ -48,9 +44,28 @@ internal static class MemoryProbe
         }
 
         var budget = MemoryBudget.DefaultBytes;
+        return EvidentlyFits((double)steps * batchSize, perExample, batchSize, budget) ? null : budget;
+    }
+
+    /// <summary>Checks a <c>MaxMemoryBytes</c> option: null, or positive.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxMemoryBytes"/> is not positive.</exception>
+    public static void CheckBudget(long? maxMemoryBytes)
+    {
+        if (maxMemoryBytes is < 1)
+        {
+            throw new ArgumentOutOfRangeException("MaxMemoryBytes", maxMemoryBytes, "MaxMemoryBytes must be positive (MemoryBudget.Unlimited for no budget).");
+        }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="rows"/> rows fit <paramref name="budget"/> even at <see cref="AssumedBytesPerInputByte"/>
+    /// times the per-example tensors' bytes (<paramref name="perExample"/>, a batch of <paramref name="batchSize"/>), so
+    /// that nothing needs measuring.
+    /// </summary>
+    public static bool EvidentlyFits(double rows, IEnumerable<Tensor> perExample, long batchSize, long budget)
+    {
         var bytesPerRow = perExample.Sum(t => t.numel() * Math.Max(t.ElementSize, 4)) / Math.Max(batchSize, 1);
-        var rows = (double)steps * batchSize;
-        return rows * bytesPerRow * AssumedBytesPerInputByte <= budget ? null : budget;
+        return rows * bytesPerRow * AssumedBytesPerInputByte <= budget;
     }
 
     private static bool CanMeasure(Device device) => device.type == DeviceType.CPU && File.Exists("/proc/self/status");

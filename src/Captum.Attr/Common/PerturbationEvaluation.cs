@@ -41,15 +41,6 @@ internal static class PerturbationEvaluation
         }
     }
 
-    /// <summary>Checks <c>MaxMemoryBytes</c> of the methods that choose perturbations per pass.</summary>
-    public static void MaxMemoryBytes(long? maxMemoryBytes)
-    {
-        if (maxMemoryBytes is < 1)
-        {
-            throw new ArgumentOutOfRangeException("MaxMemoryBytes", maxMemoryBytes, "MaxMemoryBytes must be positive (MemoryBudget.Unlimited for no budget).");
-        }
-    }
-
     /// <summary>Checks <c>Samples</c>.</summary>
     public static void Samples(int samples)
     {

@@ -22,7 +22,7 @@ namespace Captum.Attr;
 /// call ends, also when it throws. Outputs as in <see cref="FeatureAblation"/>: one value per example gives
 /// attributions of the layer's shapes; k values for the whole batch give first dimension k.
 /// Cost: 2 + ceil(features / PerturbationsPerEval) forward passes, without gradients. With PerturbationsPerEval above 1 the
-/// model before the layer runs on the n unperturbed rows only, where a check on the first shared pass (two passes more)
+/// model before the layer runs on the n unperturbed rows only, where a check on the first shared pass (one pass more)
 /// shows that gives the usual answer (beyond Captum).
 /// </para>
 /// </remarks>
@@ -94,8 +94,17 @@ public sealed class LayerFeatureAblation : ILayerAttributionMethod<LayerFeatureA
             {
                 // Several perturbations share this pass: the model before the layer sees only the unperturbed inputs,
                 // so it runs once on their n rows where the model allows it, checked once against the usual pass.
-                prefixOnce ??= evaluation.ReplacingOnceMatchesExpanded(original, args[count..], onInput, [replaced], rows);
-                if (prefixOnce == true && evaluation.TryForwardReplacingOnceWithoutGradients(original, onInput, [replaced], rows) is { } once)
+                if (prefixOnce is null)
+                {
+                    // The check runs the usual pass too: its output is this pass's answer either way.
+                    var (matches, usual) = evaluation.CompareReplacingOnce(original, args[count..], onInput, [replaced], rows);
+                    prefixOnce = matches;
+                    if (usual is not null)
+                    {
+                        return usual;
+                    }
+                }
+                else if (prefixOnce == true && evaluation.TryForwardReplacingOnceWithoutGradients(original, onInput, [replaced], rows) is { } once)
                 {
                     return once;
                 }

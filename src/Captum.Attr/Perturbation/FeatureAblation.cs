@@ -64,7 +64,7 @@ public sealed class FeatureAblation : IAttributionMethod<FeatureAblationOptions>
         using var scope = torch.NewDisposeScope();
         var n = ArgumentPreparation.BatchSize(tensors);
         PerturbationEvaluation.PerturbationsPerEval(options.PerturbationsPerEval);
-        PerturbationEvaluation.MaxMemoryBytes(options.MaxMemoryBytes);
+        MemoryProbe.CheckBudget(options.MaxMemoryBytes);
         options.Target.ValidateCount(n);
         var baselines = PerturbationEvaluation.Baselines(tensors, options.Baselines);
         var mask = ResolvedFeatureMask.Resolve(tensors, options.FeatureMask, n);

@@ -56,7 +56,7 @@ public sealed class Occlusion : IAttributionMethod<OcclusionOptions>
         var windows = options.SlidingWindowShapes.Resolve(tensors);
         var strides = options.Strides.Resolve(tensors, windows);
         PerturbationEvaluation.PerturbationsPerEval(options.PerturbationsPerEval);
-        PerturbationEvaluation.MaxMemoryBytes(options.MaxMemoryBytes);
+        MemoryProbe.CheckBudget(options.MaxMemoryBytes);
         options.Target.ValidateCount(n);
         var baselines = PerturbationEvaluation.Baselines(tensors, options.Baselines);
 
