@@ -166,7 +166,7 @@ public sealed class LlmCommand : IPluginCommand
             "feature-ablation" => LLMAttribution.FeatureAblation(model, tokenizer).Attribute(input, target, Options<FeatureAblationOptions>(), cancellationToken),
             "shapley-value-sampling" => LLMAttribution.ShapleyValueSampling(model, tokenizer).Attribute(input, target, Options<ShapleyValueSamplingOptions>(), cancellationToken),
             "shapley-values" => LLMAttribution.ShapleyValues(model, tokenizer).Attribute(input, target, Options<ShapleyValuesOptions>(), cancellationToken),
-            "lime" => new LLMAttribution<LimeOptions>(model, tokenizer, f => new Lime(f)).Attribute(input, target, Options<LimeOptions>(), cancellationToken),
+            "lime" => LLMAttribution.Lime(model, tokenizer).Attribute(input, target, Options<LimeOptions>(), cancellationToken),
             "kernel-shap" => LLMAttribution.KernelShap(model, tokenizer).Attribute(input, target, Options<KernelShapOptions>(), cancellationToken),
             "layer-ig" => LLMGradientAttribution.LayerIntegratedGradients(model, tokenizer, "transformer.wte")
                 .Attribute((TextTokenInput)input, target, Options(new LayerIntegratedGradientsOptions { Steps = steps }), cancellationToken),

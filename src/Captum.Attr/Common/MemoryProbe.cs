@@ -10,10 +10,14 @@ namespace Captum.Attr;
 /// <remarks>
 /// The measurement reads Linux's /proc/self (the peak resident set, reset through clear_refs). Where it cannot
 /// measure (another OS, or tensors on a GPU, whose memory the process's resident set does not show), it takes
-/// the conservative choice of one step per pass.
+/// the conservative choice of one step per pass. The peak is the process's, so probes run one at a time: a probe
+/// that reset the peak while another was measuring would hide the other's growth (and give it too large a batch).
+/// Work on other threads that is not a probe still counts, which can only make the choice smaller.
 /// </remarks>
 internal static class MemoryProbe
 {
+    private static readonly Lock ProbeGate = new();
+
     /// <summary>
     /// How much of the default budget's room a pass is assumed to need per byte of its per-example tensors: below
     /// <c>rows x bytes per row x</c> this, no probe runs (a model's activations and their gradients rarely exceed a
@@ -110,11 +114,14 @@ internal static class MemoryProbe
 
     private static long PeakGrowth(Action action)
     {
-        GC.Collect();
-        var before = Read("VmRSS:");
-        Reset();
-        action();
-        return Math.Max(Read("VmHWM:") - before, 1L);
+        lock (ProbeGate)
+        {
+            GC.Collect();
+            var before = Read("VmRSS:");
+            Reset();
+            action();
+            return Math.Max(Read("VmHWM:") - before, 1L);
+        }
     }
 
     private static void Reset()

@@ -191,6 +191,22 @@ public static class LLMAttribution
     public static LLMAttribution<ShapleyValuesOptions> ShapleyValues(ICausalLanguageModel model, ITextTokenizer tokenizer, LLMAttributionTarget target = LLMAttributionTarget.LogProbability) =>
         new(model, tokenizer, f => new ShapleyValues(f), target);
 
+    /// <summary>LLMAttribution over <see cref="Attr.Lime"/> (whole answer only), with Lime's defaults for what is not given.</summary>
+    /// <param name="model">The language model.</param>
+    /// <param name="tokenizer">Its tokenizer.</param>
+    /// <param name="target">What the attributions explain: the answer's log probability (default) or probability.</param>
+    /// <param name="interpretableModel">The surrogate; a Lasso with alpha 0.01 by default.</param>
+    /// <param name="similarityFunc">The sample weight; <see cref="Attr.Lime.ExpKernelSimilarity"/>() by default.</param>
+    /// <param name="perturbFunc">The sampler; <see cref="Attr.Lime.DefaultPerturbation"/> by default.</param>
+    public static LLMAttribution<LimeOptions> Lime(
+        ICausalLanguageModel model,
+        ITextTokenizer tokenizer,
+        LLMAttributionTarget target = LLMAttributionTarget.LogProbability,
+        ISurrogateModel? interpretableModel = null,
+        SimilarityFunction? similarityFunc = null,
+        PerturbFunction? perturbFunc = null) =>
+        new(model, tokenizer, f => new Lime(f, interpretableModel, similarityFunc, perturbFunc), target);
+
     /// <summary>LLMAttribution over <see cref="Attr.KernelShap"/> (whole answer only).</summary>
     public static LLMAttribution<KernelShapOptions> KernelShap(ICausalLanguageModel model, ITextTokenizer tokenizer, LLMAttributionTarget target = LLMAttributionTarget.LogProbability) =>
         new(model, tokenizer, f => new KernelShap(f), target);
@@ -218,7 +234,9 @@ public sealed record LLMAttributionOptions<TOptions>
     /// Whether a model that keeps a key-value cache (<see cref="ICachingCausalLanguageModel"/>) reuses it: greedy
     /// generation reads each token once, and <see cref="LLMAttribution{TOptions}"/> reads the unperturbed prompt once
     /// and each perturbed prompt only from its first changed token. True by default, as Captum's
-    /// <c>use_cached_outputs</c>; the attributions are the same (to float rounding) either way. Ignored for other models.
+    /// <c>use_cached_outputs</c>; the attributions are the same (to float rounding) either way. Ignored for other models,
+    /// and while any of the model's modules carries a forward hook (a cached pass reads only the new tokens, so a hook
+    /// would see or change other tensors than in the whole pass).
     /// </summary>
     /// <remarks>Python: <c>use_cached_outputs</c> (Captum caches token by token within each perturbed prompt; here the answer
     /// is read in one teacher-forced pass, and the cache saves the prompts' unchanged beginnings).</remarks>

@@ -1,3 +1,4 @@
+using Captum.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -25,7 +26,7 @@ public static class LLMGeneration
         ArgumentOutOfRangeException.ThrowIfLessThan(maxNewTokens, 1);
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        var caching = useCache ? model as ICachingCausalLanguageModel : null;
+        var caching = CachingModel(model, useCache);
         var current = prompt;
         var input = prompt;
         KeyValueCache? cache = null;
@@ -58,6 +59,24 @@ public static class LLMGeneration
         }
 
         return [.. generated];
+    }
+
+    /// <summary>
+    /// <paramref name="model"/> as a caching model when <paramref name="useCache"/>, it keeps a cache, and none of its
+    /// modules carries a forward hook (the user's or an attribution's in this flow); otherwise null, and every sequence
+    /// is read whole. A cached pass reads only the new tokens and need not call every module as a module, so a hook
+    /// would see, or change, other tensors than in the uncached pass the results must equal.
+    /// </summary>
+    internal static ICachingCausalLanguageModel? CachingModel(ICausalLanguageModel model, bool useCache)
+    {
+        if (!useCache || model is not ICachingCausalLanguageModel caching)
+        {
+            return null;
+        }
+
+        var hookedHere = HookScope.ModulesHookedInThisFlow().ToHashSet(ReferenceEqualityComparer.Instance);
+        var modules = model.Module.modules().Prepend(model.Module);
+        return modules.Any(m => hookedHere.Contains(m) || HookScope.HasForeignHooks(m)) ? null : caching;
     }
 
     /// <summary>

@@ -18,10 +18,10 @@ internal sealed class PromptPrefixCache
 
     private PromptPrefixCache(long[] prompt, KeyValueCache cache) => (this.prompt, this.cache) = (prompt, cache);
 
-    /// <summary>The cache of <paramref name="prompt"/> ([1, tokens]), or null when off, the model keeps none, or the prompt has one token.</summary>
+    /// <summary>The cache of <paramref name="prompt"/> ([1, tokens]), or null when off, the model keeps none or carries hooks (<see cref="LLMGeneration.CachingModel"/>), or the prompt has one token.</summary>
     public static PromptPrefixCache? Create(ICausalLanguageModel model, Tensor prompt, bool enabled)
     {
-        if (!enabled || model is not ICachingCausalLanguageModel caching || prompt.shape[1] < 2)
+        if (LLMGeneration.CachingModel(model, enabled) is not { } caching || prompt.shape[1] < 2)
         {
             return null;
         }

@@ -71,4 +71,38 @@ public sealed class MemoryBudgetTests
 
         Assert.Equal(6, result.InternalBatchSize);
     }
+    [Fact]
+    public void PeakGrowth_ProbesOnSeveralThreads_RunOneAtATimeAndEachSeesItsOwnPeak()
+    {
+        if (!File.Exists("/proc/self/status"))
+        {
+            return; // the probe measures nothing off Linux; there is no process-wide peak to share
+        }
+
+        const long Bytes = 64L << 20;
+        var inside = 0;
+        var overlapped = 0;
+        var growths = new long?[4];
+        Parallel.For(0, growths.Length, new ParallelOptions { MaxDegreeOfParallelism = growths.Length }, i =>
+        {
+            growths[i] = MemoryProbe.PeakGrowth(torch.CPU, () =>
+            {
+                if (Interlocked.Increment(ref inside) > 1)
+                {
+                    Interlocked.Exchange(ref overlapped, 1);
+                }
+
+                // Touch every page, so the block is resident while this probe measures; then free it.
+                using (var block = torch.ones(Bytes / 4, ScalarType.Float32))
+                {
+                    Thread.Sleep(50);
+                }
+
+                Interlocked.Decrement(ref inside);
+            });
+        });
+
+        Assert.Equal(0, overlapped);
+        Assert.All(growths, g => Assert.True(g >= Bytes * 9 / 10, $"a probe saw {g} bytes of growth for a {Bytes}-byte block"));
+    }
 }

@@ -80,6 +80,41 @@ public sealed class LLMAttributionTests
     }
 
     [Fact]
+    public void Attribute_LimeWithAGivenSurrogate_AttributesWithThatSurrogatesCoefficients()
+    {
+        using var scope = torch.NewDisposeScope();
+        var (model, tokenizer) = Setup();
+        var input = new TextTemplateInput("{} went to the {} . where is {} ?", ["mary", "garden", "mary"]);
+        var surrogate = new RecordingSurrogate();
+        var options = new LLMAttributionOptions<LimeOptions> { SkipTokens = [1], Method = new LimeOptions { Samples = 30, Seed = 4 } };
+
+        using var result = LLMAttribution.Lime(model, tokenizer, interpretableModel: surrogate).Attribute(input, "garden", options);
+
+        Assert.Null(result.TokenAttribution);
+        Assert.Equal(1, surrogate.Fits);
+        var attribution = result.SequenceAttribution.to_type(ScalarType.Float64).data<double>().ToArray();
+        Assert.Equal(surrogate.Last!.Coefficients.Count, attribution.Length);
+        for (var i = 0; i < attribution.Length; i++)
+        {
+            Assert.True(Math.Abs(attribution[i] - surrogate.Last.Coefficients[i]) <= 1e-5 * Math.Max(1, Math.Abs(attribution[i])), $"feature {i}: {attribution[i]} against the surrogate's {surrogate.Last.Coefficients[i]}");
+        }
+    }
+
+    /// <summary>Lime's default surrogate, counting its fits and keeping the last.</summary>
+    private sealed class RecordingSurrogate : ISurrogateModel
+    {
+        public int Fits { get; private set; }
+
+        public LinearSurrogate? Last { get; private set; }
+
+        public LinearSurrogate Fit(double[,] interpretableInputs, double[] outputs, double[] weights)
+        {
+            Fits++;
+            return Last = new LassoSurrogate(alpha: 0.01).Fit(interpretableInputs, outputs, weights);
+        }
+    }
+
+    [Fact]
     public void Attribute_NoTarget_ExplainsTheGreedyAnswer()
     {
         using var scope = torch.NewDisposeScope();

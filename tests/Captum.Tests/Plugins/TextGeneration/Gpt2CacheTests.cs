@@ -137,6 +137,32 @@ public sealed class Gpt2CacheTests
     }
 
     [Fact]
+    public void Attribute_ModelWithAForwardHookOnABlock_ReadsWholeSequencesAndMatchesTheUncachedRun()
+    {
+        using var scope = torch.NewDisposeScope();
+        var inner = RandomModel();
+        var model = new TokenCounting(inner);
+        var tokenizer = new WordTokenizer(LLMAttributionTests.Vocab);
+        var tokens = new TextTokenInput("mary went to the garden . where is mary ?", tokenizer, baselines: "<pad>", skipTokens: ["<s>"]);
+        var fa = LLMAttribution.FeatureAblation(model, tokenizer);
+        LLMAttributionOptions<FeatureAblationOptions> Fa(bool cache) => new() { SkipTokens = ["<s>"], UseCachedOutputs = cache, MaxNewTokens = 2 };
+        var block = (nn.Module<Tensor, Tensor>)inner.named_modules().Single(m => m.name == "transformer.h.0").module;
+        // An intervention the cached path would skip: the block is not called as a module there.
+        block.register_forward_hook((_, _, output) => output * 0.5);
+
+        model.Read = 0;
+        using var uncached = fa.Attribute(tokens, null, Fa(false));
+        var uncachedReads = model.Read;
+        model.Read = 0;
+        using var cached = fa.Attribute(tokens, null, Fa(true));
+
+        Assert.Equal(uncachedReads, model.Read);
+        Assert.Equal(uncached.OutputTokenIds, cached.OutputTokenIds);
+        TensorAssert.AllClose(uncached.SequenceAttribution, cached.SequenceAttribution, 0, 0);
+        TensorAssert.AllClose(uncached.TokenAttribution!, cached.TokenAttribution!, 0, 0);
+    }
+
+    [Fact]
     public void Logits_CachedAndNewTokensBeyondThePositions_NamesInputIds()
     {
         using var scope = torch.NewDisposeScope();
