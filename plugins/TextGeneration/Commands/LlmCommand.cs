@@ -104,6 +104,11 @@ public sealed class LlmCommand : IPluginCommand
         IInterpretableInput input = prompt is not null
             ? new TextTokenInput(prompt, tokenizer, baselines: baseline)
             : new TextTemplateInput(template!, values);
+        if (target is null)
+        {
+            RequireRoomToGenerate(model, tokenizer, input, template is null ? "prompt" : "template");
+        }
+
         LLMTarget? answer = target is not null ? (LLMTarget?)target
             : endOfSequence is { } end ? StoryAnswer(model, tokenizer, input, end, maxNew, context.CancellationToken)
             : (LLMTarget?)null;
@@ -184,6 +189,18 @@ public sealed class LlmCommand : IPluginCommand
         }
 
         return (Gpt2Tokenizer.FromFolder(folder), null);
+    }
+
+    /// <summary>Checks, before generating, that the prompt leaves the model a position for the answer; the error names the option.</summary>
+    private static void RequireRoomToGenerate(Gpt2LMHeadModel model, ITextTokenizer tokenizer, IInterpretableInput input, string option)
+    {
+        using var ids = input.ToModelInput(null, tokenizer);
+        if (ids.shape[1] >= model.Config.Positions)
+        {
+            throw new ArgumentException(
+                $"--{option}: the prompt has {ids.shape[1]} tokens, and the model reads at most {model.Config.Positions}: no position is left to generate an answer. Shorten the prompt or give --target.",
+                option);
+        }
     }
 
     /// <summary>The greedy answer of a model that ends answers with <paramref name="end"/>, without it.</summary>

@@ -125,6 +125,35 @@ public sealed class LlmCommandTests
     }
 
     [Fact]
+    public void Llm_StoryModelPromptFillingItsPositionsWithoutTarget_ExitsTwoNamingPrompt()
+    {
+        using var folder = new TempFolder();
+
+        // 10 sentences of 6 words and a 4-word question: the story model's 64 positions exactly.
+        var prompt = string.Concat(Enumerable.Repeat("mary went to the garden . ", 10)) + "where is mary ?";
+        var (code, _, error) = BundledCli.Run("llm", "--prompt", prompt, "--out", folder.Path);
+
+        Assert.Equal(2, code);
+        Assert.Contains("--prompt", error, StringComparison.Ordinal);
+        Assert.Contains("64 tokens", error, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(folder.Path, "report.html")));
+    }
+
+    [Fact]
+    public void Llm_CheckpointPromptFillingItsPositionsWithoutTarget_ExitsTwoNamingPrompt()
+    {
+        using var folder = new TempFolder();
+
+        // "the" and 63 times " the": 64 GPT-2 tokens, gpt2-tiny's n_positions.
+        var prompt = string.Join(" ", Enumerable.Repeat("the", 64));
+        var (code, _, error) = BundledCli.Run("llm", "--checkpoint", Folder(), "--prompt", prompt, "--out", folder.Path);
+
+        Assert.Equal(2, code);
+        Assert.Contains("--prompt", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("narrow", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Llm_PromptAndTemplate_ExitsTwoNamingPrompt()
     {
         using var folder = new TempFolder();
