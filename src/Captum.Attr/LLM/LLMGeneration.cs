@@ -19,12 +19,17 @@ public static class LLMGeneration
     /// <param name="cancellationToken">Checked before each token.</param>
     /// <param name="useCache">Whether a caching model reuses its keys and values (Hugging Face's <c>use_cache</c>, on by default); the tokens are the same either way.</param>
     /// <returns>The new tokens' ids only.</returns>
-    /// <exception cref="ArgumentException">The prompt fills the model's positions, leaving none for a new token; the message names prompt.</exception>
+    /// <exception cref="ArgumentException">The prompt is not one row of ids, [1, tokens], or fills the model's positions, leaving none for a new token; the message names prompt.</exception>
     public static long[] Greedy(ICausalLanguageModel model, Tensor prompt, int maxNewTokens, long? endOfSequence = null, CancellationToken cancellationToken = default, bool useCache = true)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(prompt);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxNewTokens, 1);
+        if (prompt.dim() != 2 || prompt.shape[0] != 1)
+        {
+            throw new ArgumentException($"prompt must be one row of ids, [1, tokens], not [{string.Join(", ", prompt.shape)}]: generation explains one prompt per call.", nameof(prompt));
+        }
+
         RequireRoomToGenerate(model, prompt.shape[1], nameof(prompt));
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();

@@ -23,6 +23,8 @@ namespace Captum.Attr;
 /// value on the prompt's token: Gradient SHAP's points lie between the two embeddings, as on a continuous input. (Captum
 /// turns every value other than 1 into the baseline token, so its points all collapse onto the baseline.) Values 0 and
 /// 1 give exactly the model's own passes. LayerGradientShap's baselines default to 0 here (Captum requires them).</para>
+/// <para>One prompt per call, as in Captum: the interpretable tensor is [1, features] and the answer one sequence; the
+/// results have no batch dimension (rows beyond one are the method's own, e.g. integration steps or samples).</para>
 /// </remarks>
 public sealed class LLMGradientAttribution<TOptions> : IAttribution
     where TOptions : AttributionOptions
@@ -67,13 +69,13 @@ public sealed class LLMGradientAttribution<TOptions> : IAttribution
     /// <remarks>False: the LLM classes return no convergence delta, as Captum's.</remarks>
     public bool HasConvergenceDelta => false;
 
-    /// <summary>Attributes the answer, token by token, to the prompt's interpretable tokens.</summary>
-    /// <param name="input">The prompt's tokens.</param>
+    /// <summary>Attributes the answer, token by token, to the prompt's interpretable tokens: one prompt and one answer per call (batch dimension 1).</summary>
+    /// <param name="input">The prompt's tokens: one prompt.</param>
     /// <param name="target">The answer, as text or ids; generated greedily when null.</param>
     /// <param name="options">Skipped tokens, generation length and the method's own options (NumTrials must stay 1).</param>
     /// <param name="cancellationToken">Checked between answer tokens and inside the method.</param>
     /// <returns>Per answer token and in sum, the attributions, and the step scores; the caller disposes it.</returns>
-    /// <exception cref="ArgumentException">The answer has no token or does not fit the model's positions, or an option does not fit; the message names it.</exception>
+    /// <exception cref="ArgumentException">The answer has no token or does not fit the model's positions, no target is given and the prompt leaves no position to generate one, or an option does not fit; the message names it (input, target, Foil, or the option), before any gradient pass.</exception>
     /// <remarks>Python: <c>attribute(inp, target, skip_tokens, gen_args, **kwargs)</c>.</remarks>
     public LLMAttributionResult Attribute(TextTokenInput input, LLMTarget? target = null, LLMAttributionOptions<TOptions>? options = null, CancellationToken cancellationToken = default)
     {

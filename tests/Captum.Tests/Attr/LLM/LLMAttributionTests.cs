@@ -193,6 +193,18 @@ public sealed class LLMAttributionTests
     }
 
     [Fact]
+    public void Greedy_TwoPrompts_NamesPromptOnePromptPerCall()
+    {
+        using var scope = torch.NewDisposeScope();
+        var (model, _) = Setup(positions: 8);
+
+        var error = Assert.Throws<ArgumentException>(() => LLMGeneration.Greedy(model, torch.tensor(new long[,] { { 1, 3 }, { 1, 5 } }), 2));
+
+        Assert.Equal("prompt", error.ParamName);
+        Assert.Contains("[1, tokens]", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Greedy_PromptOneShortOfThePositions_GeneratesOneToken()
     {
         using var scope = torch.NewDisposeScope();
