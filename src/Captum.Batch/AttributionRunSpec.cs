@@ -10,8 +10,8 @@ namespace Captum.Batch;
 /// </summary>
 public sealed record AttributionRunSpec : IShardedRunSpec<AttributionRunSpec>
 {
-    /// <summary>The file format's version.</summary>
-    public int Format { get; init; } = 1;
+    /// <summary>The file format's version: 2 since model files are recorded by their SHA-256 rather than their path.</summary>
+    public int Format { get; init; } = 2;
 
     /// <summary>The dataset: a plugin dataset's name, or a manifest file's name.</summary>
     public required string Dataset { get; init; }
@@ -28,10 +28,26 @@ public sealed record AttributionRunSpec : IShardedRunSpec<AttributionRunSpec>
     /// <summary>The model provider's name.</summary>
     public required string Model { get; init; }
 
-    /// <summary>The model's files (name to file name) and settings, as given.</summary>
+    /// <summary>
+    /// The model's files: name to the SHA-256 (hex) of the file's contents (<see cref="ContentDigest.OfPath"/>), what
+    /// identifies the weights wherever the file is mounted.
+    /// </summary>
     public SortedDictionary<string, string> ModelFiles { get; init; } = new(StringComparer.Ordinal);
 
-    /// <inheritdoc cref="ModelFiles"/>
+    /// <summary>
+    /// The model's files as the first worker gave them (name to path). Recorded for people, not compared: workers on
+    /// other machines may mount the same file elsewhere.
+    /// </summary>
+    public SortedDictionary<string, string> ModelFilePaths { get; init; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// What built the model provider: its assembly's name and informational version, and the SHA-256 of the
+    /// resources it embeds (<see cref="ContentDigest.OfResources"/>): what identifies a model that ships with its
+    /// plugin, which no model file names. Null when not known.
+    /// </summary>
+    public string? ModelBuild { get; init; }
+
+    /// <summary>The model's settings, as given.</summary>
     public SortedDictionary<string, string> ModelSettings { get; init; } = new(StringComparer.Ordinal);
 
     /// <summary>The explanation method's name (<c>--method</c>).</summary>
@@ -72,7 +88,8 @@ public sealed record AttributionRunSpec : IShardedRunSpec<AttributionRunSpec>
             .Compare("count", other.Count, Count)
             .Compare("seed", other.Seed, Seed)
             .Compare("model", other.Model, Model)
-            .Compare("model files", other.ModelFiles, ModelFiles)
+            .CompareEach("model file", "SHA-256", other.ModelFiles, ModelFiles)
+            .Compare("model build", other.ModelBuild, ModelBuild)
             .Compare("model settings", other.ModelSettings, ModelSettings)
             .Compare("method", other.Method, Method)
             .Compare("steps", other.Steps, Steps)
