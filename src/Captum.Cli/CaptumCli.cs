@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Captum.Explain;
 using Captum.Hosting;
+using Captum.Runtime;
 
 namespace Captum.Cli;
 
@@ -30,11 +31,26 @@ public static class CaptumCli
         }
 
         WarnAboutMissingVariableFolders(error);
+        CheckKernels();
         using var host = PluginHost.Load(PluginRoots(folders));
         var parsed = Root(host, output, error).Parse(args);
         // Ctrl+C and SIGTERM cancel the command, which stops at the end of its current pass and writes what it has
         // done (attribute-dataset's rows, Insights' shutdown); System.CommandLine's default gives it 2 seconds.
         return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = TimeSpan.FromMinutes(5) });
+    }
+
+    // Before any plugin or command runs a model: libtorch's oneDNN kernels are checked once and switched off where
+    // they compute wrong numbers (TorchRuntime; `captum plugins` says so). A missing libtorch is reported by the
+    // command that needs it.
+    private static void CheckKernels()
+    {
+        try
+        {
+            TorchRuntime.EnsureAvailable();
+        }
+        catch (TorchRuntimeUnavailableException)
+        {
+        }
     }
 
     /// <summary>The command line: the built-in commands, then every plugin's.</summary>
@@ -160,6 +176,11 @@ public static class CaptumCli
             foreach (var failure in host.Failures)
             {
                 output.WriteLine($"FAILED {failure.Path}: {failure.Reason}");
+            }
+
+            if (TorchRuntime.KernelWarning is { } warning)
+            {
+                output.WriteLine($"libtorch: {warning}");
             }
 
             return 0;

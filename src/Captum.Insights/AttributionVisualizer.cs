@@ -4,6 +4,7 @@ using Captum.Explain;
 using Captum.Forward;
 using Captum.Layers;
 using Captum.Plugins;
+using Captum.Runtime;
 using Captum.Visualization;
 
 namespace Captum.Insights;
@@ -39,6 +40,7 @@ public sealed class AttributionVisualizer
         ArgumentNullException.ThrowIfNull(classes);
         ArgumentNullException.ThrowIfNull(features);
         ArgumentNullException.ThrowIfNull(dataset);
+        TorchRuntime.EnsureAvailable();
         Require(models.Count > 0, nameof(models), "at least one model is needed.");
         Require(classes.Count > 0, nameof(classes), "at least one class is needed.");
         Require(features.Count > 0, nameof(features), "at least one feature is needed.");

@@ -4,8 +4,8 @@ using TorchSharp;
 namespace Captum.Runtime;
 
 /// <summary>
-/// Checks that TorchSharp's native runtime (libtorch) can be loaded and turns the loader's
-/// failure into an error that names what is missing and how to install it.
+/// Checks that TorchSharp's native runtime (libtorch) can be loaded and computes correct numbers on this CPU, and
+/// turns the loader's failure into an error that names what is missing and how to install it.
 /// </summary>
 public static class TorchRuntime
 {
@@ -15,6 +15,13 @@ public static class TorchRuntime
     /// Throws <see cref="TorchRuntimeUnavailableException"/> when libtorch cannot be loaded on this
     /// machine. Every public CaptumSharp entry point calls it, so the first failure is explained once.
     /// </summary>
+    /// <remarks>
+    /// The first call also checks, once per process and in a few milliseconds, that libtorch's oneDNN kernels give
+    /// the numbers of its own reference kernels on this CPU (a convolution's gradients and an LSTM); where they do
+    /// not, oneDNN is switched off for the whole process (<c>torch.backends.mkldnn.enabled = False</c> in Python)
+    /// and <see cref="KernelWarning"/> says why. Applications that run models before calling CaptumSharp call this
+    /// method first.
+    /// </remarks>
     public static void EnsureAvailable()
     {
         if (LoadFailure.Value is { } failure)
@@ -45,18 +52,45 @@ public static class TorchRuntime
         }
     }
 
+    /// <summary>
+    /// Null when libtorch's kernels passed the check of <see cref="EnsureAvailable"/> (or it has not run yet);
+    /// otherwise what was wrong and that oneDNN was switched off, for an application to show as a warning.
+    /// </summary>
+    public static string? KernelWarning { get; private set; }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static Exception? Probe()
     {
         try
         {
-            using var probe = torch.zeros(1);
-            return null;
+            using (torch.zeros(1))
+            {
+            }
         }
         catch (Exception ex) when (ex is DllNotFoundException or TypeInitializationException or NotSupportedException or BadImageFormatException)
         {
             return Explain(ex);
         }
+
+        return CheckKernels();
+    }
+
+    private static Exception? CheckKernels()
+    {
+        if (OneDnnKernelCheck.FindWrongKernel() is not { } wrong)
+        {
+            return null;
+        }
+
+        if (OneDnnKernelCheck.Disable() && OneDnnKernelCheck.FindWrongKernel() is null)
+        {
+            KernelWarning = $"libtorch's oneDNN kernels compute wrong numbers on this CPU ({wrong}); oneDNN is switched off for this process, so convolutions and LSTMs use libtorch's own kernels (correct, slower).";
+            return null;
+        }
+
+        return new TorchRuntimeUnavailableException(
+            $"libtorch computes wrong numbers on this CPU ({wrong}) and oneDNN could not be switched off from here. Set DNNL_MAX_CPU_ISA=AVX in the environment before starting the program (oneDNN then uses kernels that compute correctly) and try again.",
+            null);
     }
 
     internal static TorchRuntimeUnavailableException Explain(Exception ex)
@@ -92,7 +126,7 @@ public static class TorchRuntime
 public sealed class TorchRuntimeUnavailableException : Exception
 {
     /// <summary>Creates the exception.</summary>
-    public TorchRuntimeUnavailableException(string message, Exception inner)
+    public TorchRuntimeUnavailableException(string message, Exception? inner)
         : base(message, inner)
     {
     }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Captum.Attr;
 using Captum.Layers;
 using Captum.Plugins;
@@ -9,8 +10,15 @@ namespace Captum.Explain.Strategies;
 /// attribution layer that is not an input identity (the VQA tutorial's option (1)); gives the same numbers as
 /// <see cref="LayerIntegratedGradientsStrategy"/>.
 /// </summary>
+/// <remarks>
+/// Configuring an interpretable embedding is one per layer at a time (<see cref="InterpretableEmbeddings"/>), so
+/// explanations of one model by this strategy run one at a time; other calls of the model (predictions, other
+/// strategies) are not held up, and pass token ids through the configured layer unchanged.
+/// </remarks>
 public sealed class InterpretableEmbeddingStrategy : ExplanationStrategy
 {
+    private static readonly ConditionalWeakTable<nn.Module, Lock> Gates = new();
+
     /// <inheritdoc />
     public override string Name => "interpretable-embedding";
 
@@ -24,48 +32,51 @@ public sealed class InterpretableEmbeddingStrategy : ExplanationStrategy
     protected override InputAttributions Attribute(IInterpretableModel model, PreparedInput input, long target, ExplanationOptions options, CancellationToken cancellationToken)
     {
         var root = model.Forward.Module ?? throw new ArgumentException("the model's forward function has no module to configure embeddings on.", nameof(model));
-        var configured = new List<InterpretableEmbeddingBase>();
-        try
+        lock (Gates.GetValue(root, static _ => new Lock()))
         {
-            var inputs = new Tensor[input.Inputs.Count];
-            var baselines = new BaselineValue[input.Inputs.Count];
-            for (var i = 0; i < inputs.Length; i++)
+            var configured = new List<InterpretableEmbeddingBase>();
+            try
             {
-                var layer = model.AttributionLayers[i].Resolve(root);
-                if (layer is InputIdentity)
+                var inputs = new Tensor[input.Inputs.Count];
+                var baselines = new BaselineValue[input.Inputs.Count];
+                for (var i = 0; i < inputs.Length; i++)
                 {
-                    inputs[i] = input.Inputs[i];
-                    baselines[i] = input.Baselines[i];
-                    continue;
+                    var layer = model.AttributionLayers[i].Resolve(root);
+                    if (layer is InputIdentity)
+                    {
+                        inputs[i] = input.Inputs[i];
+                        baselines[i] = input.Baselines[i];
+                        continue;
+                    }
+
+                    var path = LayerPath.PathOf(root, layer)
+                        ?? throw new ArgumentException($"attribution layer {model.AttributionLayers[i]} is not part of the model.", nameof(model));
+                    var embedding = InterpretableEmbeddings.ConfigureInterpretableEmbeddingLayer(root, path);
+                    configured.Add(embedding);
+                    inputs[i] = embedding.IndicesToEmbeddings(input.Inputs[i]);
+                    baselines[i] = input.Baselines[i].Tensor is { } ids
+                        ? embedding.IndicesToEmbeddings(ids)
+                        : throw new ArgumentException($"baseline {i} must be token ids for the embedding at '{path}'.", nameof(input));
                 }
 
-                var path = LayerPath.PathOf(root, layer)
-                    ?? throw new ArgumentException($"attribution layer {model.AttributionLayers[i]} is not part of the model.", nameof(model));
-                var embedding = InterpretableEmbeddings.ConfigureInterpretableEmbeddingLayer(root, path);
-                configured.Add(embedding);
-                inputs[i] = embedding.IndicesToEmbeddings(input.Inputs[i]);
-                baselines[i] = input.Baselines[i].Tensor is { } ids
-                    ? embedding.IndicesToEmbeddings(ids)
-                    : throw new ArgumentException($"baseline {i} must be token ids for the embedding at '{path}'.", nameof(input));
+                var result = new IntegratedGradients(model.Forward).Attribute(Inputs.Of(inputs), new IntegratedGradientsOptions
+                {
+                    Baselines = baselines,
+                    Target = target,
+                    AdditionalForwardArgs = input.AdditionalForwardArgs,
+                    Steps = options.Steps,
+                    InternalBatchSize = options.InternalBatchSize,
+                    ReturnConvergenceDelta = true,
+                    Progress = options.Progress,
+                }, cancellationToken);
+                return new InputAttributions(result.Attributions.ToArray(), result.Delta!.item<float>());
             }
-
-            var result = new IntegratedGradients(model.Forward).Attribute(Inputs.Of(inputs), new IntegratedGradientsOptions
+            finally
             {
-                Baselines = baselines,
-                Target = target,
-                AdditionalForwardArgs = input.AdditionalForwardArgs,
-                Steps = options.Steps,
-                InternalBatchSize = options.InternalBatchSize,
-                ReturnConvergenceDelta = true,
-                Progress = options.Progress,
-            }, cancellationToken);
-            return new InputAttributions(result.Attributions.ToArray(), result.Delta!.item<float>());
-        }
-        finally
-        {
-            foreach (var embedding in configured)
-            {
-                InterpretableEmbeddings.RemoveInterpretableEmbeddingLayer(root, embedding);
+                foreach (var embedding in configured)
+                {
+                    InterpretableEmbeddings.RemoveInterpretableEmbeddingLayer(root, embedding);
+                }
             }
         }
     }

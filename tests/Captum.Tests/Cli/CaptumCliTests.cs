@@ -75,7 +75,8 @@ public sealed class CaptumCliTests
 
         Assert.Equal(0, code);
         var lines = output.ReplaceLineEndings("\n").Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        var headers = lines.Select((l, i) => (l, i)).Where(x => !x.l.StartsWith(' ')).Select(x => x.i).ToList();
+        // The kernel check's line (TorchRuntime.KernelWarning), on CPUs where oneDNN was switched off, is no plugin.
+        var headers = lines.Select((l, i) => (l, i)).Where(x => !x.l.StartsWith(' ') && !x.l.StartsWith("libtorch: ", StringComparison.Ordinal)).Select(x => x.i).ToList();
         Assert.Equal(2, headers.Count);
         var sections = headers.Select((h, k) => lines[h..(k + 1 < headers.Count ? headers[k + 1] : lines.Length)]).ToList();
         var minimal = Assert.Single(sections, s => s.Any(l => l.Contains("command minimal-score", StringComparison.Ordinal)));
@@ -84,6 +85,27 @@ public sealed class CaptumCliTests
         var template = Assert.Single(sections, s => s != minimal);
         Assert.DoesNotContain(template, l => l.Contains("minimal-score", StringComparison.Ordinal) || l.Contains("token-drop", StringComparison.Ordinal));
         Assert.Contains(template, l => l.StartsWith("  command ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Plugins_AfterTheKernelCheck_SaysWhetherOneDnnWasSwitchedOffAndWhy()
+    {
+        using var root = new TempFolder();
+        BuildOutputs.Copy(MinimalOutput, Path.Combine(root.Path, "Captum.Plugins.Minimal"));
+
+        var (code, output, _) = Run("--plugins", root.Path, "plugins");
+
+        Assert.Equal(0, code);
+        var said = output.ReplaceLineEndings("\n").Split('\n').Where(l => l.StartsWith("libtorch: ", StringComparison.Ordinal)).ToList();
+        if (Captum.Runtime.TorchRuntime.KernelWarning is { } warning)
+        {
+            Assert.Equal("libtorch: " + warning, Assert.Single(said));
+            Assert.Contains("switched off", warning, StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Empty(said);
+        }
     }
 
     [Fact]

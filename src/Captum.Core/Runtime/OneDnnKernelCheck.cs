@@ -1,0 +1,109 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Captum.Runtime;
+
+/// <summary>
+/// Checks that libtorch's oneDNN (MKL-DNN) kernels compute what its own reference kernels compute, and switches
+/// oneDNN off for the process when they do not. On some CPUs the oneDNN 3.7.1 inside libtorch 2.10 picks JIT kernels
+/// that give wrong numbers: on an AMD EPYC of family 26 (Zen 5) the AVX-512 and AVX2 kernels of a convolution's
+/// input gradient with fewer than 16 channels, and of an LSTM's forward pass, are off by whole units with no error,
+/// which turned a trained model's answers and every gradient attribution through a first convolution into noise.
+/// </summary>
+/// <remarks>
+/// Written by hand because neither TorchSharp 0.107 nor any served library exposes ATen's switch
+/// (<c>torch.backends.mkldnn.enabled</c> in Python); it is called through the C++ entry points
+/// <c>at::globalContext()</c> and <c>at::Context::setUserEnabledMkldnn(bool)</c>, exported by libtorch_cpu under
+/// the Itanium C++ ABI (Linux, macOS). The reference is the same operation in float64, which oneDNN does not
+/// handle, so ATen's own kernels compute it. With oneDNN off, ATen computes convolutions and LSTMs with its own
+/// kernels: correct, and slower.
+/// </remarks>
+internal static class OneDnnKernelCheck
+{
+    private const double Tolerance = 1e-3;
+
+    /// <summary>Runs the check; returns null when oneDNN agrees with the reference, else what differed.</summary>
+    internal static string? FindWrongKernel()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var grad = torch.enable_grad();
+        var generator = new Generator(20261207);
+        try
+        {
+            // Channel counts below oneDNN's block of 16, as in a network's first layer over RGB or grey images.
+            foreach (var (channels, outChannels, size, kernel, stride, padding) in new[] { (1, 1, 6, 3, 1, 1), (3, 8, 12, 7, 2, 3) })
+            {
+                var x = torch.randn([2, channels, size, size], generator: generator);
+                var w = torch.randn([outChannels, channels, kernel, kernel], generator: generator);
+                var what = $"conv2d of {channels} to {outChannels} channels, {kernel}x{kernel} kernel";
+                if (Compare(what, [x, w], t => nn.functional.conv2d(t[0], t[1], strides: [stride, stride], padding: [padding, padding])) is { } problem)
+                {
+                    return problem;
+                }
+            }
+
+            using var lstm = nn.LSTM(6, 5, batchFirst: true);
+            using var lstm64 = nn.LSTM(6, 5, batchFirst: true);
+            lstm64.load_state_dict(lstm.state_dict());
+            lstm64.to(float64);
+            // oneDNN runs an LSTM only without autograd, as in a model's prediction.
+            using var inference = torch.no_grad();
+            var sequence = torch.randn([2, 4, 6], generator: generator);
+            var (out32, _, _) = lstm.call(sequence);
+            var (out64, _, _) = lstm64.call(sequence.to(float64));
+            return Differs("LSTM forward", out32, out64);
+        }
+        finally
+        {
+            generator.Dispose();
+        }
+    }
+
+    /// <summary>Switches oneDNN off in ATen for the whole process; false when libtorch does not export the switch.</summary>
+    internal static bool Disable()
+    {
+        try
+        {
+            SetUserEnabledMkldnn(GlobalContext(), false);
+            return !UserEnabledMkldnn(GlobalContext());
+        }
+        catch (Exception ex) when (ex is EntryPointNotFoundException or DllNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    private static string? Compare(string what, Tensor[] arguments, Func<Tensor[], Tensor> operation)
+    {
+        var single = arguments.Select(a => a.detach().requires_grad_()).ToArray();
+        var reference = arguments.Select(a => a.detach().to(float64).requires_grad_()).ToArray();
+        var y = operation(single);
+        var y64 = operation(reference);
+        var seed = torch.randn_like(y64);
+        y.backward([seed.to(float32)]);
+        y64.backward([seed]);
+        return Differs(what + " forward", y, y64)
+            ?? single.Select((a, i) => Differs($"{what}, gradient of argument {i}", a.grad!, reference[i].grad!)).FirstOrDefault(p => p is not null);
+    }
+
+    private static string? Differs(string what, Tensor actual, Tensor reference)
+    {
+        var error = (actual.to(float64) - reference).abs().max().item<double>();
+        var scale = Math.Max(1.0, reference.abs().max().item<double>());
+        return error <= Tolerance * scale
+            ? null
+            : string.Create(CultureInfo.InvariantCulture, $"{what} differs from float64 by {error:g3} (of {scale:g3})");
+    }
+
+    [DllImport("libtorch_cpu", EntryPoint = "_ZN2at13globalContextEv")]
+    private static extern IntPtr GlobalContext();
+
+    [DllImport("libtorch_cpu", EntryPoint = "_ZN2at7Context20setUserEnabledMkldnnEb")]
+    private static extern void SetUserEnabledMkldnn(IntPtr context, [MarshalAs(UnmanagedType.U1)] bool enabled);
+
+    [DllImport("libtorch_cpu", EntryPoint = "_ZNK2at7Context17userEnabledMkldnnEv")]
+    [return: MarshalAs(UnmanagedType.U1)]
+    private static extern bool UserEnabledMkldnn(IntPtr context);
+}
