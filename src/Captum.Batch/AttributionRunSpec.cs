@@ -108,6 +108,36 @@ public sealed record AttributionRunSpec : IShardedRunSpec<AttributionRunSpec>
     /// <exception cref="InvalidDataException">The folder's run.json is not readable.</exception>
     public void RecordOrCheck(string folder) => RunSpecFile.RecordOrCheck(this, folder, Producer);
 
+    /// <summary>
+    /// Records this spec in the shard folder <paramref name="shardFolder"/> (its own copy of <c>run.json</c>, what
+    /// its parts are computed for), or, when it has one, checks it is the same run. The output folder's run.json
+    /// alone does not keep runs apart: deleted and written anew by a worker of other options (other model files),
+    /// it would let that worker resume the parts of the run before.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shard's parts were computed for another run; the message names the shard and every difference (parameter "out").</exception>
+    /// <exception cref="InvalidDataException">The shard's run.json is not readable.</exception>
+    public void RecordOrCheckShard(string shardFolder)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(shardFolder);
+        if (RunSpecFile.TryCreate(this, shardFolder))
+        {
+            return;
+        }
+
+        var differences = Differences(ReadShard(shardFolder)!);
+        if (differences.Count > 0)
+        {
+            throw new ArgumentException(
+                $"{shardFolder} holds examples computed for another run than this one ({string.Join("; ", differences)}): the output folder's {FileName} was replaced after they were written; delete {shardFolder} to compute them again, or give another --out folder.",
+                "out");
+        }
+    }
+
+    /// <summary>The run a shard folder's parts were computed for (<see cref="RecordOrCheckShard"/>); null when it records none (a folder of an older version).</summary>
+    /// <exception cref="InvalidDataException">The shard's run.json is not readable.</exception>
+    public static AttributionRunSpec? ReadShard(string shardFolder) =>
+        File.Exists(Path.Combine(shardFolder, FileName)) ? RunSpecFile.Read<AttributionRunSpec>(shardFolder, Producer) : null;
+
     /// <summary>Reads <paramref name="folder"/>'s <c>run.json</c>.</summary>
     /// <exception cref="ArgumentException">The folder has none (it is not an attribute-dataset output folder).</exception>
     /// <exception cref="InvalidDataException">It is not readable.</exception>

@@ -129,6 +129,7 @@ public static class DatasetAttribution
         options ??= new DatasetAttributionOptions();
         Check(spec, shard, dataset, strategy, options);
         spec.RecordOrCheck(outFolder);
+        spec.RecordOrCheckShard(Path.Combine(outFolder, shard.FolderName));
         return await ShardedRun.RunShardAsync(
             outFolder,
             shard,

@@ -29,8 +29,10 @@ public sealed class DatasetJobTests
         Assert.Equal(first, spec.ModelFilePaths["weights"]);
     }
 
-    [Fact]
-    public async Task RunAsync_ModelFileWithOtherContentsAtTheSamePath_IsRefusedNamingTheFileAndBothDigests()
+    [Theory]
+    [InlineData(false, "holds another run")] // the folder's run.json refuses it
+    [InlineData(true, "shard-00000 holds examples computed for another run")] // run.json deleted, written anew: the shard's copy refuses it
+    public async Task RunAsync_ModelFileWithOtherContentsAtTheSamePath_IsRefusedNamingTheFileAndBothDigests(bool runJsonDeleted, string refusal)
     {
         using var temp = new TempFolder();
         var path = Weights(temp, "mount", "weights v1");
@@ -38,12 +40,37 @@ public sealed class DatasetJobTests
         await Run(out_, path);
         var before = ContentDigest.OfPath(path);
         File.WriteAllText(path, "weights v2");
+        if (runJsonDeleted)
+        {
+            File.Delete(Path.Combine(out_, AttributionRunSpec.FileName));
+        }
 
         var ex = await Assert.ThrowsAsync<ArgumentException>(() => Run(out_, path));
 
         Assert.Equal("out", ex.ParamName);
+        Assert.Contains(refusal, ex.Message);
         Assert.Contains($"model file 'weights' SHA-256: the folder has '{before}', this run '{ContentDigest.OfPath(path)}'", ex.Message);
-        Assert.Single(Directory.GetFiles(Path.Combine(out_, "shard-00000"), "*.parquet"));
+        Assert.Equal(2, (await DatasetAttribution.ReadPartAsync(Directory.GetFiles(Path.Combine(out_, "shard-00000"), "*.parquet").Single())).Count);
+    }
+
+    [Fact]
+    public async Task MergeAsync_ShardComputedWithOtherModelFilesThanRunJson_IsRefusedNamingTheFile()
+    {
+        using var temp = new TempFolder();
+        var path = Weights(temp, "mount", "weights v1");
+        var out_ = Path.Combine(temp.Path, "out");
+        await Run(out_, path);
+        var recorded = AttributionRunSpec.Read(out_);
+        var other = new string('0', 64);
+        File.Delete(Path.Combine(out_, AttributionRunSpec.FileName));
+        (recorded with { ModelFiles = new(StringComparer.Ordinal) { ["weights"] = other } }).RecordOrCheck(out_);
+        var merged = Path.Combine(temp.Path, "merged.parquet");
+
+        var ex = await Assert.ThrowsAsync<InvalidDataException>(() => ResultMerger.MergeAsync(out_, merged));
+
+        Assert.Contains("shard 0 (", ex.Message);
+        Assert.Contains($"model file 'weights' SHA-256: the folder has '{other}', this run '{recorded.ModelFiles["weights"]}'", ex.Message);
+        Assert.False(File.Exists(merged));
     }
 
     [Fact]
