@@ -45,6 +45,28 @@ public sealed class DatasetAttributionFailureTests(ScenesModelFixture scenes) : 
         Assert.Equal((1, false), (manifest.Rows, manifest.Complete));
     }
 
+    [Fact]
+    public async Task RunShard_CancelledDuringAnExample_CancelsWithoutRecordingItAndKeepsTheExamplesDone()
+    {
+        using var temp = new TempFolder();
+        using var cancel = new CancellationTokenSource();
+        var strategy = new FaultyStrategy((call, e) =>
+        {
+            if (call == 1)
+            {
+                cancel.Cancel();
+                cancel.Token.ThrowIfCancellationRequested();
+            }
+
+            return e;
+        });
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => RunWith(temp.Path, strategy, 3, rowGroupSize: 1, cancel.Token));
+
+        var manifest = ShardManifest.Read(Path.Combine(temp.Path, "shard-00000"))!;
+        Assert.Equal((1, 0, false), (manifest.Rows, manifest.Parts.Sum(p => p.Errors), manifest.Complete));
+    }
+
     [Theory]
     [InlineData("probability", "probability is NaN")]
     [InlineData("delta", "delta is NaN")]
@@ -87,10 +109,10 @@ public sealed class DatasetAttributionFailureTests(ScenesModelFixture scenes) : 
         Assert.NotNull(row.Probability);
     }
 
-    private async Task<ShardResult> RunWith(string folder, IExplanationStrategy strategy, int count, int rowGroupSize = 16)
+    private async Task<ShardResult> RunWith(string folder, IExplanationStrategy strategy, int count, int rowGroupSize = 16, CancellationToken cancellationToken = default)
     {
         using var dataset = Scenes(count);
-        return await DatasetAttribution.RunShardAsync(folder, Spec(count), ShardAssignment.Single, dataset, model, strategy, new() { RowGroupSize = rowGroupSize });
+        return await DatasetAttribution.RunShardAsync(folder, Spec(count), ShardAssignment.Single, dataset, model, strategy, new() { RowGroupSize = rowGroupSize }, cancellationToken);
     }
 
     private static async Task<IList<AttributionRow>> MergedOrFail(string folder)
