@@ -109,6 +109,20 @@ public sealed class DatasetAttributionFailureTests(ScenesModelFixture scenes) : 
         Assert.NotNull(row.Probability);
     }
 
+    [Fact]
+    public void HasConvergenceDelta_BuiltInStrategies_IsWhetherTheirExplanationHasAFiniteDelta()
+    {
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        using var dataset = Scenes(1);
+        var prepared = model.Prepare(dataset.Get(0).Inputs);
+
+        foreach (var strategy in ExplanationStrategies.BuiltIn.Strategies)
+        {
+            using var explanation = strategy.Explain(model, prepared, new ExplanationOptions { Steps = Steps });
+            Assert.True(strategy.HasConvergenceDelta == double.IsFinite(explanation.Delta), $"{strategy.Name}: HasConvergenceDelta is {strategy.HasConvergenceDelta}, its delta {explanation.Delta}");
+        }
+    }
+
     private async Task<ShardResult> RunWith(string folder, IExplanationStrategy strategy, int count, int rowGroupSize = 16, CancellationToken cancellationToken = default)
     {
         using var dataset = Scenes(count);
