@@ -4,8 +4,9 @@ namespace Captum.Batch;
 
 /// <summary>
 /// One example's row of an attribution run's Parquet output (columns named as the JSON properties, camelCase).
-/// A row whose example could not be attributed (a missing image, an unknown word) has <see cref="Error"/> set and
-/// no prediction.
+/// A row whose example failed (a missing image, an unknown word, an exception of the model, a NaN or infinite value;
+/// see <see cref="DatasetAttribution.Attribute"/>) has <see cref="Error"/> set and no prediction, probability, delta
+/// or inputs: no non-finite number is written.
 /// </summary>
 public sealed class AttributionRow : IShardRow
 {

@@ -10,8 +10,8 @@ namespace Captum.Batch;
 /// </summary>
 public sealed record AttributionRunSpec : IShardedRunSpec<AttributionRunSpec>
 {
-    /// <summary>The file format's version.</summary>
-    public int Format { get; init; } = 1;
+    /// <summary>The file format's version: 2 since model files are recorded by their SHA-256 rather than their path.</summary>
+    public int Format { get; init; } = 2;
 
     /// <summary>The dataset: a plugin dataset's name, or a manifest file's name.</summary>
     public required string Dataset { get; init; }
@@ -28,10 +28,26 @@ public sealed record AttributionRunSpec : IShardedRunSpec<AttributionRunSpec>
     /// <summary>The model provider's name.</summary>
     public required string Model { get; init; }
 
-    /// <summary>The model's files (name to file name) and settings, as given.</summary>
+    /// <summary>
+    /// The model's files: name to the SHA-256 (hex) of the file's contents (<see cref="ContentDigest.OfPath"/>), what
+    /// identifies the weights wherever the file is mounted.
+    /// </summary>
     public SortedDictionary<string, string> ModelFiles { get; init; } = new(StringComparer.Ordinal);
 
-    /// <inheritdoc cref="ModelFiles"/>
+    /// <summary>
+    /// The model's files as the first worker gave them (name to path). Recorded for people, not compared: workers on
+    /// other machines may mount the same file elsewhere.
+    /// </summary>
+    public SortedDictionary<string, string> ModelFilePaths { get; init; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// What built the model provider: its assembly's name and informational version, and the SHA-256 of the
+    /// resources it embeds (<see cref="ContentDigest.OfResources"/>): what identifies a model that ships with its
+    /// plugin, which no model file names. Null when not known.
+    /// </summary>
+    public string? ModelBuild { get; init; }
+
+    /// <summary>The model's settings, as given.</summary>
     public SortedDictionary<string, string> ModelSettings { get; init; } = new(StringComparer.Ordinal);
 
     /// <summary>The explanation method's name (<c>--method</c>).</summary>
@@ -72,7 +88,8 @@ public sealed record AttributionRunSpec : IShardedRunSpec<AttributionRunSpec>
             .Compare("count", other.Count, Count)
             .Compare("seed", other.Seed, Seed)
             .Compare("model", other.Model, Model)
-            .Compare("model files", other.ModelFiles, ModelFiles)
+            .CompareEach("model file", "SHA-256", other.ModelFiles, ModelFiles)
+            .Compare("model build", other.ModelBuild, ModelBuild)
             .Compare("model settings", other.ModelSettings, ModelSettings)
             .Compare("method", other.Method, Method)
             .Compare("steps", other.Steps, Steps)
@@ -90,6 +107,36 @@ public sealed record AttributionRunSpec : IShardedRunSpec<AttributionRunSpec>
     /// <exception cref="ArgumentException">The folder holds a different run; the message names every difference.</exception>
     /// <exception cref="InvalidDataException">The folder's run.json is not readable.</exception>
     public void RecordOrCheck(string folder) => RunSpecFile.RecordOrCheck(this, folder, Producer);
+
+    /// <summary>
+    /// Records this spec in the shard folder <paramref name="shardFolder"/> (its own copy of <c>run.json</c>, what
+    /// its parts are computed for), or, when it has one, checks it is the same run. The output folder's run.json
+    /// alone does not keep runs apart: deleted and written anew by a worker of other options (other model files),
+    /// it would let that worker resume the parts of the run before.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shard's parts were computed for another run; the message names the shard and every difference (parameter "out").</exception>
+    /// <exception cref="InvalidDataException">The shard's run.json is not readable.</exception>
+    public void RecordOrCheckShard(string shardFolder)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(shardFolder);
+        if (RunSpecFile.TryCreate(this, shardFolder))
+        {
+            return;
+        }
+
+        var differences = Differences(ReadShard(shardFolder)!);
+        if (differences.Count > 0)
+        {
+            throw new ArgumentException(
+                $"{shardFolder} holds examples computed for another run than this one ({string.Join("; ", differences)}): the output folder's {FileName} was replaced after they were written; delete {shardFolder} to compute them again, or give another --out folder.",
+                "out");
+        }
+    }
+
+    /// <summary>The run a shard folder's parts were computed for (<see cref="RecordOrCheckShard"/>); null when it records none (a folder of an older version).</summary>
+    /// <exception cref="InvalidDataException">The shard's run.json is not readable.</exception>
+    public static AttributionRunSpec? ReadShard(string shardFolder) =>
+        File.Exists(Path.Combine(shardFolder, FileName)) ? RunSpecFile.Read<AttributionRunSpec>(shardFolder, Producer) : null;
 
     /// <summary>Reads <paramref name="folder"/>'s <c>run.json</c>.</summary>
     /// <exception cref="ArgumentException">The folder has none (it is not an attribute-dataset output folder).</exception>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Captum.Explain;
 using Captum.Plugins;
 
@@ -128,6 +129,7 @@ public static class DatasetAttribution
         options ??= new DatasetAttributionOptions();
         Check(spec, shard, dataset, strategy, options);
         spec.RecordOrCheck(outFolder);
+        spec.RecordOrCheckShard(Path.Combine(outFolder, shard.FolderName));
         return await ShardedRun.RunShardAsync(
             outFolder,
             shard,
@@ -163,8 +165,10 @@ public static class DatasetAttribution
     }
 
     /// <summary>
-    /// Attributes example <paramref name="index"/> into a row. An example the model cannot take (a missing image, a
-    /// bad value) gets a row with <see cref="AttributionRow.Error"/>; cancellation and anything unexpected propagate.
+    /// Attributes example <paramref name="index"/> into a row. An example that fails (a missing image, a bad value,
+    /// an error of the model or of libtorch, a NaN or infinite probability, score, contribution or delta) gets a row
+    /// with <see cref="AttributionRow.Error"/> and no prediction; cancellation and running out of memory propagate
+    /// (a restart should compute the example, not find it failed).
     /// </summary>
     public static AttributionRow Attribute(int index, IExampleDataset dataset, IInterpretableModel model, IExplanationStrategy strategy, AttributionRunSpec spec, CancellationToken cancellationToken = default)
     {
@@ -195,13 +199,19 @@ public static class DatasetAttribution
                 prepared,
                 new ExplanationOptions { Steps = spec.Steps, InternalBatchSize = spec.InternalBatchSize, Target = target },
                 cancellationToken);
+            var summaries = ExplanationSummaries.Of(model, explanation, spec.Grid);
+            if (NonFinite(explanation, summaries, strategy.HasConvergenceDelta) is { } what)
+            {
+                throw new ArithmeticException($"the attribution of example {example.Id} is not finite: {what}.");
+            }
+
             row.PredictionIndex = explanation.PredictedIndex;
             row.Prediction = explanation.PredictedIndex < model.Labels.Count ? model.Labels[(int)explanation.PredictedIndex] : $"#{explanation.PredictedIndex}";
             row.Target = explanation.Label;
             row.TargetIndex = explanation.LabelIndex;
             row.Probability = explanation.Probability;
             row.Delta = double.IsNaN(explanation.Delta) ? null : explanation.Delta;
-            row.Inputs = [.. ExplanationSummaries.Of(model, explanation, spec.Grid).Select(s => new InputSummaryRow
+            row.Inputs = [.. summaries.Select(s => new InputSummaryRow
             {
                 Input = s.Input,
                 Kind = s.Kind,
@@ -212,13 +222,55 @@ public static class DatasetAttribution
                 Contribution = s.Contribution,
             })];
         }
-        catch (Exception ex) when (ex is ArgumentException or IOException or InvalidDataException or NotSupportedException or UnauthorizedAccessException)
+        catch (Exception ex) when (IsExampleFailure(ex))
         {
-            row.Error = ex.Message.ReplaceLineEndings(" ");
+            // Any failure of one example is that example's: a worker that ended on it would meet it again on restart, forever.
+            var known = ex is ArgumentException or IOException or InvalidDataException or NotSupportedException or UnauthorizedAccessException or ArithmeticException;
+            row.Error = (known ? ex.Message : $"{ex.GetType().Name}: {ex.Message}").ReplaceLineEndings(" ");
         }
 
         row.TimeMs = watch.Elapsed.TotalMilliseconds;
         return row;
+    }
+
+    private static bool IsExampleFailure(Exception ex) =>
+        ex is not (OperationCanceledException or OutOfMemoryException)
+        && !(ex is ExternalException && (ex.Message.Contains("can't allocate memory", StringComparison.Ordinal) || ex.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase)));
+
+    /// <summary>What of an explanation is NaN or infinite, e.g. "delta is NaN"; null when every value is finite.</summary>
+    /// <param name="explanation">The explanation.</param>
+    /// <param name="summaries">Its summaries, as the row stores them.</param>
+    /// <param name="hasDelta">Whether the method gives a delta (then NaN is a failure, not "no delta").</param>
+    private static string? NonFinite(Explanation explanation, IReadOnlyList<InputSummary> summaries, bool hasDelta)
+    {
+        static string Text(double value) => value.ToString(CultureInfo.InvariantCulture);
+        if (!double.IsFinite(explanation.Probability))
+        {
+            return $"probability is {Text(explanation.Probability)}";
+        }
+
+        if (double.IsInfinity(explanation.Delta) || (hasDelta && double.IsNaN(explanation.Delta)))
+        {
+            return $"delta is {Text(explanation.Delta)}";
+        }
+
+        foreach (var summary in summaries)
+        {
+            if (!double.IsFinite(summary.Contribution))
+            {
+                return $"input '{summary.Input}' contribution is {Text(summary.Contribution)}";
+            }
+
+            for (var i = 0; i < summary.Scores.Count; i++)
+            {
+                if (!float.IsFinite(summary.Scores[i]))
+                {
+                    return $"input '{summary.Input}' score {i} is {Text(summary.Scores[i])}";
+                }
+            }
+        }
+
+        return null;
     }
 
     private static int IndexOf(IReadOnlyList<string> labels, string label)

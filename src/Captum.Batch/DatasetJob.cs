@@ -1,3 +1,4 @@
+using System.Reflection;
 using Captum.Explain;
 using Captum.Plugins;
 
@@ -113,6 +114,7 @@ public static class DatasetJob
 
         var modelProvider = models.FirstOrDefault(m => string.Equals(m.Name, modelName, StringComparison.OrdinalIgnoreCase))
             ?? throw new ArgumentException($"--model: no plugin offers a model named '{modelName}'; models: {string.Join(", ", models.Select(m => m.Name))}.", "model");
+        var fileDigests = ModelFileDigests(request.ModelFiles);
         using var model = modelProvider.Load(request.ModelFiles, request.ModelSettings);
         using var dataset = datasetProvider is not null
             ? datasetProvider.Open(new ExampleDatasetOptions { Count = request.Count, Seed = request.Seed })
@@ -124,7 +126,9 @@ public static class DatasetJob
             Count = dataset.Count,
             Seed = datasetProvider is null ? 0 : request.Seed,
             Model = modelProvider.Name,
-            ModelFiles = new(request.ModelFiles.ToDictionary(), StringComparer.Ordinal),
+            ModelFiles = fileDigests,
+            ModelFilePaths = new(request.ModelFiles.ToDictionary(kv => kv.Key, kv => Path.GetFullPath(kv.Value)), StringComparer.Ordinal),
+            ModelBuild = BuildOf(modelProvider),
             ModelSettings = new(request.ModelSettings.ToDictionary(), StringComparer.Ordinal),
             Method = strategy.Name,
             Steps = request.Steps,
@@ -142,6 +146,36 @@ public static class DatasetJob
             strategy,
             new DatasetAttributionOptions { RowGroupSize = request.RowGroupSize, Progress = progress },
             cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The SHA-256 of every model file, before the model loads; a missing file is named by its option.</summary>
+    private static SortedDictionary<string, string> ModelFileDigests(IReadOnlyDictionary<string, string> files)
+    {
+        var digests = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (name, path) in files)
+        {
+            if (!File.Exists(path) && !Directory.Exists(path))
+            {
+                throw new ArgumentException($"--model-file {name}={path}: no file or folder has that path.", "model-file");
+            }
+
+            digests[name] = ContentDigest.OfPath(path);
+        }
+
+        return digests;
+    }
+
+    /// <summary>
+    /// What built <paramref name="provider"/>: its assembly's name, informational version and embedded resources'
+    /// SHA-256, e.g. "Captum.Plugins.Vqa 1.0.0+4f2c…, resources 9ab1…".
+    /// </summary>
+    internal static string BuildOf(IInterpretableModelProvider provider)
+    {
+        var assembly = provider.GetType().Assembly;
+        var version = assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
+            ?? assembly.GetName().Version?.ToString()
+            ?? "unversioned";
+        return $"{assembly.GetName().Name} {version}, resources {ContentDigest.OfResources(assembly) ?? "none"}";
     }
 
     private static void Positive(int value, string name)

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text.Json;
 using Captum.Plugins;
 
@@ -57,7 +56,7 @@ public sealed class ManifestDataset : IExampleDataset
         }
 
         var bytes = File.ReadAllBytes(path);
-        var digest = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        var digest = ContentDigest.Of(bytes);
         var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
         var kinds = rawInputs.ToDictionary(r => r.Name, r => r.Kind, StringComparer.Ordinal);
         var examples = new List<DatasetExample>();

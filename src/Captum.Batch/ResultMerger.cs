@@ -39,7 +39,7 @@ public static class ResultMerger
     /// <param name="jsonFile">Also the rows as JSON, <c>{"rows": [{"exampleId", "index", "prediction", "probability", "target", "delta", "error"}]}</c>; null for none.</param>
     /// <param name="cancellationToken">Cancels the merge (nothing is written then).</param>
     /// <exception cref="ArgumentException">The folder is not an output folder of attribute-dataset.</exception>
-    /// <exception cref="InvalidDataException">A part file is unreadable or does not hold the examples its manifest says.</exception>
+    /// <exception cref="InvalidDataException">A part file is unreadable or does not hold the examples its manifest says, or a shard was computed for another run than run.json records (other model files; the message names each difference).</exception>
     public static async Task<MergeReport> MergeAsync(string folder, string outFile, string? jsonFile = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(folder);
@@ -50,6 +50,7 @@ public static class ResultMerger
         }
 
         var spec = AttributionRunSpec.Read(folder);
+        CheckShardsAreOf(spec, folder);
         var status = ShardedRun.Check(folder, spec.Count, spec.ShardCount);
         if (!status.Complete)
         {
@@ -58,6 +59,21 @@ public static class ResultMerger
 
         var errors = await WriteAsync(status, outFile, jsonFile, cancellationToken).ConfigureAwait(false);
         return new MergeReport(spec.Count, spec.ShardCount, 0, status.Problems, errors);
+    }
+
+    /// <summary>Refuses a shard whose parts were computed for another run than run.json records (<see cref="AttributionRunSpec.RecordOrCheckShard"/>).</summary>
+    private static void CheckShardsAreOf(AttributionRunSpec spec, string folder)
+    {
+        for (var i = 0; i < spec.ShardCount; i++)
+        {
+            var shardFolder = Path.Combine(folder, new ShardAssignment(i, spec.ShardCount).FolderName);
+            if (AttributionRunSpec.ReadShard(shardFolder) is { } computedFor && computedFor.Differences(spec) is { Count: > 0 } differences)
+            {
+                throw new InvalidDataException(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"shard {i} ({shardFolder}) was computed for another run than {Path.Combine(folder, AttributionRunSpec.FileName)} records: {string.Join("; ", differences)} (the folder: run.json, this run: the shard); its rows are not merged with the others: delete {shardFolder} and compute it again with the run's options."));
+            }
+        }
     }
 
     private static async Task<int> WriteAsync(ShardedRunStatus status, string outFile, string? jsonFile, CancellationToken cancellationToken)

@@ -143,6 +143,27 @@ public sealed class SpecDifferences
         return this;
     }
 
+    /// <summary>
+    /// Adds a phrase per entry whose value differs between <paramref name="folder"/> and <paramref name="mine"/> (one
+    /// missing reads "none"), e.g. "model file 'checkpoint' SHA-256: the folder has '3f…', this run '9a…'".
+    /// </summary>
+    /// <param name="name">What an entry is, as the message names it, e.g. "model file".</param>
+    /// <param name="what">What its value is, e.g. "SHA-256".</param>
+    /// <param name="folder">The folder's entries.</param>
+    /// <param name="mine">This run's entries.</param>
+    /// <returns>This, to chain.</returns>
+    public SpecDifferences CompareEach(string name, string what, IReadOnlyDictionary<string, string> folder, IReadOnlyDictionary<string, string> mine)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        ArgumentNullException.ThrowIfNull(mine);
+        foreach (var key in folder.Keys.Union(mine.Keys).Order(StringComparer.Ordinal))
+        {
+            Compare($"{name} '{key}' {what}", folder.GetValueOrDefault(key), mine.GetValueOrDefault(key));
+        }
+
+        return this;
+    }
+
     /// <summary>The phrases collected, in the order compared.</summary>
     public IReadOnlyList<string> ToList() => [.. differences];
 

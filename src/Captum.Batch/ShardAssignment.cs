@@ -17,7 +17,7 @@ public sealed record ShardAssignment(int Index, int Count)
     /// <summary>The shard count for a Kubernetes Indexed Job (Kubernetes does not pass <c>completions</c> to the pod); also read elsewhere when <c>--shard-count</c> is not given.</summary>
     public const string ShardCountVariable = "CAPTUM_SHARD_COUNT";
 
-    /// <summary>The Slurm job array variables: the task's id, the array's task count and its lowest id.</summary>
+    /// <summary>The Slurm job array variables: the task's id, the array's task count, its lowest and highest id, and the step between ids.</summary>
     public const string SlurmIndexVariable = "SLURM_ARRAY_TASK_ID";
 
     /// <inheritdoc cref="SlurmIndexVariable"/>
@@ -25,6 +25,12 @@ public sealed record ShardAssignment(int Index, int Count)
 
     /// <inheritdoc cref="SlurmIndexVariable"/>
     public const string SlurmMinVariable = "SLURM_ARRAY_TASK_MIN";
+
+    /// <inheritdoc cref="SlurmIndexVariable"/>
+    public const string SlurmMaxVariable = "SLURM_ARRAY_TASK_MAX";
+
+    /// <inheritdoc cref="SlurmIndexVariable"/>
+    public const string SlurmStepVariable = "SLURM_ARRAY_TASK_STEP";
 
     /// <summary>The one shard of a single-process run.</summary>
     public static ShardAssignment Single { get; } = new(0, 1);
@@ -39,14 +45,17 @@ public sealed record ShardAssignment(int Index, int Count)
 
     /// <summary>
     /// The shard of this worker: the options when given, otherwise the environment. The index comes from
-    /// <paramref name="index"/>, else <c>JOB_COMPLETION_INDEX</c>, else <c>SLURM_ARRAY_TASK_ID</c> minus
-    /// <c>SLURM_ARRAY_TASK_MIN</c> (0 when unset), else 0. The count comes from <paramref name="count"/>, else
-    /// <c>CAPTUM_SHARD_COUNT</c>, else (in a Slurm array) <c>SLURM_ARRAY_TASK_COUNT</c>, else 1.
+    /// <paramref name="index"/>, else <c>JOB_COMPLETION_INDEX</c>, else the task's place in a Slurm array,
+    /// (<c>SLURM_ARRAY_TASK_ID</c> - <c>SLURM_ARRAY_TASK_MIN</c>) / <c>SLURM_ARRAY_TASK_STEP</c> (min 0 and step 1
+    /// when unset, so <c>--array=0-15:4</c> gives tasks 0, 4, 8, 12 the shards 0 to 3), else 0. The count comes from
+    /// <paramref name="count"/>, else <c>CAPTUM_SHARD_COUNT</c>, else (in a Slurm array) <c>SLURM_ARRAY_TASK_COUNT</c>,
+    /// else 1. An array whose ids are not evenly spaced (<c>--array=1,2,9</c>) is refused: its tasks have no place in
+    /// a sequence of shards.
     /// </summary>
     /// <param name="index">The <c>--shard-index</c> option, or null.</param>
     /// <param name="count">The <c>--shard-count</c> option, or null.</param>
     /// <param name="environment">Reads an environment variable (null when unset); <see cref="Environment.GetEnvironmentVariable(string)"/> when null.</param>
-    /// <exception cref="ArgumentException">A value is not a whole number, the index is out of range, or an index comes without a count; the message names the option or variable.</exception>
+    /// <exception cref="ArgumentException">A value is not a whole number, the index is out of range, an index comes without a count, or a Slurm array's ids are not evenly spaced; the message names the option or variable.</exception>
     public static ShardAssignment Resolve(int? index, int? count, Func<string, string?>? environment = null)
     {
         environment ??= Environment.GetEnvironmentVariable;
@@ -59,8 +68,7 @@ public sealed record ShardAssignment(int Index, int Count)
         }
         else if (index is null && slurm)
         {
-            var min = Read(environment, SlurmMinVariable) ?? 0;
-            (index, indexSource) = (Read(environment, SlurmIndexVariable)!.Value - min, $"{SlurmIndexVariable} - {SlurmMinVariable}");
+            (index, indexSource) = (SlurmPlace(environment), $"({SlurmIndexVariable} - {SlurmMinVariable}) / {SlurmStepVariable}");
         }
 
         if (count is null && Read(environment, ShardCountVariable) is { } c)
@@ -93,6 +101,35 @@ public sealed record ShardAssignment(int Index, int Count)
         }
 
         return resolved;
+    }
+
+    /// <summary>A Slurm array task's place among the array's ids, which must be evenly spaced.</summary>
+    private static int SlurmPlace(Func<string, string?> environment)
+    {
+        var id = Read(environment, SlurmIndexVariable)!.Value;
+        var min = Read(environment, SlurmMinVariable) ?? 0;
+        var step = Read(environment, SlurmStepVariable) ?? 1;
+        const string Advice = "submit a contiguous array (--array=0-N) or an evenly stepped one (--array=A-B:S), or pass --shard-index and --shard-count";
+        if (step < 1)
+        {
+            throw new ArgumentException($"${SlurmStepVariable} must be at least 1, not {step}.", SlurmStepVariable);
+        }
+
+        if ((id - min) % step != 0)
+        {
+            throw new ArgumentException(
+                $"${SlurmIndexVariable} {id} is not ${SlurmMinVariable} {min} plus a multiple of ${SlurmStepVariable} {step}: the array's task ids are not evenly spaced, so they do not number shards; {Advice}.",
+                SlurmIndexVariable);
+        }
+
+        if (Read(environment, SlurmMaxVariable) is { } max && Read(environment, SlurmCountVariable) is { } tasks && (long)min + ((long)step * (tasks - 1)) != max)
+        {
+            throw new ArgumentException(
+                $"the Slurm array's {tasks} task ids from {min} to {max} are not evenly spaced by {step} (${SlurmCountVariable}, ${SlurmMinVariable}, ${SlurmMaxVariable}, ${SlurmStepVariable}), so they do not number shards; {Advice}.",
+                SlurmIndexVariable);
+        }
+
+        return (id - min) / step;
     }
 
     private static int? Read(Func<string, string?> environment, string name) =>

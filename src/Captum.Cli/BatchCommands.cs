@@ -33,7 +33,7 @@ internal static class BatchCommands
         target.AcceptOnlyFromAmong("predicted", "expected");
         var grid = new Option<int>("--grid") { Description = "The side of the heat map an image's attribution is averaged to.", DefaultValueFactory = _ => Captum.Explain.ExplanationSummaries.DefaultGrid };
         var outFolder = new Option<string>("--out") { Description = "The output folder: run.json and shard-NNNNN/ folders of Parquet parts with manifest.json.", Required = true };
-        var shardIndex = new Option<int?>("--shard-index") { Description = $"This worker's shard; default: ${ShardAssignment.KubernetesIndexVariable}, else ${ShardAssignment.SlurmIndexVariable} - ${ShardAssignment.SlurmMinVariable}, else 0." };
+        var shardIndex = new Option<int?>("--shard-index") { Description = $"This worker's shard; default: ${ShardAssignment.KubernetesIndexVariable}, else (${ShardAssignment.SlurmIndexVariable} - ${ShardAssignment.SlurmMinVariable}) / ${ShardAssignment.SlurmStepVariable}, else 0." };
         var shardCount = new Option<int?>("--shard-count") { Description = $"The number of shards; default: ${ShardAssignment.ShardCountVariable}, else ${ShardAssignment.SlurmCountVariable} in a Slurm array, else 1." };
         var rowGroup = new Option<int>("--row-group-size") { Description = "Examples per Parquet part (a worker killed recomputes at most this many).", DefaultValueFactory = _ => 16 };
         var threads = new Option<int?>("--threads") { Description = "libtorch's thread count for this worker; default: libtorch's." };

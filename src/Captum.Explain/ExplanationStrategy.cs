@@ -17,6 +17,9 @@ public abstract class ExplanationStrategy : IExplanationStrategy
     public abstract string Description { get; }
 
     /// <inheritdoc />
+    public virtual bool HasConvergenceDelta => false;
+
+    /// <inheritdoc />
     public Explanation Explain(IInterpretableModel model, PreparedInput input, ExplanationOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);

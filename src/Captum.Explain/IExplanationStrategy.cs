@@ -17,6 +17,12 @@ public interface IExplanationStrategy
     /// <summary>One sentence on what it does.</summary>
     string Description { get; }
 
+    /// <summary>
+    /// Whether <see cref="Explain"/> gives a convergence delta (path methods). When it does, a NaN
+    /// <see cref="Explanation.Delta"/> means the attribution failed, not that the method has none. Default false.
+    /// </summary>
+    bool HasConvergenceDelta => false;
+
     /// <summary>Predicts and explains one prepared example (batch of one). The caller disposes the result.</summary>
     /// <param name="model">The model.</param>
     /// <param name="input">The example, as the model's <see cref="IInterpretableModel.Prepare(IReadOnlyDictionary{string, string})"/> made it.</param>

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Security.Cryptography;
 using Captum.Batch;
 using Captum.Checkpoints;
 using Captum.Plugins.Vqa.Scenes;
@@ -192,7 +191,7 @@ public sealed class VqaEvalCommand : IPluginCommand
     private static string Digest(string? checkpointPath)
     {
         using var stream = checkpointPath is null ? SceneCheckpoint.OpenDefault() : File.OpenRead(checkpointPath);
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
+        return ContentDigest.Of(stream);
     }
 
     private static int? Whole(PluginCommandContext context, string name) =>

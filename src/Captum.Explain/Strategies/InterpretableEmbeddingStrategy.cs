@@ -26,6 +26,9 @@ public sealed class InterpretableEmbeddingStrategy : ExplanationStrategy
     public override string Description => "Integrated Gradients on interpretable embeddings (the tutorial's option (1)); the same numbers as layer-ig.";
 
     /// <inheritdoc />
+    public override bool HasConvergenceDelta => true;
+
+    /// <inheritdoc />
     protected override InputAttributions Attribute(IInterpretableModel model, PreparedInput input, long target, ExplanationOptions options, CancellationToken cancellationToken)
     {
         var root = model.Forward.Module ?? throw new ArgumentException("the model's forward function has no module to configure embeddings on.", nameof(model));

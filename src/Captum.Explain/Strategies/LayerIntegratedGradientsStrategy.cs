@@ -16,6 +16,9 @@ public sealed class LayerIntegratedGradientsStrategy : ExplanationStrategy
     public override string Description => "Layer Integrated Gradients over the model's attribution layers, all at once (the tutorial's option (2)).";
 
     /// <inheritdoc />
+    public override bool HasConvergenceDelta => true;
+
+    /// <inheritdoc />
     protected override InputAttributions Attribute(IInterpretableModel model, PreparedInput input, long target, ExplanationOptions options, CancellationToken cancellationToken)
     {
         var lig = new LayerIntegratedGradients(model.Forward, model.AttributionLayers);

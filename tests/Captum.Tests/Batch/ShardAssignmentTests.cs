@@ -41,6 +41,30 @@ public sealed class ShardAssignmentTests
     }
 
     [Fact]
+    public void Resolve_SlurmSteppedArray_NumbersTheTasksByTheirPlaceInTheArray()
+    {
+        // --array=0-15:4: tasks 0, 4, 8 and 12.
+        var shards = new[] { 0, 4, 8, 12 }.Select(id => ShardAssignment.Resolve(null, null, Env(
+            ("SLURM_ARRAY_TASK_ID", $"{id}"), ("SLURM_ARRAY_TASK_MIN", "0"), ("SLURM_ARRAY_TASK_MAX", "12"), ("SLURM_ARRAY_TASK_STEP", "4"), ("SLURM_ARRAY_TASK_COUNT", "4"))));
+
+        Assert.Equal([new(0, 4), new(1, 4), new(2, 4), new(3, 4)], shards);
+    }
+
+    [Theory]
+    [InlineData("2", "1", "9", "1", "3")] // --array=1,2,9
+    [InlineData("6", "0", "12", "4", "4")] // an id off the step
+    public void Resolve_SlurmArrayNotEvenlySpaced_ThrowsNamingTheSlurmVariables(string id, string min, string max, string step, string count)
+    {
+        var env = Env(("SLURM_ARRAY_TASK_ID", id), ("SLURM_ARRAY_TASK_MIN", min), ("SLURM_ARRAY_TASK_MAX", max), ("SLURM_ARRAY_TASK_STEP", step), ("SLURM_ARRAY_TASK_COUNT", count));
+
+        var ex = Assert.Throws<ArgumentException>(() => ShardAssignment.Resolve(null, null, env));
+
+        Assert.Equal("SLURM_ARRAY_TASK_ID", ex.ParamName);
+        Assert.Contains("not evenly spaced", ex.Message);
+        Assert.Contains("--shard-index and --shard-count", ex.Message);
+    }
+
+    [Fact]
     public void Resolve_NothingGiven_IsTheSingleShard() =>
         Assert.Equal(ShardAssignment.Single, ShardAssignment.Resolve(null, null, Env()));
 

@@ -54,19 +54,33 @@ public sealed partial class ScaleDocTests
     [Fact]
     public void ScaleDoc_SlurmArray_GivesEachTaskItsShardOfTheArray()
     {
-        var script = Block(Doc, "bash");
-        var range = ArrayLine().Match(script);
-        var (min, max) = (int.Parse(range.Groups[1].Value), int.Parse(range.Groups[2].Value));
+        var script = ArrayLine().Match(Block(Doc, "bash"));
+        var arrays = ArrayOption().Matches(Doc).ToList();
 
-        for (var id = min; id <= max; id++)
+        Assert.True(script.Success, "the sbatch script has no #SBATCH --array line");
+        Assert.True(script.Groups["limit"].Success, "the sbatch script's array has no % limit");
+        Assert.Contains(arrays, a => a.Groups["step"].Success);
+        foreach (var array in arrays.Append(script))
         {
-            var env = new Dictionary<string, string>
+            var (min, last) = (int.Parse(array.Groups["min"].Value), int.Parse(array.Groups["max"].Value));
+            var step = array.Groups["step"].Success ? int.Parse(array.Groups["step"].Value) : 1;
+            var ids = Enumerable.Range(0, ((last - min) / step) + 1).Select(k => min + (k * step)).ToList();
+            if (array.Groups["limit"].Success)
+            {
+                Assert.InRange(int.Parse(array.Groups["limit"].Value), 1, ids.Count - 1);
+            }
+
+            // What Slurm gives each task: its id, and the array's lowest and highest id, step and task count (the % limit is none of them).
+            var shards = ids.Select(id => new Dictionary<string, string>
             {
                 ["SLURM_ARRAY_TASK_ID"] = $"{id}",
                 ["SLURM_ARRAY_TASK_MIN"] = $"{min}",
-                ["SLURM_ARRAY_TASK_COUNT"] = $"{max - min + 1}",
-            };
-            Assert.Equal(new ShardAssignment(id - min, max - min + 1), ShardAssignment.Resolve(null, null, env.GetValueOrDefault));
+                ["SLURM_ARRAY_TASK_MAX"] = $"{ids[^1]}",
+                ["SLURM_ARRAY_TASK_STEP"] = $"{step}",
+                ["SLURM_ARRAY_TASK_COUNT"] = $"{ids.Count}",
+            }).Select(env => ShardAssignment.Resolve(null, null, env.GetValueOrDefault));
+
+            Assert.Equal(Enumerable.Range(0, ids.Count).Select(i => new ShardAssignment(i, ids.Count)), shards);
         }
     }
 
@@ -122,6 +136,9 @@ public sealed partial class ScaleDocTests
     [GeneratedRegex(@"name: CAPTUM_SHARD_COUNT\s+value: ""(\d+)""")]
     private static partial Regex ShardCountValue();
 
-    [GeneratedRegex(@"#SBATCH --array=(\d+)-(\d+)")]
+    [GeneratedRegex(@"#SBATCH --array=(?<min>\d+)-(?<max>\d+)(?::(?<step>\d+))?(?:%(?<limit>\d+))?")]
     private static partial Regex ArrayLine();
+
+    [GeneratedRegex(@"`--array=(?<min>\d+)-(?<max>\d+)(?::(?<step>\d+))?(?:%(?<limit>\d+))?`")]
+    private static partial Regex ArrayOption();
 }

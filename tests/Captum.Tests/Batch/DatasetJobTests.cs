@@ -1,0 +1,139 @@
+using Captum.Batch;
+using Captum.Explain;
+using Captum.Plugins;
+using Captum.Plugins.Vqa;
+using Captum.Plugins.Vqa.Scenes;
+using Xunit;
+using static Captum.Tests.Batch.BatchTestSupport;
+
+namespace Captum.Tests.Batch;
+
+/// <summary>The request as attribute-dataset gives it: what a run folder records of the model, and what it compares.</summary>
+public sealed class DatasetJobTests
+{
+    [Fact]
+    public async Task RunAsync_ModelFileMovedElsewhere_IsTheSameRunAndResumes()
+    {
+        using var temp = new TempFolder();
+        var first = Weights(temp, "mount-a", "weights v1");
+        var out_ = Path.Combine(temp.Path, "out");
+        await Run(out_, first);
+        var moved = Path.Combine(Directory.CreateDirectory(Path.Combine(temp.Path, "mount-b")).FullName, "weights.bin");
+        File.Move(first, moved);
+
+        var again = await Run(out_, moved);
+
+        Assert.Equal((2, 0), (again.Resumed, again.Computed));
+        var spec = AttributionRunSpec.Read(out_);
+        Assert.Equal(ContentDigest.OfPath(moved), spec.ModelFiles["weights"]);
+        Assert.Equal(first, spec.ModelFilePaths["weights"]);
+    }
+
+    [Theory]
+    [InlineData(false, "holds another run")] // the folder's run.json refuses it
+    [InlineData(true, "shard-00000 holds examples computed for another run")] // run.json deleted, written anew: the shard's copy refuses it
+    public async Task RunAsync_ModelFileWithOtherContentsAtTheSamePath_IsRefusedNamingTheFileAndBothDigests(bool runJsonDeleted, string refusal)
+    {
+        using var temp = new TempFolder();
+        var path = Weights(temp, "mount", "weights v1");
+        var out_ = Path.Combine(temp.Path, "out");
+        await Run(out_, path);
+        var before = ContentDigest.OfPath(path);
+        File.WriteAllText(path, "weights v2");
+        if (runJsonDeleted)
+        {
+            File.Delete(Path.Combine(out_, AttributionRunSpec.FileName));
+        }
+
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() => Run(out_, path));
+
+        Assert.Equal("out", ex.ParamName);
+        Assert.Contains(refusal, ex.Message);
+        Assert.Contains($"model file 'weights' SHA-256: the folder has '{before}', this run '{ContentDigest.OfPath(path)}'", ex.Message);
+        Assert.Equal(2, (await DatasetAttribution.ReadPartAsync(Directory.GetFiles(Path.Combine(out_, "shard-00000"), "*.parquet").Single())).Count);
+    }
+
+    [Fact]
+    public async Task MergeAsync_ShardComputedWithOtherModelFilesThanRunJson_IsRefusedNamingTheFile()
+    {
+        using var temp = new TempFolder();
+        var path = Weights(temp, "mount", "weights v1");
+        var out_ = Path.Combine(temp.Path, "out");
+        await Run(out_, path);
+        var recorded = AttributionRunSpec.Read(out_);
+        var other = new string('0', 64);
+        File.Delete(Path.Combine(out_, AttributionRunSpec.FileName));
+        (recorded with { ModelFiles = new(StringComparer.Ordinal) { ["weights"] = other } }).RecordOrCheck(out_);
+        var merged = Path.Combine(temp.Path, "merged.parquet");
+
+        var ex = await Assert.ThrowsAsync<InvalidDataException>(() => ResultMerger.MergeAsync(out_, merged));
+
+        Assert.Contains("shard 0 (", ex.Message);
+        Assert.Contains($"model file 'weights' SHA-256: the folder has '{other}', this run '{recorded.ModelFiles["weights"]}'", ex.Message);
+        Assert.False(File.Exists(merged));
+    }
+
+    [Fact]
+    public async Task RunAsync_ModelFileMissing_IsRefusedNamingTheOptionBeforeWork()
+    {
+        using var temp = new TempFolder();
+        var out_ = Path.Combine(temp.Path, "out");
+
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() => Run(out_, Path.Combine(temp.Path, "nowhere.bin")));
+
+        Assert.Equal("model-file", ex.ParamName);
+        Assert.Contains("--model-file weights=", ex.Message);
+        Assert.False(Directory.Exists(out_));
+    }
+
+    [Fact]
+    public async Task RunAsync_ShippedModel_RecordsThePluginBuildAndItsEmbeddedWeights()
+    {
+        using var temp = new TempFolder();
+        var out_ = Path.Combine(temp.Path, "out");
+
+        await DatasetJob.RunAsync(Request(out_, new Dictionary<string, string>()), [new SceneDataset()], [new VqaModelProvider()], ExplanationStrategies.BuiltIn, _ => null);
+
+        var spec = AttributionRunSpec.Read(out_);
+        var plugin = typeof(VqaModelProvider).Assembly;
+        Assert.Empty(spec.ModelFiles);
+        Assert.StartsWith(plugin.GetName().Name + " ", spec.ModelBuild);
+        Assert.EndsWith($", resources {ContentDigest.OfResources(plugin)}", spec.ModelBuild);
+        Assert.Contains("model build: the folder has", Assert.Single((spec with { ModelBuild = "Captum.Plugins.Vqa 0.9, resources 00" }).Differences(spec)));
+    }
+
+    private static string Weights(TempFolder temp, string folder, string contents)
+    {
+        var path = Path.Combine(Directory.CreateDirectory(Path.Combine(temp.Path, folder)).FullName, "weights.bin");
+        File.WriteAllText(path, contents);
+        return path;
+    }
+
+    private static AttributeDatasetRequest Request(string out_, IReadOnlyDictionary<string, string> files) => new()
+    {
+        Dataset = "scenes",
+        Count = 2,
+        Steps = Steps,
+        ModelFiles = files,
+        Out = out_,
+    };
+
+    private static Task<ShardResult> Run(string out_, string weights) =>
+        DatasetJob.RunAsync(Request(out_, new Dictionary<string, string> { ["weights"] = weights }), [new SceneDataset()], [new FileModelProvider()], ExplanationStrategies.BuiltIn, _ => null);
+
+    /// <summary>The "vqa" model from a file of any contents: the shipped model, loaded once the file is read.</summary>
+    private sealed class FileModelProvider : IInterpretableModelProvider
+    {
+        public string Name => "vqa";
+
+        public string Description => "the shipped scenes model, behind a weights file";
+
+        public IReadOnlyList<ModelFile> Files { get; } = [new("weights", "any file", true)];
+
+        public IInterpretableModel Load(IReadOnlyDictionary<string, string> files, IReadOnlyDictionary<string, string> settings)
+        {
+            _ = File.ReadAllBytes(files["weights"]);
+            return VqaModel.LoadDefault();
+        }
+    }
+}
