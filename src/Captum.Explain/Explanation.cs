@@ -6,7 +6,7 @@ namespace Captum.Explain;
 /// <param name="Label">The explained class's label.</param>
 /// <param name="LabelIndex">The explained class.</param>
 /// <param name="PredictedIndex">The predicted class (the explained one unless a target was given).</param>
-/// <param name="Probability">The softmax probability of the explained class.</param>
+/// <param name="Probability">The explained class's score (<see cref="IInterpretableModel.Scores"/>: its softmax probability unless the model says otherwise).</param>
 /// <param name="Logits">The model's output for every class.</param>
 /// <param name="Inputs">One explanation per input.</param>
 /// <param name="Delta">The convergence delta of path methods; NaN for methods without one.</param>

@@ -44,7 +44,12 @@ public abstract class ExplanationStrategy : IExplanationStrategy
             throw new ArgumentException($"the model must return [1, classes] logits for one example, not [{string.Join(", ", logits.shape)}].", nameof(model));
         }
 
-        var probabilities = torch.softmax(logits, 1);
+        var probabilities = model.Scores(logits);
+        if (!probabilities.shape.SequenceEqual(logits.shape))
+        {
+            throw new ArgumentException($"the model's scores must have the outputs' shape [{string.Join(", ", logits.shape)}], not [{string.Join(", ", probabilities.shape)}].", nameof(model));
+        }
+
         var predicted = probabilities.argmax(1).item<long>();
         var target = options.Target ?? predicted;
         if (target < 0 || target >= logits.shape[1])

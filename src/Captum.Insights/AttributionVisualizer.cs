@@ -19,7 +19,7 @@ namespace Captum.Insights;
 /// The examples are read from the dataset once, when <see cref="ServeAsync"/> or <see cref="ToInsightsModels"/> is
 /// called, at most <see cref="MaxExamples"/> of them, and kept as copies (the batches stay the caller's); the copies
 /// are freed when the last of the models made from them is disposed (when the server stops). The page
-/// shows softmax probabilities of the model's outputs (logits): Captum's <c>score_func</c> has no counterpart here.
+/// shows <see cref="ScoreFunction"/> of the model's outputs, by default their softmax probabilities.
 /// The models stay the caller's; they are not disposed.
 /// </remarks>
 public sealed class AttributionVisualizer
@@ -62,6 +62,13 @@ public sealed class AttributionVisualizer
 
     /// <summary>The dataset of batches.</summary>
     public IEnumerable<Batch> Dataset { get; }
+
+    /// <summary>
+    /// The scores the page shows for a model's outputs ([batch, classes] from [batch, classes]; the predicted class is
+    /// the highest); null (the default) for the softmax of the outputs, read as logits. Attributions are of the
+    /// model's outputs themselves, as in Captum. Captum: <c>score_func</c>, whose default shows the outputs as they are.
+    /// </summary>
+    public Func<Tensor, Tensor>? ScoreFunction { get; init; }
 
     /// <summary>The most examples read from the dataset. Default 500.</summary>
     public int MaxExamples { get; init; } = 500;
@@ -286,6 +293,8 @@ public sealed class AttributionVisualizer
         public IReadOnlyList<LayerReference> AttributionLayers { get; }
 
         public IReadOnlyList<string> Labels => owner.Classes;
+
+        public Tensor Scores(Tensor outputs) => owner.ScoreFunction is { } score ? score(outputs) : torch.softmax(outputs, 1);
 
         // Only the example's index is read; the other inputs of an example are there for the page to show.
         public PreparedInput Prepare(IReadOnlyDictionary<string, RawInputValue> rawInputs)

@@ -128,14 +128,14 @@ internal static class ExplainRun
         }
     }
 
-    /// <summary>The predicted label of a prepared example (one forward pass, no gradients).</summary>
+    /// <summary>The predicted label of a prepared example: its highest score (one forward pass, no gradients).</summary>
     public static long Predict(IInterpretableModel model, IReadOnlyDictionary<string, RawInputValue> inputs)
     {
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var prepared = model.Prepare(inputs);
         var logits = model.Forward.Invoke([.. prepared.Inputs, .. prepared.AdditionalForwardArgs]);
-        return logits.reshape(-1).argmax().item<long>();
+        return model.Scores(logits.reshape(1, -1)).reshape(-1).argmax().item<long>();
     }
 
     private static void RequireFinite((string Method, Explanation Explanation) explained)

@@ -106,6 +106,32 @@ public sealed class AttributionVisualizerTests
     }
 
     [Fact]
+    public async Task Visualizer_ScoreFunction_ShowsItsScoresAndPredictsTheirHighest()
+    {
+        using var model = new PhotoAndMeasurements();
+        // Captum's score_func: here the lowest output scores highest, so the prediction is not the logits' argmax.
+        var plain = TwoFeatureVisualizer(model);
+        var visualizer = new AttributionVisualizer([model], plain.Classes, plain.Features, plain.Dataset) { ScoreFunction = o => torch.sigmoid(-o) };
+        var batch = visualizer.Dataset.Single();
+        var (images, measurements) = (batch.Inputs[0], batch.Inputs[1]);
+        await using var server = await visualizer.ServeAsync();
+        using var client = new HttpClient { BaseAddress = server.Url };
+
+        var outputs = model.call((images[2..3] - 0.5) / 0.25, measurements[2..3]);
+        var lowest = outputs.argmin(1).item<long>();
+        Assert.NotEqual(lowest, outputs.argmax(1).item<long>());
+        var examples = JsonDocument.Parse(await client.GetStringAsync("api/models/model/examples")).RootElement.GetProperty("examples");
+        Assert.Equal(visualizer.Classes[(int)lowest], examples[2].GetProperty("predicted").GetString());
+
+        using var form = InsightsFixture.Form([("example", "2"), ("method", "gradient-x-activation")]);
+        var response = await client.PostAsync("api/explain", form);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var result = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("results")[0];
+        Assert.Equal(visualizer.Classes[(int)lowest], result.GetProperty("answer").GetString());
+        Assert.Equal(torch.sigmoid(-outputs[0, lowest]).item<float>(), result.GetProperty("probability").GetSingle(), 5);
+    }
+
+    [Fact]
     public async Task Visualizer_ServerDisposed_CallersModelStillWorks()
     {
         using var model = new PhotoAndMeasurements();

@@ -32,6 +32,13 @@ public interface IInterpretableModel : IDisposable
     IReadOnlyList<string> Labels { get; }
 
     /// <summary>
+    /// The scores shown for the model's outputs, [1, classes] from [1, classes]; the predicted class is the highest.
+    /// The default is the softmax of the outputs, read as logits: a model that returns probabilities (or wants
+    /// another score) overrides it. Captum Insights: <c>score_func</c> (whose default shows the outputs as they are).
+    /// </summary>
+    Tensor Scores(Tensor outputs) => softmax(outputs, 1);
+
+    /// <summary>
     /// Turns raw inputs (names from <see cref="RawInputs"/>) into tensors on the model's device, with their
     /// baselines. The caller owns the tensors of the result.
     /// </summary>

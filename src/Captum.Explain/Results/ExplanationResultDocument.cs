@@ -42,7 +42,7 @@ public sealed record ExplanationFailure(string Image, string Question, string En
 /// <param name="Expected">The expected answer, when known.</param>
 /// <param name="Answer">The explained answer's label.</param>
 /// <param name="AnswerIndex">The explained answer's class.</param>
-/// <param name="Probability">The explained answer's softmax probability.</param>
+/// <param name="Probability">The explained answer's score (its softmax probability unless the model's <c>Scores</c> says otherwise).</param>
 /// <param name="Logits">The model's output for every class.</param>
 /// <param name="Tokens">The question's tokens, one per token attribution.</param>
 /// <param name="Methods">Every method's numbers, by method name, in order.</param>
