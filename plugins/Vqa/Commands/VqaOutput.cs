@@ -19,6 +19,7 @@ internal sealed class VqaOutput
     private readonly ExplanationReport report;
     private readonly List<ExplanationQuestionResult> results = [];
     private readonly List<ExplanationFailure> failures = [];
+    private readonly HashSet<VqaQuestion> seen = new(ReferenceEqualityComparer.Instance);
 
     public VqaOutput(TextWriter output, TextWriter error, VqaRequest request)
     {
@@ -73,6 +74,7 @@ internal sealed class VqaOutput
 
         output.WriteLine();
         report.Add(question.Text, explanations, question.Expected);
+        seen.Add(question);
         results.Add(ExplanationQuestionResult.Of(image.Path, question.Text, question.Expected, explanations));
     }
 
@@ -80,7 +82,24 @@ internal sealed class VqaOutput
     public void Failed(VqaImage image, VqaQuestion question, string reason)
     {
         error.WriteLine($"captum: error: {question.Named}: {reason}");
+        seen.Add(question);
         failures.Add(new ExplanationFailure(image.Path, question.Text, question.Label, reason));
+    }
+
+    /// <summary>
+    /// The run stopped before every question was asked (cancelled, or an unexpected error): the questions not reached
+    /// are kept for result.json as not run, with <paramref name="reason"/>, so that what was answered is written by
+    /// <see cref="Finish"/> and nothing is lost.
+    /// </summary>
+    public void Interrupted(string reason)
+    {
+        var notRun = request.Images.SelectMany(i => i.Questions.Select(q => (Image: i, Question: q))).Where(x => !seen.Contains(x.Question)).ToList();
+        foreach (var (image, question) in notRun)
+        {
+            failures.Add(new ExplanationFailure(image.Path, question.Text, question.Label, $"not run: {reason}"));
+        }
+
+        error.WriteLine($"captum: {reason} after {results.Count + failures.Count - notRun.Count} of {results.Count + failures.Count} questions; {notRun.Count} not run.");
     }
 
     /// <summary>

@@ -7,7 +7,8 @@ namespace Captum.Plugins.Vqa.Commands;
 /// <summary>
 /// The work of <c>captum vqa</c>: loads the model, checks what needed it (the images' resize, the questions' words),
 /// then prepares and explains every question with every method. A question that fails (an image that does not
-/// decode, an output that is not finite) is recorded and the others go on.
+/// decode, an output that is not finite) is recorded and the others go on; when the run is cancelled or stops on an
+/// unexpected error, the questions answered so far are written before the error goes on.
 /// </summary>
 internal static class VqaRun
 {
@@ -28,45 +29,60 @@ internal static class VqaRun
 
         CheckWords(model.Encoder, request.Images.SelectMany(i => i.Questions), error);
         output.ModelLoaded(model.Name);
-        var total = request.Images.Sum(i => i.Questions.Count);
-        var done = 0;
-        foreach (var image in request.Images)
+        try
         {
-            output.ImageStarted(image);
-            foreach (var question in image.Questions)
+            var total = request.Images.Sum(i => i.Questions.Count);
+            var done = 0;
+            foreach (var image in request.Images)
             {
-                using var questionScope = torch.NewDisposeScope();
-                var index = ++done;
-                var explanations = new List<(string Method, Explanation Explanation)>();
-                try
+                output.ImageStarted(image);
+                foreach (var question in image.Questions)
                 {
-                    var prepared = model.Prepare(new Dictionary<string, string> { [VqaModel.ImageInput] = image.Path, [VqaModel.QuestionInput] = question.Text });
-                    foreach (var strategy in request.Methods)
-                    {
-                        var progress = new StepProgress(error, $"[{index}/{total}] {strategy.Name}: {question.Text}");
-                        var options = new ExplanationOptions { Steps = request.Steps, InternalBatchSize = request.InternalBatchSize, Progress = progress };
-                        explanations.Add((strategy.Name, strategy.Explain(model, prepared, options, cancellationToken)));
-                        progress.Done();
-                        RequireFinite(explanations[^1]);
-                    }
-
-                    output.Explained(image, question, explanations);
-                }
-                catch (Exception ex) when (ex is ArgumentException or IOException or InvalidOperationException or ExternalException)
-                {
-                    output.Failed(image, question, Failure.Reason(ex));
-                }
-                finally
-                {
-                    foreach (var (_, e) in explanations)
-                    {
-                        e.Dispose();
-                    }
+                    Explain(model, request, output, error, (image, question), $"[{++done}/{total}]", cancellationToken);
                 }
             }
         }
+        catch (Exception ex)
+        {
+            // What was answered before a cancellation or an unexpected error is written, then the error goes on.
+            output.Interrupted(ex is OperationCanceledException ? "cancelled" : $"stopped by an error ({ex.GetType().Name}: {ex.Message})");
+            output.Finish(model.Name);
+            throw;
+        }
 
         output.Finish(model.Name);
+    }
+
+    private static void Explain(VqaModel model, VqaRequest request, VqaOutput output, TextWriter error, (VqaImage Image, VqaQuestion Question) asked, string counter, CancellationToken cancellationToken)
+    {
+        var (image, question) = asked;
+        using var questionScope = torch.NewDisposeScope();
+        var explanations = new List<(string Method, Explanation Explanation)>();
+        try
+        {
+            var prepared = model.Prepare(new Dictionary<string, string> { [VqaModel.ImageInput] = image.Path, [VqaModel.QuestionInput] = question.Text });
+            foreach (var strategy in request.Methods)
+            {
+                var progress = new StepProgress(error, $"{counter} {strategy.Name}: {question.Text}");
+                var options = new ExplanationOptions { Steps = request.Steps, InternalBatchSize = request.InternalBatchSize, Progress = progress };
+                explanations.Add((strategy.Name, strategy.Explain(model, prepared, options, cancellationToken)));
+                progress.Done();
+                RequireFinite(explanations[^1]);
+            }
+
+            output.Explained(image, question, explanations);
+        }
+        catch (Exception ex) when (ex is ArgumentException or IOException or InvalidOperationException or ExternalException)
+        {
+            output.Failed(image, question, Failure.Reason(ex));
+        }
+        finally
+        {
+            foreach (var (_, e) in explanations)
+            {
+                e.Dispose();
+            }
+        }
     }
 
     /// <summary>

@@ -71,7 +71,7 @@ public sealed class HostileInputTests
 
     [Theory]
     [MemberData(nameof(GradientMethods))]
-    public void Attribute_TokenCancelledBeforeTwentyThousandSteps_ThrowsBeforeAnyForwardPass(string method)
+    public void Attribute_TokenCancelledBeforeTheCallOfTwentyThousandSteps_ThrowsBeforeAnyForwardPass(string method)
     {
         using var scope = torch.NewDisposeScope();
         var model = TestModels.SmoothMlp(8);
