@@ -16,8 +16,9 @@ namespace Captum.Plugins.TextGeneration.Commands;
 /// <remarks>
 /// Defaults as Captum's: feature ablation towards the answer's log probability, baseline token id 0, no skipped
 /// tokens, 25 greedy tokens when no target is given. The model is the story model the plugin ships
-/// (<see cref="StoryModel"/>, docs/llm.md) or --checkpoint (a Hugging Face GPT-2 folder). A story model folder's
-/// answer is explained without its <c>[eos]</c>: generation stops there and the word before it is the answer.
+/// (<see cref="StoryModel"/>, docs/llm.md) or --checkpoint (a Hugging Face GPT-2 folder). Without --target, generation
+/// stops at the end-of-sequence token of the folder's config.json (<c>eos_token_id</c>; the story model's <c>[eos]</c>),
+/// and the answer is explained without it. One prompt per run.
 /// </remarks>
 public sealed class LlmCommand : IPluginCommand
 {
@@ -36,10 +37,10 @@ public sealed class LlmCommand : IPluginCommand
         new("template", "A prompt template with {} slots, filled by the --value options (the values are the features).", PluginOptionKind.Text),
         new("value", "A template value, in slot order.", PluginOptionKind.Text) { Repeatable = true },
         new("target", "The answer to explain; default: the model's greedy answer.", PluginOptionKind.Text),
-        new("foil", "A contrasting answer: attribute log p(target) - log p(foil) (why the target rather than the foil).", PluginOptionKind.Text),
+        new("foil", "A contrasting answer: attribute log p(answer) - log p(foil), why the answer rather than the foil.", PluginOptionKind.Text),
         new("method", "The attribution method.", PluginOptionKind.Text, "feature-ablation") { AllowedValues = Methods },
         new("checkpoint", "A Hugging Face GPT-2 folder (config.json with model.safetensors or pytorch_model.bin; its tokenizer: vocab.json and merges.txt, or a story model's vocab.txt, else GPT-2's BPE); default: the story model the plugin ships.", PluginOptionKind.Folder),
-        new("baseline-token", "The token id a removed prompt token becomes (--prompt only).", PluginOptionKind.Integer, "0"),
+        new("baseline-token", "The token id a removed prompt token becomes (--prompt only; a template's removed value is the empty string); default 0.", PluginOptionKind.Integer),
         new("max-new-tokens", "How many tokens to generate when no --target is given.", PluginOptionKind.Integer, "25"),
         new("steps", "Integration steps of layer-ig.", PluginOptionKind.Integer, "50"),
         new("top", "How many top attributed features to print.", PluginOptionKind.Integer, "5"),
@@ -48,10 +49,39 @@ public sealed class LlmCommand : IPluginCommand
     ];
 
     /// <inheritdoc />
-    /// <exception cref="ArgumentException">An option does not fit (no prompt or both prompt and template, no checkpoint, a bad number); the message names it.</exception>
+    /// <exception cref="ArgumentException">An option does not fit (no prompt or both prompt and template, no checkpoint, a bad number, a prompt too long to answer); the message starts with the option, e.g. <c>--max-new-tokens: </c>.</exception>
     public int Run(PluginCommandContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
+        try
+        {
+            return Explain(context);
+        }
+        catch (ArgumentException e) when (!e.Message.StartsWith("--", StringComparison.Ordinal) && OptionOf(e.ParamName, context.GetText("template") is not null) is { } option)
+        {
+            // The attribution classes and the checkpoint reader name their own arguments (input, target, Foil, values,
+            // checkpoint): say which option gave it.
+            var message = e.Message.StartsWith(e.ParamName + ": ", StringComparison.Ordinal) ? e.Message[(e.ParamName!.Length + 2)..] : e.Message;
+            var parameterSuffix = message.IndexOf(" (Parameter '", StringComparison.Ordinal);
+            throw new ArgumentException($"--{option}: {(parameterSuffix > 0 ? message[..parameterSuffix] : message)}", option, e);
+        }
+    }
+
+    /// <summary>The option behind an argument the attribution classes name in their errors, or null.</summary>
+    private static string? OptionOf(string? parameter, bool template) => parameter switch
+    {
+        "text" or "input" or "prompt" => template ? "template" : "prompt",
+        "template" => "template",
+        "values" => "value",
+        "target" => "target",
+        "Foil" => "foil",
+        "baselines" => "baseline-token",
+        "checkpoint" => "checkpoint",
+        _ => null,
+    };
+
+    private static int Explain(PluginCommandContext context)
+    {
         var prompt = context.GetText("prompt");
         var template = context.GetText("template");
         var values = context.GetTexts("value");
@@ -60,9 +90,20 @@ public sealed class LlmCommand : IPluginCommand
             throw new ArgumentException("--prompt: give either --prompt or --template (with --value), not both or neither.", "prompt");
         }
 
-        if (prompt is { Length: 0 } || (prompt is null && values.Count == 0))
+        if (prompt is not null && string.IsNullOrWhiteSpace(prompt))
         {
-            throw new ArgumentException(prompt is null ? "--value: a template needs its values." : "--prompt must not be empty.", prompt is null ? "value" : "prompt");
+            throw new ArgumentException("--prompt: must not be empty.", "prompt");
+        }
+
+        if (template is not null && values.Count == 0)
+        {
+            throw new ArgumentException("--value: a template needs its values.", "value");
+        }
+
+        var baselineText = context.GetText("baseline-token");
+        if (template is not null && baselineText is not null)
+        {
+            throw new ArgumentException("--baseline-token: a template's values have their own baselines (a removed value becomes the empty string); --baseline-token is for --prompt only.", "baseline-token");
         }
 
         var method = context.GetText("method")!;
@@ -77,7 +118,7 @@ public sealed class LlmCommand : IPluginCommand
             throw new ArgumentException($"--checkpoint: folder not found: {checkpoint}", "checkpoint");
         }
 
-        var baseline = context.GetInteger("baseline-token");
+        var baseline = baselineText is null ? 0 : context.GetInteger("baseline-token");
         var maxNew = Positive(context, "max-new-tokens");
         var steps = Positive(context, "steps");
         var top = Positive(context, "top");
@@ -89,10 +130,16 @@ public sealed class LlmCommand : IPluginCommand
         using var model = Gpt2Checkpoint.Load(checkpoint);
         if (baseline < 0 || baseline >= model.Config.VocabSize)
         {
-            throw new ArgumentException($"--baseline-token must be a token id from 0 to {model.Config.VocabSize - 1}, not {baseline}.", "baseline-token");
+            throw new ArgumentException($"--baseline-token: must be a token id from 0 to {model.Config.VocabSize - 1}, not {baseline}.", "baseline-token");
         }
 
-        var (tokenizer, endOfSequence) = TokenizerOf(checkpoint);
+        var tokenizer = TokenizerOf(checkpoint);
+        var endOfSequence = Gpt2Checkpoint.ReadEndOfSequence(checkpoint);
+        if (endOfSequence is < 0 || endOfSequence >= model.Config.VocabSize)
+        {
+            throw new ArgumentException($"--checkpoint: its config's eos_token_id {endOfSequence} is outside the model's {model.Config.VocabSize} tokens.", "checkpoint");
+        }
+
         foreach (var (text, option) in new[] { (prompt, "prompt"), (template, "template"), (values.Count == 0 ? null : string.Join(" ", values), "value"), (target, "target"), (foil, "foil") })
         {
             if (text is not null && tokenizer.Encode(text).FirstOrDefault(id => id >= model.Config.VocabSize, -1) is var id and >= 0)
@@ -104,16 +151,27 @@ public sealed class LlmCommand : IPluginCommand
         IInterpretableInput input = prompt is not null
             ? new TextTokenInput(prompt, tokenizer, baselines: baseline)
             : new TextTemplateInput(template!, values);
+        if (target is null)
+        {
+            RequireRoomToGenerate(model, tokenizer, input, template is null ? "prompt" : "template");
+        }
+
         LLMTarget? answer = target is not null ? (LLMTarget?)target
-            : endOfSequence is { } end ? StoryAnswer(model, tokenizer, input, end, maxNew, context.CancellationToken)
+            : endOfSequence is { } end ? AnswerBefore(model, tokenizer, input, end, maxNew, context.CancellationToken)
             : (LLMTarget?)null;
         LLMTarget? contrast = foil is null ? null : (LLMTarget?)foil;
         using var result = Attribute(method, model, tokenizer, input, answer, contrast, maxNew, steps, context.CancellationToken);
 
         var answerText = tokenizer.Decode(result.OutputTokenIds);
         var seqAttr = Floats(result.SequenceAttribution);
+        var towards = Towards(answerText, foil);
         context.Output.WriteLine($"Answer: {answerText}");
-        context.Output.WriteLine($"Top attributed {(template is null ? "tokens" : "values")} ({method}{(foil is null ? string.Empty : $", against \"{foil}\"")}):");
+        if (foil is not null)
+        {
+            context.Output.WriteLine($"Foil: {foil}");
+        }
+
+        context.Output.WriteLine($"Top attributed {(template is null ? "tokens" : "values")} ({method}, towards {towards}):");
         foreach (var i in Enumerable.Range(0, seqAttr.Length).OrderByDescending(i => seqAttr[i]).Take(top))
         {
             // The position tells repeated words apart (the question's "mary" from the story's).
@@ -123,8 +181,8 @@ public sealed class LlmCommand : IPluginCommand
         Directory.CreateDirectory(folder);
         var report = new HtmlReport($"LLM attribution: {answerText}")
             .AddParagraph($"Prompt: {prompt ?? template}")
-            .AddParagraph($"Answer: {answerText}{(foil is null ? string.Empty : $" (rather than \"{foil}\")")}")
-            .AddParagraph($"Method: {method}, towards the answer's log probability; model: {checkpoint}");
+            .AddParagraph($"Answer: {answerText}{(foil is null ? string.Empty : $"; foil: {foil}")}")
+            .AddParagraph($"Method: {method}, towards {towards}; model: {checkpoint}");
         if (result.TokenAttribution is not null)
         {
             report.AddFigure(result.PlotTokenAttribution(), "Token attribution (rows: answer tokens; p: probability, H: entropy of the next token)");
@@ -156,6 +214,10 @@ public sealed class LlmCommand : IPluginCommand
         return 0;
     }
 
+    /// <summary>What the attributions explain: the answer's log probability, or with a foil the difference of the two.</summary>
+    private static string Towards(string answer, string? foil) =>
+        foil is null ? "the answer's log probability" : $"log p(answer) - log p(foil): why \"{answer.Trim()}\" rather than \"{foil.Trim()}\"";
+
     private static LLMAttributionResult Attribute(string method, Gpt2LMHeadModel model, ITextTokenizer tokenizer, IInterpretableInput input, LLMTarget? target, LLMTarget? foil, int maxNew, int steps, CancellationToken cancellationToken)
     {
         LLMAttributionOptions<T> Options<T>(T? methodOptions = null)
@@ -174,33 +236,39 @@ public sealed class LlmCommand : IPluginCommand
         };
     }
 
-    /// <summary>The folder's tokenizer: GPT-2's byte-level BPE from vocab.json and merges.txt, or a story model's vocab.txt (whose <c>[eos]</c> ends answers), else GPT-2's own BPE.</summary>
-    private static (ITextTokenizer Tokenizer, long? EndOfSequence) TokenizerOf(string folder)
-    {
-        if (!File.Exists(Path.Combine(folder, "vocab.json")) && File.Exists(Path.Combine(folder, StoryTokenizer.VocabularyFile)))
-        {
-            var story = StoryTokenizer.Load(folder);
-            return (story, story.EndId);
-        }
+    /// <summary>The folder's tokenizer: GPT-2's byte-level BPE from vocab.json and merges.txt, or a story model's vocab.txt, else GPT-2's own BPE.</summary>
+    private static ITextTokenizer TokenizerOf(string folder) =>
+        !File.Exists(Path.Combine(folder, "vocab.json")) && File.Exists(Path.Combine(folder, StoryTokenizer.VocabularyFile))
+            ? StoryTokenizer.Load(folder)
+            : Gpt2Tokenizer.FromFolder(folder);
 
-        return (Gpt2Tokenizer.FromFolder(folder), null);
+    /// <summary>Checks, before generating, that the prompt leaves the model a position for the answer; the error names the option.</summary>
+    private static void RequireRoomToGenerate(Gpt2LMHeadModel model, ITextTokenizer tokenizer, IInterpretableInput input, string option)
+    {
+        using var ids = input.ToModelInput(null, tokenizer);
+        if (ids.shape[1] >= model.Config.Positions)
+        {
+            throw new ArgumentException(
+                $"--{option}: the prompt has {ids.shape[1]} tokens, and the model reads at most {model.Config.Positions}: no position is left to generate an answer. Shorten the prompt or give --target.",
+                option);
+        }
     }
 
-    /// <summary>The greedy answer of a model that ends answers with <paramref name="end"/>, without it.</summary>
-    private static LLMTarget StoryAnswer(Gpt2LMHeadModel model, ITextTokenizer tokenizer, IInterpretableInput input, long end, int maxNew, CancellationToken cancellationToken)
+    /// <summary>The greedy answer of a model that ends answers with <paramref name="end"/> (its config's eos_token_id), without it.</summary>
+    private static LLMTarget AnswerBefore(Gpt2LMHeadModel model, ITextTokenizer tokenizer, IInterpretableInput input, long end, int maxNew, CancellationToken cancellationToken)
     {
         using var prompt = input.ToModelInput(null, tokenizer);
         var generated = LLMGeneration.Greedy(model, prompt, maxNew, end, cancellationToken);
         var answer = generated.TakeWhile(id => id != end).ToArray();
         return answer.Length > 0
             ? answer
-            : throw new ArgumentException("--target: the model answered with [eos] alone; give the answer to explain with --target.", "target");
+            : throw new ArgumentException($"--target: the model answered with its end-of-sequence token (eos_token_id {end}) alone; give the answer to explain with --target.", "target");
     }
 
     private static int Positive(PluginCommandContext context, string name)
     {
         var value = context.GetInteger(name);
-        return value is >= 1 and <= int.MaxValue ? (int)value : throw new ArgumentException($"--{name} must be a positive whole number, not {value}.", name);
+        return value is >= 1 and <= int.MaxValue ? (int)value : throw new ArgumentException($"--{name}: must be a positive whole number, not {value}.", name);
     }
 
     private static float[] Floats(Tensor t) => t.detach().cpu().to_type(ScalarType.Float32).data<float>().ToArray();

@@ -148,5 +148,5 @@ public sealed class LlmEvalCommand : IPluginCommand
     }
 
     private static int Positive(PluginCommandContext context, string name) =>
-        context.GetInteger(name) is >= 1 and <= int.MaxValue and var value ? (int)value : throw new ArgumentException($"--{name} must be a positive whole number.", name);
+        context.GetInteger(name) is >= 1 and <= int.MaxValue and var value ? (int)value : throw new ArgumentException($"--{name}: must be a positive whole number.", name);
 }

@@ -68,7 +68,13 @@ public sealed class LlmTrainCommand : IPluginCommand
         }
         catch (ArgumentException ex)
         {
-            throw new ArgumentException(ex.Message, OptionName(ex.ParamName), ex);
+            // "LearningRate must be ..." becomes "--learning-rate: must be ...".
+            var option = OptionName(ex.ParamName);
+            var message = ex.Message.Split(" (Parameter '")[0];
+            throw new ArgumentException(
+                option is null ? message : $"--{option}: {(message.StartsWith(ex.ParamName + " ", StringComparison.Ordinal) ? message[(ex.ParamName!.Length + 1)..] : message)}",
+                option,
+                ex);
         }
 
         var folder = context.GetText("out")!;
@@ -115,7 +121,7 @@ public sealed class LlmTrainCommand : IPluginCommand
     }
 
     private static int Int(PluginCommandContext context, string name) =>
-        context.GetInteger(name) is >= int.MinValue and <= int.MaxValue and var value ? (int)value : throw new ArgumentException($"--{name} is out of range.", name);
+        context.GetInteger(name) is >= int.MinValue and <= int.MaxValue and var value ? (int)value : throw new ArgumentException($"--{name}: out of range.", name);
 
     /// <summary>The option of a <see cref="StoryTrainingOptions"/> property: "BatchSize" to "batch-size".</summary>
     private static string? OptionName(string? property) =>

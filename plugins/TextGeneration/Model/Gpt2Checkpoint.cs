@@ -12,8 +12,13 @@ public static class Gpt2Checkpoint
     /// (preferred) or <c>pytorch_model.bin</c>, with or without the <c>transformer.</c> prefix, the attention-mask
     /// buffers old checkpoints carry ignored. The model is in evaluation mode.
     /// </summary>
+    /// <remarks>
+    /// Only what this model computes is loaded: a config or weights that would make Hugging Face compute otherwise (an
+    /// untied <c>lm_head</c>, attention scaled otherwise, cross-attention, another activation) are refused, not loaded
+    /// silently wrong; see <see cref="ReadConfig"/>.
+    /// </remarks>
     /// <param name="folder">The folder.</param>
-    /// <exception cref="ArgumentException">The folder, its config or its weights do not make a GPT-2: a missing file, another architecture, a missing, unexpected or misshaped key; the message names it.</exception>
+    /// <exception cref="ArgumentException">The folder, its config or its weights do not make a GPT-2 this model computes: a missing file, another architecture or variant, a missing, unexpected or misshaped key, an <c>lm_head.weight</c> other than the token embedding; the message names checkpoint.</exception>
     public static Gpt2LMHeadModel Load(string folder)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
@@ -40,6 +45,7 @@ public static class Gpt2Checkpoint
             throw new ArgumentException($"checkpoint: {folder} has neither model.safetensors nor pytorch_model.bin.", "checkpoint");
         }
 
+        RequireTiedHead(state, folder);
         var model = new Gpt2LMHeadModel(config);
         try
         {
@@ -55,8 +61,15 @@ public static class Gpt2Checkpoint
         return model;
     }
 
-    /// <summary>Reads a Hugging Face GPT-2 <c>config.json</c>.</summary>
-    /// <exception cref="ArgumentException">It is missing, not JSON, or not a GPT-2's; the message names it.</exception>
+    /// <summary>
+    /// Reads a Hugging Face GPT-2 <c>config.json</c>: <c>vocab_size</c>, <c>n_positions</c>, <c>n_embd</c>,
+    /// <c>n_head</c>, <c>n_layer</c>, <c>n_inner</c> and <c>layer_norm_epsilon</c>. Fields that only matter in
+    /// training (dropout, initialisation) or to other heads are ignored; fields that change the computation from
+    /// GPT-2's, which this model does not implement, are refused: <c>tie_word_embeddings</c> false,
+    /// <c>scale_attn_weights</c> false, <c>scale_attn_by_inverse_layer_idx</c> or <c>add_cross_attention</c> true, an
+    /// <c>activation_function</c> other than <c>gelu_new</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">It is missing, not JSON, not a GPT-2's, or a variant this model does not compute; the message names checkpoint and the field.</exception>
     public static Gpt2Config ReadConfig(string path)
     {
         if (!File.Exists(path))
@@ -79,6 +92,11 @@ public static class Gpt2Checkpoint
                 throw new ArgumentException($"checkpoint: {path} uses the activation {activation.GetString()}; only gelu_new (GPT-2's) is supported.", "checkpoint");
             }
 
+            RequireFlag(root, path, "tie_word_embeddings", supported: true, "the output head has weights of its own (an untied lm_head), and this model ties it to the token embedding");
+            RequireFlag(root, path, "scale_attn_weights", supported: true, "attention scores are not scaled by 1/sqrt(head width), as this model scales them");
+            RequireFlag(root, path, "scale_attn_by_inverse_layer_idx", supported: false, "attention scores are also scaled by 1/(layer + 1), which this model does not do");
+            RequireFlag(root, path, "add_cross_attention", supported: false, "the blocks attend to an encoder too (cross-attention), which this model does not have");
+
             long Size(string name) => root.GetProperty(name).GetInt64();
             var inner = root.TryGetProperty("n_inner", out var n) && n.ValueKind == JsonValueKind.Number ? n.GetInt64() : (long?)null;
             var epsilon = root.TryGetProperty("layer_norm_epsilon", out var e) ? e.GetDouble() : 1e-5;
@@ -89,6 +107,62 @@ public static class Gpt2Checkpoint
         catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {
             throw new ArgumentException($"checkpoint: {path} is not a GPT-2 config ({ex.Message})", "checkpoint", ex);
+        }
+    }
+
+    /// <summary>The end-of-sequence token of a folder's <c>config.json</c> (<c>eos_token_id</c>), or null when it has none.</summary>
+    /// <param name="folder">The checkpoint folder.</param>
+    /// <exception cref="ArgumentException">config.json is missing or not JSON, or eos_token_id is not one whole number; the message names checkpoint.</exception>
+    public static long? ReadEndOfSequence(string folder)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        var path = Path.Combine(folder, "config.json");
+        if (!File.Exists(path))
+        {
+            throw new ArgumentException($"checkpoint: {path} not found; a Hugging Face model folder has a config.json.", "checkpoint");
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllText(path));
+            if (!document.RootElement.TryGetProperty("eos_token_id", out var eos) || eos.ValueKind == JsonValueKind.Null)
+            {
+                return null;
+            }
+
+            // Hugging Face also allows a list (generation stops at any of them); one is what generation here takes.
+            var single = eos.ValueKind == JsonValueKind.Array && eos.GetArrayLength() == 1 ? eos[0] : eos;
+            return single.ValueKind == JsonValueKind.Number && single.TryGetInt64(out var id)
+                ? id
+                : throw new ArgumentException($"checkpoint: {path}'s eos_token_id must be one token id, not {eos.GetRawText()}.", "checkpoint");
+        }
+        catch (JsonException ex)
+        {
+            throw new ArgumentException($"checkpoint: {path} is not JSON ({ex.Message})", "checkpoint", ex);
+        }
+    }
+
+    /// <summary>Refuses a config whose boolean <paramref name="field"/>, when present, is not <paramref name="supported"/>.</summary>
+    private static void RequireFlag(JsonElement root, string path, string field, bool supported, string consequence)
+    {
+        if (root.TryGetProperty(field, out var value) && value.ValueKind is JsonValueKind.True or JsonValueKind.False && value.GetBoolean() != supported)
+        {
+            throw new ArgumentException($"checkpoint: {path} sets {field} to {(supported ? "false" : "true")}: {consequence}; such a model is not supported.", "checkpoint");
+        }
+    }
+
+    /// <summary>Refuses weights whose <c>lm_head.weight</c> differs from the token embedding (an untied head the config does not declare).</summary>
+    private static void RequireTiedHead(IReadOnlyDictionary<string, Tensor> state, string folder)
+    {
+        if (!state.TryGetValue("lm_head.weight", out var head))
+        {
+            return;
+        }
+
+        var embedding = state.TryGetValue("transformer.wte.weight", out var wte) ? wte : state.GetValueOrDefault("wte.weight");
+        if (embedding is null || !head.shape.SequenceEqual(embedding.shape) || !head.to_type(embedding.dtype).eq(embedding).all().item<bool>())
+        {
+            throw new ArgumentException($"checkpoint: {folder}'s lm_head.weight is not the token embedding (transformer.wte.weight): an untied output head, which this model (its head tied to the embedding) does not support.", "checkpoint");
         }
     }
 

@@ -1,7 +1,6 @@
 using System.Globalization;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats;
-using SixLabors.ImageSharp.Formats.Jpeg;
 using SixLabors.ImageSharp.PixelFormats;
 
 namespace Captum.Plugins.Vqa.Tutorial;
@@ -87,7 +86,7 @@ public static class ImageFiles
             using var stream = open();
             info = Image.Identify(stream, out format);
         }
-        catch (Exception ex) when (ex is InvalidImageContentException or NotSupportedException or IOException)
+        catch (Exception ex) when (IsDecoderFailure(ex))
         {
             throw Unreadable(name, ex.Message, ex);
         }
@@ -105,12 +104,11 @@ public static class ImageFiles
                 $"{file.Width} x {file.Height} is {file.Pixels:N0} pixels, more than max-image-pixels ({maxPixels:N0}), the guard against decompression bombs"));
         }
 
-        if (format is JpegFormat)
+        using (var stream = open())
         {
-            using var stream = open();
-            if (!JpegStructure.IsComplete(stream))
+            if (ImageStructure.Incomplete(format, stream) is { } truncated)
             {
-                throw Unreadable(name, "the JPEG file is truncated (its data ends before the end-of-image marker)");
+                throw Unreadable(name, truncated);
             }
         }
 
@@ -124,11 +122,16 @@ public static class ImageFiles
             using var stream = open();
             return Image.Load<Rgb24>(stream);
         }
-        catch (Exception ex) when (ex is UnknownImageFormatException or InvalidImageContentException or NotSupportedException or IOException)
+        catch (Exception ex) when (IsDecoderFailure(ex))
         {
             throw Unreadable(name, ex.Message, ex);
         }
     }
+
+    // ImageSharp's decoders meet malformed files with more than their own exceptions (a TGA run too long for the
+    // image: ArgumentException; a TIFF without a directory: InvalidOperationException); all say the file is unreadable.
+    private static bool IsDecoderFailure(Exception ex) =>
+        ex is ImageFormatException or NotSupportedException or IOException or ArgumentException or InvalidOperationException or IndexOutOfRangeException or OverflowException;
 
     /// <summary>Checks a pixel limit is in [1, <see cref="HighestMaxPixels"/>].</summary>
     /// <exception cref="ArgumentOutOfRangeException">It is not.</exception>

@@ -16,7 +16,10 @@ public interface ICausalLanguageModel
     /// <summary>The module, for layer lookups (the token embedding of <see cref="LLMGradientAttribution{TOptions}"/>) and its device.</summary>
     nn.Module Module { get; }
 
-    /// <summary>The logits of every position: [batch, tokens] ids to [batch, tokens, vocabulary].</summary>
+    /// <summary>
+    /// The logits of every position: [batch, tokens] ids to [batch, tokens, vocabulary]. The LLM classes explain one
+    /// prompt per call; the rows they pass are that prompt's perturbations (generation passes one row).
+    /// </summary>
     Tensor Logits(Tensor inputIds);
 
     /// <summary>The most tokens the model can read at once (its positions).</summary>

@@ -7,7 +7,11 @@ namespace Captum.Attr;
 /// A language model's input seen as interpretable features (tokens, template values) that can be kept or replaced by
 /// their baselines: what <see cref="LLMAttribution{TOptions}"/> perturbs. Implement it for an input of your own.
 /// </summary>
-/// <remarks>Python: <c>captum.attr.InterpretableInput</c>.</remarks>
+/// <remarks>
+/// <para>Python: <c>captum.attr.InterpretableInput</c>.</para>
+/// <para>One input is one prompt: its interpretable tensor has one row, and the LLM classes explain one input per call.
+/// The rows of <see cref="ToModelInput"/> are perturbations of that prompt, not other prompts.</para>
+/// </remarks>
 public interface IInterpretableInput
 {
     /// <summary>The number of interpretable features. Python: <c>n_itp_features</c>.</summary>

@@ -19,6 +19,9 @@ namespace Captum.Attr;
 /// model is causal, so every answer token's probability comes from the same pass), where Captum runs one pass per
 /// answer token, with or without its key-value cache. Instances hold no per-call state: calls may overlap when the
 /// model's forward pass allows it.</para>
+/// <para>One prompt per call, as in Captum: the input is one prompt (its interpretable tensor is [1, features]) and the
+/// answer one sequence; the results have no batch dimension. The model is given several rows at once only as the
+/// wrapped method's perturbations of that one prompt. To explain several prompts, call once per prompt.</para>
 /// </remarks>
 public sealed class LLMAttribution<TOptions> : IAttribution
     where TOptions : AttributionOptions
@@ -68,13 +71,13 @@ public sealed class LLMAttribution<TOptions> : IAttribution
     /// <remarks>False: the LLM classes return no convergence delta, as Captum's.</remarks>
     public bool HasConvergenceDelta => false;
 
-    /// <summary>Attributes the answer to the input's features.</summary>
-    /// <param name="input">The prompt as interpretable features.</param>
+    /// <summary>Attributes the answer to the input's features: one prompt and one answer per call (batch dimension 1).</summary>
+    /// <param name="input">The prompt as interpretable features: one prompt.</param>
     /// <param name="target">The answer, as text or ids; generated greedily when null.</param>
     /// <param name="options">Skipped tokens, trials, generation length and the method's own options.</param>
     /// <param name="cancellationToken">Checked between generated tokens and between the method's evaluations.</param>
     /// <returns>The attributions and the tokens; the caller disposes it.</returns>
-    /// <exception cref="ArgumentException">The answer has no token, the prompt and answer exceed the model's positions, or an option does not fit; the message names it.</exception>
+    /// <exception cref="ArgumentException">The answer has no token, the prompt and answer exceed the model's positions, no target is given and the prompt leaves no position to generate one, or an option does not fit; the message names it (input, target, Foil, or the option), before any forward pass.</exception>
     /// <remarks>Python: <c>attribute(inp, target, skip_tokens, num_trials, gen_args, use_cached_outputs, **kwargs)</c>.</remarks>
     public LLMAttributionResult Attribute(IInterpretableInput input, LLMTarget? target = null, LLMAttributionOptions<TOptions>? options = null, CancellationToken cancellationToken = default)
     {
@@ -84,17 +87,18 @@ public sealed class LLMAttribution<TOptions> : IAttribution
         LLMAttributionCall.RequireNoTargetOrArguments(options.Method);
         using var scope = torch.NewDisposeScope();
         var foil = LLMAttributionCall.Foil(tokenizer, options.Foil, options.SkipTokens);
+        if (foil is not null)
+        {
+            using var ids = input.ToModelInput(null, tokenizer);
+            LLMAttributionCall.RequireFoilFits(model, ids.shape[1], foil.Length);
+        }
+
         var answer = LLMAttributionCall.Answer(model, tokenizer, input, target, options, cancellationToken);
         IReadOnlyList<LLMStepScore> steps;
         PromptPrefixCache? prefixes;
         using (var prompt = input.ToModelInput(null, tokenizer))
         {
             LLMGeneration.RequireFits(model, prompt.shape[1], answer.Length);
-            if (foil is not null)
-            {
-                LLMAttributionCall.RequireFoilFits(model, prompt.shape[1], foil.Length);
-            }
-
             using var onDevice = prompt.to(LLMAttributionCall.DeviceOf(model));
             steps = LLMGeneration.StepScores(model, onDevice, answer);
             prefixes = PromptPrefixCache.Create(model, onDevice, options.UseCachedOutputs);

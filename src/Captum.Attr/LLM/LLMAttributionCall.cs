@@ -8,6 +8,7 @@ namespace Captum.Attr;
 internal static class LLMAttributionCall
 {
     /// <summary>The answer's ids: the target's, without the skipped tokens, or generated greedily from the unperturbed prompt.</summary>
+    /// <exception cref="ArgumentException">No target is given and the prompt leaves no position to generate one; the message names input.</exception>
     public static long[] Answer<TOptions>(ICausalLanguageModel model, ITextTokenizer tokenizer, IInterpretableInput input, LLMTarget? target, LLMAttributionOptions<TOptions> options, CancellationToken cancellationToken)
         where TOptions : AttributionOptions
     {
@@ -17,6 +18,7 @@ internal static class LLMAttributionCall
         }
 
         using var prompt = input.ToModelInput(null, tokenizer).to(DeviceOf(model));
+        LLMGeneration.RequireRoomToGenerate(model, prompt.shape[1], nameof(input));
         return LLMGeneration.Greedy(model, prompt, options.MaxNewTokens, options.EndOfSequence, cancellationToken, options.UseCachedOutputs);
     }
 

@@ -19,11 +19,18 @@ public static class LLMGeneration
     /// <param name="cancellationToken">Checked before each token.</param>
     /// <param name="useCache">Whether a caching model reuses its keys and values (Hugging Face's <c>use_cache</c>, on by default); the tokens are the same either way.</param>
     /// <returns>The new tokens' ids only.</returns>
+    /// <exception cref="ArgumentException">The prompt is not one row of ids, [1, tokens], or fills the model's positions, leaving none for a new token; the message names prompt.</exception>
     public static long[] Greedy(ICausalLanguageModel model, Tensor prompt, int maxNewTokens, long? endOfSequence = null, CancellationToken cancellationToken = default, bool useCache = true)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(prompt);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxNewTokens, 1);
+        if (prompt.dim() != 2 || prompt.shape[0] != 1)
+        {
+            throw new ArgumentException($"prompt must be one row of ids, [1, tokens], not [{string.Join(", ", prompt.shape)}]: generation explains one prompt per call.", nameof(prompt));
+        }
+
+        RequireRoomToGenerate(model, prompt.shape[1], nameof(prompt));
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var caching = CachingModel(model, useCache);
@@ -141,6 +148,18 @@ public static class LLMGeneration
         var logits = prefix is null ? model.Logits(sequence) : ((ICachingCausalLanguageModel)model).Logits(sequence, prefix, out _);
         var predicting = logits.narrow(1, length - read - 1, answer.Count);
         return torch.nn.functional.log_softmax(predicting, 2).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Checks that a prompt of <paramref name="promptTokens"/> leaves the model a position for at least one new token.</summary>
+    /// <exception cref="ArgumentException">It does not; the message names <paramref name="argumentName"/>.</exception>
+    internal static void RequireRoomToGenerate(ICausalLanguageModel model, long promptTokens, string argumentName)
+    {
+        if (promptTokens >= model.MaxPositions)
+        {
+            throw new ArgumentException(
+                $"{argumentName}: the prompt has {promptTokens} tokens, and the model reads at most {model.MaxPositions}: no position is left to generate an answer. Shorten the prompt or give the target.",
+                argumentName);
+        }
     }
 
     /// <summary>Checks that a prompt of <paramref name="promptTokens"/> and an answer of <paramref name="answerTokens"/> fit the model's positions.</summary>

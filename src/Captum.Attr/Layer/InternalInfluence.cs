@@ -68,8 +68,8 @@ public sealed class InternalInfluence : ILayerAttributionMethod<InternalInfluenc
             return grads[0];
         }
 
-        var totals = path.Integrate(Gradient, options.Progress, cancellationToken);
-        return new LayerAttributionResult(LayerAttribution.MoveOut([totals]), null);
+        var totals = path.Integrate(Gradient, options.Progress, cancellationToken, options.MaxMemoryBytes);
+        return new LayerAttributionResult(LayerAttribution.MoveOut([totals]), null) { InternalBatchSize = path.InternalBatchSize };
     }
 }
 
@@ -88,6 +88,16 @@ public sealed record InternalInfluenceOptions : BaselineAttributionOptions, ILay
     /// in one pass. At least one step is always taken per pass. It does not change the result. Python: <c>internal_batch_size</c>.
     /// </summary>
     public int? InternalBatchSize { get; init; }
+
+    /// <summary>
+    /// When <see cref="InternalBatchSize"/> is null, the memory one pass may use: a probe runs one step's forward and
+    /// backward pass and as many steps per pass as fit are taken; the result's <c>InternalBatchSize</c> says how many
+    /// rows. Null (the default) means <see cref="MemoryBudget.DefaultBytes"/> on CPU tensors where the memory can be
+    /// measured, and the probe runs only when the pass is not evidently small, as for
+    /// <see cref="IntegratedGradientsOptions.MaxMemoryBytes"/>; <see cref="MemoryBudget.Unlimited"/> runs every step in
+    /// one pass, as Captum does. Beyond Captum.
+    /// </summary>
+    public long? MaxMemoryBytes { get; init; }
 
     /// <summary>Attribute to the layer's input instead of its output. Python: <c>attribute_to_layer_input</c>.</summary>
     public bool AttributeToLayerInput { get; init; }

@@ -69,8 +69,15 @@ public sealed class LayerConductance : ILayerAttributionMethod<LayerConductanceO
         // the last point of the previous one, so that every consecutive difference is taken exactly once.
         var points = options.Steps + 1;
         var (_, alphas) = Approximation.Parameters(options.Method, points);
-        var perChunk = options.InternalBatchSize is { } ibs ? (int)Math.Min(points, Math.Max(2, ibs / n)) : points;
         var differences = tensors.Select((t, i) => PathIntegral.Difference(t, baselines[i])).ToArray();
+        if (options.InternalBatchSize is null && MemoryProbe.Budget(options.MaxMemoryBytes, points, n, tensors[0].device, tensors) is { } budget)
+        {
+            var probeArgs = ArgumentPreparation.Concat(PathIntegral.Points(baselines, differences, [0.5]), ArgumentPreparation.Expand(additional, 1));
+            var rows = MemoryProbe.InternalBatchSize(budget, n, points, tensors[0].device, () => LayerGradients.Compute(evaluation, probeArgs, onInput, options.Target));
+            options = options with { InternalBatchSize = (int)Math.Min(int.MaxValue, Math.Max(rows, 2 * n)) };
+        }
+
+        var perChunk = options.InternalBatchSize is { } ibs ? (int)Math.Min(points, Math.Max(2, ibs / n)) : points;
         var expanded = new Dictionary<int, object?[]>();
 
         Tensor[]? totals = null;
@@ -122,7 +129,7 @@ public sealed class LayerConductance : ILayerAttributionMethod<LayerConductanceO
             delta = ConvergenceDelta.Compute(forward, totals!, baselines, tensors, additional, options.Target).MoveToOuterDisposeScope();
         }
 
-        return new LayerAttributionResult(LayerAttribution.MoveOut([totals!]), delta);
+        return new LayerAttributionResult(LayerAttribution.MoveOut([totals!]), delta) { InternalBatchSize = options.InternalBatchSize };
     }
 
     /// <summary>
@@ -173,6 +180,16 @@ public sealed record LayerConductanceOptions : BaselineAttributionOptions, ILaye
     /// so the result does not depend on it. Python: <c>internal_batch_size</c>.
     /// </summary>
     public int? InternalBatchSize { get; init; }
+
+    /// <summary>
+    /// When <see cref="InternalBatchSize"/> is null, the memory one pass may use: a probe runs one point's forward and
+    /// backward pass and as many points per pass as fit are taken (at least two); the result's <c>InternalBatchSize</c>
+    /// says how many rows. Null (the default) means <see cref="MemoryBudget.DefaultBytes"/> on CPU tensors where the
+    /// memory can be measured, and the probe runs only when the pass is not evidently small, as for
+    /// <see cref="IntegratedGradientsOptions.MaxMemoryBytes"/>; <see cref="MemoryBudget.Unlimited"/> runs every point in
+    /// one pass, as Captum does. Beyond Captum.
+    /// </summary>
+    public long? MaxMemoryBytes { get; init; }
 
     /// <summary>Also compute the convergence delta per example. Python: <c>return_convergence_delta</c>.</summary>
     public bool ReturnConvergenceDelta { get; init; }

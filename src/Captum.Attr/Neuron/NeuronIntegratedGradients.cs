@@ -60,9 +60,9 @@ public sealed class NeuronIntegratedGradients : INeuronAttributionMethod<NeuronI
         IList<Tensor> Gradient(Tensor[] scaled, int steps) =>
             neuron.Gradients(path.Args(scaled, steps), scaled, options.AttributeToNeuronInput);
 
-        var totals = path.Integrate(Gradient, options.Progress, cancellationToken);
+        var totals = path.Integrate(Gradient, options.Progress, cancellationToken, options.MaxMemoryBytes);
         var attributions = MultipliesByInputs ? path.TimesDifference(totals) : totals;
-        return new AttributionResult(attributions.Select(a => a.MoveToOuterDisposeScope()).ToArray(), null);
+        return new AttributionResult(attributions.Select(a => a.MoveToOuterDisposeScope()).ToArray(), null) { InternalBatchSize = path.InternalBatchSize };
     }
 }
 
@@ -81,4 +81,14 @@ public sealed record NeuronIntegratedGradientsOptions : NeuronBaselineAttributio
     /// in one pass. At least one step is always taken per pass. It does not change the result. Python: <c>internal_batch_size</c>.
     /// </summary>
     public int? InternalBatchSize { get; init; }
+
+    /// <summary>
+    /// When <see cref="InternalBatchSize"/> is null, the memory one pass may use: a probe runs one step's forward and
+    /// backward pass and as many steps per pass as fit are taken; the result's <c>InternalBatchSize</c> says how many
+    /// rows. Null (the default) means <see cref="MemoryBudget.DefaultBytes"/> on CPU tensors where the memory can be
+    /// measured, and the probe runs only when the pass is not evidently small, as for
+    /// <see cref="IntegratedGradientsOptions.MaxMemoryBytes"/>; <see cref="MemoryBudget.Unlimited"/> runs every step in
+    /// one pass, as Captum does. Beyond Captum.
+    /// </summary>
+    public long? MaxMemoryBytes { get; init; }
 }

@@ -63,6 +63,61 @@ public sealed class MemoryBudgetTests
         TensorAssert.AllClose(probed.Attribution, unlimited.Attribution, 0, 0);
     }
 
+    // The path methods beyond (Layer) Integrated Gradients take the same budget: a tiny one runs the fewest steps per
+    // pass (one, or the two points LayerConductance needs), a huge one every step in one pass, with the same result.
+    [Theory]
+    [InlineData("LayerConductance", 2)]
+    [InlineData("InternalInfluence", 1)]
+    [InlineData("NeuronConductance", 1)]
+    [InlineData("NeuronIntegratedGradients", 1)]
+    public void Attribute_PathMethodWithAMemoryBudget_PicksItsBatchAndKeepsTheResult(string method, int fewestSteps)
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = TestModels.SmoothMlp(5, inputs: 64, hidden: 32, outputs: 3);
+        var x = torch.randn(4, 64);
+        const int steps = 12;
+
+        var (reference, referenceBatch) = RunPathMethod(method, model, x, steps, null);
+        var (tiny, tinyBatch) = RunPathMethod(method, model, x, steps, 1);
+        var (huge, hugeBatch) = RunPathMethod(method, model, x, steps, 64L << 30);
+
+        Assert.Null(referenceBatch); // evidently small under the default budget: no probe, one pass
+        Assert.Equal(fewestSteps * 4, tinyBatch);
+        Assert.Equal((method == "LayerConductance" ? steps + 1 : steps) * 4, hugeBatch);
+        TensorAssert.AllClose(tiny, reference, 1e-6, 1e-5);
+        TensorAssert.AllClose(huge, reference, 1e-6, 1e-5);
+    }
+
+    private static (Tensor Attribution, int? InternalBatchSize) RunPathMethod(string method, Mlp model, Tensor x, int steps, long? budget)
+    {
+        switch (method)
+        {
+            case "LayerConductance":
+            {
+                var result = new LayerConductance(model, model.Lin1).Attribute(x, new LayerConductanceOptions { Target = 1, Steps = steps, MaxMemoryBytes = budget });
+                return (result.Attribution, result.InternalBatchSize);
+            }
+
+            case "InternalInfluence":
+            {
+                var result = new InternalInfluence(model, model.Lin1).Attribute(x, new InternalInfluenceOptions { Target = 1, Steps = steps, MaxMemoryBytes = budget });
+                return (result.Attribution, result.InternalBatchSize);
+            }
+
+            case "NeuronConductance":
+            {
+                var result = new NeuronConductance(model, model.Lin1, neuronSelector: 2).Attribute(x, new NeuronConductanceOptions { Target = 1, Steps = steps, MaxMemoryBytes = budget });
+                return (result.Attribution, result.InternalBatchSize);
+            }
+
+            default:
+            {
+                var result = new NeuronIntegratedGradients(model, model.Lin1, neuronSelector: 2).Attribute(x, new NeuronIntegratedGradientsOptions { Steps = steps, MaxMemoryBytes = budget });
+                return (result.Attribution, result.InternalBatchSize);
+            }
+        }
+    }
+
     [Fact]
     public void Attribute_GivenInternalBatchSize_IsReportedAndTheBudgetIgnored()
     {

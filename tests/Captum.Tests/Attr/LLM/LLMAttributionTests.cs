@@ -167,6 +167,54 @@ public sealed class LLMAttributionTests
     }
 
     [Fact]
+    public void Attribute_NoTargetAndAPromptFillingThePositions_NamesInputBeforeGenerating()
+    {
+        using var scope = torch.NewDisposeScope();
+        var (model, tokenizer) = Setup(positions: 8);
+
+        // <s> and 7 words: exactly the model's 8 positions, none left for a generated token.
+        var input = new TextTokenInput("john went to the kitchen . where", tokenizer, skipTokens: [1]);
+
+        var ablation = Assert.Throws<ArgumentException>(() => LLMAttribution.FeatureAblation(model, tokenizer).Attribute(input));
+        var gradient = Assert.Throws<ArgumentException>(() => LLMGradientAttribution.LayerIntegratedGradients(model, tokenizer, "transformer.wte").Attribute(input));
+
+        Assert.All(new[] { ablation, gradient }, e => Assert.Equal("input", e.ParamName));
+        Assert.Contains("8 tokens", ablation.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Greedy_PromptFillingThePositions_NamesPrompt()
+    {
+        using var scope = torch.NewDisposeScope();
+        var (model, _) = Setup(positions: 4);
+
+        var error = Assert.Throws<ArgumentException>(() => LLMGeneration.Greedy(model, torch.tensor(new long[,] { { 1, 3, 5, 6 } }), 2));
+
+        Assert.Equal("prompt", error.ParamName);
+    }
+
+    [Fact]
+    public void Greedy_TwoPrompts_NamesPromptOnePromptPerCall()
+    {
+        using var scope = torch.NewDisposeScope();
+        var (model, _) = Setup(positions: 8);
+
+        var error = Assert.Throws<ArgumentException>(() => LLMGeneration.Greedy(model, torch.tensor(new long[,] { { 1, 3 }, { 1, 5 } }), 2));
+
+        Assert.Equal("prompt", error.ParamName);
+        Assert.Contains("[1, tokens]", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Greedy_PromptOneShortOfThePositions_GeneratesOneToken()
+    {
+        using var scope = torch.NewDisposeScope();
+        var (model, _) = Setup(positions: 4);
+
+        Assert.Single(LLMGeneration.Greedy(model, torch.tensor(new long[,] { { 1, 3, 5 } }), 3));
+    }
+
+    [Fact]
     public void Attribute_TargetOfOnlySkippedTokens_NamesTarget()
     {
         using var scope = torch.NewDisposeScope();

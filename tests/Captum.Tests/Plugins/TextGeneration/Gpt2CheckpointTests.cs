@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Captum.Attr;
+using Captum.Checkpoints;
 using Captum.Plugins.TextGeneration;
 using Captum.Plugins.TextGeneration.Model;
 using Captum.TestData;
@@ -91,6 +92,85 @@ public sealed class Gpt2CheckpointTests
             Assert.Equal(e.GetProperty("inputTokens").EnumerateArray().Select(t => t.GetString()!), input.Tokens);
             Assert.Equal(e.GetProperty("outputTokens").EnumerateArray().Select(t => t.GetString()!.Trim()), result.OutputTokens);
         }
+    }
+
+    [Theory]
+    [InlineData("tie_word_embeddings", false)]
+    [InlineData("scale_attn_weights", false)]
+    [InlineData("scale_attn_by_inverse_layer_idx", true)]
+    [InlineData("add_cross_attention", true)]
+    public void Load_ConfigOfAVariantTheModelDoesNotCompute_NamesCheckpointAndTheField(string field, bool value)
+    {
+        using var folder = new TempFolder();
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(Folder(), "config.json")))!;
+        config[field] = value;
+        File.WriteAllText(Path.Combine(folder.Path, "config.json"), config.ToJsonString());
+        File.Copy(Path.Combine(Folder(), "model.safetensors"), Path.Combine(folder.Path, "model.safetensors"));
+
+        var error = Assert.Throws<ArgumentException>(() => Gpt2Checkpoint.Load(folder.Path));
+
+        Assert.Equal("checkpoint", error.ParamName);
+        Assert.Contains($"sets {field} to {(value ? "true" : "false")}", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Load_WeightsWithAnLmHead_LoadsItOnlyWhenItIsTheTokenEmbedding(bool untied)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var folder = new TempFolder();
+        using (var model = Gpt2Checkpoint.Load(Folder()))
+        {
+            Gpt2Checkpoint.Save(model, folder.Path);
+        }
+
+        // The folder's weights again, with an lm_head.weight: the embedding's own values, or the embedding plus 0.5.
+        var path = Path.Combine(folder.Path, "model.safetensors");
+        Dictionary<string, Tensor> state;
+        using (var file = SafeTensors.Load(path))
+        {
+            state = file.Tensors.ToDictionary(kv => kv.Key, kv => kv.Value.clone(), StringComparer.Ordinal);
+        }
+
+        state["lm_head.weight"] = untied ? state["transformer.wte.weight"] + 0.5 : state["transformer.wte.weight"].clone();
+        SafeTensors.Save(state, path);
+
+        if (untied)
+        {
+            var error = Assert.Throws<ArgumentException>(() => Gpt2Checkpoint.Load(folder.Path));
+            Assert.Equal("checkpoint", error.ParamName);
+            Assert.Contains("lm_head.weight is not the token embedding", error.Message, StringComparison.Ordinal);
+        }
+        else
+        {
+            using var loaded = Gpt2Checkpoint.Load(folder.Path);
+            Assert.Equal(50257, loaded.Config.VocabSize);
+        }
+    }
+
+    [Theory]
+    [InlineData("50256", 50256L)]
+    [InlineData("[7]", 7L)]
+    [InlineData("null", null)]
+    public void ReadEndOfSequence_OneId_IsThatId(string json, long? expected)
+    {
+        using var folder = new TempFolder();
+        File.WriteAllText(Path.Combine(folder.Path, "config.json"), $"{{\"model_type\": \"gpt2\", \"eos_token_id\": {json}}}");
+
+        Assert.Equal(expected, Gpt2Checkpoint.ReadEndOfSequence(folder.Path));
+    }
+
+    [Fact]
+    public void ReadEndOfSequence_SeveralIds_NamesCheckpoint()
+    {
+        using var folder = new TempFolder();
+        File.WriteAllText(Path.Combine(folder.Path, "config.json"), "{\"model_type\": \"gpt2\", \"eos_token_id\": [7, 8]}");
+
+        var error = Assert.Throws<ArgumentException>(() => Gpt2Checkpoint.ReadEndOfSequence(folder.Path));
+
+        Assert.Equal("checkpoint", error.ParamName);
+        Assert.Contains("[7, 8]", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

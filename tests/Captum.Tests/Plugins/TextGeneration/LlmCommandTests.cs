@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Xml.Linq;
 using Captum.TestData;
 using Captum.Tests.Plugins.Vqa.Commands;
@@ -12,6 +13,18 @@ public sealed class LlmCommandTests
     private static string Folder() => SharedData.Locate(Path.Combine("checkpoints", "gpt2-tiny"), "CAPTUM_GPT2_TINY_DIR");
 
     private static JsonElement Expected() => JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder(), "expected.json"))).RootElement;
+
+    /// <summary>gpt2-tiny's config and safetensors in <paramref name="parent"/>/model, with <paramref name="field"/> of its config set to <paramref name="value"/>.</summary>
+    private static string CopyWithConfig(string parent, string field, JsonNode value)
+    {
+        var model = Path.Combine(parent, "model");
+        Directory.CreateDirectory(model);
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(Folder(), "config.json")))!;
+        config[field] = value;
+        File.WriteAllText(Path.Combine(model, "config.json"), config.ToJsonString());
+        File.Copy(Path.Combine(Folder(), "model.safetensors"), Path.Combine(model, "model.safetensors"));
+        return model;
+    }
 
     private static float[] Floats(JsonElement e) => e.EnumerateArray().Select(x => x.GetSingle()).ToArray();
 
@@ -122,6 +135,187 @@ public sealed class LlmCommandTests
         Assert.Equal(2, code);
         Assert.Contains("--checkpoint", error, StringComparison.Ordinal);
         Assert.Contains("outside the model's", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Llm_StoryModelPromptFillingItsPositionsWithoutTarget_ExitsTwoNamingPrompt()
+    {
+        using var folder = new TempFolder();
+
+        // 10 sentences of 6 words and a 4-word question: the story model's 64 positions exactly.
+        var prompt = string.Concat(Enumerable.Repeat("mary went to the garden . ", 10)) + "where is mary ?";
+        var (code, _, error) = BundledCli.Run("llm", "--prompt", prompt, "--out", folder.Path);
+
+        Assert.Equal(2, code);
+        Assert.Contains("--prompt", error, StringComparison.Ordinal);
+        Assert.Contains("64 tokens", error, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(folder.Path, "report.html")));
+    }
+
+    [Fact]
+    public void Llm_CheckpointPromptFillingItsPositionsWithoutTarget_ExitsTwoNamingPrompt()
+    {
+        using var folder = new TempFolder();
+
+        // "the" and 63 times " the": 64 GPT-2 tokens, gpt2-tiny's n_positions.
+        var prompt = string.Join(" ", Enumerable.Repeat("the", 64));
+        var (code, _, error) = BundledCli.Run("llm", "--checkpoint", Folder(), "--prompt", prompt, "--out", folder.Path);
+
+        Assert.Equal(2, code);
+        Assert.Contains("--prompt", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("narrow", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--max-new-tokens", "0")]
+    [InlineData("--steps", "0")]
+    [InlineData("--top", "-1")]
+    public void Llm_NumberBelowOne_ExitsTwoWithTheOptionFirst(string option, string value)
+    {
+        using var folder = new TempFolder();
+
+        var (code, _, error) = BundledCli.Run("llm", "--prompt", "where is mary ?", option, value, "--out", folder.Path);
+
+        Assert.Equal(2, code);
+        Assert.Contains($"error: {option}: must be a positive whole number, not {value}.", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("1000000")]
+    public void Llm_BaselineTokenOutsideTheVocabulary_ExitsTwoNamingBaselineToken(string id)
+    {
+        using var folder = new TempFolder();
+
+        var (code, _, error) = BundledCli.Run("llm", "--prompt", "where is mary ?", "--baseline-token", id, "--out", folder.Path);
+
+        Assert.Equal(2, code);
+        Assert.Contains("error: --baseline-token: must be a token id from 0 to ", error, StringComparison.Ordinal);
+        Assert.Contains($", not {id}.", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Llm_BaselineTokenWithTemplate_ExitsTwoNamingBaselineTokenBeforeLoadingTheModel()
+    {
+        using var folder = new TempFolder();
+
+        // A checkpoint folder that does not exist: the refusal comes first, so no model is needed.
+        var (code, _, error) = BundledCli.Run(
+            "llm", "--template", "{} where is mary ?", "--value", "mary went to the garden .", "--baseline-token", "0", "--checkpoint", Path.Combine(folder.Path, "none"), "--out", folder.Path);
+
+        Assert.Equal(2, code);
+        Assert.Contains("error: --baseline-token: a template's values have their own baselines", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(new[] { "--prompt", "   " }, "--prompt: must not be empty")]
+    [InlineData(new[] { "--template", "{} where is mary ?" }, "--value: a template needs its values")]
+    [InlineData(new[] { "--template", "{} {} where is mary ?", "--value", "mary went to the garden ." }, "--value: template has 2 slot(s) but 1 value(s)")]
+    [InlineData(new[] { "--template", "{} where is mary ?", "--value", "mary went to the garden .", "--method", "layer-ig" }, "--method: layer-ig attributes tokens")]
+    [InlineData(new[] { "--prompt", "where is mary ?", "--target", " " }, "--target: target \" \" has no token")]
+    public void Llm_BadInput_ExitsTwoWithTheOptionFirst(string[] arguments, string message)
+    {
+        using var folder = new TempFolder();
+
+        var (code, _, error) = BundledCli.Run(["llm", .. arguments, "--out", folder.Path]);
+
+        Assert.Equal(2, code);
+        Assert.Contains("error: " + message, error, StringComparison.Ordinal);
+        Assert.DoesNotContain("(Parameter", error, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(folder.Path, "report.html")));
+    }
+
+    [Fact]
+    public void Llm_FoilLongerThanThePositionsLeave_ExitsTwoNamingFoil()
+    {
+        using var folder = new TempFolder();
+
+        // 4 prompt tokens and a 61-token foil need 64 positions; the story model has 64, so 62 tokens are one too many.
+        var foil = string.Join(" ", Enumerable.Repeat("garden", 62));
+        var (code, _, error) = BundledCli.Run("llm", "--prompt", "where is mary ?", "--target", "garden", "--foil", foil, "--out", folder.Path);
+
+        Assert.Equal(2, code);
+        Assert.Contains("error: --foil: the prompt (4 tokens) and the foil (62) need 65 positions", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Llm_Foil_SaysTheAttributionsExplainTheDifferenceOfTheLogProbabilities()
+    {
+        using var folder = new TempFolder();
+        var prompt = "john went to the kitchen . mary went to the garden . where is mary ?";
+
+        var (code, output, error) = BundledCli.Run("llm", "--prompt", prompt, "--foil", "kitchen", "--out", folder.Path, "--json");
+
+        Assert.True(code == 0, error);
+        Assert.Contains("Answer: garden\nFoil: kitchen\n", output.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        Assert.Contains("(feature-ablation, towards log p(answer) - log p(foil): why \"garden\" rather than \"kitchen\"):", output, StringComparison.Ordinal);
+        var report = File.ReadAllText(Path.Combine(folder.Path, "report.html"));
+        Assert.Contains("Answer: garden; foil: kitchen", report, StringComparison.Ordinal);
+        Assert.DoesNotContain("the answer's log probability", report, StringComparison.Ordinal);
+
+        // The contrast rests on the supporting place and the other sentence's place, in opposite directions.
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.Path, "result.json")));
+        var seqAttr = Floats(json.RootElement.GetProperty("seqAttr"));
+        Assert.Equal("kitchen", json.RootElement.GetProperty("foil").GetString());
+        Assert.True(seqAttr[10] > 0 && seqAttr[4] < 0, $"garden {seqAttr[10]}, kitchen {seqAttr[4]}");
+    }
+
+    [Fact]
+    public void Llm_CheckpointWithoutTarget_StopsAtTheEndOfSequenceTokenOfItsConfig()
+    {
+        using var folder = new TempFolder();
+        var expected = Expected();
+        var greedy = expected.GetProperty("greedy4").EnumerateArray().Select(x => x.GetInt64()).ToArray();
+        Assert.Equal(greedy.Length, greedy.Distinct().Count());
+
+        // gpt2-tiny with its config's eos_token_id (GPT-2's 50256) changed to the third token it generates.
+        var model = CopyWithConfig(folder.Path, "eos_token_id", greedy[2]);
+
+        var (code, _, error) = BundledCli.Run(
+            "llm", "--checkpoint", model, "--prompt", expected.GetProperty("prompt").GetString()!, "--max-new-tokens", "4", "--out", folder.Path, "--json");
+
+        Assert.True(code == 0, error);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.Path, "result.json")));
+        Assert.Equal(greedy.Take(2), json.RootElement.GetProperty("outputTokenIds").EnumerateArray().Select(x => x.GetInt64()));
+    }
+
+    [Fact]
+    public void Llm_CheckpointWhoseEndOfSequenceIsOutsideItsVocabulary_ExitsTwoNamingCheckpoint()
+    {
+        using var folder = new TempFolder();
+        var model = CopyWithConfig(folder.Path, "eos_token_id", 50257);
+
+        var (code, _, error) = BundledCli.Run("llm", "--checkpoint", model, "--prompt", "Where is the dog?", "--out", folder.Path);
+
+        Assert.Equal(2, code);
+        Assert.Contains("error: --checkpoint: its config's eos_token_id 50257 is outside the model's 50257 tokens", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Llm_CheckpointWithAnUntiedHead_ExitsTwoNamingCheckpoint()
+    {
+        using var folder = new TempFolder();
+        var model = CopyWithConfig(folder.Path, "tie_word_embeddings", false);
+
+        var (code, _, error) = BundledCli.Run("llm", "--checkpoint", model, "--prompt", "Where is the dog?", "--out", folder.Path);
+
+        Assert.Equal(2, code);
+        Assert.Contains("error: --checkpoint: ", error, StringComparison.Ordinal);
+        Assert.Contains("sets tie_word_embeddings to false", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--learning-rate", "0", "--learning-rate: must be positive and finite, not 0.")]
+    [InlineData("--steps", "0", "--steps: must be at least 1, not 0.")]
+    public void LlmTrain_BadOption_ExitsTwoWithTheOptionFirstBeforeTraining(string option, string value, string message)
+    {
+        using var folder = new TempFolder();
+
+        var (code, _, error) = BundledCli.Run("llm-train", option, value, "--out", folder.Path);
+
+        Assert.Equal(2, code);
+        Assert.Contains("error: " + message, error, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFileSystemEntries(folder.Path));
     }
 
     [Fact]
