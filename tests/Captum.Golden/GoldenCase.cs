@@ -173,6 +173,9 @@ internal sealed class GoldenCase
         return (OptionalString(root, "name") ?? Path.GetFileNameWithoutExtension(path), method);
     }
 
+    /// <summary>The whole case file as JSON, for the cases whose schema is their own (the LLM and influence cases).</summary>
+    public static JsonObject ReadRoot(string pathOrFileName) => Parse(pathOrFileName).Root;
+
     private static (string Path, JsonObject Root) Parse(string pathOrFileName)
     {
         ArgumentException.ThrowIfNullOrEmpty(pathOrFileName);
@@ -210,7 +213,7 @@ internal sealed class GoldenCase
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     public static IReadOnlyList<string> DiscoverFiles(string? directory = null)
     {
-        var files = Directory.GetFiles(directory ?? GoldenDirectory(), "*.json", SearchOption.TopDirectoryOnly);
+        var files = Directory.GetFiles(Path.GetFullPath(directory ?? GoldenDirectory()), "*.json", SearchOption.TopDirectoryOnly);
         Array.Sort(files, StringComparer.Ordinal);
         return files;
     }

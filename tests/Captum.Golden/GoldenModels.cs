@@ -1,4 +1,6 @@
 using System.Text.Json.Nodes;
+using Captum.Checkpoints;
+using Captum.Plugins.TextGeneration.Model;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -41,6 +43,27 @@ internal static class GoldenModels
         LoadParameters(model, c.Parameters, c.Name);
         model.eval();
         return model;
+    }
+
+    /// <summary>
+    /// The GPT-2 of an LLM case (model kind <c>gpt2</c>): Hugging Face's GPT2LMHeadModel built from <c>model.config</c>,
+    /// its <c>model.parameters</c> loaded under Hugging Face's names, in eval mode.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The config is incomplete, or a parameter is missing, unexpected or misshaped.</exception>
+    public static Gpt2LMHeadModel Gpt2(JsonObject model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var config = model["config"] as JsonObject ?? throw new InvalidDataException("model.config is missing");
+        long Size(string key) => config[key] is JsonValue v && v.TryGetValue<long>(out var n)
+            ? n
+            : throw new InvalidDataException($"model.config.{key} is missing or not an integer");
+        var epsilon = config["layer_norm_epsilon"] is JsonValue e ? e.GetValue<double>() : throw new InvalidDataException("model.config.layer_norm_epsilon is missing");
+        var gpt2 = new Gpt2LMHeadModel(new Gpt2Config(Size("vocab_size"), Size("n_positions"), Size("n_embd"), Size("n_head"), Size("n_layer"), epsilon));
+        var parameters = model["parameters"] as JsonObject ?? throw new InvalidDataException("model.parameters is missing");
+        var state = parameters.ToDictionary(p => p.Key, p => GoldenCase.ReadTensor(p.Value ?? throw new InvalidDataException($"model.parameters.{p.Key} is null")));
+        TorchCheckpoint.LoadStateDict(gpt2, Gpt2LMHeadModel.FromHuggingFaceNames(state));
+        gpt2.eval();
+        return gpt2;
     }
 
     /// <summary>

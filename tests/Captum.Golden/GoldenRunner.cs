@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -32,21 +33,36 @@ internal interface IGoldenMethod
 }
 
 /// <summary>
+/// Replays the cases of a method whose schema is its own (the LLM cases' GPT-2, tokenizer and text input; the
+/// influence cases' checkpoints and training set): the class reads the parsed case file itself. In Methods/, beside
+/// the <see cref="IGoldenMethod"/> classes; the runner finds them all.
+/// </summary>
+internal interface IGoldenFileMethod
+{
+    /// <summary>The Captum method names (the case's "method") this class replays.</summary>
+    IReadOnlyCollection<string> Methods { get; }
+
+    /// <summary>The keyword arguments of the case's "attribute" (or "call") it understands.</summary>
+    IReadOnlyCollection<string> AttributeKeys { get; }
+
+    /// <summary>Runs the case read from <paramref name="root"/> (the whole file) and records mismatches.</summary>
+    void Run(JsonObject root, List<string> failures);
+}
+
+/// <summary>
 /// Replays golden cases through CaptumSharp and compares with Captum's answers, using the tolerance of
 /// shared/golden/README.md: |a - e| &lt;= 1e-4 + 1e-3 |e| for attributions, 1e-4 absolute for deltas.
 /// </summary>
 internal static class GoldenRunner
 {
-    private static readonly IReadOnlyDictionary<string, IGoldenMethod> Registry = typeof(GoldenRunner).Assembly.GetTypes()
-        .Where(t => typeof(IGoldenMethod).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false })
-        .Select(t => (IGoldenMethod)Activator.CreateInstance(t)!)
-        .SelectMany(m => m.Methods.Select(name => (name, m)))
-        .ToDictionary(p => p.name, p => p.m, StringComparer.Ordinal);
+    private static readonly IReadOnlyDictionary<string, IGoldenMethod> Registry = Discover<IGoldenMethod>(m => m.Methods);
+
+    private static readonly IReadOnlyDictionary<string, IGoldenFileMethod> FileRegistry = Discover<IGoldenFileMethod>(m => m.Methods);
 
     private static readonly string[] CommonKeys = ["baselines", "target", "additional_forward_args"];
 
     /// <summary>The methods the runner can replay; cases of other methods are skipped with the method's name.</summary>
-    public static IReadOnlyCollection<string> Implemented => (IReadOnlyCollection<string>)Registry.Keys;
+    public static IReadOnlyCollection<string> Implemented => [.. Registry.Keys, .. FileRegistry.Keys];
 
     /// <summary>Runs every case file; never throws for a bad case (it fails instead).</summary>
     public static IReadOnlyList<GoldenOutcome> RunAll(IEnumerable<string> files) => files.Select(RunFile).ToList();
@@ -59,16 +75,28 @@ internal static class GoldenRunner
         try
         {
             var (caseName, methodName) = GoldenCase.Peek(file);
-            if (!Registry.TryGetValue(methodName, out var method))
+            List<string> failures;
+            if (FileRegistry.TryGetValue(methodName, out var fileMethod))
+            {
+                var root = GoldenCase.ReadRoot(file);
+                failures = UnknownKeys(root["attribute"] as JsonObject ?? root["call"] as JsonObject ?? [], fileMethod.AttributeKeys, methodName);
+                if (failures.Count == 0)
+                {
+                    fileMethod.Run(root, failures);
+                }
+            }
+            else if (Registry.TryGetValue(methodName, out var method))
+            {
+                failures = Run(GoldenCase.Load(file), method);
+            }
+            else
             {
                 return new GoldenOutcome(caseName, GoldenStatus.Skipped, $"method {methodName} is not replayed by this runner", methodName);
             }
 
-            var c = GoldenCase.Load(file);
-            var failures = Run(c, method);
             return failures.Count == 0
-                ? new GoldenOutcome(c.Name, GoldenStatus.Passed, string.Empty, c.Method)
-                : new GoldenOutcome(c.Name, GoldenStatus.Failed, string.Join("; ", failures), c.Method);
+                ? new GoldenOutcome(caseName, GoldenStatus.Passed, string.Empty, methodName)
+                : new GoldenOutcome(caseName, GoldenStatus.Failed, string.Join("; ", failures), methodName);
         }
         catch (Exception ex)
         {
@@ -78,17 +106,27 @@ internal static class GoldenRunner
 
     private static List<string> Run(GoldenCase c, IGoldenMethod method)
     {
-        var known = CommonKeys.Concat(method.AttributeKeys).ToHashSet(StringComparer.Ordinal);
-        var unknown = c.Attribute.Select(kv => kv.Key).Where(k => !known.Contains(k)).ToList();
-        if (unknown.Count > 0)
+        var failures = UnknownKeys(c.Attribute, [.. CommonKeys, .. method.AttributeKeys], c.Method);
+        if (failures.Count == 0)
         {
-            return [$"attribute arguments the {c.Method} runner does not understand: {string.Join(", ", unknown)}"];
+            method.Run(c, GoldenModels.Build(c), failures);
         }
 
-        var failures = new List<string>();
-        method.Run(c, GoldenModels.Build(c), failures);
         return failures;
     }
+
+    /// <summary>A failure naming the call's keyword arguments outside <paramref name="known"/>; empty when there are none.</summary>
+    private static List<string> UnknownKeys(JsonObject call, IReadOnlyCollection<string> known, string method)
+    {
+        var unknown = call.Select(kv => kv.Key).Where(k => !known.Contains(k, StringComparer.Ordinal)).ToList();
+        return unknown.Count == 0 ? [] : [$"attribute arguments the {method} runner does not understand: {string.Join(", ", unknown)}"];
+    }
+
+    private static Dictionary<string, T> Discover<T>(Func<T, IReadOnlyCollection<string>> methods) => typeof(GoldenRunner).Assembly.GetTypes()
+        .Where(t => typeof(T).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false })
+        .Select(t => (T)Activator.CreateInstance(t)!)
+        .SelectMany(m => methods(m).Select(name => (name, m)))
+        .ToDictionary(p => p.name, p => p.m, StringComparer.Ordinal);
 
     /// <summary>Elementwise |a - e| &lt;= atol + rtol |e|, with a reason when it does not hold.</summary>
     public static bool Close(Tensor actual, Tensor expected, double atol, double rtol, out string why)

@@ -4,6 +4,14 @@ using Captum.Golden;
 // with several folders, a last line for all of them. Non-zero exit on failures.
 // Without arguments: the attribution cases ($CAPTUM_GOLDEN_DIR or shared/golden/captum-0.8.0), then the other
 // modules' cases ($CAPTUM_GOLDEN_MODULES_DIR or shared/golden/captum-0.8.0-modules).
+// Before any model is built: the kernel check switches off libtorch's oneDNN where it computes wrong numbers on this
+// CPU, and the first line says so, as `captum plugins` does.
+Captum.Runtime.TorchRuntime.EnsureAvailable();
+if (Captum.Runtime.TorchRuntime.KernelWarning is { } warning)
+{
+    Console.WriteLine($"libtorch: {warning}");
+}
+
 var directories = args.Length > 0 ? args : [GoldenCase.GoldenDirectory(), GoldenCase.ModulesDirectory()];
 var all = new List<GoldenOutcome>();
 foreach (var directory in directories)

@@ -1,8 +1,8 @@
 using System.Reflection;
 using Captum.Attr;
+using Captum.Golden;
 using Captum.Metrics;
 using Captum.Tests.Attr.Gradient;
-using Captum.Tests.Attr.LLM;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;

@@ -1,10 +1,15 @@
+using System.Globalization;
 using System.Text.Json.Nodes;
+using Captum.Cli;
 using Captum.Tests.Plugins.Vqa.Commands;
 using Xunit;
 
 namespace Captum.Tests.Cli;
 
-/// <summary><c>captum explain</c>: any loaded model by name, the same result.json and report as <c>captum vqa</c>.</summary>
+/// <summary>
+/// <c>captum explain</c>: any loaded model by name, the same result.json and report as <c>captum vqa</c>; on the minimal
+/// test plugin's model, the attributions its weights give.
+/// </summary>
 public sealed class ExplainCommandTests
 {
     private static string Scene => Directory.GetFiles(Path.Combine(GettingStartedDocsRoot(), "samples", "scenes"), "*.png").Order(StringComparer.Ordinal).First();
@@ -33,6 +38,55 @@ public sealed class ExplainCommandTests
                 Assert.Equal(theirs["methods"]![method]![field]!.GetValue<double>(), mine["methods"]![method]![field]!.GetValue<double>(), 6);
             }
         }
+    }
+
+    [Theory]
+    [InlineData(null, "positive", 0.5)]
+    [InlineData("negative", "negative", -0.5)]
+    public void Explain_MinimalPluginModel_WritesTheAttributionsItsWeightsGive(string? target, string explained, double goodAttribution)
+    {
+        // The minimal plugin's bag of words: "good" embeds as (1, 0), "movie" as (0.1, 0.1), the pad as (0, 0); the
+        // classes are negative = e1 - e0 and positive = e0 - e1 of the mean embedding. "good movie" averages to
+        // (0.55, 0.05): logits (-0.5, 0.5), the explained class's probability sigmoid(+-1). Dropping "good" leaves
+        // (0.05, 0.05), both logits 0, so it moves the explained class's logit by +-0.5; dropping "movie" leaves
+        // (0.5, 0) and moves nothing. The model is linear from the embedding, so Layer IG on it gives the same, with no
+        // delta. (With --target the command prints the explained class as its "Predicted answer".)
+        using var root = new TempFolder();
+        BuildOutputs.Copy(BuildOutputs.Of(Path.Combine("tests", "TestPlugins", "Captum.Plugins.Minimal")), Path.Combine(root.Path, "plugins", "Captum.Plugins.Minimal"));
+        var outFolder = Path.Combine(root.Path, "out");
+        string[] targetArgs = target is null ? [] : ["--target", target];
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        var code = CaptumCli.Run(
+            ["--plugins", Path.Combine(root.Path, "plugins"), "explain", "--model", "bag-of-words", "--input", "text=good movie", "--method", "token-drop,layer-ig", "--steps", "8", "--out", outFolder, "--json", .. targetArgs],
+            output,
+            error);
+
+        Assert.True(code == 0, error.ToString());
+        var probability = 1 / (1 + Math.Exp(-2 * goodAttribution));
+        Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"Predicted answer: {explained} (probability {probability:0.0000})"), output.ToString(), StringComparison.Ordinal);
+        Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"[token-drop] text contribution: {goodAttribution}"), output.ToString(), StringComparison.Ordinal);
+        var result = JsonNode.Parse(File.ReadAllText(Path.Combine(outFolder, "result.json")))!["results"]![0]!;
+        Assert.Equal(["good", "movie"], result["tokens"]!.AsArray().Select(t => t!.GetValue<string>()));
+        Assert.Equal(explained, result["answer"]!.GetValue<string>());
+        Assert.Equal(probability, result["probability"]!.GetValue<double>(), 5);
+        var logits = result["logits"]!.AsArray().Select(l => l!.GetValue<double>()).ToArray();
+        Assert.Equal(-0.5, logits[0], 5);
+        Assert.Equal(0.5, logits[1], 5);
+        foreach (var method in new[] { "token-drop", "layer-ig" })
+        {
+            var attributions = result["methods"]![method]!["tokenAttributions"]!.AsArray().Select(a => a!.GetValue<double>()).ToArray();
+            Assert.Equal(2, attributions.Length);
+            Assert.Equal(goodAttribution, attributions[0], 5);
+            Assert.Equal(0.0, attributions[1], 5);
+            Assert.Equal(goodAttribution, result["methods"]![method]!["totalContribution"]!.GetValue<double>(), 5);
+        }
+
+        Assert.Equal(0.0, result["methods"]!["layer-ig"]!["delta"]!.GetValue<double>(), 5);
+        var report = File.ReadAllText(Path.Combine(outFolder, "report.html"));
+        Assert.Contains("good movie", report, StringComparison.Ordinal);
+        Assert.Contains("token-drop", report, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -414,7 +414,7 @@ public sealed partial class MethodsDocTests
         torch.manual_seed(5);
         var model = new Captum.Plugins.TextGeneration.Model.Gpt2LMHeadModel(new(11, 32, 8, 2, 1));
         model.eval();
-        var tokenizer = new Captum.Tests.Attr.LLM.WordTokenizer(["<unk>", "<s>", "mary", "went", "to", "the", "garden", ".", "where", "is", "?"]);
+        var tokenizer = new Captum.Golden.WordTokenizer(["<unk>", "<s>", "mary", "went", "to", "the", "garden", ".", "where", "is", "?"]);
 
         var llm = LLMAttribution.FeatureAblation(model, tokenizer);
         var input = new TextTemplateInput("{} went to the {} . where is {} ?", ["mary", "garden", "mary"]);

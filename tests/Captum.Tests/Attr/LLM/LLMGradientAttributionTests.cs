@@ -1,5 +1,6 @@
 using Captum.Attr;
 using Captum.Forward;
+using Captum.Golden;
 using Captum.Plugins.TextGeneration.Model;
 using TorchSharp;
 using Xunit;

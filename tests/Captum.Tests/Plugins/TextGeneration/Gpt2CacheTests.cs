@@ -1,4 +1,5 @@
 using Captum.Attr;
+using Captum.Golden;
 using Captum.Plugins.TextGeneration;
 using Captum.Plugins.TextGeneration.Model;
 using Captum.TestData;

@@ -1,17 +1,21 @@
 using System.Text.Json.Nodes;
-using Captum.Golden;
 using Captum.Influence;
-using Captum.TestData;
 using static TorchSharp.torch;
 
-namespace Captum.Tests.Influence;
+namespace Captum.Golden;
 
 /// <summary>An influence golden case (the schema of ../shared/golden/captum-0.8.0-modules/README.md) read into the method's arguments.</summary>
 internal sealed class InfluenceGoldenCase
 {
     public InfluenceGoldenCase(string path)
+        : this(JsonNode.Parse(File.ReadAllText(path))!.AsObject())
     {
-        Root = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+    }
+
+    /// <summary>Reads the case from its parsed file; every tensor is created here, so read it inside a dispose scope.</summary>
+    public InfluenceGoldenCase(JsonObject root)
+    {
+        Root = root;
         var model = Root["model"]!.AsObject();
         var config = model["config"]!.AsObject();
         Model = new GoldenMlp(config["sizes"]!.AsArray().Select(s => s!.GetValue<long>()).ToArray(), config["activation"]!.GetValue<string>());
