@@ -43,8 +43,8 @@ public sealed class ConceptDocTests
             var share = scores[0, "relu"].SignCount[0];     // of the 20 images, the share whose class 2 rises along "striped"
             var mean = scores[0, "relu"].Magnitude[0];      // the mean of those directional derivatives
 
-            // Is "striped" significant for class 2? Its scores against each random concept, compared with the
-            // random concepts' scores against each other (Welch's t-test), per layer.
+            // Is "striped" significant for class 2? Its scores against random2 and random3, compared with
+            // random1's scores against the same two (Welch's t-test), per layer.
             foreach (var layer in tcav.TestSignificance(images, striped, randoms, new TCAVOptions { Target = 2 }, alpha: 0.05))
             {
                 Console.WriteLine($"{layer.Layer}: {layer.Mean:F2} vs random {layer.RandomMean:F2} ± {layer.RandomStandardDeviation:F2}, p = {layer.PValue:G3}, significant: {layer.IsSignificant}");
