@@ -57,6 +57,13 @@ public sealed class ConceptDocTests
             Assert.True(File.Exists(Path.Combine(folder, "my-model", "cav", "0-1-relu.safetensors")));
             Assert.True(File.Exists(Path.Combine(folder, "my-model", "av", "striped-0-features.safetensors")));
 
+            // The test's sets: striped and the reference random1, each against random2 and random3 (CAVs cached above).
+            var significance = tcav.TestSignificance(images, striped, randoms, new TCAVOptions { Target = 2 });
+            Assert.Equal(["features", "relu"], significance.Select(s => s.Layer));
+            Assert.All(significance, s => Assert.Equal((2, 2), (s.Scores.Count, s.RandomScores.Count)));
+            Assert.True(File.Exists(Path.Combine(folder, "my-model", "cav", "1-3-relu.safetensors")));
+            Assert.False(File.Exists(Path.Combine(folder, "my-model", "cav", "2-3-relu.safetensors")));
+
             DocExamples.AreTestedCode("concept.md", Path.Combine("Docs", "ConceptDocTests.cs"), 1);
         }
         finally
