@@ -3,14 +3,15 @@ using MathNet.Numerics.Distributions;
 namespace Captum.Concept;
 
 /// <summary>
-/// The verdict of <see cref="TCAV.TestSignificance"/> in one layer: the concept's scores against each random concept,
-/// the random concepts' scores against each other, and a two-sided Welch t-test of their means.
+/// The verdict of <see cref="TCAV.TestSignificance"/> in one layer: the concept's scores against random concepts
+/// r_1 … r_(N-1), the reference random concept r_0's scores against the same ones, and a two-sided Welch t-test of
+/// their means.
 /// </summary>
 /// <param name="Concept">The concept tested.</param>
 /// <param name="Layer">The layer's name.</param>
 /// <param name="ScoreKind">Which score was compared.</param>
-/// <param name="Scores">The concept's score in each set [concept, random_i].</param>
-/// <param name="RandomScores">Both concepts' scores in each set [random_i, random_j], i &lt; j.</param>
+/// <param name="Scores">The concept's score in each set [concept, r_i], i = 1 … N - 1.</param>
+/// <param name="RandomScores">r_0's score in each set [r_0, r_i], i = 1 … N - 1: the null distribution.</param>
 /// <param name="TStatistic">Welch's t of mean(Scores) - mean(RandomScores); ±infinity when both spreads are 0 and the means differ.</param>
 /// <param name="DegreesOfFreedom">Welch-Satterthwaite's degrees of freedom.</param>
 /// <param name="PValue">The two-sided p-value.</param>

@@ -221,29 +221,32 @@ public sealed class TCAV : IDisposable
     }
 
     /// <summary>
-    /// Whether <paramref name="concept"/> matters for the prediction beyond chance: its TCAV scores against each random
-    /// concept are compared with the scores random concepts get against each other, by a two-sided Welch t-test, per layer.
+    /// Whether <paramref name="concept"/> matters for the prediction beyond chance: its TCAV scores against random
+    /// concepts are compared with the scores a reference random concept gets against the same random concepts, by a
+    /// two-sided Welch t-test, per layer.
     /// </summary>
     /// <param name="inputs">The inputs whose predictions are explained, batch first. Not modified.</param>
     /// <param name="concept">The concept tested.</param>
-    /// <param name="randomConcepts">At least two concepts of random examples (distinct, none of them <paramref name="concept"/>).</param>
+    /// <param name="randomConcepts">At least three concepts of random examples (distinct, none of them <paramref name="concept"/>); the first is the reference.</param>
     /// <param name="options">Target, attribution method and progress, as for <see cref="Interpret"/>.</param>
     /// <param name="alpha">The significance level, in (0, 1). Default 0.05.</param>
     /// <param name="score">Which score is compared. Default the sign count, the score of the TCAV paper.</param>
     /// <param name="cancellationToken">Checked as in <see cref="Interpret"/>.</param>
     /// <returns>Per layer, in <see cref="LayerNames"/> order, the scores, the test and its verdict.</returns>
     /// <exception cref="ArgumentException">
-    /// Fewer than two random concepts, a repeated one or the concept among them (<c>randomConcepts</c>), alpha out of
+    /// Fewer than three random concepts, a repeated one or the concept among them (<c>randomConcepts</c>), alpha out of
     /// range (<c>alpha</c>), or any error of <see cref="Interpret"/>.
     /// </exception>
     /// <remarks>
-    /// Beyond Captum, whose tutorial does this by hand. The sets interpreted are [concept, random_i] for every i (the
-    /// concept's N scores) and [random_i, random_j] for every i &lt; j, where both concepts' scores are kept (the null
-    /// distribution's N (N - 1) scores: how random concepts fare against random concepts). With the default two-class
-    /// CAVs, the two sign counts of one random pair sum to 1 (less the share of exact zeros), so the null scores centre on
-    /// 0.5 by construction and their spread is what one random concept's vector does to the score; the pairs are not
-    /// independent samples, which the test's degrees of freedom ignore. N + N (N - 1) / 2 CAVs are trained per layer
-    /// (cached like any other), and the activations of the N + 1 concepts computed once.
+    /// Beyond Captum, whose TCAV tutorial does this by hand; this is the tutorial's design. With random concepts
+    /// r_0 … r_(N-1), the sets interpreted are [concept, r_i] and [r_0, r_i] for i = 1 … N - 1, and the test compares the
+    /// concept's score in the first sets with r_0's score in the second: one score per set on each side, N - 1 each,
+    /// against the same partners. (Keeping both scores of every random pair would not do: with two-class CAVs the two
+    /// are complements, so such a null centres on 0.5 by construction and counts each pair twice, as if independent,
+    /// which makes p-values too small.) The tutorial uses Student's
+    /// t-test (scipy's <c>ttest_ind</c>); Welch's gives the same t for groups of equal size and does not assume equal
+    /// variances. 2 (N - 1) CAVs are trained per layer (cached like any other), and the activations of the N + 1
+    /// concepts computed once.
     /// </remarks>
     public IReadOnlyList<ConceptSignificance> TestSignificance(
         Inputs inputs,
@@ -256,10 +259,10 @@ public sealed class TCAV : IDisposable
     {
         ArgumentNullException.ThrowIfNull(concept);
         ArgumentNullException.ThrowIfNull(randomConcepts);
-        if (randomConcepts.Count < 2)
+        if (randomConcepts.Count < 3)
         {
             throw new ArgumentException(
-                $"randomConcepts must hold at least two random concepts (the null distribution is their scores against each other); got {randomConcepts.Count}.",
+                $"randomConcepts must hold at least three random concepts (the first is the reference the concept is compared with, against each of the others, and the t-test needs two scores per group); got {randomConcepts.Count}.",
                 nameof(randomConcepts));
         }
 
@@ -273,23 +276,18 @@ public sealed class TCAV : IDisposable
             throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "alpha must be in (0, 1).");
         }
 
+        var partners = randomConcepts.Skip(1).ToList();
         var sets = new List<IReadOnlyList<Concept>>();
-        sets.AddRange(randomConcepts.Select(r => (IReadOnlyList<Concept>)[concept, r]));
-        for (var i = 0; i < randomConcepts.Count; i++)
-        {
-            for (var j = i + 1; j < randomConcepts.Count; j++)
-            {
-                sets.Add([randomConcepts[i], randomConcepts[j]]);
-            }
-        }
+        sets.AddRange(partners.Select(r => (IReadOnlyList<Concept>)[concept, r]));
+        sets.AddRange(partners.Select(r => (IReadOnlyList<Concept>)[randomConcepts[0], r]));
 
         var result = Interpret(inputs, sets, options, cancellationToken);
         var significance = new List<ConceptSignificance>();
         foreach (var layer in LayerNames)
         {
             IReadOnlyList<double> Of(int set) => score == TCAVScoreKind.SignCount ? result[set, layer].SignCount : result[set, layer].Magnitude;
-            var conceptScores = Enumerable.Range(0, randomConcepts.Count).Select(s => Of(s)[0]).ToArray();
-            var randomScores = Enumerable.Range(randomConcepts.Count, sets.Count - randomConcepts.Count).SelectMany(Of).ToArray();
+            var conceptScores = Enumerable.Range(0, partners.Count).Select(s => Of(s)[0]).ToArray();
+            var randomScores = Enumerable.Range(partners.Count, partners.Count).Select(s => Of(s)[0]).ToArray();
             significance.Add(ConceptSignificance.Test(concept, layer, score, conceptScores, randomScores, alpha));
         }
 

@@ -86,7 +86,8 @@ public sealed class SimilarityInfluence
 
                 if (options.Metric is null)
                 {
-                    (zeros[l] ??= []).Add((torch.nonzero(similarity == (largest ? -2 : 2)) + torch.tensor(new[] { 0L, seen })).MoveToOuterDisposeScope());
+                    var zeroPair = SimilarityMetrics.IsZero(test[l]).unsqueeze(1) | SimilarityMetrics.IsZero(train[l]).unsqueeze(0);
+                    (zeros[l] ??= []).Add((torch.nonzero(zeroPair) + torch.tensor(new[] { 0L, seen })).MoveToOuterDisposeScope());
                 }
 
                 var (values, indices) = torch.topk(similarity, (int)Math.Min(k, m), dim: 1, largest: largest);
@@ -182,20 +183,30 @@ public delegate Tensor SimilarityMetric(Tensor test, Tensor train);
 public static class SimilarityMetrics
 {
     /// <summary>
-    /// Cosine similarity of the flattened activations; a zero vector's rows get <paramref name="replaceNan"/> (so it
-    /// ranks last). Python: <c>cosine_similarity(test, train, replace_nan)</c>.
+    /// Cosine similarity of the flattened activations, [n, m]; where either vector of a pair is zero (its cosine is
+    /// undefined) the similarity is <paramref name="replaceNan"/>, so that with -2 such pairs rank last under
+    /// <see cref="SimilarityDirection.Max"/> and with 2 last under <see cref="SimilarityDirection.Min"/>.
+    /// Python: <c>cosine_similarity(test, train, replace_nan)</c>.
     /// </summary>
+    /// <remarks>
+    /// Captum puts <c>replace_nan</c> into every element of a zero vector before the product instead, so its
+    /// similarity for such a pair is <c>replace_nan</c> times the sum of the other vector's normalised elements: any
+    /// value, and for activations with negative elements possibly the highest of all. Here the pair gets
+    /// <paramref name="replaceNan"/> itself.
+    /// </remarks>
     public static SimilarityMetric Cosine(double replaceNan = 0) => (test, train) =>
     {
         var a = test.reshape(test.shape[0], -1);
         var b = train.reshape(train.shape[0], -1);
         var na = a.norm(1, keepdim: true);
         var nb = b.norm(1, keepdim: true);
-        var fill = torch.tensor(replaceNan, a.dtype, a.device);
-        a = torch.where(na != 0, a / na, fill);
-        b = torch.where(nb != 0, b / nb, fill);
-        return torch.mm(a, b.t());
+        var zero = torch.zeros(1, a.dtype, a.device);
+        var cosine = torch.mm(torch.where(na != 0, a / na, zero), torch.where(nb != 0, b / nb, zero).t());
+        return torch.where((na == 0) | (nb == 0).t(), torch.tensor(replaceNan, cosine.dtype, cosine.device), cosine);
     };
+
+    /// <summary>Whether each example's flattened activation vector is zero, [n] bool.</summary>
+    internal static Tensor IsZero(Tensor activations) => activations.reshape(activations.shape[0], -1).norm(1) == 0;
 
     /// <summary>Euclidean distance of the flattened activations (rank with <see cref="SimilarityDirection.Min"/>). Python: <c>euclidean_distance</c>.</summary>
     public static SimilarityMetric Euclidean { get; } = (test, train) =>

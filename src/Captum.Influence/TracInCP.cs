@@ -13,9 +13,11 @@ namespace Captum.Influence;
 /// <remarks>
 /// <para>Python: <c>captum.influence.TracInCP(model, train_dataset, checkpoints, checkpoints_load_func, layers,
 /// loss_fn, batch_size, test_loss_fn)</c>; see <see cref="TracInCPBase"/> for the calls, their cost and the model's state.</para>
-/// <para>Per checkpoint, each batch takes one forward pass and one backward pass per example (Captum's
-/// <c>sample_wise_grads_per_batch=False</c> path, which its other path equals), and its gradients take
-/// [batch, P] for P differentiated parameters.</para>
+/// <para>Per checkpoint, each batch takes one forward and one backward pass when every differentiated parameter is the
+/// weight or bias of an <c>nn.Linear</c> called once per forward pass (Captum's <c>sample_wise_grads_per_batch</c>
+/// trick, chosen automatically), and otherwise one forward pass and one backward pass per example (Captum's default
+/// <c>sample_wise_grads_per_batch=False</c> path); both give the same numbers. The gradients take [batch, P] for P
+/// differentiated parameters.</para>
 /// </remarks>
 public sealed class TracInCP : TracInCPBase
 {

@@ -12,7 +12,9 @@ namespace Captum.Influence;
 /// <remarks>
 /// Python: <c>captum.influence.TracInCPFast(model, final_fc_layer, train_dataset, checkpoints,
 /// checkpoints_load_func, loss_fn, batch_size, test_loss_fn)</c>. As in Captum, the layer's output must be the
-/// model's output and its bias is left out. One forward and one backward pass per batch; the rest as <see cref="TracInCP"/>.
+/// model's output, returned as it is (no activation or further layer after it), and its bias is left out; where Captum
+/// assumes it, every call checks it at its first forward pass and throws an <see cref="ArgumentException"/> naming
+/// <c>finalFcLayer</c> otherwise. One forward and one backward pass per batch; the rest as <see cref="TracInCP"/>.
 /// </remarks>
 public sealed class TracInCPFast : TracInCPBase
 {
@@ -24,7 +26,7 @@ public sealed class TracInCPFast : TracInCPBase
     /// <param name="trainingData">As <see cref="TracInCP"/>.</param>
     /// <param name="checkpoints">As <see cref="TracInCP"/>.</param>
     /// <param name="options">The losses; per-example cross entropy when null.</param>
-    /// <exception cref="ArgumentException">No checkpoint, or a layer that is not in the model; the message names the argument.</exception>
+    /// <exception cref="ArgumentException">No checkpoint, or a layer that is not in the model; the message names the argument. (A layer whose output is not the model's output is refused by the calls, at their first forward pass.)</exception>
     public TracInCPFast(nn.Module model, LayerReference finalFcLayer, IEnumerable<InfluenceBatch> trainingData, IReadOnlyList<TrainingCheckpoint> checkpoints, TracInCPFastOptions? options = null)
         : base(model, trainingData, checkpoints, _ => [], options?.Loss, options?.TestLoss)
     {

@@ -111,6 +111,12 @@ public sealed class TracInCPFastRandProj : IDisposable
     }
 
     /// <summary>The training examples' self influence (their vectors' squared lengths), [training examples]; the caller disposes it.</summary>
+    /// <remarks>
+    /// Beyond Captum, whose <c>TracInCPFastRandProj.self_influence</c> raises <c>NotImplementedError</c> (it points to
+    /// <see cref="TracInCPFast"/>). With <see cref="TracInCPFastRandProjOptions.ProjectionDim"/> set, this is the
+    /// squared length of the projected vector: an approximation of <see cref="TracInCPBase.SelfInfluence"/> of <see cref="TracInCPFast"/>, exact
+    /// without projection. Use TracInCPFast for exact self influence; it stores nothing per training example.
+    /// </remarks>
     public Tensor SelfInfluence() => trainingVectors.pow(2).sum(1);
 
     /// <summary>Frees the training vectors and projections.</summary>

@@ -36,7 +36,7 @@ public sealed class VqaTcavCommand : IPluginCommand
     public IReadOnlyList<PluginCommandOption> Options { get; } =
     [
         new("seed", "The scene streams: concept scenes from this seed, the inputs from seed + 1, random concept i from seed + 100 + i.", PluginOptionKind.Integer, "7"),
-        new("random-concepts", "How many random concepts (at least 2).", PluginOptionKind.Integer, "5"),
+        new("random-concepts", "How many random concepts (at least 3: the first is the reference scored against the others, as the concepts are).", PluginOptionKind.Integer, "5"),
         new("examples", "Scenes per concept.", PluginOptionKind.Integer, "40"),
         new("inputs", "How many \"what color\" questions answered red are explained.", PluginOptionKind.Integer, "30"),
         new("alpha", "The significance level.", PluginOptionKind.Number, "0.05"),
@@ -52,9 +52,9 @@ public sealed class VqaTcavCommand : IPluginCommand
         ArgumentNullException.ThrowIfNull(context);
         var seed = context.GetInteger("seed");
         var randomCount = CommandValues.Positive(context, "random-concepts");
-        if (randomCount < 2)
+        if (randomCount < 3)
         {
-            throw new ArgumentException($"--random-concepts must be at least 2 (the random concepts' scores against each other are the null distribution), not {randomCount}.", "random-concepts");
+            throw new ArgumentException($"--random-concepts must be at least 3 (the first random concept's scores against the others are the null distribution, two at least), not {randomCount}.", "random-concepts");
         }
 
         var examples = CommandValues.Positive(context, "examples");
@@ -135,7 +135,7 @@ public sealed class VqaTcavCommand : IPluginCommand
             items.Count,
             answeredRed,
             alpha,
-            [.. results.Select(r => new TcavJsonResult(r.Concept.Name, Target, r.Layer, r.Mean, r.PValue, r.IsSignificant, r.StandardDeviation, r.RandomMean, r.RandomStandardDeviation, r.Scores))]);
+            [.. results.Select(r => new TcavJsonResult(r.Concept.Name, Target, r.Layer, r.Mean, r.PValue, r.IsSignificant, r.StandardDeviation, r.RandomMean, r.RandomStandardDeviation, r.Scores, r.RandomScores))]);
         Directory.CreateDirectory(folder);
         var reportPath = Path.Combine(folder, "report.html");
         Report(json, sources.Concat(randoms).ToList(), items).Save(reportPath);
@@ -164,11 +164,11 @@ public sealed class VqaTcavCommand : IPluginCommand
         var report = new HtmlReport("VQA scenes: which concepts the answer \"red\" rests on (TCAV)");
         report.AddParagraph(string.Create(
             CultureInfo.InvariantCulture,
-            $"TCAV sign-count scores for the answer \"{Target}\" on {json.Inputs} \"what color is the ...\" questions whose answer is red (the model answers red to {json.InputsAnsweredRed}), with the gradients of the red logit in each layer. Each concept is scored against {json.RandomConcepts} random concepts of {json.Examples} generated scenes; the random concepts scored against each other are the null distribution, and a two-sided Welch t-test at alpha {json.Alpha} says whether the concept's mean score differs from theirs. A score near 1 means moving the layer towards the concept raises \"red\" for nearly every question; near 0, lowers it."));
+            $"TCAV sign-count scores for the answer \"{Target}\" on {json.Inputs} \"what color is the ...\" questions whose answer is red (the model answers red to {json.InputsAnsweredRed}), with the gradients of the red logit in each layer. Of {json.RandomConcepts} random concepts of {json.Examples} generated scenes, the first is the reference: each concept is scored against each of the others, and so is the reference (the null distribution, as in Captum's TCAV tutorial); a two-sided Welch t-test at alpha {json.Alpha} says whether the concept's mean score differs from the reference's. A score near 1 means moving the layer towards the concept raises \"red\" for nearly every question; near 0, lowers it."));
         var rows = json.Results.Select(r => string.Create(
             CultureInfo.InvariantCulture,
             $"<tr><td>{WebUtility.HtmlEncode(r.Concept)}</td><td>{WebUtility.HtmlEncode(r.Layer)}</td><td>{r.Score:0.00} ± {r.ScoreStd:0.00}</td><td>{r.RandomMean:0.00} ± {r.RandomStd:0.00}</td><td>{r.PValue:G3}</td><td>{(r.Significant ? "yes" : "no")}</td></tr>"));
-        report.AddRawHtml("<table><tr><th>concept</th><th>layer</th><th>score (mean ± sd over random concepts)</th><th>random vs random</th><th>p</th><th>significant</th></tr>" + string.Concat(rows) + "</table>");
+        report.AddRawHtml("<table><tr><th>concept</th><th>layer</th><th>score (mean ± sd over random concepts)</th><th>reference random concept</th><th>p</th><th>significant</th></tr>" + string.Concat(rows) + "</table>");
         report.AddHeading("Example scenes of each concept");
         foreach (var (concept, scene) in concepts)
         {
@@ -213,5 +213,6 @@ public sealed class VqaTcavCommand : IPluginCommand
         [property: JsonPropertyName("scoreStd")] double ScoreStd,
         [property: JsonPropertyName("randomMean")] double RandomMean,
         [property: JsonPropertyName("randomStd")] double RandomStd,
-        [property: JsonPropertyName("scores")] IReadOnlyList<double> Scores);
+        [property: JsonPropertyName("scores")] IReadOnlyList<double> Scores,
+        [property: JsonPropertyName("randomScores")] IReadOnlyList<double> RandomScores);
 }

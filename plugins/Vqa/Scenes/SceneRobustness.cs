@@ -13,9 +13,11 @@ namespace Captum.Plugins.Vqa.Scenes;
 /// </summary>
 /// <remarks>
 /// The attack runs in pixel space ([0, 1], clamped there), before the ImageNet normalisation, so a radius of 8/255
-/// means what it means in the adversarial-robustness literature. Its step size follows Madry et al.: 2.5 × radius /
-/// steps, so that the ball's surface is reachable from its centre. The perturbed pixels are not rounded to 8 bits:
-/// the attack is on the model's input tensor, not on a PNG file.
+/// means what it means in the adversarial-robustness literature. The loss PGD ascends is
+/// <see cref="AttackLosses.CrossEntropy"/> of the model's logits and the clean answer (Captum's default loss, minus the
+/// log of the output, is meant for probabilities). Its step size follows Madry et al.: 2.5 × radius / steps, so that
+/// the ball's surface is reachable from its centre. The perturbed pixels are not rounded to 8 bits: the attack is on
+/// the model's input tensor, not on a PNG file.
 /// </remarks>
 public static class SceneRobustness
 {
@@ -48,7 +50,7 @@ public static class SceneRobustness
         }
 
         var mask = scene.MaskOf(question.DecidingObjects);
-        var pgd = new PGD(forward, lowerBound: 0, upperBound: 1);
+        var pgd = new PGD(forward, AttackLosses.CrossEntropy, lowerBound: 0, upperBound: 1);
         var outcomes = new List<RadiusOutcome>();
         Tensor? cleanMap = null;
         foreach (var radius in options.Radii)

@@ -38,14 +38,27 @@ public sealed class ClassSummarizer<TKey> : IDisposable
     public IReadOnlyDictionary<string, Tensor?> ClassSummary(TKey label, int input = 0) =>
         classes.TryGetValue(label, out var s) ? s.Summary(input) : throw new KeyNotFoundException($"No example of class {label} was given.");
 
-    /// <summary>Adds every row of a batch ([n, ...]) to the summaries of its label and of all examples.</summary>
+    /// <summary>
+    /// Adds every row of a batch ([n, ...]) to the summaries of its label and of all examples; without labels, adds
+    /// <paramref name="x"/> as a whole, as one sample, to the summary of all examples only.
+    /// </summary>
     /// <param name="x">The batch, or several inputs of one batch size.</param>
-    /// <param name="labels">One label per row, or a single label for every row.</param>
-    /// <exception cref="ArgumentException">The labels' count is neither 1 nor the batch size, or inputs differ in batch size.</exception>
-    public void Update(IReadOnlyList<Tensor> x, IReadOnlyList<TKey> labels)
+    /// <param name="labels">
+    /// One label per row, or a single label for every row; null (Python's <c>labels=None</c>) for no class: then, as in
+    /// Captum, whose <c>update(x)</c> hands <c>x</c> to <c>Summarizer.update</c>, <paramref name="x"/> is not split
+    /// into rows but is one sample of the overall summary, so its shape must be that of the samples before it (a row
+    /// of the labelled batches, e.g. one example without its batch dimension).
+    /// </param>
+    /// <exception cref="ArgumentException">The labels' count is neither 1 nor the batch size, inputs differ in batch size, or (without labels) x's shape differs from earlier samples'.</exception>
+    public void Update(IReadOnlyList<Tensor> x, IReadOnlyList<TKey>? labels = null)
     {
         ArgumentNullException.ThrowIfNull(x);
-        ArgumentNullException.ThrowIfNull(labels);
+        if (labels is null)
+        {
+            all.Update(x);
+            return;
+        }
+
         if (x.Count == 0 || x.Any(t => t is null || t.dim() == 0))
         {
             throw new ArgumentException("x: give at least one tensor with a batch dimension.", nameof(x));
@@ -80,8 +93,11 @@ public sealed class ClassSummarizer<TKey> : IDisposable
         }
     }
 
-    /// <summary>Adds every row of <paramref name="x"/> to the summaries of its label and of all examples.</summary>
-    public void Update(Tensor x, IReadOnlyList<TKey> labels) => Update([x], labels);
+    /// <summary>
+    /// Adds every row of <paramref name="x"/> to the summaries of its label and of all examples; without labels, adds
+    /// <paramref name="x"/> as one sample to the summary of all examples only (see the other overload).
+    /// </summary>
+    public void Update(Tensor x, IReadOnlyList<TKey>? labels = null) => Update([x], labels);
 
     /// <summary>Frees every summarizer's tensors.</summary>
     public void Dispose()

@@ -18,19 +18,36 @@ internal static class FinalLayerGradients
         using var scope = torch.NewDisposeScope();
         using var grad = torch.enable_grad();
         Tensor? layerInput = null;
+        Tensor? layerOutput = null;
         Tensor outputs;
-        using (LayerHooks.Register(finalLayer, onInput: true, values =>
+        using (var hooks = new HookScope())
         {
-            layerInput = values[0].detach();
-            return null;
-        }, "FinalFcLayer"))
-        {
+            LayerHooks.Register(hooks, finalLayer, onInput: true, values =>
+            {
+                layerInput = values[0].detach();
+                return null;
+            });
+            LayerHooks.Register(hooks, finalLayer, onInput: false, values =>
+            {
+                layerOutput = values.Length == 1 ? values[0] : null;
+                return null;
+            });
             outputs = forward.Invoke([.. batch.Inputs]);
         }
 
         if (layerInput is null)
         {
-            throw new ArgumentException("FinalFcLayer: the forward pass never called the final layer (call it through call(), not forward()).", "FinalFcLayer");
+            throw new ArgumentException("finalFcLayer: the forward pass never called the final layer (call it through call(), not forward()).", "finalFcLayer");
+        }
+
+        // The weight gradient is the outer product of the gradient at the layer's output and its input, and the
+        // gradient is taken at the model's output: the two must be one tensor, as Captum assumes without checking.
+        // (A layer output the model went on with may already be disposed, as nn.Sequential frees its intermediates.)
+        if (!ReferenceEquals(layerOutput, outputs))
+        {
+            throw new ArgumentException(
+                "finalFcLayer: its output must be the model's output, returned as it is (no activation, view or further layer after it); TracInCPFast differentiates the loss at the model's output as the gradient at this layer's.",
+                "finalFcLayer");
         }
 
         var losses = loss(outputs, batch.Labels);

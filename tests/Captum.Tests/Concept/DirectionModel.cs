@@ -8,16 +8,21 @@ using Concept = Captum.Concept.Concept;
 /// <summary>
 /// A model whose output is linear in one direction of its hidden layer: hidden = Q x (Q a random rotation), output =
 /// d · hidden. The gradient of the output with respect to the hidden layer is d for every input, so a concept along d
-/// scores 1 and one against it 0. Counts its forward passes.
+/// scores 1 and one against it 0. With a curvature c, the output is d · hidden + c/2 (e · hidden)² for a unit e
+/// orthogonal to d: the gradient, d + c (e · hidden) e, then varies with the input, and a concept whose vector has a
+/// component along e scores between 0 and 1. Counts its forward passes.
 /// </summary>
 internal sealed class DirectionModel : nn.Module<Tensor, Tensor>
 {
     private readonly TorchSharp.Modules.Linear hidden;
     private readonly TorchSharp.Modules.Linear head;
 
-    public DirectionModel(int features, long seed)
+    private readonly double curvature;
+
+    public DirectionModel(int features, long seed, double curvature = 0)
         : base(nameof(DirectionModel))
     {
+        this.curvature = curvature;
         hidden = nn.Linear(features, features, hasBias: false);
         head = nn.Linear(features, 1, hasBias: false);
         RegisterComponents();
@@ -26,6 +31,9 @@ internal sealed class DirectionModel : nn.Module<Tensor, Tensor>
         var (q, _) = torch.linalg.qr(torch.randn(features, features, generator: generator));
         var d = torch.randn(features, generator: generator);
         d /= d.norm();
+        var e = torch.randn(features, generator: generator);
+        e -= e.dot(d) * d;
+        e /= e.norm();
         using (torch.no_grad())
         {
             hidden.weight!.copy_(q);
@@ -34,6 +42,7 @@ internal sealed class DirectionModel : nn.Module<Tensor, Tensor>
 
         Rotation = q.detach().clone().DetachFromDisposeScope();
         Direction = d.detach().clone().DetachFromDisposeScope();
+        Curved = e.detach().clone().DetachFromDisposeScope();
     }
 
     /// <summary>Q, [features, features].</summary>
@@ -42,12 +51,17 @@ internal sealed class DirectionModel : nn.Module<Tensor, Tensor>
     /// <summary>d, unit length.</summary>
     public Tensor Direction { get; }
 
+    /// <summary>e, unit length, orthogonal to d: the direction along which the output is curved.</summary>
+    public Tensor Curved { get; }
+
     public int ForwardCalls { get; private set; }
 
     public override Tensor forward(Tensor x)
     {
         ForwardCalls++;
-        return head.call(hidden.call(x));
+        var h = hidden.call(x);
+        var output = head.call(h);
+        return curvature == 0 ? output : output + (curvature / 2 * h.matmul(Curved).pow(2).unsqueeze(1));
     }
 
     /// <summary>Inputs whose hidden activations are <paramref name="along"/> d plus noise of standard deviation <paramref name="noise"/>.</summary>

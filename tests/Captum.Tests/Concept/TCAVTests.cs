@@ -64,35 +64,61 @@ public sealed class TCAVTests
     public void TestSignificance_ConceptAlongTheDirection_IsSignificant_ARandomOneIsNot()
     {
         using var scope = torch.NewDisposeScope();
-        var model = new DirectionModel(Features, 4);
+        // Curved, so that sign counts spread between 0 and 1: in a model linear in the layer every score is 0 or 1, and
+        // the reference random concept's scores against the others (the null) are then all but constant.
+        var model = new DirectionModel(Features, 4, curvature: 3);
         using var tcav = new TCAV(model, "hidden");
-        var randoms = Enumerable.Range(10, 4).Select(i => model.Concept(i, $"random{i}", along: 0, noise: 1, batches: 2)).ToList();
+        var randoms = Enumerable.Range(10, 6).Select(i => model.Concept(i, $"random{i}", along: 0, noise: 1, batches: 2)).ToList();
         var along = model.Concept(0, "along", along: 2, noise: 1, batches: 2);
         var unrelated = model.OrthogonalConcept(1, "unrelated", shift: 2, noise: 1, batches: 2);
-        var inputs = torch.randn(12, Features, generator: new torch.Generator(5));
+        var inputs = torch.randn(24, Features, generator: new torch.Generator(5));
 
         var significant = Assert.Single(tcav.TestSignificance(inputs, along, randoms, new TCAVOptions { Target = 0 }));
         var not = Assert.Single(tcav.TestSignificance(inputs, unrelated, randoms, new TCAVOptions { Target = 0 }));
 
-        Assert.Equal(4, significant.Scores.Count);
-        Assert.Equal(12, significant.RandomScores.Count);
-        Assert.Equal(1.0, significant.Mean);
-        Assert.True(significant.IsSignificant, $"p {significant.PValue}");
-        Assert.Equal(0.5, significant.RandomMean, 6);
+        Assert.Equal(5, significant.Scores.Count);
+        Assert.Equal(5, significant.RandomScores.Count);
+        Assert.Equal(significant.RandomScores, not.RandomScores);
+        Assert.True(significant.Mean > 0.9, $"mean {significant.Mean}");
+        Assert.True(significant.IsSignificant, $"p {significant.PValue}, scores {string.Join(", ", significant.Scores)} vs {string.Join(", ", significant.RandomScores)}");
         Assert.False(not.IsSignificant, $"p {not.PValue}, scores {string.Join(", ", not.Scores)} vs {string.Join(", ", not.RandomScores)}");
         Assert.Equal(0.05, not.Alpha);
     }
 
     [Fact]
-    public void TestSignificance_FewerThanTwoRandomConcepts_NamesTheArgument()
+    public void TestSignificance_ScoresOnePerSet_ConceptAndReferenceAgainstTheSameRandomConcepts()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new DirectionModel(Features, 8);
+        using var tcav = new TCAV(model, "hidden");
+        var randoms = Enumerable.Range(10, 4).Select(i => model.Concept(i, $"random{i}", along: 0, noise: 1)).ToList();
+        var concept = model.OrthogonalConcept(1, "unrelated", shift: 2, noise: 1);
+        var inputs = torch.randn(12, Features, generator: new torch.Generator(9));
+        var options = new TCAVOptions { Target = 0, Attribution = TCAVAttribution.Gradient };
+
+        var test = Assert.Single(tcav.TestSignificance(inputs, concept, randoms, options));
+
+        // Captum's tutorial: the concept's score in [concept, r_i] against r_0's in [r_0, r_i], for i = 1 .. N - 1.
+        var partners = randoms.Skip(1).ToList();
+        var scores = tcav.Interpret(inputs, partners.Select(r => (IReadOnlyList<Concept>)[concept, r]).ToList(), options);
+        var reference = tcav.Interpret(inputs, partners.Select(r => (IReadOnlyList<Concept>)[randoms[0], r]).ToList(), options);
+        Assert.Equal(Enumerable.Range(0, 3).Select(i => scores[i, "hidden"].SignCount[0]), test.Scores);
+        Assert.Equal(Enumerable.Range(0, 3).Select(i => reference[i, "hidden"].SignCount[0]), test.RandomScores);
+        var (t, _, p) = Welch.Test(test.Scores, test.RandomScores);
+        Assert.Equal(p, test.PValue);
+        Assert.Equal(t, test.TStatistic);
+    }
+
+    [Fact]
+    public void TestSignificance_FewerThanThreeRandomConcepts_NamesTheArgument()
     {
         using var scope = torch.NewDisposeScope();
         var model = new DirectionModel(Features, 6);
         using var tcav = new TCAV(model, "hidden");
         var concept = model.Concept(0, "along", 2, 1);
-        var e = Assert.Throws<ArgumentException>(() => tcav.TestSignificance(torch.randn(2, Features), concept, [model.Concept(1, "r", 0, 1)], new TCAVOptions { Target = 0 }));
+        var e = Assert.Throws<ArgumentException>(() => tcav.TestSignificance(torch.randn(2, Features), concept, [model.Concept(1, "r", 0, 1), model.Concept(2, "s", 0, 1)], new TCAVOptions { Target = 0 }));
         Assert.Equal("randomConcepts", e.ParamName);
-        Assert.Contains("at least two", e.Message);
+        Assert.Contains("at least three", e.Message);
         Assert.Equal(0, model.ForwardCalls);
     }
 

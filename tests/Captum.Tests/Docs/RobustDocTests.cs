@@ -1,3 +1,5 @@
+using Captum.Attr;
+using Captum.Forward;
 using Captum.Robust;
 using TorchSharp;
 using Xunit;
@@ -60,6 +62,34 @@ public sealed class RobustDocTests
         Assert.True(summary["FGSM 0.05"].Mean.Value.item<float>() <= 1f);
         Assert.True(summary["Noise"].Min!.Value.item<float>() <= summary["Noise"].Max!.Value.item<float>());
 
+        // Do the attributions survive the attacks? The forward function returns each image's saliency map (the labels
+        // travel as an additional forward argument, which the comparator repeats for perturbations sharing a pass), and
+        // the metric is the map's cosine similarity with the clean image's map.
+        var saliency = new Saliency(model);
+        var explain = (ForwardFunction)((Func<Tensor, Tensor, Tensor>)((x, y) => saliency.Attribute(x, new SaliencyOptions { Target = y }).Attribution));
+        using var clean = saliency.Attribute(images, new SaliencyOptions { Target = labels });
+
+        using var survival = new AttackComparator<Tensor>(explain, (map, cleanMap) => torch.nn.functional.cosine_similarity(map, cleanMap, 1));
+        survival.AddAttack(fgsm, new FGSMOptions { Epsilon = 0.05, Target = labels }, "FGSM 0.05");
+        survival.AddAttack(x => x + (0.05 * torch.randn_like(x)), "Noise", numAttempts: 4);
+        using var kept = survival.Evaluate(images, clean.Attribution, new AttackEvaluationOptions
+        {
+            AdditionalForwardArgs = [torch.tensor(labels)],
+            PerturbationsPerEval = 5,   // the original and the 5 perturbed batches in 2 passes of the attribution
+        });
+        // kept["FGSM 0.05"].Mean.Value[i]: how much of image i's saliency map survives FGSM (1: unchanged);
+        // kept["Noise"].Min!.Value[i]: under the worst of 4 noise draws.
+
+        Assert.Equal(["Original", "FGSM 0.05", "Noise"], kept.Keys);
+        TensorAssert.AllClose(kept.Original.Mean.Value, torch.ones(8), 1e-6, 0);
+        using (var attacked = fgsm.Perturb(images, new FGSMOptions { Epsilon = 0.05, Target = labels }))
+        using (var attackedMap = saliency.Attribute(attacked.Perturbed, new SaliencyOptions { Target = labels }))
+        {
+            TensorAssert.AllClose(kept["FGSM 0.05"].Mean.Value, torch.nn.functional.cosine_similarity(attackedMap.Attribution, clean.Attribution, 1), 1e-6, 1e-6);
+        }
+
+        Assert.True(kept["Noise"].Min!.Value.le(kept["Noise"].Max!.Value).all().item<bool>());
+
         // The smallest epsilon (to 0.01) at which FGSM changes the model's answer for one image, by binary search.
         var search = new MinParamPerturbation<FGSMOptions>(
             model,
@@ -75,6 +105,6 @@ public sealed class RobustDocTests
             Assert.NotEqual(label, model.call(smallest.PerturbedInputs!.Perturbed).argmax(1).item<long>());
         }
 
-        DocExamples.AreTestedCode("robust.md", Path.Combine("Docs", "RobustDocTests.cs"), 3);
+        DocExamples.AreTestedCode("robust.md", Path.Combine("Docs", "RobustDocTests.cs"), 4);
     }
 }

@@ -70,4 +70,32 @@ public sealed class SimilarityInfluenceTests
         Assert.Equal("layers", Assert.ThrowsAny<ArgumentException>(() => new SimilarityInfluence(model, [], Batches(train, 5))).ParamName);
         Assert.Contains("nope", Assert.ThrowsAny<ArgumentException>(() => new SimilarityInfluence(model, ["nope"], Batches(train, 5))).Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData(SimilarityDirection.Max, -2.0)]
+    [InlineData(SimilarityDirection.Min, 2.0)]
+    public void MostSimilar_ZeroActivationVectors_RankLastAndAreReported(SimilarityDirection direction, double undefined)
+    {
+        using var scope = torch.NewDisposeScope();
+        var linear = nn.Linear(3, 3, hasBias: false);
+        using (torch.no_grad())
+        {
+            linear.weight!.copy_(torch.eye(3));
+        }
+
+        var model = nn.Sequential(("lin", linear));
+        // Signed activations: Captum fills the zero vector's elements with ∓2, which scores it ∓2 · Σ(t / |t|) = ±3.46
+        // for test example 0, beyond every true cosine on the side that ranks first.
+        var train = torch.tensor(new float[,] { { 0, 0, 0 }, { 1, 0, 0 }, { -1, -2, 0 } });
+        var test = torch.tensor(new float[,] { { -1, -1, -1 }, { 0, 0, 0 } });
+
+        using var result = new SimilarityInfluence(model, ["lin"], Batches(train, 2), new SimilarityInfluenceOptions { Direction = direction }).MostSimilar([test], 3);
+
+        var cosines = new[] { -1 / Math.Sqrt(3), 3 / Math.Sqrt(15) };
+        var (first, second) = direction == SimilarityDirection.Max ? (2L, 1L) : (1L, 2L);
+        Assert.Equal([first, second, 0L], result["lin"].Indices[0].data<long>().ToArray());
+        TensorAssert.AllClose(result["lin"].Scores[0], torch.tensor(new[] { cosines[first - 1], cosines[second - 1], undefined }, ScalarType.Float32), 1e-6, 1e-5);
+        TensorAssert.AllClose(result["lin"].Scores[1], torch.full(3, undefined, ScalarType.Float32), 0, 0);
+        Assert.Equal(new long[] { 0, 0, 1, 0, 1, 1, 1, 2 }, result.ZeroActivations("lin")!.data<long>().ToArray());
+    }
 }

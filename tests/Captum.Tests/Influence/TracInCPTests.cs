@@ -204,6 +204,22 @@ public sealed class TracInCPTests
     }
 
     [Fact]
+    public void TracInCPFast_FinalLayerWhoseOutputIsNotTheModels_ThrowsNamingIt()
+    {
+        using var scope = torch.NewDisposeScope();
+        var (model, train, test, checkpoints) = Setup();
+        var softmaxed = nn.Sequential(("net", model), ("softmax", nn.Softmax(1)));
+        TrainingCheckpoint[] softmaxedCheckpoints = [TrainingCheckpoint.FromStateDict(softmaxed.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone()))];
+
+        // "hidden" feeds tanh and the head; the head's output feeds a softmax: neither is the model's output.
+        var e = Assert.ThrowsAny<ArgumentException>(() => new TracInCPFast(model, "hidden", train, checkpoints).Influence(test));
+        Assert.Equal("finalFcLayer", e.ParamName);
+        Assert.Contains("model's output", e.Message, StringComparison.Ordinal);
+        Assert.Equal("finalFcLayer", Assert.ThrowsAny<ArgumentException>(() => new TracInCPFast(softmaxed, "net.head", train, softmaxedCheckpoints).SelfInfluence()).ParamName);
+        Assert.Equal("finalFcLayer", Assert.ThrowsAny<ArgumentException>(() => new TracInCPFastRandProj(model, "hidden", train, checkpoints)).ParamName);
+    }
+
+    [Fact]
     public void Calls_BadKALossOrBatch_ThrowNamingThem()
     {
         using var scope = torch.NewDisposeScope();

@@ -1,3 +1,4 @@
+using Captum.Attr;
 using Captum.Forward;
 using Captum.Robust;
 using FsCheck.Xunit;
@@ -49,6 +50,40 @@ public sealed class AttackComparatorTests
         TensorAssert.AllClose(results["Halve"].Mean.Value, Confidence(model.call(x * 0.5), labels), 1e-7, 0);
         Assert.Null(results["Halve"].Min);
         Assert.Null(results["Halve"].Max);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(7)]
+    public void Evaluate_SaliencyInTheForwardFunction_EqualsTheAttributionsOfEachPerturbationByHand(int perturbationsPerEval)
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = TestModels.SmoothMlp(45);
+        var x = TestModels.Normal(46, 5, 4);
+        long[] labels = [0, 1, 2, 0, 1];
+        var saliency = new Saliency(model);
+        // The labels are an additional forward argument, so the comparator repeats them for perturbations sharing a pass.
+        var explain = (ForwardFunction)((Func<Tensor, Tensor, Tensor>)((input, y) => saliency.Attribute(input, new SaliencyOptions { Target = y }).Attribution));
+        Tensor Map(Tensor input) => saliency.Attribute(input, new SaliencyOptions { Target = labels }).Attribution;
+        Tensor Kept(Tensor map, Tensor clean) => torch.nn.functional.cosine_similarity(map, clean, 1);
+        var fgsm = new FGSM(model, AttackLosses.CrossEntropy);
+        var cleanMap = Map(x);
+        using var comparator = new AttackComparator<Tensor>(explain, (map, clean) => Kept(map, clean));
+        comparator.AddAttack(fgsm, new FGSMOptions { Epsilon = 0.2, Target = labels }, "FGSM");
+        comparator.AddAttack(Drift(), 0.3, "Drift", numAttempts: 3);
+
+        using var results = comparator.Evaluate(x, cleanMap, new AttackEvaluationOptions { AdditionalForwardArgs = [torch.tensor(labels)], PerturbationsPerEval = perturbationsPerEval });
+
+        using var attacked = fgsm.Perturb(x, new FGSMOptions { Epsilon = 0.2, Target = labels });
+        var fgsmKept = Kept(Map(attacked.Perturbed), cleanMap);
+        var driftKept = torch.stack(Enumerable.Range(0, 3).Select(k => Kept(Map(x + (k * 0.3)), cleanMap)).ToArray());
+        TensorAssert.AllClose(results.Original.Mean.Value, torch.ones(5), 1e-6, 0);
+        TensorAssert.AllClose(results["FGSM"].Mean.Value, fgsmKept, 1e-6, 1e-6);
+        Assert.True(fgsmKept.lt(0.9999).any().item<bool>(), "FGSM moves some saliency map");
+        TensorAssert.AllClose(results["Drift"].Mean.Value, driftKept.mean([0]), 1e-6, 1e-6);
+        TensorAssert.AllClose(results["Drift"].Min!.Value, driftKept.min(0).values, 1e-6, 1e-6);
+        TensorAssert.AllClose(results["Drift"].Max!.Value, driftKept.max(0).values, 1e-6, 1e-6);
     }
 
     [Property(MaxTest = 12)]

@@ -73,4 +73,30 @@ public sealed class SummarizerTests
         Assert.Equal("labels", Assert.Throws<ArgumentException>(() => summarizer.Update(x, [0L, 1L])).ParamName);
         Assert.Throws<KeyNotFoundException>(() => summarizer.ClassSummary(9));
     }
+
+    [Fact]
+    public void ClassSummarizer_UpdateWithoutLabels_AddsOneSampleToTheOverallSummaryOnly()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var summarizer = new ClassSummarizer<long>([Stat.Mean(), Stat.Count()]);
+        var x = torch.tensor(new float[,] { { 1, 2 }, { 3, 4 }, { 5, 6 }, { 7, 8 } });
+
+        summarizer.Update(x, [0L, 1L, 0L, 1L]);
+        summarizer.Update(torch.tensor(new float[] { 9, 10 }));
+
+        Assert.Equal([0L, 1L], summarizer.Classes);
+        Assert.Equal(5, summarizer.Summary()["count"]!.item<long>());
+        TensorAssert.AllClose(summarizer.Summary()["mean"]!, torch.tensor(new float[] { 5, 6 }), 0, 0);
+        Assert.Equal(2, summarizer.ClassSummary(0)["count"]!.item<long>());
+        Assert.Equal(2, summarizer.ClassSummary(1)["count"]!.item<long>());
+
+        // Captum's update(x) without labels does not split x into rows: a batch is one sample of its own shape.
+        Assert.Equal("x", Assert.Throws<ArgumentException>(() => summarizer.Update(x)).ParamName);
+        using var batches = new ClassSummarizer<long>([Stat.Mean(), Stat.Count()]);
+        batches.Update(x);
+        batches.Update(x + 2);
+        Assert.Equal(2, batches.Summary()["count"]!.item<long>());
+        TensorAssert.AllClose(batches.Summary()["mean"]!, x + 1, 0, 0);
+        Assert.Empty(batches.Classes);
+    }
 }

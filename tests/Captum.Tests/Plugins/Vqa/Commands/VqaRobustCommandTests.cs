@@ -32,7 +32,7 @@ public sealed class VqaRobustCommandTests
         var radii = asked.GetProperty("byRadius").EnumerateArray().ToList();
         Assert.Equal(2, radii.Count);
 
-        // The same attack from the library: PGD in pixel space against the clean answer, as the command documents.
+        // The same attack from the library: PGD in pixel space against the clean answer, on the cross entropy of the logits, as the command documents.
         using var scope = torch.NewDisposeScope();
         using var model = VqaModel.LoadDefault(new VqaModelOptions());
         var scene = new SceneGenerator().Generate(json.RootElement.GetProperty("seed").GetInt64(), 0);
@@ -52,7 +52,7 @@ public sealed class VqaRobustCommandTests
 
         using var grad = torch.enable_grad();
         var radius = 8 / 255.0;
-        using var attacked = new PGD(forward, lowerBound: 0, upperBound: 1).Perturb(
+        using var attacked = new PGD(forward, AttackLosses.CrossEntropy, lowerBound: 0, upperBound: 1).Perturb(
             pixels,
             new PGDOptions { Radius = radius, StepSize = 2.5 * radius / 10, StepNum = 10, Target = cleanAnswer, AdditionalForwardArgs = words });
         using var noGradAgain = torch.no_grad();

@@ -14,7 +14,7 @@ public sealed class VqaTcavCommandTests
         using var folder = new TempFolder();
         var jsonPath = Path.Combine(folder.Path, "tcav.json");
 
-        var (code, output, error) = BundledCli.Run("vqa-tcav", "--random-concepts", "2", "--examples", "6", "--inputs", "3", "--classifier-iterations", "30", "--out", folder.Path, "--json", jsonPath);
+        var (code, output, error) = BundledCli.Run("vqa-tcav", "--random-concepts", "3", "--examples", "6", "--inputs", "3", "--classifier-iterations", "30", "--out", folder.Path, "--json", jsonPath);
 
         Assert.True(code == 0, error);
         Assert.Contains("Report:", output, StringComparison.Ordinal);
@@ -38,17 +38,20 @@ public sealed class VqaTcavCommandTests
             Assert.InRange(p, 0, 1);
             Assert.Equal(p < 0.05, r.GetProperty("significant").GetBoolean());
 
-            // Random against random: the two sign counts of a pair sum to 1 (no projection is exactly 0 here).
-            Assert.Equal(0.5, r.GetProperty("randomMean").GetDouble(), 9);
+            // The null distribution: the reference random concept's score against each of the other two.
+            var randomScores = r.GetProperty("randomScores").EnumerateArray().Select(s => s.GetDouble()).ToList();
+            Assert.Equal(2, randomScores.Count);
+            Assert.Equal(randomScores.Average(), r.GetProperty("randomMean").GetDouble(), 12);
+            Assert.All(randomScores, s => Assert.InRange(s, 0, 1));
         });
     }
 
     [Fact]
-    public void VqaTcav_OneRandomConcept_ExitsTwoNamingTheOption()
+    public void VqaTcav_TwoRandomConcepts_ExitsTwoNamingTheOption()
     {
         using var folder = new TempFolder();
 
-        var (code, _, error) = BundledCli.Run("vqa-tcav", "--random-concepts", "1", "--out", folder.Path);
+        var (code, _, error) = BundledCli.Run("vqa-tcav", "--random-concepts", "2", "--out", folder.Path);
 
         Assert.Equal(2, code);
         Assert.Contains("--random-concepts", error, StringComparison.Ordinal);
