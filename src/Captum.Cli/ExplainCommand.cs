@@ -159,11 +159,15 @@ internal static class ExplainCommand
         throw new ArgumentException($"--target must be one of the {model.Name} model's {model.Labels.Count} labels or an index in [0, {model.Labels.Count - 1}], not '{target}'.");
     }
 
+    private static string Label(IInterpretableModel model, long index) => index < model.Labels.Count ? model.Labels[(int)index] : $"#{index}";
+
     private static void Write(TextWriter output, IInterpretableModel model, IReadOnlyList<(string Method, Explanation Explanation)> explanations)
     {
         var first = explanations[0].Explanation;
         output.WriteLine($"Model: {model.Name}");
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Predicted answer: {first.Label} (probability {first.Probability:0.####})"));
+        output.WriteLine(first.LabelIndex == first.PredictedIndex
+            ? string.Create(CultureInfo.InvariantCulture, $"Predicted answer: {first.Label} (probability {first.Probability:0.####})")
+            : string.Create(CultureInfo.InvariantCulture, $"Explained answer: {first.Label} (probability {first.Probability:0.####}), the --target; predicted answer: {Label(model, first.PredictedIndex)}"));
         foreach (var (name, e) in explanations)
         {
             var prefix = explanations.Count > 1 ? $"[{name}] " : string.Empty;

@@ -44,7 +44,7 @@ public sealed class ExplanationReport(string title)
         report.AddHeading(question, questionLevel);
         report.AddParagraph(string.Create(
             CultureInfo.InvariantCulture,
-            $"Predicted answer: {first.Label} (probability {first.Probability:0.####}){(expected is null ? string.Empty : $" · expected answer: {expected}")}"));
+            $"{(first.LabelIndex == first.PredictedIndex ? "Predicted" : "Explained")} answer: {first.Label} (probability {first.Probability:0.####}){(first.LabelIndex == first.PredictedIndex ? string.Empty : $", not the predicted class #{first.PredictedIndex}")}{(expected is null ? string.Empty : $" · expected answer: {expected}")}"));
 
         // Words first, then the image, as the tutorial shows them; one row (and one heat map) per method.
         var records = new List<VisualizationDataRecord>();

@@ -50,7 +50,7 @@ public sealed class ExplainCommandTests
         // (0.55, 0.05): logits (-0.5, 0.5), the explained class's probability sigmoid(+-1). Dropping "good" leaves
         // (0.05, 0.05), both logits 0, so it moves the explained class's logit by +-0.5; dropping "movie" leaves
         // (0.5, 0) and moves nothing. The model is linear from the embedding, so Layer IG on it gives the same, with no
-        // delta. (With --target the command prints the explained class as its "Predicted answer".)
+        // delta. With --target negative, the explained class is not the predicted one, and the output says so.
         using var root = new TempFolder();
         BuildOutputs.Copy(BuildOutputs.Of(Path.Combine("tests", "TestPlugins", "Captum.Plugins.Minimal")), Path.Combine(root.Path, "plugins", "Captum.Plugins.Minimal"));
         var outFolder = Path.Combine(root.Path, "out");
@@ -65,7 +65,10 @@ public sealed class ExplainCommandTests
 
         Assert.True(code == 0, error.ToString());
         var probability = 1 / (1 + Math.Exp(-2 * goodAttribution));
-        Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"Predicted answer: {explained} (probability {probability:0.0000})"), output.ToString(), StringComparison.Ordinal);
+        var heading = target is null
+            ? string.Create(CultureInfo.InvariantCulture, $"Predicted answer: {explained} (probability {probability:0.0000})")
+            : string.Create(CultureInfo.InvariantCulture, $"Explained answer: {explained} (probability {probability:0.0000}), the --target; predicted answer: positive");
+        Assert.Contains(heading, output.ToString(), StringComparison.Ordinal);
         Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"[token-drop] text contribution: {goodAttribution}"), output.ToString(), StringComparison.Ordinal);
         var result = JsonNode.Parse(File.ReadAllText(Path.Combine(outFolder, "result.json")))!["results"]![0]!;
         Assert.Equal(["good", "movie"], result["tokens"]!.AsArray().Select(t => t!.GetValue<string>()));
@@ -87,6 +90,7 @@ public sealed class ExplainCommandTests
         var report = File.ReadAllText(Path.Combine(outFolder, "report.html"));
         Assert.Contains("good movie", report, StringComparison.Ordinal);
         Assert.Contains("token-drop", report, StringComparison.Ordinal);
+        Assert.Contains(target is null ? "Predicted answer: positive" : "Explained answer: negative", report, StringComparison.Ordinal);
     }
 
     [Theory]
