@@ -44,9 +44,18 @@ internal static class VqaRun
         }
         catch (Exception ex)
         {
-            // What was answered before a cancellation or an unexpected error is written, then the error goes on.
-            output.Interrupted(ex is OperationCanceledException ? "cancelled" : $"stopped by an error ({ex.GetType().Name}: {ex.Message})");
-            output.Finish(model.Name);
+            // What was answered before a cancellation or an unexpected error is written, then the error goes on; a
+            // failure to write it is told, and does not replace the error.
+            try
+            {
+                output.Interrupted(ex is OperationCanceledException ? "cancelled" : $"stopped by an error ({ex.GetType().Name}: {ex.Message})");
+                output.Finish(model.Name);
+            }
+            catch (Exception writing) when (writing is IOException or UnauthorizedAccessException)
+            {
+                error.WriteLine($"captum: could not write the answers so far to {request.OutDir}: {writing.Message}");
+            }
+
             throw;
         }
 

@@ -34,7 +34,7 @@ internal static class ImageStructure
             BmpFormat => Bmp(reader) is { } need ? $"the BMP file is truncated ({reader.Length:N0} bytes where its header says {need:N0})" : null,
             WebpFormat => Webp(reader) is { } need ? $"the WebP file is truncated ({reader.Length:N0} bytes where its RIFF header says {need:N0})" : null,
             TgaFormat => Tga(reader) ? null : "the TGA file is truncated (its pixel data ends before the image does)",
-            TiffFormat => Tiff(reader) ? null : "the TIFF file is truncated (an image directory, a field's value or a strip lies beyond its end)",
+            TiffFormat => Tiff(reader) ? null : "the TIFF file is truncated (an image directory or strip lies beyond its end)",
             PbmFormat => Pbm(reader) ? null : "the PBM file is truncated (its pixel data ends before the image does)",
             _ => null,
         };
@@ -69,6 +69,7 @@ internal static class ImageStructure
 
         var flags = file.Byte(10);
         at += (flags & 0x80) != 0 ? 3L << ((flags & 7) + 1) : 0;
+        var imageEnded = false;
         while (at < file.Length)
         {
             switch (file.Byte(at))
@@ -87,13 +88,15 @@ internal static class ImageStructure
                     var local = file.Byte(at + 9);
                     at += 10 + ((local & 0x80) != 0 ? 3L << ((local & 7) + 1) : 0);
                     at = SkipSubBlocks(file, at + 1);
+                    imageEnded = at == file.Length;
                     break;
                 default:
                     return false;
             }
         }
 
-        return false;
+        // Without its trailer, a file whose last image's data ends exactly at its end is read whole (as PIL does).
+        return imageEnded;
     }
 
     private static long SkipSubBlocks(Bytes file, long at)
@@ -119,7 +122,10 @@ internal static class ImageStructure
             return 30;
         }
 
-        long need = file.UInt32(2, bigEndian: false);
+        // Uncompressed rows are counted from the dimensions; bfSize, which some writers overstate, only where the
+        // pixels are compressed (run-length, JPEG or PNG inside) and it is at least the pixels' offset.
+        var pixelOffset = (long)file.UInt32(10, bigEndian: false);
+        long need = pixelOffset;
         var headerSize = file.UInt32(14, bigEndian: false);
         if (headerSize >= 40 && file.Length >= 34)
         {
@@ -127,10 +133,10 @@ internal static class ImageStructure
             var height = Math.Abs((long)(int)file.UInt32(22, bigEndian: false));
             var bits = file.UInt16(28, bigEndian: false);
             var compression = file.UInt32(30, bigEndian: false);
-            if (compression is 0 or 3 or 6)
-            {
-                need = Math.Max(need, file.UInt32(10, bigEndian: false) + ((bits * width + 31) / 32 * 4 * height));
-            }
+            var declared = (long)file.UInt32(2, bigEndian: false);
+            need = compression is 0 or 3 or 6
+                ? pixelOffset + ((bits * width + 31) / 32 * 4 * height)
+                : Math.Max(pixelOffset, declared);
         }
 
         return file.Length < need ? need : null;
@@ -157,7 +163,7 @@ internal static class ImageStructure
         var mapBytes = (file.Byte(7) + 7) / 8;
         var pixels = (long)file.UInt16(12, bigEndian: false) * file.UInt16(14, bigEndian: false);
         var pixelBytes = (file.Byte(16) + 7) / 8;
-        long at = 18 + idLength + ((long)mapLength * mapBytes);
+        long at = 18 + idLength + (file.Byte(1) == 1 ? (long)mapLength * mapBytes : 0);
         if (type < 8)
         {
             return at + (pixels * pixelBytes) <= file.Length;
@@ -194,7 +200,10 @@ internal static class ImageStructure
             return true;
         }
 
+        // Directories may chain or share their values; a whole file never needs more reading than twice its size,
+        // so a crafted chain of overlapping directories is refused before it costs more.
         var seen = new HashSet<long>();
+        var walked = 0L;
         for (long ifd = file.UInt32(4, big); ifd != 0; )
         {
             if (!seen.Add(ifd) || ifd + 2 > file.Length)
@@ -204,7 +213,8 @@ internal static class ImageStructure
 
             var entries = file.UInt16(ifd, big);
             var end = ifd + 2 + (12L * entries);
-            if (end + 4 > file.Length)
+            walked += end - ifd + 4;
+            if (end + 4 > file.Length || walked > 2 * file.Length)
             {
                 return false;
             }
@@ -214,14 +224,10 @@ internal static class ImageStructure
             {
                 var entry = ifd + 2 + (12L * e);
                 var tag = file.UInt16(entry, big);
-                if (!ValueInside(file, entry, big))
-                {
-                    return false;
-                }
-
                 if (tag is 273 or 279 or 324 or 325 && Values(file, entry, big) is { } values)
                 {
                     fields[tag] = values;
+                    walked += 4L * values.Length;
                 }
                 else if (tag is 273 or 279 or 324 or 325)
                 {
@@ -229,7 +235,7 @@ internal static class ImageStructure
                 }
             }
 
-            if (!DataInside(file, fields, 273, 279) || !DataInside(file, fields, 324, 325))
+            if (walked > 2 * file.Length || !DataInside(file, fields, 273, 279) || !DataInside(file, fields, 324, 325))
             {
                 return false;
             }
@@ -250,21 +256,6 @@ internal static class ImageStructure
         return fields.TryGetValue(countsTag, out var counts)
             && counts.Length == offsets.Length
             && offsets.Zip(counts).All(p => p.First + p.Second <= file.Length);
-    }
-
-    // Whether a field's value, when it does not fit in the entry's four bytes, lies inside the file.
-    private static bool ValueInside(Bytes file, long entry, bool big)
-    {
-        var size = file.UInt16(entry + 2, big) switch
-        {
-            1 or 2 or 6 or 7 => 1L,
-            3 or 8 => 2L,
-            4 or 9 or 11 or 13 => 4L,
-            5 or 10 or 12 => 8L,
-            _ => 0L,
-        };
-        var bytes = size * file.UInt32(entry + 4, big);
-        return bytes <= 4 || file.UInt32(entry + 8, big) + bytes <= file.Length;
     }
 
     // A SHORT or LONG field's values, inline when they fit in four bytes; null when they lie beyond the file.
@@ -342,7 +333,7 @@ internal static class ImageStructure
         {
             if (file.Byte(at) == '#')
             {
-                while (at < file.Length && file.Byte(at) != '\n')
+                while (at < file.Length && file.Byte(at) is not ((byte)'\n' or (byte)'\r'))
                 {
                     at++;
                 }
@@ -355,13 +346,14 @@ internal static class ImageStructure
 
         long value = 0;
         var start = at;
-        while (at < file.Length && file.Byte(at) is >= (byte)'0' and <= (byte)'9' && at - start < 18)
+        while (at < file.Length && file.Byte(at) is >= (byte)'0' and <= (byte)'9')
         {
-            value = (value * 10) + (file.Byte(at) - '0');
+            value = Math.Min((value * 10) + (file.Byte(at) - '0'), (long)int.MaxValue + 1);
             at++;
         }
 
-        return at > start ? value : null;
+        // A value beyond an int is no image the decoder reads.
+        return at > start && value <= int.MaxValue ? value : null;
     }
 
     private static long CountDigits(Bytes file, long at)
@@ -372,7 +364,7 @@ internal static class ImageStructure
             var b = file.Byte(at);
             if (b == '#')
             {
-                while (at < file.Length && file.Byte(at) != '\n')
+                while (at < file.Length && file.Byte(at) is not ((byte)'\n' or (byte)'\r'))
                 {
                     at++;
                 }

@@ -24,7 +24,6 @@ internal sealed class InputPath
         this.steps = steps;
         this.method = method;
         InternalBatchSize = internalBatchSize;
-        ExpandArgs();
     }
 
     /// <summary>The inputs, as given.</summary>
@@ -80,9 +79,9 @@ internal sealed class InputPath
                     gradient(midpoint, 1);
                 }
             });
-            ExpandArgs();
         }
 
+        ExpandArgs();
         return PathIntegral.Integrate(Inputs, Baselines, BatchSize, gradient, steps, method, InternalBatchSize, progress, cancellationToken);
     }
 

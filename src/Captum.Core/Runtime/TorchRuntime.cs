@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using TorchSharp;
 
 namespace Captum.Runtime;
@@ -19,8 +20,9 @@ public static class TorchRuntime
     /// The first call also checks, once per process and in a few milliseconds, that libtorch's oneDNN kernels give
     /// the numbers of its own reference kernels on this CPU (a convolution's gradients and an LSTM); where they do
     /// not, oneDNN is switched off for the whole process (<c>torch.backends.mkldnn.enabled = False</c> in Python)
-    /// and <see cref="KernelWarning"/> says why. Applications that run models before calling CaptumSharp call this
-    /// method first.
+    /// and <see cref="KernelWarning"/> says why. Where NNPACK cannot run on this CPU it is switched off too, so that
+    /// libtorch does not log "Could not initialize NNPACK" at every convolution (it logs it once, here). Applications
+    /// that run models before calling CaptumSharp call this method first.
     /// </remarks>
     public static void EnsureAvailable()
     {
@@ -75,14 +77,35 @@ public static class TorchRuntime
         return CheckKernels();
     }
 
-    private static Exception? CheckKernels()
+    internal static Exception? CheckKernels()
     {
-        if (OneDnnKernelCheck.FindWrongKernel() is not { } wrong)
+        string? wrong;
+        // The check builds an LSTM and draws inputs from libtorch's global generator: the caller's seeded draws
+        // (torch.manual_seed, then a noise tunnel) must not depend on whether this call was the process's first.
+        using (var state = torch.get_rng_state())
+        {
+            try
+            {
+                NativeKernelCheck.DisableUnavailableNnpack();
+                wrong = NativeKernelCheck.FindWrongKernel();
+            }
+            catch (Exception ex) when (ex is ExternalException or InvalidOperationException or ArgumentException)
+            {
+                KernelWarning = $"libtorch's kernels could not be checked on this CPU ({ex.Message}); they are used as they are.";
+                return null;
+            }
+            finally
+            {
+                torch.set_rng_state(state);
+            }
+        }
+
+        if (wrong is null)
         {
             return null;
         }
 
-        if (OneDnnKernelCheck.Disable() && OneDnnKernelCheck.FindWrongKernel() is null)
+        if (NativeKernelCheck.Disable() && NativeKernelCheck.FindWrongKernel() is null)
         {
             KernelWarning = $"libtorch's oneDNN kernels compute wrong numbers on this CPU ({wrong}); oneDNN is switched off for this process, so convolutions and LSTMs use libtorch's own kernels (correct, slower).";
             return null;

@@ -49,6 +49,32 @@ public class TorchRuntimeKernelTests
         TensorAssert.AllClose(output.to(float64), output64, 1e-5, 1e-4, "LSTM output");
     }
 
+    // Where NNPACK cannot initialise, libtorch logged a warning at every convolution that did not go to oneDNN.
+    [Fact]
+    public void EnsureAvailable_AnyCpu_LeavesNnpackOnOnlyWhereItCanRun()
+    {
+        TorchRuntime.EnsureAvailable();
+
+        var (enabled, available) = NativeKernelCheck.NnpackState();
+
+        Assert.Equal(available, enabled);
+    }
+
+    // The check builds an LSTM and draws from the global generator; a caller's seeded draws must not see it.
+    [Fact]
+    public void CheckKernels_AfterManualSeed_LeavesTheGlobalGeneratorWhereItWas()
+    {
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(5);
+        var expected = torch.randn(8);
+        torch.manual_seed(5);
+
+        Assert.Null(TorchRuntime.CheckKernels());
+        var drawn = torch.randn(8);
+
+        TensorAssert.AllClose(drawn, expected, 0, 0);
+    }
+
     private static (Tensor Y, Tensor Dx, Tensor Dw) Convolve(Tensor x, Tensor w, int stride, int padding)
     {
         var xg = x.detach().requires_grad_();

@@ -63,6 +63,34 @@ public sealed class TruncatedImageTests
         Assert.StartsWith("cannot read image cut.png: the PNG file is truncated (its chunks end before the IEND chunk)", ex.Message, StringComparison.Ordinal);
     }
 
+    // Files PIL and ImageSharp read whole although their headers or ends are unusual: not refused.
+    [Fact]
+    public void Load_ValidVariants_AreNotTakenForTruncated()
+    {
+        var gif = Encode("gif");
+        Assert.Equal(0x3B, gif[^1]);
+        using (ImageFiles.Load(gif.AsMemory(0, gif.Length - 1), "no-trailer.gif"))
+        {
+        }
+
+        var bmp = Encode("bmp");
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(bmp.AsSpan(2), (uint)bmp.Length + 1000); // an overstated bfSize
+        using (ImageFiles.Load(bmp, "overstated.bmp"))
+        {
+        }
+    }
+
+    [Fact]
+    public void Load_PbmWhoseWidthHasManyLeadingZeros_IsStillCheckedAgainstItsWidth()
+    {
+        var header = System.Text.Encoding.ASCII.GetBytes("P5 0000000000000000000048 40 255\n");
+        var bytes = header.Concat(new byte[48 * 40 / 2]).ToArray();
+
+        var ex = Assert.Throws<ArgumentException>(() => ImageFiles.Load(bytes, "zeros.pgm"));
+
+        Assert.Contains("truncated", ex.Message, StringComparison.Ordinal);
+    }
+
     private static byte[] Encode(string format)
     {
         using var image = new Image<Rgb24>(48, 40);

@@ -7,7 +7,7 @@ namespace Captum.Runtime;
 
 /// <summary>
 /// Checks that libtorch's oneDNN (MKL-DNN) kernels compute what its own reference kernels compute, and switches
-/// oneDNN off for the process when they do not. On some CPUs the oneDNN 3.7.1 inside libtorch 2.10 picks JIT kernels
+/// oneDNN off for the process when they do not; and switches NNPACK off where it cannot run. On some CPUs the oneDNN 3.7.1 inside libtorch 2.10 picks JIT kernels
 /// that give wrong numbers: on an AMD EPYC of family 26 (Zen 5) the AVX-512 and AVX2 kernels of a convolution's
 /// input gradient with fewer than 16 channels, and of an LSTM's forward pass, are off by whole units with no error,
 /// which turned a trained model's answers and every gradient attribution through a first convolution into noise.
@@ -15,12 +15,13 @@ namespace Captum.Runtime;
 /// <remarks>
 /// Written by hand because neither TorchSharp 0.107 nor any served library exposes ATen's switch
 /// (<c>torch.backends.mkldnn.enabled</c> in Python); it is called through the C++ entry points
-/// <c>at::globalContext()</c> and <c>at::Context::setUserEnabledMkldnn(bool)</c>, exported by libtorch_cpu under
+/// <c>at::globalContext()</c>, <c>at::Context::setUserEnabledMkldnn(bool)</c>, <c>setUserEnabledNNPACK(bool)</c> and
+/// <c>at::native::_nnpack_available()</c>, exported by libtorch_cpu under
 /// the Itanium C++ ABI (Linux, macOS). The reference is the same operation in float64, which oneDNN does not
 /// handle, so ATen's own kernels compute it. With oneDNN off, ATen computes convolutions and LSTMs with its own
 /// kernels: correct, and slower.
 /// </remarks>
-internal static class OneDnnKernelCheck
+internal static class NativeKernelCheck
 {
     private const double Tolerance = 1e-3;
 
@@ -75,6 +76,32 @@ internal static class OneDnnKernelCheck
         }
     }
 
+    /// <summary>
+    /// Switches NNPACK off when it cannot run on this CPU; true when it did. ATen asks NNPACK before each convolution
+    /// it does not give oneDNN, and where NNPACK cannot initialise (this CPU: "unsupported hardware") libtorch logs a
+    /// warning on every such call (hundreds per command); asked once here, it warns once.
+    /// </summary>
+    internal static bool DisableUnavailableNnpack()
+    {
+        try
+        {
+            if (NnpackAvailable())
+            {
+                return false;
+            }
+
+            SetUserEnabledNnpack(GlobalContext(), false);
+            return true;
+        }
+        catch (Exception ex) when (ex is EntryPointNotFoundException or DllNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Whether ATen may use NNPACK, and whether NNPACK can run here.</summary>
+    internal static (bool Enabled, bool Available) NnpackState() => (UserEnabledNnpack(GlobalContext()), NnpackAvailable());
+
     private static string? Compare(string what, Tensor[] arguments, Func<Tensor[], Tensor> operation)
     {
         var single = arguments.Select(a => a.detach().requires_grad_()).ToArray();
@@ -102,6 +129,17 @@ internal static class OneDnnKernelCheck
 
     [DllImport("libtorch_cpu", EntryPoint = "_ZN2at7Context20setUserEnabledMkldnnEb")]
     private static extern void SetUserEnabledMkldnn(IntPtr context, [MarshalAs(UnmanagedType.U1)] bool enabled);
+
+    [DllImport("libtorch_cpu", EntryPoint = "_ZN2at7Context20setUserEnabledNNPACKEb")]
+    private static extern void SetUserEnabledNnpack(IntPtr context, [MarshalAs(UnmanagedType.U1)] bool enabled);
+
+    [DllImport("libtorch_cpu", EntryPoint = "_ZNK2at7Context17userEnabledNNPACKEv")]
+    [return: MarshalAs(UnmanagedType.U1)]
+    private static extern bool UserEnabledNnpack(IntPtr context);
+
+    [DllImport("libtorch_cpu", EntryPoint = "_ZN2at6native17_nnpack_availableEv")]
+    [return: MarshalAs(UnmanagedType.U1)]
+    private static extern bool NnpackAvailable();
 
     [DllImport("libtorch_cpu", EntryPoint = "_ZNK2at7Context17userEnabledMkldnnEv")]
     [return: MarshalAs(UnmanagedType.U1)]
