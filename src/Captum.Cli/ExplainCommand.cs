@@ -87,7 +87,7 @@ internal static class ExplainCommand
                 var image = loaded.RawInputs.FirstOrDefault(r => r.Kind == RawInputKind.ImageFile) is { } i ? inputs[i.Name] : string.Empty;
                 var question = string.Join(" | ", loaded.RawInputs.Where(r => r.Kind == RawInputKind.Text).Select(r => inputs[r.Name]));
                 var report = new ExplanationReport($"{loaded.Name}: {string.Join(", ", inputs.Select(p => $"{p.Key}={p.Value}"))}");
-                report.Add(question.Length > 0 ? question : string.Join(", ", inputs.Values), explanations);
+                report.Add(question.Length > 0 ? question : string.Join(", ", inputs.Values), explanations, labels: loaded.Labels);
                 report.Save(Path.Combine(outPath, "report.html"));
                 if (parse.GetValue(json))
                 {

@@ -89,7 +89,7 @@ internal static class ExplainRun
             var names = request.Methods.Select(s => s.Name).ToList();
             var document = new ExplanationResultDocument(model.Name, request.Source, request.Steps, names[0], names, [result], []);
             var report = new ExplanationReport($"Captum Insights: {model.Name}");
-            report.Add(text.Length > 0 ? text : request.Source, explanations, request.Expected);
+            report.Add(text.Length > 0 ? text : request.Source, explanations, request.Expected, model.Labels);
 
             var images = new Dictionary<string, float[,,]>(StringComparer.Ordinal);
             var imageAttributions = new Dictionary<(string, string), float[,,]>();

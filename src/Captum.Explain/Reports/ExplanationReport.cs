@@ -31,8 +31,9 @@ public sealed class ExplanationReport(string title)
     /// <param name="question">The example's heading, e.g. the question.</param>
     /// <param name="explanations">The explanations of the example, by strategy name; at least one; the first gives the predicted answer.</param>
     /// <param name="expected">The expected answer, when known.</param>
+    /// <param name="labels">The model's labels, to name the predicted answer when a target explains another; null names it by index.</param>
     /// <exception cref="ArgumentException">No explanations are given.</exception>
-    public void Add(string question, IReadOnlyList<(string Method, Explanation Explanation)> explanations, string? expected = null)
+    public void Add(string question, IReadOnlyList<(string Method, Explanation Explanation)> explanations, string? expected = null, IReadOnlyList<string>? labels = null)
     {
         ArgumentNullException.ThrowIfNull(explanations);
         if (explanations.Count == 0)
@@ -44,7 +45,7 @@ public sealed class ExplanationReport(string title)
         report.AddHeading(question, questionLevel);
         report.AddParagraph(string.Create(
             CultureInfo.InvariantCulture,
-            $"{(first.LabelIndex == first.PredictedIndex ? "Predicted" : "Explained")} answer: {first.Label} (probability {first.Probability:0.####}){(first.LabelIndex == first.PredictedIndex ? string.Empty : $", not the predicted class #{first.PredictedIndex}")}{(expected is null ? string.Empty : $" · expected answer: {expected}")}"));
+            $"{(first.LabelIndex == first.PredictedIndex ? "Predicted" : "Explained")} answer: {first.Label} (probability {first.Probability:0.####}){(first.LabelIndex == first.PredictedIndex ? string.Empty : $", not the predicted answer {(labels is not null && first.PredictedIndex < labels.Count ? labels[(int)first.PredictedIndex] : $"#{first.PredictedIndex}")}")}{(expected is null ? string.Empty : $" · expected answer: {expected}")}"));
 
         // Words first, then the image, as the tutorial shows them; one row (and one heat map) per method.
         var records = new List<VisualizationDataRecord>();

@@ -90,7 +90,7 @@ public sealed class ExplainCommandTests
         var report = File.ReadAllText(Path.Combine(outFolder, "report.html"));
         Assert.Contains("good movie", report, StringComparison.Ordinal);
         Assert.Contains("token-drop", report, StringComparison.Ordinal);
-        Assert.Contains(target is null ? "Predicted answer: positive" : "Explained answer: negative", report, StringComparison.Ordinal);
+        Assert.Contains(target is null ? "Predicted answer: positive" : "not the predicted answer positive", report, StringComparison.Ordinal);
     }
 
     [Theory]
