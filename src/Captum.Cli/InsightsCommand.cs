@@ -20,7 +20,7 @@ internal static class InsightsCommand
     {
         var port = new Option<int>("--port") { Description = "The port to listen on; 0 picks a free one.", DefaultValueFactory = _ => 0 };
         var address = new Option<string>("--address") { Description = "The address to listen on; give 0.0.0.0 only to serve other machines on purpose.", DefaultValueFactory = _ => "127.0.0.1" };
-        var model = new Option<string[]>("--model") { Description = "A model to serve, by its provider's name (repeatable); default every model that loads without files, and those whose files are given." };
+        var model = new Option<string[]>("--model") { Description = "A model to serve, by its provider's name (repeatable; the page opens with the first); default every model that loads without files, and those whose files are given, listed by name." };
         var examples = new Option<int?>("--examples") { Description = "The number of dataset examples to list; default each dataset's own." };
         var seed = new Option<long>("--seed") { Description = "The seed of generated datasets.", DefaultValueFactory = _ => 0 };
         var queue = new Option<int>("--queue") { Description = "Requests that may wait per model; more are answered 503 with Retry-After.", DefaultValueFactory = _ => new InsightsServerOptions().QueueCapacity };
@@ -83,7 +83,7 @@ internal static class InsightsCommand
 
     /// <summary>
     /// Loads the chosen models (default: every provider that needs no file, and every provider some of whose files
-    /// are given), each with the first example dataset registered for it.
+    /// are given), each with the first example dataset registered for it; listed in the order of --model, else by name.
     /// </summary>
     /// <exception cref="ArgumentException">An unknown model, a model whose required file is missing, or no model at all.</exception>
     private static List<InsightsModel> LoadModels(PluginHost host, IReadOnlyList<string> names, IReadOnlyDictionary<string, string> files, int? examples, long seed, TextWriter error)
@@ -143,6 +143,8 @@ internal static class InsightsCommand
             throw;
         }
 
-        return loaded;
+        // Without --model the page lists the models by name (its first is the one it opens with), not by the order
+        // in which plugin folders happened to load; with --model, in the order given.
+        return names.Count > 0 ? loaded : [.. loaded.OrderBy(m => m.Name, StringComparer.Ordinal)];
     }
 }

@@ -13,7 +13,7 @@ public sealed partial class InsightsCommandTests
         "src", "Captum.Cli", "bin", new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name, "net10.0", "captum.dll");
 
     [Fact]
-    public async Task Insights_Started_PrintsALoopbackUrlAndServesTheBundledModelWithItsDataset()
+    public async Task Insights_Started_PrintsALoopbackUrlAndServesTheBundledModelsWithTheirDatasets()
     {
         using var process = Start("insights", "--port", "0", "--examples", "5");
         try
@@ -23,7 +23,9 @@ public sealed partial class InsightsCommandTests
             Assert.True(url.Success, $"no loopback URL in '{line}'");
             using var client = new HttpClient { BaseAddress = new Uri(url.Value) };
             var models = JsonDocument.Parse(await client.GetStringAsync("api/models")).RootElement.GetProperty("models");
-            Assert.Equal(5, models[0].GetProperty("examples").GetInt32());
+            // The bundled plugins' models, by name: the scenes VQA model (first, the page opens with it) and the story model.
+            Assert.Equal(["scenes-vqa", "story"], models.EnumerateArray().Select(m => m.GetProperty("name").GetString()));
+            Assert.All(models.EnumerateArray(), m => Assert.Equal(5, m.GetProperty("examples").GetInt32()));
             Assert.Equal("ok", JsonDocument.Parse(await client.GetStringAsync("healthz")).RootElement.GetProperty("status").GetString());
         }
         finally

@@ -28,16 +28,7 @@ public sealed class SceneDataset : IExampleDatasetProvider
     public IExampleDataset Open(ExampleDatasetOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var count = options.Count ?? DefaultCount;
-        if (count < 1)
-        {
-            throw new ArgumentOutOfRangeException(nameof(options), count, "Count must be at least 1.");
-        }
-
-        if (options.Settings.Keys.FirstOrDefault() is { } setting)
-        {
-            throw new ArgumentException($"The scenes dataset takes no settings; '{setting}' is not one.", nameof(options));
-        }
+        var count = options.CheckedCount(Name, DefaultCount);
 
         return new Opened(new SceneGenerator(), options.Seed, count);
     }

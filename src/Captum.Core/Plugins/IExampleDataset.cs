@@ -39,6 +39,31 @@ public sealed record ExampleDatasetOptions
 
     /// <summary>Provider-specific settings (name to value).</summary>
     public IReadOnlyDictionary<string, string> Settings { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>
+    /// For a provider's <see cref="IExampleDatasetProvider.Open"/>: the number of examples to give (<see cref="Count"/>,
+    /// else <paramref name="defaultCount"/>), refusing fewer than 1 and, for a dataset that takes none, any setting.
+    /// </summary>
+    /// <param name="dataset">The dataset's name, for the messages.</param>
+    /// <param name="defaultCount">The provider's <see cref="IExampleDatasetProvider.DefaultCount"/>.</param>
+    /// <param name="takesSettings">Whether the dataset reads <see cref="Settings"/>; when false, a setting is refused, naming it.</param>
+    /// <exception cref="ArgumentOutOfRangeException">The count is below 1.</exception>
+    /// <exception cref="ArgumentException">A setting is given to a dataset that takes none.</exception>
+    public int CheckedCount(string dataset, int defaultCount, bool takesSettings = false)
+    {
+        var count = Count ?? defaultCount;
+        if (count < 1)
+        {
+            throw new ArgumentOutOfRangeException("options", count, "Count must be at least 1.");
+        }
+
+        if (!takesSettings && Settings.Keys.FirstOrDefault() is { } setting)
+        {
+            throw new ArgumentException($"The {dataset} dataset takes no settings; '{setting}' is not one.", "options");
+        }
+
+        return count;
+    }
 }
 
 /// <summary>An opened dataset: a fixed number of examples, each produced on demand by its index.</summary>

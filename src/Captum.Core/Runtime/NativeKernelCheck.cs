@@ -79,13 +79,14 @@ internal static class NativeKernelCheck
     /// <summary>
     /// Switches NNPACK off when it cannot run on this CPU; true when it did. ATen asks NNPACK before each convolution
     /// it does not give oneDNN, and where NNPACK cannot initialise (this CPU: "unsupported hardware") libtorch logs a
-    /// warning on every such call (hundreds per command); asked once here, it warns once.
+    /// warning on every such call (hundreds per command). Asked once here, with libtorch's log level raised to errors
+    /// for that call (<see cref="QuietNnpackAvailable"/>), it does not warn at all.
     /// </summary>
     internal static bool DisableUnavailableNnpack()
     {
         try
         {
-            if (NnpackAvailable())
+            if (QuietNnpackAvailable())
             {
                 return false;
             }
@@ -96,6 +97,32 @@ internal static class NativeKernelCheck
         catch (Exception ex) when (ex is EntryPointNotFoundException or DllNotFoundException)
         {
             return false;
+        }
+    }
+
+    /// <summary>
+    /// <c>_nnpack_available()</c> with c10's log level (<c>FLAGS_caffe2_log_level</c>, exported by libc10) at
+    /// errors for the call: NNPACK initialises on the first ask and logs "Could not initialize NNPACK" as a warning
+    /// where it cannot, which says nothing a user can act on once NNPACK is switched off. Later asks do not log.
+    /// </summary>
+    private static bool QuietNnpackAvailable()
+    {
+        const int ErrorLevel = 2; // c10's severities: 0 info, 1 warning, 2 error, 3 fatal
+        if (!NativeLibrary.TryLoad("libc10", typeof(NativeKernelCheck).Assembly, null, out var c10)
+            || !NativeLibrary.TryGetExport(c10, "FLAGS_caffe2_log_level", out var level))
+        {
+            return NnpackAvailable();
+        }
+
+        var previous = Marshal.ReadInt32(level);
+        Marshal.WriteInt32(level, Math.Max(previous, ErrorLevel));
+        try
+        {
+            return NnpackAvailable();
+        }
+        finally
+        {
+            Marshal.WriteInt32(level, previous);
         }
     }
 

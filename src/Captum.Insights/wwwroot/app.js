@@ -139,7 +139,7 @@ function useUpload() {
 
 function setSource(source) {
   state.source = source;
-  $('selection').textContent = source ? source.label : 'Pick an example or upload an image.';
+  $('selection').textContent = source ? source.label : 'Pick an example or give your own inputs.';
   $('run').disabled = !source;
 }
 

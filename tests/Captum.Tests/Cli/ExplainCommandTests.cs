@@ -93,7 +93,23 @@ public sealed class ExplainCommandTests
         Assert.Contains(target is null ? "Predicted answer: positive" : "not the predicted answer positive", report, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Explain_StoryModel_AnswersTheStoryAndAttributesEachPromptWord()
+    {
+        using var folder = new TempFolder();
+        const string Prompt = "john went to the kitchen . mary went to the garden . john moved to the office . where is mary ?";
+
+        var (code, output, error) = BundledCli.Run("explain", "--model", "story", "--input", "prompt=" + Prompt, "--method", "occlusion", "--out", folder.Path, "--json");
+
+        Assert.True(code == 0, error);
+        Assert.Contains("Predicted answer: garden", output, StringComparison.Ordinal);
+        var result = JsonNode.Parse(File.ReadAllText(Path.Combine(folder.Path, "result.json")))!["results"]![0]!;
+        Assert.Equal(Prompt.Split(' '), result["tokens"]!.AsArray().Select(t => t!.GetValue<string>()));
+        Assert.Equal(Prompt.Split(' ').Length, result["tokenAttributions"]!.AsArray().Count);
+    }
+
     [Theory]
+    [InlineData("story", "prompt=", "occlusion", "prompt: the prompt is empty")]
     [InlineData("no-such-model", "image=a.png", "layer-ig", "no-such-model")]
     [InlineData("vqa", "picture=a.png", "layer-ig", "no input 'picture'")]
     [InlineData("vqa", "image", "layer-ig", "--input takes NAME=VALUE")]

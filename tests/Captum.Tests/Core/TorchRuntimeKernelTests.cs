@@ -60,6 +60,19 @@ public class TorchRuntimeKernelTests
         Assert.Equal(available, enabled);
     }
 
+    // Asking NNPACK whether it can run initialises it, and where it cannot it used to log one warning per process.
+    [Fact]
+    public async Task Captum_AnyCpu_PrintsNoNnpackWarning()
+    {
+        var errors = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var process = Captum.Tests.Batch.IndexedJobWorker.Start(["plugins"], 0, 1, errors.Enqueue);
+        await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
+
+        Assert.Equal(0, process.ExitCode);
+        Assert.DoesNotContain(errors, line => line.Contains("NNPACK", StringComparison.Ordinal));
+    }
+
     // The check builds an LSTM and draws from the global generator; a caller's seeded draws must not see it.
     [Fact]
     public void CheckKernels_AfterManualSeed_LeavesTheGlobalGeneratorWhereItWas()

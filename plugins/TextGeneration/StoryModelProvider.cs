@@ -1,0 +1,47 @@
+using Captum.Plugins.TextGeneration.Stories;
+
+namespace Captum.Plugins.TextGeneration;
+
+/// <summary>
+/// Offers the story model to the plugin host as the <c>story</c> model (<see cref="StoryAnswerModel"/>): the one that
+/// ships with the plugin, or a story model folder given as the <c>story-model</c> file (e.g. one written by
+/// <c>captum llm-train</c>).
+/// </summary>
+public sealed class StoryModelProvider : IInterpretableModelProvider
+{
+    /// <summary>The name of the optional model folder.</summary>
+    public const string FolderFile = "story-model";
+
+    /// <inheritdoc />
+    public string Name => "story";
+
+    /// <inheritdoc />
+    public string Description =>
+        "The text-generation plugin's story model (a small GPT-2): the next word after a story and its question, e.g. the place in \"where is mary ?\"; the words of the prompt are attributed.";
+
+    /// <inheritdoc />
+    public IReadOnlyList<ModelFile> Files { get; } =
+    [
+        new(FolderFile, "a story model folder (config.json, model.safetensors or pytorch_model.bin, vocab.txt), e.g. from captum llm-train; default: the one the plugin ships", false),
+    ];
+
+    /// <inheritdoc />
+    /// <remarks>No settings are taken; a setting is refused, naming it.</remarks>
+    public IInterpretableModel Load(IReadOnlyDictionary<string, string> files, IReadOnlyDictionary<string, string> settings)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        ArgumentNullException.ThrowIfNull(settings);
+        if (settings.Keys.FirstOrDefault() is { } setting)
+        {
+            throw new ArgumentException($"The story model takes no settings; '{setting}' is not one.", nameof(settings));
+        }
+
+        var folder = files.TryGetValue(FolderFile, out var f) && !string.IsNullOrWhiteSpace(f) ? f : null;
+        if (folder is not null && !Directory.Exists(folder))
+        {
+            throw new ArgumentException($"{FolderFile}: folder not found: {folder}", FolderFile);
+        }
+
+        return folder is null ? StoryAnswerModel.Load() : new StoryAnswerModel(StoryModel.Load(folder), "story:" + Path.GetFileName(Path.TrimEndingDirectorySeparator(folder)));
+    }
+}
