@@ -16,7 +16,7 @@ namespace Captum.Cli;
 /// </summary>
 internal static class ExplainCommand
 {
-    private static readonly string[] OwnOptions = ["model", "input", "setting", "method", "steps", "internal-batch-size", "target", "out", "json", "plugins", "help"];
+    private static readonly string[] OwnOptions = ["model", "input", "setting", "method", "steps", "internal-batch-size", "target", "baseline", "out", "json", "plugins", "help"];
 
     public static Command Create(PluginHost host, TextWriter output, TextWriter error)
     {
@@ -27,11 +27,12 @@ internal static class ExplainCommand
         var steps = new Option<int>("--steps") { Description = "Integration steps of path methods.", DefaultValueFactory = _ => new ExplanationOptions().Steps };
         var internalBatchSize = new Option<int?>("--internal-batch-size") { Description = "At most this many expanded examples per pass; default: the method's." };
         var target = new Option<string?>("--target") { Description = "The class to explain, by label or index; default: the predicted one." };
+        var baseline = new Option<string>("--baseline") { Description = $"The baselines: {string.Join("; ", BaselineChoice.All.Select(b => $"{b.Name}: {b.Description}"))}", DefaultValueFactory = _ => BaselineChoice.Model.Name };
         var outFolder = new Option<string>("--out") { Description = "The output folder: report.html, and result.json with --json.", Required = true };
         var json = new Option<bool>("--json") { Description = "Also write result.json (ExplanationResultDocument: the answer, the contributions, the delta, per method)." };
         var command = new Command("explain", "Explain one example of any loaded model with one or several methods: the answer, each input's contribution, report.html and, with --json, result.json.")
         {
-            model, input, setting, method, steps, internalBatchSize, target, outFolder, json,
+            model, input, setting, method, steps, internalBatchSize, target, baseline, outFolder, json,
         };
 
         var fileOptions = new ModelFileOptions(host, command, OwnOptions);
@@ -54,6 +55,8 @@ internal static class ExplainCommand
                 throw new ArgumentException($"--internal-batch-size must be at least 1, not {parse.GetValue(internalBatchSize)}.");
             }
 
+            var baselineChoice = BaselineChoice.Find(parse.GetValue(baseline))
+                ?? throw new ArgumentException($"--baseline must be one of {string.Join(", ", BaselineChoice.All.Select(b => b.Name))}, not '{parse.GetValue(baseline)}'.");
             var given = fileOptions.Given(parse);
             var files = provider.Files.Where(f => given.ContainsKey(f.Name)).ToDictionary(f => f.Name, f => given[f.Name], StringComparer.Ordinal);
             if (provider.Files.FirstOrDefault(f => f.Required && !files.ContainsKey(f.Name)) is { } missing)
@@ -67,7 +70,7 @@ internal static class ExplainCommand
             using var scope = TorchSharp.torch.NewDisposeScope();
             using var loaded = provider.Load(files, settings);
             CheckInputs(loaded, inputs);
-            var prepared = loaded.Prepare(inputs);
+            var prepared = baselineChoice.Apply(loaded.Prepare(inputs));
             var options = new ExplanationOptions
             {
                 Steps = stepCount,
@@ -92,7 +95,7 @@ internal static class ExplainCommand
                 if (parse.GetValue(json))
                 {
                     var result = ExplanationQuestionResult.Of(image, question, null, explanations);
-                    var document = new ExplanationResultDocument(loaded.Name, image.Length > 0 ? image : null, stepCount, strategies[0].Name, strategies.Select(s => s.Name).ToList(), [result], []);
+                    var document = new ExplanationResultDocument(loaded.Name, image.Length > 0 ? image : null, stepCount, strategies[0].Name, strategies.Select(s => s.Name).ToList(), [result], []) { Baseline = baselineChoice.Name };
                     File.WriteAllText(Path.Combine(outPath, "result.json"), document.ToJson());
                 }
 

@@ -16,6 +16,7 @@ namespace Captum.Insights;
 /// <param name="Steps">Integration steps.</param>
 /// <param name="Target">The class to explain; null for the predicted one.</param>
 /// <param name="InternalBatchSize">Steps (or perturbed examples) per pass.</param>
+/// <param name="Baseline">The baselines the methods start from.</param>
 internal sealed record ExplainRequest(
     InsightsModel Model,
     IReadOnlyDictionary<string, RawInputValue> Inputs,
@@ -24,7 +25,8 @@ internal sealed record ExplainRequest(
     IReadOnlyList<IExplanationStrategy> Methods,
     int Steps,
     long? Target,
-    int InternalBatchSize);
+    int InternalBatchSize,
+    BaselineChoice Baseline);
 
 /// <summary>Progress of an explain run: the method running (index in the request) and its steps.</summary>
 /// <param name="Method">The method's name.</param>
@@ -65,7 +67,7 @@ internal static class ExplainRun
         cancellationToken.ThrowIfCancellationRequested();
         using var scope = torch.NewDisposeScope();
         var model = request.Model.Model;
-        var prepared = model.Prepare(request.Inputs);
+        var prepared = request.Baseline.Apply(model.Prepare(request.Inputs));
         var explanations = new List<(string Method, Explanation Explanation)>();
         try
         {
@@ -87,7 +89,7 @@ internal static class ExplainRun
             var text = prepared.Displays.OfType<TextDisplay>().FirstOrDefault()?.Text ?? string.Empty;
             var result = ExplanationQuestionResult.Of(request.Source, text, request.Expected, explanations);
             var names = request.Methods.Select(s => s.Name).ToList();
-            var document = new ExplanationResultDocument(model.Name, request.Source, request.Steps, names[0], names, [result], []);
+            var document = new ExplanationResultDocument(model.Name, request.Source, request.Steps, names[0], names, [result], []) { Baseline = request.Baseline.Name };
             var report = new ExplanationReport($"Captum Insights: {model.Name}");
             report.Add(text.Length > 0 ? text : request.Source, explanations, request.Expected, model.Labels);
 

@@ -40,7 +40,7 @@ public sealed class InsightsServer : IAsyncDisposable
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
     private static readonly string[] Views = ["heat_map", "blended_heat_map", "original_image", "masked_image", "alpha_scaling"];
     private static readonly string[] Signs = ["absolute_value", "all", "positive", "negative"];
-    private static readonly string[] FixedFields = ["model", "example", "method", "steps", "target"];
+    private static readonly string[] FixedFields = ["model", "example", "method", "steps", "target", "baseline"];
 
     private readonly WebApplication app;
     private readonly IReadOnlyList<ServedModel> models;
@@ -328,6 +328,7 @@ public sealed class InsightsServer : IAsyncDisposable
             }),
             views = Views,
             signs = Signs,
+            baselines = BaselineChoice.All.Select(b => new { name = b.Name, description = b.Description }),
             limits = new { maxSteps = options.MaxSteps, maxTextLength = options.MaxTextLength, maxUploadBytes = options.MaxUploadBytes, defaultSteps = new ExplanationOptions().Steps },
         }, Json);
 
@@ -560,6 +561,14 @@ public sealed class InsightsServer : IAsyncDisposable
             target = index;
         }
 
+        // Baseline.
+        var baselineText = form["baseline"].ToString();
+        var baseline = baselineText.Length == 0 ? BaselineChoice.Model : BaselineChoice.Find(baselineText);
+        if (baseline is null)
+        {
+            return Fail($"baseline must be one of {string.Join(", ", BaselineChoice.All.Select(b => b.Name))}, not '{Clip(baselineText)}'.");
+        }
+
         // Inputs: a dataset example, or uploads.
         var exampleText = form["example"].ToString();
         if (exampleText.Length > 0)
@@ -574,7 +583,7 @@ public sealed class InsightsServer : IAsyncDisposable
                 return Fail($"example must be an example's index in [0, {served.ExampleCount}), not '{Clip(exampleText)}'.");
             }
 
-            return (new ExplainRequest(model, example.Inputs, example.Id, example.ExpectedLabel, methods, steps, target, options.InternalBatchSize), null);
+            return (new ExplainRequest(model, example.Inputs, example.Id, example.ExpectedLabel, methods, steps, target, options.InternalBatchSize, baseline), null);
         }
 
         if (!model.AcceptsUploads)
@@ -644,7 +653,7 @@ public sealed class InsightsServer : IAsyncDisposable
             }
         }
 
-        return (new ExplainRequest(model, inputs, source ?? "upload", null, methods, steps, target, options.InternalBatchSize), null);
+        return (new ExplainRequest(model, inputs, source ?? "upload", null, methods, steps, target, options.InternalBatchSize, baseline), null);
     }
 
     private Task RunInfo(HttpContext context, string id) => runs.Find(id) is not { } run

@@ -117,6 +117,36 @@ public sealed class ApiTests(InsightsFixture fixture) : IClassFixture<InsightsFi
     }
 
     [Fact]
+    public async Task Explain_Baselines_ZeroIsTheScenesModelsOwnAndBlurChangesTheImagesShare()
+    {
+        var (_, models) = await fixture.Get("api/models");
+        Assert.Equal(["model", "zero", "blur"], models.GetProperty("baselines").EnumerateArray().Select(b => b.GetProperty("name").GetString()));
+
+        var results = new Dictionary<string, JsonElement>();
+        foreach (var baseline in new[] { "model", "zero", "blur" })
+        {
+            var (status, json, _) = await fixture.Explain(InsightsFixture.Form([("example", "2"), ("steps", "8"), ("baseline", baseline)]));
+            Assert.Equal(200, status);
+            Assert.Equal(baseline, json.GetProperty("baseline").GetString());
+            results[baseline] = json.GetProperty("results")[0];
+        }
+
+        // The scenes model's own image baseline is the tutorial's zero; its question baseline is padding under all three.
+        Assert.Equal(results["model"].GetProperty("imageContribution").GetDouble(), results["zero"].GetProperty("imageContribution").GetDouble());
+        Assert.Equal(results["model"].GetProperty("tokenAttributions").GetRawText(), results["zero"].GetProperty("tokenAttributions").GetRawText());
+        Assert.NotEqual(results["model"].GetProperty("imageContribution").GetDouble(), results["blur"].GetProperty("imageContribution").GetDouble());
+    }
+
+    [Fact]
+    public async Task Explain_UnknownBaseline_400NamingIt()
+    {
+        var (status, json, _) = await fixture.Explain(InsightsFixture.Form([("example", "0"), ("baseline", "black")]));
+
+        Assert.Equal(400, status);
+        Assert.StartsWith("baseline must be one of model, zero, blur", json.GetProperty("error").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task RunImages_EveryViewAndSign_ArePngsOfTheImagesSize()
     {
         var (_, _, response) = await fixture.Explain(InsightsFixture.Form([("example", "0"), ("steps", "4")]));

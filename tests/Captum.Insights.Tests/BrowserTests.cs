@@ -22,6 +22,7 @@ public sealed class BrowserTests(BrowserFixture fixture) : IClassFixture<Browser
         await page.Locator("[data-testid=example]").Nth(2).ClickAsync();
         await page.Locator("[data-testid='method-gradient-x-activation']").CheckAsync();
         await page.Locator("[data-testid=steps]").FillAsync("10");
+        await page.Locator("[data-testid=baseline]").SelectOptionAsync("blur");
         await page.Locator("[data-testid=run]").ClickAsync();
         var second = page.Locator("[data-testid='method-result-gradient-x-activation']");
         await second.WaitForAsync();
@@ -37,7 +38,7 @@ public sealed class BrowserTests(BrowserFixture fixture) : IClassFixture<Browser
         await Screenshot(page, "explanation.png");
 
         // The same request through the API: the page shows its numbers.
-        var (status, api, _) = await fixture.Explain(InsightsFixture.Form([("example", "2"), ("method", "layer-ig"), ("method", "gradient-x-activation"), ("steps", "10"), ("target", "predicted")]));
+        var (status, api, _) = await fixture.Explain(InsightsFixture.Form([("example", "2"), ("method", "layer-ig"), ("method", "gradient-x-activation"), ("steps", "10"), ("target", "predicted"), ("baseline", "blur")]));
         Assert.Equal(200, status);
         var result = api.GetProperty("results")[0];
         Assert.Equal(result.GetProperty("answer").GetString(), await page.Locator("[data-testid=answer-label]").TextContentAsync());

@@ -17,6 +17,10 @@ namespace Captum.Explain.Results;
 /// <param name="Failures">The questions that failed, in order, with why.</param>
 public sealed record ExplanationResultDocument(string Model, string? Image, int Steps, string Method, IReadOnlyList<string> Methods, IReadOnlyList<ExplanationQuestionResult> Results, IReadOnlyList<ExplanationFailure> Failures)
 {
+    /// <summary>The baseline chosen for the run (<see cref="BaselineChoice"/>'s name) when one was chosen; left out of the JSON when null.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Baseline { get; init; }
+
     /// <summary>The serializer options of the document: camelCase names, indented.</summary>
     public static JsonSerializerOptions JsonOptions { get; } = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 

@@ -47,6 +47,7 @@ async function start() {
   for (const m of state.info.models) $('model').append(element('option', { value: m.name, text: m.name }));
   for (const v of state.info.views) $('view').append(element('option', { value: v, text: v }));
   for (const s of state.info.signs) $('sign').append(element('option', { value: s, text: s }));
+  for (const b of state.info.baselines) $('baseline').append(element('option', { value: b.name, text: b.name, title: b.description }));
   $('steps').max = state.info.limits.maxSteps;
   $('steps').value = state.info.limits.defaultSteps;
   $('model').addEventListener('change', () => selectModel($('model').value));
@@ -149,6 +150,7 @@ function requestForm(model) {
   for (const box of $('methods').querySelectorAll('input:checked')) form.append('method', box.value);
   form.append('steps', $('steps').value);
   form.append('target', $('target').value);
+  form.append('baseline', $('baseline').value);
   if (state.source.kind === 'example') {
     form.append('example', String(state.source.index));
   } else {

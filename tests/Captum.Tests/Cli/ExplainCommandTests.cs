@@ -108,6 +108,28 @@ public sealed class ExplainCommandTests
         Assert.Equal(Prompt.Split(' ').Length, result["tokenAttributions"]!.AsArray().Count);
     }
 
+    [Fact]
+    public void Explain_BlurBaseline_RecordedAndChangesTheImagesContribution()
+    {
+        using var folder = new TempFolder();
+        var contributions = new Dictionary<string, double>();
+        foreach (var baseline in new[] { "model", "blur" })
+        {
+            var outFolder = Path.Combine(folder.Path, baseline);
+            var (code, _, error) = BundledCli.Run("explain", "--model", "vqa", "--input", "image=" + Scene, "--input", "question=what color is the circle", "--steps", "8", "--baseline", baseline, "--out", outFolder, "--json");
+            Assert.True(code == 0, error);
+            var document = JsonNode.Parse(File.ReadAllText(Path.Combine(outFolder, "result.json")))!;
+            Assert.Equal(baseline, document["baseline"]!.GetValue<string>());
+            contributions[baseline] = document["results"]![0]!["imageContribution"]!.GetValue<double>();
+        }
+
+        Assert.NotEqual(contributions["model"], contributions["blur"]);
+
+        var (badCode, _, badError) = BundledCli.Run("explain", "--model", "vqa", "--input", "image=" + Scene, "--input", "question=what color is the circle", "--baseline", "black", "--out", folder.Path);
+        Assert.Equal(2, badCode);
+        Assert.Contains("--baseline must be one of model, zero, blur, not 'black'", badError, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("story", "prompt=", "occlusion", "prompt: the prompt is empty")]
     [InlineData("no-such-model", "image=a.png", "layer-ig", "no-such-model")]
