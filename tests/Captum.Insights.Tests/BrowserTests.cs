@@ -182,6 +182,43 @@ public sealed class BrowserTests(BrowserFixture fixture) : IClassFixture<Browser
         await page.CloseAsync();
     }
 
+    [Fact]
+    public async Task Page_StoryModelsTypedPrompt_ColoursEveryWordAsTheApiDoes()
+    {
+        const string Prompt = "john went to the kitchen . mary went to the garden . where is mary ?";
+        await using var server = await InsightsServer.StartAsync(
+            [new InsightsModel(Captum.Plugins.TextGeneration.StoryAnswerModel.Load(), new Captum.Plugins.TextGeneration.Stories.StoryDataset().Open(new Captum.Plugins.ExampleDatasetOptions { Count = 4 }))]);
+        var page = await fixture.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1200, Height = 820 } });
+        page.SetDefaultTimeout(30_000);
+        await page.GotoAsync(server.Url.ToString());
+        await page.Locator("[data-testid=upload-prompt]").FillAsync(Prompt);
+        await page.Locator("[data-testid=use-upload]").ClickAsync();
+        await page.Locator("[data-testid=run]").ClickAsync();
+        var words = page.Locator("[data-testid='method-result-layer-ig'] [data-testid=word]");
+        await words.Nth(Prompt.Split(' ').Length - 1).WaitForAsync();
+        await Screenshot(page, "story.png");
+
+        using var client = new HttpClient { BaseAddress = server.Url };
+        using var form = InsightsFixture.Form([("prompt", Prompt), ("method", "layer-ig")]);
+        var api = JsonDocument.Parse(await (await client.PostAsync("api/explain", form)).Content.ReadAsStringAsync()).RootElement.GetProperty("results")[0];
+        Assert.Equal("garden", api.GetProperty("answer").GetString());
+        Assert.Equal("garden", await page.Locator("[data-testid=answer-label]").TextContentAsync());
+        Assert.Equal(Prompt.Split(' '), await words.EvaluateAllAsync<string[]>("ws => ws.map(w => w.textContent.trim())"));
+        var shown = await words.EvaluateAllAsync<string[]>("ws => ws.map(w => w.dataset.value)");
+        var tokens = api.GetProperty("tokenAttributions").EnumerateArray().Select(t => t.GetDouble()).ToList();
+        Assert.Equal(tokens.Count, shown.Length);
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            Assert.Equal(tokens[i], double.Parse(shown[i], CultureInfo.InvariantCulture), 6);
+        }
+
+        // No image: no heat map, no image contribution, no view or sign to choose.
+        Assert.Equal(0, await page.Locator("[data-testid=heatmap]").CountAsync());
+        Assert.Equal(0, await page.Locator("[data-testid=number-image]").CountAsync());
+        Assert.False(await page.Locator("[data-testid=view]").IsVisibleAsync());
+        await page.CloseAsync();
+    }
+
     /// <summary>The page shows <paramref name="expected"/> to six significant digits.</summary>
     private static void AssertShown(double expected, string? shown)
     {

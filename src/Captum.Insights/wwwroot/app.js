@@ -76,6 +76,9 @@ async function selectModel(name) {
     : element('label', { text: `${input.name} ` }, [element('input', { type: 'text', name: input.name, maxLength: state.info.limits.maxTextLength, placeholder: input.description, dataset: { testid: `upload-${input.name}` } })]));
   $('upload-inputs').replaceChildren(...uploads);
   $('upload-panel').hidden = !state.model.acceptsUploads;
+  const images = state.model.inputs.some(input => input.kind === 'image');
+  $('view').parentElement.hidden = !images;
+  $('sign').parentElement.hidden = !images;
   $('examples-panel').hidden = state.model.examples === 0;
   // Other models with the same inputs and examples can explain the same source side by side.
   const others = state.info.models.filter(m => m.name !== name && JSON.stringify(m.inputs) === JSON.stringify(state.model.inputs) && m.examples === state.model.examples);
@@ -299,7 +302,9 @@ function methodColumn(runState, method, result) {
     }))));
   }
   for (const input of runState.info.features) column.append(featureBars(run, input, method));
-  const rows = [['Text contribution', numbers.textContribution, 'text'], ['Image contribution', numbers.imageContribution, 'image'], ['Total contribution', numbers.totalContribution, 'total'], ['Convergence delta', numbers.delta, 'delta']];
+  // A model without image inputs has no image contribution to show (it is 0 by definition).
+  const rows = [['Text contribution', numbers.textContribution, 'text'], ['Image contribution', numbers.imageContribution, 'image'], ['Total contribution', numbers.totalContribution, 'total'], ['Convergence delta', numbers.delta, 'delta']]
+    .filter(([, , key]) => key !== 'image' || runState.info.images.length > 0);
   column.append(element('table', { className: 'numbers' }, rows.map(([name, value, key]) => element('tr', {}, [
     element('th', { text: name }),
     element('td', { text: format(value), dataset: { testid: `number-${key}`, value: value === null ? '' : String(value) } }),
