@@ -112,7 +112,7 @@ public static class TorchRuntime
         }
 
         return new TorchRuntimeUnavailableException(
-            $"libtorch computes wrong numbers on this CPU ({wrong}) and oneDNN could not be switched off from here. Set DNNL_MAX_CPU_ISA=AVX in the environment before starting the program (oneDNN then uses kernels that compute correctly) and try again.",
+            $"libtorch computes wrong numbers on this CPU ({wrong}) and oneDNN could not be switched off from here. Set DNNL_MAX_CPU_ISA=AVX in the environment before starting the program (oneDNN's AVX kernels passed this check on a CPU where the wider ones failed, but gave NaN there when two models ran at once: run one model at a time) and try again.",
             null);
     }
 
