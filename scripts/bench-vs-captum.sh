@@ -7,7 +7,8 @@
 # with PerturbationsPerEval not given (chosen from the memory budget) against Captum's default of 1.
 # Prints Captum's line, ours, and last: workload=W threads=N time_ratio=T memory_ratio=M (CaptumSharp / Captum).
 # Needs Debian's python3-torch and python3-torchvision (not installed by setup.sh: benchmarks only):
-#   apt-get install -y python3-torch python3-torchvision
+#   apt-get install -y python3-torch python3-torchvision python3-matplotlib python3-tqdm
+# (Captum 0.8.0 imports matplotlib and tqdm at import time.)
 # Run it on a quiet machine: nothing else building, testing or training.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 workload="${1:-}"
@@ -33,8 +34,8 @@ case "$threads" in ''|*[!0-9]*|0) echo "bench-vs-captum: --threads must be a pos
 bench_dir="$ROOT/../shared/bench/captum"
 reference="$ROOT/../shared/reference/captum-0.8.0-src.tar.gz"
 [ -f "$bench_dir/captum_bench.py" ] || { echo "bench-vs-captum: Captum's side is missing: $bench_dir/captum_bench.py" >&2; exit 1; }
-if ! /usr/bin/python3 -c "import torch, torchvision" 2>/dev/null; then
-  echo "bench-vs-captum: Captum's side needs Debian's PyTorch: apt-get install -y python3-torch python3-torchvision" >&2
+if ! /usr/bin/python3 -c "import torch, torchvision, matplotlib, tqdm" 2>/dev/null; then
+  echo "bench-vs-captum: Captum's side needs Debian's PyTorch and what Captum imports: apt-get install -y python3-torch python3-torchvision python3-matplotlib python3-tqdm" >&2
   exit 1
 fi
 captum_src="$ROOT/out/captum-src"
