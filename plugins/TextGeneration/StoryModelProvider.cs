@@ -42,6 +42,25 @@ public sealed class StoryModelProvider : IInterpretableModelProvider
             throw new ArgumentException($"{FolderFile}: folder not found: {folder}", FolderFile);
         }
 
-        return folder is null ? StoryAnswerModel.Load() : new StoryAnswerModel(StoryModel.Load(folder), "story:" + Path.GetFileName(Path.TrimEndingDirectorySeparator(folder)));
+        if (folder is null)
+        {
+            return StoryAnswerModel.Load();
+        }
+
+        StoryModel story;
+        try
+        {
+            story = StoryModel.Load(folder);
+        }
+        catch (ArgumentException e) when (e.ParamName != FolderFile)
+        {
+            // The folder's readers name their argument "checkpoint" (captum llm's option); here it is this file.
+            var message = e.Message.StartsWith("checkpoint: ", StringComparison.Ordinal) ? e.Message["checkpoint: ".Length..] : e.Message;
+            var suffix = message.IndexOf(" (Parameter '", StringComparison.Ordinal);
+            throw new ArgumentException($"{FolderFile}: {(suffix > 0 ? message[..suffix] : message)}", FolderFile, e);
+        }
+
+        var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder)));
+        return new StoryAnswerModel(story, string.IsNullOrEmpty(name) ? "story" : "story:" + name);
     }
 }

@@ -20,7 +20,7 @@ internal static class InsightsCommand
     {
         var port = new Option<int>("--port") { Description = "The port to listen on; 0 picks a free one.", DefaultValueFactory = _ => 0 };
         var address = new Option<string>("--address") { Description = "The address to listen on; give 0.0.0.0 only to serve other machines on purpose.", DefaultValueFactory = _ => "127.0.0.1" };
-        var model = new Option<string[]>("--model") { Description = "A model to serve, by its provider's name (repeatable; the page opens with the first); default every model that loads without files, and those whose files are given, listed by name." };
+        var model = new Option<string[]>("--model") { Description = "A model to serve, by its provider's name (repeatable; the page opens with the first); default every model that loads without files, and those whose files are given, listed those first, then by name." };
         var examples = new Option<int?>("--examples") { Description = "The number of dataset examples to list; default each dataset's own." };
         var seed = new Option<long>("--seed") { Description = "The seed of generated datasets.", DefaultValueFactory = _ => 0 };
         var queue = new Option<int>("--queue") { Description = "Requests that may wait per model; more are answered 503 with Retry-After.", DefaultValueFactory = _ => new InsightsServerOptions().QueueCapacity };
@@ -83,7 +83,8 @@ internal static class InsightsCommand
 
     /// <summary>
     /// Loads the chosen models (default: every provider that needs no file, and every provider some of whose files
-    /// are given), each with the first example dataset registered for it; listed in the order of --model, else by name.
+    /// are given), each with the first example dataset registered for it; listed in the order of --model, else those
+    /// whose files were given first, then by name.
     /// </summary>
     /// <exception cref="ArgumentException">An unknown model, a model whose required file is missing, or no model at all.</exception>
     private static List<InsightsModel> LoadModels(PluginHost host, IReadOnlyList<string> names, IReadOnlyDictionary<string, string> files, int? examples, long seed, TextWriter error)
@@ -98,6 +99,7 @@ internal static class InsightsCommand
 
         var datasets = host.ExampleDatasets;
         var loaded = new List<InsightsModel>();
+        var withFiles = new HashSet<InsightsModel>();
         try
         {
             foreach (var provider in providers)
@@ -123,6 +125,10 @@ internal static class InsightsCommand
                     }
 
                     loaded.Add(new InsightsModel(interpretable, opened, provider.Description));
+                    if (given.Count > 0)
+                    {
+                        withFiles.Add(loaded[^1]);
+                    }
                 }
                 catch
                 {
@@ -143,8 +149,9 @@ internal static class InsightsCommand
             throw;
         }
 
-        // Without --model the page lists the models by name (its first is the one it opens with), not by the order
-        // in which plugin folders happened to load; with --model, in the order given.
-        return names.Count > 0 ? loaded : [.. loaded.OrderBy(m => m.Name, StringComparer.Ordinal)];
+        // Without --model the page lists first the models whose files were given (the tutorial's, with --checkpoint and
+        // --resnet), then the others, each by name (its first is the one it opens with), not by the order in which
+        // plugin folders happened to load; with --model, in the order given.
+        return names.Count > 0 ? loaded : [.. loaded.OrderBy(m => !withFiles.Contains(m)).ThenBy(m => m.Name, StringComparer.Ordinal)];
     }
 }

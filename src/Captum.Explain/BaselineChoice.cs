@@ -39,6 +39,11 @@ public sealed record BaselineChoice(string Name, string Description)
     public PreparedInput Apply(PreparedInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        if (input.Baselines.Count != input.Inputs.Count || input.Displays.Count != input.Inputs.Count)
+        {
+            throw new ArgumentException($"input has {input.Inputs.Count} inputs, {input.Baselines.Count} baselines and {input.Displays.Count} displays; each input needs one of each.", nameof(input));
+        }
+
         if (this == Model)
         {
             return input;
@@ -69,7 +74,7 @@ public sealed record BaselineChoice(string Name, string Description)
         var radius = (int)Math.Min(Math.Ceiling(3 * sigma), Math.Min(height, width) - 1);
         if (radius < 1)
         {
-            return images.clone();
+            return images.detach().clone();
         }
 
         using var scope = torch.NewDisposeScope();

@@ -212,10 +212,11 @@ public sealed class BrowserTests(BrowserFixture fixture) : IClassFixture<Browser
             Assert.Equal(tokens[i], double.Parse(shown[i], CultureInfo.InvariantCulture), 6);
         }
 
-        // No image: no heat map, no image contribution, no view or sign to choose.
+        // No image: no heat map, no image contribution, no view or sign to choose; tokens only: no baseline to choose.
         Assert.Equal(0, await page.Locator("[data-testid=heatmap]").CountAsync());
         Assert.Equal(0, await page.Locator("[data-testid=number-image]").CountAsync());
         Assert.False(await page.Locator("[data-testid=view]").IsVisibleAsync());
+        Assert.False(await page.Locator("[data-testid=baseline]").IsVisibleAsync());
         await page.CloseAsync();
     }
 

@@ -36,6 +36,27 @@ public sealed partial class InsightsCommandTests
     }
 
     [Fact]
+    public async Task Insights_AModelsFileGiven_ListsThatModelFirst()
+    {
+        var shipped = Path.Combine(Path.GetDirectoryName(Captum)!, "plugins", "Captum.Plugins.TextGeneration", "Stories", "story-model");
+        using var process = Start("insights", "--port", "0", "--examples", "1", "--story-model", shipped);
+        try
+        {
+            var line = await ReadLineWithin(process, TimeSpan.FromSeconds(60));
+            var url = UrlPattern().Match(line ?? string.Empty);
+            Assert.True(url.Success, $"no loopback URL in '{line}'");
+            using var client = new HttpClient { BaseAddress = new Uri(url.Value) };
+            var models = JsonDocument.Parse(await client.GetStringAsync("api/models")).RootElement.GetProperty("models");
+            Assert.Equal(["story:story-model", "scenes-vqa"], models.EnumerateArray().Select(m => m.GetProperty("name").GetString()));
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+
+    [Fact]
     public async Task Insights_Terminated_StopsServing()
     {
         using var process = Start("insights", "--port", "0", "--examples", "2");

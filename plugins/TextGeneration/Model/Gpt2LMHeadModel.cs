@@ -86,9 +86,12 @@ public sealed class Gpt2LMHeadModel : nn.Module<Tensor, Tensor>, ICachingCausalL
     private void RequireIds(Tensor inputIds, long cached)
     {
         ArgumentNullException.ThrowIfNull(inputIds);
-        if (inputIds.dim() != 2 || inputIds.is_floating_point())
+        // Token embeddings [batch, tokens, width] come in when an interpretable embedding layer is configured on the
+        // token embedding (Captum's configure_interpretable_embedding_layer): that layer passes them through.
+        var embedded = inputIds.dim() == 3 && inputIds.is_floating_point() && inputIds.shape[2] == Config.Width;
+        if (!embedded && (inputIds.dim() != 2 || inputIds.is_floating_point()))
         {
-            throw new ArgumentException($"inputIds must be [batch, tokens] integer ids, not {inputIds.dtype} [{string.Join(", ", inputIds.shape)}].", nameof(inputIds));
+            throw new ArgumentException($"inputIds must be [batch, tokens] integer ids (or [batch, tokens, {Config.Width}] token embeddings through an interpretable embedding layer), not {inputIds.dtype} [{string.Join(", ", inputIds.shape)}].", nameof(inputIds));
         }
 
         if (cached + inputIds.shape[1] > Config.Positions)

@@ -103,7 +103,7 @@ internal static class NativeKernelCheck
     /// <summary>
     /// <c>_nnpack_available()</c> with c10's log level (<c>FLAGS_caffe2_log_level</c>, exported by libc10) at
     /// errors for the call: NNPACK initialises on the first ask and logs "Could not initialize NNPACK" as a warning
-    /// where it cannot, which says nothing a user can act on once NNPACK is switched off. Later asks do not log.
+    /// where it cannot, which says nothing a user can act on once NNPACK is switched off (and then ATen no longer asks).
     /// </summary>
     private static bool QuietNnpackAvailable()
     {

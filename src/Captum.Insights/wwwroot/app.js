@@ -79,6 +79,10 @@ async function selectModel(name) {
   const images = state.model.inputs.some(input => input.kind === 'image');
   $('view').parentElement.hidden = !images;
   $('sign').parentElement.hidden = !images;
+  // Token inputs keep the model's baseline tokens under every choice: a model of text inputs alone has none to make.
+  const textOnly = state.model.inputs.length > 0 && state.model.inputs.every(input => input.kind === 'text');
+  $('baseline').parentElement.hidden = textOnly;
+  if (textOnly) $('baseline').value = 'model';
   $('examples-panel').hidden = state.model.examples === 0;
   // Other models with the same inputs and examples can explain the same source side by side.
   const others = state.info.models.filter(m => m.name !== name && JSON.stringify(m.inputs) === JSON.stringify(state.model.inputs) && m.examples === state.model.examples);

@@ -65,7 +65,34 @@ public sealed class BaselineChoiceTests
         Assert.Equal(image.shape, blurred.shape);
         Assert.True(Variation(blurred) < 0.2 * Variation(image), $"variation {Variation(blurred)} of {Variation(image)}");
         Assert.Equal(image.mean().item<float>(), blurred.mean().item<float>(), 2);
-        Assert.False(image.requires_grad);
+    }
+
+    [Theory]
+    [InlineData(1, 16)]
+    [InlineData(2, 40)]
+    [InlineData(3, 3)]
+    public void Apply_BlurOfAnImageThatNeedsGradients_ADetachedBaselineOfItsShapeAndType(int height, int width)
+    {
+        using var scope = torch.NewDisposeScope();
+        var image = torch.rand(1, 3, height, width, ScalarType.Float64).requires_grad_();
+
+        var blurred = BaselineChoice.Blur.Apply(ImageAndTokens(image)).Baselines[0].Tensor!;
+
+        Assert.Equal(image.shape, blurred.shape);
+        Assert.Equal(ScalarType.Float64, blurred.dtype);
+        Assert.False(blurred.requires_grad);
+        Assert.True(image.requires_grad);
+    }
+
+    [Fact]
+    public void Apply_FewerDisplaysThanInputs_FailsNamingTheInput()
+    {
+        using var scope = torch.NewDisposeScope();
+        var input = ImageAndTokens(torch.rand(1, 3, 8, 8)) is var full ? full with { Displays = [full.Displays[0]] } : null!;
+
+        var error = Assert.Throws<ArgumentException>(() => BaselineChoice.Zero.Apply(input));
+
+        Assert.Equal("input", error.ParamName);
     }
 
     [Fact]

@@ -76,6 +76,22 @@ public sealed class StoryAnswerModelTests
         Assert.True(Math.Abs(explanation.Delta) < 0.02 * Math.Abs(explanation.TotalContribution), $"delta {explanation.Delta} of {explanation.TotalContribution}");
     }
 
+    [Fact]
+    public void Explain_InterpretableEmbedding_TheNumbersOfLayerIntegratedGradients()
+    {
+        using var model = StoryAnswerModel.Load();
+        var story = StoryGenerator.Generate(777, 4);
+        using var scope = torch.NewDisposeScope();
+        var prepared = model.Prepare(Prompt(story.Prompt));
+
+        using var viaLayer = ExplanationStrategies.LayerIntegratedGradients.Explain(model, prepared, new ExplanationOptions { Steps = 16 });
+        using var viaEmbedding = ExplanationStrategies.InterpretableEmbedding.Explain(model, prepared, new ExplanationOptions { Steps = 16 });
+
+        Assert.Equal(viaLayer.Label, viaEmbedding.Label);
+        TensorAssert.AllClose(torch.tensor(viaEmbedding.Inputs[0].TokenAttributions!.ToArray()), torch.tensor(viaLayer.Inputs[0].TokenAttributions!.ToArray()), 1e-4, 1e-3);
+        Assert.Equal(viaLayer.Delta, viaEmbedding.Delta, 3);
+    }
+
     [Theory]
     [InlineData("", "empty")]
     [InlineData("xyzzy plugh", "none of its words")]
@@ -109,6 +125,10 @@ public sealed class StoryAnswerModelTests
         var setting = Assert.Throws<ArgumentException>(() => provider.Load(new Dictionary<string, string>(), new Dictionary<string, string> { ["image-size"] = "64" }));
 
         Assert.StartsWith("story-model: folder not found", folder.Message, StringComparison.Ordinal);
+        using var empty = new TempFolder();
+        var notAModel = Assert.Throws<ArgumentException>(() => provider.Load(new Dictionary<string, string> { [StoryModelProvider.FolderFile] = empty.Path }, new Dictionary<string, string>()));
+        Assert.StartsWith("story-model: ", notAModel.Message, StringComparison.Ordinal);
+        Assert.Equal(StoryModelProvider.FolderFile, notAModel.ParamName);
         Assert.Contains("'image-size'", setting.Message, StringComparison.Ordinal);
     }
 
