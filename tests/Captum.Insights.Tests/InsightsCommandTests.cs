@@ -15,39 +15,38 @@ public sealed partial class InsightsCommandTests
     [Fact]
     public async Task Insights_Started_PrintsALoopbackUrlAndServesTheBundledModelsWithTheirDatasets()
     {
-        using var process = Start("insights", "--port", "0", "--examples", "5");
-        try
+        await WhileServing(["--examples", "5"], async client =>
         {
-            var line = await ReadLineWithin(process, TimeSpan.FromSeconds(60));
-            var url = UrlPattern().Match(line ?? string.Empty);
-            Assert.True(url.Success, $"no loopback URL in '{line}'");
-            using var client = new HttpClient { BaseAddress = new Uri(url.Value) };
             var models = JsonDocument.Parse(await client.GetStringAsync("api/models")).RootElement.GetProperty("models");
             // The bundled plugins' models, by name: the scenes VQA model (first, the page opens with it) and the story model.
             Assert.Equal(["scenes-vqa", "story"], models.EnumerateArray().Select(m => m.GetProperty("name").GetString()));
             Assert.All(models.EnumerateArray(), m => Assert.Equal(5, m.GetProperty("examples").GetInt32()));
             Assert.Equal("ok", JsonDocument.Parse(await client.GetStringAsync("healthz")).RootElement.GetProperty("status").GetString());
-        }
-        finally
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-        }
+        });
     }
 
     [Fact]
     public async Task Insights_AModelsFileGiven_ListsThatModelFirst()
     {
         var shipped = Path.Combine(Path.GetDirectoryName(Captum)!, "plugins", "Captum.Plugins.TextGeneration", "Stories", "story-model");
-        using var process = Start("insights", "--port", "0", "--examples", "1", "--story-model", shipped);
+        await WhileServing(["--examples", "1", "--story-model", shipped], async client =>
+        {
+            var models = JsonDocument.Parse(await client.GetStringAsync("api/models")).RootElement.GetProperty("models");
+            Assert.Equal(["story:story-model", "scenes-vqa"], models.EnumerateArray().Select(m => m.GetProperty("name").GetString()));
+        });
+    }
+
+    /// <summary>Starts <c>captum insights --port 0</c> with <paramref name="args"/>, checks it prints a loopback URL, runs <paramref name="check"/> against it, and stops it.</summary>
+    private static async Task WhileServing(string[] args, Func<HttpClient, Task> check)
+    {
+        using var process = Start(["insights", "--port", "0", .. args]);
         try
         {
             var line = await ReadLineWithin(process, TimeSpan.FromSeconds(60));
             var url = UrlPattern().Match(line ?? string.Empty);
             Assert.True(url.Success, $"no loopback URL in '{line}'");
             using var client = new HttpClient { BaseAddress = new Uri(url.Value) };
-            var models = JsonDocument.Parse(await client.GetStringAsync("api/models")).RootElement.GetProperty("models");
-            Assert.Equal(["story:story-model", "scenes-vqa"], models.EnumerateArray().Select(m => m.GetProperty("name").GetString()));
+            await check(client);
         }
         finally
         {

@@ -16,6 +16,13 @@ public sealed class StoryAnswerModelTests
 {
     private static Dictionary<string, string> Prompt(string text) => new() { [StoryAnswerModel.PromptInput] = text };
 
+    /// <summary>Held-out story <paramref name="index"/> (stream 777) and its prompt prepared by <paramref name="model"/>.</summary>
+    private static (Story Story, PreparedInput Input) Prepared(StoryAnswerModel model, int index)
+    {
+        var story = StoryGenerator.Generate(777, index);
+        return (story, model.Prepare(Prompt(story.Prompt)));
+    }
+
     [Fact]
     public void Forward_HeldOutStories_PredictsTheStoryModelsAnswer()
     {
@@ -39,9 +46,8 @@ public sealed class StoryAnswerModelTests
     public void Explain_Occlusion_EachTokensDropOfTheAnswersLogit()
     {
         using var model = StoryAnswerModel.Load();
-        var story = StoryGenerator.Generate(777, 5);
         using var scope = torch.NewDisposeScope();
-        var prepared = model.Prepare(Prompt(story.Prompt));
+        var (story, prepared) = Prepared(model, 5);
 
         using var explanation = ExplanationStrategies.Occlusion.Explain(model, prepared, new ExplanationOptions());
 
@@ -64,9 +70,8 @@ public sealed class StoryAnswerModelTests
     public void Explain_LayerIntegratedGradients_ConvergesOnThePromptTokens()
     {
         using var model = StoryAnswerModel.Load();
-        var story = StoryGenerator.Generate(777, 9);
         using var scope = torch.NewDisposeScope();
-        var prepared = model.Prepare(Prompt(story.Prompt));
+        var (story, prepared) = Prepared(model, 9);
 
         using var explanation = ExplanationStrategies.LayerIntegratedGradients.Explain(model, prepared, new ExplanationOptions { Steps = 50 });
 
@@ -80,9 +85,8 @@ public sealed class StoryAnswerModelTests
     public void Explain_InterpretableEmbedding_TheNumbersOfLayerIntegratedGradients()
     {
         using var model = StoryAnswerModel.Load();
-        var story = StoryGenerator.Generate(777, 4);
         using var scope = torch.NewDisposeScope();
-        var prepared = model.Prepare(Prompt(story.Prompt));
+        var (_, prepared) = Prepared(model, 4);
 
         using var viaLayer = ExplanationStrategies.LayerIntegratedGradients.Explain(model, prepared, new ExplanationOptions { Steps = 16 });
         using var viaEmbedding = ExplanationStrategies.InterpretableEmbedding.Explain(model, prepared, new ExplanationOptions { Steps = 16 });
