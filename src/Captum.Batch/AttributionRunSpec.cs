@@ -66,6 +66,9 @@ public sealed record AttributionRunSpec : IShardedRunSpec<AttributionRunSpec>
     /// <summary>The heat map side of image summaries.</summary>
     public int Grid { get; init; } = Captum.Explain.ExplanationSummaries.DefaultGrid;
 
+    /// <summary>The baselines (<see cref="Captum.Explain.BaselineChoice"/>'s name); a run.json without it is the model's own.</summary>
+    public string Baseline { get; init; } = Captum.Explain.BaselineChoice.Model.Name;
+
     /// <summary>The number of shards the examples are split into.</summary>
     public int ShardCount { get; init; } = 1;
 
@@ -96,6 +99,7 @@ public sealed record AttributionRunSpec : IShardedRunSpec<AttributionRunSpec>
             .Compare("internal batch size", other.InternalBatchSize, InternalBatchSize)
             .Compare("target", other.Target, Target)
             .Compare("grid", other.Grid, Grid)
+            .Compare("baseline", other.Baseline, Baseline)
             .Compare("shard count", other.ShardCount, ShardCount)
             .ToList();
     }

@@ -156,6 +156,11 @@ public static class DatasetAttribution
             throw new ArgumentException($"the method is '{strategy.Name}', the run's '{spec.Method}'.", nameof(strategy));
         }
 
+        if (BaselineChoice.Find(spec.Baseline) is null)
+        {
+            throw new ArgumentException($"the run's baseline must be one of {string.Join(", ", BaselineChoice.All.Select(b => b.Name))}, not '{spec.Baseline}'.", nameof(spec));
+        }
+
         ShardedRun.CheckArguments(shard, spec.Count, options.RowGroupSize);
 
         if (spec.Steps < 1 || spec.Grid < 1 || spec.InternalBatchSize is < 1)
@@ -193,7 +198,7 @@ public static class DatasetAttribution
             }
 
             using var scope = torch.NewDisposeScope();
-            var prepared = model.Prepare(example.Inputs);
+            var prepared = BaselineChoice.Find(spec.Baseline)!.Apply(model.Prepare(example.Inputs));
             using var explanation = strategy.Explain(
                 model,
                 prepared,

@@ -40,6 +40,9 @@ public sealed record AttributeDatasetRequest
     /// <summary>The heat map side of image summaries.</summary>
     public int Grid { get; init; } = ExplanationSummaries.DefaultGrid;
 
+    /// <summary>The baselines (<see cref="BaselineChoice"/>'s name): the model's own unless given.</summary>
+    public string Baseline { get; init; } = BaselineChoice.Model.Name;
+
     /// <summary>The output folder.</summary>
     public required string Out { get; init; }
 
@@ -87,6 +90,10 @@ public static class DatasetJob
         Positive(request.Steps, "steps");
         Positive(request.Grid, "grid");
         Positive(request.RowGroupSize, "row-group-size");
+        if (BaselineChoice.Find(request.Baseline) is null)
+        {
+            throw new ArgumentException($"baseline must be one of {string.Join(", ", BaselineChoice.All.Select(b => b.Name))}, not '{request.Baseline}'.", "baseline");
+        }
         if (request.InternalBatchSize is { } b)
         {
             Positive(b, "internal-batch-size");
@@ -135,6 +142,7 @@ public static class DatasetJob
             InternalBatchSize = request.InternalBatchSize,
             Target = request.Target,
             Grid = request.Grid,
+            Baseline = request.Baseline,
             ShardCount = shard.Count,
         };
         return await DatasetAttribution.RunShardAsync(

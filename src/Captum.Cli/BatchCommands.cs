@@ -31,6 +31,8 @@ internal static class BatchCommands
         var internalBatchSize = new Option<int?>("--internal-batch-size") { Description = "At most this many expanded examples per pass; default: the method's." };
         var target = new Option<string>("--target") { Description = "Which class to explain: predicted or expected (the example's label).", DefaultValueFactory = _ => "predicted" };
         target.AcceptOnlyFromAmong("predicted", "expected");
+        var baseline = new Option<string>("--baseline") { Description = $"The baselines: {string.Join("; ", Captum.Explain.BaselineChoice.All.Select(b => $"{b.Name}: {b.Description}"))}", DefaultValueFactory = _ => Captum.Explain.BaselineChoice.Model.Name };
+        baseline.AcceptOnlyFromAmong([.. Captum.Explain.BaselineChoice.All.Select(b => b.Name)]);
         var grid = new Option<int>("--grid") { Description = "The side of the heat map an image's attribution is averaged to.", DefaultValueFactory = _ => Captum.Explain.ExplanationSummaries.DefaultGrid };
         var outFolder = new Option<string>("--out") { Description = "The output folder: run.json and shard-NNNNN/ folders of Parquet parts with manifest.json.", Required = true };
         var shardIndex = new Option<int?>("--shard-index") { Description = $"This worker's shard; default: ${ShardAssignment.KubernetesIndexVariable}, else (${ShardAssignment.SlurmIndexVariable} - ${ShardAssignment.SlurmMinVariable}) / ${ShardAssignment.SlurmStepVariable}, else 0." };
@@ -39,7 +41,7 @@ internal static class BatchCommands
         var threads = new Option<int?>("--threads") { Description = "libtorch's thread count for this worker; default: libtorch's." };
         var command = new Command("attribute-dataset", "Attribute every example of a dataset (this worker's shard of it) to Parquet, resumable after a crash; then merge-results.")
         {
-            dataset, count, seed, model, modelFile, modelSetting, method, steps, internalBatchSize, target, grid, outFolder, shardIndex, shardCount, rowGroup, threads,
+            dataset, count, seed, model, modelFile, modelSetting, method, steps, internalBatchSize, target, baseline, grid, outFolder, shardIndex, shardCount, rowGroup, threads,
         };
         command.SetAction(async (parse, interrupted) =>
         {
@@ -63,6 +65,7 @@ internal static class BatchCommands
                     Steps = parse.GetValue(steps),
                     InternalBatchSize = parse.GetValue(internalBatchSize),
                     Target = parse.GetValue(target) == "expected" ? TargetChoice.Expected : TargetChoice.Predicted,
+                    Baseline = parse.GetValue(baseline)!,
                     Grid = parse.GetValue(grid),
                     Out = Path.GetFullPath(parse.GetValue(outFolder)!),
                     ShardIndex = parse.GetValue(shardIndex),

@@ -88,6 +88,25 @@ public sealed class DatasetAttributionTests(ScenesModelFixture scenes) : IClassF
     }
 
     [Fact]
+    public async Task RunShard_BlurBaseline_ChangesTheImagesShareAndIsPartOfTheRun()
+    {
+        using var temp = new TempFolder();
+        var byModel = Path.Combine(temp.Path, "model");
+        var byBlur = Path.Combine(temp.Path, "blur");
+        await Run(byModel, Spec(2), ShardAssignment.Single, model);
+        await Run(byBlur, Spec(2) with { Baseline = "blur" }, ShardAssignment.Single, model);
+
+        var modelRows = await DatasetAttribution.ReadPartAsync(Path.Combine(byModel, "shard-00000", ShardManifest.Read(Path.Combine(byModel, "shard-00000"))!.Parts.Single().File));
+        var blurRows = await DatasetAttribution.ReadPartAsync(Path.Combine(byBlur, "shard-00000", ShardManifest.Read(Path.Combine(byBlur, "shard-00000"))!.Parts.Single().File));
+        Assert.Equal(modelRows.Select(r => r.Prediction), blurRows.Select(r => r.Prediction));
+        Assert.NotEqual(modelRows.Select(r => r.Inputs[0].Contribution), blurRows.Select(r => r.Inputs[0].Contribution));
+        Assert.Equal("blur", AttributionRunSpec.ReadShard(Path.Combine(byBlur, "shard-00000"))!.Baseline);
+
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() => Run(byBlur, Spec(2), ShardAssignment.Single, model));
+        Assert.Contains("baseline: the folder has 'blur', this run 'model'", ex.Message);
+    }
+
+    [Fact]
     public async Task RunShard_ShardCountNotTheRuns_IsRefusedBeforeWork()
     {
         using var temp = new TempFolder();
