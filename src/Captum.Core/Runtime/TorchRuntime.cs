@@ -21,7 +21,7 @@ public static class TorchRuntime
     /// the numbers of its own reference kernels on this CPU (a convolution's gradients and an LSTM); where they do
     /// not, oneDNN is switched off for the whole process (<c>torch.backends.mkldnn.enabled = False</c> in Python)
     /// and <see cref="KernelWarning"/> says why. Where NNPACK cannot run on this CPU it is switched off too, so that
-    /// libtorch does not log "Could not initialize NNPACK" at every convolution (it logs it once, here). Applications
+    /// libtorch does not log "Could not initialize NNPACK" at every convolution (nor once: the one query here is made quietly). Applications
     /// that run models before calling CaptumSharp call this method first.
     /// </remarks>
     public static void EnsureAvailable()
