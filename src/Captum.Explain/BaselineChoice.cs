@@ -39,6 +39,7 @@ public sealed record BaselineChoice(string Name, string Description)
     public PreparedInput Apply(PreparedInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        Captum.Runtime.TorchRuntime.EnsureAvailable();
         if (input.Baselines.Count != input.Inputs.Count || input.Displays.Count != input.Inputs.Count)
         {
             throw new ArgumentException($"input has {input.Inputs.Count} inputs, {input.Baselines.Count} baselines and {input.Displays.Count} displays; each input needs one of each.", nameof(input));

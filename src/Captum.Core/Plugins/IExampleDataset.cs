@@ -54,7 +54,7 @@ public sealed record ExampleDatasetOptions
         var count = Count ?? defaultCount;
         if (count < 1)
         {
-            throw new ArgumentOutOfRangeException("options", count, "Count must be at least 1.");
+            throw new ArgumentOutOfRangeException("options", count, $"The {dataset} dataset: Count must be at least 1.");
         }
 
         if (!takesSettings && Settings.Keys.FirstOrDefault() is { } setting)
