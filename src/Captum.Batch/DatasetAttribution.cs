@@ -158,7 +158,7 @@ public static class DatasetAttribution
 
         if (BaselineChoice.Find(spec.Baseline) is null)
         {
-            throw new ArgumentException($"the run's baseline must be one of {string.Join(", ", BaselineChoice.All.Select(b => b.Name))}, not '{spec.Baseline}'.", nameof(spec));
+            throw new ArgumentException(BaselineChoice.Unknown("the run's baseline", spec.Baseline), nameof(spec));
         }
 
         ShardedRun.CheckArguments(shard, spec.Count, options.RowGroupSize);
@@ -198,7 +198,7 @@ public static class DatasetAttribution
             }
 
             using var scope = torch.NewDisposeScope();
-            var prepared = BaselineChoice.Find(spec.Baseline)!.Apply(model.Prepare(example.Inputs));
+            var prepared = BaselineChoice.Parse(spec.Baseline, nameof(spec)).Apply(model.Prepare(example.Inputs));
             using var explanation = strategy.Explain(
                 model,
                 prepared,

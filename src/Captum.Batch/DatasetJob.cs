@@ -90,10 +90,7 @@ public static class DatasetJob
         Positive(request.Steps, "steps");
         Positive(request.Grid, "grid");
         Positive(request.RowGroupSize, "row-group-size");
-        if (BaselineChoice.Find(request.Baseline) is null)
-        {
-            throw new ArgumentException($"baseline must be one of {string.Join(", ", BaselineChoice.All.Select(b => b.Name))}, not '{request.Baseline}'.", "baseline");
-        }
+        BaselineChoice.Parse(request.Baseline, "baseline");
         if (request.InternalBatchSize is { } b)
         {
             Positive(b, "internal-batch-size");

@@ -31,7 +31,7 @@ internal static class BatchCommands
         var internalBatchSize = new Option<int?>("--internal-batch-size") { Description = "At most this many expanded examples per pass; default: the method's." };
         var target = new Option<string>("--target") { Description = "Which class to explain: predicted or expected (the example's label).", DefaultValueFactory = _ => "predicted" };
         target.AcceptOnlyFromAmong("predicted", "expected");
-        var baseline = new Option<string>("--baseline") { Description = $"The baselines: {string.Join("; ", Captum.Explain.BaselineChoice.All.Select(b => $"{b.Name}: {b.Description}"))}", DefaultValueFactory = _ => Captum.Explain.BaselineChoice.Model.Name };
+        var baseline = new Option<string>("--baseline") { Description = $"The baselines: {Captum.Explain.BaselineChoice.Described}", DefaultValueFactory = _ => Captum.Explain.BaselineChoice.Model.Name };
         baseline.AcceptOnlyFromAmong([.. Captum.Explain.BaselineChoice.All.Select(b => b.Name)]);
         var grid = new Option<int>("--grid") { Description = "The side of the heat map an image's attribution is averaged to.", DefaultValueFactory = _ => Captum.Explain.ExplanationSummaries.DefaultGrid };
         var outFolder = new Option<string>("--out") { Description = "The output folder: run.json and shard-NNNNN/ folders of Parquet parts with manifest.json.", Required = true };

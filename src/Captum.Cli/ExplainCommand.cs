@@ -27,7 +27,7 @@ internal static class ExplainCommand
         var steps = new Option<int>("--steps") { Description = "Integration steps of path methods.", DefaultValueFactory = _ => new ExplanationOptions().Steps };
         var internalBatchSize = new Option<int?>("--internal-batch-size") { Description = "At most this many expanded examples per pass; default: the method's." };
         var target = new Option<string?>("--target") { Description = "The class to explain, by label or index; default: the predicted one." };
-        var baseline = new Option<string>("--baseline") { Description = $"The baselines: {string.Join("; ", BaselineChoice.All.Select(b => $"{b.Name}: {b.Description}"))}", DefaultValueFactory = _ => BaselineChoice.Model.Name };
+        var baseline = new Option<string>("--baseline") { Description = $"The baselines: {BaselineChoice.Described}", DefaultValueFactory = _ => BaselineChoice.Model.Name };
         var outFolder = new Option<string>("--out") { Description = "The output folder: report.html, and result.json with --json.", Required = true };
         var json = new Option<bool>("--json") { Description = "Also write result.json (ExplanationResultDocument: the answer, the contributions, the delta, per method)." };
         var command = new Command("explain", "Explain one example of any loaded model with one or several methods: the answer, each input's contribution, report.html and, with --json, result.json.")
@@ -55,8 +55,7 @@ internal static class ExplainCommand
                 throw new ArgumentException($"--internal-batch-size must be at least 1, not {parse.GetValue(internalBatchSize)}.");
             }
 
-            var baselineChoice = BaselineChoice.Find(parse.GetValue(baseline))
-                ?? throw new ArgumentException($"--baseline must be one of {string.Join(", ", BaselineChoice.All.Select(b => b.Name))}, not '{parse.GetValue(baseline)}'.");
+            var baselineChoice = BaselineChoice.Parse(parse.GetValue(baseline), "--baseline");
             var given = fileOptions.Given(parse);
             var files = provider.Files.Where(f => given.ContainsKey(f.Name)).ToDictionary(f => f.Name, f => given[f.Name], StringComparer.Ordinal);
             if (provider.Files.FirstOrDefault(f => f.Required && !files.ContainsKey(f.Name)) is { } missing)

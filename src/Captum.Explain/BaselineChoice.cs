@@ -32,8 +32,20 @@ public sealed record BaselineChoice(string Name, string Description)
     /// <summary>Every choice, the default (<see cref="Model"/>) first.</summary>
     public static IReadOnlyList<BaselineChoice> All { get; } = [Model, Zero, Blur];
 
+    /// <summary>Every choice with its description ("model: ...; zero: ...; blur: ..."), for an option's help.</summary>
+    public static string Described { get; } = string.Join("; ", All.Select(b => $"{b.Name}: {b.Description}"));
+
     /// <summary>The choice named <paramref name="name"/> (ordinal), or null.</summary>
     public static BaselineChoice? Find(string? name) => All.FirstOrDefault(c => string.Equals(c.Name, name, StringComparison.Ordinal));
+
+    /// <summary>The choice named <paramref name="name"/>.</summary>
+    /// <param name="name">The name given.</param>
+    /// <param name="argument">What gave it, for the message and the exception's parameter name (e.g. <c>--baseline</c>).</param>
+    /// <exception cref="ArgumentException">No choice has that name; the message starts with <paramref name="argument"/>.</exception>
+    public static BaselineChoice Parse(string? name, string argument) => Find(name) ?? throw new ArgumentException(Unknown(argument, name), argument);
+
+    /// <summary>"<paramref name="argument"/> must be one of model, zero, blur, not '<paramref name="name"/>'."</summary>
+    public static string Unknown(string argument, string? name) => $"{argument} must be one of {string.Join(", ", All.Select(b => b.Name))}, not '{name}'.";
 
     /// <summary>The prepared input with this choice's baselines; the same input for <see cref="Model"/>.</summary>
     public PreparedInput Apply(PreparedInput input)

@@ -566,7 +566,7 @@ public sealed class InsightsServer : IAsyncDisposable
         var baseline = baselineText.Length == 0 ? BaselineChoice.Model : BaselineChoice.Find(baselineText);
         if (baseline is null)
         {
-            return Fail($"baseline must be one of {string.Join(", ", BaselineChoice.All.Select(b => b.Name))}, not '{Clip(baselineText)}'.");
+            return Fail(BaselineChoice.Unknown("baseline", Clip(baselineText)));
         }
 
         // Inputs: a dataset example, or uploads.

@@ -106,11 +106,15 @@ public sealed class BaselineChoiceTests
     }
 
     [Fact]
-    public void Find_Names_EveryChoiceAndNothingElse()
+    public void FindAndParse_Names_EveryChoiceAndNothingElse()
     {
         Assert.Equal(["model", "zero", "blur"], BaselineChoice.All.Select(b => b.Name));
         Assert.All(BaselineChoice.All, b => Assert.Same(b, BaselineChoice.Find(b.Name)));
         Assert.Null(BaselineChoice.Find("Zero"));
         Assert.Null(BaselineChoice.Find(null));
+        Assert.Same(BaselineChoice.Blur, BaselineChoice.Parse("blur", "--baseline"));
+        var error = Assert.Throws<ArgumentException>(() => BaselineChoice.Parse("black", "--baseline"));
+        Assert.Equal("--baseline", error.ParamName);
+        Assert.StartsWith("--baseline must be one of model, zero, blur, not 'black'.", error.Message, StringComparison.Ordinal);
     }
 }
