@@ -41,15 +41,14 @@ public sealed record ExampleDatasetOptions
     public IReadOnlyDictionary<string, string> Settings { get; init; } = new Dictionary<string, string>();
 
     /// <summary>
-    /// For a provider's <see cref="IExampleDatasetProvider.Open"/>: the number of examples to give (<see cref="Count"/>,
-    /// else <paramref name="defaultCount"/>), refusing fewer than 1 and, for a dataset that takes none, any setting.
+    /// For the <see cref="IExampleDatasetProvider.Open"/> of a dataset that takes no settings: the number of examples to
+    /// give (<see cref="Count"/>, else <paramref name="defaultCount"/>), refusing fewer than 1 and any setting.
     /// </summary>
     /// <param name="dataset">The dataset's name, for the messages.</param>
     /// <param name="defaultCount">The provider's <see cref="IExampleDatasetProvider.DefaultCount"/>.</param>
-    /// <param name="takesSettings">Whether the dataset reads <see cref="Settings"/>; when false, a setting is refused, naming it.</param>
     /// <exception cref="ArgumentOutOfRangeException">The count is below 1.</exception>
-    /// <exception cref="ArgumentException">A setting is given to a dataset that takes none.</exception>
-    public int CheckedCount(string dataset, int defaultCount, bool takesSettings = false)
+    /// <exception cref="ArgumentException">A setting is given; the message names it.</exception>
+    public int CheckedCount(string dataset, int defaultCount)
     {
         var count = Count ?? defaultCount;
         if (count < 1)
@@ -57,7 +56,7 @@ public sealed record ExampleDatasetOptions
             throw new ArgumentOutOfRangeException("options", count, $"The {dataset} dataset: Count must be at least 1.");
         }
 
-        if (!takesSettings && Settings.Keys.FirstOrDefault() is { } setting)
+        if (Settings.Keys.FirstOrDefault() is { } setting)
         {
             throw new ArgumentException($"The {dataset} dataset takes no settings; '{setting}' is not one.", "options");
         }
