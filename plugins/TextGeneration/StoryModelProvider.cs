@@ -54,10 +54,7 @@ public sealed class StoryModelProvider : IInterpretableModelProvider
         }
         catch (ArgumentException e) when (e.ParamName != FolderFile)
         {
-            // The folder's readers name their argument "checkpoint" (captum llm's option); here it is this file.
-            var message = e.Message.StartsWith("checkpoint: ", StringComparison.Ordinal) ? e.Message["checkpoint: ".Length..] : e.Message;
-            var suffix = message.IndexOf(" (Parameter '", StringComparison.Ordinal);
-            throw new ArgumentException($"{FolderFile}: {(suffix > 0 ? message[..suffix] : message)}", FolderFile, e);
+            throw ErrorMessages.Renamed(e, FolderFile, FolderFile);
         }
 
         var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder)));

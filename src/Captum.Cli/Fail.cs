@@ -32,27 +32,14 @@ internal static class Fail
     /// <summary>Writes an expected failure as one error line and returns <see cref="ExitCode"/>.</summary>
     public static int Report(TextWriter error, Exception ex)
     {
-        if (ex is System.Runtime.InteropServices.ExternalException)
-        {
-            // libtorch's own errors carry its C++ stack after the first line.
-            error.WriteLine("captum: error: libtorch: " + ex.Message.Split('\n')[0].Trim());
-            return ExitCode;
-        }
-
-        return With(error, ex.Message);
+        var prefix = ex is System.Runtime.InteropServices.ExternalException ? "libtorch: " : string.Empty;
+        return With(error, prefix + ErrorMessages.OneLine(ex));
     }
 
     /// <summary>Writes <paramref name="message"/> as one error line and returns <see cref="ExitCode"/>.</summary>
     public static int With(TextWriter error, string message)
     {
-        error.WriteLine("captum: error: " + OneLine(message));
+        error.WriteLine("captum: error: " + message.ReplaceLineEndings(" ").Trim());
         return ExitCode;
-    }
-
-    private static string OneLine(string message)
-    {
-        var line = message.ReplaceLineEndings(" ").Trim();
-        var paramSuffix = line.IndexOf(" (Parameter '", StringComparison.Ordinal);
-        return paramSuffix > 0 ? line[..paramSuffix] : line;
     }
 }

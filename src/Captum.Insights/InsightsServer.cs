@@ -841,12 +841,7 @@ public sealed class InsightsServer : IAsyncDisposable
     private static int StatusOf(Exception ex) => ex is ArgumentException or NotSupportedException ? 400 : 422;
 
     /// <summary>An exception's message in one line, without .NET's "(Parameter 'x')" suffix.</summary>
-    internal static string Message(Exception ex)
-    {
-        var line = ex.Message.ReplaceLineEndings(" ").Trim();
-        var suffix = line.IndexOf(" (Parameter '", StringComparison.Ordinal);
-        return suffix > 0 ? line[..suffix] : line;
-    }
+    internal static string Message(Exception ex) => ErrorMessages.OneLine(ex);
 
     /// <summary>A user's value shortened for a message.</summary>
     private static string Clip(string value, int length = 60) => value.Length <= length ? value : value[..length] + "…";

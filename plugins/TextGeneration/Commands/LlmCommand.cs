@@ -61,9 +61,7 @@ public sealed class LlmCommand : IPluginCommand
         {
             // The attribution classes and the checkpoint reader name their own arguments (input, target, Foil, values,
             // checkpoint): say which option gave it.
-            var message = e.Message.StartsWith(e.ParamName + ": ", StringComparison.Ordinal) ? e.Message[(e.ParamName!.Length + 2)..] : e.Message;
-            var parameterSuffix = message.IndexOf(" (Parameter '", StringComparison.Ordinal);
-            throw new ArgumentException($"--{option}: {(parameterSuffix > 0 ? message[..parameterSuffix] : message)}", option, e);
+            throw ErrorMessages.Renamed(e, option, "--" + option);
         }
     }
 

@@ -70,7 +70,7 @@ public sealed class LlmTrainCommand : IPluginCommand
         {
             // "LearningRate must be ..." becomes "--learning-rate: must be ...".
             var option = OptionName(ex.ParamName);
-            var message = ex.Message.Split(" (Parameter '")[0];
+            var message = ErrorMessages.OneLine(ex);
             throw new ArgumentException(
                 option is null ? message : $"--{option}: {(message.StartsWith(ex.ParamName + " ", StringComparison.Ordinal) ? message[(ex.ParamName!.Length + 1)..] : message)}",
                 option,

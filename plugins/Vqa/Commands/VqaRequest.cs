@@ -195,7 +195,7 @@ internal sealed record VqaRequest(
         }
         catch (ArgumentException ex)
         {
-            throw new ArgumentException($"{label}: {Failure.Reason(ex)}", ex);
+            throw new ArgumentException($"{label}: {ErrorMessages.OneLine(ex)}", ex);
         }
     }
 
@@ -251,7 +251,7 @@ internal sealed record VqaRequest(
         }
         catch (Exception ex) when (ex is UnauthorizedAccessException or IOException)
         {
-            throw new ArgumentException($"--{VqaOptionNames.Out}: cannot write in {path} ({Failure.Reason(ex)}).", VqaOptionNames.Out, ex);
+            throw new ArgumentException($"--{VqaOptionNames.Out}: cannot write in {path} ({ErrorMessages.OneLine(ex)}).", VqaOptionNames.Out, ex);
         }
     }
 

@@ -83,7 +83,7 @@ internal static class VqaRun
         }
         catch (Exception ex) when (ex is ArgumentException or IOException or InvalidOperationException or ExternalException)
         {
-            output.Failed(image, question, Failure.Reason(ex));
+            output.Failed(image, question, ErrorMessages.OneLine(ex));
         }
         finally
         {

@@ -18,9 +18,7 @@ internal static class LayerArguments
         }
         catch (ArgumentException ex) when (ex.ParamName == from)
         {
-            var suffix = $" (Parameter '{from}')";
-            var message = ex.Message.EndsWith(suffix, StringComparison.Ordinal) ? ex.Message[..^suffix.Length] : ex.Message;
-            throw new ArgumentException($"{to} ({python}), checked against the layer's tensors: {message}", to, ex);
+            throw ErrorMessages.Renamed(ex, to, $"{to} ({python}), checked against the layer's tensors");
         }
     }
 }

@@ -56,7 +56,7 @@ public sealed class ModelInputWrapper : nn.Module
         }
         catch (ArgumentException ex)
         {
-            throw new ArgumentException(ex.Message.Split(" (Parameter")[0], nameof(moduleToWrap), ex);
+            throw new ArgumentException(ErrorMessages.OneLine(ex), nameof(moduleToWrap), ex);
         }
 
         WrappedModule = moduleToWrap;
