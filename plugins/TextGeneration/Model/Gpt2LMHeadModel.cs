@@ -94,6 +94,13 @@ public sealed class Gpt2LMHeadModel : nn.Module<Tensor, Tensor>, ICachingCausalL
             throw new ArgumentException($"inputIds must be [batch, tokens] integer ids (or [batch, tokens, {Config.Width}] token embeddings through an interpretable embedding layer), not {inputIds.dtype} [{string.Join(", ", inputIds.shape)}].", nameof(inputIds));
         }
 
+        if (embedded && !InterpretableEmbeddings.IsConfigured(transformer.Wte))
+        {
+            throw new ArgumentException(
+                $"inputIds are token embeddings {inputIds.dtype} [{string.Join(", ", inputIds.shape)}], but no interpretable embedding layer is configured on transformer.wte to take them: give integer ids, or call InterpretableEmbeddings.ConfigureInterpretableEmbeddingLayer(model, \"transformer.wte\") first.",
+                nameof(inputIds));
+        }
+
         if (cached + inputIds.shape[1] > Config.Positions)
         {
             throw new ArgumentException(

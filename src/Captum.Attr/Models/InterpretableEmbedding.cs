@@ -140,6 +140,20 @@ public static class InterpretableEmbeddings
         }
     }
 
+    /// <summary>
+    /// Whether an interpretable embedding layer is configured on <paramref name="embeddingLayer"/> (the layer object
+    /// itself, not its path), so that it now passes floating-point embeddings through. A model whose forward takes
+    /// either token ids or embeddings asks this to refuse embeddings, with a message, when nothing would pass them.
+    /// </summary>
+    public static bool IsConfigured(nn.Module embeddingLayer)
+    {
+        ArgumentNullException.ThrowIfNull(embeddingLayer);
+        lock (Gate)
+        {
+            return Configured.TryGetValue(embeddingLayer, out _);
+        }
+    }
+
     /// <summary>Restores the original embedding layer; the model then computes exactly what it did before.</summary>
     /// <exception cref="ArgumentException">The layer is not configured (never was, or was already removed).</exception>
     /// <remarks>Python: <c>remove_interpretable_embedding_layer(model, interpretable_emb)</c>.</remarks>
