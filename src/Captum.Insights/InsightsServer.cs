@@ -436,7 +436,7 @@ public sealed class InsightsServer : IAsyncDisposable
             {
                 run = await task.ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or NotSupportedException)
+            catch (Exception ex) when (IsRefusal(ex))
             {
                 await Error(context, StatusOf(ex), Message(ex)).ConfigureAwait(false);
                 return;
@@ -470,7 +470,7 @@ public sealed class InsightsServer : IAsyncDisposable
             runs.Add(run);
             await WriteLine(context, new { type = "result", run = id, result = run.Document }).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or NotSupportedException)
+        catch (Exception ex) when (IsRefusal(ex))
         {
             await WriteLine(context, new { type = "error", status = StatusOf(ex), error = Message(ex) }).ConfigureAwait(false);
         }
@@ -840,8 +840,16 @@ public sealed class InsightsServer : IAsyncDisposable
     /// <summary>The status of a run's failure: 400 for input the model refuses (an image that does not decode), 422 for a result that cannot be given.</summary>
     private static int StatusOf(Exception ex) => ex is ArgumentException or NotSupportedException ? 400 : 422;
 
-    /// <summary>An exception's message in one line, without .NET's "(Parameter 'x')" suffix.</summary>
-    internal static string Message(Exception ex) => ErrorMessages.OneLine(ex);
+    /// <summary>
+    /// Whether a run's failure is the model refusing this request rather than a fault of the server: bad input, a
+    /// result that cannot be given, or libtorch refusing the computation (a model that cannot take this input).
+    /// </summary>
+    private static bool IsRefusal(Exception ex) =>
+        ex is ArgumentException or InvalidOperationException or NotSupportedException or System.Runtime.InteropServices.ExternalException;
+
+    /// <summary>An exception's message in one line, without .NET's "(Parameter 'x')" suffix; libtorch's say so.</summary>
+    internal static string Message(Exception ex) =>
+        (ex is System.Runtime.InteropServices.ExternalException ? "libtorch: " : string.Empty) + ErrorMessages.OneLine(ex);
 
     /// <summary>A user's value shortened for a message.</summary>
     private static string Clip(string value, int length = 60) => value.Length <= length ? value : value[..length] + "…";

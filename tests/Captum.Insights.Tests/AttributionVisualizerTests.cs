@@ -144,6 +144,45 @@ public sealed class AttributionVisualizerTests
         Assert.False(model.Measurements.weight.IsInvalid);
     }
 
+    [Fact]
+    public async Task Explain_ModelThatLibtorchRefuses_Answers422SayingLibtorchsReason()
+    {
+        torch.manual_seed(3);
+        using var model = new OneRowAtATime();
+        var visualizer = new AttributionVisualizer(
+            [model],
+            ["no", "yes"],
+            [new GeneralFeature("measurements", ["a", "b", "c", "d"])],
+            [new Batch([torch.randn(1, 4)], torch.tensor(new long[] { 1 }))]);
+        await using var server = await visualizer.ServeAsync();
+        using var client = new HttpClient { BaseAddress = server.Url };
+
+        // Listing predicts one row (fine); Integrated Gradients runs its steps as one batch, which libtorch refuses.
+        using var form = InsightsFixture.Form([("example", "0"), ("method", "layer-ig"), ("steps", "8")]);
+        var response = await client.PostAsync("api/explain", form);
+
+        Assert.Equal((HttpStatusCode)422, response.StatusCode);
+        var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString()!;
+        Assert.StartsWith("libtorch: ", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("\n", error, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("healthz")).StatusCode);
+    }
+
+    /// <summary>A model that works on one row at a time: libtorch refuses to expand a batch of several into one.</summary>
+    private sealed class OneRowAtATime : nn.Module<Tensor, Tensor>
+    {
+        public OneRowAtATime()
+            : base(nameof(OneRowAtATime))
+        {
+            Output = nn.Linear(4, 2);
+            RegisterComponents();
+        }
+
+        public nn.Module<Tensor, Tensor> Output { get; }
+
+        public override Tensor forward(Tensor measurements) => Output.call(measurements.expand(1, -1));
+    }
+
     /// <summary>A classifier of a sentence's vectors: a non-linear score of their sum.</summary>
     private sealed class BagOfVectors : nn.Module<Tensor, Tensor>
     {
