@@ -79,7 +79,28 @@ public sealed class ProgressLines(TextWriter writer, string prefix, string units
 /// <param name="Resumed">Examples found complete when it started.</param>
 /// <param name="Computed">Examples it computed.</param>
 /// <param name="Errors">Rows it wrote with an error.</param>
-public sealed record ShardResult(ShardAssignment Shard, int First, int End, int Resumed, int Computed, int Errors);
+/// <param name="DamagedParts">Part files listed as complete but found damaged when it started (their SHA-256 differs
+/// from the manifest's, or they do not read back): deleted and their examples computed again.</param>
+public sealed record ShardResult(ShardAssignment Shard, int First, int End, int Resumed, int Computed, int Errors, int DamagedParts = 0)
+{
+    /// <summary>
+    /// One line for a worker's console, e.g. "shard 1 of 4: examples 16-31 complete (0 resumed, 16 computed, 0 with
+    /// errors)"; a shard with nothing to do (more shards than units) says so.
+    /// </summary>
+    /// <param name="units">The units' name, plural ("examples", "scenes").</param>
+    /// <param name="withErrors">Whether to count the rows with errors.</param>
+    public string Describe(string units = "examples", bool withErrors = true)
+    {
+        if (End <= First)
+        {
+            return $"{Shard}: no {units} (the run has fewer {units} than shards), complete";
+        }
+
+        var damaged = DamagedParts > 0 ? $", {DamagedParts} damaged part{(DamagedParts == 1 ? string.Empty : "s")} found and computed again" : string.Empty;
+        var errors = withErrors ? $", {Errors} with errors" : string.Empty;
+        return string.Create(CultureInfo.InvariantCulture, $"{Shard}: {units} {First}-{End - 1} complete ({Resumed} resumed, {Computed} computed{errors}{damaged})");
+    }
+}
 
 /// <summary>
 /// Attribution over whole datasets: one worker attributes its shard of a dataset (<see cref="ShardAssignment"/>)
@@ -231,7 +252,7 @@ public static class DatasetAttribution
         {
             // Any failure of one example is that example's: a worker that ended on it would meet it again on restart, forever.
             var known = ex is ArgumentException or IOException or InvalidDataException or NotSupportedException or UnauthorizedAccessException or ArithmeticException;
-            row.Error = (known ? ex.Message : $"{ex.GetType().Name}: {ex.Message}").ReplaceLineEndings(" ");
+            row.Error = known ? ErrorMessages.OneLine(ex) : $"{ex.GetType().Name}: {ErrorMessages.OneLine(ex)}";
         }
 
         row.TimeMs = watch.Elapsed.TotalMilliseconds;

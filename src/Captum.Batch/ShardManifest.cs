@@ -87,7 +87,9 @@ public sealed record ShardManifest
 /// <param name="First">Its first example.</param>
 /// <param name="Rows">Its number of examples.</param>
 /// <param name="Errors">How many of its rows have an error.</param>
-public sealed record ShardPart(string File, int First, int Rows, int Errors)
+/// <param name="Sha256">The SHA-256 (hex) of the file as written, by which a damaged part is recognised; null in manifests
+/// written before it was recorded (their parts are checked by reading them).</param>
+public sealed record ShardPart(string File, int First, int Rows, int Errors, string? Sha256 = null)
 {
     /// <summary>The file name of the part starting at example <paramref name="first"/>.</summary>
     public static string NameFor(int first) => string.Create(CultureInfo.InvariantCulture, $"part-{first:D9}.parquet");

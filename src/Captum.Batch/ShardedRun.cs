@@ -125,7 +125,7 @@ public static class ShardedRun
         Directory.CreateDirectory(folder);
         using var claim = ShardLock.Acquire(folder, shard);
         var (first, end) = (shard.First(count), shard.End(count));
-        var manifest = await RecoverAsync<TRow>(folder, shard, first, end).ConfigureAwait(false);
+        var (manifest, damaged) = await RecoverAsync<TRow>(folder, shard, first, end).ConfigureAwait(false);
         var done = new bool[end - first];
         foreach (var part in manifest.Parts)
         {
@@ -189,7 +189,7 @@ public static class ShardedRun
 
         manifest = manifest with { Complete = true };
         manifest.Write(folder);
-        return new ShardResult(shard, first, end, resumed, computed, errors);
+        return new ShardResult(shard, first, end, resumed, computed, errors, damaged);
     }
 
     /// <summary>
@@ -225,6 +225,7 @@ public static class ShardedRun
         var name = ShardPart.NameFor(rows[0].Index);
         var final = Path.Combine(folder, name);
         var temp = AtomicFile.TempName(final);
+        string digest;
         try
         {
             var stream = create(temp);
@@ -238,6 +239,7 @@ public static class ShardedRun
                 }
             }
 
+            digest = ContentDigest.OfPath(temp);
             File.Move(temp, final, overwrite: true);
         }
         catch
@@ -246,14 +248,15 @@ public static class ShardedRun
             throw;
         }
 
-        return new ShardPart(name, rows[0].Index, rows.Count, rows.Count(r => r.HasError));
+        return new ShardPart(name, rows[0].Index, rows.Count, rows.Count(r => r.HasError), digest);
     }
 
     /// <summary>
-    /// The shard folder's manifest after a possible crash: temporary files deleted, listed parts checked to exist,
+    /// The shard folder's manifest after a possible crash: temporary files deleted, listed parts checked to exist and
+    /// to be intact (<see cref="IsIntactAsync"/>; a damaged one is deleted, so that its examples are computed again),
     /// a part renamed into place but not yet listed adopted when it reads back whole and fits, otherwise deleted.
     /// </summary>
-    private static async Task<ShardManifest> RecoverAsync<TRow>(string folder, ShardAssignment shard, int first, int end)
+    private static async Task<(ShardManifest Manifest, int Damaged)> RecoverAsync<TRow>(string folder, ShardAssignment shard, int first, int end)
         where TRow : class, IShardRow, new()
     {
         foreach (var temp in Directory.EnumerateFiles(folder, "*" + AtomicFile.TempSuffix))
@@ -267,7 +270,21 @@ public static class ShardedRun
             throw new InvalidDataException($"{Path.Combine(folder, ShardManifest.FileName)} is of shard {manifest.ShardIndex} [{manifest.First}, {manifest.End}), not of {shard} [{first}, {end}).");
         }
 
-        var parts = manifest.Parts.Where(p => File.Exists(Path.Combine(folder, p.File))).ToList();
+        var parts = new List<ShardPart>();
+        var damaged = 0;
+        foreach (var part in manifest.Parts.Where(p => File.Exists(Path.Combine(folder, p.File))))
+        {
+            if (await IsIntactAsync<TRow>(Path.Combine(folder, part.File), part).ConfigureAwait(false))
+            {
+                parts.Add(part);
+            }
+            else
+            {
+                TryDelete(Path.Combine(folder, part.File));
+                damaged++;
+            }
+        }
+
         var listed = parts.Select(p => p.File).ToHashSet(StringComparer.Ordinal);
         foreach (var path in Directory.EnumerateFiles(folder, "part-*.parquet").Order(StringComparer.Ordinal))
         {
@@ -285,7 +302,7 @@ public static class ShardedRun
                 && !parts.Any(p => p.First <= rows[^1].Index && rows[0].Index < p.First + p.Rows);
             if (fits)
             {
-                parts.Add(new ShardPart(name, rows![0].Index, rows.Count, rows.Count(r => r.HasError)));
+                parts.Add(new ShardPart(name, rows![0].Index, rows.Count, rows.Count(r => r.HasError), ContentDigest.OfPath(path)));
             }
             else
             {
@@ -300,7 +317,23 @@ public static class ShardedRun
             recovered.Write(folder);
         }
 
-        return recovered;
+        return (recovered, damaged);
+    }
+
+    /// <summary>
+    /// Whether the part file at <paramref name="path"/> is the one its manifest entry describes: the same SHA-256 when
+    /// the manifest recorded one, otherwise (older manifests) readable with the consecutive rows it lists.
+    /// </summary>
+    private static async Task<bool> IsIntactAsync<TRow>(string path, ShardPart part)
+        where TRow : class, IShardRow, new()
+    {
+        if (part.Sha256 is not null)
+        {
+            return string.Equals(ContentDigest.OfPath(path), part.Sha256, StringComparison.Ordinal);
+        }
+
+        var rows = await TryReadAsync<TRow>(path).ConfigureAwait(false);
+        return rows is not null && rows.Count == part.Rows && rows.Select((r, i) => r.Index == part.First + i).All(ok => ok);
     }
 
     /// <summary>The rows of a part file; null when it is not readable as <typeparamref name="TRow"/>s.</summary>
@@ -402,7 +435,7 @@ public static class ShardedRun
         var next = 0;
         foreach (var (path, part) in status.Parts)
         {
-            var rows = await ReadPartAsync<TRow>(path, cancellationToken).ConfigureAwait(false);
+            var rows = await ReadIntactPartAsync<TRow>(path, part, status.Units, cancellationToken).ConfigureAwait(false);
             if (rows.Count != part.Rows || part.First != next || rows.Select((r, i) => r.Index == part.First + i).Any(ok => !ok))
             {
                 throw new InvalidDataException(string.Create(
@@ -420,6 +453,26 @@ public static class ShardedRun
         if (next != status.Count)
         {
             throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"the parts hold {next} {status.Units}, the run has {status.Count}."));
+        }
+    }
+
+    /// <summary>The rows of a listed part, refused naming the file and the repair when it is not the file its manifest describes.</summary>
+    private static async Task<IList<TRow>> ReadIntactPartAsync<TRow>(string path, ShardPart part, string units, CancellationToken cancellationToken)
+        where TRow : class, IShardRow, new()
+    {
+        var repair = $"run its shard's worker again with the same options: it recomputes damaged parts (their {part.Rows} {units}), then merge again.";
+        if (part.Sha256 is not null && !string.Equals(ContentDigest.OfPath(path), part.Sha256, StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"{path} is damaged: its SHA-256 differs from the one its manifest recorded when it was written; {repair}");
+        }
+
+        try
+        {
+            return await ReadPartAsync<TRow>(path, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or NotSupportedException or ArgumentException or InvalidOperationException && ex is not FileNotFoundException)
+        {
+            throw new InvalidDataException($"{path} is not readable ({ErrorMessages.OneLine(ex)}); {repair}", ex);
         }
     }
 

@@ -89,9 +89,7 @@ internal static class BatchCommands
                     host.ExplanationStrategies,
                     progress: new ProgressLines(error, "attribute-dataset: "),
                     cancellationToken: cancellationToken);
-                output.WriteLine(string.Create(
-                    CultureInfo.InvariantCulture,
-                    $"{result.Shard}: examples {result.First}-{result.End - 1} complete ({result.Resumed} resumed, {result.Computed} computed, {result.Errors} with errors) in {request.Out}"));
+                output.WriteLine($"{result.Describe()} in {request.Out}");
                 return 0;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -63,6 +63,7 @@ internal static class ExplainCommand
                 throw new ArgumentException($"--{missing.Name} is required by the {provider.Name} model: {missing.Description}.");
             }
 
+            Captum.Plugins.OutputFolder.Check("out", parse.GetValue(outFolder)!, parse.GetValue(json) ? ["report.html", "result.json"] : ["report.html"]);
             var outPath = Path.GetFullPath(parse.GetValue(outFolder)!);
             Directory.CreateDirectory(outPath);
 

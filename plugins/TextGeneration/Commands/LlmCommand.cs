@@ -121,6 +121,7 @@ public sealed class LlmCommand : IPluginCommand
         var steps = Positive(context, "steps");
         var top = Positive(context, "top");
         var folder = context.GetText("out")!;
+        OutputFolder.Check("out", folder, context.GetFlag("json") ? ["report.html", "result.json"] : ["report.html"]);
         var target = context.GetText("target");
         var foil = context.GetText("foil");
 

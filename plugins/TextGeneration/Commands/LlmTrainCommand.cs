@@ -78,6 +78,7 @@ public sealed class LlmTrainCommand : IPluginCommand
         }
 
         var folder = context.GetText("out")!;
+        OutputFolder.Check("out", folder, "config.json", "model.safetensors", "vocab.txt", RecordFile);
         var command = string.Create(
             CultureInfo.InvariantCulture,
             $"captum llm-train --seed {options.Seed} --steps {options.Steps} --batch-size {options.BatchSize} --learning-rate {options.LearningRate:R} --weight-decay {options.WeightDecay:R} --warmup-steps {options.WarmupSteps}{(options.SinusoidalPositions ? string.Empty : " --plain-positions")}{(options.EarlyAnswers ? string.Empty : " --no-early-answers")}{(options.WhoQuestions ? string.Empty : " --no-who-questions")} --layers {options.Layers} --width {options.Width} --heads {options.Heads} --threads {options.Threads} --held-out-stories {options.HeldOutStories}");

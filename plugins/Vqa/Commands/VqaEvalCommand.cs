@@ -154,9 +154,7 @@ public sealed class VqaEvalCommand : IPluginCommand
                 model,
                 new ShardedRunOptions { RowGroupSize = rowGroupSize, Progress = new ProgressLines(context.Error, "vqa-eval: ", "scenes") },
                 cancellationToken).GetAwaiter().GetResult();
-            context.Output.WriteLine(string.Create(
-                CultureInfo.InvariantCulture,
-                $"{result.Shard}: scenes {result.First}-{result.End - 1} complete ({result.Resumed} resumed, {result.Computed} computed) in {outFolder}"));
+            context.Output.WriteLine($"{result.Describe("scenes", withErrors: false)} in {outFolder}");
             context.Output.WriteLine($"when every shard is complete: captum vqa-eval --from {outFolder}");
             return 0;
         }

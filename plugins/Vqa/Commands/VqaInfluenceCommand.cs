@@ -55,6 +55,7 @@ public sealed class VqaInfluenceCommand : IPluginCommand
         var k = CommandValues.Positive(context, "k");
         var batchSize = CommandValues.Positive(context, "batch-size");
         var folder = context.GetText("out")!;
+        OutputFolder.Check("out", folder, "report.html", "influence.json");
         var path = context.GetText("checkpoint");
         if (path is not null && !File.Exists(path))
         {
@@ -87,6 +88,11 @@ public sealed class VqaInfluenceCommand : IPluginCommand
         var trainingItems = generator.GenerateMany(trainingSeed, trainingScenes)
             .SelectMany(scene => scene.Questions.Select(q => new SceneItem(scene, q)))
             .ToList();
+        if (k > trainingItems.Count)
+        {
+            throw new ArgumentException($"--k: {k} proponents and opponents asked of {trainingItems.Count} training questions ({trainingScenes} scenes); give at most {trainingItems.Count}, or more --training-scenes.", "k");
+        }
+
         var state = net.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone());
         var tracin = new TracInCPFast(net, FinalLayer, new SceneInfluenceData(trainingItems, batchSize), [TrainingCheckpoint.FromStateDict(state, 1.0, "final weights")]);
         context.Error.WriteLine($"vqa-influence: {wrongAnswers.Count} wrong answers against {trainingItems.Count} training questions of {trainingScenes} scenes (seed {trainingSeed})");
@@ -150,7 +156,7 @@ public sealed class VqaInfluenceCommand : IPluginCommand
 
     private static (long[] Indices, float[] Scores) Top(Tensor scores, int k, bool largest)
     {
-        var (values, indices) = torch.topk(scores[0], Math.Min(k, (int)scores.shape[1]), largest: largest);
+        var (values, indices) = torch.topk(scores[0], k, largest: largest);
         return (indices.data<long>().ToArray(), values.data<float>().ToArray());
     }
 

@@ -199,61 +199,8 @@ internal sealed record VqaRequest(
         }
     }
 
-    /// <summary>
-    /// Checks the outputs can be written before anything is computed: <see cref="OutDir"/> is a folder or can be made
-    /// as one, report.html (and result.json) are not folders nor unwritable files, and a file can be made in the
-    /// folder (a temporary one, created and deleted). Nothing that exists is changed.
-    /// </summary>
-    private void CheckOut()
-    {
-        var label = "--" + VqaOptionNames.Out;
-        var outDir = Path.GetFullPath(OutDir);
-        if (File.Exists(outDir))
-        {
-            throw new ArgumentException($"{label}: {OutDir} is a file, not a folder.", VqaOptionNames.Out);
-        }
-
-        var folder = outDir;
-        while (!Directory.Exists(folder))
-        {
-            if (File.Exists(folder))
-            {
-                throw new ArgumentException($"{label}: {folder} is a file, so the folder {OutDir} cannot be made.", VqaOptionNames.Out);
-            }
-
-            folder = Path.GetDirectoryName(folder) ?? throw new ArgumentException($"{label}: {OutDir} has no folder to be made in.", VqaOptionNames.Out);
-        }
-
-        foreach (var name in OutputFiles)
-        {
-            var path = Path.Combine(outDir, name);
-            if (Directory.Exists(path))
-            {
-                throw new ArgumentException($"{label}: {path} is a folder, so {name} cannot be written.", VqaOptionNames.Out);
-            }
-
-            if (File.Exists(path))
-            {
-                // Opened for writing without truncating: the file is left as it is.
-                Writable(path, () => new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite).Dispose());
-            }
-        }
-
-        var probe = Path.Combine(folder, $".captum-vqa-{Guid.NewGuid():N}.tmp");
-        Writable(folder, () => new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose).Dispose());
-    }
-
-    private static void Writable(string path, Action open)
-    {
-        try
-        {
-            open();
-        }
-        catch (Exception ex) when (ex is UnauthorizedAccessException or IOException)
-        {
-            throw new ArgumentException($"--{VqaOptionNames.Out}: cannot write in {path} ({ErrorMessages.OneLine(ex)}).", VqaOptionNames.Out, ex);
-        }
-    }
+    /// <summary>Checks the outputs can be written before anything is computed (<see cref="OutputFolder.Check"/>).</summary>
+    private void CheckOut() => OutputFolder.Check(VqaOptionNames.Out, OutDir, OutputFiles);
 
     private static int AtLeast(long value, int minimum, string option, string why = "")
     {

@@ -59,6 +59,7 @@ public sealed class VqaRobustCommand : IPluginCommand
             Window = CommandValues.Positive(context, "window") is var w && w % 2 == 1 ? w : throw new ArgumentException($"--window must be odd, not {w}.", "window"),
         };
         var folder = context.GetText("out")!;
+        OutputFolder.Check("out", folder, "report.html", "robust.json");
         var path = context.GetText("checkpoint");
         if (path is not null && !File.Exists(path))
         {
@@ -119,7 +120,20 @@ public sealed class VqaRobustCommand : IPluginCommand
             radii[i] = level / 255.0;
         }
 
-        return radii[0] == 0 ? radii : throw new ArgumentException("--radii must start with 0: the clean image the other radii are compared with.", "radii");
+        if (radii[0] != 0)
+        {
+            throw new ArgumentException("--radii must start with 0: the clean image the other radii are compared with.", "radii");
+        }
+
+        for (var i = 1; i < radii.Length; i++)
+        {
+            if (radii[i] <= radii[i - 1])
+            {
+                throw new ArgumentException($"--radii must grow from one to the next: '{parts[i]}' follows '{parts[i - 1]}' (give each radius once, smallest first, e.g. 0,2,4,8).", "radii");
+            }
+        }
+
+        return radii;
     }
 
     private static List<SceneQuestion> Questions(Scene scene, string? text)

@@ -41,6 +41,7 @@ public sealed class VqaScenesCommand : IPluginCommand
             ? q
             : throw new ArgumentException($"--min-questions must be from 1 to {kinds} (a scene asks at most one question of each kind).", "min-questions");
         var folder = context.GetText("out")!;
+        OutputFolder.Check("out", folder, ManifestFile);
         Directory.CreateDirectory(folder);
         var scenes = new List<Dictionary<string, object?>>();
         var generator = new SceneGenerator();

@@ -67,6 +67,7 @@ public sealed class VqaTcavCommand : IPluginCommand
 
         var iterations = CommandValues.Positive(context, "classifier-iterations");
         var folder = context.GetText("out")!;
+        OutputFolder.Check("out", folder, "report.html");
         var jsonPath = context.GetText("json");
 
         using var scope = torch.NewDisposeScope();

@@ -45,6 +45,7 @@ public sealed class VqaTrainCommand : IPluginCommand
             HeldOutScenes = CommandValues.NonNegative(context, "held-out-scenes"),
         };
         var folder = context.GetText("out")!;
+        OutputFolder.Check("out", folder, CheckpointFile, "training.json");
         var command = string.Create(
             CultureInfo.InvariantCulture,
             $"captum vqa-train --seed {options.Seed} --steps {options.Steps} --scenes-per-step {options.ScenesPerStep} --learning-rate {options.LearningRate:R} --threads {options.Threads} --held-out-scenes {options.HeldOutScenes}");

@@ -89,6 +89,67 @@ public sealed class ShardedRunTests
         Assert.Empty(Directory.EnumerateFileSystemEntries(temp.Path));
     }
 
+    [Theory]
+    [InlineData(100)] // truncated: not a Parquet file any more
+    [InlineData(-1)] // one byte changed in the middle: still Parquet, other contents
+    public async Task ReadRowsAndResume_PartDamagedAfterWriting_MergeNamesTheFileAndAResumeComputesItsUnitsAgain(int truncateTo)
+    {
+        using var temp = new TempFolder();
+        await ShardedRun.RunShardAsync(temp.Path, ShardAssignment.Single, 6, (index, _) => Square(index), new() { RowGroupSize = 2 });
+        var part = Path.Combine(temp.Path, ShardAssignment.Single.FolderName, ShardPart.NameFor(2));
+        Damage(part, truncateTo);
+
+        var status = ShardedRun.Check(temp.Path, 6, 1, "numbers");
+        var ex = await Assert.ThrowsAsync<InvalidDataException>(async () =>
+        {
+            await foreach (var _ in ShardedRun.ReadRowsAsync<SquareRow>(status))
+            {
+            }
+        });
+        Assert.Contains(part, ex.Message, StringComparison.Ordinal);
+        Assert.Contains("run its shard's worker again", ex.Message, StringComparison.Ordinal);
+
+        var recomputed = new List<int>();
+        var resumed = await ShardedRun.RunShardAsync(temp.Path, ShardAssignment.Single, 6, (index, _) =>
+        {
+            recomputed.Add(index);
+            return Square(index);
+        }, new() { RowGroupSize = 2 });
+        Assert.Equal([2, 3], recomputed);
+        Assert.Equal((4, 2, 1), (resumed.Resumed, resumed.Computed, resumed.DamagedParts));
+        var rows = new List<SquareRow>();
+        await foreach (var row in ShardedRun.ReadRowsAsync<SquareRow>(ShardedRun.Check(temp.Path, 6, 1, "numbers")))
+        {
+            rows.Add(row);
+        }
+
+        Assert.Equal(Enumerable.Range(0, 6).Select(i => (long)i * i), rows.Select(r => r.Square));
+    }
+
+    [Fact]
+    public void Describe_ShardWithNoUnits_SaysSoInsteadOfAnEmptyRange()
+    {
+        var result = new ShardResult(new ShardAssignment(3, 4), 2, 2, 0, 0, 0);
+
+        Assert.Equal("shard 3 of 4: no examples (the run has fewer examples than shards), complete", result.Describe());
+        Assert.Equal("shard 3 of 4: scenes 2-5 complete (1 resumed, 3 computed, 1 damaged part found and computed again)", (result with { End = 6, Resumed = 1, Computed = 3, DamagedParts = 1 }).Describe("scenes", withErrors: false));
+    }
+
+    /// <summary>Truncates the file to <paramref name="length"/> bytes, or with -1 flips the bits of its middle byte.</summary>
+    private static void Damage(string path, int length)
+    {
+        if (length >= 0)
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Write);
+            stream.SetLength(length);
+            return;
+        }
+
+        var bytes = File.ReadAllBytes(path);
+        bytes[bytes.Length / 2] ^= 0xFF;
+        File.WriteAllBytes(path, bytes);
+    }
+
     private static SquareRow Square(int index) => new() { Index = index, Square = (long)index * index, Error = index == 3 ? "three is unlucky" : null };
 
     public sealed class SquareRow : IShardRow

@@ -76,6 +76,32 @@ public sealed class VqaInfluenceCommandTests
     }
 
     [Fact]
+    public void VqaInfluence_KLargerThanTheTrainingQuestions_ExitsTwoNamingK()
+    {
+        using var folder = new TempFolder();
+
+        var (code, _, error) = Run("vqa-influence", "--k", "100", "--training-scenes", "1", "--out", folder.Path);
+
+        Assert.Equal(2, code);
+        Assert.Contains("--k: 100 proponents and opponents asked of", error, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(folder.Path, "report.html")));
+    }
+
+    [Fact]
+    public void VqaInfluence_OutIsAFile_ExitsTwoNamingOut()
+    {
+        using var folder = new TempFolder();
+        var file = Path.Combine(folder.Path, "taken");
+        File.WriteAllText(file, "mine");
+
+        var (code, _, error) = Run("vqa-influence", "--out", file);
+
+        Assert.Equal(2, code);
+        Assert.Contains("--out: ", error, StringComparison.Ordinal);
+        Assert.Equal("mine", File.ReadAllText(file));
+    }
+
+    [Fact]
     public void VqaInfluence_TutorialCheckpoint_ExitsTwoNamingCheckpoint()
     {
         using var folder = new TempFolder();

@@ -69,6 +69,9 @@ public sealed class VqaRobustCommandTests
     [InlineData("--radii", "0,x", "radii")]
     [InlineData("--radii", "4,8", "radii")]
     [InlineData("--radii", "0,300", "radii")]
+    [InlineData("--radii", "0,0,8", "radii")]
+    [InlineData("--radii", "0,8,4", "radii")]
+    [InlineData("--out", "/proc/version", "out")]
     [InlineData("--window", "4", "window")]
     [InlineData("--attack-steps", "0", "attack-steps")]
     [InlineData("--question", "what color is the moon", "question")]
@@ -76,7 +79,7 @@ public sealed class VqaRobustCommandTests
     {
         using var folder = new TempFolder();
 
-        var (code, _, error) = Run("vqa-robust", option, value, "--out", folder.Path);
+        var (code, _, error) = option == "--out" ? Run("vqa-robust", option, value) : Run("vqa-robust", option, value, "--out", folder.Path);
 
         Assert.Equal(2, code);
         Assert.Contains("--" + name, error, StringComparison.Ordinal);
