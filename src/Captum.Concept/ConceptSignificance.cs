@@ -1,3 +1,4 @@
+using MathNet.Numerics;
 using MathNet.Numerics.Distributions;
 
 namespace Captum.Concept;
@@ -13,8 +14,10 @@ namespace Captum.Concept;
 /// <param name="Scores">The concept's score in each set [concept, r_i], i = 1 … N - 1.</param>
 /// <param name="RandomScores">r_0's score in each set [r_0, r_i], i = 1 … N - 1: the null distribution.</param>
 /// <param name="TStatistic">Welch's t of mean(Scores) - mean(RandomScores); ±infinity when both spreads are 0 and the means differ.</param>
+/// <param name="PValue">The two-sided p-value; when both spreads are 0 and the means differ, the exact permutation
+/// test's: 2 / C(2n, n) for n scores a side (1 / C(n1 + n2, n1) for unequal sides), so that a handful of random
+/// concepts cannot make a concept significant by themselves (0.33 at two a side).</param>
 /// <param name="DegreesOfFreedom">Welch-Satterthwaite's degrees of freedom.</param>
-/// <param name="PValue">The two-sided p-value.</param>
 /// <param name="Alpha">The significance level.</param>
 public sealed record ConceptSignificance(
     Concept Concept,
@@ -65,8 +68,17 @@ internal static class Welch
         var se2 = sa + sb;
         if (se2 == 0)
         {
-            // Both groups constant: the means either coincide (no evidence of a difference) or differ with certainty.
-            return ma == mb ? (0, a.Count + b.Count - 2, 1) : (ma > mb ? double.PositiveInfinity : double.NegativeInfinity, a.Count + b.Count - 2, 0);
+            // Both groups constant: t is undefined (0/0 or ±infinity), and "certain" would overclaim on two values a
+            // side. The exact permutation test answers instead: of the C(n1 + n2, n1) ways to relabel the values, only
+            // the observed split (and its mirror when n1 = n2) separates the means as far, so that share is the p-value.
+            if (ma == mb)
+            {
+                return (0, a.Count + b.Count - 2, 1);
+            }
+
+            var extreme = a.Count == b.Count ? 2.0 : 1.0;
+            var p0 = Math.Min(1, extreme / SpecialFunctions.Binomial(a.Count + b.Count, a.Count));
+            return (ma > mb ? double.PositiveInfinity : double.NegativeInfinity, a.Count + b.Count - 2, p0);
         }
 
         var t = (ma - mb) / Math.Sqrt(se2);

@@ -158,9 +158,14 @@ public sealed class CAVAndClassifierTests
     }
 
     [Fact]
-    public void Welch_ConstantGroups_AreCertainOrIndistinguishable()
+    public void Welch_ConstantGroups_GiveTheExactPermutationPValue()
     {
-        Assert.Equal(0, Welch.Test([1.0, 1.0], [0.5, 0.5]).PValue);
+        // Two a side: 6 relabellings, of which the split and its mirror are as extreme: 1/3, never significant.
+        Assert.Equal(1.0 / 3, Welch.Test([1.0, 1.0], [0.5, 0.5]).PValue, 12);
+        // Nine a side: 2 / C(18, 9) = 2 / 48620.
+        Assert.Equal(2.0 / 48620, Welch.Test(Enumerable.Repeat(1.0, 9).ToList(), Enumerable.Repeat(0.5, 9).ToList()).PValue, 15);
+        // Unequal sides have no mirror: 1 / C(5, 2).
+        Assert.Equal(0.1, Welch.Test([0.0, 0.0], [1.0, 1.0, 1.0]).PValue, 12);
         Assert.Equal(1, Welch.Test([0.5, 0.5], [0.5, 0.5]).PValue);
     }
 
