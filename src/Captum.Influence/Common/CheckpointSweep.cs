@@ -27,15 +27,24 @@ internal sealed class CheckpointSweep(nn.Module model, IReadOnlyList<TrainingChe
         using var scope = torch.NewDisposeScope();
         using var snapshot = new ModelSnapshot(model, parameters);
         Tensor? sum = null;
+        long? firstExamples = null;
         foreach (var checkpoint in checkpoints)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var rate = checkpoint.Load(model);
+            if (!double.IsFinite(rate) || rate < 0)
+            {
+                throw new ArgumentException(
+                    $"checkpoints: checkpoint '{checkpoint.Name}' gave the learning rate {rate.ToString(System.Globalization.CultureInfo.InvariantCulture)}; a learning rate must be a finite number of 0 or more.",
+                    "checkpoints");
+            }
+
             using var checkpointScope = torch.NewDisposeScope();
             List<Tensor> Batches(Func<InfluenceBatch, Tensor> map)
             {
                 var results = new List<Tensor>();
                 var index = 0;
+                long examples = 0;
                 foreach (var batch in data)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
@@ -47,9 +56,18 @@ internal sealed class CheckpointSweep(nn.Module model, IReadOnlyList<TrainingChe
                     batch.Validate($"batch {index} of the data");
                     using (var batchScope = torch.NewDisposeScope())
                     {
-                        results.Add(map(batch).MoveToOuterDisposeScope());
+                        try
+                        {
+                            results.Add(map(batch).MoveToOuterDisposeScope());
+                        }
+                        catch (System.Runtime.InteropServices.ExternalException ex)
+                        {
+                            // The model's own refusal (a width it cannot take): say which batch, not only libtorch's words.
+                            throw new ArgumentException($"data: the model cannot take batch {index} (libtorch: {ErrorMessages.OneLine(ex)}).", nameof(data), ex);
+                        }
                     }
 
+                    examples += batch.Count;
                     index++;
                     done++;
                     progress?.Report(new AttributionProgress(done, batchCount is { } c ? Math.Max(c * checkpoints.Count, done) : done));
@@ -60,6 +78,14 @@ internal sealed class CheckpointSweep(nn.Module model, IReadOnlyList<TrainingChe
                     throw new ArgumentException("data: no batch.", nameof(data));
                 }
 
+                if (firstExamples is { } expected && examples != expected)
+                {
+                    throw new ArgumentException(
+                        $"data: it gave {examples} examples for checkpoint '{checkpoint.Name}' but {expected} for the first: it must give the same examples, in the same order, each time it is enumerated.",
+                        nameof(data));
+                }
+
+                firstExamples = examples;
                 return results;
             }
 

@@ -232,4 +232,72 @@ public sealed class TracInCPTests
         Assert.Equal("Loss", Assert.Throws<ArgumentException>(() => summed.Influence(test)).ParamName);
         Assert.Equal("test", Assert.Throws<ArgumentException>(() => tracin.Influence(new InfluenceBatch(torch.randn(3, 5), torch.zeros(2, ScalarType.Int64)))).ParamName);
     }
+
+    [Fact]
+    public void Influence_LabelOutsideTheModelsClasses_ThrowsNamingTheLabels()
+    {
+        using var scope = torch.NewDisposeScope();
+        var (model, train, _, checkpoints) = Setup();
+        var test = new InfluenceBatch(torch.randn(2, 5), torch.tensor(new long[] { 0, 9 }));
+
+        var ex = Assert.Throws<ArgumentException>(() => new TracInCP(model, train, checkpoints).Influence(test));
+
+        Assert.Equal("labels", ex.ParamName);
+        Assert.Contains("class index 9 is out of range for the model's 3 outputs", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(double.NaN)]
+    [InlineData(-0.1)]
+    [InlineData(double.PositiveInfinity)]
+    public void Influence_CheckpointGivingABadLearningRate_ThrowsNamingTheCheckpoints(double rate)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (model, train, test, checkpoints) = Setup();
+        TrainingCheckpoint[] bad = [checkpoints[0], TrainingCheckpoint.FromFunction("epoch 2", m => rate)];
+
+        var ex = Assert.Throws<ArgumentException>(() => new TracInCP(model, train, bad).Influence(test));
+
+        Assert.Equal("checkpoints", ex.ParamName);
+        Assert.Contains("'epoch 2' gave the learning rate", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Influence_DataGivingFewerExamplesAtTheSecondCheckpoint_ThrowsNamingTheData()
+    {
+        using var scope = torch.NewDisposeScope();
+        var (model, train, test, checkpoints) = Setup();
+        var enumerations = 0;
+        IEnumerable<InfluenceBatch> Shrinking()
+        {
+            enumerations++;
+            return enumerations == 1 ? train : train.Take(train.Count - 1);
+        }
+
+        var ex = Assert.Throws<ArgumentException>(() => new TracInCP(model, new Deferred(Shrinking), checkpoints).Influence(test));
+
+        Assert.Equal("data", ex.ParamName);
+        Assert.Contains("examples for checkpoint", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Influence_TrainingBatchTheModelCannotTake_ThrowsNamingTheBatch()
+    {
+        using var scope = torch.NewDisposeScope();
+        var (model, _, test, checkpoints) = Setup();
+        InfluenceBatch[] wide = [new InfluenceBatch(torch.randn(3, 7), torch.tensor(new long[] { 0, 1, 2 }))];
+
+        var ex = Assert.Throws<ArgumentException>(() => new TracInCP(model, wide, checkpoints).Influence(test));
+
+        Assert.Equal("data", ex.ParamName);
+        Assert.StartsWith("data: the model cannot take batch 0 (libtorch: ", ex.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A sequence whose every enumeration asks <paramref name="make"/> anew.</summary>
+    private sealed class Deferred(Func<IEnumerable<InfluenceBatch>> make) : IEnumerable<InfluenceBatch>
+    {
+        public IEnumerator<InfluenceBatch> GetEnumerator() => make().GetEnumerator();
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
 }
