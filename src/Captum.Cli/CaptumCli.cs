@@ -35,7 +35,9 @@ public static class CaptumCli
         using var host = PluginHost.Load(PluginRoots(folders));
         var parsed = Root(host, output, error).Parse(args);
         // Ctrl+C and SIGTERM cancel the command, which stops at the end of its current pass and writes what it has
-        // done (attribute-dataset's rows, Insights' shutdown); System.CommandLine's default gives it 2 seconds.
+        // done (attribute-dataset's rows, Insights' shutdown). System.CommandLine's own handling was measured not to
+        // catch them here (the process ended at once, exit 130 or 143), so every long-running command listens itself
+        // through a TerminationSignal linked to the token it is given.
         return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = TimeSpan.FromMinutes(5) });
     }
 

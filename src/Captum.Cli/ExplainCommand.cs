@@ -37,7 +37,7 @@ internal static class ExplainCommand
 
         var fileOptions = new ModelFileOptions(host, command, OwnOptions);
 
-        command.SetAction((parse, cancellationToken) => Task.FromResult(Fail.Guard(error, () =>
+        command.SetAction((parse, commandLineToken) => Task.FromResult(Fail.Cancellable(error, "explain", commandLineToken, cancellationToken =>
         {
             CaptumCli.WarnAboutFailures(host, error);
             var provider = host.GetModelProvider(parse.GetValue(model)!);
@@ -83,6 +83,7 @@ internal static class ExplainCommand
             {
                 foreach (var strategy in strategies)
                 {
+                    error.WriteLine($"explain: {strategy.Name} (Ctrl+C cancels)");
                     explanations.Add((strategy.Name, strategy.Explain(loaded, prepared, options, cancellationToken)));
                 }
 

@@ -1,3 +1,5 @@
+using Captum.Runtime;
+
 namespace Captum.Cli;
 
 /// <summary>Turns failures into one line on standard error and a non-zero exit code.</summary>
@@ -16,6 +18,25 @@ internal static class Fail
         catch (Exception ex) when (IsExpected(ex))
         {
             return Report(error, ex);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Guard"/> with Ctrl+C and SIGTERM listened for (<see cref="TerminationSignal"/>, linked to
+    /// <paramref name="cancellationToken"/>; <paramref name="run"/> gets the token they cancel): a cancellation becomes
+    /// "<paramref name="command"/>: cancelled; nothing was written." and the exit code 130.
+    /// </summary>
+    public static int Cancellable(TextWriter error, string command, CancellationToken cancellationToken, Func<CancellationToken, int> run)
+    {
+        using var stop = new TerminationSignal(cancellationToken);
+        try
+        {
+            return Guard(error, () => run(stop.Token));
+        }
+        catch (OperationCanceledException) when (stop.Token.IsCancellationRequested)
+        {
+            error.WriteLine($"{command}: cancelled; nothing was written.");
+            return BatchCommands.CancelledExitCode;
         }
     }
 

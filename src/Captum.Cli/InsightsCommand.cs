@@ -3,6 +3,7 @@ using System.Net;
 using Captum.Hosting;
 using Captum.Insights;
 using Captum.Plugins;
+using Captum.Runtime;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Captum.Cli;
@@ -31,8 +32,11 @@ internal static class InsightsCommand
 
         var fileOptions = new ModelFileOptions(host, command, OwnOptions);
 
-        command.SetAction(async (parse, cancellationToken) =>
+        command.SetAction(async (parse, commandLineToken) =>
         {
+            // Ctrl+C and SIGTERM stop the server gracefully: running attributions are cancelled, then it closes.
+            using var stop = new TerminationSignal(commandLineToken);
+            var cancellationToken = stop.Token;
             CaptumCli.WarnAboutFailures(host, error);
             InsightsServer? server = null;
             IPAddress? listen = null;

@@ -102,8 +102,10 @@ public sealed class PluginCommandTests
 /// <summary>A plugin command in a real captum process stopped by SIGTERM, as kill, Kubernetes and Slurm stop one.</summary>
 public sealed class PluginCommandSignalTests
 {
-    [Fact]
-    public async Task Run_PluginCommandTerminated_CancelledAsByCtrlCExits130AndWritesNothingHalfDone()
+    [Theory]
+    [InlineData("-TERM")]
+    [InlineData("-INT")]
+    public async Task Run_PluginCommandTerminatedOrInterrupted_Exits130AndWritesNothingHalfDone(string signal)
     {
         using var temp = new TempFolder();
         var folder = Path.Combine(temp.Path, "model");
@@ -124,17 +126,51 @@ public sealed class PluginCommandSignalTests
                 }
             });
         await started.Task.WaitAsync(TimeSpan.FromMinutes(2));
-        using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", $"{process.Id}"]))
+        await Signal(process, signal);
+
+        // Without the CLI's handling the runtime ends the process at once: exit 143 (SIGTERM) or 130 with nothing said (SIGINT).
+        Assert.Equal(130, process.ExitCode);
+        Assert.Contains("llm-train: cancelled.", errors);
+        Assert.DoesNotContain(errors, line => line.Contains("Unhandled exception", StringComparison.Ordinal));
+        Assert.False(Directory.Exists(folder), "a cancelled training wrote a model folder");
+    }
+
+    [Theory]
+    [InlineData("-TERM")]
+    [InlineData("-INT")]
+    public async Task Explain_InterruptedMidRun_SaysCancelledExits130AndWritesNothing(string signal)
+    {
+        using var temp = new TempFolder();
+        var folder = Path.Combine(temp.Path, "out");
+        var started = new TaskCompletionSource();
+        var errors = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var process = Captum.Tests.Batch.IndexedJobWorker.Start(
+            ["explain", "--model", "vqa", "--input", $"image={Path.Combine(Captum.TestData.SharedData.RepositoryRoot(), "samples", "scenes", "scene-100-0000.png")}", "--input", "question=what color is the circle", "--steps", "100000", "--out", folder],
+            0,
+            1,
+            line =>
+            {
+                errors.Enqueue(line);
+                if (line.StartsWith("explain: ", StringComparison.Ordinal))
+                {
+                    started.TrySetResult();
+                }
+            });
+        await started.Task.WaitAsync(TimeSpan.FromMinutes(2));
+        await Signal(process, signal);
+
+        Assert.Equal(130, process.ExitCode);
+        Assert.Contains("explain: cancelled; nothing was written.", errors);
+        Assert.False(File.Exists(Path.Combine(folder, "report.html")));
+    }
+
+    private static async Task Signal(System.Diagnostics.Process process, string signal)
+    {
+        using (var kill = System.Diagnostics.Process.Start("kill", [signal, $"{process.Id}"]))
         {
             await kill.WaitForExitAsync();
         }
 
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
-
-        // Without the CLI's SIGTERM handling the runtime ends the process at once: exit 143.
-        Assert.Equal(130, process.ExitCode);
-        Assert.Contains("llm-train: cancelled.", errors);
-        Assert.DoesNotContain(errors, line => line.Contains("Unhandled exception", StringComparison.Ordinal));
-        Assert.False(Directory.Exists(folder), "a cancelled training wrote a model folder");
     }
 }
