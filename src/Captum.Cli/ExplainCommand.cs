@@ -45,9 +45,9 @@ internal static class ExplainCommand
             var inputs = NameValuePairs.Parse(parse.GetValue(input), "input");
             var settings = NameValuePairs.Parse(parse.GetValue(setting), "setting");
             var stepCount = parse.GetValue(steps);
-            if (stepCount < 1)
+            if (stepCount is < 1 or > Captum.Attr.IntegratedGradientsOptions.MaxSteps)
             {
-                throw new ArgumentException($"--steps must be at least 1, not {stepCount}.");
+                throw new ArgumentException($"--steps must be from 1 to {Captum.Attr.IntegratedGradientsOptions.MaxSteps}, not {stepCount}.");
             }
 
             if (parse.GetValue(internalBatchSize) is < 1)

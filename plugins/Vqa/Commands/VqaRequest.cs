@@ -56,6 +56,10 @@ internal sealed record VqaRequest(
         }
 
         var steps = AtLeast(context.GetInteger(VqaOptionNames.Steps), 1, VqaOptionNames.Steps);
+        if (steps > Captum.Attr.IntegratedGradientsOptions.MaxSteps)
+        {
+            throw new ArgumentException($"--{VqaOptionNames.Steps} must be at most {Captum.Attr.IntegratedGradientsOptions.MaxSteps}, not {steps}.", VqaOptionNames.Steps);
+        }
         var internalBatch = context.GetText(VqaOptionNames.InternalBatchSize) is null ? (int?)null : AtLeast(context.GetInteger(VqaOptionNames.InternalBatchSize), 1, VqaOptionNames.InternalBatchSize);
         var imageSize = context.GetText(VqaOptionNames.ImageSize) is null
             ? (int?)null

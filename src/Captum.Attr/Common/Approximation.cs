@@ -6,6 +6,11 @@ internal static class Approximation
     /// <summary>The step sizes and alphas of <paramref name="method"/> for <paramref name="steps"/> points, in Captum's order.</summary>
     public static (double[] StepSizes, double[] Alphas) Parameters(IntegrationMethod method, int steps)
     {
+        if (steps > IntegratedGradientsOptions.MaxSteps)
+        {
+            throw new ArgumentException($"Steps must be at most {IntegratedGradientsOptions.MaxSteps} (IntegratedGradientsOptions.MaxSteps), got {steps}.", "Steps");
+        }
+
         if (method == IntegrationMethod.GaussLegendre)
         {
             if (steps < 1)

@@ -87,6 +87,11 @@ internal static class ArgumentPreparation
             throw new ArgumentOutOfRangeException("Steps", steps, "Steps (n_steps) must be at least 1.");
         }
 
+        if (steps > IntegratedGradientsOptions.MaxSteps)
+        {
+            throw new ArgumentOutOfRangeException("Steps", steps, $"Steps (n_steps) must be at most {IntegratedGradientsOptions.MaxSteps} (IntegratedGradientsOptions.MaxSteps).");
+        }
+
         if (internalBatchSize is < 1)
         {
             throw new ArgumentOutOfRangeException("InternalBatchSize", internalBatchSize, "InternalBatchSize (internal_batch_size) must be at least 1, or null for one batch.");

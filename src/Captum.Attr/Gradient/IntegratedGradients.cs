@@ -131,7 +131,15 @@ public sealed class IntegratedGradients : IAttributionMethod<IntegratedGradients
 /// </remarks>
 public sealed record IntegratedGradientsOptions : BaselineAttributionOptions
 {
-    /// <summary>The number of integration points; 50 by default. Python: <c>n_steps</c>.</summary>
+    /// <summary>
+    /// The most integration points any path method takes (<see cref="Steps"/>, and the steps of every method built on
+    /// a path integral): a million. Each point is a forward and backward pass of the model, so more would run for days,
+    /// and the rule's own tables (two arrays of doubles per point) would no longer fit an array at int.MaxValue.
+    /// Captum has no limit.
+    /// </summary>
+    public const int MaxSteps = 1_000_000;
+
+    /// <summary>The number of integration points, 1 to <see cref="MaxSteps"/>; 50 by default. Python: <c>n_steps</c>.</summary>
     public int Steps { get; init; } = 50;
 
     /// <summary>The integration rule; Gauss-Legendre by default. Python: <c>method</c>.</summary>

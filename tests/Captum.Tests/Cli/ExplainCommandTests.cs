@@ -148,5 +148,19 @@ public sealed class ExplainCommandTests
         Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("0")]
+    [InlineData("1000001")]
+    [InlineData("2147483647")]
+    public void Explain_StepsOutOfRange_ExitsTwoNamingStepsAndItsLimits(string steps)
+    {
+        using var folder = new TempFolder();
+
+        var (code, _, error) = BundledCli.Run("explain", "--model", "vqa", "--input", "image=" + Scene, "--input", "question=what color is the circle", "--steps", steps, "--out", folder.Path);
+
+        Assert.Equal(2, code);
+        Assert.Contains($"--steps must be from 1 to 1000000, not {steps}.", error, StringComparison.Ordinal);
+    }
+
     private static string GettingStartedDocsRoot() => Captum.Tests.Docs.GettingStartedDocTests.RepositoryRoot();
 }

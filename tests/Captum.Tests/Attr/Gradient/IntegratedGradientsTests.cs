@@ -35,6 +35,23 @@ public sealed class IntegratedGradientsTests
         TensorAssert.AllClose(result.Delta!, torch.zeros(5), 1e-5, 0);
     }
 
+    [Theory]
+    [InlineData(IntegrationMethod.GaussLegendre)]
+    [InlineData(IntegrationMethod.RiemannTrapezoid)]
+    public void Attribute_StepsOverTheLimit_ThrowsNamingStepsBeforeAnyWork(IntegrationMethod method)
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new LinearModel(4, 3, seed: 1);
+        var calls = 0;
+        var forward = ForwardFunction.FromDelegate((Tensor[] x) => { calls++; return model.call(x[0]); });
+
+        var ex = Assert.ThrowsAny<ArgumentException>(() => new IntegratedGradients(forward).Attribute(torch.randn(2, 4), new IntegratedGradientsOptions { Target = 0, Steps = int.MaxValue, Method = method }));
+
+        Assert.Equal("Steps", ex.ParamName);
+        Assert.Contains($"at most {IntegratedGradientsOptions.MaxSteps}", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(0, calls);
+    }
+
     [Fact]
     public void Attribute_CancelledFromTheLastReport_ThrowsBeforeTheDeltaPasses()
     {
