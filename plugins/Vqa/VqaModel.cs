@@ -236,12 +236,32 @@ public sealed class VqaModel : IInterpretableModel
         return Prepare(original, normalized, text);
     }
 
+    /// <summary>The longest question read, in words: the tutorial's and the scenes' have at most a dozen, and the question LSTM's time grows with every word.</summary>
+    public const int MaxQuestionWords = 100;
+
     /// <summary>Prepares an already transformed image ([3, H, W] in [0, 1] and its normalised [1, 3, H, W]) and a question.</summary>
+    /// <exception cref="ArgumentException">The question has no word, more than <see cref="MaxQuestionWords"/>, or none the model knows (unknown words read as padding, the text baseline, so its attributions would all be zero); the message names the question.</exception>
     public PreparedInput Prepare(Tensor original, Tensor normalized, string question)
     {
         ArgumentNullException.ThrowIfNull(normalized);
-        var (tokens, length) = Encoder.Encode(question, device);
+        ArgumentNullException.ThrowIfNull(question);
         var words = QuestionEncoder.Tokenize(question);
+        if (words.Count == 0)
+        {
+            throw new ArgumentException("question is empty: it needs at least one word.", QuestionInput);
+        }
+
+        if (words.Count > MaxQuestionWords)
+        {
+            throw new ArgumentException($"{QuestionInput}: the question has {words.Count} words; the model reads at most {MaxQuestionWords}.", QuestionInput);
+        }
+
+        if (words.All(w => !Encoder.Knows(w)))
+        {
+            throw new ArgumentException($"{QuestionInput}: no word of it is in the model's vocabulary of {Encoder.TokenCount - 1} words, so the model cannot read it (unknown words count as padding).", QuestionInput);
+        }
+
+        var (tokens, length) = Encoder.Encode(question, device);
         var reference = new TokenReferenceBase(Encoder.PadIndex).GenerateReference(words.Count, device).unsqueeze(0);
         return new PreparedInput(
             [normalized, tokens.unsqueeze(0)],

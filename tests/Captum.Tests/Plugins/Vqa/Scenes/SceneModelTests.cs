@@ -12,6 +12,22 @@ public sealed class SceneModelTests
     /// <summary>A scene stream the shipped model never saw (it was trained on seed 1 and checked on seed 2).</summary>
     private const long FreshSeed = 9001;
 
+    [Theory]
+    [InlineData("xyzzy plugh", "no word of it is in the model's vocabulary")]
+    [InlineData("  ", "question is empty")]
+    [InlineData(null, "the model reads at most 100")]
+    public void Prepare_QuestionTheModelCannotRead_ThrowsNamingTheQuestion(string? question, string expected)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var model = VqaModel.LoadDefault();
+        question ??= string.Join(' ', Enumerable.Repeat("what color is the circle", 21));
+
+        var ex = Assert.Throws<ArgumentException>(() => model.Prepare(torch.rand(3, 64, 64), torch.rand(1, 3, 64, 64), question));
+
+        Assert.Equal(VqaModel.QuestionInput, ex.ParamName);
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void LoadDefault_FreshScenes_AnswersNinetyFivePercentAndEveryKindWell()
     {
