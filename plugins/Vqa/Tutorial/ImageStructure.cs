@@ -29,7 +29,7 @@ internal static class ImageStructure
         return format switch
         {
             JpegFormat => JpegStructure.IsComplete(stream) ? null : "the JPEG file is truncated (its data ends before the end-of-image marker)",
-            PngFormat => Png(reader) ? null : "the PNG file is truncated (its chunks end before the IEND chunk)",
+            PngFormat => !Png(reader) ? "the PNG file is truncated (its chunks end before the IEND chunk)" : PngPixelData(stream, reader),
             GifFormat => Gif(reader) ? null : "the GIF file is truncated (its blocks end before the trailer)",
             BmpFormat => Bmp(reader) is { } need ? $"the BMP file is truncated ({reader.Length:N0} bytes where its header says {need:N0})" : null,
             WebpFormat => Webp(reader) is { } need ? $"the WebP file is truncated ({reader.Length:N0} bytes where its RIFF header says {need:N0})" : null,
@@ -55,6 +55,82 @@ internal static class ImageStructure
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// Why the pixel data of a PNG whose chunks are whole is not (its IDAT chunks inflate to fewer bytes than the
+    /// header's size, bit depth, colour type and interlacing need, or do not inflate at all), or null when it is.
+    /// ImageSharp fills rows missing from the data with zeros.
+    /// </summary>
+    private static string? PngPixelData(Stream stream, Bytes file)
+    {
+        if (file.Ascii(12, 4) != "IHDR" || file.UInt32(8, bigEndian: true) < 13)
+        {
+            return "the PNG file does not start with its IHDR header chunk";
+        }
+
+        var (width, height) = (file.UInt32(16, bigEndian: true), file.UInt32(20, bigEndian: true));
+        var (depth, colour, interlaced) = (file.Byte(24), file.Byte(25), file.Byte(28) == 1);
+        var channels = colour switch { 0 => 1, 2 => 3, 3 => 1, 4 => 2, 6 => 4, _ => 0 };
+        if (channels == 0 || depth is not (1 or 2 or 4 or 8 or 16))
+        {
+            return null; // ImageSharp refuses these itself
+        }
+
+        var bits = (long)channels * depth;
+        long Rows(long w, long h) => w == 0 || h == 0 ? 0 : h * (1 + ((w * bits) + 7) / 8);
+        long expected;
+        if (!interlaced)
+        {
+            expected = Rows(width, height);
+        }
+        else
+        {
+            // Adam7: seven passes over the pixels at (x0 + k dx, y0 + k dy).
+            (int X0, int Y0, int Dx, int Dy)[] passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)];
+            expected = passes.Sum(p => Rows(width > p.X0 ? (width - p.X0 + p.Dx - 1) / p.Dx : 0, height > p.Y0 ? (height - p.Y0 + p.Dy - 1) / p.Dy : 0));
+        }
+
+        using var compressed = new MemoryStream();
+        for (long at = 8; at + 12 <= file.Length;)
+        {
+            var length = file.UInt32(at, bigEndian: true);
+            var type = file.Ascii(at + 4, 4);
+            if (type == "IDAT")
+            {
+                stream.Position = at + 8;
+                var data = new byte[length];
+                stream.ReadExactly(data);
+                compressed.Write(data);
+            }
+
+            at += 12 + length;
+            if (type == "IEND")
+            {
+                break;
+            }
+        }
+
+        compressed.Position = 0;
+        long inflated = 0;
+        try
+        {
+            using var zlib = new System.IO.Compression.ZLibStream(compressed, System.IO.Compression.CompressionMode.Decompress);
+            var buffer = new byte[1 << 16];
+            int read;
+            while (inflated < expected && (read = zlib.Read(buffer, 0, (int)Math.Min(buffer.Length, expected - inflated))) > 0)
+            {
+                inflated += read;
+            }
+        }
+        catch (InvalidDataException)
+        {
+            return "the PNG file's pixel data is corrupt (its IDAT chunks do not inflate)";
+        }
+
+        return inflated < expected
+            ? $"the PNG file's pixel data is truncated ({inflated:N0} bytes of the {expected:N0} its {width} x {height} header needs)"
+            : null;
     }
 
     // Header, logical screen descriptor and global colour table, then extensions and images, each a run of sub-blocks

@@ -91,15 +91,44 @@ public sealed class ImageFilesTests
         Assert.Equal($"cannot read image {path}: 30000 x 30000 is 900,000,000 pixels, more than max-image-pixels (89,478,485), the guard against decompression bombs (Parameter 'path')", ex.Message);
     }
 
+    [Theory]
+    [InlineData(10)]
+    [InlineData(0)]
+    public void Inspect_PngShortOfPixelData_RefusedAsTruncated(int rows)
+    {
+        using var folder = new TempFolder();
+        var path = Path.Combine(folder.Path, "short.png");
+        TestImages.PngWithShortPixelData(path, rows);
+
+        var ex = Assert.Throws<ArgumentException>(() => ImageFiles.Inspect(path));
+
+        Assert.Contains("the PNG file's pixel data is truncated", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("of the 12,352 its 64 x 64 header needs", ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
-    public void Inspect_RaisedPixelLimit_AcceptsTheHeader()
+    public void Inspect_WholePngOfTheSameMaker_IsAccepted()
+    {
+        using var folder = new TempFolder();
+        var path = Path.Combine(folder.Path, "whole.png");
+        TestImages.PngWithShortPixelData(path, 64);
+
+        Assert.Equal(64 * 64, ImageFiles.Inspect(path).Pixels);
+    }
+
+    [Fact]
+    public void Inspect_RaisedPixelLimit_LetsTheHeaderPastThePixelGuard()
     {
         using var folder = new TempFolder();
         var path = Path.Combine(folder.Path, "large.png");
         TestImages.PngHeader(path, 10000, 10000);
 
-        Assert.Throws<ArgumentException>(() => ImageFiles.Inspect(path));
-        Assert.Equal(100_000_000, ImageFiles.Inspect(path, 100_000_000).Pixels);
+        Assert.Contains("max-image-pixels", Assert.Throws<ArgumentException>(() => ImageFiles.Inspect(path)).Message, StringComparison.Ordinal);
+
+        // Past the guard, the file is checked whole: a header with no pixel data is not an image of 10000 x 10000.
+        var raised = Assert.Throws<ArgumentException>(() => ImageFiles.Inspect(path, 100_000_000));
+        Assert.DoesNotContain("max-image-pixels", raised.Message, StringComparison.Ordinal);
+        Assert.Contains("the PNG file's pixel data", raised.Message, StringComparison.Ordinal);
     }
 
     [Theory]

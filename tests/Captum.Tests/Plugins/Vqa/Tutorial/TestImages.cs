@@ -5,7 +5,7 @@ using SixLabors.ImageSharp.PixelFormats;
 
 namespace Captum.Tests.Plugins.Vqa.Tutorial;
 
-/// <summary>Small image files made for a test: whole and truncated JPEGs, and PNGs that are only a header.</summary>
+/// <summary>Small image files made for a test: whole and truncated JPEGs, PNGs that are only a header or short of pixel data.</summary>
 internal static class TestImages
 {
     /// <summary>Writes a noisy <paramref name="side"/> x <paramref name="side"/> JPEG (noise, so its scan data is long) and returns its bytes.</summary>
@@ -39,6 +39,41 @@ internal static class TestImages
         using var file = File.Create(path);
         file.Write([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]);
         WriteChunk(file, "IHDR", header);
+        WriteChunk(file, "IEND", []);
+    }
+
+    /// <summary>
+    /// Writes a 64 x 64 RGB PNG whose chunks are all whole (IEND included, CRCs right) but whose pixel data holds only
+    /// its first <paramref name="rows"/> rows: a decoder that fills the rest with zeros shows a different image.
+    /// </summary>
+    public static void PngWithShortPixelData(string path, int rows)
+    {
+        const int side = 64;
+        var raw = new MemoryStream();
+        for (var y = 0; y < rows; y++)
+        {
+            raw.WriteByte(0); // filter: none
+            for (var x = 0; x < side; x++)
+            {
+                raw.Write([(byte)(4 * x), (byte)(4 * y), 200]);
+            }
+        }
+
+        var compressed = new MemoryStream();
+        using (var zlib = new System.IO.Compression.ZLibStream(compressed, System.IO.Compression.CompressionLevel.Optimal, leaveOpen: true))
+        {
+            zlib.Write(raw.ToArray());
+        }
+
+        var header = new byte[13];
+        BinaryPrimitives.WriteInt32BigEndian(header, side);
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), side);
+        header[8] = 8; // bit depth
+        header[9] = 2; // RGB
+        using var file = File.Create(path);
+        file.Write([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]);
+        WriteChunk(file, "IHDR", header);
+        WriteChunk(file, "IDAT", compressed.ToArray());
         WriteChunk(file, "IEND", []);
     }
 
