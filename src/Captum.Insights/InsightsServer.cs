@@ -407,7 +407,18 @@ public sealed class InsightsServer : IAsyncDisposable
             return;
         }
 
-        var form = await context.Request.ReadFormAsync(aborted).ConfigureAwait(false);
+        IFormCollection form;
+        try
+        {
+            form = await context.Request.ReadFormAsync(aborted).ConfigureAwait(false);
+        }
+        catch (IOException) when (!aborted.IsCancellationRequested)
+        {
+            // The body ended (as its length said) before the multipart form's closing boundary.
+            await Error(context, 400, "the form is incomplete: the request's body ends before the multipart form's closing boundary.").ConfigureAwait(false);
+            return;
+        }
+
         var (request, problem) = await ReadRequest(form, aborted).ConfigureAwait(false);
         if (request is null)
         {

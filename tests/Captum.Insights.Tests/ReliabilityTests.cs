@@ -96,6 +96,18 @@ public sealed class ReliabilityTests(InsightsFixture fixture) : IClassFixture<In
     }
 
     [Fact]
+    public async Task Explain_MultipartBodyWithoutItsClosingBoundary_Is400SayingTheFormIsIncomplete()
+    {
+        // curl --data-binary of a file cut before its closing "--XX--" line.
+        using var body = new ByteArrayContent(Encoding.ASCII.GetBytes("--XX\r\nContent-Disposition: form-data; name=\"example\"\r\n\r\n0\r\n"));
+        body.Headers.TryAddWithoutValidation("Content-Type", "multipart/form-data; boundary=XX");
+        var (status, json, _) = await fixture.Explain(body);
+        Assert.Equal(400, status);
+        Assert.Contains("the form is incomplete", Error(json));
+        Assert.Equal(HttpStatusCode.OK, (await fixture.Client.GetAsync("healthz")).StatusCode);
+    }
+
+    [Fact]
     public async Task Explain_NotAForm_Is415()
     {
         var response = await fixture.Client.PostAsync("api/explain", new StringContent("{\"example\": 0}", Encoding.UTF8, "application/json"));
