@@ -41,6 +41,7 @@ public sealed class InsightsServer : IAsyncDisposable
     private static readonly string[] Views = ["heat_map", "blended_heat_map", "original_image", "masked_image", "alpha_scaling"];
     private static readonly string[] Signs = ["absolute_value", "all", "positive", "negative"];
     private static readonly string[] FixedFields = ["model", "example", "method", "steps", "target", "baseline"];
+    private static readonly string[] RepeatableFields = ["method"];
 
     private readonly WebApplication app;
     private readonly IReadOnlyList<ServedModel> models;
@@ -504,6 +505,12 @@ public sealed class InsightsServer : IAsyncDisposable
     {
         static (ExplainRequest?, (int, string)?) Fail(string message, int status = 400) => (null, (status, message));
 
+        // A field given twice would read as its values joined by a comma; only the repeatable ones may be.
+        if (form.Keys.FirstOrDefault(k => form[k].Count > 1 && !RepeatableFields.Contains(k, StringComparer.Ordinal)) is { } repeated)
+        {
+            return Fail($"{Clip(repeated)} is given {form[repeated].Count} times; give it once.");
+        }
+
         var modelName = form["model"].ToString();
         var served = modelName.Length == 0 ? models[0] : FindModel(modelName);
         if (served is null)
@@ -517,14 +524,6 @@ public sealed class InsightsServer : IAsyncDisposable
         if (form.Keys.Concat(form.Files.Select(f => f.Name)).FirstOrDefault(k => !known.Contains(k)) is { } unknownField)
         {
             return Fail($"unknown field '{Clip(unknownField)}'; the fields are {string.Join(", ", known)}.");
-        }
-
-        foreach (var single in FixedFields.Where(f => f != "method"))
-        {
-            if (form[single].Count > 1)
-            {
-                return Fail($"{single} is given {form[single].Count} times; give it once.");
-            }
         }
 
         // Methods.

@@ -95,6 +95,24 @@ public sealed class ReliabilityTests(InsightsFixture fixture) : IClassFixture<In
         Assert.Contains(message, Error(json));
     }
 
+    [Theory]
+    [InlineData("question", "what color is the circle", "what shape is it")]
+    [InlineData("target", "red", "blue")]
+    [InlineData("steps", "5", "6")]
+    [InlineData("model", "scenes-vqa", "scenes-vqa")]
+    public async Task Field_GivenTwice_Is400NamingIt(string field, string first, string second)
+    {
+        var fields = new List<(string, string)> { (field, first), (field, second) };
+        if (field != "question")
+        {
+            fields.Add(("question", "what color is the circle"));
+        }
+
+        var (status, json, _) = await fixture.Explain(InsightsFixture.Form(fields, ("image", ScenePng, "scene.png")));
+        Assert.Equal(400, status);
+        Assert.Contains($"{field} is given 2 times; give it once.", Error(json));
+    }
+
     [Fact]
     public async Task Explain_MultipartBodyWithoutItsClosingBoundary_Is400SayingTheFormIsIncomplete()
     {
