@@ -205,6 +205,12 @@ public sealed class InsightsServer : IAsyncDisposable
                 }
 
                 await next(context).ConfigureAwait(false);
+                if (context.Response.StatusCode == StatusCodes.Status405MethodNotAllowed && !context.Response.HasStarted)
+                {
+                    // Routing's own answer to a path mapped for other methods: it sets Allow but writes no body.
+                    var allowed = context.Response.Headers.Allow.ToString();
+                    await Error(context, StatusCodes.Status405MethodNotAllowed, $"{Clip(context.Request.Method, 20)} is not allowed on {Clip(context.Request.Path.ToString(), 120)}; use {allowed}.").ConfigureAwait(false);
+                }
             }
             catch (BadHttpRequestException ex) when (!context.Response.HasStarted)
             {

@@ -125,6 +125,22 @@ public sealed class ReliabilityTests(InsightsFixture fixture) : IClassFixture<In
         Assert.Equal(HttpStatusCode.OK, (await fixture.Client.GetAsync("healthz")).StatusCode);
     }
 
+    [Theory]
+    [InlineData("GET", "api/explain", "POST")]
+    [InlineData("POST", "api/models", "GET")]
+    [InlineData("DELETE", "api/runs/0123456789abcdef0123456789abcdef/result.json", "GET")]
+    [InlineData("PUT", "healthz", "GET")]
+    public async Task Api_WrongMethod_Is405WithAnErrorAndAllow(string method, string path, string allowed)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        using var response = await fixture.Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
+        Assert.Equal([allowed], response.Content.Headers.Allow);
+        var error = Error(JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement);
+        Assert.Contains($"{method} is not allowed", error);
+        Assert.Contains($"use {allowed}", error);
+    }
+
     [Fact]
     public async Task Explain_NotAForm_Is415()
     {
