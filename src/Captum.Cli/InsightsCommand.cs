@@ -44,8 +44,14 @@ internal static class InsightsCommand
             {
                 var files = fileOptions.Given(parse);
                 listen = IPAddress.TryParse(parse.GetValue(address), out var ip) ? ip : throw new ArgumentException($"--address must be an IP address, not '{parse.GetValue(address)}'.");
-                var served = LoadModels(host, parse.GetValue(model) ?? [], files, parse.GetValue(examples), parse.GetValue(seed), error);
-                var options = new InsightsServerOptions { Address = listen, Port = parse.GetValue(port), QueueCapacity = parse.GetValue(queue) };
+                var options = ServerOptions(listen, parse.GetValue(port), parse.GetValue(queue));
+                var count = parse.GetValue(examples);
+                if (count is < 1 || count > options.MaxExamples)
+                {
+                    throw new ArgumentException($"--examples: must be in [1, {options.MaxExamples}] (the most the page lists), not {count}.");
+                }
+
+                var served = LoadModels(host, parse.GetValue(model) ?? [], files, count, parse.GetValue(seed), error);
                 try
                 {
                     server = InsightsServer.StartAsync(served, host.ExplanationStrategies, options, cancellationToken: cancellationToken).GetAwaiter().GetResult();
@@ -83,6 +89,24 @@ internal static class InsightsCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The server's options, checked before any model loads; one out of range is named by its option (<c>--port</c>, <c>--queue</c>).</summary>
+    /// <exception cref="ArgumentException">An option is out of range.</exception>
+    private static InsightsServerOptions ServerOptions(IPAddress address, int port, int queue)
+    {
+        var options = new InsightsServerOptions { Address = address, Port = port, QueueCapacity = queue };
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentException ex) when (ex.ParamName is nameof(InsightsServerOptions.Port) or nameof(InsightsServerOptions.QueueCapacity))
+        {
+            var option = ex.ParamName == nameof(InsightsServerOptions.Port) ? "port" : "queue";
+            throw ErrorMessages.Renamed(ex, option, "--" + option);
+        }
+
+        return options;
     }
 
     /// <summary>

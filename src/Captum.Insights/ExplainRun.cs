@@ -130,14 +130,23 @@ internal static class ExplainRun
         }
     }
 
+    private const string NotFinite = "the model's output is not finite (NaN or infinite): an input or a weight is out of float32's range.";
+
     /// <summary>The predicted label of a prepared example: its highest score (one forward pass, no gradients).</summary>
+    /// <exception cref="InvalidOperationException">The model's outputs or scores are not finite, so no score is highest.</exception>
     public static long Predict(IInterpretableModel model, IReadOnlyDictionary<string, RawInputValue> inputs)
     {
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var prepared = model.Prepare(inputs);
-        var logits = model.Forward.Invoke([.. prepared.Inputs, .. prepared.AdditionalForwardArgs]);
-        return model.Scores(logits.reshape(1, -1)).reshape(-1).argmax().item<long>();
+        var logits = model.Forward.Invoke([.. prepared.Inputs, .. prepared.AdditionalForwardArgs]).reshape(1, -1);
+        var scores = model.Scores(logits).reshape(-1);
+        if (!torch.isfinite(logits).all().item<bool>() || !torch.isfinite(scores).all().item<bool>())
+        {
+            throw new InvalidOperationException(NotFinite);
+        }
+
+        return scores.argmax().item<long>();
     }
 
     private static void RequireFinite((string Method, Explanation Explanation) explained)
@@ -145,7 +154,7 @@ internal static class ExplainRun
         var (method, e) = explained;
         if (!double.IsFinite(e.Probability) || e.Logits.Any(l => !float.IsFinite(l)))
         {
-            throw new InvalidOperationException("the model's output is not finite (NaN or infinite): an input or a weight is out of float32's range.");
+            throw new InvalidOperationException(NotFinite);
         }
 
         if (!e.Inputs.All(i => double.IsFinite(i.Contribution)) || !(double.IsNaN(e.Delta) || double.IsFinite(e.Delta)))

@@ -41,6 +41,7 @@ public sealed class InsightsServer : IAsyncDisposable
     private static readonly string[] Views = ["heat_map", "blended_heat_map", "original_image", "masked_image", "alpha_scaling"];
     private static readonly string[] Signs = ["absolute_value", "all", "positive", "negative"];
     private static readonly string[] FixedFields = ["model", "example", "method", "steps", "target", "baseline"];
+    private static readonly string[] RepeatableFields = ["method"];
 
     private readonly WebApplication app;
     private readonly IReadOnlyList<ServedModel> models;
@@ -204,6 +205,12 @@ public sealed class InsightsServer : IAsyncDisposable
                 }
 
                 await next(context).ConfigureAwait(false);
+                if (context.Response.StatusCode == StatusCodes.Status405MethodNotAllowed && !context.Response.HasStarted)
+                {
+                    // Routing's own answer to a path mapped for other methods: it sets Allow but writes no body.
+                    var allowed = context.Response.Headers.Allow.ToString();
+                    await Error(context, StatusCodes.Status405MethodNotAllowed, $"{Clip(context.Request.Method, 20)} is not allowed on {Clip(context.Request.Path.ToString(), 120)}; use {allowed}.").ConfigureAwait(false);
+                }
             }
             catch (BadHttpRequestException ex) when (!context.Response.HasStarted)
             {
@@ -407,7 +414,18 @@ public sealed class InsightsServer : IAsyncDisposable
             return;
         }
 
-        var form = await context.Request.ReadFormAsync(aborted).ConfigureAwait(false);
+        IFormCollection form;
+        try
+        {
+            form = await context.Request.ReadFormAsync(aborted).ConfigureAwait(false);
+        }
+        catch (IOException) when (!aborted.IsCancellationRequested)
+        {
+            // The body ended (as its length said) before the multipart form's closing boundary.
+            await Error(context, 400, "the form is incomplete: the request's body ends before the multipart form's closing boundary.").ConfigureAwait(false);
+            return;
+        }
+
         var (request, problem) = await ReadRequest(form, aborted).ConfigureAwait(false);
         if (request is null)
         {
@@ -493,6 +511,12 @@ public sealed class InsightsServer : IAsyncDisposable
     {
         static (ExplainRequest?, (int, string)?) Fail(string message, int status = 400) => (null, (status, message));
 
+        // A field given twice would read as its values joined by a comma; only the repeatable ones may be.
+        if (form.Keys.FirstOrDefault(k => form[k].Count > 1 && !RepeatableFields.Contains(k, StringComparer.Ordinal)) is { } repeated)
+        {
+            return Fail($"{Clip(repeated)} is given {form[repeated].Count} times; give it once.");
+        }
+
         var modelName = form["model"].ToString();
         var served = modelName.Length == 0 ? models[0] : FindModel(modelName);
         if (served is null)
@@ -506,14 +530,6 @@ public sealed class InsightsServer : IAsyncDisposable
         if (form.Keys.Concat(form.Files.Select(f => f.Name)).FirstOrDefault(k => !known.Contains(k)) is { } unknownField)
         {
             return Fail($"unknown field '{Clip(unknownField)}'; the fields are {string.Join(", ", known)}.");
-        }
-
-        foreach (var single in FixedFields.Where(f => f != "method"))
-        {
-            if (form[single].Count > 1)
-            {
-                return Fail($"{single} is given {form[single].Count} times; give it once.");
-            }
         }
 
         // Methods.

@@ -54,7 +54,7 @@ public sealed record InsightsServerOptions
     {
         if (!ok)
         {
-            throw new ArgumentException($"{name} {message}.", name);
+            throw new ArgumentException($"{name}: {message}.", name);
         }
     }
 }

@@ -168,6 +168,38 @@ public sealed class AttributionVisualizerTests
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("healthz")).StatusCode);
     }
 
+    [Fact]
+    public async Task Examples_ModelOutputsNotFinite_AreListedWithAnErrorAndNoPrediction()
+    {
+        // A checkpoint with huge weights: every output overflows float32 (NaN), so no class is the highest.
+        using var model = new PhotoAndMeasurements();
+        using (torch.no_grad())
+        {
+            foreach (var parameter in model.parameters())
+            {
+                parameter.fill_(float.MaxValue);
+            }
+        }
+
+        await using var server = await TwoFeatureVisualizer(model).ServeAsync();
+        using var client = new HttpClient { BaseAddress = server.Url };
+
+        var examples = JsonDocument.Parse(await client.GetStringAsync("api/models/model/examples")).RootElement.GetProperty("examples");
+        Assert.Equal(6, examples.GetArrayLength());
+        Assert.All(examples.EnumerateArray(), e =>
+        {
+            Assert.Equal(JsonValueKind.Null, e.GetProperty("predicted").ValueKind);
+            Assert.Equal(JsonValueKind.Null, e.GetProperty("correct").ValueKind);
+            Assert.Contains("the model's output is not finite", e.GetProperty("error").GetString());
+        });
+
+        // Explaining one says the same, as a refusal.
+        using var form = InsightsFixture.Form([("example", "0"), ("steps", "4")]);
+        var response = await client.PostAsync("api/explain", form);
+        Assert.Equal((HttpStatusCode)422, response.StatusCode);
+        Assert.Contains("not finite", await response.Content.ReadAsStringAsync());
+    }
+
     /// <summary>A model that works on one row at a time: libtorch refuses to expand a batch of several into one.</summary>
     private sealed class OneRowAtATime : nn.Module<Tensor, Tensor>
     {

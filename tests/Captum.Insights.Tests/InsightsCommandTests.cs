@@ -102,6 +102,31 @@ public sealed partial class InsightsCommandTests
         Assert.Contains("--address must be an IP address", error);
     }
 
+    [Theory]
+    [InlineData("--port", "99999", "--port: must be in [0, 65535], not 99999.")]
+    [InlineData("--queue", "0", "--queue: must be at least 1, not 0.")]
+    [InlineData("--examples", "0", "--examples: must be in [1, 1000] (the most the page lists), not 0.")]
+    [InlineData("--examples", "100000000", "--examples: must be in [1, 1000] (the most the page lists), not 100000000.")]
+    public async Task Insights_OptionOutOfRange_ExitsTwoWithTheOptionFirst(string option, string value, string message)
+    {
+        using var process = Start("insights", option, value);
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // It serves instead of refusing: stop it.
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+
+        Assert.Equal(2, process.ExitCode);
+        Assert.Equal("captum: error: " + message, (await error).Trim());
+    }
+
     private static Process Start(params string[] args)
     {
         Assert.True(File.Exists(Captum), $"{Captum} is not built");

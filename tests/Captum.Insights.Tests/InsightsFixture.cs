@@ -68,7 +68,7 @@ public class InsightsFixture : IAsyncLifetime
     }
 
     /// <summary>POSTs a form to /api/explain and returns the status and the parsed JSON answer.</summary>
-    public async Task<(int Status, JsonElement Json, HttpResponseMessage Response)> Explain(MultipartFormDataContent form, CancellationToken cancellationToken = default)
+    public async Task<(int Status, JsonElement Json, HttpResponseMessage Response)> Explain(HttpContent form, CancellationToken cancellationToken = default)
     {
         var response = await Client.PostAsync("api/explain", form, cancellationToken);
         var text = await response.Content.ReadAsStringAsync(cancellationToken);

@@ -95,6 +95,52 @@ public sealed class ReliabilityTests(InsightsFixture fixture) : IClassFixture<In
         Assert.Contains(message, Error(json));
     }
 
+    [Theory]
+    [InlineData("question", "what color is the circle", "what shape is it")]
+    [InlineData("target", "red", "blue")]
+    [InlineData("steps", "5", "6")]
+    [InlineData("model", "scenes-vqa", "scenes-vqa")]
+    public async Task Field_GivenTwice_Is400NamingIt(string field, string first, string second)
+    {
+        var fields = new List<(string, string)> { (field, first), (field, second) };
+        if (field != "question")
+        {
+            fields.Add(("question", "what color is the circle"));
+        }
+
+        var (status, json, _) = await fixture.Explain(InsightsFixture.Form(fields, ("image", ScenePng, "scene.png")));
+        Assert.Equal(400, status);
+        Assert.Contains($"{field} is given 2 times; give it once.", Error(json));
+    }
+
+    [Fact]
+    public async Task Explain_MultipartBodyWithoutItsClosingBoundary_Is400SayingTheFormIsIncomplete()
+    {
+        // curl --data-binary of a file cut before its closing "--XX--" line.
+        using var body = new ByteArrayContent(Encoding.ASCII.GetBytes("--XX\r\nContent-Disposition: form-data; name=\"example\"\r\n\r\n0\r\n"));
+        body.Headers.TryAddWithoutValidation("Content-Type", "multipart/form-data; boundary=XX");
+        var (status, json, _) = await fixture.Explain(body);
+        Assert.Equal(400, status);
+        Assert.Contains("the form is incomplete", Error(json));
+        Assert.Equal(HttpStatusCode.OK, (await fixture.Client.GetAsync("healthz")).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("GET", "api/explain", "POST")]
+    [InlineData("POST", "api/models", "GET")]
+    [InlineData("DELETE", "api/runs/0123456789abcdef0123456789abcdef/result.json", "GET")]
+    [InlineData("PUT", "healthz", "GET")]
+    public async Task Api_WrongMethod_Is405WithAnErrorAndAllow(string method, string path, string allowed)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        using var response = await fixture.Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
+        Assert.Equal([allowed], response.Content.Headers.Allow);
+        var error = Error(JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement);
+        Assert.Contains($"{method} is not allowed", error);
+        Assert.Contains($"use {allowed}", error);
+    }
+
     [Fact]
     public async Task Explain_NotAForm_Is415()
     {
