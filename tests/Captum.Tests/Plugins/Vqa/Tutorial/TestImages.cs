@@ -29,18 +29,7 @@ internal static class TestImages
     /// Writes a PNG of <paramref name="width"/> x <paramref name="height"/> that has a header and nothing else (no
     /// pixel data): a few dozen bytes that say the image is as large as one likes.
     /// </summary>
-    public static void PngHeader(string path, int width, int height)
-    {
-        var header = new byte[13];
-        BinaryPrimitives.WriteInt32BigEndian(header, width);
-        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), height);
-        header[8] = 8; // bit depth
-        header[9] = 2; // RGB
-        using var file = File.Create(path);
-        file.Write([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]);
-        WriteChunk(file, "IHDR", header);
-        WriteChunk(file, "IEND", []);
-    }
+    public static void PngHeader(string path, int width, int height) => WriteRgbPng(path, width, height, pixelData: null);
 
     /// <summary>
     /// Writes a 64 x 64 RGB PNG whose chunks are all whole (IEND included, CRCs right) but whose pixel data holds only
@@ -65,15 +54,25 @@ internal static class TestImages
             zlib.Write(raw.ToArray());
         }
 
+        WriteRgbPng(path, side, side, compressed.ToArray());
+    }
+
+    /// <summary>An 8-bit RGB PNG of the given size: its header, its compressed pixel data when given, and its end.</summary>
+    private static void WriteRgbPng(string path, int width, int height, byte[]? pixelData)
+    {
         var header = new byte[13];
-        BinaryPrimitives.WriteInt32BigEndian(header, side);
-        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), side);
+        BinaryPrimitives.WriteInt32BigEndian(header, width);
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), height);
         header[8] = 8; // bit depth
         header[9] = 2; // RGB
         using var file = File.Create(path);
         file.Write([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]);
         WriteChunk(file, "IHDR", header);
-        WriteChunk(file, "IDAT", compressed.ToArray());
+        if (pixelData is not null)
+        {
+            WriteChunk(file, "IDAT", pixelData);
+        }
+
         WriteChunk(file, "IEND", []);
     }
 
