@@ -5,7 +5,9 @@
 #
 # TorchSharp's native library needs a libstdc++ that exports GLIBCXX_3.4.32 (GCC 13 or newer).
 # Debian 12 ships 3.4.30; on Debian 12 this script adds Debian 13 (trixie) as a low-priority
-# apt suite (pin 100, so nothing else is upgraded from it implicitly) and installs libstdc++6 from it.
+# apt suite (pin 100) and installs libstdc++6 from it. That libstdc++6 needs trixie's libc6 and gcc base, which
+# come with it (about 27 packages on a minimal Debian 12, libc6 2.41 among them, and /etc/os-release then says
+# Debian 13); after that the pin keeps later upgrades from taking anything else from trixie.
 #
 # tests/Captum.Visualization.Tests renders an HtmlReport in headless Chromium, and tests/Captum.Insights.Tests drives
 # Captum Insights' page in it through Playwright (ExecutablePath /usr/bin/chromium). On Debian the script installs
