@@ -122,7 +122,7 @@ public static class DatasetJob
         using var model = modelProvider.Load(request.ModelFiles, request.ModelSettings);
         using var dataset = datasetProvider is not null
             ? datasetProvider.Open(new ExampleDatasetOptions { Count = request.Count, Seed = request.Seed })
-            : ManifestDataset.Open(request.Dataset, model.RawInputs, request.Count);
+            : OpenManifest(request, model);
         var spec = new AttributionRunSpec
         {
             Dataset = datasetProvider?.Name ?? Path.GetFileName(request.Dataset),
@@ -188,6 +188,19 @@ public static class DatasetJob
         if (value < 1)
         {
             throw new ArgumentException($"--{name} must be at least 1, not {value}.", name);
+        }
+    }
+
+    /// <summary>The request's manifest, its count error said about --count.</summary>
+    private static ManifestDataset OpenManifest(AttributeDatasetRequest request, IInterpretableModel model)
+    {
+        try
+        {
+            return ManifestDataset.Open(request.Dataset, model.RawInputs, request.Count);
+        }
+        catch (ArgumentException e) when (e.ParamName == "count")
+        {
+            throw ErrorMessages.Renamed(e, "count", "--count");
         }
     }
 }

@@ -82,6 +82,11 @@ public sealed class ManifestDataset : IExampleDataset
             throw new ArgumentException($"{path} holds no examples.", "dataset");
         }
 
+        if (count is { } asked && examples.Count < asked)
+        {
+            throw new ArgumentException($"count: {asked} examples asked of {path}, which holds {examples.Count}; give at most {examples.Count}, or leave count out for all.", nameof(count));
+        }
+
         return new ManifestDataset(examples, digest);
     }
 

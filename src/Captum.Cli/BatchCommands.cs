@@ -118,6 +118,17 @@ internal static class BatchCommands
         {
             try
             {
+                foreach (var (option, file) in new[] { ("out", parse.GetValue(outFile)), ("json", parse.GetValue(json)) })
+                {
+                    if (file is not null)
+                    {
+                        // Checked, then its folder made, before any shard is read.
+                        var full = Path.GetFullPath(file);
+                        Captum.Plugins.OutputFolder.Check(option, Path.GetDirectoryName(full)!, Path.GetFileName(full));
+                        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+                    }
+                }
+
                 var report = await ResultMerger.MergeAsync(
                     Path.GetFullPath(parse.GetValue(folder)!),
                     Path.GetFullPath(parse.GetValue(outFile)!),

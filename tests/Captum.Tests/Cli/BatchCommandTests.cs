@@ -43,7 +43,8 @@ public sealed class BatchCommandTests
         var first = Run(plugins, [.. common, "--shard-index", "1"]);
         var (missingCode, missingOutput, _) = Run(plugins, "merge-results", outFolder, "--out", Path.Combine(temp.Path, "m.parquet"));
         var second = Run(plugins, [.. common, "--shard-index", "0"]);
-        var (code, output, error) = Run(plugins, "merge-results", outFolder, "--out", Path.Combine(temp.Path, "m.parquet"), "--json", Path.Combine(temp.Path, "m.json"));
+        var (folderCode, _, folderError) = Run(plugins, "merge-results", outFolder, "--out", temp.Path);
+        var (code, output, error) = Run(plugins, "merge-results", outFolder, "--out", Path.Combine(temp.Path, "merged", "m.parquet"), "--json", Path.Combine(temp.Path, "m.json"));
 
         Assert.True(first.Code == 0, first.Error);
         Assert.Contains("shard 1 of 2: examples 2-4 complete (0 resumed, 3 computed, 0 with errors)", first.Output);
@@ -51,9 +52,24 @@ public sealed class BatchCommandTests
         Assert.Contains("shard 0: not started, examples 0-1 missing", missingOutput);
         Assert.Equal("rows=3 shards=2 missing=2", missingOutput.TrimEnd().Split('\n')[^1]);
         Assert.True(second.Code == 0, second.Error);
-        Assert.True(code == 0, error);
+        Assert.Equal(2, folderCode);
+        Assert.StartsWith($"captum: error: --out: {temp.Path} is a folder", folderError, StringComparison.Ordinal);
+        Assert.True(code == 0, error); // the merged file's folder is made
+        Assert.True(File.Exists(Path.Combine(temp.Path, "merged", "m.parquet")));
         Assert.Equal("rows=5 shards=2 missing=0", output.TrimEnd().Split('\n')[^1]);
         Assert.Contains("\"exampleId\":\"r5\"", File.ReadAllText(Path.Combine(temp.Path, "m.json")));
+    }
+
+    [Fact]
+    public void AttributeDataset_CountOverTheManifestsExamples_Exits2NamingCount()
+    {
+        var (temp, plugins, manifest) = Setup();
+        using var _ = temp;
+
+        var (code, _, error) = Run(plugins, "attribute-dataset", "--dataset", manifest, "--method", "token-drop", "--count", "10", "--out", Path.Combine(temp.Path, "out"));
+
+        Assert.Equal(2, code);
+        Assert.StartsWith($"captum: error: --count: 10 examples asked of {manifest}, which holds 5", error, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -117,7 +133,7 @@ public sealed class BatchCommandTests
         var (code, output, _) = Run(plugins, "merge-results", outFolder, "--out", Path.Combine(temp.Path, "m.parquet"));
 
         Assert.True(empty.Code == 0, empty.Error);
-        Assert.Contains("(0 resumed, 0 computed, 0 with errors)", empty.Output);
+        Assert.Contains("no examples (the run has fewer examples than shards), complete", empty.Output);
         Assert.True(full.Code == 0, full.Error);
         Assert.Equal(0, code);
         Assert.Equal("rows=1 shards=2 missing=0", output.TrimEnd().Split('\n')[^1]);
