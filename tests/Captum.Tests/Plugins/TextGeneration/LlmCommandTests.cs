@@ -318,6 +318,62 @@ public sealed class LlmCommandTests
         Assert.Empty(Directory.GetFileSystemEntries(folder.Path));
     }
 
+    [Theory]
+    [InlineData("truncated-safetensors", "model.safetensors is not a readable safetensors file (")]
+    [InlineData("vqa-checkpoint-as-bin", "pytorch_model.bin is not a GPT-2's state dict: ")]
+    [InlineData("heads", "config.json: the width (16) must split evenly into 3 heads.")]
+    [InlineData("no-n_layer", "config.json has no n_layer; a GPT-2 config gives")]
+    [InlineData("int32-weights", "wpe.weight is Int32; GPT-2's weights must be floating-point")]
+    public void Llm_DamagedCheckpoint_ExitsTwoNamingCheckpointAndWhatIsWrong(string damage, string message)
+    {
+        using var folder = new TempFolder();
+        var model = Path.Combine(folder.Path, "model");
+        Directory.CreateDirectory(model);
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(Folder(), "config.json")))!.AsObject();
+        var weights = Path.Combine(model, "model.safetensors");
+        switch (damage)
+        {
+            case "truncated-safetensors":
+                File.WriteAllBytes(weights, File.ReadAllBytes(Path.Combine(Folder(), "model.safetensors"))[..1000]);
+                break;
+            case "vqa-checkpoint-as-bin":
+                File.Copy(Path.Combine(SharedData.RepositoryRoot(), "plugins", "Vqa", "Scenes", "scenes-vqa.pth"), Path.Combine(model, "pytorch_model.bin"));
+                break;
+            case "int32-weights":
+                using (var scope = TorchSharp.torch.NewDisposeScope())
+                {
+                    var state = Captum.Checkpoints.SafeTensors.Load(Path.Combine(Folder(), "model.safetensors")).Tensors
+                        .ToDictionary(kv => kv.Key, kv => kv.Key.EndsWith("wpe.weight", StringComparison.Ordinal) ? kv.Value.to_type(TorchSharp.torch.ScalarType.Int32) : kv.Value);
+                    Captum.Checkpoints.SafeTensors.Save(state, weights);
+                }
+
+                break;
+            default:
+                if (damage == "heads")
+                {
+                    config["n_head"] = 3;
+                    config["n_embd"] = 16;
+                }
+                else
+                {
+                    config.Remove("n_layer");
+                }
+
+                File.Copy(Path.Combine(Folder(), "model.safetensors"), weights);
+                break;
+        }
+
+        File.WriteAllText(Path.Combine(model, "config.json"), config.ToJsonString());
+
+        var (code, _, error) = BundledCli.Run("llm", "--checkpoint", model, "--prompt", "Where is the dog?", "--target", " The", "--out", folder.Path);
+
+        Assert.Equal(2, code);
+        Assert.Contains("error: --checkpoint: ", error, StringComparison.Ordinal);
+        Assert.Contains(message, error, StringComparison.Ordinal);
+        Assert.DoesNotContain("Cannot load PyTorch checkpoint", error, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(folder.Path, "report.html")));
+    }
+
     [Fact]
     public void Llm_PromptAndTemplate_ExitsTwoNamingPrompt()
     {
