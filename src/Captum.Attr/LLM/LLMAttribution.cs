@@ -86,14 +86,18 @@ public sealed class LLMAttribution<TOptions> : IAttribution
         options.Validate();
         LLMAttributionCall.RequireNoTargetOrArguments(options.Method);
         using var scope = torch.NewDisposeScope();
-        var foil = LLMAttributionCall.Foil(tokenizer, options.Foil, options.SkipTokens);
-        if (foil is not null)
+        var foil = LLMAttributionCall.Foil(model, tokenizer, options.Foil, options.SkipTokens);
+        using (var ids = input.ToModelInput(null, tokenizer))
         {
-            using var ids = input.ToModelInput(null, tokenizer);
-            LLMAttributionCall.RequireFoilFits(model, ids.shape[1], foil.Length);
+            LLMAttributionCall.RequireInputIds(model, input, ids);
+            if (foil is not null)
+            {
+                LLMAttributionCall.RequireFoilFits(model, ids.shape[1], foil.Length);
+            }
         }
 
         var answer = LLMAttributionCall.Answer(model, tokenizer, input, target, options, cancellationToken);
+        LLMAttributionCall.RequireFoilDiffers(answer, foil, tokenizer);
         IReadOnlyList<LLMStepScore> steps;
         PromptPrefixCache? prefixes;
         using (var prompt = input.ToModelInput(null, tokenizer))
