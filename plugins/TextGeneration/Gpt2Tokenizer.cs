@@ -45,6 +45,10 @@ public sealed class Gpt2Tokenizer : ITextTokenizer
     /// <remarks>GPT-2's own BPE: 50257; a folder's: one more than the highest id of its vocab.json (its special tokens included).</remarks>
     public long? VocabularySize => size;
 
+    /// <inheritdoc />
+    /// <remarks>The end-of-text token, <c>&lt;|endoftext|&gt;</c>: 50256 in GPT-2's own BPE, its id in a folder's vocab.json.</remarks>
+    public long? EndOfSequenceTokenId => endOfText;
+
     /// <summary>
     /// The tokenizer of a Hugging Face GPT-2 folder: its <c>vocab.json</c> and <c>merges.txt</c> when both are there (read
     /// by Microsoft.ML.Tokenizers' byte-level BPE, <c>CodeGenTokenizer</c>, without a prefix space or added BOS/EOS,

@@ -10,7 +10,7 @@ namespace Captum.Attr;
 /// <remarks>
 /// Python: Captum's <c>TokenizerLike</c> (<c>encode</c>, <c>decode</c>, <c>convert_ids_to_tokens</c>,
 /// <c>convert_tokens_to_ids</c>), which Hugging Face tokenizers satisfy. A model plugin supplies one; for GPT-2's
-/// byte-level BPE, wrap Microsoft.ML.Tokenizers' GPT-2 tokenizer. The two properties have default implementations
+/// byte-level BPE, wrap Microsoft.ML.Tokenizers' GPT-2 tokenizer. The three properties have default implementations
 /// (null: not known), so that a tokenizer need give only what it has; the LLM classes check what is given.
 /// </remarks>
 public interface ITextTokenizer
@@ -39,4 +39,10 @@ public interface ITextTokenizer
     /// <c>unk_token_id</c>.
     /// </summary>
     long? UnknownTokenId => null;
+
+    /// <summary>
+    /// The end-of-sequence token's id, or null when the tokenizer has none: greedy generation stops there unless told
+    /// otherwise (<see cref="LLMAttributionOptions{TOptions}.EndOfSequence"/>). Python: <c>eos_token_id</c>.
+    /// </summary>
+    long? EndOfSequenceTokenId => null;
 }

@@ -235,8 +235,20 @@ public sealed record LLMAttributionOptions<TOptions>
     /// <summary>How many tokens are generated when no target is given, at least 1; 25 as Captum's default generation arguments.</summary>
     public int MaxNewTokens { get; init; } = 25;
 
-    /// <summary>The token that ends generation (kept in the answer); none by default.</summary>
+    /// <summary>
+    /// The token that ends greedy generation (kept in the answer, as Hugging Face's generate keeps it); when null (the
+    /// default), the tokenizer's <see cref="ITextTokenizer.EndOfSequenceTokenId"/>, if it has one, as Captum's
+    /// generation stops at the model's <c>eos_token_id</c> (GPT-2's and the story model's are their tokenizers').
+    /// Python: <c>gen_args["eos_token_id"]</c>.
+    /// </summary>
     public long? EndOfSequence { get; init; }
+
+    /// <summary>
+    /// Whether greedy generation stops at the end-of-sequence token (<see cref="EndOfSequence"/>, or the tokenizer's);
+    /// true by default. False generates <see cref="MaxNewTokens"/> tokens (or up to the model's last position) whatever
+    /// they are.
+    /// </summary>
+    public bool StopAtEndOfSequence { get; init; } = true;
 
     /// <summary>
     /// Whether a model that keeps a key-value cache (<see cref="ICachingCausalLanguageModel"/>) reuses it: greedy

@@ -7,7 +7,10 @@ namespace Captum.Attr;
 /// <summary>What the two LLM attribution classes share around a call: the answer's tokens and the argument checks.</summary>
 internal static class LLMAttributionCall
 {
-    /// <summary>The answer's ids: the target's, without the skipped tokens, or generated greedily from the unperturbed prompt.</summary>
+    /// <summary>
+    /// The answer's ids: the target's, without the skipped tokens, or generated greedily from the unperturbed prompt
+    /// up to the end-of-sequence token (<see cref="LLMAttributionOptions{TOptions}.EndOfSequence"/>, else the tokenizer's).
+    /// </summary>
     /// <exception cref="ArgumentException">The target has an unknown token or an id outside the vocabulary (the message names target), or no target is given and the prompt leaves no position to generate one (input).</exception>
     public static long[] Answer<TOptions>(ICausalLanguageModel model, ITextTokenizer tokenizer, IInterpretableInput input, LLMTarget? target, LLMAttributionOptions<TOptions> options, CancellationToken cancellationToken)
         where TOptions : AttributionOptions
@@ -19,9 +22,15 @@ internal static class LLMAttributionCall
             return ids;
         }
 
+        var end = options.StopAtEndOfSequence ? options.EndOfSequence ?? tokenizer.EndOfSequenceTokenId : null;
+        if (end is { } id)
+        {
+            RequireTokenIds([id], model.VocabularySize, "the model's", "EndOfSequence");
+        }
+
         using var prompt = input.ToModelInput(null, tokenizer).to(DeviceOf(model));
         LLMGeneration.RequireRoomToGenerate(model, prompt.shape[1], nameof(input));
-        return LLMGeneration.Greedy(model, prompt, options.MaxNewTokens, options.EndOfSequence, cancellationToken, options.UseCachedOutputs);
+        return LLMGeneration.Greedy(model, prompt, options.MaxNewTokens, end, cancellationToken, options.UseCachedOutputs);
     }
 
     /// <summary>The foil's ids, without the skipped tokens, or null without a foil.</summary>

@@ -11,7 +11,7 @@ namespace Captum.Tests.Attr.LLM;
 
 /// <summary>
 /// What the LLM classes check of the token ids and the answer before any pass (ids outside the vocabulary, unknown
-/// words, a foil that is the answer, an answer too long).
+/// words, a foil that is the answer, an answer too long), and where greedy generation stops by default.
 /// </summary>
 public sealed class LLMTokenChecksTests
 {
@@ -37,15 +37,17 @@ public sealed class LLMTokenChecksTests
     }
 
     [Fact]
-    public void Tokenizers_StoryAndGpt2_SayTheirVocabularyAndUnknownTokens()
+    public void Tokenizers_StoryAndGpt2_SayTheirVocabularyUnknownAndEndTokens()
     {
         ITextTokenizer story = new StoryTokenizer();
         ITextTokenizer gpt2 = new Gpt2Tokenizer();
 
         Assert.Equal(StoryWords.Vocabulary.Count, story.VocabularySize);
         Assert.Equal([StoryWords.Unknown], story.ConvertIdsToTokens([story.UnknownTokenId!.Value]));
+        Assert.Equal([StoryWords.End], story.ConvertIdsToTokens([story.EndOfSequenceTokenId!.Value]));
         Assert.Equal(50257L, gpt2.VocabularySize);
         Assert.Null(gpt2.UnknownTokenId);
+        Assert.Equal(Gpt2Tokenizer.EndOfText, gpt2.EndOfSequenceTokenId);
     }
 
     [Theory]
@@ -143,5 +145,22 @@ public sealed class LLMTokenChecksTests
         Assert.Contains("the answer has 9 tokens", alone.Message, StringComparison.Ordinal);
         Assert.Equal("input", together.ParamName);
         Assert.Contains("Shorten the prompt or the target", together.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Attribute_NoTargetAndNoEndOfSequence_StopsAtTheTokenizersEndOfSequence()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var story = StoryModel.Load();
+        var input = new TextTokenInput(Prompt, story.Tokenizer);
+        var llm = LLMAttribution.FeatureAblation(story.Network, story.Tokenizer);
+
+        using var stopped = llm.Attribute(input);
+        using var unstopped = llm.Attribute(input, options: new LLMAttributionOptions<FeatureAblationOptions> { StopAtEndOfSequence = false, MaxNewTokens = 4 });
+
+        // The story model answers the place, then [eos]; generation ends there, [eos] kept as Hugging Face's generate keeps it.
+        Assert.Equal(["garden", StoryWords.End], stopped.OutputTokens);
+        Assert.Equal(4, unstopped.OutputTokens.Count);
+        Assert.Equal(["garden", StoryWords.End], unstopped.OutputTokens.Take(2));
     }
 }
