@@ -16,16 +16,38 @@ public sealed class Gpt2Tokenizer : ITextTokenizer
 {
     private static readonly Lazy<Tokenizer> Gpt2 = new(() => TiktokenTokenizer.CreateForModel("gpt2"));
     private readonly Lazy<Tokenizer> shared;
+    private readonly long size;
+    private readonly long endOfText;
 
     /// <summary>GPT-2's own BPE (Microsoft.ML.Tokenizers' GPT-2 data).</summary>
-    public Gpt2Tokenizer() => shared = Gpt2;
+    public Gpt2Tokenizer()
+    {
+        shared = Gpt2;
 
-    private Gpt2Tokenizer(Tokenizer tokenizer) => shared = new(tokenizer);
+        // 50,000 merges, 256 bytes and <|endoftext|>.
+        size = EndOfText + 1;
+        endOfText = EndOfText;
+    }
 
-    /// <summary>The end-of-text token, GPT-2's BOS and EOS: 50256.</summary>
+    private Gpt2Tokenizer(CodeGenTokenizer tokenizer)
+    {
+        shared = new(tokenizer);
+        size = tokenizer.Vocabulary.Values.Concat(tokenizer.SpecialTokens?.Values ?? []).DefaultIfEmpty(-1).Max() + 1L;
+        endOfText = tokenizer.EndOfSentenceId ?? EndOfText;
+    }
+
+    /// <summary>The end-of-text token of GPT-2's own BPE, GPT-2's BOS and EOS: 50256.</summary>
     public const long EndOfText = 50256;
 
     private Lazy<Tokenizer> Shared => shared;
+
+    /// <inheritdoc />
+    /// <remarks>GPT-2's own BPE: 50257; a folder's: one more than the highest id of its vocab.json (its special tokens included).</remarks>
+    public long? VocabularySize => size;
+
+    /// <inheritdoc />
+    /// <remarks>The end-of-text token, <c>&lt;|endoftext|&gt;</c>: 50256 in GPT-2's own BPE, its id in a folder's vocab.json.</remarks>
+    public long? EndOfSequenceTokenId => endOfText;
 
     /// <summary>
     /// The tokenizer of a Hugging Face GPT-2 folder: its <c>vocab.json</c> and <c>merges.txt</c> when both are there (read
@@ -68,14 +90,14 @@ public sealed class Gpt2Tokenizer : ITextTokenizer
     public string Decode(IReadOnlyList<long> ids)
     {
         ArgumentNullException.ThrowIfNull(ids);
-        return Shared.Value.Decode(ids.Where(i => i != EndOfText).Select(id => checked((int)id))) ?? string.Empty;
+        return Shared.Value.Decode(ids.Where(i => i != endOfText).Select(id => checked((int)id))) ?? string.Empty;
     }
 
     /// <inheritdoc />
     public IReadOnlyList<string> ConvertIdsToTokens(IReadOnlyList<long> ids)
     {
         ArgumentNullException.ThrowIfNull(ids);
-        return ids.Select(id => id == EndOfText ? "<|endoftext|>" : (Shared.Value.Decode([checked((int)id)]) ?? string.Empty).Replace(' ', 'Ġ').Replace('\n', 'Ċ')).ToList();
+        return ids.Select(id => id == endOfText ? "<|endoftext|>" : (Shared.Value.Decode([checked((int)id)]) ?? string.Empty).Replace(' ', 'Ġ').Replace('\n', 'Ċ')).ToList();
     }
 
     /// <inheritdoc />
@@ -87,7 +109,7 @@ public sealed class Gpt2Tokenizer : ITextTokenizer
         {
             if (token == "<|endoftext|>")
             {
-                return EndOfText;
+                return endOfText;
             }
 
             var ids = Encode(token.Replace('Ġ', ' ').Replace('Ċ', '\n'));

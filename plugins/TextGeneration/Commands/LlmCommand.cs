@@ -10,7 +10,7 @@ namespace Captum.Plugins.TextGeneration.Commands;
 
 /// <summary>
 /// <c>captum llm</c>: which prompt tokens (or template values) a GPT-2 answer rests on, by LLMAttribution (or
-/// LLMGradientAttribution for layer-ig), printed, drawn in report.html (Captum's token heat map with the step scores,
+/// LLMGradientAttribution for the layer methods), printed, drawn in report.html (Captum's token heat map with the step scores,
 /// and the sequence bar chart) and, with --json, written to result.json.
 /// </summary>
 /// <remarks>
@@ -18,11 +18,25 @@ namespace Captum.Plugins.TextGeneration.Commands;
 /// tokens, 25 greedy tokens when no target is given. The model is the story model the plugin ships
 /// (<see cref="StoryModel"/>, docs/llm.md) or --checkpoint (a Hugging Face GPT-2 folder). Without --target, generation
 /// stops at the end-of-sequence token of the folder's config.json (<c>eos_token_id</c>; the story model's <c>[eos]</c>),
-/// and the answer is explained without it. One prompt per run.
+/// else the tokenizer's, and the answer is explained without it. The sampling methods draw from a generator seeded
+/// with --seed (0 by default), so a run repeats. One prompt per run.
 /// </remarks>
 public sealed class LlmCommand : IPluginCommand
 {
-    private static readonly string[] Methods = ["feature-ablation", "shapley-value-sampling", "shapley-values", "lime", "kernel-shap", "layer-ig"];
+    private static readonly string[] Methods =
+        ["feature-ablation", "shapley-value-sampling", "shapley-values", "lime", "kernel-shap", "layer-ig", "layer-gradient-x-activation", "layer-gradient-shap"];
+
+    /// <summary>The methods that attribute tokens through the token embedding (LLMGradientAttribution): --prompt only.</summary>
+    private static readonly string[] GradientMethods = ["layer-ig", "layer-gradient-x-activation", "layer-gradient-shap"];
+
+    /// <summary>The methods that draw random samples, which --seed and --samples are for, with each one's default sample count.</summary>
+    private static readonly Dictionary<string, int> SamplingMethods = new(StringComparer.Ordinal)
+    {
+        ["shapley-value-sampling"] = new ShapleyValueSamplingOptions().Samples,
+        ["lime"] = new LimeOptions().Samples,
+        ["kernel-shap"] = new KernelShapOptions().Samples,
+        ["layer-gradient-shap"] = new LayerGradientShapOptions().Samples,
+    };
 
     /// <inheritdoc />
     public string Name => "llm";
@@ -38,7 +52,9 @@ public sealed class LlmCommand : IPluginCommand
         new("value", "A template value, in slot order.", PluginOptionKind.Text) { Repeatable = true },
         new("target", "The answer to explain; default: the model's greedy answer.", PluginOptionKind.Text),
         new("foil", "A contrasting answer: attribute log p(answer) - log p(foil), why the answer rather than the foil.", PluginOptionKind.Text),
-        new("method", "The attribution method.", PluginOptionKind.Text, "feature-ablation") { AllowedValues = Methods },
+        new("method", "The attribution method; layer-ig, layer-gradient-x-activation and layer-gradient-shap attribute through the token embedding (--prompt only).", PluginOptionKind.Text, "feature-ablation") { AllowedValues = Methods },
+        new("seed", "The seed of the sampling methods' draws (shapley-value-sampling, lime, kernel-shap, layer-gradient-shap): the same seed gives the same attributions.", PluginOptionKind.Integer, "0"),
+        new("samples", "How many samples the sampling methods draw; default: each method's own (25; 5 for layer-gradient-shap).", PluginOptionKind.Integer),
         new("checkpoint", "A Hugging Face GPT-2 folder (config.json with model.safetensors or pytorch_model.bin; its tokenizer: vocab.json and merges.txt, or a story model's vocab.txt, else GPT-2's BPE); default: the story model the plugin ships.", PluginOptionKind.Folder),
         new("baseline-token", "The token id a removed prompt token becomes (--prompt only; a template's removed value is the empty string); default 0.", PluginOptionKind.Integer),
         new("max-new-tokens", "How many tokens to generate when no --target is given.", PluginOptionKind.Integer, "25"),
@@ -46,6 +62,7 @@ public sealed class LlmCommand : IPluginCommand
         new("top", "How many top attributed features to print.", PluginOptionKind.Integer, "5"),
         new("out", "The folder of report.html (and result.json).", PluginOptionKind.Folder, Path.Combine("out", "llm")),
         new("json", "Also write result.json.", PluginOptionKind.Flag),
+        new("threads", "libtorch's thread count for this process; default: libtorch's.", PluginOptionKind.Integer),
     ];
 
     /// <inheritdoc />
@@ -105,10 +122,18 @@ public sealed class LlmCommand : IPluginCommand
         }
 
         var method = context.GetText("method")!;
-        if (method == "layer-ig" && template is not null)
+        if (GradientMethods.Contains(method) && template is not null)
         {
-            throw new ArgumentException("--method: layer-ig attributes tokens; use --prompt, not --template.", "method");
+            throw new ArgumentException($"--method: {method} attributes tokens; use --prompt, not --template.", "method");
         }
+
+        var samples = context.GetText("samples") is null ? (int?)null : Positive(context, "samples");
+        if (samples is not null && !SamplingMethods.ContainsKey(method))
+        {
+            throw new ArgumentException($"--samples: {method} draws no samples; --samples is for {string.Join(", ", SamplingMethods.Keys)}.", "samples");
+        }
+
+        var seed = context.GetInteger("seed");
 
         var checkpoint = context.GetText("checkpoint") ?? StoryModel.DefaultFolder;
         if (!Directory.Exists(checkpoint))
@@ -124,6 +149,10 @@ public sealed class LlmCommand : IPluginCommand
         OutputFolder.Check("out", folder, context.GetFlag("json") ? ["report.html", "result.json"] : ["report.html"]);
         var target = context.GetText("target");
         var foil = context.GetText("foil");
+        if (context.GetText("threads") is not null)
+        {
+            torch.set_num_threads(Positive(context, "threads"));
+        }
 
         using var scope = torch.NewDisposeScope();
         using var model = Gpt2Checkpoint.Load(checkpoint);
@@ -133,7 +162,7 @@ public sealed class LlmCommand : IPluginCommand
         }
 
         var tokenizer = TokenizerOf(checkpoint);
-        var endOfSequence = Gpt2Checkpoint.ReadEndOfSequence(checkpoint);
+        var endOfSequence = Gpt2Checkpoint.ReadEndOfSequence(checkpoint) ?? tokenizer.EndOfSequenceTokenId;
         if (endOfSequence is < 0 || endOfSequence >= model.Config.VocabSize)
         {
             throw new ArgumentException($"--checkpoint: its config's eos_token_id {endOfSequence} is outside the model's {model.Config.VocabSize} tokens.", "checkpoint");
@@ -150,6 +179,12 @@ public sealed class LlmCommand : IPluginCommand
         IInterpretableInput input = prompt is not null
             ? new TextTokenInput(prompt, tokenizer, baselines: baseline)
             : new TextTemplateInput(template!, values);
+        if (method == "shapley-values" && input.FeatureCount > ShapleyValues.MaxFeatures)
+        {
+            throw new ArgumentException(
+                $"--method: shapley-values takes every order of the features (f! orders) and accepts at most {ShapleyValues.MaxFeatures}; {(template is null ? $"the --prompt has {input.FeatureCount} tokens" : $"--value gives {input.FeatureCount} values")}. Give a --template with at most {ShapleyValues.MaxFeatures} --value options, or use --method shapley-value-sampling.",
+                "method");
+        }
         if (target is null)
         {
             RequireRoomToGenerate(model, tokenizer, input, template is null ? "prompt" : "template");
@@ -159,7 +194,7 @@ public sealed class LlmCommand : IPluginCommand
             : endOfSequence is { } end ? AnswerBefore(model, tokenizer, input, end, maxNew, context.CancellationToken)
             : (LLMTarget?)null;
         LLMTarget? contrast = foil is null ? null : (LLMTarget?)foil;
-        using var result = Attribute(method, model, tokenizer, input, answer, contrast, maxNew, steps, context.CancellationToken);
+        using var result = Attribute(method, model, tokenizer, input, answer, contrast, maxNew, steps, (seed, samples ?? SamplingMethods.GetValueOrDefault(method)), context.CancellationToken);
 
         var answerText = tokenizer.Decode(result.OutputTokenIds);
         var seqAttr = Floats(result.SequenceAttribution);
@@ -217,20 +252,28 @@ public sealed class LlmCommand : IPluginCommand
     private static string Towards(string answer, string? foil) =>
         foil is null ? "the answer's log probability" : $"log p(answer) - log p(foil): why \"{answer.Trim()}\" rather than \"{foil.Trim()}\"";
 
-    private static LLMAttributionResult Attribute(string method, Gpt2LMHeadModel model, ITextTokenizer tokenizer, IInterpretableInput input, LLMTarget? target, LLMTarget? foil, int maxNew, int steps, CancellationToken cancellationToken)
+    private static LLMAttributionResult Attribute(string method, Gpt2LMHeadModel model, ITextTokenizer tokenizer, IInterpretableInput input, LLMTarget? target, LLMTarget? foil, int maxNew, int steps, (long Seed, int Count) samples, CancellationToken cancellationToken)
     {
         LLMAttributionOptions<T> Options<T>(T? methodOptions = null)
             where T : AttributionOptions => new() { MaxNewTokens = maxNew, Foil = foil, Method = methodOptions };
 
+        // The token embedding, which the gradient methods attribute to.
+        const string Embedding = "transformer.wte";
+        var (seed, count) = samples;
         return method switch
         {
             "feature-ablation" => LLMAttribution.FeatureAblation(model, tokenizer).Attribute(input, target, Options<FeatureAblationOptions>(), cancellationToken),
-            "shapley-value-sampling" => LLMAttribution.ShapleyValueSampling(model, tokenizer).Attribute(input, target, Options<ShapleyValueSamplingOptions>(), cancellationToken),
+            "shapley-value-sampling" => LLMAttribution.ShapleyValueSampling(model, tokenizer)
+                .Attribute(input, target, Options(new ShapleyValueSamplingOptions { Seed = seed, Samples = count }), cancellationToken),
             "shapley-values" => LLMAttribution.ShapleyValues(model, tokenizer).Attribute(input, target, Options<ShapleyValuesOptions>(), cancellationToken),
-            "lime" => LLMAttribution.Lime(model, tokenizer).Attribute(input, target, Options<LimeOptions>(), cancellationToken),
-            "kernel-shap" => LLMAttribution.KernelShap(model, tokenizer).Attribute(input, target, Options<KernelShapOptions>(), cancellationToken),
-            "layer-ig" => LLMGradientAttribution.LayerIntegratedGradients(model, tokenizer, "transformer.wte")
+            "lime" => LLMAttribution.Lime(model, tokenizer).Attribute(input, target, Options(new LimeOptions { Seed = seed, Samples = count }), cancellationToken),
+            "kernel-shap" => LLMAttribution.KernelShap(model, tokenizer).Attribute(input, target, Options(new KernelShapOptions { Seed = seed, Samples = count }), cancellationToken),
+            "layer-ig" => LLMGradientAttribution.LayerIntegratedGradients(model, tokenizer, Embedding)
                 .Attribute((TextTokenInput)input, target, Options(new LayerIntegratedGradientsOptions { Steps = steps }), cancellationToken),
+            "layer-gradient-x-activation" => LLMGradientAttribution.LayerGradientXActivation(model, tokenizer, Embedding)
+                .Attribute((TextTokenInput)input, target, Options<LayerGradientXActivationOptions>(), cancellationToken),
+            "layer-gradient-shap" => LLMGradientAttribution.LayerGradientShap(model, tokenizer, Embedding)
+                .Attribute((TextTokenInput)input, target, Options(new LayerGradientShapOptions { Seed = seed, Samples = count }), cancellationToken),
             _ => throw new ArgumentException($"--method: unknown method '{method}'; choose from {string.Join(", ", Methods)}.", "method"),
         };
     }

@@ -34,9 +34,11 @@ public sealed class LlmEvalCommand : IPluginCommand
         new("random-weights-seed", "The torch.manual_seed of the network with random weights.", PluginOptionKind.Integer, Defaults.RandomWeightsSeed.ToString(CultureInfo.InvariantCulture)),
         new("checkpoint", "A story model folder (from llm-train); default: the model that ships with the plugin.", PluginOptionKind.Folder),
         new("json", "Also write the figures to this JSON file.", PluginOptionKind.File),
+        new("threads", "libtorch's thread count for this process; default: libtorch's.", PluginOptionKind.Integer),
     ];
 
     /// <inheritdoc />
+    /// <exception cref="ArgumentException">An option does not fit (a bad number, a missing or unreadable checkpoint folder, a --json file that cannot be written); the message starts with the option, e.g. <c>--checkpoint: </c>, and comes before any story is explained.</exception>
     public int Run(PluginCommandContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -56,12 +58,24 @@ public sealed class LlmEvalCommand : IPluginCommand
         }
 
         var json = context.GetText("json");
-        if (json is not null && Path.GetDirectoryName(json) is { Length: > 0 } parent && !Directory.Exists(parent))
+        if (json is not null)
         {
-            throw new ArgumentException($"--json: the folder {parent} does not exist.", "json");
+            var parent = Path.GetDirectoryName(Path.GetFullPath(json))!;
+            if (!Directory.Exists(parent))
+            {
+                throw new ArgumentException($"--json: the folder {parent} does not exist.", "json");
+            }
+
+            OutputFolder.Check("json", parent, Path.GetFileName(json));
         }
 
-        using var model = StoryModel.Load(folder);
+        var threads = context.GetText("threads") is null ? (int?)null : Positive(context, "threads");
+        if (threads is { } n)
+        {
+            torch.set_num_threads(n);
+        }
+
+        using var model = LoadModel(folder);
         var trainingSeed = TrainingSeed(folder ?? StoryModel.DefaultFolder);
         if (trainingSeed is { } s && (options.Seed == s || options.Seed == s + 1))
         {
@@ -83,7 +97,7 @@ public sealed class LlmEvalCommand : IPluginCommand
 
         var command = string.Create(
             CultureInfo.InvariantCulture,
-            $"captum llm-eval --stories {options.Stories} --seed {options.Seed}{string.Concat(methods.Count == 0 ? [] : options.Methods.Select(m => " --method " + m))} --steps {options.Steps} --random-weights-seed {options.RandomWeightsSeed}{(folder is null ? string.Empty : " --checkpoint " + folder)}");
+            $"captum llm-eval --stories {options.Stories} --seed {options.Seed}{string.Concat(methods.Count == 0 ? [] : options.Methods.Select(m => " --method " + m))} --steps {options.Steps} --random-weights-seed {options.RandomWeightsSeed}{(folder is null ? string.Empty : " --checkpoint " + folder)}{(threads is null ? string.Empty : $" --threads {threads}")}");
         Print(context.Output, report, command);
         if (json is not null)
         {
@@ -129,6 +143,19 @@ public sealed class LlmEvalCommand : IPluginCommand
         foreach (var (method, figures) in report.ByMethod)
         {
             output.WriteLine($"{method,-37}{F(figures.SupportingFact)}     {F(figures.RandomSupportingFact)}            {F(figures.Chance)}");
+        }
+    }
+
+    /// <summary>The story model of <paramref name="folder"/> (the shipped one when null); its errors name --checkpoint.</summary>
+    private static StoryModel LoadModel(string? folder)
+    {
+        try
+        {
+            return StoryModel.Load(folder);
+        }
+        catch (ArgumentException e) when (!e.Message.StartsWith("--", StringComparison.Ordinal))
+        {
+            throw ErrorMessages.Renamed(e, "checkpoint", "--checkpoint");
         }
     }
 

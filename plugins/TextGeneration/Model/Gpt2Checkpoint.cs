@@ -18,7 +18,7 @@ public static class Gpt2Checkpoint
     /// silently wrong; see <see cref="ReadConfig"/>.
     /// </remarks>
     /// <param name="folder">The folder.</param>
-    /// <exception cref="ArgumentException">The folder, its config or its weights do not make a GPT-2 this model computes: a missing file, another architecture or variant, a missing, unexpected or misshaped key, an <c>lm_head.weight</c> other than the token embedding; the message names checkpoint.</exception>
+    /// <exception cref="ArgumentException">The folder, its config or its weights do not make a GPT-2 this model computes: a missing or unreadable file, another architecture or variant, a missing, unexpected, misshaped or integer-typed key, an <c>lm_head.weight</c> other than the token embedding; the message names checkpoint.</exception>
     public static Gpt2LMHeadModel Load(string folder)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
@@ -28,37 +28,66 @@ public static class Gpt2Checkpoint
         }
 
         var config = ReadConfig(Path.Combine(folder, "config.json"));
-        var safetensors = Path.Combine(folder, "model.safetensors");
-        var bin = Path.Combine(folder, "pytorch_model.bin");
         using var scope = torch.NewDisposeScope();
-        IReadOnlyDictionary<string, Tensor> state;
-        if (File.Exists(safetensors))
+        var state = ReadWeights(folder);
+        RequireTiedHead(state, folder);
+        var weights = Gpt2LMHeadModel.FromHuggingFaceNames(state);
+        if (weights.FirstOrDefault(kv => !torch.is_floating_point(kv.Value)) is { Key: { } key, Value: { } integer })
         {
-            state = SafeTensors.Load(safetensors).Tensors;
-        }
-        else if (File.Exists(bin))
-        {
-            state = TorchCheckpoint.StateDict(TorchCheckpoint.Load(bin));
-        }
-        else
-        {
-            throw new ArgumentException($"checkpoint: {folder} has neither model.safetensors nor pytorch_model.bin.", "checkpoint");
+            throw new ArgumentException($"checkpoint: {folder}'s {key} is {integer.dtype}; GPT-2's weights must be floating-point (Float32, Float16, BFloat16 or Float64).", "checkpoint");
         }
 
-        RequireTiedHead(state, folder);
         var model = new Gpt2LMHeadModel(config);
         try
         {
-            TorchCheckpoint.LoadStateDict(model, Gpt2LMHeadModel.FromHuggingFaceNames(state));
+            TorchCheckpoint.LoadStateDict(model, weights);
         }
-        catch (StateDictMismatchException ex)
+        catch (ArgumentException ex)
         {
+            // A mismatch with the config, or a weight that is NaN or infinite.
             model.Dispose();
-            throw new ArgumentException($"checkpoint: {folder}'s weights do not fit its config: {ex.Message}", "checkpoint", ex);
+            throw new ArgumentException($"checkpoint: {folder}'s weights do not fit its config: {ErrorMessages.OneLine(ex)}", "checkpoint", ex);
         }
 
         model.eval();
         return model;
+    }
+
+    /// <summary>The state dict of <c>model.safetensors</c> (preferred) or <c>pytorch_model.bin</c>.</summary>
+    /// <exception cref="ArgumentException">Neither is there, or it cannot be read, or is not a state dict; the message names checkpoint and the file.</exception>
+    private static IReadOnlyDictionary<string, Tensor> ReadWeights(string folder)
+    {
+        var safetensors = Path.Combine(folder, "model.safetensors");
+        var bin = Path.Combine(folder, "pytorch_model.bin");
+        if (File.Exists(safetensors))
+        {
+            try
+            {
+                return SafeTensors.Load(safetensors).Tensors;
+            }
+            catch (CheckpointFormatException ex)
+            {
+                throw new ArgumentException($"checkpoint: {safetensors} is not a readable safetensors file ({ex.Reason}).", "checkpoint", ex);
+            }
+        }
+
+        if (!File.Exists(bin))
+        {
+            throw new ArgumentException($"checkpoint: {folder} has neither model.safetensors nor pytorch_model.bin.", "checkpoint");
+        }
+
+        try
+        {
+            return TorchCheckpoint.StateDict(TorchCheckpoint.Load(bin));
+        }
+        catch (CheckpointFormatException ex)
+        {
+            throw new ArgumentException($"checkpoint: {bin} is not a readable PyTorch checkpoint ({ex.Reason}).", "checkpoint", ex);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new ArgumentException($"checkpoint: {bin} is not a GPT-2's state dict: {ErrorMessages.OneLine(ex)}", "checkpoint", ex);
+        }
     }
 
     /// <summary>
@@ -97,14 +126,26 @@ public static class Gpt2Checkpoint
             RequireFlag(root, path, "scale_attn_by_inverse_layer_idx", supported: false, "attention scores are also scaled by 1/(layer + 1), which this model does not do");
             RequireFlag(root, path, "add_cross_attention", supported: false, "the blocks attend to an encoder too (cross-attention), which this model does not have");
 
-            long Size(string name) => root.GetProperty(name).GetInt64();
-            var inner = root.TryGetProperty("n_inner", out var n) && n.ValueKind == JsonValueKind.Number ? n.GetInt64() : (long?)null;
+            long Size(string name) => root.TryGetProperty(name, out var size)
+                ? size.ValueKind == JsonValueKind.Number && size.TryGetInt64(out var value)
+                    ? value
+                    : throw new ArgumentException($"checkpoint: {path}'s {name} must be a whole number, not {size.GetRawText()}.", "checkpoint")
+                : throw new ArgumentException($"checkpoint: {path} has no {name}; a GPT-2 config gives vocab_size, n_positions, n_embd, n_head and n_layer.", "checkpoint");
+            var inner = root.TryGetProperty("n_inner", out var n) && n.ValueKind != JsonValueKind.Null ? Size("n_inner") : (long?)null;
             var epsilon = root.TryGetProperty("layer_norm_epsilon", out var e) ? e.GetDouble() : 1e-5;
             var config = new Gpt2Config(Size("vocab_size"), Size("n_positions"), Size("n_embd"), Size("n_head"), Size("n_layer"), epsilon, inner);
-            config.Validate();
+            try
+            {
+                config.Validate();
+            }
+            catch (ArgumentException ex)
+            {
+                throw new ArgumentException($"checkpoint: {path}: {ErrorMessages.Bare(ex)}", "checkpoint", ex);
+            }
+
             return config;
         }
-        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
         {
             throw new ArgumentException($"checkpoint: {path} is not a GPT-2 config ({ex.Message})", "checkpoint", ex);
         }

@@ -40,6 +40,9 @@ public sealed class Gpt2LMHeadModel : nn.Module<Tensor, Tensor>, ICachingCausalL
     /// <inheritdoc />
     public int MaxPositions => (int)Config.Positions;
 
+    /// <inheritdoc />
+    long? ICausalLanguageModel.VocabularySize => Config.VocabSize;
+
     /// <summary>The token embedding, whose weight is also the head's.</summary>
     public Embedding TokenEmbedding => transformer.Wte;
 

@@ -68,6 +68,17 @@ public sealed class StoryTokenizer : ITextTokenizer
     /// <summary>The vocabulary in id order.</summary>
     public IReadOnlyList<string> Vocabulary => vocabulary;
 
+    /// <inheritdoc />
+    public long? VocabularySize => vocabulary.Length;
+
+    /// <inheritdoc />
+    /// <remarks><c>[unk]</c>: every word outside the vocabulary.</remarks>
+    public long? UnknownTokenId => ids[StoryWords.Unknown];
+
+    /// <inheritdoc />
+    /// <remarks><c>[eos]</c> (<see cref="EndId"/>), which the story model says after its answer.</remarks>
+    public long? EndOfSequenceTokenId => EndId;
+
     /// <summary>Reads the <c>vocab.txt</c> of a model folder.</summary>
     /// <exception cref="ArgumentException">The folder has no <c>vocab.txt</c>, or it is not a story vocabulary; the message names it.</exception>
     public static StoryTokenizer Load(string folder)

@@ -24,4 +24,10 @@ public interface ICausalLanguageModel
 
     /// <summary>The most tokens the model can read at once (its positions).</summary>
     int MaxPositions { get; }
+
+    /// <summary>
+    /// How many tokens the model embeds (its embedding's rows, the logits' last dimension), or null when it does not
+    /// say (the default); ids outside it are refused before any pass.
+    /// </summary>
+    long? VocabularySize => null;
 }

@@ -10,7 +10,8 @@ namespace Captum.Attr;
 /// <remarks>
 /// Python: Captum's <c>TokenizerLike</c> (<c>encode</c>, <c>decode</c>, <c>convert_ids_to_tokens</c>,
 /// <c>convert_tokens_to_ids</c>), which Hugging Face tokenizers satisfy. A model plugin supplies one; for GPT-2's
-/// byte-level BPE, wrap Microsoft.ML.Tokenizers' GPT-2 tokenizer.
+/// byte-level BPE, wrap Microsoft.ML.Tokenizers' GPT-2 tokenizer. The three properties have default implementations
+/// (null: not known), so that a tokenizer need give only what it has; the LLM classes check what is given.
 /// </remarks>
 public interface ITextTokenizer
 {
@@ -25,4 +26,23 @@ public interface ITextTokenizer
 
     /// <summary>The id of each token string.</summary>
     IReadOnlyList<long> ConvertTokensToIds(IReadOnlyList<string> tokens);
+
+    /// <summary>
+    /// How many tokens the tokenizer has (ids 0 to <c>VocabularySize - 1</c>), or null when it does not say; ids given
+    /// by the caller (a baseline, a target) outside it are refused. Python: <c>len(tokenizer)</c>.
+    /// </summary>
+    long? VocabularySize => null;
+
+    /// <summary>
+    /// The id a word outside the vocabulary becomes, or null when the tokenizer has no such token (GPT-2's byte-level
+    /// BPE spells every text with its tokens); a target given as text that contains it is refused. Python:
+    /// <c>unk_token_id</c>.
+    /// </summary>
+    long? UnknownTokenId => null;
+
+    /// <summary>
+    /// The end-of-sequence token's id, or null when the tokenizer has none: greedy generation stops there unless told
+    /// otherwise (<see cref="LLMAttributionOptions{TOptions}.EndOfSequence"/>). Python: <c>eos_token_id</c>.
+    /// </summary>
+    long? EndOfSequenceTokenId => null;
 }

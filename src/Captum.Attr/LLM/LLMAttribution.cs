@@ -86,14 +86,18 @@ public sealed class LLMAttribution<TOptions> : IAttribution
         options.Validate();
         LLMAttributionCall.RequireNoTargetOrArguments(options.Method);
         using var scope = torch.NewDisposeScope();
-        var foil = LLMAttributionCall.Foil(tokenizer, options.Foil, options.SkipTokens);
-        if (foil is not null)
+        var foil = LLMAttributionCall.Foil(model, tokenizer, options.Foil, options.SkipTokens);
+        using (var ids = input.ToModelInput(null, tokenizer))
         {
-            using var ids = input.ToModelInput(null, tokenizer);
-            LLMAttributionCall.RequireFoilFits(model, ids.shape[1], foil.Length);
+            LLMAttributionCall.RequireInputIds(model, input, ids);
+            if (foil is not null)
+            {
+                LLMAttributionCall.RequireFoilFits(model, ids.shape[1], foil.Length);
+            }
         }
 
         var answer = LLMAttributionCall.Answer(model, tokenizer, input, target, options, cancellationToken);
+        LLMAttributionCall.RequireFoilDiffers(answer, foil, tokenizer);
         IReadOnlyList<LLMStepScore> steps;
         PromptPrefixCache? prefixes;
         using (var prompt = input.ToModelInput(null, tokenizer))
@@ -231,8 +235,20 @@ public sealed record LLMAttributionOptions<TOptions>
     /// <summary>How many tokens are generated when no target is given, at least 1; 25 as Captum's default generation arguments.</summary>
     public int MaxNewTokens { get; init; } = 25;
 
-    /// <summary>The token that ends generation (kept in the answer); none by default.</summary>
+    /// <summary>
+    /// The token that ends greedy generation (kept in the answer, as Hugging Face's generate keeps it); when null (the
+    /// default), the tokenizer's <see cref="ITextTokenizer.EndOfSequenceTokenId"/>, if it has one, as Captum's
+    /// generation stops at the model's <c>eos_token_id</c> (GPT-2's and the story model's are their tokenizers').
+    /// Python: <c>gen_args["eos_token_id"]</c>.
+    /// </summary>
     public long? EndOfSequence { get; init; }
+
+    /// <summary>
+    /// Whether greedy generation stops at the end-of-sequence token (<see cref="EndOfSequence"/>, or the tokenizer's);
+    /// true by default. False generates <see cref="MaxNewTokens"/> tokens (or up to the model's last position) whatever
+    /// they are.
+    /// </summary>
+    public bool StopAtEndOfSequence { get; init; } = true;
 
     /// <summary>
     /// Whether a model that keeps a key-value cache (<see cref="ICachingCausalLanguageModel"/>) reuses it: greedy

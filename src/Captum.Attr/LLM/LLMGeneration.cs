@@ -163,14 +163,30 @@ public static class LLMGeneration
     }
 
     /// <summary>Checks that a prompt of <paramref name="promptTokens"/> and an answer of <paramref name="answerTokens"/> fit the model's positions.</summary>
-    /// <exception cref="ArgumentException">They do not; the message names the prompt.</exception>
+    /// <exception cref="ArgumentException">
+    /// They do not; the message names target when the answer would not fit after any prompt, else input (the prompt,
+    /// or both when shortening either would do).
+    /// </exception>
     internal static void RequireFits(ICausalLanguageModel model, long promptTokens, int answerTokens)
     {
-        if (promptTokens + answerTokens - 1 > model.MaxPositions)
+        var positions = model.MaxPositions;
+        if (promptTokens + answerTokens - 1 <= positions)
+        {
+            return;
+        }
+
+        // The answer's last token is predicted, not read: after a one-token prompt an answer of MaxPositions tokens fits.
+        if (answerTokens > positions)
         {
             throw new ArgumentException(
-                $"input: the prompt ({promptTokens} tokens) and the answer ({answerTokens}) need {promptTokens + answerTokens - 1} positions, more than the model's {model.MaxPositions}.",
-                "input");
+                $"target: the answer has {answerTokens} tokens, and the model reads at most {positions}: it does not fit after any prompt (after this one, of {promptTokens} tokens, at most {Math.Max(0, positions - promptTokens + 1)} answer tokens fit). Shorten the target.",
+                "target");
         }
+
+        throw new ArgumentException(
+            promptTokens > positions
+                ? $"input: the prompt has {promptTokens} tokens, more than the model's {positions} positions. Shorten the prompt."
+                : $"input: the prompt ({promptTokens} tokens) and the answer ({answerTokens}) need {promptTokens + answerTokens - 1} positions, more than the model's {positions}. Shorten the prompt or the target.",
+            "input");
     }
 }

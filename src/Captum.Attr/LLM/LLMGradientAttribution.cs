@@ -84,13 +84,19 @@ public sealed class LLMGradientAttribution<TOptions> : IAttribution
         options.Validate();
         LLMAttributionCall.RequireNoTargetOrArguments(options.Method);
         using var scope = torch.NewDisposeScope();
-        var foil = LLMAttributionCall.Foil(tokenizer, options.Foil, options.SkipTokens);
+        var foil = LLMAttributionCall.Foil(model, tokenizer, options.Foil, options.SkipTokens);
+        using (var ids = input.ToModelInput(null, tokenizer))
+        {
+            LLMAttributionCall.RequireInputIds(model, input, ids);
+        }
+
         if (foil is not null)
         {
             LLMAttributionCall.RequireFoilFits(model, input.Ids.Count, foil.Length);
         }
 
         var answer = LLMAttributionCall.Answer(model, tokenizer, input, target, options, cancellationToken);
+        LLMAttributionCall.RequireFoilDiffers(answer, foil, tokenizer);
         LLMGeneration.RequireFits(model, input.Ids.Count, answer.Length);
         var device = LLMAttributionCall.DeviceOf(model);
         IReadOnlyList<LLMStepScore> steps;

@@ -175,7 +175,12 @@ public sealed class TextTemplateInput : IInterpretableInput
             var automatic = fields.Count(f => f.Length == 0);
             if (automatic > 0 && automatic != fields.Count)
             {
-                throw new ArgumentException("template mixes {} and numbered slots such as {0}; use one kind.", nameof(template));
+                var other = fields.First(f => f.Length > 0);
+                throw new ArgumentException(
+                    int.TryParse(other, out _)
+                        ? $"template mixes {{}} and numbered slots such as {{{other}}}; use one kind."
+                        : $"template mixes {{}} and named slots such as {{{other}}}; use one kind ({{}} slots take values in order, named slots take them by name).",
+                    nameof(template));
             }
 
             var indices = automatic > 0

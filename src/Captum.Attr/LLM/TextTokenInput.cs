@@ -23,7 +23,7 @@ public sealed class TextTokenInput : IInterpretableInput
     /// <param name="tokenizer">The model's tokenizer.</param>
     /// <param name="baselines">The token that replaces a removed one, by id or string; id 0 by default. Python: <c>baselines</c>.</param>
     /// <param name="skipTokens">Tokens never perturbed nor attributed (by id or string), e.g. BOS. Python: <c>skip_tokens</c>.</param>
-    /// <exception cref="ArgumentException">The prompt is empty or has no token left to attribute; the message names the argument.</exception>
+    /// <exception cref="ArgumentException">The prompt is empty or has no token left to attribute, or the baseline is not a token id (negative, or outside the tokenizer's <see cref="ITextTokenizer.VocabularySize"/> when it gives one); the message names the argument.</exception>
     public TextTokenInput(string text, ITextTokenizer tokenizer, TokenReference? baselines = null, IReadOnlyList<TokenReference>? skipTokens = null)
     {
         ArgumentNullException.ThrowIfNull(text);
@@ -43,6 +43,7 @@ public sealed class TextTokenInput : IInterpretableInput
         }
 
         Baseline = (baselines ?? 0).Resolve(tokenizer);
+        LLMAttributionCall.RequireTokenIds([Baseline], tokenizer.VocabularySize, "the tokenizer's", nameof(baselines));
         Tokens = tokenizer.ConvertIdsToTokens(interpretableIds);
         Values = ReadableTokens.Of(interpretableIds, tokenizer);
     }

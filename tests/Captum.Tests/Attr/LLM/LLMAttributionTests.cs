@@ -250,6 +250,17 @@ public sealed class LLMAttributionTests
         Assert.Equal(argument, error.ParamName);
     }
 
+    [Theory]
+    [InlineData("{} went to {x}", "named slots such as {x}")]
+    [InlineData("{} went to {1}", "numbered slots such as {1}")]
+    public void TextTemplateInput_AutomaticSlotsMixedWithAnother_SaysWhichKind(string template, string kind)
+    {
+        var error = Assert.Throws<ArgumentException>(() => new TextTemplateInput(template, ["john", "garden"]));
+
+        Assert.Equal("template", error.ParamName);
+        Assert.Contains("template mixes {} and " + kind, error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void TextTemplateInput_NamedValuesAndBraces_FillAsPythonsFormat()
     {

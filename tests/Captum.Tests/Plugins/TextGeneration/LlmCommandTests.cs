@@ -10,6 +10,9 @@ namespace Captum.Tests.Plugins.TextGeneration;
 /// <summary><c>captum llm</c>, run in-process by the captum command with the plugins bundled beside it, on ../shared/checkpoints/gpt2-tiny.</summary>
 public sealed class LlmCommandTests
 {
+    /// <summary>A story prompt the shipped model answers "garden", with 16 tokens.</summary>
+    private const string StoryPrompt = "john went to the kitchen . mary went to the garden . where is mary ?";
+
     private static string Folder() => SharedData.Locate(Path.Combine("checkpoints", "gpt2-tiny"), "CAPTUM_GPT2_TINY_DIR");
 
     private static JsonElement Expected() => JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder(), "expected.json"))).RootElement;
@@ -318,6 +321,170 @@ public sealed class LlmCommandTests
         Assert.Empty(Directory.GetFileSystemEntries(folder.Path));
     }
 
+    [Theory]
+    [InlineData("truncated-safetensors", "model.safetensors is not a readable safetensors file (")]
+    [InlineData("vqa-checkpoint-as-bin", "pytorch_model.bin is not a GPT-2's state dict: ")]
+    [InlineData("heads", "config.json: the width (16) must split evenly into 3 heads.")]
+    [InlineData("no-n_layer", "config.json has no n_layer; a GPT-2 config gives")]
+    [InlineData("int32-weights", "wpe.weight is Int32; GPT-2's weights must be floating-point")]
+    public void Llm_DamagedCheckpoint_ExitsTwoNamingCheckpointAndWhatIsWrong(string damage, string message)
+    {
+        using var folder = new TempFolder();
+        var model = Path.Combine(folder.Path, "model");
+        Directory.CreateDirectory(model);
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(Folder(), "config.json")))!.AsObject();
+        var weights = Path.Combine(model, "model.safetensors");
+        switch (damage)
+        {
+            case "truncated-safetensors":
+                File.WriteAllBytes(weights, File.ReadAllBytes(Path.Combine(Folder(), "model.safetensors"))[..1000]);
+                break;
+            case "vqa-checkpoint-as-bin":
+                File.Copy(Path.Combine(SharedData.RepositoryRoot(), "plugins", "Vqa", "Scenes", "scenes-vqa.pth"), Path.Combine(model, "pytorch_model.bin"));
+                break;
+            case "int32-weights":
+                using (var scope = TorchSharp.torch.NewDisposeScope())
+                {
+                    var state = Captum.Checkpoints.SafeTensors.Load(Path.Combine(Folder(), "model.safetensors")).Tensors
+                        .ToDictionary(kv => kv.Key, kv => kv.Key.EndsWith("wpe.weight", StringComparison.Ordinal) ? kv.Value.to_type(TorchSharp.torch.ScalarType.Int32) : kv.Value);
+                    Captum.Checkpoints.SafeTensors.Save(state, weights);
+                }
+
+                break;
+            default:
+                if (damage == "heads")
+                {
+                    config["n_head"] = 3;
+                    config["n_embd"] = 16;
+                }
+                else
+                {
+                    config.Remove("n_layer");
+                }
+
+                File.Copy(Path.Combine(Folder(), "model.safetensors"), weights);
+                break;
+        }
+
+        File.WriteAllText(Path.Combine(model, "config.json"), config.ToJsonString());
+
+        var (code, _, error) = BundledCli.Run("llm", "--checkpoint", model, "--prompt", "Where is the dog?", "--target", " The", "--out", folder.Path);
+
+        Assert.Equal(2, code);
+        Assert.Contains("error: --checkpoint: ", error, StringComparison.Ordinal);
+        Assert.Contains(message, error, StringComparison.Ordinal);
+        Assert.DoesNotContain("Cannot load PyTorch checkpoint", error, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(folder.Path, "report.html")));
+    }
+
+    [Theory]
+    [InlineData(new[] { "--target", "zzzz" }, "--target: target \"zzzz\" holds a word the tokenizer does not know, so it would be explained as the unknown token [unk]")]
+    [InlineData(new[] { "--target", "garden", "--foil", "garden" }, "--foil: the foil is the answer itself")]
+    [InlineData(new[] { "--threads", "0" }, "--threads: must be a positive whole number, not 0.")]
+    [InlineData(new[] { "--samples", "10" }, "--samples: feature-ablation draws no samples")]
+    [InlineData(new[] { "--samples", "0", "--method", "lime" }, "--samples: must be a positive whole number, not 0.")]
+    public void Llm_BadTargetFoilOrOption_ExitsTwoWithTheOptionFirst(string[] arguments, string message)
+    {
+        using var folder = new TempFolder();
+
+        var (code, _, error) = BundledCli.Run(["llm", "--prompt", "where is mary ?", .. arguments, "--out", folder.Path]);
+
+        Assert.Equal(2, code);
+        Assert.Contains("error: " + message, error, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(folder.Path, "report.html")));
+    }
+
+    [Fact]
+    public void Llm_TargetLongerThanTheModelsPositions_ExitsTwoNamingTargetNotPrompt()
+    {
+        using var folder = new TempFolder();
+
+        // The story model reads 64 positions: no prompt leaves room for a 65-token answer.
+        var target = string.Join(" ", Enumerable.Repeat("garden", 65));
+        var (code, _, error) = BundledCli.Run("llm", "--prompt", "where is mary ?", "--target", target, "--out", folder.Path);
+
+        Assert.Equal(2, code);
+        Assert.Contains("error: --target: the answer has 65 tokens, and the model reads at most 64", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("--prompt", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Llm_ShapleyValuesOnMoreTokensThanItTakes_ExitsTwoNamingMethodAndWhatToDo()
+    {
+        using var folder = new TempFolder();
+
+        var (code, _, error) = BundledCli.Run("llm", "--prompt", StoryPrompt, "--method", "shapley-values", "--out", folder.Path);
+
+        Assert.Equal(2, code);
+        Assert.Contains("error: --method: shapley-values takes every order of the features (f! orders) and accepts at most 9; the --prompt has 16 tokens.", error, StringComparison.Ordinal);
+        Assert.Contains("--method shapley-value-sampling", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("FeatureMask", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Llm_TemplateMixingAutomaticAndNamedSlots_ExitsTwoSayingNamedSlots()
+    {
+        using var folder = new TempFolder();
+
+        var (code, _, error) = BundledCli.Run("llm", "--template", "{} {x}", "--value", "mary went to the garden .", "--out", folder.Path);
+
+        Assert.Equal(2, code);
+        Assert.Contains("error: --template: template mixes {} and named slots such as {x}", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("kernel-shap")]
+    [InlineData("lime")]
+    [InlineData("shapley-value-sampling")]
+    [InlineData("layer-gradient-shap")]
+    public void Llm_SamplingMethodRunTwice_WritesTheSameAttributionsAndAnotherSeedOthers(string method)
+    {
+        using var folder = new TempFolder();
+        float[] Run(string name, params string[] more)
+        {
+            var outFolder = Path.Combine(folder.Path, name);
+            var (code, _, error) = BundledCli.Run(["llm", "--prompt", StoryPrompt, "--method", method, .. more, "--out", outFolder, "--json"]);
+            Assert.True(code == 0, error);
+            using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(outFolder, "result.json")));
+            return Floats(json.RootElement.GetProperty("seqAttr"));
+        }
+
+        var first = Run("first");
+        var second = Run("second");
+        var seeded = Run("seeded", "--seed", "7", "--samples", "12");
+
+        Assert.Equal(first, second);
+        Assert.NotEqual(first, seeded);
+    }
+
+    [Theory]
+    [InlineData("layer-gradient-x-activation")]
+    [InlineData("layer-gradient-shap")]
+    public void Llm_LayerGradientMethod_AttributesEveryPromptTokenForTheAnswerToken(string method)
+    {
+        using var folder = new TempFolder();
+
+        var (code, output, error) = BundledCli.Run("llm", "--prompt", StoryPrompt, "--method", method, "--out", folder.Path, "--json");
+
+        Assert.True(code == 0, error);
+        Assert.Contains($"({method}, towards the answer's log probability)", output, StringComparison.Ordinal);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.Path, "result.json")));
+        Assert.Equal(method, json.RootElement.GetProperty("method").GetString());
+        Assert.Equal(16, json.RootElement.GetProperty("seqAttr").GetArrayLength());
+        Assert.Single(json.RootElement.GetProperty("tokenAttr").EnumerateArray());
+    }
+
+    [Fact]
+    public void Llm_LayerGradientMethodWithTemplate_ExitsTwoNamingMethod()
+    {
+        using var folder = new TempFolder();
+
+        var (code, _, error) = BundledCli.Run("llm", "--template", "{} where is mary ?", "--value", "mary went to the garden .", "--method", "layer-gradient-shap", "--out", folder.Path);
+
+        Assert.Equal(2, code);
+        Assert.Contains("error: --method: layer-gradient-shap attributes tokens; use --prompt, not --template.", error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Llm_PromptAndTemplate_ExitsTwoNamingPrompt()
     {
@@ -327,6 +494,31 @@ public sealed class LlmCommandTests
 
         Assert.Equal(2, code);
         Assert.Contains("--prompt", error, StringComparison.Ordinal);
+    }
+}
+
+/// <summary><c>captum llm --threads</c>, which sets libtorch's thread count for the whole process.</summary>
+/// <remarks>Serial: the thread count is global.</remarks>
+[Collection(Captum.Tests.Attr.SerialCollection.Name)]
+public sealed class LlmThreadsTests
+{
+    [Fact]
+    public void Llm_Threads_SetsLibtorchsThreadCount()
+    {
+        using var folder = new TempFolder();
+        var before = TorchSharp.torch.get_num_threads();
+        var threads = before == 1 ? 2 : 1;
+        try
+        {
+            var (code, _, error) = BundledCli.Run("llm", "--prompt", "where is mary ?", "--target", "garden", "--threads", threads.ToString(System.Globalization.CultureInfo.InvariantCulture), "--out", folder.Path);
+
+            Assert.True(code == 0, error);
+            Assert.Equal(threads, TorchSharp.torch.get_num_threads());
+        }
+        finally
+        {
+            TorchSharp.torch.set_num_threads(before);
+        }
     }
 }
 

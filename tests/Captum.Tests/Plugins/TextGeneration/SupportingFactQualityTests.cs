@@ -85,6 +85,66 @@ public sealed class LlmEvalCommandTests
         Assert.Contains("feature-ablation", output.ToString(), StringComparison.Ordinal);
     }
 
+    private static (int Code, string Output, string Error) Run(params string[] arguments)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = CaptumCli.Run(["--plugins", Path.Combine(BuildOutputs.Of(Path.Combine("src", "Captum.Cli")), "plugins"), "llm-eval", .. arguments], output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public void LlmEval_Threads_SetsLibtorchsThreadCountAndPrintsItInTheCommand()
+    {
+        var before = TorchSharp.torch.get_num_threads();
+        var threads = before == 1 ? 2 : 1;
+        try
+        {
+            var (code, output, error) = Run("--stories", "1", "--method", "feature-ablation", "--threads", threads.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+            Assert.True(code == 0, error);
+            Assert.Equal(threads, TorchSharp.torch.get_num_threads());
+            Assert.Contains($" --threads {threads}\n", output.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        }
+        finally
+        {
+            TorchSharp.torch.set_num_threads(before);
+        }
+    }
+
+    [Fact]
+    public void LlmEval_CheckpointWithoutItsVocabulary_ExitsTwoNamingCheckpoint()
+    {
+        using var folder = new TempFolder();
+        using (var story = StoryModel.Load())
+        {
+            story.Save(folder.Path);
+        }
+
+        File.Delete(Path.Combine(folder.Path, StoryTokenizer.VocabularyFile));
+
+        var (code, _, error) = Run("--stories", "1", "--checkpoint", folder.Path);
+
+        Assert.Equal(2, code);
+        Assert.Contains("error: --checkpoint: ", error, StringComparison.Ordinal);
+        Assert.Contains("vocab.txt not found", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("folder")]
+    [InlineData("proc")]
+    public void LlmEval_JsonThatCannotBeWritten_ExitsTwoNamingJsonBeforeAnyStory(string kind)
+    {
+        using var folder = new TempFolder();
+        var json = kind == "folder" ? folder.Path : "/proc/self/quality.json";
+
+        var (code, _, error) = Run("--stories", "50", "--json", json);
+
+        Assert.Equal(2, code);
+        Assert.Contains("error: --json: ", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("stories", error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void LlmEval_UnknownMethod_ExitsNonZeroNamingIt()
     {
