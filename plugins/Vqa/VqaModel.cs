@@ -346,12 +346,25 @@ public sealed class VqaModel : IInterpretableModel
         }
     }
 
+    /// <summary>The settings <see cref="ParseSettings"/> reads (captum explain's and attribute-dataset's --setting / --model-setting names).</summary>
+    internal static readonly string[] SettingNames = ["image-size", "central-fraction", "max-image-pixels", "resnet-variant", "image-baseline", "device"];
+
     internal static VqaModelOptions ParseSettings(IReadOnlyDictionary<string, string> settings)
     {
+        if (settings.Keys.FirstOrDefault(k => !SettingNames.Contains(k, StringComparer.Ordinal)) is { } unknown)
+        {
+            throw new ArgumentException($"'{unknown}' is not a setting of the VQA model; its settings are {string.Join(", ", SettingNames)}.", nameof(settings));
+        }
+
         var options = new VqaModelOptions();
         if (settings.TryGetValue("image-size", out var size))
         {
-            options = options with { ImageSize = int.TryParse(size, NumberStyles.Integer, CultureInfo.InvariantCulture, out var s) && s > 0 ? s : throw new ArgumentException($"image-size must be a positive integer, not '{size}'.", nameof(settings)) };
+            options = options with
+            {
+                ImageSize = int.TryParse(size, NumberStyles.Integer, CultureInfo.InvariantCulture, out var s) && s is >= Commands.VqaRequest.MinImageSize and <= ImageTransform.MaxImageSize
+                    ? s
+                    : throw new ArgumentException($"image-size must be a whole number from {Commands.VqaRequest.MinImageSize} (the image network halves it five times) to {ImageTransform.MaxImageSize}, not '{size}'.", nameof(settings)),
+            };
         }
 
         if (settings.TryGetValue("central-fraction", out var fraction))

@@ -162,5 +162,20 @@ public sealed class ExplainCommandTests
         Assert.Contains($"--steps must be from 1 to 1000000, not {steps}.", error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("image_size=448", "'image_size' is not a setting of the VQA model; its settings are image-size, central-fraction")]
+    [InlineData("image-size=16", "image-size must be a whole number from 32")]
+    [InlineData("image-size=99999", "image-size must be a whole number from 32 (the image network halves it five times) to 4096")]
+    public void Explain_BadVqaSetting_ExitsTwoNamingIt(string setting, string expected)
+    {
+        using var folder = new TempFolder();
+
+        var (code, _, error) = BundledCli.Run("explain", "--model", "vqa", "--input", "image=" + Scene, "--input", "question=what color is the circle", "--setting", setting, "--steps", "2", "--out", folder.Path);
+
+        Assert.Equal(2, code);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(folder.Path, "report.html")));
+    }
+
     private static string GettingStartedDocsRoot() => Captum.Tests.Docs.GettingStartedDocTests.RepositoryRoot();
 }
