@@ -164,12 +164,13 @@ internal sealed record VqaRequest(
         {
             var sizeText = knownSize is null ? $"an image size of at least {MinImageSize}" : $"image size {size}";
             var largest = Math.Floor(Math.Sqrt(maxPixels));
+            var sideText = side < 1e9 ? side.ToString("F0", CultureInfo.InvariantCulture) : side.ToString("G3", CultureInfo.InvariantCulture);
             throw size > largest
                 ? new ArgumentException(
                     string.Create(CultureInfo.InvariantCulture, $"--{VqaOptionNames.MaxImagePixels} {maxPixels} is less than the {(long)size * size} pixels of the {size} x {size} image the net sees; raise it to at least that."),
                     VqaOptionNames.MaxImagePixels)
                 : new ArgumentException(
-                    string.Create(CultureInfo.InvariantCulture, $"--{VqaOptionNames.CentralFraction} {centralFraction:R} with {sizeText} resizes every image to at least {side:F0} x {side:F0} pixels, more than --{VqaOptionNames.MaxImagePixels} ({maxPixels:N0}); raise --{VqaOptionNames.CentralFraction} to at least {Math.Ceiling(1e4 * size / largest) / 1e4:0.####}."),
+                    string.Create(CultureInfo.InvariantCulture, $"--{VqaOptionNames.CentralFraction} {centralFraction:R} with {sizeText} resizes every image to at least {sideText} x {sideText} pixels, more than --{VqaOptionNames.MaxImagePixels} ({maxPixels:N0}); raise --{VqaOptionNames.CentralFraction} to at least {Math.Ceiling(1e4 * size / largest) / 1e4:0.####}."),
                     VqaOptionNames.CentralFraction);
         }
 

@@ -110,6 +110,7 @@ public sealed class VqaCommandReliabilityTests
     [Theory]
     [InlineData("0.001", "32000 x 32000")]
     [InlineData("0.0001", "320000 x 320000")]
+    [InlineData("1E-300", "3.2E+301 x 3.2E+301")]
     public void Vqa_TinyCentralFraction_RefusedNamingTheOptionBeforeLoading(string fraction, string resized)
     {
         using var folder = new TempFolder();
