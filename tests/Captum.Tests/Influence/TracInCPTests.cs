@@ -1,4 +1,5 @@
 using Captum.Influence;
+using FsCheck.Xunit;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -77,11 +78,17 @@ public sealed class TracInCPTests
         TensorAssert.AllClose(self, scores.diagonal(), 1e-6, 1e-5);
     }
 
-    [Fact]
-    public void TracInCPFast_ModelWithoutFinalBias_EqualsTracInCPOverTheFinalLayer()
+    [Property(MaxTest = 8)]
+    public void TracInCPFast_ModelWithoutFinalBias_EqualsTracInCPOverTheFinalLayer(int seed)
     {
         using var scope = torch.NewDisposeScope();
-        var (model, train, test, checkpoints) = Setup();
+        var (model, _, _, checkpoints) = Setup();
+        var random = new Random(seed);
+        var rows = random.Next(1, 12);
+        var generator = new torch.Generator((ulong)(uint)seed);
+        var train = InfluenceData.Batches(torch.randn(rows, 5, generator: generator), torch.randint(0, 3, [rows], generator: generator), random.Next(1, 5));
+        var testRows = random.Next(1, 4);
+        var test = new InfluenceBatch(torch.randn(testRows, 5, generator: generator), torch.randint(0, 3, [testRows], generator: generator));
 
         using var fast = new TracInCPFast(model, model.Head, train, checkpoints).Influence(test);
         using var exact = new TracInCP(model, train, checkpoints, new TracInCPOptions { Layers = [model.Head] }).Influence(test);

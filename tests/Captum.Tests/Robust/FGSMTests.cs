@@ -1,4 +1,5 @@
 using Captum.Robust;
+using FsCheck.Xunit;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -14,14 +15,16 @@ public sealed class FGSMTests
         return AttackLosses.CrossEntropy(model.call(x), target);
     }
 
-    [Fact]
-    public void Perturb_EpsilonZero_ReturnsTheInputs()
+    [Property(MaxTest = 25)]
+    public void Perturb_EpsilonZero_ReturnsTheInputs(int seed, bool targeted)
     {
         using var scope = torch.NewDisposeScope();
-        var model = TestModels.SmoothMlp(1);
-        var x = TestModels.Normal(2, 5, 4);
+        var random = new Random(seed);
+        var model = TestModels.SmoothMlp(seed);
+        var x = TestModels.Normal(seed + 1, random.Next(1, 7), 4);
+        var target = Enumerable.Range(0, (int)x.shape[0]).Select(_ => random.Next(3)).ToArray();
 
-        using var perturbed = new FGSM(model).Perturb(x, new FGSMOptions { Epsilon = 0, Target = 1 });
+        using var perturbed = new FGSM(model).Perturb(x, new FGSMOptions { Epsilon = 0, Target = target, Targeted = targeted });
 
         TensorAssert.AllClose(perturbed.Perturbed, x, 0, 0);
         Assert.False(perturbed.IsTuple);
