@@ -17,7 +17,7 @@ public sealed class Gpt2Tokenizer : ITextTokenizer
     private static readonly Lazy<Tokenizer> Gpt2 = new(() => TiktokenTokenizer.CreateForModel("gpt2"));
     private readonly Lazy<Tokenizer> shared;
     private readonly long size;
-    private readonly long endOfText;
+    private readonly long? endOfText;
 
     /// <summary>GPT-2's own BPE (Microsoft.ML.Tokenizers' GPT-2 data).</summary>
     public Gpt2Tokenizer()
@@ -33,7 +33,8 @@ public sealed class Gpt2Tokenizer : ITextTokenizer
     {
         shared = new(tokenizer);
         size = tokenizer.Vocabulary.Values.Concat(tokenizer.SpecialTokens?.Values ?? []).DefaultIfEmpty(-1).Max() + 1L;
-        endOfText = tokenizer.EndOfSentenceId ?? EndOfText;
+        // A folder whose vocab.json has no <|endoftext|> has no end-of-text token: 50256 may be an ordinary token there.
+        endOfText = tokenizer.EndOfSentenceId;
     }
 
     /// <summary>The end-of-text token of GPT-2's own BPE, GPT-2's BOS and EOS: 50256.</summary>
@@ -46,7 +47,7 @@ public sealed class Gpt2Tokenizer : ITextTokenizer
     public long? VocabularySize => size;
 
     /// <inheritdoc />
-    /// <remarks>The end-of-text token, <c>&lt;|endoftext|&gt;</c>: 50256 in GPT-2's own BPE, its id in a folder's vocab.json.</remarks>
+    /// <remarks>The end-of-text token, <c>&lt;|endoftext|&gt;</c>: 50256 in GPT-2's own BPE, its id in a folder's vocab.json, null when that has none.</remarks>
     public long? EndOfSequenceTokenId => endOfText;
 
     /// <summary>
@@ -107,9 +108,9 @@ public sealed class Gpt2Tokenizer : ITextTokenizer
         ArgumentNullException.ThrowIfNull(tokens);
         return tokens.Select(token =>
         {
-            if (token == "<|endoftext|>")
+            if (token == "<|endoftext|>" && endOfText is { } end)
             {
-                return endOfText;
+                return end;
             }
 
             var ids = Encode(token.Replace('Ġ', ' ').Replace('Ċ', '\n'));

@@ -214,6 +214,7 @@ public sealed class VqaModel : IInterpretableModel
         ArgumentNullException.ThrowIfNull(rawInputs);
         var imagePath = rawInputs.TryGetValue(ImageInput, out var i) ? i : throw new ArgumentException($"rawInputs lacks '{ImageInput}'.", nameof(rawInputs));
         var question = rawInputs.TryGetValue(QuestionInput, out var q) ? q : throw new ArgumentException($"rawInputs lacks '{QuestionInput}'.", nameof(rawInputs));
+        RequireReadable(question); // before the image is decoded: nothing to free when the question is refused
         var (original, normalized) = transform.Load(imagePath, device);
         return Prepare(original, normalized, question);
     }
@@ -232,6 +233,7 @@ public sealed class VqaModel : IInterpretableModel
             throw new ArgumentException($"'{QuestionInput}' must be text, not {question}.", nameof(rawInputs));
         }
 
+        RequireReadable(text);
         var (original, normalized) = image.Text is { } path ? transform.Load(path, device) : transform.Load(image.Content, image.ContentName!, device);
         return Prepare(original, normalized, text);
     }
@@ -244,6 +246,19 @@ public sealed class VqaModel : IInterpretableModel
     public PreparedInput Prepare(Tensor original, Tensor normalized, string question)
     {
         ArgumentNullException.ThrowIfNull(normalized);
+        var words = RequireReadable(question);
+        var (tokens, length) = Encoder.Encode(question, device);
+        var reference = new TokenReferenceBase(Encoder.PadIndex).GenerateReference(words.Count, device).unsqueeze(0);
+        return new PreparedInput(
+            [normalized, tokens.unsqueeze(0)],
+            [Baseline(normalized, Options.ImageBaseline ?? ImageBaseline.Zero), reference],
+            [length.unsqueeze(0)],
+            [new ImageDisplay(ImageInput, original), new TextDisplay(QuestionInput, question, words)]);
+    }
+
+    /// <summary>The question's words, when the model can read it (see <see cref="Prepare(Tensor, Tensor, string)"/>).</summary>
+    private IReadOnlyList<string> RequireReadable(string question)
+    {
         ArgumentNullException.ThrowIfNull(question);
         var words = QuestionEncoder.Tokenize(question);
         if (words.Count == 0)
@@ -261,13 +276,7 @@ public sealed class VqaModel : IInterpretableModel
             throw new ArgumentException($"{QuestionInput}: no word of it is in the model's vocabulary of {Encoder.TokenCount - 1} words, so the model cannot read it (unknown words count as padding).", QuestionInput);
         }
 
-        var (tokens, length) = Encoder.Encode(question, device);
-        var reference = new TokenReferenceBase(Encoder.PadIndex).GenerateReference(words.Count, device).unsqueeze(0);
-        return new PreparedInput(
-            [normalized, tokens.unsqueeze(0)],
-            [Baseline(normalized, Options.ImageBaseline ?? ImageBaseline.Zero), reference],
-            [length.unsqueeze(0)],
-            [new ImageDisplay(ImageInput, original), new TextDisplay(QuestionInput, question, words)]);
+        return words;
     }
 
     /// <summary>The baseline of normalised images [n, 3, H, W] (see <see cref="ImageBaseline"/>); the caller owns it.</summary>

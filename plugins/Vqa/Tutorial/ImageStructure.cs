@@ -64,7 +64,7 @@ internal static class ImageStructure
     /// </summary>
     private static string? PngPixelData(Stream stream, Bytes file)
     {
-        if (file.Ascii(12, 4) != "IHDR" || file.UInt32(8, bigEndian: true) < 13)
+        if (file.Ascii(12, 4) != "IHDR" || file.UInt32(8, bigEndian: true) != 13)
         {
             return "the PNG file does not start with its IHDR header chunk";
         }

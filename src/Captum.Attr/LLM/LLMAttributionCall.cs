@@ -25,7 +25,7 @@ internal static class LLMAttributionCall
         var end = options.StopAtEndOfSequence ? options.EndOfSequence ?? tokenizer.EndOfSequenceTokenId : null;
         if (end is { } id)
         {
-            RequireTokenIds([id], model.VocabularySize, "the model's", "EndOfSequence");
+            RequireTokenIds([id], model.VocabularySize, "the model's", options.EndOfSequence is null ? "the tokenizer's EndOfSequenceTokenId" : "EndOfSequence");
         }
 
         using var prompt = input.ToModelInput(null, tokenizer).to(DeviceOf(model));

@@ -26,15 +26,24 @@ public sealed class TerminationSignal : IDisposable
     public TerminationSignal(CancellationToken linked)
     {
         source = CancellationTokenSource.CreateLinkedTokenSource(linked);
-        terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-        interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, signal =>
+        try
         {
-            // The first Ctrl+C asks the work to stop; a second one is left to the runtime, which ends the process.
-            if (Interlocked.Increment(ref interrupts) == 1)
+            terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+            interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, signal =>
             {
-                Stop(signal);
-            }
-        });
+                // The first Ctrl+C asks the work to stop; a second one is left to the runtime, which ends the process.
+                if (Interlocked.Increment(ref interrupts) == 1)
+                {
+                    Stop(signal);
+                }
+            });
+        }
+        catch
+        {
+            terminate?.Dispose();
+            source.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Cancelled by SIGINT, SIGTERM or the linked token.</summary>
