@@ -65,7 +65,6 @@ internal static class ExplainCommand
 
             Captum.Plugins.OutputFolder.Check("out", parse.GetValue(outFolder)!, parse.GetValue(json) ? ["report.html", "result.json"] : ["report.html"]);
             var outPath = Path.GetFullPath(parse.GetValue(outFolder)!);
-            Directory.CreateDirectory(outPath);
 
             using var scope = TorchSharp.torch.NewDisposeScope();
             using var loaded = provider.Load(files, settings);
@@ -85,6 +84,7 @@ internal static class ExplainCommand
                 {
                     error.WriteLine($"explain: {strategy.Name} (Ctrl+C cancels)");
                     explanations.Add((strategy.Name, strategy.Explain(loaded, prepared, options, cancellationToken)));
+                    RequireFinite(loaded, explanations[^1]);
                 }
 
                 Write(output, loaded, explanations);
@@ -92,6 +92,7 @@ internal static class ExplainCommand
                 var question = string.Join(" | ", loaded.RawInputs.Where(r => r.Kind == RawInputKind.Text).Select(r => inputs[r.Name]));
                 var report = new ExplanationReport($"{loaded.Name}: {string.Join(", ", inputs.Select(p => $"{p.Key}={p.Value}"))}");
                 report.Add(question.Length > 0 ? question : string.Join(", ", inputs.Values), explanations, labels: loaded.Labels);
+                Directory.CreateDirectory(outPath);
                 report.Save(Path.Combine(outPath, "report.html"));
                 if (parse.GetValue(json))
                 {
@@ -117,6 +118,21 @@ internal static class ExplainCommand
             }
         })));
         return command;
+    }
+
+    /// <summary>Refuses an explanation whose prediction or attributions are NaN or infinite: they answer nothing, and nothing is written.</summary>
+    private static void RequireFinite(IInterpretableModel model, (string Method, Explanation Explanation) explained)
+    {
+        var (method, e) = explained;
+        if (!double.IsFinite(e.Probability) || e.Logits.Any(l => !float.IsFinite(l)))
+        {
+            throw new InvalidOperationException($"the {model.Name} model's output is not finite (NaN or infinite) for this input: a weight or an input is NaN, infinite or too large for float32; nothing was written.");
+        }
+
+        if (!e.Inputs.All(i => double.IsFinite(i.Contribution)) || (!double.IsNaN(e.Delta) && !double.IsFinite(e.Delta)))
+        {
+            throw new InvalidOperationException($"the {method} attributions of {string.Join(", ", e.Inputs.Where(i => !double.IsFinite(i.Contribution)).Select(i => i.Display.Name).DefaultIfEmpty("the inputs"))} are not finite (NaN or infinite), though the prediction is: the gradients overflow float32; nothing was written.");
+        }
     }
 
     private static List<IExplanationStrategy> Methods(ExplanationStrategyRegistry registry, string[]? values)

@@ -294,6 +294,13 @@ public sealed class VqaCommandReliabilityTests
         Assert.Single(error.TrimEnd().Split('\n'));
         Assert.DoesNotContain("NaN", output, StringComparison.Ordinal);
         Assert.False(Directory.Exists(outDir));
+
+        // captum explain over the same model says the same, prints no NaN answer and makes no folder.
+        var (explainCode, explainOutput, explainError) = Run(["explain", "--model", "vqa", "--checkpoint", checkpoint, "--input", "image=" + Scene.Image, "--input", "question=" + Scene.Questions[0].Question, "--out", outDir, "--steps", "2"]);
+        Assert.Equal(2, explainCode);
+        Assert.Contains("model's output is not finite (NaN or infinite) for this input", explainError, StringComparison.Ordinal);
+        Assert.DoesNotContain("NaN)", explainOutput, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(outDir));
     }
 
     [Fact]
