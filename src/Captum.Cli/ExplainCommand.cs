@@ -102,6 +102,11 @@ internal static class ExplainCommand
                 }
 
                 output.WriteLine($"Wrote {Path.Combine(outPath, "report.html")}{(parse.GetValue(json) ? " and result.json" : string.Empty)}");
+                if (!parse.GetValue(json) && File.Exists(Path.Combine(outPath, "result.json")))
+                {
+                    error.WriteLine($"captum: warning: {Path.Combine(outPath, "result.json")} is from an earlier run: without --json this run does not rewrite it, and it does not match the new report.html.");
+                }
+
                 return 0;
             }
             finally

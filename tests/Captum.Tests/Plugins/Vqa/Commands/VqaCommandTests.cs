@@ -270,6 +270,14 @@ public sealed class VqaCommandTests
         var report = File.ReadAllText(Path.Combine(folder.Path, "report.html"));
         Assert.Contains(question, report, StringComparison.Ordinal);
         Assert.Equal(3, CountOf(report, "data:image/png;base64,")); // image, attribution, colour bar
+        Assert.DoesNotContain("warning", error, StringComparison.Ordinal);
+
+        // Again without --json: result.json is the user's to keep, but the run says it no longer matches.
+        var before = File.ReadAllText(Path.Combine(folder.Path, "result.json"));
+        var (againCode, _, againError) = Run("vqa", "--image", scene.Image, "--question", scene.Questions[1].Question, "--out", folder.Path, "--steps", "4");
+        Assert.True(againCode == 0, againError);
+        Assert.Contains($"captum: warning: {Path.Combine(folder.Path, "result.json")} is from an earlier run", againError, StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllText(Path.Combine(folder.Path, "result.json")));
     }
 
     [Fact]
