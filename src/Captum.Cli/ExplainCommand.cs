@@ -84,7 +84,7 @@ internal static class ExplainCommand
                 {
                     error.WriteLine($"explain: {strategy.Name} (Ctrl+C cancels)");
                     explanations.Add((strategy.Name, strategy.Explain(loaded, prepared, options, cancellationToken)));
-                    RequireFinite(loaded, explanations[^1]);
+                    explanations[^1].Explanation.RequireFinite(strategy.Name);
                 }
 
                 Write(output, loaded, explanations);
@@ -102,9 +102,9 @@ internal static class ExplainCommand
                 }
 
                 output.WriteLine($"Wrote {Path.Combine(outPath, "report.html")}{(parse.GetValue(json) ? " and result.json" : string.Empty)}");
-                if (!parse.GetValue(json) && File.Exists(Path.Combine(outPath, "result.json")))
+                if (!parse.GetValue(json) && ExplanationResultDocument.StaleFileWarning(outPath) is { } stale)
                 {
-                    error.WriteLine($"captum: warning: {Path.Combine(outPath, "result.json")} is from an earlier run: without --json this run does not rewrite it, and it does not match the new report.html.");
+                    error.WriteLine(stale);
                 }
 
                 return 0;
@@ -123,21 +123,6 @@ internal static class ExplainCommand
             }
         })));
         return command;
-    }
-
-    /// <summary>Refuses an explanation whose prediction or attributions are NaN or infinite: they answer nothing, and nothing is written.</summary>
-    private static void RequireFinite(IInterpretableModel model, (string Method, Explanation Explanation) explained)
-    {
-        var (method, e) = explained;
-        if (!double.IsFinite(e.Probability) || e.Logits.Any(l => !float.IsFinite(l)))
-        {
-            throw new InvalidOperationException($"the {model.Name} model's output is not finite (NaN or infinite) for this input: a weight or an input is NaN, infinite or too large for float32; nothing was written.");
-        }
-
-        if (!e.Inputs.All(i => double.IsFinite(i.Contribution)) || (!double.IsNaN(e.Delta) && !double.IsFinite(e.Delta)))
-        {
-            throw new InvalidOperationException($"the {method} attributions of {string.Join(", ", e.Inputs.Where(i => !double.IsFinite(i.Contribution)).Select(i => i.Display.Name).DefaultIfEmpty("the inputs"))} are not finite (NaN or infinite), though the prediction is: the gradients overflow float32; nothing was written.");
-        }
     }
 
     private static List<IExplanationStrategy> Methods(ExplanationStrategyRegistry registry, string[]? values)

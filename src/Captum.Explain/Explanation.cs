@@ -26,6 +26,30 @@ public sealed record Explanation(
     public double ContributionOf<T>()
         where T : InputDisplay => Inputs.FirstOrDefault(i => i.Display is T)?.Contribution ?? 0;
 
+    /// <summary>
+    /// Refuses an explanation that answers nothing: a prediction (logits or probability) or attributions (an input's
+    /// contribution, the convergence delta) that are NaN or infinite, as weights whose products overflow float32 give.
+    /// </summary>
+    /// <param name="method">The strategy that made it, named in the message.</param>
+    /// <exception cref="InvalidOperationException">It is not finite; the message says which part.</exception>
+    public void RequireFinite(string method)
+    {
+        if (!double.IsFinite(Probability) || Logits.Any(l => !float.IsFinite(l)))
+        {
+            var bad = Logits.Count(l => !float.IsFinite(l));
+            throw new InvalidOperationException(string.Create(
+                System.Globalization.CultureInfo.InvariantCulture,
+                $"the model's output is not finite (NaN or infinite) for this input ({bad} of {Logits.Count} logits, probability {Probability}): a weight or an input is NaN, infinite or too large for float32."));
+        }
+
+        var notFinite = Inputs.Where(i => !double.IsFinite(i.Contribution) || (i.TokenAttributions?.Any(t => !float.IsFinite(t)) ?? false)).Select(i => i.Display.Name).ToList();
+        if (notFinite.Count > 0 || !(double.IsNaN(Delta) || double.IsFinite(Delta)))
+        {
+            throw new InvalidOperationException(
+                $"the {method} attributions of {(notFinite.Count > 0 ? string.Join(", ", notFinite) : "the inputs (their convergence delta)")} are not finite (NaN or infinite), though the prediction is: the gradients overflow float32.");
+        }
+    }
+
     /// <summary>Frees the attribution tensors.</summary>
     public void Dispose()
     {

@@ -83,7 +83,7 @@ internal static class ExplainRun
                     Progress = progress is null ? null : new CallbackProgress(p => progress(new RunProgress(strategy.Name, index, request.Methods.Count, p.CompletedSteps, p.TotalSteps))),
                 };
                 explanations.Add((strategy.Name, strategy.Explain(model, prepared, options, cancellationToken)));
-                RequireFinite(explanations[^1]);
+                explanations[^1].Explanation.RequireFinite(strategy.Name);
             }
 
             var text = prepared.Displays.OfType<TextDisplay>().FirstOrDefault()?.Text ?? string.Empty;
@@ -147,20 +147,6 @@ internal static class ExplainRun
         }
 
         return scores.argmax().item<long>();
-    }
-
-    private static void RequireFinite((string Method, Explanation Explanation) explained)
-    {
-        var (method, e) = explained;
-        if (!double.IsFinite(e.Probability) || e.Logits.Any(l => !float.IsFinite(l)))
-        {
-            throw new InvalidOperationException(NotFinite);
-        }
-
-        if (!e.Inputs.All(i => double.IsFinite(i.Contribution)) || !(double.IsNaN(e.Delta) || double.IsFinite(e.Delta)))
-        {
-            throw new InvalidOperationException($"the {method} attributions are not finite (NaN or infinite), though the prediction is.");
-        }
     }
 
     private sealed class CallbackProgress(Action<AttributionProgress> report) : IProgress<AttributionProgress>

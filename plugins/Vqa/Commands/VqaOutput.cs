@@ -125,10 +125,9 @@ internal sealed class VqaOutput
             File.WriteAllText(jsonPath, document.ToJson());
             output.WriteLine($"JSON: {jsonPath}");
         }
-        else if (File.Exists(Path.Combine(request.OutDir, "result.json")))
+        else if (ExplanationResultDocument.StaleFileWarning(request.OutDir) is { } stale)
         {
-            // Left as it is (it is not this run's to delete), but it no longer describes report.html.
-            error.WriteLine($"captum: warning: {Path.Combine(request.OutDir, "result.json")} is from an earlier run: without --json this run does not rewrite it, and it does not match the new report.html.");
+            error.WriteLine(stale);
         }
 
         if (failures.Count > 0)

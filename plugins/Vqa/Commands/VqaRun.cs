@@ -76,7 +76,7 @@ internal static class VqaRun
                 var options = new ExplanationOptions { Steps = request.Steps, InternalBatchSize = request.InternalBatchSize, Progress = progress };
                 explanations.Add((strategy.Name, strategy.Explain(model, prepared, options, cancellationToken)));
                 progress.Done();
-                RequireFinite(explanations[^1]);
+                explanations[^1].Explanation.RequireFinite(strategy.Name);
             }
 
             output.Explained(image, question, explanations);
@@ -115,25 +115,6 @@ internal static class VqaRun
             {
                 error.WriteLine($"captum: warning: {question.Named}: the model does not know {string.Join(", ", unknown.Select(w => $"'{w}'"))}; read as padding.");
             }
-        }
-    }
-
-    /// <summary>Refuses an explanation whose prediction or attributions are NaN or infinite (result.json cannot hold them, and they answer nothing).</summary>
-    /// <exception cref="InvalidOperationException">They are; the message says which.</exception>
-    private static void RequireFinite((string Method, Explanation Explanation) explained)
-    {
-        var (method, e) = explained;
-        if (!double.IsFinite(e.Probability) || e.Logits.Any(l => !float.IsFinite(l)))
-        {
-            var bad = e.Logits.Count(l => !float.IsFinite(l));
-            throw new InvalidOperationException($"the model's output is not finite ({bad} of {e.Logits.Count} logits NaN or infinite, probability {e.Probability}): a weight or an input is NaN, infinite or too large for float32.");
-        }
-
-        var finite = e.Inputs.All(i => double.IsFinite(i.Contribution) && (i.TokenAttributions?.All(float.IsFinite) ?? true))
-            && (double.IsNaN(e.Delta) || double.IsFinite(e.Delta));
-        if (!finite)
-        {
-            throw new InvalidOperationException($"the {method} attributions are not finite (NaN or infinite), though the prediction is: the gradients overflow float32.");
         }
     }
 }

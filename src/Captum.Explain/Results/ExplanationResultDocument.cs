@@ -26,6 +26,18 @@ public sealed record ExplanationResultDocument(string Model, string? Image, int 
 
     /// <summary>The document as indented JSON, with camelCase names.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+
+    /// <summary>
+    /// The warning for a run that writes only report.html into <paramref name="folder"/> while a result.json of an earlier
+    /// run is there: it is left as it is (it may be the user's to keep) but no longer matches the report. Null when there is none.
+    /// </summary>
+    public static string? StaleFileWarning(string folder)
+    {
+        var path = Path.Combine(folder, "result.json");
+        return File.Exists(path)
+            ? $"captum: warning: {path} is from an earlier run: without --json this run does not rewrite it, and it does not match the new report.html."
+            : null;
+    }
 }
 
 /// <summary>A question that failed.</summary>
