@@ -185,6 +185,15 @@ public static class CaptumCli
                 output.WriteLine($"libtorch: {warning}");
             }
 
+            try
+            {
+                TorchRuntime.EnsureAvailable();
+            }
+            catch (TorchRuntimeUnavailableException ex)
+            {
+                output.WriteLine($"libtorch: {ErrorMessages.OneLine(ex)} No model can run until this is fixed.");
+            }
+
             return 0;
         });
         return command;

@@ -48,11 +48,12 @@ internal static class Fail
     // InvalidDataException (not an IOException) is what the readers of our own JSON files throw.
     public static bool IsExpected(Exception ex) =>
         ex is ArgumentException or IOException or InvalidDataException or InvalidOperationException or UnauthorizedAccessException
-            or Captum.Runtime.TorchRuntimeUnavailableException or System.Runtime.InteropServices.ExternalException;
+            or System.Runtime.InteropServices.ExternalException || TorchRuntime.AsUnavailable(ex) is not null;
 
     /// <summary>Writes an expected failure as one error line and returns <see cref="ExitCode"/>.</summary>
     public static int Report(TextWriter error, Exception ex)
     {
+        ex = TorchRuntime.AsUnavailable(ex) ?? ex;
         var prefix = ex is System.Runtime.InteropServices.ExternalException ? "libtorch: " : string.Empty;
         return With(error, prefix + ErrorMessages.OneLine(ex));
     }

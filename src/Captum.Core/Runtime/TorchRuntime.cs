@@ -63,8 +63,13 @@ public static class TorchRuntime
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static Exception? Probe()
     {
+        // TorchSharp writes its whole load trace (some 50 lines) to standard output before it throws; the exception
+        // carries the same text, so the first touch of libtorch runs with standard output silenced. This happens once
+        // per process; another thread's console output at that moment would be lost too.
+        var console = Console.Out;
         try
         {
+            Console.SetOut(TextWriter.Null);
             using (torch.zeros(1))
             {
             }
@@ -72,6 +77,10 @@ public static class TorchRuntime
         catch (Exception ex) when (ex is DllNotFoundException or TypeInitializationException or NotSupportedException or BadImageFormatException)
         {
             return Explain(ex);
+        }
+        finally
+        {
+            Console.SetOut(console);
         }
 
         return CheckKernels();
@@ -118,9 +127,19 @@ public static class TorchRuntime
 
     internal static TorchRuntimeUnavailableException Explain(Exception ex)
     {
-        var all = string.Join(" | ", Unwrap(ex).Select(e => e.Message));
+        // The first line of each loader message: TorchSharp's own adds its load trace, which stays on the inner exception.
+        var all = string.Join(" | ", Unwrap(ex)
+            .Where(e => e is not TypeInitializationException)
+            .Select(e => e.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? string.Empty)
+            .Where(line => line.Length > 0)
+            .Distinct(StringComparer.Ordinal));
+        if (all.Length == 0)
+        {
+            all = ex.Message;
+        }
+
         string reason;
-        if (all.Contains("GLIBCXX", StringComparison.Ordinal))
+        if (Unwrap(ex).Any(e => e.Message.Contains("GLIBCXX", StringComparison.Ordinal)))
         {
             reason = "libtorch (TorchSharp 0.107, libtorch 2.10) needs a libstdc++ that provides GLIBCXX_3.4.32 " +
                      "(GCC 13 or newer) and this machine's libstdc++ is older. Run scripts/setup.sh from the " +
@@ -135,6 +154,18 @@ public static class TorchRuntime
 
         return new TorchRuntimeUnavailableException($"TorchSharp's native runtime is unavailable: {reason} Loader said: {all}", ex);
     }
+
+    /// <summary>
+    /// The explanation of <paramref name="ex"/> when it is TorchSharp failing to load libtorch (the
+    /// <see cref="TypeInitializationException"/> of its <c>torch</c> class that every later use of TorchSharp throws);
+    /// otherwise null.
+    /// </summary>
+    public static TorchRuntimeUnavailableException? AsUnavailable(Exception ex) => ex switch
+    {
+        TorchRuntimeUnavailableException unavailable => unavailable,
+        TypeInitializationException { TypeName: { } type } when type.StartsWith("TorchSharp", StringComparison.Ordinal) => Explain(ex),
+        _ => null,
+    };
 
     private static IEnumerable<Exception> Unwrap(Exception ex)
     {
