@@ -56,6 +56,39 @@ public sealed class SummarizerTests
         Assert.Equal("x", Assert.Throws<ArgumentException>(() => summarizer.Update([torch.ones(4), torch.ones(2)])).ParamName);
     }
 
+    [Property(MaxTest = 25)]
+    public void ClassSummarizer_AnyLabelledStream_EachClassEqualsTheStatisticsOfItsRows(int seed, byte rowsChoice, byte batchChoice)
+    {
+        using var scope = torch.NewDisposeScope();
+        var rows = 2 + (rowsChoice % 15);
+        var batch = 1 + (batchChoice % 4);
+        var samples = TestModels.Normal(seed, rows, 3).to_type(ScalarType.Float64);
+        var random = new Random(seed);
+        var labels = Enumerable.Range(0, rows).Select(_ => (long)random.Next(3)).ToArray();
+        using var summarizer = new ClassSummarizer<long>(Everything);
+
+        for (var start = 0; start < rows; start += batch)
+        {
+            var length = Math.Min(batch, rows - start);
+            summarizer.Update(samples.narrow(0, start, length), labels[start..(start + length)]);
+        }
+
+        Assert.Equal(labels.Distinct().Order(), summarizer.Classes.Order());
+        Assert.Equal(rows, summarizer.Summary()["count"]!.item<long>());
+        TensorAssert.AllClose(summarizer.Summary()["mean"]!, samples.mean([0]), 1e-12, 1e-10);
+        foreach (var label in summarizer.Classes)
+        {
+            var own = samples.index_select(0, torch.tensor(Enumerable.Range(0, rows).Where(i => labels[i] == label).Select(i => (long)i).ToArray()));
+            var summary = summarizer.ClassSummary(label);
+            Assert.Equal(own.shape[0], summary["count"]!.item<long>());
+            TensorAssert.AllClose(summary["mean"]!, own.mean([0]), 1e-12, 1e-10);
+            TensorAssert.AllClose(summary["variance"]!, own.var([0L], unbiased: false), 1e-12, 1e-10);
+            TensorAssert.AllClose(summary["min"]!, own.amin([0]), 0, 0);
+            TensorAssert.AllClose(summary["max"]!, own.amax([0]), 0, 0);
+            TensorAssert.AllClose(summary["sum"]!, own.sum([0L]), 1e-12, 1e-10);
+        }
+    }
+
     [Fact]
     public void ClassSummarizer_Batches_SummariseEachClassAndAll()
     {
