@@ -115,18 +115,3 @@ public sealed record StoryTrainingOptions
         Config(StoryWords.Vocabulary.Count).Validate();
     }
 }
-
-/// <summary>Training progress: the loss and the answer accuracy averaged over the steps since the last report.</summary>
-/// <param name="Step">Steps done.</param>
-/// <param name="Steps">Steps in all.</param>
-/// <param name="Loss">The mean loss (cross-entropy of the answers and of the <c>[eos]</c> after each).</param>
-/// <param name="Accuracy">The share of training answers the model got right before each step's update.</param>
-/// <param name="Elapsed">Time since training started.</param>
-public sealed record StoryTrainingProgress(int Step, int Steps, double Loss, double Accuracy, TimeSpan Elapsed);
-
-/// <summary>A trained story model and how it did.</summary>
-/// <param name="Model">The model; the caller disposes it.</param>
-/// <param name="HeldOutStories">Held-out stories answered after training (stream <c>Seed + 1</c>).</param>
-/// <param name="HeldOutAccuracy">The share of them answered right (0 when none were asked).</param>
-/// <param name="Elapsed">Training time (without the held-out check).</param>
-public sealed record StoryTrainingResult(StoryModel Model, int HeldOutStories, double HeldOutAccuracy, TimeSpan Elapsed);

@@ -41,6 +41,28 @@ public sealed partial class ArchitectureDocTests
         Assert.All(cited, c => Assert.Contains(c, testNames));
     }
 
+    [Fact]
+    public void Plugins_EverySourceFile_DeclaresOnePublicTypeNamedAsTheFile()
+    {
+        // Issue 10's rule for the plugins (samples/ are read as single files and may hold a small plugin whole).
+        var root = GettingStartedDocTests.RepositoryRoot();
+        var sources = Directory.GetFiles(Path.Combine(root, "plugins"), "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
+                        && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .ToList();
+        Assert.True(sources.Count > 50, $"{sources.Count} plugin sources found");
+
+        var wrong = sources
+            .Select(f => (File: Path.GetRelativePath(root, f), Types: PublicTopLevelType().Matches(File.ReadAllText(f)).Select(m => m.Groups["name"].Value).ToList()))
+            .Where(f => f.Types.Count > 1 || (f.Types.Count == 1 && f.Types[0] != Path.GetFileNameWithoutExtension(f.File)))
+            .Select(f => $"{f.File}: {string.Join(", ", f.Types)}")
+            .ToList();
+        Assert.Empty(wrong);
+    }
+
+    [GeneratedRegex(@"^public (?:(?:sealed|static|abstract|readonly|partial) )*(?:record struct|record|class|interface|enum|struct) (?<name>[A-Za-z_][A-Za-z0-9_]*)", RegexOptions.Multiline)]
+    private static partial Regex PublicTopLevelType();
+
     [GeneratedRegex(@"^\| (?<first>[^|]*) \|", RegexOptions.Multiline)]
     private static partial Regex EngineRow();
 
