@@ -3,7 +3,8 @@
 # samples/scenes, and Layer Integrated Gradients explains every answer by the image's pixels and the
 # question's words. Writes OUT/report.html (and OUT/result.json) and prints where it is. Then the story model
 # of the text-generation plugin answers a short story, and LLM attribution (feature ablation, Captum's default)
-# shows which words the answer rests on: OUT/llm/report.html and OUT/llm/result.json.
+# shows which words the answer rests on, added at the end of OUT/report.html (and on its own in OUT/llm/report.html,
+# with OUT/llm/result.json).
 # Usage: scripts/demo.sh [OUT]   (default: out/demo in the checkout)
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 out="${1:-$ROOT/out/demo}"
@@ -14,6 +15,6 @@ dotnet "$ROOT/src/Captum.Cli/bin/$CONFIGURATION/net10.0/captum.dll" vqa --batch 
 echo
 dotnet "$ROOT/src/Captum.Cli/bin/$CONFIGURATION/net10.0/captum.dll" llm \
   --prompt "john went to the kitchen . mary went to the garden . john moved to the office . where is mary ?" \
-  --out "$out/llm" --json
+  --out "$out/llm" --json --append-to "$out/report.html"
 echo
-echo "demo: open $out/report.html and $out/llm/report.html"
+echo "demo: open $out/report.html"

@@ -104,7 +104,7 @@ public sealed class HtmlReport
     public string ToHtml()
     {
         var sb = new StringBuilder();
-        sb.Append("<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n<meta charset=\"utf-8\" />\n<title>")
+        sb.Append(DocumentStart).Append("<head>\n<meta charset=\"utf-8\" />\n<title>")
           .Append(Markup.Escape(Title))
           .Append("</title>\n<style>\n")
           .Append("body { font-family: DejaVu Sans, Helvetica, Arial, sans-serif; margin: 1.5em; color: #222; }\n")
@@ -122,8 +122,63 @@ public sealed class HtmlReport
             sb.Append(part).Append('\n');
         }
 
-        sb.Append("</body>\n</html>\n");
+        sb.Append(DocumentEnd);
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// Adds this report at the end of a report already on disk, one written by <see cref="Save"/> (of any CaptumSharp
+    /// command or program): a section with <see cref="Title"/> as a level-2 heading and this report's parts, before
+    /// the closing tags. The file is replaced at once (written beside it, then renamed), so a failure leaves it as it was.
+    /// </summary>
+    /// <param name="path">The existing report.</param>
+    /// <exception cref="ArgumentException">The file does not exist or was not written by <see cref="Save"/>; the message names <paramref name="path"/>.</exception>
+    public void AppendTo(string path)
+    {
+        var existing = ReadAppendable(path);
+        var sb = new StringBuilder(existing, 0, existing.Length - DocumentEnd.Length, existing.Length + 4096);
+        sb.Append("<section class=\"captum-appended\">\n<h2>").Append(Markup.Escape(Title)).Append("</h2>\n");
+        foreach (var part in _parts)
+        {
+            sb.Append(part).Append('\n');
+        }
+
+        sb.Append("</section>\n").Append(DocumentEnd);
+        var temporary = path + ".tmp-" + Guid.NewGuid().ToString("N");
+        try
+        {
+            File.WriteAllText(temporary, sb.ToString(), new UTF8Encoding(false));
+            File.Move(temporary, path, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
+    }
+
+    /// <summary>
+    /// Checks, before any work, that <see cref="AppendTo"/> can add to <paramref name="path"/>: the file exists and was
+    /// written by <see cref="Save"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">It cannot; the message names <paramref name="path"/>.</exception>
+    public static void CheckAppendable(string path) => ReadAppendable(path);
+
+    private const string DocumentStart = "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n";
+
+    private const string DocumentEnd = "</body>\n</html>\n";
+
+    private static string ReadAppendable(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path))
+        {
+            throw new ArgumentException($"path: no report at {path}; it must be a report.html that CaptumSharp wrote.", nameof(path));
+        }
+
+        var text = File.ReadAllText(path, Encoding.UTF8);
+        return text.StartsWith(DocumentStart, StringComparison.Ordinal) && text.EndsWith(DocumentEnd, StringComparison.Ordinal)
+            ? text
+            : throw new ArgumentException($"path: {path} is not a report that CaptumSharp wrote (HtmlReport.Save); nothing can be added to it.", nameof(path));
     }
 
     /// <summary>Writes <see cref="ToHtml"/> to a file (UTF-8).</summary>

@@ -51,6 +51,53 @@ public class HtmlReportTests
     }
 
     [Fact]
+    public void AppendTo_SavedReport_AddsTheTitleAndPartsAtTheEndAndStaysWellFormed()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"captum-report-{Guid.NewGuid():N}.html");
+        try
+        {
+            new HtmlReport("VQA").AddParagraph("first").Save(path);
+
+            new HtmlReport("LLM <attribution>").AddParagraph("second").AppendTo(path);
+            new HtmlReport("Third").AddHeading("third heading", 3).AppendTo(path);
+
+            var doc = TestImages.ParseXml(File.ReadAllText(path));
+            Assert.Equal("VQA", doc.Descendants(Xhtml + "title").Single().Value);
+            Assert.Equal(["first", "second"], doc.Descendants(Xhtml + "p").Select(p => p.Value));
+            var sections = doc.Descendants(Xhtml + "section").Where(e => (string?)e.Attribute("class") == "captum-appended").ToList();
+            Assert.Equal(["LLM <attribution>", "Third"], sections.Select(e => e.Element(Xhtml + "h2")!.Value));
+            Assert.Equal("third heading", sections[1].Element(Xhtml + "h3")!.Value);
+            Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(path)!, Path.GetFileName(path) + ".tmp-*"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void AppendTo_FileNotWrittenByHtmlReport_ThrowsNamingPathAndLeavesItUnchanged()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"captum-report-{Guid.NewGuid():N}.html");
+        try
+        {
+            const string Foreign = "<html><body><p>mine</p></body></html>";
+            File.WriteAllText(path, Foreign);
+
+            var ex = Assert.Throws<ArgumentException>(() => new HtmlReport().AddParagraph("x").AppendTo(path));
+
+            Assert.Equal("path", ex.ParamName);
+            Assert.Contains(path, ex.Message, StringComparison.Ordinal);
+            Assert.Equal(Foreign, File.ReadAllText(path));
+            Assert.Equal("path", Assert.Throws<ArgumentException>(() => HtmlReport.CheckAppendable(path + ".missing")).ParamName);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void AddText_EmptyRecords_ThrowsArgumentExceptionNamingRecords()
     {
         var ex = Assert.Throws<ArgumentException>(() => new HtmlReport().AddText([]));

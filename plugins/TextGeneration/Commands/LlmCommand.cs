@@ -62,6 +62,7 @@ public sealed class LlmCommand : IPluginCommand
         new("top", "How many top attributed features to print.", PluginOptionKind.Integer, "5"),
         new("out", "The folder of report.html (and result.json).", PluginOptionKind.Folder, Path.Combine("out", "llm")),
         new("json", "Also write result.json.", PluginOptionKind.Flag),
+        new("append-to", "Also add this explanation at the end of an existing report.html that CaptumSharp wrote (of vqa, explain or llm; scripts/demo.sh adds it to the VQA report).", PluginOptionKind.File),
         new("threads", "libtorch's thread count for this process; default: libtorch's.", PluginOptionKind.Integer),
     ];
 
@@ -147,6 +148,19 @@ public sealed class LlmCommand : IPluginCommand
         var top = Positive(context, "top");
         var folder = context.GetText("out")!;
         OutputFolder.Check("out", folder, context.GetFlag("json") ? ["report.html", "result.json"] : ["report.html"]);
+        var appendTo = context.GetText("append-to");
+        if (appendTo is not null)
+        {
+            try
+            {
+                HtmlReport.CheckAppendable(appendTo);
+            }
+            catch (ArgumentException e)
+            {
+                throw ErrorMessages.Renamed(e, "append-to", "--append-to");
+            }
+        }
+
         var target = context.GetText("target");
         var foil = context.GetText("foil");
         if (context.GetText("threads") is not null)
@@ -226,6 +240,11 @@ public sealed class LlmCommand : IPluginCommand
         var reportPath = Path.Combine(folder, "report.html");
         report.Save(reportPath);
         context.Output.WriteLine($"Report: {reportPath}");
+        if (appendTo is not null)
+        {
+            report.AppendTo(appendTo);
+            context.Output.WriteLine($"Added to: {appendTo}");
+        }
 
         if (context.GetFlag("json"))
         {

@@ -106,6 +106,44 @@ public sealed class LlmCommandTests
     }
 
     [Fact]
+    public void Llm_AppendTo_AddsTheExplanationToAnotherCommandsReport()
+    {
+        using var folder = new TempFolder();
+        var vqaReport = Path.Combine(folder.Path, "vqa", "report.html");
+        var scene = Path.Combine(Captum.TestData.SharedData.RepositoryRoot(), "samples", "scenes", "scene-100-0000.png");
+        var (vqaCode, _, vqaError) = BundledCli.Run("vqa", "--image", scene, "--question", "what color is the circle", "--steps", "4", "--out", Path.GetDirectoryName(vqaReport)!);
+        Assert.True(vqaCode == 0, vqaError);
+        var before = File.ReadAllText(vqaReport);
+
+        var (code, output, error) = BundledCli.Run("llm", "--prompt", "john went to the kitchen . mary went to the garden . where is mary ?", "--out", Path.Combine(folder.Path, "llm"), "--append-to", vqaReport);
+
+        Assert.True(code == 0, error);
+        Assert.Contains($"Added to: {vqaReport}", output, StringComparison.Ordinal);
+        var after = File.ReadAllText(vqaReport);
+        var body = before[..before.LastIndexOf("</body>", StringComparison.Ordinal)];
+        Assert.StartsWith(body, after, StringComparison.Ordinal);
+        var added = after[body.Length..];
+        Assert.Contains("<h2>LLM attribution: garden</h2>", added, StringComparison.Ordinal);
+        Assert.Contains("Sequence attribution", added, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(folder.Path, "llm", "report.html")));
+    }
+
+    [Fact]
+    public void Llm_AppendToAFileThatIsNoReport_ExitsTwoNamingAppendToBeforeTheWork()
+    {
+        using var folder = new TempFolder();
+        var notes = Path.Combine(folder.Path, "notes.html");
+        File.WriteAllText(notes, "<p>my notes</p>");
+
+        var (code, _, error) = BundledCli.Run("llm", "--prompt", "mary went to the garden . where is mary ?", "--out", Path.Combine(folder.Path, "llm"), "--append-to", notes);
+
+        Assert.Equal(2, code);
+        Assert.StartsWith("captum: error: --append-to: ", error, StringComparison.Ordinal);
+        Assert.Equal("<p>my notes</p>", File.ReadAllText(notes));
+        Assert.False(Directory.Exists(Path.Combine(folder.Path, "llm")));
+    }
+
+    [Fact]
     public void Llm_CheckpointFolderMissing_ExitsTwoNamingCheckpointAndWritesNothing()
     {
         using var folder = new TempFolder();
