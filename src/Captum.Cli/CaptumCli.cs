@@ -48,7 +48,7 @@ public static class CaptumCli
     {
         try
         {
-            TorchRuntime.EnsureAvailable();
+            TorchRuntime.EnsureAvailableQuietly();
         }
         catch (TorchRuntimeUnavailableException)
         {

@@ -6,7 +6,9 @@ internal static class Approximation
     /// <summary>The step sizes and alphas of <paramref name="method"/> for <paramref name="steps"/> points, in Captum's order.</summary>
     public static (double[] StepSizes, double[] Alphas) Parameters(IntegrationMethod method, int steps)
     {
-        if (steps > IntegratedGradientsOptions.MaxSteps)
+        // The methods check their Steps against MaxSteps first (ArgumentPreparation.Steps) in the user's terms; this
+        // guard only keeps the arrays below bounded. LayerConductance asks for Steps + 1 points, as Captum.
+        if (steps > IntegratedGradientsOptions.MaxSteps + 1)
         {
             throw new ArgumentException($"Steps must be at most {IntegratedGradientsOptions.MaxSteps} (IntegratedGradientsOptions.MaxSteps), got {steps}.", "Steps");
         }

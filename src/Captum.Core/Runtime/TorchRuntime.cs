@@ -11,6 +11,7 @@ namespace Captum.Runtime;
 public static class TorchRuntime
 {
     private static readonly Lazy<Exception?> LoadFailure = new(Probe, LazyThreadSafetyMode.ExecutionAndPublication);
+    private static volatile bool quietLoadRequested;
 
     /// <summary>
     /// Throws <see cref="TorchRuntimeUnavailableException"/> when libtorch cannot be loaded on this
@@ -30,6 +31,19 @@ public static class TorchRuntime
         {
             throw failure;
         }
+    }
+
+    /// <summary>
+    /// <see cref="EnsureAvailable"/> for a program that owns its console, such as a command-line tool: when this is the
+    /// process's first check, standard output is silenced while libtorch loads, because TorchSharp prints its whole
+    /// load trace there before it fails (the exception carries the same text as its inner exception). Call it at
+    /// start-up, before other threads write to the console: what they write in that moment is lost.
+    /// </summary>
+    /// <exception cref="TorchRuntimeUnavailableException">libtorch cannot be loaded; the message says why and how to fix it.</exception>
+    public static void EnsureAvailableQuietly()
+    {
+        quietLoadRequested = true;
+        EnsureAvailable();
     }
 
     /// <summary>
@@ -63,13 +77,17 @@ public static class TorchRuntime
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static Exception? Probe()
     {
-        // TorchSharp writes its whole load trace (some 50 lines) to standard output before it throws; the exception
-        // carries the same text, so the first touch of libtorch runs with standard output silenced. This happens once
-        // per process; another thread's console output at that moment would be lost too.
+        // TorchSharp writes its whole load trace (some 30 lines) to standard output before it throws; the exception
+        // carries the same text. Only a program that owns its console asks for it to be silenced meanwhile.
         var console = Console.Out;
+        var silenced = quietLoadRequested ? TextWriter.Synchronized(TextWriter.Null) : null;
         try
         {
-            Console.SetOut(TextWriter.Null);
+            if (silenced is not null)
+            {
+                Console.SetOut(silenced);
+            }
+
             using (torch.zeros(1))
             {
             }
@@ -80,7 +98,11 @@ public static class TorchRuntime
         }
         finally
         {
-            Console.SetOut(console);
+            // Another thread's Console.SetOut in the meantime is kept.
+            if (silenced is not null && ReferenceEquals(Console.Out, silenced))
+            {
+                Console.SetOut(console);
+            }
         }
 
         return CheckKernels();

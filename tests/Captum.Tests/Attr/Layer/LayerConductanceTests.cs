@@ -33,6 +33,24 @@ public sealed class LayerConductanceTests
     }
 
     [Fact]
+    public void Attribute_StepsAtMaxSteps_IsAcceptedAndOverItRefusedNamingSteps()
+    {
+        // Conductance evaluates Steps + 1 points, as Captum: the limit is the user's Steps, not the points.
+        using var scope = torch.NewDisposeScope();
+        var model = TestModels.SmoothMlp(11);
+        var x = torch.randn(1, 4);
+        var conductance = new LayerConductance(model, model.Lin1);
+        LayerConductanceOptions Options(int steps) => new() { Target = 1, Steps = steps, Method = IntegrationMethod.RiemannTrapezoid, InternalBatchSize = 2 };
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+
+        Assert.ThrowsAny<OperationCanceledException>(() => conductance.Attribute(x, Options(IntegratedGradientsOptions.MaxSteps), cancelled.Token).Dispose());
+        var ex = Assert.ThrowsAny<ArgumentException>(() => conductance.Attribute(x, Options(IntegratedGradientsOptions.MaxSteps + 1), cancelled.Token).Dispose());
+        Assert.Equal("Steps", ex.ParamName);
+        Assert.Contains($"at most {IntegratedGradientsOptions.MaxSteps}", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Attribute_LinearLayerBeforeLinearHead_IsHeadWeightTimesLayerChange()
     {
         using var scope = torch.NewDisposeScope();
