@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using Captum.Explain;
 using Captum.Plugins;
+using Captum.Runtime;
 
 namespace Captum.Batch;
 
@@ -259,9 +260,7 @@ public static class DatasetAttribution
         return row;
     }
 
-    private static bool IsExampleFailure(Exception ex) =>
-        ex is not (OperationCanceledException or OutOfMemoryException)
-        && !(ex is ExternalException && (ex.Message.Contains("can't allocate memory", StringComparison.Ordinal) || ex.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase)));
+    private static bool IsExampleFailure(Exception ex) => ex is not OperationCanceledException && !TorchRuntime.IsOutOfMemory(ex);
 
     /// <summary>What of an explanation is NaN or infinite, e.g. "delta is NaN"; null when every value is finite.</summary>
     /// <param name="explanation">The explanation.</param>

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Captum.Influence;
@@ -15,21 +16,28 @@ public delegate Tensor InfluenceLoss(Tensor outputs, Tensor labels);
 /// <summary>The losses influence methods use unless told otherwise.</summary>
 public static class InfluenceLosses
 {
+    /// <summary>The label whose examples <see cref="CrossEntropy"/> ignores (loss 0), as PyTorch's <c>ignore_index</c> default.</summary>
+    public const long IgnoreIndex = -100;
+
     /// <summary>Cross entropy of logits [n, classes] and class indices [n], per example (<c>nn.CrossEntropyLoss(reduction="none")</c>).</summary>
-    /// <remarks>A class index outside [0, classes) is refused naming the labels (libtorch's own error names no argument).</remarks>
+    /// <remarks>
+    /// As PyTorch's, an example labelled <see cref="IgnoreIndex"/> (-100) has loss 0. Any other class index outside
+    /// [0, classes) is refused naming the labels (libtorch's own error names no argument).
+    /// </remarks>
     public static InfluenceLoss CrossEntropy { get; } = (outputs, labels) =>
     {
         if (outputs.dim() == 2 && !labels.is_floating_point() && labels.numel() > 0)
         {
-            var (lowest, highest) = (labels.min().item<long>(), labels.max().item<long>());
-            if (lowest < 0 || highest >= outputs.shape[1])
+            using var scope = torch.NewDisposeScope();
+            var counted = labels.masked_select(labels.ne(IgnoreIndex));
+            if (counted.numel() > 0 && (counted.min().item<long>(), counted.max().item<long>()) is var (lowest, highest) && (lowest < 0 || highest >= outputs.shape[1]))
             {
                 throw new ArgumentException(
-                    $"labels: the class index {(lowest < 0 ? lowest : highest)} is out of range for the model's {outputs.shape[1]} outputs: labels must be in [0, {outputs.shape[1] - 1}].",
+                    $"labels: the class index {(lowest < 0 ? lowest : highest)} is out of range for the model's {outputs.shape[1]} outputs: labels must be in [0, {outputs.shape[1] - 1}] (or {IgnoreIndex}, ignored).",
                     nameof(labels));
             }
         }
 
-        return nn.functional.cross_entropy(outputs, labels, reduction: nn.Reduction.None);
+        return nn.functional.cross_entropy(outputs, labels, ignore_index: IgnoreIndex, reduction: nn.Reduction.None);
     };
 }

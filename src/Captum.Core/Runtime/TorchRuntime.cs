@@ -178,6 +178,15 @@ public static class TorchRuntime
     }
 
     /// <summary>
+    /// Whether <paramref name="ex"/> says the machine ran out of memory: .NET's <see cref="OutOfMemoryException"/>, or
+    /// libtorch's allocator failing ("can't allocate memory" on the CPU, "out of memory" on CUDA). Such a failure is the
+    /// machine's, not the input's: callers report it as it is rather than blaming the data.
+    /// </summary>
+    public static bool IsOutOfMemory(Exception ex) =>
+        ex is OutOfMemoryException
+        || (ex is ExternalException && (ex.Message.Contains("can't allocate memory", StringComparison.Ordinal) || ex.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase)));
+
+    /// <summary>
     /// The explanation of <paramref name="ex"/> when it is TorchSharp failing to load libtorch (the
     /// <see cref="TypeInitializationException"/> of its <c>torch</c> class that every later use of TorchSharp throws);
     /// otherwise null.

@@ -1,3 +1,4 @@
+using Captum.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -60,7 +61,7 @@ internal sealed class CheckpointSweep(nn.Module model, IReadOnlyList<TrainingChe
                         {
                             results.Add(map(batch).MoveToOuterDisposeScope());
                         }
-                        catch (System.Runtime.InteropServices.ExternalException ex)
+                        catch (System.Runtime.InteropServices.ExternalException ex) when (!TorchRuntime.IsOutOfMemory(ex))
                         {
                             // The model's own refusal (a width it cannot take): say which batch, not only libtorch's words.
                             throw new ArgumentException($"data: the model cannot take batch {index} (libtorch: {ErrorMessages.OneLine(ex)}).", nameof(data), ex);

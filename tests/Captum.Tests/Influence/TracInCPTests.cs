@@ -253,6 +253,21 @@ public sealed class TracInCPTests
         Assert.Contains("class index 9 is out of range for the model's 3 outputs", ex.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void CrossEntropy_IgnoreIndexLabel_LossZeroAsPyTorchOthersUnchanged()
+    {
+        using var scope = torch.NewDisposeScope();
+        var logits = torch.randn(3, 4);
+        var labels = torch.tensor(new long[] { 2, InfluenceLosses.IgnoreIndex, 0 });
+
+        var loss = InfluenceLosses.CrossEntropy(logits, labels);
+
+        var expected = nn.functional.cross_entropy(logits, torch.tensor(new long[] { 2, 0, 0 }), reduction: nn.Reduction.None);
+        Assert.Equal(0f, loss[1].item<float>());
+        TensorAssert.AllClose(loss.index_select(0, torch.tensor(new long[] { 0, 2 })), expected.index_select(0, torch.tensor(new long[] { 0, 2 })), 1e-6, 1e-6);
+        Assert.Equal("labels", Assert.Throws<ArgumentException>(() => InfluenceLosses.CrossEntropy(logits, torch.tensor(new long[] { 2, -1, 0 }))).ParamName);
+    }
+
     [Theory]
     [InlineData(double.NaN)]
     [InlineData(-0.1)]
