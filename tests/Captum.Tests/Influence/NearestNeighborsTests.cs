@@ -40,11 +40,9 @@ public sealed class NearestNeighborsTests(ITestOutputHelper output)
     public void GetNearestNeighbors_USearchOnSeededRandomVectors_RecallAtTenAtLeastNinetyPercent()
     {
         using var scope = torch.NewDisposeScope();
-        var data = Vectors(11, 500, 32);
-        var queries = TestModels.Normal(13, 50, 32);
-        using var approximate = new USearchNearestNeighbors();
+        var (data, queries, approximate) = USearchOver(11, 500, 32, 13, 50);
+        using var index = approximate;
         using var exact = new ExactNearestNeighbors();
-        approximate.Setup(data);
         exact.Setup(data);
 
         var (found, scores) = approximate.GetNearestNeighbors(queries, 10);
@@ -65,10 +63,8 @@ public sealed class NearestNeighborsTests(ITestOutputHelper output)
         // its reach, checked below on a bare USearch index); such a query is answered exactly, so each row is a
         // permutation.
         using var scope = torch.NewDisposeScope();
-        var data = Vectors(22, 400, 16);
-        var queries = TestModels.Normal(222, 20, 16);
-        using var index = new USearchNearestNeighbors();
-        index.Setup(data);
+        var (data, queries, built) = USearchOver(22, 400, 16, 222, 20);
+        using var index = built;
         using (var raw = new Cloud.Unum.USearch.USearchIndex(Cloud.Unum.USearch.MetricKind.Ip, Cloud.Unum.USearch.ScalarKind.Float32, 16))
         {
             var rows = data.data<float>().ToArray();
@@ -125,6 +121,15 @@ public sealed class NearestNeighborsTests(ITestOutputHelper output)
         var (indices, _) = index.GetNearestNeighbors(TestModels.Normal(42, 1, 4), 1);
 
         Assert.Equal(expected, indices.item<long>());
+    }
+
+    // Seeded stored vectors and queries, and a USearch index set up with the vectors (the caller disposes it).
+    private static (Tensor Data, Tensor Queries, USearchNearestNeighbors Index) USearchOver(int seed, long count, long width, int querySeed, long queries)
+    {
+        var data = Vectors(seed, count, width);
+        var index = new USearchNearestNeighbors();
+        index.Setup(data);
+        return (data, TestModels.Normal(querySeed, queries, width), index);
     }
 
     private static Tensor Vectors(int seed, long count, long rows, long columns) => Vectors(seed, count, rows * columns).view(count, rows, columns);
