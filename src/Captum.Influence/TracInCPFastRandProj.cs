@@ -1,6 +1,7 @@
 using Captum.Forward;
 using Captum.Layers;
 using Captum.Runtime;
+using System.Runtime.CompilerServices;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -9,7 +10,8 @@ namespace Captum.Influence;
 /// <summary>
 /// TracInCPFast for interactive use: every training example's final-layer gradient is computed once, when the method
 /// is built, as a vector whose dot products are the influence scores (optionally shortened by random projections),
-/// so each later question costs one pass over the test examples and one matrix product.
+/// so each later question costs one pass over the test examples and one matrix product, or, for the top k, a
+/// nearest-neighbour search (<see cref="TracInCPFastRandProjOptions.NearestNeighbors"/>).
 /// </summary>
 /// <remarks>
 /// <para>Python: <c>captum.influence.TracInCPFastRandProj(model, final_fc_layer, train_dataset, checkpoints,
@@ -19,8 +21,13 @@ namespace Captum.Influence;
 /// larger than d, the output gradient and the input are first multiplied by Gaussian matrices of √d columns each
 /// (entries of standard deviation 1 / √columns), which keeps dot products in expectation: the scores approach
 /// TracInCPFast's as d grows. The training vectors take [training examples, vector length] floats.</para>
-/// <para>Captum finds proponents with an approximate nearest-neighbour index; here the top k comes from the exact
-/// scores. As Captum, the training vectors use the test loss.</para>
+/// <para>Top k: as Captum, <see cref="MostInfluential"/> asks an <see cref="INearestNeighbors"/> index, set up at
+/// construction with the training vectors, for the training vectors with the largest dot products with each test
+/// vector (proponents) or with its negation (opponents). Captum's default index is approximate (Annoy); here it is
+/// <see cref="ExactNearestNeighbors"/>, and <see cref="USearchNearestNeighbors"/> is the approximate one. As Captum,
+/// the training vectors use the test loss.</para>
+/// <para>Threads: the index is built in the constructor, so no call sets anything up later; calls must not overlap,
+/// as each loads checkpoints into the model.</para>
 /// </remarks>
 public sealed class TracInCPFastRandProj : IDisposable
 {
@@ -31,16 +38,27 @@ public sealed class TracInCPFastRandProj : IDisposable
     private readonly InfluenceLoss testLoss;
     private readonly (Tensor Gradient, Tensor Input)? projections;
     private readonly Tensor trainingVectors;
+    private readonly INearestNeighbors nearestNeighbors;
+
+    // The indices taken over by a method, so that one cannot serve two (the second Setup would replace the first's vectors).
+    private static readonly ConditionalWeakTable<INearestNeighbors, object> TakenIndices = new();
 
     /// <summary>Creates the method and computes the training vectors (one pass over the training data per checkpoint).</summary>
     /// <param name="model">As <see cref="TracInCPFast"/>.</param>
     /// <param name="finalFcLayer">As <see cref="TracInCPFast"/>.</param>
     /// <param name="trainingData">As <see cref="TracInCPFast"/>; enumerated only here.</param>
     /// <param name="checkpoints">As <see cref="TracInCPFast"/>.</param>
-    /// <param name="options">Losses, projection and seed; exact vectors with per-example cross entropy when null.</param>
+    /// <param name="options">
+    /// Losses, projection, seed and nearest-neighbour index; exact vectors with per-example cross entropy and an
+    /// <see cref="ExactNearestNeighbors"/> when null. A given <see cref="TracInCPFastRandProjOptions.NearestNeighbors"/>
+    /// is set up here with the training vectors and belongs to the method from then on (it disposes it); if this
+    /// constructor throws, it stays the caller's.
+    /// </param>
     /// <param name="progress">Reports training batches done over all checkpoints.</param>
     /// <param name="cancellationToken">Checked between batches.</param>
-    /// <exception cref="ArgumentException">An argument does not fit; the message names it.</exception>
+    /// <exception cref="ArgumentException">
+    /// An argument does not fit, or the options' NearestNeighbors already serves another method; the message names it.
+    /// </exception>
     public TracInCPFastRandProj(
         nn.Module model,
         LayerReference finalFcLayer,
@@ -67,16 +85,41 @@ public sealed class TracInCPFastRandProj : IDisposable
         finalLayer = finalFcLayer.Resolve(model, nameof(finalFcLayer));
         this.checkpoints = checkpoints;
         testLoss = options.TestLoss ?? options.Loss ?? InfluenceLosses.CrossEntropy;
-        // The first batch is used while the enumeration is at it: a streaming source may free a batch once it moves on.
-        using (var batches = trainingData.GetEnumerator())
+        if (options.NearestNeighbors is { } given && !TakenIndices.TryAdd(given, this))
         {
-            projections = batches.MoveNext() && batches.Current is { } first
-                ? Projections(first, options)
-                : throw new ArgumentException("trainingData: no batch.", nameof(trainingData));
+            throw new ArgumentException(
+                "NearestNeighbors: this instance already serves another TracInCPFastRandProj (an index holds one method's training vectors); give each method its own.",
+                "NearestNeighbors");
         }
 
-        trainingVectors = Vectors(trainingData, progress, cancellationToken);
-        trainingVectors.DetachFromDisposeScope();
+        try
+        {
+            // The first batch is used while the enumeration is at it: a streaming source may free a batch once it moves on.
+            using (var batches = trainingData.GetEnumerator())
+            {
+                projections = batches.MoveNext() && batches.Current is { } first
+                    ? Projections(first, options)
+                    : throw new ArgumentException("trainingData: no batch.", nameof(trainingData));
+            }
+
+            trainingVectors = Vectors(trainingData, progress, cancellationToken);
+            trainingVectors.DetachFromDisposeScope();
+            nearestNeighbors = options.NearestNeighbors ?? new ExactNearestNeighbors();
+            nearestNeighbors.Setup(trainingVectors);
+        }
+        catch
+        {
+            // A given index stays the caller's; the default one holds nothing when its Setup failed.
+            trainingVectors?.Dispose();
+            projections?.Gradient.Dispose();
+            projections?.Input.Dispose();
+            if (options.NearestNeighbors is { } released)
+            {
+                TakenIndices.Remove(released);
+            }
+
+            throw;
+        }
     }
 
     /// <summary>Every training example's vector, [training examples, length]; owned by the method.</summary>
@@ -98,7 +141,22 @@ public sealed class TracInCPFastRandProj : IDisposable
         return torch.mm(Vectors([test], null, cancellationToken), trainingVectors.t()).MoveToOuterDisposeScope();
     }
 
-    /// <summary>As <see cref="TracInCPBase.MostInfluential"/>, from the vectors' dot products.</summary>
+    /// <summary>
+    /// As <see cref="TracInCPBase.MostInfluential"/>: the k training examples with the highest (proponents) or lowest
+    /// (opponents) influence on each test example, found by <see cref="TracInCPFastRandProjOptions.NearestNeighbors"/>.
+    /// </summary>
+    /// <remarks>
+    /// <para>Python: <c>_get_k_most_influential</c>. The index is queried with the test vectors for proponents and with
+    /// their negation for opponents (the largest dot products with −v are the smallest with v), as Captum does.</para>
+    /// <para>The scores are real influence scores whatever the index: each returned training example's exact dot
+    /// product with the test vector, and every row is sorted by them (highest first for proponents, lowest first for
+    /// opponents). With the default <see cref="ExactNearestNeighbors"/> they are the index's own scores (the same
+    /// matrix product as <see cref="Influence"/>), so the result equals the top k of <see cref="Influence"/>; with an
+    /// approximate index only the choice of the k examples is approximate. Captum returns the index's distances
+    /// instead (Annoy's dot products).</para>
+    /// </remarks>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="k"/> is below 1 or above the number of training examples.</exception>
+    /// <exception cref="InvalidOperationException">The index returned indices of another shape or outside the training examples.</exception>
     public MostInfluentialResult MostInfluential(InfluenceBatch test, int k, bool proponents = true, CancellationToken cancellationToken = default)
     {
         if (k < 1 || k > trainingVectors.shape[0])
@@ -106,8 +164,22 @@ public sealed class TracInCPFastRandProj : IDisposable
             throw new ArgumentOutOfRangeException(nameof(k), k, $"k must be from 1 to the number of training examples ({trainingVectors.shape[0]}).");
         }
 
-        using var scores = Influence(test, cancellationToken);
-        return MostInfluentialResult.From(scores, k, proponents);
+        ArgumentNullException.ThrowIfNull(test);
+        test.Validate(nameof(test));
+        using var scope = torch.NewDisposeScope();
+        var vectors = Vectors([test], null, cancellationToken);
+        var (found, indexScores) = nearestNeighbors.GetNearestNeighbors(proponents ? vectors : -vectors, k);
+        var indices = RequireNeighbors(found, vectors.shape[0], k).to(trainingVectors.device);
+        if (nearestNeighbors is ExactNearestNeighbors)
+        {
+            return new MostInfluentialResult(indices.MoveToOuterDisposeScope(), (proponents ? indexScores : -indexScores).MoveToOuterDisposeScope());
+        }
+
+        // [test, k, length] x [test, length, 1]: each returned example's exact dot product with its test vector.
+        var picked = trainingVectors.index_select(0, indices.flatten()).view(indices.shape[0], k, -1);
+        var scores = torch.bmm(picked, vectors.unsqueeze(2)).squeeze(2);
+        var (sorted, order) = torch.sort(scores, dim: 1, descending: proponents);
+        return new MostInfluentialResult(indices.gather(1, order).MoveToOuterDisposeScope(), sorted.MoveToOuterDisposeScope());
     }
 
     /// <summary>The training examples' self influence (their vectors' squared lengths), [training examples]; the caller disposes it.</summary>
@@ -119,12 +191,31 @@ public sealed class TracInCPFastRandProj : IDisposable
     /// </remarks>
     public Tensor SelfInfluence() => trainingVectors.pow(2).sum(1);
 
-    /// <summary>Frees the training vectors and projections.</summary>
+    /// <summary>Frees the training vectors, the projections and the nearest-neighbour index (the default one or the options' one).</summary>
     public void Dispose()
     {
+        nearestNeighbors.Dispose();
         trainingVectors.Dispose();
         projections?.Gradient.Dispose();
         projections?.Input.Dispose();
+    }
+
+    // The index's indices, checked: [queries, k] integers within the training examples.
+    private Tensor RequireNeighbors(Tensor indices, long queries, int k)
+    {
+        var name = nearestNeighbors.GetType().Name;
+        if (!indices.shape.SequenceEqual([queries, k]) || !indices.is_integral())
+        {
+            throw new InvalidOperationException($"{name}.GetNearestNeighbors returned indices {indices.dtype} [{string.Join(", ", indices.shape)}]; expected integers [{queries}, {k}].");
+        }
+
+        var count = trainingVectors.shape[0];
+        if (indices.numel() > 0 && (indices.min().item<long>() < 0 || indices.max().item<long>() >= count))
+        {
+            throw new InvalidOperationException($"{name}.GetNearestNeighbors returned an index outside the {count} training examples.");
+        }
+
+        return indices.to_type(ScalarType.Int64);
     }
 
     private (Tensor Gradient, Tensor Input)? Projections(InfluenceBatch batch, TracInCPFastRandProjOptions options)
@@ -216,4 +307,18 @@ public sealed record TracInCPFastRandProjOptions
 
     /// <summary>Seeds a private generator for the projections; TorchSharp's global generator when null. Python: <c>seed</c>.</summary>
     public long? Seed { get; init; }
+
+    /// <summary>
+    /// The index that finds the top k of <see cref="TracInCPFastRandProj.MostInfluential"/>; a new
+    /// <see cref="ExactNearestNeighbors"/> when null (default). Python: <c>nearest_neighbors</c>, whose default is
+    /// <c>AnnoyNearestNeighbors(num_trees=10)</c>; <see cref="USearchNearestNeighbors"/> is the approximate one here.
+    /// </summary>
+    /// <remarks>
+    /// Ownership: the method sets the instance up with its training vectors and disposes it in
+    /// <see cref="TracInCPFastRandProj.Dispose"/>, unlike the model and the data, which stay the caller's: an index
+    /// is part of the method's state (it holds the method's training vectors). So one instance serves one method: a
+    /// second method given the same instance (through these options or a copy made with <c>with</c>) throws an
+    /// <see cref="ArgumentException"/> naming NearestNeighbors. If the constructor throws, the instance stays the caller's.
+    /// </remarks>
+    public INearestNeighbors? NearestNeighbors { get; init; }
 }
