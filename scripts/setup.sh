@@ -12,6 +12,10 @@
 # tests/Captum.Visualization.Tests renders an HtmlReport in headless Chromium, and tests/Captum.Insights.Tests drives
 # Captum Insights' page in it through Playwright (ExecutablePath /usr/bin/chromium). On Debian the script installs
 # Debian's chromium package from the machine's default suite (never from trixie); elsewhere it says what is missing.
+#
+# Captum.Influence's approximate nearest-neighbour index (USearch) loads a native library that needs the system's
+# OpenMP runtime, libgomp.so.1 (libtorch carries its own copy, USearch does not); the script installs Debian's
+# libgomp1 when it is missing.
 set -euo pipefail
 
 need=GLIBCXX_3.4.32
@@ -51,8 +55,17 @@ check_dotnet() {
 
 check_dotnet
 
+has_libgomp() {
+  ldconfig -p 2>/dev/null | grep -q 'libgomp\.so\.1 ' && return 0
+  local d
+  for d in /usr/lib/x86_64-linux-gnu /usr/lib/aarch64-linux-gnu /usr/lib64 /usr/lib; do
+    [ -e "$d/libgomp.so.1" ] && return 0
+  done
+  return 1
+}
+
 # Fast path: nothing to do, so no apt calls at all.
-if has_symbol_version && find_chromium >/dev/null; then
+if has_symbol_version && find_chromium >/dev/null && has_libgomp; then
   exit 0
 fi
 
@@ -164,7 +177,27 @@ ensure_chromium() {
   fi
 }
 
+ensure_libgomp() {
+  if has_libgomp; then
+    return 0
+  fi
+
+  if [ "$os_id" != "debian" ]; then
+    log "libgomp.so.1 (GCC's OpenMP runtime) is missing: the USearch index of Captum.Influence needs it."
+    log "This is ${PRETTY_NAME:-an unknown system}; install it (the libgomp1 or libgomp package) and run again."
+    return 1
+  fi
+
+  need_root "libgomp1 (for the USearch index)" || return 1
+  log "libgomp.so.1 is missing: installing Debian's libgomp1 for the USearch index"
+  apt_update || { log "apt-get update failed"; return 1; }
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Acquire::Retries=3 libgomp1 >/dev/null \
+    || { log "apt-get install libgomp1 failed"; return 1; }
+  has_libgomp || { log "installed libgomp1 but libgomp.so.1 was not found"; return 1; }
+}
+
 status=0
 ensure_libstdcxx || status=1
 ensure_chromium || status=1
+ensure_libgomp || status=1
 exit "$status"
