@@ -53,9 +53,7 @@ internal static class Fail
     /// <summary>Writes an expected failure as one error line and returns <see cref="ExitCode"/>.</summary>
     public static int Report(TextWriter error, Exception ex)
     {
-        ex = TorchRuntime.AsUnavailable(ex) ?? ex;
-        var prefix = ex is System.Runtime.InteropServices.ExternalException ? "libtorch: " : string.Empty;
-        return With(error, prefix + ErrorMessages.OneLine(ex));
+        return With(error, ErrorMessages.ForUser(TorchRuntime.AsUnavailable(ex) ?? ex));
     }
 
     /// <summary>Writes <paramref name="message"/> as one error line and returns <see cref="ExitCode"/>.</summary>

@@ -232,7 +232,7 @@ public sealed class InsightsServer : IAsyncDisposable
             }
             catch (Exception ex) when (!context.Response.HasStarted)
             {
-                await Error(context, StatusCodes.Status500InternalServerError, $"internal error: {ex.GetType().Name}: {Message(ex)}").ConfigureAwait(false);
+                await Error(context, StatusCodes.Status500InternalServerError, $"internal error: {ex.GetType().Name}: {ErrorMessages.ForUser(ex)}").ConfigureAwait(false);
             }
         });
 
@@ -456,7 +456,7 @@ public sealed class InsightsServer : IAsyncDisposable
             }
             catch (Exception ex) when (IsRefusal(ex))
             {
-                await Error(context, StatusOf(ex), Message(ex)).ConfigureAwait(false);
+                await Error(context, StatusOf(ex), ErrorMessages.ForUser(ex)).ConfigureAwait(false);
                 return;
             }
             catch (OperationCanceledException) when (!aborted.IsCancellationRequested && served.Worker.Stopping)
@@ -490,7 +490,7 @@ public sealed class InsightsServer : IAsyncDisposable
         }
         catch (Exception ex) when (IsRefusal(ex))
         {
-            await WriteLine(context, new { type = "error", status = StatusOf(ex), error = Message(ex) }).ConfigureAwait(false);
+            await WriteLine(context, new { type = "error", status = StatusOf(ex), error = ErrorMessages.ForUser(ex) }).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
@@ -503,7 +503,7 @@ public sealed class InsightsServer : IAsyncDisposable
         catch (Exception ex)
         {
             // The answer has started (status 200), so the failure is told as the stream's last line.
-            await WriteLine(context, new { type = "error", status = 500, error = $"internal error: {ex.GetType().Name}: {Message(ex)}" }).ConfigureAwait(false);
+            await WriteLine(context, new { type = "error", status = 500, error = $"internal error: {ex.GetType().Name}: {ErrorMessages.ForUser(ex)}" }).ConfigureAwait(false);
         }
     }
 
@@ -754,7 +754,7 @@ public sealed class InsightsServer : IAsyncDisposable
             catch (ArgumentException ex)
             {
                 // Captum refuses some views for some signs (a masked image of positive and negative attributions).
-                return Error(context, 400, Message(ex));
+                return Error(context, 400, ErrorMessages.ForUser(ex));
             }
         }
 
@@ -862,10 +862,6 @@ public sealed class InsightsServer : IAsyncDisposable
     /// </summary>
     private static bool IsRefusal(Exception ex) =>
         ex is ArgumentException or InvalidOperationException or NotSupportedException or System.Runtime.InteropServices.ExternalException;
-
-    /// <summary>An exception's message in one line, without .NET's "(Parameter 'x')" suffix; libtorch's say so.</summary>
-    internal static string Message(Exception ex) =>
-        (ex is System.Runtime.InteropServices.ExternalException ? "libtorch: " : string.Empty) + ErrorMessages.OneLine(ex);
 
     /// <summary>A user's value shortened for a message.</summary>
     private static string Clip(string value, int length = 60) => value.Length <= length ? value : value[..length] + "…";

@@ -57,7 +57,7 @@ internal sealed class ServedModel(InsightsModel model, int queueCapacity, int ma
             }
             catch (Exception ex) when (ex is ArgumentException or NotSupportedException or IOException or InvalidOperationException)
             {
-                list.Add(new ExampleSummary(i, $"example-{i}", new Dictionary<string, string>(), [], null, null, null, new Dictionary<string, string>(), $"it cannot be read: {InsightsServer.Message(ex)}"));
+                list.Add(new ExampleSummary(i, $"example-{i}", new Dictionary<string, string>(), [], null, null, null, new Dictionary<string, string>(), $"it cannot be read: {ErrorMessages.ForUser(ex)}"));
                 continue;
             }
 
@@ -72,7 +72,7 @@ internal sealed class ServedModel(InsightsModel model, int queueCapacity, int ma
             }
             catch (Exception ex) when (ex is ArgumentException or NotSupportedException or IOException or InvalidOperationException)
             {
-                error = $"the model cannot predict it: {InsightsServer.Message(ex)}";
+                error = $"the model cannot predict it: {ErrorMessages.ForUser(ex)}";
             }
 
             var correct = example.ExpectedLabel is null || label is null ? (bool?)null : example.ExpectedLabel == label;

@@ -21,6 +21,13 @@ public static partial class ErrorMessages
     }
 
     /// <summary>
+    /// What a user is told of a failure in one line: <see cref="OneLine"/>, with "libtorch: " before libtorch's own
+    /// errors (an <see cref="System.Runtime.InteropServices.ExternalException"/>), which name no argument of ours.
+    /// </summary>
+    public static string ForUser(Exception exception) =>
+        (exception is System.Runtime.InteropServices.ExternalException ? "libtorch: " : string.Empty) + OneLine(exception);
+
+    /// <summary>
     /// <paramref name="exception"/>'s message without the " (Parameter 'name')" suffix .NET appends to it, and
     /// without a leading "name: " when the message starts with its own parameter's name.
     /// </summary>

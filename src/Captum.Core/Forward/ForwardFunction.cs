@@ -57,7 +57,7 @@ public sealed class ForwardFunction
         }
         catch (ExternalException ex) when (Module is not null && DtypeMismatch(Module, args) is { } mismatch)
         {
-            throw new ArgumentException($"{mismatch} (libtorch: {ex.Message.Split('\n')[0].Trim()})", "inputs", ex);
+            throw new ArgumentException($"{mismatch} ({ErrorMessages.ForUser(ex)})", "inputs", ex);
         }
     }
 

@@ -31,6 +31,16 @@ public sealed class ErrorMessagesTests
     }
 
     [Fact]
+    public void ForUser_LibtorchErrorAndOurs_OnlyLibtorchsSaySo()
+    {
+        var libtorch = new ExternalException("shape '[2]' is invalid for input of size 3\nframe #0: c10::Error");
+        var ours = new ArgumentException("steps: must be at least 1.", "steps");
+
+        Assert.Equal("libtorch: shape '[2]' is invalid for input of size 3", ErrorMessages.ForUser(libtorch));
+        Assert.Equal("steps: must be at least 1.", ErrorMessages.ForUser(ours));
+    }
+
+    [Fact]
     public void OneLine_MultilineMessage_FoldsLinesIntoOne()
     {
         var ex = new InvalidOperationException("first\r\nsecond\n");
