@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Captum.Attr;
+using Captum.Runtime;
 using Captum.Visualization;
 using Microsoft.DotNet.Interactive.Formatting;
 using TorchSharp;
@@ -11,7 +12,8 @@ namespace Captum.Tests.Docs;
 /// <summary>
 /// samples/notebooks/getting-started.ipynb: its C# cells, the <c>#r</c>/<c>#i</c> directives aside, are the code that
 /// <see cref="Notebook_Run_GivesCaptumsAnswerAndDisplaysTheVisualizationsAsHtml"/> compiles and runs, so the notebook
-/// cannot rot. Jupyter itself is not run: the kernel's <c>display</c> is stood in for by this class's.
+/// cannot rot. The kernel's <c>display</c> is stood in for by this class's here; scripts/run-notebook.sh runs the
+/// notebook itself in a real .NET Interactive kernel against the packed packages (opt-in: it packs and restores).
 /// </summary>
 /// <remarks>Serial: the notebook seeds TorchSharp's global generator, and registers formatters (process-wide).</remarks>
 public sealed class GettingStartedNotebookTests
@@ -59,6 +61,7 @@ public sealed class GettingStartedNotebookTests
         try
         {
             // ---- the notebook's code cells, in order ----
+            TorchRuntime.EnsureAvailable();
             var lin1 = torch.nn.Linear(3, 3);
             var lin2 = torch.nn.Linear(3, 2);
             using (torch.no_grad())
