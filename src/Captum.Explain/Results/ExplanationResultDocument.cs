@@ -78,6 +78,13 @@ public sealed record ExplanationQuestionResult(
     IReadOnlyList<string>? Tokens,
     IReadOnlyDictionary<string, ExplanationMethodResult> Methods)
 {
+    /// <summary>
+    /// The first method's contribution of each of the model's inputs, by the input's name (e.g. <c>image</c> and
+    /// <c>question</c>): what <see cref="TextContribution"/> and <see cref="ImageContribution"/> say for a VQA model,
+    /// for a model with any inputs.
+    /// </summary>
+    public IReadOnlyDictionary<string, double> Contributions { get; init; } = new Dictionary<string, double>();
+
     /// <summary>The result of a question from its explanations by method (the first gives the top-level numbers).</summary>
     /// <exception cref="ArgumentException">No explanations are given.</exception>
     public static ExplanationQuestionResult Of(string image, string question, string? expected, IReadOnlyList<(string Method, Explanation Explanation)> explanations)
@@ -110,7 +117,10 @@ public sealed record ExplanationQuestionResult(
             first.Probability,
             first.Logits,
             (first.Inputs.FirstOrDefault(i => i.Display is TextDisplay)?.Display as TextDisplay)?.Tokens,
-            methods);
+            methods)
+        {
+            Contributions = summary.Contributions,
+        };
     }
 }
 
@@ -122,15 +132,27 @@ public sealed record ExplanationQuestionResult(
 /// <param name="Delta">The convergence delta; null for methods without one.</param>
 public sealed record ExplanationMethodResult(IReadOnlyList<float>? TokenAttributions, double TextContribution, double ImageContribution, double TotalContribution, double? Delta)
 {
+    /// <summary>The contribution of each of the model's inputs, by the input's name, in the model's order.</summary>
+    public IReadOnlyDictionary<string, double> Contributions { get; init; } = new Dictionary<string, double>();
+
     /// <summary>The numbers of an explanation.</summary>
     public static ExplanationMethodResult Of(Explanation e)
     {
         ArgumentNullException.ThrowIfNull(e);
+        var contributions = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var input in e.Inputs)
+        {
+            contributions[input.Display.Name] = contributions.GetValueOrDefault(input.Display.Name) + input.Contribution;
+        }
+
         return new(
             e.Inputs.FirstOrDefault(i => i.Display is TextDisplay)?.TokenAttributions,
             e.ContributionOf<TextDisplay>(),
             e.ContributionOf<ImageDisplay>(),
             e.TotalContribution,
-            double.IsNaN(e.Delta) ? null : e.Delta);
+            double.IsNaN(e.Delta) ? null : e.Delta)
+        {
+            Contributions = contributions,
+        };
     }
 }

@@ -37,6 +37,12 @@ public sealed class ExplainCommandTests
             {
                 Assert.Equal(theirs["methods"]![method]![field]!.GetValue<double>(), mine["methods"]![method]![field]!.GetValue<double>(), 6);
             }
+
+            // Every input's contribution by its name: for the VQA model, the image's and the question's.
+            var contributions = mine["methods"]![method]!["contributions"]!.AsObject();
+            Assert.Equal(["image", "question"], contributions.Select(c => c.Key).Order());
+            Assert.Equal(mine["methods"]![method]!["imageContribution"]!.GetValue<double>(), contributions["image"]!.GetValue<double>(), 9);
+            Assert.Equal(mine["methods"]![method]!["textContribution"]!.GetValue<double>(), contributions["question"]!.GetValue<double>(), 9);
         }
     }
 
@@ -84,7 +90,11 @@ public sealed class ExplainCommandTests
             Assert.Equal(goodAttribution, attributions[0], 5);
             Assert.Equal(0.0, attributions[1], 5);
             Assert.Equal(goodAttribution, result["methods"]![method]!["totalContribution"]!.GetValue<double>(), 5);
+            var contribution = Assert.Single(result["methods"]![method]!["contributions"]!.AsObject());
+            Assert.Equal(goodAttribution, contribution.Value!.GetValue<double>(), 5);
         }
+
+        Assert.Equal(goodAttribution, Assert.Single(result["contributions"]!.AsObject()).Value!.GetValue<double>(), 5);
 
         Assert.Equal(0.0, result["methods"]!["layer-ig"]!["delta"]!.GetValue<double>(), 5);
         var report = File.ReadAllText(Path.Combine(outFolder, "report.html"));
