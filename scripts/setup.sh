@@ -96,6 +96,16 @@ apt_update() {
   apt_updated=1
 }
 
+# Installs Debian package $1 from the machine's default suite (no -t, so the trixie pin added for libstdc++ is not
+# used); $2 says what for.
+apt_install_default() {
+  need_root "$1 ($2)" || return 1
+  log "installing Debian's $1 ($2)"
+  apt_update || { log "apt-get update failed"; return 1; }
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Acquire::Retries=3 "$1" >/dev/null \
+    || { log "apt-get install $1 failed"; return 1; }
+}
+
 ensure_libstdcxx() {
   if has_symbol_version; then
     return 0
@@ -160,13 +170,7 @@ ensure_chromium() {
     return 1
   fi
 
-  need_root "chromium (for the browser rendering test)" || return 1
-
-  # From the default suite: no -t, so the trixie pin (100) added for libstdc++ is not used for chromium.
-  log "chromium is missing: installing Debian's chromium package for the browser rendering test"
-  apt_update || { log "apt-get update failed"; return 1; }
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Acquire::Retries=3 chromium >/dev/null \
-    || { log "apt-get install chromium failed"; return 1; }
+  apt_install_default chromium "chromium is missing; for the browser rendering test" || return 1
 
   local c
   if c=$(find_chromium); then
@@ -188,11 +192,7 @@ ensure_libgomp() {
     return 1
   fi
 
-  need_root "libgomp1 (for the USearch index)" || return 1
-  log "libgomp.so.1 is missing: installing Debian's libgomp1 for the USearch index"
-  apt_update || { log "apt-get update failed"; return 1; }
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Acquire::Retries=3 libgomp1 >/dev/null \
-    || { log "apt-get install libgomp1 failed"; return 1; }
+  apt_install_default libgomp1 "libgomp.so.1 is missing; for the USearch index" || return 1
   has_libgomp || { log "installed libgomp1 but libgomp.so.1 was not found"; return 1; }
 }
 
