@@ -176,10 +176,14 @@ public sealed class LlmCommand : IPluginCommand
         }
 
         var tokenizer = TokenizerOf(checkpoint);
-        var endOfSequence = Gpt2Checkpoint.ReadEndOfSequence(checkpoint) ?? tokenizer.EndOfSequenceTokenId;
+        var configEndOfSequence = Gpt2Checkpoint.ReadEndOfSequence(checkpoint);
+        var endOfSequence = configEndOfSequence ?? tokenizer.EndOfSequenceTokenId;
         if (endOfSequence is < 0 || endOfSequence >= model.Config.VocabSize)
         {
-            throw new ArgumentException($"--checkpoint: its config's eos_token_id {endOfSequence} is outside the model's {model.Config.VocabSize} tokens.", "checkpoint");
+            var source = configEndOfSequence is null
+                ? $"its tokenizer's end-of-sequence token id {endOfSequence} (its config.json gives no eos_token_id)"
+                : $"its config's eos_token_id {endOfSequence}";
+            throw new ArgumentException($"--checkpoint: {source} is outside the model's {model.Config.VocabSize} tokens.", "checkpoint");
         }
 
         foreach (var (text, option) in new[] { (prompt, "prompt"), (template, "template"), (values.Count == 0 ? null : string.Join(" ", values), "value"), (target, "target"), (foil, "foil") })
@@ -315,7 +319,7 @@ public sealed class LlmCommand : IPluginCommand
         }
     }
 
-    /// <summary>The greedy answer of a model that ends answers with <paramref name="end"/> (its config's eos_token_id), without it.</summary>
+    /// <summary>The greedy answer of a model that ends answers with <paramref name="end"/> (its config's eos_token_id, else its tokenizer's end-of-sequence token), without it.</summary>
     private static LLMTarget AnswerBefore(Gpt2LMHeadModel model, ITextTokenizer tokenizer, IInterpretableInput input, long end, int maxNew, CancellationToken cancellationToken)
     {
         using var prompt = input.ToModelInput(null, tokenizer);
@@ -323,7 +327,7 @@ public sealed class LlmCommand : IPluginCommand
         var answer = generated.TakeWhile(id => id != end).ToArray();
         return answer.Length > 0
             ? answer
-            : throw new ArgumentException($"--target: the model answered with its end-of-sequence token (eos_token_id {end}) alone; give the answer to explain with --target.", "target");
+            : throw new ArgumentException($"--target: the model answered with its end-of-sequence token (token id {end}) alone; give the answer to explain with --target.", "target");
     }
 
     private static int Positive(PluginCommandContext context, string name)
