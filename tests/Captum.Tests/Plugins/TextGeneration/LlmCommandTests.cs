@@ -569,28 +569,38 @@ public sealed class LlmCommandTests
     }
 }
 
-/// <summary><c>captum llm --threads</c>, which sets libtorch's thread count for the whole process.</summary>
-/// <remarks>Serial: the thread count is global.</remarks>
+/// <summary><c>captum llm --threads</c>, which sets libtorch's thread count for the run and puts the caller's back when it ends.</summary>
+/// <remarks>Serial: the thread count is libtorch's, shared by the tests.</remarks>
 [Collection(Captum.Tests.Attr.SerialCollection.Name)]
 public sealed class LlmThreadsTests
 {
     [Fact]
-    public void Llm_Threads_SetsLibtorchsThreadCount()
+    public void Llm_Threads_RunsWithTheCountPrintsItAndPutsTheCallersBack()
     {
         using var folder = new TempFolder();
-        var before = TorchSharp.torch.get_num_threads();
-        var threads = before == 1 ? 2 : 1;
-        try
-        {
-            var (code, _, error) = BundledCli.Run("llm", "--prompt", "where is mary ?", "--target", "garden", "--threads", threads.ToString(System.Globalization.CultureInfo.InvariantCulture), "--out", folder.Path);
+        using var threads = new ThreadCountGuard();
 
-            Assert.True(code == 0, error);
-            Assert.Equal(threads, TorchSharp.torch.get_num_threads());
-        }
-        finally
-        {
-            TorchSharp.torch.set_num_threads(before);
-        }
+        var (code, output, error) = BundledCli.Run("llm", "--prompt", "where is mary ?", "--target", "garden", "--threads", threads.OtherText, "--out", folder.Path);
+
+        Assert.True(code == 0, error);
+
+        // The count the command prints is read while it runs.
+        Assert.Contains($"Threads: {threads.Other} (libtorch's, for this run)", output, StringComparison.Ordinal);
+        Assert.Equal(threads.Before, TorchSharp.torch.get_num_threads());
+    }
+
+    [Fact]
+    public void Llm_ThreadsAndARunThatFails_PutsTheCallersCountBack()
+    {
+        using var folder = new TempFolder();
+        using var threads = new ThreadCountGuard();
+
+        // The baseline token is checked against the model's vocabulary, once the model is loaded: inside the run.
+        var (code, _, error) = BundledCli.Run("llm", "--prompt", "where is mary ?", "--target", "garden", "--baseline-token", "1000000", "--threads", threads.OtherText, "--out", folder.Path);
+
+        Assert.Equal(2, code);
+        Assert.Contains("error: --baseline-token: ", error, StringComparison.Ordinal);
+        Assert.Equal(threads.Before, TorchSharp.torch.get_num_threads());
     }
 }
 
