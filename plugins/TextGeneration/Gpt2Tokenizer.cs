@@ -33,7 +33,8 @@ public sealed class Gpt2Tokenizer : ITextTokenizer
     {
         shared = new(tokenizer);
         size = tokenizer.Vocabulary.Values.Concat(tokenizer.SpecialTokens?.Values ?? []).DefaultIfEmpty(-1).Max() + 1L;
-        // A folder whose vocab.json has no <|endoftext|> has no end-of-text token: 50256 may be an ordinary token there.
+        // The id of the folder's own <|endoftext|>, not GPT-2's 50256 (an ordinary token there, perhaps). A vocab.json
+        // without it never gets here: Microsoft.ML.Tokenizers refuses it, and FromFolder with it.
         endOfText = tokenizer.EndOfSentenceId;
     }
 
@@ -47,7 +48,7 @@ public sealed class Gpt2Tokenizer : ITextTokenizer
     public long? VocabularySize => size;
 
     /// <inheritdoc />
-    /// <remarks>The end-of-text token, <c>&lt;|endoftext|&gt;</c>: 50256 in GPT-2's own BPE, its id in a folder's vocab.json, null when that has none.</remarks>
+    /// <remarks>The end-of-text token, <c>&lt;|endoftext|&gt;</c>: 50256 in GPT-2's own BPE, its id in a folder's vocab.json (which must have it: <see cref="FromFolder"/> refuses a vocabulary without it).</remarks>
     public long? EndOfSequenceTokenId => endOfText;
 
     /// <summary>
@@ -57,7 +58,7 @@ public sealed class Gpt2Tokenizer : ITextTokenizer
     /// </summary>
     /// <param name="folder">The checkpoint folder.</param>
     /// <returns>The tokenizer.</returns>
-    /// <exception cref="ArgumentException">The files are there but cannot be read as a BPE vocabulary and merges; the message names checkpoint.</exception>
+    /// <exception cref="ArgumentException">The files are there but cannot be read as a BPE vocabulary and merges, or the vocabulary has no <c>&lt;|endoftext|&gt;</c>; the message names checkpoint.</exception>
     public static Gpt2Tokenizer FromFolder(string folder)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);

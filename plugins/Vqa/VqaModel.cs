@@ -261,22 +261,31 @@ public sealed class VqaModel : IInterpretableModel
     {
         ArgumentNullException.ThrowIfNull(question);
         var words = QuestionEncoder.Tokenize(question);
+        return Unreadable(Encoder, words) is { } reason ? throw new ArgumentException($"{QuestionInput}: {reason}", QuestionInput) : words;
+    }
+
+    /// <summary>
+    /// Why a model reading with <paramref name="encoder"/> cannot read a question of <paramref name="words"/>
+    /// (<see cref="QuestionEncoder.Tokenize"/>'s), or null when it can: the one rule of <see cref="Prepare(Tensor, Tensor, string)"/>
+    /// and of the checks a command makes of its questions before its work.
+    /// </summary>
+    internal static string? Unreadable(QuestionEncoder encoder, IReadOnlyList<string> words)
+    {
+        ArgumentNullException.ThrowIfNull(encoder);
+        ArgumentNullException.ThrowIfNull(words);
         if (words.Count == 0)
         {
-            throw new ArgumentException("question is empty: it needs at least one word.", QuestionInput);
+            return "the question is empty: it needs at least one word.";
         }
 
         if (words.Count > MaxQuestionWords)
         {
-            throw new ArgumentException($"{QuestionInput}: the question has {words.Count} words; the model reads at most {MaxQuestionWords}.", QuestionInput);
+            return $"the question has {words.Count} words; the model reads at most {MaxQuestionWords}.";
         }
 
-        if (words.All(w => !Encoder.Knows(w)))
-        {
-            throw new ArgumentException($"{QuestionInput}: no word of it is in the model's vocabulary of {Encoder.TokenCount - 1} words, so the model cannot read it (unknown words count as padding).", QuestionInput);
-        }
-
-        return words;
+        return words.All(w => !encoder.Knows(w))
+            ? $"no word of it is in the model's vocabulary of {encoder.TokenCount - 1} words, so the model cannot read it (unknown words count as padding)."
+            : null;
     }
 
     /// <summary>The baseline of normalised images [n, 3, H, W] (see <see cref="ImageBaseline"/>); the caller owns it.</summary>

@@ -31,8 +31,8 @@ public static class ResultMerger
 
     /// <summary>
     /// Checks every shard of <paramref name="folder"/> and, when none misses an example, writes the merged Parquet
-    /// file (and the JSON file), each through a temporary name and a rename. When examples are missing nothing
-    /// is written and the report lists them.
+    /// file (and the JSON file), each through a temporary name and a rename, making their folders when they are not
+    /// there yet. When examples are missing nothing is written, no folder is made, and the report lists them.
     /// </summary>
     /// <param name="folder">The output folder of <c>captum attribute-dataset</c>.</param>
     /// <param name="outFile">The merged Parquet file.</param>
@@ -78,6 +78,12 @@ public static class ResultMerger
 
     private static async Task<int> WriteAsync(ShardedRunStatus status, string outFile, string? jsonFile, CancellationToken cancellationToken)
     {
+        // The files' folders are made only now, when the run is complete and the files are written.
+        foreach (var file in new[] { outFile, jsonFile }.OfType<string>())
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
+        }
+
         var parquetTemp = AtomicFile.TempName(outFile);
         var jsonTemp = jsonFile is null ? null : AtomicFile.TempName(jsonFile);
         var errors = 0;

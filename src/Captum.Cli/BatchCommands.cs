@@ -43,7 +43,12 @@ internal static class BatchCommands
         {
             dataset, count, seed, model, modelFile, modelSetting, method, steps, internalBatchSize, target, baseline, grid, outFolder, shardIndex, shardCount, rowGroup, threads,
         };
-        command.SetAction(async (parse, interrupted) =>
+        command.SetAction((parse, interrupted) => Task.FromResult(Run(parse, interrupted)));
+        return command;
+
+        // Synchronous, so that libtorch's thread count is set and put back on the thread that runs the command (the
+        // count is per thread once a thread has used libtorch; new threads start with the last count set).
+        int Run(ParseResult parse, CancellationToken interrupted)
         {
             CaptumCli.WarnAboutFailures(host, error);
 
@@ -72,23 +77,19 @@ internal static class BatchCommands
                     ShardCount = parse.GetValue(shardCount),
                     RowGroupSize = parse.GetValue(rowGroup),
                 };
-                if (parse.GetValue(threads) is { } n)
+                if (parse.GetValue(threads) is { } n and < 1)
                 {
-                    if (n < 1)
-                    {
-                        return Fail.With(error, $"--threads must be at least 1, not {n}.");
-                    }
-
-                    TorchSharp.torch.set_num_threads(n);
+                    return Fail.With(error, $"--threads must be at least 1, not {n}.");
                 }
 
-                var result = await DatasetJob.RunAsync(
+                // The count is put back when the run ends, also when it fails: an in-process host runs other commands after this one.
+                var result = TorchRuntime.WithThreads(parse.GetValue(threads), () => DatasetJob.RunAsync(
                     request,
                     host.ExampleDatasets,
                     host.ModelProviders,
                     host.ExplanationStrategies,
                     progress: new ProgressLines(error, "attribute-dataset: "),
-                    cancellationToken: cancellationToken);
+                    cancellationToken: cancellationToken).GetAwaiter().GetResult());
                 output.WriteLine($"{result.Describe()} in {request.Out}");
                 return 0;
             }
@@ -101,8 +102,7 @@ internal static class BatchCommands
             {
                 return Fail.Report(error, ex);
             }
-        });
-        return command;
+        }
     }
 
     public static Command MergeResults(TextWriter output, TextWriter error)
@@ -118,15 +118,11 @@ internal static class BatchCommands
         {
             try
             {
-                foreach (var (option, file) in new[] { ("out", parse.GetValue(outFile)), ("json", parse.GetValue(json)) })
+                // Both checked before any shard is read; their folders are made only when the merged files are written.
+                Captum.Plugins.OutputFolder.CheckFile("out", parse.GetValue(outFile)!);
+                if (parse.GetValue(json) is { } jsonFile)
                 {
-                    if (file is not null)
-                    {
-                        // Checked, then its folder made, before any shard is read.
-                        var full = Path.GetFullPath(file);
-                        Captum.Plugins.OutputFolder.Check(option, Path.GetDirectoryName(full)!, Path.GetFileName(full));
-                        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-                    }
+                    Captum.Plugins.OutputFolder.CheckFile("json", jsonFile);
                 }
 
                 var report = await ResultMerger.MergeAsync(

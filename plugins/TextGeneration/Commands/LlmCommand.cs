@@ -4,6 +4,7 @@ using Captum.Attr;
 using Captum.Explain.Reports;
 using Captum.Plugins.TextGeneration.Model;
 using Captum.Plugins.TextGeneration.Stories;
+using Captum.Runtime;
 using Captum.Visualization;
 
 namespace Captum.Plugins.TextGeneration.Commands;
@@ -63,7 +64,7 @@ public sealed class LlmCommand : IPluginCommand
         new("out", "The folder of report.html (and result.json).", PluginOptionKind.Folder, Path.Combine("out", "llm")),
         new("json", "Also write result.json.", PluginOptionKind.Flag),
         new("append-to", "Also add this explanation at the end of an existing report.html that CaptumSharp wrote (of vqa, explain or llm; scripts/demo.sh adds it to the VQA report).", PluginOptionKind.File),
-        new("threads", "libtorch's thread count for this process; default: libtorch's.", PluginOptionKind.Integer),
+        new("threads", "libtorch's thread count for this run (put back when it ends); default: libtorch's.", PluginOptionKind.Integer),
     ];
 
     /// <inheritdoc />
@@ -163,108 +164,121 @@ public sealed class LlmCommand : IPluginCommand
 
         var target = context.GetText("target");
         var foil = context.GetText("foil");
-        if (context.GetText("threads") is not null)
-        {
-            torch.set_num_threads(Positive(context, "threads"));
-        }
+        var threads = context.GetText("threads") is null ? (int?)null : Positive(context, "threads");
 
-        using var scope = torch.NewDisposeScope();
-        using var model = Gpt2Checkpoint.Load(checkpoint);
-        if (baseline < 0 || baseline >= model.Config.VocabSize)
-        {
-            throw new ArgumentException($"--baseline-token: must be a token id from 0 to {model.Config.VocabSize - 1}, not {baseline}.", "baseline-token");
-        }
+        // libtorch's thread count is set for the work and put back after it, also when it fails: an in-process host
+        // runs other commands after this one.
+        return TorchRuntime.WithThreads(threads, Work);
 
-        var tokenizer = TokenizerOf(checkpoint);
-        var endOfSequence = Gpt2Checkpoint.ReadEndOfSequence(checkpoint) ?? tokenizer.EndOfSequenceTokenId;
-        if (endOfSequence is < 0 || endOfSequence >= model.Config.VocabSize)
+        int Work()
         {
-            throw new ArgumentException($"--checkpoint: its config's eos_token_id {endOfSequence} is outside the model's {model.Config.VocabSize} tokens.", "checkpoint");
-        }
-
-        foreach (var (text, option) in new[] { (prompt, "prompt"), (template, "template"), (values.Count == 0 ? null : string.Join(" ", values), "value"), (target, "target"), (foil, "foil") })
-        {
-            if (text is not null && tokenizer.Encode(text).FirstOrDefault(id => id >= model.Config.VocabSize, -1) is var id and >= 0)
+            using var scope = torch.NewDisposeScope();
+            using var model = Gpt2Checkpoint.Load(checkpoint);
+            if (baseline < 0 || baseline >= model.Config.VocabSize)
             {
-                throw new ArgumentException($"--checkpoint: its tokenizer gives --{option} the token id {id}, outside the model's {model.Config.VocabSize} tokens; the folder's tokenizer does not fit its model (a folder without vocab.json and merges.txt or vocab.txt is read with GPT-2's BPE).", "checkpoint");
+                throw new ArgumentException($"--baseline-token: must be a token id from 0 to {model.Config.VocabSize - 1}, not {baseline}.", "baseline-token");
             }
-        }
 
-        IInterpretableInput input = prompt is not null
-            ? new TextTokenInput(prompt, tokenizer, baselines: baseline)
-            : new TextTemplateInput(template!, values);
-        if (method == "shapley-values" && input.FeatureCount > ShapleyValues.MaxFeatures)
-        {
-            throw new ArgumentException(
-                $"--method: shapley-values takes every order of the features (f! orders) and accepts at most {ShapleyValues.MaxFeatures}; {(template is null ? $"the --prompt has {input.FeatureCount} tokens" : $"--value gives {input.FeatureCount} values")}. Give a --template with at most {ShapleyValues.MaxFeatures} --value options, or use --method shapley-value-sampling.",
-                "method");
-        }
-        if (target is null)
-        {
-            RequireRoomToGenerate(model, tokenizer, input, template is null ? "prompt" : "template");
-        }
+            var tokenizer = TokenizerOf(checkpoint);
+            var configEndOfSequence = Gpt2Checkpoint.ReadEndOfSequence(checkpoint);
+            var endOfSequence = configEndOfSequence ?? tokenizer.EndOfSequenceTokenId;
+            if (endOfSequence is < 0 || endOfSequence >= model.Config.VocabSize)
+            {
+                var source = configEndOfSequence is null
+                    ? $"its tokenizer's end-of-sequence token id {endOfSequence} (its config.json gives no eos_token_id)"
+                    : $"its config's eos_token_id {endOfSequence}";
+                throw new ArgumentException($"--checkpoint: {source} is outside the model's {model.Config.VocabSize} tokens.", "checkpoint");
+            }
 
-        LLMTarget? answer = target is not null ? (LLMTarget?)target
-            : endOfSequence is { } end ? AnswerBefore(model, tokenizer, input, end, maxNew, context.CancellationToken)
-            : (LLMTarget?)null;
-        LLMTarget? contrast = foil is null ? null : (LLMTarget?)foil;
-        using var result = Attribute(method, model, tokenizer, input, answer, contrast, maxNew, steps, (seed, samples ?? SamplingMethods.GetValueOrDefault(method)), context.CancellationToken);
+            foreach (var (text, option) in new[] { (prompt, "prompt"), (template, "template"), (values.Count == 0 ? null : string.Join(" ", values), "value"), (target, "target"), (foil, "foil") })
+            {
+                if (text is not null && tokenizer.Encode(text).FirstOrDefault(id => id >= model.Config.VocabSize, -1) is var id and >= 0)
+                {
+                    throw new ArgumentException($"--checkpoint: its tokenizer gives --{option} the token id {id}, outside the model's {model.Config.VocabSize} tokens; the folder's tokenizer does not fit its model (a folder without vocab.json and merges.txt or vocab.txt is read with GPT-2's BPE).", "checkpoint");
+                }
+            }
 
-        var answerText = tokenizer.Decode(result.OutputTokenIds);
-        var seqAttr = Floats(result.SequenceAttribution);
-        var towards = Towards(answerText, foil);
-        context.Output.WriteLine($"Answer: {answerText}");
-        if (foil is not null)
-        {
-            context.Output.WriteLine($"Foil: {foil}");
+            IInterpretableInput input = prompt is not null
+                ? new TextTokenInput(prompt, tokenizer, baselines: baseline)
+                : new TextTemplateInput(template!, values);
+            if (method == "shapley-values" && input.FeatureCount > ShapleyValues.MaxFeatures)
+            {
+                throw new ArgumentException(
+                    $"--method: shapley-values takes every order of the features (f! orders) and accepts at most {ShapleyValues.MaxFeatures}; {(template is null ? $"the --prompt has {input.FeatureCount} tokens" : $"--value gives {input.FeatureCount} values")}. Give a --template with at most {ShapleyValues.MaxFeatures} --value options, or use --method shapley-value-sampling.",
+                    "method");
+            }
+            if (target is null)
+            {
+                RequireRoomToGenerate(model, tokenizer, input, template is null ? "prompt" : "template");
+            }
+
+            LLMTarget? answer = target is not null ? (LLMTarget?)target
+                : endOfSequence is { } end ? AnswerBefore(model, tokenizer, input, end, maxNew, context.CancellationToken)
+                : (LLMTarget?)null;
+            LLMTarget? contrast = foil is null ? null : (LLMTarget?)foil;
+            using var result = Attribute(method, model, tokenizer, input, answer, contrast, maxNew, steps, (seed, samples ?? SamplingMethods.GetValueOrDefault(method)), context.CancellationToken);
+
+            var answerText = tokenizer.Decode(result.OutputTokenIds);
+            var seqAttr = Floats(result.SequenceAttribution);
+            var towards = Towards(answerText, foil);
+            context.Output.WriteLine($"Answer: {answerText}");
+            if (foil is not null)
+            {
+                context.Output.WriteLine($"Foil: {foil}");
+            }
+
+            context.Output.WriteLine($"Top attributed {(template is null ? "tokens" : "values")} ({method}, towards {towards}):");
+            foreach (var i in Enumerable.Range(0, seqAttr.Length).OrderByDescending(i => seqAttr[i]).Take(top))
+            {
+                // The position tells repeated words apart (the question's "mary" from the story's).
+                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  #{i,-3} {result.InputTokens[i],-20} {seqAttr[i],10:F4}"));
+            }
+
+            if (threads is not null)
+            {
+                context.Output.WriteLine($"Threads: {torch.get_num_threads()} (libtorch's, for this run)");
+            }
+
+            Directory.CreateDirectory(folder);
+            var report = new HtmlReport($"LLM attribution: {answerText}")
+                .AddParagraph($"Prompt: {prompt ?? template}")
+                .AddParagraph($"Answer: {answerText}{(foil is null ? string.Empty : $"; foil: {foil}")}")
+                .AddParagraph($"Method: {method}, towards {towards}; model: {checkpoint}");
+            if (result.TokenAttribution is not null)
+            {
+                report.AddFigure(result.PlotTokenAttribution(), "Token attribution (rows: answer tokens; p: probability, H: entropy of the next token)");
+            }
+
+            report.AddFigure(result.PlotSequenceAttribution(), "Sequence attribution");
+            var reportPath = Path.Combine(folder, "report.html");
+            report.Save(reportPath);
+            context.Output.WriteLine($"Report: {reportPath}");
+            if (appendTo is not null)
+            {
+                report.AppendTo(appendTo);
+                context.Output.WriteLine($"Added to: {appendTo}");
+            }
+
+            if (context.GetFlag("json"))
+            {
+                var json = new LlmResultJson(
+                    prompt ?? template!,
+                    method,
+                    answerText,
+                    foil,
+                    result.InputTokens,
+                    result.OutputTokens,
+                    result.OutputTokenIds,
+                    seqAttr,
+                    result.TokenAttribution is { } t ? Floats(t).Chunk(seqAttr.Length).ToArray() : null,
+                    result.StepScores?.Select(s => new LlmStepJson(s.Probability, s.Entropy)).ToList());
+                var jsonPath = Path.Combine(folder, "result.json");
+                File.WriteAllText(jsonPath, JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
+                context.Output.WriteLine($"JSON: {jsonPath}");
+            }
+
+            return 0;
         }
-
-        context.Output.WriteLine($"Top attributed {(template is null ? "tokens" : "values")} ({method}, towards {towards}):");
-        foreach (var i in Enumerable.Range(0, seqAttr.Length).OrderByDescending(i => seqAttr[i]).Take(top))
-        {
-            // The position tells repeated words apart (the question's "mary" from the story's).
-            context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  #{i,-3} {result.InputTokens[i],-20} {seqAttr[i],10:F4}"));
-        }
-
-        Directory.CreateDirectory(folder);
-        var report = new HtmlReport($"LLM attribution: {answerText}")
-            .AddParagraph($"Prompt: {prompt ?? template}")
-            .AddParagraph($"Answer: {answerText}{(foil is null ? string.Empty : $"; foil: {foil}")}")
-            .AddParagraph($"Method: {method}, towards {towards}; model: {checkpoint}");
-        if (result.TokenAttribution is not null)
-        {
-            report.AddFigure(result.PlotTokenAttribution(), "Token attribution (rows: answer tokens; p: probability, H: entropy of the next token)");
-        }
-
-        report.AddFigure(result.PlotSequenceAttribution(), "Sequence attribution");
-        var reportPath = Path.Combine(folder, "report.html");
-        report.Save(reportPath);
-        context.Output.WriteLine($"Report: {reportPath}");
-        if (appendTo is not null)
-        {
-            report.AppendTo(appendTo);
-            context.Output.WriteLine($"Added to: {appendTo}");
-        }
-
-        if (context.GetFlag("json"))
-        {
-            var json = new LlmResultJson(
-                prompt ?? template!,
-                method,
-                answerText,
-                foil,
-                result.InputTokens,
-                result.OutputTokens,
-                result.OutputTokenIds,
-                seqAttr,
-                result.TokenAttribution is { } t ? Floats(t).Chunk(seqAttr.Length).ToArray() : null,
-                result.StepScores?.Select(s => new LlmStepJson(s.Probability, s.Entropy)).ToList());
-            var jsonPath = Path.Combine(folder, "result.json");
-            File.WriteAllText(jsonPath, JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
-            context.Output.WriteLine($"JSON: {jsonPath}");
-        }
-
-        return 0;
     }
 
     /// <summary>What the attributions explain: the answer's log probability, or with a foil the difference of the two.</summary>
@@ -315,7 +329,7 @@ public sealed class LlmCommand : IPluginCommand
         }
     }
 
-    /// <summary>The greedy answer of a model that ends answers with <paramref name="end"/> (its config's eos_token_id), without it.</summary>
+    /// <summary>The greedy answer of a model that ends answers with <paramref name="end"/> (its config's eos_token_id, else its tokenizer's end-of-sequence token), without it.</summary>
     private static LLMTarget AnswerBefore(Gpt2LMHeadModel model, ITextTokenizer tokenizer, IInterpretableInput input, long end, int maxNew, CancellationToken cancellationToken)
     {
         using var prompt = input.ToModelInput(null, tokenizer);
@@ -323,7 +337,7 @@ public sealed class LlmCommand : IPluginCommand
         var answer = generated.TakeWhile(id => id != end).ToArray();
         return answer.Length > 0
             ? answer
-            : throw new ArgumentException($"--target: the model answered with its end-of-sequence token (eos_token_id {end}) alone; give the answer to explain with --target.", "target");
+            : throw new ArgumentException($"--target: the model answered with its end-of-sequence token (token id {end}) alone; give the answer to explain with --target.", "target");
     }
 
     private static int Positive(PluginCommandContext context, string name)

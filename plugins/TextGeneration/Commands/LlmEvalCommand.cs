@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Captum.Plugins.TextGeneration.Stories;
+using Captum.Runtime;
 
 namespace Captum.Plugins.TextGeneration.Commands;
 
@@ -34,7 +35,7 @@ public sealed class LlmEvalCommand : IPluginCommand
         new("random-weights-seed", "The torch.manual_seed of the network with random weights.", PluginOptionKind.Integer, Defaults.RandomWeightsSeed.ToString(CultureInfo.InvariantCulture)),
         new("checkpoint", "A story model folder (from llm-train); default: the model that ships with the plugin.", PluginOptionKind.Folder),
         new("json", "Also write the figures to this JSON file.", PluginOptionKind.File),
-        new("threads", "libtorch's thread count for this process; default: libtorch's.", PluginOptionKind.Integer),
+        new("threads", "libtorch's thread count for this run (put back when it ends); default: libtorch's.", PluginOptionKind.Integer),
     ];
 
     /// <inheritdoc />
@@ -60,21 +61,22 @@ public sealed class LlmEvalCommand : IPluginCommand
         var json = context.GetText("json");
         if (json is not null)
         {
-            var parent = Path.GetDirectoryName(Path.GetFullPath(json))!;
-            if (!Directory.Exists(parent))
-            {
-                throw new ArgumentException($"--json: the folder {parent} does not exist.", "json");
-            }
-
-            OutputFolder.Check("json", parent, Path.GetFileName(json));
+            OutputFolder.CheckFile("json", json);
         }
 
         var threads = context.GetText("threads") is null ? (int?)null : Positive(context, "threads");
-        if (threads is { } n)
-        {
-            torch.set_num_threads(n);
-        }
+        var command = string.Create(
+            CultureInfo.InvariantCulture,
+            $"captum llm-eval --stories {options.Stories} --seed {options.Seed}{string.Concat(methods.Count == 0 ? [] : options.Methods.Select(m => " --method " + m))} --steps {options.Steps} --random-weights-seed {options.RandomWeightsSeed}{(folder is null ? string.Empty : " --checkpoint " + folder)}");
+        return TorchRuntime.WithThreads(threads, () => Evaluate(context, options, folder, json, (command, threads is not null)));
+    }
 
+    /// <summary>
+    /// The run of checked options. The command printed is <paramref name="commandLine"/>'s text, with
+    /// <c>--threads</c> when it was given: libtorch's thread count while the stories are explained.
+    /// </summary>
+    private static int Evaluate(PluginCommandContext context, SupportingFactOptions options, string? folder, string? json, (string Text, bool Threads) commandLine)
+    {
         using var model = LoadModel(folder);
         var trainingSeed = TrainingSeed(folder ?? StoryModel.DefaultFolder);
         if (trainingSeed is { } s && (options.Seed == s || options.Seed == s + 1))
@@ -95,13 +97,11 @@ public sealed class LlmEvalCommand : IPluginCommand
             }),
             context.CancellationToken);
 
-        var command = string.Create(
-            CultureInfo.InvariantCulture,
-            $"captum llm-eval --stories {options.Stories} --seed {options.Seed}{string.Concat(methods.Count == 0 ? [] : options.Methods.Select(m => " --method " + m))} --steps {options.Steps} --random-weights-seed {options.RandomWeightsSeed}{(folder is null ? string.Empty : " --checkpoint " + folder)}{(threads is null ? string.Empty : $" --threads {threads}")}");
+        var command = commandLine.Threads ? string.Create(CultureInfo.InvariantCulture, $"{commandLine.Text} --threads {torch.get_num_threads()}") : commandLine.Text;
         Print(context.Output, report, command);
         if (json is not null)
         {
-            File.WriteAllText(json, JsonSerializer.Serialize(Document(report, command, trainingSeed), new JsonSerializerOptions { WriteIndented = true }) + "\n");
+            OutputFolder.WriteFile(json, JsonSerializer.Serialize(Document(report, command, trainingSeed), new JsonSerializerOptions { WriteIndented = true }) + "\n");
             context.Output.WriteLine($"JSON: {json}");
         }
 

@@ -36,7 +36,7 @@ public sealed class VqaEvalCommand : IPluginCommand
         new("shard-index", $"With --out: this worker's shard; default: ${ShardAssignment.KubernetesIndexVariable}, else ${ShardAssignment.SlurmIndexVariable} - ${ShardAssignment.SlurmMinVariable}, else 0.", PluginOptionKind.Integer),
         new("shard-count", $"With --out: the number of shards; default: ${ShardAssignment.ShardCountVariable}, else ${ShardAssignment.SlurmCountVariable} in a Slurm array, else 1.", PluginOptionKind.Integer),
         new("row-group-size", "With --out: scenes per Parquet part (a worker killed recomputes at most this many).", PluginOptionKind.Integer, CommandValues.Invariant(DefaultRowGroupSize)),
-        new("threads", "libtorch's thread count for this process; default: libtorch's.", PluginOptionKind.Integer),
+        new("threads", "libtorch's thread count for this run (put back when it ends); default: libtorch's.", PluginOptionKind.Integer),
         new("from", "Print (and with --json write) the report of a complete --out folder, from all its shards; exit 2 naming the missing scenes when one is incomplete. The run's options come from the folder.", PluginOptionKind.Folder),
     ];
 
@@ -61,14 +61,19 @@ public sealed class VqaEvalCommand : IPluginCommand
             throw new ArgumentException("--shard-index and --shard-count go with --out.", context.GetText("shard-index") is null ? "shard-count" : "shard-index");
         }
 
+        if (context.GetText("json") is { } jsonPath)
+        {
+            if (outFolder is not null)
+            {
+                throw new ArgumentException("--json goes with --from (the report of the whole run) or a run without --out.", "json");
+            }
+
+            OutputFolder.CheckFile("json", jsonPath);
+        }
+
         if (fromFolder is not null)
         {
             return ReportFolder(context, fromFolder);
-        }
-
-        if (outFolder is not null && context.GetText("json") is not null)
-        {
-            throw new ArgumentException("--json goes with --from (the report of the whole run) or a run without --out.", "json");
         }
 
         var options = new AttributionQualityOptions
@@ -81,17 +86,19 @@ public sealed class VqaEvalCommand : IPluginCommand
         };
         var shard = outFolder is null ? null : ShardAssignment.Resolve(Whole(context, "shard-index"), Whole(context, "shard-count"));
         var rowGroupSize = CommandValues.Positive(context, "row-group-size");
-        if (context.GetText("threads") is not null)
-        {
-            torch.set_num_threads(CommandValues.Positive(context, "threads"));
-        }
-
+        var threads = context.GetText("threads") is null ? (int?)null : CommandValues.Positive(context, "threads");
         var checkpointPath = context.GetText("checkpoint");
         if (checkpointPath is not null && !File.Exists(checkpointPath))
         {
             throw new ArgumentException($"--checkpoint: file not found: {checkpointPath}", "checkpoint");
         }
 
+        return TorchRuntime.WithThreads(threads, () => Evaluate(context, options, checkpointPath, outFolder, shard, rowGroupSize));
+    }
+
+    /// <summary>The run of checked options, in one process or, with a shard, as an <c>--out</c> worker.</summary>
+    private static int Evaluate(PluginCommandContext context, AttributionQualityOptions options, string? checkpointPath, string? outFolder, ShardAssignment? shard, int rowGroupSize)
+    {
         using var checkpoint = checkpointPath is null ? SceneCheckpoint.LoadDefault() : TorchCheckpoint.Load(checkpointPath);
         var baseline = context.GetText("image-baseline") is { } name ? ImageBaselineNames.Parse(name, "image-baseline") : (ImageBaseline?)null;
         using var model = SceneCheckpoint.Build(checkpoint, new VqaModelOptions { ImageBaseline = baseline });
@@ -135,7 +142,7 @@ public sealed class VqaEvalCommand : IPluginCommand
         Print(context.Output, report, modelName, command, baselineName);
         if (context.GetText("json") is { } jsonPath)
         {
-            File.WriteAllText(jsonPath, Document(report, modelName, command, trainingSeed, baselineName).ToJson());
+            OutputFolder.WriteFile(jsonPath, Document(report, modelName, command, trainingSeed, baselineName).ToJson());
             context.Output.WriteLine($"JSON: {jsonPath}");
         }
     }

@@ -17,7 +17,7 @@ internal static class VqaRun
     /// <param name="output">Where the answers go.</param>
     /// <param name="error">Where progress and warnings go.</param>
     /// <param name="cancellationToken">Cancels the attributions.</param>
-    /// <exception cref="ArgumentException">An image cannot be resized for the model, or a question has no word the model knows; the message names it.</exception>
+    /// <exception cref="ArgumentException">An image cannot be resized for the model, or the model cannot read a question (<see cref="CheckWords"/>); the message names it.</exception>
     public static void Execute(VqaRequest request, VqaOutput output, TextWriter error, CancellationToken cancellationToken)
     {
         using var scope = torch.NewDisposeScope();
@@ -95,22 +95,23 @@ internal static class VqaRun
     }
 
     /// <summary>
-    /// Refuses a question none of whose words the model knows: the encoder reads unknown words as padding, the text
-    /// baseline, so its attributions would all be zero and the answer would rest on the image alone. Warns about the
-    /// unknown words of the others.
+    /// Refuses, before any question is explained, a question the model would refuse when it reads it
+    /// (<see cref="VqaModel.Unreadable"/>: no word, more than <see cref="VqaModel.MaxQuestionWords"/>, or none it
+    /// knows: the encoder reads unknown words as padding, the text baseline, so its attributions would all be zero and
+    /// the answer would rest on the image alone). Warns about the unknown words of the others.
     /// </summary>
-    /// <exception cref="ArgumentException">A question has no known word; the message names it.</exception>
+    /// <exception cref="ArgumentException">The model cannot read a question; the message names it and says why.</exception>
     internal static void CheckWords(QuestionEncoder encoder, IEnumerable<VqaQuestion> questions, TextWriter error)
     {
         foreach (var question in questions)
         {
             var words = QuestionEncoder.Tokenize(question.Text);
-            var unknown = words.Where(w => !encoder.Knows(w)).Distinct().ToList();
-            if (unknown.Count == words.Count)
+            if (VqaModel.Unreadable(encoder, words) is { } reason)
             {
-                throw new ArgumentException($"{question.Named}: no word of it is in the model's vocabulary of {encoder.TokenCount - 1} words, so the model cannot read it (unknown words count as padding).", nameof(questions));
+                throw new ArgumentException($"{question.Named}: {reason}", nameof(questions));
             }
 
+            var unknown = words.Where(w => !encoder.Knows(w)).Distinct().ToList();
             if (unknown.Count > 0)
             {
                 error.WriteLine($"captum: warning: {question.Named}: the model does not know {string.Join(", ", unknown.Select(w => $"'{w}'"))}; read as padding.");

@@ -46,7 +46,7 @@ public sealed class VqaTcavCommand : IPluginCommand
     ];
 
     /// <inheritdoc />
-    /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
+    /// <exception cref="ArgumentException">An option is out of range, or --out or --json cannot be written; the message names it, and nothing is computed.</exception>
     public int Run(PluginCommandContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -69,6 +69,10 @@ public sealed class VqaTcavCommand : IPluginCommand
         var folder = context.GetText("out")!;
         OutputFolder.Check("out", folder, "report.html");
         var jsonPath = context.GetText("json");
+        if (jsonPath is not null)
+        {
+            OutputFolder.CheckFile("json", jsonPath);
+        }
 
         using var scope = torch.NewDisposeScope();
         using var model = VqaModel.LoadDefault(new VqaModelOptions());
@@ -142,7 +146,7 @@ public sealed class VqaTcavCommand : IPluginCommand
         Report(json, sources.Concat(randoms).ToList(), items).Save(reportPath);
         if (jsonPath is not null)
         {
-            File.WriteAllText(jsonPath, JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }) + "\n");
+            OutputFolder.WriteFile(jsonPath, JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }) + "\n");
         }
 
         context.Output.WriteLine($"TCAV for the answer \"{Target}\" on {items.Count} \"what color\" questions (the model answers red to {answeredRed}), against {randomCount} random concepts:");

@@ -46,7 +46,7 @@ public sealed class VqaWordsCommand : IPluginCommand
     ];
 
     /// <inheritdoc />
-    /// <exception cref="ArgumentException">An option is out of range or the checkpoint is missing or not a scenes checkpoint; the message names the option.</exception>
+    /// <exception cref="ArgumentException">An option is out of range, the checkpoint is missing or not a scenes checkpoint, or --json cannot be written; the message names the option, and no scene is ranked.</exception>
     public int Run(PluginCommandContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -60,6 +60,12 @@ public sealed class VqaWordsCommand : IPluginCommand
         if (checkpointPath is not null && !File.Exists(checkpointPath))
         {
             throw new ArgumentException($"--checkpoint: file not found: {checkpointPath}", "checkpoint");
+        }
+
+        var jsonPath = context.GetText("json");
+        if (jsonPath is not null)
+        {
+            OutputFolder.CheckFile("json", jsonPath);
         }
 
         using var checkpoint = checkpointPath is null ? SceneCheckpoint.LoadDefault() : TorchCheckpoint.Load(checkpointPath);
@@ -92,9 +98,9 @@ public sealed class VqaWordsCommand : IPluginCommand
             CultureInfo.InvariantCulture,
             $"captum vqa-words --scenes {options.Scenes} --seed {options.Seed} --steps {options.Steps}{(checkpointPath is null ? string.Empty : " --checkpoint " + checkpointPath)}");
         Print(context.Output, report, model.Name, command);
-        if (context.GetText("json") is { } jsonPath)
+        if (jsonPath is not null)
         {
-            File.WriteAllText(jsonPath, VqaWordsDocument.Of(report, command, model.Name, trainingSeed).ToJson());
+            OutputFolder.WriteFile(jsonPath, VqaWordsDocument.Of(report, command, model.Name, trainingSeed).ToJson());
             context.Output.WriteLine($"JSON: {jsonPath}");
         }
 

@@ -1,8 +1,8 @@
 namespace Captum.Plugins;
 
 /// <summary>
-/// The check a command makes of its output folder before it computes anything, so that a run of minutes or hours is
-/// never lost to an output that cannot be written at the end.
+/// The check a command makes of its output folder, or of an output file such as a <c>--json</c> one, before it
+/// computes anything, so that a run of minutes or hours is never lost to an output that cannot be written at the end.
 /// </summary>
 public static class OutputFolder
 {
@@ -25,16 +25,7 @@ public static class OutputFolder
             throw new ArgumentException($"{label}: no folder given.", option);
         }
 
-        string full;
-        try
-        {
-            full = Path.GetFullPath(folder);
-        }
-        catch (Exception ex) when (ex is ArgumentException or NotSupportedException or PathTooLongException)
-        {
-            throw new ArgumentException($"{label}: {folder} is not a usable path ({ErrorMessages.OneLine(ex)}).", option, ex);
-        }
-
+        var full = FullPath(label, option, folder);
         if (File.Exists(full))
         {
             throw new ArgumentException($"{label}: {folder} is a file, not a folder.", option);
@@ -68,6 +59,60 @@ public static class OutputFolder
 
         var probe = Path.Combine(existing, $".captum-{Guid.NewGuid():N}.tmp");
         Writable(label, option, existing, () => new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose).Dispose());
+    }
+
+    /// <summary>
+    /// Checks that <paramref name="path"/> can be written as a file: it is not a folder nor an existing file that
+    /// cannot be written, and its folder is one or can be made as one where a file can be made (as <see cref="Check"/>
+    /// checks a folder). Nothing that exists is changed, and no folder is made: the command makes the file's folder when
+    /// it writes the file (<see cref="WriteFile"/>).
+    /// </summary>
+    /// <param name="option">The option that gave the file, without dashes (e.g. "json"); errors name it as "--json".</param>
+    /// <param name="path">The file, as the user gave it.</param>
+    /// <exception cref="ArgumentException">The file cannot be written; the message names <paramref name="option"/> and says why, and <see cref="ArgumentException.ParamName"/> is <paramref name="option"/>.</exception>
+    public static void CheckFile(string option, string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(option);
+        var label = "--" + option;
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            throw new ArgumentException($"{label}: no file given.", option);
+        }
+
+        var full = FullPath(label, option, path);
+        if (Directory.Exists(full) || Path.EndsInDirectorySeparator(path))
+        {
+            throw new ArgumentException($"{label}: {path} is a folder, not a file.", option);
+        }
+
+        var folder = Path.GetDirectoryName(full) ?? throw new ArgumentException($"{label}: {path} has no folder to be written in.", option);
+        Check(option, folder, Path.GetFileName(full));
+    }
+
+    /// <summary>
+    /// Writes <paramref name="contents"/> to a file checked by <see cref="CheckFile"/>, making its folder first when it
+    /// is not there yet.
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <param name="contents">Its text, written as UTF-8.</param>
+    public static void WriteFile(string path, string contents)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        File.WriteAllText(path, contents);
+    }
+
+    /// <summary>The full path of <paramref name="given"/>, or an error naming the option when it is not a usable path.</summary>
+    private static string FullPath(string label, string option, string given)
+    {
+        try
+        {
+            return Path.GetFullPath(given);
+        }
+        catch (Exception ex) when (ex is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            throw new ArgumentException($"{label}: {given} is not a usable path ({ErrorMessages.OneLine(ex)}).", option, ex);
+        }
     }
 
     private static void Writable(string label, string option, string path, Action open)

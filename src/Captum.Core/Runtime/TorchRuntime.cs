@@ -69,6 +69,17 @@ public static class TorchRuntime
     }
 
     /// <summary>
+    /// Runs <paramref name="work"/> as <see cref="WithThreads{T}(int, Func{T})"/> does when <paramref name="threads"/>
+    /// is given, and leaves libtorch's thread count as it is when it is null (a command's <c>--threads</c> not given).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="threads"/> is below 1.</exception>
+    public static T WithThreads<T>(int? threads, Func<T> work)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        return threads is { } n ? WithThreads(n, work) : work();
+    }
+
+    /// <summary>
     /// Null when libtorch's kernels passed the check of <see cref="EnsureAvailable"/> (or it has not run yet);
     /// otherwise what was wrong and that oneDNN was switched off, for an application to show as a warning.
     /// </summary>

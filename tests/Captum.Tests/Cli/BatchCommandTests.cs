@@ -60,6 +60,42 @@ public sealed class BatchCommandTests
         Assert.Contains("\"exampleId\":\"r5\"", File.ReadAllText(Path.Combine(temp.Path, "m.json")));
     }
 
+    [Theory]
+    [InlineData("incomplete")]
+    [InlineData("json-is-a-folder")]
+    [InlineData("json-under-a-file")]
+    public void MergeResults_IncompleteRunOrBadJson_Exits2LeavingNoNewFolder(string problem)
+    {
+        var (temp, plugins, manifest) = Setup();
+        using var _ = temp;
+        var outFolder = Path.Combine(temp.Path, "out");
+        string[] common = ["attribute-dataset", "--dataset", manifest, "--method", "token-drop", "--out", outFolder, "--shard-count", "2"];
+        Assert.Equal(0, Run(plugins, [.. common, "--shard-index", "1"]).Code);
+        if (problem != "incomplete")
+        {
+            Assert.Equal(0, Run(plugins, [.. common, "--shard-index", "0"]).Code);
+        }
+
+        File.WriteAllText(Path.Combine(temp.Path, "plain"), string.Empty);
+        var merged = Path.Combine(temp.Path, "merged");
+        string[] json = problem switch
+        {
+            "json-is-a-folder" => ["--json", temp.Path],
+            "json-under-a-file" => ["--json", Path.Combine(temp.Path, "plain", "m.json")],
+            _ => ["--json", Path.Combine(temp.Path, "json", "m.json")],
+        };
+
+        var (code, _, error) = Run(plugins, ["merge-results", outFolder, "--out", Path.Combine(merged, "m.parquet"), .. json]);
+
+        Assert.Equal(2, code);
+        Assert.False(Directory.Exists(merged));
+        Assert.False(Directory.Exists(Path.Combine(temp.Path, "json")));
+        if (problem != "incomplete")
+        {
+            Assert.StartsWith("captum: error: --json: ", error, StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public void AttributeDataset_CountOverTheManifestsExamples_Exits2NamingCount()
     {
@@ -149,5 +185,29 @@ public sealed class BatchCommandTests
 
         Assert.Equal(2, code);
         Assert.Contains("no plugin offers a dataset named 'nothing-here'", error);
+    }
+}
+
+/// <summary>captum attribute-dataset --threads, on the minimal plugin's toy model.</summary>
+/// <remarks>Serial: the thread count is libtorch's, shared by the tests.</remarks>
+[Collection(Captum.Tests.Attr.SerialCollection.Name)]
+public sealed class BatchCommandThreadsTests
+{
+    [Fact]
+    public void AttributeDataset_Threads_PutsTheCallersThreadCountBackWhenItEnds()
+    {
+        using var temp = new TempFolder();
+        var plugins = Path.Combine(temp.Path, "plugins");
+        BuildOutputs.Copy(BuildOutputs.Of(Path.Combine("tests", "TestPlugins", "Captum.Plugins.Minimal")), Path.Combine(plugins, "Captum.Plugins.Minimal"));
+        var manifest = Path.Combine(temp.Path, "reviews.jsonl");
+        File.WriteAllLines(manifest, ["""{"id": "r1", "inputs": {"text": "good movie"}}"""]);
+        using var threads = new ThreadCountGuard();
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        var code = CaptumCli.Run(["--plugins", plugins, "attribute-dataset", "--dataset", manifest, "--method", "token-drop", "--out", Path.Combine(temp.Path, "out"), "--threads", threads.OtherText], output, error);
+
+        Assert.True(code == 0, error.ToString());
+        Assert.Equal(threads.Before, TorchSharp.torch.get_num_threads());
     }
 }

@@ -61,4 +61,72 @@ public sealed class OutputFolderTests
         Assert.Equal("out", ex.ParamName);
         Assert.StartsWith("--out: cannot write in /proc", ex.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void CheckFile_PathThatIsAFolder_ThrowsNamingTheOption()
+    {
+        using var temp = new TempFolder();
+
+        var ex = Assert.Throws<ArgumentException>(() => OutputFolder.CheckFile("json", temp.Path));
+
+        Assert.Equal("json", ex.ParamName);
+        Assert.StartsWith($"--json: {temp.Path} is a folder, not a file.", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CheckFile_FileUnderAFile_ThrowsBeforeMakingAnything()
+    {
+        using var temp = new TempFolder();
+        File.WriteAllText(Path.Combine(temp.Path, "plain"), "mine");
+
+        var ex = Assert.Throws<ArgumentException>(() => OutputFolder.CheckFile("json", Path.Combine(temp.Path, "plain", "deeper", "out.json")));
+
+        Assert.StartsWith("--json: ", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("is a file, so the folder", ex.Message, StringComparison.Ordinal);
+        Assert.Equal("mine", File.ReadAllText(Path.Combine(temp.Path, "plain")));
+    }
+
+    [Fact]
+    public void CheckFile_FileWhereNothingCanBeWritten_ThrowsNamingTheOption()
+    {
+        // /proc refuses new files even to root, so this holds whoever runs the tests.
+        var ex = Assert.Throws<ArgumentException>(() => OutputFolder.CheckFile("json", "/proc/self/captum-output-test.json"));
+
+        Assert.Equal("json", ex.ParamName);
+        Assert.StartsWith("--json: cannot write in /proc", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CheckFile_NewFileInNewFoldersOfAWritablePlace_PassesAndMakesNothing()
+    {
+        using var temp = new TempFolder();
+
+        OutputFolder.CheckFile("json", Path.Combine(temp.Path, "new", "deeper", "out.json"));
+
+        Assert.Empty(Directory.EnumerateFileSystemEntries(temp.Path));
+    }
+
+    [Fact]
+    public void CheckFile_ExistingFile_PassesAndLeavesItAsItWas()
+    {
+        using var temp = new TempFolder();
+        var file = Path.Combine(temp.Path, "out.json");
+        File.WriteAllText(file, "mine");
+
+        OutputFolder.CheckFile("json", file);
+
+        Assert.Equal("mine", File.ReadAllText(file));
+        Assert.Single(Directory.EnumerateFileSystemEntries(temp.Path));
+    }
+
+    [Fact]
+    public void WriteFile_FileInNewFolders_MakesThemAndWritesIt()
+    {
+        using var temp = new TempFolder();
+        var file = Path.Combine(temp.Path, "new", "deeper", "out.json");
+
+        OutputFolder.WriteFile(file, "{}\n");
+
+        Assert.Equal("{}\n", File.ReadAllText(file));
+    }
 }

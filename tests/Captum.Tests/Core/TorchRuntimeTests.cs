@@ -50,6 +50,17 @@ public sealed class TorchRuntimeTests
     }
 
     [Fact]
+    public void WithThreads_NoCount_RunsWithTheCountAsItIs()
+    {
+        var previous = torch.get_num_threads();
+
+        var seen = TorchRuntime.WithThreads((int?)null, torch.get_num_threads);
+
+        Assert.Equal(previous, seen);
+        Assert.Equal(previous, torch.get_num_threads());
+    }
+
+    [Fact]
     public void WithThreads_ZeroThreads_ThrowsNamingThreads() =>
         Assert.Equal("threads", Assert.Throws<ArgumentOutOfRangeException>(() => TorchRuntime.WithThreads(0, () => 1)).ParamName);
 }

@@ -31,6 +31,15 @@ public sealed class LlmCommandTests
 
     private static float[] Floats(JsonElement e) => e.EnumerateArray().Select(x => x.GetSingle()).ToArray();
 
+    /// <summary>The sequence attribution of <see cref="StoryPrompt"/> by <paramref name="method"/>, from the result.json of a run into <paramref name="outFolder"/>.</summary>
+    private static float[] SequenceAttribution(string outFolder, string method, params string[] more)
+    {
+        var (code, _, error) = BundledCli.Run(["llm", "--prompt", StoryPrompt, "--method", method, .. more, "--out", outFolder, "--json"]);
+        Assert.True(code == 0, error);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(outFolder, "result.json")));
+        return Floats(json.RootElement.GetProperty("seqAttr"));
+    }
+
     private static void AssertClose(float[] expected, float[] actual, double tolerance)
     {
         Assert.Equal(expected.Length, actual.Length);
@@ -333,6 +342,22 @@ public sealed class LlmCommandTests
     }
 
     [Fact]
+    public void Llm_CheckpointWhoseTokenizersEndOfSequenceIsOutsideItsVocabulary_ExitsTwoNamingTheTokenizer()
+    {
+        using var folder = new TempFolder();
+
+        // No eos_token_id in the config: the end of sequence is the tokenizer's, <|endoftext|> of the folder's vocab.json.
+        var model = CopyWithConfig(folder.Path, "eos_token_id", null!);
+        File.WriteAllText(Path.Combine(model, "vocab.json"), "{\"a\": 0, \"b\": 1, \"ab\": 2, \"<|endoftext|>\": 60000}");
+        File.WriteAllText(Path.Combine(model, "merges.txt"), "#version: 0.2\na b\n");
+
+        var (code, _, error) = BundledCli.Run("llm", "--checkpoint", model, "--prompt", "ab", "--out", folder.Path);
+
+        Assert.Equal(2, code);
+        Assert.Contains("error: --checkpoint: its tokenizer's end-of-sequence token id 60000 (its config.json gives no eos_token_id) is outside the model's 50257 tokens", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Llm_CheckpointWithAnUntiedHead_ExitsTwoNamingCheckpoint()
     {
         using var folder = new TempFolder();
@@ -478,21 +503,30 @@ public sealed class LlmCommandTests
     public void Llm_SamplingMethodRunTwice_WritesTheSameAttributionsAndAnotherSeedOthers(string method)
     {
         using var folder = new TempFolder();
-        float[] Run(string name, params string[] more)
-        {
-            var outFolder = Path.Combine(folder.Path, name);
-            var (code, _, error) = BundledCli.Run(["llm", "--prompt", StoryPrompt, "--method", method, .. more, "--out", outFolder, "--json"]);
-            Assert.True(code == 0, error);
-            using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(outFolder, "result.json")));
-            return Floats(json.RootElement.GetProperty("seqAttr"));
-        }
 
-        var first = Run("first");
-        var second = Run("second");
-        var seeded = Run("seeded", "--seed", "7", "--samples", "12");
+        // A few samples, to be quick; only --seed differs between the runs.
+        var first = SequenceAttribution(Path.Combine(folder.Path, "first"), method, "--samples", "5");
+        var second = SequenceAttribution(Path.Combine(folder.Path, "second"), method, "--samples", "5");
+        var seeded = SequenceAttribution(Path.Combine(folder.Path, "seeded"), method, "--samples", "5", "--seed", "7");
 
         Assert.Equal(first, second);
         Assert.NotEqual(first, seeded);
+    }
+
+    [Theory]
+    [InlineData("kernel-shap")]
+    [InlineData("lime")]
+    [InlineData("shapley-value-sampling")]
+    [InlineData("layer-gradient-shap")]
+    public void Llm_SamplingMethodWithAnotherSampleCount_WritesOtherAttributions(string method)
+    {
+        using var folder = new TempFolder();
+
+        // The same seed (the default), so only the sample count differs.
+        var fewer = SequenceAttribution(Path.Combine(folder.Path, "fewer"), method, "--samples", "3");
+        var more = SequenceAttribution(Path.Combine(folder.Path, "more"), method, "--samples", "6");
+
+        Assert.NotEqual(fewer, more);
     }
 
     [Theory]
@@ -535,28 +569,38 @@ public sealed class LlmCommandTests
     }
 }
 
-/// <summary><c>captum llm --threads</c>, which sets libtorch's thread count for the whole process.</summary>
-/// <remarks>Serial: the thread count is global.</remarks>
+/// <summary><c>captum llm --threads</c>, which sets libtorch's thread count for the run and puts the caller's back when it ends.</summary>
+/// <remarks>Serial: the thread count is libtorch's, shared by the tests.</remarks>
 [Collection(Captum.Tests.Attr.SerialCollection.Name)]
 public sealed class LlmThreadsTests
 {
     [Fact]
-    public void Llm_Threads_SetsLibtorchsThreadCount()
+    public void Llm_Threads_RunsWithTheCountPrintsItAndPutsTheCallersBack()
     {
         using var folder = new TempFolder();
-        var before = TorchSharp.torch.get_num_threads();
-        var threads = before == 1 ? 2 : 1;
-        try
-        {
-            var (code, _, error) = BundledCli.Run("llm", "--prompt", "where is mary ?", "--target", "garden", "--threads", threads.ToString(System.Globalization.CultureInfo.InvariantCulture), "--out", folder.Path);
+        using var threads = new ThreadCountGuard();
 
-            Assert.True(code == 0, error);
-            Assert.Equal(threads, TorchSharp.torch.get_num_threads());
-        }
-        finally
-        {
-            TorchSharp.torch.set_num_threads(before);
-        }
+        var (code, output, error) = BundledCli.Run("llm", "--prompt", "where is mary ?", "--target", "garden", "--threads", threads.OtherText, "--out", folder.Path);
+
+        Assert.True(code == 0, error);
+
+        // The count the command prints is read while it runs.
+        Assert.Contains($"Threads: {threads.Other} (libtorch's, for this run)", output, StringComparison.Ordinal);
+        Assert.Equal(threads.Before, TorchSharp.torch.get_num_threads());
+    }
+
+    [Fact]
+    public void Llm_ThreadsAndARunThatFails_PutsTheCallersCountBack()
+    {
+        using var folder = new TempFolder();
+        using var threads = new ThreadCountGuard();
+
+        // The baseline token is checked against the model's vocabulary, once the model is loaded: inside the run.
+        var (code, _, error) = BundledCli.Run("llm", "--prompt", "where is mary ?", "--target", "garden", "--baseline-token", "1000000", "--threads", threads.OtherText, "--out", folder.Path);
+
+        Assert.Equal(2, code);
+        Assert.Contains("error: --baseline-token: ", error, StringComparison.Ordinal);
+        Assert.Equal(threads.Before, TorchSharp.torch.get_num_threads());
     }
 }
 
@@ -574,18 +618,6 @@ public sealed class Gpt2TokenizerFolderTests
 
         Assert.Equal([3L, 4L, 5L], tokenizer.Encode("hi hi!"));
         Assert.Equal("hi hi!", tokenizer.Decode([3, 4, 5]));
-    }
-
-    [Fact]
-    public void FromFolder_VocabWithoutEndOfText_NamesCheckpoint()
-    {
-        using var folder = new TempFolder();
-        File.WriteAllText(Path.Combine(folder.Path, "vocab.json"), "{\"h\": 0}");
-        File.WriteAllText(Path.Combine(folder.Path, "merges.txt"), "#version: 0.2\n");
-
-        var error = Assert.Throws<ArgumentException>(() => Captum.Plugins.TextGeneration.Gpt2Tokenizer.FromFolder(folder.Path));
-
-        Assert.Equal("checkpoint", error.ParamName);
     }
 
     [Fact]

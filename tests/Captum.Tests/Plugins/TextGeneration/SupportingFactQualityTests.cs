@@ -94,22 +94,31 @@ public sealed class LlmEvalCommandTests
     }
 
     [Fact]
-    public void LlmEval_Threads_SetsLibtorchsThreadCountAndPrintsItInTheCommand()
+    public void LlmEval_Threads_RunsWithTheCountPrintsItAndPutsTheCallersBack()
     {
-        var before = TorchSharp.torch.get_num_threads();
-        var threads = before == 1 ? 2 : 1;
-        try
-        {
-            var (code, output, error) = Run("--stories", "1", "--method", "feature-ablation", "--threads", threads.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        using var threads = new ThreadCountGuard();
 
-            Assert.True(code == 0, error);
-            Assert.Equal(threads, TorchSharp.torch.get_num_threads());
-            Assert.Contains($" --threads {threads}\n", output.ReplaceLineEndings("\n"), StringComparison.Ordinal);
-        }
-        finally
-        {
-            TorchSharp.torch.set_num_threads(before);
-        }
+        var (code, output, error) = Run("--stories", "1", "--method", "feature-ablation", "--threads", threads.OtherText);
+
+        Assert.True(code == 0, error);
+
+        // The command printed gives the count read while the stories were explained.
+        Assert.Contains($" --threads {threads.Other}\n", output.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        Assert.Equal(threads.Before, TorchSharp.torch.get_num_threads());
+    }
+
+    [Fact]
+    public void LlmEval_JsonInFoldersNotYetMade_MakesThemWhenItWritesTheFile()
+    {
+        using var folder = new TempFolder();
+        var json = Path.Combine(folder.Path, "new", "deeper", "quality.json");
+
+        var (code, output, error) = Run("--stories", "1", "--method", "feature-ablation", "--json", json);
+
+        Assert.True(code == 0, error);
+        Assert.Contains($"JSON: {json}", output, StringComparison.Ordinal);
+        using var document = JsonDocument.Parse(File.ReadAllText(json));
+        Assert.Equal(1, document.RootElement.GetProperty("stories").GetInt32());
     }
 
     [Fact]

@@ -225,30 +225,29 @@ public sealed class VqaCommandReliabilityTests
         Assert.Empty(Directory.GetFileSystemEntries(readOnly));
     }
 
-    /// <summary>A question of known words that the model refuses only when it reads it (over its 100 words), after every check made before the work.</summary>
-    private static readonly string Overlong = string.Join(' ', Enumerable.Repeat("what color is the square", 21));
-
     [Fact]
-    public void Vqa_BatchWhoseSecondQuestionFailsWhenRead_KeepsTheFirstAnswerListsTheFailureAndExitsThree()
+    public void Vqa_BatchWhoseSecondImageDoesNotDecode_KeepsTheFirstAnswerListsTheFailureAndExitsThree()
     {
         using var folder = new TempFolder();
+        var broken = Path.Combine(folder.Path, "broken.png");
+        TestImages.PngThatDoesNotDecode(broken); // whole: passes every check before the work, fails when decoded
         var (question, answer) = Scene.Questions[0];
-        var batch = WriteBatch(folder.Path, $$"""{"scenes": [{"image": {{Quoted(Scene.Image)}}, "questions": [{"question": "{{question}}", "answer": "{{answer}}"}, "{{Overlong}}"]}]}""");
+        var batch = WriteBatch(folder.Path, $$"""{"scenes": [{"image": {{Quoted(Scene.Image)}}, "questions": [{"question": "{{question}}", "answer": "{{answer}}"}]}, {"image": "broken.png", "questions": ["what color is the square"]}]}""");
         var outDir = Path.Combine(folder.Path, "out");
 
         var (code, output, error) = Run("vqa", "--batch", batch, "--out", outDir, "--json", "--steps", "2");
 
         Assert.Equal(VqaCommand.PartialFailureExitCode, code);
-        Assert.Contains($"captum: error: --batch {batch}: scenes[0].questions[1]", error, StringComparison.Ordinal);
-        Assert.Contains("the question has 105 words; the model reads at most 100", error, StringComparison.Ordinal);
+        Assert.Contains($"captum: error: --batch {batch}: scenes[1].questions[0] 'what color is the square': cannot read image {broken}", error, StringComparison.Ordinal);
         Assert.Contains($"captum: 1 of 2 questions failed (listed above and in result.json); the 1 answered are in {outDir}.", error, StringComparison.Ordinal);
         Assert.Contains($"Question: {question}", output, StringComparison.Ordinal);
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "result.json")));
         var result = Assert.Single(json.RootElement.GetProperty("results").EnumerateArray());
         Assert.Equal(question, result.GetProperty("question").GetString());
         var failure = Assert.Single(json.RootElement.GetProperty("failures").EnumerateArray());
-        Assert.Equal($"--batch {batch}: scenes[0].questions[1]", failure.GetProperty("entry").GetString());
-        Assert.Contains("the question has 105 words", failure.GetProperty("reason").GetString(), StringComparison.Ordinal);
+        Assert.Equal($"--batch {batch}: scenes[1].questions[0]", failure.GetProperty("entry").GetString());
+        Assert.Equal(broken, failure.GetProperty("image").GetString());
+        Assert.StartsWith($"cannot read image {broken}", failure.GetProperty("reason").GetString(), StringComparison.Ordinal);
         Assert.Contains(question, File.ReadAllText(Path.Combine(outDir, "report.html")), StringComparison.Ordinal);
     }
 
@@ -256,14 +255,29 @@ public sealed class VqaCommandReliabilityTests
     public void Vqa_EveryQuestionFails_ExitsTwoWritingNothing()
     {
         using var folder = new TempFolder();
+        var broken = Path.Combine(folder.Path, "broken.png");
+        TestImages.PngThatDoesNotDecode(broken);
         var outDir = Path.Combine(folder.Path, "out");
 
-        var (code, _, error) = Run("vqa", "--image", Scene.Image, "--question", Overlong, "--out", outDir, "--json", "--steps", "2");
+        var (code, _, error) = Run("vqa", "--image", broken, "--question", "what color is the circle", "--out", outDir, "--json", "--steps", "2");
 
         Assert.Equal(VqaCommand.FailedExitCode, code);
-        Assert.StartsWith("captum: error: --question '", error, StringComparison.Ordinal);
-        Assert.Contains("the question has 105 words; the model reads at most 100", error, StringComparison.Ordinal);
+        Assert.StartsWith($"captum: error: --question 'what color is the circle': cannot read image {broken}", error, StringComparison.Ordinal);
         Assert.Single(error.TrimEnd().Split('\n'));
+        Assert.False(Directory.Exists(outDir));
+    }
+
+    [Fact]
+    public void Vqa_BatchWithAQuestionOverTheWordLimit_RefusedBeforeAnyQuestionNamingIt()
+    {
+        using var folder = new TempFolder();
+        var overlong = string.Join(' ', Enumerable.Repeat("what color is the square", 21));
+        var batch = WriteBatch(folder.Path, $$"""{"scenes": [{"image": {{Quoted(Scene.Image)}}, "questions": ["{{Scene.Questions[0].Question}}", "{{overlong}}"]}]}""");
+        var outDir = Path.Combine(folder.Path, "out");
+
+        var (code, output, error) = Run("vqa", "--batch", batch, "--out", outDir, "--steps", "2");
+
+        AssertRefusedBeforeWork(code, output, error, $"--batch {batch}: scenes[0].questions[1] '{overlong}': the question has 105 words; the model reads at most 100.");
         Assert.False(Directory.Exists(outDir));
     }
 
@@ -313,6 +327,17 @@ public sealed class VqaCommandReliabilityTests
         Assert.Equal(2, code);
         Assert.StartsWith("captum: error: --question 'xyzzy plugh': no word of it is in the model's vocabulary of ", error, StringComparison.Ordinal);
         Assert.DoesNotContain("Question:", output, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(folder.Path, "report.html")));
+    }
+
+    [Fact]
+    public void Vqa_QuestionOfOneUnknownWordRepeated_RefusedBeforeComputingAsOneUnknownWordIs()
+    {
+        using var folder = new TempFolder();
+
+        var (code, output, error) = Run("vqa", "--image", Scene.Image, "--question", "xyzzy xyzzy", "--out", folder.Path);
+
+        AssertRefusedBeforeWork(code, output, error, "--question 'xyzzy xyzzy': no word of it is in the model's vocabulary of ");
         Assert.False(File.Exists(Path.Combine(folder.Path, "report.html")));
     }
 

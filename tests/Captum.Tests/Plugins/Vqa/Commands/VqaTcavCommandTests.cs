@@ -57,4 +57,18 @@ public sealed class VqaTcavCommandTests
         Assert.Contains("--random-concepts", error, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(folder.Path, "report.html")));
     }
+
+    [Fact]
+    public void VqaTcav_JsonThatIsAFolder_ExitsTwoNamingJsonBeforeAnyWorkOrReport()
+    {
+        using var folder = new TempFolder();
+        var outFolder = Path.Combine(folder.Path, "out");
+
+        var (code, output, error) = BundledCli.Run("vqa-tcav", "--random-concepts", "3", "--examples", "6", "--inputs", "3", "--classifier-iterations", "30", "--out", outFolder, "--json", folder.Path);
+
+        Assert.Equal(2, code);
+        Assert.StartsWith($"captum: error: --json: {folder.Path} is a folder, not a file.", error, StringComparison.Ordinal);
+        Assert.Empty(output);
+        Assert.False(Directory.Exists(outFolder));
+    }
 }

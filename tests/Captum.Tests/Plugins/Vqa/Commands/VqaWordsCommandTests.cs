@@ -95,4 +95,20 @@ public sealed class VqaWordsCommandTests
         Assert.Contains("--" + name, error, StringComparison.Ordinal);
         Assert.False(File.Exists(json));
     }
+
+    [Theory]
+    [InlineData("folder")]
+    [InlineData("proc")]
+    public void VqaWords_JsonThatCannotBeWritten_ExitsTwoNamingJsonBeforeAnyScene(string kind)
+    {
+        using var folder = new TempFolder();
+        var json = kind == "folder" ? folder.Path : "/proc/self/words.json";
+
+        var (code, output, error) = BundledCli.Run("vqa-words", "--scenes", "1", "--steps", "2", "--json", json);
+
+        Assert.Equal(2, code);
+        Assert.StartsWith("captum: error: --json: ", error, StringComparison.Ordinal);
+        Assert.Single(error.TrimEnd().Split('\n'));
+        Assert.Empty(output);
+    }
 }

@@ -156,6 +156,33 @@ public sealed class ShardedAttributionQualityTests(SingleProcessQualityFixture s
         Assert.Contains("--shard-index and --shard-count go with --out", error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void VqaEval_JsonThatCannotBeWritten_ExitsTwoNamingJsonBeforeAnyScene(bool from)
+    {
+        using var temp = new TempFolder();
+        string[] run = from ? ["--from", temp.Path] : ["--scenes", "1", "--steps", "2"];
+
+        var (code, output, error) = BundledCli.Run(["vqa-eval", .. run, "--json", "/proc/self/quality.json"]);
+
+        Assert.Equal(2, code);
+        Assert.StartsWith("captum: error: --json: cannot write in /proc", error, StringComparison.Ordinal);
+        Assert.Single(error.TrimEnd().Split('\n'));
+        Assert.Empty(output);
+    }
+
+    [Fact]
+    public void VqaEval_Threads_PutsTheCallersThreadCountBackWhenItEnds()
+    {
+        using var threads = new ThreadCountGuard();
+
+        var (code, _, error) = BundledCli.Run("vqa-eval", "--scenes", "1", "--steps", "2", "--threads", threads.OtherText);
+
+        Assert.True(code == 0, error);
+        Assert.Equal(threads.Before, TorchSharp.torch.get_num_threads());
+    }
+
     private static string WithoutJsonLine(string output) =>
         string.Join('\n', output.ReplaceLineEndings("\n").Split('\n').Where(l => !l.StartsWith("JSON: ", StringComparison.Ordinal)));
 

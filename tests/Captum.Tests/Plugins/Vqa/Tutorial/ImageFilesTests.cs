@@ -171,6 +171,19 @@ public sealed class ImageFilesTests
     }
 
     [Fact]
+    public void Load_WholePngWithAnUnknownFilterType_PassesInspectAndFailsWhenDecodedNamingTheFile()
+    {
+        using var folder = new TempFolder();
+        var path = Path.Combine(folder.Path, "undecodable.png");
+        TestImages.PngThatDoesNotDecode(path);
+
+        Assert.Equal(64 * 64, ImageFiles.Inspect(path).Pixels);
+        var ex = Assert.Throws<ArgumentException>(() => new ImageTransform(32).Load(path));
+
+        Assert.Contains($"cannot read image {path}", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Load_TruncatedJpeg_NeverDecodesIt()
     {
         using var folder = new TempFolder();
