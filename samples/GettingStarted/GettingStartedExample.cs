@@ -1,4 +1,5 @@
 using Captum.Attr;
+using Captum.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -42,6 +43,9 @@ public static class GettingStartedExample
     /// <returns>The attributions ([2, 3]) and the convergence delta ([2]); the caller disposes them.</returns>
     public static AttributionResult Run()
     {
+        // Loads libtorch (or says in one exception what is missing) before the first module is made; a module made
+        // first would fail with TorchSharp's DllNotFoundException where no backend package is referenced.
+        TorchRuntime.EnsureAvailable();
         var model = new ToyModel();
         model.eval();
 

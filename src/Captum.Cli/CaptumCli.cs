@@ -156,7 +156,8 @@ public static class CaptumCli
                 output.WriteLine($"{plugin.Plugin.Name}\t{plugin.Plugin.Description}\t{plugin.AssemblyPath}");
                 foreach (var provider in models.Where(m => m.GetType().Assembly == owner))
                 {
-                    output.WriteLine($"  model {provider.Name}: {provider.Description} (files: {string.Join(", ", provider.Files.Select(f => f.Name + (f.Required ? "" : "?")))})");
+                    var files = provider.Files.Count == 0 ? string.Empty : $" (files: {string.Join(", ", provider.Files.Select(f => f.Name + (f.Required ? "" : "?")))})";
+                    output.WriteLine($"  model {provider.Name}: {provider.Description}{files}");
                 }
 
                 foreach (var dataset in datasets.Where(d => d.GetType().Assembly == owner))

@@ -66,6 +66,14 @@ internal static class ExplainCommand
             Captum.Plugins.OutputFolder.Check("out", parse.GetValue(outFolder)!, parse.GetValue(json) ? ["report.html", "result.json"] : ["report.html"]);
             var outPath = Path.GetFullPath(parse.GetValue(outFolder)!);
 
+            foreach (var (name, path) in files)
+            {
+                if (!File.Exists(path) && !Directory.Exists(path))
+                {
+                    throw new ArgumentException($"--{name}: not found: {Path.GetFullPath(path)}", name);
+                }
+            }
+
             using var scope = TorchSharp.torch.NewDisposeScope();
             using var loaded = provider.Load(files, settings);
             CheckInputs(loaded, inputs);
@@ -147,6 +155,17 @@ internal static class ExplainCommand
         if (names.FirstOrDefault(n => !inputs.ContainsKey(n)) is { } absent)
         {
             throw new ArgumentException($"--input: the {model.Name} model needs '{absent}'; its inputs are {Describe(model)}.");
+        }
+
+        foreach (var image in model.RawInputs.Where(r => r.Kind == RawInputKind.ImageFile))
+        {
+            var path = Path.GetFullPath(inputs[image.Name]);
+            if (!File.Exists(path))
+            {
+                throw new ArgumentException(Directory.Exists(path)
+                    ? $"--input {image.Name}: {path} is a folder, not an image file."
+                    : $"--input {image.Name}: file not found: {path}");
+            }
         }
     }
 

@@ -33,7 +33,7 @@ public sealed record BaselineChoice(string Name, string Description)
     public static IReadOnlyList<BaselineChoice> All { get; } = [Model, Zero, Blur];
 
     /// <summary>Every choice with its description ("model: ...; zero: ...; blur: ..."), for an option's help.</summary>
-    public static string Described { get; } = string.Join("; ", All.Select(b => $"{b.Name}: {b.Description}"));
+    public static string Described { get; } = string.Join("; ", All.Select(b => $"{b.Name}: {b.Description.TrimEnd('.')}")) + ".";
 
     /// <summary>The choice named <paramref name="name"/> (ordinal), or null.</summary>
     public static BaselineChoice? Find(string? name) => All.FirstOrDefault(c => string.Equals(c.Name, name, StringComparison.Ordinal));

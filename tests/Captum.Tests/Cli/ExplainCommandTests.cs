@@ -158,6 +158,22 @@ public sealed class ExplainCommandTests
         Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Explain_MissingImageOrModelFile_ExitsTwoNamingTheOptionAndTheFullPath()
+    {
+        using var folder = new TempFolder();
+        var missing = Path.Combine(folder.Path, "missing.png");
+
+        var (imageCode, _, imageError) = BundledCli.Run("explain", "--model", "vqa", "--input", "image=" + missing, "--input", "question=what color is the circle", "--out", Path.Combine(folder.Path, "a"));
+        var (folderCode, _, folderError) = BundledCli.Run("explain", "--model", "vqa", "--input", "image=" + folder.Path, "--input", "question=what color is the circle", "--out", Path.Combine(folder.Path, "b"));
+        var (fileCode, _, fileError) = BundledCli.Run("explain", "--model", "vqa", "--checkpoint", Path.Combine(folder.Path, "nope.pth"), "--resnet", Path.Combine(folder.Path, "nope2.pth"), "--input", "image=" + Scene, "--input", "question=what", "--out", Path.Combine(folder.Path, "c"));
+
+        Assert.Equal((2, $"captum: error: --input image: file not found: {missing}"), (imageCode, imageError.Trim()));
+        Assert.Equal((2, $"captum: error: --input image: {folder.Path} is a folder, not an image file."), (folderCode, folderError.Trim()));
+        Assert.Equal((2, $"captum: error: --checkpoint: not found: {Path.Combine(folder.Path, "nope.pth")}"), (fileCode, fileError.Trim()));
+        Assert.Empty(Directory.GetDirectories(folder.Path));
+    }
+
     [Theory]
     [InlineData("0")]
     [InlineData("1000001")]

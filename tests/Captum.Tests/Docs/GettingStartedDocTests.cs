@@ -9,17 +9,19 @@ namespace Captum.Tests.Docs;
 /// <summary>docs/getting-started.md shows code that exists, compiles and gives Captum's published answer.</summary>
 /// <remarks>Serial: the example seeds TorchSharp's global generator, which other tests draw from.</remarks>
 [Collection(Captum.Tests.Attr.SerialCollection.Name)]
-public sealed partial class GettingStartedDocTests
+public sealed class GettingStartedDocTests
 {
-    [Fact]
-    public void GettingStartedDoc_CodeBlock_IsTheSampleThatRuns()
+    [Theory]
+    [InlineData("GettingStartedExample.cs")]
+    [InlineData("Program.cs")]
+    public void GettingStartedDoc_CodeBlock_IsTheSampleThatRuns(string file)
     {
         var root = RepositoryRoot();
         var doc = File.ReadAllText(Path.Combine(root, "docs", "getting-started.md"));
-        var match = DocBlock().Match(doc);
-        Assert.True(match.Success, "docs/getting-started.md lost its marked code block");
+        var match = Regex.Match(doc, $@"<!-- begin: samples/GettingStarted/{Regex.Escape(file)} -->\s*```csharp\n(?<code>.*?)```\s*<!-- end", RegexOptions.Singleline);
+        Assert.True(match.Success, $"docs/getting-started.md lost its marked code block of {file}");
 
-        var sample = File.ReadAllText(Path.Combine(root, "samples", "GettingStarted", "GettingStartedExample.cs"));
+        var sample = File.ReadAllText(Path.Combine(root, "samples", "GettingStarted", file));
         Assert.Equal(sample.ReplaceLineEndings("\n"), match.Groups["code"].Value.ReplaceLineEndings("\n"));
     }
 
@@ -47,7 +49,4 @@ public sealed partial class GettingStartedDocTests
 
         throw new DirectoryNotFoundException("CaptumSharp.sln not found above " + AppContext.BaseDirectory);
     }
-
-    [GeneratedRegex(@"<!-- begin: samples/GettingStarted/GettingStartedExample\.cs -->\s*```csharp\n(?<code>.*?)```\s*<!-- end", RegexOptions.Singleline)]
-    private static partial Regex DocBlock();
 }
