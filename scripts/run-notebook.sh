@@ -19,6 +19,7 @@ fi
 rm -rf "$feed"
 CAPTUM_TOOL_RIDS=linux-x64 bash "$ROOT/scripts/pack.sh" "$feed" >/dev/null
 version=$(ls "$feed" | sed -n 's/^CaptumSharp\.Core\.\(.*\)\.nupkg$/\1/p')
+[ -n "$version" ] || { echo "run-notebook: pack.sh made no CaptumSharp.Core package in $feed" >&2; exit 1; }
 # A version packed before (the same commit, other changes) would be taken from the NuGet cache, not from the feed.
 packages=$(dotnet nuget locals global-packages --list | sed 's/^global-packages: //')
 rm -rf "$packages"/captumsharp.*/"$version"

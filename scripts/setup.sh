@@ -56,7 +56,8 @@ check_dotnet() {
 check_dotnet
 
 has_libgomp() {
-  ldconfig -p 2>/dev/null | grep -q 'libgomp\.so\.1 ' && return 0
+  # grep reads all of ldconfig's output (no -q): under pipefail an early exit would fail the pipe with SIGPIPE.
+  ldconfig -p 2>/dev/null | grep 'libgomp\.so\.1 ' >/dev/null && return 0
   local d
   for d in /usr/lib/x86_64-linux-gnu /usr/lib/aarch64-linux-gnu /usr/lib64 /usr/lib; do
     [ -e "$d/libgomp.so.1" ] && return 0

@@ -210,12 +210,13 @@ public sealed class TracInCPFastRandProj : IDisposable
         }
 
         var count = trainingVectors.shape[0];
-        if (indices.numel() > 0 && (indices.min().item<long>() < 0 || indices.max().item<long>() >= count))
+        var longs = indices.to_type(ScalarType.Int64);
+        if (longs.numel() > 0 && (longs.min().item<long>() < 0 || longs.max().item<long>() >= count))
         {
             throw new InvalidOperationException($"{name}.GetNearestNeighbors returned an index outside the {count} training examples.");
         }
 
-        return indices.to_type(ScalarType.Int64);
+        return longs;
     }
 
     private (Tensor Gradient, Tensor Input)? Projections(InfluenceBatch batch, TracInCPFastRandProjOptions options)

@@ -129,7 +129,9 @@ public sealed class HtmlReport
     /// <summary>
     /// Adds this report at the end of a report already on disk, one written by <see cref="Save"/> (of any CaptumSharp
     /// command or program): a section with <see cref="Title"/> as a level-2 heading and this report's parts, before
-    /// the closing tags. The file is replaced at once (written beside it, then renamed), so a failure leaves it as it was.
+    /// the closing tags. The file is replaced at once (written beside it, flushed, then renamed), so a failure or a
+    /// crash leaves it as it was. Two programs appending to one report at the same time may lose one's section: append
+    /// from one at a time.
     /// </summary>
     /// <param name="path">The existing report.</param>
     /// <exception cref="ArgumentException">The file does not exist or was not written by <see cref="Save"/>; the message names <paramref name="path"/>.</exception>
@@ -144,16 +146,7 @@ public sealed class HtmlReport
         }
 
         sb.Append("</section>\n").Append(DocumentEnd);
-        var temporary = path + ".tmp-" + Guid.NewGuid().ToString("N");
-        try
-        {
-            File.WriteAllText(temporary, sb.ToString(), new UTF8Encoding(false));
-            File.Move(temporary, path, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temporary);
-        }
+        AtomicFile.WriteAllText(path, sb.ToString());
     }
 
     /// <summary>

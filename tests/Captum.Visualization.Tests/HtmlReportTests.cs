@@ -67,7 +67,8 @@ public class HtmlReportTests
             var sections = doc.Descendants(Xhtml + "section").Where(e => (string?)e.Attribute("class") == "captum-appended").ToList();
             Assert.Equal(["LLM <attribution>", "Third"], sections.Select(e => e.Element(Xhtml + "h2")!.Value));
             Assert.Equal("third heading", sections[1].Element(Xhtml + "h3")!.Value);
-            Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(path)!, Path.GetFileName(path) + ".tmp-*"));
+            // No temporary file left beside it (they are named after it: report.html.PID.GUID.tmp).
+            Assert.Equal([path], Directory.GetFiles(Path.GetDirectoryName(path)!, Path.GetFileName(path) + "*"));
         }
         finally
         {

@@ -152,6 +152,13 @@ public sealed class LlmCommand : IPluginCommand
         var appendTo = context.GetText("append-to");
         if (appendTo is not null)
         {
+            if (string.Equals(Path.GetFullPath(appendTo), Path.GetFullPath(Path.Combine(folder, "report.html")), StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"--append-to: {appendTo} is this run's own report (--out's report.html); give another command's report.", "append-to");
+            }
+
+            // Readable and written by CaptumSharp, and its folder writable (AppendTo writes a file beside it, then renames).
+            OutputFolder.CheckFile("append-to", appendTo);
             try
             {
                 HtmlReport.CheckAppendable(appendTo);
@@ -253,12 +260,6 @@ public sealed class LlmCommand : IPluginCommand
             var reportPath = Path.Combine(folder, "report.html");
             report.Save(reportPath);
             context.Output.WriteLine($"Report: {reportPath}");
-            if (appendTo is not null)
-            {
-                report.AppendTo(appendTo);
-                context.Output.WriteLine($"Added to: {appendTo}");
-            }
-
             if (context.GetFlag("json"))
             {
                 var json = new LlmResultJson(
@@ -275,6 +276,21 @@ public sealed class LlmCommand : IPluginCommand
                 var jsonPath = Path.Combine(folder, "result.json");
                 File.WriteAllText(jsonPath, JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
                 context.Output.WriteLine($"JSON: {jsonPath}");
+            }
+
+            if (appendTo is not null)
+            {
+                // Last: this run's own files are written whatever happens to another's report.
+                try
+                {
+                    report.AppendTo(appendTo);
+                }
+                catch (ArgumentException e)
+                {
+                    throw ErrorMessages.Renamed(e, "append-to", "--append-to");
+                }
+
+                context.Output.WriteLine($"Added to: {appendTo}");
             }
 
             return 0;

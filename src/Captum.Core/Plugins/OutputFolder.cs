@@ -91,7 +91,7 @@ public static class OutputFolder
 
     /// <summary>
     /// Writes <paramref name="contents"/> to a file checked by <see cref="CheckFile"/>, making its folder first when it
-    /// is not there yet.
+    /// is not there yet. The file is written completely or not at all (a temporary file beside it, flushed, renamed).
     /// </summary>
     /// <param name="path">The file.</param>
     /// <param name="contents">Its text, written as UTF-8.</param>
@@ -99,7 +99,7 @@ public static class OutputFolder
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        File.WriteAllText(path, contents);
+        AtomicFile.WriteAllText(path, contents);
     }
 
     /// <summary>The full path of <paramref name="given"/>, or an error naming the option when it is not a usable path.</summary>

@@ -75,62 +75,47 @@ public sealed partial class InfluenceDocTests
     public void InfluenceDoc_NaiveInfluenceFunctionExample_Runs()
     {
         using var scope = torch.NewDisposeScope();
-        InTempFolder(folder =>
-        {
-            torch.manual_seed(12);
-            var model = new Classifier();
-            TorchCheckpoint.Save(new Classifier().state_dict(), Path.Combine(folder, "final.pt"));
-            var train = InfluenceData.Batches(torch.randn(40, 3, 2, 2), torch.randint(0, 3, [40], ScalarType.Int64), batchSize: 16);
-            var testImages = torch.randn(2, 3, 2, 2);
-            var testLabels = torch.tensor(new long[] { 0, 2 });
+        using var temp = new TempFolder();
+        var folder = temp.Path;
+        torch.manual_seed(12);
+        var model = new Classifier();
+        TorchCheckpoint.Save(new Classifier().state_dict(), Path.Combine(folder, "final.pt"));
+        var train = InfluenceData.Batches(torch.randn(40, 3, 2, 2), torch.randint(0, 3, [40], ScalarType.Int64), batchSize: 16);
+        var testImages = torch.randn(2, 3, 2, 2);
+        var testLabels = torch.tensor(new long[] { 0, 2 });
 
-            using var influence = new NaiveInfluenceFunction(model, train, TrainingCheckpoint.FromFile(Path.Combine(folder, "final.pt")),
-                new NaiveInfluenceFunctionOptions { Layers = ["fc"], ProjectionDim = 20 });
-            using var scores = influence.Influence(new InfluenceBatch(testImages, testLabels));   // [test, training]
+        using var influence = new NaiveInfluenceFunction(model, train, TrainingCheckpoint.FromFile(Path.Combine(folder, "final.pt")),
+            new NaiveInfluenceFunctionOptions { Layers = ["fc"], ProjectionDim = 20 });
+        using var scores = influence.Influence(new InfluenceBatch(testImages, testLabels));   // [test, training]
 
-            Assert.Equal(new long[] { 2, 40 }, scores.shape);
-            Assert.True(scores.isfinite().all().item<bool>());
-        });
+        Assert.Equal(new long[] { 2, 40 }, scores.shape);
+        Assert.True(scores.isfinite().all().item<bool>());
     }
 
     [Fact]
     public void InfluenceDoc_NearestNeighborsExample_RunsAndMatchesTheExactTopK()
     {
         using var scope = torch.NewDisposeScope();
-        InTempFolder(folder =>
-        {
-            torch.manual_seed(13);
-            var model = new Classifier();
-            TorchCheckpoint.Save(new Classifier().state_dict(), Path.Combine(folder, "epoch-1.pt"));
-            var checkpoints = new List<TrainingCheckpoint> { TrainingCheckpoint.FromFile(Path.Combine(folder, "epoch-1.pt"), learningRate: 0.01) };
-            var train = InfluenceData.Batches(torch.randn(60, 3, 2, 2), torch.randint(0, 3, [60], ScalarType.Int64), batchSize: 16);
-            var testImages = torch.randn(2, 3, 2, 2);
-            var testLabels = torch.tensor(new long[] { 0, 2 });
+        using var temp = new TempFolder();
+        var folder = temp.Path;
+        torch.manual_seed(13);
+        var model = new Classifier();
+        TorchCheckpoint.Save(new Classifier().state_dict(), Path.Combine(folder, "epoch-1.pt"));
+        var checkpoints = new List<TrainingCheckpoint> { TrainingCheckpoint.FromFile(Path.Combine(folder, "epoch-1.pt"), learningRate: 0.01) };
+        var train = InfluenceData.Batches(torch.randn(60, 3, 2, 2), torch.randint(0, 3, [60], ScalarType.Int64), batchSize: 16);
+        var testImages = torch.randn(2, 3, 2, 2);
+        var testLabels = torch.tensor(new long[] { 0, 2 });
 
-            using var method = new TracInCPFastRandProj(model, "fc", train, checkpoints,
-                new TracInCPFastRandProjOptions { ProjectionDim = 64, Seed = 0, NearestNeighbors = new USearchNearestNeighbors() });
-            using var top = method.MostInfluential(new InfluenceBatch(testImages, testLabels), k: 5);
+        using var method = new TracInCPFastRandProj(model, "fc", train, checkpoints,
+            new TracInCPFastRandProjOptions { ProjectionDim = 64, Seed = 0, NearestNeighbors = new USearchNearestNeighbors() });
+        using var top = method.MostInfluential(new InfluenceBatch(testImages, testLabels), k: 5);
 
-            using var exact = new TracInCPFastRandProj(model, "fc", train, checkpoints, new TracInCPFastRandProjOptions { ProjectionDim = 64, Seed = 0 });
-            using var expected = exact.MostInfluential(new InfluenceBatch(testImages, testLabels), k: 5);
-            Assert.Equal(expected.Indices.data<long>().ToArray(), top.Indices.data<long>().ToArray());
-            TensorAssert.AllClose(top.Scores, expected.Scores, 1e-7, 1e-5);
-        });
+        using var exact = new TracInCPFastRandProj(model, "fc", train, checkpoints, new TracInCPFastRandProjOptions { ProjectionDim = 64, Seed = 0 });
+        using var expected = exact.MostInfluential(new InfluenceBatch(testImages, testLabels), k: 5);
+        Assert.Equal(expected.Indices.data<long>().ToArray(), top.Indices.data<long>().ToArray());
+        TensorAssert.AllClose(top.Scores, expected.Scores, 1e-7, 1e-5);
     }
 
-    // Runs body with a new temporary folder, deleted afterwards.
-    private static void InTempFolder(Action<string> body)
-    {
-        var folder = Directory.CreateTempSubdirectory("captum-influence-doc-").FullName;
-        try
-        {
-            body(folder);
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
-    }
 
     private static string Normalize(string code) => string.Join(
         "\n",

@@ -154,6 +154,7 @@ public sealed class TracInCPFastRandProjTests
         Assert.False(index.Disposed);
         method.Dispose();
         Assert.True(index.Disposed);
+        Assert.True(index.Stored!.IsInvalid);
     }
 
     [Fact]
@@ -213,6 +214,8 @@ public sealed class TracInCPFastRandProjTests
         {
             Disposed = true;
             exact.Dispose();
+            Stored?.Dispose();
+            Queries.ForEach(q => q.Dispose());
         }
     }
 }

@@ -153,6 +153,22 @@ public sealed class LlmCommandTests
     }
 
     [Fact]
+    public void Llm_AppendToItsOwnOutReport_ExitsTwoNamingAppendToAndLeavesItAsItWas()
+    {
+        using var folder = new TempFolder();
+        var own = Path.Combine(folder.Path, "report.html");
+        new Captum.Visualization.HtmlReport("earlier run").AddParagraph("kept").Save(own);
+        var before = File.ReadAllText(own);
+
+        var (code, _, error) = BundledCli.Run("llm", "--prompt", "mary went to the garden . where is mary ?", "--out", folder.Path, "--append-to", own);
+
+        Assert.Equal(2, code);
+        Assert.StartsWith("captum: error: --append-to: ", error, StringComparison.Ordinal);
+        Assert.Contains("this run's own report", error, StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllText(own));
+    }
+
+    [Fact]
     public void Llm_CheckpointFolderMissing_ExitsTwoNamingCheckpointAndWritesNothing()
     {
         using var folder = new TempFolder();

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Captum.Batch;
+namespace Captum;
 
 /// <summary>Files written completely or not at all: to a temporary name beside the target, flushed to disk, then renamed over it.</summary>
 internal static class AtomicFile
