@@ -48,9 +48,16 @@ public static class TorchRuntime
 
     /// <summary>
     /// Runs <paramref name="work"/> with libtorch's intra-op thread count (<c>torch.set_num_threads</c>) set to
-    /// <paramref name="threads"/>, and restores the previous count afterwards, also when it throws. The count is
-    /// process-wide: use it for work that owns the process, such as training a model from a command.
+    /// <paramref name="threads"/>, and restores the previous count afterwards, also when it throws. Use it for work that
+    /// owns the process, such as training a model from a command.
     /// </summary>
+    /// <remarks>
+    /// libtorch's CPU builds keep the count per thread once a thread has run libtorch work (OpenMP's setting), and a
+    /// thread takes the count last set when it first runs libtorch work. So the count reaches the calling thread and
+    /// threads whose first libtorch work happens during <paramref name="work"/> (which keep it afterwards); a pool
+    /// thread that ran libtorch work before keeps its own count. A command-line process, which sets the count before
+    /// any other thread has used libtorch, gets it everywhere.
+    /// </remarks>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="threads"/> is below 1.</exception>
     public static T WithThreads<T>(int threads, Func<T> work)
     {
