@@ -1,9 +1,12 @@
-// Why safetensors is read and written here by hand: no package served to this project reads or writes the format
-// (there is no .NET safetensors library among them), and the format is small and fully specified (Hugging Face's
-// safetensors README): an 8-byte little-endian header length, a UTF-8 JSON header naming each tensor's dtype, shape
-// and byte range, then the bytes. What this file adds is the checking an untrusted file needs before anything is
-// allocated: the header's size, every range inside the buffer, contiguous and non-overlapping, sizes that match
-// shape x dtype without overflow.
+// Why safetensors is read and written here by hand: the one served package that touches the format,
+// TorchSharp.PyBridge 1.4.4, keeps its reader and writer internal and reaches them only through extensions that load
+// into or save from a module's state dict, which cannot hand back named tensors with the file's string metadata (CAVs,
+// activation caches and sharded results keep theirs there), and its reader allocates each tensor from the header's
+// shape before checking the header's byte ranges against the file. The format is small and fully specified (Hugging
+// Face's safetensors README): an 8-byte little-endian header length, a UTF-8 JSON header naming each tensor's dtype,
+// shape and byte range, then the bytes. What this file adds is the checking an untrusted file needs before anything is
+// allocated: the header's size, every range inside the buffer, contiguous and non-overlapping, sizes that match shape
+// x dtype without overflow.
 
 using System.Buffers.Binary;
 using System.Globalization;

@@ -31,18 +31,21 @@ internal static class InputChecks
         }
     }
 
-    /// <summary>Checks a layer value can carry a gradient (it is floating point).</summary>
+    /// <summary>Checks a layer value can carry a gradient, or be interpolated (it is floating point).</summary>
     /// <param name="value">One tensor of the layer's input or output.</param>
-    /// <param name="layer">The layer, for the message.</param>
+    /// <param name="layer">The layer as the message names it (its name, or its type's).</param>
     /// <param name="onInput">Whether the value is the layer's input.</param>
-    /// <exception cref="ArgumentException">The value holds integers (parameter <c>layer</c>).</exception>
-    public static void RequireDifferentiable(Tensor value, nn.Module layer, bool onInput)
+    /// <param name="argumentName">The argument the exception names.</param>
+    /// <param name="use">What the method does with the value, for the message.</param>
+    /// <exception cref="ArgumentException">The value holds integers (parameter <paramref name="argumentName"/>).</exception>
+    public static void RequireDifferentiable(Tensor value, string layer, bool onInput, string argumentName = "layer", InputUse use = InputUse.Differentiated)
     {
         if (!value.is_floating_point())
         {
+            var why = use == InputUse.Interpolated ? "which cannot be interpolated" : "which has no gradient";
             throw new ArgumentException(
-                $"layer {layer.GetType().Name}: its {(onInput ? "input" : "output")} has dtype {value.dtype}, which has no gradient. Attribute to a floating-point layer value (for token ids, the embedding's output rather than its token-id input).",
-                "layer");
+                $"layer {layer}: its {(onInput ? "input" : "output")} has dtype {value.dtype}, {why}. Attribute to a floating-point layer value (for token ids, the embedding's output rather than its token-id input).",
+                argumentName);
         }
     }
 }

@@ -28,7 +28,7 @@ internal static class LayerGradients
         {
             foreach (var value in values[l])
             {
-                InputChecks.RequireDifferentiable(value, evaluation.Layers[l], onInput);
+                InputChecks.RequireDifferentiable(value, evaluation.Layers[l].GetType().Name, onInput);
             }
         }
 

@@ -109,28 +109,13 @@ public sealed class GradientShap : IAttributionMethod<GradientShapOptions>
         bool returnDelta,
         RandomDraws random)
     {
-        var points = ScaledPoints(inputs, references, random);
+        var points = UniformPathPoints.Draw(inputs, references, random);
         var gradients = gradient(points, additional, target);
         var attributions = multiplyByInputs
             ? gradients.Select((g, i) => (inputs[i] - references[i]) * g).ToArray()
             : gradients;
         var delta = returnDelta ? ConvergenceDelta.Compute(forward, attributions, references, inputs, additional, target) : null;
         return (attributions, delta);
-    }
-
-    /// <summary>reference + alpha * (input - reference), alpha uniform in [0, 1) per row (Python: <c>_scale_input</c>).</summary>
-    internal static Tensor[] ScaledPoints(IReadOnlyList<Tensor> inputs, IReadOnlyList<Tensor> references, RandomDraws random)
-    {
-        var first = inputs[0];
-        var alphas = random.Uniform(first.shape[0], first.dtype, first.device);
-        return inputs.Select((x, i) =>
-        {
-            var shape = new long[x.dim()];
-            Array.Fill(shape, 1L);
-            shape[0] = x.shape[0];
-            var alpha = alphas.to(x.dtype).reshape(shape);
-            return references[i] + (alpha * (x - references[i]));
-        }).ToArray();
     }
 }
 

@@ -146,7 +146,7 @@ public sealed class LayerDeepLift : ILayerAttributionMethod<LayerDeepLiftOptions
                         "layer");
                 }
 
-                InputChecks.RequireDifferentiable(v, Layer, onInput);
+                InputChecks.RequireDifferentiable(v, Layer.GetType().Name, onInput);
             }
 
             gradients = Gradients.Of(target.Repeat(2).Select(output), values);

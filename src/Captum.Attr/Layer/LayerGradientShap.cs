@@ -83,7 +83,7 @@ public sealed class LayerGradientShap : ILayerAttributionMethod<LayerGradientSha
             var expandedArgs = SampleExpansion.Interleave(additional, samples);
             var target = options.Target.RepeatInterleave(samples);
             // Tracked, so that a layer fed by the inputs directly still has a gradient.
-            var points = GradientShap.ScaledPoints(noisy, references, random).Select(p => p.requires_grad_(true)).ToArray();
+            var points = UniformPathPoints.Draw(noisy, references, random).Select(p => p.requires_grad_(true)).ToArray();
 
             // Captum's LayerInputBaselineXGradient: the gradient at the point, the layer values at both ends.
             Tensor[] gradients;
@@ -92,7 +92,7 @@ public sealed class LayerGradientShap : ILayerAttributionMethod<LayerGradientSha
                 var (output, values) = evaluation.ForwardWithValues(ArgumentPreparation.Concat(points, expandedArgs), onInput);
                 foreach (var v in values[0])
                 {
-                    InputChecks.RequireDifferentiable(v, Layer, onInput);
+                    InputChecks.RequireDifferentiable(v, Layer.GetType().Name, onInput);
                 }
 
                 gradients = Gradients.Of(target.Select(output), values[0]);

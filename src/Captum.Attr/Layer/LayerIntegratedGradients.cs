@@ -128,11 +128,9 @@ public sealed class LayerIntegratedGradients : ILayerAttributionMethod<LayerInte
                     evaluation.ArgumentName);
             }
 
-            if (inputLayers[l].Any(t => !t.is_floating_point()))
+            foreach (var value in inputLayers[l])
             {
-                throw new ArgumentException(
-                    $"layer {layerReferences[l]}: its {(onInput ? "input is" : "output is")} integer (token ids?), which cannot be interpolated; attribute to the output of the embedding that reads them instead.",
-                    evaluation.ArgumentName);
+                InputChecks.RequireDifferentiable(value, layerReferences[l].ToString(), onInput, evaluation.ArgumentName, InputUse.Interpolated);
             }
         }
 

@@ -54,7 +54,7 @@ public sealed class KernelShap : IAttributionMethod<KernelShapOptions>
         var tensors = inputs.Tensors;
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        var attributions = LimeBase.Attribute(forward, tensors, options, model, Similarity, Perturb, cancellationToken);
+        var attributions = LimeEngine.Attribute(forward, tensors, options, model, Similarity, Perturb, cancellationToken);
         foreach (var a in attributions)
         {
             a.MoveToOuterDisposeScope();

@@ -59,7 +59,7 @@ public sealed class Lime : IAttributionMethod<LimeOptions>
     /// Lime's default sampler: each interpretable feature on (1) or off (0) with probability 1/2, independently.
     /// Python: <c>captum.attr._core.lime.default_perturb_func</c>.
     /// </summary>
-    public static PerturbFunction DefaultPerturbation { get; } = LimeBase.Bernoulli;
+    public static PerturbFunction DefaultPerturbation { get; } = LimeEngine.Bernoulli;
 
     /// <summary>
     /// The exponential similarity kernel exp(-d² / (2 · kernelWidth²)), d being the distance between the
@@ -69,7 +69,7 @@ public sealed class Lime : IAttributionMethod<LimeOptions>
     /// <param name="kernelWidth">The kernel width; 1.0 by default. Python: <c>kernel_width</c>.</param>
     /// <remarks>Python: <c>captum.attr._core.lime.get_exp_kernel_similarity_function</c>.</remarks>
     public static SimilarityFunction ExpKernelSimilarity(LimeDistance distance = LimeDistance.Cosine, double kernelWidth = 1.0) =>
-        LimeBase.ExpKernel(distance, kernelWidth);
+        LimeEngine.ExpKernel(distance, kernelWidth);
 
     /// <summary>False: perturbation methods have no convergence delta. Python: <c>has_convergence_delta()</c>.</summary>
     public bool HasConvergenceDelta => false;
@@ -91,7 +91,7 @@ public sealed class Lime : IAttributionMethod<LimeOptions>
         var tensors = inputs.Tensors;
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        var attributions = LimeBase.Attribute(forward, tensors, options, model, similarity, perturb, cancellationToken);
+        var attributions = LimeEngine.Attribute(forward, tensors, options, model, similarity, perturb, cancellationToken);
         foreach (var a in attributions)
         {
             a.MoveToOuterDisposeScope();

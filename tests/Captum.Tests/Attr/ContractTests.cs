@@ -148,6 +148,35 @@ public sealed class ContractTests
     }
 
     [Fact]
+    public void MethodClasses_NeverReachIntoAnotherMethodsInternals()
+    {
+        // Shared logic lives in Common/ engines: a method that calls another method's internal static member (as
+        // LayerGradientShap once called GradientShap.ScaledPoints) hides an engine inside a concrete class.
+        var root = GettingStartedDocTests.RepositoryRoot();
+        var sources = Directory.GetFiles(Path.Combine(root, "src", "Captum.Attr"), "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .ToDictionary(f => f, File.ReadAllText);
+        var offenders = new List<string>();
+        foreach (var type in MethodTypes())
+        {
+            var name = Name(type);
+            var internals = type.GetMembers(BindingFlags.Static | BindingFlags.NonPublic | BindingFlags.DeclaredOnly)
+                .Where(m => m is MethodInfo { IsAssembly: true } or PropertyInfo { GetMethod.IsAssembly: true } or FieldInfo { IsAssembly: true })
+                .Select(m => m.Name)
+                .Distinct()
+                .ToList();
+            foreach (var (file, text) in sources.Where(x => Path.GetFileNameWithoutExtension(x.Key) != name))
+            {
+                offenders.AddRange(internals
+                    .Where(member => System.Text.RegularExpressions.Regex.IsMatch(text, $@"\b{name}\.{member}\b"))
+                    .Select(member => $"{Path.GetRelativePath(root, file)} calls {name}.{member}"));
+            }
+        }
+
+        Assert.True(offenders.Count == 0, "move the shared member into a Common/ engine: " + string.Join("; ", offenders));
+    }
+
+    [Fact]
     public void NoiseTunnel_OverANeuronMethodWithoutNoise_EqualsTheMethod()
     {
         using var scope = torch.NewDisposeScope();
