@@ -12,7 +12,8 @@ public sealed class LLMAttributionTests
 {
     internal static readonly string[] Vocab = ["<unk>", "<s>", "<pad>", "john", "mary", "went", "to", "the", "kitchen", "garden", ".", "where", "is", "?"];
 
-    private static (Gpt2LMHeadModel Model, WordTokenizer Tokenizer) Setup(long positions = 32)
+    /// <summary>A GPT-2 of 2 blocks and width 8 over <see cref="Vocab"/>, weights seeded with 3, and its word tokenizer.</summary>
+    internal static (Gpt2LMHeadModel Model, WordTokenizer Tokenizer) Setup(long positions = 32)
     {
         torch.manual_seed(3);
         var model = new Gpt2LMHeadModel(new Gpt2Config(Vocab.Length, positions, 8, 2, 2));
