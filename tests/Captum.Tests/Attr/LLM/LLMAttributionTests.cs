@@ -325,6 +325,29 @@ public sealed class LLMAttributionTests
         Assert.Equal("{john} went to the office", input.ToText(removed));
     }
 
+    [Theory]
+    [InlineData(new[] { 0, 1 }, "Mask has 2 entries, but there are 3 values.")]
+    [InlineData(new[] { 0, 1, 1, 2 }, "Mask has 4 entries, but there are 3 values.")]
+    public void TextTemplateInput_MaskOfTheWrongLength_NamesMask(int[] mask, string message)
+    {
+        var error = Assert.Throws<ArgumentException>(() => new TextTemplateInput("{} {} {}", ["a", "b", "c"], new TextTemplateOptions { Mask = mask }));
+
+        Assert.Equal("Mask", error.ParamName);
+        Assert.StartsWith(message, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TextTemplateInput_NamedMaskWithoutAValuesName_NamesNamedMaskAndTheName()
+    {
+        var values = new Dictionary<string, string> { ["name"] = "john", ["place"] = "garden" };
+
+        var error = Assert.Throws<ArgumentException>(() => new TextTemplateInput(
+            "{name} went to the {place}", values, new TextTemplateOptions { NamedMask = new Dictionary<string, int> { ["name"] = 0 } }));
+
+        Assert.Equal("NamedMask", error.ParamName);
+        Assert.Contains("\"place\"", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void TextTemplateInput_Mask_ScattersGroupAttributionsBackToTheValues()
     {
