@@ -4,8 +4,9 @@ using System.Text;
 namespace Captum.Visualization;
 
 /// <summary>
-/// A column of per-row numbers drawn beside <see cref="TokenAttributionPlots.TokenHeatMap"/>'s cells (the step scores
-/// of an LLM attribution: each answer token's probability, the entropy of the next-token distribution).
+/// A column of per-row numbers drawn beside <see cref="TokenAttributionPlots.TokenHeatMap"/>'s cells, or in the table
+/// under <see cref="TokenAttributionPlots.SequenceBarChart"/> (the step scores of an LLM attribution: each answer
+/// token's probability, the entropy of the next-token distribution).
 /// </summary>
 /// <param name="Header">The column's heading (escaped when drawn).</param>
 /// <param name="Values">One value per heat map row; NaN and infinities are written as such on grey.</param>
@@ -25,7 +26,7 @@ public sealed record ScoreColumn(string Header, IReadOnlyList<double> Values, do
 /// <c>captum-cell-value</c>; score cells <c>captum-score-cell</c>, headers <c>captum-score-header</c>; bars
 /// <c>captum-bar</c> with <c>captum-bar-positive</c> or <c>captum-bar-negative</c> (and <c>data-index</c>,
 /// <c>data-value</c>), a non-finite value's marker <c>captum-bar-nan</c>; labels <c>captum-input-token</c> and
-/// <c>captum-output-token</c>; the colour bar <c>captum-colorbar</c>.</para>
+/// <c>captum-output-token</c> (the score table's rows under the bar chart too); the colour bar <c>captum-colorbar</c>.</para>
 /// </remarks>
 public static class TokenAttributionPlots
 {
@@ -79,13 +80,7 @@ public static class TokenAttributionPlots
         RequireLabels(inputTokens, cols, nameof(inputTokens), "columns");
         RequireLabels(outputTokens, rows, nameof(outputTokens), "rows");
         scores ??= [];
-        foreach (var column in scores)
-        {
-            if (column is null || column.Header is null || column.Values is null || column.Values.Count != rows)
-            {
-                throw new ArgumentException($"scores: every column needs a header and one value per row ({rows}).", nameof(scores));
-            }
-        }
+        RequireScoreColumns(scores, rows);
 
         var maxAbs = 0.0;
         foreach (var v in attributions)
@@ -102,7 +97,7 @@ public static class TokenAttributionPlots
         var titleHeight = string.IsNullOrEmpty(title) ? 0 : 24;
         var top = Margin + titleHeight + (LongestLabel(inputs) * Sin30) + FontSize + 8;
         var left = Margin + LongestLabel(outputs) + 8;
-        var scoreWidth = Math.Max(60, scores.Select(s => (s.Header.Length * CharWidth) + 12).DefaultIfEmpty(0).Max());
+        var scoreWidth = ScoreColumnWidth(scores);
         var scoresLeft = left + (cols * cellWidth) + (scores.Count > 0 ? 12 : 0);
         var barLeft = scoresLeft + (scores.Count * scoreWidth) + 20;
         var plotHeight = rows * CellHeight;
@@ -122,8 +117,7 @@ public static class TokenAttributionPlots
         for (var i = 0; i < rows; i++)
         {
             var y = top + (i * CellHeight);
-            sb.Append("<text class=\"captum-output-token\" x=\"").Append(Markup.Num(left - 6)).Append("\" y=\"").Append(Markup.Num(y + (CellHeight / 2) + (FontSize * 0.35)))
-              .Append("\" text-anchor=\"end\"").Append(Font()).Append('>').Append(Markup.Escape(outputs[i])).Append("</text>");
+            AppendRowLabel(sb, outputs[i], left, y);
             for (var j = 0; j < cols; j++)
             {
                 AppendCell(sb, attributions[i, j], maxAbs, i, j, left + (j * cellWidth), y, cellWidth);
@@ -150,10 +144,18 @@ public static class TokenAttributionPlots
     /// <param name="inputTokens">The input features' labels.</param>
     /// <param name="attributions">One value per feature. A NaN or infinite value draws no bar but a marker ("NaN", "inf", "-inf") on the zero line and does not set the scale.</param>
     /// <param name="title">A title above the plot, or null.</param>
+    /// <param name="outputTokens">The output (answer) tokens' labels, the rows of <paramref name="scores"/>; needed with scores.</param>
+    /// <param name="scores">Columns of per-output-token numbers (the step scores) drawn as a table under the bars, one row per output token, or null.</param>
     /// <returns>The chart.</returns>
-    /// <exception cref="ArgumentException">The labels and values differ in number, or there are none; the message names the argument.</exception>
-    /// <remarks>Python: <c>LLMAttributionResult.plot_seq_attr()</c>.</remarks>
-    public static SvgChart SequenceBarChart(IReadOnlyList<string> inputTokens, IReadOnlyList<float> attributions, string? title = null)
+    /// <exception cref="ArgumentException">The labels and values differ in number, or there are none, or a score column's length differs from the output tokens'; the message names the argument.</exception>
+    /// <remarks>Python: <c>LLMAttributionResult.plot_seq_attr()</c>; the score table is beyond Captum (the step scores the
+    /// token heat map draws beside its rows, for results that have no token attribution to draw).</remarks>
+    public static SvgChart SequenceBarChart(
+        IReadOnlyList<string> inputTokens,
+        IReadOnlyList<float> attributions,
+        string? title = null,
+        IReadOnlyList<string>? outputTokens = null,
+        IReadOnlyList<ScoreColumn>? scores = null)
     {
         ArgumentNullException.ThrowIfNull(inputTokens);
         ArgumentNullException.ThrowIfNull(attributions);
@@ -163,6 +165,17 @@ public static class TokenAttributionPlots
         }
 
         RequireLabels(inputTokens, attributions.Count, nameof(inputTokens), "values");
+        scores ??= [];
+        if (scores.Count > 0)
+        {
+            if (outputTokens is null)
+            {
+                throw new ArgumentException("outputTokens: give the output tokens, the rows of the score columns.", nameof(outputTokens));
+            }
+
+            RequireLabels(outputTokens, outputTokens.Count, nameof(outputTokens), "rows");
+            RequireScoreColumns(scores, outputTokens.Count);
+        }
         var finite = attributions.Where(float.IsFinite).Select(v => (double)v).ToList();
         var lo = Math.Min(0, finite.DefaultIfEmpty(0).Min());
         var hi = Math.Max(0, finite.DefaultIfEmpty(0).Max());
@@ -182,6 +195,17 @@ public static class TokenAttributionPlots
         var width = left + (attributions.Count * slot) + Margin;
         var height = top + plotHeight + Margin;
         double Y(double v) => top + (plotHeight * (hi - v) / (hi - lo));
+
+        // The score table under the plot: output tokens at the left, one column per score, headers above.
+        List<string> rows = scores.Count > 0 ? outputTokens!.Select(Shorten).ToList() : [];
+        var scoreWidth = ScoreColumnWidth(scores);
+        var tableTop = top + plotHeight + 32 + FontSize;
+        var tableLeft = Margin + LongestLabel(rows) + 8;
+        if (scores.Count > 0)
+        {
+            width = Math.Max(width, tableLeft + (scores.Count * scoreWidth) + Margin);
+            height = tableTop + (rows.Count * CellHeight) + Margin;
+        }
 
         var sb = new StringBuilder();
         OpenSvg(sb, width, height, "captum-sequence-barchart");
@@ -217,6 +241,16 @@ public static class TokenAttributionPlots
 
         sb.Append("<text class=\"captum-axis-label\" transform=\"translate(").Append(Markup.Num(Margin + FontSize)).Append(' ').Append(Markup.Num(top + (plotHeight / 2)))
           .Append(") rotate(-90)\" text-anchor=\"middle\"").Append(Font()).Append(">Sequence Attribution</text>");
+        for (var i = 0; i < rows.Count; i++)
+        {
+            AppendRowLabel(sb, rows[i], tableLeft, tableTop + (i * CellHeight));
+        }
+
+        for (var k = 0; k < scores.Count; k++)
+        {
+            AppendScoreColumn(sb, scores[k], tableLeft + (k * scoreWidth), tableTop, scoreWidth);
+        }
+
         sb.Append("</svg>");
         return new SvgChart(sb.ToString(), width, height);
     }
@@ -258,6 +292,25 @@ public static class TokenAttributionPlots
             throw new ArgumentException($"{name} has {labels.Count} labels for {count} {what}; give one non-null label each.", name);
         }
     }
+
+    private static void RequireScoreColumns(IReadOnlyList<ScoreColumn> scores, int rows)
+    {
+        foreach (var column in scores)
+        {
+            if (column is null || column.Header is null || column.Values is null || column.Values.Count != rows)
+            {
+                throw new ArgumentException($"scores: every column needs a header and one value per row ({rows}).", nameof(scores));
+            }
+        }
+    }
+
+    private static double ScoreColumnWidth(IReadOnlyList<ScoreColumn> scores) =>
+        Math.Max(60, scores.Select(s => (s.Header.Length * CharWidth) + 12).DefaultIfEmpty(0).Max());
+
+    /// <summary>An output token's label, right-aligned just left of <paramref name="left"/>, centred on the row that starts at <paramref name="y"/>.</summary>
+    private static void AppendRowLabel(StringBuilder sb, string label, double left, double y) =>
+        sb.Append("<text class=\"captum-output-token\" x=\"").Append(Markup.Num(left - 6)).Append("\" y=\"").Append(Markup.Num(y + (CellHeight / 2) + (FontSize * 0.35)))
+          .Append("\" text-anchor=\"end\"").Append(Font()).Append('>').Append(Markup.Escape(label)).Append("</text>");
 
     private static void AppendCell(StringBuilder sb, float value, double maxAbs, int row, int col, double x, double y, double width)
     {

@@ -138,6 +138,40 @@ public class TokenAttributionPlotsTests
     }
 
     [Fact]
+    public void SequenceBarChart_ScoreColumns_TableUnderTheBarsWithOneCellPerAnswerTokenAndColumn()
+    {
+        ScoreColumn[] scores = [new("p", [0.9, 0.25], 1.0), new("H", [0.1, double.NaN])];
+        var plain = TokenAttributionPlots.SequenceBarChart(["a", "b", "c"], [1f, -0.5f, 0.25f]);
+
+        var chart = TokenAttributionPlots.SequenceBarChart(["a", "b", "c"], [1f, -0.5f, 0.25f], outputTokens: ["gar", "den <b>"], scores: scores);
+
+        var doc = TestImages.ParseXml(chart.ToSvg());
+        var cells = ByClass(doc, "captum-score-cell");
+        Assert.Equal(4, cells.Count);
+        Assert.Equal(["p", "H"], ByClass(doc, "captum-score-header").Select(e => e.Value));
+        Assert.Equal(["0.9000", "0.2500", "0.1000", "NaN"], ByClass(doc, "captum-score-value").Select(e => e.Value));
+        Assert.Equal(["gar", "den <b>"], ByClass(doc, "captum-output-token").Select(e => e.Value));
+        Assert.Equal(3, ByClass(doc, "captum-bar").Count);
+
+        // Under the bars: every score cell below the lowest bar, inside a chart grown to hold them.
+        double Number(XElement e, string name) => double.Parse((string)e.Attribute(name)!, CultureInfo.InvariantCulture);
+        var lowestBar = ByClass(doc, "captum-bar").Max(b => Number(b, "y") + Number(b, "height"));
+        Assert.All(cells, c => Assert.True(Number(c, "y") > lowestBar, $"score cell at {Number(c, "y")}, a bar reaches {lowestBar}"));
+        Assert.True(cells.Max(c => Number(c, "y") + Number(c, "height")) <= chart.PixelHeight);
+        Assert.True(chart.PixelHeight >= plain.PixelHeight + (2 * Number(cells[0], "height")));
+        Assert.Empty(ByClass(TestImages.ParseXml(plain.ToSvg()), "captum-score-cell"));
+    }
+
+    [Fact]
+    public void SequenceBarChart_ScoresThatDoNotFitTheOutputTokens_NameTheArgument()
+    {
+        ScoreColumn[] scores = [new("p", [0.9, 0.25])];
+
+        Assert.Equal("outputTokens", Assert.Throws<ArgumentException>(() => TokenAttributionPlots.SequenceBarChart(["a"], [1f], scores: scores)).ParamName);
+        Assert.Equal("scores", Assert.Throws<ArgumentException>(() => TokenAttributionPlots.SequenceBarChart(["a"], [1f], outputTokens: ["x"], scores: scores)).ParamName);
+    }
+
+    [Fact]
     public void SequenceBarChart_LabelsThatDoNotFit_NameTheArgument()
     {
         Assert.Equal("inputTokens", Assert.Throws<ArgumentException>(() => TokenAttributionPlots.SequenceBarChart(["a"], [1f, 2f])).ParamName);

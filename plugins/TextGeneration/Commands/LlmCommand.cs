@@ -256,7 +256,10 @@ public sealed class LlmCommand : IPluginCommand
                 report.AddFigure(result.PlotTokenAttribution(), "Token attribution (rows: answer tokens; p: probability, H: entropy of the next token)");
             }
 
-            report.AddFigure(result.PlotSequenceAttribution(), "Sequence attribution");
+            // The step scores beside the heat map, or under the bars when there is no heat map.
+            report.AddFigure(
+                result.PlotSequenceAttribution(stepScores: result.TokenAttribution is null),
+                result.TokenAttribution is null && result.StepScores is not null ? "Sequence attribution (under it, each answer token's p: probability, H: entropy of the next token)" : "Sequence attribution");
             var reportPath = Path.Combine(folder, "report.html");
             report.Save(reportPath);
             context.Output.WriteLine($"Report: {reportPath}");

@@ -108,7 +108,11 @@ public sealed class LlmEvalCommand : IPluginCommand
         return 0;
     }
 
-    /// <summary>The JSON document: the accuracy and the headline method's figures first (feature-ablation, Captum's default, when measured), then every method's.</summary>
+    /// <summary>
+    /// The JSON document: the accuracy and the headline method's figures first (feature-ablation, Captum's default, when
+    /// measured), then every method's, each with the accuracy too (the model's, the same for every method: each method
+    /// explains the same stories' correct answers).
+    /// </summary>
     internal static Dictionary<string, object?> Document(SupportingFactReport report, string command, long? trainingSeed)
     {
         ArgumentNullException.ThrowIfNull(report);
@@ -122,13 +126,19 @@ public sealed class LlmEvalCommand : IPluginCommand
             ["method"] = method,
             ["byMethod"] = report.ByMethod.ToDictionary(
                 kv => kv.Key,
-                kv => new Dictionary<string, double> { ["supportingFact"] = kv.Value.SupportingFact, ["randomSupportingFact"] = kv.Value.RandomSupportingFact, ["chance"] = kv.Value.Chance }),
+                kv => new Dictionary<string, double>
+                {
+                    ["accuracy"] = report.Accuracy,
+                    ["supportingFact"] = kv.Value.SupportingFact,
+                    ["randomSupportingFact"] = kv.Value.RandomSupportingFact,
+                    ["chance"] = kv.Value.Chance,
+                }),
             ["stories"] = report.Options.Stories,
             ["seed"] = report.Options.Seed,
             ["steps"] = report.Options.Steps,
             ["randomWeightsSeed"] = report.Options.RandomWeightsSeed,
             ["trainingSeed"] = trainingSeed,
-            ["attribution"] = "each sentence a TextTemplateInput value removed (empty string), towards the correct answer's log probability; layer-ig: the sum of the sentence's token attributions (TextTokenInput, [pad] baseline)",
+            ["attribution"] = "each sentence a TextTemplateInput value removed (empty string), towards the correct answer's log probability; layer-ig, layer-gradient-x-activation, layer-gradient-shap: the sum of the sentence's token attributions (TextTokenInput, [pad] baseline)",
             ["command"] = command,
         };
     }

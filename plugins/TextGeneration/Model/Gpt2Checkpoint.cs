@@ -32,9 +32,12 @@ public static class Gpt2Checkpoint
         var state = ReadWeights(folder);
         RequireTiedHead(state, folder);
         var weights = Gpt2LMHeadModel.FromHuggingFaceNames(state);
+
+        // Errors name a weight as the file spells it (a bare GPT2Model's without the model's transformer. prefix).
+        string InFile(string name) => Gpt2LMHeadModel.HuggingFaceName(name, state);
         if (weights.FirstOrDefault(kv => !torch.is_floating_point(kv.Value)) is { Key: { } key, Value: { } integer })
         {
-            throw new ArgumentException($"checkpoint: {folder}'s {key} is {integer.dtype}; GPT-2's weights must be floating-point (Float32, Float16, BFloat16 or Float64).", "checkpoint");
+            throw new ArgumentException($"checkpoint: {folder}'s {InFile(key)} is {integer.dtype}; GPT-2's weights must be floating-point (Float32, Float16, BFloat16 or Float64).", "checkpoint");
         }
 
         var model = new Gpt2LMHeadModel(config);
@@ -42,11 +45,27 @@ public static class Gpt2Checkpoint
         {
             TorchCheckpoint.LoadStateDict(model, weights);
         }
+        catch (StateDictMismatchException ex)
+        {
+            // A missing, unexpected or misshaped weight.
+            model.Dispose();
+            var inFile = new StateDictMismatchException(
+                ex.MissingKeys.Select(InFile).ToList(),
+                ex.UnexpectedKeys.Select(InFile).ToList(),
+                ex.ShapeMismatches.Select(m => m with { Key = InFile(m.Key) }).ToList());
+            throw new ArgumentException($"checkpoint: {folder}'s weights do not fit its config: {ErrorMessages.OneLine(inFile)}", "checkpoint", ex);
+        }
         catch (ArgumentException ex)
         {
-            // A mismatch with the config, or a weight that is NaN or infinite.
+            // A weight that is NaN or infinite.
             model.Dispose();
-            throw new ArgumentException($"checkpoint: {folder}'s weights do not fit its config: {ErrorMessages.OneLine(ex)}", "checkpoint", ex);
+            var nonFinite = weights.Where(kv => !torch.isfinite(kv.Value).all().item<bool>()).Select(kv => InFile(kv.Key)).ToList();
+            throw new ArgumentException(
+                nonFinite.Count > 0
+                    ? $"checkpoint: {folder}'s {string.Join(", ", nonFinite)} hold{(nonFinite.Count == 1 ? "s" : string.Empty)} NaN or infinite values; the checkpoint is damaged or its training diverged."
+                    : $"checkpoint: {folder}'s weights do not fit its config: {ErrorMessages.OneLine(ex)}",
+                "checkpoint",
+                ex);
         }
 
         model.eval();
@@ -200,10 +219,11 @@ public static class Gpt2Checkpoint
             return;
         }
 
-        var embedding = state.TryGetValue("transformer.wte.weight", out var wte) ? wte : state.GetValueOrDefault("wte.weight");
+        var name = Gpt2LMHeadModel.HuggingFaceName("transformer.wte.weight", state);
+        var embedding = state.GetValueOrDefault(name);
         if (embedding is null || !head.shape.SequenceEqual(embedding.shape) || !head.to_type(embedding.dtype).eq(embedding).all().item<bool>())
         {
-            throw new ArgumentException($"checkpoint: {folder}'s lm_head.weight is not the token embedding (transformer.wte.weight): an untied output head, which this model (its head tied to the embedding) does not support.", "checkpoint");
+            throw new ArgumentException($"checkpoint: {folder}'s lm_head.weight is not the token embedding ({name}): an untied output head, which this model (its head tied to the embedding) does not support.", "checkpoint");
         }
     }
 

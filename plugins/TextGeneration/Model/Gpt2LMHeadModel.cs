@@ -120,7 +120,7 @@ public sealed class Gpt2LMHeadModel : nn.Module<Tensor, Tensor>, ICachingCausalL
     public static Dictionary<string, Tensor> FromHuggingFaceNames(IReadOnlyDictionary<string, Tensor> state)
     {
         ArgumentNullException.ThrowIfNull(state);
-        var bare = !state.Keys.Any(k => k.StartsWith("transformer.", StringComparison.Ordinal));
+        var bare = HasBareNames(state);
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var (name, tensor) in state)
         {
@@ -134,6 +134,22 @@ public sealed class Gpt2LMHeadModel : nn.Module<Tensor, Tensor>, ICachingCausalL
 
         return result;
     }
+
+    /// <summary>
+    /// The name <paramref name="name"/> (one of this model's, <c>transformer.*</c>) has in <paramref name="state"/>, a
+    /// Hugging Face state dict: without the <c>transformer.</c> prefix when its names have none (a bare <c>GPT2Model</c>'s).
+    /// </summary>
+    public static string HuggingFaceName(string name, IReadOnlyDictionary<string, Tensor> state)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(state);
+        const string Prefix = "transformer.";
+        return HasBareNames(state) && name.StartsWith(Prefix, StringComparison.Ordinal) ? name[Prefix.Length..] : name;
+    }
+
+    /// <summary>Whether a Hugging Face state dict is a bare <c>GPT2Model</c>'s: no name starts with <c>transformer.</c>.</summary>
+    private static bool HasBareNames(IReadOnlyDictionary<string, Tensor> state) =>
+        !state.Keys.Any(k => k.StartsWith("transformer.", StringComparison.Ordinal));
 
     private sealed class Gpt2Transformer : nn.Module<Tensor, Tensor>
     {

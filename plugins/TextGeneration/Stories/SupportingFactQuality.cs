@@ -4,8 +4,9 @@ namespace Captum.Plugins.TextGeneration.Stories;
 
 /// <summary>
 /// Measures whether LLM attribution finds the evidence behind a story model's answer, which generated stories know:
-/// each sentence is one feature (a <see cref="TextTemplateInput"/> value; for <c>layer-ig</c>, which attributes tokens,
-/// the sum of its tokens'), the answer's log probability is attributed, and a story scores when its highest-attributed
+/// each sentence is one feature (a <see cref="TextTemplateInput"/> value; for the gradient methods, <c>layer-ig</c>,
+/// <c>layer-gradient-x-activation</c> and <c>layer-gradient-shap</c>, which attribute tokens, the sum of its tokens'),
+/// the answer's log probability is attributed, and a story scores when its highest-attributed
 /// sentence is the supporting fact. The same is measured on the same network with random weights, which must fall to
 /// chance (1 / sentences), as in Adebayo et al., "Sanity Checks for Saliency Maps" (2018). Both networks explain the
 /// correct answer on every story.
@@ -13,7 +14,11 @@ namespace Captum.Plugins.TextGeneration.Stories;
 public static class SupportingFactQuality
 {
     /// <summary>The methods measured, by the names the <c>captum llm</c> command uses; feature-ablation, Captum's default, first.</summary>
-    public static IReadOnlyList<string> Methods { get; } = ["feature-ablation", "shapley-value-sampling", "shapley-values", "lime", "kernel-shap", "layer-ig"];
+    public static IReadOnlyList<string> Methods { get; } =
+        ["feature-ablation", "shapley-value-sampling", "shapley-values", "lime", "kernel-shap", "layer-ig", "layer-gradient-x-activation", "layer-gradient-shap"];
+
+    /// <summary>The methods that attribute tokens through the token embedding (LLMGradientAttribution), whose sentences' attributions are the sums of their tokens'.</summary>
+    private static readonly string[] GradientMethods = ["layer-ig", "layer-gradient-x-activation", "layer-gradient-shap"];
 
     /// <summary>Evaluates <paramref name="model"/> and its randomised twin on new stories.</summary>
     /// <param name="model">The story model.</param>
@@ -71,6 +76,7 @@ public static class SupportingFactQuality
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(story);
         ArgumentNullException.ThrowIfNull(options);
+        const string Embedding = "transformer.wte";
         var (network, tokenizer) = (model.Network, model.Tokenizer);
         var template = new TextTemplateInput(story.Template, story.Sentences);
         var seed = story.Index;
@@ -84,15 +90,23 @@ public static class SupportingFactQuality
                 template, story.Answer, new() { Method = new LimeOptions { Seed = seed } }, cancellationToken),
             "kernel-shap" => LLMAttribution.KernelShap(network, tokenizer).Attribute(
                 template, story.Answer, new() { Method = new KernelShapOptions { Seed = seed } }, cancellationToken),
-            "layer-ig" => LLMGradientAttribution.LayerIntegratedGradients(network, tokenizer, "transformer.wte").Attribute(
-                new TextTokenInput(story.Prompt, tokenizer, baselines: tokenizer.PadId),
+            "layer-ig" => LLMGradientAttribution.LayerIntegratedGradients(network, tokenizer, Embedding).Attribute(
+                Tokens(),
                 story.Answer,
                 new() { Method = new LayerIntegratedGradientsOptions { Steps = options.Steps } },
                 cancellationToken),
+            "layer-gradient-x-activation" => LLMGradientAttribution.LayerGradientXActivation(network, tokenizer, Embedding)
+                .Attribute(Tokens(), story.Answer, cancellationToken: cancellationToken),
+            "layer-gradient-shap" => LLMGradientAttribution.LayerGradientShap(network, tokenizer, Embedding).Attribute(
+                Tokens(), story.Answer, new() { Method = new LayerGradientShapOptions { Seed = seed } }, cancellationToken),
             _ => throw new ArgumentException($"method: unknown method \"{method}\"; one of {string.Join(", ", Methods)}.", nameof(method)),
         };
         var values = result.SequenceAttribution.cpu().to_type(ScalarType.Float64).data<double>().ToArray();
-        return method == "layer-ig" ? PerSentence(values, story, tokenizer) : values;
+        return GradientMethods.Contains(method) ? PerSentence(values, story, tokenizer) : values;
+
+        // The prompt's tokens with [pad] as the baseline token, for the gradient methods (LayerGradientShap's baselines
+        // default to it: its points lie between the [pad] and the prompt's embeddings).
+        TextTokenInput Tokens() => new(story.Prompt, tokenizer, baselines: tokenizer.PadId);
     }
 
     /// <summary>Token attributions of the whole prompt summed over each sentence's tokens.</summary>

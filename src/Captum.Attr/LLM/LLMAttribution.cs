@@ -120,11 +120,16 @@ public sealed class LLMAttribution<TOptions> : IAttribution
         var methodOptions = options.Method is PerturbationOptions { PerturbationsPerEval: null } perturbation
             ? (TOptions)(object)(perturbation with { PerturbationsPerEval = 1 })
             : options.Method;
+
+        // With a Seed, the trials draw in turn from one generator seeded with it, so that each draws fresh samples
+        // (as Captum's trials do from PyTorch's generator) and the same Seed gives the same average.
+        using var trials = TrialDraws.For(methodOptions);
+        var trialOptions = trials is null ? methodOptions : trials.Apply(methodOptions);
         for (var trial = 0; trial < options.NumTrials; trial++)
         {
             using var trialScope = torch.NewDisposeScope();
             using var features = input.ToTensor();
-            using var result = attributor.Attribute(features, methodOptions, cancellationToken);
+            using var result = attributor.Attribute(features, trialOptions, cancellationToken);
             total.add_(result.Attribution.reshape(rows, input.FeatureCount).to_type(ScalarType.Float32).cpu());
             options.Progress?.Report(new AttributionProgress(trial + 1, options.NumTrials));
         }
@@ -172,6 +177,38 @@ public sealed class LLMAttribution<TOptions> : IAttribution
         var values = perToken ? torch.cat([tokens.sum().unsqueeze(0), tokens]) : tokens.sum().unsqueeze(0);
         return AttributionTarget == LLMAttributionTarget.Probability ? values.exp() : values;
     }
+}
+
+/// <summary>
+/// The random source of <see cref="LLMAttribution{TOptions}"/>'s trials when the sampling method's options give a
+/// <c>Seed</c> (ShapleyValueSampling, Lime, KernelShap): one CPU generator seeded with it, handed to every trial as the
+/// method's <c>Generator</c>, so trial 0 draws what the Seed alone draws and each later trial continues the sequence.
+/// </summary>
+internal sealed class TrialDraws : IDisposable
+{
+    private readonly Generator generator;
+
+    private TrialDraws(long seed) => generator = new Generator(unchecked((ulong)seed), torch.CPU);
+
+    /// <summary>The trials' generator for options with a Seed and no Generator (the method refuses both); null for other options.</summary>
+    public static TrialDraws? For(AttributionOptions? options) => options switch
+    {
+        ShapleyValueSamplingOptions { Seed: { } seed, Generator: null } => new TrialDraws(seed),
+        LimeOptions { Seed: { } seed, Generator: null } => new TrialDraws(seed),
+        _ => null,
+    };
+
+    /// <summary>The options a trial is given: <paramref name="options"/> with its Seed replaced by the shared generator.</summary>
+    public TOptions? Apply<TOptions>(TOptions? options)
+        where TOptions : AttributionOptions => options switch
+        {
+            ShapleyValueSamplingOptions sampling => (TOptions)(object)(sampling with { Seed = null, Generator = generator }),
+            LimeOptions lime => (TOptions)(object)(lime with { Seed = null, Generator = generator }),
+            _ => options,
+        };
+
+    /// <summary>Frees the generator.</summary>
+    public void Dispose() => generator.Dispose();
 }
 
 /// <summary>What <see cref="LLMAttribution{TOptions}"/> attributes. Python: <c>attr_target</c>.</summary>
@@ -229,7 +266,14 @@ public sealed record LLMAttributionOptions<TOptions>
     /// <summary>Tokens left out of a target given as text (BOS, which the tokenizer adds). Python: <c>skip_tokens</c>.</summary>
     public IReadOnlyList<TokenReference>? SkipTokens { get; init; }
 
-    /// <summary>How many times the method runs, its attributions averaged (for the sampling methods), at least 1. Python: <c>num_trials</c>.</summary>
+    /// <summary>
+    /// How many times the method runs, its attributions averaged (for the sampling methods), at least 1. Python:
+    /// <c>num_trials</c>. Each trial draws fresh samples: from the method's <c>Generator</c> or TorchSharp's default
+    /// one, which every trial advances, or, when the method's options give a <c>Seed</c>, from one generator seeded with
+    /// it for the whole call (trial 0 draws what that Seed alone gives, trial 1 the numbers that follow, and so on), so
+    /// the same Seed gives the same average. <see cref="LLMGradientAttribution{TOptions}"/> takes no trials (Captum's
+    /// has no <c>num_trials</c>) and refuses any other value than 1.
+    /// </summary>
     public int NumTrials { get; init; } = 1;
 
     /// <summary>How many tokens are generated when no target is given, at least 1; 25 as Captum's default generation arguments.</summary>

@@ -72,16 +72,24 @@ public sealed class LLMGradientAttribution<TOptions> : IAttribution
     /// <summary>Attributes the answer, token by token, to the prompt's interpretable tokens: one prompt and one answer per call (batch dimension 1).</summary>
     /// <param name="input">The prompt's tokens: one prompt.</param>
     /// <param name="target">The answer, as text or ids; generated greedily when null.</param>
-    /// <param name="options">Skipped tokens, generation length and the method's own options (NumTrials must stay 1).</param>
+    /// <param name="options">Skipped tokens, generation length and the method's own options; NumTrials must stay 1 (Captum's LLMGradientAttribution has no <c>num_trials</c>).</param>
     /// <param name="cancellationToken">Checked between answer tokens and inside the method.</param>
     /// <returns>Per answer token and in sum, the attributions, and the step scores; the caller disposes it.</returns>
-    /// <exception cref="ArgumentException">The answer has no token or does not fit the model's positions, no target is given and the prompt leaves no position to generate one, or an option does not fit; the message names it (input, target, Foil, or the option), before any gradient pass.</exception>
+    /// <exception cref="ArgumentException">The answer has no token or does not fit the model's positions, no target is given and the prompt leaves no position to generate one, or an option does not fit (NumTrials other than 1 included); the message names it (input, target, Foil, or the option), before any gradient pass.</exception>
     /// <remarks>Python: <c>attribute(inp, target, skip_tokens, gen_args, **kwargs)</c>.</remarks>
     public LLMAttributionResult Attribute(TextTokenInput input, LLMTarget? target = null, LLMAttributionOptions<TOptions>? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(input);
         options ??= new LLMAttributionOptions<TOptions>();
         options.Validate();
+        if (options.NumTrials != 1)
+        {
+            // Captum's LLMGradientAttribution.attribute has no num_trials (given, it reaches the method, which refuses it).
+            throw new ArgumentException(
+                $"NumTrials: LLMGradientAttribution runs its method once per answer token and takes no trials (Captum's has no num_trials); leave it 1, not {options.NumTrials}.",
+                nameof(options.NumTrials));
+        }
+
         LLMAttributionCall.RequireNoTargetOrArguments(options.Method);
         using var scope = torch.NewDisposeScope();
         var foil = LLMAttributionCall.Foil(model, tokenizer, options.Foil, options.SkipTokens);

@@ -46,6 +46,24 @@ public sealed class LLMAttributionPlotsTests
     }
 
     [Fact]
+    public void PlotSequenceAttribution_ResultWithStepScoresAndNoTokenAttribution_DrawsTheStepScoresUnderTheBars()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var result = new LLMAttributionResult(
+            torch.tensor(new[] { 0.75f, -0.5f }), null, ["mary", "<pad>"], ["gar", "den"], [7, 8], [new LLMStepScore(0.5, 1.25), new LLMStepScore(0.9, 0.1)]);
+
+        var svg = result.PlotSequenceAttribution().ToSvg();
+        var without = result.PlotSequenceAttribution(stepScores: false).ToSvg();
+
+        Assert.Equal(["p", "H"], ByClass(svg, "captum-score-header").Select(e => e.Value));
+        Assert.Equal(["0.5000", "0.9000", "1.2500", "0.1000"], ByClass(svg, "captum-score-value").Select(e => e.Value));
+        Assert.Equal(["gar", "den"], ByClass(svg, "captum-output-token").Select(e => e.Value));
+        Assert.Equal(2, ByClass(svg, "captum-bar").Count);
+        Assert.Empty(ByClass(without, "captum-score-cell"));
+        Assert.Equal(2, ByClass(without, "captum-bar").Count);
+    }
+
+    [Fact]
     public void PlotTokenAttribution_NoTokenAttribution_ThrowsSayingToUseTheSequencePlot()
     {
         using var scope = torch.NewDisposeScope();

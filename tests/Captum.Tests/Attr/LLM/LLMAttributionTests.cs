@@ -12,7 +12,8 @@ public sealed class LLMAttributionTests
 {
     internal static readonly string[] Vocab = ["<unk>", "<s>", "<pad>", "john", "mary", "went", "to", "the", "kitchen", "garden", ".", "where", "is", "?"];
 
-    private static (Gpt2LMHeadModel Model, WordTokenizer Tokenizer) Setup(long positions = 32)
+    /// <summary>A GPT-2 of 2 blocks and width 8 over <see cref="Vocab"/>, weights seeded with 3, and its word tokenizer.</summary>
+    internal static (Gpt2LMHeadModel Model, WordTokenizer Tokenizer) Setup(long positions = 32)
     {
         torch.manual_seed(3);
         var model = new Gpt2LMHeadModel(new Gpt2Config(Vocab.Length, positions, 8, 2, 2));
@@ -108,11 +109,60 @@ public sealed class LLMAttributionTests
 
         public LinearSurrogate? Last { get; private set; }
 
+        /// <summary>Every fit's samples, as 0/1 rows joined into text.</summary>
+        public List<string> Inputs { get; } = [];
+
         public LinearSurrogate Fit(double[,] interpretableInputs, double[] outputs, double[] weights)
         {
             Fits++;
+            Inputs.Add(string.Join(" ", interpretableInputs.Cast<double>()));
             return Last = new LassoSurrogate(alpha: 0.01).Fit(interpretableInputs, outputs, weights);
         }
+    }
+
+    [Fact]
+    public void Attribute_ShapleyValueSamplingTrialsWithASeed_AverageOfTrialsDrawingInTurnFromOneGeneratorSeededWithIt()
+    {
+        using var scope = torch.NewDisposeScope();
+        var (model, tokenizer) = Setup();
+        var input = new TextTemplateInput("{} {} {} {} where is mary ?", ["mary went to the garden .", "john went to the kitchen .", "mary went to the kitchen .", "john went to the garden ."]);
+        var attribution = LLMAttribution.ShapleyValueSampling(model, tokenizer);
+        LLMAttributionOptions<ShapleyValueSamplingOptions> Options(int trials, ShapleyValueSamplingOptions method) =>
+            new() { SkipTokens = [1], NumTrials = trials, Method = method with { Samples = 1 } };
+
+        using var averaged = attribution.Attribute(input, "kitchen", Options(3, new() { Seed = 11 }));
+        using var again = attribution.Attribute(input, "kitchen", Options(3, new() { Seed = 11 }));
+        using var first = attribution.Attribute(input, "kitchen", Options(1, new() { Seed = 11 }));
+
+        // The trials one by one: the first from a generator seeded with 11 draws what Seed = 11 draws, the next continue it.
+        using var generator = new Generator(11, torch.CPU);
+        var trials = Enumerable.Range(0, 3).Select(_ => attribution.Attribute(input, "kitchen", Options(1, new() { Generator = generator }))).ToList();
+        TensorAssert.AllClose(trials[0].TokenAttribution!, first.TokenAttribution!, 0, 0);
+        Assert.NotEqual(trials[0].SequenceAttribution.data<float>().ToArray(), trials[1].SequenceAttribution.data<float>().ToArray());
+        TensorAssert.AllClose(torch.stack(trials.Select(t => t.SequenceAttribution)).mean([0]), averaged.SequenceAttribution, 1e-6, 1e-5);
+        TensorAssert.AllClose(torch.stack(trials.Select(t => t.TokenAttribution!)).mean([0]), averaged.TokenAttribution!, 1e-6, 1e-5);
+        TensorAssert.AllClose(again.TokenAttribution!, averaged.TokenAttribution!, 0, 0);
+        trials.ForEach(t => t.Dispose());
+    }
+
+    [Fact]
+    public void Attribute_LimeTrialsWithASeed_EachTrialDrawsOtherSamplesAndTheSameSeedRepeats()
+    {
+        using var scope = torch.NewDisposeScope();
+        var (model, tokenizer) = Setup();
+        var input = new TextTemplateInput("{} went to the {} . where is {} ?", ["mary", "garden", "mary"]);
+        var surrogate = new RecordingSurrogate();
+        var attribution = LLMAttribution.Lime(model, tokenizer, interpretableModel: surrogate);
+        var options = new LLMAttributionOptions<LimeOptions> { SkipTokens = [1], NumTrials = 2, Method = new LimeOptions { Samples = 12, Seed = 4 } };
+
+        using var averaged = attribution.Attribute(input, "garden", options);
+        var fits = surrogate.Inputs.ToList();
+        using var again = attribution.Attribute(input, "garden", options);
+
+        Assert.Equal(2, fits.Count);
+        Assert.NotEqual(fits[0], fits[1]);
+        Assert.Equal(fits, surrogate.Inputs.Skip(2));
+        TensorAssert.AllClose(again.SequenceAttribution, averaged.SequenceAttribution, 0, 0);
     }
 
     [Fact]
@@ -273,6 +323,29 @@ public sealed class LLMAttributionTests
 
         Assert.Equal("{john} went to the garden", input.Prompt);
         Assert.Equal("{john} went to the office", input.ToText(removed));
+    }
+
+    [Theory]
+    [InlineData(new[] { 0, 1 }, "Mask has 2 entries, but there are 3 values.")]
+    [InlineData(new[] { 0, 1, 1, 2 }, "Mask has 4 entries, but there are 3 values.")]
+    public void TextTemplateInput_MaskOfTheWrongLength_NamesMask(int[] mask, string message)
+    {
+        var error = Assert.Throws<ArgumentException>(() => new TextTemplateInput("{} {} {}", ["a", "b", "c"], new TextTemplateOptions { Mask = mask }));
+
+        Assert.Equal("Mask", error.ParamName);
+        Assert.StartsWith(message, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TextTemplateInput_NamedMaskWithoutAValuesName_NamesNamedMaskAndTheName()
+    {
+        var values = new Dictionary<string, string> { ["name"] = "john", ["place"] = "garden" };
+
+        var error = Assert.Throws<ArgumentException>(() => new TextTemplateInput(
+            "{name} went to the {place}", values, new TextTemplateOptions { NamedMask = new Dictionary<string, int> { ["name"] = 0 } }));
+
+        Assert.Equal("NamedMask", error.ParamName);
+        Assert.Contains("\"place\"", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -129,4 +129,34 @@ public sealed class LLMGradientAttributionTests
         // A reference equal to the prompt has nothing to attribute.
         Assert.Equal(0, ones.SequenceAttribution.abs().max().item<float>());
     }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(5)]
+    public void Attribute_NumTrialsOtherThanOne_NamesNumTrialsBeforeAnyPass(int trials)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (model, tokenizer, input) = Setup();
+        var passes = 0;
+        var counting = model.TokenEmbedding.register_forward_hook((_, _, output) =>
+        {
+            passes++;
+            return output;
+        });
+
+        ArgumentException error;
+        try
+        {
+            error = Assert.Throws<ArgumentException>(() => LLMGradientAttribution.LayerGradientShap(model, tokenizer, "transformer.wte")
+                .Attribute(input, "garden", new() { NumTrials = trials, Method = new LayerGradientShapOptions { Seed = 4 } }));
+        }
+        finally
+        {
+            counting.remove();
+        }
+
+        Assert.Equal("NumTrials", error.ParamName);
+        Assert.Contains("num_trials", error.Message, StringComparison.Ordinal);
+        Assert.Equal(0, passes);
+    }
 }

@@ -149,6 +149,78 @@ public sealed class Gpt2CheckpointTests
         }
     }
 
+    /// <summary>
+    /// A folder with gpt2-tiny's config and its model.safetensors (a bare GPT2Model's names, as on the hub) or, when
+    /// <paramref name="prefixed"/>, the same weights named <c>transformer.*</c>, changed by <paramref name="edit"/>.
+    /// </summary>
+    private static TempFolder EditedCopy(bool prefixed, Action<Dictionary<string, Tensor>> edit)
+    {
+        var folder = new TempFolder();
+        File.Copy(Path.Combine(Folder(), "config.json"), Path.Combine(folder.Path, "config.json"));
+        using var scope = torch.NewDisposeScope();
+        Dictionary<string, Tensor> state;
+        using (var file = SafeTensors.Load(Path.Combine(Folder(), "model.safetensors")))
+        {
+            state = file.Tensors.ToDictionary(kv => (prefixed ? "transformer." : string.Empty) + kv.Key, kv => kv.Value.clone(), StringComparer.Ordinal);
+        }
+
+        edit(state);
+        SafeTensors.Save(state, Path.Combine(folder.Path, "model.safetensors"));
+        return folder;
+    }
+
+    [Theory]
+    [InlineData(false, "h.1.ln_2.weight")]
+    [InlineData(true, "transformer.h.1.ln_2.weight")]
+    public void Load_WeightsWithoutAKey_NamesCheckpointAndTheKeyAsTheFileSpellsIt(bool prefixed, string key)
+    {
+        using var folder = EditedCopy(prefixed, state => state.Remove(key));
+
+        var error = Assert.Throws<ArgumentException>(() => Gpt2Checkpoint.Load(folder.Path));
+
+        Assert.Equal("checkpoint", error.ParamName);
+        Assert.Contains($"Missing keys (1): {key}.", error.Message, StringComparison.Ordinal);
+        Assert.Equal(prefixed ? 1 : 0, CountOf("transformer.", error.Message));
+    }
+
+    [Theory]
+    [InlineData(false, "wpe.weight")]
+    [InlineData(true, "transformer.wpe.weight")]
+    public void Load_WeightOfAnotherShape_NamesCheckpointTheKeyAsTheFileSpellsItAndBothShapes(bool prefixed, string key)
+    {
+        using var folder = EditedCopy(prefixed, state => state[key] = state[key].narrow(0, 0, 63).clone());
+
+        var error = Assert.Throws<ArgumentException>(() => Gpt2Checkpoint.Load(folder.Path));
+
+        Assert.Equal("checkpoint", error.ParamName);
+        Assert.Contains($"Shape mismatches (1): {key}: checkpoint [63, 16], module [64, 16].", error.Message, StringComparison.Ordinal);
+        Assert.Equal(prefixed ? 1 : 0, CountOf("transformer.", error.Message));
+    }
+
+    [Fact]
+    public void Load_BareWeightsWithAnIntegerWeight_NamesTheKeyAsTheFileSpellsIt()
+    {
+        using var folder = EditedCopy(prefixed: false, state => state["ln_f.bias"] = state["ln_f.bias"].to_type(ScalarType.Int32));
+
+        var error = Assert.Throws<ArgumentException>(() => Gpt2Checkpoint.Load(folder.Path));
+
+        Assert.Equal("checkpoint", error.ParamName);
+        Assert.Contains("'s ln_f.bias is Int32;", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_BareWeightsWithANaN_NamesTheKeyAsTheFileSpellsIt()
+    {
+        using var folder = EditedCopy(prefixed: false, state => state["h.0.mlp.c_fc.bias"][3].fill_(float.NaN));
+
+        var error = Assert.Throws<ArgumentException>(() => Gpt2Checkpoint.Load(folder.Path));
+
+        Assert.Equal("checkpoint", error.ParamName);
+        Assert.Contains("'s h.0.mlp.c_fc.bias holds NaN or infinite values;", error.Message, StringComparison.Ordinal);
+    }
+
+    private static int CountOf(string part, string text) => (text.Length - text.Replace(part, string.Empty, StringComparison.Ordinal).Length) / part.Length;
+
     [Theory]
     [InlineData("50256", 50256L)]
     [InlineData("[7]", 7L)]

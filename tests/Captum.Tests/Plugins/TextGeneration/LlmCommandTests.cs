@@ -546,6 +546,34 @@ public sealed class LlmCommandTests
     }
 
     [Theory]
+    [InlineData("lime", 2)]
+    [InlineData("kernel-shap", 2)]
+    [InlineData("feature-ablation", 0)]
+    public void Llm_Report_DrawsTheStepScoresUnderTheBarsOnlyWithoutAHeatMap(string method, int underTheBars)
+    {
+        using var folder = new TempFolder();
+
+        var (code, _, error) = BundledCli.Run(["llm", "--prompt", StoryPrompt, "--method", method, .. method == "feature-ablation" ? Array.Empty<string>() : ["--samples", "5"], "--out", folder.Path, "--json"]);
+
+        Assert.True(code == 0, error);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.Path, "result.json")));
+        var steps = json.RootElement.GetProperty("stepScores").EnumerateArray().ToList();
+        var report = XDocument.Parse(File.ReadAllText(Path.Combine(folder.Path, "report.html")));
+        var figures = report.Descendants().Where(e => e.Name.LocalName == "svg").ToList();
+        List<string> ScoreValues(XElement svg) => svg.Descendants().Where(e => (string?)e.Attribute("class") == "captum-score-cell").Select(e => (string)e.Attribute("data-value")!).ToList();
+        var bars = figures.Single(f => ((string)f.Attribute("class")!).Contains("captum-sequence-barchart", StringComparison.Ordinal));
+        var heat = figures.SingleOrDefault(f => ((string)f.Attribute("class")!).Contains("captum-token-heatmap", StringComparison.Ordinal));
+
+        // One answer token ("garden"): its probability and entropy, once in the report, under the bars or beside the heat map.
+        Assert.Single(steps);
+        var expected = new[] { steps[0].GetProperty("probability").GetDouble(), steps[0].GetProperty("entropy").GetDouble() };
+        Assert.Equal(underTheBars, ScoreValues(bars).Count);
+        Assert.Equal(underTheBars == 0, heat is not null);
+        var drawn = ScoreValues(underTheBars > 0 ? bars : heat!).Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(expected, drawn);
+    }
+
+    [Theory]
     [InlineData("layer-gradient-x-activation")]
     [InlineData("layer-gradient-shap")]
     public void Llm_LayerGradientMethod_AttributesEveryPromptTokenForTheAnswerToken(string method)

@@ -27,18 +27,32 @@ public sealed class SupportingFactQualityTests
         Assert.Equal("Stories", Assert.Throws<ArgumentException>(() => new SupportingFactOptions { Stories = 0 }.Validate()).ParamName);
     }
 
-    [Fact]
-    public void SentenceAttribution_LayerIg_SumsEachSentencesTokens()
+    [Theory]
+    [InlineData("layer-ig")]
+    [InlineData("layer-gradient-x-activation")]
+    [InlineData("layer-gradient-shap")]
+    public void SentenceAttribution_GradientMethod_SumsEachSentencesTokens(string method)
     {
         using var model = StoryModelTests.Fresh(5);
         var story = StoryGenerator.Generate(777, 5);
         var options = new SupportingFactOptions { Steps = 8 };
 
-        var sentences = SupportingFactQuality.SentenceAttribution(model, story, "layer-ig", options);
+        var sentences = SupportingFactQuality.SentenceAttribution(model, story, method, options);
 
-        using var tokens = Captum.Attr.LLMGradientAttribution.LayerIntegratedGradients(model.Network, model.Tokenizer, "transformer.wte")
-            .Attribute(new Captum.Attr.TextTokenInput(story.Prompt, model.Tokenizer, baselines: model.Tokenizer.PadId), story.Answer, new() { Method = new() { Steps = 8 } });
+        // The method on the prompt's tokens, [pad] the baseline token (LayerGradientShap seeded with the story's index).
+        var input = new Captum.Attr.TextTokenInput(story.Prompt, model.Tokenizer, baselines: model.Tokenizer.PadId);
+        const string Embedding = "transformer.wte";
+        using var tokens = method switch
+        {
+            "layer-ig" => Captum.Attr.LLMGradientAttribution.LayerIntegratedGradients(model.Network, model.Tokenizer, Embedding)
+                .Attribute(input, story.Answer, new() { Method = new() { Steps = 8 } }),
+            "layer-gradient-x-activation" => Captum.Attr.LLMGradientAttribution.LayerGradientXActivation(model.Network, model.Tokenizer, Embedding)
+                .Attribute(input, story.Answer),
+            _ => Captum.Attr.LLMGradientAttribution.LayerGradientShap(model.Network, model.Tokenizer, Embedding)
+                .Attribute(input, story.Answer, new() { Method = new() { Seed = story.Index } }),
+        };
         var values = tokens.SequenceAttribution.data<float>().ToArray();
+        Assert.True(values.Any(v => Math.Abs(v) > 1e-6), "every token attributed 0");
         Assert.Equal(story.Sentences.Count, sentences.Length);
         for (var s = 0; s < sentences.Length; s++)
         {
@@ -78,6 +92,7 @@ public sealed class LlmEvalCommandTests
             }
         }
 
+        Assert.All(root.GetProperty("byMethod").EnumerateObject(), p => Assert.Equal(root.GetProperty("accuracy").GetDouble(), p.Value.GetProperty("accuracy").GetDouble()));
         var headline = root.GetProperty("byMethod").GetProperty("feature-ablation");
         Assert.Equal(headline.GetProperty("supportingFact").GetDouble(), root.GetProperty("supportingFact").GetDouble());
         Assert.True(root.GetProperty("accuracy").GetDouble() >= 0.9, $"accuracy {root.GetProperty("accuracy").GetDouble()}");
