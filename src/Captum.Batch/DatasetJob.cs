@@ -54,6 +54,9 @@ public sealed record AttributeDatasetRequest
 
     /// <inheritdoc cref="DatasetAttributionOptions.RowGroupSize"/>
     public int RowGroupSize { get; init; } = 16;
+
+    /// <summary>The <c>--flush-seconds</c> option: <see cref="DatasetAttributionOptions.FlushAfter"/> in seconds. Default 30.</summary>
+    public int FlushSeconds { get; init; } = (int)ShardedRunOptions.DefaultFlushAfter.TotalSeconds;
 }
 
 /// <summary>
@@ -90,6 +93,7 @@ public static class DatasetJob
         Positive(request.Steps, "steps");
         Positive(request.Grid, "grid");
         Positive(request.RowGroupSize, "row-group-size");
+        Positive(request.FlushSeconds, "flush-seconds");
         BaselineChoice.Parse(request.Baseline, "baseline");
         if (request.InternalBatchSize is { } b)
         {
@@ -149,7 +153,7 @@ public static class DatasetJob
             dataset,
             model,
             strategy,
-            new DatasetAttributionOptions { RowGroupSize = request.RowGroupSize, Progress = progress },
+            new DatasetAttributionOptions { RowGroupSize = request.RowGroupSize, FlushAfter = TimeSpan.FromSeconds(request.FlushSeconds), Progress = progress },
             cancellationToken).ConfigureAwait(false);
     }
 
