@@ -259,6 +259,7 @@ public static class DatasetAttribution
         catch (Exception ex) when (IsExampleFailure(ex))
         {
             // Any failure of one example is that example's: a worker that ended on it would meet it again on restart, forever.
+            row.ExampleId = ex is ExampleInputException input ? input.ExampleId : row.ExampleId;
             var known = ex is ArgumentException or IOException or InvalidDataException or NotSupportedException or UnauthorizedAccessException or ArithmeticException;
             row.Error = known ? ErrorMessages.OneLine(ex) : $"{ex.GetType().Name}: {ErrorMessages.OneLine(ex)}";
         }

@@ -20,7 +20,7 @@ internal static class BatchCommands
 
     public static Command AttributeDataset(PluginHost host, TextWriter output, TextWriter error)
     {
-        var dataset = new Option<string>("--dataset") { Description = "A dataset a plugin offers or a manifest file (JSON Lines: {\"id\", \"inputs\": {name: value or file path}, \"label\", \"annotations\"}).", Required = true };
+        var dataset = new Option<string>("--dataset") { Description = "A dataset a plugin offers or a manifest file (JSON Lines: {\"id\", \"inputs\": {name: value, image path or {\"file\": text file}}, \"label\", \"annotations\"}).", Required = true };
         var count = new Option<int?>("--count") { Description = "Examples to attribute; default: the dataset's (a manifest: all)." };
         var seed = new Option<long>("--seed") { Description = "The seed of a generated dataset.", DefaultValueFactory = _ => 0 };
         var model = new Option<string?>("--model") { Description = "The model; default: the dataset's (required for a manifest when several models are loaded)." };
