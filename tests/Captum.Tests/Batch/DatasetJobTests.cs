@@ -106,6 +106,55 @@ public sealed class DatasetJobTests
     }
 
     [Fact]
+    public async Task RunAsync_ShippedStoryModel_RecordsTheSha256AndPathOfTheFolderItLoads()
+    {
+        using var temp = new TempFolder();
+        var out_ = Path.Combine(temp.Path, "out");
+
+        await DatasetJob.RunAsync(StoriesRequest(out_), [new StoryDataset()], [new StoryModelProvider()], ExplanationStrategies.BuiltIn, _ => null);
+
+        var spec = AttributionRunSpec.Read(out_);
+        Assert.Equal(ContentDigest.OfPath(StoryModel.DefaultFolder), spec.ModelFiles[StoryModelProvider.FolderFile]);
+        Assert.Equal(Path.GetFullPath(StoryModel.DefaultFolder), spec.ModelFilePaths[StoryModelProvider.FolderFile]);
+    }
+
+    [Fact]
+    public async Task RunAsync_DefaultModelFileChangedByOneByte_ResumeIsRefusedNamingTheFileAndBothDigests()
+    {
+        using var temp = new TempFolder();
+        var folder = Path.Combine(temp.Path, "story-model");
+        BuildOutputs.Copy(StoryModel.DefaultFolder, folder);
+        var out_ = Path.Combine(temp.Path, "out");
+        await DatasetJob.RunAsync(StoriesRequest(out_), [new StoryDataset()], [new StoryModelProvider(folder)], ExplanationStrategies.BuiltIn, _ => null);
+        var before = ContentDigest.OfPath(folder);
+        var weights = Path.Combine(folder, "model.safetensors");
+        var bytes = File.ReadAllBytes(weights);
+        bytes[^1] ^= 0x01; // the lowest bit of the last weight: the file still loads
+        File.WriteAllBytes(weights, bytes);
+
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() =>
+            DatasetJob.RunAsync(StoriesRequest(out_), [new StoryDataset()], [new StoryModelProvider(folder)], ExplanationStrategies.BuiltIn, _ => null));
+
+        Assert.Equal("out", ex.ParamName);
+        Assert.Contains($"model file '{StoryModelProvider.FolderFile}' SHA-256: the folder has '{before}', this run '{ContentDigest.OfPath(folder)}'", ex.Message);
+    }
+
+    [Fact]
+    public async Task RunAsync_DefaultModelFileMissing_IsRefusedNamingTheOptionBeforeWork()
+    {
+        using var temp = new TempFolder();
+        var out_ = Path.Combine(temp.Path, "out");
+        var nowhere = Path.Combine(temp.Path, "no-model");
+
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() =>
+            DatasetJob.RunAsync(StoriesRequest(out_), [new StoryDataset()], [new StoryModelProvider(nowhere)], ExplanationStrategies.BuiltIn, _ => null));
+
+        Assert.Equal("model-file", ex.ParamName);
+        Assert.Contains($"--model-file {StoryModelProvider.FolderFile}: not given, and the model 'story' reads it by default from {nowhere}", ex.Message);
+        Assert.False(Directory.Exists(out_));
+    }
+
+    [Fact]
     public async Task RunAsync_StoryManifestWithPromptFiles_AttributesTheTokensOfEachFile()
     {
         using var temp = new TempFolder();
