@@ -52,6 +52,43 @@ public sealed partial class ScaleDocTests
     }
 
     [Fact]
+    public void ScaleDoc_DockerfileFinalImage_CarriesEveryFrameworkTheBuiltCaptumRequires()
+    {
+        var from = FromLine().Matches(Block(Doc, "dockerfile")).Last();
+        var (repository, major, minor) = (from.Groups["repository"].Value, int.Parse(from.Groups["major"].Value), int.Parse(from.Groups["minor"].Value));
+        using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(BuildOutputs.Of(Path.Combine("src", "Captum.Cli")), "captum.runtimeconfig.json")));
+        var options = config.RootElement.GetProperty("runtimeOptions");
+        var required = options.TryGetProperty("frameworks", out var list) ? list.EnumerateArray().ToList() : [options.GetProperty("framework")];
+
+        Assert.True(ImageFrameworks.ContainsKey(repository), $"the final image {from.Value} is none of {string.Join(", ", ImageFrameworks.Keys)}");
+        Assert.NotEmpty(required);
+        foreach (var framework in required)
+        {
+            var (name, version) = (framework.GetProperty("name").GetString()!, Version.Parse(framework.GetProperty("version").GetString()!));
+            Assert.True(ImageFrameworks[repository].Contains(name), $"the final image {from.Value} has no {name}, which the built captum.runtimeconfig.json requires");
+
+            // A framework rolls forward to a later minor version, not to another major one.
+            Assert.True(major == version.Major && minor >= version.Minor, $"the final image {from.Value} has .NET {major}.{minor}, captum requires {name} {version}");
+        }
+    }
+
+    [Fact]
+    public void ScaleDoc_DockerfilePublish_IsForLinuxX64OnlyAndItsContextLeavesBuildOutputOut()
+    {
+        var dockerfile = Block(Doc, "dockerfile");
+        var publish = Assert.Single(dockerfile.Split('\n'), l => l.StartsWith("RUN dotnet publish ", StringComparison.Ordinal));
+        var ignore = File.ReadAllLines(Path.Combine(GettingStartedDocTests.RepositoryRoot(), ".dockerignore"))
+            .Select(l => l.Trim().TrimEnd('/')).Where(l => l.Length > 0 && !l.StartsWith('#')).ToList();
+
+        // Without a runtime identifier the publish folder carries libtorch for every platform TorchSharp ships.
+        Assert.Matches(@"(?:-r|--runtime) linux-x64(?:\s|$)", publish);
+        Assert.Matches(@"--self-contained false(?:\s|$)", publish);
+        Assert.Contains("COPY . .", dockerfile, StringComparison.Ordinal);
+        Assert.Contains("**/bin", ignore);
+        Assert.Contains("**/obj", ignore);
+    }
+
+    [Fact]
     public void ScaleDoc_SlurmArray_GivesEachTaskItsShardOfTheArray()
     {
         var script = ArrayLine().Match(Block(Doc, "bash"));
@@ -121,6 +158,15 @@ public sealed partial class ScaleDocTests
     private static string Block(string doc, string language) =>
         CodeBlock().Matches(doc).Single(m => m.Groups["language"].Value == language).Groups["body"].Value;
 
+    /// <summary>The shared frameworks each of Microsoft's .NET images on Linux holds (runtime-deps: none, for self-contained apps).</summary>
+    private static readonly Dictionary<string, string[]> ImageFrameworks = new()
+    {
+        ["runtime-deps"] = [],
+        ["runtime"] = ["Microsoft.NETCore.App"],
+        ["aspnet"] = ["Microsoft.NETCore.App", "Microsoft.AspNetCore.App"],
+        ["sdk"] = ["Microsoft.NETCore.App", "Microsoft.AspNetCore.App"],
+    };
+
     [GeneratedRegex(@"```(?<language>\w*)\n(?<body>.*?)```", RegexOptions.Singleline)]
     private static partial Regex CodeBlock();
 
@@ -135,6 +181,9 @@ public sealed partial class ScaleDocTests
 
     [GeneratedRegex(@"name: CAPTUM_SHARD_COUNT\s+value: ""(\d+)""")]
     private static partial Regex ShardCountValue();
+
+    [GeneratedRegex(@"^FROM mcr\.microsoft\.com/dotnet/(?<repository>[a-z-]+):(?<major>\d+)\.(?<minor>\d+)\S*", RegexOptions.Multiline)]
+    private static partial Regex FromLine();
 
     [GeneratedRegex(@"#SBATCH --array=(?<min>\d+)-(?<max>\d+)(?::(?<step>\d+))?(?:%(?<limit>\d+))?")]
     private static partial Regex ArrayLine();
