@@ -7,6 +7,8 @@ using Captum.Plugins;
 using Captum.Tests.Plugins.Vqa.Commands;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
+using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.NamingConventions;
 
 namespace Captum.Tests.Docs;
 
@@ -37,18 +39,40 @@ public sealed partial class ScaleDocTests
     }
 
     [Fact]
-    public void ScaleDoc_KubernetesJob_GivesEachCompletionIndexItsShardOfCompletions()
+    public void ScaleDoc_KubernetesJob_IsAnIndexedJobWhoseWorkersTakeTheirShardFromTheCompletionIndex()
     {
-        var yaml = Block(Doc, "yaml");
-        var completions = int.Parse(CompletionsLine().Match(yaml).Groups[1].Value);
-        var count = ShardCountValue().Match(yaml).Groups[1].Value;
+        var job = new DeserializerBuilder().WithNamingConvention(CamelCaseNamingConvention.Instance).Build().Deserialize<KubernetesJob>(Block(Doc, "yaml"));
+        using var host = PluginHost.Load([BundledCli.Plugins]);
+        var root = CaptumCli.Root(host, TextWriter.Null, TextWriter.Null);
 
-        Assert.Equal($"{completions}", count);
+        Assert.Equal(("batch/v1", "Job", "Indexed"), (job.ApiVersion, job.Kind, job.Spec.CompletionMode));
+        var completions = job.Spec.Completions;
+        Assert.True(completions > 1, $"completions: {completions}");
+        Assert.Equal(completions, job.Spec.Parallelism); // "Eight pods, one shard each", all at once
+        Assert.Contains(job.Spec.Template.Spec.RestartPolicy, new[] { "OnFailure", "Never" });
+        var container = Assert.Single(job.Spec.Template.Spec.Containers);
+        Assert.Equal(["captum", "attribute-dataset"], container.Command.Take(2));
+        var env = container.Env.ToDictionary(e => e.Name, e => e.Value);
+        Assert.Equal($"{completions}", env.GetValueOrDefault(ShardAssignment.ShardCountVariable));
+
+        // The command as the worker parses it gives no shard: each pod's comes from its JOB_COMPLETION_INDEX.
+        var parsed = root.Parse(container.Command.Skip(1).ToArray());
+        Assert.Empty(parsed.Errors);
+        var (index, count) = (parsed.GetValue<int?>("--shard-index"), parsed.GetValue<int?>("--shard-count"));
+        Assert.Equal((null, null), (index, count));
         for (var k = 0; k < completions; k++)
         {
-            var env = new Dictionary<string, string> { ["JOB_COMPLETION_INDEX"] = $"{k}", ["CAPTUM_SHARD_COUNT"] = count };
-            Assert.Equal(new ShardAssignment(k, completions), ShardAssignment.Resolve(null, null, env.GetValueOrDefault));
+            var pod = new Dictionary<string, string>(env) { [ShardAssignment.KubernetesIndexVariable] = $"{k}" };
+            Assert.Equal(new ShardAssignment(k, completions), ShardAssignment.Resolve(index, count, pod.GetValueOrDefault));
         }
+
+        // Every pod writes under the shared claim, with as many libtorch threads as the cores it is given.
+        var out_ = parsed.GetValue<string>("--out")!;
+        var mount = Assert.Single(container.VolumeMounts, m => out_.StartsWith(m.MountPath.TrimEnd('/') + "/", StringComparison.Ordinal));
+        var volume = Assert.Single(job.Spec.Template.Spec.Volumes, v => v.Name == mount.Name);
+        Assert.False(string.IsNullOrEmpty(volume.PersistentVolumeClaim?.GetValueOrDefault("claimName")), $"volume {volume.Name} is no persistent volume claim");
+        var threads = $"{parsed.GetValue<int?>("--threads")}";
+        Assert.Equal((threads, threads), (container.Resources.Requests["cpu"], container.Resources.Limits["cpu"]));
     }
 
     [Fact]
@@ -86,6 +110,19 @@ public sealed partial class ScaleDocTests
         Assert.Contains("COPY . .", dockerfile, StringComparison.Ordinal);
         Assert.Contains("**/bin", ignore);
         Assert.Contains("**/obj", ignore);
+    }
+
+    [Fact]
+    public void ScaleDoc_SlurmLogFolder_IsMadeBeforeSbatch()
+    {
+        var folder = OutputFolder().Match(Block(Doc, "bash"));
+        var submit = CodeBlock().Matches(Doc).Select(m => m.Groups["body"].Value.Split('\n').Select(l => l.Trim()).ToList())
+            .SingleOrDefault(lines => lines.Any(l => l.StartsWith("sbatch ", StringComparison.Ordinal)));
+
+        Assert.True(folder.Success, "the sbatch script's --output has no folder");
+        Assert.NotNull(submit);
+        var made = submit.IndexOf($"mkdir -p {folder.Groups["folder"].Value}");
+        Assert.InRange(made, 0, submit.FindIndex(l => l.StartsWith("sbatch ", StringComparison.Ordinal)) - 1);
     }
 
     [Fact]
@@ -176,18 +213,96 @@ public sealed partial class ScaleDocTests
     [GeneratedRegex(@"""(?<quoted>[^""]*)""|\S+")]
     private static partial Regex ShellWord();
 
-    [GeneratedRegex(@"^\s*completions: (\d+)", RegexOptions.Multiline)]
-    private static partial Regex CompletionsLine();
-
-    [GeneratedRegex(@"name: CAPTUM_SHARD_COUNT\s+value: ""(\d+)""")]
-    private static partial Regex ShardCountValue();
-
     [GeneratedRegex(@"^FROM mcr\.microsoft\.com/dotnet/(?<repository>[a-z-]+):(?<major>\d+)\.(?<minor>\d+)\S*", RegexOptions.Multiline)]
     private static partial Regex FromLine();
+
+    [GeneratedRegex(@"^#SBATCH --output=(?<folder>[^/\s]+)/", RegexOptions.Multiline)]
+    private static partial Regex OutputFolder();
 
     [GeneratedRegex(@"#SBATCH --array=(?<min>\d+)-(?<max>\d+)(?::(?<step>\d+))?(?:%(?<limit>\d+))?")]
     private static partial Regex ArrayLine();
 
     [GeneratedRegex(@"`--array=(?<min>\d+)-(?<max>\d+)(?::(?<step>\d+))?(?:%(?<limit>\d+))?`")]
     private static partial Regex ArrayOption();
+    /// <summary>The fields of a Kubernetes Job the doc's manifest may use (an unknown field fails the parse).</summary>
+    public sealed class KubernetesJob
+    {
+        public string ApiVersion { get; set; } = "";
+
+        public string Kind { get; set; } = "";
+
+        public Dictionary<string, string> Metadata { get; set; } = [];
+
+        public JobSpec Spec { get; set; } = new();
+    }
+
+    public sealed class JobSpec
+    {
+        public string CompletionMode { get; set; } = "";
+
+        public int Completions { get; set; }
+
+        public int Parallelism { get; set; }
+
+        public int BackoffLimit { get; set; }
+
+        public PodTemplate Template { get; set; } = new();
+    }
+
+    public sealed class PodTemplate
+    {
+        public PodSpec Spec { get; set; } = new();
+    }
+
+    public sealed class PodSpec
+    {
+        public string RestartPolicy { get; set; } = "";
+
+        public List<ContainerSpec> Containers { get; set; } = [];
+
+        public List<VolumeSpec> Volumes { get; set; } = [];
+    }
+
+    public sealed class ContainerSpec
+    {
+        public string Name { get; set; } = "";
+
+        public string Image { get; set; } = "";
+
+        public List<string> Command { get; set; } = [];
+
+        public List<EnvVar> Env { get; set; } = [];
+
+        public ResourceSpec Resources { get; set; } = new();
+
+        public List<VolumeMount> VolumeMounts { get; set; } = [];
+    }
+
+    public sealed class EnvVar
+    {
+        public string Name { get; set; } = "";
+
+        public string Value { get; set; } = "";
+    }
+
+    public sealed class ResourceSpec
+    {
+        public Dictionary<string, string> Requests { get; set; } = [];
+
+        public Dictionary<string, string> Limits { get; set; } = [];
+    }
+
+    public sealed class VolumeMount
+    {
+        public string Name { get; set; } = "";
+
+        public string MountPath { get; set; } = "";
+    }
+
+    public sealed class VolumeSpec
+    {
+        public string Name { get; set; } = "";
+
+        public Dictionary<string, string>? PersistentVolumeClaim { get; set; }
+    }
 }
