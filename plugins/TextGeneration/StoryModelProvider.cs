@@ -12,6 +12,27 @@ public sealed class StoryModelProvider : IInterpretableModelProvider
     /// <summary>The name of the optional model folder.</summary>
     public const string FolderFile = "story-model";
 
+    private readonly string? defaultFolder;
+
+    /// <summary>Offers the story model, by default the one the plugin ships (<see cref="StoryModel.DefaultFolder"/>).</summary>
+    public StoryModelProvider()
+        : this(null)
+    {
+    }
+
+    /// <summary>Offers the story model with another default folder (tests: a copy of the shipped one).</summary>
+    internal StoryModelProvider(string? defaultFolder)
+    {
+        this.defaultFolder = defaultFolder;
+        Files =
+        [
+            new(FolderFile, "a story model folder (config.json, model.safetensors or pytorch_model.bin, vocab.txt), e.g. from captum llm-train; default: the one the plugin ships", false)
+            {
+                DefaultPath = defaultFolder ?? StoryModel.DefaultFolder,
+            },
+        ];
+    }
+
     /// <inheritdoc />
     public string Name => "story";
 
@@ -20,10 +41,8 @@ public sealed class StoryModelProvider : IInterpretableModelProvider
         "The text-generation plugin's story model (a small GPT-2): the next word after a story and its question, e.g. the place in \"where is mary ?\"; the words of the prompt are attributed.";
 
     /// <inheritdoc />
-    public IReadOnlyList<ModelFile> Files { get; } =
-    [
-        new(FolderFile, "a story model folder (config.json, model.safetensors or pytorch_model.bin, vocab.txt), e.g. from captum llm-train; default: the one the plugin ships", false),
-    ];
+    /// <remarks>The folder's <see cref="ModelFile.DefaultPath"/> is the shipped model's, so that a run records its weights' SHA-256.</remarks>
+    public IReadOnlyList<ModelFile> Files { get; }
 
     /// <inheritdoc />
     /// <remarks>No settings are taken; a setting is refused, naming it.</remarks>
@@ -44,7 +63,7 @@ public sealed class StoryModelProvider : IInterpretableModelProvider
 
         if (folder is null)
         {
-            return StoryAnswerModel.Load();
+            return defaultFolder is null ? StoryAnswerModel.Load() : new StoryAnswerModel(StoryModel.Load(defaultFolder));
         }
 
         StoryModel story;

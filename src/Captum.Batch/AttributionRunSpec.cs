@@ -30,13 +30,14 @@ public sealed record AttributionRunSpec : IShardedRunSpec<AttributionRunSpec>
 
     /// <summary>
     /// The model's files: name to the SHA-256 (hex) of the file's contents (<see cref="ContentDigest.OfPath"/>), what
-    /// identifies the weights wherever the file is mounted.
+    /// identifies the weights wherever the file is mounted. Those given, and each default the provider reads from disk
+    /// for one not given (<see cref="Captum.Plugins.ModelFile.DefaultPath"/>, e.g. the model a plugin ships beside its assembly).
     /// </summary>
     public SortedDictionary<string, string> ModelFiles { get; init; } = new(StringComparer.Ordinal);
 
     /// <summary>
-    /// The model's files as the first worker gave them (name to path). Recorded for people, not compared: workers on
-    /// other machines may mount the same file elsewhere.
+    /// The model's files as the first worker gave them, or found them by default (name to path). Recorded for people,
+    /// not compared: workers on other machines may mount the same file elsewhere.
     /// </summary>
     public SortedDictionary<string, string> ModelFilePaths { get; init; } = new(StringComparer.Ordinal);
 

@@ -11,16 +11,22 @@ namespace Captum.Batch;
 public sealed record DatasetAttributionOptions
 {
     /// <summary>
-    /// Examples per part file (one Parquet row group each), written and recorded as soon as they are done; a
-    /// worker killed at any moment recomputes at most this many examples. Default 16.
+    /// Examples per part file (one Parquet row group each), written and recorded as soon as they are done (or sooner:
+    /// see <see cref="FlushAfter"/>); a worker killed at any moment recomputes at most this many examples. Default 16.
     /// </summary>
     public int RowGroupSize { get; init; } = 16;
+
+    /// <inheritdoc cref="ShardedRunOptions.FlushAfter"/>
+    public TimeSpan FlushAfter { get; init; } = ShardedRunOptions.DefaultFlushAfter;
 
     /// <summary>Receives the shard's progress after every example.</summary>
     public IProgress<DatasetProgress>? Progress { get; init; }
 
     /// <summary>Creates a file to write (tests simulate a full disk with it); a new <see cref="FileStream"/> when null.</summary>
     internal Func<string, Stream>? CreateFile { get; init; }
+
+    /// <inheritdoc cref="ShardedRunOptions.Time"/>
+    internal TimeProvider? Time { get; init; }
 }
 
 /// <summary>Where a shard's work stands.</summary>
@@ -157,7 +163,7 @@ public static class DatasetAttribution
             shard,
             spec.Count,
             (index, token) => Attribute(index, dataset, model, strategy, spec, token),
-            new ShardedRunOptions { RowGroupSize = options.RowGroupSize, Progress = options.Progress, CreateFile = options.CreateFile },
+            new ShardedRunOptions { RowGroupSize = options.RowGroupSize, FlushAfter = options.FlushAfter, Progress = options.Progress, CreateFile = options.CreateFile, Time = options.Time },
             cancellationToken).ConfigureAwait(false);
     }
 
@@ -184,6 +190,7 @@ public static class DatasetAttribution
         }
 
         ShardedRun.CheckArguments(shard, spec.Count, options.RowGroupSize);
+        ShardedRun.CheckFlushAfter(options.FlushAfter);
 
         if (spec.Steps < 1 || spec.Grid < 1 || spec.InternalBatchSize is < 1)
         {
@@ -252,6 +259,7 @@ public static class DatasetAttribution
         catch (Exception ex) when (IsExampleFailure(ex))
         {
             // Any failure of one example is that example's: a worker that ended on it would meet it again on restart, forever.
+            row.ExampleId = ex is ExampleInputException input ? input.ExampleId : row.ExampleId;
             var known = ex is ArgumentException or IOException or InvalidDataException or NotSupportedException or UnauthorizedAccessException or ArithmeticException;
             row.Error = known ? ErrorMessages.OneLine(ex) : $"{ex.GetType().Name}: {ErrorMessages.OneLine(ex)}";
         }

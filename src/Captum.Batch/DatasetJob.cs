@@ -54,6 +54,9 @@ public sealed record AttributeDatasetRequest
 
     /// <inheritdoc cref="DatasetAttributionOptions.RowGroupSize"/>
     public int RowGroupSize { get; init; } = 16;
+
+    /// <summary>The <c>--flush-seconds</c> option: <see cref="DatasetAttributionOptions.FlushAfter"/> in seconds. Default 30.</summary>
+    public int FlushSeconds { get; init; } = (int)ShardedRunOptions.DefaultFlushAfter.TotalSeconds;
 }
 
 /// <summary>
@@ -90,6 +93,7 @@ public static class DatasetJob
         Positive(request.Steps, "steps");
         Positive(request.Grid, "grid");
         Positive(request.RowGroupSize, "row-group-size");
+        Positive(request.FlushSeconds, "flush-seconds");
         BaselineChoice.Parse(request.Baseline, "baseline");
         if (request.InternalBatchSize is { } b)
         {
@@ -118,7 +122,7 @@ public static class DatasetJob
 
         var modelProvider = models.FirstOrDefault(m => string.Equals(m.Name, modelName, StringComparison.OrdinalIgnoreCase))
             ?? throw new ArgumentException($"--model: no plugin offers a model named '{modelName}'; models: {string.Join(", ", models.Select(m => m.Name))}.", "model");
-        var fileDigests = ModelFileDigests(request.ModelFiles);
+        var (fileDigests, filePaths) = ModelFileDigests(modelProvider, request.ModelFiles);
         using var model = modelProvider.Load(request.ModelFiles, request.ModelSettings);
         using var dataset = datasetProvider is not null
             ? datasetProvider.Open(new ExampleDatasetOptions { Count = request.Count, Seed = request.Seed })
@@ -131,7 +135,7 @@ public static class DatasetJob
             Seed = datasetProvider is null ? 0 : request.Seed,
             Model = modelProvider.Name,
             ModelFiles = fileDigests,
-            ModelFilePaths = new(request.ModelFiles.ToDictionary(kv => kv.Key, kv => Path.GetFullPath(kv.Value)), StringComparer.Ordinal),
+            ModelFilePaths = filePaths,
             ModelBuild = BuildOf(modelProvider),
             ModelSettings = new(request.ModelSettings.ToDictionary(), StringComparer.Ordinal),
             Method = strategy.Name,
@@ -149,14 +153,19 @@ public static class DatasetJob
             dataset,
             model,
             strategy,
-            new DatasetAttributionOptions { RowGroupSize = request.RowGroupSize, Progress = progress },
+            new DatasetAttributionOptions { RowGroupSize = request.RowGroupSize, FlushAfter = TimeSpan.FromSeconds(request.FlushSeconds), Progress = progress },
             cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The SHA-256 of every model file, before the model loads; a missing file is named by its option.</summary>
-    private static SortedDictionary<string, string> ModelFileDigests(IReadOnlyDictionary<string, string> files)
+    /// <summary>
+    /// The SHA-256 and full path of every model file the model loads, before it loads: those given, and the
+    /// <see cref="ModelFile.DefaultPath"/> of each one not given (the model a plugin ships beside its assembly). A
+    /// missing file is named by its option.
+    /// </summary>
+    private static (SortedDictionary<string, string> Digests, SortedDictionary<string, string> Paths) ModelFileDigests(
+        IInterpretableModelProvider provider, IReadOnlyDictionary<string, string> files)
     {
-        var digests = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        var (digests, paths) = (new SortedDictionary<string, string>(StringComparer.Ordinal), new SortedDictionary<string, string>(StringComparer.Ordinal));
         foreach (var (name, path) in files)
         {
             if (!File.Exists(path) && !Directory.Exists(path))
@@ -164,10 +173,23 @@ public static class DatasetJob
                 throw new ArgumentException($"--model-file {name}={path}: no file or folder has that path.", "model-file");
             }
 
-            digests[name] = ContentDigest.OfPath(path);
+            (digests[name], paths[name]) = (ContentDigest.OfPath(path), Path.GetFullPath(path));
         }
 
-        return digests;
+        foreach (var file in provider.Files.Where(f => f.DefaultPath is not null && !files.ContainsKey(f.Name)))
+        {
+            var path = file.DefaultPath!;
+            if (!File.Exists(path) && !Directory.Exists(path))
+            {
+                throw new ArgumentException(
+                    $"--model-file {file.Name}: not given, and the model '{provider.Name}' reads it by default from {path}, which does not exist; give --model-file {file.Name}=PATH.",
+                    "model-file");
+            }
+
+            (digests[file.Name], paths[file.Name]) = (ContentDigest.OfPath(path), Path.GetFullPath(path));
+        }
+
+        return (digests, paths);
     }
 
     /// <summary>

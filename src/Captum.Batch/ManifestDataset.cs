@@ -8,17 +8,25 @@ namespace Captum.Batch;
 /// A dataset read from a manifest file, for any model: JSON Lines, one example per line,
 /// <c>{"id": "cat-1", "inputs": {"image": "images/cat.png", "question": "what is on the mat?"}, "label": "cat", "annotations": {"split": "val"}}</c>
 /// (or one JSON array of such objects). <c>inputs</c> holds the model's raw inputs by name; the value of a file
-/// input (<see cref="RawInputKind.ImageFile"/>) is a path, relative to the manifest's folder unless absolute.
+/// input (<see cref="RawInputKind.ImageFile"/>) is a path, relative to the manifest's folder unless absolute. A text
+/// input may be given as a file too, <c>{"prompt": {"file": "prompts/17.txt"}}</c> (a path resolved the same way):
+/// its value is the file's UTF-8 text, read when the example is (<see cref="Get"/>), without one final line ending.
 /// <c>id</c> defaults to <c>line-N</c> (1-based); <c>label</c> and <c>annotations</c> are optional. A file that
 /// is missing is not checked here: its example's row gets an error, and the others go on.
 /// </summary>
 public sealed class ManifestDataset : IExampleDataset
 {
-    private readonly List<DatasetExample> examples;
+    /// <summary>The property of an input's object value that names its file: <c>{"file": "prompts/17.txt"}</c>.</summary>
+    public const string FileProperty = "file";
 
-    private ManifestDataset(List<DatasetExample> examples, string digest)
+    private static readonly System.Text.UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+    private readonly string path;
+    private readonly List<Entry> entries;
+
+    private ManifestDataset(string path, List<Entry> entries, string digest)
     {
-        this.examples = examples;
+        this.path = path;
+        this.entries = entries;
         Digest = digest;
     }
 
@@ -26,14 +34,27 @@ public sealed class ManifestDataset : IExampleDataset
     public string Digest { get; }
 
     /// <inheritdoc />
-    public int Count => examples.Count;
+    public int Count => entries.Count;
 
     /// <inheritdoc />
+    /// <exception cref="ExampleInputException">A text input's file is missing, unreadable or not UTF-8; the message names the manifest's line, the example, the input and the path.</exception>
     public DatasetExample Get(int index)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(index);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, examples.Count);
-        return examples[index];
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, entries.Count);
+        var (example, line, textFiles) = entries[index];
+        if (textFiles.Count == 0)
+        {
+            return example;
+        }
+
+        var inputs = new Dictionary<string, RawInputValue>(example.Inputs, StringComparer.Ordinal);
+        foreach (var (name, file) in textFiles)
+        {
+            inputs[name] = ReadText(example.Id, line, name, file);
+        }
+
+        return example with { Inputs = inputs };
     }
 
     /// <summary>Reads a manifest file.</summary>
@@ -59,7 +80,7 @@ public sealed class ManifestDataset : IExampleDataset
         var digest = ContentDigest.Of(bytes);
         var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
         var kinds = rawInputs.ToDictionary(r => r.Name, r => r.Kind, StringComparer.Ordinal);
-        var examples = new List<DatasetExample>();
+        var examples = new List<Entry>();
         var ids = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (line, element) in Elements(path, bytes))
         {
@@ -68,13 +89,13 @@ public sealed class ManifestDataset : IExampleDataset
                 break;
             }
 
-            var example = Parse(path, line, element, folder, kinds);
-            if (!ids.Add(example.Id))
+            var entry = Parse(path, line, element, folder, kinds);
+            if (!ids.Add(entry.Example.Id))
             {
-                throw new ArgumentException($"{path}:{line}: the id '{example.Id}' is used twice.", "dataset");
+                throw new ArgumentException($"{path}:{line}: the id '{entry.Example.Id}' is used twice.", "dataset");
             }
 
-            examples.Add(example);
+            examples.Add(entry);
         }
 
         if (examples.Count == 0)
@@ -87,7 +108,7 @@ public sealed class ManifestDataset : IExampleDataset
             throw new ArgumentException($"count: {asked} examples asked of {path}, which holds {examples.Count}; give at most {examples.Count}, or leave count out for all.", nameof(count));
         }
 
-        return new ManifestDataset(examples, digest);
+        return new ManifestDataset(path, examples, digest);
     }
 
     private static IEnumerable<(int Line, JsonElement Element)> Elements(string path, byte[] bytes)
@@ -128,7 +149,7 @@ public sealed class ManifestDataset : IExampleDataset
         }
     }
 
-    private static DatasetExample Parse(string path, int line, JsonElement element, string folder, Dictionary<string, RawInputKind> kinds)
+    private static Entry Parse(string path, int line, JsonElement element, string folder, Dictionary<string, RawInputKind> kinds)
     {
         string Where() => string.Create(CultureInfo.InvariantCulture, $"{path}:{line}");
         if (element.ValueKind != JsonValueKind.Object || !element.TryGetProperty("inputs", out var inputs) || inputs.ValueKind != JsonValueKind.Object)
@@ -137,6 +158,7 @@ public sealed class ManifestDataset : IExampleDataset
         }
 
         var values = new Dictionary<string, RawInputValue>(StringComparer.Ordinal);
+        var textFiles = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var input in inputs.EnumerateObject())
         {
             if (!kinds.TryGetValue(input.Name, out var kind))
@@ -144,9 +166,27 @@ public sealed class ManifestDataset : IExampleDataset
                 throw new ArgumentException($"{Where()}: the model has no raw input '{input.Name}'; it takes {string.Join(", ", kinds.Keys)}.", "dataset");
             }
 
+            if (input.Value.ValueKind == JsonValueKind.Object)
+            {
+                var file = FileOf(input.Value) ?? throw new ArgumentException(
+                    $"{Where()}: the value of '{input.Name}' is a string or {{\"{FileProperty}\": path}}, with no other property.", "dataset");
+                var resolved = Path.IsPathRooted(file) ? file : Path.Combine(folder, file);
+                if (kind == RawInputKind.Text)
+                {
+                    textFiles[input.Name] = resolved;
+                    values[input.Name] = string.Empty; // read by Get
+                }
+                else
+                {
+                    values[input.Name] = resolved;
+                }
+
+                continue;
+            }
+
             if (input.Value.ValueKind != JsonValueKind.String)
             {
-                throw new ArgumentException($"{Where()}: the value of '{input.Name}' must be a string.", "dataset");
+                throw new ArgumentException($"{Where()}: the value of '{input.Name}' must be a string, or {{\"{FileProperty}\": path}} for its file.", "dataset");
             }
 
             var value = input.Value.GetString()!;
@@ -164,8 +204,45 @@ public sealed class ManifestDataset : IExampleDataset
             }
         }
 
-        return new DatasetExample(id, values, label, annotations);
+        return new Entry(new DatasetExample(id, values, label, annotations), line, textFiles);
     }
+
+    /// <summary>The path of <c>{"file": path}</c>; null for any other object.</summary>
+    private static string? FileOf(JsonElement value)
+    {
+        var properties = value.EnumerateObject().ToList();
+        return properties is [{ Name: FileProperty, Value.ValueKind: JsonValueKind.String } only] && !string.IsNullOrWhiteSpace(only.Value.GetString())
+            ? only.Value.GetString()
+            : null;
+    }
+
+    /// <summary>A text input's file as its UTF-8 text, without one final line ending.</summary>
+    private string ReadText(string id, int line, string input, string file)
+    {
+        string Problem(string what) => string.Create(CultureInfo.InvariantCulture, $"{path}:{line}: example '{id}': the text file of '{input}' {what}: {file}");
+        string text;
+        try
+        {
+            text = File.ReadAllText(file, StrictUtf8);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new ExampleInputException(id, Problem("is missing"), ex);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new ExampleInputException(id, Problem($"cannot be read ({ErrorMessages.OneLine(ex)})"), ex);
+        }
+        catch (System.Text.DecoderFallbackException ex)
+        {
+            throw new ExampleInputException(id, Problem("is not UTF-8 text"), ex);
+        }
+
+        text = text.TrimStart('\uFEFF');
+        return text.EndsWith("\r\n", StringComparison.Ordinal) ? text[..^2] : text.EndsWith('\n') ? text[..^1] : text;
+    }
+
+    private sealed record Entry(DatasetExample Example, int Line, IReadOnlyDictionary<string, string> TextFiles);
 
     /// <inheritdoc />
     public void Dispose()

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 using Parquet;
 using Parquet.Serialization;
 
@@ -24,16 +25,30 @@ public interface IShardRow
 public sealed record ShardedRunOptions
 {
     /// <summary>
-    /// Units per part file (one Parquet row group each), written and recorded as soon as they are done; a worker killed
-    /// at any moment recomputes at most this many units. Default 16.
+    /// Units per part file (one Parquet row group each), written and recorded as soon as they are done (or sooner: see
+    /// <see cref="FlushAfter"/>); a worker killed at any moment recomputes at most this many units. Default 16.
     /// </summary>
     public int RowGroupSize { get; init; } = 16;
+
+    /// <summary>
+    /// The longest a finished unit waits unwritten: when the oldest unit not yet in a part finished this long ago, the
+    /// units done are written as a part even if fewer than <see cref="RowGroupSize"/> (so that a worker killed while
+    /// computing slow units loses at most this much finished work). Default 30 seconds; <see cref="Timeout.InfiniteTimeSpan"/>
+    /// writes parts by size only.
+    /// </summary>
+    public TimeSpan FlushAfter { get; init; } = DefaultFlushAfter;
 
     /// <summary>Receives the shard's progress after every unit.</summary>
     public IProgress<DatasetProgress>? Progress { get; init; }
 
+    /// <summary>The default of <see cref="FlushAfter"/>: 30 seconds.</summary>
+    internal static TimeSpan DefaultFlushAfter { get; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Creates a file to write (tests simulate a full disk with it); a new <see cref="FileStream"/> when null.</summary>
     internal Func<string, Stream>? CreateFile { get; init; }
+
+    /// <summary>The clock of <see cref="FlushAfter"/> (tests give a fake one); the system's when null.</summary>
+    internal TimeProvider? Time { get; init; }
 }
 
 /// <summary>
@@ -102,9 +117,9 @@ public static class ShardedRun
     /// <param name="shard">This worker's shard.</param>
     /// <param name="count">The run's number of units.</param>
     /// <param name="compute">Computes the row of a unit; an exception other than one it turns into an error row stops the worker (the units done stay written).</param>
-    /// <param name="options">Row group size and progress.</param>
+    /// <param name="options">Row group size, flush time and progress.</param>
     /// <param name="cancellationToken">Stops the work after writing what is done; also passed to <paramref name="compute"/>.</param>
-    /// <exception cref="ArgumentException">The shard index is out of range, the count negative, or the row group size below 1.</exception>
+    /// <exception cref="ArgumentException">The shard index is out of range, the count negative, the row group size below 1, or the flush time not positive.</exception>
     /// <exception cref="InvalidOperationException">Another worker holds the shard, or <paramref name="compute"/> returned a row of another index.</exception>
     /// <exception cref="IOException">A write failed (the parts written before it stay complete and readable).</exception>
     public static async Task<ShardResult> RunShardAsync<TRow>(
@@ -121,6 +136,7 @@ public static class ShardedRun
         ArgumentNullException.ThrowIfNull(compute);
         options ??= new ShardedRunOptions();
         CheckArguments(shard, count, options.RowGroupSize);
+        CheckFlushAfter(options.FlushAfter);
         var folder = Path.Combine(outFolder, shard.FolderName);
         Directory.CreateDirectory(folder);
         using var claim = ShardLock.Acquire(folder, shard);
@@ -137,6 +153,16 @@ public static class ShardedRun
         var watch = Stopwatch.StartNew();
         var buffer = new List<TRow>(options.RowGroupSize);
         var create = options.CreateFile ?? (path => new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16));
+        var time = options.Time ?? TimeProvider.System;
+
+        // The buffer and the manifest are shared with the timer that writes a part when its oldest unit has waited
+        // FlushAfter (units are computed on this thread, which libtorch's thread count is set for): the gate guards
+        // them, and is not held while a unit is computed.
+        using var gate = new SemaphoreSlim(1, 1);
+        var oldest = DateTimeOffset.MinValue;
+        ExceptionDispatchInfo? timedFailure = null;
+        var stopped = false;
+        ITimer? timer = null; // set before any unit is computed, so before the local functions use it
 
         async Task Flush()
         {
@@ -151,38 +177,106 @@ public static class ShardedRun
             buffer.Clear();
         }
 
+        // The timer is set when a unit enters an empty buffer; a call for a buffer written since finds it empty, or
+        // its oldest unit younger (and the timer set anew for it).
+        void FlushIfDue()
+        {
+            gate.Wait();
+            try
+            {
+                var age = time.GetUtcNow() - oldest;
+                if (stopped || buffer.Count == 0 || timedFailure is not null)
+                {
+                    return;
+                }
+
+                if (age >= options.FlushAfter)
+                {
+                    Flush().GetAwaiter().GetResult();
+                }
+                else
+                {
+                    timer?.Change(options.FlushAfter - age, Timeout.InfiniteTimeSpan);
+                }
+            }
+            catch (Exception ex)
+            {
+                // A write that fails here (a full disk) stops the worker at its next unit, as a write on its own thread would.
+                timedFailure = ExceptionDispatchInfo.Capture(ex);
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }
+
+        async Task Locked(Func<Task> action)
+        {
+            await gate.WaitAsync().ConfigureAwait(false);
+            try
+            {
+                timedFailure?.Throw();
+                await action().ConfigureAwait(false);
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }
+
+        timer = time.CreateTimer(_ => FlushIfDue(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         try
         {
-            for (var index = first; index < end; index++)
+            try
             {
-                if (done[index - first])
+                for (var index = first; index < end; index++)
                 {
-                    await Flush().ConfigureAwait(false);
-                    continue;
-                }
+                    if (done[index - first])
+                    {
+                        await Locked(Flush).ConfigureAwait(false);
+                        continue;
+                    }
 
-                cancellationToken.ThrowIfCancellationRequested();
-                var row = compute(index, cancellationToken);
-                if (row is null || row.Index != index)
-                {
-                    throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"the row computed for unit {index} has index {row?.Index.ToString(CultureInfo.InvariantCulture) ?? "none"}."));
-                }
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var row = compute(index, cancellationToken);
+                    if (row is null || row.Index != index)
+                    {
+                        throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"the row computed for unit {index} has index {row?.Index.ToString(CultureInfo.InvariantCulture) ?? "none"}."));
+                    }
 
-                buffer.Add(row);
-                computed++;
-                errors += row.HasError ? 1 : 0;
-                if (buffer.Count == options.RowGroupSize)
-                {
-                    await Flush().ConfigureAwait(false);
+                    await Locked(async () =>
+                    {
+                        buffer.Add(row);
+                        if (buffer.Count == options.RowGroupSize)
+                        {
+                            await Flush().ConfigureAwait(false);
+                        }
+                        else if (buffer.Count == 1)
+                        {
+                            oldest = time.GetUtcNow();
+                            timer?.Change(options.FlushAfter, Timeout.InfiniteTimeSpan);
+                        }
+                    }).ConfigureAwait(false);
+                    computed++;
+                    errors += row.HasError ? 1 : 0;
+                    options.Progress?.Report(new DatasetProgress(shard, resumed + computed, end - first, resumed, watch.Elapsed));
                 }
-
-                options.Progress?.Report(new DatasetProgress(shard, resumed + computed, end - first, resumed, watch.Elapsed));
+            }
+            finally
+            {
+                // No timed write starts after this, and DisposeAsync waits for a timer call under way.
+                await gate.WaitAsync().ConfigureAwait(false);
+                stopped = true;
+                gate.Release();
+                await timer.DisposeAsync().ConfigureAwait(false);
             }
 
+            timedFailure?.Throw();
             await Flush().ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
+            timedFailure?.Throw();
             await Flush().ConfigureAwait(false);
             throw;
         }
@@ -216,6 +310,16 @@ public static class ShardedRun
         if (rowGroupSize < 1)
         {
             throw new ArgumentException($"the row group size must be at least 1, not {rowGroupSize}.", "options");
+        }
+    }
+
+    /// <summary>Refuses a <see cref="ShardedRunOptions.FlushAfter"/> that is not positive (or infinite), or longer than a timer takes.</summary>
+    internal static void CheckFlushAfter(TimeSpan flushAfter)
+    {
+        // The longest a timer takes is 2^32 - 2 ms, about 49 days.
+        if ((flushAfter <= TimeSpan.Zero || flushAfter.TotalMilliseconds > uint.MaxValue - 1) && flushAfter != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"the flush time must be positive and at most 49 days, not {flushAfter.TotalSeconds} s."), "options");
         }
     }
 

@@ -20,7 +20,7 @@ internal static class BatchCommands
 
     public static Command AttributeDataset(PluginHost host, TextWriter output, TextWriter error)
     {
-        var dataset = new Option<string>("--dataset") { Description = "A dataset a plugin offers or a manifest file (JSON Lines: {\"id\", \"inputs\": {name: value or file path}, \"label\", \"annotations\"}).", Required = true };
+        var dataset = new Option<string>("--dataset") { Description = "A dataset a plugin offers or a manifest file (JSON Lines: {\"id\", \"inputs\": {name: value, image path or {\"file\": text file}}, \"label\", \"annotations\"}).", Required = true };
         var count = new Option<int?>("--count") { Description = "Examples to attribute; default: the dataset's (a manifest: all)." };
         var seed = new Option<long>("--seed") { Description = "The seed of a generated dataset.", DefaultValueFactory = _ => 0 };
         var model = new Option<string?>("--model") { Description = "The model; default: the dataset's (required for a manifest when several models are loaded)." };
@@ -38,10 +38,11 @@ internal static class BatchCommands
         var shardIndex = new Option<int?>("--shard-index") { Description = $"This worker's shard; default: ${ShardAssignment.KubernetesIndexVariable}, else (${ShardAssignment.SlurmIndexVariable} - ${ShardAssignment.SlurmMinVariable}) / ${ShardAssignment.SlurmStepVariable}, else 0." };
         var shardCount = new Option<int?>("--shard-count") { Description = $"The number of shards; default: ${ShardAssignment.ShardCountVariable}, else ${ShardAssignment.SlurmCountVariable} in a Slurm array, else 1." };
         var rowGroup = new Option<int>("--row-group-size") { Description = "Examples per Parquet part (a worker killed recomputes at most this many).", DefaultValueFactory = _ => 16 };
+        var flushSeconds = new Option<int>("--flush-seconds") { Description = "Write a part sooner, when its oldest example finished this many seconds ago (a worker killed loses at most this much finished work).", DefaultValueFactory = _ => 30 };
         var threads = new Option<int?>("--threads") { Description = "libtorch's thread count for this worker; default: libtorch's." };
         var command = new Command("attribute-dataset", "Attribute every example of a dataset (this worker's shard of it) to Parquet, resumable after a crash; then merge-results.")
         {
-            dataset, count, seed, model, modelFile, modelSetting, method, steps, internalBatchSize, target, baseline, grid, outFolder, shardIndex, shardCount, rowGroup, threads,
+            dataset, count, seed, model, modelFile, modelSetting, method, steps, internalBatchSize, target, baseline, grid, outFolder, shardIndex, shardCount, rowGroup, flushSeconds, threads,
         };
         command.SetAction((parse, interrupted) => Task.FromResult(Run(parse, interrupted)));
         return command;
@@ -76,6 +77,7 @@ internal static class BatchCommands
                     ShardIndex = parse.GetValue(shardIndex),
                     ShardCount = parse.GetValue(shardCount),
                     RowGroupSize = parse.GetValue(rowGroup),
+                    FlushSeconds = parse.GetValue(flushSeconds),
                 };
                 if (parse.GetValue(threads) is { } n and < 1)
                 {

@@ -4,7 +4,17 @@ namespace Captum.Plugins;
 /// <param name="Name">The key in the files dictionary and the command-line option, e.g. "checkpoint".</param>
 /// <param name="Description">What the file is.</param>
 /// <param name="Required">Whether loading fails without it (otherwise the provider has a default).</param>
-public sealed record ModelFile(string Name, string Description, bool Required);
+public sealed record ModelFile(string Name, string Description, bool Required)
+{
+    /// <summary>
+    /// The file or folder <see cref="IInterpretableModelProvider.Load"/> reads when this one is not given, e.g. a model
+    /// the plugin ships beside its assembly; null when it reads none (no default, or one embedded in the assembly).
+    /// Hosts identify the model by its contents: <c>captum attribute-dataset</c> records its SHA-256 as it records a
+    /// given file's, so a run refuses to resume with other weights at that path. A provider that reads a default from
+    /// disk should set it.
+    /// </summary>
+    public string? DefaultPath { get; init; }
+}
 
 /// <summary>Describes a raw input the model takes, e.g. an image file or a question.</summary>
 /// <param name="Name">The key in the raw inputs dictionary, e.g. "image" or "question".</param>

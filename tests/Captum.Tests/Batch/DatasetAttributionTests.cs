@@ -236,6 +236,82 @@ public sealed class DatasetAttributionTests(ScenesModelFixture scenes) : IClassF
     }
 
     [Fact]
+    public async Task RunShard_ManifestWithTextFiles_ReadsThemAndGivesAMissingOneAnErrorNamingTheExampleAndPath()
+    {
+        using var temp = new TempFolder();
+        using var scenesData = Scenes(1);
+        var example = scenesData.Get(0);
+        File.WriteAllBytes(Path.Combine(temp.Path, "s0.png"), example.Inputs[VqaModel.ImageInput].Content.ToArray());
+        Directory.CreateDirectory(Path.Combine(temp.Path, "questions"));
+        File.WriteAllText(Path.Combine(temp.Path, "questions", "q0.txt"), example.Inputs[VqaModel.QuestionInput].Text + "\n");
+        var manifestPath = Path.Combine(temp.Path, "examples.jsonl");
+        File.WriteAllLines(manifestPath, [
+            """{"id": "from-file", "inputs": {"image": "s0.png", "question": {"file": "questions/q0.txt"}}}""",
+            """{"id": "lost", "inputs": {"image": "s0.png", "question": {"file": "questions/nowhere.txt"}}}""",
+        ]);
+        using var manifest = ManifestDataset.Open(manifestPath, model.RawInputs);
+        var spec = Spec(2) with { Dataset = "examples.jsonl", DatasetDigest = manifest.Digest };
+        var output = Path.Combine(temp.Path, "out");
+
+        var result = await DatasetAttribution.RunShardAsync(output, spec, ShardAssignment.Single, manifest, model, ExplanationStrategies.LayerIntegratedGradients);
+        var rows = await DatasetAttribution.ReadPartAsync(Path.Combine(output, "shard-00000", ShardPart.NameFor(0)));
+
+        // The row of the question from its file is the row of the same question given inline.
+        var inline = DatasetAttribution.Attribute(0, scenesData, model, ExplanationStrategies.LayerIntegratedGradients, spec);
+        Assert.Equal(1, result.Errors);
+        Assert.Equal(["from-file", "lost"], rows.Select(r => r.ExampleId));
+        Assert.Equal((inline.Prediction, inline.Probability), (rows[0].Prediction, rows[0].Probability));
+        Assert.Equal(inline.Inputs.Select(i => i.Labels), rows[0].Inputs.Select(i => i.Labels));
+        Assert.Equal($"{manifestPath}:2: example 'lost': the text file of 'question' is missing: {Path.Combine(temp.Path, "questions", "nowhere.txt")}", rows[1].Error);
+        Assert.Null(rows[1].Prediction);
+    }
+
+    [Fact]
+    public void ManifestDataset_TextFileNotUtf8_GetThrowsNamingTheLineExampleAndPath()
+    {
+        using var temp = new TempFolder();
+        var path = Path.Combine(temp.Path, "set.jsonl");
+        File.WriteAllText(path, """{"id": "ids", "inputs": {"question": {"file": "tokens.bin"}}}""");
+        File.WriteAllBytes(Path.Combine(temp.Path, "tokens.bin"), [0x07, 0xFF, 0xFE, 0x00]);
+        using var dataset = ManifestDataset.Open(path, model.RawInputs);
+
+        var ex = Assert.Throws<ExampleInputException>(() => dataset.Get(0));
+
+        Assert.Equal("ids", ex.ExampleId);
+        Assert.Equal($"{path}:1: example 'ids': the text file of 'question' is not UTF-8 text: {Path.Combine(temp.Path, "tokens.bin")}", ex.Message);
+    }
+
+    [Fact]
+    public void ManifestDataset_TextFile_IsItsUtf8TextWithoutTheFinalLineEnding()
+    {
+        using var temp = new TempFolder();
+        var path = Path.Combine(temp.Path, "set.jsonl");
+        File.WriteAllText(path, """{"inputs": {"question": {"file": "q.txt"}, "image": {"file": "a.png"}}}""");
+        File.WriteAllText(Path.Combine(temp.Path, "q.txt"), "what colour is the café ?\r\n", new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: true));
+        using var dataset = ManifestDataset.Open(path, model.RawInputs);
+
+        var example = dataset.Get(0);
+
+        Assert.Equal("what colour is the café ?", example.Inputs["question"].Text);
+        Assert.Equal(Path.Combine(temp.Path, "a.png"), example.Inputs["image"].Text);
+    }
+
+    [Theory]
+    [InlineData("""{"path": "q.txt"}""")]
+    [InlineData("""{"file": "q.txt", "encoding": "latin1"}""")]
+    [InlineData("""{"file": 3}""")]
+    public void ManifestDataset_InputObjectOtherThanAFile_IsRefusedNamingTheLine(string value)
+    {
+        using var temp = new TempFolder();
+        var path = Path.Combine(temp.Path, "bad.jsonl");
+        File.WriteAllLines(path, ["""{"inputs": {"question": "what shape?"}}""", """{"inputs": {"question": """ + value + "}}"]);
+
+        var ex = Assert.Throws<ArgumentException>(() => ManifestDataset.Open(path, model.RawInputs));
+
+        Assert.Contains("bad.jsonl:2: the value of 'question' is a string or {\"file\": path}", ex.Message);
+    }
+
+    [Fact]
     public void ManifestDataset_UnknownInputName_IsRefusedNamingTheLine()
     {
         using var temp = new TempFolder();

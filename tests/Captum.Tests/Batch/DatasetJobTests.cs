@@ -1,6 +1,9 @@
+using System.Text.Json;
 using Captum.Batch;
 using Captum.Explain;
 using Captum.Plugins;
+using Captum.Plugins.TextGeneration;
+using Captum.Plugins.TextGeneration.Stories;
 using Captum.Plugins.Vqa;
 using Captum.Plugins.Vqa.Scenes;
 using Xunit;
@@ -101,6 +104,86 @@ public sealed class DatasetJobTests
         Assert.EndsWith($", resources {ContentDigest.OfResources(plugin)}", spec.ModelBuild);
         Assert.Contains("model build: the folder has", Assert.Single((spec with { ModelBuild = "Captum.Plugins.Vqa 0.9, resources 00" }).Differences(spec)));
     }
+
+    [Fact]
+    public async Task RunAsync_ShippedStoryModel_RecordsTheSha256AndPathOfTheFolderItLoads()
+    {
+        using var temp = new TempFolder();
+        var out_ = Path.Combine(temp.Path, "out");
+
+        await DatasetJob.RunAsync(StoriesRequest(out_), [new StoryDataset()], [new StoryModelProvider()], ExplanationStrategies.BuiltIn, _ => null);
+
+        var spec = AttributionRunSpec.Read(out_);
+        Assert.Equal(ContentDigest.OfPath(StoryModel.DefaultFolder), spec.ModelFiles[StoryModelProvider.FolderFile]);
+        Assert.Equal(Path.GetFullPath(StoryModel.DefaultFolder), spec.ModelFilePaths[StoryModelProvider.FolderFile]);
+    }
+
+    [Fact]
+    public async Task RunAsync_DefaultModelFileChangedByOneByte_ResumeIsRefusedNamingTheFileAndBothDigests()
+    {
+        using var temp = new TempFolder();
+        var folder = Path.Combine(temp.Path, "story-model");
+        BuildOutputs.Copy(StoryModel.DefaultFolder, folder);
+        var out_ = Path.Combine(temp.Path, "out");
+        await DatasetJob.RunAsync(StoriesRequest(out_), [new StoryDataset()], [new StoryModelProvider(folder)], ExplanationStrategies.BuiltIn, _ => null);
+        var before = ContentDigest.OfPath(folder);
+        var weights = Path.Combine(folder, "model.safetensors");
+        var bytes = File.ReadAllBytes(weights);
+        bytes[^1] ^= 0x01; // the lowest bit of the last weight: the file still loads
+        File.WriteAllBytes(weights, bytes);
+
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() =>
+            DatasetJob.RunAsync(StoriesRequest(out_), [new StoryDataset()], [new StoryModelProvider(folder)], ExplanationStrategies.BuiltIn, _ => null));
+
+        Assert.Equal("out", ex.ParamName);
+        Assert.Contains($"model file '{StoryModelProvider.FolderFile}' SHA-256: the folder has '{before}', this run '{ContentDigest.OfPath(folder)}'", ex.Message);
+    }
+
+    [Fact]
+    public async Task RunAsync_DefaultModelFileMissing_IsRefusedNamingTheOptionBeforeWork()
+    {
+        using var temp = new TempFolder();
+        var out_ = Path.Combine(temp.Path, "out");
+        var nowhere = Path.Combine(temp.Path, "no-model");
+
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() =>
+            DatasetJob.RunAsync(StoriesRequest(out_), [new StoryDataset()], [new StoryModelProvider(nowhere)], ExplanationStrategies.BuiltIn, _ => null));
+
+        Assert.Equal("model-file", ex.ParamName);
+        Assert.Contains($"--model-file {StoryModelProvider.FolderFile}: not given, and the model 'story' reads it by default from {nowhere}", ex.Message);
+        Assert.False(Directory.Exists(out_));
+    }
+
+    [Fact]
+    public async Task RunAsync_StoryManifestWithPromptFiles_AttributesTheTokensOfEachFile()
+    {
+        using var temp = new TempFolder();
+        using var stories = new StoryDataset().Open(new ExampleDatasetOptions { Count = 2 });
+        var lines = new List<string>();
+        for (var i = 0; i < 2; i++)
+        {
+            var story = stories.Get(i);
+            File.WriteAllText(Path.Combine(temp.Path, $"story-{i}.txt"), story.Inputs[StoryAnswerModel.PromptInput].Text + "\n");
+            lines.Add(JsonSerializer.Serialize(new { id = story.Id, inputs = new { prompt = new { file = $"story-{i}.txt" } }, label = story.ExpectedLabel }));
+        }
+
+        var manifest = Path.Combine(temp.Path, "stories.jsonl");
+        File.WriteAllLines(manifest, lines);
+        var out_ = Path.Combine(temp.Path, "out");
+
+        await DatasetJob.RunAsync(StoriesRequest(out_) with { Dataset = manifest, Model = "story" }, [new StoryDataset()], [new StoryModelProvider()], ExplanationStrategies.BuiltIn, _ => null);
+
+        // Each row is the row of the same story given inline.
+        var rows = await DatasetAttribution.ReadPartAsync(Path.Combine(out_, "shard-00000", ShardPart.NameFor(0)));
+        using var model = new StoryModelProvider().Load(new Dictionary<string, string>(), new Dictionary<string, string>());
+        var inline = Enumerable.Range(0, 2).Select(i => DatasetAttribution.Attribute(i, stories, model, ExplanationStrategies.LayerIntegratedGradients, AttributionRunSpec.Read(out_))).ToList();
+        Assert.All(rows, r => Assert.Null(r.Error));
+        Assert.Equal(inline.Select(r => (r.ExampleId, r.Prediction, r.Probability)), rows.Select(r => (r.ExampleId, r.Prediction, r.Probability)));
+        Assert.Equal(inline.Select(r => Assert.Single(r.Inputs).Labels), rows.Select(r => Assert.Single(r.Inputs).Labels));
+        Assert.True(rows[0].Inputs[0].Labels.Count > 5, $"{rows[0].Inputs[0].Labels.Count} tokens");
+    }
+
+    private static AttributeDatasetRequest StoriesRequest(string out_) => new() { Dataset = "stories", Count = 2, Steps = Steps, Out = out_ };
 
     private static string Weights(TempFolder temp, string folder, string contents)
     {

@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Captum.Batch;
+using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
 namespace Captum.Tests.Batch;
@@ -124,6 +125,63 @@ public sealed class ShardedRunTests
         }
 
         Assert.Equal(Enumerable.Range(0, 6).Select(i => (long)i * i), rows.Select(r => r.Square));
+    }
+
+    [Theory]
+    [InlineData(30, new[] { 0 })] // unit 0 waited the flush time while unit 1 ran: written before the worker died
+    [InlineData(29, new int[0])] // not yet: kept for its row group of 16, and lost with the worker
+    public async Task RunShardAsync_WorkerDiesAfterASlowUnit_HasWrittenTheUnitsThatWaitedFlushAfter(int slowSeconds, int[] written)
+    {
+        using var temp = new TempFolder();
+        var clock = new FakeTimeProvider();
+
+        // Unit 1 takes slowSeconds while unit 0 waits unwritten; the worker then dies during unit 2.
+        await Assert.ThrowsAsync<InvalidOperationException>(() => ShardedRun.RunShardAsync(temp.Path, ShardAssignment.Single, 6, (index, _) =>
+        {
+            clock.Advance(index == 1 ? TimeSpan.FromSeconds(slowSeconds) : TimeSpan.Zero);
+            return index == 2 ? throw new InvalidOperationException("killed") : Square(index);
+        }, new() { RowGroupSize = 16, FlushAfter = TimeSpan.FromSeconds(30), Time = clock }));
+
+        var folder = Path.Combine(temp.Path, ShardAssignment.Single.FolderName);
+        var rows = new List<int>();
+        foreach (var part in ShardManifest.Read(folder)!.Parts)
+        {
+            rows.AddRange((await ShardedRun.ReadPartAsync<SquareRow>(Path.Combine(folder, part.File))).Select(r => r.Index));
+        }
+
+        Assert.Equal(written, rows);
+    }
+
+    [Fact]
+    public async Task RunShardAsync_TimedWriteFails_StopsTheWorkerWithTheWriteError()
+    {
+        using var temp = new TempFolder();
+        var clock = new FakeTimeProvider();
+        var computed = new List<int>();
+
+        var ex = await Assert.ThrowsAsync<IOException>(() => ShardedRun.RunShardAsync(temp.Path, ShardAssignment.Single, 6, (index, _) =>
+        {
+            computed.Add(index);
+            clock.Advance(index == 1 ? TimeSpan.FromSeconds(30) : TimeSpan.Zero);
+            return Square(index);
+        }, new() { RowGroupSize = 16, FlushAfter = TimeSpan.FromSeconds(30), Time = clock, CreateFile = _ => throw new IOException("disk full") }));
+
+        Assert.Equal("disk full", ex.Message);
+        Assert.Equal([0, 1], computed);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-5)]
+    public async Task RunShardAsync_FlushAfterNotPositive_ThrowsBeforeWriting(int seconds)
+    {
+        using var temp = new TempFolder();
+
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() =>
+            ShardedRun.RunShardAsync(temp.Path, ShardAssignment.Single, 3, (index, _) => Square(index), new() { FlushAfter = TimeSpan.FromSeconds(seconds) }));
+
+        Assert.Contains("flush time must be positive", ex.Message, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(temp.Path));
     }
 
     [Fact]
