@@ -26,9 +26,8 @@ namespace Captum.Concept;
 /// The TCAV owns its caches; dispose it (or call <see cref="ClearCache"/>) to free them.
 /// </para>
 /// </remarks>
-public sealed class TCAV : IDisposable
+public sealed class TCAV : ConceptInterpreter, IDisposable
 {
-    private readonly ForwardFunction forwardFunc;
     private readonly nn.Module[] layers;
     private readonly ActivationStore store;
     private readonly Dictionary<int, Concept> known = [];
@@ -70,8 +69,8 @@ public sealed class TCAV : IDisposable
         string? cacheDirectory = null,
         bool attributeToLayerInput = false,
         bool keepActivationsInMemory = true)
+        : base(forwardFunc)
     {
-        ArgumentNullException.ThrowIfNull(forwardFunc);
         ArgumentNullException.ThrowIfNull(layers);
         TorchRuntime.EnsureAvailable();
         if (layers.Count == 0)
@@ -89,7 +88,6 @@ public sealed class TCAV : IDisposable
             throw new ArgumentException("cacheDirectory must be a folder, or null for no disk cache.", nameof(cacheDirectory));
         }
 
-        this.forwardFunc = forwardFunc;
         this.layers = layers.Select(l => l.Resolve(forwardFunc.Module, nameof(layers))).ToArray();
         LayerNames = layers.Select((l, i) => l.Path ?? (forwardFunc.Module is { } root ? LayerPath.PathOf(root, this.layers[i]) : null) ?? this.layers[i].GetName()).ToArray();
         var repeated = LayerNames.GroupBy(n => n).FirstOrDefault(g => g.Count() > 1);
@@ -171,7 +169,7 @@ public sealed class TCAV : IDisposable
     /// (<c>experimentalSets</c>), including examples whose shape is not the inputs'; thrown before any attribution.
     /// </exception>
     /// <remarks>Python: <c>TCAV.interpret(inputs, experimental_sets, target, additional_forward_args, **kwargs)</c>.</remarks>
-    public TCAVResult Interpret(
+    public override TCAVResult Interpret(
         Inputs inputs,
         IReadOnlyList<IReadOnlyList<Concept>> experimentalSets,
         TCAVOptions? options = null,
@@ -369,7 +367,7 @@ public sealed class TCAV : IDisposable
         // Captum's default layer_attr_method: LayerGradientXActivation(multiply_by_inputs=False), the plain gradients;
         // its tutorial's: LayerIntegratedGradients(multiply_by_inputs=False).
         using var result = options.Attribution == TCAVAttribution.IntegratedGradients
-            ? new LayerIntegratedGradients(forwardFunc, layers[layer], multiplyByInputs: false).Attribute(inputs, new LayerIntegratedGradientsOptions
+            ? new LayerIntegratedGradients(Model, layers[layer], multiplyByInputs: false).Attribute(inputs, new LayerIntegratedGradientsOptions
             {
                 Target = options.Target,
                 AdditionalForwardArgs = options.AdditionalForwardArgs,
@@ -379,7 +377,7 @@ public sealed class TCAV : IDisposable
                 InternalBatchSize = options.InternalBatchSize,
                 AttributeToLayerInput = AttributeToLayerInput,
             }, cancellationToken)
-            : new LayerGradientXActivation(forwardFunc, layers[layer], multiplyByInputs: false).Attribute(inputs, new LayerGradientXActivationOptions
+            : new LayerGradientXActivation(Model, layers[layer], multiplyByInputs: false).Attribute(inputs, new LayerGradientXActivationOptions
             {
                 Target = options.Target,
                 AdditionalForwardArgs = options.AdditionalForwardArgs,
@@ -543,7 +541,7 @@ public sealed class TCAV : IDisposable
 
     private Tensor[] ComputeActivations(Concept concept, int[] conceptLayers, long[][]? inputShapes, CancellationToken cancellationToken)
     {
-        var activation = new LayerActivation(forwardFunc, conceptLayers.Select(l => (LayerReference)layers[l]).ToArray());
+        var activation = new LayerActivation(Model, conceptLayers.Select(l => (LayerReference)layers[l]).ToArray());
         var parts = conceptLayers.Select(_ => new List<Tensor>()).ToArray();
         using var collect = torch.NewDisposeScope();
         long[][]? expected = inputShapes;
