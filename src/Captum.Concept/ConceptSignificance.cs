@@ -3,26 +3,51 @@ using MathNet.Numerics.Distributions;
 
 namespace Captum.Concept;
 
+/// <summary>Which null distribution <see cref="TCAV.TestSignificance"/> measures a concept's score against.</summary>
+public enum TCAVSignificanceTest
+{
+    /// <summary>
+    /// The random concepts' own TCAV scores (each one's mean score against the others and the concept): is the
+    /// concept's score one a random concept could have? Student's t for one new observation, N - 1 degrees of freedom.
+    /// The default.
+    /// </summary>
+    AmongRandomConcepts,
+
+    /// <summary>
+    /// Captum's TCAV tutorial: the concept's scores against r_2 … r_N compared with the first random concept's scores
+    /// against the same ones, by a Welch t-test. Leaves out how much random concepts differ from each other, so its
+    /// p-values are too small (docs/concept.md).
+    /// </summary>
+    AgainstReferenceRandomConcept,
+}
+
 /// <summary>
-/// The verdict of <see cref="TCAV.TestSignificance"/> in one layer: the concept's scores against random concepts
-/// r_1 … r_(N-1), the reference random concept r_0's scores against the same ones, and a two-sided Welch t-test of
-/// their means.
+/// The verdict of <see cref="TCAV.TestSignificance"/> in one layer: the concept's scores against random concepts, the
+/// null distribution it is compared with, and a two-sided t-test.
 /// </summary>
 /// <param name="Concept">The concept tested.</param>
 /// <param name="Layer">The layer's name.</param>
 /// <param name="ScoreKind">Which score was compared.</param>
-/// <param name="Scores">The concept's score in each set [concept, r_i], i = 1 … N - 1.</param>
-/// <param name="RandomScores">r_0's score in each set [r_0, r_i], i = 1 … N - 1: the null distribution.</param>
-/// <param name="TStatistic">Welch's t of mean(Scores) - mean(RandomScores); ±infinity when both spreads are 0 and the means differ.</param>
-/// <param name="PValue">The two-sided p-value; when both spreads are 0 and the means differ, the exact permutation
-/// test's: 2 / C(2n, n) for n scores a side (1 / C(n1 + n2, n1) for unequal sides): 0.33 at two a side, 0.1 at three,
-/// 0.029 at four, so at alpha 0.05 it takes at least four scores a side (five random concepts) to be significant.</param>
-/// <param name="DegreesOfFreedom">Welch-Satterthwaite's degrees of freedom.</param>
+/// <param name="Test">Which null distribution.</param>
+/// <param name="Scores">
+/// The concept's score in each set [concept, r_j]: against every random concept (<see cref="TCAVSignificanceTest.AmongRandomConcepts"/>),
+/// or against r_2 … r_N (<see cref="TCAVSignificanceTest.AgainstReferenceRandomConcept"/>).
+/// </param>
+/// <param name="RandomScores">
+/// The null distribution: each random concept's mean score against the other random concepts and the concept
+/// (<see cref="TCAVSignificanceTest.AmongRandomConcepts"/>), or r_1's score in each set [r_1, r_i], i = 2 … N
+/// (<see cref="TCAVSignificanceTest.AgainstReferenceRandomConcept"/>).
+/// </param>
+/// <param name="TStatistic">The t statistic; ±infinity when the spread is 0 and the concept differs.</param>
+/// <param name="DegreesOfFreedom">N - 1, or Welch-Satterthwaite's.</param>
+/// <param name="PValue">The two-sided p-value; when the spread is 0 and the concept differs, an exact permutation
+/// test's (see <see cref="TCAVSignificanceTest"/> and docs/concept.md).</param>
 /// <param name="Alpha">The significance level.</param>
 public sealed record ConceptSignificance(
     Concept Concept,
     string Layer,
     TCAVScoreKind ScoreKind,
+    TCAVSignificanceTest Test,
     IReadOnlyList<double> Scores,
     IReadOnlyList<double> RandomScores,
     double TStatistic,
@@ -45,16 +70,48 @@ public sealed record ConceptSignificance(
     /// <summary>Whether <see cref="PValue"/> is below <see cref="Alpha"/>.</summary>
     public bool IsSignificant => PValue < Alpha;
 
-    internal static ConceptSignificance Test(Concept concept, string layer, TCAVScoreKind kind, double[] scores, double[] randomScores, double alpha)
+    internal static ConceptSignificance AgainstReference(Concept concept, string layer, TCAVScoreKind kind, double[] scores, double[] randomScores, double alpha)
     {
         var (t, df, p) = Welch.Test(scores, randomScores);
-        return new ConceptSignificance(concept, layer, kind, scores, randomScores, t, df, p, alpha);
+        return new ConceptSignificance(concept, layer, kind, TCAVSignificanceTest.AgainstReferenceRandomConcept, scores, randomScores, t, df, p, alpha);
+    }
+
+    internal static ConceptSignificance AmongRandomConcepts(Concept concept, string layer, TCAVScoreKind kind, double[] scores, double[] randomMeans, double alpha)
+    {
+        var (t, df, p) = Welch.NewObservation(scores.Average(), randomMeans);
+        return new ConceptSignificance(concept, layer, kind, TCAVSignificanceTest.AmongRandomConcepts, scores, randomMeans, t, df, p, alpha);
     }
 }
 
-/// <summary>The two-sided Welch t-test (unequal variances), Student's t from MathNet.Numerics.</summary>
+/// <summary>The two-sided t-tests of the significance test, Student's t from MathNet.Numerics.</summary>
 internal static class Welch
 {
+    /// <summary>
+    /// (t, degrees of freedom, two-sided p) for one new value <paramref name="value"/> against a sample
+    /// <paramref name="sample"/> of the same distribution: t = (value - mean) / (sd √(1 + 1/n)), n - 1 degrees of
+    /// freedom (the prediction interval's test).
+    /// </summary>
+    public static (double T, double DegreesOfFreedom, double PValue) NewObservation(double value, IReadOnlyList<double> sample)
+    {
+        if (sample.Count < 2)
+        {
+            throw new ArgumentException($"The test of a new observation needs at least two values in the sample; got {sample.Count}.");
+        }
+
+        var n = sample.Count;
+        var mean = sample.Average();
+        var spread = Math.Sqrt(Variance(sample) * (1 + (1.0 / n)));
+        if (spread == 0)
+        {
+            // Every random concept scored the same: t is undefined. Under the null hypothesis the n + 1 values are
+            // exchangeable, so the chance that the one differing value is the concept's is 1 / (n + 1).
+            return value == mean ? (0, n - 1, 1) : (value > mean ? double.PositiveInfinity : double.NegativeInfinity, n - 1, 1.0 / (n + 1));
+        }
+
+        var t = (value - mean) / spread;
+        return (t, n - 1, Math.Min(1, 2 * StudentT.CDF(0, 1, n - 1, -Math.Abs(t))));
+    }
+
     /// <summary>(t, degrees of freedom, two-sided p) for the difference of the means of <paramref name="a"/> and <paramref name="b"/>, each of at least two values.</summary>
     public static (double T, double DegreesOfFreedom, double PValue) Test(IReadOnlyList<double> a, IReadOnlyList<double> b)
     {

@@ -26,9 +26,8 @@ namespace Captum.Concept;
 /// The TCAV owns its caches; dispose it (or call <see cref="ClearCache"/>) to free them.
 /// </para>
 /// </remarks>
-public sealed class TCAV : IDisposable
+public sealed class TCAV : ConceptInterpreter, IDisposable
 {
-    private readonly ForwardFunction forwardFunc;
     private readonly nn.Module[] layers;
     private readonly ActivationStore store;
     private readonly Dictionary<int, Concept> known = [];
@@ -70,8 +69,8 @@ public sealed class TCAV : IDisposable
         string? cacheDirectory = null,
         bool attributeToLayerInput = false,
         bool keepActivationsInMemory = true)
+        : base(forwardFunc)
     {
-        ArgumentNullException.ThrowIfNull(forwardFunc);
         ArgumentNullException.ThrowIfNull(layers);
         TorchRuntime.EnsureAvailable();
         if (layers.Count == 0)
@@ -89,7 +88,6 @@ public sealed class TCAV : IDisposable
             throw new ArgumentException("cacheDirectory must be a folder, or null for no disk cache.", nameof(cacheDirectory));
         }
 
-        this.forwardFunc = forwardFunc;
         this.layers = layers.Select(l => l.Resolve(forwardFunc.Module, nameof(layers))).ToArray();
         LayerNames = layers.Select((l, i) => l.Path ?? (forwardFunc.Module is { } root ? LayerPath.PathOf(root, this.layers[i]) : null) ?? this.layers[i].GetName()).ToArray();
         var repeated = LayerNames.GroupBy(n => n).FirstOrDefault(g => g.Count() > 1);
@@ -171,7 +169,7 @@ public sealed class TCAV : IDisposable
     /// (<c>experimentalSets</c>), including examples whose shape is not the inputs'; thrown before any attribution.
     /// </exception>
     /// <remarks>Python: <c>TCAV.interpret(inputs, experimental_sets, target, additional_forward_args, **kwargs)</c>.</remarks>
-    public TCAVResult Interpret(
+    public override TCAVResult Interpret(
         Inputs inputs,
         IReadOnlyList<IReadOnlyList<Concept>> experimentalSets,
         TCAVOptions? options = null,
@@ -221,16 +219,19 @@ public sealed class TCAV : IDisposable
     }
 
     /// <summary>
-    /// Whether <paramref name="concept"/> matters for the prediction beyond chance: its TCAV scores against random
-    /// concepts are compared with the scores a reference random concept gets against the same random concepts, by a
-    /// two-sided Welch t-test, per layer.
+    /// Whether <paramref name="concept"/> matters for the prediction beyond chance: its TCAV score is compared with
+    /// the scores random concepts get, per layer, by a two-sided t-test.
     /// </summary>
     /// <param name="inputs">The inputs whose predictions are explained, batch first. Not modified.</param>
     /// <param name="concept">The concept tested.</param>
-    /// <param name="randomConcepts">At least three concepts of random examples (distinct, none of them <paramref name="concept"/>); the first is the reference.</param>
+    /// <param name="randomConcepts">At least three concepts of random examples (distinct, none of them <paramref name="concept"/>).</param>
     /// <param name="options">Target, attribution method and progress, as for <see cref="Interpret"/>.</param>
     /// <param name="alpha">The significance level, in (0, 1). Default 0.05.</param>
     /// <param name="score">Which score is compared. Default the sign count, the score of the TCAV paper.</param>
+    /// <param name="test">
+    /// Which null distribution: <see cref="TCAVSignificanceTest.AmongRandomConcepts"/> (the default), or
+    /// <see cref="TCAVSignificanceTest.AgainstReferenceRandomConcept"/>, the design of Captum's TCAV tutorial.
+    /// </param>
     /// <param name="cancellationToken">Checked as in <see cref="Interpret"/>.</param>
     /// <returns>Per layer, in <see cref="LayerNames"/> order, the scores, the test and its verdict.</returns>
     /// <exception cref="ArgumentException">
@@ -238,15 +239,19 @@ public sealed class TCAV : IDisposable
     /// range (<c>alpha</c>), or any error of <see cref="Interpret"/>.
     /// </exception>
     /// <remarks>
-    /// Beyond Captum, whose TCAV tutorial does this by hand; this is the tutorial's design. With random concepts
-    /// r_0 … r_(N-1), the sets interpreted are [concept, r_i] and [r_0, r_i] for i = 1 … N - 1, and the test compares the
-    /// concept's score in the first sets with r_0's score in the second: one score per set on each side, N - 1 each,
-    /// against the same partners. (Keeping both scores of every random pair would not do: with two-class CAVs the two
-    /// are complements, so such a null centres on 0.5 by construction and counts each pair twice, as if independent,
-    /// which makes p-values too small.) The tutorial uses Student's
-    /// t-test (scipy's <c>ttest_ind</c>); Welch's gives the same t for groups of equal size and does not assume equal
-    /// variances. 2 (N - 1) CAVs are trained per layer (cached like any other), and the activations of the N + 1
-    /// concepts computed once.
+    /// Beyond Captum, whose TCAV tutorial does this by hand. With random concepts r_1 … r_N:
+    /// <para><see cref="TCAVSignificanceTest.AmongRandomConcepts"/> asks whether the concept scores like one more random
+    /// concept. Every pair of the N + 1 concepts is interpreted ([concept, r_j] and [r_i, r_j]); each concept's mean
+    /// score against the N others is its TCAV score; the concept's is compared with the N random concepts' by
+    /// Student's t for one new observation (t = (score - mean) / (sd √(1 + 1/N)), N - 1 degrees of freedom). Under
+    /// the null hypothesis the N + 1 means are exchangeable, so the spread between random concepts, which the
+    /// tutorial's test leaves out, is what the concept is measured against. N (N + 1) / 2 CAVs per layer; the N (N - 1)
+    /// / 2 of the random pairs are cached and shared by every concept tested against the same random concepts.</para>
+    /// <para><see cref="TCAVSignificanceTest.AgainstReferenceRandomConcept"/> is the tutorial's: the sets [concept, r_i]
+    /// and [r_1, r_i] for i = 2 … N, the concept's scores against r_1's by a two-sided Welch t-test. It measures how
+    /// the concept differs from one random concept, r_1, and counts that concept's own offset as an effect: on the
+    /// scenes model an unrelated concept came out significant at alpha 0.05 for many seeds (docs/quality.md). 2 (N -
+    /// 1) CAVs per layer.</para>
     /// </remarks>
     public IReadOnlyList<ConceptSignificance> TestSignificance(
         Inputs inputs,
@@ -255,6 +260,7 @@ public sealed class TCAV : IDisposable
         TCAVOptions? options = null,
         double alpha = 0.05,
         TCAVScoreKind score = TCAVScoreKind.SignCount,
+        TCAVSignificanceTest test = TCAVSignificanceTest.AmongRandomConcepts,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(concept);
@@ -262,7 +268,7 @@ public sealed class TCAV : IDisposable
         if (randomConcepts.Count < 3)
         {
             throw new ArgumentException(
-                $"randomConcepts must hold at least three random concepts (the first is the reference the concept is compared with, against each of the others, and the t-test needs two scores per group); got {randomConcepts.Count}.",
+                $"randomConcepts must hold at least three random concepts (the t-test needs two degrees of freedom or two scores per group); got {randomConcepts.Count}.",
                 nameof(randomConcepts));
         }
 
@@ -276,6 +282,58 @@ public sealed class TCAV : IDisposable
             throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "alpha must be in (0, 1).");
         }
 
+        if (!Enum.IsDefined(test))
+        {
+            throw new ArgumentOutOfRangeException(nameof(test), test, "test must be AmongRandomConcepts or AgainstReferenceRandomConcept.");
+        }
+
+        return test == TCAVSignificanceTest.AmongRandomConcepts
+            ? AmongRandomConcepts(inputs, concept, randomConcepts, options, alpha, score, cancellationToken)
+            : AgainstReference(inputs, concept, randomConcepts, options, alpha, score, cancellationToken);
+    }
+
+    private List<ConceptSignificance> AmongRandomConcepts(
+        Inputs inputs, Concept concept, IReadOnlyList<Concept> randoms, TCAVOptions? options, double alpha, TCAVScoreKind score, CancellationToken cancellationToken)
+    {
+        var n = randoms.Count;
+        var sets = new List<IReadOnlyList<Concept>>();
+        sets.AddRange(randoms.Select(r => (IReadOnlyList<Concept>)[concept, r]));
+        var pairs = new List<(int I, int J)>();
+        for (var i = 0; i < n; i++)
+        {
+            for (var j = i + 1; j < n; j++)
+            {
+                pairs.Add((i, j));
+                sets.Add([randoms[i], randoms[j]]);
+            }
+        }
+
+        var result = Interpret(inputs, sets, options, cancellationToken);
+        var significance = new List<ConceptSignificance>();
+        foreach (var layer in LayerNames)
+        {
+            IReadOnlyList<double> Of(int set) => score == TCAVScoreKind.SignCount ? result[set, layer].SignCount : result[set, layer].Magnitude;
+
+            // Each concept's own score in each pair it is part of (never assumed to be the complement of its partner's).
+            var conceptScores = Enumerable.Range(0, n).Select(j => Of(j)[0]).ToArray();
+            var randomSums = Enumerable.Range(0, n).Select(i => Of(i)[1]).ToArray();
+            for (var p = 0; p < pairs.Count; p++)
+            {
+                var both = Of(n + p);
+                randomSums[pairs[p].I] += both[0];
+                randomSums[pairs[p].J] += both[1];
+            }
+
+            var randomMeans = randomSums.Select(sum => sum / n).ToArray();
+            significance.Add(ConceptSignificance.AmongRandomConcepts(concept, layer, score, conceptScores, randomMeans, alpha));
+        }
+
+        return significance;
+    }
+
+    private List<ConceptSignificance> AgainstReference(
+        Inputs inputs, Concept concept, IReadOnlyList<Concept> randomConcepts, TCAVOptions? options, double alpha, TCAVScoreKind score, CancellationToken cancellationToken)
+    {
         var partners = randomConcepts.Skip(1).ToList();
         var sets = new List<IReadOnlyList<Concept>>();
         sets.AddRange(partners.Select(r => (IReadOnlyList<Concept>)[concept, r]));
@@ -288,7 +346,7 @@ public sealed class TCAV : IDisposable
             IReadOnlyList<double> Of(int set) => score == TCAVScoreKind.SignCount ? result[set, layer].SignCount : result[set, layer].Magnitude;
             var conceptScores = Enumerable.Range(0, partners.Count).Select(s => Of(s)[0]).ToArray();
             var randomScores = Enumerable.Range(partners.Count, partners.Count).Select(s => Of(s)[0]).ToArray();
-            significance.Add(ConceptSignificance.Test(concept, layer, score, conceptScores, randomScores, alpha));
+            significance.Add(ConceptSignificance.AgainstReference(concept, layer, score, conceptScores, randomScores, alpha));
         }
 
         return significance;
@@ -309,7 +367,7 @@ public sealed class TCAV : IDisposable
         // Captum's default layer_attr_method: LayerGradientXActivation(multiply_by_inputs=False), the plain gradients;
         // its tutorial's: LayerIntegratedGradients(multiply_by_inputs=False).
         using var result = options.Attribution == TCAVAttribution.IntegratedGradients
-            ? new LayerIntegratedGradients(forwardFunc, layers[layer], multiplyByInputs: false).Attribute(inputs, new LayerIntegratedGradientsOptions
+            ? new LayerIntegratedGradients(Model, layers[layer], multiplyByInputs: false).Attribute(inputs, new LayerIntegratedGradientsOptions
             {
                 Target = options.Target,
                 AdditionalForwardArgs = options.AdditionalForwardArgs,
@@ -319,7 +377,7 @@ public sealed class TCAV : IDisposable
                 InternalBatchSize = options.InternalBatchSize,
                 AttributeToLayerInput = AttributeToLayerInput,
             }, cancellationToken)
-            : new LayerGradientXActivation(forwardFunc, layers[layer], multiplyByInputs: false).Attribute(inputs, new LayerGradientXActivationOptions
+            : new LayerGradientXActivation(Model, layers[layer], multiplyByInputs: false).Attribute(inputs, new LayerGradientXActivationOptions
             {
                 Target = options.Target,
                 AdditionalForwardArgs = options.AdditionalForwardArgs,
@@ -483,7 +541,7 @@ public sealed class TCAV : IDisposable
 
     private Tensor[] ComputeActivations(Concept concept, int[] conceptLayers, long[][]? inputShapes, CancellationToken cancellationToken)
     {
-        var activation = new LayerActivation(forwardFunc, conceptLayers.Select(l => (LayerReference)layers[l]).ToArray());
+        var activation = new LayerActivation(Model, conceptLayers.Select(l => (LayerReference)layers[l]).ToArray());
         var parts = conceptLayers.Select(_ => new List<Tensor>()).ToArray();
         using var collect = torch.NewDisposeScope();
         long[][]? expected = inputShapes;

@@ -13,8 +13,9 @@ using Concept = Captum.Concept.Concept;
 /// <summary>
 /// <c>captum vqa-tcav</c>: does the scenes model use the idea of red to answer "red" to "what color is the ...?"
 /// questions? TCAV with concepts made from generated scenes (every object red; every object blue; every object a
-/// circle, colours as generated) against random scenes, tested for significance per layer of the image path, in
-/// report.html and optionally a JSON file.
+/// circle, colours as generated; and, as a control, scenes as generated, which should not come out significant)
+/// against random scenes, tested for significance per layer of the image path, in report.html and optionally a JSON
+/// file.
 /// </summary>
 public sealed class VqaTcavCommand : IPluginCommand
 {
@@ -30,13 +31,14 @@ public sealed class VqaTcavCommand : IPluginCommand
     public string Name => "vqa-tcav";
 
     /// <inheritdoc />
-    public string Description => "TCAV on the scenes model: are the concepts red, blue and circle significant for answering \"red\", per layer of the image path.";
+    public string Description => "TCAV on the scenes model: are the concepts red, blue and circle (and a control of random scenes) significant for answering \"red\", per layer of the image path.";
 
     /// <inheritdoc />
     public IReadOnlyList<PluginCommandOption> Options { get; } =
     [
-        new("seed", "The scene streams: concept scenes from this seed, the inputs from seed + 1, random concept i from seed + 100 + i.", PluginOptionKind.Integer, "7"),
-        new("random-concepts", "How many random concepts (at least 3: the first is the reference scored against the others, as the concepts are).", PluginOptionKind.Integer, "5"),
+        new("seed", "The scene streams: concept scenes from this seed, the inputs from seed + 1, the control concept from seed + 99, random concept i from seed + 100 + i.", PluginOptionKind.Integer, "7"),
+        new("random-concepts", "How many random concepts the concepts are tested against (at least 3).", PluginOptionKind.Integer, "8"),
+        new("test", "The null distribution: among-randoms (each random concept's own score against the others) or reference (Captum's tutorial: the first random concept's scores; too lenient).", PluginOptionKind.Text, "among-randoms"),
         new("examples", "Scenes per concept.", PluginOptionKind.Integer, "40"),
         new("inputs", "How many \"what color\" questions answered red are explained.", PluginOptionKind.Integer, "30"),
         new("alpha", "The significance level.", PluginOptionKind.Number, "0.05"),
@@ -54,8 +56,15 @@ public sealed class VqaTcavCommand : IPluginCommand
         var randomCount = CommandValues.Positive(context, "random-concepts");
         if (randomCount < 3)
         {
-            throw new ArgumentException($"--random-concepts must be at least 3 (the first random concept's scores against the others are the null distribution, two at least), not {randomCount}.", "random-concepts");
+            throw new ArgumentException($"--random-concepts must be at least 3 (the t-test needs two degrees of freedom, or two scores a side), not {randomCount}.", "random-concepts");
         }
+
+        var test = context.GetText("test") switch
+        {
+            "among-randoms" => TCAVSignificanceTest.AmongRandomConcepts,
+            "reference" => TCAVSignificanceTest.AgainstReferenceRandomConcept,
+            var other => throw new ArgumentException($"--test must be among-randoms or reference, not '{other}'.", "test"),
+        };
 
         var examples = CommandValues.Positive(context, "examples");
         var inputCount = CommandValues.Positive(context, "inputs");
@@ -102,6 +111,7 @@ public sealed class VqaTcavCommand : IPluginCommand
             Make(0, "red", i => SceneConcepts.InColor(generator.Generate(seed, i), SceneColor.Red)),
             Make(1, "blue", i => SceneConcepts.InColor(generator.Generate(seed, i), SceneColor.Blue)),
             Make(2, "circle", i => SceneConcepts.InShape(generator.Generate(seed, i), SceneShape.Circle)),
+            Make(3, "control", i => generator.Generate(seed + 99, i)),
         };
         var randoms = Enumerable.Range(0, randomCount)
             .Select(r => Make(100 + r, $"random{r}", i => generator.Generate(seed + 100 + r, i)))
@@ -130,12 +140,13 @@ public sealed class VqaTcavCommand : IPluginCommand
         foreach (var (concept, _) in sources)
         {
             context.CancellationToken.ThrowIfCancellationRequested();
-            results.AddRange(tcav.TestSignificance(Inputs.Of(images, batch.Questions, batch.Lengths), concept, randoms.Select(r => r.Concept).ToList(), options, alpha, cancellationToken: context.CancellationToken));
+            results.AddRange(tcav.TestSignificance(Inputs.Of(images, batch.Questions, batch.Lengths), concept, randoms.Select(r => r.Concept).ToList(), options, alpha, test: test, cancellationToken: context.CancellationToken));
         }
 
         var json = new TcavJson(
             seed,
             randomCount,
+            test == TCAVSignificanceTest.AmongRandomConcepts ? "among-randoms" : "reference",
             examples,
             items.Count,
             answeredRed,
@@ -169,11 +180,11 @@ public sealed class VqaTcavCommand : IPluginCommand
         var report = new HtmlReport("VQA scenes: which concepts the answer \"red\" rests on (TCAV)");
         report.AddParagraph(string.Create(
             CultureInfo.InvariantCulture,
-            $"TCAV sign-count scores for the answer \"{Target}\" on {json.Inputs} \"what color is the ...\" questions whose answer is red (the model answers red to {json.InputsAnsweredRed}), with the gradients of the red logit in each layer. Of {json.RandomConcepts} random concepts of {json.Examples} generated scenes, the first is the reference: each concept is scored against each of the others, and so is the reference (the null distribution, as in Captum's TCAV tutorial); a two-sided Welch t-test at alpha {json.Alpha} says whether the concept's mean score differs from the reference's. A score near 1 means moving the layer towards the concept raises \"red\" for nearly every question; near 0, lowers it."));
+            $"TCAV sign-count scores for the answer \"{Target}\" on {json.Inputs} \"what color is the ...\" questions whose answer is red (the model answers red to {json.InputsAnsweredRed}), with the gradients of the red logit in each layer, each concept of {json.Examples} generated scenes scored against {json.RandomConcepts} random concepts. {(json.Test == "reference" ? $"As in Captum's TCAV tutorial, the first random concept is the reference: it is scored against each of the others (the null distribution), and a two-sided Welch t-test at alpha {json.Alpha} says whether the concept's mean score differs from the reference's; this test leaves out how much random concepts differ from each other, and comes out significant too often." : $"Each random concept is scored against the others and the concept too (the null distribution: the scores random concepts get), and a two-sided t-test at alpha {json.Alpha} says whether the concept's score is one a random concept could have.")} The control concept is random scenes from a stream of its own: it should not be significant. A score near 1 means moving the layer towards the concept raises \"red\" for nearly every question; near 0, lowers it."));
         var rows = json.Results.Select(r => string.Create(
             CultureInfo.InvariantCulture,
             $"<tr><td>{WebUtility.HtmlEncode(r.Concept)}</td><td>{WebUtility.HtmlEncode(r.Layer)}</td><td>{r.Score:0.00} ± {r.ScoreStd:0.00}</td><td>{r.RandomMean:0.00} ± {r.RandomStd:0.00}</td><td>{r.PValue:G3}</td><td>{(r.Significant ? "yes" : "no")}</td></tr>"));
-        report.AddRawHtml("<table><tr><th>concept</th><th>layer</th><th>score (mean ± sd over random concepts)</th><th>reference random concept</th><th>p</th><th>significant</th></tr>" + string.Concat(rows) + "</table>");
+        report.AddRawHtml("<table><tr><th>concept</th><th>layer</th><th>score (mean ± sd over random concepts)</th><th>random concepts (mean ± sd)</th><th>p</th><th>significant</th></tr>" + string.Concat(rows) + "</table>");
         report.AddHeading("Example scenes of each concept");
         foreach (var (concept, scene) in concepts)
         {
@@ -202,6 +213,7 @@ public sealed class VqaTcavCommand : IPluginCommand
     private sealed record TcavJson(
         [property: JsonPropertyName("seed")] long Seed,
         [property: JsonPropertyName("randomConcepts")] int RandomConcepts,
+        [property: JsonPropertyName("test")] string Test,
         [property: JsonPropertyName("examples")] int Examples,
         [property: JsonPropertyName("inputs")] int Inputs,
         [property: JsonPropertyName("inputsAnsweredRed")] long InputsAnsweredRed,

@@ -158,6 +158,26 @@ public sealed class CAVAndClassifierTests
     }
 
     [Fact]
+    public void NewObservation_KnownSample_GivesStudentsPredictionTest()
+    {
+        // Sample 0, 1, 2: mean 1, sd 1; value 3: t = 2 / √(4/3) = √3 with 2 degrees of freedom, where Student's t has
+        // the closed form P(|T| > t) = 1 - t / √(2 + t²) = 1 - √(3/5).
+        var (t, df, p) = Welch.NewObservation(3, [0.0, 1.0, 2.0]);
+        Assert.Equal(Math.Sqrt(3), t, 12);
+        Assert.Equal(2, df);
+        Assert.Equal(1 - Math.Sqrt(3.0 / 5), p, 10);
+        Assert.Equal(p, Welch.NewObservation(-1, [0.0, 1.0, 2.0]).PValue, 12);
+    }
+
+    [Fact]
+    public void NewObservation_ConstantSample_GivesTheExchangeablePValue()
+    {
+        Assert.Equal(0.25, Welch.NewObservation(1, [0.5, 0.5, 0.5]).PValue, 12);
+        Assert.Equal(double.NegativeInfinity, Welch.NewObservation(0, [0.5, 0.5, 0.5]).T);
+        Assert.Equal(1, Welch.NewObservation(0.5, [0.5, 0.5, 0.5]).PValue);
+    }
+
+    [Fact]
     public void Welch_ConstantGroups_GiveTheExactPermutationPValue()
     {
         // Two a side: 6 relabellings, of which the split and its mirror are as extreme: 1/3, never significant.

@@ -60,12 +60,13 @@ public sealed class TCAVTests
         Assert.Equal(-expected, result["0-2", "hidden"].Magnitude[1], 4);
     }
 
-    [Fact]
-    public void TestSignificance_ConceptAlongTheDirection_IsSignificant_ARandomOneIsNot()
+    [Theory]
+    [InlineData(TCAVSignificanceTest.AmongRandomConcepts)]
+    [InlineData(TCAVSignificanceTest.AgainstReferenceRandomConcept)]
+    public void TestSignificance_ConceptAlongTheDirection_IsSignificant_AnUnrelatedOneIsNot(TCAVSignificanceTest test)
     {
         using var scope = torch.NewDisposeScope();
-        // Curved, so that sign counts spread between 0 and 1: in a model linear in the layer every score is 0 or 1, and
-        // the reference random concept's scores against the others (the null) are then all but constant.
+        // Curved, so that sign counts spread between 0 and 1: in a model linear in the layer every score is 0 or 1.
         var model = new DirectionModel(Features, 4, curvature: 3);
         using var tcav = new TCAV(model, "hidden");
         var randoms = Enumerable.Range(10, 6).Select(i => model.Concept(i, $"random{i}", along: 0, noise: 1, batches: 2)).ToList();
@@ -73,12 +74,12 @@ public sealed class TCAVTests
         var unrelated = model.OrthogonalConcept(1, "unrelated", shift: 2, noise: 1, batches: 2);
         var inputs = torch.randn(24, Features, generator: new torch.Generator(5));
 
-        var significant = Assert.Single(tcav.TestSignificance(inputs, along, randoms, new TCAVOptions { Target = 0 }));
-        var not = Assert.Single(tcav.TestSignificance(inputs, unrelated, randoms, new TCAVOptions { Target = 0 }));
+        var significant = Assert.Single(tcav.TestSignificance(inputs, along, randoms, new TCAVOptions { Target = 0 }, test: test));
+        var not = Assert.Single(tcav.TestSignificance(inputs, unrelated, randoms, new TCAVOptions { Target = 0 }, test: test));
 
-        Assert.Equal(5, significant.Scores.Count);
-        Assert.Equal(5, significant.RandomScores.Count);
-        Assert.Equal(significant.RandomScores, not.RandomScores);
+        var scores = test == TCAVSignificanceTest.AmongRandomConcepts ? 6 : 5;
+        Assert.Equal(scores, significant.Scores.Count);
+        Assert.Equal(test, significant.Test);
         Assert.True(significant.Mean > 0.9, $"mean {significant.Mean}");
         Assert.True(significant.IsSignificant, $"p {significant.PValue}, scores {string.Join(", ", significant.Scores)} vs {string.Join(", ", significant.RandomScores)}");
         Assert.False(not.IsSignificant, $"p {not.PValue}, scores {string.Join(", ", not.Scores)} vs {string.Join(", ", not.RandomScores)}");
@@ -86,7 +87,71 @@ public sealed class TCAVTests
     }
 
     [Fact]
-    public void TestSignificance_ScoresOnePerSet_ConceptAndReferenceAgainstTheSameRandomConcepts()
+    public void TestSignificance_AmongRandomConcepts_ComparesTheConceptsMeanWithEachRandomConceptsMeanAgainstTheOthers()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new DirectionModel(Features, 8, curvature: 3);
+        using var tcav = new TCAV(model, "hidden");
+        var randoms = Enumerable.Range(10, 4).Select(i => model.Concept(i, $"random{i}", along: 0, noise: 1)).ToList();
+        var concept = model.OrthogonalConcept(1, "unrelated", shift: 2, noise: 1);
+        var inputs = torch.randn(12, Features, generator: new torch.Generator(9));
+        var options = new TCAVOptions { Target = 0 };
+
+        var test = Assert.Single(tcav.TestSignificance(inputs, concept, randoms, options));
+
+        // Every pair of the five concepts; each one's score is its own in the pair, averaged over its four partners.
+        var all = randoms.Prepend(concept).ToList();
+        double ScoreOf(int x, int y)
+        {
+            var set = x < y ? all[x].Id + "-" + all[y].Id : all[y].Id + "-" + all[x].Id;
+            var result = tcav.Interpret(inputs, [x < y ? [all[x], all[y]] : [all[y], all[x]]], options);
+            return result[set, "hidden"].SignCount[x < y ? 0 : 1];
+        }
+
+        var means = Enumerable.Range(0, 5).Select(x => Enumerable.Range(0, 5).Where(y => y != x).Average(y => ScoreOf(x, y))).ToArray();
+        Assert.Equal(TCAVSignificanceTest.AmongRandomConcepts, test.Test);
+        Assert.Equal(Enumerable.Range(1, 4).Select(y => ScoreOf(0, y)), test.Scores);
+        Assert.Equal(means[0], test.Mean, 12);
+        Assert.Equal(4, test.RandomScores.Count);
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.Equal(means[i + 1], test.RandomScores[i], 12);
+        }
+
+        var sd = Math.Sqrt(means[1..].Sum(m => (m - means[1..].Average()) * (m - means[1..].Average())) / 3);
+        Assert.Equal((means[0] - means[1..].Average()) / (sd * Math.Sqrt(1 + (1.0 / 4))), test.TStatistic, 10);
+        Assert.Equal(3, test.DegreesOfFreedom);
+    }
+
+    [Fact]
+    public void TestSignificance_AConceptOfRandomExamples_IsSignificantAboutAsOftenAsAlpha_TheTutorialsTestMoreOften()
+    {
+        // The false-positive rate: 24 trials, each a fresh concept and five fresh random concepts all drawn from the
+        // same distribution, so the null hypothesis holds and any significant verdict is a false positive.
+        using var scope = torch.NewDisposeScope();
+        var model = new DirectionModel(Features, 12, curvature: 3);
+        using var tcav = new TCAV(model, "hidden", new LinearConceptClassifier { MaxIterations = 200 });
+        var inputs = torch.randn(24, Features, generator: new torch.Generator(13));
+        var options = new TCAVOptions { Target = 0 };
+        var (among, reference) = (0, 0);
+        const int Trials = 24;
+        for (var trial = 0; trial < Trials; trial++)
+        {
+            var id = 100 * (trial + 1);
+            var concept = model.Concept(id, "concept", along: 0, noise: 1, batches: 1, batchSize: 24);
+            var randoms = Enumerable.Range(id + 1, 5).Select(i => model.Concept(i, $"random{i}", along: 0, noise: 1, batches: 1, batchSize: 24)).ToList();
+            among += tcav.TestSignificance(inputs, concept, randoms, options).Count(r => r.IsSignificant);
+            reference += tcav.TestSignificance(inputs, concept, randoms, options, test: TCAVSignificanceTest.AgainstReferenceRandomConcept).Count(r => r.IsSignificant);
+            tcav.ClearCache();
+        }
+
+        // At alpha 0.05, 24 trials give 1.2 false positives on average; 4 or more has probability 0.03 for a calibrated test.
+        Assert.True(among <= 3, $"{among} of {Trials} random concepts came out significant among random concepts");
+        Assert.True(reference > among, $"the tutorial's test: {reference} of {Trials}; among random concepts: {among}");
+    }
+
+    [Fact]
+    public void TestSignificance_AgainstReferenceRandomConcept_ScoresOnePerSet_ConceptAndReferenceAgainstTheSameRandomConcepts()
     {
         using var scope = torch.NewDisposeScope();
         var model = new DirectionModel(Features, 8);
@@ -96,7 +161,7 @@ public sealed class TCAVTests
         var inputs = torch.randn(12, Features, generator: new torch.Generator(9));
         var options = new TCAVOptions { Target = 0, Attribution = TCAVAttribution.Gradient };
 
-        var test = Assert.Single(tcav.TestSignificance(inputs, concept, randoms, options));
+        var test = Assert.Single(tcav.TestSignificance(inputs, concept, randoms, options, test: TCAVSignificanceTest.AgainstReferenceRandomConcept));
 
         // Captum's tutorial: the concept's score in [concept, r_i] against r_0's in [r_0, r_i], for i = 1 .. N - 1.
         var partners = randoms.Skip(1).ToList();

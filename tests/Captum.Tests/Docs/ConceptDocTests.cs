@@ -43,8 +43,8 @@ public sealed class ConceptDocTests
             var share = scores[0, "relu"].SignCount[0];     // of the 20 images, the share whose class 2 rises along "striped"
             var mean = scores[0, "relu"].Magnitude[0];      // the mean of those directional derivatives
 
-            // Is "striped" significant for class 2? Its scores against random2 and random3, compared with
-            // random1's scores against the same two (Welch's t-test), per layer.
+            // Is "striped" significant for class 2? Its mean score against the three random concepts, compared
+            // with each random concept's mean score against the others (a t-test), per layer.
             foreach (var layer in tcav.TestSignificance(images, striped, randoms, new TCAVOptions { Target = 2 }, alpha: 0.05))
             {
                 Console.WriteLine($"{layer.Layer}: {layer.Mean:F2} vs random {layer.RandomMean:F2} ± {layer.RandomStandardDeviation:F2}, p = {layer.PValue:G3}, significant: {layer.IsSignificant}");
@@ -57,12 +57,12 @@ public sealed class ConceptDocTests
             Assert.True(File.Exists(Path.Combine(folder, "my-model", "cav", "0-1-relu.safetensors")));
             Assert.True(File.Exists(Path.Combine(folder, "my-model", "av", "striped-0-features.safetensors")));
 
-            // The test's sets: striped and the reference random1, each against random2 and random3 (CAVs cached above).
+            // The test's sets: every pair of striped and the three random concepts (CAVs cached above).
             var significance = tcav.TestSignificance(images, striped, randoms, new TCAVOptions { Target = 2 });
             Assert.Equal(["features", "relu"], significance.Select(s => s.Layer));
-            Assert.All(significance, s => Assert.Equal((2, 2), (s.Scores.Count, s.RandomScores.Count)));
-            Assert.True(File.Exists(Path.Combine(folder, "my-model", "cav", "1-3-relu.safetensors")));
-            Assert.False(File.Exists(Path.Combine(folder, "my-model", "cav", "2-3-relu.safetensors")));
+            Assert.All(significance, s => Assert.Equal((3, 3), (s.Scores.Count, s.RandomScores.Count)));
+            Assert.True(File.Exists(Path.Combine(folder, "my-model", "cav", "0-3-relu.safetensors")));
+            Assert.True(File.Exists(Path.Combine(folder, "my-model", "cav", "2-3-relu.safetensors")));
 
             DocExamples.AreTestedCode("concept.md", Path.Combine("Docs", "ConceptDocTests.cs"), 1);
         }

@@ -22,39 +22,41 @@ public sealed class VqaTcavCommandTests
         Assert.Contains("data:image/png;base64", report, StringComparison.Ordinal);
         using var json = JsonDocument.Parse(File.ReadAllText(jsonPath));
         var results = json.RootElement.GetProperty("results").EnumerateArray().ToList();
-        Assert.Equal(3 * VqaTcavCommand.Layers.Count, results.Count);
+        Assert.Equal(4 * VqaTcavCommand.Layers.Count, results.Count);
         Assert.Equal(
-            ["red", "blue", "circle"],
+            ["red", "blue", "circle", "control"],
             results.Select(r => r.GetProperty("concept").GetString()).Distinct());
         Assert.All(results, r =>
         {
             Assert.Equal("red", r.GetProperty("target").GetString());
             Assert.Contains(r.GetProperty("layer").GetString(), VqaTcavCommand.Layers);
             var scores = r.GetProperty("scores").EnumerateArray().Select(s => s.GetDouble()).ToList();
-            Assert.Equal(2, scores.Count);
+            Assert.Equal(3, scores.Count);
             Assert.Equal(scores.Average(), r.GetProperty("score").GetDouble(), 12);
             Assert.All(scores, s => Assert.InRange(s, 0, 1));
             var p = r.GetProperty("pValue").GetDouble();
             Assert.InRange(p, 0, 1);
             Assert.Equal(p < 0.05, r.GetProperty("significant").GetBoolean());
 
-            // The null distribution: the reference random concept's score against each of the other two.
+            // The null distribution: each random concept's mean score against the other two and the concept.
             var randomScores = r.GetProperty("randomScores").EnumerateArray().Select(s => s.GetDouble()).ToList();
-            Assert.Equal(2, randomScores.Count);
+            Assert.Equal(3, randomScores.Count);
             Assert.Equal(randomScores.Average(), r.GetProperty("randomMean").GetDouble(), 12);
             Assert.All(randomScores, s => Assert.InRange(s, 0, 1));
         });
     }
 
-    [Fact]
-    public void VqaTcav_TwoRandomConcepts_ExitsTwoNamingTheOption()
+    [Theory]
+    [InlineData("--random-concepts", "2", "--random-concepts")]
+    [InlineData("--test", "welch", "--test must be among-randoms or reference")]
+    public void VqaTcav_OptionOutOfRange_ExitsTwoNamingTheOption(string option, string value, string message)
     {
         using var folder = new TempFolder();
 
-        var (code, _, error) = BundledCli.Run("vqa-tcav", "--random-concepts", "2", "--out", folder.Path);
+        var (code, _, error) = BundledCli.Run("vqa-tcav", option, value, "--out", folder.Path);
 
         Assert.Equal(2, code);
-        Assert.Contains("--random-concepts", error, StringComparison.Ordinal);
+        Assert.Contains(message, error, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(folder.Path, "report.html")));
     }
 
