@@ -47,6 +47,55 @@ if [ -z "$version" ] || [ "$(wc -l <<<"$version")" -ne 1 ]; then
   exit 1
 fi
 echo "test-packages: version $version in $feed"
+# What every package promises (docs/packaging.md): one version; the licence, readme and repository in its nuspec; a
+# symbol package beside each library; libraries that depend on TorchSharp, never on a libtorch backend package.
+package_metadata() {
+  python3 - "$feed" "$version" "$ROOT" <<'PY'
+import glob, os, re, sys, zipfile, xml.etree.ElementTree as ET
+feed, version, root = sys.argv[1:4]
+problems, seen = [], 0
+for path in sorted(glob.glob(os.path.join(feed, "*.nupkg"))):
+    name = os.path.basename(path)
+    if not name.endswith("." + version + ".nupkg"):
+        problems.append(f"{name}: not version {version}")
+        continue
+    seen += 1
+    with zipfile.ZipFile(path) as z:
+        nuspec = next(n for n in z.namelist() if n.endswith(".nuspec"))
+        xml = re.sub(r'\sxmlns="[^"]+"', "", z.read(nuspec).decode("utf-8"), count=1)
+        meta = ET.fromstring(xml).find("metadata")
+        files = set(z.namelist())
+    def text(tag):
+        e = meta.find(tag)
+        return e.text if e is not None else None
+    pid = text("id")
+    lic = meta.find("license")
+    if lic is None or lic.get("type") != "expression" or lic.text != "BSD-3-Clause":
+        problems.append(f"{pid}: licence is not the expression BSD-3-Clause")
+    if not text("readme") or text("readme") not in files:
+        problems.append(f"{pid}: no readme in the package")
+    repo = meta.find("repository")
+    if repo is None or not repo.get("url") or repo.get("type") != "git":
+        problems.append(f"{pid}: no git repository url")
+    elif os.path.isdir(os.path.join(root, ".git")) and not repo.get("commit"):
+        problems.append(f"{pid}: the repository element has no commit")
+    library = any(n.startswith("lib/") and n.endswith(".dll") for n in files)
+    if library:
+        if not os.path.exists(path[: -len(".nupkg")] + ".snupkg"):
+            problems.append(f"{pid}: no .snupkg beside it")
+        deps = {d.get("id") for d in meta.iter("dependency")}
+        backends = sorted(d for d in deps if d and (d.startswith("libtorch") or d.startswith("TorchSharp-")))
+        if backends:
+            problems.append(f"{pid}: depends on a libtorch backend package: {', '.join(backends)}")
+    print(f"{pid}: {'library' if library else 'package'}, {len(files)} files")
+if seen < 8:
+    problems.append(f"only {seen} packages of version {version} in {feed}")
+print("\n".join(problems) or "every package keeps its promises")
+sys.exit(1 if problems else 0)
+PY
+}
+check package-metadata package_metadata
+
 # A version packed before from other sources (same commit height) must not be taken from the package cache.
 rm -rf "${NUGET_PACKAGES:-$HOME/.nuget/packages}"/captumsharp.*/"$version"
 
@@ -96,7 +145,8 @@ tool_lists_plugin() {
 check tool-lists-plugin tool_lists_plugin
 tool_runs_plugin() { [ "$(captum minimal-score --text "good movie" | tr -d '\r')" = positive ]; }
 check tool-runs-plugin tool_runs_plugin
-tool_size() { du -sh "$work/tool/.store"; }
+# The tool installs one platform's libtorch (440 MiB) and little else; 600 MiB means something else came with it.
+tool_size() { du -sh "$work/tool/.store"; [ "$(du -sm "$work/tool/.store" | cut -f1)" -lt 600 ]; }
 check tool-size tool_size
 
 # 4. The template.
