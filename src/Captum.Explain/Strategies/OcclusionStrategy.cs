@@ -47,6 +47,10 @@ public sealed class OcclusionStrategy : ExplanationStrategy
             PerturbationsPerEval = options.InternalBatchSize is { } given ? Math.Max(1, given) : null,
             Progress = options.Progress,
         }, cancellationToken);
-        return new InputAttributions(result.Attributions.ToArray(), double.NaN);
+        return new InputAttributions(result.Attributions.ToArray(), double.NaN)
+        {
+            PerturbationsPerEval = result.PerturbationsPerEval,
+            MemoryBudgetOverrun = result.MemoryBudgetOverrun,
+        };
     }
 }
