@@ -41,19 +41,29 @@ public sealed class HostileInputTests
         Assert.DoesNotContain("100", ex.Message, StringComparison.Ordinal); // the 50 steps x 2 examples of the expansion
     }
 
+    public static TheoryData<string, ScalarType> GradientMethodsAndOtherFloatTypes => new()
+    {
+        { "IntegratedGradients", ScalarType.Float64 },
+        { "Saliency", ScalarType.Float64 },
+        { "LayerIntegratedGradients", ScalarType.Float64 },
+        { "IntegratedGradients", ScalarType.Float16 },
+        { "Saliency", ScalarType.Float16 },
+        { "LayerIntegratedGradients", ScalarType.Float16 },
+        { "IntegratedGradients", ScalarType.BFloat16 },
+    };
+
     [Theory]
-    [MemberData(nameof(GradientMethods))]
-    public void Attribute_Float64InputsToAFloat32Model_ThrowsNamingInputsAndBothDtypes(string method)
+    [MemberData(nameof(GradientMethodsAndOtherFloatTypes))]
+    public void Attribute_OtherFloatInputsToAFloat32Model_ThrowsNamingInputsAndBothDtypes(string method, ScalarType dtype)
     {
         using var scope = torch.NewDisposeScope();
         var model = TestModels.SmoothMlp(6);
-        var x = torch.randn(2, 4, ScalarType.Float64);
+        var x = torch.randn(2, 4).to(dtype);
 
         var ex = Assert.Throws<ArgumentException>(() => Run(method, model, x));
 
         Assert.Equal("inputs", ex.ParamName);
-        Assert.Contains("Float64", ex.Message, StringComparison.Ordinal);
-        Assert.Contains("Float32", ex.Message, StringComparison.Ordinal);
+        Assert.Contains($"the inputs are {dtype} but the model's parameters are Float32", ex.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', ex.Message); // libtorch's C++ stack stays in the inner exception
     }
 
