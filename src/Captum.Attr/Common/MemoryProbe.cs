@@ -12,7 +12,9 @@ namespace Captum.Attr;
 /// measure (another OS, or tensors on a GPU, whose memory the process's resident set does not show), it takes
 /// the conservative choice of one step per pass. The peak is the process's, so probes run one at a time: a probe
 /// that reset the peak while another was measuring would hide the other's growth (and give it too large a batch).
-/// Work on other threads that is not a probe still counts, which can only make the choice smaller.
+/// Work on other threads that is not a probe still counts, which can only make the choice smaller. When even the
+/// smallest pass needs more than the budget, a budget the caller gave is refused (naming <c>MaxMemoryBytes</c>) and
+/// the default one is exceeded and reported (<see cref="MemoryBudgetOverrun"/>).
 /// </remarks>
 internal static class MemoryProbe
 {
