@@ -207,13 +207,14 @@ public static partial class TorchCheckpoint
     /// <paramref name="state"/> in the module. Shapes must match either way (as in PyTorch).
     /// </param>
     /// <param name="allowNonFinite">
-    /// Load parameters holding NaN or infinite values (beyond PyTorch, which loads them silently); by default they are
-    /// refused, naming them, before anything is copied. Buffers are never checked.
+    /// Load parameters holding NaN or infinite values, and floating-point buffers holding NaN (beyond PyTorch, which loads
+    /// them silently); by default they are refused, naming them, before anything is copied. Infinite values in buffers
+    /// are loaded: masks hold <c>-inf</c> by design.
     /// </param>
     /// <exception cref="StateDictMismatchException">
     /// Names are missing or unexpected (when strict) or shapes differ; the message lists all of them.
     /// </exception>
-    /// <exception cref="ArgumentException">A parameter holds NaN or infinite values; the message names it (argument <c>state</c>).</exception>
+    /// <exception cref="ArgumentException">A parameter holds NaN or infinite values, or a floating-point buffer NaN; the message names it (argument <c>state</c>).</exception>
     public static void LoadStateDict(nn.Module module, IReadOnlyDictionary<string, Tensor> state, bool strict = true, bool allowNonFinite = false)
     {
         ArgumentNullException.ThrowIfNull(module);
@@ -248,17 +249,31 @@ public static partial class TorchCheckpoint
 
         if (!allowNonFinite)
         {
-            // Parameters only: buffers such as attention masks hold -inf by design.
-            var nonFinite = target
-                .Where(p => p.Value is TorchSharp.Modules.Parameter)
-                .Select(p => (name: p.Key, parameter: p.Value))
-                .Where(p => state.TryGetValue(p.name, out var source) && source.is_floating_point() && !torch.isfinite(source).all().item<bool>())
-                .Select(p => p.name)
+            // Parameters: NaN or infinite. Buffers: NaN only, since some (attention masks) hold -inf by design.
+            List<string> Refused(bool parameters, Func<Tensor, bool> bad) => target
+                .Where(p => (p.Value is TorchSharp.Modules.Parameter) == parameters)
+                .Where(p => state.TryGetValue(p.Key, out var source) && source.is_floating_point() && bad(source))
+                .Select(p => p.Key)
                 .ToList();
-            if (nonFinite.Count > 0)
+            var nonFinite = Refused(parameters: true, source => !torch.isfinite(source).all().item<bool>());
+            var nan = Refused(parameters: false, source => torch.isnan(source).any().item<bool>());
+            if (nonFinite.Count > 0 || nan.Count > 0)
             {
+                static string Names(string kind, List<string> names) =>
+                    $"the {kind}{(names.Count > 1 ? "s" : string.Empty)} {string.Join(", ", names.Take(10))}{(names.Count > 10 ? $" and {names.Count - 10} more" : string.Empty)} {(names.Count > 1 ? "hold" : "holds")}";
+                var parts = new List<string>();
+                if (nonFinite.Count > 0)
+                {
+                    parts.Add($"{Names("parameter", nonFinite)} NaN or infinite values");
+                }
+
+                if (nan.Count > 0)
+                {
+                    parts.Add($"{Names("buffer", nan)} NaN values");
+                }
+
                 throw new ArgumentException(
-                    $"state: the parameter{(nonFinite.Count > 1 ? "s" : string.Empty)} {string.Join(", ", nonFinite.Take(10))}{(nonFinite.Count > 10 ? $" and {nonFinite.Count - 10} more" : string.Empty)} hold NaN or infinite values; the checkpoint is damaged or its training diverged (pass allowNonFinite: true to load it anyway).",
+                    $"state: {string.Join(" and ", parts)}; the checkpoint is damaged or its training diverged (pass allowNonFinite: true to load it anyway).",
                     nameof(state));
             }
         }

@@ -93,6 +93,10 @@ internal static class ExplainCommand
                     error.WriteLine($"explain: {strategy.Name} (Ctrl+C cancels)");
                     explanations.Add((strategy.Name, strategy.Explain(loaded, prepared, options, cancellationToken)));
                     explanations[^1].Explanation.RequireFinite(strategy.Name);
+                    if (explanations[^1].Explanation.MemoryBudgetOverrun is { } overrun)
+                    {
+                        error.WriteLine($"captum: warning: {strategy.Name}: {overrun.Message}; smaller inputs (a model setting such as image-size) need less.");
+                    }
                 }
 
                 Write(output, loaded, explanations);

@@ -19,6 +19,18 @@ public sealed record Explanation(
     IReadOnlyList<InputExplanation> Inputs,
     double Delta) : IDisposable
 {
+    /// <summary>
+    /// The rows (integration steps times examples) per forward and backward pass of a path method: the internal batch
+    /// size given, or the one the memory budget chose (every step when it all fits one pass); null for other methods.
+    /// </summary>
+    public int? InternalBatchSize { get; init; }
+
+    /// <summary>The perturbations per forward pass of a perturbation method (given, or chosen by the memory budget); null for other methods.</summary>
+    public int? PerturbationsPerEval { get; init; }
+
+    /// <summary>Set when one step or perturbation alone needed more than the default memory budget, so the method ran beyond it.</summary>
+    public MemoryBudgetOverrun? MemoryBudgetOverrun { get; init; }
+
     /// <summary>The sum of every input's contribution.</summary>
     public double TotalContribution => Inputs.Sum(i => i.Contribution);
 

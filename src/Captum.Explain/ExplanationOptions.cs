@@ -10,7 +10,8 @@ public sealed record ExplanationOptions
 
     /// <summary>
     /// At most this many expanded examples per forward and backward pass (path methods; all steps in one pass when
-    /// null), or perturbed examples per forward pass for occlusion (16 when null).
+    /// null), or perturbations per forward pass for occlusion (when null, as many as the default memory budget allows, up to
+    /// <see cref="PerturbationOptions.AutomaticPerturbationRows"/> rows).
     /// </summary>
     public int? InternalBatchSize { get; init; }
 

@@ -57,7 +57,8 @@ public abstract class ExplanationStrategy : IExplanationStrategy
             throw new ArgumentException($"target {target} is out of range for {logits.shape[1]} classes.", nameof(options));
         }
 
-        var (attributions, delta) = Attribute(model, input, target, options, cancellationToken);
+        var computed = Attribute(model, input, target, options, cancellationToken);
+        var (attributions, delta) = computed;
         if (attributions.Count != input.Inputs.Count)
         {
             throw new InvalidOperationException($"{Name} gave {attributions.Count} attributions for {input.Inputs.Count} inputs.");
@@ -80,7 +81,20 @@ public abstract class ExplanationStrategy : IExplanationStrategy
             probabilities[0, target].item<float>(),
             logits.squeeze(0).cpu().data<float>().ToArray(),
             inputs,
-            delta);
+            delta)
+        {
+            InternalBatchSize = computed.InternalBatchSize,
+            PerturbationsPerEval = computed.PerturbationsPerEval,
+            MemoryBudgetOverrun = computed.MemoryBudgetOverrun,
+        };
+    }
+
+    /// <summary>The rows of a path method's single pass over every step of <paramref name="input"/>'s batch: what a result's null internal batch size stands for.</summary>
+    protected static int PathRows(ExplanationOptions options, PreparedInput input)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(input);
+        return (int)Math.Min(int.MaxValue, options.Steps * (input.Inputs.Count > 0 ? input.Inputs[0].shape[0] : 1));
     }
 
     /// <summary>

@@ -77,6 +77,10 @@ internal static class VqaRun
                 explanations.Add((strategy.Name, strategy.Explain(model, prepared, options, cancellationToken)));
                 progress.Done();
                 explanations[^1].Explanation.RequireFinite(strategy.Name);
+                if (explanations[^1].Explanation.MemoryBudgetOverrun is { } overrun)
+                {
+                    error.WriteLine($"captum: warning: {strategy.Name}: {overrun.Message}; a smaller --{VqaOptionNames.ImageSize} needs less.");
+                }
             }
 
             output.Explained(image, question, explanations);

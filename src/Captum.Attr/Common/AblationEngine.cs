@@ -49,8 +49,18 @@ internal abstract class AblationFeatures
 /// </summary>
 internal static class AblationEngine
 {
+    /// <summary>
+    /// What <see cref="Run"/> computed: the attributions (in the current dispose scope), the perturbations per pass it
+    /// ended with, and the overrun of a default memory budget that even one perturbation exceeded.
+    /// </summary>
+    public sealed record Outcome(Tensor[] Attributions, int PerturbationsPerEval, MemoryBudgetOverrun? Overrun);
+
     /// <summary>Runs the ablations; call it with gradients off. Results live in the current dispose scope.</summary>
-    public static Tensor[] Run(
+    /// <exception cref="ArgumentException">
+    /// An argument does not fit; or <paramref name="maxMemoryBytes"/> was given, chooses the perturbations per pass,
+    /// and even one perturbation needs more (named <c>MaxMemoryBytes</c>, before any perturbation is evaluated).
+    /// </exception>
+    public static Outcome Run(
         ForwardFunction forward,
         IReadOnlyList<Tensor> inputs,
         IReadOnlyList<Tensor> baselines,
@@ -67,9 +77,17 @@ internal static class AblationEngine
         var featureCount = features.Count;
 
         cancellationToken.ThrowIfCancellationRequested();
+        var budget = perEval is null ? BudgetOf(maxMemoryBytes) : null;
+        var inputBytes = inputs.Sum(t => t.numel() * t.ElementSize);
+        if (budget is { } checkedFirst)
+        {
+            // A perturbation holds at least its perturbed inputs and the inputs they are made from.
+            _ = MemoryProbe.Overrun(checkedFirst, 2 * inputBytes, "one perturbation");
+        }
+
         Tensor initial = null!;
         long? growth = null;
-        if (perEval is null && NeedsMeasuring(inputs, n, maxMemoryBytes))
+        if (budget is { } measured && !MemoryProbe.EvidentlyFits(PerturbationOptions.AutomaticPerturbationRows, inputs, n, measured.Bytes))
         {
             growth = MemoryProbe.PeakGrowth(inputs[0].device, () => initial = PerturbationEvaluation.Evaluate(forward, inputs, additional, target));
         }
@@ -82,7 +100,21 @@ internal static class AblationEngine
 
         // One output per example, or a fixed number for the whole batch (Captum's aggregate mode).
         var aggregate = outputs != n;
-        var perPass = Math.Max(1, Math.Min(perEval ?? (aggregate ? 1 : AutomaticPerPass(inputs, n, growth, maxMemoryBytes)), featureCount));
+        MemoryBudgetOverrun? overrun = null;
+        var automatic = 1;
+        if (budget is { } chosen)
+        {
+            // One perturbation's memory: what the unperturbed pass took (at least the inputs), plus the inputs it is made from.
+            var perPerturbation = Math.Max(growth ?? inputBytes, inputBytes) + inputBytes;
+            overrun = MemoryProbe.Overrun(chosen, perPerturbation, "one perturbation");
+            automatic = aggregate ? 1 : (int)Math.Clamp(chosen.Bytes / Math.Max(perPerturbation, 1), 1, Math.Max(1, PerturbationOptions.AutomaticPerturbationRows / Math.Max(n, 1)));
+        }
+        else if (perEval is null && !aggregate)
+        {
+            automatic = (int)Math.Max(1, PerturbationOptions.AutomaticPerturbationRows / Math.Max(n, 1));
+        }
+
+        var perPass = Math.Max(1, Math.Min(perEval ?? automatic, featureCount));
         var checkRows = perEval is null && perPass > 1;
         var totalEvaluations = 1 + ((featureCount + perPass - 1) / perPass) + (checkRows ? 1 : 0);
         if (aggregate)
@@ -202,18 +234,16 @@ internal static class AblationEngine
             progress?.Report(new AttributionProgress(done, totalEvaluations));
         }
 
-        return useWeights ? totals.Select((t, i) => t / weights[i]!).ToArray() : totals;
+        return new Outcome(useWeights ? totals.Select((t, i) => t / weights[i]!).ToArray() : totals, perPass, overrun);
     }
 
-    /// <summary>
-    /// Whether choosing perturbations per pass needs the unperturbed pass measured: not without a budget, nor when
-    /// even <see cref="PerturbationOptions.AutomaticPerturbationRows"/> rows at a thousand times the inputs' bytes fit it.
-    /// </summary>
-    private static bool NeedsMeasuring(IReadOnlyList<Tensor> inputs, long n, long? maxMemoryBytes)
+    /// <summary>The budget that chooses the perturbations per pass: the one given, or the default; null when unlimited.</summary>
+    private static MemoryProbe.Choice? BudgetOf(long? maxMemoryBytes) => maxMemoryBytes switch
     {
-        var budget = maxMemoryBytes ?? MemoryBudget.DefaultBytes;
-        return budget != MemoryBudget.Unlimited && !MemoryProbe.EvidentlyFits(PerturbationOptions.AutomaticPerturbationRows, inputs, n, budget);
-    }
+        MemoryBudget.Unlimited => null,
+        { } given => new MemoryProbe.Choice(given, Given: true),
+        null => new MemoryProbe.Choice(MemoryBudget.DefaultBytes, Given: false),
+    };
 
     /// <summary>Credits each perturbation's drop of the output to the elements its masks replaced.</summary>
     private static void Accumulate(Tensor difference, Tensor?[] masks, Tensor[] totals, Tensor?[] weights, int count, long outputs, ScalarType dtype)
@@ -230,25 +260,6 @@ internal static class AblationEngine
             totals[i].add_((diff * weight).sum(dim: 0));
             weights[i]?.add_(weight.sum(dim: 0));
         }
-    }
-
-    /// <summary>
-    /// Perturbations per pass when the caller gave none: as many as <paramref name="maxMemoryBytes"/> allows at the
-    /// memory the unperturbed pass of <paramref name="n"/> rows took (<paramref name="growth"/>; at least the inputs'
-    /// own bytes per row), up to <see cref="PerturbationOptions.AutomaticPerturbationRows"/> rows.
-    /// </summary>
-    private static int AutomaticPerPass(IReadOnlyList<Tensor> inputs, long n, long? growth, long? maxMemoryBytes)
-    {
-        var byRows = (int)Math.Max(1, PerturbationOptions.AutomaticPerturbationRows / Math.Max(n, 1));
-        var budget = maxMemoryBytes ?? MemoryBudget.DefaultBytes;
-        if (budget == MemoryBudget.Unlimited)
-        {
-            return byRows;
-        }
-
-        var inputBytes = inputs.Sum(t => t.numel() * t.ElementSize);
-        var perPerturbation = Math.Max(growth ?? inputBytes, inputBytes) + inputBytes;
-        return (int)Math.Clamp(budget / Math.Max(perPerturbation, 1), 1, byRows);
     }
 
     /// <summary>

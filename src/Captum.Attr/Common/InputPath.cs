@@ -38,6 +38,9 @@ internal sealed class InputPath
     /// <summary>The rows per pass: as given, or as the memory budget chose in <see cref="Integrate"/>; null for one pass.</summary>
     public int? InternalBatchSize { get; private set; }
 
+    /// <summary>Set by <see cref="Integrate"/> when one step alone needed more than the default memory budget.</summary>
+    public MemoryBudgetOverrun? MemoryBudgetOverrun { get; private set; }
+
     /// <summary>Checks the arguments (floating inputs, steps, the target's count) and prepares the path.</summary>
     /// <exception cref="ArgumentException">An argument does not fit; the message names it.</exception>
     public static InputPath Prepare(
@@ -71,7 +74,7 @@ internal sealed class InputPath
                 expandedArgs[1] = ArgumentPreparation.Expand(additional, 1);
             }
 
-            InternalBatchSize = MemoryProbe.InternalBatchSize(budget, BatchSize, steps, device, () =>
+            (InternalBatchSize, MemoryBudgetOverrun) = MemoryProbe.InternalBatchSize(budget, BatchSize, steps, device, Inputs, () =>
             {
                 var midpoint = PathIntegral.Points(Baselines, Inputs.Select((t, i) => PathIntegral.Difference(t, Baselines[i])).ToArray(), [0.5]);
                 using (torch.enable_grad())

@@ -12,10 +12,15 @@ namespace Captum.Attr;
 /// measure (another OS, or tensors on a GPU, whose memory the process's resident set does not show), it takes
 /// the conservative choice of one step per pass. The peak is the process's, so probes run one at a time: a probe
 /// that reset the peak while another was measuring would hide the other's growth (and give it too large a batch).
-/// Work on other threads that is not a probe still counts, which can only make the choice smaller.
+/// Work on other threads that is not a probe still counts, which can only make the choice smaller. When even the
+/// smallest pass needs more than the budget, a budget the caller gave is refused (naming <c>MaxMemoryBytes</c>) and
+/// the default one is exceeded and reported (<see cref="MemoryBudgetOverrun"/>).
 /// </remarks>
 internal static class MemoryProbe
 {
+    /// <summary>A budget in bytes, and whether the caller gave it (<c>MaxMemoryBytes</c>) or it is the default.</summary>
+    internal readonly record struct Choice(long Bytes, bool Given);
+
     private static readonly Lock ProbeGate = new();
 
     /// <summary>
@@ -34,12 +39,12 @@ internal static class MemoryProbe
     /// <paramref name="batchSize"/> expanded <paramref name="steps"/> times.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxMemoryBytes"/> is not positive.</exception>
-    public static long? Budget(long? maxMemoryBytes, int steps, long batchSize, Device device, IEnumerable<Tensor> perExample)
+    public static Choice? Budget(long? maxMemoryBytes, int steps, long batchSize, Device device, IEnumerable<Tensor> perExample)
     {
         CheckBudget(maxMemoryBytes);
         if (maxMemoryBytes is { } given)
         {
-            return given == MemoryBudget.Unlimited ? null : given;
+            return given == MemoryBudget.Unlimited ? null : new Choice(given, Given: true);
         }
 
         if (steps <= 1 || !CanMeasure(device))
@@ -48,7 +53,7 @@ internal static class MemoryProbe
         }
 
         var budget = MemoryBudget.DefaultBytes;
-        return EvidentlyFits((double)steps * batchSize, perExample, batchSize, budget) ? null : budget;
+        return EvidentlyFits((double)steps * batchSize, perExample, batchSize, budget) ? null : new Choice(budget, Given: false);
     }
 
     /// <summary>Checks a <c>MaxMemoryBytes</c> option: null, or positive.</summary>
@@ -75,27 +80,69 @@ internal static class MemoryProbe
     private static bool CanMeasure(Device device) => device.type == DeviceType.CPU && File.Exists("/proc/self/status");
 
     /// <summary>
-    /// The internal batch size (rows per pass, a multiple of <paramref name="batchSize"/>) for
-    /// <paramref name="maxMemoryBytes"/>, probing with <paramref name="probe"/>, which runs one step.
+    /// The internal batch size (rows per pass, a multiple of <paramref name="batchSize"/>) for <paramref name="budget"/>,
+    /// probing with <paramref name="probe"/>, which runs one step of the batch, whose per-example tensors are
+    /// <paramref name="perExample"/>; and the overrun when even <paramref name="fewestSteps"/> steps (the smallest pass
+    /// the method can make) need more than a default budget.
     /// </summary>
-    public static int InternalBatchSize(long maxMemoryBytes, long batchSize, int steps, Device device, Action probe)
+    /// <exception cref="ArgumentException">
+    /// The budget was given (<c>MaxMemoryBytes</c>) and the smallest pass needs more: refused from the tensors' own bytes
+    /// before any pass when they alone exceed it, otherwise after the probe (measured twice, since work on other threads
+    /// counts too), before the steps.
+    /// </exception>
+    public static (int Rows, MemoryBudgetOverrun? Overrun) InternalBatchSize(
+        Choice budget, long batchSize, int steps, Device device, IReadOnlyList<Tensor> perExample, Action probe, int fewestSteps = 1)
     {
+        var pass = fewestSteps == 1 ? "one integration step" : $"{fewestSteps} integration points";
+        var floor = fewestSteps * perExample.Sum(t => t.numel() * t.ElementSize);
+        var overrun = Overrun(budget, floor, pass);
         if (!CanMeasure(device))
         {
             probe();
-            return (int)batchSize;
+            return ((int)Math.Min(int.MaxValue, fewestSteps * batchSize), overrun);
         }
 
-        var perStep = PeakGrowth(() =>
+        var perStep = Math.Max(ScopedPeakGrowth(probe), floor / fewestSteps);
+        if (perStep * fewestSteps > budget.Bytes && overrun is null)
         {
-            using (torch.NewDisposeScope())
-            {
-                probe();
-            }
-        });
-        var stepsPerPass = (int)Math.Clamp(maxMemoryBytes / perStep, 1, steps);
-        return (int)Math.Min(int.MaxValue, stepsPerPass * batchSize);
+            // Confirmed by a second probe before it is refused or reported: another thread's work may have raised the peak.
+            perStep = Math.Max(Math.Min(perStep, ScopedPeakGrowth(probe)), floor / fewestSteps);
+        }
+
+        overrun = Overrun(budget, perStep * fewestSteps, pass);
+        var stepsPerPass = (int)Math.Clamp(budget.Bytes / perStep, fewestSteps, Math.Max(steps, fewestSteps));
+        return ((int)Math.Min(int.MaxValue, stepsPerPass * batchSize), overrun);
     }
+
+    /// <summary>
+    /// Null when a pass of <paramref name="passBytes"/> fits <paramref name="budget"/>; otherwise the overrun of a default
+    /// budget.
+    /// </summary>
+    /// <exception cref="ArgumentException">The budget was given and the pass does not fit it; the message names <c>MaxMemoryBytes</c>.</exception>
+    public static MemoryBudgetOverrun? Overrun(Choice budget, long passBytes, string pass)
+    {
+        if (passBytes <= budget.Bytes)
+        {
+            return null;
+        }
+
+        if (budget.Given)
+        {
+            throw new ArgumentException(
+                $"MaxMemoryBytes is {MemoryBudgetOverrun.Bytes(budget.Bytes)}, but {pass} of the whole batch alone needs about {MemoryBudgetOverrun.Bytes(passBytes)}: raise MaxMemoryBytes, attribute fewer or smaller inputs per call, or pass MemoryBudget.Unlimited to run whatever it costs.",
+                "MaxMemoryBytes");
+        }
+
+        return new MemoryBudgetOverrun(budget.Bytes, passBytes, pass);
+    }
+
+    private static long ScopedPeakGrowth(Action probe) => PeakGrowth(() =>
+    {
+        using (torch.NewDisposeScope())
+        {
+            probe();
+        }
+    });
 
     /// <summary>
     /// How much the process's peak resident memory rose above its resident memory while <paramref name="action"/>

@@ -61,14 +61,13 @@ public sealed class IntegratedGradients : IAttributionMethod<IntegratedGradients
         var baselines = ArgumentPreparation.Baselines(tensors, options.Baselines);
         var additional = options.AdditionalForwardArgs ?? [];
         cancellationToken.ThrowIfCancellationRequested();
+        MemoryBudgetOverrun? overrun = null;
         if (options.InternalBatchSize is null && MemoryProbe.Budget(options.MaxMemoryBytes, options.Steps, n, tensors[0].device, tensors) is { } budget)
         {
             var args1 = ArgumentPreparation.Expand(additional, 1);
             var probeInputs = tensors.Select((t, i) => (PathIntegral.Difference(t.detach(), baselines[i].detach()) * 0.5 + baselines[i].detach()).requires_grad_(true)).ToArray();
-            options = options with
-            {
-                InternalBatchSize = MemoryProbe.InternalBatchSize(budget, n, options.Steps, tensors[0].device, () => Gradients.Compute(forward, probeInputs, args1, options.Target)),
-            };
+            (var rows, overrun) = MemoryProbe.InternalBatchSize(budget, n, options.Steps, tensors[0].device, tensors, () => Gradients.Compute(forward, probeInputs, args1, options.Target));
+            options = options with { InternalBatchSize = rows };
         }
 
         Tensor[] totals;
@@ -119,7 +118,7 @@ public sealed class IntegratedGradients : IAttributionMethod<IntegratedGradients
             a.MoveToOuterDisposeScope();
         }
 
-        return new AttributionResult(attributions, delta?.MoveToOuterDisposeScope()) { StepsPerExample = stepsUsed, InternalBatchSize = options.InternalBatchSize };
+        return new AttributionResult(attributions, delta?.MoveToOuterDisposeScope()) { StepsPerExample = stepsUsed, InternalBatchSize = options.InternalBatchSize, MemoryBudgetOverrun = overrun };
     }
 }
 
@@ -164,6 +163,12 @@ public sealed record IntegratedGradientsOptions : BaselineAttributionOptions
     /// when the steps times the batch times the per-example input bytes, times 1024, exceed that budget, so small
     /// calls cost nothing extra and every step still runs in one pass when it fits. <see cref="MemoryBudget.Unlimited"/>
     /// runs every step in one pass whatever it costs, as Captum does.
+    /// <para>
+    /// A budget given here that one step of the batch exceeds is refused with an <see cref="ArgumentException"/> naming
+    /// MaxMemoryBytes: from the inputs' own bytes before any pass, or after the probe (measured twice), before the steps.
+    /// One step over the default budget runs one step per pass anyway, and the result's
+    /// <see cref="AttributionResult.MemoryBudgetOverrun"/> says so.
+    /// </para>
     /// </remarks>
     public long? MaxMemoryBytes { get; init; }
 

@@ -69,7 +69,7 @@ public sealed class InternalInfluence : ILayerAttributionMethod<InternalInfluenc
         }
 
         var totals = path.Integrate(Gradient, options.Progress, cancellationToken, options.MaxMemoryBytes);
-        return new LayerAttributionResult(LayerAttribution.MoveOut([totals]), null) { InternalBatchSize = path.InternalBatchSize };
+        return new LayerAttributionResult(LayerAttribution.MoveOut([totals]), null) { InternalBatchSize = path.InternalBatchSize, MemoryBudgetOverrun = path.MemoryBudgetOverrun };
     }
 }
 

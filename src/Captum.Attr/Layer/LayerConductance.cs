@@ -70,11 +70,12 @@ public sealed class LayerConductance : ILayerAttributionMethod<LayerConductanceO
         var points = options.Steps + 1;
         var (_, alphas) = Approximation.Parameters(options.Method, points);
         var differences = tensors.Select((t, i) => PathIntegral.Difference(t, baselines[i])).ToArray();
+        MemoryBudgetOverrun? overrun = null;
         if (options.InternalBatchSize is null && MemoryProbe.Budget(options.MaxMemoryBytes, points, n, tensors[0].device, tensors) is { } budget)
         {
             var probeArgs = ArgumentPreparation.Concat(PathIntegral.Points(baselines, differences, [0.5]), ArgumentPreparation.Expand(additional, 1));
-            var rows = MemoryProbe.InternalBatchSize(budget, n, points, tensors[0].device, () => LayerGradients.Compute(evaluation, probeArgs, onInput, options.Target));
-            options = options with { InternalBatchSize = (int)Math.Min(int.MaxValue, Math.Max(rows, 2 * n)) };
+            (var rows, overrun) = MemoryProbe.InternalBatchSize(budget, n, points, tensors[0].device, tensors, () => LayerGradients.Compute(evaluation, probeArgs, onInput, options.Target), fewestSteps: 2);
+            options = options with { InternalBatchSize = rows };
         }
 
         var perChunk = options.InternalBatchSize is { } ibs ? (int)Math.Min(points, Math.Max(2, ibs / n)) : points;
@@ -129,7 +130,7 @@ public sealed class LayerConductance : ILayerAttributionMethod<LayerConductanceO
             delta = ConvergenceDelta.Compute(forward, totals!, baselines, tensors, additional, options.Target).MoveToOuterDisposeScope();
         }
 
-        return new LayerAttributionResult(LayerAttribution.MoveOut([totals!]), delta) { InternalBatchSize = options.InternalBatchSize };
+        return new LayerAttributionResult(LayerAttribution.MoveOut([totals!]), delta) { InternalBatchSize = options.InternalBatchSize, MemoryBudgetOverrun = overrun };
     }
 
     /// <summary>

@@ -125,7 +125,7 @@ public sealed class LayerFeatureAblation : ILayerAttributionMethod<LayerFeatureA
             null,
             useWeights: false,
             options.Progress,
-            cancellationToken);
+            cancellationToken).Attributions;
         return new LayerAttributionResult(LayerAttribution.MoveOut([attributions]), null);
     }
 }

@@ -167,19 +167,18 @@ public sealed class LayerIntegratedGradients : ILayerAttributionMethod<LayerInte
             return replacements;
         }
 
+        MemoryBudgetOverrun? overrun = null;
         if (options.InternalBatchSize is null
             && MemoryProbe.Budget(options.MaxMemoryBytes, options.Steps, n, tensors[0].device, [.. tensors, .. flatInputs]) is { } budget)
         {
             var probeArgs = ArgumentPreparation.Concat(tensors, additional);
             var probeValues = flatInputs.Select((t, i) => (PathIntegral.Difference(t, flatBaselines[i]) * 0.5 + flatBaselines[i]).requires_grad_(true)).ToArray();
-            options = options with
+            (var rows, overrun) = MemoryProbe.InternalBatchSize(budget, n, options.Steps, tensors[0].device, [.. tensors, .. flatInputs], () =>
             {
-                InternalBatchSize = MemoryProbe.InternalBatchSize(budget, n, options.Steps, tensors[0].device, () =>
-                {
-                    using var grad = torch.enable_grad();
-                    Gradients.Of(options.Target.Select(evaluation.ForwardReplacing(probeArgs, onInput, Replacements(probeValues))), probeValues);
-                }),
-            };
+                using var grad = torch.enable_grad();
+                Gradients.Of(options.Target.Select(evaluation.ForwardReplacing(probeArgs, onInput, Replacements(probeValues))), probeValues);
+            });
+            options = options with { InternalBatchSize = rows };
         }
 
         Tensor[] totals;
@@ -284,7 +283,7 @@ public sealed class LayerIntegratedGradients : ILayerAttributionMethod<LayerInte
             next += counts[l];
         }
 
-        return new LayerAttributionResult(perLayer, delta) { StepsPerExample = stepsUsed, InternalBatchSize = options.InternalBatchSize };
+        return new LayerAttributionResult(perLayer, delta) { StepsPerExample = stepsUsed, InternalBatchSize = options.InternalBatchSize, MemoryBudgetOverrun = overrun };
     }
 }
 

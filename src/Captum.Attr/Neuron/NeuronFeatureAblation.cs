@@ -83,7 +83,7 @@ public sealed class NeuronFeatureAblation : INeuronAttributionMethod<NeuronFeatu
             null,
             useWeights: false,
             options.Progress,
-            cancellationToken);
+            cancellationToken).Attributions;
         return new AttributionResult(attributions.Select(a => a.MoveToOuterDisposeScope()).ToArray(), null);
     }
 }

@@ -62,7 +62,7 @@ public sealed class NeuronIntegratedGradients : INeuronAttributionMethod<NeuronI
 
         var totals = path.Integrate(Gradient, options.Progress, cancellationToken, options.MaxMemoryBytes);
         var attributions = MultipliesByInputs ? path.TimesDifference(totals) : totals;
-        return new AttributionResult(attributions.Select(a => a.MoveToOuterDisposeScope()).ToArray(), null) { InternalBatchSize = path.InternalBatchSize };
+        return new AttributionResult(attributions.Select(a => a.MoveToOuterDisposeScope()).ToArray(), null) { InternalBatchSize = path.InternalBatchSize, MemoryBudgetOverrun = path.MemoryBudgetOverrun };
     }
 }
 

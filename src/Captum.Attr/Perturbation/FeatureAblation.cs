@@ -70,7 +70,7 @@ public sealed class FeatureAblation : IAttributionMethod<FeatureAblationOptions>
         var mask = ResolvedFeatureMask.Resolve(tensors, options.FeatureMask, n);
 
         using var noGrad = torch.no_grad();
-        var attributions = AblationEngine.Run(
+        var outcome = AblationEngine.Run(
             forward,
             tensors,
             baselines,
@@ -82,12 +82,12 @@ public sealed class FeatureAblation : IAttributionMethod<FeatureAblationOptions>
             useWeights: false,
             options.Progress,
             cancellationToken);
-        foreach (var a in attributions)
+        foreach (var a in outcome.Attributions)
         {
             a.MoveToOuterDisposeScope();
         }
 
-        return new AttributionResult(attributions, null);
+        return new AttributionResult(outcome.Attributions, null) { PerturbationsPerEval = outcome.PerturbationsPerEval, MemoryBudgetOverrun = outcome.Overrun };
     }
 }
 
@@ -103,6 +103,11 @@ public sealed record FeatureAblationOptions : MaskedPerturbationOptions
     /// <see cref="MemoryBudget.Unlimited"/> for none (the cap of <see cref="PerturbationOptions.AutomaticPerturbationRows"/>
     /// rows still applies). Ignored when PerturbationsPerEval is given. Beyond Captum.
     /// </summary>
+    /// <remarks>
+    /// A budget given here that one perturbation of the batch exceeds is refused (an <see cref="ArgumentException"/>
+    /// naming MaxMemoryBytes) before any perturbation is evaluated; one perturbation over the default budget runs one per
+    /// pass, and the result's <see cref="AttributionResult.MemoryBudgetOverrun"/> says so.
+    /// </remarks>
     public long? MaxMemoryBytes { get; init; }
 
     /// <summary>

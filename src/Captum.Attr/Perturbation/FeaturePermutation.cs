@@ -99,7 +99,7 @@ public sealed class FeaturePermutation : IAttributionMethod<FeaturePermutationOp
         using var noGrad = torch.no_grad();
         var features = new PermutedFeatures(
             new MaskedFeatures(mask, tensors.Count, options.EnableCrossTensorAttribution), permFunc, draws, n);
-        var attributions = AblationEngine.Run(
+        var outcome = AblationEngine.Run(
             forward,
             tensors,
             tensors,
@@ -111,12 +111,12 @@ public sealed class FeaturePermutation : IAttributionMethod<FeaturePermutationOp
             useWeights: false,
             options.Progress,
             cancellationToken);
-        foreach (var a in attributions)
+        foreach (var a in outcome.Attributions)
         {
             a.MoveToOuterDisposeScope();
         }
 
-        return new AttributionResult(attributions, null);
+        return new AttributionResult(outcome.Attributions, null) { PerturbationsPerEval = outcome.PerturbationsPerEval };
     }
 
     /// <summary>

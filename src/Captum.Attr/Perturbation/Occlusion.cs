@@ -61,7 +61,7 @@ public sealed class Occlusion : IAttributionMethod<OcclusionOptions>
         var baselines = PerturbationEvaluation.Baselines(tensors, options.Baselines);
 
         using var noGrad = torch.no_grad();
-        var attributions = AblationEngine.Run(
+        var outcome = AblationEngine.Run(
             forward,
             tensors,
             baselines,
@@ -73,12 +73,12 @@ public sealed class Occlusion : IAttributionMethod<OcclusionOptions>
             useWeights: true,
             options.Progress,
             cancellationToken);
-        foreach (var a in attributions)
+        foreach (var a in outcome.Attributions)
         {
             a.MoveToOuterDisposeScope();
         }
 
-        return new AttributionResult(attributions, null);
+        return new AttributionResult(outcome.Attributions, null) { PerturbationsPerEval = outcome.PerturbationsPerEval, MemoryBudgetOverrun = outcome.Overrun };
     }
 
     /// <summary>The patch positions of every input, input by input; within an input the first dimension varies fastest.</summary>
@@ -156,6 +156,11 @@ public sealed record OcclusionOptions : PerturbationOptions
     /// <see cref="MemoryBudget.Unlimited"/> for none (the cap of <see cref="PerturbationOptions.AutomaticPerturbationRows"/>
     /// rows still applies). Ignored when PerturbationsPerEval is given. Beyond Captum.
     /// </summary>
+    /// <remarks>
+    /// A budget given here that one perturbation of the batch exceeds is refused (an <see cref="ArgumentException"/>
+    /// naming MaxMemoryBytes) before any perturbation is evaluated; one perturbation over the default budget runs one per
+    /// pass, and the result's <see cref="AttributionResult.MemoryBudgetOverrun"/> says so.
+    /// </remarks>
     public long? MaxMemoryBytes { get; init; }
 
     /// <summary>

@@ -40,6 +40,19 @@ public sealed class AttributionResult : IDisposable
     /// <summary>The internal batch size used: the one given, or the one a memory budget chose; null for one pass.</summary>
     public int? InternalBatchSize { get; init; }
 
+    /// <summary>
+    /// The perturbations per forward pass used by an ablation method (FeatureAblation, Occlusion, FeaturePermutation): the
+    /// number given, or the one the memory budget chose (1 once the model was found to mix the rows of a batch); null
+    /// for other methods.
+    /// </summary>
+    public int? PerturbationsPerEval { get; init; }
+
+    /// <summary>
+    /// Set when one step or perturbation alone needed more than the default memory budget, so the call ran beyond it;
+    /// null otherwise (and whenever the memory could not be measured).
+    /// </summary>
+    public MemoryBudgetOverrun? MemoryBudgetOverrun { get; init; }
+
     /// <summary>Frees the tensors.</summary>
     public void Dispose()
     {
@@ -85,6 +98,9 @@ public sealed class LayerAttributionResult : IDisposable
 
     /// <summary>The internal batch size used: the one given, or the one a memory budget chose; null for one pass.</summary>
     public int? InternalBatchSize { get; init; }
+
+    /// <inheritdoc cref="AttributionResult.MemoryBudgetOverrun"/>
+    public MemoryBudgetOverrun? MemoryBudgetOverrun { get; init; }
 
     /// <summary>Frees the tensors.</summary>
     public void Dispose()

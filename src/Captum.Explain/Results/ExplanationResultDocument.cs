@@ -135,6 +135,17 @@ public sealed record ExplanationMethodResult(IReadOnlyList<float>? TokenAttribut
     /// <summary>The contribution of each of the model's inputs, by the input's name, in the model's order.</summary>
     public IReadOnlyDictionary<string, double> Contributions { get; init; } = new Dictionary<string, double>();
 
+    /// <summary>
+    /// A path method's rows per forward and backward pass (<see cref="Explanation.InternalBatchSize"/>: the one given,
+    /// or the one the memory budget chose); left out of the JSON for other methods.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public int? InternalBatchSize { get; init; }
+
+    /// <summary>A perturbation method's perturbations per forward pass (<see cref="Explanation.PerturbationsPerEval"/>); left out of the JSON for other methods.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public int? PerturbationsPerEval { get; init; }
+
     /// <summary>The numbers of an explanation.</summary>
     public static ExplanationMethodResult Of(Explanation e)
     {
@@ -153,6 +164,8 @@ public sealed record ExplanationMethodResult(IReadOnlyList<float>? TokenAttribut
             double.IsNaN(e.Delta) ? null : e.Delta)
         {
             Contributions = contributions,
+            InternalBatchSize = e.InternalBatchSize,
+            PerturbationsPerEval = e.PerturbationsPerEval,
         };
     }
 }

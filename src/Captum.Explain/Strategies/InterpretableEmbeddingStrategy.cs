@@ -69,7 +69,11 @@ public sealed class InterpretableEmbeddingStrategy : ExplanationStrategy
                     ReturnConvergenceDelta = true,
                     Progress = options.Progress,
                 }, cancellationToken);
-                return new InputAttributions(result.Attributions.ToArray(), result.Delta!.item<float>());
+                return new InputAttributions(result.Attributions.ToArray(), result.Delta!.item<float>())
+                {
+                    InternalBatchSize = result.InternalBatchSize ?? PathRows(options, input),
+                    MemoryBudgetOverrun = result.MemoryBudgetOverrun,
+                };
             }
             finally
             {

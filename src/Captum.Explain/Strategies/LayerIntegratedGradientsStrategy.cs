@@ -32,6 +32,10 @@ public sealed class LayerIntegratedGradientsStrategy : ExplanationStrategy
             ReturnConvergenceDelta = true,
             Progress = options.Progress,
         }, cancellationToken);
-        return new InputAttributions(LayerTensors.OnePerLayer(result.Layers, model), result.Delta!.item<float>());
+        return new InputAttributions(LayerTensors.OnePerLayer(result.Layers, model), result.Delta!.item<float>())
+        {
+            InternalBatchSize = result.InternalBatchSize ?? PathRows(options, input),
+            MemoryBudgetOverrun = result.MemoryBudgetOverrun,
+        };
     }
 }

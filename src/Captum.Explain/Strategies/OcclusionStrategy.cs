@@ -43,9 +43,14 @@ public sealed class OcclusionStrategy : ExplanationStrategy
             Baselines = input.Baselines.ToArray(),
             Target = target,
             AdditionalForwardArgs = input.AdditionalForwardArgs,
-            PerturbationsPerEval = Math.Max(1, options.InternalBatchSize ?? 16),
+            // Not given: the memory budget chooses (OcclusionOptions.MaxMemoryBytes, its default).
+            PerturbationsPerEval = options.InternalBatchSize is { } given ? Math.Max(1, given) : null,
             Progress = options.Progress,
         }, cancellationToken);
-        return new InputAttributions(result.Attributions.ToArray(), double.NaN);
+        return new InputAttributions(result.Attributions.ToArray(), double.NaN)
+        {
+            PerturbationsPerEval = result.PerturbationsPerEval,
+            MemoryBudgetOverrun = result.MemoryBudgetOverrun,
+        };
     }
 }

@@ -41,19 +41,29 @@ public sealed class HostileInputTests
         Assert.DoesNotContain("100", ex.Message, StringComparison.Ordinal); // the 50 steps x 2 examples of the expansion
     }
 
+    public static TheoryData<string, ScalarType> GradientMethodsAndOtherFloatTypes => new()
+    {
+        { "IntegratedGradients", ScalarType.Float64 },
+        { "Saliency", ScalarType.Float64 },
+        { "LayerIntegratedGradients", ScalarType.Float64 },
+        { "IntegratedGradients", ScalarType.Float16 },
+        { "Saliency", ScalarType.Float16 },
+        { "LayerIntegratedGradients", ScalarType.Float16 },
+        { "IntegratedGradients", ScalarType.BFloat16 },
+    };
+
     [Theory]
-    [MemberData(nameof(GradientMethods))]
-    public void Attribute_Float64InputsToAFloat32Model_ThrowsNamingInputsAndBothDtypes(string method)
+    [MemberData(nameof(GradientMethodsAndOtherFloatTypes))]
+    public void Attribute_OtherFloatInputsToAFloat32Model_ThrowsNamingInputsAndBothDtypes(string method, ScalarType dtype)
     {
         using var scope = torch.NewDisposeScope();
         var model = TestModels.SmoothMlp(6);
-        var x = torch.randn(2, 4, ScalarType.Float64);
+        var x = torch.randn(2, 4).to(dtype);
 
         var ex = Assert.Throws<ArgumentException>(() => Run(method, model, x));
 
         Assert.Equal("inputs", ex.ParamName);
-        Assert.Contains("Float64", ex.Message, StringComparison.Ordinal);
-        Assert.Contains("Float32", ex.Message, StringComparison.Ordinal);
+        Assert.Contains($"the inputs are {dtype} but the model's parameters are Float32", ex.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', ex.Message); // libtorch's C++ stack stays in the inner exception
     }
 
@@ -94,6 +104,48 @@ public sealed class HostileInputTests
         }
 
         Assert.Equal(0, calls);
+    }
+
+    [Fact]
+    public void Attribute_TokenCancelledFromAnotherThreadDuringABudgetChunkedCall_ThrowsAtTheNextChunkLeavingNoLiveTensors()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = TestModels.SmoothMlp(9, inputs: 64, hidden: 32, outputs: 3);
+        var x = torch.randn(4, 64);
+        const int Steps = 20_000;
+        using var cancel = new CancellationTokenSource();
+        var reports = new List<AttributionProgress>();
+        var reportsWhenCancelled = 0;
+        var options = new IntegratedGradientsOptions
+        {
+            Target = 1,
+            Steps = Steps,
+            Progress = new SynchronousProgress<AttributionProgress>(p =>
+            {
+                reports.Add(p);
+                if (reports.Count == 3)
+                {
+                    // Another thread cancels, as a Ctrl+C handler or a server aborting a request does; this pass goes on once it has.
+                    var canceller = new Thread(cancel.Cancel);
+                    canceller.Start();
+                    canceller.Join();
+                    reportsWhenCancelled = reports.Count;
+                }
+            }),
+        };
+        var ig = new IntegratedGradients(model);
+        var live = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+
+        using (MemoryBudget.WithDefaultBytes(1))
+        {
+            // A default budget below one step: the budget cuts the 20,000 steps into 20,000 passes of one step.
+            Assert.Throws<OperationCanceledException>(() => ig.Attribute(x, options, cancel.Token).Dispose());
+        }
+
+        Assert.Equal(3, reportsWhenCancelled);
+        Assert.InRange(reports.Count - reportsWhenCancelled, 0, 2); // a generous bound: the token is checked before every pass
+        Assert.Equal([new(1, Steps), new(2, Steps), new(3, Steps)], reports.Take(3));
+        Assert.Equal(live, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
     }
 
     private static void Run(string method, Mlp model, Tensor x, int steps = 50, CancellationToken cancellationToken = default)

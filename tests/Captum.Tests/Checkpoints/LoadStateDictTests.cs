@@ -148,6 +148,36 @@ public sealed class LoadStateDictTests
     }
 
     [Fact]
+    public void LoadStateDict_NaNInABuffer_RefusedNamingItBeforeCopyingAnything()
+    {
+        using var scope = torch.NewDisposeScope();
+        var target = nn.BatchNorm1d(3);
+        var state = nn.BatchNorm1d(3).state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone());
+        state["weight"].fill_(2);
+        state["running_var"][1] = float.NaN;
+
+        var ex = Assert.Throws<ArgumentException>(() => TorchCheckpoint.LoadStateDict(target, state));
+
+        Assert.Equal("state", ex.ParamName);
+        Assert.StartsWith("state: the buffer running_var holds NaN values;", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(1f, target.weight!.sum().item<float>() / 3);
+        TorchCheckpoint.LoadStateDict(target, state, allowNonFinite: true);
+        Assert.True(torch.isnan(target.running_var!).any().item<bool>());
+    }
+
+    [Fact]
+    public void LoadStateDict_NegativeInfinityInABuffer_LoadsAsMasksHoldIt()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var target = new MaskHolder();
+        var mask = torch.tensor(new[] { 0f, float.NegativeInfinity, 0f, 0f }).reshape(2, 2);
+
+        TorchCheckpoint.LoadStateDict(target, new Dictionary<string, Tensor> { ["mask"] = mask });
+
+        Assert.True(target.get_buffer("mask")!.equal(mask).all().item<bool>());
+    }
+
+    [Fact]
     public void LoadStateDict_InsideADisposeScope_LeavesNativeLayersTheirParameters()
     {
         var embedding = nn.Embedding(4, 3);
@@ -168,5 +198,12 @@ public sealed class LoadStateDictTests
 
         Assert.Contains("text.embedding.weight", model.Net.state_dict().Keys);
         Assert.Contains("text.lstm.weight_ih_l0", model.Net.state_dict().Keys);
+    }
+
+    /// <summary>A module whose only state is a buffer, as an attention mask is.</summary>
+    private sealed class MaskHolder : nn.Module
+    {
+        public MaskHolder()
+            : base(nameof(MaskHolder)) => register_buffer("mask", torch.zeros(2, 2));
     }
 }

@@ -1,9 +1,7 @@
-using System.Numerics;
 using Captum.Checkpoints;
 using Captum.TestData;
 using TorchSharp;
 using Xunit;
-using static TorchSharp.torch;
 
 namespace Captum.Tests.Checkpoints;
 
@@ -68,7 +66,7 @@ public sealed class ZipChecksumTests
             using (loaded)
             {
                 // A change the checksums cannot see (a header field nothing reads) must change nothing read.
-                Assert.True(Same(reference.Raw, loaded.Raw), $"damaged copy {i} loaded with different contents");
+                Assert.True(CheckpointComparison.Same(reference.Raw, loaded.Raw), $"damaged copy {i} loaded with different contents");
             }
         }
 
@@ -93,17 +91,4 @@ public sealed class ZipChecksumTests
 
         throw new InvalidOperationException($"no record {name}");
     }
-
-    /// <summary>Structural equality of loaded values: same containers, keys, scalars, and tensors equal in dtype, shape and every element.</summary>
-    private static bool Same(object? a, object? b) => (a, b) switch
-    {
-        (null, null) => true,
-        (Tensor x, Tensor y) => x.dtype == y.dtype && x.shape.SequenceEqual(y.shape) && (x.numel() == 0 || x.equal(y).all().item<bool>()),
-        (CheckpointDict x, CheckpointDict y) => x.Count == y.Count && x.All(e => y.TryGetValue(e.Key, out var v) && Same(e.Value, v)),
-        (string x, string y) => x == y,
-        (byte[] x, byte[] y) => x.AsSpan().SequenceEqual(y),
-        (System.Collections.IEnumerable x, System.Collections.IEnumerable y) => x.Cast<object?>().Count() == y.Cast<object?>().Count() && x.Cast<object?>().Zip(y.Cast<object?>()).All(p => Same(p.First, p.Second)),
-        (BigInteger x, BigInteger y) => x == y,
-        _ => Equals(a, b) || (a?.GetType() == b?.GetType() && a?.ToString() == b?.ToString()),
-    };
 }

@@ -122,6 +122,25 @@ public sealed class CaptumCliTests
     }
 
     [Fact]
+    public void Run_PluginsVariableNamingAFolderThatDoesNotExist_WarnsNamingItAndUsesTheOthers()
+    {
+        using var root = new TempFolder();
+        var missing = Path.Combine(root.Path, "gone");
+        var plugins = Path.Combine(root.Path, "plugins");
+        BuildOutputs.Copy(MinimalOutput, Path.Combine(plugins, "Captum.Plugins.Minimal"));
+
+        // A process of its own: the variable is read from the environment, which the other tests share.
+        var (code, output, error) = CliProcess.Run(
+            CliProcess.BuiltCli,
+            new Dictionary<string, string?> { [CaptumCli.PluginsVariable] = string.Join(Path.PathSeparator, missing, plugins) },
+            "plugins");
+
+        Assert.True(code == 0, error);
+        Assert.Equal($"captum: warning: ${CaptumCli.PluginsVariable} names a folder that does not exist: {missing}", Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries)).TrimEnd());
+        Assert.Contains("bag-of-words", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Run_PluginsGivenAFile_ExitsTwoAskingForItsFolder()
     {
         using var root = new TempFolder();

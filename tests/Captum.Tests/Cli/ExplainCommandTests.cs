@@ -46,6 +46,39 @@ public sealed class ExplainCommandTests
         }
     }
 
+    [Fact]
+    public void Explain_DefaultMemoryBudget_RecordsEachMethodsPassSizeAndWarnsWhenOneStepExceedsIt()
+    {
+        using var folder = new TempFolder();
+        string[] Args(string name) => ["explain", "--model", "vqa", "--input", "image=" + Scene, "--input", "question=what color is the circle", "--method", "layer-ig,occlusion", "--steps", "8", "--out", Path.Combine(folder.Path, name), "--json"];
+        JsonNode Methods(string name) => JsonNode.Parse(File.ReadAllText(Path.Combine(folder.Path, name, "result.json")))!["results"]![0]!["methods"]!;
+        (int Code, string Output, string Error) ample, tight;
+
+        using (Captum.Attr.MemoryBudget.WithDefaultBytes(64L << 30))
+        {
+            ample = BundledCli.Run(Args("ample"));
+        }
+
+        using (Captum.Attr.MemoryBudget.WithDefaultBytes(1))
+        {
+            tight = BundledCli.Run(Args("tight"));
+        }
+
+        Assert.True(ample.Code == 0, ample.Error);
+        Assert.True(tight.Code == 0, tight.Error);
+        // Ample: every step in one pass, and the most perturbations a pass may hold.
+        Assert.Equal(8, Methods("ample")["layer-ig"]!["internalBatchSize"]!.GetValue<int>());
+        Assert.Null(Methods("ample")["layer-ig"]!["perturbationsPerEval"]);
+        Assert.Equal(Captum.Attr.PerturbationOptions.AutomaticPerturbationRows, Methods("ample")["occlusion"]!["perturbationsPerEval"]!.GetValue<int>());
+        Assert.Null(Methods("ample")["occlusion"]!["internalBatchSize"]);
+        Assert.DoesNotContain("memory budget", ample.Error, StringComparison.Ordinal);
+        // A budget below one step: one step (one perturbation) per pass, and a warning for each method.
+        Assert.Equal(1, Methods("tight")["layer-ig"]!["internalBatchSize"]!.GetValue<int>());
+        Assert.Equal(1, Methods("tight")["occlusion"]!["perturbationsPerEval"]!.GetValue<int>());
+        Assert.Contains("captum: warning: layer-ig: one integration step of the whole batch needs about ", tight.Error, StringComparison.Ordinal);
+        Assert.Contains("captum: warning: occlusion: one perturbation of the whole batch needs about ", tight.Error, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(null, "positive", 0.5)]
     [InlineData("negative", "negative", -0.5)]

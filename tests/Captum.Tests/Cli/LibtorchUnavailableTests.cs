@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Captum.TestData;
 using Xunit;
 
@@ -87,29 +86,9 @@ public sealed class LibtorchUnavailableTests : IClassFixture<LibtorchUnavailable
 
         private string EmptyPackages => Path.Combine(root.Path, "no-packages");
 
-        public (int Code, string Output, string Error) Run(params string[] args)
-        {
-            var start = new ProcessStartInfo("dotnet")
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            start.ArgumentList.Add(Path.Combine(Folder, "captum.dll"));
-            foreach (var argument in args)
-            {
-                start.ArgumentList.Add(argument);
-            }
-
-            // TorchSharp, failing to load libtorch beside itself, looks in the NuGet packages folder.
-            start.Environment["NUGET_PACKAGES"] = EmptyPackages;
-            start.Environment.Remove("CAPTUM_PLUGINS");
-            using var process = Process.Start(start)!;
-            var error = process.StandardError.ReadToEndAsync();
-            var output = process.StandardOutput.ReadToEnd();
-            Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), "captum did not exit in 2 minutes");
-            return (process.ExitCode, output, error.Result);
-        }
+        // TorchSharp, failing to load libtorch beside itself, looks in the NuGet packages folder.
+        public (int Code, string Output, string Error) Run(params string[] args) =>
+            CliProcess.Run(Path.Combine(Folder, "captum.dll"), new Dictionary<string, string?> { ["NUGET_PACKAGES"] = EmptyPackages, ["CAPTUM_PLUGINS"] = null }, args);
 
         public void Dispose() => root.Dispose();
     }

@@ -243,9 +243,34 @@ public sealed class FeatureAblationTests
         var x = torch.randn(3, 7);
         var counting = new CountingForward(model.call);
 
-        using var result = new FeatureAblation((Func<Tensor, Tensor>)counting.Invoke).Attribute(x, new FeatureAblationOptions { Target = 1, MaxMemoryBytes = 1 });
+        AttributionResult result;
+        using (MemoryBudget.WithDefaultBytes(1))
+        {
+            result = new FeatureAblation((Func<Tensor, Tensor>)counting.Invoke).Attribute(x, new FeatureAblationOptions { Target = 1 });
+        }
 
-        Assert.Equal(Enumerable.Repeat(3L, 8), counting.BatchSizes);
+        using (result)
+        {
+            Assert.Equal(Enumerable.Repeat(3L, 8), counting.BatchSizes);
+            Assert.Equal(1, result.PerturbationsPerEval);
+            Assert.Equal("one perturbation", result.MemoryBudgetOverrun?.Pass);
+            Assert.Equal(1, result.MemoryBudgetOverrun?.BudgetBytes);
+        }
+    }
+
+    [Fact]
+    public void Attribute_NoPerturbationsPerEvalAndAnAmpleBudget_ReportsThePerturbationsPerPassItChose()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = TestModels.SmoothMlp(5, inputs: 7);
+
+        using var chosen = new FeatureAblation(model).Attribute(torch.randn(3, 7), new FeatureAblationOptions { Target = 1, MaxMemoryBytes = 64L << 30 });
+        using var given = new FeatureAblation(model).Attribute(torch.randn(3, 7), new FeatureAblationOptions { Target = 1, PerturbationsPerEval = 2 });
+
+        // At most 32 rows a pass: 10 perturbations of the 3 examples, capped by the 7 features.
+        Assert.Equal(7, chosen.PerturbationsPerEval);
+        Assert.Null(chosen.MemoryBudgetOverrun);
+        Assert.Equal(2, given.PerturbationsPerEval);
     }
 
     [Fact]

@@ -107,6 +107,22 @@ public sealed class VqaCommandReliabilityTests
         AssertRefusedBeforeWork(code, output, error, $"--image-size must be at most 4096 (an attribution holds many copies of the image at once), not {size}.");
     }
 
+    [Fact]
+    public void Vqa_OneStepOverTheDefaultMemoryBudget_AnswersAndWarnsNamingImageSize()
+    {
+        using var folder = new TempFolder();
+
+        (int Code, string Output, string Error) run;
+        using (Captum.Attr.MemoryBudget.WithDefaultBytes(1))
+        {
+            run = Run(SceneArgs(folder.Path, "--image-size", "96"));
+        }
+
+        Assert.True(run.Code == 0, run.Error);
+        var warning = Assert.Single(run.Error.Split('\n'), l => l.StartsWith("captum: warning: layer-ig: one integration step of the whole batch needs about ", StringComparison.Ordinal));
+        Assert.EndsWith("more than the default memory budget of 1 bytes (a quarter of the memory available); it ran anyway, one at a time, beyond the budget; a smaller --image-size needs less.", warning.TrimEnd(), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("0.001", "32000 x 32000")]
     [InlineData("0.0001", "320000 x 320000")]
