@@ -9,7 +9,9 @@ namespace Captum.Bench;
 /// The gpt2_llm_fa workload of ../shared/bench/captum/captum_bench.py: LLMAttribution over FeatureAblation on a GPT-2
 /// (n_embd 256, 4 layers, 4 heads, 32 words, 128 positions, seeded random weights), a 48-word story prompt and an
 /// 8-token target. With the key-value cache by default, without it under --no-cache (Captum runs without one there);
-/// raw is the uncached floor: one teacher-forced pass per evaluated prompt. --smoke shrinks everything to check it runs.
+/// raw is the uncached floor: one teacher-forced pass per evaluated prompt. --smoke shrinks everything to check it runs;
+/// --long is a larger model and prompt (n_embd 512, 6 layers, 8 heads, 256 positions, a 160-word prompt), where a
+/// perturbed prompt's unchanged beginning is worth reading from the cache.
 /// </summary>
 internal static class Gpt2LlmFa
 {
@@ -21,17 +23,19 @@ internal static class Gpt2LlmFa
         "green", "cat", "dog", "likes", "and", "in", "it",
     ];
 
-    public static (Action Captum, Action Raw, int Passes, int Steps) Build(bool noCache, bool smoke)
+    public static (Action Captum, Action Raw, int Passes, int Steps) Build(bool noCache, bool smoke, bool large = false)
     {
-        var (width, layers, heads, words, target) = smoke
-            ? (16L, 1L, 2L, 12, "garden .")
-            : (256L, 4L, 4L, 48, "garden . mary went to the garden .");
+        var (width, layers, heads, words, target, positions) = smoke
+            ? (16L, 1L, 2L, 12, "garden .", 128L)
+            : large
+                ? (512L, 6L, 8L, 160, "garden . mary went to the garden .", 256L)
+                : (256L, 4L, 4L, 48, "garden . mary went to the garden .", 128L);
         torch.manual_seed(7);
-        var model = new Gpt2LMHeadModel(new Gpt2Config(Vocab.Length, 128, width, layers, heads));
+        var model = new Gpt2LMHeadModel(new Gpt2Config(Vocab.Length, positions, width, layers, heads));
         model.eval();
         var tokenizer = new Words(Vocab);
         var story = "john went to the kitchen . mary went to the garden . sam picked up the ball . ";
-        var prompt = string.Join(' ', (string.Concat(Enumerable.Repeat(story, 3)).Trim() + " where is mary ?").Split(' ').Take(words));
+        var prompt = string.Join(' ', (string.Concat(Enumerable.Repeat(story, large ? 10 : 3)).Trim() + " where is mary ?").Split(' ').Take(words));
         var input = new TextTokenInput(prompt, tokenizer, skipTokens: ["<s>"]);
         var fa = LLMAttribution.FeatureAblation(model, tokenizer);
         var options = new LLMAttributionOptions<FeatureAblationOptions> { SkipTokens = ["<s>"], UseCachedOutputs = !noCache };
