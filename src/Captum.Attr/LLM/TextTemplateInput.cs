@@ -15,6 +15,9 @@ namespace Captum.Attr;
 /// when the values are named, <c>{{</c> and <c>}}</c> for braces; format specifications are not supported.</para>
 /// <para>Beyond Captum, which fills extra values nowhere and fails on missing ones only when formatting, the template's
 /// slots are checked against the values when the input is made: every slot has a value and every value a slot.</para>
+/// <para>Baselines (<see cref="TextTemplateOptions"/>) are fixed, drawn by a function, or drawn from a
+/// <see cref="TextProductBaselines"/> (Captum's <c>ProductBaselines</c>); drawn ones are drawn anew for every
+/// perturbed row the method evaluates (one that keeps every value too), as Captum calls its callable.</para>
 /// </remarks>
 public sealed class TextTemplateInput : IInterpretableInput
 {
@@ -122,28 +125,95 @@ public sealed class TextTemplateInput : IInterpretableInput
 
     private static Func<IReadOnlyList<string>> BaselinesOf(TextTemplateOptions options, IReadOnlyList<string>? keys, int count)
     {
+        // Which baseline option is given, and whether it is by name; at most one, of the values' form (as Captum asserts).
+        var given = new (string Option, bool Given, bool ByName)[]
+        {
+            (nameof(options.Baselines), options.Baselines is not null, false),
+            (nameof(options.NamedBaselines), options.NamedBaselines is not null, true),
+            (nameof(options.BaselineFunction), options.BaselineFunction is not null, false),
+            (nameof(options.NamedBaselineFunction), options.NamedBaselineFunction is not null, true),
+            (nameof(options.BaselineProduct), options.BaselineProduct is not null, options.BaselineProduct?.IsNamed == true),
+        }.Where(g => g.Given).ToList();
+        if (given.Count > 1)
+        {
+            throw new ArgumentException($"{given[0].Option} and {given[1].Option} are both given; give the baselines one way.", given[1].Option);
+        }
+
+        if (given is [var (option, _, byName)] && byName != (keys is not null))
+        {
+            throw new ArgumentException(
+                byName
+                    ? $"{option} gives baselines by name, but the values are positional; give them by position (Baselines, BaselineFunction, or a TextProductBaselines of lists)."
+                    : $"{option} gives baselines by position, but the values are named; give them by name (NamedBaselines, NamedBaselineFunction, or a TextProductBaselines of names).",
+                option);
+        }
+
         if (options.BaselineFunction is { } function)
         {
-            return () => function() is { Count: var c } b && c == count ? b : throw new ArgumentException($"BaselineFunction must return {count} baselines, one per value.", "BaselineFunction");
+            return () => function() is { Count: var c } b && c == count ? b : throw new ArgumentException($"BaselineFunction must return {count} baselines, one per value.", nameof(options.BaselineFunction));
         }
 
-        IReadOnlyList<string> fixedBaselines;
-        if (keys is not null && options.NamedBaselines is { } named)
+        if (options.NamedBaselineFunction is { } namedFunction)
         {
-            fixedBaselines = keys.Select(k => named.TryGetValue(k, out var b) ? b : throw new ArgumentException($"NamedBaselines has no baseline for \"{k}\".", "NamedBaselines")).ToList();
-        }
-        else
-        {
-            fixedBaselines = options.Baselines ?? Enumerable.Repeat(string.Empty, count).ToList();
+            return () => InOrder(namedFunction() ?? throw new ArgumentException("NamedBaselineFunction returned null.", nameof(options.NamedBaselineFunction)), keys!, nameof(options.NamedBaselineFunction));
         }
 
+        if (options.BaselineProduct is { } product)
+        {
+            // Checked, then fixed, so that a refused product can still be completed; a name added in between (by
+            // another thread) is caught at the draw.
+            if (product.IsNamed)
+            {
+                CheckNames(product.Names, keys!, nameof(options.BaselineProduct));
+                product.Fix();
+                return () => InOrder(product.SampleNamed(), keys!, nameof(options.BaselineProduct));
+            }
+
+            if (product.ListCount != count)
+            {
+                throw new ArgumentException($"BaselineProduct has {product.ListCount} list(s) of choices, but there are {count} values: give one list per value.", nameof(options.BaselineProduct));
+            }
+
+            return product.Sample;
+        }
+
+        var fixedBaselines = options.NamedBaselines is { } named
+            ? InOrder(named, keys!, nameof(options.NamedBaselines))
+            : options.Baselines ?? Enumerable.Repeat(string.Empty, count).ToList();
         if (fixedBaselines.Count != count)
         {
-            throw new ArgumentException($"Baselines has {fixedBaselines.Count} entries, but there are {count} values.", "Baselines");
+            throw new ArgumentException($"Baselines has {fixedBaselines.Count} entries, but there are {count} values.", nameof(options.Baselines));
         }
 
         return () => fixedBaselines;
     }
+
+    /// <summary>The named baselines in the values' order, once <see cref="CheckNames"/> has found one per value and none other.</summary>
+    private static List<string> InOrder(IReadOnlyDictionary<string, string> baselines, IReadOnlyList<string> keys, string option)
+    {
+        CheckNames(baselines.Keys, keys, option);
+        return keys.Select(k => baselines[k]).ToList();
+    }
+
+    /// <summary>
+    /// Every value has a baseline (Captum's <c>baselines[k]</c> fails otherwise: there is no fallback to the empty
+    /// string) and every baseline a value (Captum ignores the others; here they are refused, as a value without a slot is).
+    /// </summary>
+    private static void CheckNames(IEnumerable<string> names, IReadOnlyList<string> keys, string option)
+    {
+        var given = names.ToHashSet(StringComparer.Ordinal);
+        if (keys.Where(k => !given.Contains(k)).ToList() is [_, ..] missing)
+        {
+            throw new ArgumentException($"{option} has no baseline for {Quoted(missing)}; give one for every value (\"\" removes a value).", option);
+        }
+
+        if (given.Except(keys, StringComparer.Ordinal).ToList() is [_, ..] extra)
+        {
+            throw new ArgumentException($"{option} has baselines for {Quoted(extra)}, which the template has no value of.", option);
+        }
+    }
+
+    private static string Quoted(IEnumerable<string> names) => string.Join(", ", names.Select(n => $"\"{n}\""));
 
     private static int[]? MaskOf(TextTemplateOptions options, IReadOnlyList<string>? keys, int count)
     {
@@ -271,17 +341,38 @@ public sealed class TextTemplateInput : IInterpretableInput
 }
 
 /// <summary>The baselines and mask of a <see cref="TextTemplateInput"/>.</summary>
-/// <remarks>Python: the <c>baselines</c> and <c>mask</c> arguments of <c>TextTemplateInput</c>.</remarks>
+/// <remarks>
+/// Python: the <c>baselines</c> and <c>mask</c> arguments of <c>TextTemplateInput</c>. Give the baselines one way (at
+/// most one of <see cref="Baselines"/>, <see cref="NamedBaselines"/>, <see cref="BaselineFunction"/>,
+/// <see cref="NamedBaselineFunction"/>, <see cref="BaselineProduct"/>), in the values' form: by position for a list of
+/// values, by name for named values (Captum asserts the same); otherwise the input refuses them, naming the option.
+/// With none, a removed value becomes the empty string. Given baselines must cover every value: as Captum's, which
+/// fails on a missing key, they do not fall back to the empty string for the values they leave out.
+/// </remarks>
 public sealed record TextTemplateOptions
 {
-    /// <summary>The value that replaces each value when it is removed, one per value; empty strings (removal) when null.</summary>
+    /// <summary>The value that replaces each value when it is removed, one per value, for positional values; empty strings (removal) when no baseline option is given.</summary>
     public IReadOnlyList<string>? Baselines { get; init; }
 
-    /// <summary>The baselines by value name, for named values.</summary>
+    /// <summary>The baselines by value name, for named values: one per value and no other name.</summary>
     public IReadOnlyDictionary<string, string>? NamedBaselines { get; init; }
 
     /// <summary>Draws the baselines anew for every perturbation (Python: a callable <c>baselines</c>), one per value.</summary>
     public Func<IReadOnlyList<string>>? BaselineFunction { get; init; }
+
+    /// <summary>
+    /// Draws the baselines by value name anew for every perturbation, for named values (Python: a callable
+    /// <c>baselines</c> that returns a dict): one per value and no other name, checked at every draw.
+    /// </summary>
+    public Func<IReadOnlyDictionary<string, string>>? NamedBaselineFunction { get; init; }
+
+    /// <summary>
+    /// Baselines drawn anew for every perturbation from a product of choices (Python:
+    /// <c>baselines=ProductBaselines(...)</c>): a positional product, one list per value, for positional values; a named
+    /// one, whose names (alone or in groups drawn together) are exactly the values' names, for named values. Checked when
+    /// the input is made, which fixes the product.
+    /// </summary>
+    public TextProductBaselines? BaselineProduct { get; init; }
 
     /// <summary>The feature group of each value: values with the same id are kept or removed together; one feature per value when null.</summary>
     public IReadOnlyList<int>? Mask { get; init; }

@@ -13,8 +13,9 @@ namespace Captum.Attr;
 /// <para>
 /// Here each list holds the choices of one input, in forward-argument order, and a sample is a
 /// <see cref="Baselines"/> with one value per input. Captum also accepts a dict keyed by feature names (tuples of
-/// names for features drawn together), which only its text-template inputs read; CaptumSharp's tensor inputs are
-/// positional, so that form is not offered. The draws come from <see cref="System.Random"/> (seeded by
+/// names for features drawn together), which only its text-template inputs read; here tensor inputs are positional,
+/// and text baselines, positional or by name (groups of names included), are <see cref="TextProductBaselines"/>,
+/// given to <see cref="TextTemplateOptions.BaselineProduct"/>. The draws come from <see cref="System.Random"/> (seeded by
 /// <c>seed</c>, else <see cref="Random.Shared"/>, as Captum draws from Python's global <c>random</c>), so
 /// samples are reproducible here but not the ones Python would draw. Thread-safe. The tensors listed stay the
 /// caller's: samples hand them out, never copies, and nothing disposes them.
