@@ -217,6 +217,16 @@ public sealed class TextTemplateInput : IInterpretableInput
 
     private static int[]? MaskOf(TextTemplateOptions options, IReadOnlyList<string>? keys, int count)
     {
+        if (keys is null && options.NamedMask is not null)
+        {
+            throw new ArgumentException("NamedMask groups named values, but these values are positional; give Mask, one group per value in order.", "NamedMask");
+        }
+
+        if (keys is not null && options.Mask is not null)
+        {
+            throw new ArgumentException("Mask groups positional values, but these values are named; give NamedMask, a group per value name (as Captum asks for a dict mask with dict values).", "Mask");
+        }
+
         IReadOnlyList<int>? given = keys is not null && options.NamedMask is { } named
             ? keys.Select(k => named.TryGetValue(k, out var m) ? m : throw new ArgumentException($"NamedMask has no group for \"{k}\".", "NamedMask")).ToList()
             : options.Mask;

@@ -349,6 +349,22 @@ public sealed class LLMAttributionTests
     }
 
     [Fact]
+    public void TextTemplateInput_MaskOfTheOtherForm_NamesTheMaskGiven()
+    {
+        var named = new Dictionary<string, string> { ["name"] = "john", ["place"] = "garden" };
+
+        var positionalMask = Assert.Throws<ArgumentException>(() => new TextTemplateInput(
+            "{name} went to the {place}", named, new TextTemplateOptions { Mask = [0, 1] }));
+        var namedMask = Assert.Throws<ArgumentException>(() => new TextTemplateInput(
+            "{} went to the {}", ["john", "garden"], new TextTemplateOptions { NamedMask = new Dictionary<string, int> { ["name"] = 0 } }));
+
+        Assert.Equal("Mask", positionalMask.ParamName);
+        Assert.Contains("give NamedMask", positionalMask.Message, StringComparison.Ordinal);
+        Assert.Equal("NamedMask", namedMask.ParamName);
+        Assert.Contains("give Mask", namedMask.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void TextTemplateInput_Mask_ScattersGroupAttributionsBackToTheValues()
     {
         var input = new TextTemplateInput("{} {} {}", ["a", "b", "c"], new TextTemplateOptions { Mask = [5, 2, 5] });
