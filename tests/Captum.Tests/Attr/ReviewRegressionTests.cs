@@ -107,7 +107,9 @@ public sealed class ReviewRegressionTests
         var lig = new LayerIntegratedGradients(new BagOfWords(seed: 1), "embedding");
 
         var ex = Assert.Throws<ArgumentException>(() => lig.Attribute(torch.tensor(new long[,] { { 1, 2 } }), new LayerIntegratedGradientsOptions { Target = 0, AttributeToLayerInput = true }));
-        Assert.Contains("integer", ex.Message, StringComparison.Ordinal);
+        Assert.Equal("layer", ex.ParamName);
+        Assert.Contains("its input has dtype Int64, which cannot be interpolated", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("the embedding's output", ex.Message, StringComparison.Ordinal);
     }
 
     private sealed class TwoHeadModel : nn.Module<Tensor, Tensor>
