@@ -15,7 +15,7 @@ namespace Captum.Cli;
 /// </summary>
 internal static class InsightsCommand
 {
-    private static readonly string[] OwnOptions = ["port", "address", "model", "examples", "seed", "queue", "plugins", "help"];
+    private static readonly string[] OwnOptions = ["port", "address", "model", "examples", "seed", "queue", "max-image-pixels", "max-upload-bytes", "plugins", "help"];
 
     public static Command Create(PluginHost host, TextWriter output, TextWriter error)
     {
@@ -25,9 +25,15 @@ internal static class InsightsCommand
         var examples = new Option<int?>("--examples") { Description = "The number of dataset examples to list; default each dataset's own." };
         var seed = new Option<long>("--seed") { Description = "The seed of generated datasets.", DefaultValueFactory = _ => 0 };
         var queue = new Option<int>("--queue") { Description = "Requests that may wait per model; more are answered 503 with Retry-After.", DefaultValueFactory = _ => new InsightsServerOptions().QueueCapacity };
+        var maxPixels = new Option<long>("--max-image-pixels")
+        {
+            Description = "The most pixels an uploaded image may have (read from its header, before it is queued); larger gets 400. Uploads are resized to the model's input, so more add nothing but memory. A model's own limit still applies.",
+            DefaultValueFactory = _ => InsightsServerOptions.DefaultMaxImagePixels,
+        };
+        var maxUpload = new Option<long>("--max-upload-bytes") { Description = "The largest explain request (its uploads) in bytes; larger gets 413.", DefaultValueFactory = _ => new InsightsServerOptions().MaxUploadBytes };
         var command = new Command("insights", "Serve the plugins' models in Captum Insights, a web page to browse their examples and explore attributions (127.0.0.1 only unless --address says otherwise).")
         {
-            port, address, model, examples, seed, queue,
+            port, address, model, examples, seed, queue, maxPixels, maxUpload,
         };
 
         var fileOptions = new ModelFileOptions(host, command, OwnOptions);
@@ -44,7 +50,14 @@ internal static class InsightsCommand
             {
                 var files = fileOptions.Given(parse);
                 listen = IPAddress.TryParse(parse.GetValue(address), out var ip) ? ip : throw new ArgumentException($"--address must be an IP address, not '{parse.GetValue(address)}'.");
-                var options = ServerOptions(listen, parse.GetValue(port), parse.GetValue(queue));
+                var options = ServerOptions(new InsightsServerOptions
+                {
+                    Address = listen,
+                    Port = parse.GetValue(port),
+                    QueueCapacity = parse.GetValue(queue),
+                    MaxImagePixels = parse.GetValue(maxPixels),
+                    MaxUploadBytes = parse.GetValue(maxUpload),
+                });
                 var count = parse.GetValue(examples);
                 if (count is < 1 || count > options.MaxExamples)
                 {
@@ -91,28 +104,40 @@ internal static class InsightsCommand
         return command;
     }
 
-    /// <summary>The server's options, checked before any model loads; one out of range is named by its option (<c>--port</c>, <c>--queue</c>).</summary>
+    /// <summary>
+    /// The server's options, checked before any model loads; one out of range is named by its option (<c>--port</c>,
+    /// <c>--queue</c>, <c>--max-image-pixels</c>, <c>--max-upload-bytes</c>).
+    /// </summary>
     /// <exception cref="ArgumentException">An option is out of range.</exception>
-    private static InsightsServerOptions ServerOptions(IPAddress address, int port, int queue)
+    private static InsightsServerOptions ServerOptions(InsightsServerOptions options)
     {
-        var options = new InsightsServerOptions { Address = address, Port = port, QueueCapacity = queue };
         try
         {
             options.Validate();
         }
-        catch (ArgumentException ex) when (ex.ParamName is nameof(InsightsServerOptions.Port) or nameof(InsightsServerOptions.QueueCapacity))
+        catch (ArgumentException ex) when (OptionOf(ex.ParamName) is { } option)
         {
-            var option = ex.ParamName == nameof(InsightsServerOptions.Port) ? "port" : "queue";
             throw ErrorMessages.Renamed(ex, option, "--" + option);
         }
 
         return options;
+
+        static string? OptionOf(string? property) => property switch
+        {
+            nameof(InsightsServerOptions.Port) => "port",
+            nameof(InsightsServerOptions.QueueCapacity) => "queue",
+            nameof(InsightsServerOptions.MaxImagePixels) => "max-image-pixels",
+            nameof(InsightsServerOptions.MaxUploadBytes) => "max-upload-bytes",
+            _ => null,
+        };
     }
 
     /// <summary>
     /// Loads the chosen models (default: every provider that needs no file, and every provider some of whose files
-    /// are given), each with the first example dataset registered for it; listed in the order of --model, else those
-    /// whose files were given first, then by name.
+    /// are given), each with the first example dataset registered for it that fits it; listed in the order of --model,
+    /// else those whose files were given first, then by name. Without --model, a provider given files serves the model
+    /// of its files and, beside it, its default model (when that loads without files and is named otherwise): the
+    /// tutorial's VQA model beside the scenes model.
     /// </summary>
     /// <exception cref="ArgumentException">An unknown model, a model whose required file is missing, or no model at all.</exception>
     private static List<InsightsModel> LoadModels(PluginHost host, IReadOnlyList<string> names, IReadOnlyDictionary<string, string> files, int? examples, long seed, TextWriter error)
@@ -125,7 +150,6 @@ internal static class InsightsCommand
             throw new ArgumentException("no plugin offers a model that loads without files; give --model and its files (captum plugins lists them).");
         }
 
-        var datasets = host.ExampleDatasets;
         var loaded = new List<InsightsModel>();
         var withFiles = new HashSet<InsightsModel>();
         try
@@ -138,32 +162,40 @@ internal static class InsightsCommand
                     throw new ArgumentException($"--{missing.Name} is required by the {provider.Name} model: {missing.Description}.");
                 }
 
-                var interpretable = provider.Load(given, new Dictionary<string, string>());
-                IExampleDataset? opened = null;
-                try
+                var loads = new List<Dictionary<string, string>> { given };
+                if (given.Count > 0 && names.Count == 0 && provider.Files.All(f => !f.Required))
                 {
-                    var dataset = datasets.FirstOrDefault(d => string.Equals(d.ModelName, provider.Name, StringComparison.OrdinalIgnoreCase));
-                    if (dataset is not null)
+                    loads.Add([]);
+                }
+
+                foreach (var load in loads)
+                {
+                    var interpretable = provider.Load(load, new Dictionary<string, string>());
+                    if (load.Count == 0 && loaded.FirstOrDefault(m => string.Equals(m.Name, interpretable.Name, StringComparison.Ordinal)) is { } same)
                     {
-                        opened = dataset.Open(new ExampleDatasetOptions { Count = examples, Seed = seed });
-                    }
-                    else
-                    {
-                        error.WriteLine($"captum: note: no plugin offers a dataset for the {provider.Name} model; the page explains uploads only.");
+                        // A scenes checkpoint given as --checkpoint is named as the shipped scenes model: the given one is served.
+                        error.WriteLine($"captum: note: the {provider.Name} model of the given files is named {same.Name}, as its default model is; only the one of the files is served.");
+                        interpretable.Dispose();
+                        continue;
                     }
 
-                    loaded.Add(new InsightsModel(interpretable, opened, provider.Description));
-                    if (given.Count > 0)
+                    IExampleDataset? opened = null;
+                    try
                     {
-                        withFiles.Add(loaded[^1]);
+                        opened = OpenDataset(host, provider, interpretable, examples, seed, error);
+                        loaded.Add(new InsightsModel(interpretable, opened, provider.Description));
+                        if (load.Count > 0)
+                        {
+                            withFiles.Add(loaded[^1]);
+                        }
                     }
-                }
-                catch
-                {
-                    // Not yet in an InsightsModel, so nothing else disposes them.
-                    opened?.Dispose();
-                    interpretable.Dispose();
-                    throw;
+                    catch
+                    {
+                        // Not yet in an InsightsModel, so nothing else disposes them.
+                        opened?.Dispose();
+                        interpretable.Dispose();
+                        throw;
+                    }
                 }
             }
         }
@@ -181,5 +213,24 @@ internal static class InsightsCommand
         // --resnet), then the others, each by name (its first is the one it opens with), not by the order in which
         // plugin folders happened to load; with --model, in the order given.
         return names.Count > 0 ? loaded : [.. loaded.OrderBy(m => !withFiles.Contains(m)).ThenBy(m => m.Name, StringComparer.Ordinal)];
+    }
+
+    /// <summary>
+    /// The first example dataset registered for <paramref name="provider"/>'s models that fits <paramref name="model"/>
+    /// (<see cref="IExampleDatasetProvider.Fits"/>: the scenes do not fit the tutorial's VQA model), opened; null, with a
+    /// note, when there is none, so the page explains uploads only.
+    /// </summary>
+    private static IExampleDataset? OpenDataset(PluginHost host, IInterpretableModelProvider provider, IInterpretableModel model, int? examples, long seed, TextWriter error)
+    {
+        var registered = host.ExampleDatasets.Where(d => string.Equals(d.ModelName, provider.Name, StringComparison.OrdinalIgnoreCase)).ToList();
+        if (registered.FirstOrDefault(d => d.Fits(model)) is { } dataset)
+        {
+            return dataset.Open(new ExampleDatasetOptions { Count = examples, Seed = seed });
+        }
+
+        error.WriteLine(registered.Count == 0
+            ? $"captum: note: no plugin offers a dataset for the {model.Name} model; the page explains uploads only."
+            : $"captum: note: the {string.Join(", ", registered.Select(d => d.Name))} dataset does not fit the {model.Name} model; the page explains uploads only.");
+        return null;
     }
 }

@@ -25,7 +25,8 @@ public sealed record ImageFeature(string Name) : Feature(Name)
 {
     /// <summary>
     /// Turns the example's (untransformed) input into the image shown, [C, H, W] in [0, 1] (Captum's
-    /// <c>visualization_transform</c>); null shows the input itself, clamped to [0, 1].
+    /// <c>visualization_transform</c>); null shows the input itself, clamped to [0, 1]. Called when an example is
+    /// read, possibly from several request threads at once, so it must not change shared state.
     /// </summary>
     public Func<Tensor, Tensor>? VisualizationTransform { get; init; }
 }
@@ -35,7 +36,7 @@ public sealed record ImageFeature(string Name) : Feature(Name)
 /// words coloured by their attribution (summed over the vector). Captum: <c>TextFeature</c>.
 /// </summary>
 /// <param name="Name">The input's name.</param>
-/// <param name="VisualizationTransform">Turns the example's input into its words, one per token (Captum's <c>visualization_transform</c>).</param>
+/// <param name="VisualizationTransform">Turns the example's input into its words, one per token (Captum's <c>visualization_transform</c>); called when an example is read, possibly from several request threads at once.</param>
 public sealed record TextFeature(string Name, Func<Tensor, IReadOnlyList<string>> VisualizationTransform) : Feature(Name);
 
 /// <summary>

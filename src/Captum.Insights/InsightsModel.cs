@@ -8,8 +8,11 @@ namespace Captum.Insights;
 /// whether users may upload their own inputs.
 /// </summary>
 /// <remarks>
-/// The server runs at most one attribution on <see cref="Model"/> at a time (a queue per model), so neither the
-/// model nor the dataset needs to be thread-safe for it. Disposing the <see cref="InsightsModel"/> disposes the model
+/// The server uses <see cref="Model"/> on one thread only, the model's worker (a queue per model: one attribution or
+/// prediction at a time), so the model need not be thread-safe. The dataset must be, as
+/// <see cref="IExampleDataset"/> says: the worker reads the examples it predicts and explains while request threads
+/// call <see cref="IExampleDataset.Get"/> at the same time (an example's image for the page, an explain request's
+/// inputs). Disposing the <see cref="InsightsModel"/> disposes the model
 /// and the dataset when it owns them.
 /// </remarks>
 public sealed class InsightsModel : IDisposable

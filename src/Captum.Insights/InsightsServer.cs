@@ -14,6 +14,8 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.Formats;
 
 namespace Captum.Insights;
 
@@ -336,7 +338,7 @@ public sealed class InsightsServer : IAsyncDisposable
             views = Views,
             signs = Signs,
             baselines = BaselineChoice.All.Select(b => new { name = b.Name, description = b.Description }),
-            limits = new { maxSteps = options.MaxSteps, maxTextLength = options.MaxTextLength, maxUploadBytes = options.MaxUploadBytes, defaultSteps = new ExplanationOptions().Steps },
+            limits = new { maxSteps = options.MaxSteps, maxTextLength = options.MaxTextLength, maxUploadBytes = options.MaxUploadBytes, maxImagePixels = options.MaxImagePixels, runsKept = options.RunsKept, defaultSteps = new ExplanationOptions().Steps },
         }, Json);
 
     private async Task ListExamples(HttpContext context, string model)
@@ -639,6 +641,13 @@ public sealed class InsightsServer : IAsyncDisposable
                 // Only the file name's last part is kept, for messages and the result's image field.
                 var shown = Path.GetFileName(file.FileName.Replace('\\', '/'));
                 shown = string.IsNullOrWhiteSpace(shown) ? "upload" : Clip(shown, 100);
+
+                // Checked here, from the header, before the request takes a place in the model's queue.
+                if (UnreadableImage(spec.Name, shown, bytes) is { } refusal)
+                {
+                    return Fail(refusal);
+                }
+
                 inputs[spec.Name] = RawInputValue.FromContent(bytes, shown);
                 source ??= shown;
             }
@@ -670,6 +679,39 @@ public sealed class InsightsServer : IAsyncDisposable
         }
 
         return (new ExplainRequest(model, inputs, source ?? "upload", null, methods, steps, target, options.InternalBatchSize, baseline), null);
+    }
+
+    /// <summary>
+    /// Why an uploaded image is refused before it is queued, or null: its header must be one of a format ImageSharp
+    /// reads, and its size at most <see cref="InsightsServerOptions.MaxImagePixels"/>. Nothing is decoded here; the
+    /// model's own checks (a file cut short, its own pixel limit) follow on its worker.
+    /// </summary>
+    private string? UnreadableImage(string input, string name, byte[] bytes)
+    {
+        const string Formats = "PNG, JPEG, GIF, BMP, TIFF, WebP, TGA, PBM";
+        IImageInfo? info;
+        IImageFormat? format;
+        try
+        {
+            using var stream = new MemoryStream(bytes, writable: false);
+            info = Image.Identify(stream, out format);
+        }
+        catch (Exception ex) when (ex is ImageFormatException or NotSupportedException or InvalidDataException or IOException or ArgumentException or InvalidOperationException or IndexOutOfRangeException or OverflowException)
+        {
+            return $"{input}: cannot read image {name}: {ErrorMessages.ForUser(ex)}";
+        }
+
+        if (info is null || format is null)
+        {
+            return $"{input}: cannot read image {name}: not an image in a format the server reads ({Formats}).";
+        }
+
+        var pixels = (long)info.Width * info.Height;
+        return pixels <= options.MaxImagePixels
+            ? null
+            : string.Create(
+                CultureInfo.InvariantCulture,
+                $"{input}: {name} is {info.Width} x {info.Height}, {pixels:N0} pixels, more than the {options.MaxImagePixels:N0} an uploaded image may have (max-image-pixels); the model resizes it to its input anyway, so scale it down first.");
     }
 
     private Task RunInfo(HttpContext context, string id) => runs.Find(id) is not { } run

@@ -32,31 +32,6 @@ public sealed class ApiTests(InsightsFixture fixture) : IClassFixture<InsightsFi
     }
 
     [Fact]
-    public async Task Examples_CorrectAndIncorrect_PartitionAllAndAgreeWithTheDataset()
-    {
-        var name = await ModelName();
-        var (_, all) = await fixture.Get($"api/models/{name}/examples");
-        var (_, correct) = await fixture.Get($"api/models/{name}/examples?filter=correct");
-        var (_, incorrect) = await fixture.Get($"api/models/{name}/examples?filter=incorrect");
-        var examples = all.GetProperty("examples").EnumerateArray().ToList();
-        Assert.Equal(InsightsFixture.ExampleCount, examples.Count);
-        Assert.Equal(examples.Count, correct.GetProperty("examples").GetArrayLength() + incorrect.GetProperty("examples").GetArrayLength());
-        Assert.All(correct.GetProperty("examples").EnumerateArray(), e => Assert.Equal(e.GetProperty("expected").GetString(), e.GetProperty("predicted").GetString()));
-        Assert.All(incorrect.GetProperty("examples").EnumerateArray(), e => Assert.NotEqual(e.GetProperty("expected").GetString(), e.GetProperty("predicted").GetString()));
-        for (var i = 0; i < examples.Count; i++)
-        {
-            var expected = fixture.Dataset.Get(i);
-            Assert.Equal(expected.Id, examples[i].GetProperty("id").GetString());
-            Assert.Equal(expected.ExpectedLabel, examples[i].GetProperty("expected").GetString());
-            Assert.Equal(expected.Inputs["question"].Text, examples[i].GetProperty("texts").GetProperty("question").GetString());
-        }
-
-        var answer = examples[0].GetProperty("expected").GetString()!;
-        var (_, byAnswer) = await fixture.Get($"api/models/{name}/examples?answer={Uri.EscapeDataString(answer)}");
-        Assert.Equal(examples.Count(e => e.GetProperty("expected").GetString() == answer), byAnswer.GetProperty("examples").GetArrayLength());
-    }
-
-    [Fact]
     public async Task ExampleInput_Image_IsTheDatasetsPng()
     {
         var name = await ModelName();
@@ -193,5 +168,46 @@ public sealed class ApiTests(InsightsFixture fixture) : IClassFixture<InsightsFi
     {
         var (_, json) = await fixture.Get("api/models");
         return json.GetProperty("models")[0].GetProperty("name").GetString()!;
+    }
+}
+
+/// <summary>The examples list's filters, over scenes the model answers both rightly and wrongly.</summary>
+public sealed class ExampleFilterTests(MixedPredictionsFixture fixture) : IClassFixture<MixedPredictionsFixture>
+{
+    [Fact]
+    public async Task Examples_CorrectAndIncorrect_PartitionAllByPredictionAndAgreeWithTheDataset()
+    {
+        var name = (await fixture.Get("api/models")).Json.GetProperty("models")[0].GetProperty("name").GetString()!;
+        var (_, all) = await fixture.Get($"api/models/{name}/examples");
+        var (_, correct) = await fixture.Get($"api/models/{name}/examples?filter=correct");
+        var (_, incorrect) = await fixture.Get($"api/models/{name}/examples?filter=incorrect");
+        var examples = all.GetProperty("examples").EnumerateArray().ToList();
+        Assert.Equal(InsightsFixture.ExampleCount, examples.Count);
+
+        // Each filter lists exactly the examples whose prediction is (or is not) the expected answer, and both list some.
+        var right = examples.Where(e => e.GetProperty("predicted").GetString() == e.GetProperty("expected").GetString()).Select(Index).ToList();
+        var wrong = examples.Select(Index).Except(right).ToList();
+        Assert.NotEmpty(right);
+        Assert.NotEmpty(wrong);
+        Assert.Equal(right, correct.GetProperty("examples").EnumerateArray().Select(Index));
+        Assert.Equal(wrong, incorrect.GetProperty("examples").EnumerateArray().Select(Index));
+        Assert.All(incorrect.GetProperty("examples").EnumerateArray(), e => Assert.False(string.IsNullOrEmpty(e.GetProperty("predicted").GetString())));
+        for (var i = 0; i < examples.Count; i++)
+        {
+            var expected = fixture.Dataset.Get(i);
+            Assert.Equal(expected.Id, examples[i].GetProperty("id").GetString());
+            Assert.Equal(expected.ExpectedLabel, examples[i].GetProperty("expected").GetString());
+            Assert.Equal(expected.Inputs["question"].Text, examples[i].GetProperty("texts").GetProperty("question").GetString());
+            Assert.Equal(wrong.Contains(i), !examples[i].GetProperty("correct").GetBoolean());
+        }
+
+        // By answer: the examples expecting the answer of a wrongly answered one, whatever their prediction.
+        var answer = examples[wrong[0]].GetProperty("expected").GetString()!;
+        var (_, byAnswer) = await fixture.Get($"api/models/{name}/examples?answer={Uri.EscapeDataString(answer)}");
+        Assert.Equal(
+            examples.Where(e => e.GetProperty("expected").GetString() == answer).Select(Index),
+            byAnswer.GetProperty("examples").EnumerateArray().Select(Index));
+
+        static int Index(JsonElement example) => example.GetProperty("index").GetInt32();
     }
 }

@@ -1,6 +1,10 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Captum.Plugins;
+using Captum.Plugins.Vqa;
+using Captum.Plugins.Vqa.Scenes;
+using Captum.TestData;
 using Microsoft.Playwright;
 using TorchSharp;
 using Xunit;
@@ -179,6 +183,44 @@ public sealed class BrowserTests(BrowserFixture fixture) : IClassFixture<Browser
         }
 
         await Screenshot(page, "side-by-side.png");
+        await page.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Page_SceneComparedWithTheTutorialsModel_GivesItTheExamplesInputsAsAnUpload()
+    {
+        // The scenes model with its scenes, and the tutorial's model (here the e2e checkpoint) without them, as captum insights serves them.
+        var checkpoints = SharedData.Locate("checkpoints", "CAPTUM_CHECKPOINTS_DIR");
+        var tutorial = VqaModel.Load(Path.Combine(checkpoints, "e2e", "vqa.pth"), Path.Combine(checkpoints, "e2e", "resnet.pth"), new VqaModelOptions { ImageSize = 64 });
+        var scenes = new SceneDataset().Open(new ExampleDatasetOptions { Count = 4, Seed = 3 });
+        await using var server = await InsightsServer.StartAsync(
+            [new InsightsModel(VqaModelProvider.LoadModel(null, null, new VqaModelOptions()), scenes), new InsightsModel(tutorial)]);
+        var page = await fixture.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1200, Height = 1100 } });
+        page.SetDefaultTimeout(30_000);
+        await page.GotoAsync(server.Url.ToString());
+        await page.Locator("[data-testid='compare-vqa']").CheckAsync();
+        // Example 0 asks "what color is the triangle": the e2e checkpoint knows "what", "is" and "the" of it.
+        await page.Locator("[data-testid=example]").First.ClickAsync();
+        await page.Locator("[data-testid=run]").ClickAsync();
+        await page.Locator("[data-testid='model-row-vqa'] [data-testid=heatmap]").First.WaitForAsync();
+
+        // Each row is what the API gives: the scenes model the example by its index, the tutorial's its image and question uploaded.
+        var example = scenes.Get(0);
+        using var client = new HttpClient { BaseAddress = server.Url };
+        using var byIndex = InsightsFixture.Form([("model", "scenes-vqa"), ("example", "0")]);
+        using var byUpload = InsightsFixture.Form([("model", "vqa"), ("question", example.Inputs["question"].Text!)], ("image", example.Inputs["image"].Content.ToArray(), example.Id));
+        foreach (var (model, form) in new[] { ("scenes-vqa", byIndex), ("vqa", byUpload) })
+        {
+            var response = await client.PostAsync("api/explain", form);
+            Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+            var api = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("results")[0];
+            var row = page.Locator($"[data-testid='model-row-{model}']");
+            Assert.Equal(example.Id, api.GetProperty("image").GetString());
+            Assert.Equal(api.GetProperty("answer").GetString(), await row.Locator("[data-testid=answer-label]").TextContentAsync());
+            AssertShown(api.GetProperty("probability").GetDouble(), await row.Locator("[data-testid=probability]").TextContentAsync());
+            AssertShown(api.GetProperty("methods").GetProperty("layer-ig").GetProperty("totalContribution").GetDouble(), await row.Locator("[data-testid='method-result-layer-ig'] [data-testid=number-total]").TextContentAsync());
+        }
+
         await page.CloseAsync();
     }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Captum.TestData;
 using Xunit;
 
 namespace Captum.Insights.Tests;
@@ -26,13 +27,45 @@ public sealed partial class InsightsCommandTests
     }
 
     [Fact]
-    public async Task Insights_AModelsFileGiven_ListsThatModelFirst()
+    public async Task Insights_AModelsFileGiven_ListsThatModelFirstAndItsDefaultBesideTheOthers()
     {
         var shipped = Path.Combine(Path.GetDirectoryName(Captum)!, "plugins", "Captum.Plugins.TextGeneration", "Stories", "story-model");
         await WhileServing(["--examples", "1", "--story-model", shipped], async client =>
         {
             var models = JsonDocument.Parse(await client.GetStringAsync("api/models")).RootElement.GetProperty("models");
-            Assert.Equal(["story:story-model", "scenes-vqa"], models.EnumerateArray().Select(m => m.GetProperty("name").GetString()));
+            Assert.Equal(["story:story-model", "scenes-vqa", "story"], models.EnumerateArray().Select(m => m.GetProperty("name").GetString()));
+            Assert.All(models.EnumerateArray(), m => Assert.Equal(1, m.GetProperty("examples").GetInt32()));
+        });
+    }
+
+    [Fact]
+    public async Task Insights_TutorialCheckpointGiven_ServesItWithoutTheScenesBesideTheScenesModel()
+    {
+        var checkpoints = SharedData.Locate("checkpoints", "CAPTUM_CHECKPOINTS_DIR");
+        string[] files = ["--checkpoint", Path.Combine(checkpoints, "e2e", "vqa.pth"), "--resnet", Path.Combine(checkpoints, "e2e", "resnet.pth")];
+        await WhileServing(["--examples", "2", .. files], async client =>
+        {
+            var models = JsonDocument.Parse(await client.GetStringAsync("api/models")).RootElement.GetProperty("models").EnumerateArray().ToList();
+            Assert.Equal(["vqa", "scenes-vqa", "story"], models.Select(m => m.GetProperty("name").GetString()));
+
+            // The generated scenes are the scenes model's examples only: the tutorial's model explains uploads.
+            Assert.Equal([0, 2, 2], models.Select(m => m.GetProperty("examples").GetInt32()));
+            Assert.True(models[0].GetProperty("acceptsUploads").GetBoolean());
+        });
+    }
+
+    [Fact]
+    public async Task Insights_UploadLimitsGiven_AreTheServersAndRefuseALargerImage()
+    {
+        await WhileServing(["--examples", "1", "--model", "vqa", "--max-image-pixels", "1000", "--max-upload-bytes", "65536"], async client =>
+        {
+            var limits = JsonDocument.Parse(await client.GetStringAsync("api/models")).RootElement.GetProperty("limits");
+            Assert.Equal((1000, 65536), (limits.GetProperty("maxImagePixels").GetInt64(), limits.GetProperty("maxUploadBytes").GetInt64()));
+
+            using var form = InsightsFixture.Form([("question", "what color is the circle?")], ("image", PngFiles.Rgb(40, 40, pixelData: null), "scene.png"));
+            using var response = await client.PostAsync("api/explain", form);
+            Assert.Equal(400, (int)response.StatusCode);
+            Assert.Contains("1,600 pixels, more than the 1,000", await response.Content.ReadAsStringAsync());
         });
     }
 
@@ -105,6 +138,8 @@ public sealed partial class InsightsCommandTests
     [Theory]
     [InlineData("--port", "99999", "--port: must be in [0, 65535], not 99999.")]
     [InlineData("--queue", "0", "--queue: must be at least 1, not 0.")]
+    [InlineData("--max-image-pixels", "0", "--max-image-pixels: must be at least 1, not 0.")]
+    [InlineData("--max-upload-bytes", "100", "--max-upload-bytes: must be at least 1024, not 100.")]
     [InlineData("--examples", "0", "--examples: must be in [1, 1000] (the most the page lists), not 0.")]
     [InlineData("--examples", "100000000", "--examples: must be in [1, 1000] (the most the page lists), not 100000000.")]
     public async Task Insights_OptionOutOfRange_ExitsTwoWithTheOptionFirst(string option, string value, string message)

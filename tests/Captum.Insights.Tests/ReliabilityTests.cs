@@ -1,6 +1,8 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Captum.Plugins.Vqa;
+using Captum.TestData;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using Xunit;
@@ -42,7 +44,7 @@ public sealed class ReliabilityTests(InsightsFixture fixture) : IClassFixture<In
     }
 
     [Fact]
-    public async Task Upload_ImageOverThePixelLimit_Is400()
+    public async Task Upload_ImageOverTheModelsPixelLimit_Is400()
     {
         using var image = new Image<Rgb24>(600, 600);
         using var png = new MemoryStream();
@@ -50,6 +52,25 @@ public sealed class ReliabilityTests(InsightsFixture fixture) : IClassFixture<In
         var (status, json, _) = await fixture.Explain(InsightsFixture.Form([("question", "what color is the circle?")], ("image", png.ToArray(), "huge.png")));
         Assert.Equal(400, status);
         Assert.Contains("pixels", Error(json));
+    }
+
+    [Fact]
+    public async Task Upload_HeaderOf9000By9000OnADefaultServer_Is400NamingTheLimitBeforeTheQueue()
+    {
+        // The scenes model and the server as they are by default: the model's own limit is PIL's 89,478,485 pixels.
+        await using var server = await InsightsServer.StartAsync([new InsightsModel(VqaModelProvider.LoadModel(null, null, new VqaModelOptions()))]);
+        using var client = new HttpClient { BaseAddress = server.Url };
+        using var form = InsightsFixture.Form([("question", "what color is the circle?")], ("image", PngFiles.Rgb(9000, 9000, pixelData: null), "huge.png"));
+        using var response = await client.PostAsync("api/explain", form);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(
+            "image: huge.png is 9000 x 9000, 81,000,000 pixels, more than the 25,000,000 an uploaded image may have (max-image-pixels); the model resizes it to its input anyway, so scale it down first.",
+            Error(JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement));
+
+        // Refused from its header while the request was read: the model's worker never had it.
+        var model = JsonDocument.Parse(await client.GetStringAsync("healthz")).RootElement.GetProperty("models")[0];
+        Assert.Equal([0, 0, 0], new[] { "completed", "cancelled", "failed" }.Select(c => model.GetProperty(c).GetInt64()));
     }
 
     [Theory]
@@ -237,35 +258,77 @@ public sealed class ReliabilityTests(InsightsFixture fixture) : IClassFixture<In
     private static string Error(JsonElement json) => json.GetProperty("error").GetString()!;
 }
 
-/// <summary>A full queue answers 503 with Retry-After at once, and the waiting requests still complete.</summary>
+/// <summary>A full queue answers 503 with Retry-After at once, and the waiting requests still complete; a bad upload is refused before it.</summary>
 public sealed class QueueTests(SmallQueueFixture fixture) : IClassFixture<SmallQueueFixture>
 {
     [Fact]
     public async Task Queue_Full_Answers503WithRetryAfter()
     {
-        using var cancel = new CancellationTokenSource();
-        using var running = new HttpRequestMessage(HttpMethod.Post, "api/explain") { Content = InsightsFixture.Form([("example", "0"), ("steps", "300"), ("method", "layer-ig"), ("method", "interpretable-embedding")]) };
-        running.Headers.Accept.ParseAdd("application/x-ndjson");
-        using var response = await fixture.Client.SendAsync(running, HttpCompletionOption.ResponseHeadersRead, cancel.Token);
-        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancel.Token));
-        while ((await reader.ReadLineAsync(cancel.Token))?.Contains("\"progress\"", StringComparison.Ordinal) == false)
-        {
-        }
-
-        // The one running, one waiting (the capacity), and the next is refused.
-        var waiting = fixture.Explain(InsightsFixture.Form([("example", "1"), ("steps", "2")]));
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while ((await fixture.Get("healthz")).Json.GetProperty("models")[0].GetProperty("queued").GetInt32() < 1 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(20);
-        }
-
+        await using var full = await FullQueue.Fill(fixture);
         var (status, json, refused) = await fixture.Explain(InsightsFixture.Form([("example", "2"), ("steps", "2")]));
         Assert.Equal(503, status);
         Assert.True(refused.Headers.RetryAfter?.Delta?.TotalSeconds >= 1);
         Assert.Contains("busy", json.GetProperty("error").GetString());
 
-        cancel.Cancel();
-        Assert.Equal(200, (await waiting).Status);
+        Assert.Equal(200, await full.Release());
+    }
+
+    [Theory]
+    [InlineData("notes.txt", "image: cannot read image notes.txt")]
+    [InlineData("huge.png", "image: huge.png is 9000 x 9000, 81,000,000 pixels, more than the 25,000,000")]
+    public async Task Upload_BadImageWhileTheQueueIsFull_Is400NotBusy(string fileName, string message)
+    {
+        await using var full = await FullQueue.Fill(fixture);
+        var content = fileName.EndsWith(".png", StringComparison.Ordinal) ? PngFiles.Rgb(9000, 9000, pixelData: null) : Encoding.UTF8.GetBytes("hello, I am text");
+        var (status, json, _) = await fixture.Explain(InsightsFixture.Form([("question", "what color is the circle?")], ("image", content, fileName)));
+        Assert.Equal(400, status);
+        Assert.StartsWith(message, json.GetProperty("error").GetString(), StringComparison.Ordinal);
+    }
+
+    /// <summary>The queue of a <see cref="SmallQueueFixture"/> made full: one long run streaming its progress, one request waiting.</summary>
+    private sealed class FullQueue(CancellationTokenSource cancel, HttpResponseMessage running, Task<(int Status, JsonElement Json, HttpResponseMessage Response)> waiting) : IAsyncDisposable
+    {
+        private bool released;
+
+        public static async Task<FullQueue> Fill(InsightsFixture fixture)
+        {
+            var cancel = new CancellationTokenSource();
+            using var request = new HttpRequestMessage(HttpMethod.Post, "api/explain") { Content = InsightsFixture.Form([("example", "0"), ("steps", "300"), ("method", "layer-ig"), ("method", "interpretable-embedding")]) };
+            request.Headers.Accept.ParseAdd("application/x-ndjson");
+            var response = await fixture.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancel.Token);
+            var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancel.Token));
+            while ((await reader.ReadLineAsync(cancel.Token))?.Contains("\"progress\"", StringComparison.Ordinal) == false)
+            {
+            }
+
+            // The one running, one waiting (the capacity): the next is refused.
+            var waiting = fixture.Explain(InsightsFixture.Form([("example", "1"), ("steps", "2")]));
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while ((await fixture.Get("healthz")).Json.GetProperty("models")[0].GetProperty("queued").GetInt32() < 1 && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(20);
+            }
+
+            return new FullQueue(cancel, response, waiting);
+        }
+
+        /// <summary>Leaves the long run (its client goes away, which cancels it) and returns the waiting request's status.</summary>
+        public async Task<int> Release()
+        {
+            released = true;
+            await cancel.CancelAsync();
+            running.Dispose();
+            return (await waiting).Status;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!released)
+            {
+                await Release();
+            }
+
+            cancel.Dispose();
+        }
     }
 }

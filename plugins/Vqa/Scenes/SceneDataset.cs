@@ -24,6 +24,14 @@ public sealed class SceneDataset : IExampleDatasetProvider
     public int DefaultCount => 100;
 
     /// <inheritdoc />
+    /// <remarks>
+    /// The scenes model fits, and so does any scenes checkpoint (an image network of its own trained on generated
+    /// scenes, e.g. by <c>captum vqa-train</c>); the tutorial's model (ResNet features of photographs) does not: it never
+    /// learnt these scenes, so whether it answers them "correctly" says nothing about it.
+    /// </remarks>
+    public bool Fits(IInterpretableModel model) => model is VqaModel { Net.ImageNetwork: SceneBackbone };
+
+    /// <inheritdoc />
     /// <remarks>No settings are taken; a setting is refused, naming it.</remarks>
     public IExampleDataset Open(ExampleDatasetOptions options)
     {

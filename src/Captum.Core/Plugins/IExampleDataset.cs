@@ -21,6 +21,15 @@ public interface IExampleDatasetProvider
     int DefaultCount { get; }
 
     /// <summary>
+    /// Whether the examples suit <paramref name="model"/>, one that the <see cref="ModelName"/> provider loaded (its
+    /// default or a model from given files): whether their inputs and expected labels mean to it what they mean to the
+    /// model they were made for, so that its predictions can be called correct or incorrect. Captum Insights lists the
+    /// examples only for a model they fit. Default true.
+    /// </summary>
+    /// <param name="model">A loaded model of the provider named <see cref="ModelName"/>.</param>
+    bool Fits(IInterpretableModel model) => true;
+
+    /// <summary>
     /// Opens the dataset. The same options always give the same examples in the same order, so an example is
     /// named by its index and any process can produce any part of the dataset. The caller disposes the result.
     /// </summary>

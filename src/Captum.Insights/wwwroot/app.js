@@ -84,8 +84,11 @@ async function selectModel(name) {
   $('baseline').parentElement.hidden = textOnly;
   if (textOnly) $('baseline').value = 'model';
   $('examples-panel').hidden = state.model.examples === 0;
-  // Other models with the same inputs and examples can explain the same source side by side.
-  const others = state.info.models.filter(m => m.name !== name && JSON.stringify(m.inputs) === JSON.stringify(state.model.inputs) && m.examples === state.model.examples);
+  // Other models with the same inputs can explain the same source side by side: an example by its index when they
+  // have the same examples, else (a model that takes uploads, e.g. the tutorial's VQA model beside the scenes model) as
+  // an upload of the example's inputs.
+  const others = state.info.models.filter(m => m.name !== name && JSON.stringify(m.inputs) === JSON.stringify(state.model.inputs)
+    && (m.examples === state.model.examples || m.acceptsUploads));
   $('compare-models').replaceChildren(...others.map(m => element('label', {}, [
     element('input', { type: 'checkbox', value: m.name, dataset: { testid: `compare-${m.name}` } }), ' ' + m.name + ' ',
   ])));
@@ -123,7 +126,7 @@ function exampleItem(example) {
   ]);
   item.addEventListener('click', () => {
     for (const li of $('examples').children) li.classList.toggle('selected', li === item);
-    setSource({ kind: 'example', index: example.index, label: `Example ${example.id}: ${texts}` });
+    setSource({ kind: 'example', index: example.index, id: example.id, texts: example.texts, label: `Example ${example.id}: ${texts}` });
   });
   return item;
 }
@@ -151,15 +154,27 @@ function setSource(source) {
   $('run').disabled = !source;
 }
 
-function requestForm(model) {
+async function requestForm(model) {
   const form = new FormData();
   form.append('model', model);
   for (const box of $('methods').querySelectorAll('input:checked')) form.append('method', box.value);
   form.append('steps', $('steps').value);
   form.append('target', $('target').value);
   form.append('baseline', $('baseline').value);
-  if (state.source.kind === 'example') {
+  const sharesExamples = state.info.models.find(m => m.name === model).examples === state.model.examples;
+  if (state.source.kind === 'example' && sharesExamples) {
     form.append('example', String(state.source.index));
+  } else if (state.source.kind === 'example') {
+    // A model without these examples is given the example's own inputs, as an upload named by the example's id.
+    for (const input of state.model.inputs) {
+      if (input.kind !== 'image') {
+        form.append(input.name, state.source.texts[input.name] ?? '');
+        continue;
+      }
+      const image = await fetch(`api/models/${encodeURIComponent(state.model.name)}/examples/${state.source.index}/inputs/${encodeURIComponent(input.name)}`);
+      if (!image.ok) throw new Error(`${input.name}: the example's image cannot be read (${image.status}).`);
+      form.append(input.name, await image.blob(), state.source.id);
+    }
   } else {
     for (const input of $('upload-inputs').querySelectorAll('input')) {
       if (input.type === 'file') form.append(input.name, input.files[0], input.files[0].name);
@@ -207,7 +222,7 @@ async function explain() {
 // One model's run, streamed: its progress shown as it comes; the finished run, or null after an error line.
 async function explainWith(model, controller) {
   let finished = null;
-  const response = await fetch('api/explain', { method: 'POST', body: requestForm(model), headers: { Accept: 'application/x-ndjson' }, signal: controller.signal });
+  const response = await fetch('api/explain', { method: 'POST', body: await requestForm(model), headers: { Accept: 'application/x-ndjson' }, signal: controller.signal });
   if (!response.ok) {
     const body = await response.json().catch(() => ({}));
     const wait = response.headers.get('Retry-After');
