@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks one workload against raw TorchSharp doing the same passes:
 #   scripts/bench.sh resnet18-ig|vqa-lig|mlp-steps --threads N [--repeats R]
-#   scripts/bench.sh gpt2_llm_fa [--no-cache] --threads N [--repeats R]   (captum_bench.py's gpt2_llm_fa; --smoke: a tiny run that only checks it works)
+#   scripts/bench.sh gpt2-llm-fa [--no-cache] [--long] --threads N [--repeats R]   (captum_bench.py's gpt2_llm_fa against raw; --long: a larger model and prompt; --smoke: a tiny run that only checks it works)
 #   scripts/bench.sh adaptive --threads N      (adaptive integration against 50-step Gauss-Legendre; prints a table)
 #   scripts/bench.sh influence-scale --threads N   (influence methods over 2,500 to 10,000 scene questions; prints a table)
 #   scripts/bench.sh SIDE_BY_SIDE_WORKLOAD --threads N   (our side of scripts/bench-vs-captum.sh alone, e.g. resnet18_conductance;

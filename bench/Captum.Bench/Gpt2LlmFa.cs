@@ -31,7 +31,7 @@ internal static class Gpt2LlmFa
                 ? (512L, 6L, 8L, 160, "garden . mary went to the garden .", 256L)
                 : (256L, 4L, 4L, 48, "garden . mary went to the garden .", 128L);
         torch.manual_seed(7);
-        var model = new Gpt2LMHeadModel(new Gpt2Config(Vocab.Length, positions, width, layers, heads));
+        var model = new Gpt2LMHeadModel(new Gpt2Config(Vocab.Length, positions, width, Heads: heads, Layers: layers));
         model.eval();
         var tokenizer = new Words(Vocab);
         var story = "john went to the kitchen . mary went to the garden . sam picked up the ball . ";

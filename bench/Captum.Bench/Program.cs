@@ -9,7 +9,8 @@ using Captum.Plugins.Vqa.Model;
 using TorchSharp;
 using static TorchSharp.torch;
 
-// scripts/bench.sh WORKLOAD --threads N [--repeats R]   (gpt2_llm_fa also takes --no-cache, --long for a larger model and prompt, and --smoke for a tiny run that only checks it works)
+// scripts/bench.sh WORKLOAD --threads N [--repeats R]   (gpt2-llm-fa also takes --no-cache, --long for a larger model and prompt, and --smoke for a tiny run that only checks it works)
+// (Workloads named with underscores, as in captum_bench.py, are our side of scripts/bench-vs-captum.sh: SideBySide.cs.)
 // Times CaptumSharp against "raw": the same forward and backward passes over the same expanded batches,
 // written directly in TorchSharp. Ends with one machine-readable line.
 // --return-large-blocks: as the captum command does with CAPTUM_RETURN_LARGE_BLOCKS=1 (docs/performance.md, Memory).
@@ -56,8 +57,8 @@ Func<(Action Captum, Action Raw, int Passes, int Steps)> build = workload switch
     "resnet18-ig" => ResNet18Ig,
     "vqa-lig" => VqaLig,
     "mlp-steps" => MlpSteps,
-    "gpt2_llm_fa" => () => Gpt2LlmFa.Build(args.Contains("--no-cache"), args.Contains("--smoke"), args.Contains("--long")),
-    _ => throw new ArgumentException($"unknown workload '{workload}': resnet18-ig, vqa-lig, mlp-steps, gpt2_llm_fa [--no-cache] [--long], adaptive or influence-scale"),
+    "gpt2-llm-fa" => () => Gpt2LlmFa.Build(args.Contains("--no-cache"), args.Contains("--smoke"), args.Contains("--long")),
+    _ => throw new ArgumentException($"unknown workload '{workload}': resnet18-ig, vqa-lig, mlp-steps, gpt2-llm-fa [--no-cache] [--long] [--smoke], adaptive or influence-scale"),
 };
 using var setup = torch.NewDisposeScope();
 var (captum, raw, passes, steps) = build();
