@@ -11,25 +11,31 @@ namespace Captum.Bench;
 
 /// <summary>
 /// How the influence methods' time and memory grow with the training set: the shipped scenes model, its training
-/// questions regenerated (2,500 to 10,000), the influence of 8 test questions on all of them, one checkpoint.
+/// questions regenerated (2,500 to 10,000), the influence of 8 test questions on all of them, one checkpoint (or
+/// --checkpoints C copies of it, which cost what C different checkpoints cost). --size N and --method NAME (the first word of a
+/// row's method name) run one row, so that each can be measured in a process of its own.
 /// </summary>
 internal static class InfluenceScale
 {
-    public static int Run()
+    private static string? onlyMethod;
+    private static int checkpointsUsed;
+
+    public static int Run(int checkpointCount, int onlySize, string? onlyMethod)
     {
         using var scope = torch.NewDisposeScope();
         using var model = VqaModel.LoadDefault(new VqaModelOptions());
         var net = model.Net;
         net.eval();
         var state = net.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone());
-        TrainingCheckpoint[] checkpoints = [TrainingCheckpoint.FromStateDict(state)];
+        (onlyMethod, checkpointsUsed) = (onlyMethod, Math.Max(1, checkpointCount));
+        var checkpoints = Enumerable.Range(0, Math.Max(1, checkpointCount)).Select(_ => TrainingCheckpoint.FromStateDict(state)).ToArray();
         var all = new SceneGenerator().GenerateMany(1, 4000).SelectMany(s => s.Questions.Select(q => new SceneItem(s, q))).ToList();
         var testItems = new SceneGenerator().GenerateMany(2, 4).SelectMany(s => s.Questions.Select(q => new SceneItem(s, q))).Take(8).ToList();
         var test = SceneInfluenceData.Batch(testItems);
 
-        Console.WriteLine("| method | training questions | seconds | peak RSS MB |");
-        Console.WriteLine("| --- | --- | --- | --- |");
-        foreach (var n in new[] { 2500, 5000, 10000 })
+        Console.WriteLine("| method | training questions | checkpoints | seconds | peak RSS MB |");
+        Console.WriteLine("| --- | --- | --- | --- | --- |");
+        foreach (var n in onlySize > 0 ? [onlySize] : new[] { 2500, 5000, 10000 })
         {
             if (all.Count < n)
             {
@@ -53,6 +59,11 @@ internal static class InfluenceScale
 
     private static void Measure(string method, int n, Func<Tensor> run)
     {
+        if (onlyMethod is { } only && method.Split(' ')[0] != only)
+        {
+            return;
+        }
+
         GC.Collect();
         ProcessMemory.ResetPeak();
         var watch = Stopwatch.StartNew();
@@ -62,6 +73,6 @@ internal static class InfluenceScale
         }
 
         watch.Stop();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {method} | {n} | {watch.Elapsed.TotalSeconds:F2} | {ProcessMemory.PeakKb() / 1024.0:F0} |"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {method} | {n} | {checkpointsUsed} | {watch.Elapsed.TotalSeconds:F2} | {ProcessMemory.PeakKb() / 1024.0:F0} |"));
     }
 }

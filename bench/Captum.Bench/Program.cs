@@ -23,7 +23,7 @@ var workload = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ord
 if (workload == "influence-scale")
 {
     torch.set_num_threads(Option("--threads", 1));
-    return InfluenceScale.Run();
+    return InfluenceScale.Run(Option("--checkpoints", 1), Option("--size", 0), args.SkipWhile(a => a != "--method").Skip(1).FirstOrDefault());
 }
 
 if (workload == "adaptive")
