@@ -17,7 +17,7 @@ namespace Captum.Bench;
 /// </summary>
 internal static class InfluenceScale
 {
-    private static string? onlyMethod;
+    private static string? selectedMethod;
     private static int checkpointsUsed;
 
     public static int Run(int checkpointCount, int onlySize, string? onlyMethod)
@@ -27,7 +27,7 @@ internal static class InfluenceScale
         var net = model.Net;
         net.eval();
         var state = net.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone());
-        (onlyMethod, checkpointsUsed) = (onlyMethod, Math.Max(1, checkpointCount));
+        (selectedMethod, checkpointsUsed) = (onlyMethod, Math.Max(1, checkpointCount));
         var checkpoints = Enumerable.Range(0, Math.Max(1, checkpointCount)).Select(_ => TrainingCheckpoint.FromStateDict(state)).ToArray();
         var all = new SceneGenerator().GenerateMany(1, 4000).SelectMany(s => s.Questions.Select(q => new SceneItem(s, q))).ToList();
         var testItems = new SceneGenerator().GenerateMany(2, 4).SelectMany(s => s.Questions.Select(q => new SceneItem(s, q))).Take(8).ToList();
@@ -59,7 +59,7 @@ internal static class InfluenceScale
 
     private static void Measure(string method, int n, Func<Tensor> run)
     {
-        if (onlyMethod is { } only && method.Split(' ')[0] != only)
+        if (selectedMethod is { } only && method.Split(' ')[0] != only)
         {
             return;
         }
