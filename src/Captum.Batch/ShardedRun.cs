@@ -42,7 +42,7 @@ public sealed record ShardedRunOptions
     public IProgress<DatasetProgress>? Progress { get; init; }
 
     /// <summary>The default of <see cref="FlushAfter"/>: 30 seconds.</summary>
-    internal static TimeSpan DefaultFlushAfter { get; } = TimeSpan.FromSeconds(30);
+    public static TimeSpan DefaultFlushAfter { get; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Creates a file to write (tests simulate a full disk with it); a new <see cref="FileStream"/> when null.</summary>
     internal Func<string, Stream>? CreateFile { get; init; }

@@ -36,6 +36,7 @@ public sealed class VqaEvalCommand : IPluginCommand
         new("shard-index", $"With --out: this worker's shard; default: ${ShardAssignment.KubernetesIndexVariable}, else ${ShardAssignment.SlurmIndexVariable} - ${ShardAssignment.SlurmMinVariable}, else 0.", PluginOptionKind.Integer),
         new("shard-count", $"With --out: the number of shards; default: ${ShardAssignment.ShardCountVariable}, else ${ShardAssignment.SlurmCountVariable} in a Slurm array, else 1.", PluginOptionKind.Integer),
         new("row-group-size", "With --out: scenes per Parquet part (a worker killed recomputes at most this many).", PluginOptionKind.Integer, CommandValues.Invariant(DefaultRowGroupSize)),
+        new("flush-seconds", "With --out: write a part sooner, when its oldest scene finished this many seconds ago (a worker killed loses at most this much finished work).", PluginOptionKind.Integer, CommandValues.Invariant((int)ShardedRunOptions.DefaultFlushAfter.TotalSeconds)),
         new("threads", "libtorch's thread count for this run (put back when it ends); default: libtorch's.", PluginOptionKind.Integer),
         new("from", "Print (and with --json write) the report of a complete --out folder, from all its shards; exit 2 naming the missing scenes when one is incomplete. The run's options come from the folder.", PluginOptionKind.Folder),
     ];
@@ -85,7 +86,11 @@ public sealed class VqaEvalCommand : IPluginCommand
             RandomWeightsSeed = context.GetInteger("random-weights-seed"),
         };
         var shard = outFolder is null ? null : ShardAssignment.Resolve(Whole(context, "shard-index"), Whole(context, "shard-count"));
-        var rowGroupSize = CommandValues.Positive(context, "row-group-size");
+        var parts = new ShardedRunOptions
+        {
+            RowGroupSize = CommandValues.Positive(context, "row-group-size"),
+            FlushAfter = TimeSpan.FromSeconds(CommandValues.Positive(context, "flush-seconds")),
+        };
         var threads = context.GetText("threads") is null ? (int?)null : CommandValues.Positive(context, "threads");
         var checkpointPath = context.GetText("checkpoint");
         if (checkpointPath is not null && !File.Exists(checkpointPath))
@@ -93,11 +98,11 @@ public sealed class VqaEvalCommand : IPluginCommand
             throw new ArgumentException($"--checkpoint: file not found: {checkpointPath}", "checkpoint");
         }
 
-        return TorchRuntime.WithThreads(threads, () => Evaluate(context, options, checkpointPath, outFolder, shard, rowGroupSize));
+        return TorchRuntime.WithThreads(threads, () => Evaluate(context, options, checkpointPath, outFolder, shard, parts));
     }
 
     /// <summary>The run of checked options, in one process or, with a shard, as an <c>--out</c> worker.</summary>
-    private static int Evaluate(PluginCommandContext context, AttributionQualityOptions options, string? checkpointPath, string? outFolder, ShardAssignment? shard, int rowGroupSize)
+    private static int Evaluate(PluginCommandContext context, AttributionQualityOptions options, string? checkpointPath, string? outFolder, ShardAssignment? shard, ShardedRunOptions parts)
     {
         using var checkpoint = checkpointPath is null ? SceneCheckpoint.LoadDefault() : TorchCheckpoint.Load(checkpointPath);
         var baseline = context.GetText("image-baseline") is { } name ? ImageBaselineNames.Parse(name, "image-baseline") : (ImageBaseline?)null;
@@ -111,7 +116,7 @@ public sealed class VqaEvalCommand : IPluginCommand
         if (shard is not null)
         {
             var spec = AttributionQualityRunSpec.For(options, model, Digest(checkpointPath), checkpointPath, trainingSeed, shard.Count);
-            return RunShard(context, outFolder!, spec, shard, model, rowGroupSize);
+            return RunShard(context, outFolder!, spec, shard, model, parts);
         }
 
         var watch = Stopwatch.StartNew();
@@ -147,7 +152,7 @@ public sealed class VqaEvalCommand : IPluginCommand
         }
     }
 
-    private static int RunShard(PluginCommandContext context, string outFolder, AttributionQualityRunSpec spec, ShardAssignment shard, VqaModel model, int rowGroupSize)
+    private static int RunShard(PluginCommandContext context, string outFolder, AttributionQualityRunSpec spec, ShardAssignment shard, VqaModel model, ShardedRunOptions parts)
     {
         // The CLI cancels the context's token on SIGTERM as on Ctrl+C (Kubernetes evicting a pod, Slurm preempting a
         // task): the scenes done are written before the worker exits.
@@ -159,7 +164,7 @@ public sealed class VqaEvalCommand : IPluginCommand
                 spec,
                 shard,
                 model,
-                new ShardedRunOptions { RowGroupSize = rowGroupSize, Progress = new ProgressLines(context.Error, "vqa-eval: ", "scenes") },
+                parts with { Progress = new ProgressLines(context.Error, "vqa-eval: ", "scenes") },
                 cancellationToken).GetAwaiter().GetResult();
             context.Output.WriteLine($"{result.Describe("scenes", withErrors: false)} in {outFolder}");
             context.Output.WriteLine($"when every shard is complete: captum vqa-eval --from {outFolder}");
