@@ -136,8 +136,8 @@ internal static class InsightsCommand
     /// Loads the chosen models (default: every provider that needs no file, and every provider some of whose files
     /// are given), each with the first example dataset registered for it that fits it; listed in the order of --model,
     /// else those whose files were given first, then by name. Without --model, a provider given files serves the model
-    /// of its files and, beside it, its default model (when that loads without files and is named otherwise): the
-    /// tutorial's VQA model beside the scenes model.
+    /// of its files and, beside it, its default model (when that loads without files and is named otherwise): a
+    /// checkpoint the user trained beside the model the plugin ships.
     /// </summary>
     /// <exception cref="ArgumentException">An unknown model, a model whose required file is missing, or no model at all.</exception>
     private static List<InsightsModel> LoadModels(PluginHost host, IReadOnlyList<string> names, IReadOnlyDictionary<string, string> files, int? examples, long seed, TextWriter error)
@@ -217,7 +217,7 @@ internal static class InsightsCommand
 
     /// <summary>
     /// The first example dataset registered for <paramref name="provider"/>'s models that fits <paramref name="model"/>
-    /// (<see cref="IExampleDatasetProvider.Fits"/>: the scenes do not fit the tutorial's VQA model), opened; null, with a
+    /// (<see cref="IExampleDatasetProvider.Fits"/>: a generated dataset need not fit a model trained on other data), opened; null, with a
     /// note, when there is none, so the page explains uploads only.
     /// </summary>
     private static IExampleDataset? OpenDataset(PluginHost host, IInterpretableModelProvider provider, IInterpretableModel model, int? examples, long seed, TextWriter error)
