@@ -145,8 +145,15 @@ tool_lists_plugin() {
 check tool-lists-plugin tool_lists_plugin
 tool_runs_plugin() { [ "$(captum minimal-score --text "good movie" | tr -d '\r')" = positive ]; }
 check tool-runs-plugin tool_runs_plugin
-# The tool installs one platform's libtorch (440 MiB) and little else; 600 MiB means something else came with it.
-tool_size() { du -sh "$work/tool/.store"; [ "$(du -sm "$work/tool/.store" | cut -f1)" -lt 600 ]; }
+# The tool's files are one platform's libtorch (440 MiB) and little else; over 600 MiB means something else came with
+# them. (The store also keeps NuGet's two copies of the downloaded package, which are not the tool's.)
+tool_size() {
+  local tools
+  tools="$(find "$work/tool/.store" -type d -name tools -path "*captumsharp.cli.*" | head -n 1)"
+  du -sh "$work/tool/.store"
+  du -sh "$tools"
+  [ -n "$tools" ] && [ "$(du -sm "$tools" | cut -f1)" -lt 600 ]
+}
 check tool-size tool_size
 
 # 4. The template.
