@@ -60,6 +60,26 @@ public sealed partial class ArchitectureDocTests
         Assert.Empty(wrong);
     }
 
+    [Fact]
+    public void Plugins_EveryPublicTopLevelType_HasAFileNamedAfterIt()
+    {
+        // The compiled view of the rule above: every exported type (delegates and indented declarations included) has
+        // its own file, so a type the source scan misses still needs a file of its name.
+        var root = GettingStartedDocTests.RepositoryRoot();
+        var files = Directory.GetFiles(Path.Combine(root, "plugins"), "*.cs", SearchOption.AllDirectories)
+            .Select(Path.GetFileNameWithoutExtension)
+            .ToHashSet(StringComparer.Ordinal);
+        var types = new[] { typeof(Captum.Plugins.Vqa.VqaModel), typeof(Captum.Plugins.TextGeneration.Model.Gpt2Config) }
+            .SelectMany(t => t.Assembly.GetExportedTypes())
+            .Where(t => !t.IsNested)
+            .Select(t => t.Name.Split('`')[0])
+            .ToList();
+
+        Assert.True(types.Count > 40, $"{types.Count} public types");
+        var withoutFile = types.Where(t => !files.Contains(t)).ToList();
+        Assert.True(withoutFile.Count == 0, "public types without a file of their name: " + string.Join(", ", withoutFile));
+    }
+
     [GeneratedRegex(@"^public (?:(?:sealed|static|abstract|readonly|partial) )*(?:record struct|record|class|interface|enum|struct) (?<name>[A-Za-z_][A-Za-z0-9_]*)", RegexOptions.Multiline)]
     private static partial Regex PublicTopLevelType();
 
