@@ -99,15 +99,16 @@ internal static class Welch
         }
 
         var n = sample.Count;
-        var mean = sample.Average();
-        var spread = Math.Sqrt(Variance(sample) * (1 + (1.0 / n)));
-        if (spread == 0)
+        if (IsConstant(sample))
         {
-            // Every random concept scored the same: t is undefined. Under the null hypothesis the n + 1 values are
-            // exchangeable, so the chance that the one differing value is the concept's is 1 / (n + 1).
-            return value == mean ? (0, n - 1, 1) : (value > mean ? double.PositiveInfinity : double.NegativeInfinity, n - 1, 1.0 / (n + 1));
+            // Every random concept scored the same (to rounding: their means are sums of the same shares in another
+            // order): t is undefined. Under the null hypothesis the n + 1 values are exchangeable, so the chance that
+            // the one differing value is the concept's is 1 / (n + 1).
+            return AreEqual(value, sample[0]) ? (0, n - 1, 1) : (value > sample[0] ? double.PositiveInfinity : double.NegativeInfinity, n - 1, 1.0 / (n + 1));
         }
 
+        var mean = sample.Average();
+        var spread = Math.Sqrt(Variance(sample) * (1 + (1.0 / n)));
         var t = (value - mean) / spread;
         return (t, n - 1, Math.Min(1, 2 * StudentT.CDF(0, 1, n - 1, -Math.Abs(t))));
     }
@@ -120,24 +121,25 @@ internal static class Welch
             throw new ArgumentException($"Welch's t-test needs at least two values per group; got {a.Count} and {b.Count}.");
         }
 
-        var (ma, mb) = (a.Average(), b.Average());
-        var (sa, sb) = (Variance(a) / a.Count, Variance(b) / b.Count);
-        var se2 = sa + sb;
-        if (se2 == 0)
+        if (IsConstant(a) && IsConstant(b))
         {
-            // Both groups constant: t is undefined (0/0 or ±infinity), and "certain" would overclaim on two values a
-            // side. The exact permutation test answers instead: of the C(n1 + n2, n1) ways to relabel the values, only
-            // the observed split (and its mirror when n1 = n2) separates the means as far, so that share is the p-value.
-            if (ma == mb)
+            // Both groups constant (to rounding): t is undefined (0/0 or ±infinity), and "certain" would overclaim on
+            // two values a side. The exact permutation test answers instead: of the C(n1 + n2, n1) ways to relabel the
+            // values, only the observed split (and its mirror when n1 = n2) separates the means as far, so that share is
+            // the p-value.
+            if (AreEqual(a[0], b[0]))
             {
                 return (0, a.Count + b.Count - 2, 1);
             }
 
             var extreme = a.Count == b.Count ? 2.0 : 1.0;
             var p0 = Math.Min(1, extreme / SpecialFunctions.Binomial(a.Count + b.Count, a.Count));
-            return (ma > mb ? double.PositiveInfinity : double.NegativeInfinity, a.Count + b.Count - 2, p0);
+            return (a[0] > b[0] ? double.PositiveInfinity : double.NegativeInfinity, a.Count + b.Count - 2, p0);
         }
 
+        var (ma, mb) = (a.Average(), b.Average());
+        var (sa, sb) = (Variance(a) / a.Count, Variance(b) / b.Count);
+        var se2 = sa + sb;
         var t = (ma - mb) / Math.Sqrt(se2);
         var df = se2 * se2 / ((sa * sa / (a.Count - 1)) + (sb * sb / (b.Count - 1)));
 
@@ -145,6 +147,15 @@ internal static class Welch
         var p = Math.Min(1, 2 * StudentT.CDF(0, 1, df, -Math.Abs(t)));
         return (t, df, p);
     }
+
+    /// <summary>
+    /// Whether all <paramref name="values"/> are the same up to rounding (a relative 1e-12): scores that are shares of
+    /// the same inputs, averaged in another order, differ in their last bits, and an exact test would read that noise
+    /// as a spread of 1e-17 and t as 1e16.
+    /// </summary>
+    internal static bool IsConstant(IReadOnlyList<double> values) => AreEqual(values.Min(), values.Max());
+
+    private static bool AreEqual(double a, double b) => Math.Abs(a - b) <= 1e-12 * Math.Max(1, Math.Max(Math.Abs(a), Math.Abs(b)));
 
     /// <summary>The sample variance (n - 1 in the denominator).</summary>
     public static double Variance(IReadOnlyList<double> values)

@@ -184,7 +184,10 @@ public sealed class VqaTcavCommand : IPluginCommand
         var rows = json.Results.Select(r => string.Create(
             CultureInfo.InvariantCulture,
             $"<tr><td>{WebUtility.HtmlEncode(r.Concept)}</td><td>{WebUtility.HtmlEncode(r.Layer)}</td><td>{r.Score:0.00} ± {r.ScoreStd:0.00}</td><td>{r.RandomMean:0.00} ± {r.RandomStd:0.00}</td><td>{r.PValue:G3}</td><td>{(r.Significant ? "yes" : "no")}</td></tr>"));
-        report.AddRawHtml("<table><tr><th>concept</th><th>layer</th><th>score (mean ± sd over random concepts)</th><th>random concepts (mean ± sd)</th><th>p</th><th>significant</th></tr>" + string.Concat(rows) + "</table>");
+        var nullHeader = json.Test == "reference"
+            ? "the reference random concept's score (mean ± sd of its scores against the others)"
+            : "random concepts' scores (mean ± sd of their scores, each a mean against the others: compare the concept's mean with this spread)";
+        report.AddRawHtml($"<table><tr><th>concept</th><th>layer</th><th>score (mean ± sd of its scores against each random concept)</th><th>{WebUtility.HtmlEncode(nullHeader)}</th><th>p</th><th>significant</th></tr>" + string.Concat(rows) + "</table>");
         report.AddHeading("Example scenes of each concept");
         foreach (var (concept, scene) in concepts)
         {

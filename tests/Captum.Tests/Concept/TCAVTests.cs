@@ -14,6 +14,26 @@ public sealed class TCAVTests
     private const int Features = 8;
 
     [Fact]
+    public void ConceptInterpreter_TCAVThroughTheBase_InterpretsAsItselfAndNamesTheModelArgument()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new DirectionModel(Features, 2);
+        using var tcav = new TCAV(model, "hidden");
+        ConceptInterpreter interpreter = tcav;
+        var along = model.Concept(0, "along", along: 3, noise: 0.5);
+        var random = model.Concept(2, "random", along: 0, noise: 0.5);
+        var inputs = torch.randn(6, Features, generator: new torch.Generator(3));
+
+        var viaBase = interpreter.Interpret(inputs, [[along, random]], new TCAVOptions { Target = 0 });
+        var direct = tcav.Interpret(inputs, [[along, random]], new TCAVOptions { Target = 0 });
+
+        Assert.Same(model, interpreter.Model.Module);
+        Assert.Equal(direct[0, "hidden"].SignCount, viaBase[0, "hidden"].SignCount);
+        Assert.Equal(direct[0, "hidden"].Magnitude, viaBase[0, "hidden"].Magnitude);
+        Assert.Equal("forwardFunc", Assert.Throws<ArgumentNullException>(() => new TCAV(null!, "hidden")).ParamName);
+    }
+
+    [Fact]
     public void ComputeCavs_ConceptAlongTheModelsDirection_RecoversTheDirectionAndReportsAccuracy()
     {
         using var scope = torch.NewDisposeScope();
