@@ -135,8 +135,7 @@ public static class ShardedRun
         ArgumentNullException.ThrowIfNull(shard);
         ArgumentNullException.ThrowIfNull(compute);
         options ??= new ShardedRunOptions();
-        CheckArguments(shard, count, options.RowGroupSize);
-        CheckFlushAfter(options.FlushAfter);
+        CheckArguments(shard, count, options.RowGroupSize, options.FlushAfter);
         var folder = Path.Combine(outFolder, shard.FolderName);
         Directory.CreateDirectory(folder);
         using var claim = ShardLock.Acquire(folder, shard);
@@ -288,13 +287,15 @@ public static class ShardedRun
 
     /// <summary>
     /// Refuses what <see cref="RunShardAsync"/> refuses, for a caller that checks before recording its run.json: a
-    /// shard index out of range, a negative count, a row group size below 1.
+    /// shard index out of range, a negative count, a row group size below 1, a flush time not positive (nor infinite) or
+    /// longer than a timer takes (<see cref="MaxFlushAfter"/>).
     /// </summary>
     /// <param name="shard">The worker's shard.</param>
     /// <param name="count">The run's number of units.</param>
     /// <param name="rowGroupSize">Units per part file.</param>
+    /// <param name="flushAfter">The run's <see cref="ShardedRunOptions.FlushAfter"/>.</param>
     /// <exception cref="ArgumentException">One of them is out of range; the message says which.</exception>
-    public static void CheckArguments(ShardAssignment shard, int count, int rowGroupSize)
+    public static void CheckArguments(ShardAssignment shard, int count, int rowGroupSize, TimeSpan flushAfter)
     {
         ArgumentNullException.ThrowIfNull(shard);
         if (shard.Index < 0 || shard.Index >= shard.Count)
@@ -311,17 +312,26 @@ public static class ShardedRun
         {
             throw new ArgumentException($"the row group size must be at least 1, not {rowGroupSize}.", "options");
         }
-    }
 
-    /// <summary>Refuses a <see cref="ShardedRunOptions.FlushAfter"/> that is not positive (or infinite), or longer than a timer takes.</summary>
-    internal static void CheckFlushAfter(TimeSpan flushAfter)
-    {
-        // The longest a timer takes is 2^32 - 2 ms, about 49 days.
-        if ((flushAfter <= TimeSpan.Zero || flushAfter.TotalMilliseconds > uint.MaxValue - 1) && flushAfter != Timeout.InfiniteTimeSpan)
+        if ((flushAfter <= TimeSpan.Zero || flushAfter > MaxFlushAfter) && flushAfter != Timeout.InfiniteTimeSpan)
         {
             throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"the flush time must be positive and at most 49 days, not {flushAfter.TotalSeconds} s."), "options");
         }
     }
+
+    /// <summary>The longest <see cref="ShardedRunOptions.FlushAfter"/> a timer takes: 2^32 - 2 ms, about 49 days.</summary>
+    public static TimeSpan MaxFlushAfter { get; } = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+
+    /// <summary>
+    /// The value of a command's <c>--flush-seconds</c> option as a <see cref="ShardedRunOptions.FlushAfter"/>, checked
+    /// before the command writes anything.
+    /// </summary>
+    /// <param name="seconds">The option's value.</param>
+    /// <exception cref="ArgumentException">It is below 1 or above <see cref="MaxFlushAfter"/>; the message names --flush-seconds.</exception>
+    public static TimeSpan FlushSecondsOption(long seconds) =>
+        seconds >= 1 && seconds <= (long)MaxFlushAfter.TotalSeconds
+            ? TimeSpan.FromSeconds(seconds)
+            : throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--flush-seconds must be at least 1 and at most {(long)MaxFlushAfter.TotalSeconds} (about 49 days), not {seconds}."), "flush-seconds");
 
     private static async Task<ShardPart> WritePartAsync<TRow>(string folder, List<TRow> rows, Func<string, Stream> create)
         where TRow : class, IShardRow, new()
