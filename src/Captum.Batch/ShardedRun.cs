@@ -158,7 +158,7 @@ public static class ShardedRun
         // FlushAfter (units are computed on this thread, which libtorch's thread count is set for): the gate guards
         // them, and is not held while a unit is computed.
         using var gate = new SemaphoreSlim(1, 1);
-        var oldest = DateTimeOffset.MinValue;
+        long oldest = 0; // the time provider's monotonic timestamp of the buffer's oldest unit: a wall clock step moves no age
         ExceptionDispatchInfo? timedFailure = null;
         var stopped = false;
         ITimer? timer = null; // set before any unit is computed, so before the local functions use it
@@ -183,7 +183,7 @@ public static class ShardedRun
             gate.Wait();
             try
             {
-                var age = time.GetUtcNow() - oldest;
+                var age = time.GetElapsedTime(oldest);
                 if (stopped || buffer.Count == 0 || timedFailure is not null)
                 {
                     return;
@@ -195,7 +195,9 @@ public static class ShardedRun
                 }
                 else
                 {
-                    timer?.Change(options.FlushAfter - age, Timeout.InfiniteTimeSpan);
+                    // Clamped to [0, FlushAfter]: a due time beyond the timer's maximum would throw and stop the worker.
+                    var due = options.FlushAfter - age;
+                    timer?.Change(due < TimeSpan.Zero ? TimeSpan.Zero : due > options.FlushAfter ? options.FlushAfter : due, Timeout.InfiniteTimeSpan);
                 }
             }
             catch (Exception ex)
@@ -252,7 +254,7 @@ public static class ShardedRun
                         }
                         else if (buffer.Count == 1)
                         {
-                            oldest = time.GetUtcNow();
+                            oldest = time.GetTimestamp();
                             timer?.Change(options.FlushAfter, Timeout.InfiniteTimeSpan);
                         }
                     }).ConfigureAwait(false);
