@@ -189,8 +189,7 @@ public static class DatasetAttribution
             throw new ArgumentException(BaselineChoice.Unknown("the run's baseline", spec.Baseline), nameof(spec));
         }
 
-        ShardedRun.CheckArguments(shard, spec.Count, options.RowGroupSize);
-        ShardedRun.CheckFlushAfter(options.FlushAfter);
+        ShardedRun.CheckArguments(shard, spec.Count, options.RowGroupSize, options.FlushAfter);
 
         if (spec.Steps < 1 || spec.Grid < 1 || spec.InternalBatchSize is < 1)
         {

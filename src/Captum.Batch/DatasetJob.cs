@@ -93,7 +93,7 @@ public static class DatasetJob
         Positive(request.Steps, "steps");
         Positive(request.Grid, "grid");
         Positive(request.RowGroupSize, "row-group-size");
-        Positive(request.FlushSeconds, "flush-seconds");
+        ShardedRun.FlushSecondsOption(request.FlushSeconds);
         BaselineChoice.Parse(request.Baseline, "baseline");
         if (request.InternalBatchSize is { } b)
         {
@@ -153,7 +153,7 @@ public static class DatasetJob
             dataset,
             model,
             strategy,
-            new DatasetAttributionOptions { RowGroupSize = request.RowGroupSize, FlushAfter = TimeSpan.FromSeconds(request.FlushSeconds), Progress = progress },
+            new DatasetAttributionOptions { RowGroupSize = request.RowGroupSize, FlushAfter = ShardedRun.FlushSecondsOption(request.FlushSeconds), Progress = progress },
             cancellationToken).ConfigureAwait(false);
     }
 

@@ -135,8 +135,7 @@ public static class ShardedRun
         ArgumentNullException.ThrowIfNull(shard);
         ArgumentNullException.ThrowIfNull(compute);
         options ??= new ShardedRunOptions();
-        CheckArguments(shard, count, options.RowGroupSize);
-        CheckFlushAfter(options.FlushAfter);
+        CheckArguments(shard, count, options.RowGroupSize, options.FlushAfter);
         var folder = Path.Combine(outFolder, shard.FolderName);
         Directory.CreateDirectory(folder);
         using var claim = ShardLock.Acquire(folder, shard);
@@ -159,7 +158,7 @@ public static class ShardedRun
         // FlushAfter (units are computed on this thread, which libtorch's thread count is set for): the gate guards
         // them, and is not held while a unit is computed.
         using var gate = new SemaphoreSlim(1, 1);
-        var oldest = DateTimeOffset.MinValue;
+        long oldest = 0; // the time provider's monotonic timestamp of the buffer's oldest unit: a wall clock step moves no age
         ExceptionDispatchInfo? timedFailure = null;
         var stopped = false;
         ITimer? timer = null; // set before any unit is computed, so before the local functions use it
@@ -184,7 +183,7 @@ public static class ShardedRun
             gate.Wait();
             try
             {
-                var age = time.GetUtcNow() - oldest;
+                var age = time.GetElapsedTime(oldest);
                 if (stopped || buffer.Count == 0 || timedFailure is not null)
                 {
                     return;
@@ -196,7 +195,9 @@ public static class ShardedRun
                 }
                 else
                 {
-                    timer?.Change(options.FlushAfter - age, Timeout.InfiniteTimeSpan);
+                    // Clamped to [0, FlushAfter]: a due time beyond the timer's maximum would throw and stop the worker.
+                    var due = options.FlushAfter - age;
+                    timer?.Change(due < TimeSpan.Zero ? TimeSpan.Zero : due > options.FlushAfter ? options.FlushAfter : due, Timeout.InfiniteTimeSpan);
                 }
             }
             catch (Exception ex)
@@ -253,7 +254,7 @@ public static class ShardedRun
                         }
                         else if (buffer.Count == 1)
                         {
-                            oldest = time.GetUtcNow();
+                            oldest = time.GetTimestamp();
                             timer?.Change(options.FlushAfter, Timeout.InfiniteTimeSpan);
                         }
                     }).ConfigureAwait(false);
@@ -288,13 +289,15 @@ public static class ShardedRun
 
     /// <summary>
     /// Refuses what <see cref="RunShardAsync"/> refuses, for a caller that checks before recording its run.json: a
-    /// shard index out of range, a negative count, a row group size below 1.
+    /// shard index out of range, a negative count, a row group size below 1, a flush time not positive (nor infinite) or
+    /// longer than a timer takes (<see cref="MaxFlushAfter"/>).
     /// </summary>
     /// <param name="shard">The worker's shard.</param>
     /// <param name="count">The run's number of units.</param>
     /// <param name="rowGroupSize">Units per part file.</param>
+    /// <param name="flushAfter">The run's <see cref="ShardedRunOptions.FlushAfter"/>.</param>
     /// <exception cref="ArgumentException">One of them is out of range; the message says which.</exception>
-    public static void CheckArguments(ShardAssignment shard, int count, int rowGroupSize)
+    public static void CheckArguments(ShardAssignment shard, int count, int rowGroupSize, TimeSpan flushAfter)
     {
         ArgumentNullException.ThrowIfNull(shard);
         if (shard.Index < 0 || shard.Index >= shard.Count)
@@ -311,17 +314,26 @@ public static class ShardedRun
         {
             throw new ArgumentException($"the row group size must be at least 1, not {rowGroupSize}.", "options");
         }
-    }
 
-    /// <summary>Refuses a <see cref="ShardedRunOptions.FlushAfter"/> that is not positive (or infinite), or longer than a timer takes.</summary>
-    internal static void CheckFlushAfter(TimeSpan flushAfter)
-    {
-        // The longest a timer takes is 2^32 - 2 ms, about 49 days.
-        if ((flushAfter <= TimeSpan.Zero || flushAfter.TotalMilliseconds > uint.MaxValue - 1) && flushAfter != Timeout.InfiniteTimeSpan)
+        if ((flushAfter <= TimeSpan.Zero || flushAfter > MaxFlushAfter) && flushAfter != Timeout.InfiniteTimeSpan)
         {
             throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"the flush time must be positive and at most 49 days, not {flushAfter.TotalSeconds} s."), "options");
         }
     }
+
+    /// <summary>The longest <see cref="ShardedRunOptions.FlushAfter"/> a timer takes: 2^32 - 2 ms, about 49 days.</summary>
+    public static TimeSpan MaxFlushAfter { get; } = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+
+    /// <summary>
+    /// The value of a command's <c>--flush-seconds</c> option as a <see cref="ShardedRunOptions.FlushAfter"/>, checked
+    /// before the command writes anything.
+    /// </summary>
+    /// <param name="seconds">The option's value.</param>
+    /// <exception cref="ArgumentException">It is below 1 or above <see cref="MaxFlushAfter"/>; the message names --flush-seconds.</exception>
+    public static TimeSpan FlushSecondsOption(long seconds) =>
+        seconds >= 1 && seconds <= (long)MaxFlushAfter.TotalSeconds
+            ? TimeSpan.FromSeconds(seconds)
+            : throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--flush-seconds must be at least 1 and at most {(long)MaxFlushAfter.TotalSeconds} (about 49 days), not {seconds}."), "flush-seconds");
 
     private static async Task<ShardPart> WritePartAsync<TRow>(string folder, List<TRow> rows, Func<string, Stream> create)
         where TRow : class, IShardRow, new()

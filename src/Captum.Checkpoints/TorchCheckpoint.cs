@@ -214,7 +214,7 @@ public static partial class TorchCheckpoint
     /// <exception cref="StateDictMismatchException">
     /// Names are missing or unexpected (when strict) or shapes differ; the message lists all of them.
     /// </exception>
-    /// <exception cref="ArgumentException">A parameter holds NaN or infinite values, or a floating-point buffer NaN; the message names it (argument <c>state</c>).</exception>
+    /// <exception cref="NonFiniteStateException">A parameter holds NaN or infinite values, or a floating-point buffer NaN; the message and <see cref="NonFiniteStateException.RefusedKeys"/> name them (argument <c>state</c>).</exception>
     public static void LoadStateDict(nn.Module module, IReadOnlyDictionary<string, Tensor> state, bool strict = true, bool allowNonFinite = false)
     {
         ArgumentNullException.ThrowIfNull(module);
@@ -249,7 +249,9 @@ public static partial class TorchCheckpoint
 
         if (!allowNonFinite)
         {
-            // Parameters: NaN or infinite. Buffers: NaN only, since some (attention masks) hold -inf by design.
+            // Parameters: NaN or infinite. Buffers: NaN only, since some (attention masks) hold -inf by design. The
+            // checks' temporaries are freed here, not left to the finalizer.
+            using var checks = torch.NewDisposeScope();
             List<string> Refused(bool parameters, Func<Tensor, bool> bad) => target
                 .Where(p => (p.Value is TorchSharp.Modules.Parameter) == parameters)
                 .Where(p => state.TryGetValue(p.Key, out var source) && source.is_floating_point() && bad(source))
@@ -259,22 +261,7 @@ public static partial class TorchCheckpoint
             var nan = Refused(parameters: false, source => torch.isnan(source).any().item<bool>());
             if (nonFinite.Count > 0 || nan.Count > 0)
             {
-                static string Names(string kind, List<string> names) =>
-                    $"the {kind}{(names.Count > 1 ? "s" : string.Empty)} {string.Join(", ", names.Take(10))}{(names.Count > 10 ? $" and {names.Count - 10} more" : string.Empty)} {(names.Count > 1 ? "hold" : "holds")}";
-                var parts = new List<string>();
-                if (nonFinite.Count > 0)
-                {
-                    parts.Add($"{Names("parameter", nonFinite)} NaN or infinite values");
-                }
-
-                if (nan.Count > 0)
-                {
-                    parts.Add($"{Names("buffer", nan)} NaN values");
-                }
-
-                throw new ArgumentException(
-                    $"state: {string.Join(" and ", parts)}; the checkpoint is damaged or its training diverged (pass allowNonFinite: true to load it anyway).",
-                    nameof(state));
+                throw new NonFiniteStateException(nonFinite, nan);
             }
         }
 

@@ -297,18 +297,23 @@ public sealed class QueueTests(SmallQueueFixture fixture) : IClassFixture<SmallQ
             request.Headers.Accept.ParseAdd("application/x-ndjson");
             var response = await fixture.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancel.Token);
             var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancel.Token));
-            while ((await reader.ReadLineAsync(cancel.Token))?.Contains("\"progress\"", StringComparison.Ordinal) == false)
+            string? line;
+            while ((line = await reader.ReadLineAsync(cancel.Token)) is not null && !line.Contains("\"progress\"", StringComparison.Ordinal))
             {
             }
 
-            // The one running, one waiting (the capacity): the next is refused.
+            Assert.True(line is not null, "the long run's stream ended without a progress line: it is not running");
+
+            // The one running, one waiting (the capacity, SmallQueueFixture's 1): the next is refused.
             var waiting = fixture.Explain(InsightsFixture.Form([("example", "1"), ("steps", "2")]));
             var deadline = DateTime.UtcNow.AddSeconds(10);
-            while ((await fixture.Get("healthz")).Json.GetProperty("models")[0].GetProperty("queued").GetInt32() < 1 && DateTime.UtcNow < deadline)
+            int queued;
+            while ((queued = (await fixture.Get("healthz")).Json.GetProperty("models")[0].GetProperty("queued").GetInt32()) < 1 && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(20);
             }
 
+            Assert.True(queued == 1, $"the queue never filled: {queued} queued, not 1");
             return new FullQueue(cancel, response, waiting);
         }
 

@@ -55,17 +55,20 @@ public static class Gpt2Checkpoint
                 ex.ShapeMismatches.Select(m => m with { Key = InFile(m.Key) }).ToList());
             throw new ArgumentException($"checkpoint: {folder}'s weights do not fit its config: {ErrorMessages.OneLine(inFile)}", "checkpoint", ex);
         }
-        catch (ArgumentException ex)
+        catch (NonFiniteStateException ex)
         {
-            // A weight that is NaN or infinite.
+            // A weight that is NaN or infinite: the keys LoadStateDict refused.
             model.Dispose();
-            var nonFinite = weights.Where(kv => !torch.isfinite(kv.Value).all().item<bool>()).Select(kv => InFile(kv.Key)).ToList();
+            var refused = ex.RefusedKeys.Select(InFile).ToList();
             throw new ArgumentException(
-                nonFinite.Count > 0
-                    ? $"checkpoint: {folder}'s {string.Join(", ", nonFinite)} hold{(nonFinite.Count == 1 ? "s" : string.Empty)} NaN or infinite values; the checkpoint is damaged or its training diverged."
-                    : $"checkpoint: {folder}'s weights do not fit its config: {ErrorMessages.OneLine(ex)}",
+                $"checkpoint: {folder}'s {string.Join(", ", refused)} hold{(refused.Count == 1 ? "s" : string.Empty)} NaN or infinite values; the checkpoint is damaged or its training diverged.",
                 "checkpoint",
                 ex);
+        }
+        catch (ArgumentException ex)
+        {
+            model.Dispose();
+            throw new ArgumentException($"checkpoint: {folder}'s weights do not fit its config: {ErrorMessages.OneLine(ex)}", "checkpoint", ex);
         }
 
         model.eval();

@@ -89,7 +89,7 @@ public sealed class VqaEvalCommand : IPluginCommand
         var parts = new ShardedRunOptions
         {
             RowGroupSize = CommandValues.Positive(context, "row-group-size"),
-            FlushAfter = TimeSpan.FromSeconds(CommandValues.Positive(context, "flush-seconds")),
+            FlushAfter = ShardedRun.FlushSecondsOption(context.GetInteger("flush-seconds")),
         };
         var threads = context.GetText("threads") is null ? (int?)null : CommandValues.Positive(context, "threads");
         var checkpointPath = context.GetText("checkpoint");

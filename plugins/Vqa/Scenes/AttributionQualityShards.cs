@@ -61,7 +61,8 @@ public static class AttributionQualityShards
             throw new ArgumentException($"the model is {model.Name} with image baseline {baseline}, the run's {spec.Model} with {spec.ImageBaseline}.", nameof(model));
         }
 
-        ShardedRun.CheckArguments(shard, spec.Scenes, (options ?? new ShardedRunOptions()).RowGroupSize);
+        var checkedOptions = options ?? new ShardedRunOptions();
+        ShardedRun.CheckArguments(shard, spec.Scenes, checkedOptions.RowGroupSize, checkedOptions.FlushAfter);
         RunSpecFile.RecordOrCheck(spec, outFolder, Producer);
         using var random = SceneCheckpoint.Randomized(model, quality.RandomWeightsSeed);
         return await ShardedRun.RunShardAsync(

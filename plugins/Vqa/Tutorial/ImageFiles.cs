@@ -1,6 +1,9 @@
 using System.Globalization;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats;
+using SixLabors.ImageSharp.Formats.Gif;
+using SixLabors.ImageSharp.Formats.Tiff;
+using SixLabors.ImageSharp.Metadata;
 using SixLabors.ImageSharp.PixelFormats;
 
 namespace Captum.Plugins.Vqa.Tutorial;
@@ -104,12 +107,27 @@ public static class ImageFiles
         return file;
     }
 
+    /// <summary>
+    /// ImageSharp's configuration with the multi-frame decoders (GIF, TIFF) reading the first frame only, as PIL gives
+    /// it: the frame <see cref="Image.Identify(Stream, out IImageFormat)"/> measures, so the pixel limit bounds what is
+    /// decoded (every frame of an animation under the limit would otherwise be decoded).
+    /// </summary>
+    private static readonly Configuration FirstFrame = CreateFirstFrameConfiguration();
+
+    private static Configuration CreateFirstFrameConfiguration()
+    {
+        var configuration = Configuration.Default.Clone();
+        configuration.ImageFormatsManager.SetDecoder(GifFormat.Instance, new GifDecoder { DecodingMode = FrameDecodingMode.First });
+        configuration.ImageFormatsManager.SetDecoder(TiffFormat.Instance, new TiffDecoder { DecodingMode = FrameDecodingMode.First });
+        return configuration;
+    }
+
     private static Image<Rgb24> Decode(string name, Func<Stream> open)
     {
         try
         {
             using var stream = open();
-            return Image.Load<Rgb24>(stream);
+            return Image.Load<Rgb24>(FirstFrame, stream);
         }
         catch (Exception ex) when (IsDecoderFailure(ex))
         {

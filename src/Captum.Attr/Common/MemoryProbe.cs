@@ -93,7 +93,7 @@ internal static class MemoryProbe
     public static (int Rows, MemoryBudgetOverrun? Overrun) InternalBatchSize(
         Choice budget, long batchSize, int steps, Device device, IReadOnlyList<Tensor> perExample, Action probe, int fewestSteps = 1)
     {
-        var pass = fewestSteps == 1 ? "one integration step" : $"{fewestSteps} integration points";
+        var pass = fewestSteps switch { 1 => "one integration step", 2 => "two integration points", _ => $"{fewestSteps} integration points" };
         var floor = fewestSteps * perExample.Sum(t => t.numel() * t.ElementSize);
         var overrun = Overrun(budget, floor, pass);
         if (!CanMeasure(device))

@@ -114,7 +114,7 @@ public sealed class LayerFeatureAblation : ILayerAttributionMethod<LayerFeatureA
         });
 
         using var noGrad = torch.no_grad();
-        var attributions = AblationEngine.Run(
+        var outcome = AblationEngine.Run(
             layerForward,
             values,
             baselines,
@@ -125,8 +125,11 @@ public sealed class LayerFeatureAblation : ILayerAttributionMethod<LayerFeatureA
             null,
             useWeights: false,
             options.Progress,
-            cancellationToken).Attributions;
-        return new LayerAttributionResult(LayerAttribution.MoveOut([attributions]), null);
+            cancellationToken);
+        return new LayerAttributionResult(LayerAttribution.MoveOut([outcome.Attributions]), null)
+        {
+            PerturbationsPerEval = outcome.PerturbationsPerEval,
+        };
     }
 }
 

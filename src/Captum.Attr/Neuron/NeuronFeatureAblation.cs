@@ -72,7 +72,7 @@ public sealed class NeuronFeatureAblation : INeuronAttributionMethod<NeuronFeatu
         });
 
         using var noGrad = torch.no_grad();
-        var attributions = AblationEngine.Run(
+        var outcome = AblationEngine.Run(
             neuronForward,
             tensors,
             baselines,
@@ -83,8 +83,11 @@ public sealed class NeuronFeatureAblation : INeuronAttributionMethod<NeuronFeatu
             null,
             useWeights: false,
             options.Progress,
-            cancellationToken).Attributions;
-        return new AttributionResult(attributions.Select(a => a.MoveToOuterDisposeScope()).ToArray(), null);
+            cancellationToken);
+        return new AttributionResult(outcome.Attributions.Select(a => a.MoveToOuterDisposeScope()).ToArray(), null)
+        {
+            PerturbationsPerEval = outcome.PerturbationsPerEval,
+        };
     }
 }
 

@@ -41,9 +41,9 @@ public sealed class AttributionResult : IDisposable
     public int? InternalBatchSize { get; init; }
 
     /// <summary>
-    /// The perturbations per forward pass used by an ablation method (FeatureAblation, Occlusion, FeaturePermutation): the
-    /// number given, or the one the memory budget chose (1 once the model was found to mix the rows of a batch); null
-    /// for other methods.
+    /// The perturbations per forward pass used by an ablation method (FeatureAblation, Occlusion, FeaturePermutation,
+    /// NeuronFeatureAblation): the number given, or the one the memory budget chose (1 once the model was found to mix
+    /// the rows of a batch); null for other methods.
     /// </summary>
     public int? PerturbationsPerEval { get; init; }
 
@@ -98,6 +98,12 @@ public sealed class LayerAttributionResult : IDisposable
 
     /// <summary>The internal batch size used: the one given, or the one a memory budget chose; null for one pass.</summary>
     public int? InternalBatchSize { get; init; }
+
+    /// <summary>
+    /// The perturbations per forward pass used by LayerFeatureAblation: the number given (at most the number of
+    /// features); null for other methods.
+    /// </summary>
+    public int? PerturbationsPerEval { get; init; }
 
     /// <inheritdoc cref="AttributionResult.MemoryBudgetOverrun"/>
     public MemoryBudgetOverrun? MemoryBudgetOverrun { get; init; }

@@ -142,14 +142,65 @@ public sealed class ShardedRunTests
             return index == 2 ? throw new InvalidOperationException("killed") : Square(index);
         }, new() { RowGroupSize = 16, FlushAfter = TimeSpan.FromSeconds(30), Time = clock }));
 
-        var folder = Path.Combine(temp.Path, ShardAssignment.Single.FolderName);
+        var rows = await WrittenIndexes(temp.Path);
+
+        Assert.Equal(written, rows);
+    }
+
+    [Fact]
+    public async Task RunShardAsync_WallClockStepsBack50DaysDuringASlowUnit_WritesTheUnitThatWaitedFlushAfter()
+    {
+        using var temp = new TempFolder();
+        var clock = new SteppingWallClock();
+
+        // Unit 1 takes 30 s of monotonic time, during which the wall clock is set back 50 days; the worker then dies during unit 2.
+        await Assert.ThrowsAsync<InvalidOperationException>(() => ShardedRun.RunShardAsync(temp.Path, ShardAssignment.Single, 6, (index, _) =>
+        {
+            if (index == 1)
+            {
+                clock.WallStep = TimeSpan.FromDays(-50);
+                clock.Advance(TimeSpan.FromSeconds(30));
+            }
+
+            return index == 2 ? throw new InvalidOperationException("killed") : Square(index);
+        }, new() { RowGroupSize = 16, FlushAfter = TimeSpan.FromSeconds(30), Time = clock }));
+
+        var rows = await WrittenIndexes(temp.Path);
+
+        Assert.Equal([0], rows);
+    }
+
+    /// <summary>The indexes of the units the single shard's parts hold, in order.</summary>
+    private static async Task<List<int>> WrittenIndexes(string outFolder)
+    {
+        var folder = Path.Combine(outFolder, ShardAssignment.Single.FolderName);
         var rows = new List<int>();
         foreach (var part in ShardManifest.Read(folder)!.Parts)
         {
             rows.AddRange((await ShardedRun.ReadPartAsync<SquareRow>(Path.Combine(folder, part.File))).Select(r => r.Index));
         }
 
-        Assert.Equal(written, rows);
+        return rows;
+    }
+
+    /// <summary>A fake clock whose wall time (GetUtcNow) can be stepped apart from its monotonic time and its timers.</summary>
+    private sealed class SteppingWallClock : FakeTimeProvider
+    {
+        private long elapsedTicks;
+
+        public TimeSpan WallStep { get; set; }
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + WallStep;
+
+        public override long GetTimestamp() => elapsedTicks;
+
+        public new void Advance(TimeSpan delta)
+        {
+            elapsedTicks += delta.Ticks;
+            base.Advance(delta);
+        }
     }
 
     [Fact]

@@ -138,7 +138,7 @@ public sealed class LoadStateDictTests
         var state = nn.Linear(3, 2).state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone());
         state["bias"][1] = bad;
 
-        var ex = Assert.Throws<ArgumentException>(() => TorchCheckpoint.LoadStateDict(target, state));
+        var ex = Assert.Throws<NonFiniteStateException>(() => TorchCheckpoint.LoadStateDict(target, state));
 
         Assert.Equal("state", ex.ParamName);
         Assert.Contains("bias", ex.Message, StringComparison.Ordinal);
@@ -156,13 +156,35 @@ public sealed class LoadStateDictTests
         state["weight"].fill_(2);
         state["running_var"][1] = float.NaN;
 
-        var ex = Assert.Throws<ArgumentException>(() => TorchCheckpoint.LoadStateDict(target, state));
+        var ex = Assert.Throws<NonFiniteStateException>(() => TorchCheckpoint.LoadStateDict(target, state));
 
         Assert.Equal("state", ex.ParamName);
         Assert.StartsWith("state: the buffer running_var holds NaN values;", ex.Message, StringComparison.Ordinal);
         Assert.Equal(1f, target.weight!.sum().item<float>() / 3);
         TorchCheckpoint.LoadStateDict(target, state, allowNonFinite: true);
         Assert.True(torch.isnan(target.running_var!).any().item<bool>());
+    }
+
+    [Fact]
+    public void LoadStateDict_NaNInAParameterAndABuffer_RefusalCarriesTheKeysAndLeavesNoTemporaryTensor()
+    {
+        var target = nn.BatchNorm1d(3);
+        var state = nn.BatchNorm1d(3).state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone());
+        state["bias"][0] = float.PositiveInfinity;
+        state["running_mean"][2] = float.NaN;
+        var live = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+
+        var ex = Assert.ThrowsAny<ArgumentException>(() => TorchCheckpoint.LoadStateDict(target, state));
+
+        Assert.Equal(live, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+        Assert.Equal(["bias", "running_mean"], Assert.IsType<NonFiniteStateException>(ex).RefusedKeys);
+        Assert.Equal("state", ex.ParamName);
+        foreach (var tensor in state.Values)
+        {
+            tensor.Dispose();
+        }
+
+        target.Dispose();
     }
 
     [Fact]

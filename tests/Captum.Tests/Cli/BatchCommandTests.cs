@@ -109,6 +109,19 @@ public sealed class BatchCommandTests
     }
 
     [Fact]
+    public void AttributeDataset_FlushSecondsAboveTheTimerMaximum_Exits2NamingItBeforeWriting()
+    {
+        var (temp, plugins, manifest) = Setup();
+        using var _ = temp;
+
+        var (code, _, error) = Run(plugins, "attribute-dataset", "--dataset", manifest, "--method", "token-drop", "--out", Path.Combine(temp.Path, "out"), "--flush-seconds", "5000000");
+
+        Assert.Equal(2, code);
+        Assert.Contains("--flush-seconds", error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(temp.Path, "out")));
+    }
+
+    [Fact]
     public void AttributeDataset_ShardIndexFromJobCompletionIndexOutOfRange_Exits2NamingIt()
     {
         var (temp, plugins, manifest) = Setup();

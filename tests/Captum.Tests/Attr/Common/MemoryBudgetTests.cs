@@ -200,6 +200,33 @@ public sealed class MemoryBudgetTests
     }
 
     [Fact]
+    public void Message_BudgetNotAQuarterOfTheMemory_SaysOnlyWhatWasMeasured()
+    {
+        var overrun = new MemoryBudgetOverrun(16L << 20, 32L << 20, "one perturbation");
+
+        Assert.Equal("one perturbation of the whole batch needs about 32 MiB, more than the default memory budget of 16 MiB; it ran anyway, one at a time, beyond the budget", overrun.Message);
+    }
+
+    [Fact]
+    public void Attribute_LayerConductanceOverTheDefaultBudget_OverrunNamesTwoIntegrationPoints()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = TestModels.SmoothMlp(11);
+        var x = torch.randn(3, 4);
+
+        LayerAttributionResult result;
+        using (MemoryBudget.WithDefaultBytes(1))
+        {
+            result = new LayerConductance(model, model.Lin1).Attribute(x, new LayerConductanceOptions { Target = 1, Steps = 4 });
+        }
+
+        using (result)
+        {
+            Assert.Equal("two integration points", result.MemoryBudgetOverrun?.Pass);
+        }
+    }
+
+    [Fact]
     public void Attribute_GivenInternalBatchSize_IsReportedAndTheBudgetIgnored()
     {
         using var scope = torch.NewDisposeScope();

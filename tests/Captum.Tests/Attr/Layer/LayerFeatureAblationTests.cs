@@ -10,6 +10,18 @@ namespace Captum.Tests.Attr.Layer;
 public sealed class LayerFeatureAblationTests
 {
     [Fact]
+    public void Attribute_PerturbationsPerEvalGiven_ReportsIt()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var model = new RowCountingMlp(skipSumsTheBatch: false);
+        var x = torch.randn(3, 4, generator: new Generator(7));
+
+        using var result = new LayerFeatureAblation(model, "lin1").Attribute(x, new LayerFeatureAblationOptions { Target = 1, PerturbationsPerEval = 2 });
+
+        Assert.Equal(2, result.PerturbationsPerEval);
+    }
+
+    [Fact]
     public void Attribute_SeveralPerturbationsPerPass_ModelBeforeTheLayerRunsOnTheUnperturbedRowsOnly()
     {
         using var scope = torch.NewDisposeScope();

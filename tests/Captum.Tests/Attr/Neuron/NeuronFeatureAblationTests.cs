@@ -9,6 +9,18 @@ namespace Captum.Tests.Attr.Neuron;
 public sealed class NeuronFeatureAblationTests
 {
     [Fact]
+    public void Attribute_PerturbationsPerEvalGiven_ReportsIt()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = GradientTestModels.Mlp(1, "tanh", inputs: 5, hidden: 6);
+        var x = TestModels.Normal(2, 4, 5);
+
+        using var result = new NeuronFeatureAblation(model, "act1", neuronSelector: 4).Attribute(x, new NeuronFeatureAblationOptions { PerturbationsPerEval = 2 });
+
+        Assert.Equal(2, result.PerturbationsPerEval);
+    }
+
+    [Fact]
     public void Attribute_HiddenNeuron_EqualsFeatureAblationOfAFunctionReturningTheNeuron()
     {
         using var scope = torch.NewDisposeScope();

@@ -133,6 +133,18 @@ public sealed class ShardedAttributionQualityTests(SingleProcessQualityFixture s
     }
 
     [Fact]
+    public void VqaEvalOut_FlushSecondsAboveTheTimerMaximum_Exits2NamingItBeforeAnyFile()
+    {
+        using var temp = new TempFolder();
+
+        var (code, _, error) = BundledCli.Run("vqa-eval", "--scenes", "2", "--steps", "2", "--out", temp.Path, "--flush-seconds", "5000000");
+
+        Assert.Equal(2, code);
+        Assert.Contains("--flush-seconds", error, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFileSystemEntries(temp.Path));
+    }
+
+    [Fact]
     public void VqaEvalOut_FolderOfARunWithOtherSteps_RefusedNamingTheDifference()
     {
         using var temp = new TempFolder();

@@ -20,6 +20,34 @@ public sealed class ImageFilesTests
         Assert.Equal(new ImageFileInfo(path, "JPEG", 96, 96), info);
     }
 
+    [Theory]
+    [InlineData("gif")]
+    [InlineData("tiff")]
+    public void Load_ThreeFrameImage_DecodesOnlyTheFirstFrameThePixelLimitMeasured(string format)
+    {
+        using var frames = new Image<Rgb24>(8, 6, new Rgb24(10, 20, 30));
+        for (var i = 0; i < 2; i++)
+        {
+            using var frame = new Image<Rgb24>(8, 6, new Rgb24(200, 100, 50));
+            frames.Frames.AddFrame(frame.Frames.RootFrame);
+        }
+
+        using var encoded = new MemoryStream();
+        if (format == "gif")
+        {
+            frames.SaveAsGif(encoded);
+        }
+        else
+        {
+            frames.SaveAsTiff(encoded);
+        }
+
+        using var image = ImageFiles.Load(encoded.ToArray(), "frames." + format, maxPixels: 48);
+
+        Assert.Equal(1, image.Frames.Count);
+        Assert.Equal((8, 6), (image.Width, image.Height));
+    }
+
     [Fact]
     public void Inspect_JpegCutInHalf_RefusesItAsTruncatedWhereImageSharpWouldDecodeIt()
     {
