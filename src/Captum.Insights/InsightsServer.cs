@@ -14,8 +14,6 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.Formats;
 
 namespace Captum.Insights;
 
@@ -683,35 +681,28 @@ public sealed class InsightsServer : IAsyncDisposable
 
     /// <summary>
     /// Why an uploaded image is refused before it is queued, or null: its header must be one of a format ImageSharp
-    /// reads, and its size at most <see cref="InsightsServerOptions.MaxImagePixels"/>. Nothing is decoded here; the
-    /// model's own checks (a file cut short, its own pixel limit) follow on its worker.
+    /// reads (<see cref="ImageHeaders.Read"/>, the check the VQA plugin's image files get too), and its size at most
+    /// <see cref="InsightsServerOptions.MaxImagePixels"/>. Nothing is decoded here; the model's own checks (a file cut
+    /// short, its own pixel limit) follow on its worker.
     /// </summary>
     private string? UnreadableImage(string input, string name, byte[] bytes)
     {
-        const string Formats = "PNG, JPEG, GIF, BMP, TIFF, WebP, TGA, PBM";
-        IImageInfo? info;
-        IImageFormat? format;
+        ImageFileInfo info;
         try
         {
             using var stream = new MemoryStream(bytes, writable: false);
-            info = Image.Identify(stream, out format);
+            info = ImageHeaders.Read(stream, name, out _);
         }
-        catch (Exception ex) when (ex is ImageFormatException or NotSupportedException or InvalidDataException or IOException or ArgumentException or InvalidOperationException or IndexOutOfRangeException or OverflowException)
+        catch (ArgumentException ex)
         {
-            return $"{input}: cannot read image {name}: {ErrorMessages.ForUser(ex)}";
+            return $"{input}: {ErrorMessages.ForUser(ex)}";
         }
 
-        if (info is null || format is null)
-        {
-            return $"{input}: cannot read image {name}: not an image in a format the server reads ({Formats}).";
-        }
-
-        var pixels = (long)info.Width * info.Height;
-        return pixels <= options.MaxImagePixels
+        return info.Pixels <= options.MaxImagePixels
             ? null
             : string.Create(
                 CultureInfo.InvariantCulture,
-                $"{input}: {name} is {info.Width} x {info.Height}, {pixels:N0} pixels, more than the {options.MaxImagePixels:N0} an uploaded image may have (max-image-pixels); the model resizes it to its input anyway, so scale it down first.");
+                $"{input}: {name} is {info.Width} x {info.Height}, {info.Pixels:N0} pixels, more than the {options.MaxImagePixels:N0} an uploaded image may have (max-image-pixels); the model resizes it to its input anyway, so scale it down first.");
     }
 
     private Task RunInfo(HttpContext context, string id) => runs.Find(id) is not { } run
