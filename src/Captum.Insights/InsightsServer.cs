@@ -76,7 +76,7 @@ public sealed class InsightsServer : IAsyncDisposable
     /// <param name="ownsModels">Whether disposing the server disposes the models; default true.</param>
     /// <param name="cancellationToken">Cancels the start.</param>
     /// <returns>The running server; dispose it to stop.</returns>
-    /// <exception cref="ArgumentException">No models, two with one name, or an option out of range; the message names it.</exception>
+    /// <exception cref="ArgumentException">No models, two with one name, one <see cref="InsightsModel.ExamplesKey"/> for datasets of different sizes, or an option out of range; the message names it.</exception>
     /// <exception cref="IOException">The port is taken.</exception>
     public static async Task<InsightsServer> StartAsync(
         IReadOnlyList<InsightsModel> models,
@@ -104,6 +104,8 @@ public sealed class InsightsServer : IAsyncDisposable
             throw new ArgumentException("at least one explanation method is needed.", nameof(strategies));
         }
 
+        var datasets = ServedModel.DatasetIdentities(models);
+
         // No configuration file or variable is read (the content root is the assembly's folder and its sources are
         // cleared): the address is the options' only, and nothing is logged to the console.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
@@ -129,7 +131,7 @@ public sealed class InsightsServer : IAsyncDisposable
             f.ValueLengthLimit = Math.Max(options.MaxTextLength * 4, 1024);
         });
         var app = builder.Build();
-        var served = models.Select(m => new ServedModel(m, options.QueueCapacity, options.MaxExamples)).ToList();
+        var served = models.Select((m, i) => new ServedModel(m, options.QueueCapacity, options.MaxExamples, datasets[i])).ToList();
         var server = new InsightsServer(app, served, strategies, options, ownsModels);
         server.Map(app);
         try
@@ -331,6 +333,7 @@ public sealed class InsightsServer : IAsyncDisposable
                 acceptsUploads = m.Model.AcceptsUploads,
                 inputs = m.Model.Model.RawInputs.Select(r => new { name = r.Name, kind = r.Kind == RawInputKind.ImageFile ? "image" : "text", description = r.Description }),
                 examples = m.ExampleCount,
+                dataset = m.Dataset,
                 methods = strategies.Strategies.Select(s => new { name = s.Name, description = s.Description }),
             }),
             views = Views,
@@ -604,7 +607,9 @@ public sealed class InsightsServer : IAsyncDisposable
 
         if (!model.AcceptsUploads)
         {
-            return Fail($"{model.Name} explains its examples only: give example, an index in [0, {served.ExampleCount}).");
+            return Fail(served.ExampleCount == 0
+                ? $"{model.Name} takes no uploaded inputs and has no examples: it has nothing to explain."
+                : $"{model.Name} takes no uploaded inputs: it explains its own examples only; give example, an index in [0, {served.ExampleCount}).");
         }
 
         var inputs = new Dictionary<string, RawInputValue>(StringComparer.Ordinal);
