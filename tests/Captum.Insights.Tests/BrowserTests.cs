@@ -229,13 +229,8 @@ public sealed class BrowserTests(BrowserFixture fixture) : IClassFixture<Browser
     {
         // Two visualizers' datasets of four examples each: first-a and first-b share theirs, second has others (and,
         // as every visualizer's model, takes no uploads), so it can be given neither the index nor the inputs.
-        using var firstA = new AttributionVisualizerTests.PhotoAndMeasurements();
-        using var firstB = new AttributionVisualizerTests.PhotoAndMeasurements();
-        using var second = new AttributionVisualizerTests.PhotoAndMeasurements();
-        var one = AttributionVisualizerTests.PhotoVisualizer([firstA, firstB], ["first-a", "first-b"], seed: 5);
-        var other = AttributionVisualizerTests.PhotoVisualizer([second], ["second"], seed: 6);
-        await using var server = await InsightsServer.StartAsync([.. one.ToInsightsModels(), .. other.ToInsightsModels()]);
-        var page = await Open(server);
+        await using var served = await TwoVisualizersServer.StartAsync();
+        var page = await Open(served.Server);
         await page.Locator("[data-testid=example]").Nth(2).ClickAsync();
 
         var sharing = page.Locator("[data-testid='compare-first-b']");
@@ -253,11 +248,7 @@ public sealed class BrowserTests(BrowserFixture fixture) : IClassFixture<Browser
         var row = page.Locator("[data-testid='model-row-first-b']");
         await row.Locator("[data-testid=heatmap]").First.WaitForAsync();
         Assert.Equal(0, await page.Locator("[data-testid='model-row-second']").CountAsync());
-        using var client = new HttpClient { BaseAddress = server.Url };
-        using var form = InsightsFixture.Form([("model", "first-b"), ("example", "2")]);
-        var api = JsonDocument.Parse(await (await client.PostAsync("api/explain", form)).Content.ReadAsStringAsync()).RootElement.GetProperty("results")[0];
-        Assert.Equal(api.GetProperty("answer").GetString(), await row.Locator("[data-testid=answer-label]").TextContentAsync());
-        AssertShown(api.GetProperty("probability").GetDouble(), await row.Locator("[data-testid=probability]").TextContentAsync());
+        await AssertRowIsTheApis(row, served.Server, "first-b", example: 2);
         await page.CloseAsync();
     }
 
@@ -298,11 +289,7 @@ public sealed class BrowserTests(BrowserFixture fixture) : IClassFixture<Browser
         await page.Locator("[data-testid=run]").ClickAsync();
         var row = page.Locator("[data-testid='model-row-scenes-examples-only']");
         await row.Locator("[data-testid=heatmap]").First.WaitForAsync();
-        using var client = new HttpClient { BaseAddress = server.Url };
-        using var form = InsightsFixture.Form([("model", "scenes-examples-only"), ("example", "1")]);
-        var api = JsonDocument.Parse(await (await client.PostAsync("api/explain", form)).Content.ReadAsStringAsync()).RootElement.GetProperty("results")[0];
-        Assert.Equal(api.GetProperty("answer").GetString(), await row.Locator("[data-testid=answer-label]").TextContentAsync());
-        AssertShown(api.GetProperty("probability").GetDouble(), await row.Locator("[data-testid=probability]").TextContentAsync());
+        await AssertRowIsTheApis(row, server, "scenes-examples-only", example: 1);
         await page.CloseAsync();
     }
 
@@ -352,6 +339,16 @@ public sealed class BrowserTests(BrowserFixture fixture) : IClassFixture<Browser
         await page.GotoAsync(server.Url.ToString());
         await page.Locator("[data-testid=example]").First.WaitForAsync();
         return page;
+    }
+
+    /// <summary>A model's row shows the answer and probability the API gives for <paramref name="model"/>'s example <paramref name="example"/>.</summary>
+    private static async Task AssertRowIsTheApis(ILocator row, InsightsServer server, string model, int example)
+    {
+        using var client = new HttpClient { BaseAddress = server.Url };
+        using var form = InsightsFixture.Form([("model", model), ("example", example.ToString(CultureInfo.InvariantCulture))]);
+        var api = JsonDocument.Parse(await (await client.PostAsync("api/explain", form)).Content.ReadAsStringAsync()).RootElement.GetProperty("results")[0];
+        Assert.Equal(api.GetProperty("answer").GetString(), await row.Locator("[data-testid=answer-label]").TextContentAsync());
+        AssertShown(api.GetProperty("probability").GetDouble(), await row.Locator("[data-testid=probability]").TextContentAsync());
     }
 
     /// <summary>The page shows <paramref name="expected"/> to six significant digits.</summary>

@@ -19,13 +19,8 @@ public sealed class SharedExamplesTests
     [Fact]
     public async Task Models_TwoVisualizersDatasetsOfOneCount_AreTwoDatasetsAndOneVisualizersModelsShareOne()
     {
-        using var firstA = new AttributionVisualizerTests.PhotoAndMeasurements();
-        using var firstB = new AttributionVisualizerTests.PhotoAndMeasurements();
-        using var second = new AttributionVisualizerTests.PhotoAndMeasurements();
-        var one = AttributionVisualizerTests.PhotoVisualizer([firstA, firstB], ["first-a", "first-b"], seed: 5);
-        var other = AttributionVisualizerTests.PhotoVisualizer([second], ["second"], seed: 6);
-        await using var server = await InsightsServer.StartAsync([.. one.ToInsightsModels(), .. other.ToInsightsModels()]);
-        using var client = new HttpClient { BaseAddress = server.Url };
+        await using var served = await TwoVisualizersServer.StartAsync();
+        using var client = new HttpClient { BaseAddress = served.Server.Url };
 
         var models = JsonDocument.Parse(await client.GetStringAsync("api/models")).RootElement.GetProperty("models").EnumerateArray().ToList();
 
