@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Net;
 using Captum.Hosting;
 using Captum.Insights;
@@ -182,8 +183,9 @@ internal static class InsightsCommand
                     IExampleDataset? opened = null;
                     try
                     {
-                        opened = OpenDataset(host, provider, interpretable, examples, seed, error);
-                        loaded.Add(new InsightsModel(interpretable, opened, provider.Description));
+                        string? key;
+                        (opened, key) = OpenDataset(host, provider, interpretable, examples, seed, error);
+                        loaded.Add(new InsightsModel(interpretable, opened, provider.Description, examplesKey: key));
                         if (load.Count > 0)
                         {
                             withFiles.Add(loaded[^1]);
@@ -217,20 +219,24 @@ internal static class InsightsCommand
 
     /// <summary>
     /// The first example dataset registered for <paramref name="provider"/>'s models that fits <paramref name="model"/>
-    /// (<see cref="IExampleDatasetProvider.Fits"/>: a generated dataset need not fit a model trained on other data), opened; null, with a
-    /// note, when there is none, so the page explains uploads only.
+    /// (<see cref="IExampleDatasetProvider.Fits"/>: a generated dataset need not fit a model trained on other data), opened,
+    /// with its key: its name and options, which give the same examples every time it is opened
+    /// (<see cref="IExampleDatasetProvider.Open"/>), so two models given it (<c>story</c> and <c>story:DIR</c>) share
+    /// their examples; null, with a note, when there is none, so the page explains uploads only.
     /// </summary>
-    private static IExampleDataset? OpenDataset(PluginHost host, IInterpretableModelProvider provider, IInterpretableModel model, int? examples, long seed, TextWriter error)
+    private static (IExampleDataset? Dataset, string? Key) OpenDataset(PluginHost host, IInterpretableModelProvider provider, IInterpretableModel model, int? examples, long seed, TextWriter error)
     {
         var registered = host.ExampleDatasets.Where(d => string.Equals(d.ModelName, provider.Name, StringComparison.OrdinalIgnoreCase)).ToList();
         if (registered.FirstOrDefault(d => d.Fits(model)) is { } dataset)
         {
-            return dataset.Open(new ExampleDatasetOptions { Count = examples, Seed = seed });
+            var count = examples ?? dataset.DefaultCount;
+            var key = string.Create(CultureInfo.InvariantCulture, $"{dataset.Name} dataset, {count} examples, seed {seed}");
+            return (dataset.Open(new ExampleDatasetOptions { Count = examples, Seed = seed }), key);
         }
 
         error.WriteLine(registered.Count == 0
             ? $"captum: note: no plugin offers a dataset for the {model.Name} model; the page explains uploads only."
             : $"captum: note: the {string.Join(", ", registered.Select(d => d.Name))} dataset does not fit the {model.Name} model; the page explains uploads only.");
-        return null;
+        return (null, null);
     }
 }

@@ -97,7 +97,8 @@ public sealed class AttributionVisualizer
     }
 
     /// <summary>
-    /// The models as <see cref="InsightsModel"/>s sharing the dataset's examples (to serve with other models). The caller
+    /// The models as <see cref="InsightsModel"/>s sharing the dataset's examples, under one
+    /// <see cref="InsightsModel.ExamplesKey"/> of this call's own (to serve with other models). The caller
     /// disposes them (a server given them with <c>ownsModels</c> does); disposing one leaves the user's model alive, and
     /// the examples' copies are freed with the last of them.
     /// </summary>
@@ -105,6 +106,10 @@ public sealed class AttributionVisualizer
     public IReadOnlyList<InsightsModel> ToInsightsModels()
     {
         var examples = new StoredExamples(ReadExamples());
+
+        // Each model has a dataset of its own over the one copy of the examples: one key says they are the same, and
+        // only these (a second call reads the dataset again, which may give other batches).
+        var examplesKey = $"AttributionVisualizer examples {Guid.NewGuid():N}";
         var built = new List<InsightsModel>();
         try
         {
@@ -114,7 +119,7 @@ public sealed class AttributionVisualizer
                 var datasetShare = examples.Share();
                 try
                 {
-                    built.Add(new InsightsModel(new VisualizerModel(names[i], models[i], this, modelShare), new VisualizerExamples(this, datasetShare), names[i], acceptsUploads: false));
+                    built.Add(new InsightsModel(new VisualizerModel(names[i], models[i], this, modelShare), new VisualizerExamples(this, datasetShare), names[i], acceptsUploads: false, examplesKey: examplesKey));
                 }
                 catch
                 {

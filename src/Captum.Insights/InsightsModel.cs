@@ -28,8 +28,18 @@ public sealed class InsightsModel : IDisposable
     /// files and texts); default true when the model has raw inputs.
     /// </param>
     /// <param name="ownsModel">Whether disposing this disposes <paramref name="model"/> and <paramref name="examples"/>; default true.</param>
-    /// <exception cref="ArgumentException">The model has no labels or no attribution layers; or uploads are asked for a model without raw inputs.</exception>
-    public InsightsModel(IInterpretableModel model, IExampleDataset? examples = null, string? description = null, bool? acceptsUploads = null, bool ownsModel = true)
+    /// <param name="examplesKey">
+    /// Names the dataset <paramref name="examples"/> is, for models served together: models given one key have the
+    /// same examples at the same indexes (e.g. one provider's dataset opened twice with the same options, which
+    /// <see cref="IExampleDatasetProvider.Open"/> promises gives the same examples), so the page explains an example
+    /// on each by its index. Default null: the examples are shared only with the models given the same
+    /// <see cref="IExampleDataset"/> instance. See <see cref="ExamplesKey"/>.
+    /// </param>
+    /// <exception cref="ArgumentException">
+    /// The model has no labels or no attribution layers; uploads are asked for a model without raw inputs; or a key
+    /// is given without examples, or blank.
+    /// </exception>
+    public InsightsModel(IInterpretableModel model, IExampleDataset? examples = null, string? description = null, bool? acceptsUploads = null, bool ownsModel = true, string? examplesKey = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (model.Labels.Count == 0)
@@ -48,8 +58,16 @@ public sealed class InsightsModel : IDisposable
             throw new ArgumentException($"{model.Name} takes no raw inputs, so it cannot accept uploads.", nameof(acceptsUploads));
         }
 
+        if (examplesKey is not null && (examples is null || string.IsNullOrWhiteSpace(examplesKey)))
+        {
+            throw new ArgumentException(examples is null
+                ? $"examplesKey names a dataset, and {model.Name} is given no examples."
+                : "examplesKey must not be blank: give the dataset's name, or null.", nameof(examplesKey));
+        }
+
         Model = model;
         Examples = examples;
+        ExamplesKey = examplesKey;
         Description = string.IsNullOrWhiteSpace(description) ? model.Name : description;
         AcceptsUploads = acceptsUploads ?? canUpload;
         this.ownsModel = ownsModel;
@@ -66,6 +84,13 @@ public sealed class InsightsModel : IDisposable
 
     /// <summary>The examples to browse, or null.</summary>
     public IExampleDataset? Examples { get; }
+
+    /// <summary>
+    /// The name of the dataset <see cref="Examples"/> is, or null: the server gives models of one key (else of one
+    /// dataset instance) one dataset identity in <c>GET /api/models</c>, and the page explains an example by its index
+    /// only on those.
+    /// </summary>
+    public string? ExamplesKey { get; }
 
     /// <summary>Whether uploaded raw inputs are explained.</summary>
     public bool AcceptsUploads { get; }

@@ -14,8 +14,6 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.Formats;
 
 namespace Captum.Insights;
 
@@ -78,7 +76,7 @@ public sealed class InsightsServer : IAsyncDisposable
     /// <param name="ownsModels">Whether disposing the server disposes the models; default true.</param>
     /// <param name="cancellationToken">Cancels the start.</param>
     /// <returns>The running server; dispose it to stop.</returns>
-    /// <exception cref="ArgumentException">No models, two with one name, or an option out of range; the message names it.</exception>
+    /// <exception cref="ArgumentException">No models, two with one name, one <see cref="InsightsModel.ExamplesKey"/> for datasets of different sizes, or an option out of range; the message names it.</exception>
     /// <exception cref="IOException">The port is taken.</exception>
     public static async Task<InsightsServer> StartAsync(
         IReadOnlyList<InsightsModel> models,
@@ -106,6 +104,8 @@ public sealed class InsightsServer : IAsyncDisposable
             throw new ArgumentException("at least one explanation method is needed.", nameof(strategies));
         }
 
+        var datasets = ServedModel.DatasetIdentities(models);
+
         // No configuration file or variable is read (the content root is the assembly's folder and its sources are
         // cleared): the address is the options' only, and nothing is logged to the console.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
@@ -131,7 +131,7 @@ public sealed class InsightsServer : IAsyncDisposable
             f.ValueLengthLimit = Math.Max(options.MaxTextLength * 4, 1024);
         });
         var app = builder.Build();
-        var served = models.Select(m => new ServedModel(m, options.QueueCapacity, options.MaxExamples)).ToList();
+        var served = models.Select((m, i) => new ServedModel(m, options.QueueCapacity, options.MaxExamples, datasets[i])).ToList();
         var server = new InsightsServer(app, served, strategies, options, ownsModels);
         server.Map(app);
         try
@@ -333,6 +333,7 @@ public sealed class InsightsServer : IAsyncDisposable
                 acceptsUploads = m.Model.AcceptsUploads,
                 inputs = m.Model.Model.RawInputs.Select(r => new { name = r.Name, kind = r.Kind == RawInputKind.ImageFile ? "image" : "text", description = r.Description }),
                 examples = m.ExampleCount,
+                dataset = m.Dataset,
                 methods = strategies.Strategies.Select(s => new { name = s.Name, description = s.Description }),
             }),
             views = Views,
@@ -606,7 +607,9 @@ public sealed class InsightsServer : IAsyncDisposable
 
         if (!model.AcceptsUploads)
         {
-            return Fail($"{model.Name} explains its examples only: give example, an index in [0, {served.ExampleCount}).");
+            return Fail(served.ExampleCount == 0
+                ? $"{model.Name} takes no uploaded inputs and has no examples: it has nothing to explain."
+                : $"{model.Name} takes no uploaded inputs: it explains its own examples only; give example, an index in [0, {served.ExampleCount}).");
         }
 
         var inputs = new Dictionary<string, RawInputValue>(StringComparer.Ordinal);
@@ -683,35 +686,28 @@ public sealed class InsightsServer : IAsyncDisposable
 
     /// <summary>
     /// Why an uploaded image is refused before it is queued, or null: its header must be one of a format ImageSharp
-    /// reads, and its size at most <see cref="InsightsServerOptions.MaxImagePixels"/>. Nothing is decoded here; the
-    /// model's own checks (a file cut short, its own pixel limit) follow on its worker.
+    /// reads (<see cref="ImageHeaders.Read"/>, the check the VQA plugin's image files get too), and its size at most
+    /// <see cref="InsightsServerOptions.MaxImagePixels"/>. Nothing is decoded here; the model's own checks (a file cut
+    /// short, its own pixel limit) follow on its worker.
     /// </summary>
     private string? UnreadableImage(string input, string name, byte[] bytes)
     {
-        const string Formats = "PNG, JPEG, GIF, BMP, TIFF, WebP, TGA, PBM";
-        IImageInfo? info;
-        IImageFormat? format;
+        ImageFileInfo info;
         try
         {
             using var stream = new MemoryStream(bytes, writable: false);
-            info = Image.Identify(stream, out format);
+            info = ImageHeaders.Read(stream, name, out _);
         }
-        catch (Exception ex) when (ex is ImageFormatException or NotSupportedException or InvalidDataException or IOException or ArgumentException or InvalidOperationException or IndexOutOfRangeException or OverflowException)
+        catch (ArgumentException ex)
         {
-            return $"{input}: cannot read image {name}: {ErrorMessages.ForUser(ex)}";
+            return $"{input}: {ErrorMessages.ForUser(ex)}";
         }
 
-        if (info is null || format is null)
-        {
-            return $"{input}: cannot read image {name}: not an image in a format the server reads ({Formats}).";
-        }
-
-        var pixels = (long)info.Width * info.Height;
-        return pixels <= options.MaxImagePixels
+        return info.Pixels <= options.MaxImagePixels
             ? null
             : string.Create(
                 CultureInfo.InvariantCulture,
-                $"{input}: {name} is {info.Width} x {info.Height}, {pixels:N0} pixels, more than the {options.MaxImagePixels:N0} an uploaded image may have (max-image-pixels); the model resizes it to its input anyway, so scale it down first.");
+                $"{input}: {name} is {info.Width} x {info.Height}, {info.Pixels:N0} pixels, more than the {options.MaxImagePixels:N0} an uploaded image may have (max-image-pixels); the model resizes it to its input anyway, so scale it down first.");
     }
 
     private Task RunInfo(HttpContext context, string id) => runs.Find(id) is not { } run

@@ -3,12 +3,18 @@ using Captum.Plugins;
 namespace Captum.Insights;
 
 /// <summary>A model as the server holds it: the model, its worker queue, and its examples with their predictions.</summary>
-internal sealed class ServedModel(InsightsModel model, int queueCapacity, int maxExamples) : IDisposable
+internal sealed class ServedModel(InsightsModel model, int queueCapacity, int maxExamples, string? dataset) : IDisposable
 {
     private readonly Lock gate = new();
     private Task<IReadOnlyList<ExampleSummary>>? examples;
 
     public InsightsModel Model { get; } = model;
+
+    /// <summary>
+    /// The identity of the model's examples among the served models (<see cref="DatasetIdentities"/>), or null when it
+    /// has none: models of one identity have the same examples at the same indexes.
+    /// </summary>
+    public string? Dataset { get; } = dataset;
 
     public ModelWorker Worker { get; } = new(model.Name, queueCapacity);
 
@@ -41,6 +47,56 @@ internal sealed class ServedModel(InsightsModel model, int queueCapacity, int ma
         Model.Examples is { } dataset && index >= 0 && index < ExampleCount ? dataset.Get(index) : null;
 
     public void Dispose() => Worker.Dispose();
+
+    /// <summary>
+    /// Each model's dataset identity, null for a model without examples: <c>dataset-1</c>, <c>dataset-2</c>, ... in the
+    /// order the datasets first appear, one per <see cref="InsightsModel.ExamplesKey"/> and, for the models given
+    /// none, one per dataset instance. Never the examples' count, which two datasets can share: models of one identity
+    /// are explained an example by its index; the others are given its inputs, or cannot take it.
+    /// </summary>
+    /// <exception cref="ArgumentException">One key is given to datasets of different sizes; the message names the models.</exception>
+    public static IReadOnlyList<string?> DatasetIdentities(IReadOnlyList<InsightsModel> models)
+    {
+        var byKey = new Dictionary<string, (string Id, InsightsModel First)>(StringComparer.Ordinal);
+        var byInstance = new Dictionary<IExampleDataset, string>(ReferenceEqualityComparer.Instance);
+        var identities = new List<string?>(models.Count);
+        foreach (var model in models)
+        {
+            if (model.Examples is not { } dataset)
+            {
+                identities.Add(null);
+                continue;
+            }
+
+            string identity;
+            if (model.ExamplesKey is not { } key)
+            {
+                identity = byInstance.TryGetValue(dataset, out var known) ? known : byInstance[dataset] = Next();
+            }
+            else if (byKey.TryGetValue(key, out var first))
+            {
+                if (first.First.Examples!.Count != dataset.Count)
+                {
+                    throw new ArgumentException(
+                        $"{first.First.Name} and {model.Name} are given examplesKey '{key}' for datasets of {first.First.Examples.Count} and {dataset.Count} examples: one key names one dataset.",
+                        nameof(models));
+                }
+
+                identity = first.Id;
+            }
+            else
+            {
+                identity = Next();
+                byKey[key] = (identity, model);
+            }
+
+            identities.Add(identity);
+        }
+
+        return identities;
+
+        string Next() => $"dataset-{byKey.Count + byInstance.Count + 1}";
+    }
 
     private IReadOnlyList<ExampleSummary> Summaries(CancellationToken cancellationToken)
     {

@@ -244,6 +244,21 @@ public sealed class AttributionVisualizerTests
             [new Batch([torch.rand(6, 3, 8, 8), torch.randn(6, 4)], torch.tensor(new long[] { 0, 1, 2, 0, 1, 2 }))]);
     }
 
+    /// <summary>
+    /// A visualizer of <paramref name="models"/> (of a photo and four measurements) over four random examples drawn
+    /// with <paramref name="seed"/>: two seeds give datasets of one count and other examples.
+    /// </summary>
+    internal static AttributionVisualizer PhotoVisualizer(IReadOnlyList<nn.Module> models, IReadOnlyList<string> names, int seed)
+    {
+        torch.manual_seed(seed);
+        return new AttributionVisualizer(
+            models,
+            ["cat", "dog", "bird"],
+            [new ImageFeature("photo"), new GeneralFeature("measurements", ["height", "weight", "age", "speed"])],
+            [new Batch([torch.rand(4, 3, 8, 8), torch.randn(4, 4)], torch.tensor(new long[] { 0, 1, 2, 0 }))],
+            names);
+    }
+
     /// <summary>A classifier of a small photo and four measurements: two linear maps, added.</summary>
     internal sealed class PhotoAndMeasurements : nn.Module<Tensor, Tensor, Tensor>
     {

@@ -225,6 +225,75 @@ public sealed class BrowserTests(BrowserFixture fixture) : IClassFixture<Browser
     }
 
     [Fact]
+    public async Task Page_ModelWithOtherExamplesOfTheSameCount_IsNotComparedByIndexAndSaysWhy()
+    {
+        // Two visualizers' datasets of four examples each: first-a and first-b share theirs, second has others (and,
+        // as every visualizer's model, takes no uploads), so it can be given neither the index nor the inputs.
+        await using var served = await TwoVisualizersServer.StartAsync();
+        var page = await Open(served.Server);
+        await page.Locator("[data-testid=example]").Nth(2).ClickAsync();
+
+        var sharing = page.Locator("[data-testid='compare-first-b']");
+        var notSharing = page.Locator("[data-testid='compare-second']");
+        Assert.True(await sharing.IsEnabledAsync());
+        Assert.True(await notSharing.IsDisabledAsync());
+        var reason = page.Locator("[data-testid='compare-reason-second']");
+        Assert.True(await reason.IsVisibleAsync());
+        Assert.Equal("(has other examples and takes no uploads)", await reason.TextContentAsync());
+        Assert.Equal(string.Empty, await page.Locator("[data-testid='compare-reason-first-b']").TextContentAsync());
+
+        // first-b explains example 2 beside first-a, by its index: its row is the API's answer for its example 2.
+        await sharing.CheckAsync();
+        await page.Locator("[data-testid=run]").ClickAsync();
+        var row = page.Locator("[data-testid='model-row-first-b']");
+        await row.Locator("[data-testid=heatmap]").First.WaitForAsync();
+        Assert.Equal(0, await page.Locator("[data-testid='model-row-second']").CountAsync());
+        await AssertRowIsTheApis(row, served.Server, "first-b", example: 2);
+        await page.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Page_UploadBesideAModelThatTakesNoUploads_DisablesItSayingWhyAndAnExampleEnablesItAgain()
+    {
+        // The scenes model, and a copy of it with the same scenes (one key, opened twice) that explains its examples only.
+        var scenes = new SceneDataset();
+        var options = new ExampleDatasetOptions { Count = 4, Seed = 3 };
+        await using var server = await InsightsServer.StartAsync(
+        [
+            new InsightsModel(VqaModelProvider.LoadModel(null, null, new VqaModelOptions()), scenes.Open(options), examplesKey: "scenes"),
+            new InsightsModel(new RenamedModel(VqaModelProvider.LoadModel(null, null, new VqaModelOptions()), "scenes-examples-only"), scenes.Open(options), acceptsUploads: false, examplesKey: "scenes"),
+        ]);
+        var page = await Open(server);
+        var copy = page.Locator("[data-testid='compare-scenes-examples-only']");
+        var reason = page.Locator("[data-testid='compare-reason-scenes-examples-only']");
+        await page.Locator("[data-testid=example]").First.ClickAsync();
+        await copy.CheckAsync();
+
+        // An upload: the copy cannot take it, so it is unticked and disabled, saying why; only the scenes model runs.
+        await page.Locator("[data-testid=upload-image]").SetInputFilesAsync(new FilePayload { Name = "scene.png", MimeType = "image/png", Buffer = fixture.Dataset.Get(0).Inputs["image"].Content.ToArray() });
+        await page.Locator("[data-testid=upload-question]").FillAsync("what color is the circle?");
+        await page.Locator("[data-testid=use-upload]").ClickAsync();
+        Assert.True(await copy.IsDisabledAsync());
+        Assert.False(await copy.IsCheckedAsync());
+        Assert.Equal("(takes no uploads: it explains its own examples only)", await reason.TextContentAsync());
+        await page.Locator("[data-testid=run]").ClickAsync();
+        await page.Locator("[data-testid='model-row-scenes-vqa'] [data-testid=heatmap]").First.WaitForAsync();
+        Assert.Equal(0, await page.Locator("[data-testid='model-row-scenes-examples-only']").CountAsync());
+        Assert.False(await page.Locator("[data-testid=error]").IsVisibleAsync());
+
+        // An example again: the copy has it (one key), so it is offered and explains it by its index.
+        await page.Locator("[data-testid=example]").Nth(1).ClickAsync();
+        Assert.True(await copy.IsEnabledAsync());
+        Assert.Equal(string.Empty, await reason.TextContentAsync());
+        await copy.CheckAsync();
+        await page.Locator("[data-testid=run]").ClickAsync();
+        var row = page.Locator("[data-testid='model-row-scenes-examples-only']");
+        await row.Locator("[data-testid=heatmap]").First.WaitForAsync();
+        await AssertRowIsTheApis(row, server, "scenes-examples-only", example: 1);
+        await page.CloseAsync();
+    }
+
+    [Fact]
     public async Task Page_StoryModelsTypedPrompt_ColoursEveryWordAsTheApiDoes()
     {
         const string Prompt = "john went to the kitchen . mary went to the garden . where is mary ?";
@@ -260,6 +329,26 @@ public sealed class BrowserTests(BrowserFixture fixture) : IClassFixture<Browser
         Assert.False(await page.Locator("[data-testid=view]").IsVisibleAsync());
         Assert.False(await page.Locator("[data-testid=baseline]").IsVisibleAsync());
         await page.CloseAsync();
+    }
+
+    /// <summary>A new page on <paramref name="server"/>'s address, its first model's examples listed.</summary>
+    private async Task<IPage> Open(InsightsServer server)
+    {
+        var page = await fixture.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1200, Height = 1100 } });
+        page.SetDefaultTimeout(30_000);
+        await page.GotoAsync(server.Url.ToString());
+        await page.Locator("[data-testid=example]").First.WaitForAsync();
+        return page;
+    }
+
+    /// <summary>A model's row shows the answer and probability the API gives for <paramref name="model"/>'s example <paramref name="example"/>.</summary>
+    private static async Task AssertRowIsTheApis(ILocator row, InsightsServer server, string model, int example)
+    {
+        using var client = new HttpClient { BaseAddress = server.Url };
+        using var form = InsightsFixture.Form([("model", model), ("example", example.ToString(CultureInfo.InvariantCulture))]);
+        var api = JsonDocument.Parse(await (await client.PostAsync("api/explain", form)).Content.ReadAsStringAsync()).RootElement.GetProperty("results")[0];
+        Assert.Equal(api.GetProperty("answer").GetString(), await row.Locator("[data-testid=answer-label]").TextContentAsync());
+        AssertShown(api.GetProperty("probability").GetDouble(), await row.Locator("[data-testid=probability]").TextContentAsync());
     }
 
     /// <summary>The page shows <paramref name="expected"/> to six significant digits.</summary>

@@ -22,6 +22,9 @@ public sealed partial class InsightsCommandTests
             // The bundled plugins' models, by name: the scenes VQA model (first, the page opens with it) and the story model.
             Assert.Equal(["scenes-vqa", "story"], models.EnumerateArray().Select(m => m.GetProperty("name").GetString()));
             Assert.All(models.EnumerateArray(), m => Assert.Equal(5, m.GetProperty("examples").GetInt32()));
+
+            // As many examples, but the scenes and the stories: two datasets.
+            Assert.Equal(["dataset-1", "dataset-2"], models.EnumerateArray().Select(m => m.GetProperty("dataset").GetString()));
             Assert.Equal("ok", JsonDocument.Parse(await client.GetStringAsync("healthz")).RootElement.GetProperty("status").GetString());
         });
     }
@@ -35,6 +38,9 @@ public sealed partial class InsightsCommandTests
             var models = JsonDocument.Parse(await client.GetStringAsync("api/models")).RootElement.GetProperty("models");
             Assert.Equal(["story:story-model", "scenes-vqa", "story"], models.EnumerateArray().Select(m => m.GetProperty("name").GetString()));
             Assert.All(models.EnumerateArray(), m => Assert.Equal(1, m.GetProperty("examples").GetInt32()));
+
+            // Both story models open the stories with one count and seed, which give one dataset: they share it.
+            Assert.Equal(["dataset-1", "dataset-2", "dataset-1"], models.EnumerateArray().Select(m => m.GetProperty("dataset").GetString()));
         });
     }
 
@@ -50,6 +56,7 @@ public sealed partial class InsightsCommandTests
 
             // The generated scenes are the scenes model's examples only: the tutorial's model explains uploads.
             Assert.Equal([0, 2, 2], models.Select(m => m.GetProperty("examples").GetInt32()));
+            Assert.Equal([null, "dataset-1", "dataset-2"], models.Select(m => m.GetProperty("dataset").GetString()));
             Assert.True(models[0].GetProperty("acceptsUploads").GetBoolean());
         });
     }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Captum.Plugins.Vqa;
+using Captum.Plugins.Vqa.Tutorial;
 using Captum.TestData;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
@@ -32,6 +33,20 @@ public sealed class ReliabilityTests(InsightsFixture fixture) : IClassFixture<In
         var (status, json, _) = await fixture.Explain(InsightsFixture.Form([("question", "what color is the circle?")], ("image", Encoding.UTF8.GetBytes("hello, I am text"), "notes.txt")));
         Assert.Equal(400, status);
         Assert.Contains("notes.txt", Error(json));
+    }
+
+    [Fact]
+    public async Task Upload_NotAnImage_IsRefusedForTheReasonTheVqaPluginGivesItsImageFiles()
+    {
+        var text = Encoding.UTF8.GetBytes("hello, I am text");
+        var plugin = Assert.Throws<ArgumentException>(() => ImageFiles.Inspect(text, "notes.txt"));
+
+        var (status, json, _) = await fixture.Explain(InsightsFixture.Form([("question", "what color is the circle?")], ("image", text, "notes.txt")));
+
+        // One header check (Captum.Visualization's ImageHeaders) for both, the upload's field first.
+        Assert.Equal(400, status);
+        Assert.Equal($"image: {ErrorMessages.OneLine(plugin)}", Error(json));
+        Assert.StartsWith("image: cannot read image notes.txt: not an image in a format ImageSharp reads", Error(json), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Captum.Visualization;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats;
 using SixLabors.ImageSharp.Formats.Gif;
@@ -71,27 +72,27 @@ public static class ImageFiles
 
     private static ImageFileInfo Inspect(string name, Func<Stream> open, long maxPixels)
     {
-        IImageInfo? info;
-        IImageFormat? format;
+        ImageFileInfo file;
+        IImageFormat format;
+        Stream header;
         try
         {
-            using var stream = open();
-            info = Image.Identify(stream, out format);
+            header = open();
         }
-        catch (Exception ex) when (IsDecoderFailure(ex))
+        catch (IOException ex)
         {
-            throw Unreadable(name, ex.Message, ex);
+            // The file went away, or cannot be read, since it was found.
+            throw ImageHeaders.Unreadable(name, ex.Message, ex);
         }
 
-        if (info is null || format is null)
+        using (header)
         {
-            throw Unreadable(name, "not an image in a format ImageSharp reads (PNG, JPEG, BMP, GIF, TIFF, WebP, TGA, PBM)");
+            file = ImageHeaders.Read(header, name, out format);
         }
 
-        var file = new ImageFileInfo(name, format.Name, info.Width, info.Height);
         if (file.Pixels > maxPixels)
         {
-            throw Unreadable(name, string.Create(
+            throw ImageHeaders.Unreadable(name, string.Create(
                 CultureInfo.InvariantCulture,
                 $"{file.Width} x {file.Height} is {file.Pixels:N0} pixels, more than max-image-pixels ({maxPixels:N0}), the guard against decompression bombs"));
         }
@@ -100,7 +101,7 @@ public static class ImageFiles
         {
             if (ImageStructure.Incomplete(format, stream) is { } truncated)
             {
-                throw Unreadable(name, truncated);
+                throw ImageHeaders.Unreadable(name, truncated);
             }
         }
 
@@ -129,16 +130,11 @@ public static class ImageFiles
             using var stream = open();
             return Image.Load<Rgb24>(FirstFrame, stream);
         }
-        catch (Exception ex) when (IsDecoderFailure(ex))
+        catch (Exception ex) when (ImageHeaders.IsDecoderFailure(ex))
         {
-            throw Unreadable(name, ex.Message, ex);
+            throw ImageHeaders.Unreadable(name, ex.Message, ex);
         }
     }
-
-    // ImageSharp's decoders meet malformed files with more than their own exceptions (a TGA run too long for the
-    // image: ArgumentException; a TIFF without a directory: InvalidOperationException); all say the file is unreadable.
-    private static bool IsDecoderFailure(Exception ex) =>
-        ex is ImageFormatException or NotSupportedException or IOException or ArgumentException or InvalidOperationException or IndexOutOfRangeException or OverflowException;
 
     /// <summary>Checks a pixel limit is in [1, <see cref="HighestMaxPixels"/>].</summary>
     /// <exception cref="ArgumentOutOfRangeException">It is not.</exception>
@@ -149,7 +145,4 @@ public static class ImageFiles
             throw new ArgumentOutOfRangeException(nameof(maxPixels), maxPixels, string.Create(CultureInfo.InvariantCulture, $"max-image-pixels must be in [1, {HighestMaxPixels:N0}]."));
         }
     }
-
-    private static ArgumentException Unreadable(string path, string reason, Exception? inner = null) =>
-        new($"cannot read image {path}: {reason}", nameof(path), inner);
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Captum.Visualization;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 

@@ -85,12 +85,13 @@ async function selectModel(name) {
   if (textOnly) $('baseline').value = 'model';
   $('examples-panel').hidden = state.model.examples === 0;
   // Other models with the same inputs can explain the same source side by side: an example by its index when they
-  // have the same examples, else (a model that takes uploads, e.g. the tutorial's VQA model beside the scenes model) as
-  // an upload of the example's inputs.
-  const others = state.info.models.filter(m => m.name !== name && JSON.stringify(m.inputs) === JSON.stringify(state.model.inputs)
-    && (m.examples === state.model.examples || m.acceptsUploads));
-  $('compare-models').replaceChildren(...others.map(m => element('label', {}, [
+  // have the same examples (the same dataset, not merely as many), else (a model that takes uploads, e.g. the
+  // tutorial's VQA model beside the scenes model) as an upload of the example's inputs. One that can take neither is
+  // listed disabled, saying why (setSource keeps this up to date with the source).
+  const others = state.info.models.filter(m => m.name !== name && JSON.stringify(m.inputs) === JSON.stringify(state.model.inputs));
+  $('compare-models').replaceChildren(...others.map(m => element('label', { dataset: { model: m.name } }, [
     element('input', { type: 'checkbox', value: m.name, dataset: { testid: `compare-${m.name}` } }), ' ' + m.name + ' ',
+    element('span', { className: 'muted', dataset: { testid: `compare-reason-${m.name}` } }),
   ])));
   $('compare').hidden = others.length === 0;
   setSource(null);
@@ -152,6 +153,28 @@ function setSource(source) {
   state.source = source;
   $('selection').textContent = source ? source.label : 'Pick an example or give your own inputs.';
   $('run').disabled = !source;
+  for (const label of $('compare-models').children) {
+    const reason = compareRefusal(state.info.models.find(m => m.name === label.dataset.model));
+    const box = label.querySelector('input');
+    box.disabled = reason !== '';
+    if (box.disabled) box.checked = false;
+    label.title = reason;
+    label.querySelector('span').textContent = reason ? `(${reason})` : '';
+  }
+}
+
+// Whether another model has the page's model's examples: the same dataset (GET /api/models' identity), whose example
+// i is the same; two datasets of as many examples are not.
+function sharesExamples(other) {
+  return other.dataset !== null && other.dataset === state.model.dataset;
+}
+
+// Why another model cannot explain the source beside the page's model, or '' when it can: an example goes by its
+// index to a model with the same examples and as an upload of its inputs to any other, an upload as it is.
+function compareRefusal(other) {
+  if (!sharesExamples(other) && !other.acceptsUploads) return 'has other examples and takes no uploads';
+  if (state.source && state.source.kind === 'upload' && !other.acceptsUploads) return 'takes no uploads: it explains its own examples only';
+  return '';
 }
 
 async function requestForm(model) {
@@ -161,8 +184,10 @@ async function requestForm(model) {
   form.append('steps', $('steps').value);
   form.append('target', $('target').value);
   form.append('baseline', $('baseline').value);
-  const sharesExamples = state.info.models.find(m => m.name === model).examples === state.model.examples;
-  if (state.source.kind === 'example' && sharesExamples) {
+  const other = state.info.models.find(m => m.name === model);
+  const refusal = model === state.model.name ? '' : compareRefusal(other);
+  if (refusal) throw new Error(`${model} cannot explain this beside ${state.model.name}: ${refusal}.`);
+  if (state.source.kind === 'example' && sharesExamples(other)) {
     form.append('example', String(state.source.index));
   } else if (state.source.kind === 'example') {
     // A model without these examples is given the example's own inputs, as an upload named by the example's id.
@@ -194,7 +219,7 @@ async function explain() {
   $('progress').hidden = false;
   $('progress').value = 0;
   $('status').textContent = 'Queued…';
-  const models = [state.model.name, ...[...$('compare-models').querySelectorAll('input:checked')].map(b => b.value)];
+  const models = [state.model.name, ...[...$('compare-models').querySelectorAll('input:checked:not(:disabled)')].map(b => b.value)];
   const runs = [];
   try {
     for (const model of models) {

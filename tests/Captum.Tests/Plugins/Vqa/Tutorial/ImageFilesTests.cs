@@ -1,3 +1,4 @@
+using Captum.Visualization;
 using Captum.Plugins.Vqa.Tutorial;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;

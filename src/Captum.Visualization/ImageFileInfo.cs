@@ -1,12 +1,7 @@
-using System.Globalization;
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.Formats;
-using SixLabors.ImageSharp.PixelFormats;
+namespace Captum.Visualization;
 
-namespace Captum.Plugins.Vqa.Tutorial;
-
-/// <summary>An image file's format and size, read from its header without decoding it.</summary>
-/// <param name="Path">The file.</param>
+/// <summary>An image file's format and size, read from its header without decoding it (<see cref="ImageHeaders.Read"/>).</summary>
+/// <param name="Path">The file, or what its contents are called in messages (an upload's file name).</param>
 /// <param name="Format">The format's name (PNG, JPEG, ...).</param>
 /// <param name="Width">The width in pixels.</param>
 /// <param name="Height">The height in pixels.</param>

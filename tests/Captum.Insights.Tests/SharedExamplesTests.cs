@@ -1,0 +1,115 @@
+using System.Net;
+using System.Text.Json;
+using Captum.Plugins;
+using Captum.Plugins.Vqa;
+using Captum.Plugins.Vqa.Scenes;
+using Xunit;
+
+namespace Captum.Insights.Tests;
+
+/// <summary>
+/// Which served models have the same examples (GET /api/models' <c>dataset</c>): one dataset instance or one
+/// <see cref="InsightsModel.ExamplesKey"/>, never merely as many examples; and a model that takes no uploads refuses
+/// one, naming itself.
+/// </summary>
+public sealed class SharedExamplesTests
+{
+    private static readonly ExampleDatasetOptions Scenes = new() { Count = 4, Seed = 3 };
+
+    [Fact]
+    public async Task Models_TwoVisualizersDatasetsOfOneCount_AreTwoDatasetsAndOneVisualizersModelsShareOne()
+    {
+        await using var served = await TwoVisualizersServer.StartAsync();
+        using var client = new HttpClient { BaseAddress = served.Server.Url };
+
+        var models = JsonDocument.Parse(await client.GetStringAsync("api/models")).RootElement.GetProperty("models").EnumerateArray().ToList();
+
+        Assert.Equal([4, 4, 4], models.Select(m => m.GetProperty("examples").GetInt32()));
+        Assert.Equal(["dataset-1", "dataset-1", "dataset-2"], models.Select(m => m.GetProperty("dataset").GetString()));
+
+        // The identities say what the examples are: example 2's photo is one for first-a and first-b, another for second.
+        var photos = new List<byte[]>();
+        foreach (var name in new[] { "first-a", "first-b", "second" })
+        {
+            photos.Add(await client.GetByteArrayAsync($"api/models/{name}/examples/2/inputs/photo"));
+        }
+
+        Assert.Equal(photos[0], photos[1]);
+        Assert.NotEqual(photos[0], photos[2]);
+    }
+
+    [Fact]
+    public async Task Models_OneKeyForADatasetOpenedTwice_ShareOneIdentityAndTheOthersHaveTheirOwnOrNone()
+    {
+        var dataset = new SceneDataset();
+        await using var server = await InsightsServer.StartAsync(
+        [
+            new InsightsModel(Scene(), dataset.Open(Scenes), examplesKey: "scenes, 4, seed 3"),
+            new InsightsModel(new RenamedModel(Scene(), "scenes-again"), dataset.Open(Scenes), examplesKey: "scenes, 4, seed 3"),
+            new InsightsModel(new RenamedModel(Scene(), "scenes-seed-4"), dataset.Open(Scenes with { Seed = 4 })),
+            new InsightsModel(new RenamedModel(Scene(), "uploads-only")),
+        ]);
+        using var client = new HttpClient { BaseAddress = server.Url };
+
+        var models = JsonDocument.Parse(await client.GetStringAsync("api/models")).RootElement.GetProperty("models").EnumerateArray().ToList();
+
+        Assert.Equal([4, 4, 4, 0], models.Select(m => m.GetProperty("examples").GetInt32()));
+        Assert.Equal(["dataset-1", "dataset-1", "dataset-2", null], models.Select(m => m.GetProperty("dataset").GetString()));
+    }
+
+    [Fact]
+    public async Task Explain_UploadToAModelThatTakesNoUploads_Is400NamingTheModelAndItsExamplesStillExplain()
+    {
+        var dataset = new SceneDataset();
+        await using var server = await InsightsServer.StartAsync(
+        [
+            new InsightsModel(Scene(), dataset.Open(Scenes), examplesKey: "scenes"),
+            new InsightsModel(new RenamedModel(Scene(), "scenes-examples-only"), dataset.Open(Scenes), acceptsUploads: false, examplesKey: "scenes"),
+        ]);
+        using var client = new HttpClient { BaseAddress = server.Url };
+        using var examples = dataset.Open(Scenes);
+        var example = examples.Get(1);
+
+        // The page's way of giving an example to a model without it: its inputs, uploaded.
+        using var upload = InsightsFixture.Form(
+            [("model", "scenes-examples-only"), ("question", example.Inputs["question"].Text!), ("steps", "2")],
+            ("image", example.Inputs["image"].Content.ToArray(), example.Id));
+        using var refused = await client.PostAsync("api/explain", upload);
+
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Equal(
+            "scenes-examples-only takes no uploaded inputs: it explains its own examples only; give example, an index in [0, 4).",
+            JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString());
+
+        using var byIndex = InsightsFixture.Form([("model", "scenes-examples-only"), ("example", "1"), ("steps", "2")]);
+        using var explained = await client.PostAsync("api/explain", byIndex);
+        Assert.Equal(HttpStatusCode.OK, explained.StatusCode);
+        Assert.Equal(example.Id, JsonDocument.Parse(await explained.Content.ReadAsStringAsync()).RootElement.GetProperty("results")[0].GetProperty("image").GetString());
+    }
+
+    [Fact]
+    public async Task StartAsync_OneKeyForDatasetsOfDifferentCounts_IsRefusedNamingBothModels()
+    {
+        var dataset = new SceneDataset();
+        using var four = new InsightsModel(Scene(), dataset.Open(Scenes), examplesKey: "scenes");
+        using var five = new InsightsModel(new RenamedModel(Scene(), "scenes-five"), dataset.Open(Scenes with { Count = 5 }), examplesKey: "scenes");
+
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() => InsightsServer.StartAsync([four, five], ownsModels: false));
+
+        Assert.Equal("models", ex.ParamName);
+        Assert.StartsWith("scenes-vqa and scenes-five are given examplesKey 'scenes' for datasets of 4 and 5 examples: one key names one dataset.", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void InsightsModel_ExamplesKeyWithoutExamples_IsRefusedNamingExamplesKey()
+    {
+        using var model = Scene();
+
+        var ex = Assert.Throws<ArgumentException>(() => new InsightsModel(model, examplesKey: "scenes", ownsModel: false));
+
+        Assert.Equal("examplesKey", ex.ParamName);
+        Assert.StartsWith("examplesKey names a dataset, and scenes-vqa is given no examples.", ex.Message, StringComparison.Ordinal);
+    }
+
+    private static VqaModel Scene() => VqaModelProvider.LoadModel(null, null, new VqaModelOptions());
+}
