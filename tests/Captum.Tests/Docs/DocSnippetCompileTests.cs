@@ -25,7 +25,7 @@ public sealed class DocSnippetCompileTests(ITestOutputHelper output)
         var results = DocSnippetCompiler.Compile(snippets);
 
         var compiled = results.Count(r => r.Compiled);
-        output.WriteLine($"{doc}: {compiled} blocks compiled, {results.Count - compiled} not compiled, {watch.ElapsedMilliseconds} ms ({DocSnippetCompiler.ReferenceCount} references)");
+        output.WriteLine($"{doc}: {compiled} blocks compiled, {results.Count - compiled} not compiled, {watch.ElapsedMilliseconds} ms ({DocSnippetCompiler.ReferenceNames.Count} references)");
         foreach (var exempt in results.Where(r => !r.Compiled))
         {
             output.WriteLine($"  {exempt.Snippet.Doc}:{exempt.Snippet.Line} not compiled: {exempt.Snippet.NotCompiledReason}");
@@ -33,6 +33,23 @@ public sealed class DocSnippetCompileTests(ITestOutputHelper output)
 
         var failed = results.Where(r => r.Diagnostics.Count > 0).ToList();
         Assert.True(failed.Count == 0, $"{failed.Count} C# blocks of {doc} do not compile:\n" + string.Join("\n", failed));
+    }
+
+    [Fact]
+    public void ReferenceNames_TestProcess_AreTheLibrariesTheirDependenciesAndTheFrameworks()
+    {
+        var names = DocSnippetCompiler.ReferenceNames;
+
+        output.WriteLine(string.Join(", ", names.Where(n => !n.StartsWith("System", StringComparison.Ordinal) && !n.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal))));
+        Assert.Contains("Captum.Attr", names);
+        Assert.Contains("Captum.Insights", names);
+        Assert.Contains("TorchSharp", names);
+        Assert.Contains("System.Runtime", names);
+        Assert.Contains("Microsoft.Extensions.DependencyInjection.Abstractions", names);
+        Assert.DoesNotContain(names, n => n.StartsWith("xunit", StringComparison.OrdinalIgnoreCase));
+        Assert.DoesNotContain("Captum.Tests", names);
+        Assert.DoesNotContain("Captum.Cli", names);
+        Assert.DoesNotContain("GettingStarted", names);
     }
 
     [Fact]
@@ -57,7 +74,7 @@ public sealed class DocSnippetCompileTests(ITestOutputHelper output)
             ```
             """;
 
-        var result = Assert.Single(DocSnippetCompiler.Compile(DocSnippets.Parse("docs/x.md", markdown)));
+        var result = Assert.Single(CompileDoc(markdown));
 
         Assert.Equal(5, result.Snippet.Line);
         Assert.Contains(result.Diagnostics, d => d.StartsWith("docs/x.md:5: error CS0246:", StringComparison.Ordinal) && d.Contains("IntegratedGradients", StringComparison.Ordinal));
@@ -80,7 +97,7 @@ public sealed class DocSnippetCompileTests(ITestOutputHelper output)
             ```
             """;
 
-        var results = DocSnippetCompiler.Compile(DocSnippets.Parse("docs/x.md", markdown));
+        var results = CompileDoc(markdown);
 
         Assert.Equal(2, results.Count);
         Assert.All(results, r => Assert.Empty(r.Diagnostics));
@@ -104,7 +121,7 @@ public sealed class DocSnippetCompileTests(ITestOutputHelper output)
             ```
             """;
 
-        var results = DocSnippetCompiler.Compile(DocSnippets.Parse("docs/x.md", markdown));
+        var results = CompileDoc(markdown);
 
         Assert.Empty(results[0].Diagnostics);
         Assert.Empty(results[1].Diagnostics);
@@ -132,7 +149,7 @@ public sealed class DocSnippetCompileTests(ITestOutputHelper output)
             ```
             """;
 
-        var results = DocSnippetCompiler.Compile(DocSnippets.Parse("docs/x.md", markdown));
+        var results = CompileDoc(markdown);
 
         Assert.All(results, r => Assert.Empty(r.Diagnostics));
     }
@@ -156,7 +173,7 @@ public sealed class DocSnippetCompileTests(ITestOutputHelper output)
             ```
             """;
 
-        var results = DocSnippetCompiler.Compile(DocSnippets.Parse("docs/x.md", markdown));
+        var results = CompileDoc(markdown);
 
         Assert.Empty(results[0].Diagnostics);
         Assert.Empty(results[1].Diagnostics);
@@ -173,7 +190,7 @@ public sealed class DocSnippetCompileTests(ITestOutputHelper output)
             ```
             """;
 
-        var result = Assert.Single(DocSnippetCompiler.Compile(DocSnippets.Parse("docs/x.md", markdown)));
+        var result = Assert.Single(CompileDoc(markdown));
 
         Assert.False(result.Compiled);
         Assert.Equal("pseudo-code", result.Snippet.NotCompiledReason);
@@ -215,4 +232,7 @@ public sealed class DocSnippetCompileTests(ITestOutputHelper output)
         Assert.Equal("var x = 1;\n", snippet.Code);
         Assert.Equal(4, snippet.Line);
     }
+
+    private static IReadOnlyList<DocSnippetResult> CompileDoc(string markdown) =>
+        DocSnippetCompiler.Compile(DocSnippets.Parse("docs/x.md", markdown));
 }

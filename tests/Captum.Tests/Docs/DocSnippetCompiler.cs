@@ -20,7 +20,8 @@ internal sealed record DocSnippetResult(DocSnippet Snippet, IReadOnlyList<string
 /// <summary>
 /// Compiles a doc's C# blocks with Roslyn (compile only, nothing runs) as a reader who copies one into a new console
 /// project would: against the CaptumSharp libraries, TorchSharp, their dependencies and the shared frameworks, with the
-/// implicit usings of <c>dotnet new console</c> and only the <c>using</c> directives the doc shows.
+/// implicit usings of <c>dotnet new console</c> and only the <c>using</c> directives the doc shows. A block passes when
+/// Roslyn reports neither an error nor a warning for it (nullable warnings included, as in a new project).
 /// </summary>
 /// <remarks>
 /// <para>A block is a program (top-level statements, with types after them if it declares any) or, when it has no
@@ -80,8 +81,9 @@ internal static class DocSnippetCompiler
         return (program, program.WithOptions(options.WithOutputKind(OutputKind.DynamicallyLinkedLibrary)));
     });
 
-    /// <summary>The number of metadata references every block compiles against.</summary>
-    public static int ReferenceCount => Empty.Value.Program.References.Count();
+    /// <summary>The assemblies every block compiles against, by simple name.</summary>
+    public static IReadOnlyList<string> ReferenceNames =>
+        Empty.Value.Program.References.Select(r => Path.GetFileNameWithoutExtension(r.Display!)).ToList();
 
     /// <summary>Compiles every C# block of <paramref name="snippets"/> (one doc's, in order); the exempt ones give no diagnostics.</summary>
     public static IReadOnlyList<DocSnippetResult> Compile(IReadOnlyList<DocSnippet> snippets)
