@@ -1,3 +1,4 @@
+using Captum;
 using Captum.Attr;
 using Captum.Checkpoints;
 using Captum.Forward;

@@ -31,9 +31,12 @@ internal static partial class DocExamples
     public static void IsCodeOf(string code, string test)
     {
         var testSource = File.ReadAllText(Path.Combine(GettingStartedDocTests.RepositoryRoot(), "tests", "Captum.Tests", test));
-        Assert.Contains(Normalize(UsingLine().Replace(code, string.Empty)), Normalize(testSource), StringComparison.Ordinal);
+        Assert.Contains(Normalize(WithoutUsings(code)), Normalize(testSource), StringComparison.Ordinal);
         Assert.Empty(Usings(code).Except(Usings(testSource)));
     }
+
+    /// <summary><paramref name="code"/> without its <c>using</c> directive lines (a doc shows them; the test file has them at its top).</summary>
+    public static string WithoutUsings(string code) => UsingLine().Replace(code, string.Empty);
 
     /// <summary>Every ```csharp block of docs/*.md and README.md under <paramref name="root"/>: the file (relative to it), the block's index in it, its code.</summary>
     public static IReadOnlyList<(string Doc, int Index, string Code)> AllBlocks(string root) =>
@@ -74,7 +77,7 @@ internal static partial class DocExamples
 
     private static string WithoutComments(string code) => Normalize(string.Join(
         "\n",
-        UsingLine().Replace(code, string.Empty).ReplaceLineEndings("\n").Split('\n').Select(l => l.IndexOf("//", StringComparison.Ordinal) is var c and >= 0 ? l[..c] : l)));
+        WithoutUsings(code).ReplaceLineEndings("\n").Split('\n').Select(l => l.IndexOf("//", StringComparison.Ordinal) is var c and >= 0 ? l[..c] : l)));
 
     private static string[] Usings(string code) =>
         UsingLine().Matches(code).Select(m => m.Value.Trim()).Where(u => u != "using Xunit;").Distinct().Order(StringComparer.Ordinal).ToArray();

@@ -1088,7 +1088,7 @@ public sealed partial class MethodsDocTests
         Assert.True(snippets.Count >= 27, $"docs/methods.md has {snippets.Count} csharp blocks; expected one per method");
         foreach (var snippet in snippets)
         {
-            var code = Normalize(snippet);
+            var code = Normalize(DocExamples.WithoutUsings(snippet));
             Assert.True(code.Length > 0, "an empty csharp block");
             Assert.True(source.Contains(code, StringComparison.Ordinal), "not in MethodsDocTests.cs:\n" + code);
         }
