@@ -24,7 +24,7 @@ public sealed record MergeReport(int Rows, int Shards, int Missing, IReadOnlyLis
 /// Joins the shards of an attribute-dataset output folder into one Parquet file (rows in example order), after
 /// checking that every shard is complete, and optionally writes the rows as JSON for tools without Parquet.
 /// </summary>
-public static class ResultMerger
+public static partial class ResultMerger
 {
     /// <summary>Rows per row group of the merged file.</summary>
     public const int MergedRowGroupSize = 8192;
@@ -38,7 +38,7 @@ public static class ResultMerger
     /// <param name="outFile">The merged Parquet file.</param>
     /// <param name="jsonFile">Also the rows as JSON, <c>{"rows": [{"exampleId", "index", "prediction", "probability", "target", "delta", "error"}]}</c>; null for none.</param>
     /// <param name="cancellationToken">Cancels the merge (nothing is written then).</param>
-    /// <exception cref="ArgumentException">The folder is not an output folder of attribute-dataset.</exception>
+    /// <exception cref="ArgumentException">The folder is not an output folder of attribute-dataset, or the files collide (<see cref="CheckOutputs"/>).</exception>
     /// <exception cref="InvalidDataException">A part file is unreadable or does not hold the examples its manifest says, or a shard was computed for another run than run.json records (other model files; the message names each difference).</exception>
     public static async Task<MergeReport> MergeAsync(string folder, string outFile, string? jsonFile = null, CancellationToken cancellationToken = default)
     {
@@ -49,6 +49,7 @@ public static class ResultMerger
             throw new ArgumentException($"folder not found: {folder}", nameof(folder));
         }
 
+        CheckOutputs(folder, outFile, jsonFile);
         var spec = AttributionRunSpec.Read(folder);
         CheckShardsAreOf(spec, folder);
         var status = ShardedRun.Check(folder, spec.Count, spec.ShardCount);
@@ -60,6 +61,47 @@ public static class ResultMerger
         var errors = await WriteAsync(status, outFile, jsonFile, cancellationToken).ConfigureAwait(false);
         return new MergeReport(spec.Count, spec.ShardCount, 0, status.Problems, errors);
     }
+
+    /// <summary>
+    /// Refuses, before any shard is read, merged files that would overwrite what the merge needs: <paramref name="jsonFile"/>
+    /// the same file as <paramref name="outFile"/> (the JSON would replace the Parquet file), or either of them one of the
+    /// run's own files in <paramref name="folder"/>: its <c>run.json</c> or anything in a <c>shard-NNNNN</c> folder
+    /// (parts, manifests, locks), which the merge reads and a worker resuming the run writes. Paths are compared after
+    /// resolving <c>..</c> and symbolic links. Errors name the files as captum merge-results' options do.
+    /// </summary>
+    /// <param name="folder">The output folder of <c>captum attribute-dataset</c>.</param>
+    /// <param name="outFile">The merged Parquet file (<c>--out</c>).</param>
+    /// <param name="jsonFile">The JSON file (<c>--json</c>), or null.</param>
+    /// <exception cref="ArgumentException">They collide; the message names <c>--out</c> or <c>--json</c> (both when they are one file), and <see cref="ArgumentException.ParamName"/> is <c>out</c> or <c>json</c>.</exception>
+    public static void CheckOutputs(string folder, string outFile, string? jsonFile)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(folder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(outFile);
+        if (jsonFile is not null && FilePaths.Same(outFile, jsonFile))
+        {
+            throw new ArgumentException($"--json: {jsonFile} is the same file as --out ({outFile}): the JSON would replace the merged Parquet file; give each its own file.", "json");
+        }
+
+        foreach (var (option, file) in new[] { ("out", outFile), ("json", jsonFile) })
+        {
+            if (file is not null && FilePaths.Inside(file, folder) is { } relative && IsRunFile(relative))
+            {
+                throw new ArgumentException(
+                    $"--{option}: {file} is one of the run's own files in {folder} ({relative}; run.json and the shard-NNNNN folders are what merge-results reads and attribute-dataset writes); write the merged file elsewhere, e.g. beside them in {folder}.",
+                    option);
+            }
+        }
+    }
+
+    /// <summary>Whether <paramref name="relative"/>, a path inside a run's folder, is <c>run.json</c> or lies in a shard folder.</summary>
+    private static bool IsRunFile(string relative)
+    {
+        var first = relative.Split(Path.DirectorySeparatorChar)[0];
+        return string.Equals(relative, AttributionRunSpec.FileName, FilePaths.Comparison) || ShardFolder().IsMatch(first);
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^shard-[0-9]{5,}$", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex ShardFolder();
 
     /// <summary>Refuses a shard whose parts were computed for another run than run.json records (<see cref="AttributionRunSpec.RecordOrCheckShard"/>).</summary>
     private static void CheckShardsAreOf(AttributionRunSpec spec, string folder)

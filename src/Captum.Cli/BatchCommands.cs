@@ -127,6 +127,9 @@ internal static class BatchCommands
                     Captum.Plugins.OutputFolder.CheckFile("json", jsonFile);
                 }
 
+                // Neither the same file as the other nor one of the run's own files (run.json, the shard folders).
+                ResultMerger.CheckOutputs(parse.GetValue(folder)!, parse.GetValue(outFile)!, parse.GetValue(json));
+
                 var report = await ResultMerger.MergeAsync(
                     Path.GetFullPath(parse.GetValue(folder)!),
                     Path.GetFullPath(parse.GetValue(outFile)!),

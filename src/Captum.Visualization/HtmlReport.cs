@@ -126,17 +126,38 @@ public sealed class HtmlReport
         return sb.ToString();
     }
 
+    /// <summary>How long <see cref="AppendTo(string)"/> waits for another program or thread adding to the same report: 30 seconds.</summary>
+    public static readonly TimeSpan DefaultAppendWait = TimeSpan.FromSeconds(30);
+
     /// <summary>
     /// Adds this report at the end of a report already on disk, one written by <see cref="Save"/> (of any CaptumSharp
     /// command or program): a section with <see cref="Title"/> as a level-2 heading and this report's parts, before
     /// the closing tags. The file is replaced at once (written beside it, flushed, then renamed), so a failure or a
-    /// crash leaves it as it was. Two programs appending to one report at the same time may lose one's section: append
-    /// from one at a time.
+    /// crash leaves it as it was. Programs and threads appending to one report at the same time take turns, each
+    /// section kept: an exclusive lock on <c><paramref name="path"/>.lock</c> beside it is held from reading the report
+    /// to the rename, waited for at most <see cref="DefaultAppendWait"/>. The lock dies with the process that holds it
+    /// (on Linux and macOS it is <c>flock</c>'s), so the empty lock file that stays needs no deleting, also after a crash.
     /// </summary>
     /// <param name="path">The existing report.</param>
     /// <exception cref="ArgumentException">The file does not exist or was not written by <see cref="Save"/>; the message names <paramref name="path"/>.</exception>
-    public void AppendTo(string path)
+    /// <exception cref="IOException">Another program or thread held the lock for all of <see cref="DefaultAppendWait"/>; the message names <paramref name="path"/> and the lock file.</exception>
+    public void AppendTo(string path) => AppendTo(path, DefaultAppendWait);
+
+    /// <summary>
+    /// <see cref="AppendTo(string)"/>, waiting at most <paramref name="wait"/> for another program or thread adding to
+    /// the same report.
+    /// </summary>
+    /// <param name="path">The existing report.</param>
+    /// <param name="wait">How long to wait for the lock; <see cref="TimeSpan.Zero"/> tries once.</param>
+    /// <exception cref="ArgumentException">The file does not exist or was not written by <see cref="Save"/>; the message names <paramref name="path"/>.</exception>
+    /// <exception cref="IOException">Another program or thread held the lock for all of <paramref name="wait"/>; the message names <paramref name="path"/> and the lock file.</exception>
+    public void AppendTo(string path, TimeSpan wait)
     {
+        // Checked before the lock file is made beside it: a mistyped path leaves nothing behind.
+        ReadAppendable(path);
+        using var held = FileLock.Acquire(LockFile(path), wait, path);
+
+        // Read again under the lock: the section another appender added meanwhile is kept.
         var existing = ReadAppendable(path);
         var sb = new StringBuilder(existing, 0, existing.Length - DocumentEnd.Length, existing.Length + 4096);
         sb.Append("<section class=\"captum-appended\">\n<h2>").Append(Markup.Escape(Title)).Append("</h2>\n");
@@ -149,8 +170,17 @@ public sealed class HtmlReport
         AtomicFile.WriteAllText(path, sb.ToString());
     }
 
+    /// <summary>The lock file <see cref="AppendTo(string, TimeSpan)"/> holds while it adds to <paramref name="path"/>: <c>path.lock</c>.</summary>
+    /// <param name="path">The report.</param>
+    /// <returns>The lock file's path.</returns>
+    public static string LockFile(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        return path + ".lock";
+    }
+
     /// <summary>
-    /// Checks, before any work, that <see cref="AppendTo"/> can add to <paramref name="path"/>: the file exists and was
+    /// Checks, before any work, that <see cref="AppendTo(string)"/> can add to <paramref name="path"/>: the file exists and was
     /// written by <see cref="Save"/>.
     /// </summary>
     /// <exception cref="ArgumentException">It cannot; the message names <paramref name="path"/>.</exception>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Xml.Linq;
 
 namespace Captum.Visualization.Tests;
@@ -67,14 +68,101 @@ public class HtmlReportTests
             var sections = doc.Descendants(Xhtml + "section").Where(e => (string?)e.Attribute("class") == "captum-appended").ToList();
             Assert.Equal(["LLM <attribution>", "Third"], sections.Select(e => e.Element(Xhtml + "h2")!.Value));
             Assert.Equal("third heading", sections[1].Element(Xhtml + "h3")!.Value);
-            // No temporary file left beside it (they are named after it: report.html.PID.GUID.tmp).
-            Assert.Equal([path], Directory.GetFiles(Path.GetDirectoryName(path)!, Path.GetFileName(path) + "*"));
+            // No temporary file left beside it (they are named after it: report.html.PID.GUID.tmp); only the empty lock file.
+            Assert.Equal([path, HtmlReport.LockFile(path)], Directory.GetFiles(Path.GetDirectoryName(path)!, Path.GetFileName(path) + "*").Order());
+            Assert.Equal(0, new FileInfo(HtmlReport.LockFile(path)).Length);
         }
         finally
         {
             File.Delete(path);
+            File.Delete(HtmlReport.LockFile(path));
         }
     }
+
+    /// <summary>Runs <paramref name="test"/> on a saved report, report.html alone in a new temporary folder, deleted after.</summary>
+    private static void WithSavedReport(Action<string> test)
+    {
+        var folder = Directory.CreateTempSubdirectory("captum-report-");
+        try
+        {
+            var path = Path.Combine(folder.FullName, "report.html");
+            new HtmlReport("Shared").AddParagraph("first").Save(path);
+            test(path);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void AppendTo_ManyThreadsAtOnce_KeepsEverySection() => WithSavedReport(path =>
+    {
+        const int Threads = 16;
+        const int EachAppends = 4;
+        using var start = new Barrier(Threads);
+        var threads = Enumerable.Range(0, Threads).Select(t => new Thread(() =>
+        {
+            start.SignalAndWait();
+            for (var i = 0; i < EachAppends; i++)
+            {
+                new HtmlReport($"thread {t} append {i}").AddParagraph(new string('x', 20_000)).AppendTo(path);
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+
+        var doc = TestImages.ParseXml(File.ReadAllText(path));
+        var titles = doc.Descendants(Xhtml + "section").Select(e => e.Element(Xhtml + "h2")!.Value).ToList();
+        var expected = from t in Enumerable.Range(0, Threads) from i in Enumerable.Range(0, EachAppends) select $"thread {t} append {i}";
+        Assert.Equal(expected.Order(), titles.Order());
+        // Each thread's sections in the order it added them.
+        Assert.All(Enumerable.Range(0, Threads), t => Assert.Equal(
+            Enumerable.Range(0, EachAppends).Select(i => $"thread {t} append {i}"),
+            titles.Where(title => title.StartsWith($"thread {t} ", StringComparison.Ordinal))));
+        Assert.Equal(["report.html", "report.html.lock"], Directory.GetFiles(Path.GetDirectoryName(path)!).Select(f => Path.GetFileName(f)).Order());
+    });
+
+    [Fact]
+    public void AppendTo_LockHeldByAnotherProcess_WaitsUntilItIsReleased() => WithSavedReport(path =>
+    {
+        // flock(1) takes the same flock(2) lock as .NET and, just before it lets go, counts the sections added.
+        var start = new ProcessStartInfo("flock") { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var argument in (string[])["--exclusive", HtmlReport.LockFile(path), "sh", "-c", "echo held; sleep 1; grep -c captum-appended \"$0\" || true", path])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var holder = Process.Start(start)!;
+        Assert.Equal("held", holder.StandardOutput.ReadLine());
+
+        new HtmlReport("Added").AddParagraph("second").AppendTo(path);
+
+        Assert.True(holder.WaitForExit(TimeSpan.FromSeconds(30)));
+        Assert.Equal("0", holder.StandardOutput.ReadToEnd().Trim());
+        Assert.Contains("<h2>Added</h2>", File.ReadAllText(path), StringComparison.Ordinal);
+    });
+
+    [Fact]
+    public void AppendTo_LockHeldLongerThanTheWait_ThrowsIOExceptionNamingTheReportAndLeavesItUnchanged() => WithSavedReport(path =>
+    {
+        var before = File.ReadAllText(path);
+        var watch = Stopwatch.StartNew();
+        IOException ex;
+        using (new FileStream(HtmlReport.LockFile(path), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+        {
+            ex = Assert.Throws<IOException>(() => new HtmlReport("Added").AddParagraph("second").AppendTo(path, TimeSpan.FromMilliseconds(300)));
+        }
+
+        Assert.True(watch.Elapsed >= TimeSpan.FromMilliseconds(300), $"gave up after {watch.Elapsed}");
+        Assert.Contains(path, ex.Message, StringComparison.Ordinal);
+        Assert.Contains(HtmlReport.LockFile(path), ex.Message, StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllText(path));
+
+        // Released, the lock file left behind holds nothing.
+        new HtmlReport("Added").AddParagraph("second").AppendTo(path, TimeSpan.Zero);
+        Assert.Contains("<h2>Added</h2>", File.ReadAllText(path), StringComparison.Ordinal);
+    });
 
     [Fact]
     public void AppendTo_FileNotWrittenByHtmlReport_ThrowsNamingPathAndLeavesItUnchanged()
@@ -90,6 +178,7 @@ public class HtmlReportTests
             Assert.Equal("path", ex.ParamName);
             Assert.Contains(path, ex.Message, StringComparison.Ordinal);
             Assert.Equal(Foreign, File.ReadAllText(path));
+            Assert.False(File.Exists(HtmlReport.LockFile(path)), "a lock file was made beside a file that is no report");
             Assert.Equal("path", Assert.Throws<ArgumentException>(() => HtmlReport.CheckAppendable(path + ".missing")).ParamName);
         }
         finally

@@ -157,7 +157,7 @@ public sealed class LlmCommand : IPluginCommand
                 throw new ArgumentException($"--append-to: {appendTo} is this run's own report (--out's report.html); give another command's report.", "append-to");
             }
 
-            // Readable and written by CaptumSharp, and its folder writable (AppendTo writes a file beside it, then renames).
+            // Readable and written by CaptumSharp, and its folder writable (AppendTo locks a file beside it, writes another, then renames).
             OutputFolder.CheckFile("append-to", appendTo);
             try
             {
@@ -291,6 +291,11 @@ public sealed class LlmCommand : IPluginCommand
                 catch (ArgumentException e)
                 {
                     throw ErrorMessages.Renamed(e, "append-to", "--append-to");
+                }
+                catch (IOException e)
+                {
+                    // Another run held the report's lock for all of HtmlReport.DefaultAppendWait.
+                    throw new IOException($"--append-to: {e.Message}", e);
                 }
 
                 context.Output.WriteLine($"Added to: {appendTo}");

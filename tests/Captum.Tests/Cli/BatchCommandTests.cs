@@ -96,6 +96,59 @@ public sealed class BatchCommandTests
         }
     }
 
+    [Theory]
+    [InlineData("json-is-out", "--json")]
+    [InlineData("json-is-out-by-another-path", "--json")]
+    [InlineData("json-is-out-through-a-link", "--json")]
+    [InlineData("out-is-run-json", "--out")]
+    [InlineData("out-is-run-json-through-a-link-to-the-folder", "--out")]
+    [InlineData("json-is-a-shard-manifest", "--json")]
+    [InlineData("out-is-a-part", "--out")]
+    public void MergeResults_OutputCollidingWithTheOtherOrAnInput_Exits2NamingItBeforeWritingAnything(string collision, string named)
+    {
+        var (temp, plugins, manifest) = Setup();
+        using var _ = temp;
+        var outFolder = Path.Combine(temp.Path, "out");
+        string[] common = ["attribute-dataset", "--dataset", manifest, "--method", "token-drop", "--out", outFolder, "--shard-count", "2"];
+        Assert.Equal(0, Run(plugins, [.. common, "--shard-index", "0"]).Code);
+        Assert.Equal(0, Run(plugins, [.. common, "--shard-index", "1"]).Code);
+        var merged = Path.Combine(temp.Path, "m.parquet");
+        Directory.CreateDirectory(Path.Combine(temp.Path, "sub"));
+        var link = Path.Combine(temp.Path, "link");
+        var part = Directory.GetFiles(Path.Combine(outFolder, "shard-00001"), "part-*.parquet").First();
+        string[] files = collision switch
+        {
+            "json-is-out" => ["--out", merged, "--json", merged],
+            "json-is-out-by-another-path" => ["--out", merged, "--json", Path.Combine(temp.Path, "sub", "..", ".", "m.parquet")],
+            "json-is-out-through-a-link" => ["--out", merged, "--json", Path.Combine(link, "m.parquet")],
+            "out-is-run-json" => ["--out", Path.Combine(outFolder, "run.json")],
+            "out-is-run-json-through-a-link-to-the-folder" => ["--out", Path.Combine(link, "run.json"), "--json", Path.Combine(temp.Path, "m.json")],
+            "json-is-a-shard-manifest" => ["--out", merged, "--json", Path.Combine(outFolder, "shard-00000", "manifest.json")],
+            _ => ["--out", part],
+        };
+        Directory.CreateSymbolicLink(link, collision.Contains("folder", StringComparison.Ordinal) ? outFolder : temp.Path);
+        var before = Directory.GetFiles(outFolder, "*", SearchOption.AllDirectories).ToDictionary(f => f, File.ReadAllBytes);
+
+        var (code, output, error) = Run(plugins, ["merge-results", outFolder, .. files]);
+
+        Assert.Equal(2, code);
+        Assert.StartsWith($"captum: error: {named}: ", error, StringComparison.Ordinal);
+        if (collision.StartsWith("json-is-out", StringComparison.Ordinal))
+        {
+            Assert.Contains("--out", error[$"captum: error: {named}: ".Length..], StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Contains("the run's own files", error, StringComparison.Ordinal);
+        }
+
+        Assert.DoesNotContain("rows=", output, StringComparison.Ordinal);
+        Assert.False(File.Exists(merged));
+        Assert.False(File.Exists(Path.Combine(temp.Path, "m.json")));
+        Assert.All(before, f => Assert.Equal(f.Value, File.ReadAllBytes(f.Key)));
+        Assert.Equal(before.Keys.Order(), Directory.GetFiles(outFolder, "*", SearchOption.AllDirectories).Order());
+    }
+
     [Fact]
     public void AttributeDataset_CountOverTheManifestsExamples_Exits2NamingCount()
     {

@@ -35,6 +35,95 @@ public sealed partial class BuildLogicTests
         Assert.Matches(Backend(), deps);
     }
 
+    [Fact]
+    public void Cli_LeavesOutTheLibtorchLibrariesNothingLoads()
+    {
+        var output = BuildOutputs.Of(Path.Combine("src", "Captum.Cli"));
+        var linux = Path.Combine(output, "runtimes", "linux-x64", "native");
+        var deps = File.ReadAllText(Path.Combine(output, "captum.deps.json"));
+
+        Assert.True(File.Exists(Path.Combine(linux, "libtorch_cpu.so")));
+        Assert.False(File.Exists(Path.Combine(linux, "libtorch_python.so")));
+        Assert.False(File.Exists(Path.Combine(linux, "libnnapi_backend.so")));
+        Assert.False(File.Exists(Path.Combine(output, "runtimes", "osx-arm64", "native", "libtorch_python.dylib")));
+        // Left out of deps.json too: the host refuses to start when a file it lists is missing.
+        Assert.DoesNotContain("torch_python", deps, StringComparison.Ordinal);
+        Assert.DoesNotContain("nnapi_backend", deps, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Cli_EveryLinuxNativeLibraryFindsTheLibrariesItNeeds()
+    {
+        // What the dynamic loader will look for (DT_NEEDED): beside the library ($ORIGIN), else the C and C++ runtime.
+        string[] system = ["libc.so.6", "libm.so.6", "libdl.so.2", "libpthread.so.0", "librt.so.1", "libstdc++.so.6", "libgcc_s.so.1", "ld-linux-x86-64.so.2"];
+        var linux = Path.Combine(BuildOutputs.Of(Path.Combine("src", "Captum.Cli")), "runtimes", "linux-x64", "native");
+        var present = Directory.GetFiles(linux).Select(f => Path.GetFileName(f)).ToHashSet();
+
+        var needed = Directory.GetFiles(linux, "*.so*").ToDictionary(f => Path.GetFileName(f), ElfNeeded);
+
+        Assert.Contains("libtorch_cpu.so", needed["libLibTorchSharp.so"]);
+        Assert.Contains("libc10.so", needed["libtorch_cpu.so"]);
+        Assert.All(needed, library => Assert.All(library.Value, name => Assert.True(
+            present.Contains(name) || system.Contains(name), $"{library.Key} needs {name}, which is neither beside it nor the C or C++ runtime")));
+    }
+
+    /// <summary>The DT_NEEDED entries of a little-endian ELF64 shared library: its dynamic section's string table entries.</summary>
+    private static List<string> ElfNeeded(string path)
+    {
+        using var file = File.OpenRead(path);
+        using var reader = new BinaryReader(file);
+        Assert.True(reader.ReadUInt32() == 0x464C457F && reader.ReadByte() == 2 && reader.ReadByte() == 1, $"{path} is no little-endian ELF64 file");
+        file.Position = 0x28;
+        var sectionHeaders = reader.ReadInt64();
+        file.Position = 0x3A;
+        var entrySize = reader.ReadUInt16();
+        var count = reader.ReadUInt16();
+        (long Offset, long Size, int Link) Section(int index)
+        {
+            file.Position = sectionHeaders + (index * entrySize) + 0x18;
+            var offset = reader.ReadInt64();
+            var size = reader.ReadInt64();
+            return (offset, size, reader.ReadInt32());
+        }
+
+        for (var i = 0; i < count; i++)
+        {
+            file.Position = sectionHeaders + (i * entrySize) + 4;
+            if (reader.ReadUInt32() != 6)
+            {
+                continue; // not SHT_DYNAMIC
+            }
+
+            var dynamic = Section(i);
+            var strings = Section(dynamic.Link);
+            var offsets = new List<long>();
+            file.Position = dynamic.Offset;
+            for (var at = 0L; at < dynamic.Size; at += 16)
+            {
+                var tag = reader.ReadInt64();
+                var value = reader.ReadInt64();
+                if (tag == 1)
+                {
+                    offsets.Add(value); // DT_NEEDED
+                }
+            }
+
+            return offsets.Select(o =>
+            {
+                file.Position = strings.Offset + o;
+                var bytes = new List<byte>();
+                for (var b = reader.ReadByte(); b != 0; b = reader.ReadByte())
+                {
+                    bytes.Add(b);
+                }
+
+                return System.Text.Encoding.UTF8.GetString([.. bytes]);
+            }).ToList();
+        }
+
+        return [];
+    }
+
     [Theory]
     [InlineData("Captum.Plugins.Minimal")]
     [InlineData("Captum.Plugins.Template")]
