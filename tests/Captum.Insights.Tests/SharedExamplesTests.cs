@@ -9,8 +9,8 @@ namespace Captum.Insights.Tests;
 
 /// <summary>
 /// Which served models have the same examples (GET /api/models' <c>dataset</c>): one dataset instance or one
-/// <see cref="InsightsModel.ExamplesKey"/>, never merely as many examples; and a model that takes no uploads refuses
-/// one, naming itself.
+/// <see cref="InsightsModel.ExamplesKey"/>, never merely as many examples; an example's index sent with another
+/// dataset's identity is refused; and a model that takes no uploads refuses one, naming itself.
 /// </summary>
 public sealed class SharedExamplesTests
 {
@@ -88,6 +88,57 @@ public sealed class SharedExamplesTests
     }
 
     [Fact]
+    public async Task Explain_ExampleIndexOfAnotherModelsDataset_Is400NamingTheFieldAndBothIdentities()
+    {
+        // first-a and first-b share dataset-1; second's examples are dataset-2, of as many examples.
+        await using var served = await TwoVisualizersServer.StartAsync();
+        using var client = new HttpClient { BaseAddress = served.Server.Url };
+
+        // A client that picked example 2 of dataset-1 sends its index to second: refused, not second's own example 2.
+        using var toOther = InsightsFixture.Form([("model", "second"), ("example", "2"), ("dataset", "dataset-1"), ("steps", "2")]);
+        using var refused = await client.PostAsync("api/explain", toOther);
+
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Equal(
+            "dataset: example 2 is of dataset 'dataset-1', and second's examples are dataset 'dataset-2' (the identities of GET /api/models): an index names an example of its own dataset only; second takes no uploads, so it cannot explain that example.",
+            await ErrorOf(refused));
+
+        // The same index and identity to first-b, which has dataset-1, are explained; so is second's own example 2 with its identity.
+        foreach (var (model, dataset) in new[] { ("first-b", "dataset-1"), ("second", "dataset-2") })
+        {
+            using var form = InsightsFixture.Form([("model", model), ("example", "2"), ("dataset", dataset), ("steps", "2")]);
+            using var explained = await client.PostAsync("api/explain", form);
+            Assert.True(explained.StatusCode == HttpStatusCode.OK, $"{model}: {await explained.Content.ReadAsStringAsync()}");
+        }
+
+        // dataset names an example's dataset: without example it is refused, naming the field.
+        using var alone = InsightsFixture.Form([("model", "first-b"), ("dataset", "dataset-1"), ("steps", "2")]);
+        using var withoutExample = await client.PostAsync("api/explain", alone);
+        Assert.Equal(HttpStatusCode.BadRequest, withoutExample.StatusCode);
+        Assert.StartsWith("dataset names the dataset of example; ", await ErrorOf(withoutExample), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Explain_ExampleIndexOfADatasetToAModelWithoutExamples_Is400SayingToUploadItsInputs()
+    {
+        var dataset = new SceneDataset();
+        await using var server = await InsightsServer.StartAsync(
+        [
+            new InsightsModel(Scene(), dataset.Open(Scenes)),
+            new InsightsModel(new RenamedModel(Scene(), "uploads-only")),
+        ]);
+        using var client = new HttpClient { BaseAddress = server.Url };
+
+        using var form = InsightsFixture.Form([("model", "uploads-only"), ("example", "1"), ("dataset", "dataset-1"), ("steps", "2")]);
+        using var refused = await client.PostAsync("api/explain", form);
+
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Equal(
+            "dataset: example 1 is of dataset 'dataset-1', and uploads-only has no examples; give uploads-only the example's inputs as an upload.",
+            await ErrorOf(refused));
+    }
+
+    [Fact]
     public async Task StartAsync_OneKeyForDatasetsOfDifferentCounts_IsRefusedNamingBothModels()
     {
         var dataset = new SceneDataset();
@@ -110,6 +161,9 @@ public sealed class SharedExamplesTests
         Assert.Equal("examplesKey", ex.ParamName);
         Assert.StartsWith("examplesKey names a dataset, and scenes-vqa is given no examples.", ex.Message, StringComparison.Ordinal);
     }
+
+    private static async Task<string?> ErrorOf(HttpResponseMessage response) =>
+        JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString();
 
     private static VqaModel Scene() => VqaModelProvider.LoadModel(null, null, new VqaModelOptions());
 }
