@@ -624,9 +624,8 @@ public sealed class InsightsServer : IAsyncDisposable
 
         if (!model.AcceptsUploads)
         {
-            return Fail(served.ExampleCount == 0
-                ? $"{model.Name} takes no uploaded inputs and has no examples: it has nothing to explain."
-                : $"{model.Name} takes no uploaded inputs: it explains its own examples only; give example, an index in [0, {served.ExampleCount}).");
+            // A model that takes no uploads has examples (InsightsModel refuses one with neither).
+            return Fail($"{model.Name} takes no uploaded inputs: it explains its own examples only; give example, an index in [0, {served.ExampleCount}).");
         }
 
         var inputs = new Dictionary<string, RawInputValue>(StringComparer.Ordinal);

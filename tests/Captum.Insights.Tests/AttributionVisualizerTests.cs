@@ -76,6 +76,22 @@ public sealed class AttributionVisualizerTests
     }
 
     [Fact]
+    public void Visualizer_DatasetOfNoExamples_IsRefusedNamingTheDataset()
+    {
+        using var model = new PhotoAndMeasurements();
+        var visualizer = new AttributionVisualizer(
+            [model],
+            ["cat", "dog", "bird"],
+            [new ImageFeature("photo"), new GeneralFeature("measurements", ["a", "b", "c", "d"])],
+            []);
+
+        var ex = Assert.Throws<ArgumentException>(() => visualizer.ToInsightsModels());
+
+        Assert.Equal("Dataset", ex.ParamName);
+        Assert.StartsWith("the dataset holds no examples (0 batches): the models would have nothing to explain", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Visualizer_TextFeature_ShowsItsWordsWithOneAttributionEach()
     {
         torch.manual_seed(2);

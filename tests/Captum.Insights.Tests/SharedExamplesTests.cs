@@ -10,7 +10,8 @@ namespace Captum.Insights.Tests;
 /// <summary>
 /// Which served models have the same examples (GET /api/models' <c>dataset</c>): one dataset instance or one
 /// <see cref="InsightsModel.ExamplesKey"/>, never merely as many examples; an example's index sent with another
-/// dataset's identity is refused; and a model that takes no uploads refuses one, naming itself.
+/// dataset's identity is refused; a model that takes no uploads refuses one, naming itself; and one with neither
+/// examples nor uploads is refused when it is made.
 /// </summary>
 public sealed class SharedExamplesTests
 {
@@ -162,8 +163,37 @@ public sealed class SharedExamplesTests
         Assert.StartsWith("examplesKey names a dataset, and scenes-vqa is given no examples.", ex.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void InsightsModel_NeitherExamplesNorUploads_IsRefusedNamingTheModelAndTheParameters(bool emptyDataset)
+    {
+        using var model = Scene();
+        using var empty = new NoExamples();
+
+        var ex = Assert.Throws<ArgumentException>(() => new InsightsModel(model, emptyDataset ? empty : null, acceptsUploads: false, ownsModel: false));
+
+        Assert.Equal("examples", ex.ParamName);
+        Assert.StartsWith(
+            $"scenes-vqa has nothing to explain: {(emptyDataset ? "examples holds none" : "examples is null")} and acceptsUploads is false; give it examples, or let it take uploads (acceptsUploads).",
+            ex.Message,
+            StringComparison.Ordinal);
+    }
+
     private static async Task<string?> ErrorOf(HttpResponseMessage response) =>
         JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString();
 
     private static VqaModel Scene() => VqaModelProvider.LoadModel(null, null, new VqaModelOptions());
+
+    /// <summary>A dataset of no examples.</summary>
+    private sealed class NoExamples : IExampleDataset
+    {
+        public int Count => 0;
+
+        public DatasetExample Get(int index) => throw new ArgumentOutOfRangeException(nameof(index), index, "there are no examples.");
+
+        public void Dispose()
+        {
+        }
+    }
 }
