@@ -96,13 +96,9 @@ public sealed class SharedExamplesTests
         using var client = new HttpClient { BaseAddress = served.Server.Url };
 
         // A client that picked example 2 of dataset-1 sends its index to second: refused, not second's own example 2.
-        using var toOther = InsightsFixture.Form([("model", "second"), ("example", "2"), ("dataset", "dataset-1"), ("steps", "2")]);
-        using var refused = await client.PostAsync("api/explain", toOther);
-
-        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
         Assert.Equal(
             "dataset: example 2 is of dataset 'dataset-1', and second's examples are dataset 'dataset-2' (the identities of GET /api/models): an index names an example of its own dataset only; second takes no uploads, so it cannot explain that example.",
-            await ErrorOf(refused));
+            await Refused(client, [("model", "second"), ("example", "2"), ("dataset", "dataset-1"), ("steps", "2")]));
 
         // The same index and identity to first-b, which has dataset-1, are explained; so is second's own example 2 with its identity.
         foreach (var (model, dataset) in new[] { ("first-b", "dataset-1"), ("second", "dataset-2") })
@@ -113,10 +109,7 @@ public sealed class SharedExamplesTests
         }
 
         // dataset names an example's dataset: without example it is refused, naming the field.
-        using var alone = InsightsFixture.Form([("model", "first-b"), ("dataset", "dataset-1"), ("steps", "2")]);
-        using var withoutExample = await client.PostAsync("api/explain", alone);
-        Assert.Equal(HttpStatusCode.BadRequest, withoutExample.StatusCode);
-        Assert.StartsWith("dataset names the dataset of example; ", await ErrorOf(withoutExample), StringComparison.Ordinal);
+        Assert.StartsWith("dataset names the dataset of example; ", await Refused(client, [("model", "first-b"), ("dataset", "dataset-1"), ("steps", "2")]), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -130,13 +123,9 @@ public sealed class SharedExamplesTests
         ]);
         using var client = new HttpClient { BaseAddress = server.Url };
 
-        using var form = InsightsFixture.Form([("model", "uploads-only"), ("example", "1"), ("dataset", "dataset-1"), ("steps", "2")]);
-        using var refused = await client.PostAsync("api/explain", form);
-
-        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
         Assert.Equal(
             "dataset: example 1 is of dataset 'dataset-1', and uploads-only has no examples; give uploads-only the example's inputs as an upload.",
-            await ErrorOf(refused));
+            await Refused(client, [("model", "uploads-only"), ("example", "1"), ("dataset", "dataset-1"), ("steps", "2")]));
     }
 
     [Fact]
@@ -180,8 +169,15 @@ public sealed class SharedExamplesTests
             StringComparison.Ordinal);
     }
 
-    private static async Task<string?> ErrorOf(HttpResponseMessage response) =>
-        JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString();
+    /// <summary>The error of a <c>POST /api/explain</c> of <paramref name="fields"/>, which must be refused with 400.</summary>
+    private static async Task<string?> Refused(HttpClient client, IEnumerable<(string Name, string Value)> fields)
+    {
+        using var form = InsightsFixture.Form(fields);
+        using var response = await client.PostAsync("api/explain", form);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{(int)response.StatusCode}: {body}");
+        return JsonDocument.Parse(body).RootElement.GetProperty("error").GetString();
+    }
 
     private static VqaModel Scene() => VqaModelProvider.LoadModel(null, null, new VqaModelOptions());
 
