@@ -18,6 +18,7 @@ internal sealed class ShardLock : IDisposable
 
     /// <summary>Claims <paramref name="shardFolder"/> for this process.</summary>
     /// <exception cref="InvalidOperationException">Another worker holds it; the message says which, as far as it is known.</exception>
+    /// <exception cref="IOException">The lock file cannot be opened for another reason (it is a folder, a symbolic link loop, on a failing disk); the message names the shard and the file.</exception>
     public static ShardLock Acquire(string shardFolder, ShardAssignment shard)
     {
         var path = Path.Combine(shardFolder, FileName);
@@ -26,11 +27,17 @@ internal sealed class ShardLock : IDisposable
         {
             stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
-        catch (IOException ex) when (File.Exists(path))
+        catch (IOException ex) when (FileLock.IsHeldByAnother(ex))
         {
             var holder = File.Exists(Path.Combine(shardFolder, HolderFileName)) ? File.ReadAllText(Path.Combine(shardFolder, HolderFileName)).Trim() : "unknown";
             throw new InvalidOperationException(
                 $"{shard} is already being worked on by another worker ({holder}; lock {path}): two workers must not claim the same shard.", ex);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Not another worker: an error of the file or the disk, which waiting or another worker would not clear.
+            throw new IOException(
+                $"{shard}: its lock file {path} cannot be opened ({ErrorMessages.OneLine(ex)}); no other worker holds it: fix or remove {path} and run the worker again.", ex);
         }
 
         AtomicFile.WriteAllText(

@@ -77,7 +77,7 @@ public sealed class AttributionVisualizer
     /// Starts Captum Insights on the models (on 127.0.0.1 and a free port unless <paramref name="options"/> say
     /// otherwise; see <see cref="InsightsServer.Url"/>). Dispose the server to stop it. Captum: <c>serve()</c>.
     /// </summary>
-    /// <exception cref="ArgumentException">A batch does not fit the features or the classes; the message names it.</exception>
+    /// <exception cref="ArgumentException">A batch does not fit the features or the classes, or the dataset holds no examples; the message names it.</exception>
     public async Task<InsightsServer> ServeAsync(InsightsServerOptions? options = null, ExplanationStrategyRegistry? strategies = null, CancellationToken cancellationToken = default)
     {
         var served = ToInsightsModels();
@@ -102,7 +102,7 @@ public sealed class AttributionVisualizer
     /// disposes them (a server given them with <c>ownsModels</c> does); disposing one leaves the user's model alive, and
     /// the examples' copies are freed with the last of them.
     /// </summary>
-    /// <exception cref="ArgumentException">A batch does not fit the features or the classes; the message names it.</exception>
+    /// <exception cref="ArgumentException">A batch does not fit the features or the classes, or the dataset holds no examples; the message names it.</exception>
     public IReadOnlyList<InsightsModel> ToInsightsModels()
     {
         var examples = new StoredExamples(ReadExamples());
@@ -190,6 +190,9 @@ public sealed class AttributionVisualizer
                 break;
             }
         }
+
+        // Its models explain its examples only (they take no uploads): without one they would explain nothing.
+        Require(examples.Count > 0, nameof(Dataset), $"the dataset holds no examples ({batchIndex} batches): the models would have nothing to explain, as they explain the dataset's examples only.");
     }
 
     private static void Require(bool ok, string name, string message)

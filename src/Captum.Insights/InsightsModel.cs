@@ -21,7 +21,7 @@ public sealed class InsightsModel : IDisposable
 
     /// <summary>Creates a served model.</summary>
     /// <param name="model">The model.</param>
-    /// <param name="examples">The examples to browse, or null for none (then only uploads are explained).</param>
+    /// <param name="examples">The examples to browse, or null for none (then only uploads are explained, so the model must take them).</param>
     /// <param name="description">One sentence on the model, shown on the page; default the model's name.</param>
     /// <param name="acceptsUploads">
     /// Whether <c>POST /api/explain</c> takes uploaded raw inputs (<see cref="IInterpretableModel.RawInputs"/>: image
@@ -36,8 +36,9 @@ public sealed class InsightsModel : IDisposable
     /// <see cref="IExampleDataset"/> instance. See <see cref="ExamplesKey"/>.
     /// </param>
     /// <exception cref="ArgumentException">
-    /// The model has no labels or no attribution layers; uploads are asked for a model without raw inputs; or a key
-    /// is given without examples, or blank.
+    /// The model has no labels or no attribution layers; uploads are asked for a model without raw inputs; it would
+    /// explain nothing (no examples, or none in the dataset, and no uploads); or a key is given without examples, or
+    /// blank.
     /// </exception>
     public InsightsModel(IInterpretableModel model, IExampleDataset? examples = null, string? description = null, bool? acceptsUploads = null, bool ownsModel = true, string? examplesKey = null)
     {
@@ -56,6 +57,15 @@ public sealed class InsightsModel : IDisposable
         if (acceptsUploads == true && !canUpload)
         {
             throw new ArgumentException($"{model.Name} takes no raw inputs, so it cannot accept uploads.", nameof(acceptsUploads));
+        }
+
+        if ((examples is null || examples.Count == 0) && !(acceptsUploads ?? canUpload))
+        {
+            var none = examples is null ? "examples is null" : "examples holds none";
+            var noUploads = acceptsUploads == false ? "acceptsUploads is false" : "acceptsUploads is false, as it takes no raw inputs";
+            throw new ArgumentException(
+                $"{model.Name} has nothing to explain: {none} and {noUploads}; give it examples{(canUpload ? ", or let it take uploads (acceptsUploads)" : string.Empty)}.",
+                nameof(examples));
         }
 
         if (examplesKey is not null && (examples is null || string.IsNullOrWhiteSpace(examplesKey)))

@@ -28,7 +28,8 @@ namespace Captum.Insights;
 /// The API (stable, for scripts): <c>GET /healthz</c>; <c>GET /api/models</c>; <c>GET /api/models/{model}/examples</c>
 /// (<c>?filter=all|correct|incorrect&amp;answer=LABEL</c>); <c>GET /api/models/{model}/examples/{index}/inputs/{name}</c>;
 /// <c>POST /api/explain</c> (multipart form: <c>model</c>, an uploaded file per image input and a field per text input,
-/// or <c>example</c> = an example's index; one or more <c>method</c>; <c>steps</c>; <c>target</c> = <c>predicted</c> or a
+/// or <c>example</c> = an example's index, optionally with <c>dataset</c> = its dataset's identity, which must be the
+/// model's; one or more <c>method</c>; <c>steps</c>; <c>target</c> = <c>predicted</c> or a
 /// label) answering the fields of <c>captum vqa --json</c>'s result.json (<see cref="ExplanationResultDocument"/>), the
 /// run's address in <c>Location</c>; with <c>Accept: application/x-ndjson</c> it streams progress lines first;
 /// <c>GET /api/runs/{id}</c> (its methods, image and general inputs), <c>/api/runs/{id}/result.json</c>, <c>/report.html</c>, <c>/images/{input}?method=&amp;view=&amp;sign=</c> (PNG),
@@ -40,7 +41,7 @@ public sealed class InsightsServer : IAsyncDisposable
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
     private static readonly string[] Views = ["heat_map", "blended_heat_map", "original_image", "masked_image", "alpha_scaling"];
     private static readonly string[] Signs = ["absolute_value", "all", "positive", "negative"];
-    private static readonly string[] FixedFields = ["model", "example", "method", "steps", "target", "baseline"];
+    private static readonly string[] FixedFields = ["model", "example", "dataset", "method", "steps", "target", "baseline"];
     private static readonly string[] RepeatableFields = ["method"];
 
     private readonly WebApplication app;
@@ -413,7 +414,7 @@ public sealed class InsightsServer : IAsyncDisposable
 
         if (!context.Request.HasFormContentType)
         {
-            await Error(context, 415, "send the request as multipart/form-data (fields: model, image, question, method, steps, target, or example).").ConfigureAwait(false);
+            await Error(context, 415, "send the request as multipart/form-data (fields: model, image, question, method, steps, target, or example and dataset).").ConfigureAwait(false);
             return;
         }
 
@@ -590,11 +591,27 @@ public sealed class InsightsServer : IAsyncDisposable
 
         // Inputs: a dataset example, or uploads.
         var exampleText = form["example"].ToString();
+        var datasetText = form["dataset"].ToString();
+        if (datasetText.Length > 0 && exampleText.Length == 0)
+        {
+            return Fail("dataset names the dataset of example; give it with example, not with uploaded inputs.");
+        }
+
         if (exampleText.Length > 0)
         {
             if (rawSpecs.Any(r => form.ContainsKey(r.Name) || form.Files.GetFile(r.Name) is not null))
             {
                 return Fail("give either example or uploaded inputs, not both.");
+            }
+
+            // An index means an example of one dataset only: the client says which, and another model's is refused
+            // rather than explaining whatever example this model has at that index.
+            if (datasetText.Length > 0 && !string.Equals(datasetText, served.Dataset, StringComparison.Ordinal))
+            {
+                var theirs = served.Dataset is null ? $"{model.Name} has no examples" : $"{model.Name}'s examples are dataset '{served.Dataset}' (the identities of GET /api/models): an index names an example of its own dataset only";
+                return Fail(model.AcceptsUploads
+                    ? $"dataset: example {Clip(exampleText)} is of dataset '{Clip(datasetText)}', and {theirs}; give {model.Name} the example's inputs as an upload."
+                    : $"dataset: example {Clip(exampleText)} is of dataset '{Clip(datasetText)}', and {theirs}; {model.Name} takes no uploads, so it cannot explain that example.");
             }
 
             if (!int.TryParse(exampleText, NumberStyles.None, CultureInfo.InvariantCulture, out var index) || served.Example(index) is not { } example)
@@ -607,9 +624,8 @@ public sealed class InsightsServer : IAsyncDisposable
 
         if (!model.AcceptsUploads)
         {
-            return Fail(served.ExampleCount == 0
-                ? $"{model.Name} takes no uploaded inputs and has no examples: it has nothing to explain."
-                : $"{model.Name} takes no uploaded inputs: it explains its own examples only; give example, an index in [0, {served.ExampleCount}).");
+            // A model that takes no uploads has examples (InsightsModel refuses one with neither).
+            return Fail($"{model.Name} takes no uploaded inputs: it explains its own examples only; give example, an index in [0, {served.ExampleCount}).");
         }
 
         var inputs = new Dictionary<string, RawInputValue>(StringComparer.Ordinal);

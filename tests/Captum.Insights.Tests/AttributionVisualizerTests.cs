@@ -66,13 +66,21 @@ public sealed class AttributionVisualizerTests
     public void Visualizer_BatchWithoutAnInputPerFeature_IsRefusedNamingIt()
     {
         using var model = new PhotoAndMeasurements();
-        var visualizer = new AttributionVisualizer(
-            [model],
-            ["cat", "dog", "bird"],
-            [new ImageFeature("photo"), new GeneralFeature("measurements", ["a", "b", "c", "d"])],
-            [new Batch([torch.rand(2, 3, 8, 8)], torch.tensor(new long[] { 0, 1 }))]);
+        var visualizer = PhotoAndMeasurementsVisualizer(model, [new Batch([torch.rand(2, 3, 8, 8)], torch.tensor(new long[] { 0, 1 }))]);
         var ex = Assert.Throws<ArgumentException>(() => visualizer.ToInsightsModels());
         Assert.Contains("batch 0 has 1 inputs for 2 features", ex.Message);
+    }
+
+    [Fact]
+    public void Visualizer_DatasetOfNoExamples_IsRefusedNamingTheDataset()
+    {
+        using var model = new PhotoAndMeasurements();
+        var visualizer = PhotoAndMeasurementsVisualizer(model, []);
+
+        var ex = Assert.Throws<ArgumentException>(() => visualizer.ToInsightsModels());
+
+        Assert.Equal("Dataset", ex.ParamName);
+        Assert.StartsWith("the dataset holds no examples (0 batches): the models would have nothing to explain", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -232,6 +240,13 @@ public sealed class AttributionVisualizerTests
 
         public override Tensor forward(Tensor vectors) => Output.call(torch.tanh(Hidden.call(vectors.sum(dim: 1))));
     }
+
+    /// <summary>A visualizer of <paramref name="model"/>, of a photo and four measurements, over <paramref name="dataset"/> as it is given.</summary>
+    private static AttributionVisualizer PhotoAndMeasurementsVisualizer(nn.Module model, IEnumerable<Batch> dataset) => new(
+        [model],
+        ["cat", "dog", "bird"],
+        [new ImageFeature("photo"), new GeneralFeature("measurements", ["a", "b", "c", "d"])],
+        dataset);
 
     /// <summary>The two-feature model's visualizer over six random examples.</summary>
     internal static AttributionVisualizer TwoFeatureVisualizer(nn.Module model)

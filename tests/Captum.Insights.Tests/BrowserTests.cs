@@ -243,12 +243,31 @@ public sealed class BrowserTests(BrowserFixture fixture) : IClassFixture<Browser
         Assert.Equal(string.Empty, await page.Locator("[data-testid='compare-reason-first-b']").TextContentAsync());
 
         // first-b explains example 2 beside first-a, by its index: its row is the API's answer for its example 2.
+        var posted = new List<string>();
+        page.Request += (_, request) =>
+        {
+            if (request.Method == "POST" && request.Url.EndsWith("/api/explain", StringComparison.Ordinal))
+            {
+                lock (posted)
+                {
+                    posted.Add(request.PostData ?? string.Empty);
+                }
+            }
+        };
         await sharing.CheckAsync();
         await page.Locator("[data-testid=run]").ClickAsync();
         var row = page.Locator("[data-testid='model-row-first-b']");
         await row.Locator("[data-testid=heatmap]").First.WaitForAsync();
         Assert.Equal(0, await page.Locator("[data-testid='model-row-second']").CountAsync());
         await AssertRowIsTheApis(row, served.Server, "first-b", example: 2);
+
+        // Each request gave the index with the identity of the dataset it is of, which the server checks.
+        Assert.Equal(2, posted.Count);
+        Assert.All(posted, form =>
+        {
+            Assert.Contains("name=\"example\"\r\n\r\n2\r\n", form, StringComparison.Ordinal);
+            Assert.Contains("name=\"dataset\"\r\n\r\ndataset-1\r\n", form, StringComparison.Ordinal);
+        });
         await page.CloseAsync();
     }
 

@@ -9,8 +9,9 @@ namespace Captum.Insights.Tests;
 
 /// <summary>
 /// Which served models have the same examples (GET /api/models' <c>dataset</c>): one dataset instance or one
-/// <see cref="InsightsModel.ExamplesKey"/>, never merely as many examples; and a model that takes no uploads refuses
-/// one, naming itself.
+/// <see cref="InsightsModel.ExamplesKey"/>, never merely as many examples; an example's index sent with another
+/// dataset's identity is refused; a model that takes no uploads refuses one, naming itself; and one with neither
+/// examples nor uploads is refused when it is made.
 /// </summary>
 public sealed class SharedExamplesTests
 {
@@ -88,6 +89,46 @@ public sealed class SharedExamplesTests
     }
 
     [Fact]
+    public async Task Explain_ExampleIndexOfAnotherModelsDataset_Is400NamingTheFieldAndBothIdentities()
+    {
+        // first-a and first-b share dataset-1; second's examples are dataset-2, of as many examples.
+        await using var served = await TwoVisualizersServer.StartAsync();
+        using var client = new HttpClient { BaseAddress = served.Server.Url };
+
+        // A client that picked example 2 of dataset-1 sends its index to second: refused, not second's own example 2.
+        Assert.Equal(
+            "dataset: example 2 is of dataset 'dataset-1', and second's examples are dataset 'dataset-2' (the identities of GET /api/models): an index names an example of its own dataset only; second takes no uploads, so it cannot explain that example.",
+            await Refused(client, [("model", "second"), ("example", "2"), ("dataset", "dataset-1"), ("steps", "2")]));
+
+        // The same index and identity to first-b, which has dataset-1, are explained; so is second's own example 2 with its identity.
+        foreach (var (model, dataset) in new[] { ("first-b", "dataset-1"), ("second", "dataset-2") })
+        {
+            using var form = InsightsFixture.Form([("model", model), ("example", "2"), ("dataset", dataset), ("steps", "2")]);
+            using var explained = await client.PostAsync("api/explain", form);
+            Assert.True(explained.StatusCode == HttpStatusCode.OK, $"{model}: {await explained.Content.ReadAsStringAsync()}");
+        }
+
+        // dataset names an example's dataset: without example it is refused, naming the field.
+        Assert.StartsWith("dataset names the dataset of example; ", await Refused(client, [("model", "first-b"), ("dataset", "dataset-1"), ("steps", "2")]), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Explain_ExampleIndexOfADatasetToAModelWithoutExamples_Is400SayingToUploadItsInputs()
+    {
+        var dataset = new SceneDataset();
+        await using var server = await InsightsServer.StartAsync(
+        [
+            new InsightsModel(Scene(), dataset.Open(Scenes)),
+            new InsightsModel(new RenamedModel(Scene(), "uploads-only")),
+        ]);
+        using var client = new HttpClient { BaseAddress = server.Url };
+
+        Assert.Equal(
+            "dataset: example 1 is of dataset 'dataset-1', and uploads-only has no examples; give uploads-only the example's inputs as an upload.",
+            await Refused(client, [("model", "uploads-only"), ("example", "1"), ("dataset", "dataset-1"), ("steps", "2")]));
+    }
+
+    [Fact]
     public async Task StartAsync_OneKeyForDatasetsOfDifferentCounts_IsRefusedNamingBothModels()
     {
         var dataset = new SceneDataset();
@@ -111,5 +152,44 @@ public sealed class SharedExamplesTests
         Assert.StartsWith("examplesKey names a dataset, and scenes-vqa is given no examples.", ex.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void InsightsModel_NeitherExamplesNorUploads_IsRefusedNamingTheModelAndTheParameters(bool emptyDataset)
+    {
+        using var model = Scene();
+        using var empty = new NoExamples();
+
+        var ex = Assert.Throws<ArgumentException>(() => new InsightsModel(model, emptyDataset ? empty : null, acceptsUploads: false, ownsModel: false));
+
+        Assert.Equal("examples", ex.ParamName);
+        Assert.StartsWith(
+            $"scenes-vqa has nothing to explain: {(emptyDataset ? "examples holds none" : "examples is null")} and acceptsUploads is false; give it examples, or let it take uploads (acceptsUploads).",
+            ex.Message,
+            StringComparison.Ordinal);
+    }
+
+    /// <summary>The error of a <c>POST /api/explain</c> of <paramref name="fields"/>, which must be refused with 400.</summary>
+    private static async Task<string?> Refused(HttpClient client, IEnumerable<(string Name, string Value)> fields)
+    {
+        using var form = InsightsFixture.Form(fields);
+        using var response = await client.PostAsync("api/explain", form);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{(int)response.StatusCode}: {body}");
+        return JsonDocument.Parse(body).RootElement.GetProperty("error").GetString();
+    }
+
     private static VqaModel Scene() => VqaModelProvider.LoadModel(null, null, new VqaModelOptions());
+
+    /// <summary>A dataset of no examples.</summary>
+    private sealed class NoExamples : IExampleDataset
+    {
+        public int Count => 0;
+
+        public DatasetExample Get(int index) => throw new ArgumentOutOfRangeException(nameof(index), index, "there are no examples.");
+
+        public void Dispose()
+        {
+        }
+    }
 }

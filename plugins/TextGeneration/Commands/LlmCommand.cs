@@ -152,13 +152,15 @@ public sealed class LlmCommand : IPluginCommand
         var appendTo = context.GetText("append-to");
         if (appendTo is not null)
         {
-            if (string.Equals(Path.GetFullPath(appendTo), Path.GetFullPath(Path.Combine(folder, "report.html")), StringComparison.Ordinal))
+            // Readable and written by CaptumSharp, and its folder writable (AppendTo locks a file beside it, writes another, then renames).
+            OutputFolder.CheckFile("append-to", appendTo);
+
+            // Not this run's own report, also by another path: through a symbolic link to --out or to the report.
+            if (OutputFolder.IsSameFile(appendTo, Path.Combine(folder, "report.html")))
             {
                 throw new ArgumentException($"--append-to: {appendTo} is this run's own report (--out's report.html); give another command's report.", "append-to");
             }
 
-            // Readable and written by CaptumSharp, and its folder writable (AppendTo locks a file beside it, writes another, then renames).
-            OutputFolder.CheckFile("append-to", appendTo);
             try
             {
                 HtmlReport.CheckAppendable(appendTo);

@@ -58,11 +58,12 @@ internal sealed class FileLock : IDisposable
     public void Dispose() => stream.Dispose();
 
     /// <summary>
-    /// Whether opening failed because another handle holds the lock: flock's EWOULDBLOCK on Linux (11) and macOS (35),
-    /// whose errno .NET gives as the HResult; ERROR_SHARING_VIOLATION (32) or ERROR_LOCK_VIOLATION (33) on Windows.
-    /// Any other failure (a full disk, a missing folder) is no reason to wait.
+    /// Whether opening a file with <see cref="FileShare.None"/> failed because another handle holds its lock: flock's
+    /// EWOULDBLOCK on Linux (11) and macOS (35), whose errno .NET gives as the HResult; ERROR_SHARING_VIOLATION (32) or
+    /// ERROR_LOCK_VIOLATION (33) on Windows. Any other failure (a full disk, a missing folder, a symbolic link loop) is
+    /// no reason to wait, and no sign of another holder. Captum.Batch's shard locks take it for "another worker holds the shard".
     /// </summary>
-    private static bool IsHeldByAnother(IOException ex) =>
+    internal static bool IsHeldByAnother(IOException ex) =>
         OperatingSystem.IsWindows() ? (ex.HResult & 0xFFFF) is 32 or 33
         : ex.HResult == (OperatingSystem.IsLinux() ? 11 : 35);
 }

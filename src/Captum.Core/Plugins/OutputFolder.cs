@@ -102,6 +102,22 @@ public static class OutputFolder
         AtomicFile.WriteAllText(path, contents);
     }
 
+    /// <summary>
+    /// Whether <paramref name="a"/> and <paramref name="b"/> name the same file once <c>..</c> and the symbolic links
+    /// along them (the file's own too) are resolved: <c>run/report.html</c>, <c>run/../run/report.html</c> and
+    /// <c>link-to-run/report.html</c> are one file. For a command to refuse an option that names one of its own outputs
+    /// (e.g. <c>captum llm --append-to</c> naming <c>--out</c>'s report.html) however it is spelled. Parts that do not
+    /// exist yet are compared as given; names ignore case on Windows and macOS.
+    /// </summary>
+    /// <param name="a">One path, as the user gave it.</param>
+    /// <param name="b">The other.</param>
+    public static bool IsSameFile(string a, string b)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(a);
+        ArgumentException.ThrowIfNullOrEmpty(b);
+        return FilePaths.Same(a, b);
+    }
+
     /// <summary>The full path of <paramref name="given"/>, or an error naming the option when it is not a usable path.</summary>
     private static string FullPath(string label, string option, string given)
     {

@@ -127,7 +127,7 @@ function exampleItem(example) {
   ]);
   item.addEventListener('click', () => {
     for (const li of $('examples').children) li.classList.toggle('selected', li === item);
-    setSource({ kind: 'example', index: example.index, id: example.id, texts: example.texts, label: `Example ${example.id}: ${texts}` });
+    setSource({ kind: 'example', index: example.index, dataset: state.model.dataset, id: example.id, texts: example.texts, label: `Example ${example.id}: ${texts}` });
   });
   return item;
 }
@@ -188,7 +188,9 @@ async function requestForm(model) {
   const refusal = model === state.model.name ? '' : compareRefusal(other);
   if (refusal) throw new Error(`${model} cannot explain this beside ${state.model.name}: ${refusal}.`);
   if (state.source.kind === 'example' && sharesExamples(other)) {
+    // The index with its dataset's identity: the server refuses it for a model of another dataset.
     form.append('example', String(state.source.index));
+    form.append('dataset', state.source.dataset);
   } else if (state.source.kind === 'example') {
     // A model without these examples is given the example's own inputs, as an upload named by the example's id.
     for (const input of state.model.inputs) {

@@ -171,6 +171,34 @@ public sealed class LlmCommandTests
         Assert.Equal(before, File.ReadAllText(own));
     }
 
+    [Theory]
+    [InlineData("through-a-link-to-the-out-folder")]
+    [InlineData("as-a-link-to-the-report")]
+    [InlineData("by-another-path-through-a-link")]
+    public void Llm_AppendToItsOwnOutReportByAnotherPath_ExitsTwoNamingAppendToAndLeavesItAsItWas(string path)
+    {
+        using var folder = new TempFolder();
+        var outFolder = Path.Combine(folder.Path, "llm");
+        var own = Path.Combine(outFolder, "report.html");
+        Directory.CreateDirectory(outFolder);
+        new Captum.Visualization.HtmlReport("earlier run").AddParagraph("kept").Save(own);
+        var before = File.ReadAllText(own);
+        var link = Path.Combine(folder.Path, "link");
+        var appendTo = path switch
+        {
+            "through-a-link-to-the-out-folder" => Path.Combine(Directory.CreateSymbolicLink(link, outFolder).FullName, "report.html"),
+            "as-a-link-to-the-report" => File.CreateSymbolicLink(Path.Combine(folder.Path, "other.html"), own).FullName,
+            _ => Path.Combine(Directory.CreateSymbolicLink(link, outFolder).FullName, "..", "link", ".", "report.html"),
+        };
+
+        var (code, _, error) = BundledCli.Run("llm", "--prompt", "mary went to the garden . where is mary ?", "--out", outFolder, "--append-to", appendTo);
+
+        Assert.Equal(2, code);
+        // The command gets the file as its full path (the host resolves a file option's "..", not its links).
+        Assert.True(error.StartsWith($"captum: error: --append-to: {Path.GetFullPath(appendTo)} is this run's own report", StringComparison.Ordinal), error);
+        Assert.Equal(before, File.ReadAllText(own));
+    }
+
     [Fact]
     public void Llm_CheckpointFolderMissing_ExitsTwoNamingCheckpointAndWritesNothing()
     {
