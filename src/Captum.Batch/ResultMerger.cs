@@ -24,7 +24,7 @@ public sealed record MergeReport(int Rows, int Shards, int Missing, IReadOnlyLis
 /// Joins the shards of an attribute-dataset output folder into one Parquet file (rows in example order), after
 /// checking that every shard is complete, and optionally writes the rows as JSON for tools without Parquet.
 /// </summary>
-public static partial class ResultMerger
+public static class ResultMerger
 {
     /// <summary>Rows per row group of the merged file.</summary>
     public const int MergedRowGroupSize = 8192;
@@ -84,24 +84,9 @@ public static partial class ResultMerger
 
         foreach (var (option, file) in new[] { ("out", outFile), ("json", jsonFile) })
         {
-            if (file is not null && FilePaths.Inside(file, folder) is { } relative && IsRunFile(relative))
-            {
-                throw new ArgumentException(
-                    $"--{option}: {file} is one of the run's own files in {folder} ({relative}; run.json and the shard-NNNNN folders are what merge-results reads and attribute-dataset writes); write the merged file elsewhere, e.g. beside them in {folder}.",
-                    option);
-            }
+            ShardedRun.CheckNotRunFile(option, file, folder, "merge-results reads and attribute-dataset writes", "the merged file");
         }
     }
-
-    /// <summary>Whether <paramref name="relative"/>, a path inside a run's folder, is <c>run.json</c> or lies in a shard folder.</summary>
-    private static bool IsRunFile(string relative)
-    {
-        var first = relative.Split(Path.DirectorySeparatorChar)[0];
-        return string.Equals(relative, AttributionRunSpec.FileName, FilePaths.Comparison) || ShardFolder().IsMatch(first);
-    }
-
-    [System.Text.RegularExpressions.GeneratedRegex(@"^shard-[0-9]{5,}$", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
-    private static partial System.Text.RegularExpressions.Regex ShardFolder();
 
     /// <summary>Refuses a shard whose parts were computed for another run than run.json records (<see cref="AttributionRunSpec.RecordOrCheckShard"/>).</summary>
     private static void CheckShardsAreOf(AttributionRunSpec spec, string folder)

@@ -106,8 +106,43 @@ public sealed class ShardedRunStatus
 /// (<c>run.json</c>) is the caller's: record or check it with <see cref="RunSpecFile"/> before
 /// <see cref="RunShardAsync"/>.
 /// </remarks>
-public static class ShardedRun
+public static partial class ShardedRun
 {
+    /// <summary>
+    /// Refuses an output file that would overwrite one of the run's own files in <paramref name="folder"/>: its
+    /// <c>run.json</c> or anything in a <c>shard-NNNNN</c> folder (parts, manifests, locks), which a report or merge
+    /// reads and a worker resuming the run writes. Paths are compared after resolving <c>..</c> and symbolic links, so
+    /// <c>link-to-folder/run.json</c> is refused too. For a command's check of its outputs before any work (e.g.
+    /// <c>merge-results --out</c>, <c>vqa-eval --from F --json</c>).
+    /// </summary>
+    /// <param name="option">The option that gave the file, without dashes (e.g. "json"); the error names it as "--json".</param>
+    /// <param name="file">The output file as the user gave it, or null (nothing to check).</param>
+    /// <param name="folder">The run's output folder.</param>
+    /// <param name="usedBy">What reads and writes the run's files, for the message (e.g. "merge-results reads and attribute-dataset writes").</param>
+    /// <param name="output">What the command writes, for the message (e.g. "the merged file").</param>
+    /// <exception cref="ArgumentException">The file is one of the run's own; the message names <paramref name="option"/>, and <see cref="ArgumentException.ParamName"/> is <paramref name="option"/>.</exception>
+    public static void CheckNotRunFile(string option, string? file, string folder, string usedBy, string output)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(option);
+        ArgumentException.ThrowIfNullOrWhiteSpace(folder);
+        if (!string.IsNullOrWhiteSpace(file) && FilePaths.Inside(file, folder) is { } relative && IsRunFile(relative))
+        {
+            throw new ArgumentException(
+                $"--{option}: {file} is one of the run's own files in {folder} ({relative}; run.json and the shard-NNNNN folders are what {usedBy}); write {output} elsewhere, e.g. beside them in {folder}.",
+                option);
+        }
+    }
+
+    /// <summary>Whether <paramref name="relative"/>, a path inside a run's folder, is <c>run.json</c> or lies in a shard folder.</summary>
+    private static bool IsRunFile(string relative)
+    {
+        var first = relative.Split(Path.DirectorySeparatorChar)[0];
+        return string.Equals(relative, RunSpecFile.FileName, FilePaths.Comparison) || ShardFolder().IsMatch(first);
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^shard-[0-9]{5,}$", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex ShardFolder();
+
     /// <summary>
     /// Computes every unit of <paramref name="shard"/> not yet complete in <paramref name="outFolder"/> and records it.
     /// Cancelling writes the units already done, then throws <see cref="OperationCanceledException"/>.

@@ -69,6 +69,12 @@ public sealed class VqaEvalCommand : IPluginCommand
                 throw new ArgumentException("--json goes with --from (the report of the whole run) or a run without --out.", "json");
             }
 
+            if (fromFolder is not null)
+            {
+                // The report reads the run's files: it must not overwrite one (also through a link to the folder).
+                ShardedRun.CheckNotRunFile("json", jsonPath, fromFolder, "vqa-eval --from reads and vqa-eval --out writes", "the JSON file");
+            }
+
             OutputFolder.CheckFile("json", jsonPath);
         }
 

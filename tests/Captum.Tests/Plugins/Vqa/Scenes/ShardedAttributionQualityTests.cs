@@ -196,6 +196,36 @@ public sealed class ShardedAttributionQualityTests(SingleProcessQualityFixture s
         Assert.Empty(output);
     }
 
+    [Theory]
+    [InlineData("run-json")]
+    [InlineData("run-json-through-a-link-to-the-folder")]
+    [InlineData("shard-manifest")]
+    public void VqaEvalFrom_JsonThatIsOneOfTheRunsOwnFiles_Exits2NamingJsonAndLeavesTheRunAsItWas(string collision)
+    {
+        using var temp = new TempFolder();
+        var job = Path.Combine(temp.Path, "job");
+        var worker = BundledCli.Run("vqa-eval", "--scenes", "1", "--steps", "2", "--out", job, "--shard-count", "1");
+        Assert.True(worker.Code == 0, worker.Error);
+        var link = Path.Combine(temp.Path, "link");
+        Directory.CreateSymbolicLink(link, job);
+        var json = collision switch
+        {
+            "run-json" => Path.Combine(job, "run.json"),
+            "run-json-through-a-link-to-the-folder" => Path.Combine(link, "run.json"),
+            _ => Path.Combine(job, "shard-00000", "manifest.json"),
+        };
+        var before = Directory.GetFiles(job, "*", SearchOption.AllDirectories).ToDictionary(f => f, File.ReadAllBytes);
+
+        var (code, output, error) = BundledCli.Run("vqa-eval", "--from", job, "--json", json);
+
+        Assert.Equal(2, code);
+        Assert.StartsWith("captum: error: --json: ", error, StringComparison.Ordinal);
+        Assert.Contains("the run's own files", error, StringComparison.Ordinal);
+        Assert.Empty(output);
+        Assert.All(before, f => Assert.Equal(f.Value, File.ReadAllBytes(f.Key)));
+        Assert.Equal(before.Keys.Order(), Directory.GetFiles(job, "*", SearchOption.AllDirectories).Order());
+    }
+
     [Fact]
     public void VqaEval_Threads_PutsTheCallersThreadCountBackWhenItEnds()
     {
