@@ -60,6 +60,11 @@ for ((run = 1; run <= runs; run++)); do
   echo "captum:      $captum_line"
   ours_line="$(dotnet "$ROOT/bench/Captum.Bench/bin/Release/net10.0/Captum.Bench.dll" "$workload$ours_suffix" --threads "$threads" | tail -1)"
   echo "captumsharp: $ours_line"
+  for pair in "Captum's:$captum_line" "ours:$ours_line"; do
+    for key in seconds peak_rss_mb; do
+      [ -n "$(field "$key" "${pair#*:}")" ] || { echo "bench-vs-captum: ${pair%%:*} side printed no $key= (run $run): ${pair#*:}" >&2; exit 1; }
+    done
+  done
   cs_all+="$(field seconds "$captum_line")"$'\n'; cm_all+="$(field peak_rss_mb "$captum_line")"$'\n'
   os_all+="$(field seconds "$ours_line")"$'\n'; om_all+="$(field peak_rss_mb "$ours_line")"$'\n'
 done

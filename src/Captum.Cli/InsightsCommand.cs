@@ -230,7 +230,7 @@ internal static class InsightsCommand
         if (registered.FirstOrDefault(d => d.Fits(model)) is { } dataset)
         {
             var count = examples ?? dataset.DefaultCount;
-            var key = string.Create(CultureInfo.InvariantCulture, $"{dataset.Name} dataset, {count} examples, seed {seed}");
+            var key = string.Create(CultureInfo.InvariantCulture, $"{dataset.ModelName} model's {dataset.Name} dataset, {count} examples, seed {seed}");
             return (dataset.Open(new ExampleDatasetOptions { Count = examples, Seed = seed }), key);
         }
 

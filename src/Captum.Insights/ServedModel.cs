@@ -60,6 +60,7 @@ internal sealed class ServedModel(InsightsModel model, int queueCapacity, int ma
         var byKey = new Dictionary<string, (string Id, InsightsModel First)>(StringComparer.Ordinal);
         var byInstance = new Dictionary<IExampleDataset, string>(ReferenceEqualityComparer.Instance);
         var identities = new List<string?>(models.Count);
+        var made = 0;
         foreach (var model in models)
         {
             if (model.Examples is not { } dataset)
@@ -86,16 +87,19 @@ internal sealed class ServedModel(InsightsModel model, int queueCapacity, int ma
             }
             else
             {
-                identity = Next();
+                identity = byInstance.TryGetValue(dataset, out var known) ? known : Next();
                 byKey[key] = (identity, model);
             }
+
+            // One instance is one dataset whether a model names it by a key or not.
+            byInstance.TryAdd(dataset, identity);
 
             identities.Add(identity);
         }
 
         return identities;
 
-        string Next() => $"dataset-{byKey.Count + byInstance.Count + 1}";
+        string Next() => $"dataset-{++made}";
     }
 
     private IReadOnlyList<ExampleSummary> Summaries(CancellationToken cancellationToken)

@@ -155,10 +155,14 @@ public sealed class HtmlReport
     {
         // Checked before the lock file is made beside it: a mistyped path leaves nothing behind.
         ReadAppendable(path);
-        using var held = FileLock.Acquire(LockFile(path), wait, path);
+
+        // A report reached through a symbolic link is locked and replaced where it lies: every spelling of its path takes
+        // one lock, and the link stays a link.
+        var report = FilePaths.Canonical(path);
+        using var held = FileLock.Acquire(LockFile(report), wait, path);
 
         // Read again under the lock: the section another appender added meanwhile is kept.
-        var existing = ReadAppendable(path);
+        var existing = ReadAppendable(report);
         var sb = new StringBuilder(existing, 0, existing.Length - DocumentEnd.Length, existing.Length + 4096);
         sb.Append("<section class=\"captum-appended\">\n<h2>").Append(Markup.Escape(Title)).Append("</h2>\n");
         foreach (var part in _parts)
@@ -167,7 +171,7 @@ public sealed class HtmlReport
         }
 
         sb.Append("</section>\n").Append(DocumentEnd);
-        AtomicFile.WriteAllText(path, sb.ToString());
+        AtomicFile.WriteAllText(report, sb.ToString());
     }
 
     /// <summary>The lock file <see cref="AppendTo(string, TimeSpan)"/> holds while it adds to <paramref name="path"/>: <c>path.lock</c>.</summary>
@@ -198,7 +202,15 @@ public sealed class HtmlReport
             throw new ArgumentException($"path: no report at {path}; it must be a report.html that CaptumSharp wrote.", nameof(path));
         }
 
-        var text = File.ReadAllText(path, Encoding.UTF8);
+        // Shared for writing and deleting: a reader outside the lock must not keep the lock's holder from replacing the
+        // file (Windows refuses to rename over a file open without delete sharing).
+        string text;
+        using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
+        using (var reader = new StreamReader(stream, Encoding.UTF8))
+        {
+            text = reader.ReadToEnd();
+        }
+
         return text.StartsWith(DocumentStart, StringComparison.Ordinal) && text.EndsWith(DocumentEnd, StringComparison.Ordinal)
             ? text
             : throw new ArgumentException($"path: {path} is not a report that CaptumSharp wrote (HtmlReport.Save); nothing can be added to it.", nameof(path));

@@ -141,6 +141,26 @@ public sealed class SharedExamplesTests
         Assert.StartsWith("scenes-vqa and scenes-five are given examplesKey 'scenes' for datasets of 4 and 5 examples: one key names one dataset.", ex.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void DatasetIdentities_OneInstanceGivenAKeyAndNoKey_IsOneDataset(bool keyedFirst)
+    {
+        using var examples = new SceneDataset().Open(Scenes);
+        using var otherExamples = new SceneDataset().Open(Scenes);
+        using var first = Scene();
+        using var second = Scene();
+        using var third = Scene();
+        using var keyed = new InsightsModel(first, examples, examplesKey: "scenes", ownsModel: false);
+        using var plain = new InsightsModel(new RenamedModel(second, "scenes-plain"), examples, ownsModel: false);
+        using var other = new InsightsModel(new RenamedModel(third, "scenes-other"), otherExamples, ownsModel: false);
+        InsightsModel[] models = keyedFirst ? [keyed, plain, other] : [plain, keyed, other];
+
+        var identities = ServedModel.DatasetIdentities(models);
+
+        Assert.Equal(["dataset-1", "dataset-1", "dataset-2"], identities);
+    }
+
     [Fact]
     public void InsightsModel_ExamplesKeyWithoutExamples_IsRefusedNamingExamplesKey()
     {

@@ -124,6 +124,30 @@ public class HtmlReportTests
     });
 
     [Fact]
+    public void AppendTo_ThroughASymbolicLinkAndTheRealPathAtOnce_KeepsEverySectionAndTheLink() => WithSavedReport(path =>
+    {
+        var link = Path.Combine(Path.GetDirectoryName(path)!, "link.html");
+        File.CreateSymbolicLink(link, path);
+        const int EachAppends = 8;
+        using var start = new Barrier(2);
+        var threads = new[] { path, link }.Select(target => new Thread(() =>
+        {
+            start.SignalAndWait();
+            for (var i = 0; i < EachAppends; i++)
+            {
+                new HtmlReport($"{Path.GetFileName(target)} append {i}").AddParagraph(new string('x', 20_000)).AppendTo(target);
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+
+        Assert.Equal(path, new FileInfo(link).LinkTarget);
+        var doc = TestImages.ParseXml(File.ReadAllText(path));
+        Assert.Equal(2 * EachAppends, doc.Descendants(Xhtml + "section").Count());
+        Assert.Equal(["link.html", "report.html", "report.html.lock"], Directory.GetFiles(Path.GetDirectoryName(path)!).Select(f => Path.GetFileName(f)).Order());
+    });
+
+    [Fact]
     public void AppendTo_LockHeldByAnotherProcess_WaitsUntilItIsReleased() => WithSavedReport(path =>
     {
         // flock(1) takes the same flock(2) lock as .NET and, just before it lets go, counts the sections added.
