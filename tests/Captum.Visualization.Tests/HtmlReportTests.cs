@@ -79,6 +79,22 @@ public class HtmlReportTests
         }
     }
 
+    /// <summary>One thread per writer, started together, each appending <paramref name="eachAppends"/> sections titled "NAME append i" to its path.</summary>
+    private static void AppendAtOnce(IReadOnlyList<(string Path, string Name)> writers, int eachAppends)
+    {
+        using var start = new Barrier(writers.Count);
+        var threads = writers.Select(writer => new Thread(() =>
+        {
+            start.SignalAndWait();
+            for (var i = 0; i < eachAppends; i++)
+            {
+                new HtmlReport($"{writer.Name} append {i}").AddParagraph(new string('x', 20_000)).AppendTo(writer.Path);
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+    }
+
     /// <summary>Runs <paramref name="test"/> on a saved report, report.html alone in a new temporary folder, deleted after.</summary>
     private static void WithSavedReport(Action<string> test)
     {
@@ -100,17 +116,7 @@ public class HtmlReportTests
     {
         const int Threads = 16;
         const int EachAppends = 4;
-        using var start = new Barrier(Threads);
-        var threads = Enumerable.Range(0, Threads).Select(t => new Thread(() =>
-        {
-            start.SignalAndWait();
-            for (var i = 0; i < EachAppends; i++)
-            {
-                new HtmlReport($"thread {t} append {i}").AddParagraph(new string('x', 20_000)).AppendTo(path);
-            }
-        })).ToList();
-        threads.ForEach(t => t.Start());
-        threads.ForEach(t => t.Join());
+        AppendAtOnce(Enumerable.Range(0, Threads).Select(t => (path, $"thread {t}")).ToList(), EachAppends);
 
         var doc = TestImages.ParseXml(File.ReadAllText(path));
         var titles = doc.Descendants(Xhtml + "section").Select(e => e.Element(Xhtml + "h2")!.Value).ToList();
@@ -129,17 +135,7 @@ public class HtmlReportTests
         var link = Path.Combine(Path.GetDirectoryName(path)!, "link.html");
         File.CreateSymbolicLink(link, path);
         const int EachAppends = 8;
-        using var start = new Barrier(2);
-        var threads = new[] { path, link }.Select(target => new Thread(() =>
-        {
-            start.SignalAndWait();
-            for (var i = 0; i < EachAppends; i++)
-            {
-                new HtmlReport($"{Path.GetFileName(target)} append {i}").AddParagraph(new string('x', 20_000)).AppendTo(target);
-            }
-        })).ToList();
-        threads.ForEach(t => t.Start());
-        threads.ForEach(t => t.Join());
+        AppendAtOnce([(path, "report.html"), (link, "link.html")], EachAppends);
 
         Assert.Equal(path, new FileInfo(link).LinkTarget);
         var doc = TestImages.ParseXml(File.ReadAllText(path));
