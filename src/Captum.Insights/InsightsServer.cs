@@ -5,6 +5,7 @@ using Captum.Explain;
 using Captum.Explain.Results;
 using Captum.Plugins;
 using Captum.Visualization;
+using SixLabors.ImageSharp.Formats;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -702,28 +703,35 @@ public sealed class InsightsServer : IAsyncDisposable
 
     /// <summary>
     /// Why an uploaded image is refused before it is queued, or null: its header must be one of a format ImageSharp
-    /// reads (<see cref="ImageHeaders.Read"/>, the check the VQA plugin's image files get too), and its size at most
-    /// <see cref="InsightsServerOptions.MaxImagePixels"/>. Nothing is decoded here; the model's own checks (a file cut
-    /// short, its own pixel limit) follow on its worker.
+    /// reads (<see cref="ImageHeaders.Read"/>), its size at most <see cref="InsightsServerOptions.MaxImagePixels"/>, and
+    /// the file whole (<see cref="ImageStructure.Incomplete"/>): the checks the VQA plugin's image files get too. Nothing
+    /// is decoded here; the model's own checks (its own pixel limit) follow on its worker.
     /// </summary>
     private string? UnreadableImage(string input, string name, byte[] bytes)
     {
+        using var stream = new MemoryStream(bytes, writable: false);
         ImageFileInfo info;
+        IImageFormat format;
         try
         {
-            using var stream = new MemoryStream(bytes, writable: false);
-            info = ImageHeaders.Read(stream, name, out _);
+            info = ImageHeaders.Read(stream, name, out format);
         }
         catch (ArgumentException ex)
         {
             return $"{input}: {ErrorMessages.ForUser(ex)}";
         }
 
-        return info.Pixels <= options.MaxImagePixels
-            ? null
-            : string.Create(
+        if (info.Pixels > options.MaxImagePixels)
+        {
+            return string.Create(
                 CultureInfo.InvariantCulture,
                 $"{input}: {name} is {info.Width} x {info.Height}, {info.Pixels:N0} pixels, more than the {options.MaxImagePixels:N0} an uploaded image may have (max-image-pixels); the model resizes it to its input anyway, so scale it down first.");
+        }
+
+        stream.Position = 0;
+        return ImageStructure.Incomplete(format, stream) is { } truncated
+            ? $"{input}: {ErrorMessages.ForUser(ImageHeaders.Unreadable(name, truncated))}"
+            : null;
     }
 
     private Task RunInfo(HttpContext context, string id) => runs.Find(id) is not { } run

@@ -50,12 +50,15 @@ public sealed class ReliabilityTests(InsightsFixture fixture) : IClassFixture<In
     }
 
     [Fact]
-    public async Task Upload_TruncatedPng_Is400()
+    public async Task Upload_TruncatedPng_Is400ForTheReasonTheVqaPluginGivesItsImageFiles()
     {
         var cut = ScenePng[..(ScenePng.Length / 2)];
+        var plugin = Assert.Throws<ArgumentException>(() => ImageFiles.Inspect(cut, "cut.png"));
+
         var (status, json, _) = await fixture.Explain(InsightsFixture.Form([("question", "what color is the circle?")], ("image", cut, "cut.png")));
+
         Assert.Equal(400, status);
-        Assert.Contains("cut.png", Error(json));
+        Assert.Equal($"image: {ErrorMessages.OneLine(plugin)}", Error(json));
     }
 
     [Fact]
@@ -291,10 +294,16 @@ public sealed class QueueTests(SmallQueueFixture fixture) : IClassFixture<SmallQ
     [Theory]
     [InlineData("notes.txt", "image: cannot read image notes.txt")]
     [InlineData("huge.png", "image: huge.png is 9000 x 9000, 81,000,000 pixels, more than the 25,000,000")]
+    [InlineData("cut.png", "image: cannot read image cut.png: the PNG file is truncated")]
     public async Task Upload_BadImageWhileTheQueueIsFull_Is400NotBusy(string fileName, string message)
     {
         await using var full = await FullQueue.Fill(fixture);
-        var content = fileName.EndsWith(".png", StringComparison.Ordinal) ? PngFiles.Rgb(9000, 9000, pixelData: null) : Encoding.UTF8.GetBytes("hello, I am text");
+        var content = fileName switch
+        {
+            "huge.png" => PngFiles.Rgb(9000, 9000, pixelData: null),
+            "cut.png" => fixture.Dataset.Get(0).Inputs["image"].Content.ToArray()[..100],
+            _ => Encoding.UTF8.GetBytes("hello, I am text"),
+        };
         var (status, json, _) = await fixture.Explain(InsightsFixture.Form([("question", "what color is the circle?")], ("image", content, fileName)));
         Assert.Equal(400, status);
         Assert.StartsWith(message, json.GetProperty("error").GetString(), StringComparison.Ordinal);

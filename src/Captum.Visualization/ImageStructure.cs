@@ -10,7 +10,7 @@ using SixLabors.ImageSharp.Formats.Tga;
 using SixLabors.ImageSharp.Formats.Tiff;
 using SixLabors.ImageSharp.Formats.Webp;
 
-namespace Captum.Plugins.Vqa.Tutorial;
+namespace Captum.Visualization;
 
 /// <summary>
 /// Whether an image file holds all the data its own structure says it has. ImageSharp 2.1 decodes most formats cut
@@ -19,11 +19,19 @@ namespace Captum.Plugins.Vqa.Tutorial;
 /// ("image file is truncated"). Written by hand because no served library checks this: each format's layout, from
 /// its specification, is walked as far as it says the data goes, without decoding anything.
 /// </summary>
-internal static class ImageStructure
+public static class ImageStructure
 {
-    /// <summary>Why the file in <paramref name="stream"/> (seekable, from its start) is incomplete, or null when it is whole.</summary>
+    /// <summary>Why the image file in <paramref name="stream"/> is incomplete, or null when it is whole.</summary>
+    /// <param name="format">The file's format, as <see cref="ImageHeaders.Read"/> found it; a format not listed in <see cref="ImageHeaders.Formats"/> is taken as whole.</param>
+    /// <param name="stream">The file's contents: seekable, from its start. Read, not disposed.</param>
+    /// <returns>A reason for a message such as <c>cannot read image NAME: REASON</c> (<see cref="ImageHeaders.Unreadable"/>), or null.</returns>
+    /// <remarks>
+    /// Reads the file once, without decoding it; a PNG's pixel data is inflated, in a fixed window, to check it holds
+    /// as many bytes as its header needs. The VQA plugin's image files and Captum Insights' uploads are checked with it.
+    /// </remarks>
     public static string? Incomplete(IImageFormat format, Stream stream)
     {
+        ArgumentNullException.ThrowIfNull(format);
         ArgumentNullException.ThrowIfNull(stream);
         var reader = new Bytes(stream);
         return format switch

@@ -1,4 +1,4 @@
-namespace Captum.Plugins.Vqa.Tutorial;
+namespace Captum.Visualization;
 
 /// <summary>
 /// Whether a JPEG file is whole: its markers, read in order, reach the end-of-image marker (EOI, FF D9). ImageSharp
