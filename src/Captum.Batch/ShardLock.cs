@@ -12,9 +12,9 @@ internal sealed class ShardLock : IDisposable
     public const string FileName = "worker.lock";
     public const string HolderFileName = "worker.json";
 
-    private readonly FileStream stream;
+    private readonly FileLock held;
 
-    private ShardLock(FileStream stream) => this.stream = stream;
+    private ShardLock(FileLock held) => this.held = held;
 
     /// <summary>Claims <paramref name="shardFolder"/> for this process.</summary>
     /// <exception cref="InvalidOperationException">Another worker holds it; the message says which, as far as it is known.</exception>
@@ -22,29 +22,25 @@ internal sealed class ShardLock : IDisposable
     public static ShardLock Acquire(string shardFolder, ShardAssignment shard)
     {
         var path = Path.Combine(shardFolder, FileName);
-        FileStream stream;
+        var held = FileLock.TryAcquire(path, shard.ToString()) ?? throw new InvalidOperationException(
+            $"{shard} is already being worked on by another worker ({Holder(shardFolder)}; lock {path}): two workers must not claim the same shard.");
         try
         {
-            stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            AtomicFile.WriteAllText(
+                Path.Combine(shardFolder, HolderFileName),
+                string.Create(CultureInfo.InvariantCulture, $"{{\"host\": \"{Environment.MachineName}\", \"pid\": {Environment.ProcessId}, \"since\": \"{DateTime.UtcNow:O}\"}}"));
         }
-        catch (IOException ex) when (FileLock.IsHeldByAnother(ex))
+        catch
         {
-            var holder = File.Exists(Path.Combine(shardFolder, HolderFileName)) ? File.ReadAllText(Path.Combine(shardFolder, HolderFileName)).Trim() : "unknown";
-            throw new InvalidOperationException(
-                $"{shard} is already being worked on by another worker ({holder}; lock {path}): two workers must not claim the same shard.", ex);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            // Not another worker: an error of the file or the disk, which waiting or another worker would not clear.
-            throw new IOException(
-                $"{shard}: its lock file {path} cannot be opened ({ErrorMessages.OneLine(ex)}); no other worker holds it: fix or remove {path} and run the worker again.", ex);
+            held.Dispose();
+            throw;
         }
 
-        AtomicFile.WriteAllText(
-            Path.Combine(shardFolder, HolderFileName),
-            string.Create(CultureInfo.InvariantCulture, $"{{\"host\": \"{Environment.MachineName}\", \"pid\": {Environment.ProcessId}, \"since\": \"{DateTime.UtcNow:O}\"}}"));
-        return new ShardLock(stream);
+        return new ShardLock(held);
     }
 
-    public void Dispose() => stream.Dispose();
+    public void Dispose() => held.Dispose();
+
+    private static string Holder(string shardFolder) =>
+        File.Exists(Path.Combine(shardFolder, HolderFileName)) ? File.ReadAllText(Path.Combine(shardFolder, HolderFileName)).Trim() : "unknown";
 }

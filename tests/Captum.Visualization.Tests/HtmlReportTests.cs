@@ -185,6 +185,22 @@ public class HtmlReportTests
     });
 
     [Fact]
+    public void AppendTo_LockFileThatCannotBeOpened_ThrowsIOExceptionNamingItAtOnceAndLeavesTheReportUnchanged() => WithSavedReport(path =>
+    {
+        // A folder where the lock file goes fails for root too (no permission is involved); no waiting would clear it.
+        var before = File.ReadAllText(path);
+        Directory.CreateDirectory(HtmlReport.LockFile(path));
+        var watch = Stopwatch.StartNew();
+
+        var ex = Assert.Throws<IOException>(() => new HtmlReport("Added").AddParagraph("second").AppendTo(path, TimeSpan.FromSeconds(30)));
+
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"waited {watch.Elapsed} for a lock no one holds");
+        Assert.StartsWith($"{path}: its lock file {HtmlReport.LockFile(path)} cannot be opened (", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("no other program holds it", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllText(path));
+    });
+
+    [Fact]
     public void AppendTo_FileNotWrittenByHtmlReport_ThrowsNamingPathAndLeavesItUnchanged()
     {
         var path = Path.Combine(Path.GetTempPath(), $"captum-report-{Guid.NewGuid():N}.html");

@@ -22,35 +22,63 @@ internal sealed class FileLock : IDisposable
     /// <summary>Takes the lock on <paramref name="lockPath"/> (creating the file when it is not there), waiting at most <paramref name="wait"/> while another holds it.</summary>
     /// <param name="lockPath">The lock file.</param>
     /// <param name="wait">How long to wait for another holder; <see cref="TimeSpan.Zero"/> tries once.</param>
-    /// <param name="guarded">The file the lock guards, named in the error.</param>
-    /// <exception cref="IOException">Another holder kept the lock for all of <paramref name="wait"/>; the message names <paramref name="guarded"/> and <paramref name="lockPath"/>.</exception>
+    /// <param name="guarded">The file the lock guards, named in the errors.</param>
+    /// <exception cref="IOException">
+    /// Another holder kept the lock for all of <paramref name="wait"/>, or the lock file cannot be opened at all (see
+    /// <see cref="TryAcquire"/>); the message names <paramref name="guarded"/> and <paramref name="lockPath"/>.
+    /// </exception>
     public static FileLock Acquire(string lockPath, TimeSpan wait, string guarded)
     {
-        ArgumentException.ThrowIfNullOrEmpty(lockPath);
         ArgumentOutOfRangeException.ThrowIfLessThan(wait, TimeSpan.Zero);
         var start = Stopwatch.GetTimestamp();
         var pause = TimeSpan.FromMilliseconds(2);
         while (true)
         {
-            try
+            if (TryAcquire(lockPath, guarded) is { } taken)
             {
-                return new FileLock(new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, bufferSize: 1));
+                return taken;
             }
-            catch (IOException ex) when (IsHeldByAnother(ex))
-            {
-                var waited = Stopwatch.GetElapsedTime(start);
-                if (waited >= wait)
-                {
-                    throw new IOException(
-                        string.Create(CultureInfo.InvariantCulture, $"{guarded} is being changed by another program or thread: its lock {lockPath} was still held after {waited.TotalSeconds:0.#} s; try again when that one is done (a lock file left by a program that ended holds no lock and needs no deleting)."),
-                        ex);
-                }
 
-                // Random pauses, so that many waiters do not retry in step; never past the deadline.
-                var sleep = TimeSpan.FromTicks(Math.Min(Random.Shared.NextInt64(pause.Ticks / 2, pause.Ticks + 1), (wait - waited).Ticks));
-                Thread.Sleep(sleep);
-                pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, LongestPause.Ticks));
+            var waited = Stopwatch.GetElapsedTime(start);
+            if (waited >= wait)
+            {
+                throw new IOException(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"{guarded} is being changed by another program or thread: its lock {lockPath} was still held after {waited.TotalSeconds:0.#} s; try again when that one is done (a lock file left by a program that ended holds no lock and needs no deleting)."));
             }
+
+            // Random pauses, so that many waiters do not retry in step; never past the deadline.
+            var sleep = TimeSpan.FromTicks(Math.Min(Random.Shared.NextInt64(pause.Ticks / 2, pause.Ticks + 1), (wait - waited).Ticks));
+            Thread.Sleep(sleep);
+            pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, LongestPause.Ticks));
+        }
+    }
+
+    /// <summary>Takes the lock on <paramref name="lockPath"/> (creating the file when it is not there) if no other handle holds it.</summary>
+    /// <param name="lockPath">The lock file.</param>
+    /// <param name="guarded">What the lock guards (a file, a shard), named in the error.</param>
+    /// <returns>The lock, or null when another program or thread holds it.</returns>
+    /// <exception cref="IOException">
+    /// The lock file cannot be opened for another reason, which no waiting clears: it is a folder, a symbolic link loop,
+    /// another user's file this one may not write, on a failing disk. The message names <paramref name="guarded"/> and
+    /// <paramref name="lockPath"/> and says no other holder is the cause.
+    /// </exception>
+    public static FileLock? TryAcquire(string lockPath, string guarded)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(lockPath);
+        ArgumentNullException.ThrowIfNull(guarded);
+        try
+        {
+            return new FileLock(new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, bufferSize: 1));
+        }
+        catch (IOException ex) when (IsHeldByAnother(ex))
+        {
+            return null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException(
+                $"{guarded}: its lock file {lockPath} cannot be opened ({ErrorMessages.OneLine(ex)}); no other program holds it: fix or remove {lockPath} and try again.", ex);
         }
     }
 
@@ -61,9 +89,9 @@ internal sealed class FileLock : IDisposable
     /// Whether opening a file with <see cref="FileShare.None"/> failed because another handle holds its lock: flock's
     /// EWOULDBLOCK on Linux (11) and macOS (35), whose errno .NET gives as the HResult; ERROR_SHARING_VIOLATION (32) or
     /// ERROR_LOCK_VIOLATION (33) on Windows. Any other failure (a full disk, a missing folder, a symbolic link loop) is
-    /// no reason to wait, and no sign of another holder. Captum.Batch's shard locks take it for "another worker holds the shard".
+    /// no reason to wait, and no sign of another holder.
     /// </summary>
-    internal static bool IsHeldByAnother(IOException ex) =>
+    private static bool IsHeldByAnother(IOException ex) =>
         OperatingSystem.IsWindows() ? (ex.HResult & 0xFFFF) is 32 or 33
         : ex.HResult == (OperatingSystem.IsLinux() ? 11 : 35);
 }

@@ -32,7 +32,7 @@ public sealed class ShardLockTests
         var ex = Assert.Throws<IOException>(() => ShardLock.Acquire(temp.Path, shard));
 
         Assert.StartsWith($"shard 1 of 2: its lock file {path} cannot be opened (", ex.Message, StringComparison.Ordinal);
-        Assert.Contains("no other worker holds it", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("no other program holds it", ex.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("already being worked on", ex.Message, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(temp.Path, ShardLock.HolderFileName)));
     }
