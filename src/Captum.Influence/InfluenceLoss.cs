@@ -13,9 +13,17 @@ namespace Captum.Influence;
 /// </remarks>
 public delegate Tensor InfluenceLoss(Tensor outputs, Tensor labels);
 
-/// <summary>The losses influence methods use unless told otherwise.</summary>
+/// <summary>The losses influence methods use unless told otherwise, and Captum's own default.</summary>
 public static class InfluenceLosses
 {
+    /// <summary>
+    /// Each example's outputs summed, labels unused: what Captum's <c>TracInCP</c> differentiates when it is given no
+    /// loss (<c>loss_fn=None</c>: the gradient of <c>out[i]</c> with <c>grad_outputs=ones_like(out[i])</c>). Pass it
+    /// as <c>Loss</c> to reproduce such a Captum call; the methods here default to <see cref="CrossEntropy"/>.
+    /// </summary>
+    public static InfluenceLoss Output { get; } = (outputs, labels) =>
+        outputs.dim() == 1 ? outputs.alias() : outputs.reshape(outputs.shape[0], -1).sum(1);
+
     /// <summary>The label whose examples <see cref="CrossEntropy"/> ignores (loss 0), as PyTorch's <c>ignore_index</c> default.</summary>
     public const long IgnoreIndex = -100;
 

@@ -55,7 +55,13 @@ public sealed record TracInCPOptions
     /// </summary>
     public IReadOnlyList<LayerReference>? Layers { get; init; }
 
-    /// <summary>The per-example loss of training examples; cross entropy when null. Python: <c>loss_fn</c>.</summary>
+    /// <summary>The per-example loss of training examples; <see cref="InfluenceLosses.CrossEntropy"/> when null. Python: <c>loss_fn</c>.</summary>
+    /// <remarks>
+    /// Captum's <c>TracInCP</c> given no loss differentiates each example's summed output instead (its
+    /// <c>TracInCPFast</c> and influence functions require a loss): pass <see cref="InfluenceLosses.Output"/> for that.
+    /// Cross entropy is the default here so that every influence method has the same one, the loss a classifier was
+    /// trained with.
+    /// </remarks>
     public InfluenceLoss? Loss { get; init; }
 
     /// <summary>The per-example loss of test examples; <see cref="Loss"/> when null. Python: <c>test_loss_fn</c>.</summary>

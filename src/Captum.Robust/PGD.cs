@@ -62,9 +62,9 @@ public sealed class PGD : IPerturbation<PGDOptions>
         var tensors = inputs.Tensors;
         GradientAttack.NonNegative(options.Radius, nameof(options.Radius), "radius");
         GradientAttack.NonNegative(options.StepSize, nameof(options.StepSize), "step_size");
-        if (options.StepNum < 1)
+        if (options.StepNum < 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(options.StepNum), options.StepNum, "StepNum (step_num) must be at least 1.");
+            throw new ArgumentOutOfRangeException(nameof(options.StepNum), options.StepNum, "StepNum (step_num) must be at least 0.");
         }
 
         if (!Enum.IsDefined(options.Norm))
@@ -80,7 +80,7 @@ public sealed class PGD : IPerturbation<PGDOptions>
         var additional = options.AdditionalForwardArgs ?? [];
         var current = options.RandomStart
             ? tensors.Select((t, i) => attack.Bound(RandomPoint(t, options.Radius, options.Norm, masks[i], random))).ToArray()
-            : tensors.Select(t => t.detach()).ToArray();
+            : tensors.Select(t => options.StepNum == 0 ? t.detach().clone() : t.detach()).ToArray();
         for (var step = 1; step <= options.StepNum; step++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -158,7 +158,10 @@ public sealed record PGDOptions
     /// <summary>The size of each signed gradient step. Required, at least 0. Python: <c>step_size</c>.</summary>
     public required double StepSize { get; init; }
 
-    /// <summary>The number of steps, at least 1; enough steps let the perturbation reach the ball's border. Required. Python: <c>step_num</c>.</summary>
+    /// <summary>
+    /// The number of steps, at least 0; enough steps let the perturbation reach the ball's border. 0, as Captum takes
+    /// it, gives the starting point: a copy of the inputs, or the random start. Required. Python: <c>step_num</c>.
+    /// </summary>
     public required int StepNum { get; init; }
 
     /// <summary>

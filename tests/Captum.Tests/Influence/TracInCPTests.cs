@@ -227,6 +227,26 @@ public sealed class TracInCPTests
     }
 
     [Fact]
+    public void Influence_OutputLossOnALinearModel_IsTheLearningRateWeightedKernelOfTheSummedOutput()
+    {
+        // Captum's loss_fn=None: d(sum of outputs)/dW has every row x and d/db is all ones, whatever the weights, so
+        // each checkpoint adds lr * classes * (x_test . x_train + 1).
+        using var scope = torch.NewDisposeScope();
+        var model = nn.Linear(4, 3);
+        var x = torch.randn(5, 4, generator: new torch.Generator(7));
+        var test = torch.randn(2, 4, generator: new torch.Generator(8));
+        var rates = new[] { 0.5, 0.25 };
+        var checkpoints = rates.Select((rate, i) => TrainingCheckpoint.FromStateDict(
+            nn.Linear(4, 3).state_dict().ToDictionary(p => p.Key, p => torch.randn(p.Value.shape, generator: new torch.Generator((ulong)(20 + i))).detach()), rate)).ToList();
+
+        using var scores = new TracInCP(model, InfluenceData.Batches(x, torch.zeros(5, ScalarType.Int64), 2), checkpoints, new TracInCPOptions { Loss = InfluenceLosses.Output })
+            .Influence(new InfluenceBatch(test, torch.zeros(2, ScalarType.Int64)));
+
+        var expected = (test.matmul(x.T) + 1) * (3 * rates.Sum());
+        Assert.True(scores.allclose(expected, rtol: 1e-5, atol: 1e-5), $"{scores.str()} vs {expected.str()}");
+    }
+
+    [Fact]
     public void Calls_BadKALossOrBatch_ThrowNamingThem()
     {
         using var scope = torch.NewDisposeScope();

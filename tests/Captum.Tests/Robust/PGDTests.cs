@@ -109,6 +109,32 @@ public sealed class PGDTests
     }
 
     [Fact]
+    public void Perturb_NoSteps_GivesTheStartingPointAsCaptumDoes()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = TestModels.SmoothMlp(27);
+        var x = TestModels.Normal(28, 3, 4);
+        var pgd = new PGD(model, lowerBound: -0.2, upperBound: 0.2);
+        var none = new PGDOptions { Radius = 0.5, StepSize = 0.1, StepNum = 0, Target = 0 };
+
+        using (var copy = pgd.Perturb(x, none))
+        {
+            // Captum returns the inputs themselves, unbounded; here a copy, so that disposing or changing it leaves them be.
+            TensorAssert.AllClose(x, copy.Perturbed, 0, 0);
+            copy.Perturbed.add_(1);
+            Assert.False(torch.allclose(x, copy.Perturbed));
+        }
+
+        using var started = pgd.Perturb(x, none with { RandomStart = true, Seed = 5 });
+        using var oneStep = pgd.Perturb(x, none with { RandomStart = true, Seed = 5, StepSize = 0, StepNum = 1 });
+        // A step of size 0 from the same start: the same point, up to the projection's x + (p - x) rounding.
+        TensorAssert.AllClose(oneStep.Perturbed, started.Perturbed, 1e-6, 0);
+        Assert.False(torch.allclose(started.Perturbed, x.clamp(-0.2, 0.2)));
+        Assert.True(started.Perturbed.abs().max().item<float>() <= 0.2f);
+        Assert.Equal("StepNum", Assert.Throws<ArgumentOutOfRangeException>(() => pgd.Perturb(x, none with { StepNum = -1 })).ParamName);
+    }
+
+    [Fact]
     public void Perturb_Steps_ReportProgressPerStep()
     {
         using var scope = torch.NewDisposeScope();
@@ -160,7 +186,7 @@ public sealed class PGDTests
 
         Assert.Equal("Radius", Assert.ThrowsAny<ArgumentException>(() => pgd.Perturb(x, good with { Radius = -1 })).ParamName);
         Assert.Equal("StepSize", Assert.ThrowsAny<ArgumentException>(() => pgd.Perturb(x, good with { StepSize = -0.1 })).ParamName);
-        Assert.Equal("StepNum", Assert.ThrowsAny<ArgumentException>(() => pgd.Perturb(x, good with { StepNum = 0 })).ParamName);
+        Assert.Equal("StepNum", Assert.ThrowsAny<ArgumentException>(() => pgd.Perturb(x, good with { StepNum = -1 })).ParamName);
         Assert.Equal("Norm", Assert.Throws<ArgumentException>(() => pgd.Perturb(x, good with { Norm = (PGDNorm)7 })).ParamName);
         Assert.Equal("Mask", Assert.Throws<ArgumentException>(() => pgd.Perturb(x, good with { Mask = [torch.ones(2, 4)] })).ParamName);
         Assert.Equal("target", Assert.Throws<ArgumentException>(() => pgd.Perturb(x, good with { Target = new[] { 0, 1, 2, 0 } })).ParamName);
