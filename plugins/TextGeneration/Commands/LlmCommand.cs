@@ -361,9 +361,17 @@ public sealed class LlmCommand : IPluginCommand
         using var prompt = input.ToModelInput(null, tokenizer);
         var generated = LLMGeneration.Greedy(model, prompt, maxNew, end, cancellationToken);
         var answer = generated.TakeWhile(id => id != end).ToArray();
-        return answer.Length > 0
-            ? answer
-            : throw new ArgumentException($"--target: the model answered with its end-of-sequence token (token id {end}) alone; give the answer to explain with --target.", "target");
+        if (answer.Length > 0)
+        {
+            return answer;
+        }
+
+        // Words the tokenizer does not know are read as its unknown token, as Captum's tokenizer reads them; an empty
+        // answer then most likely comes from them, so the error points at the prompt.
+        var unknown = tokenizer.UnknownTokenId is { } unk ? prompt.eq(unk).sum().item<long>() : 0;
+        throw unknown > 0
+            ? new ArgumentException($"--prompt: {unknown} of its tokens are words the tokenizer does not know (read as its unknown token, id {tokenizer.UnknownTokenId}), and the model answered with its end-of-sequence token (token id {end}) alone; use the model's words, or give the answer to explain with --target.", "prompt")
+            : new ArgumentException($"--target: the model answered with its end-of-sequence token (token id {end}) alone; give the answer to explain with --target.", "target");
     }
 
     private static int Positive(PluginCommandContext context, string name)

@@ -24,9 +24,9 @@ public interface IInterpretableInput
     Tensor ToTensor();
 
     /// <summary>
-    /// The model's token ids, [rows, tokens], for <paramref name="perturbed"/> ([rows, FeatureCount]: a feature whose
-    /// value is not 1 is replaced by its baseline), or for the input itself when it is null. Python: <c>to_model_input</c>
-    /// followed by the tokenizer's <c>encode</c> for text inputs.
+    /// The model's token ids, [rows, tokens], for <paramref name="perturbed"/> ([rows, FeatureCount]: 1 keeps a feature,
+    /// 0 replaces it by its baseline; the perturbation methods give only these), or for the input itself when it is
+    /// null. Python: <c>to_model_input</c> followed by the tokenizer's <c>encode</c> for text inputs.
     /// </summary>
     Tensor ToModelInput(Tensor? perturbed, ITextTokenizer tokenizer);
 

@@ -17,7 +17,7 @@ internal static class LLMAttributionCall
     {
         if (target is { } given)
         {
-            var ids = given.Resolve(tokenizer, TokenReference.ResolveAll(options.SkipTokens, tokenizer), "target");
+            var ids = given.Resolve(tokenizer, TokenReference.ResolveAll(options.SkipTokens, tokenizer, "SkipTokens"), "target");
             RequireTokenIds(ids, model.VocabularySize, "the model's", "target");
             return ids;
         }
@@ -42,7 +42,7 @@ internal static class LLMAttributionCall
             return null;
         }
 
-        var ids = given.Resolve(tokenizer, TokenReference.ResolveAll(skipTokens, tokenizer), "Foil");
+        var ids = given.Resolve(tokenizer, TokenReference.ResolveAll(skipTokens, tokenizer, "SkipTokens"), "Foil");
         RequireTokenIds(ids, model.VocabularySize, "the model's", "Foil");
         return ids;
     }

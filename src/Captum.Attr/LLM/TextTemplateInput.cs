@@ -83,7 +83,7 @@ public sealed class TextTemplateInput : IInterpretableInput
     /// <inheritdoc />
     public Tensor ToTensor() => torch.ones(1, FeatureCount, ScalarType.Float32);
 
-    /// <summary>The prompt with the values whose feature is not 1 in <paramref name="perturbed"/> ([1, FeatureCount]) replaced by their baselines.</summary>
+    /// <summary>The prompt with the values whose feature is 0 in <paramref name="perturbed"/> ([1, FeatureCount]) replaced by their baselines (Captum's <c>if not itp_val</c>: any other value keeps it).</summary>
     public string ToText(Tensor? perturbed)
     {
         if (perturbed is null)

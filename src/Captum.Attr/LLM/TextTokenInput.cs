@@ -23,7 +23,7 @@ public sealed class TextTokenInput : IInterpretableInput
     /// <param name="tokenizer">The model's tokenizer.</param>
     /// <param name="baselines">The token that replaces a removed one, by id or string; id 0 by default. Python: <c>baselines</c>.</param>
     /// <param name="skipTokens">Tokens never perturbed nor attributed (by id or string), e.g. BOS. Python: <c>skip_tokens</c>.</param>
-    /// <exception cref="ArgumentException">The prompt is empty or has no token left to attribute, or the baseline is not a token id (negative, or outside the tokenizer's <see cref="ITextTokenizer.VocabularySize"/> when it gives one); the message names the argument.</exception>
+    /// <exception cref="ArgumentException">The prompt is empty or has no token left to attribute, the baseline is not a token id (negative, or outside the tokenizer's <see cref="ITextTokenizer.VocabularySize"/> when it gives one), or a baseline or skipped token given as a string is not one of the tokenizer's (Captum would take it as the unknown token); the message names the argument.</exception>
     public TextTokenInput(string text, ITextTokenizer tokenizer, TokenReference? baselines = null, IReadOnlyList<TokenReference>? skipTokens = null)
     {
         ArgumentNullException.ThrowIfNull(text);
@@ -34,7 +34,7 @@ public sealed class TextTokenInput : IInterpretableInput
         }
 
         ids = [.. tokenizer.Encode(text)];
-        var skipped = TokenReference.ResolveAll(skipTokens, tokenizer);
+        var skipped = TokenReference.ResolveAll(skipTokens, tokenizer, nameof(skipTokens));
         interpretable = ids.Select(id => !skipped.Contains(id)).ToArray();
         interpretableIds = ids.Where((_, i) => interpretable[i]).ToArray();
         if (interpretableIds.Length == 0)
@@ -42,7 +42,7 @@ public sealed class TextTokenInput : IInterpretableInput
             throw new ArgumentException($"text: \"{text}\" has no token to attribute once skipTokens are left out.", nameof(skipTokens));
         }
 
-        Baseline = (baselines ?? 0).Resolve(tokenizer);
+        Baseline = (baselines ?? 0).Resolve(tokenizer, nameof(baselines));
         LLMAttributionCall.RequireTokenIds([Baseline], tokenizer.VocabularySize, "the tokenizer's", nameof(baselines));
         Tokens = tokenizer.ConvertIdsToTokens(interpretableIds);
         Values = ReadableTokens.Of(interpretableIds, tokenizer);
@@ -70,6 +70,7 @@ public sealed class TextTokenInput : IInterpretableInput
     public Tensor ToTensor() => torch.ones(1, interpretableIds.Length, ScalarType.Int64);
 
     /// <inheritdoc />
+    /// <remarks>A feature whose value is not 1 takes the baseline token, as Captum's <c>perturbed_tensor != 1</c>.</remarks>
     public Tensor ToModelInput(Tensor? perturbed, ITextTokenizer tokenizer)
     {
         if (perturbed is null)

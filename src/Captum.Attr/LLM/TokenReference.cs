@@ -25,15 +25,33 @@ public readonly record struct TokenReference
     public static implicit operator TokenReference(string token) => new(null, token ?? throw new ArgumentNullException(nameof(token)));
 
     /// <summary>The id, looking a token string up in <paramref name="tokenizer"/>.</summary>
+    /// <exception cref="ArgumentException">The tokenizer has no such token (see <see cref="ITextTokenizer.ConvertTokensToIds"/>).</exception>
     public long Resolve(ITextTokenizer tokenizer)
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
         return Id ?? tokenizer.ConvertTokensToIds([Token!])[0];
     }
 
-    /// <summary>The ids of <paramref name="tokens"/> (none when null).</summary>
-    internal static HashSet<long> ResolveAll(IReadOnlyList<TokenReference>? tokens, ITextTokenizer tokenizer) =>
-        tokens is null ? [] : tokens.Select(t => t.Resolve(tokenizer)).ToHashSet();
+    /// <summary>
+    /// <see cref="Resolve(ITextTokenizer)"/> for the argument <paramref name="argument"/>: a string the tokenizer refuses
+    /// is refused naming that argument. Captum (Hugging Face's <c>convert_tokens_to_ids</c>) would take it as the
+    /// unknown token, which GPT-2 does not have, silently.
+    /// </summary>
+    internal long Resolve(ITextTokenizer tokenizer, string argument)
+    {
+        try
+        {
+            return Resolve(tokenizer);
+        }
+        catch (ArgumentException ex) when (Token is not null)
+        {
+            throw new ArgumentException($"{argument}: {this} is not a token of the tokenizer's vocabulary ({ErrorMessages.OneLine(ex)}).", argument, ex);
+        }
+    }
+
+    /// <summary>The ids of <paramref name="tokens"/> (none when null), refusing a string that is no token naming <paramref name="argument"/>.</summary>
+    internal static HashSet<long> ResolveAll(IReadOnlyList<TokenReference>? tokens, ITextTokenizer tokenizer, string argument) =>
+        tokens is null ? [] : tokens.Select(t => t.Resolve(tokenizer, argument)).ToHashSet();
 
     /// <inheritdoc />
     public override string ToString() => Id?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? $"\"{Token}\"";

@@ -61,6 +61,57 @@ public sealed class LLMTokenChecksTests
         Assert.Contains($"{baseline} is not a token id of the tokenizer's {StoryWords.Vocabulary.Count} tokens", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void TextTokenInput_BaselineOrSkippedTokenStringThatIsNoToken_ThrowsNamingTheArgument()
+    {
+        // Captum's tokenizer call would turn "<s>" into the unknown token, which GPT-2 does not have.
+        var gpt2 = new Gpt2Tokenizer();
+
+        var baseline = Assert.Throws<ArgumentException>(() => new TextTokenInput("Where is the dog?", gpt2, "<s>"));
+        var skipped = Assert.Throws<ArgumentException>(() => new TextTokenInput("Where is the dog?", gpt2, skipTokens: ["<s>"]));
+
+        Assert.Equal("baselines", baseline.ParamName);
+        Assert.Equal("skipTokens", skipped.ParamName);
+        Assert.StartsWith("skipTokens: \"<s>\" is not a token of the tokenizer's vocabulary", skipped.Message, StringComparison.Ordinal);
+        Assert.Equal(gpt2.Encode(" the")[0], new TextTokenInput("Where is the dog?", gpt2, "Ġthe").Baseline);
+    }
+
+    [Fact]
+    public void TextTokenInput_CharactersSplitAcrossGpt2Tokens_ShowWholeOnEachTokenMarkedOverlapAfterTheFirst()
+    {
+        const string Text = "I love 😀 and café";
+        var gpt2 = new Gpt2Tokenizer();
+
+        var input = new TextTokenInput(Text, gpt2);
+
+        // GPT-2 spells 😀 (F0 9F 98 80) as " ðŁĺ" and "Ģ": Hugging Face's offsets give both tokens the whole character,
+        // which Captum shows, the second marked; each id decoded alone would give U+FFFD twice.
+        Assert.Equal(["I", "Ġlove", "ĠðŁĺ", "Ģ", "Ġand", "ĠcafÃ©"], input.Tokens);
+        Assert.Equal(["I", "love", "😀", "😀 [OVERLAP]", "and", "café"], input.Values);
+    }
+
+    /// <summary>One token per UTF-8 byte: the plainest tokenizer that splits characters.</summary>
+    private sealed class ByteTokenizer : ITextTokenizer
+    {
+        public IReadOnlyList<long> Encode(string text) => System.Text.Encoding.UTF8.GetBytes(text).Select(b => (long)b).ToList();
+
+        public string Decode(IReadOnlyList<long> ids) => System.Text.Encoding.UTF8.GetString(ids.Select(i => (byte)i).ToArray());
+
+        public IReadOnlyList<string> ConvertIdsToTokens(IReadOnlyList<long> ids) => ids.Select(i => $"<{i:X2}>").ToList();
+
+        public IReadOnlyList<long> ConvertTokensToIds(IReadOnlyList<string> tokens) =>
+            tokens.Select(t => (long)Convert.ToByte(t.Trim('<', '>'), 16)).ToList();
+    }
+
+    [Fact]
+    public void TextTokenInput_CharacterSplitAcrossThreeTokensBesideWholeOnes_ShowsItWholeOnEach()
+    {
+        var input = new TextTokenInput("a日 b\n", new ByteTokenizer());
+
+        // 日 is E6 97 A5; the space alone trims to nothing and keeps the tokenizer's string.
+        Assert.Equal(["a", "日", "日 [OVERLAP]", "日 [OVERLAP]", "<20>", "b", "\\n"], input.Values);
+    }
+
     [Theory]
     [InlineData(999L)]
     [InlineData(-1L)]

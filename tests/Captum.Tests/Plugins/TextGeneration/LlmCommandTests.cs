@@ -310,6 +310,7 @@ public sealed class LlmCommandTests
     [InlineData(new[] { "--template", "{} {} where is mary ?", "--value", "mary went to the garden ." }, "--value: template has 2 slot(s) but 1 value(s)")]
     [InlineData(new[] { "--template", "{} where is mary ?", "--value", "mary went to the garden .", "--method", "layer-ig" }, "--method: layer-ig attributes tokens")]
     [InlineData(new[] { "--prompt", "where is mary ?", "--target", " " }, "--target: target \" \" has no token")]
+    [InlineData(new[] { "--prompt", "bob went to the kitchen . where is bob ?" }, "--prompt: 2 of its tokens are words the tokenizer does not know")]
     public void Llm_BadInput_ExitsTwoWithTheOptionFirst(string[] arguments, string message)
     {
         using var folder = new TempFolder();
