@@ -168,6 +168,13 @@ public static class DatasetJob
         var (digests, paths) = (new SortedDictionary<string, string>(StringComparer.Ordinal), new SortedDictionary<string, string>(StringComparer.Ordinal));
         foreach (var (name, path) in files)
         {
+            if (!provider.Files.Any(f => string.Equals(f.Name, name, StringComparison.OrdinalIgnoreCase)))
+            {
+                throw new ArgumentException(
+                    $"--model-file {name}: the model '{provider.Name}' reads no file of that name; {(provider.Files.Count == 0 ? "it reads none" : $"its files: {string.Join(", ", provider.Files.Select(f => f.Name))}")}.",
+                    "model-file");
+            }
+
             if (!File.Exists(path) && !Directory.Exists(path))
             {
                 throw new ArgumentException($"--model-file {name}={path}: no file or folder has that path.", "model-file");
@@ -223,6 +230,10 @@ public static class DatasetJob
         catch (ArgumentException e) when (e.ParamName == "count")
         {
             throw ErrorMessages.Renamed(e, "count", "--count");
+        }
+        catch (ArgumentException e) when (e.ParamName == "dataset")
+        {
+            throw ErrorMessages.Renamed(e, "dataset", "--dataset");
         }
     }
 }

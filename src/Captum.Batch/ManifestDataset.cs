@@ -19,6 +19,12 @@ public sealed class ManifestDataset : IExampleDataset
     /// <summary>The property of an input's object value that names its file: <c>{"file": "prompts/17.txt"}</c>.</summary>
     public const string FileProperty = "file";
 
+    /// <summary>The largest manifest read: 512 MiB (a million examples of 500 bytes each); it is held in memory while parsed.</summary>
+    public const long MaxManifestBytes = 512L << 20;
+
+    /// <summary>The largest text input file read: 16 MiB, far beyond any model's context.</summary>
+    public const long MaxTextFileBytes = 16L << 20;
+
     private static readonly System.Text.UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
     private readonly string path;
     private readonly List<Entry> entries;
@@ -66,17 +72,12 @@ public sealed class ManifestDataset : IExampleDataset
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         ArgumentNullException.ThrowIfNull(rawInputs);
-        if (!File.Exists(path))
-        {
-            throw new ArgumentException($"dataset manifest not found: {path}", "dataset");
-        }
-
         if (count is < 1)
         {
             throw new ArgumentException($"count must be at least 1, not {count}.", nameof(count));
         }
 
-        var bytes = File.ReadAllBytes(path);
+        var bytes = InputFile.ReadBytes(path, MaxManifestBytes, "dataset manifest", "dataset");
         var digest = ContentDigest.Of(bytes);
         var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
         var kinds = rawInputs.ToDictionary(r => r.Name, r => r.Kind, StringComparer.Ordinal);
@@ -220,22 +221,28 @@ public sealed class ManifestDataset : IExampleDataset
     private string ReadText(string id, int line, string input, string file)
     {
         string Problem(string what) => string.Create(CultureInfo.InvariantCulture, $"{path}:{line}: example '{id}': the text file of '{input}' {what}: {file}");
+        if (!File.Exists(file) && !Directory.Exists(file))
+        {
+            throw new ExampleInputException(id, Problem("is missing"), null);
+        }
+
         string text;
         try
         {
-            text = File.ReadAllText(file, StrictUtf8);
-        }
-        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new ExampleInputException(id, Problem("is missing"), ex);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new ExampleInputException(id, Problem($"cannot be read ({ErrorMessages.OneLine(ex)})"), ex);
+            // A folder, a device or a pipe is refused, not read (a FIFO would block the worker for ever).
+            text = StrictUtf8.GetString(InputFile.ReadBytes(file, MaxTextFileBytes, string.Create(CultureInfo.InvariantCulture, $"{path}:{line}: example '{id}': the text file of '{input}'")));
         }
         catch (System.Text.DecoderFallbackException ex)
         {
             throw new ExampleInputException(id, Problem("is not UTF-8 text"), ex);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new ExampleInputException(id, ErrorMessages.OneLine(ex), ex);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new ExampleInputException(id, Problem($"cannot be read ({ErrorMessages.OneLine(ex)})"), ex);
         }
 
         text = text.TrimStart('\uFEFF');

@@ -31,6 +31,17 @@ internal static class BatchTestSupport
         ShardCount = shards,
     };
 
+    /// <summary>Makes a named pipe (a FIFO) at <paramref name="path"/> with mkfifo.</summary>
+    public static void MakeFifo(string path)
+    {
+        using var mkfifo = System.Diagnostics.Process.Start("mkfifo", [path]);
+        mkfifo.WaitForExit();
+        if (mkfifo.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"mkfifo {path} failed ({mkfifo.ExitCode}).");
+        }
+    }
+
     public static IExampleDataset Scenes(int count, long seed = 0) => new SceneDataset().Open(new ExampleDatasetOptions { Count = count, Seed = seed });
 
     public static Task<ShardResult> Run(string folder, AttributionRunSpec spec, ShardAssignment shard, VqaModel model, DatasetAttributionOptions? options = null, CancellationToken cancellationToken = default)

@@ -282,6 +282,23 @@ public sealed class DatasetAttributionTests(ScenesModelFixture scenes) : IClassF
     }
 
     [Fact]
+    public void ManifestDataset_TextFileThatIsAPipe_GetThrowsNamingItWithoutReadingIt()
+    {
+        // A FIFO no one writes to would block the reader, and so the worker, for ever.
+        using var temp = new TempFolder();
+        var path = Path.Combine(temp.Path, "set.jsonl");
+        File.WriteAllText(path, """{"id": "piped", "inputs": {"question": {"file": "q.fifo"}}}""");
+        var fifo = Path.Combine(temp.Path, "q.fifo");
+        BatchTestSupport.MakeFifo(fifo);
+        using var dataset = ManifestDataset.Open(path, model.RawInputs);
+
+        var ex = Assert.Throws<ExampleInputException>(() => dataset.Get(0));
+
+        Assert.Equal("piped", ex.ExampleId);
+        Assert.Equal($"{path}:1: example 'piped': the text file of 'question': {fifo} is a pipe, not a regular file.", ex.Message);
+    }
+
+    [Fact]
     public void ManifestDataset_TextFile_IsItsUtf8TextWithoutTheFinalLineEnding()
     {
         using var temp = new TempFolder();

@@ -90,6 +90,45 @@ public sealed class DatasetJobTests
     }
 
     [Fact]
+    public async Task RunAsync_ModelFileNameTheModelDoesNotRead_IsRefusedNamingItAndTheModelsFilesBeforeWork()
+    {
+        // A misspelt name would otherwise be recorded as if its file were in use while the model loads its default.
+        using var temp = new TempFolder();
+        var out_ = Path.Combine(temp.Path, "out");
+        var path = Weights(temp, "mount", "weights v1");
+
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() => DatasetJob.RunAsync(
+            Request(out_, new Dictionary<string, string> { ["wieghts"] = path }), [new SceneDataset()], [new FileModelProvider()], ExplanationStrategies.BuiltIn, _ => null));
+
+        Assert.Equal("model-file", ex.ParamName);
+        Assert.StartsWith("--model-file wieghts: the model 'vqa' reads no file of that name; its files: weights.", ex.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(out_));
+    }
+
+    [Theory]
+    [InlineData("/dev/zero", "character device")]
+    [InlineData("/dev/null", "character device")]
+    [InlineData("fifo", "pipe")]
+    public async Task RunAsync_ManifestThatIsADeviceOrAPipe_IsRefusedNamingDatasetBeforeReadingIt(string manifest, string kind)
+    {
+        // /dev/zero would fill memory and a FIFO block for ever; neither is read.
+        using var temp = new TempFolder();
+        var out_ = Path.Combine(temp.Path, "out");
+        if (manifest == "fifo")
+        {
+            manifest = Path.Combine(temp.Path, "examples.jsonl");
+            MakeFifo(manifest);
+        }
+
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() => DatasetJob.RunAsync(
+            new AttributeDatasetRequest { Dataset = manifest, Model = "vqa", Steps = Steps, Out = out_ }, [new SceneDataset()], [new VqaModelProvider()], ExplanationStrategies.BuiltIn, _ => null));
+
+        Assert.Equal("dataset", ex.ParamName);
+        Assert.StartsWith($"--dataset: dataset manifest: {manifest} is a {kind}, not a regular file.", ex.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(out_));
+    }
+
+    [Fact]
     public async Task RunAsync_ShippedModel_RecordsThePluginBuildAndItsEmbeddedWeights()
     {
         using var temp = new TempFolder();

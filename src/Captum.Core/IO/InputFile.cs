@@ -1,10 +1,14 @@
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace Captum.Plugins.Vqa;
+namespace Captum;
 
-/// <summary>Checks on the files the plugin is given, made before it reads them.</summary>
-internal static class InputFile
+/// <summary>
+/// Checks on the files a user names (a checkpoint, an image, a batch or dataset manifest), made before they are read,
+/// and bounded reads of them: a folder, a device or a pipe is refused naming the option instead of hanging a reader
+/// (a FIFO) or filling memory (<c>/dev/zero</c>).
+/// </summary>
+public static class InputFile
 {
     /// <summary>
     /// Checks that <paramref name="path"/> names a regular file (links followed): not missing, not a folder, and not a
@@ -12,31 +16,48 @@ internal static class InputFile
     /// </summary>
     /// <param name="path">The file.</param>
     /// <param name="label">What gave it, to start the message: <c>--image</c>, <c>--batch FILE: scenes[1].image</c>.</param>
+    /// <param name="paramName">The argument the exception names; <c>path</c> by default.</param>
     /// <exception cref="ArgumentException">It is not a regular file; the message starts with <paramref name="label"/> and names the file.</exception>
-    public static void RequireRegular(string path, string label)
+    public static void RequireRegular(string path, string label, string paramName = "path")
     {
         ArgumentNullException.ThrowIfNull(path);
         if (Directory.Exists(path))
         {
-            throw new ArgumentException($"{label}: {path} is a folder, not a file.", nameof(path));
+            throw new ArgumentException($"{label}: {path} is a folder, not a file.", paramName);
         }
 
         if (!File.Exists(path))
         {
-            throw new ArgumentException($"{label}: file not found: {path}", nameof(path));
+            throw new ArgumentException($"{label}: file not found: {path}", paramName);
         }
 
         if (SpecialKind(path) is { } kind)
         {
-            throw new ArgumentException($"{label}: {path} is a {kind}, not a regular file.", nameof(path));
+            throw new ArgumentException($"{label}: {path} is a {kind}, not a regular file.", paramName);
         }
     }
 
     /// <summary>Reads a regular text file of at most <paramref name="maxBytes"/> bytes (UTF-8 unless a byte order mark says otherwise).</summary>
     /// <exception cref="ArgumentException">It is not a regular file, or it is larger; the message starts with <paramref name="label"/> and names the file.</exception>
-    public static string ReadText(string path, long maxBytes, string label)
+    public static string ReadText(string path, long maxBytes, string label, string paramName = "path")
     {
-        RequireRegular(path, label);
+        var bytes = ReadBytes(path, maxBytes, label, paramName);
+        using var reader = new StreamReader(new MemoryStream(bytes, writable: false), Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        return reader.ReadToEnd();
+    }
+
+    /// <summary>Reads a regular file of at most <paramref name="maxBytes"/> bytes.</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="maxBytes">The most bytes it may have.</param>
+    /// <param name="label">What gave it, to start the message.</param>
+    /// <param name="paramName">The argument the exception names; <c>path</c> by default.</param>
+    /// <returns>Its contents.</returns>
+    /// <exception cref="ArgumentException">It is not a regular file, or it is larger; the message starts with <paramref name="label"/> and names the file.</exception>
+    /// <exception cref="IOException">It cannot be read.</exception>
+    public static byte[] ReadBytes(string path, long maxBytes, string label, string paramName = "path")
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxBytes);
+        RequireRegular(path, label, paramName);
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
         using var copy = new MemoryStream();
 
@@ -48,17 +69,15 @@ internal static class InputFile
             copy.Write(buffer, 0, read);
             if (copy.Length > maxBytes)
             {
-                throw new ArgumentException($"{label}: {path} is larger than {Bytes(maxBytes)}, the most it may be.", nameof(path));
+                throw new ArgumentException($"{label}: {path} is larger than {Bytes(maxBytes)}, the most it may be.", paramName);
             }
         }
 
-        copy.Position = 0;
-        using var reader = new StreamReader(copy, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
-        return reader.ReadToEnd();
+        return copy.ToArray();
     }
 
     /// <summary>A size in bytes as people write it: 16 MiB.</summary>
-    internal static string Bytes(long bytes) => bytes switch
+    private static string Bytes(long bytes) => bytes switch
     {
         >= 1 << 30 when bytes % (1 << 30) == 0 => $"{bytes >> 30} GiB",
         >= 1 << 20 when bytes % (1 << 20) == 0 => $"{bytes >> 20} MiB",
