@@ -196,6 +196,7 @@ public static partial class ShardedRun
         long oldest = 0; // the time provider's monotonic timestamp of the buffer's oldest unit: a wall clock step moves no age
         ExceptionDispatchInfo? timedFailure = null;
         var stopped = false;
+        var writeFailed = false;
         ITimer? timer = null; // set before any unit is computed, so before the local functions use it
 
         async Task Flush()
@@ -205,9 +206,18 @@ public static partial class ShardedRun
                 return;
             }
 
-            var part = await WritePartAsync(folder, buffer, create).ConfigureAwait(false);
-            manifest = manifest with { Parts = [.. manifest.Parts, part] };
-            manifest.Write(folder);
+            try
+            {
+                var part = await WritePartAsync(folder, buffer, create).ConfigureAwait(false);
+                manifest = manifest with { Parts = [.. manifest.Parts, part] };
+                manifest.Write(folder);
+            }
+            catch
+            {
+                writeFailed = true;
+                throw;
+            }
+
             buffer.Clear();
         }
 
@@ -310,10 +320,25 @@ public static partial class ShardedRun
             timedFailure?.Throw();
             await Flush().ConfigureAwait(false);
         }
-        catch (OperationCanceledException)
+        catch (Exception) when (writeFailed)
         {
+            // A timed write that failed on the timer's thread is the cause to report, not what stopped the loop after it.
             timedFailure?.Throw();
-            await Flush().ConfigureAwait(false);
+            throw;
+        }
+        catch (Exception stop)
+        {
+            // Whatever stops the worker (cancellation, out of memory, a row of another unit), the rows it finished are
+            // written first, unless a write is what failed (a full disk: not tried again). A failure of this last write
+            // is reported for a cancellation, and gives way to the stopping exception otherwise.
+            try
+            {
+                await Flush().ConfigureAwait(false);
+            }
+            catch (Exception) when (stop is not OperationCanceledException)
+            {
+            }
+
             throw;
         }
 

@@ -135,14 +135,9 @@ public sealed class ShardedRunTests
         using var temp = new TempFolder();
         var clock = new FakeTimeProvider();
 
-        // Unit 1 takes slowSeconds while unit 0 waits unwritten; the worker then dies during unit 2.
-        await Assert.ThrowsAsync<InvalidOperationException>(() => ShardedRun.RunShardAsync(temp.Path, ShardAssignment.Single, 6, (index, _) =>
-        {
-            clock.Advance(index == 1 ? TimeSpan.FromSeconds(slowSeconds) : TimeSpan.Zero);
-            return index == 2 ? throw new InvalidOperationException("killed") : Square(index);
-        }, new() { RowGroupSize = 16, FlushAfter = TimeSpan.FromSeconds(30), Time = clock }));
-
-        var rows = await WrittenIndexes(temp.Path);
+        // Unit 1 takes slowSeconds while unit 0 waits unwritten; the worker is then killed during unit 2.
+        var rows = await WrittenWhenKilledDuringUnit(
+            temp.Path, 2, index => clock.Advance(index == 1 ? TimeSpan.FromSeconds(slowSeconds) : TimeSpan.Zero), new() { RowGroupSize = 16, FlushAfter = TimeSpan.FromSeconds(30), Time = clock });
 
         Assert.Equal(written, rows);
     }
@@ -153,21 +148,65 @@ public sealed class ShardedRunTests
         using var temp = new TempFolder();
         var clock = new SteppingWallClock();
 
-        // Unit 1 takes 30 s of monotonic time, during which the wall clock is set back 50 days; the worker then dies during unit 2.
-        await Assert.ThrowsAsync<InvalidOperationException>(() => ShardedRun.RunShardAsync(temp.Path, ShardAssignment.Single, 6, (index, _) =>
-        {
-            if (index == 1)
+        // Unit 1 takes 30 s of monotonic time, during which the wall clock is set back 50 days; the worker is then killed during unit 2.
+        var rows = await WrittenWhenKilledDuringUnit(
+            temp.Path,
+            2,
+            index =>
             {
-                clock.WallStep = TimeSpan.FromDays(-50);
-                clock.Advance(TimeSpan.FromSeconds(30));
-            }
-
-            return index == 2 ? throw new InvalidOperationException("killed") : Square(index);
-        }, new() { RowGroupSize = 16, FlushAfter = TimeSpan.FromSeconds(30), Time = clock }));
-
-        var rows = await WrittenIndexes(temp.Path);
+                if (index == 1)
+                {
+                    clock.WallStep = TimeSpan.FromDays(-50);
+                    clock.Advance(TimeSpan.FromSeconds(30));
+                }
+            },
+            new() { RowGroupSize = 16, FlushAfter = TimeSpan.FromSeconds(30), Time = clock });
 
         Assert.Equal([0], rows);
+    }
+
+    [Fact]
+    public async Task RunShardAsync_UnitThrows_WritesTheFinishedUnitsOfItsRowGroupBeforeStopping()
+    {
+        using var temp = new TempFolder();
+
+        // Units 0 and 1 wait for a row group of 16 when unit 2 fails (out of memory, a bug): they are not lost with it.
+        await Assert.ThrowsAsync<InvalidOperationException>(() => ShardedRun.RunShardAsync(
+            temp.Path, ShardAssignment.Single, 6, (index, _) => index == 2 ? throw new InvalidOperationException("failed") : Square(index), new() { RowGroupSize = 16 }));
+
+        Assert.Equal([0, 1], await WrittenIndexes(temp.Path));
+        Assert.False(ShardManifest.Read(Path.Combine(temp.Path, ShardAssignment.Single.FolderName))!.Complete);
+    }
+
+    /// <summary>
+    /// What a worker killed during unit <paramref name="dying"/> leaves written (kill -9 runs no handler): the units on
+    /// disk when it starts that unit. <paramref name="beforeUnit"/> runs first in every unit.
+    /// </summary>
+    private static async Task<List<int>> WrittenWhenKilledDuringUnit(string outFolder, int dying, Action<int> beforeUnit, ShardedRunOptions options)
+    {
+        using var reached = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        using var cancel = new CancellationTokenSource();
+        var run = Task.Run(() => ShardedRun.RunShardAsync(outFolder, ShardAssignment.Single, 6, (index, token) =>
+        {
+            beforeUnit(index);
+            if (index == dying)
+            {
+                reached.Set();
+                release.Wait(CancellationToken.None);
+                token.ThrowIfCancellationRequested();
+            }
+
+            return Square(index);
+        }, options, cancel.Token));
+        Assert.True(reached.Wait(TimeSpan.FromSeconds(60)), $"the worker never reached unit {dying}");
+
+        var written = await WrittenIndexes(outFolder);
+
+        await cancel.CancelAsync();
+        release.Set();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
+        return written;
     }
 
     /// <summary>The indexes of the units the single shard's parts hold, in order.</summary>
