@@ -57,7 +57,11 @@ public sealed record ShardManifest
     }
 
     /// <summary>Reads a shard folder's manifest; null when it has none.</summary>
-    /// <exception cref="InvalidDataException">The manifest is not readable.</exception>
+    /// <exception cref="InvalidDataException">
+    /// The manifest is not readable, or a part it lists is not the part file of its first example
+    /// (<see cref="ShardPart.NameFor"/>) in the shard's folder: a manifest edited or damaged to name another file,
+    /// which a worker would then check, delete or merge.
+    /// </exception>
     public static ShardManifest? Read(string shardFolder)
     {
         var path = Path.Combine(shardFolder, FileName);
@@ -66,15 +70,36 @@ public sealed record ShardManifest
             return null;
         }
 
+        ShardManifest manifest;
         try
         {
-            return JsonSerializer.Deserialize<ShardManifest>(File.ReadAllText(path), AttributionRunSpec.Json)
+            manifest = JsonSerializer.Deserialize<ShardManifest>(File.ReadAllText(path), AttributionRunSpec.Json)
                 ?? throw new InvalidDataException($"{path} is empty.");
         }
         catch (JsonException ex)
         {
             throw new InvalidDataException($"{path} is not a readable shard manifest: {ex.Message}", ex);
         }
+
+        InvalidDataException Damaged(string what) => new(string.Create(
+            CultureInfo.InvariantCulture,
+            $"{path} {what}: the manifest is damaged or was edited, and no file it names is touched. Remove the shard's folder to compute the shard again."));
+        if (manifest.Parts is null)
+        {
+            throw Damaged("has no list of parts");
+        }
+
+        foreach (var part in manifest.Parts)
+        {
+            if (part is null || part.File != ShardPart.NameFor(part.First) || part.Rows < 1)
+            {
+                throw Damaged(part is null
+                    ? "lists an empty part"
+                    : $"lists the part \"{part.File}\" (first {part.First}, {part.Rows} rows), which is not the part file of example {part.First} ({ShardPart.NameFor(part.First)}) with rows");
+            }
+        }
+
+        return manifest;
     }
 
     /// <summary>Replaces the shard folder's manifest with this one (temporary file, then rename).</summary>

@@ -128,6 +128,27 @@ public sealed class ShardedRunTests
     }
 
     [Theory]
+    [InlineData(true)] // an absolute path: Path.Combine would give it as it is
+    [InlineData(false)] // a name climbing out of the shard's folder
+    public async Task ResumeAndCheck_ManifestListingAFileOutsideItsPartFiles_AreRefusedAndTheFileIsLeftAlone(bool absolute)
+    {
+        using var temp = new TempFolder();
+        await ShardedRun.RunShardAsync(temp.Path, ShardAssignment.Single, 6, (index, _) => Square(index), new() { RowGroupSize = 2 });
+        var victim = Path.Combine(temp.Path, "precious.txt");
+        File.WriteAllText(victim, "mine");
+        var shardFolder = Path.Combine(temp.Path, ShardAssignment.Single.FolderName);
+        var manifest = ShardManifest.Read(shardFolder)!;
+        (manifest with { Parts = [.. manifest.Parts, new ShardPart(absolute ? victim : "../precious.txt", 6, 1, 0, new string('0', 64))] }).Write(shardFolder);
+
+        var resume = await Assert.ThrowsAsync<InvalidDataException>(() =>
+            ShardedRun.RunShardAsync(temp.Path, ShardAssignment.Single, 6, (index, _) => Square(index), new() { RowGroupSize = 2 }));
+        var check = Assert.Throws<InvalidDataException>(() => ShardedRun.Check(temp.Path, 6, 1, "numbers"));
+
+        Assert.All([resume, check], ex => Assert.Contains("which is not the part file of example 6 (part-000000006.parquet)", ex.Message, StringComparison.Ordinal));
+        Assert.Equal("mine", File.ReadAllText(victim));
+    }
+
+    [Theory]
     [InlineData(30, new[] { 0 })] // unit 0 waited the flush time while unit 1 ran: written before the worker died
     [InlineData(29, new int[0])] // not yet: kept for its row group of 16, and lost with the worker
     public async Task RunShardAsync_WorkerDiesAfterASlowUnit_HasWrittenTheUnitsThatWaitedFlushAfter(int slowSeconds, int[] written)
