@@ -11,7 +11,8 @@ namespace Captum.Batch;
 /// input (<see cref="RawInputKind.ImageFile"/>) is a path, relative to the manifest's folder unless absolute. A text
 /// input may be given as a file too, <c>{"prompt": {"file": "prompts/17.txt"}}</c> (a path resolved the same way):
 /// its value is the file's UTF-8 text, read when the example is (<see cref="Get"/>), without one final line ending.
-/// <c>id</c> defaults to <c>line-N</c> (1-based); <c>label</c> and <c>annotations</c> are optional. A file that
+/// Every raw input of the model must be given. <c>id</c> (a string or a number, taken as written) defaults to
+/// <c>line-N</c> (1-based); <c>label</c> (a string or a number) and <c>annotations</c> are optional. A file that
 /// is missing is not checked here: its example's row gets an error, and the others go on.
 /// </summary>
 public sealed class ManifestDataset : IExampleDataset
@@ -194,8 +195,13 @@ public sealed class ManifestDataset : IExampleDataset
             values[input.Name] = kind == RawInputKind.ImageFile && !Path.IsPathRooted(value) ? Path.Combine(folder, value) : value;
         }
 
-        var id = element.TryGetProperty("id", out var i) && i.ValueKind == JsonValueKind.String ? i.GetString()! : string.Create(CultureInfo.InvariantCulture, $"line-{line}");
-        var label = element.TryGetProperty("label", out var l) && l.ValueKind == JsonValueKind.String ? l.GetString() : null;
+        if (kinds.Keys.FirstOrDefault(k => !values.ContainsKey(k)) is { } lacking)
+        {
+            throw new ArgumentException($"{Where()}: the example has no input '{lacking}'; the model takes {string.Join(", ", kinds.Keys)}.", "dataset");
+        }
+
+        var id = Scalar(element, "id", Where) ?? string.Create(CultureInfo.InvariantCulture, $"line-{line}");
+        var label = Scalar(element, "label", Where);
         var annotations = new Dictionary<string, string>(StringComparer.Ordinal);
         if (element.TryGetProperty("annotations", out var a) && a.ValueKind == JsonValueKind.Object)
         {
@@ -207,6 +213,20 @@ public sealed class ManifestDataset : IExampleDataset
 
         return new Entry(new DatasetExample(id, values, label, annotations), line, textFiles);
     }
+
+    /// <summary>
+    /// The example's <paramref name="name"/> (<c>id</c>, <c>label</c>) as text: a string, or a number as written
+    /// (<c>"question_id": 17</c> style ids, count labels); null when absent or null.
+    /// </summary>
+    /// <exception cref="ArgumentException">It is another kind of value; the message names the line and the property.</exception>
+    private static string? Scalar(JsonElement element, string name, Func<string> where) =>
+        !element.TryGetProperty(name, out var value) ? null : value.ValueKind switch
+        {
+            JsonValueKind.String => value.GetString(),
+            JsonValueKind.Number => value.GetRawText(),
+            JsonValueKind.Null => null,
+            _ => throw new ArgumentException($"{where()}: \"{name}\" must be a string or a number, not {value.ValueKind.ToString().ToLowerInvariant()}.", "dataset"),
+        };
 
     /// <summary>The path of <c>{"file": path}</c>; null for any other object.</summary>
     private static string? FileOf(JsonElement value)

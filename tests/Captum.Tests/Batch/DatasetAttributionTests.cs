@@ -271,7 +271,7 @@ public sealed class DatasetAttributionTests(ScenesModelFixture scenes) : IClassF
     {
         using var temp = new TempFolder();
         var path = Path.Combine(temp.Path, "set.jsonl");
-        File.WriteAllText(path, """{"id": "ids", "inputs": {"question": {"file": "tokens.bin"}}}""");
+        File.WriteAllText(path, """{"id": "ids", "inputs": {"image": "a.png", "question": {"file": "tokens.bin"}}}""");
         File.WriteAllBytes(Path.Combine(temp.Path, "tokens.bin"), [0x07, 0xFF, 0xFE, 0x00]);
         using var dataset = ManifestDataset.Open(path, model.RawInputs);
 
@@ -287,7 +287,7 @@ public sealed class DatasetAttributionTests(ScenesModelFixture scenes) : IClassF
         // A FIFO no one writes to would block the reader, and so the worker, for ever.
         using var temp = new TempFolder();
         var path = Path.Combine(temp.Path, "set.jsonl");
-        File.WriteAllText(path, """{"id": "piped", "inputs": {"question": {"file": "q.fifo"}}}""");
+        File.WriteAllText(path, """{"id": "piped", "inputs": {"image": "a.png", "question": {"file": "q.fifo"}}}""");
         var fifo = Path.Combine(temp.Path, "q.fifo");
         BatchTestSupport.MakeFifo(fifo);
         using var dataset = ManifestDataset.Open(path, model.RawInputs);
@@ -321,7 +321,7 @@ public sealed class DatasetAttributionTests(ScenesModelFixture scenes) : IClassF
     {
         using var temp = new TempFolder();
         var path = Path.Combine(temp.Path, "bad.jsonl");
-        File.WriteAllLines(path, ["""{"inputs": {"question": "what shape?"}}""", """{"inputs": {"question": """ + value + "}}"]);
+        File.WriteAllLines(path, ["""{"inputs": {"image": "a.png", "question": "what shape?"}}""", """{"inputs": {"image": "a.png", "question": """ + value + "}}"]);
 
         var ex = Assert.Throws<ArgumentException>(() => ManifestDataset.Open(path, model.RawInputs));
 
@@ -333,7 +333,7 @@ public sealed class DatasetAttributionTests(ScenesModelFixture scenes) : IClassF
     {
         using var temp = new TempFolder();
         var path = Path.Combine(temp.Path, "bad.jsonl");
-        File.WriteAllLines(path, ["""{"inputs": {"question": "what shape?"}}""", """{"inputs": {"picture": "a.png"}}"""]);
+        File.WriteAllLines(path, ["""{"inputs": {"image": "a.png", "question": "what shape?"}}""", """{"inputs": {"picture": "a.png"}}"""]);
 
         var ex = Assert.Throws<ArgumentException>(() => ManifestDataset.Open(path, model.RawInputs));
 
@@ -370,11 +370,40 @@ public sealed class DatasetAttributionTests(ScenesModelFixture scenes) : IClassF
     }
 
     [Fact]
+    public void ManifestDataset_NumericIdAndLabel_AreTakenAsWritten()
+    {
+        using var temp = new TempFolder();
+        var path = Path.Combine(temp.Path, "vqa.jsonl");
+        File.WriteAllLines(path, ["""{"id": 17, "inputs": {"image": "a.png", "question": "how many?"}, "label": 2}""", """{"id": 1.5e3, "inputs": {"image": "a.png", "question": "what?"}, "label": null}"""]);
+
+        using var dataset = ManifestDataset.Open(path, model.RawInputs);
+
+        Assert.Equal(("17", "2"), (dataset.Get(0).Id, dataset.Get(0).ExpectedLabel));
+        Assert.Equal(("1.5e3", null), (dataset.Get(1).Id, dataset.Get(1).ExpectedLabel));
+    }
+
+    [Theory]
+    [InlineData("""{"id": ["a"], "inputs": {"image": "a.png", "question": "what?"}}""", "bad.jsonl:2: \"id\" must be a string or a number, not array.")]
+    [InlineData("""{"inputs": {"image": "a.png", "question": "what?"}, "label": true}""", "bad.jsonl:2: \"label\" must be a string or a number, not true.")]
+    [InlineData("""{"id": "d", "inputs": {"image": "a.png"}}""", "bad.jsonl:2: the example has no input 'question'; the model takes image, question.")]
+    public void ManifestDataset_IdOrLabelOfAnotherKindOrAnInputLeftOut_IsRefusedNamingTheLineBeforeWork(string line, string message)
+    {
+        using var temp = new TempFolder();
+        var path = Path.Combine(temp.Path, "bad.jsonl");
+        File.WriteAllLines(path, ["""{"inputs": {"image": "a.png", "question": "what shape?"}}""", line]);
+
+        var ex = Assert.Throws<ArgumentException>(() => ManifestDataset.Open(path, model.RawInputs));
+
+        Assert.Equal("dataset", ex.ParamName);
+        Assert.StartsWith(Path.Combine(temp.Path, message), ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ManifestDataset_IdUsedTwice_IsRefusedNamingTheLine()
     {
         using var temp = new TempFolder();
         var path = Path.Combine(temp.Path, "twice.jsonl");
-        File.WriteAllLines(path, ["""{"id": "a", "inputs": {"question": "what?"}}""", "", """{"id": "a", "inputs": {"question": "why?"}}"""]);
+        File.WriteAllLines(path, ["""{"id": "a", "inputs": {"image": "a.png", "question": "what?"}}""", "", """{"id": "a", "inputs": {"image": "a.png", "question": "why?"}}"""]);
 
         var ex = Assert.Throws<ArgumentException>(() => ManifestDataset.Open(path, model.RawInputs));
 
