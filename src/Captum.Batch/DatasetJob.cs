@@ -88,6 +88,7 @@ public static class DatasetJob
         ArgumentNullException.ThrowIfNull(datasets);
         ArgumentNullException.ThrowIfNull(models);
         ArgumentNullException.ThrowIfNull(strategies);
+        OutputFolder.Check("out", request.Out);
         var shard = ShardAssignment.Resolve(request.ShardIndex, request.ShardCount, environment);
         var strategy = strategies.Get(request.Method, "method");
         Positive(request.Steps, "steps");

@@ -73,7 +73,7 @@ internal static class BatchCommands
                     Target = parse.GetValue(target) == "expected" ? TargetChoice.Expected : TargetChoice.Predicted,
                     Baseline = parse.GetValue(baseline)!,
                     Grid = parse.GetValue(grid),
-                    Out = Path.GetFullPath(parse.GetValue(outFolder)!),
+                    Out = OutFolder(parse.GetValue(outFolder)!),
                     ShardIndex = parse.GetValue(shardIndex),
                     ShardCount = parse.GetValue(shardCount),
                     RowGroupSize = parse.GetValue(rowGroup),
@@ -154,5 +154,12 @@ internal static class BatchCommands
             }
         });
         return command;
+    }
+
+    /// <summary>The output folder as a full path, once it is known to be one that can be written (the error names --out).</summary>
+    private static string OutFolder(string given)
+    {
+        OutputFolder.Check("out", given);
+        return Path.GetFullPath(given);
     }
 }

@@ -161,6 +161,24 @@ public sealed class BatchCommandTests
         Assert.StartsWith($"captum: error: --count: 10 examples asked of {manifest}, which holds 5", error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("a-file", "--out: {0}/a-file is a file, not a folder.")]
+    [InlineData("a-file/x", "--out: {0}/a-file is a file, so the folder {0}/a-file/x cannot be made.")]
+    [InlineData("", "--out: no folder given.")]
+    public void AttributeDataset_OutThatCannotBeAFolder_Exits2NamingOutBeforeWork(string out_, string message)
+    {
+        var (temp, plugins, manifest) = Setup();
+        using var _ = temp;
+        var file = Path.Combine(temp.Path, "a-file");
+        File.WriteAllText(file, "mine");
+
+        var (code, _, error) = Run(plugins, "attribute-dataset", "--dataset", manifest, "--method", "token-drop", "--out", out_.Length == 0 ? "" : Path.Combine(temp.Path, out_));
+
+        Assert.Equal(2, code);
+        Assert.StartsWith("captum: error: " + string.Format(System.Globalization.CultureInfo.InvariantCulture, message, temp.Path), error, StringComparison.Ordinal);
+        Assert.Equal("mine", File.ReadAllText(file));
+    }
+
     [Fact]
     public void AttributeDataset_FlushSecondsAboveTheTimerMaximum_Exits2NamingItBeforeWriting()
     {
