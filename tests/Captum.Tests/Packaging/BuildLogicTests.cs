@@ -1,4 +1,7 @@
+using System.Diagnostics;
+using System.Text.Json;
 using System.Text.RegularExpressions;
+using Captum.TestData;
 using Xunit;
 
 namespace Captum.Tests.Packaging;
@@ -146,6 +149,141 @@ public sealed partial class BuildLogicTests
             .ToList();
 
         Assert.Empty(shared);
+    }
+
+    [Fact]
+    public void PluginSdkFilter_PackageNamedLikeAHostPackage_StaysInThePlugin()
+    {
+        // Private dependencies whose IDs start like a package the host has: the plugin needs every one of them.
+        string[] own =
+        [
+            "TorchSharp.PyBridge", "TorchSharp-cpuX", "SixLabors.ImageSharp.Drawing", "SkiaSharp.NativeAssets.Linux",
+            "SkiaSharp.HarfBuzz", "Google.Protobuf.Tools", "SharpZipLib.Extra",
+            "Microsoft.Extensions.DependencyInjection.Something", "CaptumSharp.Checkpoints", "CaptumSharp.CoreExtras",
+            "libtorchsharp-extra", "Acme.TorchSharp",
+        ];
+
+        var kept = PluginSdkFilterKeeps(own);
+
+        Assert.Equal(own.Order(), kept.Order());
+    }
+
+    [Fact]
+    public void PluginSdkFilter_WhatTheHostCarries_IsLeftOut()
+    {
+        // What the SDK brings to a plugin (Captum.Explain's dependency closure: Core, Attr, Visualization and their
+        // packages) wherever the captum command carries it too, and the command's libtorch backend; with other backends
+        // and another spelling of an ID.
+        var host = DepsJsonLibraries(Path.Combine(BuildOutputs.Of(Path.Combine("src", "Captum.Cli")), "captum.deps.json"));
+        var sdk = DepsJsonLibraries(Path.Combine(BuildOutputs.Of(Path.Combine("src", "Captum.Explain")), "Captum.Explain.deps.json"));
+        var shared = sdk.Intersect(host).Concat(host.Where(id => Backend().IsMatch($"\"{id}/"))).Distinct().ToList();
+        Assert.Contains("TorchSharp", shared);
+        Assert.Contains("SkiaSharp", shared);
+        Assert.Contains("CaptumSharp.Core", shared);
+        Assert.Contains("libtorch-cpu-linux-x64", shared);
+        string[] others =
+        [
+            "TorchSharp-cuda-linux", "TorchSharp-cuda-windows", "libtorch-cuda-12.8-linux-x64", "libtorch-cpu-osx-arm64",
+            "torchsharp", "CAPTUMSHARP.EXPLAIN", "CaptumSharp.Plugins.Sdk", "Microsoft.Extensions.DependencyInjection",
+        ];
+
+        var kept = PluginSdkFilterKeeps([.. shared, .. others]);
+
+        Assert.Empty(kept);
+    }
+
+    [Fact]
+    public void PluginSdkFilter_EverySharedPackage_IsOneTheHostCarries()
+    {
+        // A package on the list that the host lacks (SkiaSharp.NativeAssets.Linux, say) would be missing at run time.
+        var host = DepsJsonLibraries(Path.Combine(BuildOutputs.Of(Path.Combine("src", "Captum.Cli")), "captum.deps.json"));
+        using var evaluated = MsBuildJson(PluginFilterProject([]), "-getItem:CaptumHostSharedPackage");
+        var listed = evaluated.RootElement.GetProperty("Items").GetProperty("CaptumHostSharedPackage")
+            .EnumerateArray().Select(item => item.GetProperty("Identity").GetString()!).ToList();
+
+        Assert.Contains("TorchSharp", listed);
+        Assert.All(listed.Where(id => id != "CaptumSharp.Plugins.Sdk"), id => Assert.Contains(id, host));
+    }
+
+    /// <summary>The package IDs a library's deps.json lists (packages and projects, without versions).</summary>
+    private static HashSet<string> DepsJsonLibraries(string depsJson)
+    {
+        using var deps = JsonDocument.Parse(File.ReadAllText(depsJson));
+        return deps.RootElement.GetProperty("libraries").EnumerateObject()
+            .Where(library => library.Value.GetProperty("type").GetString() is "package" or "project")
+            .Select(library => library.Name[..library.Name.IndexOf('/')])
+            .ToHashSet();
+    }
+
+    /// <summary>
+    /// Runs the plugin SDK's target (buildTransitive/CaptumSharp.Plugins.Sdk.targets) on copy-local items of packages
+    /// with these IDs, one of each kind per package, and returns the IDs whose items it kept.
+    /// </summary>
+    private static List<string> PluginSdkFilterKeeps(IReadOnlyList<string> packageIds)
+    {
+        string[] kinds = ["RuntimeCopyLocalItems", "NativeCopyLocalItems", "RuntimeTargetsCopyLocalItems", "ResourceCopyLocalItems"];
+        using var result = MsBuildJson(PluginFilterProject(packageIds), ["-t:CaptumDropHostSharedAssets", .. kinds.Select(k => "-getItem:" + k)]);
+        var items = result.RootElement.GetProperty("Items");
+        var keptByKind = kinds.Select(kind => items.TryGetProperty(kind, out var list)
+            ? list.EnumerateArray().Select(item => item.GetProperty("NuGetPackageId").GetString()!).Order().ToList()
+            : []).ToList();
+
+        Assert.All(keptByKind, kept => Assert.Equal(keptByKind[0], kept));
+        return keptByKind[0];
+    }
+
+    private static string PluginFilterProject(IReadOnlyList<string> packageIds)
+    {
+        var targets = Path.Combine(SharedData.RepositoryRoot(), "src", "Captum.Plugins.Sdk", "buildTransitive", "CaptumSharp.Plugins.Sdk.targets");
+        var items = string.Concat(packageIds.Select((id, i) =>
+            $"""
+                <RuntimeCopyLocalItems Include="lib/{i}.dll" NuGetPackageId="{id}" />
+                <NativeCopyLocalItems Include="native/{i}.so" NuGetPackageId="{id}" />
+                <RuntimeTargetsCopyLocalItems Include="runtimes/{i}.so" NuGetPackageId="{id}" />
+                <ResourceCopyLocalItems Include="fr/{i}.resources.dll" NuGetPackageId="{id}" />
+
+            """));
+        return $"""
+            <Project>
+              <PropertyGroup><IsCaptumPlugin>true</IsCaptumPlugin></PropertyGroup>
+              <Import Project="{targets}" />
+              <ItemGroup>
+            {items}  </ItemGroup>
+            </Project>
+            """;
+    }
+
+    /// <summary>Runs dotnet msbuild on a project (its text) with these arguments and parses what it prints (-getItem's JSON).</summary>
+    private static JsonDocument MsBuildJson(string project, params string[] args)
+    {
+        using var folder = new TempFolder();
+        var path = Path.Combine(folder.Path, "plugin.proj");
+        File.WriteAllText(path, project);
+        return JsonDocument.Parse(Dotnet(folder.Path, ["msbuild", path, "-nologo", .. args]));
+    }
+
+    /// <summary>Runs the dotnet command with these arguments, without build nodes or servers left behind; its output.</summary>
+    private static string Dotnet(string workingDirectory, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = workingDirectory,
+        };
+        foreach (var argument in (string[])[.. args, "-nodeReuse:false"])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["DOTNET_CLI_USE_MSBUILD_SERVER"] = "false";
+        using var process = Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync();
+        var output = process.StandardOutput.ReadToEnd();
+        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), $"dotnet {args[0]} did not exit in 2 minutes");
+        Assert.True(process.ExitCode == 0, $"dotnet {string.Join(' ', args)} exited with {process.ExitCode}: {output}{error.Result}");
+        return output;
     }
 
     [GeneratedRegex(@"""(TorchSharp-c(pu|uda)[a-z-]*|libtorch[a-z0-9.-]*)/")]
