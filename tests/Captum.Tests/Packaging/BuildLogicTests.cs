@@ -286,6 +286,30 @@ public sealed partial class BuildLogicTests
         return output;
     }
 
+    [Fact]
+    public void TemplatePackage_SdkVersionDefault_IsThePackedVersion()
+    {
+        // A plugin made by dotnet new captum-plugin builds against the SDK of the captum command packed with the template,
+        // not the newest in the package sources. Packed from the build's output, into and through a temporary folder.
+        using var folder = new TempFolder();
+        var project = Path.Combine(SharedData.RepositoryRoot(), "src", "Captum.Templates", "Captum.Templates.csproj");
+        Dotnet(folder.Path, [
+            "pack", project, "-c", BuildOutputs.Configuration, "--no-build", "-nologo", "-o", folder.Path,
+            "-p:MinVerVersionOverride=7.8.9-stamp.1", $"-p:IntermediateOutputPath={folder.Path}/obj/", $"-p:NuspecOutputPath={folder.Path}/obj/"]);
+
+        using var package = System.IO.Compression.ZipFile.OpenRead(Path.Combine(folder.Path, "CaptumSharp.Templates.7.8.9-stamp.1.nupkg"));
+        var files = package.Entries.Where(e => e.FullName.Contains("captum-plugin/", StringComparison.Ordinal)).ToList();
+        var json = Assert.Single(files, e => e.FullName.EndsWith("/.template.config/template.json", StringComparison.Ordinal));
+        var csproj = Assert.Single(files, e => e.FullName.EndsWith("/CaptumPluginTemplate.csproj", StringComparison.Ordinal));
+        // The template beside its sources: the template engine takes the folder above .template.config as the template's.
+        Assert.Equal(Path.GetDirectoryName(Path.GetDirectoryName(json.FullName)), Path.GetDirectoryName(csproj.FullName));
+        using var template = JsonDocument.Parse(json.Open());
+        var sdkVersion = template.RootElement.GetProperty("symbols").GetProperty("sdkVersion");
+        Assert.Equal("7.8.9-stamp.1", sdkVersion.GetProperty("defaultValue").GetString());
+        using var reader = new StreamReader(csproj.Open());
+        Assert.Contains($"Version=\"{sdkVersion.GetProperty("replaces").GetString()}\"", reader.ReadToEnd(), StringComparison.Ordinal);
+    }
+
     [GeneratedRegex(@"""(TorchSharp-c(pu|uda)[a-z-]*|libtorch[a-z0-9.-]*)/")]
     private static partial Regex Backend();
 
