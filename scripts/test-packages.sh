@@ -3,7 +3,8 @@
 #   1. scripts/pack.sh into a temporary local feed (the tool for linux-x64 only);
 #   2. docs/plugins.md's project file, copied as is into a folder outside the repository with the minimal plugin's
 #      source, builds against that feed plus the usual registry into a plugin of a few MB at most;
-#   3. the captum tool, installed from the feed, lists and runs that plugin (--plugins DIR);
+#   3. the captum tool, installed from the feed, lists and runs that plugin (--plugins DIR), and has the third-party
+#      notices and libtorch's licence beside the command;
 #   4. a plugin made by `dotnet new captum-plugin` (CaptumSharp.Templates) builds the same way and runs;
 #   5. a console app made of the package readme's code (CaptumSharp.Attr + TorchSharp-cpu) runs;
 #   6. the standalone samples (samples/ImageClassifier, samples/TextClassifier), copied outside the repository, run
@@ -155,11 +156,22 @@ tool_size() {
   [ -n "$tools" ] && [ "$(du -sm "$tools" | cut -f1)" -lt 600 ]
 }
 check tool-size tool_size
+# The third-party notices and libtorch's licence beside the command (THIRD-PARTY-NOTICES.txt, docs/packaging.md).
+tool_notices() {
+  local command_folder
+  command_folder="$(dirname "$(find "$work/tool/.store" -name captum.dll -path "*captumsharp.cli.*" | head -n 1)")"
+  ls -la "$command_folder"/*.txt
+  cmp "$ROOT/THIRD-PARTY-NOTICES.txt" "$command_folder/THIRD-PARTY-NOTICES.txt" &&
+  grep -q "From PyTorch" "$command_folder/LICENSE-LIBTORCH.txt"
+}
+check tool-notices tool_notices
 
 # 4. The template.
 template() {
   dotnet new install "$feed/CaptumSharp.Templates.$version.nupkg" --debug:custom-hive "$work/hive" &&
   dotnet new captum-plugin -n Acme.Words --pluginName acme -o "$work/template/Acme.Words" --debug:custom-hive "$work/hive" &&
+  # The SDK of the template's own version, that of the tool installed above.
+  grep -q "Include=\"CaptumSharp.Plugins.Sdk\" Version=\"$version\"" "$work/template/Acme.Words/Acme.Words.csproj" &&
   dotnet build "$work/template/Acme.Words" -c Release -nologo -o "$work/plugins/Acme.Words"
   local answer
   answer="$(captum acme-explain --text "great movie")"

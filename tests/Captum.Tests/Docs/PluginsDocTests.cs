@@ -34,6 +34,21 @@ public sealed partial class PluginsDocTests
         Assert.Equal(project, Unindent(match.Groups["code"].Value));
     }
 
+    [Theory]
+    [InlineData("samples/MinimalPlugin/Captum.Plugins.Minimal.csproj")]
+    [InlineData("src/Captum.Templates/content/captum-plugin/CaptumPluginTemplate.csproj")]
+    public void PluginProjectFile_OutsideTheBuild_IsWellFormedXml(string path)
+    {
+        // Neither is built by the solution (they reference the packages), so a slip such as "--" inside an XML comment
+        // would first show in scripts/test-packages.sh or on a user's machine.
+        var file = Path.Combine(GettingStartedDocTests.RepositoryRoot(), path);
+
+        var project = System.Xml.Linq.XDocument.Load(file);
+
+        Assert.Equal("Project", project.Root!.Name.LocalName);
+        Assert.Equal("Microsoft.NET.Sdk", project.Root.Attribute("Sdk")?.Value);
+    }
+
     /// <summary>A fenced block of a list item, without the item's indentation.</summary>
     private static string Unindent(string block)
     {

