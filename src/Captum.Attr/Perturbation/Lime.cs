@@ -12,8 +12,8 @@ namespace Captum.Attr;
 /// <remarks>
 /// <para>
 /// Python: <c>captum.attr.Lime(forward_func, interpretable_model=None, similarity_func=None, perturb_func=None)</c>.
-/// Captum's defaults are kept: the surrogate is a Lasso with alpha 0.01 (<see cref="LassoSurrogate"/>, a C#
-/// port of the scikit-learn solver Captum calls), samples are weighted by exp(-d² / (2 · 1.0²)) of the cosine
+/// Captum's defaults are kept: the surrogate is a Lasso with alpha 0.01 (<see cref="LassoSurrogate"/>: cyclic
+/// coordinate descent on the objective of the scikit-learn Lasso Captum calls), samples are weighted by exp(-d² / (2 · 1.0²)) of the cosine
 /// distance d between the flattened original and perturbed inputs, and every feature of a sample is on with
 /// probability 1/2.
 /// </para>
