@@ -49,6 +49,13 @@ public static class ResultMerger
             throw new ArgumentException($"folder not found: {folder}", nameof(folder));
         }
 
+        if (File.Exists(Path.Combine(folder, ShardManifest.FileName)) && Path.GetDirectoryName(Path.GetFullPath(folder).TrimEnd(Path.DirectorySeparatorChar)) is { } run
+            && File.Exists(Path.Combine(run, AttributionRunSpec.FileName)))
+        {
+            // A shard's folder holds a copy of run.json too; merged alone it would look like a run with nothing done.
+            throw new ArgumentException($"{folder} is one shard's folder of the run in {run}: merge the run's folder, {run}.", nameof(folder));
+        }
+
         CheckOutputs(folder, outFile, jsonFile);
         var spec = AttributionRunSpec.Read(folder);
         CheckShardsAreOf(spec, folder);

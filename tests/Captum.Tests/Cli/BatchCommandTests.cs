@@ -96,6 +96,22 @@ public sealed class BatchCommandTests
         }
     }
 
+    [Fact]
+    public void MergeResults_OneShardsFolder_Exits2NamingTheRunsFolder()
+    {
+        var (temp, plugins, manifest) = Setup();
+        using var _ = temp;
+        var outFolder = Path.Combine(temp.Path, "out");
+        Assert.Equal(0, Run(plugins, "attribute-dataset", "--dataset", manifest, "--method", "token-drop", "--out", outFolder).Code);
+        var shardFolder = Path.Combine(outFolder, "shard-00000");
+
+        var (code, _, error) = Run(plugins, "merge-results", shardFolder, "--out", Path.Combine(temp.Path, "m.parquet"));
+
+        Assert.Equal(2, code);
+        Assert.StartsWith($"captum: error: {shardFolder} is one shard's folder of the run in {outFolder}: merge the run's folder, {outFolder}.", error, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(temp.Path, "m.parquet")));
+    }
+
     [Theory]
     [InlineData("json-is-out", "--json")]
     [InlineData("json-is-out-by-another-path", "--json")]
