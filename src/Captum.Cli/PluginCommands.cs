@@ -28,7 +28,7 @@ internal static class PluginCommands
     private static Command Create(PluginHost host, IPluginCommand pluginCommand, TextWriter output, TextWriter error)
     {
         var command = new Command(pluginCommand.Name, pluginCommand.Description);
-        var readers = new List<(PluginCommandOption Spec, Func<ParseResult, IReadOnlyList<string>?> Read)>();
+        var readers = new List<(PluginCommandOption Spec, Func<ParseResult, IReadOnlyList<string>?> Read, Option Option)>();
         foreach (var spec in pluginCommand.Options)
         {
             var (option, read) = spec.Kind switch
@@ -41,7 +41,7 @@ internal static class PluginCommands
                 _ => Typed(spec, s => s, v => v),
             };
             command.Options.Add(option);
-            readers.Add((spec, read));
+            readers.Add((spec, read, option));
         }
 
         command.SetAction((parse, cancellationToken) =>
@@ -49,8 +49,14 @@ internal static class PluginCommands
             CaptumCli.WarnAboutFailures(host, error);
             var values = new Dictionary<string, string>(StringComparer.Ordinal);
             var repeated = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
-            foreach (var (spec, read) in readers)
+            var givenOptions = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var (spec, read, option) in readers)
             {
+                if (parse.GetResult(option) is { Implicit: false })
+                {
+                    givenOptions.Add(spec.Name);
+                }
+
                 if (read(parse) is not { } given)
                 {
                     continue;
@@ -72,7 +78,7 @@ internal static class PluginCommands
             using var stop = new TerminationSignal(cancellationToken);
             try
             {
-                return Task.FromResult(Fail.Guard(error, () => pluginCommand.Run(new PluginCommandContext(values, repeated, output, error, stop.Token))));
+                return Task.FromResult(Fail.Guard(error, () => pluginCommand.Run(new PluginCommandContext(values, repeated, output, error, stop.Token) { GivenOptions = givenOptions })));
             }
             catch (OperationCanceledException) when (stop.Token.IsCancellationRequested)
             {

@@ -171,6 +171,22 @@ public sealed class ShardedAttributionQualityTests(SingleProcessQualityFixture s
         Assert.False(Directory.Exists(folder));
     }
 
+    [Theory]
+    [InlineData("--scenes", "10")]
+    [InlineData("--steps", "9")]
+    [InlineData("--seed", "1")]
+    public void VqaEvalFrom_AnOptionOfTheRun_Exits2NamingItNotReportingTheFoldersRunAsIfItWereThatOne(string option, string value)
+    {
+        // Not even a folder is needed: the refusal comes first.
+        using var temp = new TempFolder();
+
+        var (code, output, error) = BundledCli.Run("vqa-eval", "--from", temp.Path, option, value);
+
+        Assert.Equal(2, code);
+        Assert.Equal(string.Empty, output);
+        Assert.StartsWith($"captum: error: {option} does not go with --from: the report is of the run in {temp.Path}", error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void VqaEval_ShardIndexWithoutOut_Refused()
     {
