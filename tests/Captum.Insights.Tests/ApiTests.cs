@@ -81,14 +81,27 @@ public sealed class ApiTests(InsightsFixture fixture) : IClassFixture<InsightsFi
     }
 
     [Fact]
-    public async Task Explain_ChosenTarget_ExplainsThatLabel()
+    public async Task Explain_ChosenTarget_ExplainsThatLabelAndNamesThePrediction()
     {
         var (_, models) = await fixture.Get("api/models");
         var labels = models.GetProperty("models")[0].GetProperty("labels").EnumerateArray().Select(l => l.GetString()!).ToList();
-        var (status, json, _) = await fixture.Explain(InsightsFixture.Form([("example", "0"), ("steps", "4"), ("target", labels[3])]));
+        var (_, byPrediction, _) = await fixture.Explain(InsightsFixture.Form([("example", "0"), ("steps", "4")]));
+        var predicted = byPrediction.GetProperty("results")[0];
+        Assert.Equal(predicted.GetProperty("answer").GetString(), predicted.GetProperty("predicted").GetString());
+        Assert.Equal(predicted.GetProperty("answerIndex").GetInt64(), predicted.GetProperty("predictedIndex").GetInt64());
+        Assert.Equal(predicted.GetProperty("probability").GetDouble(), predicted.GetProperty("predictedProbability").GetDouble());
+        var other = (int)((predicted.GetProperty("answerIndex").GetInt64() + 1) % labels.Count);
+
+        var (status, json, _) = await fixture.Explain(InsightsFixture.Form([("example", "0"), ("steps", "4"), ("target", labels[other])]));
+
         Assert.Equal(200, status);
-        Assert.Equal(labels[3], json.GetProperty("results")[0].GetProperty("answer").GetString());
-        Assert.Equal(3, json.GetProperty("results")[0].GetProperty("answerIndex").GetInt64());
+        var result = json.GetProperty("results")[0];
+        Assert.Equal(labels[other], result.GetProperty("answer").GetString());
+        Assert.Equal(other, result.GetProperty("answerIndex").GetInt64());
+        Assert.Equal(predicted.GetProperty("answer").GetString(), result.GetProperty("predicted").GetString());
+        Assert.Equal(predicted.GetProperty("answerIndex").GetInt64(), result.GetProperty("predictedIndex").GetInt64());
+        Assert.Equal(predicted.GetProperty("probability").GetDouble(), result.GetProperty("predictedProbability").GetDouble());
+        Assert.NotEqual(result.GetProperty("probability").GetDouble(), result.GetProperty("predictedProbability").GetDouble());
     }
 
     [Fact]

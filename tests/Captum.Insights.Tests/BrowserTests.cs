@@ -45,8 +45,9 @@ public sealed class BrowserTests(BrowserFixture fixture) : IClassFixture<Browser
         var (status, api, _) = await fixture.Explain(InsightsFixture.Form([("example", "2"), ("method", "layer-ig"), ("method", "gradient-x-activation"), ("steps", "10"), ("target", "predicted"), ("baseline", "blur")]));
         Assert.Equal(200, status);
         var result = api.GetProperty("results")[0];
-        Assert.Equal(result.GetProperty("answer").GetString(), await page.Locator("[data-testid=answer-label]").TextContentAsync());
-        AssertShown(result.GetProperty("probability").GetDouble(), await page.Locator("[data-testid=probability]").TextContentAsync());
+        Assert.Equal(result.GetProperty("predicted").GetString(), await page.Locator("[data-testid=predicted-label]").TextContentAsync());
+        AssertShown(result.GetProperty("predictedProbability").GetDouble(), await page.Locator("[data-testid=predicted-probability]").TextContentAsync());
+        Assert.Equal(0, await page.Locator("[data-testid=explained-label]").CountAsync());
         foreach (var method in new[] { "layer-ig", "gradient-x-activation" })
         {
             var numbers = result.GetProperty("methods").GetProperty(method);
@@ -79,6 +80,31 @@ public sealed class BrowserTests(BrowserFixture fixture) : IClassFixture<Browser
         var (jsonStatus, downloaded) = await fixture.Get(json!);
         Assert.Equal(200, jsonStatus);
         Assert.Equal(result.GetProperty("tokenAttributions").GetRawText(), downloaded.GetProperty("results")[0].GetProperty("tokenAttributions").GetRawText());
+        await page.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Page_TargetOtherThanThePrediction_ShowsThePredictionAndTheExplainedClass()
+    {
+        var (_, byPrediction, _) = await fixture.Explain(InsightsFixture.Form([("example", "4"), ("steps", "6")]));
+        var predicted = byPrediction.GetProperty("results")[0];
+        var labels = (await fixture.Get("api/models")).Json.GetProperty("models")[0].GetProperty("labels").EnumerateArray().Select(l => l.GetString()!).ToList();
+        var target = labels[(int)((predicted.GetProperty("answerIndex").GetInt64() + 1) % labels.Count)];
+        var page = await fixture.OpenAsync();
+        await page.Locator("[data-testid=example]").Nth(4).ClickAsync();
+        await page.Locator("[data-testid=steps]").FillAsync("6");
+        await page.Locator("[data-testid=target]").SelectOptionAsync(target);
+        await page.Locator("[data-testid=run]").ClickAsync();
+        await page.Locator("[data-testid=explained-label]").WaitForAsync();
+
+        // The model's prediction first, then the class the attributions explain, each with its own probability.
+        var (_, api, _) = await fixture.Explain(InsightsFixture.Form([("example", "4"), ("steps", "6"), ("target", target)]));
+        var result = api.GetProperty("results")[0];
+        Assert.Equal(predicted.GetProperty("answer").GetString(), await page.Locator("[data-testid=predicted-label]").TextContentAsync());
+        AssertShown(predicted.GetProperty("probability").GetDouble(), await page.Locator("[data-testid=predicted-probability]").TextContentAsync());
+        Assert.Equal(target, await page.Locator("[data-testid=explained-label]").TextContentAsync());
+        AssertShown(result.GetProperty("probability").GetDouble(), await page.Locator("[data-testid=explained-probability]").TextContentAsync());
+        Assert.StartsWith($"Predicted: {predicted.GetProperty("answer").GetString()} (probability ", await page.Locator("div[data-testid=answer]").TextContentAsync(), StringComparison.Ordinal);
         await page.CloseAsync();
     }
 
@@ -177,8 +203,8 @@ public sealed class BrowserTests(BrowserFixture fixture) : IClassFixture<Browser
             using var form = InsightsFixture.Form([("model", model), ("example", "2"), ("method", "layer-ig"), ("method", "occlusion")]);
             var api = JsonDocument.Parse(await (await client.PostAsync("api/explain", form)).Content.ReadAsStringAsync()).RootElement.GetProperty("results")[0];
             var row = page.Locator($"[data-testid='model-row-{model}']");
-            Assert.Equal(api.GetProperty("answer").GetString(), await row.Locator("[data-testid=answer-label]").TextContentAsync());
-            AssertShown(api.GetProperty("probability").GetDouble(), await row.Locator("[data-testid=probability]").TextContentAsync());
+            Assert.Equal(api.GetProperty("predicted").GetString(), await row.Locator("[data-testid=predicted-label]").TextContentAsync());
+            AssertShown(api.GetProperty("predictedProbability").GetDouble(), await row.Locator("[data-testid=predicted-probability]").TextContentAsync());
             AssertShown(api.GetProperty("methods").GetProperty("occlusion").GetProperty("totalContribution").GetDouble(), await row.Locator("[data-testid='method-result-occlusion'] [data-testid=number-total]").TextContentAsync());
         }
 
@@ -216,8 +242,8 @@ public sealed class BrowserTests(BrowserFixture fixture) : IClassFixture<Browser
             var api = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("results")[0];
             var row = page.Locator($"[data-testid='model-row-{model}']");
             Assert.Equal(example.Id, api.GetProperty("image").GetString());
-            Assert.Equal(api.GetProperty("answer").GetString(), await row.Locator("[data-testid=answer-label]").TextContentAsync());
-            AssertShown(api.GetProperty("probability").GetDouble(), await row.Locator("[data-testid=probability]").TextContentAsync());
+            Assert.Equal(api.GetProperty("predicted").GetString(), await row.Locator("[data-testid=predicted-label]").TextContentAsync());
+            AssertShown(api.GetProperty("predictedProbability").GetDouble(), await row.Locator("[data-testid=predicted-probability]").TextContentAsync());
             AssertShown(api.GetProperty("methods").GetProperty("layer-ig").GetProperty("totalContribution").GetDouble(), await row.Locator("[data-testid='method-result-layer-ig'] [data-testid=number-total]").TextContentAsync());
         }
 
@@ -332,7 +358,7 @@ public sealed class BrowserTests(BrowserFixture fixture) : IClassFixture<Browser
         using var form = InsightsFixture.Form([("prompt", Prompt), ("method", "layer-ig")]);
         var api = JsonDocument.Parse(await (await client.PostAsync("api/explain", form)).Content.ReadAsStringAsync()).RootElement.GetProperty("results")[0];
         Assert.Equal("garden", api.GetProperty("answer").GetString());
-        Assert.Equal("garden", await page.Locator("[data-testid=answer-label]").TextContentAsync());
+        Assert.Equal("garden", await page.Locator("[data-testid=predicted-label]").TextContentAsync());
         Assert.Equal(Prompt.Split(' '), await words.EvaluateAllAsync<string[]>("ws => ws.map(w => w.textContent.trim())"));
         var shown = await words.EvaluateAllAsync<string[]>("ws => ws.map(w => w.dataset.value)");
         var tokens = api.GetProperty("tokenAttributions").EnumerateArray().Select(t => t.GetDouble()).ToList();
@@ -366,8 +392,8 @@ public sealed class BrowserTests(BrowserFixture fixture) : IClassFixture<Browser
         using var client = new HttpClient { BaseAddress = server.Url };
         using var form = InsightsFixture.Form([("model", model), ("example", example.ToString(CultureInfo.InvariantCulture))]);
         var api = JsonDocument.Parse(await (await client.PostAsync("api/explain", form)).Content.ReadAsStringAsync()).RootElement.GetProperty("results")[0];
-        Assert.Equal(api.GetProperty("answer").GetString(), await row.Locator("[data-testid=answer-label]").TextContentAsync());
-        AssertShown(api.GetProperty("probability").GetDouble(), await row.Locator("[data-testid=probability]").TextContentAsync());
+        Assert.Equal(api.GetProperty("predicted").GetString(), await row.Locator("[data-testid=predicted-label]").TextContentAsync());
+        AssertShown(api.GetProperty("predictedProbability").GetDouble(), await row.Locator("[data-testid=predicted-probability]").TextContentAsync());
     }
 
     /// <summary>The page shows <paramref name="expected"/> to six significant digits.</summary>

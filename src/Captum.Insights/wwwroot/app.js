@@ -304,8 +304,7 @@ async function render(runs) {
     return element('div', { className: 'model-row', dataset: { model: run.model, testid: `model-row-${run.model}` } }, [
       element('div', { dataset: { testid: 'answer' } }, [
         state.runs.length > 1 ? element('strong', { text: `${run.model}: ` }) : '',
-        'Answer: ', element('strong', { text: r.answer, dataset: { testid: 'answer-label' } }),
-        ' (probability ', element('span', { text: format(r.probability), dataset: { testid: 'probability' } }), ')',
+        ...answerParts(r),
         r.expected ? ` · expected ${r.expected}` : '',
         state.runs.length > 1 ? element('a', { href: `api/runs/${run.id}/result.json`, download: 'result.json', text: ' JSON' }) : '',
       ]),
@@ -314,6 +313,19 @@ async function render(runs) {
   });
   $('columns').replaceChildren(...rows);
   $('results').hidden = false;
+}
+
+// The model's prediction, then, when the target chosen is another class, the class the attributions explain.
+function answerParts(r) {
+  const parts = [
+    'Predicted: ', element('strong', { text: r.predicted, dataset: { testid: 'predicted-label' } }),
+    ' (probability ', element('span', { text: format(r.predictedProbability), dataset: { testid: 'predicted-probability' } }), ')',
+  ];
+  if (r.answerIndex !== r.predictedIndex) {
+    parts.push(' · Explained: ', element('strong', { text: r.answer, dataset: { testid: 'explained-label' } }),
+      ' (probability ', element('span', { text: format(r.probability), dataset: { testid: 'explained-probability' } }), ')');
+  }
+  return parts;
 }
 
 function imageUrl(run, input, method) {
