@@ -124,6 +124,32 @@ public sealed class BrowserTests(BrowserFixture fixture) : IClassFixture<Browser
     }
 
     [Fact]
+    public async Task Page_ViewChangedAfterTheRunExpired_ShowsTheServersMessage()
+    {
+        // A server that keeps one run: another request makes the page's run expire.
+        await using var server = await InsightsServer.StartAsync(
+            [new InsightsModel(VqaModelProvider.LoadModel(null, null, new VqaModelOptions()), new SceneDataset().Open(new ExampleDatasetOptions { Count = 4, Seed = 3 }))],
+            options: new InsightsServerOptions { RunsKept = 1 });
+        var page = await Open(server);
+        await page.Locator("[data-testid=example]").First.ClickAsync();
+        await page.Locator("[data-testid=steps]").FillAsync("4");
+        await page.Locator("[data-testid=run]").ClickAsync();
+        var heatmap = page.Locator("[data-testid=heatmap]");
+        await heatmap.WaitForAsync();
+        var run = await heatmap.GetAttributeAsync("data-run");
+        using var client = new HttpClient { BaseAddress = server.Url };
+        using var form = InsightsFixture.Form([("example", "1"), ("steps", "4")]);
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await client.PostAsync("api/explain", form)).StatusCode);
+
+        await page.Locator("[data-testid=view]").SelectOptionAsync("blended_heat_map");
+
+        var error = page.Locator("[data-testid=error]");
+        await error.WaitForAsync();
+        Assert.Equal($"The layer-ig heat map of image cannot be shown: no run '{run}': runs are kept for a while only; explain again.", await error.TextContentAsync());
+        await page.CloseAsync();
+    }
+
+    [Fact]
     public async Task Page_LongRunCancelled_SaysCancelledAndTheServerStopsIt()
     {
         var (_, before) = await fixture.Get("healthz");

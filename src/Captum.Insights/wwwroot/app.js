@@ -339,6 +339,20 @@ function refreshImages() {
   for (const img of document.querySelectorAll('img.heatmap')) img.src = imageUrl(img.dataset.run, img.dataset.input, img.dataset.method);
 }
 
+// A heat map the server did not draw: its own reason, e.g. a view Captum refuses for the sign, or a run no longer kept.
+async function imageError(img) {
+  const url = img.src;
+  let reason = '';
+  try {
+    const response = await fetch(url);
+    if (!response.ok) reason = (await response.json()).error || `${response.status} ${response.statusText}`;
+  } catch (e) {
+    reason = `the server cannot be reached (${e.message})`;
+  }
+  if (img.src !== url) return;
+  showError(`The ${img.dataset.method} heat map of ${img.dataset.input} cannot be shown: ${reason || 'it did not load; try again'}`);
+}
+
 function methodColumn(runState, method, result) {
   const run = runState.id;
   const numbers = result.methods[method];
@@ -346,7 +360,7 @@ function methodColumn(runState, method, result) {
   for (const input of runState.info.images) {
     const img = element('img', { className: 'heatmap', alt: `${method} attribution of ${input}`, dataset: { input, method, run, testid: 'heatmap' } });
     img.src = imageUrl(run, input, method);
-    img.addEventListener('error', () => showError(`The ${method} heat map cannot be drawn as ${$('view').value} with sign ${$('sign').value}: pick another sign.`));
+    img.addEventListener('error', () => imageError(img));
     column.append(img);
   }
   if (numbers.tokenAttributions && result.tokens) {
