@@ -150,6 +150,48 @@ public sealed class BrowserTests(BrowserFixture fixture) : IClassFixture<Browser
     }
 
     [Fact]
+    public async Task Page_UploadInputChangedAfterUseTheseInputs_DropsTheSourceUntilUsedAgain()
+    {
+        var page = await fixture.OpenAsync();
+        var selection = page.Locator("[data-testid=selection]");
+        var run = page.Locator("[data-testid=run]");
+        var image = page.Locator("[data-testid=upload-image]");
+        var question = page.Locator("[data-testid=upload-question]");
+        await image.SetInputFilesAsync(new FilePayload { Name = "scene.png", MimeType = "image/png", Buffer = fixture.Dataset.Get(0).Inputs["image"].Content.ToArray() });
+        await question.FillAsync("what color is the circle?");
+        await page.Locator("[data-testid=use-upload]").ClickAsync();
+        Assert.Equal("Upload: scene.png what color is the circle?", await selection.TextContentAsync());
+        Assert.True(await run.IsEnabledAsync());
+
+        // Another question: the source said the old one, so it is dropped until "Use these inputs" takes the new one.
+        await question.FillAsync("what color is the square?");
+        Assert.Equal("Pick an example or give your own inputs.", await selection.TextContentAsync());
+        Assert.True(await run.IsDisabledAsync());
+        await page.Locator("[data-testid=use-upload]").ClickAsync();
+        Assert.Equal("Upload: scene.png what color is the square?", await selection.TextContentAsync());
+
+        // The file cleared: no source, and "Use these inputs" says what is missing.
+        await image.SetInputFilesAsync(Array.Empty<FilePayload>());
+        Assert.Equal("Pick an example or give your own inputs.", await selection.TextContentAsync());
+        Assert.True(await run.IsDisabledAsync());
+        await page.Locator("[data-testid=use-upload]").ClickAsync();
+        Assert.Equal("image: choose an image file.", await page.Locator("[data-testid=error]").TextContentAsync());
+
+        // Another file, used: Explain sends it, the question as typed (the run's result.json says which it explained).
+        await image.SetInputFilesAsync(new FilePayload { Name = "other.png", MimeType = "image/png", Buffer = fixture.Dataset.Get(1).Inputs["image"].Content.ToArray() });
+        await page.Locator("[data-testid=use-upload]").ClickAsync();
+        Assert.Equal("Upload: other.png what color is the square?", await selection.TextContentAsync());
+        await run.ClickAsync();
+        await page.Locator("[data-testid=heatmap]").First.WaitForAsync();
+        var (status, result) = await fixture.Get((await page.Locator("[data-testid=download-json]").GetAttributeAsync("href"))!);
+        Assert.Equal(200, status);
+        Assert.Equal("other.png", result.GetProperty("image").GetString());
+        Assert.Equal("what color is the square?", result.GetProperty("results")[0].GetProperty("question").GetString());
+        Assert.False(await page.Locator("[data-testid=error]").IsVisibleAsync());
+        await page.CloseAsync();
+    }
+
+    [Fact]
     public async Task Page_LongRunCancelled_SaysCancelledAndTheServerStopsIt()
     {
         var (_, before) = await fixture.Get("healthz");

@@ -75,6 +75,12 @@ async function selectModel(name) {
     ? element('label', { text: `${input.name} ` }, [element('input', { type: 'file', accept: 'image/*', name: input.name, dataset: { testid: `upload-${input.name}` } })])
     : element('label', { text: `${input.name} ` }, [element('input', { type: 'text', name: input.name, maxLength: state.info.limits.maxTextLength, placeholder: input.description, dataset: { testid: `upload-${input.name}` } })]));
   $('upload-inputs').replaceChildren(...uploads);
+  // The source names the inputs "Use these inputs" took: changing one makes it stale, so it is dropped until used again.
+  for (const input of $('upload-inputs').querySelectorAll('input')) {
+    input.addEventListener(input.type === 'file' ? 'change' : 'input', () => {
+      if (state.source && state.source.kind === 'upload') setSource(null);
+    });
+  }
   $('upload-panel').hidden = !state.model.acceptsUploads;
   const images = state.model.inputs.some(input => input.kind === 'image');
   $('view').parentElement.hidden = !images;
@@ -132,21 +138,35 @@ function exampleItem(example) {
   return item;
 }
 
-function useUpload() {
-  showError('');
-  const fields = [...$('upload-inputs').querySelectorAll('input')];
-  for (const input of fields) {
+// The upload inputs as they are, [name, value, file name] each; an error naming the input that is missing or too large.
+function uploadValues() {
+  const values = [];
+  for (const input of $('upload-inputs').querySelectorAll('input')) {
     if (input.type === 'file') {
       const file = input.files[0];
-      if (!file) return showError(`${input.name}: choose an image file.`);
-      if (file.size > state.info.limits.maxUploadBytes) return showError(`${input.name}: ${file.name} is ${file.size} bytes; at most ${state.info.limits.maxUploadBytes} may be uploaded.`);
-    } else if (!input.value.trim()) {
-      return showError(`${input.name} is empty: type ${input.placeholder}.`);
+      if (!file) throw new Error(`${input.name}: choose an image file.`);
+      if (file.size > state.info.limits.maxUploadBytes) throw new Error(`${input.name}: ${file.name} is ${file.size} bytes; at most ${state.info.limits.maxUploadBytes} may be uploaded.`);
+      values.push([input.name, file, file.name]);
+    } else {
+      if (!input.value.trim()) throw new Error(`${input.name} is empty: type ${input.placeholder}.`);
+      values.push([input.name, input.value]);
     }
   }
+  return values;
+}
+
+function useUpload() {
+  showError('');
+  let values;
+  try {
+    values = uploadValues();
+  } catch (e) {
+    return showError(e.message);
+  }
   for (const li of $('examples').children) li.classList.remove('selected');
-  const file = fields.find(f => f.type === 'file');
-  setSource({ kind: 'upload', label: `Upload: ${file ? file.files[0].name : ''} ${fields.filter(f => f.type !== 'file').map(f => f.value).join(' · ')}` });
+  const files = values.filter(v => v[1] instanceof File).map(v => v[2]);
+  const texts = values.filter(v => !(v[1] instanceof File)).map(v => v[1]);
+  setSource({ kind: 'upload', label: `Upload: ${[...files, texts.join(' · ')].join(' ')}` });
 }
 
 function setSource(source) {
@@ -177,7 +197,8 @@ function compareRefusal(other) {
   return '';
 }
 
-async function requestForm(model) {
+// The form of one model's request; uploads are the upload inputs as Explain read them, the same for every model.
+async function requestForm(model, source, uploads) {
   const form = new FormData();
   form.append('model', model);
   for (const box of $('methods').querySelectorAll('input:checked')) form.append('method', box.value);
@@ -187,25 +208,25 @@ async function requestForm(model) {
   const other = state.info.models.find(m => m.name === model);
   const refusal = model === state.model.name ? '' : compareRefusal(other);
   if (refusal) throw new Error(`${model} cannot explain this beside ${state.model.name}: ${refusal}.`);
-  if (state.source.kind === 'example' && sharesExamples(other)) {
+  if (source.kind === 'example' && sharesExamples(other)) {
     // The index with its dataset's identity: the server refuses it for a model of another dataset.
-    form.append('example', String(state.source.index));
-    form.append('dataset', state.source.dataset);
-  } else if (state.source.kind === 'example') {
+    form.append('example', String(source.index));
+    form.append('dataset', source.dataset);
+  } else if (source.kind === 'example') {
     // A model without these examples is given the example's own inputs, as an upload named by the example's id.
     for (const input of state.model.inputs) {
       if (input.kind !== 'image') {
-        form.append(input.name, state.source.texts[input.name] ?? '');
+        form.append(input.name, source.texts[input.name] ?? '');
         continue;
       }
-      const image = await fetch(`api/models/${encodeURIComponent(state.model.name)}/examples/${state.source.index}/inputs/${encodeURIComponent(input.name)}`);
+      const image = await fetch(`api/models/${encodeURIComponent(state.model.name)}/examples/${source.index}/inputs/${encodeURIComponent(input.name)}`);
       if (!image.ok) throw new Error(`${input.name}: the example's image cannot be read (${image.status}).`);
-      form.append(input.name, await image.blob(), state.source.id);
+      form.append(input.name, await image.blob(), source.id);
     }
   } else {
-    for (const input of $('upload-inputs').querySelectorAll('input')) {
-      if (input.type === 'file') form.append(input.name, input.files[0], input.files[0].name);
-      else form.append(input.name, input.value);
+    for (const [name, value, fileName] of uploads) {
+      if (fileName === undefined) form.append(name, value);
+      else form.append(name, value, fileName);
     }
   }
   return form;
@@ -214,6 +235,13 @@ async function requestForm(model) {
 async function explain() {
   showError('');
   if (!$('methods').querySelector('input:checked')) return showError('Pick at least one method.');
+  const source = state.source;
+  let uploads = null;
+  try {
+    if (source.kind === 'upload') uploads = uploadValues();
+  } catch (e) {
+    return showError(`${e.message} Then "Use these inputs" again.`);
+  }
   const controller = new AbortController();
   state.controller = controller;
   $('run').disabled = true;
@@ -225,7 +253,7 @@ async function explain() {
   const runs = [];
   try {
     for (const model of models) {
-      const finished = await explainWith(model, controller);
+      const finished = await explainWith(model, source, uploads, controller);
       if (!finished) return;
       runs.push(finished);
     }
@@ -247,9 +275,9 @@ async function explain() {
 }
 
 // One model's run, streamed: its progress shown as it comes; the finished run, or null after an error line.
-async function explainWith(model, controller) {
+async function explainWith(model, source, uploads, controller) {
   let finished = null;
-  const response = await fetch('api/explain', { method: 'POST', body: await requestForm(model), headers: { Accept: 'application/x-ndjson' }, signal: controller.signal });
+  const response = await fetch('api/explain', { method: 'POST', body: await requestForm(model, source, uploads), headers: { Accept: 'application/x-ndjson' }, signal: controller.signal });
   if (!response.ok) {
     const body = await response.json().catch(() => ({}));
     const wait = response.headers.get('Retry-After');
