@@ -213,14 +213,57 @@ public sealed class ExampleFilterTests(MixedPredictionsFixture fixture) : IClass
             Assert.Equal(expected.Inputs["question"].Text, examples[i].GetProperty("texts").GetProperty("question").GetString());
             Assert.Equal(wrong.Contains(i), !examples[i].GetProperty("correct").GetBoolean());
         }
-
-        // By answer: the examples expecting the answer of a wrongly answered one, whatever their prediction.
-        var answer = examples[wrong[0]].GetProperty("expected").GetString()!;
-        var (_, byAnswer) = await fixture.Get($"api/models/{name}/examples?answer={Uri.EscapeDataString(answer)}");
-        Assert.Equal(
-            examples.Where(e => e.GetProperty("expected").GetString() == answer).Select(Index),
-            byAnswer.GetProperty("examples").EnumerateArray().Select(Index));
-
-        static int Index(JsonElement example) => example.GetProperty("index").GetInt32();
     }
+
+    [Fact]
+    public async Task Examples_Predicted_KeepsThoseWhosePredictionIsAmongTheLabelsAsCaptumsClassFilter()
+    {
+        var name = (await fixture.Get("api/models")).Json.GetProperty("models")[0].GetProperty("name").GetString()!;
+        var examples = (await fixture.Get($"api/models/{name}/examples")).Json.GetProperty("examples").EnumerateArray().ToList();
+        var wrong = examples.First(e => !e.GetProperty("correct").GetBoolean());
+        var label = wrong.GetProperty("predicted").GetString()!;
+        var (status, byPrediction) = await fixture.Get($"api/models/{name}/examples?predicted={Uri.EscapeDataString(label)}");
+
+        // Every example predicted as the label, the wrongly answered one among them, whatever it expects.
+        Assert.Equal(200, status);
+        Assert.Equal(examples.Where(e => e.GetProperty("predicted").GetString() == label).Select(Index), byPrediction.GetProperty("examples").EnumerateArray().Select(Index));
+        Assert.Contains(Index(wrong), byPrediction.GetProperty("examples").EnumerateArray().Select(Index));
+
+        // Several labels: those predicted as any of them.
+        var other = examples.Select(e => e.GetProperty("predicted").GetString()!).First(p => p != label);
+        var (_, byEither) = await fixture.Get($"api/models/{name}/examples?predicted={Uri.EscapeDataString(label)}&predicted={Uri.EscapeDataString(other)}");
+        Assert.Equal(
+            examples.Where(e => e.GetProperty("predicted").GetString() is { } p && (p == label || p == other)).Select(Index),
+            byEither.GetProperty("examples").EnumerateArray().Select(Index));
+    }
+
+    [Fact]
+    public async Task Examples_ExpectedOrItsFormerNameAnswer_KeepsThoseExpectingTheLabelWhateverTheirPrediction()
+    {
+        var name = (await fixture.Get("api/models")).Json.GetProperty("models")[0].GetProperty("name").GetString()!;
+        var examples = (await fixture.Get($"api/models/{name}/examples")).Json.GetProperty("examples").EnumerateArray().ToList();
+        var label = examples.First(e => !e.GetProperty("correct").GetBoolean()).GetProperty("expected").GetString()!;
+        var expected = examples.Where(e => e.GetProperty("expected").GetString() == label).Select(Index).ToList();
+
+        foreach (var parameter in new[] { "expected", "answer" })
+        {
+            var (status, json) = await fixture.Get($"api/models/{name}/examples?{parameter}={Uri.EscapeDataString(label)}");
+            Assert.Equal(200, status);
+            Assert.Equal(expected, json.GetProperty("examples").EnumerateArray().Select(Index));
+        }
+    }
+
+    [Theory]
+    [InlineData("predicted=nonsense", "predicted 'nonsense' is not one of scenes-vqa's labels.")]
+    [InlineData("expected=nonsense", "expected 'nonsense' is not one of scenes-vqa's labels.")]
+    [InlineData("expected=red&answer=red", "expected (or answer, its former name) is given more than once; give one label.")]
+    public async Task Examples_LabelFilterNotALabel_Is400NamingTheParameter(string query, string message)
+    {
+        var (status, json) = await fixture.Get($"api/models/scenes-vqa/examples?{query}");
+
+        Assert.Equal(400, status);
+        Assert.Equal(message, json.GetProperty("error").GetString());
+    }
+
+    private static int Index(JsonElement example) => example.GetProperty("index").GetInt32();
 }

@@ -109,6 +109,29 @@ public sealed class BrowserTests(BrowserFixture fixture) : IClassFixture<Browser
     }
 
     [Fact]
+    public async Task Page_PredictedFilter_ListsTheExamplesThePredictionKeepsAsCaptumsClassFilter()
+    {
+        // The scenes of seed 2, which the model answers both rightly and wrongly (see MixedPredictionsFixture).
+        await using var server = await InsightsServer.StartAsync(
+            [new InsightsModel(VqaModelProvider.LoadModel(null, null, new VqaModelOptions()), new SceneDataset().Open(new ExampleDatasetOptions { Count = InsightsFixture.ExampleCount, Seed = 2 }))]);
+        using var client = new HttpClient { BaseAddress = server.Url };
+        var examples = JsonDocument.Parse(await client.GetStringAsync("api/models/scenes-vqa/examples")).RootElement.GetProperty("examples").EnumerateArray().ToList();
+        var wrong = examples.First(e => !e.GetProperty("correct").GetBoolean());
+        var label = wrong.GetProperty("predicted").GetString()!;
+        var page = await Open(server);
+
+        await page.Locator("[data-testid=predicted]").SelectOptionAsync(label);
+
+        var shown = examples.Where(e => e.GetProperty("predicted").GetString() == label).ToList();
+        await page.Locator("#examples-status").Locator($"text={shown.Count} of {examples.Count} examples").WaitForAsync();
+        var items = page.Locator("[data-testid=example]");
+        Assert.Equal(shown.Select(e => e.GetProperty("index").GetInt32().ToString(CultureInfo.InvariantCulture)), await items.EvaluateAllAsync<string[]>("ls => ls.map(l => l.dataset.index)"));
+        Assert.All(await items.AllTextContentsAsync(), text => Assert.Contains($"predicted {label}", text, StringComparison.Ordinal));
+        Assert.Contains(await items.AllTextContentsAsync(), text => text.EndsWith($"expected {wrong.GetProperty("expected").GetString()} · predicted {label}", StringComparison.Ordinal));
+        await page.CloseAsync();
+    }
+
+    [Fact]
     public async Task Page_UploadOfANonImage_ShowsTheServersMessage()
     {
         var page = await fixture.OpenAsync();

@@ -52,7 +52,8 @@ async function start() {
   $('steps').value = state.info.limits.defaultSteps;
   $('model').addEventListener('change', () => selectModel($('model').value));
   $('filter').addEventListener('change', loadExamples);
-  $('answer').addEventListener('change', loadExamples);
+  $('predicted').addEventListener('change', loadExamples);
+  $('expected').addEventListener('change', loadExamples);
   $('use-upload').addEventListener('click', useUpload);
   $('run').addEventListener('click', explain);
   $('cancel').addEventListener('click', () => state.controller && state.controller.abort());
@@ -70,7 +71,7 @@ async function selectModel(name) {
   ])));
   const labels = state.model.labels;
   $('target').replaceChildren(element('option', { value: 'predicted', text: 'predicted' }), ...labels.map(l => element('option', { value: l, text: l })));
-  $('answer').replaceChildren(element('option', { value: '', text: 'any' }), ...labels.map(l => element('option', { value: l, text: l })));
+  for (const filter of [$('predicted'), $('expected')]) filter.replaceChildren(element('option', { value: '', text: 'any' }), ...labels.map(l => element('option', { value: l, text: l })));
   const uploads = state.model.inputs.map(input => input.kind === 'image'
     ? element('label', { text: `${input.name} ` }, [element('input', { type: 'file', accept: 'image/*', name: input.name, dataset: { testid: `upload-${input.name}` } })])
     : element('label', { text: `${input.name} ` }, [element('input', { type: 'text', name: input.name, maxLength: state.info.limits.maxTextLength, placeholder: input.description, dataset: { testid: `upload-${input.name}` } })]));
@@ -106,7 +107,8 @@ async function selectModel(name) {
 
 async function loadExamples() {
   const params = new URLSearchParams({ filter: $('filter').value });
-  if ($('answer').value) params.set('answer', $('answer').value);
+  if ($('predicted').value) params.set('predicted', $('predicted').value);
+  if ($('expected').value) params.set('expected', $('expected').value);
   $('examples-status').textContent = 'Loading examples (the model predicts each)…';
   try {
     const body = await getJson(`api/models/${encodeURIComponent(state.model.name)}/examples?${params}`);
