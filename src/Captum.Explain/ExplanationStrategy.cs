@@ -20,6 +20,9 @@ public abstract class ExplanationStrategy : IExplanationStrategy
     public virtual bool HasConvergenceDelta => false;
 
     /// <inheritdoc />
+    public virtual string DescribeFor(IInterpretableModel model) => Description;
+
+    /// <inheritdoc />
     public Explanation Explain(IInterpretableModel model, PreparedInput input, ExplanationOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);

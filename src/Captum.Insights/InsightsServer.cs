@@ -337,7 +337,7 @@ public sealed class InsightsServer : IAsyncDisposable
                 inputs = m.Model.Model.RawInputs.Select(r => new { name = r.Name, kind = r.Kind == RawInputKind.ImageFile ? "image" : "text", description = r.Description }),
                 examples = m.ExampleCount,
                 dataset = m.Dataset,
-                methods = strategies.Strategies.Select(s => new { name = s.Name, description = s.Description }),
+                methods = strategies.Strategies.Select(s => new { name = s.Name, description = s.DescribeFor(m.Model.Model), completeness = s.HasConvergenceDelta }),
             }),
             views = Views,
             signs = Signs,

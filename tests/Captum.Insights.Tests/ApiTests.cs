@@ -32,6 +32,34 @@ public sealed class ApiTests(InsightsFixture fixture) : IClassFixture<InsightsFi
     }
 
     [Fact]
+    public async Task Models_Methods_SayWhoseSumsAddUpToTheOutputsChange()
+    {
+        var (_, json) = await fixture.Get("api/models");
+
+        // Completeness: the path methods, which have a convergence delta; not occlusion nor gradient times activation.
+        var methods = json.GetProperty("models")[0].GetProperty("methods").EnumerateArray().ToDictionary(m => m.GetProperty("name").GetString()!, m => m.GetProperty("completeness").GetBoolean());
+        Assert.Equal(new Dictionary<string, bool> { ["layer-ig"] = true, ["interpretable-embedding"] = true, ["gradient-x-activation"] = false, ["occlusion"] = false }, methods);
+    }
+
+    [Fact]
+    public async Task Models_StoryAndScenesModels_DescribeTheMethodsByTheirOwnInputs()
+    {
+        await using var server = await InsightsServer.StartAsync(
+            [new InsightsModel(Captum.Plugins.TextGeneration.StoryAnswerModel.Load()), new InsightsModel(Captum.Plugins.Vqa.VqaModelProvider.LoadModel(null, null, new Captum.Plugins.Vqa.VqaModelOptions()))]);
+        using var client = new HttpClient { BaseAddress = server.Url };
+        var models = JsonDocument.Parse(await client.GetStringAsync("api/models")).RootElement.GetProperty("models").EnumerateArray()
+            .ToDictionary(m => m.GetProperty("name").GetString()!, m => m.GetProperty("methods").EnumerateArray().ToDictionary(x => x.GetProperty("name").GetString()!, x => x.GetProperty("description").GetString()!));
+
+        // The story model has a prompt and no image: nothing about patches, images or a tutorial of another model.
+        Assert.All(models["story"].Values, d => Assert.DoesNotContain("image", d, StringComparison.OrdinalIgnoreCase));
+        Assert.All(models["story"].Values, d => Assert.DoesNotContain("tutorial", d, StringComparison.OrdinalIgnoreCase));
+        Assert.Equal(
+            "Occlusion: prompt one element (a token) at a time, replaced by the baseline; one forward pass each, no gradients, no delta; the sums are not the output's change.",
+            models["story"]["occlusion"]);
+        Assert.StartsWith("Occlusion: image in patches an eighth of the side wide (half-overlapping), each pixel given the mean change of the patches over it, and question one element (a token) at a time,", models["scenes-vqa"]["occlusion"], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ExampleInput_Image_IsTheDatasetsPng()
     {
         var name = await ModelName();

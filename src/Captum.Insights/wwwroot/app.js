@@ -411,6 +411,15 @@ function methodColumn(runState, method, result) {
     element('th', { text: name }),
     element('td', { text: format(value), dataset: { testid: `number-${key}`, value: value === null ? '' : String(value) } }),
   ]))));
+  const info = state.info.models.find(m => m.name === runState.model).methods.find(m => m.name === method);
+  if (info && !info.completeness) {
+    column.append(element('p', {
+      className: 'note',
+      title: info.description,
+      text: 'These sums are not the output\'s change from the baseline (the method has no completeness), so they do not compare with those of a method with a convergence delta.',
+      dataset: { testid: 'number-note' },
+    }));
+  }
   return column;
 }
 
