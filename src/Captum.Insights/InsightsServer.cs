@@ -323,6 +323,7 @@ public sealed class InsightsServer : IAsyncDisposable
                 completed = m.Worker.Counts.Completed,
                 cancelled = m.Worker.Counts.Cancelled,
                 failed = m.Worker.Counts.Failed,
+                refused = m.Worker.Counts.Refused,
             }),
         }, Json);
 
@@ -937,7 +938,7 @@ public sealed class InsightsServer : IAsyncDisposable
     };
 
     /// <summary>The status of a run's failure: 400 for input the model refuses (an image that does not decode), 422 for a result that cannot be given.</summary>
-    private static int StatusOf(Exception ex) => ex is ArgumentException or NotSupportedException ? 400 : 422;
+    private static int StatusOf(Exception ex) => ExplainRun.IsBadInput(ex) ? 400 : 422;
 
     /// <summary>
     /// Whether a run's failure is the model refusing this request rather than a fault of the server: bad input, a
