@@ -19,6 +19,30 @@ public sealed record Explanation(
     IReadOnlyList<InputExplanation> Inputs,
     double Delta) : IDisposable
 {
+    private readonly string? predictedLabel;
+    private readonly double? predictedProbability;
+
+    /// <summary>
+    /// The predicted class's label: <see cref="Label"/> when the predicted class is the explained one; otherwise the
+    /// one given (<see cref="ExplanationStrategy"/> gives the model's label), else <c>#index</c>.
+    /// </summary>
+    public string PredictedLabel
+    {
+        get => predictedLabel ?? (PredictedIndex == LabelIndex ? Label : $"#{PredictedIndex}");
+        init => predictedLabel = value;
+    }
+
+    /// <summary>
+    /// The predicted class's score, as <see cref="Probability"/> is the explained class's: <see cref="Probability"/>
+    /// when the predicted class is the explained one; otherwise the one given (<see cref="ExplanationStrategy"/> gives
+    /// it), else null.
+    /// </summary>
+    public double? PredictedProbability
+    {
+        get => predictedProbability ?? (PredictedIndex == LabelIndex ? Probability : null);
+        init => predictedProbability = value;
+    }
+
     /// <summary>
     /// The rows (integration steps times examples) per forward and backward pass of a path method: the internal batch
     /// size given, or the one the memory budget chose (every step when it all fits one pass); null for other methods.

@@ -6,7 +6,7 @@ namespace Captum.Explain;
 /// The base of strategies that attribute a class to the model's inputs: <see cref="Explain"/> checks the input,
 /// predicts, picks the target (the predicted class unless <see cref="ExplanationOptions.Target"/> says otherwise),
 /// asks <see cref="Attribute"/> for one attribution per input, and builds the <see cref="Explanation"/> (token
-/// attributions for text inputs, contributions, probability and logits).
+/// attributions for text inputs, contributions, the explained and the predicted class with their probabilities, and logits).
 /// </summary>
 public abstract class ExplanationStrategy : IExplanationStrategy
 {
@@ -18,6 +18,9 @@ public abstract class ExplanationStrategy : IExplanationStrategy
 
     /// <inheritdoc />
     public virtual bool HasConvergenceDelta => false;
+
+    /// <inheritdoc />
+    public virtual string DescribeFor(IInterpretableModel model) => Description;
 
     /// <inheritdoc />
     public Explanation Explain(IInterpretableModel model, PreparedInput input, ExplanationOptions options, CancellationToken cancellationToken = default)
@@ -75,7 +78,7 @@ public abstract class ExplanationStrategy : IExplanationStrategy
         }
 
         return new Explanation(
-            target < model.Labels.Count ? model.Labels[(int)target] : $"#{target}",
+            LabelOf(model, target),
             target,
             predicted,
             probabilities[0, target].item<float>(),
@@ -83,11 +86,15 @@ public abstract class ExplanationStrategy : IExplanationStrategy
             inputs,
             delta)
         {
+            PredictedLabel = LabelOf(model, predicted),
+            PredictedProbability = probabilities[0, predicted].item<float>(),
             InternalBatchSize = computed.InternalBatchSize,
             PerturbationsPerEval = computed.PerturbationsPerEval,
             MemoryBudgetOverrun = computed.MemoryBudgetOverrun,
         };
     }
+
+    private static string LabelOf(IInterpretableModel model, long index) => index < model.Labels.Count ? model.Labels[(int)index] : $"#{index}";
 
     /// <summary>The rows of a path method's single pass over every step of <paramref name="input"/>'s batch: what a result's null internal batch size stands for.</summary>
     protected static int PathRows(ExplanationOptions options, PreparedInput input)

@@ -18,8 +18,18 @@ public interface IExplanationStrategy
     string Description { get; }
 
     /// <summary>
+    /// One sentence on what it does to <paramref name="model"/>'s inputs, for a page or list that shows one model's
+    /// methods (Captum Insights); default <see cref="Description"/>. Say nothing of inputs the model does not have
+    /// (image patches for a model of text alone).
+    /// </summary>
+    string DescribeFor(IInterpretableModel model) => Description;
+
+    /// <summary>
     /// Whether <see cref="Explain"/> gives a convergence delta (path methods). When it does, a NaN
-    /// <see cref="Explanation.Delta"/> means the attribution failed, not that the method has none. Default false.
+    /// <see cref="Explanation.Delta"/> means the attribution failed, not that the method has none. The delta is
+    /// Captum's completeness gap (the attributions' sum minus the output's change from the baseline), so a method
+    /// with one says its sums add up to that change; the sums of one without one (occlusion, gradient times
+    /// activation) need not, and are not comparable with them. Default false.
     /// </summary>
     bool HasConvergenceDelta => false;
 

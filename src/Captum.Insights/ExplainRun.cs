@@ -130,6 +130,12 @@ internal static class ExplainRun
         }
     }
 
+    /// <summary>
+    /// Whether a run's failure is the model's own check refusing the user's input (an image that does not decode, a
+    /// question with no known word), answered 400 and counted as refused, not as the model or server failing.
+    /// </summary>
+    public static bool IsBadInput(Exception ex) => ex is ArgumentException or NotSupportedException;
+
     private const string NotFinite = "the model's output is not finite (NaN or infinite): an input or a weight is out of float32's range.";
 
     /// <summary>The predicted label of a prepared example: its highest score (one forward pass, no gradients).</summary>

@@ -27,7 +27,8 @@ namespace Captum.Insights;
 /// </summary>
 /// <remarks>
 /// The API (stable, for scripts): <c>GET /healthz</c>; <c>GET /api/models</c>; <c>GET /api/models/{model}/examples</c>
-/// (<c>?filter=all|correct|incorrect&amp;answer=LABEL</c>); <c>GET /api/models/{model}/examples/{index}/inputs/{name}</c>;
+/// (<c>?filter=all|correct|incorrect&amp;predicted=LABEL&amp;expected=LABEL</c>: <c>predicted</c>, repeatable, is
+/// Captum Insights' class filter, the examples predicted as one of the labels); <c>GET /api/models/{model}/examples/{index}/inputs/{name}</c>;
 /// <c>POST /api/explain</c> (multipart form: <c>model</c>, an uploaded file per image input and a field per text input,
 /// or <c>example</c> = an example's index, optionally with <c>dataset</c> = its dataset's identity, which must be the
 /// model's; one or more <c>method</c>; <c>steps</c>; <c>target</c> = <c>predicted</c> or a
@@ -322,6 +323,7 @@ public sealed class InsightsServer : IAsyncDisposable
                 completed = m.Worker.Counts.Completed,
                 cancelled = m.Worker.Counts.Cancelled,
                 failed = m.Worker.Counts.Failed,
+                refused = m.Worker.Counts.Refused,
             }),
         }, Json);
 
@@ -336,7 +338,7 @@ public sealed class InsightsServer : IAsyncDisposable
                 inputs = m.Model.Model.RawInputs.Select(r => new { name = r.Name, kind = r.Kind == RawInputKind.ImageFile ? "image" : "text", description = r.Description }),
                 examples = m.ExampleCount,
                 dataset = m.Dataset,
-                methods = strategies.Strategies.Select(s => new { name = s.Name, description = s.Description }),
+                methods = strategies.Strategies.Select(s => new { name = s.Name, description = s.DescribeFor(m.Model.Model), completeness = s.HasConvergenceDelta }),
             }),
             views = Views,
             signs = Signs,
@@ -359,10 +361,27 @@ public sealed class InsightsServer : IAsyncDisposable
             return;
         }
 
-        var answer = context.Request.Query["answer"].ToString();
-        if (answer.Length > 0 && !served.Model.Model.Labels.Contains(answer))
+        // Captum Insights' class filter: the examples whose prediction is one of the classes chosen.
+        var labels = served.Model.Model.Labels;
+        var predicted = context.Request.Query["predicted"].Select(p => p ?? string.Empty).ToHashSet(StringComparer.Ordinal);
+        if (predicted.FirstOrDefault(p => !labels.Contains(p)) is { } unknownPredicted)
         {
-            await Error(context, 400, $"answer '{Clip(answer)}' is not one of {served.Model.Name}'s labels.").ConfigureAwait(false);
+            await Error(context, 400, $"predicted '{Clip(unknownPredicted)}' is not one of {served.Model.Name}'s labels.").ConfigureAwait(false);
+            return;
+        }
+
+        // The expected label; answer is its former name, kept for scripts.
+        var expectedName = context.Request.Query.ContainsKey("expected") ? "expected" : "answer";
+        if (context.Request.Query["expected"].Count + context.Request.Query["answer"].Count > 1)
+        {
+            await Error(context, 400, "expected (or answer, its former name) is given more than once; give one label.").ConfigureAwait(false);
+            return;
+        }
+
+        var expected = context.Request.Query[expectedName].ToString();
+        if (expected.Length > 0 && !labels.Contains(expected))
+        {
+            await Error(context, 400, $"{expectedName} '{Clip(expected)}' is not one of {served.Model.Name}'s labels.").ConfigureAwait(false);
             return;
         }
 
@@ -378,7 +397,10 @@ public sealed class InsightsServer : IAsyncDisposable
             "correct" => e.Correct == true,
             "incorrect" => e.Correct == false,
             _ => true,
-        }).Where(e => answer.Length == 0 || e.Expected == answer).ToList();
+        })
+            .Where(e => predicted.Count == 0 || (e.Predicted is { } p && predicted.Contains(p)))
+            .Where(e => expected.Length == 0 || e.Expected == expected)
+            .ToList();
         await WriteJson(context, new { model = served.Model.Name, total = all.Count, examples = shown }, Json).ConfigureAwait(false);
     }
 
@@ -916,7 +938,7 @@ public sealed class InsightsServer : IAsyncDisposable
     };
 
     /// <summary>The status of a run's failure: 400 for input the model refuses (an image that does not decode), 422 for a result that cannot be given.</summary>
-    private static int StatusOf(Exception ex) => ex is ArgumentException or NotSupportedException ? 400 : 422;
+    private static int StatusOf(Exception ex) => ExplainRun.IsBadInput(ex) ? 400 : 422;
 
     /// <summary>
     /// Whether a run's failure is the model refusing this request rather than a fault of the server: bad input, a

@@ -7,7 +7,8 @@ namespace Captum.Insights;
 /// Runs the work on one model, one item at a time, on a thread of its own: TorchSharp modules with hooks must
 /// never run two attributions at once. Requests wait in a bounded queue; a full queue refuses at once (the caller
 /// answers 503 with <see cref="RetryAfterSeconds"/>). A request cancelled while it waits is dropped unstarted; one
-/// cancelled while it runs stops at the method's next cancellation check, and the queue moves on.
+/// cancelled while it runs stops at the method's next cancellation check, and the queue moves on. Work that throws is
+/// counted as refused when the exception is the work's refusal of its input (<c>isRefusal</c>), else as failed.
 /// </summary>
 internal sealed class ModelWorker : IDisposable
 {
@@ -15,16 +16,23 @@ internal sealed class ModelWorker : IDisposable
     private readonly Thread thread;
     private readonly CancellationTokenSource shutdown = new();
     private readonly Lock gate = new();
+    private readonly Func<Exception, bool> isRefusal;
     private bool stopping;
     private bool disposed;
     private long completed;
     private long cancelled;
     private long failed;
+    private long refused;
     private double averageSeconds = 1;
     private int running;
 
-    public ModelWorker(string name, int capacity)
+    /// <summary>Starts the worker's thread.</summary>
+    /// <param name="name">The model's name, for the thread's.</param>
+    /// <param name="capacity">The requests that may wait.</param>
+    /// <param name="isRefusal">Whether an exception of the work is its refusal of bad input (counted as refused, not failed); default none is.</param>
+    public ModelWorker(string name, int capacity, Func<Exception, bool>? isRefusal = null)
     {
+        this.isRefusal = isRefusal ?? (_ => false);
         queue = new BlockingCollection<IWorkItem>(capacity);
         thread = new Thread(Loop) { IsBackground = true, Name = $"insights: {name}" };
         thread.Start();
@@ -51,8 +59,9 @@ internal sealed class ModelWorker : IDisposable
     /// <summary>Whether an item is running.</summary>
     public bool Busy => Volatile.Read(ref running) == 1;
 
-    /// <summary>Items finished, cancelled and failed so far.</summary>
-    public (long Completed, long Cancelled, long Failed) Counts => (Interlocked.Read(ref completed), Interlocked.Read(ref cancelled), Interlocked.Read(ref failed));
+    /// <summary>Items finished, cancelled, failed and refused (bad input) so far.</summary>
+    public (long Completed, long Cancelled, long Failed, long Refused) Counts =>
+        (Interlocked.Read(ref completed), Interlocked.Read(ref cancelled), Interlocked.Read(ref failed), Interlocked.Read(ref refused));
 
     /// <summary>A guess of the seconds until the queue has room again: the average run time times the queue's length, at least 1.</summary>
     public int RetryAfterSeconds => (int)Math.Clamp(Math.Ceiling(Volatile.Read(ref averageSeconds) * (Queued + 1)), 1, 600);
@@ -140,7 +149,7 @@ internal sealed class ModelWorker : IDisposable
 
             Volatile.Write(ref running, 1);
             var clock = Stopwatch.StartNew();
-            var outcome = item.Run();
+            var outcome = item.Run(isRefusal);
             Volatile.Write(ref running, 0);
             switch (outcome)
             {
@@ -150,6 +159,9 @@ internal sealed class ModelWorker : IDisposable
                     break;
                 case WorkOutcome.Cancelled:
                     Interlocked.Increment(ref cancelled);
+                    break;
+                case WorkOutcome.Refused:
+                    Interlocked.Increment(ref refused);
                     break;
                 default:
                     Interlocked.Increment(ref failed);
@@ -163,6 +175,7 @@ internal sealed class ModelWorker : IDisposable
         Completed,
         Cancelled,
         Failed,
+        Refused,
     }
 
     private interface IWorkItem
@@ -171,7 +184,7 @@ internal sealed class ModelWorker : IDisposable
 
         void Cancel();
 
-        WorkOutcome Run();
+        WorkOutcome Run(Func<Exception, bool> isRefusal);
     }
 
     private sealed class WorkItem<T>(Func<CancellationToken, T> work, CancellationTokenSource cancellation) : IWorkItem
@@ -189,7 +202,7 @@ internal sealed class ModelWorker : IDisposable
             cancellation.Dispose();
         }
 
-        public WorkOutcome Run()
+        public WorkOutcome Run(Func<Exception, bool> isRefusal)
         {
             try
             {
@@ -204,7 +217,7 @@ internal sealed class ModelWorker : IDisposable
             catch (Exception ex)
             {
                 completion.TrySetException(ex);
-                return WorkOutcome.Failed;
+                return isRefusal(ex) ? WorkOutcome.Refused : WorkOutcome.Failed;
             }
             finally
             {

@@ -32,6 +32,34 @@ public sealed class ApiTests(InsightsFixture fixture) : IClassFixture<InsightsFi
     }
 
     [Fact]
+    public async Task Models_Methods_SayWhoseSumsAddUpToTheOutputsChange()
+    {
+        var (_, json) = await fixture.Get("api/models");
+
+        // Completeness: the path methods, which have a convergence delta; not occlusion nor gradient times activation.
+        var methods = json.GetProperty("models")[0].GetProperty("methods").EnumerateArray().ToDictionary(m => m.GetProperty("name").GetString()!, m => m.GetProperty("completeness").GetBoolean());
+        Assert.Equal(new Dictionary<string, bool> { ["layer-ig"] = true, ["interpretable-embedding"] = true, ["gradient-x-activation"] = false, ["occlusion"] = false }, methods);
+    }
+
+    [Fact]
+    public async Task Models_StoryAndScenesModels_DescribeTheMethodsByTheirOwnInputs()
+    {
+        await using var server = await InsightsServer.StartAsync(
+            [new InsightsModel(Captum.Plugins.TextGeneration.StoryAnswerModel.Load()), new InsightsModel(Captum.Plugins.Vqa.VqaModelProvider.LoadModel(null, null, new Captum.Plugins.Vqa.VqaModelOptions()))]);
+        using var client = new HttpClient { BaseAddress = server.Url };
+        var models = JsonDocument.Parse(await client.GetStringAsync("api/models")).RootElement.GetProperty("models").EnumerateArray()
+            .ToDictionary(m => m.GetProperty("name").GetString()!, m => m.GetProperty("methods").EnumerateArray().ToDictionary(x => x.GetProperty("name").GetString()!, x => x.GetProperty("description").GetString()!));
+
+        // The story model has a prompt and no image: nothing about patches, images or a tutorial of another model.
+        Assert.All(models["story"].Values, d => Assert.DoesNotContain("image", d, StringComparison.OrdinalIgnoreCase));
+        Assert.All(models["story"].Values, d => Assert.DoesNotContain("tutorial", d, StringComparison.OrdinalIgnoreCase));
+        Assert.Equal(
+            "Occlusion: prompt one element (a token) at a time, replaced by the baseline; one forward pass each, no gradients, no delta; the sums are not the output's change.",
+            models["story"]["occlusion"]);
+        Assert.StartsWith("Occlusion: image in patches an eighth of the side wide (half-overlapping), each pixel given the mean change of the patches over it, and question one element (a token) at a time,", models["scenes-vqa"]["occlusion"], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ExampleInput_Image_IsTheDatasetsPng()
     {
         var name = await ModelName();
@@ -81,14 +109,27 @@ public sealed class ApiTests(InsightsFixture fixture) : IClassFixture<InsightsFi
     }
 
     [Fact]
-    public async Task Explain_ChosenTarget_ExplainsThatLabel()
+    public async Task Explain_ChosenTarget_ExplainsThatLabelAndNamesThePrediction()
     {
         var (_, models) = await fixture.Get("api/models");
         var labels = models.GetProperty("models")[0].GetProperty("labels").EnumerateArray().Select(l => l.GetString()!).ToList();
-        var (status, json, _) = await fixture.Explain(InsightsFixture.Form([("example", "0"), ("steps", "4"), ("target", labels[3])]));
+        var (_, byPrediction, _) = await fixture.Explain(InsightsFixture.Form([("example", "0"), ("steps", "4")]));
+        var predicted = byPrediction.GetProperty("results")[0];
+        Assert.Equal(predicted.GetProperty("answer").GetString(), predicted.GetProperty("predicted").GetString());
+        Assert.Equal(predicted.GetProperty("answerIndex").GetInt64(), predicted.GetProperty("predictedIndex").GetInt64());
+        Assert.Equal(predicted.GetProperty("probability").GetDouble(), predicted.GetProperty("predictedProbability").GetDouble());
+        var other = (int)((predicted.GetProperty("answerIndex").GetInt64() + 1) % labels.Count);
+
+        var (status, json, _) = await fixture.Explain(InsightsFixture.Form([("example", "0"), ("steps", "4"), ("target", labels[other])]));
+
         Assert.Equal(200, status);
-        Assert.Equal(labels[3], json.GetProperty("results")[0].GetProperty("answer").GetString());
-        Assert.Equal(3, json.GetProperty("results")[0].GetProperty("answerIndex").GetInt64());
+        var result = json.GetProperty("results")[0];
+        Assert.Equal(labels[other], result.GetProperty("answer").GetString());
+        Assert.Equal(other, result.GetProperty("answerIndex").GetInt64());
+        Assert.Equal(predicted.GetProperty("answer").GetString(), result.GetProperty("predicted").GetString());
+        Assert.Equal(predicted.GetProperty("answerIndex").GetInt64(), result.GetProperty("predictedIndex").GetInt64());
+        Assert.Equal(predicted.GetProperty("probability").GetDouble(), result.GetProperty("predictedProbability").GetDouble());
+        Assert.NotEqual(result.GetProperty("probability").GetDouble(), result.GetProperty("predictedProbability").GetDouble());
     }
 
     [Fact]
@@ -200,14 +241,57 @@ public sealed class ExampleFilterTests(MixedPredictionsFixture fixture) : IClass
             Assert.Equal(expected.Inputs["question"].Text, examples[i].GetProperty("texts").GetProperty("question").GetString());
             Assert.Equal(wrong.Contains(i), !examples[i].GetProperty("correct").GetBoolean());
         }
-
-        // By answer: the examples expecting the answer of a wrongly answered one, whatever their prediction.
-        var answer = examples[wrong[0]].GetProperty("expected").GetString()!;
-        var (_, byAnswer) = await fixture.Get($"api/models/{name}/examples?answer={Uri.EscapeDataString(answer)}");
-        Assert.Equal(
-            examples.Where(e => e.GetProperty("expected").GetString() == answer).Select(Index),
-            byAnswer.GetProperty("examples").EnumerateArray().Select(Index));
-
-        static int Index(JsonElement example) => example.GetProperty("index").GetInt32();
     }
+
+    [Fact]
+    public async Task Examples_Predicted_KeepsThoseWhosePredictionIsAmongTheLabelsAsCaptumsClassFilter()
+    {
+        var name = (await fixture.Get("api/models")).Json.GetProperty("models")[0].GetProperty("name").GetString()!;
+        var examples = (await fixture.Get($"api/models/{name}/examples")).Json.GetProperty("examples").EnumerateArray().ToList();
+        var wrong = examples.First(e => !e.GetProperty("correct").GetBoolean());
+        var label = wrong.GetProperty("predicted").GetString()!;
+        var (status, byPrediction) = await fixture.Get($"api/models/{name}/examples?predicted={Uri.EscapeDataString(label)}");
+
+        // Every example predicted as the label, the wrongly answered one among them, whatever it expects.
+        Assert.Equal(200, status);
+        Assert.Equal(examples.Where(e => e.GetProperty("predicted").GetString() == label).Select(Index), byPrediction.GetProperty("examples").EnumerateArray().Select(Index));
+        Assert.Contains(Index(wrong), byPrediction.GetProperty("examples").EnumerateArray().Select(Index));
+
+        // Several labels: those predicted as any of them.
+        var other = examples.Select(e => e.GetProperty("predicted").GetString()!).First(p => p != label);
+        var (_, byEither) = await fixture.Get($"api/models/{name}/examples?predicted={Uri.EscapeDataString(label)}&predicted={Uri.EscapeDataString(other)}");
+        Assert.Equal(
+            examples.Where(e => e.GetProperty("predicted").GetString() is { } p && (p == label || p == other)).Select(Index),
+            byEither.GetProperty("examples").EnumerateArray().Select(Index));
+    }
+
+    [Fact]
+    public async Task Examples_ExpectedOrItsFormerNameAnswer_KeepsThoseExpectingTheLabelWhateverTheirPrediction()
+    {
+        var name = (await fixture.Get("api/models")).Json.GetProperty("models")[0].GetProperty("name").GetString()!;
+        var examples = (await fixture.Get($"api/models/{name}/examples")).Json.GetProperty("examples").EnumerateArray().ToList();
+        var label = examples.First(e => !e.GetProperty("correct").GetBoolean()).GetProperty("expected").GetString()!;
+        var expected = examples.Where(e => e.GetProperty("expected").GetString() == label).Select(Index).ToList();
+
+        foreach (var parameter in new[] { "expected", "answer" })
+        {
+            var (status, json) = await fixture.Get($"api/models/{name}/examples?{parameter}={Uri.EscapeDataString(label)}");
+            Assert.Equal(200, status);
+            Assert.Equal(expected, json.GetProperty("examples").EnumerateArray().Select(Index));
+        }
+    }
+
+    [Theory]
+    [InlineData("predicted=nonsense", "predicted 'nonsense' is not one of scenes-vqa's labels.")]
+    [InlineData("expected=nonsense", "expected 'nonsense' is not one of scenes-vqa's labels.")]
+    [InlineData("expected=red&answer=red", "expected (or answer, its former name) is given more than once; give one label.")]
+    public async Task Examples_LabelFilterNotALabel_Is400NamingTheParameter(string query, string message)
+    {
+        var (status, json) = await fixture.Get($"api/models/scenes-vqa/examples?{query}");
+
+        Assert.Equal(400, status);
+        Assert.Equal(message, json.GetProperty("error").GetString());
+    }
+
+    private static int Index(JsonElement example) => example.GetProperty("index").GetInt32();
 }

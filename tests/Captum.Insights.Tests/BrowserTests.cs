@@ -45,8 +45,9 @@ public sealed class BrowserTests(BrowserFixture fixture) : IClassFixture<Browser
         var (status, api, _) = await fixture.Explain(InsightsFixture.Form([("example", "2"), ("method", "layer-ig"), ("method", "gradient-x-activation"), ("steps", "10"), ("target", "predicted"), ("baseline", "blur")]));
         Assert.Equal(200, status);
         var result = api.GetProperty("results")[0];
-        Assert.Equal(result.GetProperty("answer").GetString(), await page.Locator("[data-testid=answer-label]").TextContentAsync());
-        AssertShown(result.GetProperty("probability").GetDouble(), await page.Locator("[data-testid=probability]").TextContentAsync());
+        Assert.Equal(result.GetProperty("predicted").GetString(), await page.Locator("[data-testid=predicted-label]").TextContentAsync());
+        AssertShown(result.GetProperty("predictedProbability").GetDouble(), await page.Locator("[data-testid=predicted-probability]").TextContentAsync());
+        Assert.Equal(0, await page.Locator("[data-testid=explained-label]").CountAsync());
         foreach (var method in new[] { "layer-ig", "gradient-x-activation" })
         {
             var numbers = result.GetProperty("methods").GetProperty(method);
@@ -74,11 +75,63 @@ public sealed class BrowserTests(BrowserFixture fixture) : IClassFixture<Browser
             }
         }
 
+        // Gradient times activation has no completeness: its column says its sums do not compare; layer-ig's says nothing.
+        Assert.Equal(0, await page.Locator("[data-testid='method-result-layer-ig'] [data-testid=number-note]").CountAsync());
+        Assert.StartsWith("These sums are not the output's change from the baseline", await page.Locator("[data-testid='method-result-gradient-x-activation'] [data-testid=number-note]").TextContentAsync(), StringComparison.Ordinal);
+
         // The downloads are the run's JSON and report.
         var json = await page.Locator("[data-testid=download-json]").GetAttributeAsync("href");
         var (jsonStatus, downloaded) = await fixture.Get(json!);
         Assert.Equal(200, jsonStatus);
         Assert.Equal(result.GetProperty("tokenAttributions").GetRawText(), downloaded.GetProperty("results")[0].GetProperty("tokenAttributions").GetRawText());
+        await page.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Page_TargetOtherThanThePrediction_ShowsThePredictionAndTheExplainedClass()
+    {
+        var (_, byPrediction, _) = await fixture.Explain(InsightsFixture.Form([("example", "4"), ("steps", "6")]));
+        var predicted = byPrediction.GetProperty("results")[0];
+        var labels = (await fixture.Get("api/models")).Json.GetProperty("models")[0].GetProperty("labels").EnumerateArray().Select(l => l.GetString()!).ToList();
+        var target = labels[(int)((predicted.GetProperty("answerIndex").GetInt64() + 1) % labels.Count)];
+        var page = await fixture.OpenAsync();
+        await page.Locator("[data-testid=example]").Nth(4).ClickAsync();
+        await page.Locator("[data-testid=steps]").FillAsync("6");
+        await page.Locator("[data-testid=target]").SelectOptionAsync(target);
+        await page.Locator("[data-testid=run]").ClickAsync();
+        await page.Locator("[data-testid=explained-label]").WaitForAsync();
+
+        // The model's prediction first, then the class the attributions explain, each with its own probability.
+        var (_, api, _) = await fixture.Explain(InsightsFixture.Form([("example", "4"), ("steps", "6"), ("target", target)]));
+        var result = api.GetProperty("results")[0];
+        Assert.Equal(predicted.GetProperty("answer").GetString(), await page.Locator("[data-testid=predicted-label]").TextContentAsync());
+        AssertShown(predicted.GetProperty("probability").GetDouble(), await page.Locator("[data-testid=predicted-probability]").TextContentAsync());
+        Assert.Equal(target, await page.Locator("[data-testid=explained-label]").TextContentAsync());
+        AssertShown(result.GetProperty("probability").GetDouble(), await page.Locator("[data-testid=explained-probability]").TextContentAsync());
+        Assert.StartsWith($"Predicted: {predicted.GetProperty("answer").GetString()} (probability ", await page.Locator("div[data-testid=answer]").TextContentAsync(), StringComparison.Ordinal);
+        await page.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Page_PredictedFilter_ListsTheExamplesThePredictionKeepsAsCaptumsClassFilter()
+    {
+        // The scenes of seed 2, which the model answers both rightly and wrongly (see MixedPredictionsFixture).
+        await using var server = await InsightsServer.StartAsync(
+            [new InsightsModel(VqaModelProvider.LoadModel(null, null, new VqaModelOptions()), new SceneDataset().Open(new ExampleDatasetOptions { Count = InsightsFixture.ExampleCount, Seed = 2 }))]);
+        using var client = new HttpClient { BaseAddress = server.Url };
+        var examples = JsonDocument.Parse(await client.GetStringAsync("api/models/scenes-vqa/examples")).RootElement.GetProperty("examples").EnumerateArray().ToList();
+        var wrong = examples.First(e => !e.GetProperty("correct").GetBoolean());
+        var label = wrong.GetProperty("predicted").GetString()!;
+        var page = await Open(server);
+
+        await page.Locator("[data-testid=predicted]").SelectOptionAsync(label);
+
+        var shown = examples.Where(e => e.GetProperty("predicted").GetString() == label).ToList();
+        await page.Locator("#examples-status").Locator($"text={shown.Count} of {examples.Count} examples").WaitForAsync();
+        var items = page.Locator("[data-testid=example]");
+        Assert.Equal(shown.Select(e => e.GetProperty("index").GetInt32().ToString(CultureInfo.InvariantCulture)), await items.EvaluateAllAsync<string[]>("ls => ls.map(l => l.dataset.index)"));
+        Assert.All(await items.AllTextContentsAsync(), text => Assert.Contains($"predicted {label}", text, StringComparison.Ordinal));
+        Assert.Contains(await items.AllTextContentsAsync(), text => text.EndsWith($"expected {wrong.GetProperty("expected").GetString()} · predicted {label}", StringComparison.Ordinal));
         await page.CloseAsync();
     }
 
@@ -94,6 +147,74 @@ public sealed class BrowserTests(BrowserFixture fixture) : IClassFixture<Browser
         await error.Locator("text=notes.txt").WaitForAsync();
         Assert.Contains("not an image", await error.TextContentAsync());
         await Screenshot(page, "error.png");
+        await page.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Page_ViewChangedAfterTheRunExpired_ShowsTheServersMessage()
+    {
+        // A server that keeps one run: another request makes the page's run expire.
+        await using var server = await InsightsServer.StartAsync(
+            [new InsightsModel(VqaModelProvider.LoadModel(null, null, new VqaModelOptions()), new SceneDataset().Open(new ExampleDatasetOptions { Count = 4, Seed = 3 }))],
+            options: new InsightsServerOptions { RunsKept = 1 });
+        var page = await Open(server);
+        await page.Locator("[data-testid=example]").First.ClickAsync();
+        await page.Locator("[data-testid=steps]").FillAsync("4");
+        await page.Locator("[data-testid=run]").ClickAsync();
+        var heatmap = page.Locator("[data-testid=heatmap]");
+        await heatmap.WaitForAsync();
+        var run = await heatmap.GetAttributeAsync("data-run");
+        using var client = new HttpClient { BaseAddress = server.Url };
+        using var form = InsightsFixture.Form([("example", "1"), ("steps", "4")]);
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await client.PostAsync("api/explain", form)).StatusCode);
+
+        await page.Locator("[data-testid=view]").SelectOptionAsync("blended_heat_map");
+
+        var error = page.Locator("[data-testid=error]");
+        await error.WaitForAsync();
+        Assert.Equal($"The layer-ig heat map of image cannot be shown: no run '{run}': runs are kept for a while only; explain again.", await error.TextContentAsync());
+        await page.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Page_UploadInputChangedAfterUseTheseInputs_DropsTheSourceUntilUsedAgain()
+    {
+        var page = await fixture.OpenAsync();
+        var selection = page.Locator("[data-testid=selection]");
+        var run = page.Locator("[data-testid=run]");
+        var image = page.Locator("[data-testid=upload-image]");
+        var question = page.Locator("[data-testid=upload-question]");
+        await image.SetInputFilesAsync(new FilePayload { Name = "scene.png", MimeType = "image/png", Buffer = fixture.Dataset.Get(0).Inputs["image"].Content.ToArray() });
+        await question.FillAsync("what color is the circle?");
+        await page.Locator("[data-testid=use-upload]").ClickAsync();
+        Assert.Equal("Upload: scene.png what color is the circle?", await selection.TextContentAsync());
+        Assert.True(await run.IsEnabledAsync());
+
+        // Another question: the source said the old one, so it is dropped until "Use these inputs" takes the new one.
+        await question.FillAsync("what color is the square?");
+        Assert.Equal("Pick an example or give your own inputs.", await selection.TextContentAsync());
+        Assert.True(await run.IsDisabledAsync());
+        await page.Locator("[data-testid=use-upload]").ClickAsync();
+        Assert.Equal("Upload: scene.png what color is the square?", await selection.TextContentAsync());
+
+        // The file cleared: no source, and "Use these inputs" says what is missing.
+        await image.SetInputFilesAsync(Array.Empty<FilePayload>());
+        Assert.Equal("Pick an example or give your own inputs.", await selection.TextContentAsync());
+        Assert.True(await run.IsDisabledAsync());
+        await page.Locator("[data-testid=use-upload]").ClickAsync();
+        Assert.Equal("image: choose an image file.", await page.Locator("[data-testid=error]").TextContentAsync());
+
+        // Another file, used: Explain sends it, the question as typed (the run's result.json says which it explained).
+        await image.SetInputFilesAsync(new FilePayload { Name = "other.png", MimeType = "image/png", Buffer = fixture.Dataset.Get(1).Inputs["image"].Content.ToArray() });
+        await page.Locator("[data-testid=use-upload]").ClickAsync();
+        Assert.Equal("Upload: other.png what color is the square?", await selection.TextContentAsync());
+        await run.ClickAsync();
+        await page.Locator("[data-testid=heatmap]").First.WaitForAsync();
+        var (status, result) = await fixture.Get((await page.Locator("[data-testid=download-json]").GetAttributeAsync("href"))!);
+        Assert.Equal(200, status);
+        Assert.Equal("other.png", result.GetProperty("image").GetString());
+        Assert.Equal("what color is the square?", result.GetProperty("results")[0].GetProperty("question").GetString());
+        Assert.False(await page.Locator("[data-testid=error]").IsVisibleAsync());
         await page.CloseAsync();
     }
 
@@ -177,8 +298,8 @@ public sealed class BrowserTests(BrowserFixture fixture) : IClassFixture<Browser
             using var form = InsightsFixture.Form([("model", model), ("example", "2"), ("method", "layer-ig"), ("method", "occlusion")]);
             var api = JsonDocument.Parse(await (await client.PostAsync("api/explain", form)).Content.ReadAsStringAsync()).RootElement.GetProperty("results")[0];
             var row = page.Locator($"[data-testid='model-row-{model}']");
-            Assert.Equal(api.GetProperty("answer").GetString(), await row.Locator("[data-testid=answer-label]").TextContentAsync());
-            AssertShown(api.GetProperty("probability").GetDouble(), await row.Locator("[data-testid=probability]").TextContentAsync());
+            Assert.Equal(api.GetProperty("predicted").GetString(), await row.Locator("[data-testid=predicted-label]").TextContentAsync());
+            AssertShown(api.GetProperty("predictedProbability").GetDouble(), await row.Locator("[data-testid=predicted-probability]").TextContentAsync());
             AssertShown(api.GetProperty("methods").GetProperty("occlusion").GetProperty("totalContribution").GetDouble(), await row.Locator("[data-testid='method-result-occlusion'] [data-testid=number-total]").TextContentAsync());
         }
 
@@ -216,8 +337,8 @@ public sealed class BrowserTests(BrowserFixture fixture) : IClassFixture<Browser
             var api = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("results")[0];
             var row = page.Locator($"[data-testid='model-row-{model}']");
             Assert.Equal(example.Id, api.GetProperty("image").GetString());
-            Assert.Equal(api.GetProperty("answer").GetString(), await row.Locator("[data-testid=answer-label]").TextContentAsync());
-            AssertShown(api.GetProperty("probability").GetDouble(), await row.Locator("[data-testid=probability]").TextContentAsync());
+            Assert.Equal(api.GetProperty("predicted").GetString(), await row.Locator("[data-testid=predicted-label]").TextContentAsync());
+            AssertShown(api.GetProperty("predictedProbability").GetDouble(), await row.Locator("[data-testid=predicted-probability]").TextContentAsync());
             AssertShown(api.GetProperty("methods").GetProperty("layer-ig").GetProperty("totalContribution").GetDouble(), await row.Locator("[data-testid='method-result-layer-ig'] [data-testid=number-total]").TextContentAsync());
         }
 
@@ -332,7 +453,7 @@ public sealed class BrowserTests(BrowserFixture fixture) : IClassFixture<Browser
         using var form = InsightsFixture.Form([("prompt", Prompt), ("method", "layer-ig")]);
         var api = JsonDocument.Parse(await (await client.PostAsync("api/explain", form)).Content.ReadAsStringAsync()).RootElement.GetProperty("results")[0];
         Assert.Equal("garden", api.GetProperty("answer").GetString());
-        Assert.Equal("garden", await page.Locator("[data-testid=answer-label]").TextContentAsync());
+        Assert.Equal("garden", await page.Locator("[data-testid=predicted-label]").TextContentAsync());
         Assert.Equal(Prompt.Split(' '), await words.EvaluateAllAsync<string[]>("ws => ws.map(w => w.textContent.trim())"));
         var shown = await words.EvaluateAllAsync<string[]>("ws => ws.map(w => w.dataset.value)");
         var tokens = api.GetProperty("tokenAttributions").EnumerateArray().Select(t => t.GetDouble()).ToList();
@@ -366,8 +487,8 @@ public sealed class BrowserTests(BrowserFixture fixture) : IClassFixture<Browser
         using var client = new HttpClient { BaseAddress = server.Url };
         using var form = InsightsFixture.Form([("model", model), ("example", example.ToString(CultureInfo.InvariantCulture))]);
         var api = JsonDocument.Parse(await (await client.PostAsync("api/explain", form)).Content.ReadAsStringAsync()).RootElement.GetProperty("results")[0];
-        Assert.Equal(api.GetProperty("answer").GetString(), await row.Locator("[data-testid=answer-label]").TextContentAsync());
-        AssertShown(api.GetProperty("probability").GetDouble(), await row.Locator("[data-testid=probability]").TextContentAsync());
+        Assert.Equal(api.GetProperty("predicted").GetString(), await row.Locator("[data-testid=predicted-label]").TextContentAsync());
+        AssertShown(api.GetProperty("predictedProbability").GetDouble(), await row.Locator("[data-testid=predicted-probability]").TextContentAsync());
     }
 
     /// <summary>The page shows <paramref name="expected"/> to six significant digits.</summary>

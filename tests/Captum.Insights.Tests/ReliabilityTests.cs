@@ -88,7 +88,7 @@ public sealed class ReliabilityTests(InsightsFixture fixture) : IClassFixture<In
 
         // Refused from its header while the request was read: the model's worker never had it.
         var model = JsonDocument.Parse(await client.GetStringAsync("healthz")).RootElement.GetProperty("models")[0];
-        Assert.Equal([0, 0, 0], new[] { "completed", "cancelled", "failed" }.Select(c => model.GetProperty(c).GetInt64()));
+        Assert.Equal([0, 0, 0, 0], new[] { "completed", "cancelled", "failed", "refused" }.Select(c => model.GetProperty(c).GetInt64()));
     }
 
     [Theory]
@@ -99,6 +99,21 @@ public sealed class ReliabilityTests(InsightsFixture fixture) : IClassFixture<In
         var (status, json, _) = await fixture.Explain(InsightsFixture.Form([("question", question)], ("image", ScenePng, "scene.png")));
         Assert.Equal(400, status);
         Assert.Contains("question is empty", Error(json));
+    }
+
+    [Fact]
+    public async Task Healthz_QuestionTheModelRefuses_CountsARefusalNotAFailure()
+    {
+        var before = (await fixture.Get("healthz")).Json.GetProperty("models")[0];
+
+        var (status, json, _) = await fixture.Explain(InsightsFixture.Form([("question", "zzz qqq")], ("image", ScenePng, "scene.png")));
+
+        // The model's own check on its worker: no word of the question is known.
+        Assert.Equal(400, status);
+        Assert.StartsWith("question: no word of it is in the model's vocabulary", Error(json), StringComparison.Ordinal);
+        var after = (await fixture.Get("healthz")).Json.GetProperty("models")[0];
+        Assert.Equal(before.GetProperty("refused").GetInt64() + 1, after.GetProperty("refused").GetInt64());
+        Assert.Equal(before.GetProperty("failed").GetInt64(), after.GetProperty("failed").GetInt64());
     }
 
     [Fact]

@@ -31,7 +31,7 @@ public sealed class ExplanationReport(string title)
     /// <param name="question">The example's heading, e.g. the question.</param>
     /// <param name="explanations">The explanations of the example, by strategy name; at least one; the first gives the predicted answer.</param>
     /// <param name="expected">The expected answer, when known.</param>
-    /// <param name="labels">The model's labels, to name the predicted answer when a target explains another; null names it by index.</param>
+    /// <param name="labels">The model's labels, to name the predicted answer when a target explains another and the explanation does not name it (<see cref="Explanation.PredictedLabel"/>); null leaves the explanation's name.</param>
     /// <exception cref="ArgumentException">No explanations are given.</exception>
     public void Add(string question, IReadOnlyList<(string Method, Explanation Explanation)> explanations, string? expected = null, IReadOnlyList<string>? labels = null)
     {
@@ -42,12 +42,15 @@ public sealed class ExplanationReport(string title)
         }
 
         var first = explanations[0].Explanation;
+        var predicted = PredictedLabel(first, labels);
         report.AddHeading(question, questionLevel);
         report.AddParagraph(string.Create(
             CultureInfo.InvariantCulture,
-            $"{(first.LabelIndex == first.PredictedIndex ? "Predicted" : "Explained")} answer: {first.Label} (probability {first.Probability:0.####}){(first.LabelIndex == first.PredictedIndex ? string.Empty : $", not the predicted answer {(labels is not null && first.PredictedIndex < labels.Count ? labels[(int)first.PredictedIndex] : $"#{first.PredictedIndex}")}")}{(expected is null ? string.Empty : $" · expected answer: {expected}")}"));
+            $"{(first.LabelIndex == first.PredictedIndex ? "Predicted" : "Explained")} answer: {first.Label} (probability {first.Probability:0.####}){(first.LabelIndex == first.PredictedIndex ? string.Empty : $", not the predicted answer {predicted}")}{(expected is null ? string.Empty : $" · expected answer: {expected}")}"));
 
-        // Words first, then the image, as the tutorial shows them; one row (and one heat map) per method.
+        // Words first, then the image, as the tutorial shows them; one row (and one heat map) per method. The row is
+        // Captum's VisualizationDataRecord: the predicted class and its probability, the true class (unknown: a dash),
+        // and the class the attributions are of.
         var records = new List<VisualizationDataRecord>();
         foreach (var (method, e) in explanations)
         {
@@ -56,7 +59,8 @@ public sealed class ExplanationReport(string title)
                 var norm = Math.Sqrt(tokens.Sum(t => (double)t * t));
                 var normalized = tokens.Select(t => norm > 0 ? t / norm : 0.0).ToArray();
                 var label = explanations.Count > 1 ? $"{e.Label} ({method})" : e.Label;
-                records.Add(new VisualizationDataRecord(normalized, e.Probability, e.Label, expected ?? e.Label, label, text.Contribution, ((TextDisplay)text.Display).Tokens, double.IsNaN(e.Delta) ? 0 : e.Delta));
+                records.Add(new VisualizationDataRecord(
+                    normalized, e.PredictedProbability ?? double.NaN, PredictedLabel(e, labels), expected ?? "–", label, text.Contribution, ((TextDisplay)text.Display).Tokens, double.IsNaN(e.Delta) ? 0 : e.Delta));
             }
         }
 
@@ -93,6 +97,10 @@ public sealed class ExplanationReport(string title)
                 $"{prefix}Text Contributions: {e.ContributionOf<TextDisplay>():G6} · Image Contributions: {e.ContributionOf<ImageDisplay>():G6} · Total Contribution: {e.TotalContribution:G6}{delta}"));
         }
     }
+
+    /// <summary>The predicted class's label: the explanation's, or <paramref name="labels"/>' when the explanation knows it only by its index.</summary>
+    private static string PredictedLabel(Explanation e, IReadOnlyList<string>? labels) =>
+        e.PredictedIndex != e.LabelIndex && labels is not null && e.PredictedIndex >= 0 && e.PredictedIndex < labels.Count ? labels[(int)e.PredictedIndex] : e.PredictedLabel;
 
     /// <summary>Writes the report as one self-contained HTML file.</summary>
     public void Save(string path) => report.Save(path);

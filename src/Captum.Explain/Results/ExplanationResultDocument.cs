@@ -56,7 +56,7 @@ public sealed record ExplanationFailure(string Image, string Question, string En
 /// <param name="Image">The image (path, file name or example id).</param>
 /// <param name="Question">The question.</param>
 /// <param name="Expected">The expected answer, when known.</param>
-/// <param name="Answer">The explained answer's label.</param>
+/// <param name="Answer">The explained answer's label: the predicted one (<see cref="Predicted"/>) unless a target was chosen.</param>
 /// <param name="AnswerIndex">The explained answer's class.</param>
 /// <param name="Probability">The explained answer's score (its softmax probability unless the model's <c>Scores</c> says otherwise).</param>
 /// <param name="Logits">The model's output for every class.</param>
@@ -84,6 +84,18 @@ public sealed record ExplanationQuestionResult(
     /// for a model with any inputs.
     /// </summary>
     public IReadOnlyDictionary<string, double> Contributions { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>
+    /// The predicted class's label: <see cref="Answer"/> unless a target other than the prediction was explained.
+    /// Null in documents written before it was added.
+    /// </summary>
+    public string? Predicted { get; init; }
+
+    /// <summary>The predicted class: <see cref="AnswerIndex"/> unless a target other than the prediction was explained.</summary>
+    public long? PredictedIndex { get; init; }
+
+    /// <summary>The predicted class's score, as <see cref="Probability"/> is the explained class's; null when the explanation does not give it.</summary>
+    public double? PredictedProbability { get; init; }
 
     /// <summary>The result of a question from its explanations by method (the first gives the top-level numbers).</summary>
     /// <exception cref="ArgumentException">No explanations are given.</exception>
@@ -120,6 +132,9 @@ public sealed record ExplanationQuestionResult(
             methods)
         {
             Contributions = summary.Contributions,
+            Predicted = first.PredictedLabel,
+            PredictedIndex = first.PredictedIndex,
+            PredictedProbability = first.PredictedProbability,
         };
     }
 }

@@ -23,7 +23,7 @@ public sealed class InterpretableEmbeddingStrategy : ExplanationStrategy
     public override string Name => "interpretable-embedding";
 
     /// <inheritdoc />
-    public override string Description => "Integrated Gradients on interpretable embeddings (the tutorial's option (1)); the same numbers as layer-ig.";
+    public override string Description => "Integrated Gradients with each embedding layer among the attribution layers taken out as an interpretable embedding; the same numbers as layer-ig, with the convergence delta.";
 
     /// <inheritdoc />
     public override bool HasConvergenceDelta => true;

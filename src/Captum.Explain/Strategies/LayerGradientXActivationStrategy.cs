@@ -13,7 +13,7 @@ public sealed class LayerGradientXActivationStrategy : ExplanationStrategy
     public override string Name => "gradient-x-activation";
 
     /// <inheritdoc />
-    public override string Description => "Layer gradient times activation over the attribution layers: one pass, no baseline, no delta.";
+    public override string Description => "Layer gradient times activation over the attribution layers: one pass, no baseline, no delta; the sums are not the output's change.";
 
     /// <inheritdoc />
     protected override InputAttributions Attribute(IInterpretableModel model, PreparedInput input, long target, ExplanationOptions options, CancellationToken cancellationToken)

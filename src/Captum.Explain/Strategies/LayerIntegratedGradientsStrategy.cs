@@ -13,7 +13,7 @@ public sealed class LayerIntegratedGradientsStrategy : ExplanationStrategy
     public override string Name => "layer-ig";
 
     /// <inheritdoc />
-    public override string Description => "Layer Integrated Gradients over the model's attribution layers, all at once (the tutorial's option (2)).";
+    public override string Description => "Layer Integrated Gradients over the model's attribution layers, all at once, with the convergence delta: the sums add up to the output's change from the baseline.";
 
     /// <inheritdoc />
     public override bool HasConvergenceDelta => true;

@@ -13,7 +13,33 @@ public sealed class OcclusionStrategy : ExplanationStrategy
     public override string Name => "occlusion";
 
     /// <inheritdoc />
-    public override string Description => "Occlusion of the raw inputs: image patches an eighth of the side wide (half-overlapping) and single tokens; no gradients, no delta.";
+    public override string Description => "Occlusion of the raw inputs: image patches an eighth of the side wide (half-overlapping) and every other input one element (a token) at a time, replaced by the baseline; no gradients, no delta; the sums are not the output's change.";
+
+    /// <inheritdoc />
+    /// <remarks>Names the model's inputs: patches for its image inputs only, elements for the others.</remarks>
+    public override string DescribeFor(IInterpretableModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var images = model.RawInputs.Where(r => r.Kind == RawInputKind.ImageFile).Select(r => r.Name).ToList();
+        var others = model.RawInputs.Where(r => r.Kind != RawInputKind.ImageFile).Select(r => r.Name).ToList();
+        var unnamed = model.RawInputs.Count < model.AttributionLayers.Count;
+        var parts = new List<string>();
+        if (images.Count > 0)
+        {
+            parts.Add($"{string.Join(" and ", images)} in patches an eighth of the side wide (half-overlapping), each pixel given the mean change of the patches over it");
+        }
+
+        if (others.Count > 0 || unnamed)
+        {
+            var names = unnamed ? (images.Count > 0 || others.Count > 0 ? "every other input" : "every input") : string.Join(" and ", others);
+            parts.Add($"{names} one element (a token) at a time");
+        }
+
+        var sums = images.Count > 0
+            ? "the sums are not the output's change (every pixel is given a patch's change, so an image's sum grows with its size)"
+            : "the sums are not the output's change";
+        return $"Occlusion: {string.Join(", and ", parts)}, replaced by the baseline; one forward pass each, no gradients, no delta; {sums}.";
+    }
 
     /// <inheritdoc />
     protected override InputAttributions Attribute(IInterpretableModel model, PreparedInput input, long target, ExplanationOptions options, CancellationToken cancellationToken)

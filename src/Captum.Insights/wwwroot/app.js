@@ -52,7 +52,8 @@ async function start() {
   $('steps').value = state.info.limits.defaultSteps;
   $('model').addEventListener('change', () => selectModel($('model').value));
   $('filter').addEventListener('change', loadExamples);
-  $('answer').addEventListener('change', loadExamples);
+  $('predicted').addEventListener('change', loadExamples);
+  $('expected').addEventListener('change', loadExamples);
   $('use-upload').addEventListener('click', useUpload);
   $('run').addEventListener('click', explain);
   $('cancel').addEventListener('click', () => state.controller && state.controller.abort());
@@ -70,11 +71,17 @@ async function selectModel(name) {
   ])));
   const labels = state.model.labels;
   $('target').replaceChildren(element('option', { value: 'predicted', text: 'predicted' }), ...labels.map(l => element('option', { value: l, text: l })));
-  $('answer').replaceChildren(element('option', { value: '', text: 'any' }), ...labels.map(l => element('option', { value: l, text: l })));
+  for (const filter of [$('predicted'), $('expected')]) filter.replaceChildren(element('option', { value: '', text: 'any' }), ...labels.map(l => element('option', { value: l, text: l })));
   const uploads = state.model.inputs.map(input => input.kind === 'image'
     ? element('label', { text: `${input.name} ` }, [element('input', { type: 'file', accept: 'image/*', name: input.name, dataset: { testid: `upload-${input.name}` } })])
     : element('label', { text: `${input.name} ` }, [element('input', { type: 'text', name: input.name, maxLength: state.info.limits.maxTextLength, placeholder: input.description, dataset: { testid: `upload-${input.name}` } })]));
   $('upload-inputs').replaceChildren(...uploads);
+  // The source names the inputs "Use these inputs" took: changing one makes it stale, so it is dropped until used again.
+  for (const input of $('upload-inputs').querySelectorAll('input')) {
+    input.addEventListener(input.type === 'file' ? 'change' : 'input', () => {
+      if (state.source && state.source.kind === 'upload') setSource(null);
+    });
+  }
   $('upload-panel').hidden = !state.model.acceptsUploads;
   const images = state.model.inputs.some(input => input.kind === 'image');
   $('view').parentElement.hidden = !images;
@@ -100,7 +107,8 @@ async function selectModel(name) {
 
 async function loadExamples() {
   const params = new URLSearchParams({ filter: $('filter').value });
-  if ($('answer').value) params.set('answer', $('answer').value);
+  if ($('predicted').value) params.set('predicted', $('predicted').value);
+  if ($('expected').value) params.set('expected', $('expected').value);
   $('examples-status').textContent = 'Loading examples (the model predicts each)…';
   try {
     const body = await getJson(`api/models/${encodeURIComponent(state.model.name)}/examples?${params}`);
@@ -132,21 +140,35 @@ function exampleItem(example) {
   return item;
 }
 
-function useUpload() {
-  showError('');
-  const fields = [...$('upload-inputs').querySelectorAll('input')];
-  for (const input of fields) {
+// The upload inputs as they are, [name, value, file name] each; an error naming the input that is missing or too large.
+function uploadValues() {
+  const values = [];
+  for (const input of $('upload-inputs').querySelectorAll('input')) {
     if (input.type === 'file') {
       const file = input.files[0];
-      if (!file) return showError(`${input.name}: choose an image file.`);
-      if (file.size > state.info.limits.maxUploadBytes) return showError(`${input.name}: ${file.name} is ${file.size} bytes; at most ${state.info.limits.maxUploadBytes} may be uploaded.`);
-    } else if (!input.value.trim()) {
-      return showError(`${input.name} is empty: type ${input.placeholder}.`);
+      if (!file) throw new Error(`${input.name}: choose an image file.`);
+      if (file.size > state.info.limits.maxUploadBytes) throw new Error(`${input.name}: ${file.name} is ${file.size} bytes; at most ${state.info.limits.maxUploadBytes} may be uploaded.`);
+      values.push([input.name, file, file.name]);
+    } else {
+      if (!input.value.trim()) throw new Error(`${input.name} is empty: type ${input.placeholder}.`);
+      values.push([input.name, input.value]);
     }
   }
+  return values;
+}
+
+function useUpload() {
+  showError('');
+  let values;
+  try {
+    values = uploadValues();
+  } catch (e) {
+    return showError(e.message);
+  }
   for (const li of $('examples').children) li.classList.remove('selected');
-  const file = fields.find(f => f.type === 'file');
-  setSource({ kind: 'upload', label: `Upload: ${file ? file.files[0].name : ''} ${fields.filter(f => f.type !== 'file').map(f => f.value).join(' · ')}` });
+  const files = values.filter(v => v[1] instanceof File).map(v => v[2]);
+  const texts = values.filter(v => !(v[1] instanceof File)).map(v => v[1]);
+  setSource({ kind: 'upload', label: `Upload: ${[...files, texts.join(' · ')].join(' ')}` });
 }
 
 function setSource(source) {
@@ -177,7 +199,8 @@ function compareRefusal(other) {
   return '';
 }
 
-async function requestForm(model) {
+// The form of one model's request; uploads are the upload inputs as Explain read them, the same for every model.
+async function requestForm(model, source, uploads) {
   const form = new FormData();
   form.append('model', model);
   for (const box of $('methods').querySelectorAll('input:checked')) form.append('method', box.value);
@@ -187,25 +210,25 @@ async function requestForm(model) {
   const other = state.info.models.find(m => m.name === model);
   const refusal = model === state.model.name ? '' : compareRefusal(other);
   if (refusal) throw new Error(`${model} cannot explain this beside ${state.model.name}: ${refusal}.`);
-  if (state.source.kind === 'example' && sharesExamples(other)) {
+  if (source.kind === 'example' && sharesExamples(other)) {
     // The index with its dataset's identity: the server refuses it for a model of another dataset.
-    form.append('example', String(state.source.index));
-    form.append('dataset', state.source.dataset);
-  } else if (state.source.kind === 'example') {
+    form.append('example', String(source.index));
+    form.append('dataset', source.dataset);
+  } else if (source.kind === 'example') {
     // A model without these examples is given the example's own inputs, as an upload named by the example's id.
     for (const input of state.model.inputs) {
       if (input.kind !== 'image') {
-        form.append(input.name, state.source.texts[input.name] ?? '');
+        form.append(input.name, source.texts[input.name] ?? '');
         continue;
       }
-      const image = await fetch(`api/models/${encodeURIComponent(state.model.name)}/examples/${state.source.index}/inputs/${encodeURIComponent(input.name)}`);
+      const image = await fetch(`api/models/${encodeURIComponent(state.model.name)}/examples/${source.index}/inputs/${encodeURIComponent(input.name)}`);
       if (!image.ok) throw new Error(`${input.name}: the example's image cannot be read (${image.status}).`);
-      form.append(input.name, await image.blob(), state.source.id);
+      form.append(input.name, await image.blob(), source.id);
     }
   } else {
-    for (const input of $('upload-inputs').querySelectorAll('input')) {
-      if (input.type === 'file') form.append(input.name, input.files[0], input.files[0].name);
-      else form.append(input.name, input.value);
+    for (const [name, value, fileName] of uploads) {
+      if (fileName === undefined) form.append(name, value);
+      else form.append(name, value, fileName);
     }
   }
   return form;
@@ -214,6 +237,13 @@ async function requestForm(model) {
 async function explain() {
   showError('');
   if (!$('methods').querySelector('input:checked')) return showError('Pick at least one method.');
+  const source = state.source;
+  let uploads = null;
+  try {
+    if (source.kind === 'upload') uploads = uploadValues();
+  } catch (e) {
+    return showError(`${e.message} Then "Use these inputs" again.`);
+  }
   const controller = new AbortController();
   state.controller = controller;
   $('run').disabled = true;
@@ -225,7 +255,7 @@ async function explain() {
   const runs = [];
   try {
     for (const model of models) {
-      const finished = await explainWith(model, controller);
+      const finished = await explainWith(model, source, uploads, controller);
       if (!finished) return;
       runs.push(finished);
     }
@@ -247,9 +277,9 @@ async function explain() {
 }
 
 // One model's run, streamed: its progress shown as it comes; the finished run, or null after an error line.
-async function explainWith(model, controller) {
+async function explainWith(model, source, uploads, controller) {
   let finished = null;
-  const response = await fetch('api/explain', { method: 'POST', body: await requestForm(model), headers: { Accept: 'application/x-ndjson' }, signal: controller.signal });
+  const response = await fetch('api/explain', { method: 'POST', body: await requestForm(model, source, uploads), headers: { Accept: 'application/x-ndjson' }, signal: controller.signal });
   if (!response.ok) {
     const body = await response.json().catch(() => ({}));
     const wait = response.headers.get('Retry-After');
@@ -304,8 +334,7 @@ async function render(runs) {
     return element('div', { className: 'model-row', dataset: { model: run.model, testid: `model-row-${run.model}` } }, [
       element('div', { dataset: { testid: 'answer' } }, [
         state.runs.length > 1 ? element('strong', { text: `${run.model}: ` }) : '',
-        'Answer: ', element('strong', { text: r.answer, dataset: { testid: 'answer-label' } }),
-        ' (probability ', element('span', { text: format(r.probability), dataset: { testid: 'probability' } }), ')',
+        ...answerParts(r),
         r.expected ? ` · expected ${r.expected}` : '',
         state.runs.length > 1 ? element('a', { href: `api/runs/${run.id}/result.json`, download: 'result.json', text: ' JSON' }) : '',
       ]),
@@ -314,6 +343,19 @@ async function render(runs) {
   });
   $('columns').replaceChildren(...rows);
   $('results').hidden = false;
+}
+
+// The model's prediction, then, when the target chosen is another class, the class the attributions explain.
+function answerParts(r) {
+  const parts = [
+    'Predicted: ', element('strong', { text: r.predicted, dataset: { testid: 'predicted-label' } }),
+    ' (probability ', element('span', { text: format(r.predictedProbability), dataset: { testid: 'predicted-probability' } }), ')',
+  ];
+  if (r.answerIndex !== r.predictedIndex) {
+    parts.push(' · Explained: ', element('strong', { text: r.answer, dataset: { testid: 'explained-label' } }),
+      ' (probability ', element('span', { text: format(r.probability), dataset: { testid: 'explained-probability' } }), ')');
+  }
+  return parts;
 }
 
 function imageUrl(run, input, method) {
@@ -327,6 +369,20 @@ function refreshImages() {
   for (const img of document.querySelectorAll('img.heatmap')) img.src = imageUrl(img.dataset.run, img.dataset.input, img.dataset.method);
 }
 
+// A heat map the server did not draw: its own reason, e.g. a view Captum refuses for the sign, or a run no longer kept.
+async function imageError(img) {
+  const url = img.src;
+  let reason = '';
+  try {
+    const response = await fetch(url);
+    if (!response.ok) reason = (await response.json()).error || `${response.status} ${response.statusText}`;
+  } catch (e) {
+    reason = `the server cannot be reached (${e.message})`;
+  }
+  if (img.src !== url) return;
+  showError(`The ${img.dataset.method} heat map of ${img.dataset.input} cannot be shown: ${reason || 'it did not load; try again'}`);
+}
+
 function methodColumn(runState, method, result) {
   const run = runState.id;
   const numbers = result.methods[method];
@@ -334,7 +390,7 @@ function methodColumn(runState, method, result) {
   for (const input of runState.info.images) {
     const img = element('img', { className: 'heatmap', alt: `${method} attribution of ${input}`, dataset: { input, method, run, testid: 'heatmap' } });
     img.src = imageUrl(run, input, method);
-    img.addEventListener('error', () => showError(`The ${method} heat map cannot be drawn as ${$('view').value} with sign ${$('sign').value}: pick another sign.`));
+    img.addEventListener('error', () => imageError(img));
     column.append(img);
   }
   if (numbers.tokenAttributions && result.tokens) {
@@ -355,6 +411,15 @@ function methodColumn(runState, method, result) {
     element('th', { text: name }),
     element('td', { text: format(value), dataset: { testid: `number-${key}`, value: value === null ? '' : String(value) } }),
   ]))));
+  const info = state.info.models.find(m => m.name === runState.model).methods.find(m => m.name === method);
+  if (info && !info.completeness) {
+    column.append(element('p', {
+      className: 'note',
+      title: info.description,
+      text: 'These sums are not the output\'s change from the baseline (the method has no completeness), so they do not compare with those of a method with a convergence delta.',
+      dataset: { testid: 'number-note' },
+    }));
+  }
   return column;
 }
 

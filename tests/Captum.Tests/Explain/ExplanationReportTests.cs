@@ -1,0 +1,105 @@
+using System.Globalization;
+using System.Text.Json;
+using Captum.Explain;
+using Captum.Explain.Reports;
+using Captum.Explain.Results;
+using Captum.Plugins.Vqa;
+using Captum.Tests.Checkpoints;
+using TorchSharp;
+using Xunit;
+
+namespace Captum.Tests.Explain;
+
+/// <summary>
+/// An explanation of a chosen target (not the predicted class) names both: the report's word table (Captum's
+/// VisualizationDataRecord: pred_class, true_class, attr_class) and the result document (result.json, Insights' answer).
+/// </summary>
+public sealed class ExplanationReportTests
+{
+    private const string Question = "what color is the circle";
+
+    [Fact]
+    public void Explain_TargetOtherThanThePrediction_NamesThePredictedClassWithItsProbability()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var model = VqaModel.LoadDefault();
+        var (predicted, explained) = TwoExplanations(model);
+
+        Assert.NotEqual(explained.LabelIndex, explained.PredictedIndex);
+        Assert.Equal(predicted.LabelIndex, explained.PredictedIndex);
+        Assert.Equal(predicted.Label, explained.PredictedLabel);
+        Assert.Equal(predicted.Probability, explained.PredictedProbability);
+        Assert.Equal(predicted.Label, predicted.PredictedLabel);
+        Assert.Equal(predicted.Probability, predicted.PredictedProbability);
+        predicted.Dispose();
+        explained.Dispose();
+    }
+
+    [Fact]
+    public void Add_TargetOtherThanThePredictionAndNoExpectedAnswer_WordTableIsPredictedExplainedAndNoTrueLabel()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var model = VqaModel.LoadDefault();
+        var (predicted, explained) = TwoExplanations(model);
+        var report = new ExplanationReport("report");
+
+        report.Add(Question, [("layer-ig", explained)]);
+
+        // Captum's columns: True Label, Predicted Label (probability), Attribution Label, Attribution Score.
+        var html = report.ToHtml();
+        Assert.Contains(Cells("–", string.Create(CultureInfo.InvariantCulture, $"{predicted.Label} ({predicted.Probability:F2})"), explained.Label), html, StringComparison.Ordinal);
+        predicted.Dispose();
+        explained.Dispose();
+    }
+
+    [Fact]
+    public void Add_ExpectedAnswerGiven_IsTheTrueLabel()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var model = VqaModel.LoadDefault();
+        var (predicted, explained) = TwoExplanations(model);
+        var report = new ExplanationReport("report");
+
+        report.Add(Question, [("layer-ig", explained)], expected: "purple");
+
+        Assert.Contains(Cells("purple", string.Create(CultureInfo.InvariantCulture, $"{predicted.Label} ({predicted.Probability:F2})"), explained.Label), report.ToHtml(), StringComparison.Ordinal);
+        predicted.Dispose();
+        explained.Dispose();
+    }
+
+    [Fact]
+    public void ResultOf_TargetOtherThanThePrediction_HasThePredictedClassBesideTheExplainedOne()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var model = VqaModel.LoadDefault();
+        var (predicted, explained) = TwoExplanations(model);
+
+        var result = ExplanationQuestionResult.Of("image.png", Question, null, [("layer-ig", explained)]);
+        var json = JsonDocument.Parse(new ExplanationResultDocument(model.Name, "image.png", 4, "layer-ig", ["layer-ig"], [result], []).ToJson()).RootElement.GetProperty("results")[0];
+
+        // The explained class stays where it was (answer, answerIndex, probability); the prediction is beside it.
+        Assert.Equal(explained.Label, json.GetProperty("answer").GetString());
+        Assert.Equal(explained.LabelIndex, json.GetProperty("answerIndex").GetInt64());
+        Assert.Equal(explained.Probability, json.GetProperty("probability").GetDouble());
+        Assert.Equal(predicted.Label, json.GetProperty("predicted").GetString());
+        Assert.Equal(predicted.LabelIndex, json.GetProperty("predictedIndex").GetInt64());
+        Assert.Equal(predicted.Probability, json.GetProperty("predictedProbability").GetDouble());
+        predicted.Dispose();
+        explained.Dispose();
+    }
+
+    /// <summary>The question explained for the predicted class, and for the next class (another one).</summary>
+    private static (Explanation Predicted, Explanation Explained) TwoExplanations(VqaModel model)
+    {
+        var prepared = model.Prepare(new Dictionary<string, string> { ["image"] = CheckpointFiles.PathOf("e2e/image.png"), ["question"] = Question });
+        var strategy = ExplanationStrategies.LayerIntegratedGradients;
+        var predicted = strategy.Explain(model, prepared, new ExplanationOptions { Steps = 4 });
+        var other = (predicted.LabelIndex + 1) % model.Labels.Count;
+        var explained = strategy.Explain(model, prepared, new ExplanationOptions { Steps = 4, Target = other });
+        return (predicted, explained);
+    }
+
+    /// <summary>The word table's first three cells of a row, as Captum's visualize_text writes them.</summary>
+    private static string Cells(params string[] texts) =>
+        string.Concat(texts.Select(t => $"<td><span style=\"padding-right:2em\"><b>{t}</b></span></td>"));
+}
