@@ -154,8 +154,8 @@ public sealed record DataLoaderRunSpec
 
 /// <summary>
 /// A DataLoaderAttribution shard's <c>manifest.json</c>: which of the shard's passes are complete (each a part file),
-/// whether its unperturbed metric is, and whether the whole shard is. Only what it lists counts; it is replaced
-/// atomically after each file is renamed into place.
+/// whether its unperturbed metric is, the SHA-256 of each of those files, and whether the whole shard is. Only what
+/// it lists counts; it is replaced atomically after each file is renamed into place.
 /// </summary>
 public sealed record DataLoaderShardManifest
 {
@@ -189,12 +189,22 @@ public sealed record DataLoaderShardManifest
     /// <summary>The complete passes, in the order written.</summary>
     public List<int> Passes { get; init; } = [];
 
+    /// <summary>
+    /// The SHA-256 (lowercase hex) of each listed file as written, by file name (<see cref="PartName"/> of a pass,
+    /// <see cref="UnperturbedFileName"/>), by which a file damaged after writing is recognised. Empty in manifests
+    /// written before it was recorded: their files are checked by shape only.
+    /// </summary>
+    public SortedDictionary<string, string> Sha256 { get; init; } = new(StringComparer.Ordinal);
+
     /// <summary>The passes of the shard no part holds, ascending.</summary>
     public IReadOnlyList<int> Missing()
     {
         var done = Passes.ToHashSet();
         return [.. Enumerable.Range(FirstPass, EndPass - FirstPass).Where(p => !done.Contains(p))];
     }
+
+    /// <summary>The SHA-256 recorded for <paramref name="fileName"/> when it was written; null when none was (an older manifest).</summary>
+    public string? Sha256Of(string fileName) => Sha256 is not null && Sha256.TryGetValue(fileName, out var digest) ? digest : null;
 
     /// <summary>The part file name of pass <paramref name="pass"/>: <c>pass-000000003.safetensors</c>.</summary>
     public static string PartName(int pass) => string.Create(CultureInfo.InvariantCulture, $"pass-{pass:D9}.safetensors");

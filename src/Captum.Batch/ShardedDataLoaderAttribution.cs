@@ -22,7 +22,8 @@ public sealed record ShardedDataLoaderOptions
 /// <param name="Total">Passes of the shard: its passes that ablate features, plus the unperturbed pass when it needs it.</param>
 /// <param name="Resumed">Passes found complete when the worker started.</param>
 /// <param name="Elapsed">Time since the worker started on the shard.</param>
-public sealed record DataLoaderShardProgress(ShardAssignment Shard, int Done, int Total, int Resumed, TimeSpan Elapsed)
+/// <param name="Damaged">Listed files found damaged when the worker started (their SHA-256 differs from the manifest's): deleted, and their passes computed again.</param>
+public sealed record DataLoaderShardProgress(ShardAssignment Shard, int Done, int Total, int Resumed, TimeSpan Elapsed, int Damaged = 0)
 {
     /// <summary>Passes computed per second by this worker (resumed ones not counted); 0 before the first.</summary>
     public double Rate => Elapsed.TotalSeconds > 0 ? (Done - Resumed) / Elapsed.TotalSeconds : 0;
@@ -33,7 +34,7 @@ public sealed record DataLoaderShardProgress(ShardAssignment Shard, int Done, in
     /// <inheritdoc />
     public override string ToString() => string.Create(
         CultureInfo.InvariantCulture,
-        $"{Shard}: {Done}/{Total} passes ({Resumed} resumed), {Rate * 3600:0.0} passes/h, {(Remaining is { } r ? $"{r.TotalSeconds:0}s left" : "time left unknown")}");
+        $"{Shard}: {Done}/{Total} passes ({Resumed} resumed{(Damaged > 0 ? $", {Damaged} damaged file{(Damaged == 1 ? string.Empty : "s")} found and computed again" : string.Empty)}), {Rate * 3600:0.0} passes/h, {(Remaining is { } r ? $"{r.TotalSeconds:0}s left" : "time left unknown")}");
 }
 
 /// <summary>What a worker did with its DataLoaderAttribution shard.</summary>
@@ -42,7 +43,9 @@ public sealed record DataLoaderShardProgress(ShardAssignment Shard, int Done, in
 /// <param name="EndPass">One past its last pass.</param>
 /// <param name="Resumed">Passes found complete when it started (the unperturbed pass included).</param>
 /// <param name="Computed">Passes it ran over the loader (the unperturbed pass included).</param>
-public sealed record DataLoaderShardResult(ShardAssignment Shard, int FirstPass, int EndPass, int Resumed, int Computed);
+/// <param name="Damaged">Files listed as complete but found damaged when it started (their SHA-256 differs from the
+/// manifest's): deleted, and their passes computed again (counted in <paramref name="Computed"/>).</param>
+public sealed record DataLoaderShardResult(ShardAssignment Shard, int FirstPass, int EndPass, int Resumed, int Computed, int Damaged = 0);
 
 /// <summary>Where the shards of a sharded DataLoaderAttribution run stand, as <see cref="ShardedDataLoaderAttribution.Inspect"/> finds them.</summary>
 /// <param name="Passes">Passes that ablate features complete in the folder.</param>
@@ -78,10 +81,11 @@ public sealed record DataLoaderMergeReport(int Passes, int Shards, int Missing, 
 /// form), and per shard <c>shard-NNNNN/</c> with <c>unperturbed.safetensors</c> (the unperturbed metric), one part
 /// <c>pass-NNNNNNNNN.safetensors</c> per pass (its [m, features of the pass] attribution slice), each written to a
 /// temporary name, flushed to disk and renamed, <c>manifest.json</c> (<see cref="DataLoaderShardManifest"/>,
-/// replaced atomically after each file) and <c>worker.lock</c> (the running worker's claim). A restarted worker
-/// keeps every listed file, adopts a renamed file the manifest missed when it reads back whole, deletes temporary
-/// files, and computes the rest: at most the pass in flight is recomputed, and the unperturbed pass not at all once
-/// written.
+/// replaced atomically after each file, with each file's SHA-256) and <c>worker.lock</c> (the running worker's
+/// claim). A restarted worker keeps every listed file whose SHA-256 is the one recorded, deletes one whose SHA-256
+/// differs (damaged after writing) to compute it again, adopts a renamed file the manifest missed when it reads back
+/// whole, deletes temporary files, and computes the rest: at most the pass in flight is recomputed, and the
+/// unperturbed pass not at all once written (unless damaged). <see cref="Merge"/> refuses a damaged file, naming it.
 /// </para>
 /// </remarks>
 public static class ShardedDataLoaderAttribution
@@ -139,13 +143,13 @@ public static class ShardedDataLoaderAttribution
         var folder = Path.Combine(outFolder, shard.FolderName);
         Directory.CreateDirectory(folder);
         using var claim = ShardLock.Acquire(folder, shard);
-        var manifest = Recover(folder, shard, passes);
+        var (manifest, damaged) = Recover(folder, shard, passes);
         var needs = manifest.NeedsUnperturbed;
         var total = manifest.EndPass - manifest.FirstPass + (needs ? 1 : 0);
         var resumed = manifest.Passes.Count + (needs && manifest.HasUnperturbed ? 1 : 0);
         var computed = 0;
         var watch = Stopwatch.StartNew();
-        void Report() => options.Progress?.Report(new DataLoaderShardProgress(shard, resumed + computed, total, resumed, watch.Elapsed));
+        void Report() => options.Progress?.Report(new DataLoaderShardProgress(shard, resumed + computed, total, resumed, watch.Elapsed, damaged));
         Report();
 
         var missing = manifest.Missing();
@@ -155,8 +159,8 @@ public static class ShardedDataLoaderAttribution
             if (needs && !manifest.HasUnperturbed)
             {
                 unperturbed = passes.Unperturbed(cancellationToken);
-                await WriteAsync(folder, DataLoaderShardManifest.UnperturbedFileName, new Dictionary<string, Tensor> { [MetricTensor] = unperturbed }, null, create).ConfigureAwait(false);
-                manifest = manifest with { HasUnperturbed = true };
+                var digest = await WriteAsync(folder, DataLoaderShardManifest.UnperturbedFileName, new Dictionary<string, Tensor> { [MetricTensor] = unperturbed }, null, create).ConfigureAwait(false);
+                manifest = manifest with { HasUnperturbed = true, Sha256 = WithDigest(manifest, DataLoaderShardManifest.UnperturbedFileName, digest) };
                 manifest.Write(folder);
                 computed++;
                 Report();
@@ -171,6 +175,7 @@ public static class ShardedDataLoaderAttribution
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var (first, count) = passes.Features(pass);
+                string digest;
                 using (var slice = passes.AttributePass(pass, unperturbed!, cancellationToken))
                 {
                     var metadata = new Dictionary<string, string>
@@ -179,10 +184,10 @@ public static class ShardedDataLoaderAttribution
                         ["firstFeature"] = first.ToString(CultureInfo.InvariantCulture),
                         ["features"] = count.ToString(CultureInfo.InvariantCulture),
                     };
-                    await WriteAsync(folder, DataLoaderShardManifest.PartName(pass), new Dictionary<string, Tensor> { [AttributionsTensor] = slice }, metadata, create).ConfigureAwait(false);
+                    digest = await WriteAsync(folder, DataLoaderShardManifest.PartName(pass), new Dictionary<string, Tensor> { [AttributionsTensor] = slice }, metadata, create).ConfigureAwait(false);
                 }
 
-                manifest = manifest with { Passes = [.. manifest.Passes, pass] };
+                manifest = manifest with { Passes = [.. manifest.Passes, pass], Sha256 = WithDigest(manifest, DataLoaderShardManifest.PartName(pass), digest) };
                 manifest.Write(folder);
                 computed++;
                 Report();
@@ -195,13 +200,17 @@ public static class ShardedDataLoaderAttribution
 
         manifest = manifest with { Complete = true };
         manifest.Write(folder);
-        return new DataLoaderShardResult(shard, manifest.FirstPass, manifest.EndPass, resumed, computed);
+        return new DataLoaderShardResult(shard, manifest.FirstPass, manifest.EndPass, resumed, computed, damaged);
     }
 
-    /// <summary>Where every shard of the run in <paramref name="outFolder"/> stands; reads only manifests and checks listed files exist.</summary>
+    /// <summary>
+    /// Where every shard of the run in <paramref name="outFolder"/> stands: reads the manifests and checks listed files
+    /// exist; once every shard is complete it also reads the shards' unperturbed metrics to compare them, each checked
+    /// against the SHA-256 its manifest recorded.
+    /// </summary>
     /// <param name="outFolder">The run's output folder.</param>
     /// <exception cref="ArgumentException">The folder is not a sharded DataLoaderAttribution run's.</exception>
-    /// <exception cref="InvalidDataException">A run.json or manifest is not readable.</exception>
+    /// <exception cref="InvalidDataException">A run.json or manifest is not readable, or an unperturbed metric it reads is damaged (the message names the file and the shard to run again).</exception>
     public static DataLoaderMergeReport Inspect(string outFolder)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(outFolder);
@@ -248,7 +257,7 @@ public static class ShardedDataLoaderAttribution
     /// <returns>The attributions; the caller disposes them.</returns>
     /// <exception cref="ArgumentException">The folder is not a sharded DataLoaderAttribution run's.</exception>
     /// <exception cref="InvalidOperationException">A shard is not complete; the message names each missing shard and pass, and ends with the summary line.</exception>
-    /// <exception cref="InvalidDataException">A listed file is not readable or does not hold what its name says.</exception>
+    /// <exception cref="InvalidDataException">A listed file is damaged (its SHA-256 differs from the one its manifest recorded when it was written; the message names the file and the shard whose worker, run again, computes it again), not readable, or does not hold what its name says.</exception>
     public static AttributionResult Merge(string outFolder, bool returnInputShape = true)
     {
         var report = Inspect(outFolder);
@@ -259,16 +268,17 @@ public static class ShardedDataLoaderAttribution
 
         var spec = DataLoaderRunSpec.Read(outFolder);
         using var scope = torch.NewDisposeScope();
-        var shards = Enumerable.Range(0, spec.ShardCount).Select(i => new ShardAssignment(i, spec.ShardCount)).ToList();
-        var unperturbed = ReadTensor(Path.Combine(outFolder, shards.First(s => NeedsUnperturbed(s, spec.PassCount)).FolderName, DataLoaderShardManifest.UnperturbedFileName), MetricTensor);
+        var shards = Shards(outFolder, spec).Select(s => (s.Shard, Manifest: s.Manifest!)).ToList();
+        var (metricShard, metricManifest) = shards.First(s => NeedsUnperturbed(s.Shard, spec.PassCount));
+        var unperturbed = ReadListed(Path.Combine(outFolder, metricShard.FolderName, DataLoaderShardManifest.UnperturbedFileName), MetricTensor, metricShard, metricManifest);
         var outputs = unperturbed.numel();
         var slices = new List<Tensor>(spec.PassCount);
-        foreach (var shard in shards)
+        foreach (var (shard, manifest) in shards)
         {
             for (var pass = shard.First(spec.PassCount); pass < shard.End(spec.PassCount); pass++)
             {
                 var path = Path.Combine(outFolder, shard.FolderName, DataLoaderShardManifest.PartName(pass));
-                var slice = ReadTensor(path, AttributionsTensor);
+                var slice = ReadListed(path, AttributionsTensor, shard, manifest);
                 var count = Math.Min(spec.PerturbationsPerPass, spec.FeatureCount - (pass * spec.PerturbationsPerPass));
                 if (slice.dim() != 2 || slice.shape[0] != outputs || slice.shape[1] != count || slice.dtype != unperturbed.dtype)
                 {
@@ -331,7 +341,7 @@ public static class ShardedDataLoaderAttribution
                 continue;
             }
 
-            var metric = ReadTensor(Path.Combine(outFolder, shard.FolderName, DataLoaderShardManifest.UnperturbedFileName), MetricTensor);
+            var metric = ReadListed(Path.Combine(outFolder, shard.FolderName, DataLoaderShardManifest.UnperturbedFileName), MetricTensor, shard, manifest);
             if (reference is null)
             {
                 (reference, referenceShard) = (metric, shard.Index);
@@ -344,6 +354,29 @@ public static class ShardedDataLoaderAttribution
 
         return warnings;
     }
+
+    /// <summary>
+    /// A tensor of a file a shard's manifest lists, in the current dispose scope; refused, naming the file and the
+    /// repair, when its SHA-256 is not the one the manifest recorded (none recorded: an older manifest, read as it is).
+    /// </summary>
+    private static Tensor ReadListed(string path, string name, ShardAssignment shard, DataLoaderShardManifest manifest)
+    {
+        if (!IsIntact(path, manifest))
+        {
+            throw new InvalidDataException(
+                $"{path} is damaged: its SHA-256 differs from the one its manifest recorded when it was written; resume the shard: run the worker of {shard} again with the same run (it deletes the damaged file and computes it again), then merge again.");
+        }
+
+        return ReadTensor(path, name);
+    }
+
+    /// <summary>Whether a listed file's SHA-256 is the one its manifest recorded; true when none was recorded (an older manifest).</summary>
+    private static bool IsIntact(string path, DataLoaderShardManifest manifest) =>
+        manifest.Sha256Of(Path.GetFileName(path)) is not { } recorded || string.Equals(ContentDigest.OfPath(path), recorded, StringComparison.Ordinal);
+
+    /// <summary>The manifest's digests with <paramref name="fileName"/>'s set to <paramref name="digest"/>.</summary>
+    private static SortedDictionary<string, string> WithDigest(DataLoaderShardManifest manifest, string fileName, string digest) =>
+        new(manifest.Sha256 ?? new SortedDictionary<string, string>(), StringComparer.Ordinal) { [fileName] = digest };
 
     /// <summary>A tensor of a safetensors file, in the current dispose scope.</summary>
     private static Tensor ReadTensor(string path, string name)
@@ -374,8 +407,8 @@ public static class ShardedDataLoaderAttribution
         await WriteAsync(outFolder, FeatureIdsFileName, tensors, null, create, overwrite: false).ConfigureAwait(false);
     }
 
-    /// <summary>Writes a safetensors file to a temporary name, flushes it to disk and renames it into place.</summary>
-    private static async Task WriteAsync(string folder, string name, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata, Func<string, Stream> create, bool overwrite = true)
+    /// <summary>Writes a safetensors file to a temporary name, flushes it to disk and renames it into place; returns the SHA-256 of the bytes written.</summary>
+    private static async Task<string> WriteAsync(string folder, string name, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata, Func<string, Stream> create, bool overwrite = true)
     {
         var final = Path.Combine(folder, name);
         var temp = AtomicFile.TempName(final);
@@ -407,13 +440,17 @@ public static class ShardedDataLoaderAttribution
         {
             TryDelete(temp);
         }
+
+        return ContentDigest.Of(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
     }
 
     /// <summary>
-    /// The shard folder's manifest after a possible crash: temporary files deleted, listed files checked to exist, a
-    /// file renamed into place but not yet listed adopted when it reads back whole and fits, otherwise deleted.
+    /// The shard folder's manifest after a possible crash: temporary files deleted, listed files checked to exist and
+    /// to have the SHA-256 recorded when they were written (a damaged one is deleted, so that it is computed again, and
+    /// counted), a file renamed into place but not yet listed adopted (with its SHA-256) when it reads back whole and
+    /// fits, otherwise deleted.
     /// </summary>
-    private static DataLoaderShardManifest Recover(string folder, ShardAssignment shard, DataLoaderAttributionPasses passes)
+    private static (DataLoaderShardManifest Manifest, int Damaged) Recover(string folder, ShardAssignment shard, DataLoaderAttributionPasses passes)
     {
         foreach (var temp in Directory.EnumerateFiles(folder, "*" + AtomicFile.TempSuffix))
         {
@@ -430,7 +467,34 @@ public static class ShardedDataLoaderAttribution
                 $"{Path.Combine(folder, DataLoaderShardManifest.FileName)} is of shard {manifest.ShardIndex} of {manifest.ShardCount}, passes [{manifest.FirstPass}, {manifest.EndPass}), not of {shard}, passes [{first}, {end}).");
         }
 
-        var done = manifest.Passes.Where(p => File.Exists(Path.Combine(folder, DataLoaderShardManifest.PartName(p)))).ToHashSet();
+        // Digests of the files kept: a listed file keeps the one recorded (none in an older manifest), an adopted file
+        // gets its own.
+        var digests = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        var damaged = 0;
+        bool Listed(string name)
+        {
+            var path = Path.Combine(folder, name);
+            if (!File.Exists(path))
+            {
+                return false;
+            }
+
+            if (!IsIntact(path, manifest))
+            {
+                TryDelete(path);
+                damaged++;
+                return false;
+            }
+
+            if (manifest.Sha256Of(name) is { } recorded)
+            {
+                digests[name] = recorded;
+            }
+
+            return true;
+        }
+
+        var done = manifest.Passes.Where(p => Listed(DataLoaderShardManifest.PartName(p))).ToHashSet();
         for (var pass = first; pass < end; pass++)
         {
             var path = Path.Combine(folder, DataLoaderShardManifest.PartName(pass));
@@ -439,6 +503,7 @@ public static class ShardedDataLoaderAttribution
                 if (Fits(path, AttributionsTensor, t => t.dim() == 2 && t.shape[1] == passes.Features(pass).Count))
                 {
                     done.Add(pass);
+                    digests[Path.GetFileName(path)] = ContentDigest.OfPath(path);
                 }
                 else
                 {
@@ -447,22 +512,28 @@ public static class ShardedDataLoaderAttribution
             }
         }
 
-        var metricPath = Path.Combine(folder, DataLoaderShardManifest.UnperturbedFileName);
-        var hasMetric = File.Exists(metricPath) && (manifest.HasUnperturbed || Fits(metricPath, MetricTensor, _ => true));
+        var metricName = DataLoaderShardManifest.UnperturbedFileName;
+        var metricPath = Path.Combine(folder, metricName);
+        var hasMetric = manifest.HasUnperturbed ? Listed(metricName) : File.Exists(metricPath) && Fits(metricPath, MetricTensor, _ => true);
         if (!hasMetric)
         {
             TryDelete(metricPath);
         }
+        else if (!manifest.HasUnperturbed)
+        {
+            digests[metricName] = ContentDigest.OfPath(metricPath);
+        }
 
-        var recovered = manifest with { Passes = [.. done.Order()], HasUnperturbed = hasMetric };
+        var recovered = manifest with { Passes = [.. done.Order()], HasUnperturbed = hasMetric, Sha256 = digests };
         recovered = recovered with { Complete = recovered.Missing().Count == 0 && (hasMetric || !needs) };
         if (recovered.Complete != manifest.Complete || recovered.HasUnperturbed != manifest.HasUnperturbed || !recovered.Passes.SequenceEqual(manifest.Passes)
+            || !digests.SequenceEqual(manifest.Sha256 ?? new SortedDictionary<string, string>())
             || !File.Exists(Path.Combine(folder, DataLoaderShardManifest.FileName)))
         {
             recovered.Write(folder);
         }
 
-        return recovered;
+        return (recovered, damaged);
     }
 
     /// <summary>Whether a file reads back as a whole safetensors file holding <paramref name="name"/> as <paramref name="check"/> wants.</summary>

@@ -205,18 +205,129 @@ public sealed class ShardedDataLoaderAttributionTests
     {
         using var scope = torch.NewDisposeScope();
         using var temp = new TempFolder();
-        var model = new CountingModel(12);
         var loader = Loader(12);
         var options = Options(features: 2, perPass: 1, scalar: true);
-        await Run(temp.Path, new ShardAssignment(0, 2), model, loader, options);
-        await Run(temp.Path, new ShardAssignment(1, 2), model, loader, options);
-        var metric = Path.Combine(temp.Path, "shard-00001", DataLoaderShardManifest.UnperturbedFileName);
-        Captum.Checkpoints.SafeTensors.Save(new Dictionary<string, Tensor> { ["metric"] = torch.tensor(1.5f) }, metric);
+        // Shard 1's process computes with other weights under the same description: a model not deterministic across processes.
+        await Run(temp.Path, new ShardAssignment(0, 2), new CountingModel(12), loader, options);
+        await Run(temp.Path, new ShardAssignment(1, 2), new CountingModel(13), loader, options);
 
         var report = ShardedDataLoaderAttribution.Inspect(temp.Path);
 
         Assert.True(report.Complete);
         Assert.StartsWith("shard 1's unperturbed metric differs from shard 0's", Assert.Single(report.Warnings));
+    }
+
+    [Fact]
+    public async Task MergeAndResume_PassFileDamagedAfterWriting_MergeNamesTheFileAndAResumeComputesItAgain()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var temp = new TempFolder();
+        var model = new CountingModel(14);
+        var loader = Loader(14);
+        var options = Options(features: 4, perPass: 1);   // passes 0-3: shard 0 of 2 holds 0 and 1, shard 1 holds 2 and 3
+        await Run(temp.Path, new ShardAssignment(0, 2), model, loader, options);
+        await Run(temp.Path, new ShardAssignment(1, 2), model, loader, options);
+        using var undamaged = ShardedDataLoaderAttribution.Merge(temp.Path);
+        var part = Path.Combine(temp.Path, "shard-00001", DataLoaderShardManifest.PartName(2));
+        FlipFloatByte(part, element: 5);
+
+        var ex = Assert.Throws<InvalidDataException>(() => ShardedDataLoaderAttribution.Merge(temp.Path));
+        var reports = new List<DataLoaderShardProgress>();
+        model.Calls = 0;
+        var resumed = await Run(temp.Path, new ShardAssignment(1, 2), model, loader, options, new() { Progress = new SynchronousProgress<DataLoaderShardProgress>(reports.Add) });
+        using var merged = ShardedDataLoaderAttribution.Merge(temp.Path);
+
+        Assert.StartsWith($"{part} is damaged: its SHA-256 differs from the one its manifest recorded", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("resume the shard: run the worker of shard 1 of 2 again", ex.Message, StringComparison.Ordinal);
+        Assert.Equal((2, 1, 1), (resumed.Resumed, resumed.Computed, resumed.Damaged));   // the unperturbed metric and pass 3 kept, pass 2 again
+        Assert.Equal(Batches, model.Calls);
+        Assert.StartsWith("shard 1 of 2: 3/3 passes (2 resumed, 1 damaged file found and computed again)", reports[^1].ToString(), StringComparison.Ordinal);
+        AssertBitwiseEqual(undamaged, merged);
+    }
+
+    [Fact]
+    public async Task MergeAndResume_UnperturbedFileDamagedAfterWriting_MergeNamesTheFileAndAResumeComputesItAgain()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var temp = new TempFolder();
+        var model = new CountingModel(15);
+        var loader = Loader(15);
+        var options = Options(features: 3, perPass: 1);
+        await Run(temp.Path, ShardAssignment.Single, model, loader, options);
+        using var undamaged = ShardedDataLoaderAttribution.Merge(temp.Path);
+        var metric = Path.Combine(temp.Path, "shard-00000", DataLoaderShardManifest.UnperturbedFileName);
+        FlipFloatByte(metric, element: 7);
+
+        var inspect = Assert.Throws<InvalidDataException>(() => ShardedDataLoaderAttribution.Inspect(temp.Path));
+        var merge = Assert.Throws<InvalidDataException>(() => ShardedDataLoaderAttribution.Merge(temp.Path));
+        model.Calls = 0;
+        var resumed = await Run(temp.Path, ShardAssignment.Single, model, loader, options);
+        using var merged = ShardedDataLoaderAttribution.Merge(temp.Path);
+
+        Assert.All([inspect, merge], ex => Assert.StartsWith($"{metric} is damaged: its SHA-256 differs", ex.Message, StringComparison.Ordinal));
+        Assert.Contains("run the worker of shard 0 of 1 again", merge.Message, StringComparison.Ordinal);
+        Assert.Equal((3, 1, 1), (resumed.Resumed, resumed.Computed, resumed.Damaged));   // the three passes kept, the unperturbed one again
+        Assert.Equal(Batches, model.Calls);
+        AssertBitwiseEqual(undamaged, merged);
+    }
+
+    [Fact]
+    public async Task RunShard_UnperturbedFileDamagedBeforeTheRemainingPasses_ComputesItAgainBeforeThem()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var temp = new TempFolder();
+        var model = new CountingModel(16);
+        var loader = Loader(16);
+        var options = Options(features: 4, perPass: 1);
+        using var single = model.Method().Attribute(loader, options);
+        using var cancel = new CancellationTokenSource();
+        model.Calls = 0;
+        // The unperturbed pass and pass 0 are written, then pass 1 is cancelled after its first batch.
+        model.OnCall = call =>
+        {
+            if (call == (2 * Batches) + 1)
+            {
+                cancel.Cancel();
+            }
+        };
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Run(temp.Path, ShardAssignment.Single, model, loader, options, cancellationToken: cancel.Token));
+        FlipFloatByte(Path.Combine(temp.Path, "shard-00000", DataLoaderShardManifest.UnperturbedFileName), element: 4);
+        (model.Calls, model.OnCall) = (0, null);
+
+        var resumed = await Run(temp.Path, ShardAssignment.Single, model, loader, options);
+        using var merged = ShardedDataLoaderAttribution.Merge(temp.Path);
+
+        // Passes 1-3 are the differences from the unperturbed metric: computed from the damaged one, they would differ.
+        Assert.Equal((1, 4, 1), (resumed.Resumed, resumed.Computed, resumed.Damaged));
+        Assert.Equal(4 * Batches, model.Calls);
+        AssertBitwiseEqual(single, merged);
+    }
+
+    [Fact]
+    public async Task MergeAndResume_ManifestWrittenBeforeDigests_KeepsItsFilesAndMerges()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var temp = new TempFolder();
+        var model = new CountingModel(17);
+        var loader = Loader(17);
+        var options = Options(features: 3, perPass: 1);
+        using var single = model.Method().Attribute(loader, options);
+        await Run(temp.Path, ShardAssignment.Single, model, loader, options);
+        var shardFolder = Path.Combine(temp.Path, "shard-00000");
+        var manifestPath = Path.Combine(shardFolder, DataLoaderShardManifest.FileName);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(manifestPath))!.AsObject();
+        Assert.True(json.Remove("sha256"), "the manifest records no sha256");
+        File.WriteAllText(manifestPath, json.ToJsonString());
+        model.Calls = 0;
+
+        var resumed = await Run(temp.Path, ShardAssignment.Single, model, loader, options);
+        using var merged = ShardedDataLoaderAttribution.Merge(temp.Path);
+
+        Assert.Equal((4, 0, 0), (resumed.Resumed, resumed.Computed, resumed.Damaged));
+        Assert.Equal(0, model.Calls);
+        Assert.Empty(DataLoaderShardManifest.Read(shardFolder)!.Sha256);   // files found, not written, are not vouched for
+        AssertBitwiseEqual(single, merged);
     }
 
     [Fact]
@@ -352,6 +463,30 @@ public sealed class ShardedDataLoaderAttributionTests
         Assert.All(reports, r => Assert.Equal(3, r.Total));
         Assert.Equal(TimeSpan.Zero, reports[^1].Remaining);
         Assert.StartsWith("shard 1 of 2: 3/3 passes (0 resumed)", reports[^1].ToString());
+    }
+
+    /// <summary>
+    /// Changes one bit of float <paramref name="element"/> of a safetensors file's single tensor (a disk error): the
+    /// file stays valid safetensors of the same dtype and shape, only that value differs.
+    /// </summary>
+    private static void FlipFloatByte(string path, int element)
+    {
+        var bytes = File.ReadAllBytes(path);
+        var data = 8 + (int)BitConverter.ToUInt64(bytes, 0);   // an 8-byte header length, the JSON header, then the data
+        Tensor before;
+        using (var file = Captum.Checkpoints.SafeTensors.Load(path))
+        {
+            before = file.Tensors.Values.Single().clone();
+        }
+
+        bytes[data + (4 * element) + 2] ^= 0x10;
+        File.WriteAllBytes(path, bytes);
+
+        using var damaged = Captum.Checkpoints.SafeTensors.Load(path);
+        var after = damaged.Tensors.Values.Single();
+        Assert.Equal(ScalarType.Float32, after.dtype);
+        Assert.Equal(before.shape, after.shape);
+        Assert.Equal(1L, before.flatten().ne(after.flatten()).sum().item<long>());
     }
 
     /// <summary>A file that takes half of the first write and then fails as a full disk does.</summary>
