@@ -169,7 +169,7 @@ public static class DatasetJob
         var (digests, paths) = (new SortedDictionary<string, string>(StringComparer.Ordinal), new SortedDictionary<string, string>(StringComparer.Ordinal));
         foreach (var (name, path) in files)
         {
-            if (!provider.Files.Any(f => string.Equals(f.Name, name, StringComparison.OrdinalIgnoreCase)))
+            if (!provider.Files.Any(f => f.Name == name))
             {
                 throw new ArgumentException(
                     $"--model-file {name}: the model '{provider.Name}' reads no file of that name; {(provider.Files.Count == 0 ? "it reads none" : $"its files: {string.Join(", ", provider.Files.Select(f => f.Name))}")}.",

@@ -59,8 +59,8 @@ public sealed record ShardManifest
     /// <summary>Reads a shard folder's manifest; null when it has none.</summary>
     /// <exception cref="InvalidDataException">
     /// The manifest is not readable, or a part it lists is not the part file of its first example
-    /// (<see cref="ShardPart.NameFor"/>) in the shard's folder: a manifest edited or damaged to name another file,
-    /// which a worker would then check, delete or merge.
+    /// (<see cref="ShardPart.NameFor"/>) in the shard's folder (a manifest edited or damaged to name another file,
+    /// which a worker would then check, delete or merge), lies outside the shard's examples or overlaps another.
     /// </exception>
     public static ShardManifest? Read(string shardFolder)
     {
@@ -89,7 +89,8 @@ public sealed record ShardManifest
             throw Damaged("has no list of parts");
         }
 
-        foreach (var part in manifest.Parts)
+        var next = manifest.First;
+        foreach (var part in manifest.Parts.OrderBy(p => p?.First ?? int.MinValue))
         {
             if (part is null || part.File != ShardPart.NameFor(part.First) || part.Rows < 1)
             {
@@ -97,6 +98,13 @@ public sealed record ShardManifest
                     ? "lists an empty part"
                     : $"lists the part \"{part.File}\" (first {part.First}, {part.Rows} rows), which is not the part file of example {part.First} ({ShardPart.NameFor(part.First)}) with rows");
             }
+
+            if (part.First < next || (long)part.First + part.Rows > manifest.End)
+            {
+                throw Damaged($"lists the part {part.File} of examples [{part.First}, {(long)part.First + part.Rows}), which {(part.First < manifest.First || (long)part.First + part.Rows > manifest.End ? $"lies outside the shard's [{manifest.First}, {manifest.End})" : "overlaps another part")}");
+            }
+
+            next = part.First + part.Rows;
         }
 
         return manifest;

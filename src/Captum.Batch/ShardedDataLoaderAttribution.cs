@@ -470,7 +470,7 @@ public static class ShardedDataLoaderAttribution
         // Digests of the files kept: a listed file keeps the one recorded (none in an older manifest), an adopted file
         // gets its own.
         var digests = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        var damaged = 0;
+        var damaged = new HashSet<string>(StringComparer.Ordinal);
         bool Listed(string name)
         {
             var path = Path.Combine(folder, name);
@@ -481,8 +481,9 @@ public static class ShardedDataLoaderAttribution
 
             if (!IsIntact(path, manifest))
             {
+                // Never adopted below, even when it cannot be deleted: its shape fits, its contents do not.
                 TryDelete(path);
-                damaged++;
+                damaged.Add(name);
                 return false;
             }
 
@@ -498,7 +499,7 @@ public static class ShardedDataLoaderAttribution
         for (var pass = first; pass < end; pass++)
         {
             var path = Path.Combine(folder, DataLoaderShardManifest.PartName(pass));
-            if (!done.Contains(pass) && File.Exists(path))
+            if (!done.Contains(pass) && !damaged.Contains(Path.GetFileName(path)) && File.Exists(path))
             {
                 if (Fits(path, AttributionsTensor, t => t.dim() == 2 && t.shape[1] == passes.Features(pass).Count))
                 {
@@ -533,7 +534,7 @@ public static class ShardedDataLoaderAttribution
             recovered.Write(folder);
         }
 
-        return (recovered, damaged);
+        return (recovered, damaged.Count);
     }
 
     /// <summary>Whether a file reads back as a whole safetensors file holding <paramref name="name"/> as <paramref name="check"/> wants.</summary>

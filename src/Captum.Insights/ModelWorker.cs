@@ -149,24 +149,26 @@ internal sealed class ModelWorker : IDisposable
 
             Volatile.Write(ref running, 1);
             var clock = Stopwatch.StartNew();
-            var outcome = item.Run(isRefusal);
-            Volatile.Write(ref running, 0);
-            switch (outcome)
+            item.Run(isRefusal, outcome =>
             {
-                case WorkOutcome.Completed:
-                    Interlocked.Increment(ref completed);
-                    Volatile.Write(ref averageSeconds, (0.8 * Volatile.Read(ref averageSeconds)) + (0.2 * clock.Elapsed.TotalSeconds));
-                    break;
-                case WorkOutcome.Cancelled:
-                    Interlocked.Increment(ref cancelled);
-                    break;
-                case WorkOutcome.Refused:
-                    Interlocked.Increment(ref refused);
-                    break;
-                default:
-                    Interlocked.Increment(ref failed);
-                    break;
-            }
+                Volatile.Write(ref running, 0);
+                switch (outcome)
+                {
+                    case WorkOutcome.Completed:
+                        Interlocked.Increment(ref completed);
+                        Volatile.Write(ref averageSeconds, (0.8 * Volatile.Read(ref averageSeconds)) + (0.2 * clock.Elapsed.TotalSeconds));
+                        break;
+                    case WorkOutcome.Cancelled:
+                        Interlocked.Increment(ref cancelled);
+                        break;
+                    case WorkOutcome.Refused:
+                        Interlocked.Increment(ref refused);
+                        break;
+                    default:
+                        Interlocked.Increment(ref failed);
+                        break;
+                }
+            });
         }
     }
 
@@ -184,7 +186,8 @@ internal sealed class ModelWorker : IDisposable
 
         void Cancel();
 
-        WorkOutcome Run(Func<Exception, bool> isRefusal);
+        /// <summary>Runs the work, hands its outcome to <paramref name="record"/>, then completes the request: the counts agree with every answer given.</summary>
+        void Run(Func<Exception, bool> isRefusal, Action<WorkOutcome> record);
     }
 
     private sealed class WorkItem<T>(Func<CancellationToken, T> work, CancellationTokenSource cancellation) : IWorkItem
@@ -202,25 +205,45 @@ internal sealed class ModelWorker : IDisposable
             cancellation.Dispose();
         }
 
-        public WorkOutcome Run(Func<Exception, bool> isRefusal)
+        public void Run(Func<Exception, bool> isRefusal, Action<WorkOutcome> record)
         {
+            T result = default!;
+            Exception? error = null;
+            WorkOutcome outcome;
             try
             {
-                completion.TrySetResult(work(cancellationToken));
-                return WorkOutcome.Completed;
+                result = work(cancellationToken);
+                outcome = WorkOutcome.Completed;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                Cancel();
-                return WorkOutcome.Cancelled;
+                outcome = WorkOutcome.Cancelled;
             }
             catch (Exception ex)
             {
-                completion.TrySetException(ex);
-                return isRefusal(ex) ? WorkOutcome.Refused : WorkOutcome.Failed;
+                error = ex;
+                outcome = isRefusal(ex) ? WorkOutcome.Refused : WorkOutcome.Failed;
+            }
+
+            try
+            {
+                record(outcome);
             }
             finally
             {
+                switch (outcome)
+                {
+                    case WorkOutcome.Completed:
+                        completion.TrySetResult(result);
+                        break;
+                    case WorkOutcome.Cancelled:
+                        completion.TrySetCanceled(cancellationToken);
+                        break;
+                    default:
+                        completion.TrySetException(error!);
+                        break;
+                }
+
                 cancellation.Dispose();
             }
         }

@@ -41,9 +41,8 @@ public sealed class VqaEvalCommand : IPluginCommand
         new("from", "Print (and with --json write) the report of a complete --out folder, from all its shards; exit 2 naming the missing scenes when one is incomplete. The run's options come from the folder.", PluginOptionKind.Folder),
     ];
 
-    /// <summary>The options of a run, which a report of a folder (<c>--from</c>) takes from the folder instead.</summary>
-    private static readonly string[] RunOptions =
-        ["scenes", "seed", "steps", "window", "random-weights-seed", "checkpoint", "image-baseline", "row-group-size", "flush-seconds", "threads"];
+    /// <summary>The options a report of a folder (<c>--from</c>) takes: every other is the run's, read from the folder (out and the shard's are refused on their own).</summary>
+    private static readonly string[] ReportOptions = ["from", "json", "out", "shard-index", "shard-count"];
 
     /// <summary>The default scenes per part file of <c>--out</c>.</summary>
     public const int DefaultRowGroupSize = 4;
@@ -86,9 +85,9 @@ public sealed class VqaEvalCommand : IPluginCommand
         {
             // The report is of the run the folder holds: an option of another run would be ignored, and its figures
             // taken for those of the options given.
-            if (RunOptions.FirstOrDefault(context.IsGiven) is { } other)
+            if (Options.Select(o => o.Name).Except(ReportOptions).FirstOrDefault(context.IsGiven) is { } other)
             {
-                throw new ArgumentException($"--{other} does not go with --from: the report is of the run in {fromFolder}, with the options it was computed with (its run.json).", other);
+                throw new ArgumentException($"--{other} does not go with --from: the report is of the run in {fromFolder} as it was computed (its run.json), and --from computes nothing.", other);
             }
 
             return ReportFolder(context, fromFolder);

@@ -59,7 +59,7 @@ public static class InputFile
         ArgumentOutOfRangeException.ThrowIfNegative(maxBytes);
         RequireRegular(path, label, paramName);
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-        using var copy = new MemoryStream();
+        using var copy = new MemoryStream((int)Math.Min(Math.Min(stream.Length, maxBytes), Array.MaxLength));
 
         // Bounded by what is read, not by Length: a file can grow meanwhile, and /proc's files say they are empty.
         var buffer = new byte[81920];
@@ -73,7 +73,8 @@ public static class InputFile
             }
         }
 
-        return copy.ToArray();
+        // Sized from the file's length, the buffer is the contents unless the file grew or said nothing (/proc).
+        return copy.Length == copy.Capacity ? copy.GetBuffer() : copy.ToArray();
     }
 
     /// <summary>A size in bytes as people write it: 16 MiB.</summary>
@@ -95,8 +96,16 @@ public static class InputFile
         }
 
         var status = new byte[256];
-        if (Statx(AtCurrentDirectory, path, 0, StatxType, status) != 0)
+        try
         {
+            if (Statx(AtCurrentDirectory, path, 0, StatxType, status) != 0)
+            {
+                return null;
+            }
+        }
+        catch (Exception ex) when (ex is EntryPointNotFoundException or DllNotFoundException)
+        {
+            // A C library without statx (musl before 1.2.5): the kind cannot be told, as on other systems.
             return null;
         }
 

@@ -125,17 +125,17 @@ public sealed class PluginCommandContext
     public CancellationToken CancellationToken { get; }
 
     /// <summary>
-    /// The options the user gave on the command line, by name, as opposed to those that have their default; null when
-    /// the caller does not say (then every option with a value counts as given).
+    /// The options the user gave on the command line, by name, as opposed to those that have their default (the
+    /// <c>captum</c> host says); null when the caller does not say.
     /// </summary>
     public IReadOnlySet<string>? GivenOptions { get; init; }
 
     /// <summary>
     /// Whether the user gave the option, rather than it having its default (see <see cref="GivenOptions"/>): for an
-    /// option that does not go with another, e.g. <c>--scenes</c> with a <c>--from</c> that reads the run's own.
+    /// option that does not go with another, e.g. <c>--scenes</c> with a <c>--from</c> that reads the run's own. False
+    /// when the caller does not say which were given, so that a default is never refused as if typed.
     /// </summary>
-    public bool IsGiven(string name) =>
-        GivenOptions?.Contains(name) ?? (values.ContainsKey(name) || lists.ContainsKey(name));
+    public bool IsGiven(string name) => GivenOptions?.Contains(name) ?? false;
 
     /// <summary>The option's text, or null when it was neither given nor has a default.</summary>
     public string? GetText(string name) => values.TryGetValue(name, out var value) ? value : null;

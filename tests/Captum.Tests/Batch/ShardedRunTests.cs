@@ -149,6 +149,23 @@ public sealed class ShardedRunTests
     }
 
     [Theory]
+    [InlineData(4, 4, "lies outside the shard's [0, 6)")]
+    [InlineData(1, 1, "overlaps another part")]
+    public async Task Check_ManifestListingAPartOutsideTheShardOrOverlappingAnother_IsRefusedAsDamaged(int first, int rows, string why)
+    {
+        using var temp = new TempFolder();
+        await ShardedRun.RunShardAsync(temp.Path, ShardAssignment.Single, 6, (index, _) => Square(index), new() { RowGroupSize = 2 });
+        var shardFolder = Path.Combine(temp.Path, ShardAssignment.Single.FolderName);
+        var manifest = ShardManifest.Read(shardFolder)!;
+        var edited = manifest.Parts.Select(p => p.First == 4 ? p with { First = first, Rows = rows, File = ShardPart.NameFor(first) } : p).ToList();
+        (manifest with { Parts = edited }).Write(shardFolder);
+
+        var ex = Assert.Throws<InvalidDataException>(() => ShardedRun.Check(temp.Path, 6, 1, "numbers"));
+
+        Assert.Contains($"examples [{first}, {first + rows}), which {why}", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData(30, new[] { 0 })] // unit 0 waited the flush time while unit 1 ran: written before the worker died
     [InlineData(29, new int[0])] // not yet: kept for its row group of 16, and lost with the worker
     public async Task RunShardAsync_WorkerDiesAfterASlowUnit_HasWrittenTheUnitsThatWaitedFlushAfter(int slowSeconds, int[] written)

@@ -55,6 +55,22 @@ public sealed class Gpt2TokenizerTests
     }
 
     [Fact]
+    public void FromFolder_NonAsciiToken_IsSpelledAsItsVocabularyWritesItAndRoundTrips()
+    {
+        // vocab.json spells é (C3 A9) byte by byte, as "Ã©": the token string is that spelling, not the character.
+        using var temp = new TempFolder();
+        File.WriteAllText(Path.Combine(temp.Path, "vocab.json"), "{\"Ã\": 0, \"©\": 1, \"Ã©\": 2, \"<|endoftext|>\": 3}");
+        File.WriteAllText(Path.Combine(temp.Path, "merges.txt"), "#version: 0.2\nÃ ©\n");
+        var tokenizer = Gpt2Tokenizer.FromFolder(temp.Path);
+
+        var ids = tokenizer.Encode("é");
+
+        Assert.Equal([2L], ids);
+        Assert.Equal(["Ã©"], tokenizer.ConvertIdsToTokens(ids));
+        Assert.Equal([2L], tokenizer.ConvertTokensToIds(["Ã©"]));
+    }
+
+    [Fact]
     public void FromFolder_VocabularyWithEndOfText_HasItsId()
     {
         using var temp = new TempFolder();
