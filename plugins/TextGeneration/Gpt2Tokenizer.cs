@@ -88,6 +88,10 @@ public sealed class Gpt2Tokenizer : ITextTokenizer
     }
 
     /// <inheritdoc />
+    /// <remarks>True: byte-level BPE decodes ids to the concatenation of their bytes.</remarks>
+    public bool DecodesByConcatenation => true;
+
+    /// <inheritdoc />
     public IReadOnlyList<long> Encode(string text)
     {
         ArgumentNullException.ThrowIfNull(text);

@@ -45,4 +45,12 @@ public interface ITextTokenizer
     /// otherwise (<see cref="LLMAttributionOptions{TOptions}.EndOfSequence"/>). Python: <c>eos_token_id</c>.
     /// </summary>
     long? EndOfSequenceTokenId => null;
+
+    /// <summary>
+    /// Whether decoding ids is the concatenation of decoding any split of them made at a character boundary (true of
+    /// byte-level BPE such as GPT-2's; not of tokenizers that drop the leading space of the first token, such as
+    /// SentencePiece's). False by default; when true, readable tokens of text with characters split across tokens are
+    /// found by decoding a few tokens at a time instead of every prefix.
+    /// </summary>
+    bool DecodesByConcatenation => false;
 }

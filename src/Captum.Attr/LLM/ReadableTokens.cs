@@ -11,8 +11,10 @@ namespace Captum.Attr;
 /// Python: <c>_convert_ids_to_pretty_tokens</c> and <c>_clean_up_pretty_token</c> of captum.attr._core.llm_attr, which
 /// take each token's span from the tokenizer's offsets. <see cref="ITextTokenizer"/> gives no offsets, so the spans
 /// come from decoding: a token whose every character decodes alone is that text (the common case, one decode per
-/// token); otherwise the text's decoded prefixes tell where each token ends, and a token that ends inside a character
-/// decodes, at the end of its prefix, to more than the whole text has there (a U+FFFD). A token that decodes to
+/// token); otherwise the text's decoded prefixes tell where each token ends (for a tokenizer that
+/// <see cref="ITextTokenizer.DecodesByConcatenation"/>, decoded from the last character boundary, so the work grows
+/// with the tokens, not their square), and a token that ends inside a character decodes, at the end of its prefix, to
+/// more than the whole text has there (a U+FFFD). A token that decodes to
 /// nothing (a special token) keeps the tokenizer's string.
 /// </remarks>
 internal static class ReadableTokens
@@ -34,23 +36,31 @@ internal static class ReadableTokens
         var tokens = new List<string>(ids.Count);
         var complete = 0;
         var previousEnd = -1;
+
+        // Each token's prefix is decoded from the last character boundary (anchor) when the tokenizer's decoding is a
+        // concatenation there (a few tokens for byte-level BPE), else from the start.
+        var (anchor, anchorChar) = (0, 0);
         for (var k = 0; k < ids.Count; k++)
         {
-            var prefix = tokenizer.Decode(ids.Take(k + 1).ToList());
+            var decoded = tokenizer.Decode(ids.Skip(anchor).Take(k + 1 - anchor).ToList());
+            var common = decoded.AsSpan().CommonPrefixLength(text.AsSpan(anchorChar));
             var start = complete;
-            complete = Math.Max(complete, CommonPrefixLength(prefix, text));
-            var end = prefix.Length > complete && complete < text.Length ? complete + CharLength(text, complete) : complete;
+            complete = Math.Max(complete, anchorChar + common);
+            var partial = anchorChar + decoded.Length > complete && complete < text.Length;
+            var end = partial ? complete + CharLength(text, complete) : complete;
             var clean = Clean(text[start..end]);
             tokens.Add(clean.Length == 0 ? raw[k] : previousEnd > start ? clean + Overlap : clean);
             previousEnd = end;
+            if (!partial && tokenizer.DecodesByConcatenation)
+            {
+                (anchor, anchorChar) = (k + 1, complete);
+            }
         }
 
         return tokens;
     }
 
     private static string Clean(string token) => token.Replace("\n", "\\n", StringComparison.Ordinal).Trim();
-
-    private static int CommonPrefixLength(string a, string b) => a.AsSpan().CommonPrefixLength(b);
 
     /// <summary>The UTF-16 length of the character at <paramref name="index"/>: 2 for a surrogate pair.</summary>
     private static int CharLength(string text, int index) =>

@@ -90,12 +90,21 @@ public sealed class LLMTokenChecksTests
         Assert.Equal(["I", "love", "😀", "😀 [OVERLAP]", "and", "café"], input.Values);
     }
 
-    /// <summary>One token per UTF-8 byte: the plainest tokenizer that splits characters.</summary>
-    private sealed class ByteTokenizer : ITextTokenizer
+    /// <summary>
+    /// One token per UTF-8 byte: the plainest tokenizer that splits characters. Either it says it decodes by
+    /// concatenation, or, as SentencePiece's decoders do, it drops the leading space of what it decodes (and says not).
+    /// </summary>
+    private sealed class ByteTokenizer(bool concatenates) : ITextTokenizer
     {
+        public bool DecodesByConcatenation => concatenates;
+
         public IReadOnlyList<long> Encode(string text) => System.Text.Encoding.UTF8.GetBytes(text).Select(b => (long)b).ToList();
 
-        public string Decode(IReadOnlyList<long> ids) => System.Text.Encoding.UTF8.GetString(ids.Select(i => (byte)i).ToArray());
+        public string Decode(IReadOnlyList<long> ids)
+        {
+            var text = System.Text.Encoding.UTF8.GetString(ids.Select(i => (byte)i).ToArray());
+            return concatenates ? text : text.TrimStart(' ');
+        }
 
         public IReadOnlyList<string> ConvertIdsToTokens(IReadOnlyList<long> ids) => ids.Select(i => $"<{i:X2}>").ToList();
 
@@ -103,10 +112,12 @@ public sealed class LLMTokenChecksTests
             tokens.Select(t => (long)Convert.ToByte(t.Trim('<', '>'), 16)).ToList();
     }
 
-    [Fact]
-    public void TextTokenInput_CharacterSplitAcrossThreeTokensBesideWholeOnes_ShowsItWholeOnEach()
+    [Theory]
+    [InlineData(true)] // decoded a few tokens at a time, from the last character boundary
+    [InlineData(false)] // decoded from the start: a window starting at " b" would lose its space
+    public void TextTokenInput_CharacterSplitAcrossThreeTokensBesideWholeOnes_ShowsItWholeOnEach(bool concatenates)
     {
-        var input = new TextTokenInput("a日 b\n", new ByteTokenizer());
+        var input = new TextTokenInput("a日 b\n", new ByteTokenizer(concatenates));
 
         // 日 is E6 97 A5; the space alone trims to nothing and keeps the tokenizer's string.
         Assert.Equal(["a", "日", "日 [OVERLAP]", "日 [OVERLAP]", "<20>", "b", "\\n"], input.Values);
