@@ -67,7 +67,16 @@ internal static class ExplainRun
         cancellationToken.ThrowIfCancellationRequested();
         using var scope = torch.NewDisposeScope();
         var model = request.Model.Model;
-        var prepared = request.Baseline.Apply(model.Prepare(request.Inputs));
+        PreparedInput prepared;
+        try
+        {
+            prepared = request.Baseline.Apply(model.Prepare(request.Inputs));
+        }
+        catch (Exception ex) when (IsBadInput(ex))
+        {
+            throw new InputRefusedException(ex);
+        }
+
         var explanations = new List<(string Method, Explanation Explanation)>();
         try
         {
@@ -136,6 +145,13 @@ internal static class ExplainRun
     /// </summary>
     public static bool IsBadInput(Exception ex) => ex is ArgumentException or NotSupportedException;
 
+    /// <summary>
+    /// Whether a run's failure is the model refusing the user's input while it prepared it (<see cref="InputRefusedException"/>):
+    /// what /healthz counts as refused. An argument error later, in a method's work, is answered 400 too but counted as
+    /// failed, since no input of the user's causes it.
+    /// </summary>
+    public static bool IsRefusedInput(Exception ex) => ex is InputRefusedException;
+
     private const string NotFinite = "the model's output is not finite (NaN or infinite): an input or a weight is out of float32's range.";
 
     /// <summary>The predicted label of a prepared example: its highest score (one forward pass, no gradients).</summary>
@@ -160,3 +176,6 @@ internal static class ExplainRun
         public void Report(AttributionProgress value) => report(value);
     }
 }
+
+/// <summary>The model's refusal of the user's input, raised while it prepared it; the message is the model's.</summary>
+internal sealed class InputRefusedException(Exception inner) : ArgumentException(ErrorMessages.OneLine(inner), (inner as ArgumentException)?.ParamName, inner);

@@ -16,7 +16,7 @@ internal sealed class ServedModel(InsightsModel model, int queueCapacity, int ma
     /// </summary>
     public string? Dataset { get; } = dataset;
 
-    public ModelWorker Worker { get; } = new(model.Name, queueCapacity, ExplainRun.IsBadInput);
+    public ModelWorker Worker { get; } = new(model.Name, queueCapacity, ExplainRun.IsRefusedInput);
 
     /// <summary>The number of examples listed (the dataset's, at most the server's limit).</summary>
     public int ExampleCount => Math.Min(Model.Examples?.Count ?? 0, maxExamples);

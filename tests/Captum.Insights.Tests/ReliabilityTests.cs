@@ -117,6 +117,34 @@ public sealed class ReliabilityTests(InsightsFixture fixture) : IClassFixture<In
     }
 
     [Fact]
+    public async Task Healthz_ArgumentErrorInAMethodsWork_CountsAFailureNotARefusal()
+    {
+        // Not the model refusing the user's input while preparing it: a method's own argument error (a bug).
+        await using var server = await InsightsServer.StartAsync(
+            [new InsightsModel(VqaModelProvider.LoadModel(null, null, new VqaModelOptions()), fixture.Dataset, ownsModel: true)],
+            new Captum.Explain.ExplanationStrategyRegistry([new ArgumentBugStrategy()]));
+        using var client = new HttpClient { BaseAddress = server.Url };
+
+        using var response = await client.PostAsync("api/explain", InsightsFixture.Form([("example", "0"), ("method", ArgumentBugStrategy.MethodName)]));
+        var health = JsonDocument.Parse(await client.GetStringAsync("healthz")).RootElement.GetProperty("models")[0];
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal((1L, 0L), (health.GetProperty("failed").GetInt64(), health.GetProperty("refused").GetInt64()));
+    }
+
+    private sealed class ArgumentBugStrategy : Captum.Explain.IExplanationStrategy
+    {
+        public const string MethodName = "argument-bug";
+
+        public string Name => MethodName;
+
+        public string Description => "throws an ArgumentException of its own";
+
+        public Captum.Explain.Explanation Explain(Captum.Plugins.IInterpretableModel model, Captum.Plugins.PreparedInput input, Captum.Explain.ExplanationOptions options, CancellationToken cancellationToken = default) =>
+            throw new ArgumentException("k must be positive.", "k");
+    }
+
+    [Fact]
     public async Task Question_TenThousandCharacters_Is400()
     {
         var (status, json, _) = await fixture.Explain(InsightsFixture.Form([("question", new string('a', 10_000))], ("image", ScenePng, "scene.png")));
