@@ -89,6 +89,7 @@ public static class DatasetJob
         ArgumentNullException.ThrowIfNull(models);
         ArgumentNullException.ThrowIfNull(strategies);
         OutputFolder.Check("out", request.Out);
+        var outFolder = Path.GetFullPath(request.Out);
         var shard = ShardAssignment.Resolve(request.ShardIndex, request.ShardCount, environment);
         var strategy = strategies.Get(request.Method, "method");
         Positive(request.Steps, "steps");
@@ -148,7 +149,7 @@ public static class DatasetJob
             ShardCount = shard.Count,
         };
         return await DatasetAttribution.RunShardAsync(
-            request.Out,
+            outFolder,
             spec,
             shard,
             dataset,

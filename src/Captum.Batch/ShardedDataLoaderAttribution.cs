@@ -361,13 +361,16 @@ public static class ShardedDataLoaderAttribution
     /// </summary>
     private static Tensor ReadListed(string path, string name, ShardAssignment shard, DataLoaderShardManifest manifest)
     {
-        if (!IsIntact(path, manifest))
+        // Read once: the digest is of the bytes the tensor is then loaded from.
+        var bytes = File.ReadAllBytes(path);
+        if (manifest.Sha256Of(Path.GetFileName(path)) is { } recorded && !string.Equals(ContentDigest.Of(bytes), recorded, StringComparison.Ordinal))
         {
             throw new InvalidDataException(
                 $"{path} is damaged: its SHA-256 differs from the one its manifest recorded when it was written; resume the shard: run the worker of {shard} again with the same run (it deletes the damaged file and computes it again), then merge again.");
         }
 
-        return ReadTensor(path, name);
+        using var contents = new MemoryStream(bytes, writable: false);
+        return ReadTensor(path, name, contents);
     }
 
     /// <summary>Whether a listed file's SHA-256 is the one its manifest recorded; true when none was recorded (an older manifest).</summary>
@@ -379,11 +382,11 @@ public static class ShardedDataLoaderAttribution
         new(manifest.Sha256 ?? new SortedDictionary<string, string>(), StringComparer.Ordinal) { [fileName] = digest };
 
     /// <summary>A tensor of a safetensors file, in the current dispose scope.</summary>
-    private static Tensor ReadTensor(string path, string name)
+    private static Tensor ReadTensor(string path, string name, Stream? contents = null)
     {
         try
         {
-            using var file = SafeTensors.Load(path);
+            using var file = contents is null ? SafeTensors.Load(path) : SafeTensors.Load(contents, path);
             return file.Tensors.TryGetValue(name, out var t)
                 ? t.clone()
                 : throw new InvalidDataException($"{path} has no tensor '{name}'.");

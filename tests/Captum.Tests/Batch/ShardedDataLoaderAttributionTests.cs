@@ -128,20 +128,10 @@ public sealed class ShardedDataLoaderAttributionTests
         var loader = Loader(2);
         var options = Options(features: 6, perPass: 1);
         using var single = model.Method().Attribute(loader, options);
-        using var cancel = new CancellationTokenSource();
-        model.Calls = 0;
-        // The unperturbed pass and passes 0 and 1 complete, then pass 2 is cancelled after two of its four batches.
-        model.OnCall = call =>
-        {
-            if (call == (3 * Batches) + 2)
-            {
-                cancel.Cancel();
-            }
-        };
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Run(temp.Path, ShardAssignment.Single, model, loader, options, cancellationToken: cancel.Token));
+        // The unperturbed pass and passes 0 and 1 complete, then pass 2 is cancelled after two of its four batches.
+        await RunCancelledAtCall(temp.Path, model, loader, options, (3 * Batches) + 2);
         var stopped = DataLoaderShardManifest.Read(Path.Combine(temp.Path, "shard-00000"))!;
-        (model.Calls, model.OnCall) = (0, null);
         var resumed = await Run(temp.Path, ShardAssignment.Single, model, loader, options);
         using var merged = ShardedDataLoaderAttribution.Merge(temp.Path);
 
@@ -150,6 +140,23 @@ public sealed class ShardedDataLoaderAttributionTests
         Assert.Equal((3, 4), (resumed.Resumed, resumed.Computed));
         Assert.Equal(4 * Batches, model.Calls);   // passes 2 to 5 only: neither the unperturbed pass nor passes 0 and 1 again
         AssertBitwiseEqual(single, merged);
+    }
+
+    /// <summary>Runs the single shard until the model's call number <paramref name="call"/> (counted from 1), which cancels it; the model's count is then 0 again.</summary>
+    private static async Task RunCancelledAtCall(string folder, CountingModel model, Inputs[] loader, DataLoaderAttributionOptions options, int call)
+    {
+        using var cancel = new CancellationTokenSource();
+        model.Calls = 0;
+        model.OnCall = n =>
+        {
+            if (n == call)
+            {
+                cancel.Cancel();
+            }
+        };
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Run(folder, ShardAssignment.Single, model, loader, options, cancellationToken: cancel.Token));
+        (model.Calls, model.OnCall) = (0, null);
     }
 
     [Fact]
@@ -280,20 +287,10 @@ public sealed class ShardedDataLoaderAttributionTests
         var loader = Loader(16);
         var options = Options(features: 4, perPass: 1);
         using var single = model.Method().Attribute(loader, options);
-        using var cancel = new CancellationTokenSource();
-        model.Calls = 0;
-        // The unperturbed pass and pass 0 are written, then pass 1 is cancelled after its first batch.
-        model.OnCall = call =>
-        {
-            if (call == (2 * Batches) + 1)
-            {
-                cancel.Cancel();
-            }
-        };
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Run(temp.Path, ShardAssignment.Single, model, loader, options, cancellationToken: cancel.Token));
+        // The unperturbed pass and pass 0 are written, then pass 1 is cancelled after its first batch.
+        await RunCancelledAtCall(temp.Path, model, loader, options, (2 * Batches) + 1);
         FlipFloatByte(Path.Combine(temp.Path, "shard-00000", DataLoaderShardManifest.UnperturbedFileName), element: 4);
-        (model.Calls, model.OnCall) = (0, null);
 
         var resumed = await Run(temp.Path, ShardAssignment.Single, model, loader, options);
         using var merged = ShardedDataLoaderAttribution.Merge(temp.Path);
