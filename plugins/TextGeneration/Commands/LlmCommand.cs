@@ -172,6 +172,11 @@ public sealed class LlmCommand : IPluginCommand
         }
 
         var target = context.GetText("target");
+        if (target is not null && context.IsGiven("max-new-tokens"))
+        {
+            throw new ArgumentException("--max-new-tokens: applies only when no --target is given (the target is the answer; nothing is generated).", "max-new-tokens");
+        }
+
         var foil = context.GetText("foil");
         var threads = context.GetText("threads") is null ? (int?)null : Positive(context, "threads");
 
@@ -314,7 +319,9 @@ public sealed class LlmCommand : IPluginCommand
     private static LLMAttributionResult Attribute(string method, Gpt2LMHeadModel model, ITextTokenizer tokenizer, IInterpretableInput input, LLMTarget? target, LLMTarget? foil, int maxNew, int steps, (long Seed, int Count) samples, CancellationToken cancellationToken)
     {
         LLMAttributionOptions<T> Options<T>(T? methodOptions = null)
-            where T : AttributionOptions => new() { MaxNewTokens = maxNew, Foil = foil, Method = methodOptions };
+            where T : AttributionOptions => target is null
+                ? new() { MaxNewTokens = maxNew, Foil = foil, Method = methodOptions }
+                : new() { Foil = foil, Method = methodOptions };
 
         // The token embedding, which the gradient methods attribute to.
         const string Embedding = "transformer.wte";

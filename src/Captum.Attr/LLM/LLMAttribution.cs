@@ -83,7 +83,7 @@ public sealed class LLMAttribution<TOptions> : IAttribution
     {
         ArgumentNullException.ThrowIfNull(input);
         options ??= new LLMAttributionOptions<TOptions>();
-        options.Validate();
+        options.Validate(target is not null);
         LLMAttributionCall.RequireNoTargetOrArguments(options.Method);
         using var scope = torch.NewDisposeScope();
         var foil = LLMAttributionCall.Foil(model, tokenizer, options.Foil, options.SkipTokens);
@@ -276,8 +276,19 @@ public sealed record LLMAttributionOptions<TOptions>
     /// </summary>
     public int NumTrials { get; init; } = 1;
 
-    /// <summary>How many tokens are generated when no target is given, at least 1; 25 as Captum's default generation arguments.</summary>
-    public int MaxNewTokens { get; init; } = 25;
+    /// <summary>
+    /// How many tokens are generated when no target is given, at least 1; 25 as Captum's default generation arguments.
+    /// Given together with a target, the call is refused (Captum asserts <c>gen_args</c> is None when a target is given).
+    /// </summary>
+    public int MaxNewTokens
+    {
+        get => maxNewTokens;
+        init
+        {
+            maxNewTokens = value;
+            GenerationOptionGiven ??= nameof(MaxNewTokens);
+        }
+    }
 
     /// <summary>
     /// The token that ends greedy generation (kept in the answer, as Hugging Face's generate keeps it); when null (the
@@ -285,14 +296,30 @@ public sealed record LLMAttributionOptions<TOptions>
     /// generation stops at the model's <c>eos_token_id</c> (GPT-2's and the story model's are their tokenizers').
     /// Python: <c>gen_args["eos_token_id"]</c>.
     /// </summary>
-    public long? EndOfSequence { get; init; }
+    public long? EndOfSequence
+    {
+        get => endOfSequence;
+        init
+        {
+            endOfSequence = value;
+            GenerationOptionGiven ??= nameof(EndOfSequence);
+        }
+    }
 
     /// <summary>
     /// Whether greedy generation stops at the end-of-sequence token (<see cref="EndOfSequence"/>, or the tokenizer's);
     /// true by default. False generates <see cref="MaxNewTokens"/> tokens (or up to the model's last position) whatever
     /// they are.
     /// </summary>
-    public bool StopAtEndOfSequence { get; init; } = true;
+    public bool StopAtEndOfSequence
+    {
+        get => stopAtEndOfSequence;
+        init
+        {
+            stopAtEndOfSequence = value;
+            GenerationOptionGiven ??= nameof(StopAtEndOfSequence);
+        }
+    }
 
     /// <summary>
     /// Whether a model that keeps a key-value cache (<see cref="ICachingCausalLanguageModel"/>) reuses it: greedy
@@ -334,8 +361,23 @@ public sealed record LLMAttributionOptions<TOptions>
     /// <summary>The wrapped method's options (perturbations per evaluation, samples, ...); its target and additional forward arguments must be left empty. Python: <c>**kwargs</c>.</summary>
     public TOptions? Method { get; init; }
 
-    internal void Validate()
+    private readonly int maxNewTokens = 25;
+    private readonly long? endOfSequence;
+    private readonly bool stopAtEndOfSequence = true;
+
+    /// <summary>The first generation option (MaxNewTokens, EndOfSequence, StopAtEndOfSequence) the caller set, or null.</summary>
+    internal string? GenerationOptionGiven { get; private init; }
+
+    internal void Validate(bool targetGiven)
     {
+        if (targetGiven && GenerationOptionGiven is { } given)
+        {
+            // Captum: "gen_args must be None when target is given"; ignoring it would hide that the answer was not generated.
+            throw new ArgumentException(
+                $"{given}: generation options apply only when no target is given (the target is the answer; nothing is generated). Leave {given} unset, or pass no target.",
+                given);
+        }
+
         if (NumTrials < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(NumTrials), NumTrials, "NumTrials (num_trials) must be at least 1.");

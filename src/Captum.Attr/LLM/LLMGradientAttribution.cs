@@ -81,7 +81,7 @@ public sealed class LLMGradientAttribution<TOptions> : IAttribution
     {
         ArgumentNullException.ThrowIfNull(input);
         options ??= new LLMAttributionOptions<TOptions>();
-        options.Validate();
+        options.Validate(target is not null);
         if (options.NumTrials != 1)
         {
             // Captum's LLMGradientAttribution.attribute has no num_trials (given, it reaches the method, which refuses it).

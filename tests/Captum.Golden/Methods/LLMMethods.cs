@@ -75,13 +75,15 @@ internal sealed class LLMAttributionMethod : IGoldenFileMethod
             throw new InvalidOperationException($"gen_args the runner does not replay: {generation.ToJsonString()} (greedy max_new_tokens only)");
         }
 
-        return new LLMAttributionOptions<TOptions>
+        var options = new LLMAttributionOptions<TOptions>
         {
             SkipTokens = call["skip_tokens"] is JsonArray skip ? skip.Select(Token).ToList() : null,
-            MaxNewTokens = GoldenArguments.Int(generation, "max_new_tokens") ?? 25,
             UseCachedOutputs = GoldenArguments.Bool(call, "use_cached_outputs", true),
             Method = method,
         };
+
+        // Set only when the call gives it: with a target, a generation option is refused, as Captum's assert refuses gen_args.
+        return GoldenArguments.Int(generation, "max_new_tokens") is { } maxNew ? options with { MaxNewTokens = maxNew } : options;
     }
 
     private static LLMTarget? Target(JsonObject call) => call["target"] is JsonValue t ? (LLMTarget)t.GetValue<string>()! : (LLMTarget?)null;

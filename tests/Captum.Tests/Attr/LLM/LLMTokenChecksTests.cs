@@ -210,6 +210,26 @@ public sealed class LLMTokenChecksTests
     }
 
     [Fact]
+    public void Attribute_GenerationOptionWithATarget_ThrowsNamingTheOption()
+    {
+        using var scope = torch.NewDisposeScope();
+        var (model, tokenizer) = StorySetup();
+        var input = new TextTokenInput(Prompt, tokenizer);
+        var fa = LLMAttribution.FeatureAblation(model, tokenizer);
+
+        var maxNew = Assert.Throws<ArgumentException>(() => fa.Attribute(input, "garden", new LLMAttributionOptions<FeatureAblationOptions> { MaxNewTokens = 4 }));
+        var stop = Assert.Throws<ArgumentException>(() => fa.Attribute(input, "garden", new LLMAttributionOptions<FeatureAblationOptions> { StopAtEndOfSequence = false }));
+        var end = Assert.Throws<ArgumentException>(() => fa.Attribute(input, "garden", new LLMAttributionOptions<FeatureAblationOptions>() with { EndOfSequence = 2 }));
+        var gradient = Assert.Throws<ArgumentException>(() => LLMGradientAttribution.LayerIntegratedGradients(model, tokenizer, "transformer.wte")
+            .Attribute(input, "garden", new LLMAttributionOptions<LayerIntegratedGradientsOptions> { MaxNewTokens = 25 }));
+
+        Assert.Equal(["MaxNewTokens", "StopAtEndOfSequence", "EndOfSequence", "MaxNewTokens"], new[] { maxNew, stop, end, gradient }.Select(e => e.ParamName));
+        Assert.Contains("apply only when no target is given", maxNew.Message, StringComparison.Ordinal);
+        using var fine = fa.Attribute(input, "garden", new LLMAttributionOptions<FeatureAblationOptions> { NumTrials = 1 });
+        Assert.Equal(["garden"], fine.OutputTokens);
+    }
+
+    [Fact]
     public void Attribute_NoTargetAndNoEndOfSequence_StopsAtTheTokenizersEndOfSequence()
     {
         using var scope = torch.NewDisposeScope();

@@ -263,6 +263,18 @@ public sealed class LlmCommandTests
         Assert.DoesNotContain("narrow", error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Llm_MaxNewTokensWithATarget_ExitsTwoNamingMaxNewTokens()
+    {
+        using var folder = new TempFolder();
+
+        var (code, _, error) = BundledCli.Run("llm", "--prompt", "where is mary ?", "--target", "garden", "--max-new-tokens", "4", "--out", folder.Path);
+
+        Assert.Equal(2, code);
+        Assert.Contains("error: --max-new-tokens: applies only when no --target is given", error, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(folder.Path));
+    }
+
     [Theory]
     [InlineData("--max-new-tokens", "0")]
     [InlineData("--steps", "0")]
