@@ -79,7 +79,10 @@ public static class TextVisualizer
 
             sb.Append("<tr>");
             AppendClassName(sb, record.TrueClass);
-            AppendClassName(sb, string.Create(CultureInfo.InvariantCulture, $"{record.PredClass} ({record.PredProb:F2})"));
+            // An unknown probability (NaN: a model that gives none) shows the class alone rather than "(NaN)".
+            AppendClassName(sb, double.IsNaN(record.PredProb)
+                ? record.PredClass
+                : string.Create(CultureInfo.InvariantCulture, $"{record.PredClass} ({record.PredProb:F2})"));
             AppendClassName(sb, record.AttrClass);
             AppendClassName(sb, record.AttrScore.ToString("F2", CultureInfo.InvariantCulture));
             AppendWordImportances(sb, record);

@@ -73,7 +73,7 @@ public sealed class VisualizationDataRecord
     /// <summary>One importance a token (<c>word_attributions</c>).</summary>
     public IReadOnlyList<double> WordAttributions { get; }
 
-    /// <summary>The predicted probability (<c>pred_prob</c>).</summary>
+    /// <summary>The predicted probability (<c>pred_prob</c>); NaN when unknown, which the table shows as the predicted class alone.</summary>
     public double PredProb { get; }
 
     /// <summary>The predicted label (<c>pred_class</c>).</summary>

@@ -104,6 +104,16 @@ public class TextVisualizerTests
     }
 
     [Fact]
+    public void VisualizeText_UnknownPredictedProbability_ShowsThePredictedClassAlone()
+    {
+        var html = TextVisualizer.VisualizeText([Record(["w"], [0.1], predClass: "yes", predProb: double.NaN)]);
+
+        var cells = TestImages.ParseXml(html).Descendants("tr").Skip(1).Single().Elements("td").Select(e => e.Value).ToArray();
+        Assert.Equal("yes", cells[1]);
+        Assert.DoesNotContain("NaN", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void VisualizeText_LabelsWithMarkup_Escaped()
     {
         var record = new VisualizationDataRecord([0.1], 0.5, "<b>x</b>", "a & b", "<i>", 0, ["w"], 0);

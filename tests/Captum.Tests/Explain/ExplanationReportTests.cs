@@ -24,6 +24,8 @@ public sealed class ExplanationReportTests
         using var scope = torch.NewDisposeScope();
         using var model = VqaModel.LoadDefault();
         var (predicted, explained) = TwoExplanations(model);
+        using var disposePredicted = predicted;
+        using var disposeExplained = explained;
 
         Assert.NotEqual(explained.LabelIndex, explained.PredictedIndex);
         Assert.Equal(predicted.LabelIndex, explained.PredictedIndex);
@@ -31,8 +33,6 @@ public sealed class ExplanationReportTests
         Assert.Equal(predicted.Probability, explained.PredictedProbability);
         Assert.Equal(predicted.Label, predicted.PredictedLabel);
         Assert.Equal(predicted.Probability, predicted.PredictedProbability);
-        predicted.Dispose();
-        explained.Dispose();
     }
 
     [Fact]
@@ -41,6 +41,8 @@ public sealed class ExplanationReportTests
         using var scope = torch.NewDisposeScope();
         using var model = VqaModel.LoadDefault();
         var (predicted, explained) = TwoExplanations(model);
+        using var disposePredicted = predicted;
+        using var disposeExplained = explained;
         var report = new ExplanationReport("report");
 
         report.Add(Question, [("layer-ig", explained)]);
@@ -48,8 +50,6 @@ public sealed class ExplanationReportTests
         // Captum's columns: True Label, Predicted Label (probability), Attribution Label, Attribution Score.
         var html = report.ToHtml();
         Assert.Contains(Cells("–", string.Create(CultureInfo.InvariantCulture, $"{predicted.Label} ({predicted.Probability:F2})"), explained.Label), html, StringComparison.Ordinal);
-        predicted.Dispose();
-        explained.Dispose();
     }
 
     [Fact]
@@ -58,13 +58,33 @@ public sealed class ExplanationReportTests
         using var scope = torch.NewDisposeScope();
         using var model = VqaModel.LoadDefault();
         var (predicted, explained) = TwoExplanations(model);
+        using var disposePredicted = predicted;
+        using var disposeExplained = explained;
         var report = new ExplanationReport("report");
 
         report.Add(Question, [("layer-ig", explained)], expected: "purple");
 
         Assert.Contains(Cells("purple", string.Create(CultureInfo.InvariantCulture, $"{predicted.Label} ({predicted.Probability:F2})"), explained.Label), report.ToHtml(), StringComparison.Ordinal);
-        predicted.Dispose();
-        explained.Dispose();
+    }
+
+    [Fact]
+    public void Add_PredictedProbabilityUnknown_WordTableShowsThePredictedClassAlone()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var model = VqaModel.LoadDefault();
+        var (predicted, explained) = TwoExplanations(model);
+        using var disposePredicted = predicted;
+        using var disposeExplained = explained;
+
+        // As a custom strategy makes it: the predicted class without its probability (the same tensors, disposed once).
+        var unknown = new Explanation(explained.Label, explained.LabelIndex, explained.PredictedIndex, explained.Probability, explained.Logits, explained.Inputs, explained.Delta);
+        var report = new ExplanationReport("report");
+        report.Add(Question, [("layer-ig", unknown)]);
+
+        Assert.Null(unknown.PredictedProbability);
+        var html = report.ToHtml();
+        Assert.Contains(Cells("–", $"#{predicted.LabelIndex}", explained.Label), html, StringComparison.Ordinal);
+        Assert.DoesNotContain("NaN", html, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -73,6 +93,8 @@ public sealed class ExplanationReportTests
         using var scope = torch.NewDisposeScope();
         using var model = VqaModel.LoadDefault();
         var (predicted, explained) = TwoExplanations(model);
+        using var disposePredicted = predicted;
+        using var disposeExplained = explained;
 
         var result = ExplanationQuestionResult.Of("image.png", Question, null, [("layer-ig", explained)]);
         var json = JsonDocument.Parse(new ExplanationResultDocument(model.Name, "image.png", 4, "layer-ig", ["layer-ig"], [result], []).ToJson()).RootElement.GetProperty("results")[0];
@@ -84,8 +106,6 @@ public sealed class ExplanationReportTests
         Assert.Equal(predicted.Label, json.GetProperty("predicted").GetString());
         Assert.Equal(predicted.LabelIndex, json.GetProperty("predictedIndex").GetInt64());
         Assert.Equal(predicted.Probability, json.GetProperty("predictedProbability").GetDouble());
-        predicted.Dispose();
-        explained.Dispose();
     }
 
     /// <summary>The question explained for the predicted class, and for the next class (another one).</summary>
