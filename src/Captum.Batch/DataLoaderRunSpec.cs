@@ -56,6 +56,15 @@ public sealed record DataLoaderRunSpec
     [JsonInclude]
     public int PerturbationsPerPass { get; internal init; } = 1;
 
+    /// <summary>
+    /// The SHA-256 of the run's <c>feature-ids.safetensors</c> (which feature each attributed element belongs to), as
+    /// every worker computes it from the loader's first batch and the feature mask; set by the run. Workers whose
+    /// feature ids differ (another mask with as many features) are refused, and the merge checks the file against it.
+    /// Null in a folder written before it was recorded.
+    /// </summary>
+    [JsonInclude]
+    public string? FeatureIdsSha256 { get; internal init; }
+
     /// <summary>The number of shards the passes are split into; set by the run from its shard.</summary>
     [JsonInclude]
     public int ShardCount { get; internal init; } = 1;
@@ -82,6 +91,9 @@ public sealed record DataLoaderRunSpec
             .Compare("settings", other.Settings, Settings)
             .Compare("feature count", other.FeatureCount, FeatureCount)
             .Compare("perturbations per pass", other.PerturbationsPerPass, PerturbationsPerPass)
+
+            // A folder written before the digest was recorded has none: its workers are not refused for it.
+            .Compare("feature ids (their SHA-256)", other.FeatureIdsSha256, other.FeatureIdsSha256 is null ? null : FeatureIdsSha256)
             .Compare("shard count", other.ShardCount, ShardCount)
             .ToList();
     }

@@ -135,10 +135,17 @@ public static class ShardedDataLoaderAttribution
         }
 
         using var passes = method.Passes(dataLoader, attributionOptions);
-        spec = spec with { FeatureCount = passes.FeatureCount, PerturbationsPerPass = passes.PerturbationsPerPass, ShardCount = shard.Count };
+        var featureIds = FeatureIdsFile(passes.FeatureIds);
+        spec = spec with
+        {
+            FeatureCount = passes.FeatureCount,
+            PerturbationsPerPass = passes.PerturbationsPerPass,
+            ShardCount = shard.Count,
+            FeatureIdsSha256 = ContentDigest.Of(featureIds),
+        };
         spec.RecordOrCheck(outFolder);
         var create = options.CreateFile ?? (path => new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16));
-        await WriteFeatureIdsAsync(outFolder, passes.FeatureIds, create).ConfigureAwait(false);
+        await WriteFeatureIdsAsync(outFolder, featureIds, create).ConfigureAwait(false);
 
         var folder = Path.Combine(outFolder, shard.FolderName);
         Directory.CreateDirectory(folder);
@@ -293,7 +300,16 @@ public static class ShardedDataLoaderAttribution
         Tensor[] attributions;
         if (returnInputShape)
         {
-            using var ids = SafeTensors.Load(Path.Combine(outFolder, FeatureIdsFileName));
+            var idsPath = Path.Combine(outFolder, FeatureIdsFileName);
+            var idsBytes = File.ReadAllBytes(idsPath);
+            if (spec.FeatureIdsSha256 is { } recorded && !string.Equals(ContentDigest.Of(idsBytes), recorded, StringComparison.Ordinal))
+            {
+                throw new InvalidDataException(
+                    $"{idsPath} is damaged: its SHA-256 differs from the one run.json recorded; run any worker of the run again (it writes the file again, and computes nothing else that is done), then merge again, or merge with returnInputShape false, which does not read it.");
+            }
+
+            using var idsContents = new MemoryStream(idsBytes, writable: false);
+            using var ids = SafeTensors.Load(idsContents, idsPath);
             var elements = Enumerable.Range(0, ids.Tensors.Count).Select(i => ids.Tensors.TryGetValue(ElementName(i), out var t)
                 ? t
                 : throw new InvalidDataException($"{FeatureIdsFileName} has no tensor {ElementName(i)}.")).ToList();
@@ -397,32 +413,51 @@ public static class ShardedDataLoaderAttribution
         }
     }
 
-    /// <summary>Writes the feature ids once per run folder (every worker computes the same; the first rename wins).</summary>
-    private static async Task WriteFeatureIdsAsync(string outFolder, IReadOnlyList<Tensor> featureIds, Func<string, Stream> create)
+    /// <summary>The bytes of <see cref="FeatureIdsFileName"/>: one tensor per attributed element, the same bytes in every worker.</summary>
+    private static byte[] FeatureIdsFile(IReadOnlyList<Tensor> featureIds)
+    {
+        using var buffer = new MemoryStream();
+        SafeTensors.Save(featureIds.Select((t, i) => (ElementName(i), t)).ToDictionary(p => p.Item1, p => p.t), buffer);
+        return buffer.ToArray();
+    }
+
+    /// <summary>
+    /// Writes the feature ids once per run folder (every worker computes the same bytes, which run.json's digest has
+    /// just confirmed; the first rename wins), and writes them again over a file whose bytes differ (damaged).
+    /// </summary>
+    private static async Task WriteFeatureIdsAsync(string outFolder, byte[] contents, Func<string, Stream> create)
     {
         var path = Path.Combine(outFolder, FeatureIdsFileName);
-        if (File.Exists(path))
+        var exists = File.Exists(path);
+        if (exists && string.Equals(ContentDigest.OfPath(path), ContentDigest.Of(contents), StringComparison.Ordinal))
         {
             return;
         }
 
-        var tensors = featureIds.Select((t, i) => (ElementName(i), t)).ToDictionary(p => p.Item1, p => p.t);
-        await WriteAsync(outFolder, FeatureIdsFileName, tensors, null, create, overwrite: false).ConfigureAwait(false);
+        await WriteAsync(outFolder, FeatureIdsFileName, contents, create, overwrite: exists).ConfigureAwait(false);
     }
 
     /// <summary>Writes a safetensors file to a temporary name, flushes it to disk and renames it into place; returns the SHA-256 of the bytes written.</summary>
-    private static async Task<string> WriteAsync(string folder, string name, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata, Func<string, Stream> create, bool overwrite = true)
+    private static async Task<string> WriteAsync(string folder, string name, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata, Func<string, Stream> create)
+    {
+        using var buffer = new MemoryStream();
+        SafeTensors.Save(tensors, buffer, metadata);
+        var contents = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+        await WriteAsync(folder, name, contents, create, overwrite: true).ConfigureAwait(false);
+        return ContentDigest.Of(contents.Span);
+    }
+
+    /// <summary>Writes bytes to a temporary name, flushes them to disk and renames the file into place (without <paramref name="overwrite"/>, a file already there is kept).</summary>
+    private static async Task WriteAsync(string folder, string name, ReadOnlyMemory<byte> contents, Func<string, Stream> create, bool overwrite)
     {
         var final = Path.Combine(folder, name);
         var temp = AtomicFile.TempName(final);
-        using var buffer = new MemoryStream();
-        SafeTensors.Save(tensors, buffer, metadata);
         try
         {
             var stream = create(temp);
             await using (stream.ConfigureAwait(false))
             {
-                await stream.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length)).ConfigureAwait(false);
+                await stream.WriteAsync(contents).ConfigureAwait(false);
                 await stream.FlushAsync().ConfigureAwait(false);
                 if (stream is FileStream file)
                 {
@@ -443,8 +478,6 @@ public static class ShardedDataLoaderAttribution
         {
             TryDelete(temp);
         }
-
-        return ContentDigest.Of(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
     }
 
     /// <summary>

@@ -371,6 +371,58 @@ public sealed class ShardedDataLoaderAttributionTests
     }
 
     [Fact]
+    public async Task RunShard_AnotherFeatureMaskWithAsManyFeatures_IsRefusedNamingTheFeatureIds()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var temp = new TempFolder();
+        var model = new CountingModel(6);
+        var loader = Loader(6);
+        var options = Options(features: 4, perPass: 1);
+        await Run(temp.Path, new ShardAssignment(0, 2), model, loader, options);
+        model.Calls = 0;
+
+        // Column c is feature (c + 1) % 4: as many features, other columns in each.
+        var shifted = options with { FeatureMask = torch.arange(8).add(1).remainder(4).reshape(1, 8) };
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() => Run(temp.Path, new ShardAssignment(1, 2), model, loader, shifted));
+
+        Assert.Equal("outFolder", ex.ParamName);
+        Assert.Contains("feature ids (their SHA-256): the folder has", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("feature count", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(0, model.Calls);
+        Assert.False(Directory.Exists(Path.Combine(temp.Path, "shard-00001")));
+    }
+
+    [Fact]
+    public async Task MergeAndResume_FeatureIdsDamagedAfterWriting_MergeNamesTheFileAndAWorkerWritesItAgain()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var temp = new TempFolder();
+        var model = new CountingModel(16);
+        var loader = Loader(16);
+        var options = Options(features: 4, perPass: 2);
+        await Run(temp.Path, new ShardAssignment(0, 2), model, loader, options);
+        await Run(temp.Path, new ShardAssignment(1, 2), model, loader, options);
+        using var undamaged = ShardedDataLoaderAttribution.Merge(temp.Path);
+        using var undamagedFlat = ShardedDataLoaderAttribution.Merge(temp.Path, returnInputShape: false);
+
+        // Column 0's feature id 0 becomes 1: still valid ids, which would put column 0 under feature 1's attribution.
+        var ids = Path.Combine(temp.Path, ShardedDataLoaderAttribution.FeatureIdsFileName);
+        var bytes = File.ReadAllBytes(ids);
+        bytes[8 + (int)BitConverter.ToUInt64(bytes, 0)] ^= 0x01;
+        File.WriteAllBytes(ids, bytes);
+
+        var ex = Assert.Throws<InvalidDataException>(() => ShardedDataLoaderAttribution.Merge(temp.Path));
+        using var flat = ShardedDataLoaderAttribution.Merge(temp.Path, returnInputShape: false);
+        var resumed = await Run(temp.Path, new ShardAssignment(0, 2), model, loader, options);
+        using var merged = ShardedDataLoaderAttribution.Merge(temp.Path);
+
+        Assert.StartsWith($"{ids} is damaged: its SHA-256 differs from the one run.json recorded", ex.Message, StringComparison.Ordinal);
+        AssertBitwiseEqual(undamagedFlat, flat);
+        Assert.Equal(0, resumed.Computed);
+        AssertBitwiseEqual(undamaged, merged);
+    }
+
+    [Fact]
     public async Task RunShard_FolderOfAttributeDataset_IsRefusedNamingTheKind()
     {
         using var scope = torch.NewDisposeScope();
