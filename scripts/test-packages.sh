@@ -168,10 +168,11 @@ check tool-notices tool_notices
 
 # 4. The template.
 template() {
-  dotnet new install "$feed/CaptumSharp.Templates.$version.nupkg" --debug:custom-hive "$work/hive" &&
-  dotnet new captum-plugin -n Acme.Words --pluginName acme -o "$work/template/Acme.Words" --debug:custom-hive "$work/hive" &&
+  # One step a statement, so that the first failing one fails the check (errexit skips all but an && list's last).
+  dotnet new install "$feed/CaptumSharp.Templates.$version.nupkg" --debug:custom-hive "$work/hive"
+  dotnet new captum-plugin -n Acme.Words --pluginName acme -o "$work/template/Acme.Words" --debug:custom-hive "$work/hive"
   # The SDK of the template's own version, that of the tool installed above.
-  grep -q "Include=\"CaptumSharp.Plugins.Sdk\" Version=\"$version\"" "$work/template/Acme.Words/Acme.Words.csproj" &&
+  grep -q "Include=\"CaptumSharp.Plugins.Sdk\" Version=\"$version\"" "$work/template/Acme.Words/Acme.Words.csproj"
   dotnet build "$work/template/Acme.Words" -c Release -nologo -o "$work/plugins/Acme.Words"
   local answer
   answer="$(captum acme-explain --text "great movie")"
