@@ -215,9 +215,12 @@ check readme-app-linux-only-runs app app-linux TorchSharp@0.107.0 libtorch-cpu-l
 
 # 6. The standalone samples, as a user copies them: their own project files, the feed through $work/nuget.config.
 sample() { # sample NAME: runs samples/NAME outside the repository; its report must have been written
+  # Starts clean like the rest: no report, copied file or build output of an earlier run.
+  rm -rf "$work/$1" "$work/$1.html"
   mkdir -p "$work/$1"
   git -C "$ROOT" ls-files "samples/$1" | while read -r file; do cp "$ROOT/$file" "$work/$1/"; done
-  dotnet run --project "$work/$1" -c Release -- "$work/$1.html" && grep -q "</html>" "$work/$1.html"
+  dotnet run --project "$work/$1" -c Release -- "$work/$1.html"
+  grep -q "</html>" "$work/$1.html"
 }
 check image-classifier-sample-runs sample ImageClassifier
 check text-classifier-sample-runs sample TextClassifier
