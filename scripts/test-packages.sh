@@ -2,10 +2,12 @@
 # The packages as a user outside the repository gets them (opt-in: minutes, so not part of scripts/test.sh):
 #   1. scripts/pack.sh into a temporary local feed (the tool for linux-x64 only);
 #   2. docs/plugins.md's project file, copied as is into a folder outside the repository with the minimal plugin's
-#      source, builds against that feed plus the usual registry into a plugin of a few MB at most;
+#      source, builds against that feed plus the usual registry into a plugin of a few MB at most that holds only its
+#      own files (nothing the host shares);
 #   3. the captum tool, installed from the feed, lists and runs that plugin (--plugins DIR), and has the third-party
 #      notices and libtorch's licence beside the command;
-#   4. a plugin made by `dotnet new captum-plugin` (CaptumSharp.Templates) builds the same way and runs;
+#   4. a plugin made by `dotnet new captum-plugin` (CaptumSharp.Templates) builds the same way (as small, as much its
+#      own) and runs;
 #   5. a console app made of the package readme's code (CaptumSharp.Attr + TorchSharp-cpu) runs;
 #   6. the standalone samples (samples/ImageClassifier, samples/TextClassifier), copied outside the repository, run
 #      against the feed and write their reports.
@@ -124,15 +126,20 @@ open(sys.argv[2], "w", encoding="utf-8").write(m.group(1))
 PY
 cp "$ROOT/samples/MinimalPlugin/MinimalPlugin.cs" "$work/plugin/"
 check plugin-builds dotnet build "$work/plugin" -c Release -nologo -o "$work/plugins/Captum.Plugins.Minimal"
-plugin_size() {
-  local bytes
-  bytes=$(du -sb "$work/plugins/Captum.Plugins.Minimal" | cut -f1)
-  echo "plugin folder: $bytes bytes"; ls -la "$work/plugins/Captum.Plugins.Minimal"
+plugin_size() { # plugin_size NAME: plugins/NAME, a plugin without private dependencies, is small and all its own
+  local folder="$work/plugins/$1" bytes file others=""
+  bytes=$(du -sb "$folder" | cut -f1)
+  echo "plugin folder: $bytes bytes"; ls -la "$folder"
   [ "$bytes" -lt $((5 * 1024 * 1024)) ] || { echo "over 5 MB"; return 1; }
-  # Nothing the host shares: no TorchSharp, no libtorch, no CaptumSharp assembly but the plugin's own.
-  ! ls "$work/plugins/Captum.Plugins.Minimal" | grep -E '^(TorchSharp|libtorch|libLibTorchSharp|Captum\.(Core|Attr|Visualization|Explain))'
+  # Nothing the host shares (TorchSharp, libtorch, the CaptumSharp assemblies, SkiaSharp, ImageSharp, ...): with no
+  # private dependency, nothing but the plugin's own files (NAME.dll, .pdb, .deps.json, .runtimeconfig.json).
+  for file in "$folder"/* "$folder"/.[!.]*; do
+    [ -e "$file" ] || continue
+    case "$(basename "$file")" in "$1".*) ;; *) others="$others $(basename "$file")";; esac
+  done
+  [ -z "$others" ] || { echo "not the plugin's own:$others"; return 1; }
 }
-check plugin-is-small plugin_size
+check plugin-is-small plugin_size Captum.Plugins.Minimal
 
 # 3. The tool from the feed loads it.
 check tool-installs dotnet tool install CaptumSharp.Cli --version "$version" --tool-path "$work/tool" --configfile "$work/nuget.config"
@@ -180,6 +187,7 @@ template() {
   grep -q '^positive' <<<"$answer"
 }
 check template-plugin-runs template
+check template-plugin-is-small plugin_size Acme.Words
 
 # 5. The package readme's code in a console app, with TorchSharp-cpu (every platform's libtorch) and with TorchSharp and
 #    Linux's libtorch alone.
