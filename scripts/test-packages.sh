@@ -125,7 +125,23 @@ if not m:
 open(sys.argv[2], "w", encoding="utf-8").write(m.group(1))
 PY
 cp "$ROOT/samples/MinimalPlugin/MinimalPlugin.cs" "$work/plugin/"
-check plugin-builds dotnet build "$work/plugin" -c Release -nologo -o "$work/plugins/Captum.Plugins.Minimal"
+from_feed() { # from_feed PROJECT_DIR: every CaptumSharp package the project restored is the feed's version
+  python3 - "$1/obj/project.assets.json" "$version" <<'PY'
+import json, sys
+assets, version = sys.argv[1:3]
+ours = [name for name in json.load(open(assets, encoding="utf-8"))["libraries"] if name.lower().startswith("captumsharp.")]
+other = [name for name in ours if name.split("/", 1)[1] != version]
+print("\n".join(ours))
+if not ours or other:
+    sys.exit(f"not the feed's version {version}: {', '.join(other) or 'no CaptumSharp package restored'}")
+PY
+}
+# Its *-* takes the newest version of every source: that must be the feed's, not one published on the registry.
+plugin_builds() {
+  dotnet build "$work/plugin" -c Release -nologo -o "$work/plugins/Captum.Plugins.Minimal"
+  from_feed "$work/plugin"
+}
+check plugin-builds plugin_builds
 plugin_size() { # plugin_size NAME: plugins/NAME, a plugin without private dependencies, is small and all its own
   local folder="$work/plugins/$1" bytes file others=""
   bytes=$(du -sb "$folder" | cut -f1)
@@ -229,6 +245,8 @@ sample() { # sample NAME: runs samples/NAME outside the repository; its report m
   git -C "$ROOT" ls-files "samples/$1" | while read -r file; do cp "$ROOT/$file" "$work/$1/"; done
   dotnet run --project "$work/$1" -c Release -- "$work/$1.html"
   grep -q "</html>" "$work/$1.html"
+  # Its *-* references, like the plugin's, took the feed's packages.
+  from_feed "$work/$1"
 }
 check image-classifier-sample-runs sample ImageClassifier
 check text-classifier-sample-runs sample TextClassifier
