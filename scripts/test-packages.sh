@@ -2,10 +2,12 @@
 # The packages as a user outside the repository gets them (opt-in: minutes, so not part of scripts/test.sh):
 #   1. scripts/pack.sh into a temporary local feed (the tool for linux-x64 only);
 #   2. docs/plugins.md's project file, copied as is into a folder outside the repository with the minimal plugin's
-#      source, builds against that feed plus the usual registry into a plugin of a few MB at most;
+#      source, builds against that feed plus the usual registry into a plugin of a few MB at most that holds only its
+#      own files (nothing the host shares);
 #   3. the captum tool, installed from the feed, lists and runs that plugin (--plugins DIR), and has the third-party
 #      notices and libtorch's licence beside the command;
-#   4. a plugin made by `dotnet new captum-plugin` (CaptumSharp.Templates) builds the same way and runs;
+#   4. a plugin made by `dotnet new captum-plugin` (CaptumSharp.Templates) builds the same way (as small, as much its
+#      own) and runs;
 #   5. a console app made of the package readme's code (CaptumSharp.Attr + TorchSharp-cpu) runs;
 #   6. the standalone samples (samples/ImageClassifier, samples/TextClassifier), copied outside the repository, run
 #      against the feed and write their reports.
@@ -123,16 +125,37 @@ if not m:
 open(sys.argv[2], "w", encoding="utf-8").write(m.group(1))
 PY
 cp "$ROOT/samples/MinimalPlugin/MinimalPlugin.cs" "$work/plugin/"
-check plugin-builds dotnet build "$work/plugin" -c Release -nologo -o "$work/plugins/Captum.Plugins.Minimal"
-plugin_size() {
-  local bytes
-  bytes=$(du -sb "$work/plugins/Captum.Plugins.Minimal" | cut -f1)
-  echo "plugin folder: $bytes bytes"; ls -la "$work/plugins/Captum.Plugins.Minimal"
-  [ "$bytes" -lt $((5 * 1024 * 1024)) ] || { echo "over 5 MB"; return 1; }
-  # Nothing the host shares: no TorchSharp, no libtorch, no CaptumSharp assembly but the plugin's own.
-  ! ls "$work/plugins/Captum.Plugins.Minimal" | grep -E '^(TorchSharp|libtorch|libLibTorchSharp|Captum\.(Core|Attr|Visualization|Explain))'
+from_feed() { # from_feed PROJECT_DIR: every CaptumSharp package the project restored is the feed's version
+  python3 - "$1/obj/project.assets.json" "$version" <<'PY'
+import json, sys
+assets, version = sys.argv[1:3]
+ours = [name for name in json.load(open(assets, encoding="utf-8"))["libraries"] if name.lower().startswith("captumsharp.")]
+other = [name for name in ours if name.split("/", 1)[1] != version]
+print("\n".join(ours))
+if not ours or other:
+    sys.exit(f"not the feed's version {version}: {', '.join(other) or 'no CaptumSharp package restored'}")
+PY
 }
-check plugin-is-small plugin_size
+# Its *-* takes the newest version of every source: that must be the feed's, not one published on the registry.
+plugin_builds() {
+  dotnet build "$work/plugin" -c Release -nologo -o "$work/plugins/Captum.Plugins.Minimal"
+  from_feed "$work/plugin"
+}
+check plugin-builds plugin_builds
+plugin_size() { # plugin_size NAME: plugins/NAME, a plugin without private dependencies, is small and all its own
+  local folder="$work/plugins/$1" bytes file others=""
+  bytes=$(du -sb "$folder" | cut -f1)
+  echo "plugin folder: $bytes bytes"; ls -la "$folder"
+  [ "$bytes" -lt $((5 * 1024 * 1024)) ] || { echo "over 5 MB"; return 1; }
+  # Nothing the host shares (TorchSharp, libtorch, the CaptumSharp assemblies, SkiaSharp, ImageSharp, ...): with no
+  # private dependency, nothing but the plugin's own files (NAME.dll, .pdb, .deps.json, .runtimeconfig.json).
+  for file in "$folder"/* "$folder"/.[!.]*; do
+    [ -e "$file" ] || continue
+    case "$(basename "$file")" in "$1".*) ;; *) others="$others $(basename "$file")";; esac
+  done
+  [ -z "$others" ] || { echo "not the plugin's own:$others"; return 1; }
+}
+check plugin-is-small plugin_size Captum.Plugins.Minimal
 
 # 3. The tool from the feed loads it.
 check tool-installs dotnet tool install CaptumSharp.Cli --version "$version" --tool-path "$work/tool" --configfile "$work/nuget.config"
@@ -168,10 +191,11 @@ check tool-notices tool_notices
 
 # 4. The template.
 template() {
-  dotnet new install "$feed/CaptumSharp.Templates.$version.nupkg" --debug:custom-hive "$work/hive" &&
-  dotnet new captum-plugin -n Acme.Words --pluginName acme -o "$work/template/Acme.Words" --debug:custom-hive "$work/hive" &&
+  # One step a statement, so that the first failing one fails the check (errexit skips all but an && list's last).
+  dotnet new install "$feed/CaptumSharp.Templates.$version.nupkg" --debug:custom-hive "$work/hive"
+  dotnet new captum-plugin -n Acme.Words --pluginName acme -o "$work/template/Acme.Words" --debug:custom-hive "$work/hive"
   # The SDK of the template's own version, that of the tool installed above.
-  grep -q "Include=\"CaptumSharp.Plugins.Sdk\" Version=\"$version\"" "$work/template/Acme.Words/Acme.Words.csproj" &&
+  grep -q "Include=\"CaptumSharp.Plugins.Sdk\" Version=\"$version\"" "$work/template/Acme.Words/Acme.Words.csproj"
   dotnet build "$work/template/Acme.Words" -c Release -nologo -o "$work/plugins/Acme.Words"
   local answer
   answer="$(captum acme-explain --text "great movie")"
@@ -179,6 +203,7 @@ template() {
   grep -q '^positive' <<<"$answer"
 }
 check template-plugin-runs template
+check template-plugin-is-small plugin_size Acme.Words
 
 # 5. The package readme's code in a console app, with TorchSharp-cpu (every platform's libtorch) and with TorchSharp and
 #    Linux's libtorch alone.
@@ -214,9 +239,14 @@ check readme-app-linux-only-runs app app-linux TorchSharp@0.107.0 libtorch-cpu-l
 
 # 6. The standalone samples, as a user copies them: their own project files, the feed through $work/nuget.config.
 sample() { # sample NAME: runs samples/NAME outside the repository; its report must have been written
+  # Starts clean like the rest: no report, copied file or build output of an earlier run.
+  rm -rf "$work/$1" "$work/$1.html"
   mkdir -p "$work/$1"
   git -C "$ROOT" ls-files "samples/$1" | while read -r file; do cp "$ROOT/$file" "$work/$1/"; done
-  dotnet run --project "$work/$1" -c Release -- "$work/$1.html" && grep -q "</html>" "$work/$1.html"
+  dotnet run --project "$work/$1" -c Release -- "$work/$1.html"
+  grep -q "</html>" "$work/$1.html"
+  # Its *-* references, like the plugin's, took the feed's packages.
+  from_feed "$work/$1"
 }
 check image-classifier-sample-runs sample ImageClassifier
 check text-classifier-sample-runs sample TextClassifier
