@@ -23,9 +23,8 @@ public sealed class ExplanationReportTests
     {
         using var scope = torch.NewDisposeScope();
         using var model = VqaModel.LoadDefault();
-        var (predicted, explained) = TwoExplanations(model);
-        using var disposePredicted = predicted;
-        using var disposeExplained = explained;
+        using var pair = TwoExplanations(model);
+        var (predicted, explained) = pair;
 
         Assert.NotEqual(explained.LabelIndex, explained.PredictedIndex);
         Assert.Equal(predicted.LabelIndex, explained.PredictedIndex);
@@ -40,9 +39,8 @@ public sealed class ExplanationReportTests
     {
         using var scope = torch.NewDisposeScope();
         using var model = VqaModel.LoadDefault();
-        var (predicted, explained) = TwoExplanations(model);
-        using var disposePredicted = predicted;
-        using var disposeExplained = explained;
+        using var pair = TwoExplanations(model);
+        var (predicted, explained) = pair;
         var report = new ExplanationReport("report");
 
         report.Add(Question, [("layer-ig", explained)]);
@@ -57,9 +55,8 @@ public sealed class ExplanationReportTests
     {
         using var scope = torch.NewDisposeScope();
         using var model = VqaModel.LoadDefault();
-        var (predicted, explained) = TwoExplanations(model);
-        using var disposePredicted = predicted;
-        using var disposeExplained = explained;
+        using var pair = TwoExplanations(model);
+        var (predicted, explained) = pair;
         var report = new ExplanationReport("report");
 
         report.Add(Question, [("layer-ig", explained)], expected: "purple");
@@ -72,9 +69,8 @@ public sealed class ExplanationReportTests
     {
         using var scope = torch.NewDisposeScope();
         using var model = VqaModel.LoadDefault();
-        var (predicted, explained) = TwoExplanations(model);
-        using var disposePredicted = predicted;
-        using var disposeExplained = explained;
+        using var pair = TwoExplanations(model);
+        var (predicted, explained) = pair;
 
         // As a custom strategy makes it: the predicted class without its probability (the same tensors, disposed once).
         var unknown = new Explanation(explained.Label, explained.LabelIndex, explained.PredictedIndex, explained.Probability, explained.Logits, explained.Inputs, explained.Delta);
@@ -92,9 +88,8 @@ public sealed class ExplanationReportTests
     {
         using var scope = torch.NewDisposeScope();
         using var model = VqaModel.LoadDefault();
-        var (predicted, explained) = TwoExplanations(model);
-        using var disposePredicted = predicted;
-        using var disposeExplained = explained;
+        using var pair = TwoExplanations(model);
+        var (predicted, explained) = pair;
 
         var result = ExplanationQuestionResult.Of("image.png", Question, null, [("layer-ig", explained)]);
         var json = JsonDocument.Parse(new ExplanationResultDocument(model.Name, "image.png", 4, "layer-ig", ["layer-ig"], [result], []).ToJson()).RootElement.GetProperty("results")[0];
@@ -109,14 +104,23 @@ public sealed class ExplanationReportTests
     }
 
     /// <summary>The question explained for the predicted class, and for the next class (another one).</summary>
-    private static (Explanation Predicted, Explanation Explained) TwoExplanations(VqaModel model)
+    private static Pair TwoExplanations(VqaModel model)
     {
         var prepared = model.Prepare(new Dictionary<string, string> { ["image"] = CheckpointFiles.PathOf("e2e/image.png"), ["question"] = Question });
         var strategy = ExplanationStrategies.LayerIntegratedGradients;
         var predicted = strategy.Explain(model, prepared, new ExplanationOptions { Steps = 4 });
         var other = (predicted.LabelIndex + 1) % model.Labels.Count;
         var explained = strategy.Explain(model, prepared, new ExplanationOptions { Steps = 4, Target = other });
-        return (predicted, explained);
+        return new Pair(predicted, explained);
+    }
+
+    private sealed record Pair(Explanation Predicted, Explanation Explained) : IDisposable
+    {
+        public void Dispose()
+        {
+            Predicted.Dispose();
+            Explained.Dispose();
+        }
     }
 
     /// <summary>The word table's first three cells of a row, as Captum's visualize_text writes them.</summary>
