@@ -177,6 +177,45 @@ public sealed class ContractTests
     }
 
     [Fact]
+    public void InternalTypes_OutsideCommon_AreUsedOnlyInTheirOwnFolder()
+    {
+        // A family may keep a helper of its own beside its methods (the metrics' MetricBatches, the LLM classes'
+        // LLMAttributionCall); a helper two families share is an engine and lives in Common/ (as ResolvedFeatureMask,
+        // once in Perturbation/FeatureMask.cs and used by the layer and neuron ablations, now does). Common/ may use a
+        // family's helper (LrpPropagation builds the LRP rules' ParameterChanges).
+        var root = GettingStartedDocTests.RepositoryRoot();
+        var attr = Path.Combine(root, "src", "Captum.Attr");
+        var common = Path.Combine(attr, "Common");
+        static bool Built(string f) =>
+            !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
+            && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal);
+        static string Code(string file) => string.Join("\n", File.ReadLines(file).Where(l => !l.TrimStart().StartsWith("//", StringComparison.Ordinal)));
+
+        // Where Attr's internals can be seen: Attr itself and the assemblies it shows them to (InternalsVisibleTo).
+        var sources = new[] { attr, Path.Combine(root, "src", "Captum.Robust"), Path.Combine(root, "src", "Captum.Concept"), Path.Combine(root, "bench") }
+            .SelectMany(d => Directory.GetFiles(d, "*.cs", SearchOption.AllDirectories))
+            .Where(Built)
+            .ToDictionary(f => f, Code);
+        var declared = sources
+            .Where(x => x.Key.StartsWith(attr + Path.DirectorySeparatorChar, StringComparison.Ordinal) && Path.GetDirectoryName(x.Key) != common)
+            .SelectMany(x => System.Text.RegularExpressions.Regex.Matches(
+                    x.Value,
+                    @"^internal (?:(?:sealed|static|abstract|readonly|partial) )*(?:record struct|record|class|interface|enum|struct) (?<name>[A-Za-z_][A-Za-z0-9_]*)",
+                    System.Text.RegularExpressions.RegexOptions.Multiline)
+                .Select(m => (Type: m.Groups["name"].Value, Folder: Path.GetDirectoryName(x.Key)!)))
+            .ToList();
+        Assert.Contains(declared, d => d.Type == "MetricBatches");
+
+        var offenders = declared
+            .SelectMany(d => sources
+                .Where(x => Path.GetDirectoryName(x.Key) is { } folder && folder != d.Folder && folder != common)
+                .Where(x => System.Text.RegularExpressions.Regex.IsMatch(x.Value, $@"\b{d.Type}\b"))
+                .Select(x => $"{Path.GetRelativePath(root, x.Key)} uses {d.Type} of {Path.GetRelativePath(root, d.Folder)}/"))
+            .ToList();
+        Assert.True(offenders.Count == 0, "move the shared type into Common/: " + string.Join("; ", offenders));
+    }
+
+    [Fact]
     public void NoiseTunnel_OverANeuronMethodWithoutNoise_EqualsTheMethod()
     {
         using var scope = torch.NewDisposeScope();
