@@ -51,7 +51,6 @@ public sealed class LayerNoiseTunnel<TOptions> : IAttribution
         using var scope = torch.NewDisposeScope();
         var (layers, delta) = NoiseTunnelEngine.RunLayers(
             inputs, options, method.GetType().Name, (noisy, expanded) => method.Attribute(noisy, expanded, cancellationToken), cancellationToken);
-        var result = layers.Select(l => (IReadOnlyList<Tensor>)l.Select(a => a.MoveToOuterDisposeScope()).ToArray()).ToArray();
-        return new LayerAttributionResult(result, delta?.MoveToOuterDisposeScope());
+        return new LayerAttributionResult(LayerAttribution.MoveOut(layers), delta?.MoveToOuterDisposeScope());
     }
 }

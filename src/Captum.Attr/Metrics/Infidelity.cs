@@ -132,8 +132,8 @@ public static class Infidelity
             cancellationToken.ThrowIfCancellationRequested();
             using (var batch = torch.NewDisposeScope())
             {
-                var expanded = MetricBatches.Interleave(tensors, k);
-                var expandedBaselines = baselines is null ? null : MetricBatches.Interleave(baselines, k);
+                var expanded = SampleExpansion.RepeatInterleave(tensors, k);
+                var expandedBaselines = baselines is null ? null : SampleExpansion.RepeatInterleave(baselines, k);
                 var perturbation = perturbFunc(expanded, expandedBaselines, generator)
                     ?? throw new ArgumentException("perturbFunc returned null.", nameof(perturbFunc));
                 MetricBatches.CheckPerturbed(perturbation.Perturbations, expanded, "perturbations", nameof(perturbFunc));

@@ -157,7 +157,7 @@ public static class SensitivityMax
             cancellationToken.ThrowIfCancellationRequested();
             using (var batch = torch.NewDisposeScope())
             {
-                var expanded = MetricBatches.Interleave(tensors, k);
+                var expanded = SampleExpansion.RepeatInterleave(tensors, k);
                 IReadOnlyList<Tensor> perturbed;
                 using (torch.no_grad())
                 {
