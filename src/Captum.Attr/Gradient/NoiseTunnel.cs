@@ -141,14 +141,14 @@ public sealed record NoiseTunnelOptions<TOptions>
     /// the same seed gives the same result on every call and device. With neither this nor <see cref="Generator"/>,
     /// draws come from TorchSharp's default generator (repeatable after <c>torch.manual_seed</c>). Giving both
     /// throws an <see cref="ArgumentException"/>. A random wrapped method (GradientShap) draws from its own
-    /// options' seed or generator.
+    /// options' seed or generator. Beyond Captum.
     /// </summary>
     public long? Seed { get; init; }
 
     /// <summary>
     /// The caller's generator, to draw every random number of the noise tunnel from instead; each call advances it,
     /// so successive calls differ (a CPU generator seeded with s gives on its first call what <see cref="Seed"/> = s
-    /// gives). Not together with <see cref="Seed"/>.
+    /// gives). Not together with <see cref="Seed"/>. Beyond Captum.
     /// </summary>
     public Generator? Generator { get; init; }
 

@@ -119,6 +119,44 @@ public sealed class ContractTests
         }
     }
 
+    /// <summary>
+    /// Every option a method's record declares says which keyword argument of Captum it is ("Python: ...") or that
+    /// Captum has none ("Beyond Captum"), in its own documentation or the one it inherits (docs/architecture.md, step 2).
+    /// </summary>
+    [Fact]
+    public void OptionsProperties_NameThePythonArgumentOrSayTheyAreBeyondCaptum()
+    {
+        var file = Path.ChangeExtension(Attr.Location, ".xml");
+        Assert.True(File.Exists(file), $"{file}: the XML documentation is generated (Directory.Build.props)");
+        var members = System.Xml.Linq.XDocument.Load(file).Descendants("member")
+            .ToDictionary(m => (string)m.Attribute("name")!, m => m, StringComparer.Ordinal);
+        string Text(string member)
+        {
+            if (!members.TryGetValue(member, out var element))
+            {
+                return "";
+            }
+
+            var inherited = element.Descendants("inheritdoc").Select(i => (string?)i.Attribute("cref")).OfType<string>();
+            return element.Value + string.Concat(inherited.Select(Text));
+        }
+
+        // The methods' options records, and those of the noise tunnels and the metrics (the LLM classes' are their own).
+        var records = Attr.GetExportedTypes()
+            .Where(t => t.IsSubclassOf(typeof(AttributionOptions)))
+            .Concat([typeof(NoiseTunnelOptions<>), typeof(InfidelityOptions), typeof(SensitivityMaxOptions)])
+            .ToList();
+        Assert.True(records.Count >= 45, $"{records.Count} records");
+        var silent = records
+            .SelectMany(t => t.GetProperties(BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly)
+                .Select(p => $"{t.FullName}.{p.Name}"))
+            .Where(p => Text("P:" + p) is var text
+                && !text.Contains("Python", StringComparison.Ordinal)
+                && !text.Contains("beyond Captum", StringComparison.OrdinalIgnoreCase))
+            .ToList();
+        Assert.True(silent.Count == 0, "say the Python argument, or that it is beyond Captum: " + string.Join(", ", silent));
+    }
+
     [Fact]
     public void Sources_NeverCallSumWithTheLiteralZero()
     {
