@@ -8,7 +8,8 @@ namespace Captum.Attr;
 /// attributions as SmoothGrad (their mean, Smilkov et al., 2017), SmoothGrad squared (the mean of their squares)
 /// or VarGrad (their variance, Adebayo et al., 2018). Wraps any <see cref="IAttributionMethod{TOptions}"/>:
 /// Saliency, InputXGradient, GuidedBackprop, Deconvolution, GuidedGradCam, DeepLift, DeepLiftShap, GradientShap,
-/// IntegratedGradients, LRP, FeatureAblation, ShapleyValueSampling, ShapleyValues, Lime, KernelShap.
+/// IntegratedGradients, LRP, FeatureAblation, FeaturePermutation, Occlusion, ShapleyValueSampling, ShapleyValues, Lime,
+/// KernelShap, the nine neuron methods, and a method of your own.
 /// </summary>
 /// <typeparam name="TOptions">The wrapped method's options.</typeparam>
 /// <remarks>

@@ -7,8 +7,8 @@ namespace Captum.Attr;
 /// Noise Tunnel over a layer method: runs it on noisy copies of every example (the noise is added to the model's
 /// inputs) and combines the samples' layer attributions as SmoothGrad, SmoothGrad squared or VarGrad. Wraps any
 /// <see cref="ILayerAttributionMethod{TOptions}"/>: LayerIntegratedGradients, LayerConductance, InternalInfluence,
-/// LayerGradientXActivation, LayerGradCam, LayerDeepLift, LayerDeepLiftShap, LayerGradientShap, LayerFeatureAblation,
-/// LayerLRP.
+/// LayerActivation, LayerGradientXActivation, LayerGradCam, LayerDeepLift, LayerDeepLiftShap, LayerGradientShap,
+/// LayerFeatureAblation, LayerFeaturePermutation, LayerLRP.
 /// </summary>
 /// <typeparam name="TOptions">The wrapped method's options.</typeparam>
 /// <remarks>
