@@ -238,11 +238,12 @@ public sealed class ContractTests
             .Where(x => x.Key.StartsWith(attr + Path.DirectorySeparatorChar, StringComparison.Ordinal) && Path.GetDirectoryName(x.Key) != common)
             .SelectMany(x => System.Text.RegularExpressions.Regex.Matches(
                     x.Value,
-                    @"^internal (?:(?:sealed|static|abstract|readonly|partial) )*(?:record struct|record|class|interface|enum|struct) (?<name>[A-Za-z_][A-Za-z0-9_]*)",
+                    @"^internal (?:(?:(?:sealed|static|abstract|readonly|partial) )*(?:record struct|record|class|interface|enum|struct) (?<name>\w+)|delegate .*?(?<name>\w+)(?:<[^>]*>)?\()",
                     System.Text.RegularExpressions.RegexOptions.Multiline)
                 .Select(m => (Type: m.Groups["name"].Value, Folder: Path.GetDirectoryName(x.Key)!)))
             .ToList();
         Assert.Contains(declared, d => d.Type == "MetricBatches");
+        Assert.Contains(declared, d => d.Type == "PointGradient");
 
         var offenders = declared
             .SelectMany(d => sources
