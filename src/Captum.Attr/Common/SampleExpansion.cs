@@ -12,6 +12,10 @@ internal static class SampleExpansion
     public static Tensor RepeatInterleave(Tensor t, long repeats) =>
         repeats == 1 ? t.alias() : t.repeat_interleave(repeats, dim: 0);
 
+    /// <summary>Every example of every tensor of <paramref name="tensors"/> repeated <paramref name="repeats"/> times in a row.</summary>
+    public static Tensor[] RepeatInterleave(IReadOnlyList<Tensor> tensors, long repeats) =>
+        tensors.Select(t => RepeatInterleave(t, repeats)).ToArray();
+
     /// <summary>
     /// The additional forward arguments expanded example-major: tensors of one or more dimensions are repeated
     /// in place along dimension 0; 0-dimensional tensors and anything else pass unchanged.

@@ -177,7 +177,7 @@ public sealed record IntegratedGradientsOptions : BaselineAttributionOptions
 
     /// <summary>
     /// Refine each example until its convergence delta is within tolerance instead of using <see cref="Steps"/>
-    /// and <see cref="Method"/> (which are then ignored); null (default) for Captum's fixed rule.
+    /// and <see cref="Method"/> (which are then ignored); null (default) for Captum's fixed rule. Beyond Captum.
     /// </summary>
     public AdaptiveIntegration? Adaptive { get; init; }
 }

@@ -8,7 +8,8 @@ namespace Captum.Attr;
 /// attributions as SmoothGrad (their mean, Smilkov et al., 2017), SmoothGrad squared (the mean of their squares)
 /// or VarGrad (their variance, Adebayo et al., 2018). Wraps any <see cref="IAttributionMethod{TOptions}"/>:
 /// Saliency, InputXGradient, GuidedBackprop, Deconvolution, GuidedGradCam, DeepLift, DeepLiftShap, GradientShap,
-/// IntegratedGradients, LRP, FeatureAblation, ShapleyValueSampling, ShapleyValues, Lime, KernelShap.
+/// IntegratedGradients, LRP, FeatureAblation, FeaturePermutation, Occlusion, ShapleyValueSampling, ShapleyValues, Lime,
+/// KernelShap, the nine neuron methods, and a method of your own.
 /// </summary>
 /// <typeparam name="TOptions">The wrapped method's options.</typeparam>
 /// <remarks>
@@ -141,14 +142,14 @@ public sealed record NoiseTunnelOptions<TOptions>
     /// the same seed gives the same result on every call and device. With neither this nor <see cref="Generator"/>,
     /// draws come from TorchSharp's default generator (repeatable after <c>torch.manual_seed</c>). Giving both
     /// throws an <see cref="ArgumentException"/>. A random wrapped method (GradientShap) draws from its own
-    /// options' seed or generator.
+    /// options' seed or generator. Beyond Captum.
     /// </summary>
     public long? Seed { get; init; }
 
     /// <summary>
     /// The caller's generator, to draw every random number of the noise tunnel from instead; each call advances it,
     /// so successive calls differ (a CPU generator seeded with s gives on its first call what <see cref="Seed"/> = s
-    /// gives). Not together with <see cref="Seed"/>.
+    /// gives). Not together with <see cref="Seed"/>. Beyond Captum.
     /// </summary>
     public Generator? Generator { get; init; }
 

@@ -107,7 +107,7 @@ public sealed record LayerFeaturePermutationOptions : TargetedAttributionOptions
     /// <summary>How many permuted features go into one forward pass; 1 by default. Python: <c>perturbations_per_eval</c>.</summary>
     public int PerturbationsPerEval { get; init; } = 1;
 
-    /// <summary>Always false: Captum's LayerFeaturePermutation permutes the layer's output (it has no <c>attribute_to_layer_input</c>).</summary>
+    /// <summary>Always false: Captum's LayerFeaturePermutation permutes the layer's output (Python: it has no <c>attribute_to_layer_input</c>).</summary>
     public bool AttributeToLayerInput
     {
         get => false;

@@ -7,8 +7,8 @@ namespace Captum.Attr;
 /// Noise Tunnel over a layer method: runs it on noisy copies of every example (the noise is added to the model's
 /// inputs) and combines the samples' layer attributions as SmoothGrad, SmoothGrad squared or VarGrad. Wraps any
 /// <see cref="ILayerAttributionMethod{TOptions}"/>: LayerIntegratedGradients, LayerConductance, InternalInfluence,
-/// LayerGradientXActivation, LayerGradCam, LayerDeepLift, LayerDeepLiftShap, LayerGradientShap, LayerFeatureAblation,
-/// LayerLRP.
+/// LayerActivation, LayerGradientXActivation, LayerGradCam, LayerDeepLift, LayerDeepLiftShap, LayerGradientShap,
+/// LayerFeatureAblation, LayerFeaturePermutation, LayerLRP.
 /// </summary>
 /// <typeparam name="TOptions">The wrapped method's options.</typeparam>
 /// <remarks>
@@ -51,7 +51,6 @@ public sealed class LayerNoiseTunnel<TOptions> : IAttribution
         using var scope = torch.NewDisposeScope();
         var (layers, delta) = NoiseTunnelEngine.RunLayers(
             inputs, options, method.GetType().Name, (noisy, expanded) => method.Attribute(noisy, expanded, cancellationToken), cancellationToken);
-        var result = layers.Select(l => (IReadOnlyList<Tensor>)l.Select(a => a.MoveToOuterDisposeScope()).ToArray()).ToArray();
-        return new LayerAttributionResult(result, delta?.MoveToOuterDisposeScope());
+        return new LayerAttributionResult(LayerAttribution.MoveOut(layers), delta?.MoveToOuterDisposeScope());
     }
 }

@@ -33,10 +33,6 @@ internal static class MetricBatches
         }
     }
 
-    /// <summary>Repeats every example <paramref name="repeats"/> times in a row (example-major).</summary>
-    public static Tensor[] Interleave(IReadOnlyList<Tensor> tensors, int repeats) =>
-        tensors.Select(t => repeats == 1 ? t.alias() : t.repeat_interleave(repeats, dim: 0)).ToArray();
-
     /// <summary>Checks a perturbation function's output against the expanded inputs it was given.</summary>
     public static void CheckPerturbed(IReadOnlyList<Tensor>? perturbed, IReadOnlyList<Tensor> expanded, string what, string argument)
     {

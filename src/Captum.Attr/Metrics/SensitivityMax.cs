@@ -93,18 +93,18 @@ public sealed record SensitivityMaxOptions
     /// Seeds a private CPU generator for every random draw of the call (the perturbation function is handed it): the
     /// same seed gives the same result on every call and device. With neither this nor <see cref="Generator"/>, draws
     /// come from TorchSharp's default generator (repeatable after <c>torch.manual_seed</c>, as Captum's are after
-    /// PyTorch's seed). Giving both throws an <see cref="ArgumentException"/>.
+    /// PyTorch's seed). Giving both throws an <see cref="ArgumentException"/>. Beyond Captum.
     /// </summary>
     public long? Seed { get; init; }
 
     /// <summary>
     /// The caller's generator, handed to the perturbation function instead; each call advances it, so successive calls
     /// differ (a CPU generator seeded with s gives on its first call what <see cref="Seed"/> = s gives). Not together
-    /// with <see cref="Seed"/>.
+    /// with <see cref="Seed"/>. Beyond Captum.
     /// </summary>
     public Generator? Generator { get; init; }
 
-    /// <summary>Receives the number of samples per example done after every batch.</summary>
+    /// <summary>Receives the number of samples per example done after every batch. Beyond Captum.</summary>
     public IProgress<AttributionProgress>? Progress { get; init; }
 }
 
@@ -157,7 +157,7 @@ public static class SensitivityMax
             cancellationToken.ThrowIfCancellationRequested();
             using (var batch = torch.NewDisposeScope())
             {
-                var expanded = MetricBatches.Interleave(tensors, k);
+                var expanded = SampleExpansion.RepeatInterleave(tensors, k);
                 IReadOnlyList<Tensor> perturbed;
                 using (torch.no_grad())
                 {

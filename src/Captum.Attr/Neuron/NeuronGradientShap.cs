@@ -103,13 +103,13 @@ public sealed record NeuronGradientShapOptions : NeuronBaselineAttributionOption
     /// Seeds a private CPU generator for every random draw of the call (the noise, the references and the interpolation
     /// points): the same seed gives the same result on every call and device. With neither this nor
     /// <see cref="Generator"/>, draws come from TorchSharp's default generator. Giving both throws an
-    /// <see cref="ArgumentException"/>.
+    /// <see cref="ArgumentException"/>. Beyond Captum.
     /// </summary>
     public long? Seed { get; init; }
 
     /// <summary>
     /// The caller's generator, to draw every random number of the call from instead; each call advances it. Not together
-    /// with <see cref="Seed"/>.
+    /// with <see cref="Seed"/>. Beyond Captum.
     /// </summary>
     public Generator? Generator { get; init; }
 }

@@ -216,11 +216,11 @@ public sealed record FeaturePermutationOptions : TargetedAttributionOptions, IFe
 
     /// <summary>
     /// Seeds a private generator for the default permutations, so that runs repeat exactly; null draws from
-    /// TorchSharp's global generator (as Captum draws from PyTorch's). Not together with <see cref="Generator"/>.
+    /// TorchSharp's global generator (as Captum draws from PyTorch's). Not together with <see cref="Generator"/>. Beyond Captum.
     /// </summary>
     public long? Seed { get; init; }
 
-    /// <summary>A generator to draw the permutations from instead (it advances); not together with <see cref="Seed"/>.</summary>
+    /// <summary>A generator to draw the permutations from instead (it advances); not together with <see cref="Seed"/>. Beyond Captum.</summary>
     public Generator? Generator { get; init; }
 
     AttributionOptions IFeatureMaskOptions.WithFeatureMask(FeatureMask featureMask) => this with { FeatureMask = featureMask };

@@ -130,14 +130,14 @@ public record LimeOptions : MaskedPerturbationOptions
     /// function with the generator it is handed): the same seed gives the same result on every call and device.
     /// With neither this nor <see cref="Generator"/>, draws come from TorchSharp's default generator (repeatable
     /// after <c>torch.manual_seed</c>, as Captum's are after PyTorch's seed). Giving both throws an
-    /// <see cref="ArgumentException"/>.
+    /// <see cref="ArgumentException"/>. Beyond Captum.
     /// </summary>
     public long? Seed { get; init; }
 
     /// <summary>
     /// The caller's generator, to draw every random number of the call from instead; each call advances it, so
     /// successive calls differ (a CPU generator seeded with s gives on its first call what <see cref="Seed"/> = s
-    /// gives). Not together with <see cref="Seed"/>.
+    /// gives). Not together with <see cref="Seed"/>. Beyond Captum.
     /// </summary>
     public Generator? Generator { get; init; }
 }

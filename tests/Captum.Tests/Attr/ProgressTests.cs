@@ -123,6 +123,27 @@ public sealed class ProgressTests
         Assert.Equal(typeof(IProgress<AttributionProgress>), typeof(SensitivityMaxOptions).GetProperty("Progress")!.PropertyType);
     }
 
+    /// <summary>A method whose options split its work into batches has its cancellation between them checked.</summary>
+    [Fact]
+    public void Batched_ListsEveryMethodWhoseOptionsSplitTheWork()
+    {
+        string[] batching = ["PerturbationsPerEval", "InternalBatchSize", "SamplesBatchSize", "MaxExamplesPerBatch", "PerturbationsPerPass"];
+        (string Name, Type Options)[] metrics = [("Infidelity", typeof(InfidelityOptions)), ("SensitivityMax", typeof(SensitivityMaxOptions))];
+        var options = typeof(IntegratedGradients).Assembly.GetExportedTypes()
+            .Where(t => t.IsClass && typeof(IAttribution).IsAssignableFrom(t))
+            .Select(t => (Name: t.Name.Split('`')[0], Options: t.GetMethod("Attribute", BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly)!
+                .GetParameters().Single(p => p.Name == "options").ParameterType))
+            .Concat(metrics)
+            .ToList();
+        Assert.Contains(options, o => o.Name == "FeatureAblation");
+
+        var missing = options
+            .Where(o => batching.Any(p => o.Options.GetProperty(p) is not null) && !Batched.Contains(o.Name))
+            .Select(o => o.Name)
+            .ToList();
+        Assert.True(missing.Count == 0, "add to Batched, so that its cancellation between batches is checked: " + string.Join(", ", missing));
+    }
+
     [Theory]
     [MemberData(nameof(AllCases))]
     public void Attribute_WithProgress_ReportsNeverDecreaseAndEndAtTheTotal(string name)

@@ -27,6 +27,32 @@ public sealed partial class ArchitectureDocTests
     }
 
     [Fact]
+    public void ArchitectureDoc_FolderTable_NamesEveryFolderAndEveryHelperFileOfAttr()
+    {
+        var root = GettingStartedDocTests.RepositoryRoot();
+        var doc = File.ReadAllText(Path.Combine(root, "docs", "architecture.md")).ReplaceLineEndings("\n");
+        var section = doc[doc.IndexOf("## Inside Captum.Attr", StringComparison.Ordinal)..doc.IndexOf("### The contract", StringComparison.Ordinal)];
+        var attr = Path.Combine(root, "src", "Captum.Attr");
+        var folders = Directory.GetDirectories(attr).Select(Path.GetFileName).Where(f => f is not ("bin" or "obj")).ToList();
+        Assert.True(folders.Count >= 10, string.Join(", ", folders));
+        Assert.Empty(folders.Where(f => !section.Contains($"`{f}/`", StringComparison.Ordinal)).Order());
+
+        // In the families' folders a file is a method (named as its class) or a helper the table names.
+        var methods = typeof(Captum.Attr.IntegratedGradients).Assembly.GetExportedTypes()
+            .Where(t => t.IsClass && typeof(Captum.Attr.IAttribution).IsAssignableFrom(t))
+            .Select(t => t.Name.Split('`')[0])
+            .Concat(["Infidelity", "SensitivityMax"])
+            .ToHashSet(StringComparer.Ordinal);
+        var helpers = new[] { "Gradient", "Perturbation", "Layer", "Neuron", "Metrics" }
+            .SelectMany(f => Directory.GetFiles(Path.Combine(attr, f), "*.cs"))
+            .Select(Path.GetFileNameWithoutExtension)
+            .Where(f => !methods.Contains(f!))
+            .ToList();
+        Assert.Contains("FeatureMask", helpers);
+        Assert.Empty(helpers.Where(h => !section.Contains($"`{h}`", StringComparison.Ordinal)).Order());
+    }
+
+    [Fact]
     public void ArchitectureDoc_Checklist_NamesTestsThatExist()
     {
         var root = GettingStartedDocTests.RepositoryRoot();
