@@ -1,3 +1,5 @@
+using TorchSharp;
+
 namespace Captum.Attr;
 
 /// <summary>
@@ -44,4 +46,23 @@ public interface ILayerAttributionOptions
 {
     /// <summary>Attribute to the layers' inputs instead of their outputs. Python: <c>attribute_to_layer_input</c>.</summary>
     bool AttributeToLayerInput { get; }
+}
+
+/// <summary>
+/// Options of a method that draws random numbers (samples, permutations, random baselines): from a private CPU
+/// generator seeded with <see cref="Seed"/>, from the caller's <see cref="Generator"/>, or, with neither, from
+/// TorchSharp's default generator. Implemented by every method's options record that has both (GradientShap's,
+/// ShapleyValueSampling's, Lime's and KernelShap's, ...); wrappers that run a method several times
+/// (<see cref="LLMAttribution{TOptions}"/>'s trials) hand it one generator through <see cref="WithGenerator"/>.
+/// </summary>
+public interface IRandomSourceOptions
+{
+    /// <summary>Seeds a private generator for the call's draws; null draws from <see cref="Generator"/> or TorchSharp's default one. Beyond Captum.</summary>
+    long? Seed { get; }
+
+    /// <summary>The generator the call draws from, advanced by it; null: <see cref="Seed"/>'s or TorchSharp's default one. Beyond Captum.</summary>
+    torch.Generator? Generator { get; }
+
+    /// <summary>A copy of these options drawing from <paramref name="generator"/>, without a <see cref="Seed"/>.</summary>
+    AttributionOptions WithGenerator(torch.Generator generator);
 }

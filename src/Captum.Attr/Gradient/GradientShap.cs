@@ -132,7 +132,7 @@ internal delegate Tensor[] PointGradient(IReadOnlyList<Tensor> points, IReadOnly
 /// distribution: per input a tensor of reference examples shaped like the input after the first dimension
 /// (any number of them), or a scalar.
 /// </remarks>
-public sealed record GradientShapOptions : BaselineAttributionOptions
+public sealed record GradientShapOptions : BaselineAttributionOptions, IRandomSourceOptions
 {
     /// <summary>Random samples per example (5 by default). Python: <c>n_samples</c>.</summary>
     public int Samples { get; init; } = 5;
@@ -164,4 +164,7 @@ public sealed record GradientShapOptions : BaselineAttributionOptions
     /// gives). Not together with <see cref="Seed"/>. Beyond Captum.
     /// </summary>
     public Generator? Generator { get; init; }
+
+    /// <inheritdoc />
+    AttributionOptions IRandomSourceOptions.WithGenerator(Generator generator) => this with { Seed = null, Generator = generator };
 }

@@ -181,8 +181,9 @@ public sealed class LLMAttribution<TOptions> : IAttribution
 
 /// <summary>
 /// The random source of <see cref="LLMAttribution{TOptions}"/>'s trials when the sampling method's options give a
-/// <c>Seed</c> (ShapleyValueSampling, Lime, KernelShap): one CPU generator seeded with it, handed to every trial as the
-/// method's <c>Generator</c>, so trial 0 draws what the Seed alone draws and each later trial continues the sequence.
+/// <c>Seed</c> (<see cref="IRandomSourceOptions"/>: ShapleyValueSampling, Lime, KernelShap): one CPU generator seeded
+/// with it, handed to every trial as the method's <c>Generator</c>, so trial 0 draws what the Seed alone draws and each
+/// later trial continues the sequence.
 /// </summary>
 internal sealed class TrialDraws : IDisposable
 {
@@ -191,21 +192,13 @@ internal sealed class TrialDraws : IDisposable
     private TrialDraws(long seed) => generator = new Generator(unchecked((ulong)seed), torch.CPU);
 
     /// <summary>The trials' generator for options with a Seed and no Generator (the method refuses both); null for other options.</summary>
-    public static TrialDraws? For(AttributionOptions? options) => options switch
-    {
-        ShapleyValueSamplingOptions { Seed: { } seed, Generator: null } => new TrialDraws(seed),
-        LimeOptions { Seed: { } seed, Generator: null } => new TrialDraws(seed),
-        _ => null,
-    };
+    public static TrialDraws? For(AttributionOptions? options) =>
+        options is IRandomSourceOptions { Seed: { } seed, Generator: null } ? new TrialDraws(seed) : null;
 
     /// <summary>The options a trial is given: <paramref name="options"/> with its Seed replaced by the shared generator.</summary>
     public TOptions? Apply<TOptions>(TOptions? options)
-        where TOptions : AttributionOptions => options switch
-        {
-            ShapleyValueSamplingOptions sampling => (TOptions)(object)(sampling with { Seed = null, Generator = generator }),
-            LimeOptions lime => (TOptions)(object)(lime with { Seed = null, Generator = generator }),
-            _ => options,
-        };
+        where TOptions : AttributionOptions =>
+        options is IRandomSourceOptions random ? (TOptions)random.WithGenerator(generator) : options;
 
     /// <summary>Frees the generator.</summary>
     public void Dispose() => generator.Dispose();

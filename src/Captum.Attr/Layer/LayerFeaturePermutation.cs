@@ -96,7 +96,7 @@ public sealed class LayerFeaturePermutation : ILayerAttributionMethod<LayerFeatu
 
 /// <summary>The arguments of <see cref="LayerFeaturePermutation.Attribute"/>, with Captum's defaults.</summary>
 /// <remarks>Python: the keyword arguments of <c>LayerFeaturePermutation.attribute</c>.</remarks>
-public sealed record LayerFeaturePermutationOptions : TargetedAttributionOptions, ILayerAttributionOptions
+public sealed record LayerFeaturePermutationOptions : TargetedAttributionOptions, ILayerAttributionOptions, IRandomSourceOptions
 {
     /// <summary>
     /// Groups the layer's output elements into features permuted together; none makes every neuron a feature. Its
@@ -125,4 +125,7 @@ public sealed record LayerFeaturePermutationOptions : TargetedAttributionOptions
 
     /// <inheritdoc cref="FeaturePermutationOptions.Generator"/>
     public Generator? Generator { get; init; }
+
+    /// <inheritdoc />
+    AttributionOptions IRandomSourceOptions.WithGenerator(Generator generator) => this with { Seed = null, Generator = generator };
 }

@@ -122,7 +122,7 @@ public sealed class LayerGradientShap : ILayerAttributionMethod<LayerGradientSha
 
 /// <summary>The arguments of <see cref="LayerGradientShap.Attribute"/>.</summary>
 /// <remarks>Python: the keyword arguments of <c>LayerGradientShap.attribute</c>. The baselines are in input space.</remarks>
-public sealed record LayerGradientShapOptions : BaselineAttributionOptions, ILayerAttributionOptions
+public sealed record LayerGradientShapOptions : BaselineAttributionOptions, ILayerAttributionOptions, IRandomSourceOptions
 {
     /// <inheritdoc cref="GradientShapOptions.Samples"/>
     public int Samples { get; init; } = 5;
@@ -138,6 +138,9 @@ public sealed record LayerGradientShapOptions : BaselineAttributionOptions, ILay
 
     /// <inheritdoc cref="GradientShapOptions.Generator"/>
     public Generator? Generator { get; init; }
+
+    /// <inheritdoc />
+    AttributionOptions IRandomSourceOptions.WithGenerator(Generator generator) => this with { Seed = null, Generator = generator };
 
     /// <summary>Attribute to the layer's inputs instead of its outputs. Python: <c>attribute_to_layer_input</c>.</summary>
     public bool AttributeToLayerInput { get; init; }

@@ -88,7 +88,7 @@ public sealed class NeuronGradientShap : INeuronAttributionMethod<NeuronGradient
 /// constructor). <c>Baselines</c> is required and is a distribution: per input a tensor of reference examples shaped
 /// like the input after the first dimension (any number of them), or a scalar.
 /// </remarks>
-public sealed record NeuronGradientShapOptions : NeuronBaselineAttributionOptions
+public sealed record NeuronGradientShapOptions : NeuronBaselineAttributionOptions, IRandomSourceOptions
 {
     /// <summary>Random samples per example (5 by default). Python: <c>n_samples</c>.</summary>
     public int Samples { get; init; } = 5;
@@ -112,4 +112,7 @@ public sealed record NeuronGradientShapOptions : NeuronBaselineAttributionOption
     /// with <see cref="Seed"/>. Beyond Captum.
     /// </summary>
     public Generator? Generator { get; init; }
+
+    /// <inheritdoc />
+    AttributionOptions IRandomSourceOptions.WithGenerator(Generator generator) => this with { Seed = null, Generator = generator };
 }

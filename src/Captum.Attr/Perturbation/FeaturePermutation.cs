@@ -192,7 +192,7 @@ public sealed class FeaturePermutation : IAttributionMethod<FeaturePermutationOp
 
 /// <summary>The arguments of <see cref="FeaturePermutation.Attribute"/>, with Captum's defaults.</summary>
 /// <remarks>Python: the keyword arguments of <c>FeaturePermutation.attribute</c> (it takes no baselines).</remarks>
-public sealed record FeaturePermutationOptions : TargetedAttributionOptions, IFeatureMaskOptions
+public sealed record FeaturePermutationOptions : TargetedAttributionOptions, IFeatureMaskOptions, IRandomSourceOptions
 {
     /// <summary>
     /// Groups elements into features permuted together; none makes every scalar a feature. Every mask's first
@@ -222,6 +222,9 @@ public sealed record FeaturePermutationOptions : TargetedAttributionOptions, IFe
 
     /// <summary>A generator to draw the permutations from instead (it advances); not together with <see cref="Seed"/>. Beyond Captum.</summary>
     public Generator? Generator { get; init; }
+
+    /// <inheritdoc />
+    AttributionOptions IRandomSourceOptions.WithGenerator(Generator generator) => this with { Seed = null, Generator = generator };
 
     AttributionOptions IFeatureMaskOptions.WithFeatureMask(FeatureMask featureMask) => this with { FeatureMask = featureMask };
 }

@@ -105,7 +105,7 @@ public sealed class Lime : IAttributionMethod<LimeOptions>
 /// <remarks>
 /// Python: the keyword arguments of <c>Lime.attribute</c>. <see cref="MaskedPerturbationOptions.FeatureMask"/> here: groups elements into interpretable features switched on and off together (ids may span inputs); none makes every scalar a feature.
 /// </remarks>
-public record LimeOptions : MaskedPerturbationOptions
+public record LimeOptions : MaskedPerturbationOptions, IRandomSourceOptions
 {
     /// <summary>
     /// The number of perturbed samples the surrogate is trained on; 25 by default (per example when the
@@ -140,4 +140,7 @@ public record LimeOptions : MaskedPerturbationOptions
     /// gives). Not together with <see cref="Seed"/>. Beyond Captum.
     /// </summary>
     public Generator? Generator { get; init; }
+
+    /// <inheritdoc />
+    AttributionOptions IRandomSourceOptions.WithGenerator(Generator generator) => this with { Seed = null, Generator = generator };
 }

@@ -87,7 +87,7 @@ public sealed class ShapleyValueSampling : IAttributionMethod<ShapleyValueSampli
 /// <remarks>
 /// Python: the keyword arguments of <c>ShapleyValueSampling.attribute</c>. <see cref="MaskedPerturbationOptions.FeatureMask"/> here: groups elements into features added together (ids may span inputs); none makes every scalar a feature.
 /// </remarks>
-public sealed record ShapleyValueSamplingOptions : MaskedPerturbationOptions
+public sealed record ShapleyValueSamplingOptions : MaskedPerturbationOptions, IRandomSourceOptions
 {
     /// <summary>The number of random feature permutations; 25 by default. Python: <c>n_samples</c>.</summary>
     public int Samples { get; init; } = 25;
@@ -106,4 +106,7 @@ public sealed record ShapleyValueSamplingOptions : MaskedPerturbationOptions
     /// gives). Not together with <see cref="Seed"/>. Beyond Captum.
     /// </summary>
     public Generator? Generator { get; init; }
+
+    /// <inheritdoc />
+    AttributionOptions IRandomSourceOptions.WithGenerator(Generator generator) => this with { Seed = null, Generator = generator };
 }

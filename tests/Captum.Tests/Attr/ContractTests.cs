@@ -108,7 +108,7 @@ public sealed class ContractTests
         foreach (var options in records)
         {
             (string Property, Type Capability)[] capabilities =
-                [("Target", typeof(ITargetOptions)), ("Baselines", typeof(IBaselineOptions)), ("FeatureMask", typeof(IFeatureMaskOptions))];
+                [("Target", typeof(ITargetOptions)), ("Baselines", typeof(IBaselineOptions)), ("FeatureMask", typeof(IFeatureMaskOptions)), ("Seed", typeof(IRandomSourceOptions))];
             foreach (var (property, capability) in capabilities)
             {
                 if (options.GetProperty(property) is not null)
@@ -164,14 +164,8 @@ public sealed class ContractTests
     [Fact]
     public void Sources_NeverTestForAConcreteMethodsOptions()
     {
-        // Known: the LLM classes' own (LLMAttribution's TrialDraws hands ShapleyValueSampling's and Lime's Seed to its
-        // trials as one generator; LLMGradientAttribution gives LayerGradientShap default baselines). A capability
-        // interface for seeded options would replace the first; see docs/architecture.md.
-        (string File, string Type)[] known =
-        [
-            ("LLMAttribution.cs", "ShapleyValueSamplingOptions"), ("LLMAttribution.cs", "LimeOptions"),
-            ("LLMGradientAttribution.cs", "LayerGradientShapOptions"),
-        ];
+        // Known: LLMGradientAttribution gives LayerGradientShap default baselines (see docs/architecture.md).
+        (string File, string Type)[] known = [("LLMGradientAttribution.cs", "LayerGradientShapOptions")];
         var root = GettingStartedDocTests.RepositoryRoot();
         var concrete = Attr.GetExportedTypes()
             .Where(t => t.IsSubclassOf(typeof(AttributionOptions)) && !t.IsAbstract)
@@ -204,7 +198,7 @@ public sealed class ContractTests
             }
         }
 
-        Assert.True(offenders.Count == 0, "read the options through ITargetOptions, IBaselineOptions, IFeatureMaskOptions or a base: " + string.Join("; ", offenders));
+        Assert.True(offenders.Count == 0, "read the options through ITargetOptions, IBaselineOptions, IFeatureMaskOptions, IRandomSourceOptions or a base: " + string.Join("; ", offenders));
     }
 
     [Fact]
