@@ -272,6 +272,7 @@ public sealed record LLMAttributionOptions<TOptions>
     /// <summary>
     /// How many tokens are generated when no target is given, at least 1; 25 as Captum's default generation arguments.
     /// Given together with a target, the call is refused (Captum asserts <c>gen_args</c> is None when a target is given).
+    /// Python: <c>gen_args["max_new_tokens"]</c>.
     /// </summary>
     public int MaxNewTokens
     {
@@ -302,7 +303,7 @@ public sealed record LLMAttributionOptions<TOptions>
     /// <summary>
     /// Whether greedy generation stops at the end-of-sequence token (<see cref="EndOfSequence"/>, or the tokenizer's);
     /// true by default. False generates <see cref="MaxNewTokens"/> tokens (or up to the model's last position) whatever
-    /// they are.
+    /// they are. Beyond Captum (whose generation always stops there).
     /// </summary>
     public bool StopAtEndOfSequence
     {
@@ -329,7 +330,7 @@ public sealed record LLMAttributionOptions<TOptions>
     /// <summary>
     /// Reports trials done (<see cref="LLMAttribution{TOptions}"/>) or answer tokens done
     /// (<see cref="LLMGradientAttribution{TOptions}"/>); the wrapped method's own evaluations are reported through
-    /// its options' <c>Progress</c>.
+    /// its options' <c>Progress</c>. Beyond Captum.
     /// </summary>
     public IProgress<AttributionProgress>? Progress { get; init; }
 

@@ -361,10 +361,10 @@ public sealed class TextTemplateInput : IInterpretableInput
 /// </remarks>
 public sealed record TextTemplateOptions
 {
-    /// <summary>The value that replaces each value when it is removed, one per value, for positional values; empty strings (removal) when no baseline option is given.</summary>
+    /// <summary>The value that replaces each value when it is removed, one per value, for positional values; empty strings (removal) when no baseline option is given. Python: a list <c>baselines</c>.</summary>
     public IReadOnlyList<string>? Baselines { get; init; }
 
-    /// <summary>The baselines by value name, for named values: one per value and no other name.</summary>
+    /// <summary>The baselines by value name, for named values: one per value and no other name. Python: a dict <c>baselines</c>.</summary>
     public IReadOnlyDictionary<string, string>? NamedBaselines { get; init; }
 
     /// <summary>Draws the baselines anew for every perturbation (Python: a callable <c>baselines</c>), one per value.</summary>
@@ -384,9 +384,9 @@ public sealed record TextTemplateOptions
     /// </summary>
     public TextProductBaselines? BaselineProduct { get; init; }
 
-    /// <summary>The feature group of each value: values with the same id are kept or removed together; one feature per value when null.</summary>
+    /// <summary>The feature group of each value: values with the same id are kept or removed together; one feature per value when null. Python: a list <c>mask</c>.</summary>
     public IReadOnlyList<int>? Mask { get; init; }
 
-    /// <summary>The feature group of each value by name, for named values.</summary>
+    /// <summary>The feature group of each value by name, for named values. Python: a dict <c>mask</c>.</summary>
     public IReadOnlyDictionary<string, int>? NamedMask { get; init; }
 }

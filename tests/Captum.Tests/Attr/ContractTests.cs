@@ -141,10 +141,10 @@ public sealed class ContractTests
             return element.Value + string.Concat(inherited.Select(Text));
         }
 
-        // The methods' options records, and those of the noise tunnels and the metrics (the LLM classes' are their own).
+        // The methods' options records, and those of the noise tunnels, the metrics and the LLM classes and inputs.
         var records = Attr.GetExportedTypes()
             .Where(t => t.IsSubclassOf(typeof(AttributionOptions)))
-            .Concat([typeof(NoiseTunnelOptions<>), typeof(InfidelityOptions), typeof(SensitivityMaxOptions)])
+            .Concat([typeof(NoiseTunnelOptions<>), typeof(InfidelityOptions), typeof(SensitivityMaxOptions), typeof(LLMAttributionOptions<>), typeof(TextTemplateOptions)])
             .ToList();
         Assert.True(records.Count >= 45, $"{records.Count} records");
         var silent = records
