@@ -24,21 +24,6 @@ namespace Captum.Plugins.TextGeneration.Commands;
 /// </remarks>
 public sealed class LlmCommand : IPluginCommand
 {
-    private static readonly string[] Methods =
-        ["feature-ablation", "shapley-value-sampling", "shapley-values", "lime", "kernel-shap", "layer-ig", "layer-gradient-x-activation", "layer-gradient-shap"];
-
-    /// <summary>The methods that attribute tokens through the token embedding (LLMGradientAttribution): --prompt only.</summary>
-    private static readonly string[] GradientMethods = ["layer-ig", "layer-gradient-x-activation", "layer-gradient-shap"];
-
-    /// <summary>The methods that draw random samples, which --seed and --samples are for, with each one's default sample count.</summary>
-    private static readonly Dictionary<string, int> SamplingMethods = new(StringComparer.Ordinal)
-    {
-        ["shapley-value-sampling"] = new ShapleyValueSamplingOptions().Samples,
-        ["lime"] = new LimeOptions().Samples,
-        ["kernel-shap"] = new KernelShapOptions().Samples,
-        ["layer-gradient-shap"] = new LayerGradientShapOptions().Samples,
-    };
-
     /// <inheritdoc />
     public string Name => "llm";
 
@@ -53,7 +38,7 @@ public sealed class LlmCommand : IPluginCommand
         new("value", "A template value, in slot order.", PluginOptionKind.Text) { Repeatable = true },
         new("target", "The answer to explain; default: the model's greedy answer.", PluginOptionKind.Text),
         new("foil", "A contrasting answer: attribute log p(answer) - log p(foil), why the answer rather than the foil.", PluginOptionKind.Text),
-        new("method", "The attribution method; layer-ig, layer-gradient-x-activation and layer-gradient-shap attribute through the token embedding (--prompt only).", PluginOptionKind.Text, "feature-ablation") { AllowedValues = Methods },
+        new("method", "The attribution method; layer-ig, layer-gradient-x-activation and layer-gradient-shap attribute through the token embedding (--prompt only).", PluginOptionKind.Text, "feature-ablation") { AllowedValues = LlmMethods.Names },
         new("seed", "The seed of the sampling methods' draws (shapley-value-sampling, lime, kernel-shap, layer-gradient-shap): the same seed gives the same attributions.", PluginOptionKind.Integer, "0"),
         new("samples", "How many samples the sampling methods draw; default: each method's own (25; 5 for layer-gradient-shap).", PluginOptionKind.Integer),
         new("checkpoint", "A Hugging Face GPT-2 folder (config.json with model.safetensors or pytorch_model.bin; its tokenizer: vocab.json and merges.txt, or a story model's vocab.txt, else GPT-2's BPE); default: the story model the plugin ships.", PluginOptionKind.Folder),
@@ -124,15 +109,15 @@ public sealed class LlmCommand : IPluginCommand
         }
 
         var method = context.GetText("method")!;
-        if (GradientMethods.Contains(method) && template is not null)
+        if (LlmMethods.GradientNames.Contains(method) && template is not null)
         {
             throw new ArgumentException($"--method: {method} attributes tokens; use --prompt, not --template.", "method");
         }
 
         var samples = context.GetText("samples") is null ? (int?)null : Positive(context, "samples");
-        if (samples is not null && !SamplingMethods.ContainsKey(method))
+        if (samples is not null && !LlmMethods.DefaultSamples.ContainsKey(method))
         {
-            throw new ArgumentException($"--samples: {method} draws no samples; --samples is for {string.Join(", ", SamplingMethods.Keys)}.", "samples");
+            throw new ArgumentException($"--samples: {method} draws no samples; --samples is for {string.Join(", ", LlmMethods.DefaultSamples.Keys)}.", "samples");
         }
 
         var seed = context.GetInteger("seed");
@@ -230,7 +215,9 @@ public sealed class LlmCommand : IPluginCommand
                 : endOfSequence is { } end ? AnswerBefore(model, tokenizer, input, end, maxNew, context.CancellationToken)
                 : (LLMTarget?)null;
             LLMTarget? contrast = foil is null ? null : (LLMTarget?)foil;
-            using var result = Attribute(method, model, tokenizer, input, answer, contrast, maxNew, steps, (seed, samples ?? SamplingMethods.GetValueOrDefault(method)), context.CancellationToken);
+            // MaxNewTokens only without a target: the answer generated above is one.
+            using var result = LlmMethods.Attribute(
+                method, model, tokenizer, input, answer, contrast, answer is null ? maxNew : null, steps, seed, samples, context.CancellationToken);
 
             var answerText = tokenizer.Decode(result.OutputTokenIds);
             var seqAttr = Floats(result.SequenceAttribution);
@@ -315,34 +302,6 @@ public sealed class LlmCommand : IPluginCommand
     /// <summary>What the attributions explain: the answer's log probability, or with a foil the difference of the two.</summary>
     private static string Towards(string answer, string? foil) =>
         foil is null ? "the answer's log probability" : $"log p(answer) - log p(foil): why \"{answer.Trim()}\" rather than \"{foil.Trim()}\"";
-
-    private static LLMAttributionResult Attribute(string method, Gpt2LMHeadModel model, ITextTokenizer tokenizer, IInterpretableInput input, LLMTarget? target, LLMTarget? foil, int maxNew, int steps, (long Seed, int Count) samples, CancellationToken cancellationToken)
-    {
-        LLMAttributionOptions<T> Options<T>(T? methodOptions = null)
-            where T : AttributionOptions => target is null
-                ? new() { MaxNewTokens = maxNew, Foil = foil, Method = methodOptions }
-                : new() { Foil = foil, Method = methodOptions };
-
-        // The token embedding, which the gradient methods attribute to.
-        const string Embedding = "transformer.wte";
-        var (seed, count) = samples;
-        return method switch
-        {
-            "feature-ablation" => LLMAttribution.FeatureAblation(model, tokenizer).Attribute(input, target, Options<FeatureAblationOptions>(), cancellationToken),
-            "shapley-value-sampling" => LLMAttribution.ShapleyValueSampling(model, tokenizer)
-                .Attribute(input, target, Options(new ShapleyValueSamplingOptions { Seed = seed, Samples = count }), cancellationToken),
-            "shapley-values" => LLMAttribution.ShapleyValues(model, tokenizer).Attribute(input, target, Options<ShapleyValuesOptions>(), cancellationToken),
-            "lime" => LLMAttribution.Lime(model, tokenizer).Attribute(input, target, Options(new LimeOptions { Seed = seed, Samples = count }), cancellationToken),
-            "kernel-shap" => LLMAttribution.KernelShap(model, tokenizer).Attribute(input, target, Options(new KernelShapOptions { Seed = seed, Samples = count }), cancellationToken),
-            "layer-ig" => LLMGradientAttribution.LayerIntegratedGradients(model, tokenizer, Embedding)
-                .Attribute((TextTokenInput)input, target, Options(new LayerIntegratedGradientsOptions { Steps = steps }), cancellationToken),
-            "layer-gradient-x-activation" => LLMGradientAttribution.LayerGradientXActivation(model, tokenizer, Embedding)
-                .Attribute((TextTokenInput)input, target, Options<LayerGradientXActivationOptions>(), cancellationToken),
-            "layer-gradient-shap" => LLMGradientAttribution.LayerGradientShap(model, tokenizer, Embedding)
-                .Attribute((TextTokenInput)input, target, Options(new LayerGradientShapOptions { Seed = seed, Samples = count }), cancellationToken),
-            _ => throw new ArgumentException($"--method: unknown method '{method}'; choose from {string.Join(", ", Methods)}.", "method"),
-        };
-    }
 
     /// <summary>The folder's tokenizer: GPT-2's byte-level BPE from vocab.json and merges.txt, or a story model's vocab.txt, else GPT-2's own BPE.</summary>
     private static ITextTokenizer TokenizerOf(string folder) =>

@@ -13,12 +13,8 @@ namespace Captum.Plugins.TextGeneration.Stories;
 /// </summary>
 public static class SupportingFactQuality
 {
-    /// <summary>The methods measured, by the names the <c>captum llm</c> command uses; feature-ablation, Captum's default, first.</summary>
-    public static IReadOnlyList<string> Methods { get; } =
-        ["feature-ablation", "shapley-value-sampling", "shapley-values", "lime", "kernel-shap", "layer-ig", "layer-gradient-x-activation", "layer-gradient-shap"];
-
-    /// <summary>The methods that attribute tokens through the token embedding (LLMGradientAttribution), whose sentences' attributions are the sums of their tokens'.</summary>
-    private static readonly string[] GradientMethods = ["layer-ig", "layer-gradient-x-activation", "layer-gradient-shap"];
+    /// <summary>The methods measured, by the names the <c>captum llm</c> command uses (<see cref="LlmMethods.Names"/>); feature-ablation, Captum's default, first.</summary>
+    public static IReadOnlyList<string> Methods => LlmMethods.Names;
 
     /// <summary>Evaluates <paramref name="model"/> and its randomised twin on new stories.</summary>
     /// <param name="model">The story model.</param>
@@ -76,37 +72,17 @@ public static class SupportingFactQuality
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(story);
         ArgumentNullException.ThrowIfNull(options);
-        const string Embedding = "transformer.wte";
-        var (network, tokenizer) = (model.Network, model.Tokenizer);
-        var template = new TextTemplateInput(story.Template, story.Sentences);
-        var seed = story.Index;
-        using var result = method switch
-        {
-            "feature-ablation" => LLMAttribution.FeatureAblation(network, tokenizer).Attribute(template, story.Answer, cancellationToken: cancellationToken),
-            "shapley-value-sampling" => LLMAttribution.ShapleyValueSampling(network, tokenizer).Attribute(
-                template, story.Answer, new() { Method = new ShapleyValueSamplingOptions { Seed = seed } }, cancellationToken),
-            "shapley-values" => LLMAttribution.ShapleyValues(network, tokenizer).Attribute(template, story.Answer, cancellationToken: cancellationToken),
-            "lime" => new LLMAttribution<LimeOptions>(network, tokenizer, f => new Lime(f)).Attribute(
-                template, story.Answer, new() { Method = new LimeOptions { Seed = seed } }, cancellationToken),
-            "kernel-shap" => LLMAttribution.KernelShap(network, tokenizer).Attribute(
-                template, story.Answer, new() { Method = new KernelShapOptions { Seed = seed } }, cancellationToken),
-            "layer-ig" => LLMGradientAttribution.LayerIntegratedGradients(network, tokenizer, Embedding).Attribute(
-                Tokens(),
-                story.Answer,
-                new() { Method = new LayerIntegratedGradientsOptions { Steps = options.Steps } },
-                cancellationToken),
-            "layer-gradient-x-activation" => LLMGradientAttribution.LayerGradientXActivation(network, tokenizer, Embedding)
-                .Attribute(Tokens(), story.Answer, cancellationToken: cancellationToken),
-            "layer-gradient-shap" => LLMGradientAttribution.LayerGradientShap(network, tokenizer, Embedding).Attribute(
-                Tokens(), story.Answer, new() { Method = new LayerGradientShapOptions { Seed = seed } }, cancellationToken),
-            _ => throw new ArgumentException($"method: unknown method \"{method}\"; one of {string.Join(", ", Methods)}.", nameof(method)),
-        };
-        var values = result.SequenceAttribution.cpu().to_type(ScalarType.Float64).data<double>().ToArray();
-        return GradientMethods.Contains(method) ? PerSentence(values, story, tokenizer) : values;
+        var tokenizer = model.Tokenizer;
+        var gradient = LlmMethods.GradientNames.Contains(method);
 
-        // The prompt's tokens with [pad] as the baseline token, for the gradient methods (LayerGradientShap's baselines
-        // default to it: its points lie between the [pad] and the prompt's embeddings).
-        TextTokenInput Tokens() => new(story.Prompt, tokenizer, baselines: tokenizer.PadId);
+        // The gradient methods read the prompt's tokens, with [pad] as the baseline token (LayerGradientShap's baselines
+        // default to it: its points lie between the [pad] and the prompt's embeddings); the others its sentences.
+        IInterpretableInput input = gradient
+            ? new TextTokenInput(story.Prompt, tokenizer, baselines: tokenizer.PadId)
+            : new TextTemplateInput(story.Template, story.Sentences);
+        using var result = LlmMethods.Attribute(method, model.Network, tokenizer, input, story.Answer, steps: options.Steps, seed: story.Index, cancellationToken: cancellationToken);
+        var values = result.SequenceAttribution.cpu().to_type(ScalarType.Float64).data<double>().ToArray();
+        return gradient ? PerSentence(values, story, tokenizer) : values;
     }
 
     /// <summary>Token attributions of the whole prompt summed over each sentence's tokens.</summary>
