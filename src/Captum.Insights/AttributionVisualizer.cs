@@ -29,7 +29,7 @@ public sealed class AttributionVisualizer
 
     /// <summary>Creates the visualizer.</summary>
     /// <param name="models">The models (Captum's <c>models</c>), each taking one tensor per feature (then the batches' additional arguments) and returning [batch, classes] logits.</param>
-    /// <param name="classes">The class names, indexed by class (Captum's <c>classes</c>).</param>
+    /// <param name="classes">The class names, indexed by class, one per output of the models (Captum's <c>classes</c>); an example of a model whose outputs are not as many is listed with an error, and explaining it is refused.</param>
     /// <param name="features">The features, in the order of the models' forward arguments (Captum's <c>features</c>).</param>
     /// <param name="dataset">The batches of examples (Captum's <c>dataset</c>).</param>
     /// <param name="modelNames">The models' names on the page; default "model", or "model-1", "model-2", ... for several.</param>
@@ -302,7 +302,19 @@ public sealed class AttributionVisualizer
 
         public IReadOnlyList<string> Labels => owner.Classes;
 
-        public Tensor Scores(Tensor outputs) => owner.ScoreFunction is { } score ? score(outputs) : torch.softmax(outputs, 1);
+        public Tensor Scores(Tensor outputs)
+        {
+            // The classes name the model's outputs, one each: with another count the page would show a prediction
+            // past the names as "#3", or never predict the named classes the model has no output for.
+            if (outputs.dim() == 2 && outputs.shape[1] != owner.Classes.Count)
+            {
+                throw new ArgumentException(
+                    $"{Name} returns {outputs.shape[1]} scores per example but classes names {owner.Classes.Count} ({string.Join(", ", owner.Classes)}): give one class name per output of the model.",
+                    "classes");
+            }
+
+            return owner.ScoreFunction is { } score ? score(outputs) : torch.softmax(outputs, 1);
+        }
 
         // Only the example's index is read; the other inputs of an example are there for the page to show.
         public PreparedInput Prepare(IReadOnlyDictionary<string, RawInputValue> rawInputs)

@@ -189,7 +189,7 @@ public static class AttributionNormalization
     {
         if (!(outlierPerc >= 0 && outlierPerc < 100))
         {
-            throw new ArgumentOutOfRangeException(paramName, outlierPerc, "outlier_perc must be in [0, 100).");
+            throw new ArgumentOutOfRangeException(paramName, outlierPerc, $"{paramName} must be in [0, 100) (a percentage of the attribution mass).");
         }
     }
 

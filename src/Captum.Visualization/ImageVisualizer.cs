@@ -327,7 +327,7 @@ public static class ImageVisualizer
             }
             catch (ArgumentException ex) when (ex.ParamName == "attr")
             {
-                throw new ArgumentException(ex.Message, attrName, ex);
+                throw new ArgumentException(ErrorMessages.Bare(ex), attrName, ex);
             }
         }
 

@@ -208,6 +208,33 @@ public sealed class AttributionVisualizerTests
         Assert.Contains("not finite", await response.Content.ReadAsStringAsync());
     }
 
+    [Fact]
+    public async Task Examples_ModelWithMoreOutputsThanClasses_AreListedWithAnErrorNamingClasses()
+    {
+        // The photo-and-measurements model returns three scores; two class names leave its third output unnamed.
+        torch.manual_seed(2);
+        using var model = new PhotoAndMeasurements();
+        var visualizer = new AttributionVisualizer(
+            [model],
+            ["cat", "dog"],
+            [new ImageFeature("photo"), new GeneralFeature("measurements", ["a", "b", "c", "d"])],
+            [new Batch([torch.rand(2, 3, 8, 8), torch.randn(2, 4)], torch.tensor(new long[] { 0, 1 }))]);
+        await using var server = await visualizer.ServeAsync();
+        using var client = new HttpClient { BaseAddress = server.Url };
+
+        var examples = JsonDocument.Parse(await client.GetStringAsync("api/models/model/examples")).RootElement.GetProperty("examples");
+        Assert.All(examples.EnumerateArray(), e =>
+        {
+            Assert.Equal(JsonValueKind.Null, e.GetProperty("predicted").ValueKind);
+            Assert.Contains("returns 3 scores per example but classes names 2 (cat, dog)", e.GetProperty("error").GetString());
+        });
+
+        using var form = InsightsFixture.Form([("example", "0"), ("steps", "4")]);
+        var response = await client.PostAsync("api/explain", form);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("classes names 2", await response.Content.ReadAsStringAsync());
+    }
+
     /// <summary>A model that works on one row at a time: libtorch refuses to expand a batch of several into one.</summary>
     private sealed class OneRowAtATime : nn.Module<Tensor, Tensor>
     {

@@ -434,4 +434,27 @@ public class ImageVisualizerTests
         Assert.Equal(0, panel.Image![1, 1].R);
         Assert.Equal("attr", ex.ParamName);
     }
+
+    [Fact]
+    public void VisualizeImageAttr_NonFiniteAttribution_NamesTheParameterOnce()
+    {
+        var attr = new float[2, 2, 1];
+        attr[1, 1, 0] = float.PositiveInfinity;
+
+        var ex = Assert.Throws<ArgumentException>(() => ImageVisualizer.VisualizeImageAttr(attr, sign: VisualizationSign.All));
+
+        // The normaliser's refusal is re-thrown naming the caller's argument: its own " (Parameter 'attr')" must not stay.
+        Assert.Equal("The attribution contains NaN or infinite values. (Parameter 'attr')", ex.Message);
+    }
+
+    [Fact]
+    public void VisualizeImageAttr_OutlierPercOutOfRange_MessageNamesTheCSharpParameter()
+    {
+        var attr = new float[2, 2, 1];
+
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => ImageVisualizer.VisualizeImageAttr(attr, outlierPerc: 100));
+
+        Assert.Equal("outlierPerc", ex.ParamName);
+        Assert.StartsWith("outlierPerc must be in [0, 100)", ex.Message, StringComparison.Ordinal);
+    }
 }

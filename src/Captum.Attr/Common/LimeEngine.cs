@@ -36,7 +36,9 @@ internal static class LimeEngine
         for (var i = 0; i < inputs.Count; i++)
         {
             var ids = torch.tensor(mask.Ids, ScalarType.Int64, inputs[i].device);
-            positions[i] = torch.searchsorted(ids, mask.Masks[i]);
+            // contiguous: a mask broadcast with expand is a strided view, for which libtorch's searchsorted prints a
+            // performance warning on standard error.
+            positions[i] = torch.searchsorted(ids, mask.Masks[i].contiguous());
         }
 
         // One value per example: a surrogate per example. One value per batch: one surrogate for the batch.

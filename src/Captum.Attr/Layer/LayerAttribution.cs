@@ -64,7 +64,10 @@ public static class LayerAttribution
         }
 
         using var scope = torch.NewDisposeScope();
-        var result = nn.functional.interpolate(layerAttribution, interpolateDims.ToArray(), mode: interpolateMode);
+        // PyTorch's Python interpolate turns align_corners=None into False for the linear family silently; libtorch's
+        // C++ one does the same but prints a warning on standard error at every call, so say False here.
+        bool? alignCorners = RankFor(interpolateMode) is null ? null : false;
+        var result = nn.functional.interpolate(layerAttribution, interpolateDims.ToArray(), mode: interpolateMode, align_corners: alignCorners);
         return result.MoveToOuterDisposeScope();
     }
 

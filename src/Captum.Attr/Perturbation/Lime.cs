@@ -121,7 +121,10 @@ public record LimeOptions : MaskedPerturbationOptions, IRandomSourceOptions
     /// True (default) to return attributions of the inputs' shapes, each element holding its feature's
     /// coefficient; false for one tensor of shape [models, features] holding the coefficients of each trained
     /// surrogate (one model per example, or one for a forward function that returns one value per batch),
-    /// features in ascending id order. Python: <c>return_input_shape</c>.
+    /// features in ascending id order, one column per id the masks use. Captum expects consecutive ids: it shifts them
+    /// to start at 0 and gives max - min + 1 columns, so for ids with gaps (0 and 5) its matrix also has a column for
+    /// every unused id between them (drawn and fitted too), where this one has only the used ids'.
+    /// Python: <c>return_input_shape</c>.
     /// </summary>
     public bool ReturnInputShape { get; init; } = true;
 

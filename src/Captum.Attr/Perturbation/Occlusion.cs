@@ -169,6 +169,11 @@ public sealed record OcclusionOptions : PerturbationOptions
     /// </summary>
     public WindowShapes SlidingWindowShapes { get; init; }
 
-    /// <summary>The steps by which the patch moves; 1 in every dimension by default. Python: <c>strides</c>.</summary>
+    /// <summary>
+    /// The steps by which the patch moves; 1 in every dimension by default. A step larger than the window in some
+    /// dimension is refused (an <see cref="ArgumentException"/> naming Strides): the elements between two windows would
+    /// never be occluded, and Captum returns them as NaN (their sum of changes, 0, divided by their count of windows,
+    /// 0). Python: <c>strides</c>.
+    /// </summary>
     public WindowStrides Strides { get; init; }
 }

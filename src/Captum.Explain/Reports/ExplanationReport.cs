@@ -8,8 +8,9 @@ namespace Captum.Explain.Reports;
 /// The HTML report of explanations, as Captum's VQA tutorial shows them: per example (a question), the words
 /// coloured by importance (visualize_text), the image beside its attribution magnitude
 /// (visualize_image_attr_multiple with the tutorial's white-to-black colour map and a colour bar), and the text,
-/// image and total contributions; several strategies' explanations of one example side by side. Any model whose
-/// inputs are shown as <see cref="TextDisplay"/> and <see cref="ImageDisplay"/> fits.
+/// image and total contributions (each input's by its name for other inputs than one question and one image); several
+/// strategies' explanations of one example side by side. Any model whose inputs are shown as <see cref="TextDisplay"/>
+/// and <see cref="ImageDisplay"/> fits.
 /// </summary>
 /// <param name="title">The page's title.</param>
 public sealed class ExplanationReport(string title)
@@ -94,9 +95,19 @@ public sealed class ExplanationReport(string title)
             var delta = double.IsNaN(e.Delta) ? string.Empty : string.Create(CultureInfo.InvariantCulture, $" · convergence delta {e.Delta:G3}");
             report.AddParagraph(string.Create(
                 CultureInfo.InvariantCulture,
-                $"{prefix}Text Contributions: {e.ContributionOf<TextDisplay>():G6} · Image Contributions: {e.ContributionOf<ImageDisplay>():G6} · Total Contribution: {e.TotalContribution:G6}{delta}"));
+                $"{prefix}{Contributions(e)} · Total Contribution: {e.TotalContribution:G6}{delta}"));
         }
     }
+
+    /// <summary>
+    /// The tutorial's "Text Contributions: · Image Contributions:" for a question and an image; for any other inputs
+    /// (text alone, two texts, tabular features) each input's by its name, so that no input is hidden and none that the
+    /// model lacks is shown as 0.
+    /// </summary>
+    private static string Contributions(Explanation e) =>
+        e.Inputs.Count == 2 && e.Inputs.Count(i => i.Display is TextDisplay) == 1 && e.Inputs.Count(i => i.Display is ImageDisplay) == 1
+            ? string.Create(CultureInfo.InvariantCulture, $"Text Contributions: {e.ContributionOf<TextDisplay>():G6} · Image Contributions: {e.ContributionOf<ImageDisplay>():G6}")
+            : string.Join(" · ", e.Inputs.Select(i => string.Create(CultureInfo.InvariantCulture, $"{i.Display.Name} Contribution: {i.Contribution:G6}")));
 
     /// <summary>The predicted class's label: the explanation's, or <paramref name="labels"/>' when the explanation knows it only by its index.</summary>
     private static string PredictedLabel(Explanation e, IReadOnlyList<string>? labels) =>

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Captum.Explain;
 using Captum.Explain.Reports;
 using Captum.Explain.Results;
+using Captum.Plugins;
 using Captum.Plugins.Vqa;
 using Captum.Tests.Checkpoints;
 using TorchSharp;
@@ -48,6 +49,23 @@ public sealed class ExplanationReportTests
         // Captum's columns: True Label, Predicted Label (probability), Attribution Label, Attribution Score.
         var html = report.ToHtml();
         Assert.Contains(Cells("–", string.Create(CultureInfo.InvariantCulture, $"{predicted.Label} ({predicted.Probability:F2})"), explained.Label), html, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Add_TextOnlyExplanation_ContributionsNameItsInputsAndNoImage()
+    {
+        using var scope = torch.NewDisposeScope();
+        InputExplanation Text(string name, float a, float b) =>
+            new(new TextDisplay(name, "good movie", ["good", "movie"]), torch.tensor(new[] { a, b }).unsqueeze(0), a + b, [a, b]);
+        using var explanation = new Explanation("pos", 1, 1, 0.6, [0.1f, 0.5f], [Text("title", 0.25f, 0.5f), Text("review", 1f, 0.5f)], double.NaN);
+        var report = new ExplanationReport("report");
+
+        report.Add("good movie", [("layer-ig", explanation)]);
+
+        // A model without an image had "Image Contributions: 0" and only its first text input's contribution.
+        var html = report.ToHtml();
+        Assert.Contains("title Contribution: 0.75 · review Contribution: 1.5 · Total Contribution: 2.25", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("Image Contributions", html, StringComparison.Ordinal);
     }
 
     [Fact]

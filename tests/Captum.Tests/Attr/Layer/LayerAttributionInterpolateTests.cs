@@ -19,6 +19,24 @@ public sealed class LayerAttributionInterpolateTests
         TensorAssert.AllClose(up, expected, 0, 0);
     }
 
+    [Theory]
+    [InlineData(InterpolationMode.Bilinear, 4)]
+    [InlineData(InterpolationMode.Bicubic, 4)]
+    [InlineData(InterpolationMode.Linear, 3)]
+    [InlineData(InterpolationMode.Trilinear, 5)]
+    public void Interpolate_LinearFamily_PrintsNoLibtorchWarning(InterpolationMode mode, int rank)
+    {
+        using var scope = torch.NewDisposeScope();
+        var map = torch.rand([1, 1, .. Enumerable.Repeat(2L, rank - 2)]);
+        var sizes = Enumerable.Repeat(4L, rank - 2).ToArray();
+
+        // libtorch's C++ interpolate warns "Default upsampling behavior when mode=... is changed to align_corners=False"
+        // on standard error at every call that leaves align_corners unset; Python's passes False without a word.
+        var printed = NativeStandardError.Capture(() => LayerAttribution.Interpolate(map, sizes, mode).Dispose());
+
+        Assert.DoesNotContain("align_corners", printed, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Interpolate_Bilinear_MatchesPyTorchWithoutAlignedCorners()
     {

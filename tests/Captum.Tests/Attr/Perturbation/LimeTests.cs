@@ -37,6 +37,21 @@ public sealed class LimeTests
     }
 
     [Fact]
+    public void Attribute_ExpandedFeatureMask_PrintsNoLibtorchWarning()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new LinearModel(4, 2, seed: 1);
+        var x = torch.randn(3, 4);
+        var mask = torch.tensor(new long[] { 0, 0, 1, 1 }).expand(3, 4);   // a strided view, as a broadcast mask often is
+
+        // libtorch's searchsorted warns that "input value tensor is non-contiguous" on standard error when given a view.
+        var printed = NativeStandardError.Capture(
+            () => new Lime(model).Attribute(x, new LimeOptions { Target = 1, FeatureMask = mask, Samples = 10, Seed = 1 }).Dispose());
+
+        Assert.DoesNotContain("non-contiguous", printed, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Attribute_BatchWithPerExampleTargets_FirstRowEqualsTheFirstExampleAlone()
     {
         using var scope = torch.NewDisposeScope();
