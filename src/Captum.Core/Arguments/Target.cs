@@ -7,8 +7,9 @@ namespace Captum;
 /// Which output to explain, for forward functions whose output per example is not a scalar:
 /// none (the output is one scalar per example), one index for every example, one index per example,
 /// or a tuple of indices for outputs with more than two dimensions (for all examples, or one tuple per
-/// example). Converts implicitly from <c>int</c>, <c>long</c>, <c>int[]</c>, <c>long[]</c>, an index
-/// tuple such as <c>(1, 2)</c>, or a tensor (a single integer, or one integer per example).
+/// example). Converts implicitly from <c>int</c>, <c>long</c>, <c>int[]</c>, <c>long[]</c>, <c>List&lt;int&gt;</c>,
+/// <c>List&lt;long&gt;</c>, an index tuple such as <c>(1, 2)</c> (of two or three <c>int</c> or <c>long</c>), an array
+/// or list of such tuples (one per example), or a tensor (a single integer, or one integer per example).
 /// </summary>
 /// <remarks>Python: <c>target</c> (<c>None</c>, int, tuple, list of int or tuple, or tensor).</remarks>
 public readonly struct Target
@@ -46,6 +47,12 @@ public readonly struct Target
     /// <summary>An index tuple into outputs of four dimensions, for every example.</summary>
     public static implicit operator Target((int, int, int) index) => new([index.Item1, index.Item2, index.Item3], null);
 
+    /// <summary>An index tuple into outputs of three dimensions, for every example.</summary>
+    public static implicit operator Target((long, long) index) => new([index.Item1, index.Item2], null);
+
+    /// <summary>An index tuple into outputs of four dimensions, for every example.</summary>
+    public static implicit operator Target((long, long, long) index) => new([index.Item1, index.Item2, index.Item3], null);
+
     /// <summary>One output index per example.</summary>
     public static implicit operator Target(int[] perExample) =>
         new(null, (perExample ?? throw new ArgumentNullException(nameof(perExample))).Select(i => new long[] { i }).ToArray());
@@ -54,9 +61,22 @@ public readonly struct Target
     public static implicit operator Target(long[] perExample) =>
         new(null, (perExample ?? throw new ArgumentNullException(nameof(perExample))).Select(i => new[] { i }).ToArray());
 
+    /// <summary>One output index per example (Python: a list of int).</summary>
+    public static implicit operator Target(List<int> perExample) => (perExample ?? throw new ArgumentNullException(nameof(perExample))).ToArray();
+
+    /// <summary>One output index per example (Python: a list of int).</summary>
+    public static implicit operator Target(List<long> perExample) => (perExample ?? throw new ArgumentNullException(nameof(perExample))).ToArray();
+
     /// <summary>One index tuple per example.</summary>
     public static implicit operator Target((int, int)[] perExample) =>
         new(null, (perExample ?? throw new ArgumentNullException(nameof(perExample))).Select(t => new long[] { t.Item1, t.Item2 }).ToArray());
+
+    /// <summary>One index tuple per example, into outputs of four dimensions.</summary>
+    public static implicit operator Target((int, int, int)[] perExample) =>
+        new(null, (perExample ?? throw new ArgumentNullException(nameof(perExample))).Select(t => new long[] { t.Item1, t.Item2, t.Item3 }).ToArray());
+
+    /// <summary>One index tuple per example (Python: a list of tuples).</summary>
+    public static implicit operator Target(List<(int, int)> perExample) => (perExample ?? throw new ArgumentNullException(nameof(perExample))).ToArray();
 
     /// <summary>
     /// A tensor target: a single integer (for every example) or a 1-D tensor of one integer per example.

@@ -77,6 +77,35 @@ public sealed class ReviewRegressionTests
     }
 
     [Fact]
+    public void Target_ListsAndLongTuples_SelectWhatTheirArrayAndIntFormsSelect()
+    {
+        using var scope = torch.NewDisposeScope();
+        var w = torch.randn(4, 12, generator: new torch.Generator(7));
+        var x = torch.randn(2, 4, generator: new torch.Generator(8));
+        IntegratedGradients Ig(params long[] shape) => new((ForwardFunction)(Func<Tensor, Tensor>)(t => torch.tanh(t.matmul(w)).reshape(shape)));
+        AttributionResult Run(IntegratedGradients ig, Target target) => ig.Attribute(x, new IntegratedGradientsOptions { Target = target, Steps = 8 });
+        var (flat, three, four) = (Ig(-1, 12), Ig(-1, 3, 4), Ig(-1, 2, 3, 2));
+
+        (AttributionResult Given, AttributionResult Expected)[] pairs =
+        [
+            (Run(flat, new List<int> { 3, 11 }), Run(flat, new[] { 3, 11 })),
+            (Run(flat, new List<long> { 5, 0 }), Run(flat, new[] { 5, 0 })),
+            (Run(three, (2L, 1L)), Run(three, (2, 1))),
+            (Run(four, (1L, 2L, 0L)), Run(four, (1, 2, 0))),
+            (Run(three, new List<(int, int)> { (0, 3), (2, 1) }), Run(three, new[] { (0, 3), (2, 1) })),
+            (Run(four, new[] { (0, 1, 1), (1, 2, 0) }), Run(four, Target.PerExample([[0, 1, 1], [1, 2, 0]]))),
+        ];
+
+        foreach (var (given, expected) in pairs)
+        {
+            TensorAssert.AllClose(expected.Attribution, given.Attribution, 0, 0);
+        }
+
+        // The targets select different outputs, so equal pairs are not every target giving the same attribution.
+        Assert.False(pairs[0].Given.Attribution.allclose(pairs[1].Given.Attribution));
+    }
+
+    [Fact]
     public void Target_NegativePerExampleIndices_CountFromTheEnd()
     {
         using var scope = torch.NewDisposeScope();
