@@ -382,8 +382,43 @@ public static partial class TorchCheckpoint
                     "the tar serialization of PyTorch before 0.4 is not supported: load the file in PyTorch and save it again with torch.save");
             default:
                 var shown = string.Join(" ", header.Take(8).Select(b => b.ToString("X2", CultureInfo.InvariantCulture)));
-                throw context.Fail($"not a PyTorch checkpoint: unknown magic (the data starts with {shown})");
+                var hint = LooksLikeModuleSave(header.AsSpan(0, n))
+                    ? "; it looks like TorchSharp's Module.save format, which is not torch.save's: load it with Module.load, or write checkpoints with TorchCheckpoint.Save(model.state_dict(), path)"
+                    : "";
+                throw context.Fail($"not a PyTorch checkpoint: unknown magic (the data starts with {shown}){hint}");
         }
+    }
+
+    /// <summary>
+    /// Whether the data starts as TorchSharp's <c>Module.save</c> writes: the number of entries (LEB128, at least 1),
+    /// then the first entry's name as a length-prefixed string of printable ASCII (e.g. <c>fc1.weight</c>).
+    /// </summary>
+    private static bool LooksLikeModuleSave(ReadOnlySpan<byte> header)
+    {
+        var at = 0;
+        if (ReadLeb128(header, ref at) is not ( > 0 and < 1_000_000) || ReadLeb128(header, ref at) is not ({ } length and > 0 and < 1024))
+        {
+            return false;
+        }
+
+        var name = header.Slice(at, (int)Math.Min(length, header.Length - at));
+        return name.Length > 0 && !name.ContainsAnyExceptInRange((byte)0x21, (byte)0x7E);
+    }
+
+    private static long? ReadLeb128(ReadOnlySpan<byte> data, ref int at)
+    {
+        long value = 0;
+        for (var shift = 0; shift < 63 && at < data.Length; shift += 7)
+        {
+            var b = data[at++];
+            value |= (long)(b & 0x7F) << shift;
+            if ((b & 0x80) == 0)
+            {
+                return value;
+            }
+        }
+
+        return null;
     }
 
     private static CheckpointFormat Detect(ReadOnlySpan<byte> header)

@@ -383,11 +383,22 @@ public sealed class TCAV : ConceptInterpreter, IDisposable
                 AdditionalForwardArgs = options.AdditionalForwardArgs,
                 AttributeToLayerInput = AttributeToLayerInput,
             }, cancellationToken);
-        return Flatten(result.Layers[0]);
+        return Flatten(result.Layers[0], inputs.Tensors[0].shape[0], LayerNames[layer]);
     }
 
-    private static Tensor Flatten(IReadOnlyList<Tensor> tensors) =>
-        torch.cat(tensors.Select(t => t.reshape(t.shape[0], -1)).ToArray(), 1);
+    /// <summary>A layer's tensors as one row per example, [examples, features].</summary>
+    /// <exception cref="ArgumentException">A tensor is not batch first (ParamName <c>layers</c>): an RNN's hidden state, say.</exception>
+    private Tensor Flatten(IReadOnlyList<Tensor> tensors, long examples, string layer)
+    {
+        if (tensors.Any(t => t.dim() == 0 || t.shape[0] != examples))
+        {
+            throw new ArgumentException(
+                $"layers: '{layer}' {(AttributeToLayerInput ? "takes" : "gives")} {tensors.Count} tensor(s) of shapes {string.Join(", ", tensors.Select(t => Shapes.Format(t.shape)))} for {examples} examples: TCAV needs every one batch first, one row per example (an RNN's hidden state [layers, n, hidden] is not). Choose a layer whose {(AttributeToLayerInput ? "inputs are" : "output is")} batch first, or a module that returns only such tensors.",
+                "layers");
+        }
+
+        return torch.cat(tensors.Select(t => t.reshape(t.shape[0], -1)).ToArray(), 1);
+    }
 
     private void CheckSets(IReadOnlyList<IReadOnlyList<Concept>> experimentalSets)
     {
@@ -554,7 +565,7 @@ public sealed class TCAV : ConceptInterpreter, IDisposable
             using var values = activation.Attribute(batch, new LayerActivationOptions { AttributeToLayerInput = AttributeToLayerInput }, cancellationToken);
             for (var k = 0; k < conceptLayers.Length; k++)
             {
-                parts[k].Add(Flatten(values.Layers[k]).MoveToOtherDisposeScope(collect));
+                parts[k].Add(Flatten(values.Layers[k], batch.Tensors[0].shape[0], LayerNames[conceptLayers[k]]).MoveToOtherDisposeScope(collect));
             }
         }
 

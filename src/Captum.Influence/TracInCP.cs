@@ -14,8 +14,9 @@ namespace Captum.Influence;
 /// <para>Python: <c>captum.influence.TracInCP(model, train_dataset, checkpoints, checkpoints_load_func, layers,
 /// loss_fn, batch_size, test_loss_fn)</c>; see <see cref="TracInCPBase"/> for the calls, their cost and the model's state.</para>
 /// <para>Per checkpoint, each batch takes one forward and one backward pass when every differentiated parameter is the
-/// weight or bias of an <c>nn.Linear</c> called once per forward pass (Captum's <c>sample_wise_grads_per_batch</c>
-/// trick, chosen automatically), and otherwise one forward pass and one backward pass per example (Captum's default
+/// weight or bias of an <c>nn.Linear</c> called once per forward pass (through <c>call</c>, which runs hooks) and used
+/// nowhere else, as a tied weight is (Captum's <c>sample_wise_grads_per_batch</c> trick, chosen automatically and
+/// checked against the batch's gradient), and otherwise one forward pass and one backward pass per example (Captum's default
 /// <c>sample_wise_grads_per_batch=False</c> path); both give the same numbers. The gradients take [batch, P] for P
 /// differentiated parameters.</para>
 /// </remarks>

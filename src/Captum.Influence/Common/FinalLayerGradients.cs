@@ -50,6 +50,16 @@ internal static class FinalLayerGradients
                 "finalFcLayer");
         }
 
+        // One input vector per example: a layer applied at several positions ([n, T, features], a token classifier)
+        // has a weight gradient that is a sum of outer products, whose dot products are not the product of the two
+        // factors' dot products that the fast methods take (Captum's code assumes [n, features] too).
+        if (layerInput.dim() != 2 || outputs.dim() != 2)
+        {
+            throw new ArgumentException(
+                $"finalFcLayer: its input has shape {Shapes.Format(layerInput.shape)} and its output {Shapes.Format(outputs.shape)}; TracInCPFast and TracInCPFastRandProj need one vector per example, [n, features] to [n, outputs]. A layer applied at several positions has a weight gradient summed over them, which the fast methods' product of dot products does not give: use TracInCP with Layers = [this layer].",
+                "finalFcLayer");
+        }
+
         var losses = loss(outputs, batch.Labels);
         if (losses is null || losses.dim() != 1 || losses.shape[0] != batch.Count)
         {

@@ -14,8 +14,11 @@ namespace Captum.Influence;
 /// When every parameter is the weight or bias of an <c>nn.Linear</c> called once per forward pass, one forward and one
 /// backward pass give them all: an example's weight gradient is the product of the gradient at the layer's output
 /// and the layer's input (summed over any middle dimensions), its bias gradient the former (Captum's
-/// <c>sample_wise_grads_per_batch</c> trick). Otherwise one forward pass of the batch is followed by one backward pass
-/// per example through the same graph (Captum's <c>_compute_jacobian_wrt_params</c>). Both give the same numbers.
+/// <c>sample_wise_grads_per_batch</c> trick). The same backward pass gives the parameters' gradient of the batch's
+/// losses (weighted per example), which the per-example gradients must add up to: a parameter also used outside the
+/// layer's call (a weight tied to an embedding, or read by the forward function) does not, and takes the other way.
+/// Otherwise one forward pass of the batch is followed by one backward pass per example through the same graph
+/// (Captum's <c>_compute_jacobian_wrt_params</c>). Both give the same numbers.
 /// </remarks>
 internal static class PerExampleGradients
 {
@@ -75,6 +78,7 @@ internal static class PerExampleGradients
     {
         private readonly List<Linear> layers = [];
         private readonly List<(int Layer, bool IsWeight)> owners = [];
+        private readonly List<Parameter> parameters = [];
 
         public static LinearPlan? Of(nn.Module model, IReadOnlyList<Parameter> parameters)
         {
@@ -96,6 +100,7 @@ internal static class PerExampleGradients
                 }
 
                 plan.owners.Add((layer, ReferenceEquals(linears[owner].weight, p)));
+                plan.parameters.Add(p);
             }
 
             return plan;
@@ -144,19 +149,52 @@ internal static class PerExampleGradients
                 return null;
             }
 
+            // One backward pass gives the gradients at the layers' outputs and, to check the result, the parameters'
+            // gradients of the examples' losses weighted by distinct factors (so that other uses cannot cancel out
+            // over the batch). The deltas are divided by the factors again.
             var n = losses.shape[0];
-            var deltas = torch.autograd.grad([losses.sum()], outputs.Select(o => o!).ToArray(), allow_unused: true);
+            var factors = ((torch.arange(n, ScalarType.Float64) * 0.6180339887498949).frac() + 1).to(losses.dtype, losses.device);
+            var targets = outputs.Select(o => o!).Concat(parameters.Cast<Tensor>()).ToArray();
+            var grads = torch.autograd.grad([(losses * factors).sum()], targets, allow_unused: true);
             var columns = new List<Tensor>();
-            foreach (var (layer, isWeight) in owners)
+            for (var k = 0; k < owners.Count; k++)
             {
+                var (layer, isWeight) = owners[k];
                 var linear = layers[layer];
-                var delta = deltas[layer] is { IsInvalid: false } d ? d.reshape(n, -1, linear.out_features) : torch.zeros(n, 1, linear.out_features);
-                columns.Add(isWeight
+                var delta = grads[layer] is { IsInvalid: false } d
+                    ? d.reshape(n, -1, linear.out_features) / factors.reshape(n, 1, 1)
+                    : torch.zeros(n, 1, linear.out_features);
+                var column = isWeight
                     ? torch.bmm(delta.transpose(1, 2), inputs[layer]!.reshape(n, -1, linear.in_features)).reshape(n, -1)
-                    : delta.sum(1));
+                    : delta.sum(1);
+                if (!Accounts(column, factors, grads[layers.Count + k]))
+                {
+                    return null;
+                }
+
+                columns.Add(column);
             }
 
             return torch.cat(columns, 1);
+        }
+
+        /// <summary>
+        /// Whether the layer's per-example gradients, weighted by the factors, add up to the parameter's gradient of
+        /// the weighted losses: false when the parameter is also used outside the layer's one call (a weight tied to
+        /// an embedding, a weight read in the forward function), whose contribution the layer's input and output gradient
+        /// do not hold.
+        /// </summary>
+        private static bool Accounts(Tensor column, Tensor factors, Tensor? whole)
+        {
+            if (whole is null || whole.IsInvalid)
+            {
+                return false;
+            }
+
+            var weighted = column * factors.unsqueeze(1);
+            var scale = weighted.abs().sum([0]);
+            var tolerance = (scale * 1e-3) + (scale.max() * 1e-5);
+            return (weighted.sum([0]) - whole.reshape(-1)).abs().le(tolerance).all().item<bool>();
         }
     }
 }

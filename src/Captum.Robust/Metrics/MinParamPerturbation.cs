@@ -92,6 +92,13 @@ public sealed class MinParamPerturbation<TOptions>
         PerturbationEvaluation.PerturbationsPerEval(options.PerturbationsPerEval);
         if (settings.CorrectFn is null)
         {
+            if (target.IsNone)
+            {
+                throw new ArgumentException(
+                    "target is required by the default correctness (every example's argmax equals its target): give the class index (or one per example), or a CorrectFn in the options.",
+                    nameof(target));
+            }
+
             target.ValidateCount(n);
             target.ClassIndices().Dispose();
         }

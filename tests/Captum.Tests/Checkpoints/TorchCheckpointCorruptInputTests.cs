@@ -42,6 +42,7 @@ public sealed class TorchCheckpointCorruptInputTests
 
         Assert.Contains(file.Path, ex.Message, StringComparison.Ordinal);
         Assert.Contains("not a PyTorch checkpoint: unknown magic", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("Module.save", ex.Message, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -62,6 +63,27 @@ public sealed class TorchCheckpointCorruptInputTests
         var ex = Assert.Throws<CheckpointFormatException>(() => TorchCheckpoint.Load(file.Path));
 
         Assert.Contains(file.Path, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_TorchSharpModuleSaveFile_ThrowsSayingHowToLoadOrWriteIt()
+    {
+        using var scope = torch.NewDisposeScope();
+        var path = Path.Combine(Path.GetTempPath(), $"module-save-{Guid.NewGuid():N}.dat");
+        try
+        {
+            torch.nn.Sequential(("fc1", torch.nn.Linear(2, 3))).save(path);
+
+            var ex = Assert.Throws<CheckpointFormatException>(() => TorchCheckpoint.Load(path));
+
+            Assert.Contains("not a PyTorch checkpoint: unknown magic", ex.Message, StringComparison.Ordinal);
+            Assert.Contains("TorchSharp's Module.save format", ex.Message, StringComparison.Ordinal);
+            Assert.Contains("TorchCheckpoint.Save", ex.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     [Fact]

@@ -423,4 +423,35 @@ public sealed class TCAVTests
 
         public int GetHashCode(TCAVScore obj) => obj.SetKey.GetHashCode(StringComparison.Ordinal);
     }
+
+    /// <summary>A GRU (batch first) whose module returns its output and its hidden state [layers, n, hidden], then a head on the last step.</summary>
+    private sealed class GruModel : nn.Module<Tensor, Tensor>
+    {
+        private readonly TorchSharp.Modules.GRU gru = nn.GRU(3, 4, batchFirst: true);
+        private readonly TorchSharp.Modules.Linear head = nn.Linear(4, 2);
+
+        public GruModel()
+            : base(nameof(GruModel)) => RegisterComponents();
+
+        public override Tensor forward(Tensor x) => head.call(gru.call(x).Item1[.., -1]);
+    }
+
+    [Fact]
+    public void Interpret_LayerWhoseHiddenStateIsNotBatchFirst_ThrowsNamingLayers()
+    {
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(2);
+        static IEnumerable<Tensor> Examples(float shift)
+        {
+            yield return torch.randn(4, 6, 3) + shift;
+        }
+
+        using var tcav = new TCAV(new GruModel(), ["gru"]);
+
+        var e = Assert.Throws<ArgumentException>(() => tcav.Interpret(torch.randn(5, 6, 3), [[new Concept(1, "c", Examples(1)), new Concept(2, "r", Examples(0))]], new TCAVOptions { Target = 0 }));
+
+        Assert.Equal("layers", e.ParamName);
+        Assert.Contains("'gru'", e.Message, StringComparison.Ordinal);
+        Assert.Contains("[1, 4, 4]", e.Message, StringComparison.Ordinal);
+    }
 }

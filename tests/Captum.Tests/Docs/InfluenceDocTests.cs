@@ -64,10 +64,52 @@ public sealed partial class InfluenceDocTests
         var doc = File.ReadAllText(Path.Combine(root, "docs", "influence.md"));
         var source = Normalize(File.ReadAllText(Path.Combine(root, "tests", "Captum.Tests", "Docs", "InfluenceDocTests.cs")));
         var examples = CSharpBlock().Matches(doc).Select(m => m.Groups["code"].Value).ToList();
-        Assert.Equal(3, examples.Count);
+        Assert.Equal(4, examples.Count);
         foreach (var example in examples)
         {
-            Assert.Contains(Normalize(example.Replace("using Captum.Influence;", string.Empty, StringComparison.Ordinal)), source, StringComparison.Ordinal);
+            Assert.Contains(Normalize(UsingDirective().Replace(example, string.Empty)), source, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void InfluenceDoc_TrainingLoopCheckpoints_AreReadWithTheirLearningRate()
+    {
+        using var scope = torch.NewDisposeScope();
+        var folder = Directory.CreateTempSubdirectory("captum-influence-loop-").FullName;
+        try
+        {
+            torch.manual_seed(12);
+            nn.Module<Tensor, Tensor> model = new Classifier();
+            var trainImages = torch.randn(100, 3, 2, 2);
+            var trainLabels = torch.randint(0, 3, [100], ScalarType.Int64);
+
+            const double rate = 0.01;
+            var optimizer = torch.optim.SGD(model.parameters(), rate);
+            for (var epoch = 1; epoch <= 3; epoch++)
+            {
+                foreach (var batch in InfluenceData.Batches(trainImages, trainLabels, batchSize: 64))
+                {
+                    using var step = torch.NewDisposeScope();
+                    optimizer.zero_grad();
+                    torch.nn.functional.cross_entropy(model.call(batch.Inputs[0]), batch.Labels).backward();
+                    optimizer.step();
+                }
+
+                // The checkpoint saved after each epoch, with the learning rate of the phase that followed it.
+                TorchCheckpoint.Save(
+                    new Dictionary<string, object?> { ["model_state_dict"] = model.state_dict(), ["learning_rate"] = rate },
+                    Path.Combine(folder, $"epoch-{epoch}.pt"));
+            }
+
+            // The file's learning rate wins over the fallback; the last checkpoint holds the trained weights.
+            var checkpoints = Directory.GetFiles(folder, "epoch-*.pt").Order().Select(path => TrainingCheckpoint.FromFile(path, learningRate: 1)).ToList();
+            var probe = new Classifier();
+            Assert.Equal([0.01, 0.01, 0.01], checkpoints.Select(c => c.Load(probe)));
+            Assert.True(probe.state_dict()["fc.weight"].equal(model.state_dict()["fc.weight"]).all().item<bool>());
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
         }
     }
 
@@ -123,4 +165,7 @@ public sealed partial class InfluenceDocTests
 
     [GeneratedRegex(@"```csharp\n(?<code>.*?)```", RegexOptions.Singleline)]
     private static partial Regex CSharpBlock();
+
+    [GeneratedRegex(@"^using [\w.]+;\s*$", RegexOptions.Multiline)]
+    private static partial Regex UsingDirective();
 }

@@ -227,6 +227,24 @@ public sealed class TracInCPTests
     }
 
     [Fact]
+    public void TracInCPFast_FinalLayerAppliedAtEveryPosition_ThrowsNamingItAndTracInCP()
+    {
+        // A token classifier: [n, T, 3] -> [n, T, 5]. Its weight gradient per example is a sum over positions of outer
+        // products, which the product of the gradients' and the inputs' dot products is not: the fast methods refuse.
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(4);
+        var model = nn.Sequential(("hidden", nn.Linear(3, 4)), ("tanh", nn.Tanh()), ("head", nn.Linear(4, 5)));
+        InfluenceLoss perSequence = (o, l) => nn.functional.cross_entropy(o.reshape(-1, 5), l.reshape(-1), reduction: nn.Reduction.None).reshape(l.shape[0], -1).sum(1);
+        var train = InfluenceData.Batches(torch.randn(6, 7, 3), torch.randint(0, 5, [6, 7]), 3);
+        TrainingCheckpoint[] checkpoints = [TrainingCheckpoint.FromStateDict(model.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone()))];
+
+        var e = Assert.ThrowsAny<ArgumentException>(() => new TracInCPFast(model, "head", train, checkpoints, new TracInCPFastOptions { Loss = perSequence }).SelfInfluence());
+        Assert.Equal("finalFcLayer", e.ParamName);
+        Assert.Contains("TracInCP with Layers", e.Message, StringComparison.Ordinal);
+        Assert.Equal("finalFcLayer", Assert.ThrowsAny<ArgumentException>(() => new TracInCPFastRandProj(model, "head", train, checkpoints, new TracInCPFastRandProjOptions { Loss = perSequence })).ParamName);
+    }
+
+    [Fact]
     public void Influence_OutputLossOnALinearModel_IsTheLearningRateWeightedKernelOfTheSummedOutput()
     {
         // Captum's loss_fn=None: d(sum of outputs)/dW has every row x and d/db is all ones, whatever the weights, so

@@ -272,6 +272,19 @@ public sealed class MinParamPerturbationTests
     }
 
     [Fact]
+    public void Evaluate_NoTargetWithTheDefaultCorrectness_ThrowsSayingTargetOrCorrectFn()
+    {
+        using var scope = torch.NewDisposeScope();
+        var search = Search(Shift(), new MinParamPerturbationOptions { ArgMin = 0, ArgMax = 1, ArgStep = 0.1 });
+
+        var error = Assert.Throws<ArgumentException>(() => search.Evaluate(torch.zeros(2, 2), 0.0));
+
+        Assert.Equal("target", error.ParamName);
+        Assert.Contains("default correctness", error.Message, StringComparison.Ordinal);
+        Assert.Contains("CorrectFn", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void BadArguments_ThrowNamingTheArgumentBeforeAnyWork()
     {
         using var scope = torch.NewDisposeScope();
