@@ -131,6 +131,7 @@ public sealed class SimilarityInfluence
     {
         using var noGrad = torch.no_grad();
         var values = new Tensor?[layers.Count];
+        var counts = new int[layers.Count];
         var hooks = new List<IDisposable>();
         try
         {
@@ -139,7 +140,8 @@ public sealed class SimilarityInfluence
                 var index = l;
                 hooks.Add(LayerHooks.Register(layers[l].Module, onInput: false, current =>
                 {
-                    values[index] = current[0].detach().clone();
+                    counts[index] = current.Length;
+                    values[index] = current.Length == 1 ? current[0].detach().clone() : null;
                     return null;
                 }, "layers"));
             }
@@ -156,6 +158,15 @@ public sealed class SimilarityInfluence
 
         for (var l = 0; l < layers.Count; l++)
         {
+            if (counts[l] > 1)
+            {
+                // Captum's compares one activation tensor per layer too (tuple activations are a TODO there); taking the
+                // first of several (a GRU's output beside its hidden state) would rank by a part the caller did not choose.
+                throw new ArgumentException(
+                    $"layers: {layers[l].Name} returns {counts[l]} tensors; SimilarityInfluence compares one activation per example, so give a layer that returns one (a submodule, or a module around this one that returns the tensor to compare).",
+                    "layers");
+            }
+
             if (values[l] is null)
             {
                 throw new ArgumentException($"layers: {layers[l].Name} was not called by the forward pass (call it through call(), not forward()).", "layers");

@@ -214,7 +214,7 @@ public readonly struct Target
             if (output.dim() > 1 && output.numel() != n)
             {
                 throw new ArgumentException(
-                    $"target is required: the forward function's output has shape {PerExample(output)} per example, more than one value, so an index is needed to choose what to explain.",
+                    $"target is required: the forward function's output has shape {PerExample(output)} per example, more than one value, so an index is needed to choose which output is meant (the one to explain, or an attack's label).",
                     "target");
             }
 

@@ -71,6 +71,33 @@ public sealed class SimilarityInfluenceTests
         Assert.Contains("nope", Assert.ThrowsAny<ArgumentException>(() => new SimilarityInfluence(model, ["nope"], Batches(train, 5))).Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void MostSimilar_LayerReturningSeveralTensors_ThrowsNamingLayers()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new GruModel();
+        var train = TestModels.Normal(15, 6, 15).reshape(6, 5, 3);
+
+        var ex = Assert.Throws<ArgumentException>(() => new SimilarityInfluence(model, ["gru"], [[train]]).MostSimilar([train.narrow(0, 0, 2)], 1));
+        using var head = new SimilarityInfluence(model, ["head"], [[train]]).MostSimilar([train.narrow(0, 0, 2)], 1);
+
+        Assert.Equal("layers", ex.ParamName);
+        Assert.Contains("gru returns 2 tensors", ex.Message, StringComparison.Ordinal);
+        Assert.Equal([2L, 1L], head["head"].Indices.shape);
+    }
+
+    /// <summary>A GRU whose module returns its output and its hidden state, then a head on the last step.</summary>
+    private sealed class GruModel : nn.Module<Tensor, Tensor>
+    {
+        private readonly TorchSharp.Modules.GRU gru = nn.GRU(3, 4, batchFirst: true);
+        private readonly TorchSharp.Modules.Linear head = nn.Linear(4, 2);
+
+        public GruModel()
+            : base(nameof(GruModel)) => RegisterComponents();
+
+        public override Tensor forward(Tensor x) => head.call(gru.call(x).Item1[.., -1]);
+    }
+
     [Theory]
     [InlineData(SimilarityDirection.Max, -2.0)]
     [InlineData(SimilarityDirection.Min, 2.0)]
