@@ -138,6 +138,47 @@ public sealed class TracInCPTests
     }
 
     [Fact]
+    public void Calls_FourThreadsOnOneModel_EqualTheSerialResultsAndLeaveTheWeights()
+    {
+        using var scope = torch.NewDisposeScope();
+        var (model, train, test, two) = Setup();
+
+        // Many checkpoints, so that each call loads weights into the model many times while the others run.
+        var checkpoints = Enumerable.Range(0, 6).SelectMany(_ => two).ToList();
+        var before = model.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone());
+        Func<Tensor>[] calls =
+        [
+            () => new TracInCP(model, train, checkpoints).Influence(test),
+            () => new TracInCPFast(model, model.Head, train, checkpoints).SelfInfluence(),
+            () => new TracInCP(model, train, checkpoints).SelfInfluence(),
+            () => new TracInCPFast(model, model.Head, train, checkpoints).Influence(test),
+        ];
+        var serial = calls.Select(call => call()).ToList();
+
+        var parallel = new Tensor[calls.Length * 3];
+        var threads = Enumerable.Range(0, calls.Length).Select(t => new Thread(() =>
+        {
+            for (var round = 0; round < 3; round++)
+            {
+                using var threadScope = torch.NewDisposeScope();
+                parallel[(round * calls.Length) + t] = calls[t]().MoveToOuterDisposeScope();
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+
+        for (var i = 0; i < parallel.Length; i++)
+        {
+            TensorAssert.AllClose(parallel[i], serial[i % calls.Length], 0, 0, $"call {i % calls.Length}, round {i / calls.Length}");
+        }
+
+        foreach (var (name, value) in model.state_dict())
+        {
+            TensorAssert.AllClose(value, before[name], 0, 0, name);
+        }
+    }
+
+    [Fact]
     public void Influence_WithProgress_ReportsEveryBatchOfEveryCheckpointInOrder()
     {
         using var scope = torch.NewDisposeScope();
