@@ -1,6 +1,8 @@
 using Captum.Attr;
+using Captum.Concept;
 using Captum.Layers;
 using Captum.Metrics;
+using Captum.Robust;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -36,7 +38,28 @@ public sealed class ConcurrencyTests
             Samples = 3, Stdevs = 0.2, Seed = 5, MethodOptions = new() { Target = 1, Steps = 4 },
         }))),
         ("SensitivityMax of Saliency, seeded", (m, x) => [SensitivityMax.Compute(Explanations.Of(new Saliency(m), new SaliencyOptions { Target = 0 }), x, new SensitivityMaxOptions { PerturbSamples = 3, Seed = 6 })]),
+        ("FGSM", (m, x) => Perturbed(new FGSM(m).Perturb(x, new FGSMOptions { Epsilon = 0.1, Target = 1 }))),
+        ("PGD, random start seeded", (m, x) => Perturbed(new PGD(m, lowerBound: -2, upperBound: 2).Perturb(x, new PGDOptions
+        {
+            Radius = 0.2, StepSize = 0.05, StepNum = 3, Target = 2, RandomStart = true, Seed = 7,
+        }))),
+        ("TCAV, a concept and a random one", (m, x) => Scores(new TCAV(m, [m.Conv2]).Interpret(x, [[Concept(0, 1.5, 41), Concept(1, 0, 42)]], new TCAVOptions { Target = 1 }))),
     ];
+
+    /// <summary>Examples shaped as the model's input, around <paramref name="shift"/>.</summary>
+    private static Captum.Concept.Concept Concept(int id, double shift, int seed) =>
+        new(id, $"concept{id}", [TestModels.Normal(seed, 6, 2, 6, 6) + shift]);
+
+    private static Tensor[] Perturbed(PerturbedInputs perturbed)
+    {
+        using (perturbed)
+        {
+            return [.. perturbed.Select(t => t.detach().clone())];
+        }
+    }
+
+    private static Tensor[] Scores(TCAVResult result) =>
+        [.. result.Scores.Select(s => torch.tensor(s.SignCount.Concat(s.Magnitude).ToArray()))];
 
     /// <summary>
     /// The mixed run with every call's intermediates released (the tiny model is below release's threshold otherwise), on a
