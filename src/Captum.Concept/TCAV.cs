@@ -22,7 +22,9 @@ namespace Captum.Concept;
 /// them) and cached per (concept id, layer): in memory unless <c>keepActivationsInMemory</c> is false, and on disk under
 /// <c>cacheDirectory/modelId/av</c> when a cache folder is given. CAVs are kept in memory and saved under
 /// <c>cacheDirectory/modelId/cav</c>; a CAV or activation found there is used without recomputing, so a changed model
-/// needs another model id or folder (Captum keys its caches the same way). Not thread-safe: one call at a time.
+/// needs another model id or folder (Captum keys its caches the same way). Calls on one instance from several threads
+/// take turns (its caches are shared); separate instances run at once, also on one model and one cache folder (files are
+/// written under a temporary name and renamed into place).
 /// The TCAV owns its caches; dispose it (or call <see cref="ClearCache"/>) to free them.
 /// </para>
 /// </remarks>
@@ -31,6 +33,9 @@ public sealed class TCAV : ConceptInterpreter, IDisposable
     private readonly nn.Module[] layers;
     private readonly ActivationStore store;
     private readonly Dictionary<int, Concept> known = [];
+
+    // The caches are the instance's: calls on one TCAV from several threads take turns (re-entrant on one thread).
+    private readonly Lock gate = new();
 
     /// <summary>Creates TCAV for one layer.</summary>
     /// <inheritdoc cref="TCAV(ForwardFunction, IReadOnlyList{LayerReference}, IConceptClassifier?, string, string?, bool, bool)"/>
@@ -150,6 +155,7 @@ public sealed class TCAV : ConceptInterpreter, IDisposable
         IProgress<TCAVProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
+        using var turn = gate.EnterScope();
         CheckSets(experimentalSets);
         using var scope = torch.NewDisposeScope();
         return EnsureCavs(experimentalSets, forceTrain, null, progress, cancellationToken);
@@ -175,6 +181,7 @@ public sealed class TCAV : ConceptInterpreter, IDisposable
         TCAVOptions? options = null,
         CancellationToken cancellationToken = default)
     {
+        using var turn = gate.EnterScope();
         options ??= new TCAVOptions();
         var tensors = inputs.Tensors;
         var n = ArgumentPreparation.BatchSize(tensors);
@@ -263,6 +270,7 @@ public sealed class TCAV : ConceptInterpreter, IDisposable
         TCAVSignificanceTest test = TCAVSignificanceTest.AmongRandomConcepts,
         CancellationToken cancellationToken = default)
     {
+        using var turn = gate.EnterScope();
         ArgumentNullException.ThrowIfNull(concept);
         ArgumentNullException.ThrowIfNull(randomConcepts);
         if (randomConcepts.Count < 3)
@@ -355,12 +363,17 @@ public sealed class TCAV : ConceptInterpreter, IDisposable
     /// <summary>Frees every activation and CAV held in memory (the disk cache stays).</summary>
     public void ClearCache()
     {
+        using var turn = gate.EnterScope();
         store.Clear();
         known.Clear();
     }
 
     /// <summary>Frees the caches held in memory.</summary>
-    public void Dispose() => store.Dispose();
+    public void Dispose()
+    {
+        using var turn = gate.EnterScope();
+        store.Dispose();
+    }
 
     private Tensor Attribute(int layer, Inputs inputs, TCAVOptions options, CancellationToken cancellationToken)
     {

@@ -34,6 +34,41 @@ public sealed class TCAVTests
     }
 
     [Fact]
+    public void Calls_FourThreadsOnOneInstance_EqualTheSerialResults()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new DirectionModel(Features, 2);
+        var concepts = Enumerable.Range(0, 6).Select(i => model.Concept(i, $"c{i}", along: i - 2.5, noise: 0.5)).ToList();
+        var inputs = torch.randn(6, Features, generator: new torch.Generator(3));
+        IReadOnlyList<IReadOnlyList<Concept>>[] sets = [.. Enumerable.Range(0, 4).Select(t => (IReadOnlyList<IReadOnlyList<Concept>>)[[concepts[t], concepts[t + 1]], [concepts[t + 2], concepts[5 - t]]])];
+        double[] Scores(TCAV tcav, int t) =>
+        [
+            .. tcav.Interpret(inputs, sets[t], new TCAVOptions { Target = 0 }).Scores.SelectMany(s => s.SignCount.Concat(s.Magnitude)),
+            .. tcav.TestSignificance(inputs, concepts[t], [.. concepts.Where(c => c.Id != t).Take(3)], new TCAVOptions { Target = 0 }).Select(r => r.PValue),
+        ];
+        double[][] serial;
+        using (var alone = new TCAV(model, "hidden"))
+        {
+            serial = [.. Enumerable.Range(0, 4).Select(t => Scores(alone, t))];
+        }
+
+        using var shared = new TCAV(model, "hidden");
+        var results = new double[4][];
+        var threads = Enumerable.Range(0, 4).Select(t => new Thread(() =>
+        {
+            using var threadScope = torch.NewDisposeScope();
+            results[t] = Scores(shared, t);
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+
+        for (var t = 0; t < 4; t++)
+        {
+            Assert.Equal(serial[t], results[t]);
+        }
+    }
+
+    [Fact]
     public void ComputeCavs_ConceptAlongTheModelsDirection_RecoversTheDirectionAndReportsAccuracy()
     {
         using var scope = torch.NewDisposeScope();
