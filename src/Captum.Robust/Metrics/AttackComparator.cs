@@ -34,7 +34,9 @@ namespace Captum.Robust;
 /// Inputs are tensors (Captum also takes raw inputs such as images for its preprocessing function; here the
 /// preprocessing maps tensors to tensors). The forward function receives the (preprocessed) input tensors followed by
 /// the additional forward arguments, as an attribution method's does, with gradients enabled as in Captum (so a
-/// forward function may itself compute attributions). The comparator holds its running summary: dispose it.
+/// forward function may itself compute attributions). The comparator holds its running summary: dispose it. Its
+/// methods may be called from several threads at once: evaluations run concurrently, each adding its batch to the
+/// running summary in turn.
 /// </para>
 /// </remarks>
 public sealed class AttackComparator<TArguments> : IDisposable
@@ -43,6 +45,9 @@ public sealed class AttackComparator<TArguments> : IDisposable
     private readonly Func<Tensor, TArguments, MetricValues> metric;
     private readonly List<AttackEntry> attacks = [];
     private readonly List<(string Key, RunningSummary Summary)> running = [];
+
+    // Guards the attacks and the running summary; the evaluations themselves run at once on several threads.
+    private readonly Lock gate = new();
 
     /// <summary>Creates a comparator of <paramref name="forwardFunc"/>'s <paramref name="metric"/>.</summary>
     /// <param name="forwardFunc">The model or function evaluated. Python: <c>forward_func</c>.</param>
@@ -66,7 +71,14 @@ public sealed class AttackComparator<TArguments> : IDisposable
     }
 
     /// <summary>The names of the attacks added, in the order they are evaluated.</summary>
-    public IReadOnlyList<string> AttackNames => attacks.Select(a => a.Name).ToList();
+    public IReadOnlyList<string> AttackNames
+    {
+        get
+        {
+            using var turn = gate.EnterScope();
+            return attacks.Select(a => a.Name).ToList();
+        }
+    }
 
     /// <summary>Adds an attack (or any perturbation) that every later <see cref="Evaluate"/> call runs.</summary>
     /// <param name="attack">
@@ -107,6 +119,7 @@ public sealed class AttackComparator<TArguments> : IDisposable
     {
         ArgumentNullException.ThrowIfNull(attack);
         name ??= Perturbation.DefaultName(attack);
+        using var turn = gate.EnterScope();
         if (string.IsNullOrWhiteSpace(name) || name == AttackComparison.OriginalKey || attacks.Any(a => a.Name == name))
         {
             throw new ArgumentException(
@@ -167,7 +180,12 @@ public sealed class AttackComparator<TArguments> : IDisposable
         cancellationToken.ThrowIfCancellationRequested();
         var additional = options.AdditionalForwardArgs ?? [];
         var perEval = options.PerturbationsPerEval;
-        var attacksNow = attacks.ToList();
+        List<AttackEntry> attacksNow;
+        lock (gate)
+        {
+            attacksNow = [.. attacks];
+        }
+
         var evaluations = new List<AttackEntry?> { null };
         evaluations.AddRange(attacksNow.SelectMany(a => Enumerable.Repeat<AttackEntry?>(a, a.Attempts)));
         var passes = (evaluations.Count + perEval - 1) / perEval;
@@ -198,12 +216,13 @@ public sealed class AttackComparator<TArguments> : IDisposable
                 options.Progress?.Report(new AttributionProgress(++done, passes));
             }
 
-            var results = new List<KeyValuePair<string, AttackSummary>>();
-            foreach (var (key, summarizer) in batch)
+            var results = batch.Select(b => new KeyValuePair<string, AttackSummary>(b.Key, b.Summarizer.Summary())).ToList();
+            lock (gate)
             {
-                var summary = summarizer.Summary();
-                results.Add(new(key, summary));
-                Running(key).Update(summary);
+                foreach (var (key, summary) in results)
+                {
+                    Running(key).Update(summary);
+                }
             }
 
             foreach (var t in results.SelectMany(r => r.Value.Tensors))
@@ -237,6 +256,7 @@ public sealed class AttackComparator<TArguments> : IDisposable
     /// </remarks>
     public AttackComparison Summary()
     {
+        using var turn = gate.EnterScope();
         using var scope = torch.NewDisposeScope();
         var results = running.Select(r => new KeyValuePair<string, AttackSummary>(r.Key, r.Summary.Get())).ToList();
         foreach (var t in results.SelectMany(r => r.Value.Tensors))
@@ -250,6 +270,7 @@ public sealed class AttackComparator<TArguments> : IDisposable
     /// <summary>Forgets the running summary of earlier batches (the attacks stay). Python: <c>reset()</c>.</summary>
     public void Reset()
     {
+        using var turn = gate.EnterScope();
         foreach (var (_, summary) in running)
         {
             summary.Dispose();

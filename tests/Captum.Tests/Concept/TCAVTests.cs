@@ -459,18 +459,6 @@ public sealed class TCAVTests
         public int GetHashCode(TCAVScore obj) => obj.SetKey.GetHashCode(StringComparison.Ordinal);
     }
 
-    /// <summary>A GRU (batch first) whose module returns its output and its hidden state [layers, n, hidden], then a head on the last step.</summary>
-    private sealed class GruModel : nn.Module<Tensor, Tensor>
-    {
-        private readonly TorchSharp.Modules.GRU gru = nn.GRU(3, 4, batchFirst: true);
-        private readonly TorchSharp.Modules.Linear head = nn.Linear(4, 2);
-
-        public GruModel()
-            : base(nameof(GruModel)) => RegisterComponents();
-
-        public override Tensor forward(Tensor x) => head.call(gru.call(x).Item1[.., -1]);
-    }
-
     [Fact]
     public void Interpret_LayerWhoseHiddenStateIsNotBatchFirst_ThrowsNamingLayers()
     {

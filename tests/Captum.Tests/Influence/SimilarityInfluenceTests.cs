@@ -86,18 +86,6 @@ public sealed class SimilarityInfluenceTests
         Assert.Equal([2L, 1L], head["head"].Indices.shape);
     }
 
-    /// <summary>A GRU whose module returns its output and its hidden state, then a head on the last step.</summary>
-    private sealed class GruModel : nn.Module<Tensor, Tensor>
-    {
-        private readonly TorchSharp.Modules.GRU gru = nn.GRU(3, 4, batchFirst: true);
-        private readonly TorchSharp.Modules.Linear head = nn.Linear(4, 2);
-
-        public GruModel()
-            : base(nameof(GruModel)) => RegisterComponents();
-
-        public override Tensor forward(Tensor x) => head.call(gru.call(x).Item1[.., -1]);
-    }
-
     [Theory]
     [InlineData(SimilarityDirection.Max, -2.0)]
     [InlineData(SimilarityDirection.Min, 2.0)]

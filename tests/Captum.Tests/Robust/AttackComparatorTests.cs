@@ -166,6 +166,58 @@ public sealed class AttackComparatorTests
     }
 
     [Fact]
+    public void Evaluate_FourThreadsOnOneComparator_EachBatchAsAloneAndTheSummaryOfAll()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = TestModels.SmoothMlp(46);
+        var batches = Enumerable.Range(0, 64).Select(i => TestModels.Normal(47 + i, 4, 4)).ToList();
+        long[] labels = [0, 1, 2, 0];
+        AttackComparator<long[]> Comparator()
+        {
+            var comparator = new AttackComparator<long[]>(model, (output, y) => Confidence(output, y));
+            comparator.AddAttack(t => t * 0.5, "Halve");
+            comparator.AddAttack(new FGSM(model), new FGSMOptions { Epsilon = 0.1 }, "FGSM", withArguments: (o, y) => o with { Target = y });
+            return comparator;
+        }
+
+        using var alone = Comparator();
+        var serial = batches.Select(b => alone.Evaluate(b, labels)).ToList();
+        using var serialSummary = alone.Summary();
+        using var shared = Comparator();
+        var concurrent = new AttackComparison[batches.Count];
+        var threads = Enumerable.Range(0, 4).Select(t => new Thread(() =>
+        {
+            for (var i = t; i < batches.Count; i += 4)
+            {
+                using var threadScope = torch.NewDisposeScope();
+                concurrent[i] = shared.Evaluate(batches[i], labels);
+                foreach (var tensor in concurrent[i].Values.SelectMany(v => v.Tensors))
+                {
+                    tensor.MoveToOuterDisposeScope();
+                }
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        using var summary = shared.Summary();
+
+        for (var i = 0; i < batches.Count; i++)
+        {
+            foreach (var key in serial[i].Keys)
+            {
+                TensorAssert.AllClose(concurrent[i][key].Mean.Value, serial[i][key].Mean.Value, 0, 0, $"batch {i}, {key}");
+            }
+        }
+
+        Assert.Equal(serialSummary.Keys, summary.Keys);
+        foreach (var key in summary.Keys)
+        {
+            // The float32 batch means are added in another order: equal to float32 rounding of 64 terms.
+            TensorAssert.AllClose(summary[key].Mean.Value, serialSummary[key].Mean.Value, 1e-6, 1e-6, key);
+        }
+    }
+
+    [Fact]
     public void Summary_AttackAddedLaterAndScalarMetric_StartsWithItsFirstBatch()
     {
         using var scope = torch.NewDisposeScope();
