@@ -56,6 +56,7 @@ public static class LlmMethods
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(method);
+        ArgumentNullException.ThrowIfNull(input);
         if (GradientNames.Contains(method) && input is not TextTokenInput)
         {
             throw new ArgumentException($"method: {method} attributes tokens and takes a TextTokenInput, not a {input.GetType().Name}.", nameof(method));
