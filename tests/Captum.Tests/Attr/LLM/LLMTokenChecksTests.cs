@@ -230,6 +230,42 @@ public sealed class LLMTokenChecksTests
     }
 
     [Fact]
+    public void Attribute_FourThreadsOnOneModel_EqualTheSerialResults()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var story = StoryModel.Load();
+        var input = new TextTokenInput(Prompt, story.Tokenizer);
+        var template = new TextTemplateInput("{} . {} . where is mary ?", ["john went to the kitchen", "mary went to the garden"]);
+        Func<Tensor>[] calls =
+        [
+            () => LLMAttribution.FeatureAblation(story.Network, story.Tokenizer).Attribute(input, "garden").TokenAttribution!,
+            () => LLMAttribution.FeatureAblation(story.Network, story.Tokenizer).Attribute(template, options: new LLMAttributionOptions<FeatureAblationOptions> { UseCachedOutputs = false }).SequenceAttribution,
+            () => LLMAttribution.ShapleyValueSampling(story.Network, story.Tokenizer).Attribute(template, "garden", new() { Method = new() { Seed = 3, Samples = 4 }, NumTrials = 2 }).SequenceAttribution,
+            () => LLMGradientAttribution.LayerIntegratedGradients(story.Network, story.Tokenizer, "transformer.wte").Attribute(input, "garden", new() { Method = new() { Steps = 8 } }).TokenAttribution!,
+        ];
+        var serial = calls.Select(call => call()).ToList();
+
+        var parallel = new Tensor[calls.Length * 2];
+        var threads = Enumerable.Range(0, calls.Length).Select(t => new Thread(() =>
+        {
+            for (var round = 0; round < 2; round++)
+            {
+                using var threadScope = torch.NewDisposeScope();
+                var call = (t + round) % calls.Length;
+                parallel[(round * calls.Length) + t] = calls[call]().clone().MoveToOuterDisposeScope();
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+
+        for (var i = 0; i < parallel.Length; i++)
+        {
+            var (t, round) = (i % calls.Length, i / calls.Length);
+            TensorAssert.AllClose(parallel[i], serial[(t + round) % calls.Length], 0, 0, $"thread {t}, round {round}");
+        }
+    }
+
+    [Fact]
     public void Attribute_NoTargetAndNoEndOfSequence_StopsAtTheTokenizersEndOfSequence()
     {
         using var scope = torch.NewDisposeScope();
