@@ -114,7 +114,7 @@ public static class RunSpecFile
         }
         catch (JsonException ex)
         {
-            throw new InvalidDataException($"{path} is not a run.json of {producer}, or is damaged (another command's folder, such as vqa-eval's, has a run.json of another kind): {ex.Message}", ex);
+            throw new InvalidDataException($"{path} is not a run.json of {producer}, or is damaged (another command's or plugin's run folder has a run.json of another kind): {ex.Message}", ex);
         }
     }
 }
