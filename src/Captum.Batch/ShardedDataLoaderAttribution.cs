@@ -145,7 +145,7 @@ public static class ShardedDataLoaderAttribution
         };
         spec.RecordOrCheck(outFolder);
         var create = options.CreateFile ?? (path => new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16));
-        await WriteFeatureIdsAsync(outFolder, featureIds, create).ConfigureAwait(false);
+        await WriteFeatureIdsAsync(outFolder, featureIds, spec.FeatureIdsSha256, create).ConfigureAwait(false);
 
         var folder = Path.Combine(outFolder, shard.FolderName);
         Directory.CreateDirectory(folder);
@@ -423,13 +423,14 @@ public static class ShardedDataLoaderAttribution
 
     /// <summary>
     /// Writes the feature ids once per run folder (every worker computes the same bytes, which run.json's digest has
-    /// just confirmed; the first rename wins), and writes them again over a file whose bytes differ (damaged).
+    /// just confirmed, <paramref name="digest"/> being theirs; the first rename wins), and writes them again over a file
+    /// whose bytes differ (damaged).
     /// </summary>
-    private static async Task WriteFeatureIdsAsync(string outFolder, byte[] contents, Func<string, Stream> create)
+    private static async Task WriteFeatureIdsAsync(string outFolder, byte[] contents, string digest, Func<string, Stream> create)
     {
         var path = Path.Combine(outFolder, FeatureIdsFileName);
         var exists = File.Exists(path);
-        if (exists && string.Equals(ContentDigest.OfPath(path), ContentDigest.Of(contents), StringComparison.Ordinal))
+        if (exists && string.Equals(ContentDigest.OfPath(path), digest, StringComparison.Ordinal))
         {
             return;
         }

@@ -54,6 +54,10 @@ public sealed class ShardedDataLoaderAttributionTests
         PerturbationsPerPass = perPass,
     };
 
+    /// <summary>A model and a loader of the same seed, and the options of <see cref="Options"/>.</summary>
+    private static (CountingModel Model, Inputs[] Loader, DataLoaderAttributionOptions Options) Setup(int seed, int features, int perPass) =>
+        (new CountingModel(seed), Loader(seed), Options(features, perPass));
+
     private static DataLoaderRunSpec Spec(string model = "tanh-linear seed 1") => new() { Loader = "12 examples, batches of 3", Model = model, Metric = "outputs" };
 
     private static Task<DataLoaderShardResult> Run(string folder, ShardAssignment shard, CountingModel model, Inputs[] loader, DataLoaderAttributionOptions options, ShardedDataLoaderOptions? sharding = null, DataLoaderRunSpec? spec = null, CancellationToken cancellationToken = default) =>
@@ -76,9 +80,7 @@ public sealed class ShardedDataLoaderAttributionTests
     {
         using var scope = torch.NewDisposeScope();
         using var temp = new TempFolder();
-        var model = new CountingModel(1);
-        var loader = Loader(1);
-        var options = Options(features: 7, perPass: 2);
+        var (model, loader, options) = Setup(1, features: 7, perPass: 2);
         using var single = model.Method().Attribute(loader, options);
         using var singleFlat = model.Method().Attribute(loader, options with { ReturnInputShape = false });
 
@@ -124,9 +126,7 @@ public sealed class ShardedDataLoaderAttributionTests
     {
         using var scope = torch.NewDisposeScope();
         using var temp = new TempFolder();
-        var model = new CountingModel(2);
-        var loader = Loader(2);
-        var options = Options(features: 6, perPass: 1);
+        var (model, loader, options) = Setup(2, features: 6, perPass: 1);
         using var single = model.Method().Attribute(loader, options);
 
         // The unperturbed pass and passes 0 and 1 complete, then pass 2 is cancelled after two of its four batches.
@@ -187,9 +187,7 @@ public sealed class ShardedDataLoaderAttributionTests
     {
         using var scope = torch.NewDisposeScope();
         using var temp = new TempFolder();
-        var model = new CountingModel(11);
-        var loader = Loader(11);
-        var options = Options(features: 3, perPass: 1);
+        var (model, loader, options) = Setup(11, features: 3, perPass: 1);
         await Run(temp.Path, ShardAssignment.Single, model, loader, options);
         var shardFolder = Path.Combine(temp.Path, "shard-00000");
         var manifest = DataLoaderShardManifest.Read(shardFolder)!;
@@ -229,9 +227,7 @@ public sealed class ShardedDataLoaderAttributionTests
     {
         using var scope = torch.NewDisposeScope();
         using var temp = new TempFolder();
-        var model = new CountingModel(14);
-        var loader = Loader(14);
-        var options = Options(features: 4, perPass: 1);   // passes 0-3: shard 0 of 2 holds 0 and 1, shard 1 holds 2 and 3
+        var (model, loader, options) = Setup(14, features: 4, perPass: 1);   // passes 0-3: shard 0 of 2 holds 0 and 1, shard 1 holds 2 and 3
         await Run(temp.Path, new ShardAssignment(0, 2), model, loader, options);
         await Run(temp.Path, new ShardAssignment(1, 2), model, loader, options);
         using var undamaged = ShardedDataLoaderAttribution.Merge(temp.Path);
@@ -257,9 +253,7 @@ public sealed class ShardedDataLoaderAttributionTests
     {
         using var scope = torch.NewDisposeScope();
         using var temp = new TempFolder();
-        var model = new CountingModel(15);
-        var loader = Loader(15);
-        var options = Options(features: 3, perPass: 1);
+        var (model, loader, options) = Setup(15, features: 3, perPass: 1);
         await Run(temp.Path, ShardAssignment.Single, model, loader, options);
         using var undamaged = ShardedDataLoaderAttribution.Merge(temp.Path);
         var metric = Path.Combine(temp.Path, "shard-00000", DataLoaderShardManifest.UnperturbedFileName);
@@ -283,9 +277,7 @@ public sealed class ShardedDataLoaderAttributionTests
     {
         using var scope = torch.NewDisposeScope();
         using var temp = new TempFolder();
-        var model = new CountingModel(16);
-        var loader = Loader(16);
-        var options = Options(features: 4, perPass: 1);
+        var (model, loader, options) = Setup(16, features: 4, perPass: 1);
         using var single = model.Method().Attribute(loader, options);
 
         // The unperturbed pass and pass 0 are written, then pass 1 is cancelled after its first batch.
@@ -306,9 +298,7 @@ public sealed class ShardedDataLoaderAttributionTests
     {
         using var scope = torch.NewDisposeScope();
         using var temp = new TempFolder();
-        var model = new CountingModel(17);
-        var loader = Loader(17);
-        var options = Options(features: 3, perPass: 1);
+        var (model, loader, options) = Setup(17, features: 3, perPass: 1);
         using var single = model.Method().Attribute(loader, options);
         await Run(temp.Path, ShardAssignment.Single, model, loader, options);
         var shardFolder = Path.Combine(temp.Path, "shard-00000");
@@ -332,9 +322,7 @@ public sealed class ShardedDataLoaderAttributionTests
     {
         using var scope = torch.NewDisposeScope();
         using var temp = new TempFolder();
-        var model = new CountingModel(4);
-        var loader = Loader(4);
-        var options = Options(features: 6, perPass: 1);
+        var (model, loader, options) = Setup(4, features: 6, perPass: 1);
         await Run(temp.Path, new ShardAssignment(0, 3), model, loader, options);
         await Run(temp.Path, new ShardAssignment(2, 3), model, loader, options);
 
@@ -375,9 +363,7 @@ public sealed class ShardedDataLoaderAttributionTests
     {
         using var scope = torch.NewDisposeScope();
         using var temp = new TempFolder();
-        var model = new CountingModel(6);
-        var loader = Loader(6);
-        var options = Options(features: 4, perPass: 1);
+        var (model, loader, options) = Setup(6, features: 4, perPass: 1);
         await Run(temp.Path, new ShardAssignment(0, 2), model, loader, options);
         model.Calls = 0;
 
@@ -397,9 +383,7 @@ public sealed class ShardedDataLoaderAttributionTests
     {
         using var scope = torch.NewDisposeScope();
         using var temp = new TempFolder();
-        var model = new CountingModel(16);
-        var loader = Loader(16);
-        var options = Options(features: 4, perPass: 2);
+        var (model, loader, options) = Setup(16, features: 4, perPass: 2);
         await Run(temp.Path, new ShardAssignment(0, 2), model, loader, options);
         await Run(temp.Path, new ShardAssignment(1, 2), model, loader, options);
         using var undamaged = ShardedDataLoaderAttribution.Merge(temp.Path);
@@ -471,9 +455,7 @@ public sealed class ShardedDataLoaderAttributionTests
     {
         using var scope = torch.NewDisposeScope();
         using var temp = new TempFolder();
-        var model = new CountingModel(9);
-        var loader = Loader(9);
-        var options = Options(features: 3, perPass: 1);
+        var (model, loader, options) = Setup(9, features: 3, perPass: 1);
         using var single = model.Method().Attribute(loader, options);
         var files = 0;
         // Files in order: the feature ids, the unperturbed metric, pass 0, pass 1 (the disk fills there).
